@@ -1,0 +1,310 @@
+//! Engine configuration: every size and policy is fixed here, before construction.
+
+use crate::cookie::{CookieConfig, CookieConfigError};
+
+/// One minute in milliseconds.
+pub const MINUTE_MS: u32 = 60_000;
+/// One hour in milliseconds.
+pub const HOUR_MS: u32 = 60 * MINUTE_MS;
+/// One day in milliseconds.
+pub const DAY_MS: u32 = 24 * HOUR_MS;
+
+/// Largest number of sessions one engine can hold. Slot indices are `u32`
+/// with `u32::MAX` reserved, and the index tables must stay addressable.
+pub const MAX_CAPACITY: u32 = 1 << 26;
+/// Longest principal (user ID) in bytes.
+pub const MAX_PRINCIPAL: usize = 128;
+/// Fewest random bytes in a token (128 bits).
+pub const MIN_TOKEN_BYTES: u8 = 16;
+/// Most random bytes in a token (256 bits, the default).
+pub const MAX_TOKEN_BYTES: u8 = 32;
+/// Most distinct client addresses a session remembers for the address alarm.
+pub const MAX_TRACKED_ADDRESSES: u8 = 4;
+
+/// What to do when a client attribute (address, user agent) changes within a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientPolicy {
+    /// Ignore it.
+    Off,
+    /// Keep the session valid, raise a `ClientChanged` event.
+    Observe,
+    /// Reject the request (`Invalid::ClientMismatch`) and raise the event; the session stays alive
+    /// for its rightful client.
+    Enforce,
+}
+
+/// What to do when a principal already has `max_sessions_per_principal` sessions and logs in again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrincipalLimitPolicy {
+    /// End the principal's least recently used session (event `Evicted`).
+    EvictOldest,
+    /// Refuse the login with `Error::PrincipalLimit`.
+    Refuse,
+}
+
+/// What to do when a token that was rotated out is presented again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotatedReusePolicy {
+    /// Reject the token and raise `ReuseAfterRotation`.
+    Report,
+    /// Also end the session it was rotated into: one of the two holders is a thief.
+    RevokeSession,
+}
+
+/// NIST SP 800-63B-4 reauthentication presets (section 2.x.3 of each AAL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// AAL1: reauthenticate at least every 30 days; no inactivity limit required (we use 30 days).
+    Aal1,
+    /// AAL2: reauthenticate at least every 24 hours, or after 1 hour of inactivity.
+    Aal2,
+    /// AAL3: reauthenticate at least every 12 hours, or after 15 minutes of inactivity.
+    Aal3,
+}
+
+impl Profile {
+    /// `(idle_ms, absolute_ms)` for this profile.
+    pub const fn timeouts(self) -> (u32, u32) {
+        match self {
+            Profile::Aal1 => (30 * DAY_MS, 30 * DAY_MS),
+            Profile::Aal2 => (HOUR_MS, 24 * HOUR_MS),
+            Profile::Aal3 => (15 * MINUTE_MS, 12 * HOUR_MS),
+        }
+    }
+}
+
+/// All sizes and policies of an engine.
+///
+/// ```
+/// use sessile::Config;
+/// let mut config = Config::default();
+/// config.capacity = 1_000;
+/// config.idle_timeout_ms = 15 * 60_000;
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Most live sessions.
+    pub capacity: u32,
+    /// Bytes in the shared payload pool (rounded up to whole blocks).
+    pub pool_bytes: u32,
+    /// Most payload bytes one session may hold.
+    pub max_payload: u32,
+    /// Random bytes per token, 16..=32 (128 to 256 bits).
+    pub token_bytes: u8,
+    /// Default idle timeout: a session not seen for this long is dead.
+    pub idle_timeout_ms: u32,
+    /// Default absolute timeout: a session older than this is dead, however busy.
+    pub absolute_timeout_ms: u32,
+    /// Largest idle timeout a per-session override may ask for.
+    pub max_idle_timeout_ms: u32,
+    /// Largest absolute timeout a per-session override may ask for.
+    pub max_absolute_timeout_ms: u32,
+    /// Remembered dead tokens (logged out, rotated out, expired, evicted), to report reuse.
+    pub tombstones: u32,
+    /// Capacity of the security event ring.
+    pub events: u32,
+    /// Most concurrent sessions per principal; 0 = unlimited.
+    pub max_sessions_per_principal: u32,
+    /// What a login over `max_sessions_per_principal` does.
+    pub principal_limit_policy: PrincipalLimitPolicy,
+    /// What reuse of a rotated-out token does.
+    pub rotated_reuse: RotatedReusePolicy,
+    /// Policy for a changed client address.
+    pub ip_policy: ClientPolicy,
+    /// Policy for a changed user agent.
+    pub user_agent_policy: ClientPolicy,
+    /// Raise `TooManyAddresses` when a session is seen from more than this many distinct
+    /// addresses (1..=3); 0 = off.
+    pub max_addresses: u8,
+    /// Session cookie attributes.
+    pub cookie: CookieConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            capacity: 10_000,
+            pool_bytes: 4 * 1024 * 1024,
+            max_payload: 16 * 1024,
+            token_bytes: 32,
+            idle_timeout_ms: 30 * MINUTE_MS,
+            absolute_timeout_ms: 8 * HOUR_MS,
+            max_idle_timeout_ms: 30 * DAY_MS,
+            max_absolute_timeout_ms: 30 * DAY_MS,
+            tombstones: 0,
+            events: 256,
+            max_sessions_per_principal: 0,
+            principal_limit_policy: PrincipalLimitPolicy::EvictOldest,
+            rotated_reuse: RotatedReusePolicy::Report,
+            ip_policy: ClientPolicy::Observe,
+            user_agent_policy: ClientPolicy::Observe,
+            max_addresses: 0,
+            cookie: CookieConfig::default(),
+        }
+    }
+}
+
+/// Why a configuration is rejected. Each variant names one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// `capacity` is 0 or above [`MAX_CAPACITY`].
+    Capacity,
+    /// `token_bytes` outside 16..=32.
+    TokenBytes,
+    /// A timeout is 0.
+    ZeroTimeout,
+    /// The idle timeout is longer than the absolute timeout.
+    IdleAboveAbsolute,
+    /// A default timeout is above its configured maximum.
+    TimeoutAboveMax,
+    /// `max_payload` is larger than the whole pool.
+    PayloadAbovePool,
+    /// `max_addresses` above 3.
+    MaxAddresses,
+    /// `events` is 0 or above `MAX_CAPACITY`.
+    Events,
+    /// `tombstones` above `MAX_CAPACITY`.
+    Tombstones,
+    /// The cookie attributes are a combination browsers reject.
+    Cookie(CookieConfigError),
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ConfigError::Capacity => write!(f, "capacity must be between 1 and {MAX_CAPACITY}"),
+            ConfigError::TokenBytes => write!(
+                f,
+                "token_bytes must be between {MIN_TOKEN_BYTES} and {MAX_TOKEN_BYTES}"
+            ),
+            ConfigError::ZeroTimeout => f.write_str("timeouts must be greater than zero"),
+            ConfigError::IdleAboveAbsolute => {
+                f.write_str("idle timeout must not exceed the absolute timeout")
+            }
+            ConfigError::TimeoutAboveMax => {
+                f.write_str("a default timeout exceeds its configured maximum")
+            }
+            ConfigError::PayloadAbovePool => f.write_str("max_payload exceeds pool_bytes"),
+            ConfigError::MaxAddresses => f.write_str("max_addresses must be between 0 and 3"),
+            ConfigError::Events => write!(f, "events must be between 1 and {MAX_CAPACITY}"),
+            ConfigError::Tombstones => write!(f, "tombstones must be at most {MAX_CAPACITY}"),
+            ConfigError::Cookie(e) => write!(f, "cookie: {e}"),
+        }
+    }
+}
+
+impl Config {
+    /// A default config with the idle and absolute timeouts of a NIST profile.
+    pub fn profile(profile: Profile) -> Self {
+        let (idle, absolute) = profile.timeouts();
+        Config {
+            idle_timeout_ms: idle,
+            absolute_timeout_ms: absolute,
+            ..Config::default()
+        }
+    }
+
+    /// Check every rule; the engine refuses to build from a config that fails.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.capacity == 0 || self.capacity > MAX_CAPACITY {
+            return Err(ConfigError::Capacity);
+        }
+        if !(MIN_TOKEN_BYTES..=MAX_TOKEN_BYTES).contains(&self.token_bytes) {
+            return Err(ConfigError::TokenBytes);
+        }
+        if self.idle_timeout_ms == 0
+            || self.absolute_timeout_ms == 0
+            || self.max_idle_timeout_ms == 0
+            || self.max_absolute_timeout_ms == 0
+        {
+            return Err(ConfigError::ZeroTimeout);
+        }
+        if self.idle_timeout_ms > self.absolute_timeout_ms {
+            return Err(ConfigError::IdleAboveAbsolute);
+        }
+        if self.idle_timeout_ms > self.max_idle_timeout_ms
+            || self.absolute_timeout_ms > self.max_absolute_timeout_ms
+        {
+            return Err(ConfigError::TimeoutAboveMax);
+        }
+        if self.max_payload > self.pool_bytes {
+            return Err(ConfigError::PayloadAbovePool);
+        }
+        if self.max_addresses > MAX_TRACKED_ADDRESSES - 1 {
+            return Err(ConfigError::MaxAddresses);
+        }
+        if self.events == 0 || self.events > MAX_CAPACITY {
+            return Err(ConfigError::Events);
+        }
+        if self.tombstones > MAX_CAPACITY {
+            return Err(ConfigError::Tombstones);
+        }
+        self.cookie.validate().map_err(ConfigError::Cookie)
+    }
+
+    /// Tombstones actually kept: the configured count, or an eighth of capacity (at least 16) when 0.
+    pub fn tombstone_count(&self) -> u32 {
+        if self.tombstones == 0 {
+            (self.capacity / 8).max(16)
+        } else {
+            self.tombstones
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid() {
+        assert_eq!(Config::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_is_enforced() {
+        let cases: &[(fn(&mut Config), ConfigError)] = &[
+            (|c| c.capacity = 0, ConfigError::Capacity),
+            (|c| c.capacity = MAX_CAPACITY + 1, ConfigError::Capacity),
+            (|c| c.token_bytes = 15, ConfigError::TokenBytes),
+            (|c| c.token_bytes = 33, ConfigError::TokenBytes),
+            (|c| c.idle_timeout_ms = 0, ConfigError::ZeroTimeout),
+            (
+                |c| c.idle_timeout_ms = c.absolute_timeout_ms + 1,
+                ConfigError::IdleAboveAbsolute,
+            ),
+            (
+                |c| c.max_absolute_timeout_ms = 1000,
+                ConfigError::TimeoutAboveMax,
+            ),
+            (
+                |c| c.max_payload = c.pool_bytes + 1,
+                ConfigError::PayloadAbovePool,
+            ),
+            (|c| c.max_addresses = 4, ConfigError::MaxAddresses),
+            (|c| c.events = 0, ConfigError::Events),
+            (
+                |c| c.cookie.secure = false,
+                ConfigError::Cookie(CookieConfigError::HostPrefixNeedsSecure),
+            ),
+        ];
+        for (mutate, want) in cases {
+            let mut c = Config::default();
+            mutate(&mut c);
+            assert_eq!(c.validate(), Err(*want));
+        }
+    }
+
+    #[test]
+    fn profiles_follow_nist() {
+        let c = Config::profile(Profile::Aal3);
+        assert_eq!(
+            (c.idle_timeout_ms, c.absolute_timeout_ms),
+            (15 * MINUTE_MS, 12 * HOUR_MS)
+        );
+        assert!(c.validate().is_ok());
+        assert!(Config::profile(Profile::Aal1).validate().is_ok());
+        assert!(Config::profile(Profile::Aal2).validate().is_ok());
+    }
+}

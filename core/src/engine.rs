@@ -1,0 +1,1289 @@
+//! The engine: session policy over the table, the timing wheel, the payload pool, the
+//! tombstones and the event ring. Time is always given (`now`, monotonic ms), never read.
+
+use chacha20::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use zeroize::Zeroize;
+
+use crate::config::{
+    ClientPolicy, Config, MAX_PRINCIPAL, PrincipalLimitPolicy, RotatedReusePolicy,
+};
+use crate::cookie::{self, CookieError, MAX_SET_COOKIE};
+use crate::error::{Error, Invalid};
+use crate::event::{Event, EventKind, Ring};
+use crate::index;
+use crate::pool::{self, Chunks, NoRoom, Pool};
+use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
+use crate::storage::{Layout, Parts, Storage};
+use crate::token::{self, Digest, Token};
+use crate::tombstone::{Death, Tombstones};
+use crate::wheel::Wheel;
+
+/// Slot flag: used since the eviction hand last passed (second chance).
+const REFERENCED: u8 = 1;
+/// Slot flag: the too-many-addresses alarm has been raised for this session.
+const ALERTED: u8 = 2;
+
+/// Names one session without its token. Carries a generation, so a handle to an ended
+/// session never reaches the session that reuses its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionRef {
+    slot: u32,
+    generation: u32,
+}
+
+impl SessionRef {
+    /// Pack into a `u64` (for bindings).
+    pub const fn to_u64(self) -> u64 {
+        ((self.slot as u64) << 32) | self.generation as u64
+    }
+
+    /// Unpack from [`SessionRef::to_u64`]. Any value is accepted; a wrong one is just stale.
+    pub const fn from_u64(v: u64) -> SessionRef {
+        SessionRef {
+            slot: (v >> 32) as u32,
+            generation: v as u32,
+        }
+    }
+}
+
+/// What the client looks like on this request. Anything absent is not compared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Client<'a> {
+    /// The client's address, in any stable spelling (e.g. "203.0.113.9").
+    pub ip: Option<&'a [u8]>,
+    /// The User-Agent header.
+    pub user_agent: Option<&'a [u8]>,
+}
+
+impl Client<'static> {
+    /// No client information.
+    pub const NONE: Client<'static> = Client {
+        ip: None,
+        user_agent: None,
+    };
+}
+
+/// A principal (user ID), as bound at login.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    bytes: [u8; MAX_PRINCIPAL],
+    len: u8,
+}
+
+impl Principal {
+    /// The principal's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The principal as text, if it is UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        core::str::from_utf8(self.as_bytes()).ok()
+    }
+}
+
+impl core::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.as_str() {
+            Some(s) => write!(f, "Principal({s:?})"),
+            None => write!(f, "Principal({:?})", self.as_bytes()),
+        }
+    }
+}
+
+/// A snapshot of one live session (never its token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// Handle for payload reads and writes, revocation and overrides.
+    pub handle: SessionRef,
+    /// Keyed digest naming the session in events; stable across rotation.
+    pub tag: u64,
+    /// When the session (or its login) began.
+    pub created_ms: u64,
+    /// Last validation.
+    pub last_seen_ms: u64,
+    /// When it dies of inactivity unless used again.
+    pub idle_deadline_ms: u64,
+    /// When it dies however busy.
+    pub absolute_deadline_ms: u64,
+    /// Its idle timeout.
+    pub idle_timeout_ms: u32,
+    /// Its absolute timeout.
+    pub absolute_timeout_ms: u32,
+    /// The bound principal, for an authenticated session.
+    pub principal: Option<Principal>,
+    /// Payload size in bytes.
+    pub payload_len: u32,
+}
+
+impl Session {
+    /// The earlier of the two deadlines.
+    pub fn expires_ms(&self) -> u64 {
+        self.idle_deadline_ms.min(self.absolute_deadline_ms)
+    }
+}
+
+/// Counters, all cheap to read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Most live sessions.
+    pub capacity: u32,
+    /// Live sessions.
+    pub live: u32,
+    /// Live anonymous sessions.
+    pub anonymous: u32,
+    /// Live authenticated sessions.
+    pub authenticated: u32,
+    /// Pool bytes in use (whole blocks).
+    pub pool_used_bytes: u64,
+    /// Pool size.
+    pub pool_total_bytes: u64,
+    /// Sessions ever created.
+    pub created: u64,
+    /// Sessions ended to make room.
+    pub evictions: u64,
+    /// Sessions ended by timeout.
+    pub expirations: u64,
+    /// Sessions ended by revocation.
+    pub revocations: u64,
+    /// Tombstones held.
+    pub tombstones: u32,
+    /// Events waiting to be drained.
+    pub events_pending: u32,
+    /// Events overwritten before they were drained.
+    pub events_dropped: u64,
+}
+
+/// Which chain of a slot to write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chain {
+    Payload,
+    Principal,
+}
+
+/// Everything but the storage, so methods can borrow both at once.
+struct State {
+    config: Config,
+    rng: ChaCha20Rng,
+    key: (u64, u64),
+    wheel: Wheel,
+    pool: Pool,
+    ring: Ring,
+    tombs: Tombstones,
+    lru_head: u32,
+    free_head: u32,
+    clock: u64,
+    pressure: bool,
+    stats: Stats,
+}
+
+/// The session engine.
+///
+/// ```
+/// use sessile::{Client, Config, Engine, Invalid};
+/// let mut engine = Engine::new(Config::default(), [42; 32]).unwrap();
+/// let (anon, _) = engine.create(0, &Client::NONE).unwrap();
+/// let (token, session) = engine.login(anon.as_bytes(), b"alice", 10).unwrap();
+/// assert_eq!(session.principal.unwrap().as_str(), Some("alice"));
+/// // The pre-login token is dead: no session fixation.
+/// assert_eq!(engine.validate(anon.as_bytes(), 20, &Client::NONE).unwrap_err(), Invalid::RotatedOut);
+/// engine.logout(token.as_bytes(), 30).unwrap();
+/// assert_eq!(engine.validate(token.as_bytes(), 40, &Client::NONE).unwrap_err(), Invalid::LoggedOut);
+/// ```
+pub struct Engine<S: Storage> {
+    st: State,
+    storage: S,
+}
+
+#[cfg(feature = "alloc")]
+impl Engine<crate::storage::HeapStorage> {
+    /// An engine on the heap, sized by `config`, all memory allocated here and only here.
+    /// `seed` seeds the ChaCha20 generator; use [`crate::shared`] for OS entropy.
+    pub fn new(config: Config, seed: [u8; 32]) -> Result<Self, Error> {
+        config.validate()?;
+        let storage = crate::storage::HeapStorage::new(&Layout::of(&config));
+        Engine::with_storage(config, storage, seed)
+    }
+}
+
+impl<S: Storage> Engine<S> {
+    /// An engine over caller-provided storage, which must match `Layout::of(&config)`.
+    pub fn with_storage(config: Config, mut storage: S, seed: [u8; 32]) -> Result<Self, Error> {
+        config.validate()?;
+        let layout = Layout::of(&config);
+        let p = storage.parts();
+        if !p.matches(&layout) {
+            return Err(Error::StorageSize);
+        }
+        for (i, s) in p.slots.iter_mut().enumerate() {
+            *s = Slot::EMPTY;
+            s.next = if i + 1 < layout.slots {
+                i as u32 + 1
+            } else {
+                NIL
+            };
+        }
+        p.index.fill(index::EMPTY);
+        p.principals.fill(index::EMPTY);
+        p.tombstone_index.fill(index::EMPTY);
+        p.pool.fill(0);
+        let wheel = Wheel::new(p.links, config.capacity, 0).ok_or(Error::StorageSize)?;
+        let pool = Pool::new(p.pool_next);
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let key = (rng.next_u64(), rng.next_u64());
+        let stats = Stats {
+            capacity: config.capacity,
+            pool_total_bytes: (layout.pool_blocks * pool::BLOCK) as u64,
+            ..Stats::default()
+        };
+        Ok(Engine {
+            st: State {
+                config,
+                rng,
+                key,
+                wheel,
+                pool,
+                ring: Ring::new(),
+                tombs: Tombstones::new(),
+                lru_head: NIL,
+                free_head: 0,
+                clock: 0,
+                pressure: false,
+                stats,
+            },
+            storage,
+        })
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &Config {
+        &self.st.config
+    }
+
+    /// The latest time the engine has been given (its clock never runs backwards).
+    pub fn now(&self) -> u64 {
+        self.st.clock
+    }
+
+    /// Replace the generator's state (after `fork`, for example).
+    pub fn reseed(&mut self, seed: [u8; 32]) {
+        self.st.rng = ChaCha20Rng::from_seed(seed);
+    }
+
+    /// Start a new anonymous session.
+    ///
+    /// When the table is full: expired sessions are reclaimed first, then the least recently
+    /// used anonymous session is evicted; authenticated sessions are never evicted for it.
+    /// Otherwise `CapacityExhausted`.
+    pub fn create(&mut self, now: u64, client: &Client<'_>) -> Result<(Token, Session), Error> {
+        let mut p = self.storage.parts();
+        self.st.create(&mut p, now, client)
+    }
+
+    /// Look a token up and, if it names a live session, mark it used (idle timer restarts).
+    /// Deadlines are checked exactly, at millisecond resolution, on every call.
+    pub fn validate(
+        &mut self,
+        token: &[u8],
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<Session, Invalid> {
+        let mut p = self.storage.parts();
+        self.st.validate(&mut p, token, now, client)
+    }
+
+    /// Bind the session to `principal` and rotate its token (the old one dies: anti-fixation).
+    /// Payload is kept. The absolute timer restarts at login.
+    pub fn login(
+        &mut self,
+        token: &[u8],
+        principal: &[u8],
+        now: u64,
+    ) -> Result<(Token, Session), Error> {
+        let mut p = self.storage.parts();
+        self.st.login(&mut p, token, principal, now)
+    }
+
+    /// Give the session a new token; the old one dies and its reuse is reported.
+    pub fn rotate(&mut self, token: &[u8], now: u64) -> Result<(Token, Session), Error> {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        let i = self.st.resolve(&mut p, token, now)?;
+        let t = self.st.rekey(&mut p, i);
+        self.st
+            .emit(&p.slots[i as usize], i, EventKind::Rotated, now, p.events);
+        Ok((t, self.st.info(&p, i)))
+    }
+
+    /// End the session server-side. Its token is remembered so later reuse is reported.
+    pub fn logout(&mut self, token: &[u8], now: u64) -> Result<(), Error> {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        let i = self.st.resolve(&mut p, token, now)?;
+        self.st.destroy(&mut p, i, Death::LoggedOut, now);
+        Ok(())
+    }
+
+    /// End one session by handle (e.g. from a "your sessions" page).
+    pub fn revoke(&mut self, handle: SessionRef, now: u64) -> Result<(), Error> {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        let i = State::live(&p, handle)?;
+        self.st.destroy(&mut p, i, Death::Revoked, now);
+        Ok(())
+    }
+
+    /// End every session of `principal` ("log out everywhere"); returns how many.
+    pub fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        let mut n = 0;
+        while let Some((_, head)) = self.st.principal_cell(&p, principal) {
+            self.st.destroy(&mut p, head, Death::Revoked, now);
+            n += 1;
+        }
+        n
+    }
+
+    /// The live sessions of `principal` (ASVS: let users see their sessions).
+    pub fn sessions_of<'a>(&'a mut self, principal: &[u8]) -> SessionsOf<'a> {
+        let p = self.storage.parts();
+        let head = self
+            .st
+            .principal_cell(&p, principal)
+            .map_or(NIL, |(_, h)| h);
+        SessionsOf {
+            st: &self.st,
+            slots: p.slots,
+            pool: p.pool,
+            pool_next: p.pool_next,
+            head,
+            cur: head,
+        }
+    }
+
+    /// A snapshot of the session behind `handle`.
+    pub fn session(&mut self, handle: SessionRef) -> Result<Session, Error> {
+        let p = self.storage.parts();
+        let i = State::live(&p, handle)?;
+        Ok(self.st.info(&p, i))
+    }
+
+    /// Override one session's timeouts (each within the configured maximum).
+    pub fn set_timeouts(
+        &mut self,
+        handle: SessionRef,
+        idle_ms: Option<u32>,
+        absolute_ms: Option<u32>,
+        now: u64,
+    ) -> Result<Session, Error> {
+        let mut p = self.storage.parts();
+        self.st
+            .set_timeouts(&mut p, handle, idle_ms, absolute_ms, now)
+    }
+
+    /// Replace the session's payload. A payload that does not fit fails and the old one stays.
+    pub fn write(&mut self, handle: SessionRef, data: &[u8], now: u64) -> Result<(), Error> {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        let i = State::live(&p, handle)?;
+        if data.len() > self.st.config.max_payload as usize {
+            return Err(Error::PayloadTooLarge);
+        }
+        self.st.write_chain(&mut p, i, Chain::Payload, data, now)
+    }
+
+    /// The payload, chunk by chunk, without copying.
+    pub fn payload(&mut self, handle: SessionRef) -> Result<Chunks<'_>, Error> {
+        let p = self.storage.parts();
+        let i = State::live(&p, handle)?;
+        let s = &p.slots[i as usize];
+        Ok(Chunks {
+            bytes: p.pool,
+            next: p.pool_next,
+            block: s.payload_head,
+            left: s.payload_len as usize,
+        })
+    }
+
+    /// Copy the payload into `out`; returns its length.
+    pub fn read(&mut self, handle: SessionRef, out: &mut [u8]) -> Result<usize, Error> {
+        let chunks = self.payload(handle)?;
+        let len = chunks.left;
+        if len > out.len() {
+            return Err(Error::BufferTooSmall);
+        }
+        let mut at = 0;
+        for c in chunks {
+            out[at..at + c.len()].copy_from_slice(c);
+            at += c.len();
+        }
+        Ok(len)
+    }
+
+    /// Reclaim every session whose deadline has passed; returns how many. Costs in
+    /// proportion to what expired, not to what is live.
+    pub fn sweep(&mut self, now: u64) -> usize {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        self.st.sweep(&mut p, now)
+    }
+
+    /// The oldest undrained event.
+    pub fn pop_event(&mut self) -> Option<Event> {
+        let p = self.storage.parts();
+        self.st.ring.pop(p.events)
+    }
+
+    /// Drain every pending event, oldest first.
+    pub fn drain_events(&mut self) -> impl Iterator<Item = Event> + '_ {
+        core::iter::from_fn(move || self.pop_event())
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.st.stats;
+        s.pool_used_bytes = (self.st.pool.used_blocks() * pool::BLOCK) as u64;
+        s.tombstones = self.st.tombs.len() as u32;
+        s.events_pending = self.st.ring.len() as u32;
+        s.events_dropped = self.st.ring.dropped;
+        s
+    }
+
+    /// The `Set-Cookie` value carrying `token`, living until the session's absolute deadline.
+    pub fn set_cookie(
+        &self,
+        token: &Token,
+        session: &Session,
+    ) -> Option<heapless::String<MAX_SET_COOKIE>> {
+        let left = session.absolute_deadline_ms.saturating_sub(self.st.clock);
+        self.st
+            .config
+            .cookie
+            .set_cookie(token.as_str(), Some(left.div_ceil(1000)))
+    }
+
+    /// The `Set-Cookie` value that deletes the session cookie (after logout).
+    pub fn clear_cookie(&self) -> Option<heapless::String<MAX_SET_COOKIE>> {
+        self.st.config.cookie.clear_cookie()
+    }
+
+    /// The session token in a `Cookie` request header, if there is exactly one.
+    pub fn token_from_cookie_header<'h>(
+        &self,
+        header: &'h [u8],
+    ) -> Result<Option<&'h [u8]>, CookieError> {
+        cookie::parse_cookie(header, self.st.config.cookie.name.as_str())
+    }
+}
+
+/// Iterator over a principal's sessions, from [`Engine::sessions_of`].
+pub struct SessionsOf<'a> {
+    st: &'a State,
+    slots: &'a [Slot],
+    pool: &'a [u8],
+    pool_next: &'a [u32],
+    head: u32,
+    cur: u32,
+}
+
+impl Iterator for SessionsOf<'_> {
+    type Item = Session;
+    fn next(&mut self) -> Option<Session> {
+        if self.cur == NIL {
+            return None;
+        }
+        let i = self.cur;
+        let n = self.slots[i as usize].next;
+        self.cur = if n == self.head { NIL } else { n };
+        Some(self.st.info_from(self.slots, self.pool, self.pool_next, i))
+    }
+}
+
+#[allow(deprecated)]
+fn siphash(key: (u64, u64), domain: u8, parts: &[&[u8]]) -> u64 {
+    use core::hash::Hasher;
+    let mut h = core::hash::SipHasher::new_with_keys(key.0, key.1);
+    h.write_u8(domain);
+    for part in parts {
+        h.write_usize(part.len());
+        h.write(part);
+    }
+    h.finish()
+}
+
+fn principal_matches(pool: &[u8], pool_next: &[u32], s: &Slot, principal: &[u8]) -> bool {
+    if usize::from(s.principal_len) != principal.len() {
+        return false;
+    }
+    let chunks = Chunks {
+        bytes: pool,
+        next: pool_next,
+        block: s.principal_head,
+        left: principal.len(),
+    };
+    let mut at = 0;
+    for c in chunks {
+        if c != &principal[at..at + c.len()] {
+            return false;
+        }
+        at += c.len();
+    }
+    at == principal.len()
+}
+
+impl State {
+    /// The engine's clock: the latest `now` seen. A clock that goes backwards therefore
+    /// never extends a session.
+    fn tick(&mut self, now: u64) -> u64 {
+        self.clock = self.clock.max(now);
+        self.clock
+    }
+
+    fn live(p: &Parts<'_>, h: SessionRef) -> Result<u32, Error> {
+        match p.slots.get(h.slot as usize) {
+            Some(s) if s.is_live() && s.generation == h.generation => Ok(h.slot),
+            _ => Err(Error::StaleHandle),
+        }
+    }
+
+    fn tag(&self, slot: u32, generation: u32) -> u64 {
+        siphash(
+            self.key,
+            0,
+            &[&slot.to_le_bytes(), &generation.to_le_bytes()],
+        )
+        .max(1)
+    }
+
+    fn client_hash(&self, domain: u8, bytes: &[u8]) -> u32 {
+        (siphash(self.key, domain, &[bytes]) as u32).max(1)
+    }
+
+    fn principal_hash(&self, principal: &[u8]) -> u32 {
+        siphash(self.key, 3, &[principal]) as u32
+    }
+
+    fn emit(&mut self, s: &Slot, i: u32, kind: EventKind, now: u64, events: &mut [Event]) {
+        let session = self.tag(i, s.generation);
+        self.ring.push(
+            events,
+            Event {
+                kind,
+                session,
+                at_ms: now,
+            },
+        );
+    }
+
+    fn emit_global(&mut self, kind: EventKind, now: u64, events: &mut [Event]) {
+        self.ring.push(
+            events,
+            Event {
+                kind,
+                session: 0,
+                at_ms: now,
+            },
+        );
+    }
+
+    fn info(&self, p: &Parts<'_>, i: u32) -> Session {
+        self.info_from(p.slots, p.pool, p.pool_next, i)
+    }
+
+    fn info_from(&self, slots: &[Slot], pool: &[u8], pool_next: &[u32], i: u32) -> Session {
+        let s = &slots[i as usize];
+        let principal = (s.state == STATE_AUTH).then(|| {
+            let mut pr = Principal {
+                bytes: [0; MAX_PRINCIPAL],
+                len: s.principal_len,
+            };
+            let chunks = Chunks {
+                bytes: pool,
+                next: pool_next,
+                block: s.principal_head,
+                left: s.principal_len.into(),
+            };
+            let mut at = 0;
+            for c in chunks {
+                pr.bytes[at..at + c.len()].copy_from_slice(c);
+                at += c.len();
+            }
+            pr
+        });
+        Session {
+            handle: SessionRef {
+                slot: i,
+                generation: s.generation,
+            },
+            tag: self.tag(i, s.generation),
+            created_ms: s.created,
+            last_seen_ms: s.last_seen(),
+            idle_deadline_ms: s.idle_deadline(),
+            absolute_deadline_ms: s.absolute_deadline(),
+            idle_timeout_ms: s.idle_ms,
+            absolute_timeout_ms: s.absolute_ms,
+            principal,
+            payload_len: s.payload_len,
+        }
+    }
+
+    /// The principal's index cell and list head.
+    fn principal_cell(&self, p: &Parts<'_>, principal: &[u8]) -> Option<(u32, u32)> {
+        let h = self.principal_hash(principal);
+        let head = index::find(p.principals, h, |v| {
+            let s = &p.slots[v as usize];
+            s.principal_hash == h && principal_matches(p.pool, p.pool_next, s, principal)
+        })?;
+        Some((h, head))
+    }
+
+    /// A fresh token whose digest no live session and no tombstone has.
+    fn new_token(&mut self, p: &Parts<'_>) -> (Token, Digest) {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        loop {
+            self.rng.fill_bytes(&mut raw[..n]);
+            let d = Digest::of(&raw[..n]);
+            let taken = index::find(p.index, d.hash(), |v| p.slots[v as usize].digest.ct_eq(&d))
+                .is_some()
+                || Tombstones::find(p.tombstones, p.tombstone_index, &d).is_some();
+            if !taken {
+                let t = Token::encode(&raw[..n]);
+                raw.zeroize();
+                return (t, d);
+            }
+        }
+    }
+
+    fn create(
+        &mut self,
+        p: &mut Parts<'_>,
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<(Token, Session), Error> {
+        let now = self.tick(now);
+        if self.free_head == NIL {
+            if !self.pressure {
+                self.pressure = true;
+                self.emit_global(EventKind::CapacityPressure, now, p.events);
+            }
+            self.sweep(p, now);
+            if self.free_head == NIL && !self.evict_anonymous(p, now, NIL) {
+                return Err(Error::CapacityExhausted);
+            }
+        } else {
+            self.pressure = false;
+        }
+        let (token, digest) = self.new_token(p);
+        let i = self.free_head;
+        let ip = client
+            .ip
+            .filter(|_| self.tracks_ip())
+            .map_or(0, |b| self.client_hash(1, b));
+        let ua = client
+            .user_agent
+            .filter(|_| self.config.user_agent_policy != ClientPolicy::Off)
+            .map_or(0, |b| self.client_hash(2, b));
+        let s = &mut p.slots[i as usize];
+        self.free_head = s.next;
+        *s = Slot {
+            digest,
+            created: now,
+            idle_ms: self.config.idle_timeout_ms,
+            absolute_ms: self.config.absolute_timeout_ms,
+            generation: s.generation,
+            state: STATE_ANON,
+            ip,
+            ua,
+            addrs: [ip as u16, 0, 0, 0],
+            addr_count: u8::from(ip != 0),
+            ..Slot::EMPTY
+        };
+        let deadline = s.deadline();
+        index::insert(p.index, digest.hash(), i);
+        slot::push_back(p.slots, &mut self.lru_head, i);
+        // deadline > now >= wheel time, so this cannot be AlreadyDue.
+        let _ = self.wheel.insert(p.links, i, deadline);
+        self.stats.live += 1;
+        self.stats.anonymous += 1;
+        self.stats.created += 1;
+        self.emit(&p.slots[i as usize], i, EventKind::Created, now, p.events);
+        Ok((token, self.info(p, i)))
+    }
+
+    fn tracks_ip(&self) -> bool {
+        self.config.ip_policy != ClientPolicy::Off || self.config.max_addresses > 0
+    }
+
+    /// Find the live session a token names. Expired sessions found here die now; dead
+    /// tokens are answered from the tombstones, raising reuse events.
+    fn resolve(&mut self, p: &mut Parts<'_>, token: &[u8], now: u64) -> Result<u32, Invalid> {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        if !token::decode(token, n, &mut raw) {
+            return Err(Invalid::Malformed);
+        }
+        let digest = Digest::of(&raw[..n]);
+        raw.zeroize();
+        let slots = &*p.slots;
+        if let Some(i) = index::find(p.index, digest.hash(), |v| {
+            slots[v as usize].digest.ct_eq(&digest)
+        }) {
+            let s = &p.slots[i as usize];
+            if now >= s.deadline() {
+                let death = if s.absolute_deadline() <= s.idle_deadline() {
+                    Death::ExpiredAbsolute
+                } else {
+                    Death::ExpiredIdle
+                };
+                self.destroy(p, i, death, now);
+                return Err(death.invalid());
+            }
+            return Ok(i);
+        }
+        let Some(found) = Tombstones::find(p.tombstones, p.tombstone_index, &digest) else {
+            return Err(Invalid::Unknown);
+        };
+        let tag = self.tag(found.target_slot, found.target_generation);
+        match found.death {
+            Death::LoggedOut => self.ring.push(
+                p.events,
+                Event {
+                    kind: EventKind::ReuseAfterLogout,
+                    session: tag,
+                    at_ms: now,
+                },
+            ),
+            Death::RotatedOut => {
+                self.ring.push(
+                    p.events,
+                    Event {
+                        kind: EventKind::ReuseAfterRotation,
+                        session: tag,
+                        at_ms: now,
+                    },
+                );
+                if self.config.rotated_reuse == RotatedReusePolicy::RevokeSession {
+                    let h = SessionRef {
+                        slot: found.target_slot,
+                        generation: found.target_generation,
+                    };
+                    if let Ok(i) = State::live(p, h) {
+                        self.destroy(p, i, Death::Revoked, now);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Err(found.death.invalid())
+    }
+
+    fn validate(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<Session, Invalid> {
+        let now = self.tick(now);
+        let i = self.resolve(p, token, now)?;
+        self.check_client(p, i, client, now)?;
+        let s = &mut p.slots[i as usize];
+        // now < deadline <= created + absolute_ms, so the offset fits in u32.
+        s.seen_offset = (now - s.created) as u32;
+        s.flags |= REFERENCED;
+        Ok(self.info(p, i))
+    }
+
+    fn check_client(
+        &mut self,
+        p: &mut Parts<'_>,
+        i: u32,
+        client: &Client<'_>,
+        now: u64,
+    ) -> Result<(), Invalid> {
+        let ip = client
+            .ip
+            .filter(|_| self.tracks_ip())
+            .map(|b| self.client_hash(1, b));
+        let ua = client
+            .user_agent
+            .filter(|_| self.config.user_agent_policy != ClientPolicy::Off)
+            .map(|b| self.client_hash(2, b));
+        let s = p.slots[i as usize];
+        let ip_moved = self.config.ip_policy != ClientPolicy::Off
+            && ip.is_some_and(|d| s.ip != 0 && s.ip != d);
+        let ua_moved = ua.is_some_and(|d| s.ua != 0 && s.ua != d);
+        if ip_moved {
+            self.emit(&s, i, EventKind::AddressChanged, now, p.events);
+        }
+        if ua_moved {
+            self.emit(&s, i, EventKind::UserAgentChanged, now, p.events);
+        }
+        if (ip_moved && self.config.ip_policy == ClientPolicy::Enforce)
+            || (ua_moved && self.config.user_agent_policy == ClientPolicy::Enforce)
+        {
+            return Err(Invalid::ClientMismatch);
+        }
+        let max = self.config.max_addresses;
+        let s = &mut p.slots[i as usize];
+        if let Some(d) = ip {
+            s.ip = d;
+            let short = d as u16;
+            let known = usize::from(s.addr_count).min(s.addrs.len());
+            if !s.addrs[..known].contains(&short) {
+                if known < s.addrs.len() {
+                    s.addrs[known] = short;
+                }
+                s.addr_count = s.addr_count.saturating_add(1);
+            }
+            if max > 0 && s.addr_count > max && s.flags & ALERTED == 0 {
+                s.flags |= ALERTED;
+                let s = *s;
+                self.emit(&s, i, EventKind::TooManyAddresses, now, p.events);
+            }
+        }
+        if let Some(d) = ua {
+            p.slots[i as usize].ua = d;
+        }
+        Ok(())
+    }
+
+    /// Swap the session's token for a fresh one; the old digest becomes a tombstone.
+    fn rekey(&mut self, p: &mut Parts<'_>, i: u32) -> Token {
+        let (token, digest) = self.new_token(p);
+        let old = p.slots[i as usize].digest;
+        let slots = &*p.slots;
+        index::remove(p.index, old.hash(), i, |v| slots[v as usize].digest.hash());
+        let generation = p.slots[i as usize].generation;
+        self.tombs.insert(
+            p.tombstones,
+            p.tombstone_index,
+            old,
+            Death::RotatedOut,
+            (i, generation),
+        );
+        p.slots[i as usize].digest = digest;
+        index::insert(p.index, digest.hash(), i);
+        token
+    }
+
+    fn login(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        principal: &[u8],
+        now: u64,
+    ) -> Result<(Token, Session), Error> {
+        let now = self.tick(now);
+        if principal.is_empty() || principal.len() > MAX_PRINCIPAL {
+            return Err(Error::InvalidPrincipal);
+        }
+        let i = self.resolve(p, token, now)?;
+        let ph = self.principal_hash(principal);
+        let s = p.slots[i as usize];
+        let same = s.state == STATE_AUTH
+            && s.principal_hash == ph
+            && principal_matches(p.pool, p.pool_next, &s, principal);
+        if !same {
+            let cap = self.config.max_sessions_per_principal as usize;
+            if cap > 0
+                && self.config.principal_limit_policy == PrincipalLimitPolicy::Refuse
+                && self.count_of(p, principal) >= cap
+            {
+                return Err(Error::PrincipalLimit);
+            }
+            self.write_chain(p, i, Chain::Principal, principal, now)?;
+            if cap > 0 {
+                while self.count_of(p, principal) >= cap {
+                    let Some(oldest) = self.oldest_of(p, principal) else {
+                        break;
+                    };
+                    self.destroy(p, oldest, Death::Evicted, now);
+                }
+            }
+            self.detach(p, i);
+            let s = &mut p.slots[i as usize];
+            s.state = STATE_AUTH;
+            s.principal_hash = ph;
+            s.principal_len = principal.len() as u8;
+            self.attach_principal(p, i);
+            self.stats.anonymous -= 1;
+            self.stats.authenticated += 1;
+        }
+        let s = &mut p.slots[i as usize];
+        s.created = now;
+        s.seen_offset = 0;
+        let deadline = s.deadline();
+        let _ = self.wheel.insert(p.links, i, deadline);
+        let t = self.rekey(p, i);
+        self.emit(&p.slots[i as usize], i, EventKind::LoggedIn, now, p.events);
+        Ok((t, self.info(p, i)))
+    }
+
+    fn count_of(&self, p: &Parts<'_>, principal: &[u8]) -> usize {
+        let Some((_, head)) = self.principal_cell(p, principal) else {
+            return 0;
+        };
+        let mut n = 1;
+        let mut i = p.slots[head as usize].next;
+        while i != head {
+            n += 1;
+            i = p.slots[i as usize].next;
+        }
+        n
+    }
+
+    fn oldest_of(&self, p: &Parts<'_>, principal: &[u8]) -> Option<u32> {
+        let (_, head) = self.principal_cell(p, principal)?;
+        let mut best = head;
+        let mut i = p.slots[head as usize].next;
+        while i != head {
+            if p.slots[i as usize].last_seen() < p.slots[best as usize].last_seen() {
+                best = i;
+            }
+            i = p.slots[i as usize].next;
+        }
+        Some(best)
+    }
+
+    /// Put an authenticated slot (principal already written) into its principal's list.
+    fn attach_principal(&mut self, p: &mut Parts<'_>, i: u32) {
+        let s = p.slots[i as usize];
+        let principal = self.principal_bytes(p, &s);
+        match self.principal_cell(p, principal.as_bytes()) {
+            Some((_, head)) => {
+                let mut h = head;
+                slot::push_back(p.slots, &mut h, i);
+            }
+            None => {
+                let mut h = NIL;
+                slot::push_back(p.slots, &mut h, i);
+                index::insert(p.principals, s.principal_hash, i);
+            }
+        }
+    }
+
+    fn principal_bytes(&self, p: &Parts<'_>, s: &Slot) -> Principal {
+        let mut pr = Principal {
+            bytes: [0; MAX_PRINCIPAL],
+            len: s.principal_len,
+        };
+        let chunks = Chunks {
+            bytes: p.pool,
+            next: p.pool_next,
+            block: s.principal_head,
+            left: s.principal_len.into(),
+        };
+        let mut at = 0;
+        for c in chunks {
+            pr.bytes[at..at + c.len()].copy_from_slice(c);
+            at += c.len();
+        }
+        pr
+    }
+
+    /// Take a slot out of whichever list holds it (anonymous LRU or its principal's).
+    fn detach(&mut self, p: &mut Parts<'_>, i: u32) {
+        let s = p.slots[i as usize];
+        match s.state {
+            STATE_ANON => slot::unlink(p.slots, &mut self.lru_head, i),
+            STATE_AUTH => {
+                let principal = self.principal_bytes(p, &s);
+                let Some((h, head)) = self.principal_cell(p, principal.as_bytes()) else {
+                    return;
+                };
+                let mut new_head = head;
+                slot::unlink(p.slots, &mut new_head, i);
+                if new_head != head {
+                    let slots = &*p.slots;
+                    index::remove(p.principals, h, head, |v| slots[v as usize].principal_hash);
+                    if new_head != NIL {
+                        index::insert(p.principals, h, new_head);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// End a session: every structure forgets it, its memory is wiped, its token becomes a
+    /// tombstone, and the matching event is raised.
+    fn destroy(&mut self, p: &mut Parts<'_>, i: u32, death: Death, now: u64) {
+        let s = p.slots[i as usize];
+        if !s.is_live() {
+            return;
+        }
+        self.detach(p, i);
+        let slots = &*p.slots;
+        index::remove(p.index, s.digest.hash(), i, |v| {
+            slots[v as usize].digest.hash()
+        });
+        self.wheel.remove(p.links, i);
+        self.pool.release(p.pool, p.pool_next, s.payload_head);
+        self.pool.release(p.pool, p.pool_next, s.principal_head);
+        self.tombs.insert(
+            p.tombstones,
+            p.tombstone_index,
+            s.digest,
+            death,
+            (i, s.generation),
+        );
+        let kind = match death {
+            Death::LoggedOut => EventKind::LoggedOut,
+            Death::ExpiredIdle => EventKind::ExpiredIdle,
+            Death::ExpiredAbsolute => EventKind::ExpiredAbsolute,
+            Death::Evicted => EventKind::Evicted,
+            Death::Revoked | Death::RotatedOut => EventKind::Revoked,
+        };
+        self.emit(&s, i, kind, now, p.events);
+        match death {
+            Death::ExpiredIdle | Death::ExpiredAbsolute => self.stats.expirations += 1,
+            Death::Evicted => self.stats.evictions += 1,
+            Death::Revoked => self.stats.revocations += 1,
+            _ => {}
+        }
+        self.stats.live -= 1;
+        if s.state == STATE_AUTH {
+            self.stats.authenticated -= 1;
+        } else {
+            self.stats.anonymous -= 1;
+        }
+        let slot = &mut p.slots[i as usize];
+        *slot = Slot {
+            generation: s.generation.wrapping_add(1),
+            next: self.free_head,
+            ..Slot::EMPTY
+        };
+        self.free_head = i;
+    }
+
+    fn sweep(&mut self, p: &mut Parts<'_>, now: u64) -> usize {
+        let mut n = 0;
+        loop {
+            let slots = &*p.slots;
+            let Some(i) = self
+                .wheel
+                .next_expired(p.links, now, |e| slots[e as usize].deadline())
+            else {
+                return n;
+            };
+            let s = &p.slots[i as usize];
+            if s.state == STATE_FREE {
+                continue;
+            }
+            let death = if s.absolute_deadline() <= s.idle_deadline() {
+                Death::ExpiredAbsolute
+            } else {
+                Death::ExpiredIdle
+            };
+            self.destroy(p, i, death, now);
+            n += 1;
+        }
+    }
+
+    /// Evict the least recently used anonymous session other than `except` (CLOCK: a
+    /// session used since the hand last passed gets a second chance). False if none.
+    fn evict_anonymous(&mut self, p: &mut Parts<'_>, now: u64, except: u32) -> bool {
+        // Each session is passed over at most twice (once to clear its bit, once as `except`).
+        let limit = 2 * self.stats.anonymous as usize + 2;
+        for _ in 0..limit {
+            let i = self.lru_head;
+            if i == NIL {
+                return false;
+            }
+            let s = &mut p.slots[i as usize];
+            if i == except || s.flags & REFERENCED != 0 {
+                s.flags &= !REFERENCED;
+                self.lru_head = s.next;
+                if self.lru_head == i {
+                    // `except` alone in the list.
+                    return false;
+                }
+                continue;
+            }
+            self.destroy(p, i, Death::Evicted, now);
+            return true;
+        }
+        false
+    }
+
+    fn write_chain(
+        &mut self,
+        p: &mut Parts<'_>,
+        i: u32,
+        which: Chain,
+        data: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
+        let mut swept = false;
+        loop {
+            let s = &p.slots[i as usize];
+            let (head, len) = match which {
+                Chain::Payload => (s.payload_head, s.payload_len as usize),
+                Chain::Principal => (s.principal_head, usize::from(s.principal_len)),
+            };
+            match self.pool.write(p.pool, p.pool_next, head, len, data) {
+                Ok(new_head) => {
+                    let s = &mut p.slots[i as usize];
+                    match which {
+                        Chain::Payload => {
+                            s.payload_head = new_head;
+                            s.payload_len = data.len() as u32;
+                        }
+                        Chain::Principal => {
+                            s.principal_head = new_head;
+                            s.principal_len = data.len() as u8;
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(NoRoom) => {
+                    if !swept {
+                        swept = true;
+                        self.sweep(p, now);
+                        if !p.slots[i as usize].is_live() {
+                            return Err(Error::StaleHandle);
+                        }
+                        continue;
+                    }
+                    if !self.evict_anonymous(p, now, i) {
+                        return Err(Error::PoolExhausted);
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_timeouts(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        idle_ms: Option<u32>,
+        absolute_ms: Option<u32>,
+        now: u64,
+    ) -> Result<Session, Error> {
+        let now = self.tick(now);
+        let i = State::live(p, h)?;
+        let ok = |v: Option<u32>, max: u32| v.is_none_or(|v| v > 0 && v <= max);
+        if !ok(idle_ms, self.config.max_idle_timeout_ms)
+            || !ok(absolute_ms, self.config.max_absolute_timeout_ms)
+        {
+            return Err(Error::InvalidTimeout);
+        }
+        let s = &mut p.slots[i as usize];
+        if let Some(v) = idle_ms {
+            s.idle_ms = v;
+        }
+        if let Some(v) = absolute_ms {
+            s.absolute_ms = v;
+        }
+        let deadline = s.deadline();
+        if deadline <= now || self.wheel.insert(p.links, i, deadline).is_err() {
+            let death = if s.absolute_deadline() <= s.idle_deadline() {
+                Death::ExpiredAbsolute
+            } else {
+                Death::ExpiredIdle
+            };
+            self.destroy(p, i, death, now);
+            return Err(Error::Session(death.invalid()));
+        }
+        Ok(self.info(p, i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Expiry;
+
+    const NONE: &Client<'static> = &Client::NONE;
+
+    fn engine(f: impl FnOnce(&mut Config)) -> Engine<crate::storage::HeapStorage> {
+        let mut c = Config {
+            capacity: 8,
+            pool_bytes: 1024,
+            max_payload: 512,
+            ..Config::default()
+        };
+        c.idle_timeout_ms = 1_000;
+        c.absolute_timeout_ms = 10_000;
+        f(&mut c);
+        Engine::new(c, [1; 32]).unwrap()
+    }
+
+    #[test]
+    fn idle_and_absolute_deadlines_are_exact() {
+        let mut e = engine(|_| {});
+        let (t, _) = e.create(0, NONE).unwrap();
+        assert!(e.validate(t.as_bytes(), 999, NONE).is_ok());
+        assert!(e.validate(t.as_bytes(), 1998, NONE).is_ok());
+        assert_eq!(
+            e.validate(t.as_bytes(), 2998, NONE),
+            Err(Invalid::Expired(Expiry::Idle))
+        );
+        // Strict: stays dead.
+        assert_eq!(
+            e.validate(t.as_bytes(), 2999, NONE),
+            Err(Invalid::Expired(Expiry::Idle))
+        );
+
+        let (t, _) = e.create(3000, NONE).unwrap();
+        let mut now = 3000;
+        while now + 900 < 13_000 {
+            now += 900;
+            assert!(e.validate(t.as_bytes(), now, NONE).is_ok(), "at {now}");
+        }
+        assert_eq!(
+            e.validate(t.as_bytes(), 13_000, NONE),
+            Err(Invalid::Expired(Expiry::Absolute))
+        );
+    }
+
+    #[test]
+    fn clock_going_back_never_extends() {
+        let mut e = engine(|_| {});
+        let (t, _) = e.create(5_000, NONE).unwrap();
+        // A clock that jumps back to 0 must not make 5_999 look like "999 ms idle" later.
+        assert!(e.validate(t.as_bytes(), 0, NONE).is_ok());
+        assert_eq!(
+            e.validate(t.as_bytes(), 6_000, NONE),
+            Err(Invalid::Expired(Expiry::Idle))
+        );
+    }
+
+    #[test]
+    fn write_that_does_not_fit_keeps_old_payload() {
+        let mut e = engine(|c| {
+            c.pool_bytes = 256;
+            c.max_payload = 256;
+        });
+        let (_, s) = e.create(0, NONE).unwrap();
+        e.write(s.handle, b"keep me", 0).unwrap();
+        assert_eq!(e.write(s.handle, &[0; 300], 0), Err(Error::PayloadTooLarge));
+        let (_, s2) = e.create(0, NONE).unwrap();
+        e.login(e_token_hack(), b"x", 0).ok();
+        let _ = s2;
+        let mut out = [0u8; 64];
+        let n = e.read(s.handle, &mut out).unwrap();
+        assert_eq!(&out[..n], b"keep me");
+    }
+
+    fn e_token_hack() -> &'static [u8] {
+        b"not-a-token"
+    }
+
+    #[test]
+    fn stale_handle_never_reaches_new_session() {
+        let mut e = engine(|c| c.capacity = 1);
+        let (t, s) = e.create(0, NONE).unwrap();
+        e.write(s.handle, b"old", 0).unwrap();
+        e.logout(t.as_bytes(), 1).unwrap();
+        let (_, s2) = e.create(2, NONE).unwrap();
+        assert_eq!(s2.handle.slot, s.handle.slot);
+        assert_eq!(e.write(s.handle, b"x", 3), Err(Error::StaleHandle));
+        assert_eq!(e.session(s.handle), Err(Error::StaleHandle));
+    }
+}

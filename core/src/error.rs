@@ -1,0 +1,123 @@
+//! The one error type, and why a token is not valid.
+
+use crate::config::ConfigError;
+use crate::cookie::CookieError;
+
+/// Which deadline ended a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Expiry {
+    /// Not seen for longer than its idle timeout.
+    Idle,
+    /// Older than its absolute timeout.
+    Absolute,
+}
+
+/// Why a presented token does not name a live session. Strict mode: none of these ever
+/// turns valid again, and none is ever adopted as a new session's ID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Invalid {
+    /// Not a token this engine could have issued (wrong length or alphabet).
+    Malformed,
+    /// Well formed, but no session has it and no tombstone remembers it.
+    Unknown,
+    /// The session timed out.
+    Expired(Expiry),
+    /// The session was logged out; presenting it again is a security event.
+    LoggedOut,
+    /// The token was replaced by rotation or login; presenting it again is a security event.
+    RotatedOut,
+    /// The session was revoked ("log out everywhere", or the rotated-reuse policy).
+    Revoked,
+    /// The session was evicted to make room.
+    Evicted,
+    /// The client changed and the policy is `Enforce`; the session itself stays alive.
+    ClientMismatch,
+}
+
+impl core::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Invalid::Malformed => "malformed session token",
+            Invalid::Unknown => "unknown session",
+            Invalid::Expired(Expiry::Idle) => "session expired (idle timeout)",
+            Invalid::Expired(Expiry::Absolute) => "session expired (absolute timeout)",
+            Invalid::LoggedOut => "session was logged out",
+            Invalid::RotatedOut => "session token was rotated out",
+            Invalid::Revoked => "session was revoked",
+            Invalid::Evicted => "session was evicted",
+            Invalid::ClientMismatch => "session used from a different client",
+        })
+    }
+}
+
+/// Everything that can go wrong, as one typed enum. No input makes the engine panic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The table is full of sessions that may not be evicted.
+    CapacityExhausted,
+    /// The payload pool has no room, even after reclaiming expired and anonymous sessions.
+    PoolExhausted,
+    /// The payload is larger than the per-session cap.
+    PayloadTooLarge,
+    /// The principal is empty or longer than [`crate::config::MAX_PRINCIPAL`].
+    InvalidPrincipal,
+    /// The principal has its maximum number of sessions and the policy is `Refuse`.
+    PrincipalLimit,
+    /// A per-session timeout override is zero or above the configured maximum.
+    InvalidTimeout,
+    /// The configuration breaks a rule.
+    Config(ConfigError),
+    /// The token does not name a live session.
+    Session(Invalid),
+    /// The handle names a session that has ended (its slot may hold another session now).
+    StaleHandle,
+    /// The Cookie header could not be used.
+    Cookie(CookieError),
+    /// An output buffer is too small.
+    BufferTooSmall,
+    /// Storage handed to the engine does not match the config's sizes.
+    StorageSize,
+    /// The operating system's entropy source failed.
+    Entropy,
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::CapacityExhausted => f.write_str("session table is full"),
+            Error::PoolExhausted => f.write_str("payload pool is full"),
+            Error::PayloadTooLarge => f.write_str("payload exceeds the per-session limit"),
+            Error::InvalidPrincipal => f.write_str("principal is empty or too long"),
+            Error::PrincipalLimit => f.write_str("principal has too many sessions"),
+            Error::InvalidTimeout => f.write_str("timeout is zero or above the configured maximum"),
+            Error::Config(e) => write!(f, "invalid configuration: {e}"),
+            Error::Session(why) => write!(f, "{why}"),
+            Error::StaleHandle => f.write_str("session handle is stale"),
+            Error::Cookie(e) => write!(f, "cookie header: {e}"),
+            Error::BufferTooSmall => f.write_str("output buffer too small"),
+            Error::StorageSize => f.write_str("storage does not match the configuration"),
+            Error::Entropy => f.write_str("operating system entropy unavailable"),
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::Session(e)
+    }
+}
+
+impl From<CookieError> for Error {
+    fn from(e: CookieError) -> Self {
+        Error::Cookie(e)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}

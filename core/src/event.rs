@@ -1,0 +1,196 @@
+//! Security events, kept in a bounded ring. When the ring is full the oldest event is
+//! overwritten and counted as dropped, so a flood cannot hide what happened last.
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A new anonymous session.
+    Created,
+    /// A session was bound to a principal (and its token rotated).
+    LoggedIn,
+    /// A session's token was replaced.
+    Rotated,
+    /// A session was ended by logout.
+    LoggedOut,
+    /// A session hit its idle timeout.
+    ExpiredIdle,
+    /// A session hit its absolute timeout.
+    ExpiredAbsolute,
+    /// A session was ended to make room (capacity, pool, or per-principal cap).
+    Evicted,
+    /// A session was ended by revocation ("log out everywhere", theft policy).
+    Revoked,
+    /// A logged-out token was presented again.
+    ReuseAfterLogout,
+    /// A rotated-out token was presented again.
+    ReuseAfterRotation,
+    /// A session was used from another client address.
+    AddressChanged,
+    /// A session was used with another user agent.
+    UserAgentChanged,
+    /// A session has been seen from more distinct addresses than allowed.
+    TooManyAddresses,
+    /// The table was full when a session was created.
+    CapacityPressure,
+}
+
+impl EventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EventKind; 14] = [
+        EventKind::Created,
+        EventKind::LoggedIn,
+        EventKind::Rotated,
+        EventKind::LoggedOut,
+        EventKind::ExpiredIdle,
+        EventKind::ExpiredAbsolute,
+        EventKind::Evicted,
+        EventKind::Revoked,
+        EventKind::ReuseAfterLogout,
+        EventKind::ReuseAfterRotation,
+        EventKind::AddressChanged,
+        EventKind::UserAgentChanged,
+        EventKind::TooManyAddresses,
+        EventKind::CapacityPressure,
+    ];
+
+    /// Stable snake_case name, the same in every binding and in logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::LoggedIn => "logged_in",
+            EventKind::Rotated => "rotated",
+            EventKind::LoggedOut => "logged_out",
+            EventKind::ExpiredIdle => "expired_idle",
+            EventKind::ExpiredAbsolute => "expired_absolute",
+            EventKind::Evicted => "evicted",
+            EventKind::Revoked => "revoked",
+            EventKind::ReuseAfterLogout => "reuse_after_logout",
+            EventKind::ReuseAfterRotation => "reuse_after_rotation",
+            EventKind::AddressChanged => "address_changed",
+            EventKind::UserAgentChanged => "user_agent_changed",
+            EventKind::TooManyAddresses => "too_many_addresses",
+            EventKind::CapacityPressure => "capacity_pressure",
+        }
+    }
+
+    /// True for the kinds an operator should be alerted to.
+    pub const fn is_security_alert(self) -> bool {
+        matches!(
+            self,
+            EventKind::ReuseAfterLogout
+                | EventKind::ReuseAfterRotation
+                | EventKind::AddressChanged
+                | EventKind::UserAgentChanged
+                | EventKind::TooManyAddresses
+                | EventKind::CapacityPressure
+        )
+    }
+}
+
+/// One event. `session` is a keyed digest of the session (stable across rotation,
+/// never the token), so logs can correlate without holding anything replayable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// What happened.
+    pub kind: EventKind,
+    /// Keyed digest naming the session; 0 for engine-wide events.
+    pub session: u64,
+    /// Engine time of the event (ms).
+    pub at_ms: u64,
+}
+
+impl Event {
+    /// Filler for storage; never handed out.
+    pub const EMPTY: Event = Event {
+        kind: EventKind::Created,
+        session: 0,
+        at_ms: 0,
+    };
+}
+
+/// Ring bookkeeping; the events live in the engine's storage.
+#[derive(Debug)]
+pub(crate) struct Ring {
+    head: u32,
+    len: u32,
+    pub(crate) dropped: u64,
+}
+
+impl Ring {
+    pub(crate) const fn new() -> Ring {
+        Ring {
+            head: 0,
+            len: 0,
+            dropped: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub(crate) fn push(&mut self, buf: &mut [Event], e: Event) {
+        let cap = buf.len() as u32;
+        if cap == 0 {
+            self.dropped += 1;
+            return;
+        }
+        if self.len == cap {
+            buf[self.head as usize] = e;
+            self.head = (self.head + 1) % cap;
+            self.dropped += 1;
+        } else {
+            buf[((self.head + self.len) % cap) as usize] = e;
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn pop(&mut self, buf: &[Event]) -> Option<Event> {
+        if self.len == 0 {
+            return None;
+        }
+        let e = buf[self.head as usize];
+        self.head = (self.head + 1) % buf.len() as u32;
+        self.len -= 1;
+        Some(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(n: u64) -> Event {
+        Event {
+            kind: EventKind::Created,
+            session: n,
+            at_ms: n,
+        }
+    }
+
+    #[test]
+    fn overflow_keeps_newest_and_counts_drops() {
+        let mut buf = [Event::EMPTY; 3];
+        let mut r = Ring::new();
+        for i in 1..=5 {
+            r.push(&mut buf, ev(i));
+        }
+        assert_eq!(r.dropped, 2);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.pop(&buf), Some(ev(3)));
+        assert_eq!(r.pop(&buf), Some(ev(4)));
+        r.push(&mut buf, ev(6));
+        assert_eq!(r.pop(&buf), Some(ev(5)));
+        assert_eq!(r.pop(&buf), Some(ev(6)));
+        assert_eq!(r.pop(&buf), None);
+    }
+
+    #[test]
+    fn names_are_unique() {
+        for (i, a) in EventKind::ALL.iter().enumerate() {
+            for b in &EventKind::ALL[i + 1..] {
+                assert_ne!(a.as_str(), b.as_str());
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Open-addressing hash index over a caller-sized `u32` slice.
+//!
+//! Values are slot numbers; the key lives in the slot, so the index asks the caller to
+//! compare (`is`) and to rehash (`hash_of`). Linear probing with backward-shift deletion
+//! keeps probe runs short without tombstones, so the table never needs rebuilding.
+//! The table is at least twice the number of entries it may hold (load <= 1/2).
+
+/// An empty index cell.
+pub(crate) const EMPTY: u32 = u32::MAX;
+
+/// Cells needed to index at most `entries` values (a power of two, load <= 1/2).
+pub(crate) const fn cells_for(entries: u32) -> usize {
+    let want = (entries as usize) * 2;
+    if want < 8 {
+        8
+    } else {
+        want.next_power_of_two()
+    }
+}
+
+#[inline]
+fn mask(table: &[u32]) -> usize {
+    table.len() - 1
+}
+
+/// The value whose key matches, probing from `hash`.
+#[inline]
+pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
+    let m = mask(table);
+    let mut i = hash as usize & m;
+    // Bounded by the table length so a (buggy) full table cannot loop forever.
+    for _ in 0..table.len() {
+        let v = table[i];
+        if v == EMPTY {
+            return None;
+        }
+        if is(v) {
+            return Some(v);
+        }
+        i = (i + 1) & m;
+    }
+    None
+}
+
+/// Add `value` under `hash`. The caller guarantees room (load <= 1/2 by construction).
+pub(crate) fn insert(table: &mut [u32], hash: u32, value: u32) -> bool {
+    let m = mask(table);
+    let mut i = hash as usize & m;
+    for _ in 0..table.len() {
+        if table[i] == EMPTY {
+            table[i] = value;
+            return true;
+        }
+        i = (i + 1) & m;
+    }
+    false
+}
+
+/// Remove `value` (stored under `hash`); `hash_of` gives the hash of any other stored value.
+pub(crate) fn remove(
+    table: &mut [u32],
+    hash: u32,
+    value: u32,
+    hash_of: impl Fn(u32) -> u32,
+) -> bool {
+    let m = mask(table);
+    let mut i = hash as usize & m;
+    let mut found = false;
+    for _ in 0..table.len() {
+        match table[i] {
+            EMPTY => return false,
+            v if v == value => {
+                found = true;
+                break;
+            }
+            _ => i = (i + 1) & m,
+        }
+    }
+    if !found {
+        return false;
+    }
+    let mut j = i;
+    loop {
+        j = (j + 1) & m;
+        let v = table[j];
+        if v == EMPTY {
+            break;
+        }
+        let k = hash_of(v) as usize & m;
+        // The entry at j may stay if its home k lies cyclically in (i, j].
+        let stays = if i <= j {
+            i < k && k <= j
+        } else {
+            i < k || k <= j
+        };
+        if !stays {
+            table[i] = v;
+            i = j;
+        }
+    }
+    table[i] = EMPTY;
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::collections::HashMap;
+    use std::vec;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(cells_for(0), 8);
+        assert_eq!(cells_for(4), 8);
+        assert_eq!(cells_for(5), 16);
+        assert_eq!(cells_for(1000), 2048);
+    }
+
+    #[test]
+    fn matches_a_hashmap_under_churn_with_colliding_hashes() {
+        // Hashes deliberately crowd a few homes to exercise wrap-around and shifting.
+        let hash_of = |v: u32| (v.wrapping_mul(2_654_435_761) >> 29) ^ (v % 3);
+        let mut table = vec![EMPTY; cells_for(32)];
+        let mut model: HashMap<u32, ()> = HashMap::new();
+        let mut x = 0x1234_5678u32;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let v = x % 48;
+            if model.contains_key(&v) {
+                assert!(remove(&mut table, hash_of(v), v, hash_of));
+                model.remove(&v);
+            } else if model.len() < 32 {
+                assert!(insert(&mut table, hash_of(v), v));
+                model.insert(v, ());
+            }
+            for probe in 0..48 {
+                let got = find(&table, hash_of(probe), |s| s == probe);
+                assert_eq!(got.is_some(), model.contains_key(&probe), "value {probe}");
+            }
+        }
+    }
+
+    #[test]
+    fn remove_missing_is_false() {
+        let mut table = vec![EMPTY; 8];
+        assert!(!remove(&mut table, 3, 9, |v| v));
+        insert(&mut table, 3, 4);
+        assert!(!remove(&mut table, 3, 9, |v| v));
+        assert_eq!(find(&table, 3, |v| v == 4), Some(4));
+    }
+}

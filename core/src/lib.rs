@@ -1,0 +1,66 @@
+//! # sessile
+//!
+//! One audited web-session engine: a `no_std`, allocation-bounded session table with
+//! ChaCha20 session IDs, exact idle and absolute timeouts, rotation at login, server-side
+//! logout with reuse detection, per-principal listing and revocation, client-change
+//! detection and secure cookies. Python, Node and C bindings wrap this crate.
+//!
+//! ```
+//! use sessile::{Client, Config, Engine};
+//!
+//! let mut engine = Engine::new(Config::default(), [0x5e; 32]).unwrap();
+//! let now = 0;
+//! let (token, session) = engine.create(now, &Client::NONE).unwrap();
+//! engine.write(session.handle, br#"{"cart":[1,2]}"#, now).unwrap();
+//! let cookie = engine.set_cookie(&token, &session).unwrap();
+//! assert!(cookie.starts_with("__Host-sid="));
+//!
+//! // Next request: the browser sends the cookie back.
+//! let header = format!("theme=dark; __Host-sid={}", token.as_str());
+//! let presented = engine.token_from_cookie_header(header.as_bytes()).unwrap().unwrap();
+//! let session = engine.validate(presented, now + 1_000, &Client::NONE).unwrap();
+//! assert_eq!(session.payload_len, 14);
+//! ```
+//!
+//! Features: none (caller-provided storage, no allocator), `alloc` (capacity chosen at
+//! run time), `std` (default: adds [`shared`], a thread-safe engine seeded from the OS
+//! with a monotonic clock and fork safety).
+#![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod config;
+pub mod cookie;
+mod engine;
+pub mod error;
+pub mod event;
+mod index;
+pub mod pool;
+mod slot;
+pub mod storage;
+mod token;
+mod tombstone;
+pub mod wheel;
+
+#[cfg(feature = "std")]
+pub mod shared;
+
+pub use config::{
+    ClientPolicy, Config, ConfigError, PrincipalLimitPolicy, Profile, RotatedReusePolicy,
+};
+pub use cookie::{CookieConfig, CookieConfigError, CookieError, SameSite};
+pub use engine::{Client, Engine, Principal, Session, SessionRef, SessionsOf, Stats};
+pub use error::{Error, Expiry, Invalid};
+pub use event::{Event, EventKind};
+pub use pool::{BLOCK as POOL_BLOCK, Chunks};
+pub use slot::Slot;
+pub use storage::{Layout, Parts, SliceStorage, Storage};
+pub use token::{MAX_TOKEN_CHARS, Token};
+pub use tombstone::Tombstone;
+pub use wheel::Link;
+
+#[cfg(feature = "alloc")]
+pub use storage::HeapStorage;

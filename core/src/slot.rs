@@ -1,0 +1,170 @@
+//! One session's record, and the intrusive lists that thread through records.
+//!
+//! A session is in exactly one list: anonymous sessions in the engine's LRU list,
+//! authenticated ones in their principal's list (also least recently used first). So one
+//! link pair serves both. Lists are circular without a sentinel: the list's owner keeps
+//! the head (oldest); the tail is `head.prev`.
+
+use crate::token::Digest;
+
+/// No slot.
+pub(crate) const NIL: u32 = u32::MAX;
+
+pub(crate) const STATE_FREE: u8 = 0;
+pub(crate) const STATE_ANON: u8 = 1;
+pub(crate) const STATE_AUTH: u8 = 2;
+
+/// Storage for one session. Plain data: all-zero bytes are a valid (free) slot, so a C
+/// caller may hand the engine zeroed memory.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Slot {
+    pub(crate) digest: Digest,
+    pub(crate) created: u64,
+    /// `last_seen - created`; fits because a session never outlives its absolute timeout (u32 ms).
+    pub(crate) seen_offset: u32,
+    pub(crate) idle_ms: u32,
+    pub(crate) absolute_ms: u32,
+    pub(crate) generation: u32,
+    pub(crate) payload_head: u32,
+    pub(crate) payload_len: u32,
+    pub(crate) principal_head: u32,
+    pub(crate) principal_hash: u32,
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
+    /// Keyed digests of the client's address and user agent (0 = not known yet).
+    pub(crate) ip: u32,
+    pub(crate) ua: u32,
+    /// Distinct addresses seen (short digests), for the too-many-addresses alarm.
+    pub(crate) addrs: [u16; 4],
+    pub(crate) state: u8,
+    pub(crate) principal_len: u8,
+    pub(crate) addr_count: u8,
+    /// REFERENCED (second chance) and ALERTED bits.
+    pub(crate) flags: u8,
+}
+
+impl Slot {
+    /// A free slot.
+    pub const EMPTY: Slot = Slot {
+        digest: Digest([0; 16]),
+        created: 0,
+        seen_offset: 0,
+        idle_ms: 0,
+        absolute_ms: 0,
+        generation: 0,
+        payload_head: NIL,
+        payload_len: 0,
+        principal_head: NIL,
+        principal_hash: 0,
+        prev: NIL,
+        next: NIL,
+        ip: 0,
+        ua: 0,
+        addrs: [0; 4],
+        state: STATE_FREE,
+        principal_len: 0,
+        addr_count: 0,
+        flags: 0,
+    };
+
+    pub(crate) fn last_seen(&self) -> u64 {
+        self.created + u64::from(self.seen_offset)
+    }
+
+    pub(crate) fn idle_deadline(&self) -> u64 {
+        self.last_seen() + u64::from(self.idle_ms)
+    }
+
+    pub(crate) fn absolute_deadline(&self) -> u64 {
+        self.created + u64::from(self.absolute_ms)
+    }
+
+    /// The moment the session dies: it is valid while `now < deadline()`.
+    pub(crate) fn deadline(&self) -> u64 {
+        self.idle_deadline().min(self.absolute_deadline())
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        self.state != STATE_FREE
+    }
+}
+
+/// Append `i` at the tail of the list whose head is `*head`.
+pub(crate) fn push_back(slots: &mut [Slot], head: &mut u32, i: u32) {
+    if *head == NIL {
+        slots[i as usize].prev = i;
+        slots[i as usize].next = i;
+        *head = i;
+        return;
+    }
+    let h = *head;
+    let tail = slots[h as usize].prev;
+    slots[i as usize].prev = tail;
+    slots[i as usize].next = h;
+    slots[tail as usize].next = i;
+    slots[h as usize].prev = i;
+}
+
+/// Take `i` out of the list whose head is `*head`.
+pub(crate) fn unlink(slots: &mut [Slot], head: &mut u32, i: u32) {
+    let (p, n) = (slots[i as usize].prev, slots[i as usize].next);
+    if n == i {
+        *head = NIL;
+    } else {
+        slots[p as usize].next = n;
+        slots[n as usize].prev = p;
+        if *head == i {
+            *head = n;
+        }
+    }
+    slots[i as usize].prev = NIL;
+    slots[i as usize].next = NIL;
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    fn order(slots: &[Slot], head: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        if head == NIL {
+            return out;
+        }
+        let mut i = head;
+        loop {
+            out.push(i);
+            i = slots[i as usize].next;
+            if i == head {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn lru_order() {
+        let mut slots = [Slot::EMPTY; 5];
+        let mut head = NIL;
+        for i in 0..4 {
+            push_back(&mut slots, &mut head, i);
+        }
+        assert_eq!(order(&slots, head), [0, 1, 2, 3]);
+        unlink(&mut slots, &mut head, 1);
+        assert_eq!(order(&slots, head), [0, 2, 3]);
+        push_back(&mut slots, &mut head, 1);
+        assert_eq!(order(&slots, head), [0, 2, 3, 1]);
+        unlink(&mut slots, &mut head, 1);
+        unlink(&mut slots, &mut head, 0);
+        unlink(&mut slots, &mut head, 2);
+        unlink(&mut slots, &mut head, 3);
+        assert_eq!(head, NIL);
+    }
+
+    #[test]
+    fn zeroed_memory_is_a_free_slot() {
+        assert_eq!(Slot::default().state, STATE_FREE);
+        assert!(!Slot::default().is_live());
+    }
+}

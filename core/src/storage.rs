@@ -1,0 +1,203 @@
+//! Where an engine's memory comes from. Every byte is sized from the config by
+//! [`Layout::of`] and handed over once; the engine never asks for more.
+//!
+//! - [`HeapStorage`] (feature `alloc`): allocated once, at construction.
+//! - [`SliceStorage`]: slices the caller owns (static arrays on a microcontroller, or
+//!   memory a C caller carved up), for builds with no allocator at all.
+
+use crate::config::Config;
+use crate::event::Event;
+use crate::index;
+use crate::pool;
+use crate::slot::Slot;
+use crate::tombstone::Tombstone;
+use crate::wheel::{Link, Wheel};
+
+/// How many elements of each kind an engine with a given config needs.
+///
+/// ```
+/// let layout = sessile::Layout::of(&sessile::Config::default());
+/// assert_eq!(layout.slots, 10_000);
+/// assert!(layout.bytes_per_session() <= 128);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Session records.
+    pub slots: usize,
+    /// Token index cells (`u32`).
+    pub index: usize,
+    /// Principal index cells (`u32`).
+    pub principals: usize,
+    /// Timing wheel links.
+    pub links: usize,
+    /// Payload pool blocks (each [`pool::BLOCK`] bytes, plus one `u32` link).
+    pub pool_blocks: usize,
+    /// Tombstones.
+    pub tombstones: usize,
+    /// Tombstone index cells (`u32`).
+    pub tombstone_index: usize,
+    /// Event ring entries.
+    pub events: usize,
+}
+
+impl Layout {
+    /// The layout a config needs. Call `config.validate()` first; for an invalid config
+    /// the sizes are still computed without overflow but the engine will refuse it.
+    pub fn of(config: &Config) -> Layout {
+        let capacity = config.capacity.min(crate::config::MAX_CAPACITY);
+        let tombstones = config.tombstone_count().min(crate::config::MAX_CAPACITY);
+        Layout {
+            slots: capacity as usize,
+            index: index::cells_for(capacity),
+            principals: index::cells_for(capacity),
+            links: Wheel::links_len(capacity as usize),
+            pool_blocks: pool::blocks_for(config.pool_bytes as usize),
+            tombstones: tombstones as usize,
+            tombstone_index: index::cells_for(tombstones),
+            events: config.events.min(crate::config::MAX_CAPACITY) as usize,
+        }
+    }
+
+    /// Total bytes of storage (excluding the engine struct itself).
+    pub fn bytes(&self) -> usize {
+        use core::mem::size_of;
+        self.slots * size_of::<Slot>()
+            + (self.index + self.principals + self.tombstone_index + self.pool_blocks) * 4
+            + self.links * size_of::<Link>()
+            + self.pool_blocks * pool::BLOCK
+            + self.tombstones * size_of::<Tombstone>()
+            + self.events * size_of::<Event>()
+    }
+
+    /// Bytes of storage per session, not counting the payload pool.
+    pub fn bytes_per_session(&self) -> usize {
+        (self.bytes() - self.pool_blocks * (pool::BLOCK + 4)) / self.slots.max(1)
+    }
+}
+
+/// Mutable views of every region, borrowed for one operation.
+pub struct Parts<'a> {
+    /// Session records.
+    pub slots: &'a mut [Slot],
+    /// Token index.
+    pub index: &'a mut [u32],
+    /// Principal index.
+    pub principals: &'a mut [u32],
+    /// Timing wheel links.
+    pub links: &'a mut [Link],
+    /// Payload bytes.
+    pub pool: &'a mut [u8],
+    /// Payload block links.
+    pub pool_next: &'a mut [u32],
+    /// Tombstones.
+    pub tombstones: &'a mut [Tombstone],
+    /// Tombstone index.
+    pub tombstone_index: &'a mut [u32],
+    /// Event ring.
+    pub events: &'a mut [Event],
+}
+
+impl Parts<'_> {
+    /// True when every region has exactly the layout's size.
+    pub fn matches(&self, l: &Layout) -> bool {
+        self.slots.len() == l.slots
+            && self.index.len() == l.index
+            && self.principals.len() == l.principals
+            && self.links.len() == l.links
+            && self.pool.len() == l.pool_blocks * pool::BLOCK
+            && self.pool_next.len() == l.pool_blocks
+            && self.tombstones.len() == l.tombstones
+            && self.tombstone_index.len() == l.tombstone_index
+            && self.events.len() == l.events
+    }
+}
+
+/// Something that can lend the engine its regions.
+pub trait Storage {
+    /// All regions, mutably.
+    fn parts(&mut self) -> Parts<'_>;
+}
+
+/// Storage in slices the caller owns. With this, the engine needs no allocator.
+pub struct SliceStorage<'a> {
+    parts: Parts<'a>,
+}
+
+impl<'a> SliceStorage<'a> {
+    /// Wrap caller-owned regions; the engine checks their sizes against the config.
+    pub fn new(parts: Parts<'a>) -> SliceStorage<'a> {
+        SliceStorage { parts }
+    }
+}
+
+impl Storage for SliceStorage<'_> {
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            slots: self.parts.slots,
+            index: self.parts.index,
+            principals: self.parts.principals,
+            links: self.parts.links,
+            pool: self.parts.pool,
+            pool_next: self.parts.pool_next,
+            tombstones: self.parts.tombstones,
+            tombstone_index: self.parts.tombstone_index,
+            events: self.parts.events,
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use heap::HeapStorage;
+
+#[cfg(feature = "alloc")]
+mod heap {
+    use super::*;
+    use alloc::boxed::Box;
+    use alloc::vec;
+
+    /// Storage allocated once, at construction, sized by the config.
+    pub struct HeapStorage {
+        slots: Box<[Slot]>,
+        index: Box<[u32]>,
+        principals: Box<[u32]>,
+        links: Box<[Link]>,
+        pool: Box<[u8]>,
+        pool_next: Box<[u32]>,
+        tombstones: Box<[Tombstone]>,
+        tombstone_index: Box<[u32]>,
+        events: Box<[Event]>,
+    }
+
+    impl HeapStorage {
+        /// Allocate every region for `layout`.
+        pub fn new(layout: &Layout) -> HeapStorage {
+            HeapStorage {
+                slots: vec![Slot::EMPTY; layout.slots].into_boxed_slice(),
+                index: vec![0; layout.index].into_boxed_slice(),
+                principals: vec![0; layout.principals].into_boxed_slice(),
+                links: vec![Link::UNLINKED; layout.links].into_boxed_slice(),
+                pool: vec![0; layout.pool_blocks * pool::BLOCK].into_boxed_slice(),
+                pool_next: vec![0; layout.pool_blocks].into_boxed_slice(),
+                tombstones: vec![Tombstone::EMPTY; layout.tombstones].into_boxed_slice(),
+                tombstone_index: vec![0; layout.tombstone_index].into_boxed_slice(),
+                events: vec![Event::EMPTY; layout.events].into_boxed_slice(),
+            }
+        }
+    }
+
+    impl Storage for HeapStorage {
+        fn parts(&mut self) -> Parts<'_> {
+            Parts {
+                slots: &mut self.slots,
+                index: &mut self.index,
+                principals: &mut self.principals,
+                links: &mut self.links,
+                pool: &mut self.pool,
+                pool_next: &mut self.pool_next,
+                tombstones: &mut self.tombstones,
+                tombstone_index: &mut self.tombstone_index,
+                events: &mut self.events,
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Session tokens: their text form (base64url, no padding) and the digest the table keeps.
+//!
+//! The table never holds a token. It holds `digest(token)`: HChaCha20 keyed by the token's
+//! random bytes over a fixed input, i.e. a PRF evaluated at one point. Recovering the token
+//! from a digest is a ChaCha20 key-recovery attack, so a memory dump yields nothing that
+//! can be replayed.
+
+use chacha20::{R20, hchacha};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use crate::config::MAX_TOKEN_BYTES;
+
+/// Longest token text: 32 bytes in base64url without padding.
+pub const MAX_TOKEN_CHARS: usize = 43;
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Domain separation for the digest (16 bytes, HChaCha's input block).
+const DIGEST_INPUT: &[u8; 16] = b"sessile digest 1";
+
+/// Characters of the text form of `n` random bytes.
+pub const fn text_len(n: usize) -> usize {
+    (n * 4).div_ceil(3)
+}
+
+/// A session token as handed to the client: URL- and cookie-safe text.
+///
+/// The engine returns it once, from `create`, `login` or `rotate`, and keeps only its
+/// digest. It is wiped from memory when dropped.
+///
+/// ```
+/// let mut engine = sessile::Engine::new(sessile::Config::default(), [7; 32]).unwrap();
+/// let (token, _) = engine.create(0, &sessile::Client::NONE).unwrap();
+/// assert_eq!(token.as_str().len(), 43);
+/// assert!(token.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    text: [u8; MAX_TOKEN_CHARS],
+    len: u8,
+}
+
+impl Token {
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        // Only ALPHABET bytes are ever written, so this cannot fail.
+        core::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    /// The token's text as bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.text[..usize::from(self.len)]
+    }
+
+    pub(crate) fn encode(raw: &[u8]) -> Token {
+        let mut text = [0u8; MAX_TOKEN_CHARS];
+        let mut out = 0;
+        for chunk in raw.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            let chars = chunk.len() + 1;
+            for i in 0..chars {
+                text[out] = ALPHABET[((n >> (18 - 6 * i)) & 63) as usize];
+                out += 1;
+            }
+        }
+        Token {
+            text,
+            len: out as u8,
+        }
+    }
+}
+
+impl core::fmt::Debug for Token {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Token(..)")
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
+}
+
+fn decode_char(c: u8) -> Option<u32> {
+    Some(u32::from(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        b'_' => 63,
+        _ => return None,
+    }))
+}
+
+/// Decode the text of a token of `n` random bytes into `out[..n]`.
+///
+/// Strict: exactly `text_len(n)` characters of the base64url alphabet, and the unused low
+/// bits of the last character must be zero, so each token has one spelling only.
+pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as usize]) -> bool {
+    if n > out.len() || text.len() != text_len(n) {
+        return false;
+    }
+    let mut written = 0;
+    for chunk in text.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            match decode_char(c) {
+                Some(v) => acc |= v << (18 - 6 * i),
+                None => return false,
+            }
+        }
+        let bytes = acc.to_be_bytes();
+        let take = chunk.len() - 1;
+        // Bits below the last whole byte must be zero (canonical form).
+        let spare_mask = match take {
+            1 => 0x0000_ffff,
+            2 => 0x0000_00ff,
+            _ => 0,
+        };
+        if acc & spare_mask != 0 {
+            return false;
+        }
+        out[written..written + take].copy_from_slice(&bytes[1..1 + take]);
+        written += take;
+    }
+    written == n
+}
+
+/// What the table stores in place of a token.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Digest(pub(crate) [u8; 16]);
+
+impl Digest {
+    /// Digest of a token's raw bytes (`raw.len()` <= 32).
+    pub(crate) fn of(raw: &[u8]) -> Digest {
+        let mut key = [0u8; 32];
+        key[..raw.len()].copy_from_slice(raw);
+        let mut input = *DIGEST_INPUT;
+        // Tokens of different lengths never share a digest.
+        input[15] ^= raw.len() as u8;
+        let out = hchacha::<R20>(&key.into(), &input.into());
+        key.zeroize();
+        let mut d = [0u8; 16];
+        d.copy_from_slice(&out[..16]);
+        Digest(d)
+    }
+
+    /// Index hash: the digest is uniformly random already.
+    pub(crate) fn hash(&self) -> u32 {
+        u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
+    }
+
+    /// Constant-time equality.
+    pub(crate) fn ct_eq(&self, other: &Digest) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    #[test]
+    fn round_trip_every_length() {
+        for n in 1..=32usize {
+            let raw: std::vec::Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            let t = Token::encode(&raw);
+            assert_eq!(t.as_str().len(), text_len(n));
+            let mut out = [0u8; 32];
+            assert!(decode(t.as_bytes(), n, &mut out), "n={n}");
+            assert_eq!(&out[..n], &raw[..]);
+        }
+    }
+
+    #[test]
+    fn rejects_other_spellings_and_lengths() {
+        let t = Token::encode(&[0xff; 32]);
+        let mut out = [0u8; 32];
+        assert!(decode(t.as_bytes(), 32, &mut out));
+        // Last char carries 2 spare bits; setting them gives another spelling of nearly the same bytes.
+        let mut alt = [0u8; 43];
+        alt.copy_from_slice(t.as_bytes());
+        alt[42] = b'_';
+        assert!(!decode(&alt, 32, &mut out));
+        assert!(!decode(&t.as_bytes()[..42], 32, &mut out));
+        assert!(!decode(b"", 32, &mut out));
+        let mut bad = alt;
+        bad[0] = b'=';
+        assert!(!decode(&bad, 32, &mut out));
+        bad[0] = b'+';
+        assert!(!decode(&bad, 32, &mut out));
+    }
+
+    #[test]
+    fn known_encoding() {
+        // RFC 4648 test vector "foobar" in base64url without padding.
+        assert_eq!(Token::encode(b"foobar").as_str(), "Zm9vYmFy");
+        assert_eq!(Token::encode(b"fo").as_str(), "Zm8");
+        assert_eq!(Token::encode(&[0xfb, 0xff]).as_str(), "-_8");
+    }
+
+    #[test]
+    fn digest_differs_by_token_and_length() {
+        let a = Digest::of(&[1; 32]);
+        let b = Digest::of(&[2; 32]);
+        let c = Digest::of(&[1; 16]);
+        assert!(!a.ct_eq(&b));
+        assert!(!a.ct_eq(&c));
+        assert!(a.ct_eq(&Digest::of(&[1; 32])));
+    }
+
+    #[test]
+    fn debug_hides_secret() {
+        let t = Token::encode(b"secretsecret");
+        assert_eq!(std::format!("{t:?}"), "Token(..)");
+    }
+}
