@@ -170,6 +170,24 @@ pub enum ConfigError {
     Cookie(CookieConfigError),
 }
 
+impl ConfigError {
+    /// Stable snake_case code (cookie errors give the cookie rule's code).
+    pub const fn code(&self) -> &'static str {
+        match self {
+            ConfigError::Capacity => "capacity",
+            ConfigError::TokenBytes => "token_bytes",
+            ConfigError::ZeroTimeout => "zero_timeout",
+            ConfigError::IdleAboveAbsolute => "idle_above_absolute",
+            ConfigError::TimeoutAboveMax => "timeout_above_max",
+            ConfigError::PayloadAbovePool => "payload_above_pool",
+            ConfigError::MaxAddresses => "max_addresses",
+            ConfigError::Events => "events",
+            ConfigError::Tombstones => "tombstones",
+            ConfigError::Cookie(e) => e.code(),
+        }
+    }
+}
+
 impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {

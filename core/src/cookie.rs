@@ -296,6 +296,35 @@ pub enum CookieError {
     Duplicate,
 }
 
+impl CookieConfigError {
+    /// Stable snake_case code, the same in every binding.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            CookieConfigError::EmptyName => "cookie_empty_name",
+            CookieConfigError::NameTooLong => "cookie_name_too_long",
+            CookieConfigError::InvalidName => "cookie_invalid_name",
+            CookieConfigError::HostPrefixNeedsSecure => "cookie_host_prefix_needs_secure",
+            CookieConfigError::HostPrefixForbidsDomain => "cookie_host_prefix_forbids_domain",
+            CookieConfigError::HostPrefixNeedsRootPath => "cookie_host_prefix_needs_root_path",
+            CookieConfigError::SecurePrefixNeedsSecure => "cookie_secure_prefix_needs_secure",
+            CookieConfigError::SameSiteNoneNeedsSecure => "cookie_same_site_none_needs_secure",
+            CookieConfigError::PartitionedNeedsSecure => "cookie_partitioned_needs_secure",
+            CookieConfigError::InvalidDomain => "cookie_invalid_domain",
+            CookieConfigError::InvalidPath => "cookie_invalid_path",
+        }
+    }
+}
+
+impl CookieError {
+    /// Stable snake_case code, the same in every binding.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            CookieError::HeaderTooLong => "header_too_long",
+            CookieError::Duplicate => "duplicate",
+        }
+    }
+}
+
 impl fmt::Display for CookieError {
     /// ```
     /// use sessile::cookie::CookieError;

@@ -34,6 +34,23 @@ pub enum Invalid {
     ClientMismatch,
 }
 
+impl Invalid {
+    /// Stable snake_case code, the same in every binding and in the conformance vectors.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Invalid::Malformed => "malformed",
+            Invalid::Unknown => "unknown",
+            Invalid::Expired(Expiry::Idle) => "expired_idle",
+            Invalid::Expired(Expiry::Absolute) => "expired_absolute",
+            Invalid::LoggedOut => "logged_out",
+            Invalid::RotatedOut => "rotated_out",
+            Invalid::Revoked => "revoked",
+            Invalid::Evicted => "evicted",
+            Invalid::ClientMismatch => "client_mismatch",
+        }
+    }
+}
+
 impl core::fmt::Display for Invalid {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
@@ -79,6 +96,46 @@ pub enum Error {
     StorageSize,
     /// The operating system's entropy source failed.
     Entropy,
+}
+
+impl Error {
+    /// Stable snake_case code of the variant (`"session"` for [`Error::Session`]; see
+    /// [`Invalid::code`] for the reason). Bindings derive their exception classes and
+    /// error codes from these.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Error::CapacityExhausted => "capacity_exhausted",
+            Error::PoolExhausted => "pool_exhausted",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::InvalidPrincipal => "invalid_principal",
+            Error::PrincipalLimit => "principal_limit",
+            Error::InvalidTimeout => "invalid_timeout",
+            Error::Config(_) => "config",
+            Error::Session(_) => "session",
+            Error::StaleHandle => "stale_handle",
+            Error::Cookie(_) => "cookie",
+            Error::BufferTooSmall => "buffer_too_small",
+            Error::StorageSize => "storage_size",
+            Error::Entropy => "entropy",
+        }
+    }
+
+    /// Every code [`Error::code`] can return.
+    pub const CODES: [&'static str; 13] = [
+        "capacity_exhausted",
+        "pool_exhausted",
+        "payload_too_large",
+        "invalid_principal",
+        "principal_limit",
+        "invalid_timeout",
+        "config",
+        "session",
+        "stale_handle",
+        "cookie",
+        "buffer_too_small",
+        "storage_size",
+        "entropy",
+    ];
 }
 
 impl core::fmt::Display for Error {

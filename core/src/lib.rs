@@ -64,3 +64,8 @@ pub use wheel::Link;
 
 #[cfg(feature = "alloc")]
 pub use storage::HeapStorage;
+
+/// The README's Rust quickstart, compiled and run as a doc test.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,39 @@
+# sessile: `make demo` starts a demo login server, `make test` installs what it needs
+# (into this repo's own folders, plus rustup targets) and runs every test.
+# Each area keeps its rules in mk/<area>.mk and adds itself to the lists below.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+TOOLS := $(ROOT)/.tools
+export PATH := $(TOOLS)/bin:$(PATH)
+export CARGO_TERM_COLOR ?= never
+DEMO ?= rust
+PORT ?= 8080
+export PORT
+
+TOOLS_TARGETS :=
+LINT_TARGETS :=
+TEST_TARGETS :=
+BENCH_TARGETS :=
+
+.PHONY: all test lint tools bench demo fuzz randomness clean
+
+all: test
+
+include $(sort $(wildcard mk/*.mk))
+
+tools: $(TOOLS_TARGETS)
+lint: tools $(LINT_TARGETS)
+test: tools lint $(TEST_TARGETS)
+	@echo "make test: all suites passed ($(TEST_TARGETS))"
+bench: tools $(BENCH_TARGETS)
+
+# make demo [DEMO=rust|python|node|c] [PORT=8080]
+demo: demo-$(DEMO)
+
+clean:
+	cargo clean
+	rm -rf $(VENV) $(TOOLS) bindings-node/node_modules c-api/build
