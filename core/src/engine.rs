@@ -174,7 +174,8 @@ struct State {
     lru_head: u32,
     free_head: u32,
     clock: u64,
-    pressure: bool,
+    /// Creates that met a full table since the last pressure event (0 = none pending).
+    pressure: u32,
     stats: Stats,
 }
 
@@ -249,7 +250,7 @@ impl<S: Storage> Engine<S> {
                 lru_head: NIL,
                 free_head: 0,
                 clock: 0,
-                pressure: false,
+                pressure: 0,
                 stats,
             },
             storage,
@@ -342,6 +343,21 @@ impl<S: Storage> Engine<S> {
         while let Some((_, head)) = self.st.principal_cell(&p, principal) {
             self.st.destroy(&mut p, head, Death::Revoked, now);
             n += 1;
+        }
+        n
+    }
+
+    /// End every live session (an administrator's "log everyone out"); returns how many.
+    /// Costs in proportion to capacity.
+    pub fn revoke_all(&mut self, now: u64) -> usize {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        let mut n = 0;
+        for i in 0..p.slots.len() as u32 {
+            if p.slots[i as usize].is_live() {
+                self.st.destroy(&mut p, i, Death::Revoked, now);
+                n += 1;
+            }
         }
         n
     }
@@ -665,16 +681,18 @@ impl State {
     ) -> Result<(Token, Session), Error> {
         let now = self.tick(now);
         if self.free_head == NIL {
-            if !self.pressure {
-                self.pressure = true;
+            // Raised when the table first fills, and again each time a whole table's worth
+            // of creates has met a full table, so a long flood keeps leaving fresh events.
+            if self.pressure == 0 {
                 self.emit_global(EventKind::CapacityPressure, now, p.events);
             }
+            self.pressure = (self.pressure + 1) % self.config.capacity;
             self.sweep(p, now);
             if self.free_head == NIL && !self.evict_anonymous(p, now, NIL) {
                 return Err(Error::CapacityExhausted);
             }
         } else {
-            self.pressure = false;
+            self.pressure = 0;
         }
         let (token, digest) = self.new_token(p);
         let i = self.free_head;
@@ -895,7 +913,19 @@ impl State {
             {
                 return Err(Error::PrincipalLimit);
             }
-            self.write_chain(p, i, Chain::Principal, principal, now)?;
+            // Leave the old list (anonymous LRU, or the previous principal's) while the
+            // slot still holds the old principal, so the lookup finds the right list.
+            let was_anon = s.state == STATE_ANON;
+            self.detach(p, i);
+            if let Err(e) = self.write_chain(p, i, Chain::Principal, principal, now) {
+                // A failed write keeps the old principal: put the slot back where it was.
+                if was_anon {
+                    slot::push_back(p.slots, &mut self.lru_head, i);
+                } else {
+                    self.attach_principal(p, i);
+                }
+                return Err(e);
+            }
             if cap > 0 {
                 while self.count_of(p, principal) >= cap {
                     let Some(oldest) = self.oldest_of(p, principal) else {
@@ -904,14 +934,15 @@ impl State {
                     self.destroy(p, oldest, Death::Evicted, now);
                 }
             }
-            self.detach(p, i);
             let s = &mut p.slots[i as usize];
             s.state = STATE_AUTH;
             s.principal_hash = ph;
             s.principal_len = principal.len() as u8;
             self.attach_principal(p, i);
-            self.stats.anonymous -= 1;
-            self.stats.authenticated += 1;
+            if was_anon {
+                self.stats.anonymous -= 1;
+                self.stats.authenticated += 1;
+            }
         }
         let s = &mut p.slots[i as usize];
         s.created = now;
@@ -1167,6 +1198,17 @@ impl State {
     ) -> Result<Session, Error> {
         let now = self.tick(now);
         let i = State::live(p, h)?;
+        // A session already past its deadline (not yet swept) is dead: never extend it.
+        let s = &p.slots[i as usize];
+        if s.deadline() <= now {
+            let death = if s.absolute_deadline() <= s.idle_deadline() {
+                Death::ExpiredAbsolute
+            } else {
+                Death::ExpiredIdle
+            };
+            self.destroy(p, i, death, now);
+            return Err(Error::Session(death.invalid()));
+        }
         let ok = |v: Option<u32>, max: u32| v.is_none_or(|v| v > 0 && v <= max);
         if !ok(idle_ms, self.config.max_idle_timeout_ms)
             || !ok(absolute_ms, self.config.max_absolute_timeout_ms)

@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""One end-to-end suite, every demo server: the same scenarios over real HTTP with curl.
+
+Usage: run.py NAME=COMMAND [NAME=COMMAND ...]
+Each COMMAND starts a demo server that follows tests/e2e/README.md (PORT from the
+environment, `listening on ...` on stdout, `sessile-event ...` lines on stderr).
+Servers are started on free 127.0.0.1 ports and stopped afterwards. Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name: str, command: str, env: dict[str, str] | None = None):
+        self.name = name
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix=f"sessile-e2e-{name}-"))
+        self.log = self.dir / "stderr"
+        full_env = dict(os.environ, PORT=str(self.port), **(env or {}))
+        self.proc = subprocess.Popen(
+            shlex.split(command),
+            cwd=ROOT,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=open(self.log, "wb"),
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        line = ""
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline() if self.proc.stdout else ""
+            if "listening on 127.0.0.1:" in line:
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited early: {self.log.read_text()[-2000:]}")
+        else:
+            raise RuntimeError(f"{name} did not start: {line!r}")
+        self._wait_port()
+
+    def _wait_port(self) -> None:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{self.name}: port {self.port} never opened")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def curl(self, path: str, *args: str) -> tuple[int, str, str]:
+        """Returns (status, headers, body)."""
+        out = subprocess.run(
+            ["curl", "-s", "-D", "headers", "-o", "body", "-w", "%{http_code}", "--max-time", "10", *args,
+             f"http://127.0.0.1:{self.port}{path}"],
+            cwd=self.dir, capture_output=True, text=True, check=False,
+        )
+        headers = (self.dir / "headers").read_text(errors="replace") if (self.dir / "headers").exists() else ""
+        body = (self.dir / "body").read_text(errors="replace") if (self.dir / "body").exists() else ""
+        code = int(out.stdout.strip() or 0)
+        return code, headers, body
+
+    def jar_token(self, jar: str) -> str | None:
+        p = self.dir / jar
+        if not p.exists():
+            return None
+        rows = [ln.split("\t") for ln in p.read_text().splitlines() if "\t" in ln]
+        vals = [r[-1] for r in rows if len(r) >= 7 and r[5].endswith("sid")]
+        return vals[-1] if vals else None
+
+    def events(self) -> list[str]:
+        return re.findall(r"sessile-event (\w+) session=[0-9a-f]{16}", self.log.read_text(errors="replace"))
+
+
+def login(s: Server, jar: str, user: str, *extra: str) -> int:
+    return s.curl("/login", "-c", jar, *extra, "-d", f"username={user}&password={user}")[0]
+
+
+# --- scenarios: each takes a running default server; raises AssertionError on failure ---
+
+def readme_flow(s: Server) -> None:
+    assert login(s, "jar", "admin") == 200
+    code, _, body = s.curl("/profile", "-b", "jar")
+    assert code == 200 and "admin" in body, (code, body)
+    assert s.curl("/logout", "-b", "jar", "-X", "POST")[0] == 200
+    code, _, _ = s.curl("/profile", "-b", "jar")
+    assert code == 401, f"old cookie after logout gave {code}"
+
+
+def fixation(s: Server) -> None:
+    assert s.curl("/", "-c", "planted")[0] == 200
+    planted = s.jar_token("planted")
+    assert planted, "GET / must start an anonymous session"
+    (s.dir / "victim").write_bytes((s.dir / "planted").read_bytes())
+    assert login(s, "victim", "alice", "-b", "victim") == 200
+    fresh = s.jar_token("victim")
+    assert fresh and fresh != planted, "login must issue a new ID"
+    assert s.curl("/profile", "-b", "victim")[0] == 200
+    assert s.curl("/profile", "-b", "planted")[0] == 401, "planted ID must be dead after login"
+
+
+def logout_everywhere(s: Server) -> None:
+    assert login(s, "a", "bob") == 200
+    assert login(s, "b", "bob") == 200
+    code, _, body = s.curl("/sessions", "-b", "a")
+    assert code == 200 and re.search(r'"count":\s*2', body), body
+    code, _, _ = s.curl("/logout-everywhere", "-b", "a", "-X", "POST")
+    assert code == 200
+    assert s.curl("/profile", "-b", "b")[0] == 401
+    assert s.curl("/profile", "-b", "a")[0] == 401
+
+
+def reuse_after_logout_logged(s: Server) -> None:
+    assert login(s, "r", "admin") == 200
+    assert s.curl("/logout", "-b", "r", "-X", "POST")[0] == 200
+    assert s.curl("/profile", "-b", "r")[0] == 401
+    for _ in range(50):
+        if "reuse_after_logout" in s.events():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no reuse_after_logout event in log: {s.events()}")
+
+
+def cookie_attributes(s: Server) -> None:
+    code, headers, _ = s.curl("/login", "-d", "username=admin&password=admin")
+    assert code == 200
+    cookies = [ln for ln in headers.splitlines() if ln.lower().startswith("set-cookie:")]
+    assert cookies, headers
+    line = cookies[-1]
+    attrs = [a.strip().lower() for a in line.split(":", 1)[1].split(";")]
+    assert attrs[0].startswith("__host-"), line
+    for want in ("httponly", "secure", "samesite=lax", "path=/"):
+        assert want in attrs, f"{want} missing: {line}"
+    assert not any(a.startswith("domain") for a in attrs), line
+
+
+def hostile_cookies(s: Server) -> None:
+    cases = [
+        "__Host-sid=",
+        "__Host-sid=\x01\x02garbage",
+        "__Host-sid=aaa; __Host-sid=bbb",
+        ";;;===;",
+        '__Host-sid="unterminated',
+        "__Host-sid=" + "A" * 43,
+        "__Host-sid=" + "A" * 9000,
+        "x=" + "y" * 17000,
+    ]
+    for c in cases:
+        for path in ("/profile", "/"):
+            code, _, _ = s.curl(path, "-H", f"Cookie: {c}")
+            assert code < 500 and code != 0, f"{path} with Cookie {c[:40]!r} gave {code}"
+            if path == "/profile":
+                assert code in (400, 401, 413, 431), f"/profile with Cookie {c[:40]!r} gave {code}"
+    assert s.alive(), "server died"
+    assert s.curl("/")[0] == 200
+
+
+def idle_expiry(name: str, command: str) -> None:
+    s = Server(name, command, {"SESSILE_IDLE_MS": "400", "SESSILE_ABSOLUTE_MS": "60000"})
+    try:
+        assert login(s, "j", "admin") == 200
+        time.sleep(0.15)
+        assert s.curl("/profile", "-b", "j")[0] == 200
+        time.sleep(0.8)
+        assert s.curl("/profile", "-b", "j")[0] == 401, "idle session must expire"
+    finally:
+        s.stop()
+
+
+def absolute_expiry(name: str, command: str) -> None:
+    s = Server(name, command, {"SESSILE_IDLE_MS": "800", "SESSILE_ABSOLUTE_MS": "1500"})
+    try:
+        assert login(s, "j", "admin") == 200
+        start = time.monotonic()
+        # Stay busy: the idle timer never fires, the absolute one must.
+        while time.monotonic() - start < 1.2:
+            assert s.curl("/profile", "-b", "j")[0] == 200
+            time.sleep(0.3)
+        time.sleep(0.6)
+        assert s.curl("/profile", "-b", "j")[0] == 401, "absolute timeout must end a busy session"
+    finally:
+        s.stop()
+
+
+def flood(name: str, command: str) -> None:
+    """Anonymous sessions created at 10x capacity must not push out a logged-in user."""
+    s = Server(name, command, {"SESSILE_CAPACITY": "40"})
+    try:
+        assert login(s, "victim", "admin") == 200
+        for i in range(400):
+            code = s.curl("/")[0]
+            assert code == 200, f"anonymous request {i} gave {code}"
+        assert s.curl("/profile", "-b", "victim")[0] == 200, "authenticated session lost to a flood"
+        assert login(s, "late", "alice") == 200, "login must still succeed under a flood"
+        assert s.curl("/profile", "-b", "late")[0] == 200
+    finally:
+        s.stop()
+
+
+SHARED = [readme_flow, fixation, logout_everywhere, reuse_after_logout_logged, cookie_attributes, hostile_cookies]
+OWN_SERVER = [idle_expiry, absolute_expiry]
+
+
+def main(argv: list[str]) -> int:
+    servers = [a.split("=", 1) for a in argv]
+    flood_on = os.environ.get("SESSILE_E2E_FLOOD", "rust")
+    passed = failed = 0
+    for name, command in servers:
+        results: list[tuple[str, str | None]] = []
+        s = Server(name, command)
+        try:
+            for scenario in SHARED:
+                try:
+                    scenario(s)
+                    results.append((scenario.__name__, None))
+                except AssertionError as e:
+                    results.append((scenario.__name__, str(e) or "assertion failed"))
+        finally:
+            s.stop()
+        extra = OWN_SERVER + ([flood] if name == flood_on else [])
+        for scenario in extra:
+            try:
+                scenario(name, command)
+                results.append((scenario.__name__, None))
+            except AssertionError as e:
+                results.append((scenario.__name__, str(e) or "assertion failed"))
+        for scenario_name, err in results:
+            if err is None:
+                passed += 1
+                print(f"ok   {name:7} {scenario_name}")
+            else:
+                failed += 1
+                print(f"FAIL {name:7} {scenario_name}: {err}")
+    print(f"e2e: {passed} passed, {failed} failed")
+    return 1 if failed or not servers else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
