@@ -282,7 +282,8 @@ mod tests {
 
     #[test]
     fn each_rule_is_enforced() {
-        let cases: &[(fn(&mut Config), ConfigError)] = &[
+        type Case = (fn(&mut Config), ConfigError);
+        let cases: &[Case] = &[
             (|c| c.capacity = 0, ConfigError::Capacity),
             (|c| c.capacity = MAX_CAPACITY + 1, ConfigError::Capacity),
             (|c| c.token_bytes = 15, ConfigError::TokenBytes),

@@ -190,7 +190,7 @@ fn current(engine: &SharedEngine, req: &Request, now: u64) -> Option<(Vec<u8>, S
     })
 }
 
-fn form_field<'a>(body: &'a str, name: &str) -> Option<String> {
+fn form_field(body: &str, name: &str) -> Option<String> {
     body.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=')?;
         (k == name).then(|| url_decode(v))?

@@ -58,7 +58,7 @@ fn curl(demo: &Demo, args: &[&str], path: &str) -> (u16, String) {
 
 fn jar_token(dir: &Path, jar: &str) -> Option<String> {
     let text = std::fs::read_to_string(dir.join(jar)).ok()?;
-    text.lines().filter(|l| l.contains("__Host-sid")).last().map(|l| l.rsplit('\t').next().unwrap().to_owned())
+    text.lines().rfind(|l| l.contains("__Host-sid")).map(|l| l.rsplit('\t').next().unwrap().to_owned())
 }
 
 #[test]

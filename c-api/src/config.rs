@@ -1,0 +1,369 @@
+//! `sessile_config`: every core option as a plain C struct, filled by
+//! `sessile_config_default()` and converted (and fully validated) when an engine is built.
+
+use core::ffi::{CStr, c_char};
+
+use engine::cookie::Priority;
+use engine::{
+    ClientPolicy, Config, CookieConfig, CookieConfigError, PrincipalLimitPolicy, Profile,
+    RotatedReusePolicy, SameSite,
+};
+
+use crate::boundary::run;
+use crate::result::sessile_result;
+
+/// Values of `sessile_config.ip_policy` and `.user_agent_policy`.
+#[repr(u32)]
+pub enum sessile_client_policy {
+    /// Ignore a change.
+    SESSILE_CLIENT_POLICY_OFF = 0,
+    /// Keep the session valid, raise an event.
+    SESSILE_CLIENT_POLICY_OBSERVE = 1,
+    /// Reject the request (`SESSILE_RESULT_CLIENT_MISMATCH`) and raise an event.
+    SESSILE_CLIENT_POLICY_ENFORCE = 2,
+}
+
+/// Values of `sessile_config.principal_limit_policy`.
+#[repr(u32)]
+pub enum sessile_principal_limit_policy {
+    /// End the principal's least recently used session.
+    SESSILE_PRINCIPAL_LIMIT_POLICY_EVICT_OLDEST = 0,
+    /// Refuse the login (`SESSILE_RESULT_PRINCIPAL_LIMIT`).
+    SESSILE_PRINCIPAL_LIMIT_POLICY_REFUSE = 1,
+}
+
+/// Values of `sessile_config.rotated_reuse`.
+#[repr(u32)]
+pub enum sessile_rotated_reuse_policy {
+    /// Reject the token and raise `reuse_after_rotation`.
+    SESSILE_ROTATED_REUSE_POLICY_REPORT = 0,
+    /// Also end the session it was rotated into.
+    SESSILE_ROTATED_REUSE_POLICY_REVOKE_SESSION = 1,
+}
+
+/// Values of `sessile_config.cookie_same_site`.
+#[repr(u32)]
+pub enum sessile_same_site {
+    /// No SameSite attribute.
+    SESSILE_SAME_SITE_UNSET = 0,
+    /// SameSite=Strict.
+    SESSILE_SAME_SITE_STRICT = 1,
+    /// SameSite=Lax (the default).
+    SESSILE_SAME_SITE_LAX = 2,
+    /// SameSite=None (needs Secure).
+    SESSILE_SAME_SITE_NONE = 3,
+}
+
+/// Values of `sessile_config.cookie_priority`.
+#[repr(u32)]
+pub enum sessile_cookie_priority {
+    /// No Priority attribute (the default).
+    SESSILE_COOKIE_PRIORITY_UNSET = 0,
+    /// Priority=Low.
+    SESSILE_COOKIE_PRIORITY_LOW = 1,
+    /// Priority=Medium.
+    SESSILE_COOKIE_PRIORITY_MEDIUM = 2,
+    /// Priority=High.
+    SESSILE_COOKIE_PRIORITY_HIGH = 3,
+}
+
+/// Arguments of `sessile_config_profile()`: NIST SP 800-63B reauthentication presets.
+#[repr(u32)]
+pub enum sessile_profile {
+    /// 30 days idle and absolute.
+    SESSILE_PROFILE_AAL1 = 1,
+    /// 1 hour idle, 24 hours absolute.
+    SESSILE_PROFILE_AAL2 = 2,
+    /// 15 minutes idle, 12 hours absolute.
+    SESSILE_PROFILE_AAL3 = 3,
+}
+
+/// Every option of an engine. Fill it with `sessile_config_default()` first, then change
+/// fields. Enum-like fields hold the values of the matching `sessile_*` enum.
+///
+/// The cookie strings are read (and copied) only while `sessile_engine_new` /
+/// `sessile_engine_init` / `sessile_config_validate` / `sessile_engine_size` run; the
+/// engine keeps no pointer to them. `sessile_config_default()` points them at static
+/// strings.
+#[repr(C)]
+pub struct sessile_config {
+    /// Most live sessions (default 10000).
+    pub capacity: u32,
+    /// Bytes in the shared payload pool (default 4 MiB).
+    pub pool_bytes: u32,
+    /// Most payload bytes per session (default 16 KiB).
+    pub max_payload: u32,
+    /// Random bytes per token, 16..=32 (default 32).
+    pub token_bytes: u8,
+    /// Default idle timeout, ms (default 30 min).
+    pub idle_timeout_ms: u32,
+    /// Default absolute timeout, ms (default 8 h).
+    pub absolute_timeout_ms: u32,
+    /// Largest idle timeout a per-session override may ask for (default 30 days).
+    pub max_idle_timeout_ms: u32,
+    /// Largest absolute timeout a per-session override may ask for (default 30 days).
+    pub max_absolute_timeout_ms: u32,
+    /// Remembered dead tokens; 0 = capacity / 8 (at least 16).
+    pub tombstones: u32,
+    /// Capacity of the event ring (default 256).
+    pub events: u32,
+    /// Most concurrent sessions per principal; 0 = unlimited.
+    pub max_sessions_per_principal: u32,
+    /// A `sessile_principal_limit_policy`.
+    pub principal_limit_policy: u32,
+    /// A `sessile_rotated_reuse_policy`.
+    pub rotated_reuse: u32,
+    /// A `sessile_client_policy` for a changed client address.
+    pub ip_policy: u32,
+    /// A `sessile_client_policy` for a changed User-Agent.
+    pub user_agent_policy: u32,
+    /// Raise `too_many_addresses` past this many distinct addresses (0..=3; 0 = off).
+    pub max_addresses: u8,
+    /// Cookie name, NUL-terminated (default "__Host-sid"). Required.
+    pub cookie_name: *const c_char,
+    /// Cookie Domain, NUL-terminated; NULL (the default) for a host-only cookie.
+    pub cookie_domain: *const c_char,
+    /// Cookie Path, NUL-terminated (default "/"). Required.
+    pub cookie_path: *const c_char,
+    /// Secure attribute (default true).
+    pub cookie_secure: bool,
+    /// HttpOnly attribute (default true).
+    pub cookie_http_only: bool,
+    /// A `sessile_same_site` (default LAX).
+    pub cookie_same_site: u32,
+    /// Partitioned attribute (default false).
+    pub cookie_partitioned: bool,
+    /// A `sessile_cookie_priority` (default UNSET).
+    pub cookie_priority: u32,
+    /// Write Max-Age (persistent cookie); false = browser-session cookie (default true).
+    pub cookie_persistent: bool,
+}
+
+impl sessile_config {
+    fn from_core(c: &Config) -> sessile_config {
+        sessile_config {
+            capacity: c.capacity,
+            pool_bytes: c.pool_bytes,
+            max_payload: c.max_payload,
+            token_bytes: c.token_bytes,
+            idle_timeout_ms: c.idle_timeout_ms,
+            absolute_timeout_ms: c.absolute_timeout_ms,
+            max_idle_timeout_ms: c.max_idle_timeout_ms,
+            max_absolute_timeout_ms: c.max_absolute_timeout_ms,
+            tombstones: c.tombstones,
+            events: c.events,
+            max_sessions_per_principal: c.max_sessions_per_principal,
+            principal_limit_policy: match c.principal_limit_policy {
+                PrincipalLimitPolicy::EvictOldest => 0,
+                PrincipalLimitPolicy::Refuse => 1,
+            },
+            rotated_reuse: match c.rotated_reuse {
+                RotatedReusePolicy::Report => 0,
+                RotatedReusePolicy::RevokeSession => 1,
+            },
+            ip_policy: client_policy_to_c(c.ip_policy),
+            user_agent_policy: client_policy_to_c(c.user_agent_policy),
+            max_addresses: c.max_addresses,
+            // The core's defaults, as static C strings (checked equal in the tests).
+            cookie_name: c"__Host-sid".as_ptr(),
+            cookie_domain: core::ptr::null(),
+            cookie_path: c"/".as_ptr(),
+            cookie_secure: c.cookie.secure,
+            cookie_http_only: c.cookie.http_only,
+            cookie_same_site: match c.cookie.same_site {
+                None => 0,
+                Some(SameSite::Strict) => 1,
+                Some(SameSite::Lax) => 2,
+                Some(SameSite::None) => 3,
+            },
+            cookie_partitioned: c.cookie.partitioned,
+            cookie_priority: match c.cookie.priority {
+                None => 0,
+                Some(Priority::Low) => 1,
+                Some(Priority::Medium) => 2,
+                Some(Priority::High) => 3,
+            },
+            cookie_persistent: c.cookie.persistent,
+        }
+    }
+}
+
+fn client_policy_to_c(p: ClientPolicy) -> u32 {
+    match p {
+        ClientPolicy::Off => 0,
+        ClientPolicy::Observe => 1,
+        ClientPolicy::Enforce => 2,
+    }
+}
+
+fn client_policy(v: u32) -> Result<ClientPolicy, sessile_result> {
+    match v {
+        0 => Ok(ClientPolicy::Off),
+        1 => Ok(ClientPolicy::Observe),
+        2 => Ok(ClientPolicy::Enforce),
+        _ => Err(sessile_result::SESSILE_RESULT_INVALID_ARGUMENT),
+    }
+}
+
+/// Read an optional C string as UTF-8; a non-UTF-8 string is rejected with `bad`.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string.
+unsafe fn text<'a>(
+    p: *const c_char,
+    bad: CookieConfigError,
+) -> Result<Option<&'a str>, sessile_result> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL and NUL-terminated by the caller's contract.
+    let s = unsafe { CStr::from_ptr(p) };
+    s.to_str().map(Some).map_err(|_| bad.into())
+}
+
+/// Convert and validate a C config (every rule of the core's `Config::validate`).
+///
+/// # Safety
+/// `c` is NULL or points to a `sessile_config` whose string fields are NULL or
+/// NUL-terminated.
+pub(crate) unsafe fn to_core(c: *const sessile_config) -> Result<Config, sessile_result> {
+    // SAFETY: NULL or a valid config, by the caller's contract.
+    let c = unsafe { c.as_ref() }.ok_or(sessile_result::SESSILE_RESULT_NULL_ARGUMENT)?;
+    let bad = sessile_result::SESSILE_RESULT_INVALID_ARGUMENT;
+    // SAFETY: the string fields are NULL or NUL-terminated (the struct's contract).
+    let (name, domain, path) = unsafe {
+        (
+            text(c.cookie_name, CookieConfigError::InvalidName)?,
+            text(c.cookie_domain, CookieConfigError::InvalidDomain)?,
+            text(c.cookie_path, CookieConfigError::InvalidPath)?,
+        )
+    };
+    let name = name.ok_or(sessile_result::SESSILE_RESULT_NULL_ARGUMENT)?;
+    let path = path.ok_or(sessile_result::SESSILE_RESULT_NULL_ARGUMENT)?;
+    let mut cookie = CookieConfig::default()
+        .with_name(name)?
+        .with_domain(domain)?
+        .with_path(path)?;
+    cookie.secure = c.cookie_secure;
+    cookie.http_only = c.cookie_http_only;
+    cookie.partitioned = c.cookie_partitioned;
+    cookie.persistent = c.cookie_persistent;
+    cookie.same_site = match c.cookie_same_site {
+        0 => None,
+        1 => Some(SameSite::Strict),
+        2 => Some(SameSite::Lax),
+        3 => Some(SameSite::None),
+        _ => return Err(bad),
+    };
+    cookie.priority = match c.cookie_priority {
+        0 => None,
+        1 => Some(Priority::Low),
+        2 => Some(Priority::Medium),
+        3 => Some(Priority::High),
+        _ => return Err(bad),
+    };
+    let config = Config {
+        capacity: c.capacity,
+        pool_bytes: c.pool_bytes,
+        max_payload: c.max_payload,
+        token_bytes: c.token_bytes,
+        idle_timeout_ms: c.idle_timeout_ms,
+        absolute_timeout_ms: c.absolute_timeout_ms,
+        max_idle_timeout_ms: c.max_idle_timeout_ms,
+        max_absolute_timeout_ms: c.max_absolute_timeout_ms,
+        tombstones: c.tombstones,
+        events: c.events,
+        max_sessions_per_principal: c.max_sessions_per_principal,
+        principal_limit_policy: match c.principal_limit_policy {
+            0 => PrincipalLimitPolicy::EvictOldest,
+            1 => PrincipalLimitPolicy::Refuse,
+            _ => return Err(bad),
+        },
+        rotated_reuse: match c.rotated_reuse {
+            0 => RotatedReusePolicy::Report,
+            1 => RotatedReusePolicy::RevokeSession,
+            _ => return Err(bad),
+        },
+        ip_policy: client_policy(c.ip_policy)?,
+        user_agent_policy: client_policy(c.user_agent_policy)?,
+        max_addresses: c.max_addresses,
+        cookie,
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// Fill `*config` with the defaults (the core's `Config::default()`).
+///
+/// # Safety
+/// `config` is NULL or points to writable memory for one `sessile_config`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_config_default(config: *mut sessile_config) -> sessile_result {
+    run(|| {
+        let out = sessile_config::from_core(&Config::default());
+        // SAFETY: NULL or writable, by the caller's contract.
+        let slot =
+            unsafe { config.as_mut() }.ok_or(sessile_result::SESSILE_RESULT_NULL_ARGUMENT)?;
+        *slot = out;
+        Ok(())
+    })
+}
+
+/// Fill `*config` with the defaults and the timeouts of a NIST profile
+/// (`SESSILE_PROFILE_AAL1..3`). An unknown profile is `SESSILE_RESULT_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `config` is NULL or points to writable memory for one `sessile_config`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_config_profile(
+    config: *mut sessile_config,
+    profile: u32,
+) -> sessile_result {
+    run(|| {
+        let profile = match profile {
+            1 => Profile::Aal1,
+            2 => Profile::Aal2,
+            3 => Profile::Aal3,
+            _ => return Err(sessile_result::SESSILE_RESULT_INVALID_ARGUMENT),
+        };
+        let out = sessile_config::from_core(&Config::profile(profile));
+        // SAFETY: NULL or writable, by the caller's contract.
+        let slot =
+            unsafe { config.as_mut() }.ok_or(sessile_result::SESSILE_RESULT_NULL_ARGUMENT)?;
+        *slot = out;
+        Ok(())
+    })
+}
+
+/// Check every rule without building an engine; the result names the first broken rule
+/// (e.g. `SESSILE_RESULT_CONFIG_IDLE_ABOVE_ABSOLUTE`, `SESSILE_RESULT_COOKIE_HOST_PREFIX_NEEDS_SECURE`).
+///
+/// # Safety
+/// `config` is NULL or points to a `sessile_config` whose strings are NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_config_validate(config: *const sessile_config) -> sessile_result {
+    // SAFETY: forwarded contract.
+    run(|| unsafe { to_core(config) }.map(|_| ()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_round_trips() {
+        let c = sessile_config::from_core(&Config::default());
+        // SAFETY: a valid config with static strings.
+        let back = unsafe { to_core(&c) }.unwrap();
+        assert_eq!(back, Config::default());
+    }
+
+    #[test]
+    fn bad_enum_values_are_rejected() {
+        let mut c = sessile_config::from_core(&Config::default());
+        c.ip_policy = 3;
+        // SAFETY: a valid config with static strings.
+        let r = unsafe { to_core(&c) };
+        assert_eq!(r, Err(sessile_result::SESSILE_RESULT_INVALID_ARGUMENT));
+    }
+}

@@ -1,0 +1,797 @@
+//! `sessile_engine`: the opaque engine and every operation on it.
+
+use core::ffi::c_char;
+
+use engine::{Engine, SessionRef, SliceStorage, Storage, Token};
+
+use crate::boundary::run;
+#[cfg(feature = "std")]
+use crate::config::sessile_config;
+use crate::result::sessile_result;
+use crate::types::{bytes, sessile_client, sessile_event, sessile_session, sessile_stats};
+
+use sessile_result as R;
+
+/// Marks a live engine; cleared by free / deinit so a second call is refused.
+pub(crate) const LIVE: u64 = 0x5e55_11e0_0c0a_b1e5;
+
+/// An engine. Opaque: make one with `sessile_engine_new` (heap, thread-safe) or
+/// `sessile_engine_init` (caller memory, one thread at a time).
+pub struct sessile_engine {
+    pub(crate) magic: u64,
+    pub(crate) inner: Inner,
+}
+
+pub(crate) enum Inner {
+    /// Thread-safe: every call takes the engine's lock.
+    #[cfg(feature = "std")]
+    Heap(engine::shared::SharedEngine),
+    /// In caller memory: one thread at a time (the caller's promise).
+    Place(Engine<SliceStorage<'static>>),
+}
+
+pub(crate) enum Access<'a> {
+    #[cfg(feature = "std")]
+    Heap(&'a engine::shared::SharedEngine),
+    Place(&'a mut Engine<SliceStorage<'static>>),
+}
+
+/// Check the pointer and borrow the engine: shared for a heap engine (other threads may be
+/// using it too; its lock serialises them), exclusive for an engine in caller memory.
+///
+/// # Safety
+/// `p` is NULL, or was returned by `sessile_engine_new` / `sessile_engine_init` and its
+/// memory is still valid (not freed by `sessile_engine_free`, caller memory not reused).
+pub(crate) unsafe fn access<'a>(p: *mut sessile_engine) -> Result<Access<'a>, sessile_result> {
+    if p.is_null() {
+        return Err(R::SESSILE_RESULT_NULL_ARGUMENT);
+    }
+    // SAFETY: `p` points to a valid `sessile_engine` (contract); only read here.
+    let live = unsafe { core::ptr::addr_of!((*p).magic).read() } == LIVE;
+    if !live {
+        return Err(R::SESSILE_RESULT_NOT_AN_ENGINE);
+    }
+    // SAFETY: as above; a shared borrow, so concurrent callers of a heap engine only ever
+    // hold shared references to it.
+    #[cfg(feature = "std")]
+    if let Inner::Heap(shared) = unsafe { &(*p).inner } {
+        return Ok(Access::Heap(shared));
+    }
+    // SAFETY: an engine in caller memory is used by one thread at a time (the documented
+    // rule), so this is the only reference for the duration of the call.
+    match unsafe { &mut (*p).inner } {
+        Inner::Place(e) => Ok(Access::Place(e)),
+        #[cfg(feature = "std")]
+        Inner::Heap(_) => Err(R::SESSILE_RESULT_PANIC),
+    }
+}
+
+/// Run `$body` (a `Result<(), sessile_result>` expression) with `$e: &mut Engine<_>`.
+macro_rules! with_engine {
+    ($p:expr, $e:ident => $body:expr) => {{
+        // SAFETY: `$p` is NULL or a live engine: the contract of every engine function.
+        match unsafe { crate::engine::access($p) }? {
+            #[cfg(feature = "std")]
+            crate::engine::Access::Heap(shared) => shared.with(|$e| $body),
+            crate::engine::Access::Place($e) => $body,
+        }
+    }};
+}
+
+/// A 32-byte seed from C.
+///
+/// # Safety
+/// `seed` is NULL or readable for `len` bytes.
+pub(crate) unsafe fn seed32(seed: *const u8, len: usize) -> Result<[u8; 32], sessile_result> {
+    // SAFETY: forwarded contract.
+    let s = unsafe { bytes(seed, len) }?;
+    s.try_into().map_err(|_| R::SESSILE_RESULT_INVALID_ARGUMENT)
+}
+
+/// Where a token goes: a buffer, its size, and where to put the length.
+struct TokenOut {
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+}
+
+impl TokenOut {
+    fn new(buf: *mut c_char, cap: usize, len: *mut usize) -> Result<TokenOut, sessile_result> {
+        if buf.is_null() || len.is_null() {
+            return Err(R::SESSILE_RESULT_NULL_ARGUMENT);
+        }
+        Ok(TokenOut { buf, cap, len })
+    }
+
+    /// Checked before the operation, so a short buffer changes nothing.
+    fn check<S: Storage>(&self, e: &Engine<S>) -> Result<(), sessile_result> {
+        let chars = (usize::from(e.config().token_bytes) * 4).div_ceil(3);
+        if self.cap < chars + 1 {
+            return Err(R::SESSILE_RESULT_BUFFER_TOO_SMALL);
+        }
+        Ok(())
+    }
+
+    /// # Safety
+    /// `buf` is writable for `cap` bytes and `len` for one `size_t`; `check` passed.
+    unsafe fn write(&self, t: &Token) {
+        let b = t.as_bytes();
+        // SAFETY: `check` made sure `cap >= b.len() + 1`; the pointers are writable.
+        unsafe {
+            core::ptr::copy_nonoverlapping(b.as_ptr(), self.buf.cast::<u8>(), b.len());
+            self.buf.add(b.len()).write(0);
+            self.len.write(b.len());
+        }
+    }
+}
+
+/// Copy text plus a NUL into a caller buffer, or `BUFFER_TOO_SMALL` with nothing written.
+///
+/// # Safety
+/// `buf` is NULL or writable for `cap` bytes; `len` NULL or writable.
+pub(crate) unsafe fn write_text(
+    text: &[u8],
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> Result<(), sessile_result> {
+    if buf.is_null() || len.is_null() {
+        return Err(R::SESSILE_RESULT_NULL_ARGUMENT);
+    }
+    if cap < text.len() + 1 {
+        return Err(R::SESSILE_RESULT_BUFFER_TOO_SMALL);
+    }
+    // SAFETY: non-NULL, and `cap` covers the text and its NUL.
+    unsafe {
+        core::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
+        buf.add(text.len()).write(0);
+        len.write(text.len());
+    }
+    Ok(())
+}
+
+/// Write a snapshot if the caller asked for one (`out` may be NULL).
+///
+/// # Safety
+/// `out` is NULL or writable for one `sessile_session`.
+unsafe fn session_to(out: *mut sessile_session, s: &engine::Session) {
+    if !out.is_null() {
+        // SAFETY: non-NULL and writable by contract.
+        unsafe { out.write(s.into()) };
+    }
+}
+
+/// Write a required scalar output.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn put<T>(out: *mut T, v: T) -> Result<(), sessile_result> {
+    if out.is_null() {
+        return Err(R::SESSILE_RESULT_NULL_ARGUMENT);
+    }
+    // SAFETY: non-NULL and writable by contract.
+    unsafe { out.write(v) };
+    Ok(())
+}
+
+fn need<T>(p: *mut T) -> Result<(), sessile_result> {
+    if p.is_null() {
+        Err(R::SESSILE_RESULT_NULL_ARGUMENT)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "std")]
+fn boxed(shared: engine::shared::SharedEngine, out: *mut *mut sessile_engine) {
+    let b = Box::new(sessile_engine {
+        magic: LIVE,
+        inner: Inner::Heap(shared),
+    });
+    // SAFETY: `out` was checked non-NULL by the caller and is writable by contract.
+    unsafe { out.write(Box::into_raw(b)) };
+}
+
+/// Build a thread-safe engine on the heap, seeded from the operating system, and store it
+/// in `*out`. Release it with `sessile_engine_free(&engine)`. Any thread may call any
+/// function on it at any time: calls are serialised by the engine's lock. In a forked
+/// child the generator is reseeded from the OS before the next token is drawn.
+/// (Not in the `no_std` build.)
+///
+/// # Safety
+/// `config` is NULL or a valid `sessile_config`; `out` is NULL or writable.
+#[cfg(feature = "std")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_new(
+    config: *const sessile_config,
+    out: *mut *mut sessile_engine,
+) -> sessile_result {
+    run(|| {
+        need(out)?;
+        // SAFETY: forwarded contract.
+        let config = unsafe { crate::config::to_core(config) }?;
+        boxed(engine::shared::SharedEngine::new(config)?, out);
+        Ok(())
+    })
+}
+
+/// Like `sessile_engine_new` but seeded with exactly 32 bytes: reproducible tokens, for
+/// tests and conformance vectors only. A forked child still reseeds from the OS.
+///
+/// # Safety
+/// `config` is NULL or valid; `seed` NULL or readable for `seed_len`; `out` NULL or writable.
+#[cfg(feature = "std")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_new_seeded(
+    config: *const sessile_config,
+    seed: *const u8,
+    seed_len: usize,
+    out: *mut *mut sessile_engine,
+) -> sessile_result {
+    run(|| {
+        need(out)?;
+        // SAFETY: forwarded contract.
+        let (config, seed) = unsafe { (crate::config::to_core(config)?, seed32(seed, seed_len)?) };
+        boxed(engine::shared::SharedEngine::with_seed(config, seed)?, out);
+        Ok(())
+    })
+}
+
+/// Free a heap engine and set `*engine` to NULL, so freeing the same variable twice is a
+/// harmless no-op (`*engine == NULL` returns OK). An engine built by `sessile_engine_init`
+/// is refused with `SESSILE_RESULT_WRONG_ENGINE_KIND` (use `sessile_engine_deinit`). No
+/// other thread may be using the engine. (Not in the `no_std` build.)
+///
+/// # Safety
+/// `engine` is NULL or points to NULL or to a pointer from `sessile_engine_new*` that has
+/// not been freed through another copy.
+#[cfg(feature = "std")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_free(engine: *mut *mut sessile_engine) -> sessile_result {
+    run(|| {
+        // SAFETY: NULL or a readable and writable pointer variable.
+        let slot = unsafe { engine.as_mut() }.ok_or(R::SESSILE_RESULT_NULL_ARGUMENT)?;
+        let p = *slot;
+        if p.is_null() {
+            return Ok(());
+        }
+        // SAFETY: `p` is a live engine by contract; reading its fields.
+        let e = unsafe { &mut *p };
+        if e.magic != LIVE {
+            return Err(R::SESSILE_RESULT_NOT_AN_ENGINE);
+        }
+        if !matches!(e.inner, Inner::Heap(_)) {
+            return Err(R::SESSILE_RESULT_WRONG_ENGINE_KIND);
+        }
+        e.magic = 0;
+        // SAFETY: heap engines come from `Box::into_raw` in `boxed`; ownership returns here once.
+        drop(unsafe { Box::from_raw(p) });
+        *slot = core::ptr::null_mut();
+        Ok(())
+    })
+}
+
+/// Replace the generator's state with 32 bytes of fresh entropy (for example in a forked
+/// child of an engine in caller memory; heap engines reseed themselves).
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `seed` NULL or readable for `seed_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_reseed(
+    engine: *mut sessile_engine,
+    seed: *const u8,
+    seed_len: usize,
+) -> sessile_result {
+    run(|| {
+        // SAFETY: forwarded contract.
+        let seed = unsafe { seed32(seed, seed_len) }?;
+        with_engine!(engine, e => {
+            e.reseed(seed);
+            Ok(())
+        })
+    })
+}
+
+/// Start an anonymous session. The token (NUL-terminated, `*token_len` characters) goes
+/// to `token_out`, which must hold the token and its NUL (`SESSILE_TOKEN_BUFFER` bytes are
+/// always enough; a shorter buffer is `BUFFER_TOO_SMALL` and no session is created).
+/// `client` and `session_out` may be NULL. `now_ms`: monotonic milliseconds.
+///
+/// # Safety
+/// Pointers are NULL or valid for their stated sizes; `engine` is a live engine.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_create(
+    engine: *mut sessile_engine,
+    now_ms: u64,
+    client: *const sessile_client,
+    token_out: *mut c_char,
+    token_cap: usize,
+    token_len: *mut usize,
+    session_out: *mut sessile_session,
+) -> sessile_result {
+    run(|| {
+        let out = TokenOut::new(token_out, token_cap, token_len)?;
+        // SAFETY: forwarded contract.
+        let client = unsafe { crate::types::client(client) };
+        with_engine!(engine, e => {
+            out.check(e)?;
+            let (t, s) = e.create(now_ms, &client)?;
+            // SAFETY: checked above; forwarded contract.
+            unsafe {
+                out.write(&t);
+                session_to(session_out, &s);
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Look a token up; if it names a live session, mark it used and (if `session_out` is not
+/// NULL) write its snapshot. Otherwise the reason: `SESSILE_RESULT_UNKNOWN`,
+/// `_EXPIRED_IDLE`, `_LOGGED_OUT`, `_ROTATED_OUT`, ... `client` may be NULL.
+///
+/// # Safety
+/// `token` readable for `token_len`; other pointers NULL or valid; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_validate(
+    engine: *mut sessile_engine,
+    token: *const u8,
+    token_len: usize,
+    now_ms: u64,
+    client: *const sessile_client,
+    session_out: *mut sessile_session,
+) -> sessile_result {
+    run(|| {
+        // SAFETY: forwarded contract.
+        let (token, client) = unsafe { (bytes(token, token_len)?, crate::types::client(client)) };
+        with_engine!(engine, e => {
+            let s = e.validate(token, now_ms, &client)?;
+            // SAFETY: forwarded contract.
+            unsafe { session_to(session_out, &s) };
+            Ok(())
+        })
+    })
+}
+
+/// Bind the session to `principal` (1..=`SESSILE_MAX_PRINCIPAL` bytes) and rotate its
+/// token: the old token dies (anti-fixation). The new token goes to `token_out` as in
+/// `sessile_engine_create`. `session_out` may be NULL.
+///
+/// # Safety
+/// As `sessile_engine_create`; `principal` readable for `principal_len`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_login(
+    engine: *mut sessile_engine,
+    token: *const u8,
+    token_len: usize,
+    principal: *const u8,
+    principal_len: usize,
+    now_ms: u64,
+    token_out: *mut c_char,
+    token_cap: usize,
+    new_token_len: *mut usize,
+    session_out: *mut sessile_session,
+) -> sessile_result {
+    run(|| {
+        let out = TokenOut::new(token_out, token_cap, new_token_len)?;
+        // SAFETY: forwarded contract.
+        let (token, principal) =
+            unsafe { (bytes(token, token_len)?, bytes(principal, principal_len)?) };
+        with_engine!(engine, e => {
+            out.check(e)?;
+            let (t, s) = e.login(token, principal, now_ms)?;
+            // SAFETY: checked above; forwarded contract.
+            unsafe {
+                out.write(&t);
+                session_to(session_out, &s);
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Give the session a new token (same data); the old one dies and its reuse is reported.
+///
+/// # Safety
+/// As `sessile_engine_create`; `token` readable for `token_len`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_rotate(
+    engine: *mut sessile_engine,
+    token: *const u8,
+    token_len: usize,
+    now_ms: u64,
+    token_out: *mut c_char,
+    token_cap: usize,
+    new_token_len: *mut usize,
+    session_out: *mut sessile_session,
+) -> sessile_result {
+    run(|| {
+        let out = TokenOut::new(token_out, token_cap, new_token_len)?;
+        // SAFETY: forwarded contract.
+        let token = unsafe { bytes(token, token_len) }?;
+        with_engine!(engine, e => {
+            out.check(e)?;
+            let (t, s) = e.rotate(token, now_ms)?;
+            // SAFETY: checked above; forwarded contract.
+            unsafe {
+                out.write(&t);
+                session_to(session_out, &s);
+            }
+            Ok(())
+        })
+    })
+}
+
+/// End the session server-side; later use of the token is reported (`reuse_after_logout`).
+///
+/// # Safety
+/// `token` readable for `token_len`; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_logout(
+    engine: *mut sessile_engine,
+    token: *const u8,
+    token_len: usize,
+    now_ms: u64,
+) -> sessile_result {
+    run(|| {
+        // SAFETY: forwarded contract.
+        let token = unsafe { bytes(token, token_len) }?;
+        with_engine!(engine, e => Ok(e.logout(token, now_ms)?))
+    })
+}
+
+/// End one session by handle (e.g. from a "your sessions" page).
+///
+/// # Safety
+/// `engine` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_revoke(
+    engine: *mut sessile_engine,
+    handle: u64,
+    now_ms: u64,
+) -> sessile_result {
+    run(|| with_engine!(engine, e => Ok(e.revoke(SessionRef::from_u64(handle), now_ms)?)))
+}
+
+/// End every session of `principal` ("log out everywhere"); `*count` gets how many.
+///
+/// # Safety
+/// `principal` readable for `principal_len`; `count` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_revoke_principal(
+    engine: *mut sessile_engine,
+    principal: *const u8,
+    principal_len: usize,
+    now_ms: u64,
+    count: *mut usize,
+) -> sessile_result {
+    run(|| {
+        need(count)?;
+        // SAFETY: forwarded contract.
+        let principal = unsafe { bytes(principal, principal_len) }?;
+        with_engine!(engine, e => {
+            let n = e.revoke_principal(principal, now_ms);
+            // SAFETY: checked non-NULL; writable by contract.
+            unsafe { put(count, n) }
+        })
+    })
+}
+
+/// End every live session ("log out everyone", e.g. after a key compromise); `*count`
+/// gets how many.
+///
+/// # Safety
+/// `count` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_revoke_all(
+    engine: *mut sessile_engine,
+    now_ms: u64,
+    count: *mut usize,
+) -> sessile_result {
+    run(|| {
+        need(count)?;
+        with_engine!(engine, e => {
+            let n = e.revoke_all(now_ms);
+            // SAFETY: checked non-NULL; writable by contract.
+            unsafe { put(count, n) }
+        })
+    })
+}
+
+/// The engine's latest time (ms): the largest `now_ms` it has been given. Its clock never
+/// runs backwards.
+///
+/// # Safety
+/// `out` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_now(
+    engine: *mut sessile_engine,
+    out: *mut u64,
+) -> sessile_result {
+    run(|| {
+        need(out)?;
+        // SAFETY: checked non-NULL.
+        with_engine!(engine, e => unsafe { put(out, e.now()) })
+    })
+}
+
+/// The live sessions of `principal`. With `out == NULL` and `cap == 0`, only `*count` is
+/// written (how many there are). Otherwise up to `cap` snapshots go to `out` and `*count`
+/// says how many; if there are more than `cap`, `BUFFER_TOO_SMALL` and nothing is written.
+///
+/// # Safety
+/// `out` NULL or writable for `cap` snapshots; `count` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_sessions_of(
+    engine: *mut sessile_engine,
+    principal: *const u8,
+    principal_len: usize,
+    out: *mut sessile_session,
+    cap: usize,
+    count: *mut usize,
+) -> sessile_result {
+    run(|| {
+        need(count)?;
+        if out.is_null() && cap != 0 {
+            return Err(R::SESSILE_RESULT_NULL_ARGUMENT);
+        }
+        // SAFETY: forwarded contract.
+        let principal = unsafe { bytes(principal, principal_len) }?;
+        with_engine!(engine, e => {
+            let n = e.sessions_of(principal).count();
+            if !out.is_null() {
+                if n > cap {
+                    return Err(R::SESSILE_RESULT_BUFFER_TOO_SMALL);
+                }
+                for (i, s) in e.sessions_of(principal).enumerate().take(cap) {
+                    // SAFETY: `i < n <= cap` and `out` is writable for `cap` snapshots.
+                    unsafe { out.add(i).write((&s).into()) };
+                }
+            }
+            // SAFETY: checked non-NULL; writable by contract.
+            unsafe { put(count, n) }
+        })
+    })
+}
+
+/// A snapshot of the session behind `handle` (`STALE_HANDLE` once it has ended). Does not
+/// count as use.
+///
+/// # Safety
+/// `out` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_session(
+    engine: *mut sessile_engine,
+    handle: u64,
+    out: *mut sessile_session,
+) -> sessile_result {
+    run(|| {
+        need(out)?;
+        with_engine!(engine, e => {
+            let s = e.session(SessionRef::from_u64(handle))?;
+            // SAFETY: checked non-NULL; writable by contract.
+            unsafe { session_to(out, &s) };
+            Ok(())
+        })
+    })
+}
+
+/// Override one session's timeouts. A NULL `idle_ms` / `absolute_ms` keeps that timeout;
+/// a value must be 1..=the configured maximum (`INVALID_TIMEOUT`). `session_out` may be NULL.
+///
+/// # Safety
+/// Each pointer NULL or valid; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_set_timeouts(
+    engine: *mut sessile_engine,
+    handle: u64,
+    idle_ms: *const u32,
+    absolute_ms: *const u32,
+    now_ms: u64,
+    session_out: *mut sessile_session,
+) -> sessile_result {
+    run(|| {
+        // SAFETY: NULL or readable, by contract.
+        let (idle, absolute) =
+            unsafe { (idle_ms.as_ref().copied(), absolute_ms.as_ref().copied()) };
+        with_engine!(engine, e => {
+            let s = e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now_ms)?;
+            // SAFETY: forwarded contract.
+            unsafe { session_to(session_out, &s) };
+            Ok(())
+        })
+    })
+}
+
+/// Replace the session's payload (at most `max_payload` bytes; `data` must not be NULL,
+/// even for an empty payload). If it does not fit, the old payload stays.
+///
+/// # Safety
+/// `data` readable for `len`; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_write(
+    engine: *mut sessile_engine,
+    handle: u64,
+    data: *const u8,
+    len: usize,
+    now_ms: u64,
+) -> sessile_result {
+    run(|| {
+        // SAFETY: forwarded contract.
+        let data = unsafe { bytes(data, len) }?;
+        with_engine!(engine, e => Ok(e.write(SessionRef::from_u64(handle), data, now_ms)?))
+    })
+}
+
+/// Copy the payload into `out` (`cap` bytes) and its length into `*len`. A payload larger
+/// than `cap` is `BUFFER_TOO_SMALL` (its size is `sessile_session.payload_len`).
+///
+/// # Safety
+/// `out` writable for `cap` bytes; `len` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_read(
+    engine: *mut sessile_engine,
+    handle: u64,
+    out: *mut u8,
+    cap: usize,
+    len: *mut usize,
+) -> sessile_result {
+    run(|| {
+        need(out)?;
+        need(len)?;
+        // SAFETY: non-NULL and writable for `cap` bytes by contract.
+        let buf = unsafe { core::slice::from_raw_parts_mut(out, cap) };
+        with_engine!(engine, e => {
+            let n = e.read(SessionRef::from_u64(handle), buf)?;
+            // SAFETY: checked non-NULL.
+            unsafe { put(len, n) }
+        })
+    })
+}
+
+/// Reclaim every session whose deadline has passed; `*count` gets how many.
+///
+/// # Safety
+/// `count` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_sweep(
+    engine: *mut sessile_engine,
+    now_ms: u64,
+    count: *mut usize,
+) -> sessile_result {
+    run(|| {
+        need(count)?;
+        with_engine!(engine, e => {
+            let n = e.sweep(now_ms);
+            // SAFETY: checked non-NULL.
+            unsafe { put(count, n) }
+        })
+    })
+}
+
+/// Take the oldest waiting event into `*out`: `SESSILE_RESULT_OK`, or
+/// `SESSILE_RESULT_NO_EVENT` (nothing written) when none is waiting. Drain with
+/// `while (sessile_engine_next_event(engine, &ev) == SESSILE_RESULT_OK) { ... }`.
+///
+/// # Safety
+/// `out` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_next_event(
+    engine: *mut sessile_engine,
+    out: *mut sessile_event,
+) -> sessile_result {
+    run(|| {
+        need(out)?;
+        with_engine!(engine, e => match e.pop_event() {
+            // SAFETY: checked non-NULL.
+            Some(ev) => unsafe { put(out, (&ev).into()) },
+            None => Err(R::SESSILE_RESULT_NO_EVENT),
+        })
+    })
+}
+
+/// Counters into `*out`.
+///
+/// # Safety
+/// `out` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_stats(
+    engine: *mut sessile_engine,
+    out: *mut sessile_stats,
+) -> sessile_result {
+    run(|| {
+        need(out)?;
+        // SAFETY: checked non-NULL.
+        with_engine!(engine, e => unsafe { put(out, e.stats().into()) })
+    })
+}
+
+/// The Set-Cookie value carrying `token` for the session `handle`, living until the
+/// session's absolute deadline (Max-Age from the engine's latest time). NUL-terminated into
+/// `out` (`SESSILE_SET_COOKIE_BUFFER` bytes are always enough). A token that is not
+/// cookie-safe text is `INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `token` readable for `token_len`; `out` writable for `cap`; `len` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_set_cookie(
+    engine: *mut sessile_engine,
+    token: *const u8,
+    token_len: usize,
+    handle: u64,
+    out: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> sessile_result {
+    run(|| {
+        // SAFETY: forwarded contract.
+        let token = unsafe { bytes(token, token_len) }?;
+        let token = core::str::from_utf8(token).map_err(|_| R::SESSILE_RESULT_INVALID_ARGUMENT)?;
+        with_engine!(engine, e => {
+            let s = e.session(SessionRef::from_u64(handle))?;
+            // The same Max-Age rule as the core's `Engine::set_cookie`, which needs a `Token`.
+            let left = s.absolute_deadline_ms.saturating_sub(e.now());
+            let v = e
+                .config()
+                .cookie
+                .set_cookie(token, Some(left.div_ceil(1000)))
+                .ok_or(R::SESSILE_RESULT_INVALID_ARGUMENT)?;
+            // SAFETY: forwarded contract.
+            unsafe { write_text(v.as_bytes(), out, cap, len) }
+        })
+    })
+}
+
+/// The Set-Cookie value that deletes the session cookie (after logout), NUL-terminated.
+///
+/// # Safety
+/// `out` writable for `cap`; `len` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_clear_cookie(
+    engine: *mut sessile_engine,
+    out: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> sessile_result {
+    run(|| {
+        with_engine!(engine, e => {
+            let v = e.clear_cookie().ok_or(R::SESSILE_RESULT_INVALID_ARGUMENT)?;
+            // SAFETY: forwarded contract.
+            unsafe { write_text(v.as_bytes(), out, cap, len) }
+        })
+    })
+}
+
+/// Find the session token in a Cookie request header. On OK, `*token` points into
+/// `header` (not NUL-terminated; valid as long as `header` is) and `*token_len` is its
+/// length, or `*token` is NULL and `*token_len` 0 when the header has no session cookie.
+/// A header over 16 KiB or carrying the cookie twice with different values is an error
+/// (`COOKIE_HEADER_TOO_LONG`, `COOKIE_DUPLICATE`): treat the request as having no session.
+///
+/// # Safety
+/// `header` readable for `header_len`; `token` and `token_len` writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_token_from_cookie_header(
+    engine: *mut sessile_engine,
+    header: *const u8,
+    header_len: usize,
+    token: *mut *const u8,
+    token_len: *mut usize,
+) -> sessile_result {
+    run(|| {
+        need(token)?;
+        need(token_len)?;
+        // SAFETY: forwarded contract.
+        let header = unsafe { bytes(header, header_len) }?;
+        with_engine!(engine, e => {
+            let found = e.token_from_cookie_header(header)?;
+            let (p, n) = found.map_or((core::ptr::null(), 0), |t| (t.as_ptr(), t.len()));
+            // SAFETY: both checked non-NULL.
+            unsafe {
+                token.write(p);
+                token_len.write(n);
+            }
+            Ok(())
+        })
+    })
+}

@@ -1,0 +1,409 @@
+/* The C API end to end: configuration, both kinds of engine, every operation, events,
+ * cookies, and bad calls of every kind (NULLs, short buffers, wrong sizes, double free). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "check.h"
+
+static const uint8_t SEED[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+
+#define S(lit) (const uint8_t *)(lit), (sizeof(lit) - 1)
+
+static void config_rules(void) {
+    sessile_config c;
+    OK(sessile_config_default(&c));
+    CHECK(c.capacity == 10000 && c.token_bytes == 32);
+    CHECK(strcmp(c.cookie_name, "__Host-sid") == 0 && strcmp(c.cookie_path, "/") == 0);
+    CHECK(c.cookie_domain == NULL && c.cookie_secure && c.cookie_http_only);
+    CHECK(c.cookie_same_site == SESSILE_SAME_SITE_LAX && c.cookie_persistent);
+    OK(sessile_config_validate(&c));
+
+    OK(sessile_config_profile(&c, SESSILE_PROFILE_AAL3));
+    CHECK(c.idle_timeout_ms == 15u * 60 * 1000 && c.absolute_timeout_ms == 12u * 3600 * 1000);
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_config_profile(&c, 9));
+
+    sessile_config d;
+    sessile_config_default(&d);
+    d.capacity = 0;
+    EXPECT(SESSILE_RESULT_CONFIG_CAPACITY, sessile_config_validate(&d));
+    CHECK(strcmp(sessile_result_str(sessile_config_validate(&d)), "capacity") == 0);
+    sessile_config_default(&d);
+    d.token_bytes = 8;
+    EXPECT(SESSILE_RESULT_CONFIG_TOKEN_BYTES, sessile_config_validate(&d));
+    sessile_config_default(&d);
+    d.idle_timeout_ms = d.absolute_timeout_ms + 1;
+    EXPECT(SESSILE_RESULT_CONFIG_IDLE_ABOVE_ABSOLUTE, sessile_config_validate(&d));
+    sessile_config_default(&d);
+    d.cookie_secure = false;
+    EXPECT(SESSILE_RESULT_COOKIE_HOST_PREFIX_NEEDS_SECURE, sessile_config_validate(&d));
+    CHECK(strcmp(sessile_result_str(SESSILE_RESULT_COOKIE_HOST_PREFIX_NEEDS_SECURE),
+                 "cookie_host_prefix_needs_secure") == 0);
+    sessile_config_default(&d);
+    d.cookie_name = "bad name";
+    EXPECT(SESSILE_RESULT_COOKIE_INVALID_NAME, sessile_config_validate(&d));
+    d.cookie_name = "\xff\xfe";
+    EXPECT(SESSILE_RESULT_COOKIE_INVALID_NAME, sessile_config_validate(&d));
+    d.cookie_name = NULL;
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_config_validate(&d));
+    sessile_config_default(&d);
+    d.cookie_name = "__Host-sid";
+    d.cookie_domain = "example.com";
+    EXPECT(SESSILE_RESULT_COOKIE_HOST_PREFIX_FORBIDS_DOMAIN, sessile_config_validate(&d));
+    sessile_config_default(&d);
+    d.ip_policy = 77;
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_config_validate(&d));
+    sessile_config_default(&d);
+    d.cookie_same_site = 4;
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_config_validate(&d));
+
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_config_default(NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_config_validate(NULL));
+    CHECK(sessile_engine_size(NULL) == 0);
+    d.capacity = 0;
+    CHECK(sessile_engine_size(&d) == 0);
+}
+
+static void strings(void) {
+    CHECK(strcmp(sessile_version(), SESSILE_VERSION) == 0);
+    CHECK(strcmp(sessile_result_str(SESSILE_RESULT_OK), "ok") == 0);
+    CHECK(strcmp(sessile_result_str(SESSILE_RESULT_EXPIRED_IDLE), "expired_idle") == 0);
+    CHECK(strcmp(sessile_result_str(9), "unknown_result") == 0);
+    CHECK(strcmp(sessile_result_str(UINT32_MAX), "unknown_result") == 0);
+    CHECK(strcmp(sessile_event_kind_str(SESSILE_EVENT_REUSE_AFTER_LOGOUT), "reuse_after_logout") == 0);
+    CHECK(strcmp(sessile_event_kind_str(1000), "unknown_event") == 0);
+}
+
+/* The whole session life cycle, the same on either kind of engine. */
+static void life_cycle(sessile_engine *e) {
+    char tok[SESSILE_TOKEN_BUFFER], tok2[SESSILE_TOKEN_BUFFER];
+    size_t n = 0, n2 = 0;
+    sessile_session s;
+    sessile_client client = {S("203.0.113.9"), S("curl/8")};
+
+    OK(sessile_engine_create(e, 1000, &client, tok, sizeof tok, &n, &s));
+    CHECK(n == 43 && strlen(tok) == 43);
+    CHECK(!s.authenticated && s.created_ms == 1000 && s.principal_len == 0);
+    uint64_t handle = s.handle;
+
+    OK(sessile_engine_validate(e, (const uint8_t *)tok, n, 2000, &client, &s));
+    CHECK(s.last_seen_ms == 2000);
+
+    /* Payload round trip, and the bounds. */
+    OK(sessile_engine_write(e, handle, S("{\"cart\":[1,2]}"), 2000));
+    uint8_t buf[64];
+    size_t len = 0;
+    OK(sessile_engine_read(e, handle, buf, sizeof buf, &len));
+    CHECK(len == 14 && memcmp(buf, "{\"cart\":[1,2]}", 14) == 0);
+    len = 99;
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_read(e, handle, buf, 3, &len));
+    CHECK(len == 99);
+
+    /* Login rotates: the anonymous token dies (fixation), the data stays. */
+    OK(sessile_engine_login(e, (const uint8_t *)tok, n, S("alice"), 3000, tok2, sizeof tok2, &n2, &s));
+    CHECK(s.authenticated && s.principal_len == 5 && strcmp((const char *)s.principal, "alice") == 0);
+    CHECK(s.payload_len == 14 && strcmp(tok, tok2) != 0);
+    EXPECT(SESSILE_RESULT_ROTATED_OUT, sessile_engine_validate(e, (const uint8_t *)tok, n, 3001, NULL, NULL));
+    OK(sessile_engine_validate(e, (const uint8_t *)tok2, n2, 3002, NULL, NULL));
+    handle = s.handle;
+
+    /* Set-Cookie for it: Max-Age is the rest of its absolute lifetime (8 h). */
+    char cookie[SESSILE_SET_COOKIE_BUFFER];
+    size_t clen = 0;
+    OK(sessile_engine_set_cookie(e, (const uint8_t *)tok2, n2, handle, cookie, sizeof cookie, &clen));
+    CHECK(strncmp(cookie, "__Host-sid=", 11) == 0 && strstr(cookie, tok2) != NULL);
+    CHECK(strstr(cookie, "Max-Age=28800; HttpOnly; Secure; SameSite=Lax") != NULL);
+    CHECK(clen == strlen(cookie));
+    clen = 7;
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_set_cookie(e, (const uint8_t *)tok2, n2, handle, cookie, 10, &clen));
+    CHECK(clen == 7);
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_engine_set_cookie(e, S("a;b"), handle, cookie, sizeof cookie, &clen));
+
+    /* Finding the token in a Cookie header. */
+    char header[200];
+    snprintf(header, sizeof header, "theme=dark; __Host-sid=%s", tok2);
+    const uint8_t *found = NULL;
+    size_t flen = 0;
+    OK(sessile_engine_token_from_cookie_header(e, (const uint8_t *)header, strlen(header), &found, &flen));
+    CHECK(flen == n2 && memcmp(found, tok2, n2) == 0);
+    OK(sessile_engine_token_from_cookie_header(e, S("theme=dark"), &found, &flen));
+    CHECK(found == NULL && flen == 0);
+    EXPECT(SESSILE_RESULT_COOKIE_DUPLICATE, sessile_engine_token_from_cookie_header(e, S("__Host-sid=a; __Host-sid=b"), &found, &flen));
+
+    /* Rotation, listing, timeouts. */
+    char tok3[SESSILE_TOKEN_BUFFER];
+    size_t n3 = 0;
+    OK(sessile_engine_rotate(e, (const uint8_t *)tok2, n2, 4000, tok3, sizeof tok3, &n3, NULL));
+    EXPECT(SESSILE_RESULT_ROTATED_OUT, sessile_engine_validate(e, (const uint8_t *)tok2, n2, 4001, NULL, NULL));
+    size_t count = 0;
+    OK(sessile_engine_sessions_of(e, S("alice"), NULL, 0, &count));
+    CHECK(count == 1);
+    sessile_session list[2];
+    OK(sessile_engine_sessions_of(e, S("alice"), list, 2, &count));
+    CHECK(count == 1 && list[0].handle == handle);
+    uint32_t idle = 5000;
+    OK(sessile_engine_set_timeouts(e, handle, &idle, NULL, 4000, &s));
+    CHECK(s.idle_timeout_ms == 5000 && s.idle_deadline_ms == s.last_seen_ms + 5000);
+    uint64_t deadline = s.idle_deadline_ms;
+    uint32_t zero = 0;
+    EXPECT(SESSILE_RESULT_INVALID_TIMEOUT, sessile_engine_set_timeouts(e, handle, &zero, NULL, 4000, NULL));
+    /* The override holds, and the session is dead exactly at its idle deadline. */
+    OK(sessile_engine_session(e, handle, &s));
+    CHECK(s.idle_deadline_ms == deadline);
+    EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_validate(e, (const uint8_t *)tok3, n3, deadline, NULL, NULL));
+    EXPECT(SESSILE_RESULT_STALE_HANDLE, sessile_engine_session(e, handle, &s));
+
+    /* Logout is server-side, and reuse is reported as an event. */
+    OK(sessile_engine_create(e, 10000, NULL, tok, sizeof tok, &n, NULL));
+    OK(sessile_engine_login(e, (const uint8_t *)tok, n, S("bob"), 10000, tok2, sizeof tok2, &n2, NULL));
+    OK(sessile_engine_logout(e, (const uint8_t *)tok2, n2, 11000));
+    EXPECT(SESSILE_RESULT_LOGGED_OUT, sessile_engine_validate(e, (const uint8_t *)tok2, n2, 12000, NULL, NULL));
+    EXPECT(SESSILE_RESULT_MALFORMED, sessile_engine_validate(e, S("not a token"), 12000, NULL, NULL));
+
+    /* Log out everywhere. */
+    for (int i = 0; i < 3; i++) {
+        OK(sessile_engine_create(e, 13000, NULL, tok, sizeof tok, &n, NULL));
+        OK(sessile_engine_login(e, (const uint8_t *)tok, n, S("carol"), 13000, tok2, sizeof tok2, &n2, NULL));
+    }
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_sessions_of(e, S("carol"), list, 2, &count));
+    OK(sessile_engine_revoke_principal(e, S("carol"), 14000, &count));
+    CHECK(count == 3);
+    EXPECT(SESSILE_RESULT_REVOKED, sessile_engine_validate(e, (const uint8_t *)tok2, n2, 14001, NULL, NULL));
+
+    /* Events, drained one at a time. */
+    sessile_event ev;
+    int created = 0, reuse_logout = 0, reuse_rotation = 0, total = 0;
+    while (sessile_engine_next_event(e, &ev) == SESSILE_RESULT_OK) {
+        total++;
+        created += ev.kind == SESSILE_EVENT_CREATED;
+        reuse_logout += ev.kind == SESSILE_EVENT_REUSE_AFTER_LOGOUT;
+        reuse_rotation += ev.kind == SESSILE_EVENT_REUSE_AFTER_ROTATION;
+        if (ev.kind == SESSILE_EVENT_REUSE_AFTER_LOGOUT) CHECK(ev.security_alert && ev.session != 0);
+    }
+    CHECK(created == 5 && reuse_logout == 1 && reuse_rotation >= 2 && total > 10);
+    EXPECT(SESSILE_RESULT_NO_EVENT, sessile_engine_next_event(e, &ev));
+
+    sessile_stats st;
+    OK(sessile_engine_stats(e, &st));
+    CHECK(st.created == 5 && st.live == 0 && st.revocations == 3 && st.events_pending == 0);
+
+    /* The clock never runs backwards; revoke_all ends whatever is left. */
+    uint64_t clock = 0;
+    OK(sessile_engine_now(e, &clock));
+    CHECK(clock == 14001);
+    OK(sessile_engine_create(e, 100, NULL, tok, sizeof tok, &n, NULL));
+    OK(sessile_engine_now(e, &clock));
+    CHECK(clock == 14001);
+    OK(sessile_engine_revoke_all(e, 14002, &count));
+    CHECK(count == 1);
+    EXPECT(SESSILE_RESULT_REVOKED, sessile_engine_validate(e, (const uint8_t *)tok, n, 14003, NULL, NULL));
+    while (sessile_engine_next_event(e, &ev) == SESSILE_RESULT_OK) {
+    }
+
+    OK(sessile_engine_clear_cookie(e, cookie, sizeof cookie, &clen));
+    CHECK(strstr(cookie, "__Host-sid=; Path=/; Max-Age=0") == cookie);
+    OK(sessile_engine_sweep(e, 1u << 30, &count));
+}
+
+/* Every function refuses NULL where it needs a pointer, and short buffers change nothing. */
+static void bad_calls(sessile_engine *e) {
+    char tok[SESSILE_TOKEN_BUFFER];
+    size_t n = 0;
+    sessile_session s;
+    sessile_event ev;
+    sessile_stats st;
+    sessile_config c;
+    sessile_config_default(&c);
+    const uint8_t *found;
+
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_create(NULL, 0, NULL, tok, sizeof tok, &n, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_create(e, 0, NULL, NULL, sizeof tok, &n, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_create(e, 0, NULL, tok, sizeof tok, NULL, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_validate(e, NULL, 0, 0, NULL, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_validate(NULL, S("x"), 0, NULL, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_login(e, NULL, 0, S("a"), 0, tok, sizeof tok, &n, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_login(e, S("x"), NULL, 1, 0, tok, sizeof tok, &n, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_rotate(e, S("x"), 0, NULL, 0, &n, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_logout(e, NULL, 3, 0));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_revoke(NULL, 0, 0));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_revoke_principal(e, S("a"), 0, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_sessions_of(e, S("a"), NULL, 4, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_sessions_of(e, S("a"), NULL, 0, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_session(e, 0, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_set_timeouts(NULL, 0, NULL, NULL, 0, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_write(e, 0, NULL, 0, 0));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_read(e, 0, NULL, 0, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_sweep(e, 0, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_next_event(e, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_next_event(NULL, &ev));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_stats(e, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_stats(NULL, &st));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_set_cookie(e, NULL, 0, 0, tok, sizeof tok, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_clear_cookie(e, NULL, 100, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_token_from_cookie_header(e, NULL, 0, &found, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_token_from_cookie_header(e, S("a=b"), NULL, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_reseed(e, NULL, 32));
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_engine_reseed(e, SEED, 31));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_revoke_all(e, 0, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_now(e, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_cookie_set(NULL, S("v"), 1, tok, sizeof tok, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_cookie_set(&c, NULL, 0, 1, tok, sizeof tok, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_cookie_clear(&c, tok, sizeof tok, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_cookie_parse(S("a=b"), NULL, &found, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_cookie_parse(NULL, 0, "a", &found, &n));
+
+    /* A token buffer one byte short: refused before anything happens. */
+    OK(sessile_engine_stats(e, &st));
+    uint64_t created = st.created;
+    n = 1234;
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_create(e, 0, NULL, tok, 43, &n, &s));
+    CHECK(n == 1234);
+    OK(sessile_engine_stats(e, &st));
+    CHECK(st.created == created);
+
+    /* Oversized input is a typed error. */
+    static uint8_t big[20000];
+    memset(big, 'a', sizeof big);
+    EXPECT(SESSILE_RESULT_COOKIE_HEADER_TOO_LONG, sessile_engine_token_from_cookie_header(e, big, sizeof big, &found, &n));
+    EXPECT(SESSILE_RESULT_INVALID_PRINCIPAL, sessile_engine_login(e, S("x"), big, 129, 0, tok, sizeof tok, &n, NULL));
+    EXPECT(SESSILE_RESULT_STALE_HANDLE, sessile_engine_write(e, 0xdeadbeef, big, 10, 0));
+}
+
+/* Cookie text without an engine. */
+static void cookies(void) {
+    sessile_config c;
+    sessile_config_default(&c);
+    char out[SESSILE_SET_COOKIE_BUFFER];
+    size_t len = 0;
+    OK(sessile_cookie_set(&c, S("tok"), 60, out, sizeof out, &len));
+    CHECK(strcmp(out, "__Host-sid=tok; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax") == 0);
+    OK(sessile_cookie_set(&c, S("tok"), -1, out, sizeof out, &len));
+    CHECK(strcmp(out, "__Host-sid=tok; Path=/; HttpOnly; Secure; SameSite=Lax") == 0 && len == strlen(out));
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_cookie_set(&c, S("a b"), 60, out, sizeof out, &len));
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_cookie_set(&c, S("tok"), 60, out, 20, &len));
+    c.cookie_name = "sid";
+    c.cookie_secure = false;
+    c.cookie_same_site = SESSILE_SAME_SITE_STRICT;
+    OK(sessile_cookie_clear(&c, out, sizeof out, &len));
+    CHECK(strcmp(out, "sid=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict") == 0);
+    c.cookie_same_site = SESSILE_SAME_SITE_NONE;
+    EXPECT(SESSILE_RESULT_COOKIE_SAME_SITE_NONE_NEEDS_SECURE, sessile_cookie_clear(&c, out, sizeof out, &len));
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    OK(sessile_cookie_parse(S("a=1; sid=xyz"), "sid", &v, &vlen));
+    CHECK(vlen == 3 && memcmp(v, "xyz", 3) == 0);
+    EXPECT(SESSILE_RESULT_COOKIE_DUPLICATE, sessile_cookie_parse(S("sid=1; sid=2"), "sid", &v, &vlen));
+}
+
+static void heap_engine(void) {
+    sessile_config c;
+    sessile_config_default(&c);
+    sessile_engine *e = NULL;
+    OK(sessile_engine_new(&c, &e));
+    CHECK(e != NULL);
+    life_cycle(e);
+    bad_calls(e);
+    /* A heap engine is not ended by deinit. */
+    EXPECT(SESSILE_RESULT_WRONG_ENGINE_KIND, sessile_engine_deinit(e));
+    OK(sessile_engine_free(&e));
+    CHECK(e == NULL);
+    OK(sessile_engine_free(&e)); /* double free through the same variable: harmless */
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_free(NULL));
+
+    /* Bad construction arguments leave *out untouched. */
+    sessile_engine *untouched = (sessile_engine *)&c;
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_new(NULL, &untouched));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_new(&c, NULL));
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_engine_new_seeded(&c, SEED, 16, &untouched));
+    c.events = 0;
+    EXPECT(SESSILE_RESULT_CONFIG_EVENTS, sessile_engine_new(&c, &untouched));
+    CHECK(untouched == (sessile_engine *)&c);
+
+    /* Same seed, same tokens: reproducible for vectors. */
+    sessile_config_default(&c);
+    sessile_engine *a = NULL, *b = NULL;
+    OK(sessile_engine_new_seeded(&c, SEED, sizeof SEED, &a));
+    OK(sessile_engine_new_seeded(&c, SEED, sizeof SEED, &b));
+    char ta[SESSILE_TOKEN_BUFFER], tb[SESSILE_TOKEN_BUFFER];
+    size_t na, nb;
+    OK(sessile_engine_create(a, 0, NULL, ta, sizeof ta, &na, NULL));
+    OK(sessile_engine_create(b, 0, NULL, tb, sizeof tb, &nb, NULL));
+    CHECK(na == nb && strcmp(ta, tb) == 0);
+    OK(sessile_engine_free(&a));
+    OK(sessile_engine_free(&b));
+}
+
+static void placed_engine(void) {
+    sessile_config c;
+    sessile_config_default(&c);
+    c.capacity = 64;
+    c.pool_bytes = 8192;
+    c.max_payload = 1024;
+    c.token_bytes = 16;
+    size_t size = sessile_engine_size(&c);
+    CHECK(size > 0);
+    /* Deliberately misaligned memory: the engine aligns itself inside it. */
+    unsigned char *raw = malloc(size + 1);
+    void *mem = raw + 1;
+    sessile_engine *e = NULL;
+
+    EXPECT(SESSILE_RESULT_STORAGE_SIZE, sessile_engine_init(mem, size - 1 - 8, &c, SEED, sizeof SEED, &e));
+    EXPECT(SESSILE_RESULT_STORAGE_SIZE, sessile_engine_init(mem, 3, &c, SEED, sizeof SEED, &e));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_init(NULL, size, &c, SEED, sizeof SEED, &e));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_init(mem, size, &c, NULL, 32, &e));
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_engine_init(mem, size, &c, SEED, 33, &e));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_init(mem, size, &c, SEED, sizeof SEED, NULL));
+    CHECK(e == NULL);
+    OK(sessile_engine_init(mem, size, &c, SEED, sizeof SEED, &e));
+    CHECK((unsigned char *)e >= raw && (unsigned char *)e < raw + size + 1);
+
+    /* token_bytes = 16: 22 characters; a 22-byte buffer (no room for the NUL) is short. */
+    char tok[23];
+    size_t n;
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_create(e, 0, NULL, tok, 22, &n, NULL));
+    OK(sessile_engine_create(e, 0, NULL, tok, sizeof tok, &n, NULL));
+    CHECK(n == 22);
+
+    /* Payload bounds and a full table, in caller memory. */
+    static uint8_t payload[1025];
+    sessile_session s;
+    OK(sessile_engine_validate(e, (const uint8_t *)tok, n, 1, NULL, &s));
+    EXPECT(SESSILE_RESULT_PAYLOAD_TOO_LARGE, sessile_engine_write(e, s.handle, payload, 1025, 1));
+    OK(sessile_engine_write(e, s.handle, payload, 1024, 1));
+    char t2[23];
+    int made = 1;
+    for (int i = 0; i < 63; i++) {
+        if (sessile_engine_create(e, 2, NULL, t2, sizeof t2, &n, NULL) == SESSILE_RESULT_OK) made++;
+    }
+    CHECK(made == 64);
+    sessile_stats st;
+    OK(sessile_engine_stats(e, &st));
+    CHECK(st.live == 64 && st.capacity == 64);
+
+    OK(sessile_engine_deinit(e));
+    EXPECT(SESSILE_RESULT_NOT_AN_ENGINE, sessile_engine_deinit(e));
+    EXPECT(SESSILE_RESULT_NOT_AN_ENGINE, sessile_engine_create(e, 0, NULL, tok, sizeof tok, &n, NULL));
+    free(raw);
+
+    /* The life cycle on a default-sized engine in caller memory. */
+    sessile_config_default(&c);
+    size = sessile_engine_size(&c);
+    raw = malloc(size);
+    OK(sessile_engine_init(raw, size, &c, SEED, sizeof SEED, &e));
+    sessile_engine *as_heap = e;
+    EXPECT(SESSILE_RESULT_WRONG_ENGINE_KIND, sessile_engine_free(&as_heap));
+    CHECK(as_heap == e);
+    life_cycle(e);
+    bad_calls(e);
+    OK(sessile_engine_deinit(e));
+    free(raw);
+}
+
+int main(void) {
+    config_rules();
+    strings();
+    cookies();
+    heap_engine();
+    placed_engine();
+    return check_done("api");
+}

@@ -1,0 +1,398 @@
+/* The sessile demo login server in C, over POSIX sockets and libsessile only, following
+ * the contract in tests/e2e/README.md: GET /, POST /login, GET /profile, POST /logout,
+ * POST /logout-everywhere, GET /sessions. One request per connection, one at a time.
+ *
+ * Build and run: make demo DEMO=c [PORT=8080]. PORT=0 picks a free port; the line
+ * "listening on 127.0.0.1:<port>" on stdout names it. */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sessile.h"
+
+enum { MAX_HEAD = 32 * 1024, MAX_BODY = 8 * 1024, MAX_COOKIE = 17 * 1024 };
+
+typedef struct {
+    char method[16];
+    char path[256];
+    char cookie[MAX_COOKIE]; /* all Cookie headers joined with "; " */
+    size_t cookie_len;
+    int has_cookie;
+    char user_agent[512];
+    size_t user_agent_len;
+    char body[MAX_BODY + 1];
+    size_t body_len;
+    char ip[INET_ADDRSTRLEN];
+} request;
+
+typedef struct {
+    int status;
+    char set_cookie[SESSILE_SET_COOKIE_BUFFER];
+    char body[512];
+} response;
+
+static const char *USERS[][2] = {{"admin", "admin"}, {"alice", "alice"}, {"bob", "bob"}};
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint32_t env_u32(const char *name, uint32_t fallback) {
+    const char *v = getenv(name);
+    if (!v || !*v) return fallback;
+    char *end;
+    errno = 0;
+    unsigned long x = strtoul(v, &end, 10);
+    return (errno || *end || x > UINT32_MAX) ? fallback : (uint32_t)x;
+}
+
+/* Read one request. Returns 0, or the HTTP status to answer with. */
+static int read_request(int fd, request *req) {
+    static char buf[MAX_HEAD + MAX_BODY];
+    size_t have = 0;
+    char *end = NULL;
+    while (!end) {
+        if (have == MAX_HEAD) return 431;
+        ssize_t n = recv(fd, buf + have, MAX_HEAD - have, 0);
+        if (n <= 0) return 400;
+        have += (size_t)n;
+        buf[have] = 0;
+        end = strstr(buf, "\r\n\r\n");
+    }
+    size_t head_len = (size_t)(end - buf) + 4;
+    *end = 0;
+    char *line = buf, *next = strstr(line, "\r\n");
+    if (next) *next = 0;
+    char *sp1 = strchr(line, ' ');
+    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (!sp1 || !sp2 || sp1 == line || (size_t)(sp1 - line) >= sizeof req->method ||
+        (size_t)(sp2 - sp1 - 1) >= sizeof req->path)
+        return 400;
+    memcpy(req->method, line, (size_t)(sp1 - line));
+    memcpy(req->path, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    size_t content_length = 0;
+    for (line = next ? next + 2 : NULL; line && *line; line = next ? next + 2 : NULL) {
+        next = strstr(line, "\r\n");
+        if (next) *next = 0;
+        char *colon = strchr(line, ':');
+        if (!colon) return 400;
+        *colon = 0;
+        char *v = colon + 1;
+        while (*v == ' ' || *v == '\t') v++;
+        size_t vlen = strlen(v);
+        while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) vlen--;
+        if (strcasecmp(line, "cookie") == 0) {
+            /* Several Cookie headers are joined as a browser would send one. */
+            size_t extra = (req->has_cookie ? 2 : 0) + vlen;
+            if (req->cookie_len + extra >= sizeof req->cookie) {
+                req->cookie_len = sizeof req->cookie - 1; /* oversized: the engine refuses it */
+                memset(req->cookie, 'x', req->cookie_len);
+            } else {
+                if (req->has_cookie) memcpy(req->cookie + req->cookie_len, "; ", 2);
+                memcpy(req->cookie + req->cookie_len + extra - vlen, v, vlen);
+                req->cookie_len += extra;
+            }
+            req->has_cookie = 1;
+        } else if (strcasecmp(line, "user-agent") == 0) {
+            req->user_agent_len = vlen < sizeof req->user_agent ? vlen : sizeof req->user_agent;
+            memcpy(req->user_agent, v, req->user_agent_len);
+        } else if (strcasecmp(line, "content-length") == 0) {
+            char *e;
+            errno = 0;
+            unsigned long x = strtoul(v, &e, 10);
+            if (errno || e == v || (*e && *e != ' ')) return 400;
+            content_length = x;
+        }
+    }
+    if (content_length > MAX_BODY) return 413;
+    size_t got = have - head_len;
+    if (got > content_length) got = content_length;
+    memcpy(req->body, buf + head_len, got);
+    while (got < content_length) {
+        ssize_t n = recv(fd, req->body + got, content_length - got, 0);
+        if (n <= 0) return 400;
+        got += (size_t)n;
+    }
+    req->body_len = content_length;
+    req->body[content_length] = 0;
+    return 0;
+}
+
+/* The session the request carries, if its cookie names a live one: its token is copied to
+ * `token`. A malformed, oversized or duplicated Cookie header counts as no session. */
+static int current(sessile_engine *e, const request *req, uint64_t now, char *token, size_t *token_len,
+                   sessile_session *s) {
+    if (!req->has_cookie) return 0;
+    const uint8_t *t = NULL;
+    size_t n = 0;
+    if (sessile_engine_token_from_cookie_header(e, (const uint8_t *)req->cookie, req->cookie_len, &t, &n) !=
+            SESSILE_RESULT_OK ||
+        !t || n >= SESSILE_TOKEN_BUFFER)
+        return 0;
+    sessile_client client = {(const uint8_t *)req->ip, strlen(req->ip),
+                             req->user_agent_len ? (const uint8_t *)req->user_agent : NULL, req->user_agent_len};
+    if (sessile_engine_validate(e, t, n, now, &client, s) != SESSILE_RESULT_OK) return 0;
+    memcpy(token, t, n);
+    token[n] = 0;
+    *token_len = n;
+    return 1;
+}
+
+/* Form field `name` of an urlencoded body, decoded into `out`. 0 if absent or malformed. */
+static int form_field(const char *body, const char *name, char *out, size_t cap) {
+    size_t nlen = strlen(name);
+    for (const char *p = body; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, name, nlen) != 0 || p[nlen] != '=') continue;
+        const char *v = p + nlen + 1;
+        size_t o = 0;
+        for (; *v && *v != '&'; v++) {
+            if (o + 1 >= cap) return 0;
+            if (*v == '+') {
+                out[o++] = ' ';
+            } else if (*v == '%') {
+                unsigned x;
+                char hex[3] = {v[1], v[1] ? v[2] : 0, 0};
+                char *e;
+                if (!hex[0] || !hex[1]) return 0;
+                x = (unsigned)strtoul(hex, &e, 16);
+                if (*e) return 0;
+                out[o++] = (char)x;
+                v += 2;
+            } else {
+                out[o++] = *v;
+            }
+        }
+        out[o] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void set_cookie_for(sessile_engine *e, const char *token, size_t n, uint64_t handle, response *r) {
+    size_t len;
+    if (sessile_engine_set_cookie(e, (const uint8_t *)token, n, handle, r->set_cookie, sizeof r->set_cookie, &len) !=
+        SESSILE_RESULT_OK)
+        r->set_cookie[0] = 0;
+}
+
+static void reply(response *r, int status, const char *body) {
+    r->status = status;
+    snprintf(r->body, sizeof r->body, "%s", body);
+}
+
+static void handle(sessile_engine *e, const request *req, response *r) {
+    uint64_t now = now_ms();
+    char token[SESSILE_TOKEN_BUFFER];
+    size_t token_len = 0;
+    sessile_session s;
+    int has = current(e, req, now, token, &token_len, &s);
+    int authed = has && s.authenticated;
+    const char *user = authed ? (const char *)s.principal : NULL;
+    sessile_client client = {(const uint8_t *)req->ip, strlen(req->ip),
+                             req->user_agent_len ? (const uint8_t *)req->user_agent : NULL, req->user_agent_len};
+    const char *m = req->method, *p = req->path;
+    char msg[300];
+
+    if (strcmp(p, "/") == 0 && strcmp(m, "GET") == 0) {
+        reply(r, 200, "sessile demo\n");
+        if (!has) {
+            char t[SESSILE_TOKEN_BUFFER];
+            size_t n;
+            sessile_session fresh;
+            sessile_result rc = sessile_engine_create(e, now, &client, t, sizeof t, &n, &fresh);
+            if (rc != SESSILE_RESULT_OK) {
+                snprintf(msg, sizeof msg, "%s\n", sessile_result_str(rc));
+                reply(r, 503, msg);
+                return;
+            }
+            set_cookie_for(e, t, n, fresh.handle, r);
+        }
+    } else if (strcmp(p, "/login") == 0 && strcmp(m, "POST") == 0) {
+        char name[SESSILE_MAX_PRINCIPAL + 1], password[256];
+        if (!form_field(req->body, "username", name, sizeof name) ||
+            !form_field(req->body, "password", password, sizeof password)) {
+            reply(r, 400, "username and password required\n");
+            return;
+        }
+        int known = 0;
+        for (size_t i = 0; i < sizeof USERS / sizeof USERS[0]; i++)
+            known |= strcmp(USERS[i][0], name) == 0 && strcmp(USERS[i][1], password) == 0;
+        if (!known) {
+            reply(r, 401, "bad credentials\n");
+            return;
+        }
+        /* Log the current session in (its ID rotates: fixation-proof), or start one. */
+        sessile_result rc = SESSILE_RESULT_OK;
+        if (!has) rc = sessile_engine_create(e, now, &client, token, sizeof token, &token_len, NULL);
+        char fresh[SESSILE_TOKEN_BUFFER];
+        size_t n = 0;
+        if (rc == SESSILE_RESULT_OK)
+            rc = sessile_engine_login(e, (const uint8_t *)token, token_len, (const uint8_t *)name, strlen(name), now,
+                                      fresh, sizeof fresh, &n, &s);
+        if (rc != SESSILE_RESULT_OK) {
+            snprintf(msg, sizeof msg, "%s\n", sessile_result_str(rc));
+            reply(r, 503, msg);
+            return;
+        }
+        set_cookie_for(e, fresh, n, s.handle, r);
+        snprintf(msg, sizeof msg, "logged in as %s\n", name);
+        reply(r, 200, msg);
+    } else if (strcmp(p, "/profile") == 0 && strcmp(m, "GET") == 0) {
+        if (!authed) {
+            reply(r, 401, "not logged in\n");
+            return;
+        }
+        snprintf(msg, sizeof msg, "profile of %s\n", user);
+        reply(r, 200, msg);
+    } else if (strcmp(p, "/logout") == 0 && strcmp(m, "POST") == 0) {
+        /* A dead token was already looked up above, which reports its reuse as an event. */
+        if (has) sessile_engine_logout(e, (const uint8_t *)token, token_len, now);
+        size_t n;
+        sessile_engine_clear_cookie(e, r->set_cookie, sizeof r->set_cookie, &n);
+        reply(r, 200, "logged out\n");
+    } else if (strcmp(p, "/logout-everywhere") == 0 && strcmp(m, "POST") == 0) {
+        if (!authed) {
+            reply(r, 401, "not logged in\n");
+            return;
+        }
+        size_t count = 0, n;
+        sessile_engine_revoke_principal(e, s.principal, s.principal_len, now, &count);
+        sessile_engine_clear_cookie(e, r->set_cookie, sizeof r->set_cookie, &n);
+        snprintf(msg, sizeof msg, "ended %zu sessions\n", count);
+        reply(r, 200, msg);
+    } else if (strcmp(p, "/sessions") == 0 && strcmp(m, "GET") == 0) {
+        if (!authed) {
+            reply(r, 401, "not logged in\n");
+            return;
+        }
+        size_t count = 0;
+        sessile_engine_sessions_of(e, s.principal, s.principal_len, NULL, 0, &count);
+        snprintf(msg, sizeof msg, "{\"count\": %zu}\n", count);
+        reply(r, 200, msg);
+    } else if (!strcmp(p, "/") || !strcmp(p, "/login") || !strcmp(p, "/profile") || !strcmp(p, "/logout") ||
+               !strcmp(p, "/logout-everywhere") || !strcmp(p, "/sessions")) {
+        reply(r, 405, "method not allowed\n");
+    } else {
+        reply(r, 404, "not found\n");
+    }
+}
+
+static const char *reason(int status) {
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+static void send_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = send(fd, p, n, 0);
+        if (w <= 0) return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void serve(sessile_engine *e, int fd, const struct sockaddr_in *peer) {
+    static request req;
+    static response r;
+    memset(&req, 0, sizeof req);
+    memset(&r, 0, sizeof r);
+    inet_ntop(AF_INET, &peer->sin_addr, req.ip, sizeof req.ip);
+    int status = read_request(fd, &req);
+    if (status) {
+        reply(&r, status, "bad request\n");
+    } else {
+        handle(e, &req, &r);
+    }
+    sessile_event ev;
+    while (sessile_engine_next_event(e, &ev) == SESSILE_RESULT_OK) {
+        fprintf(stderr, "sessile-event %s session=%016" PRIx64 "\n", sessile_event_kind_str(ev.kind), ev.session);
+    }
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\nVary: Cookie\r\nConnection: close\r\n%s%s%s\r\n",
+                     r.status, reason(r.status), strlen(r.body), r.set_cookie[0] ? "Set-Cookie: " : "",
+                     r.set_cookie, r.set_cookie[0] ? "\r\n" : "");
+    send_all(fd, head, (size_t)n);
+    send_all(fd, r.body, strlen(r.body));
+}
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) {
+    (void)sig;
+    stop = 1;
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: accept() returns so we can clean up */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    sessile_config c;
+    sessile_config_default(&c);
+    c.capacity = env_u32("SESSILE_CAPACITY", c.capacity);
+    c.idle_timeout_ms = env_u32("SESSILE_IDLE_MS", c.idle_timeout_ms);
+    c.absolute_timeout_ms = env_u32("SESSILE_ABSOLUTE_MS", c.absolute_timeout_ms);
+    sessile_engine *e = NULL;
+    sessile_result rc = sessile_engine_new(&c, &e);
+    if (rc != SESSILE_RESULT_OK) {
+        fprintf(stderr, "cannot start engine: %s\n", sessile_result_str(rc));
+        return 2;
+    }
+    uint32_t port = env_u32("PORT", 8080);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof addr;
+    if (port > 65535 || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 64) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &alen) != 0) {
+        fprintf(stderr, "cannot listen on 127.0.0.1:%u: %s\n", port, strerror(errno));
+        sessile_engine_free(&e);
+        return 1;
+    }
+    printf("listening on 127.0.0.1:%u\n", ntohs(addr.sin_port));
+    fflush(stdout);
+    while (!stop) {
+        struct sockaddr_in peer;
+        socklen_t plen = sizeof peer;
+        int cfd = accept(fd, (struct sockaddr *)&peer, &plen);
+        if (cfd < 0) continue;
+        struct timeval tv = {10, 0};
+        setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        serve(e, cfd, &peer);
+        close(cfd);
+    }
+    close(fd);
+    sessile_engine_free(&e);
+    return 0;
+}

@@ -1,0 +1,127 @@
+# The C API (c-api/): libsessile.a / libsessile.so, the generated sessile.h, C tests under
+# sanitizers and valgrind, the no_std build, pkg-config install, the C demo and bench.
+.PHONY: tools-c lint-c test-c bench-c demo-c install-c install header-c c-lib \
+	test-c-rust test-c-sanitize test-c-valgrind test-c-nostd test-c-install test-c-demo
+
+TOOLS_TARGETS += tools-c
+LINT_TARGETS += lint-c
+TEST_TARGETS += test-c
+BENCH_TARGETS += bench-c
+
+PREFIX ?= /usr/local
+C_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
+C_LIBDIR := $(C_TARGET_DIR)/release
+C_NOSTD_LIB := $(C_TARGET_DIR)/thumbv7em-none-eabihf/release/libsessile.a
+C_BUILD := $(ROOT)/c-api/build
+# What a program linking libsessile.a also needs (cargo's --print native-static-libs).
+C_LIBS := -lpthread -lm -ldl -lrt -lgcc_s -lutil
+C_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -I$(ROOT)/c-api/include -I$(ROOT)/c-api/tests
+C_TESTS := api threads vectors
+C_VERSION = $(shell sed -n 's/^.define SESSILE_VERSION "\(.*\)"$$/\1/p' $(ROOT)/c-api/include/sessile.h)
+VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+	--error-exitcode=99
+
+# Compiler, valgrind, curl, readelf and pkg-config: apt-get only what is missing.
+tools-c:
+	@missing=""; \
+	for p in cc:gcc c++:g++ valgrind:valgrind curl:curl readelf:binutils pkg-config:pkg-config; do \
+		command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# The committed header stands alone in strict C11, C17 and C++ (with and without std).
+lint-c:
+	for std in c11 c17; do \
+		cc -std=$$std -Wall -Wextra -Werror -pedantic -fsyntax-only -x c c-api/include/sessile.h; \
+		cc -std=$$std -Wall -Wextra -Werror -pedantic -fsyntax-only -DSESSILE_NO_STD -x c c-api/include/sessile.h; \
+	done
+	c++ -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c++ c-api/include/sessile.h
+	cargo fmt -p sessile-c -- --check
+
+c-lib:
+	cargo build --release -p sessile-c
+
+# Regenerate c-api/include/sessile.h after changing the API (then commit it).
+header-c:
+	SESSILE_BLESS=1 cargo test -p sessile-c --test header
+
+test-c: test-c-rust test-c-sanitize test-c-valgrind test-c-nostd test-c-install test-c-demo
+
+# Unit tests (codes and names follow the core) and the header freshness check.
+test-c-rust:
+	cargo test -p sessile-c
+
+test-c-sanitize: c-lib
+	mkdir -p $(C_BUILD)
+	for t in $(C_TESTS); do \
+		cc $(C_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+			c-api/tests/$$t.c $(C_LIBDIR)/libsessile.a $(C_LIBS) -o $(C_BUILD)/$$t-asan; \
+		$(C_BUILD)/$$t-asan $(ROOT)/tests/vectors; \
+	done
+
+test-c-valgrind: c-lib
+	mkdir -p $(C_BUILD)
+	for t in $(C_TESTS); do \
+		cc $(C_CFLAGS) c-api/tests/$$t.c $(C_LIBDIR)/libsessile.a $(C_LIBS) -o $(C_BUILD)/$$t; \
+		$(VALGRIND) $(C_BUILD)/$$t $(ROOT)/tests/vectors; \
+	done
+
+# Bare metal: the static library with no allocator (checked on its symbols).
+test-c-nostd: c-lib
+	cargo build --release -p sessile-c --no-default-features --target thumbv7em-none-eabihf
+	c-api/tests/no-malloc.sh $(C_NOSTD_LIB) $(C_LIBDIR)/libsessile.a
+
+# `make install PREFIX=...` into a scratch prefix, then build a program the way a user
+# would (pkg-config, shared and static) and run it.
+test-c-install:
+	rm -rf $(C_BUILD)/prefix
+	$(MAKE) --no-print-directory install-c PREFIX=$(C_BUILD)/prefix
+	export PKG_CONFIG_PATH=$(C_BUILD)/prefix/lib/pkgconfig; \
+	test "$$(pkg-config --modversion sessile)" = "$(C_VERSION)"; \
+	cc -std=c11 -Wall -Wextra -Werror -Ic-api/tests c-api/tests/api.c $$(pkg-config --cflags --libs sessile) \
+		-o $(C_BUILD)/api-shared; \
+	LD_LIBRARY_PATH=$(C_BUILD)/prefix/lib $(C_BUILD)/api-shared; \
+	LD_LIBRARY_PATH=$(C_BUILD)/prefix/lib ldd $(C_BUILD)/api-shared | grep -q "$(C_BUILD)/prefix/lib/libsessile.so"; \
+	cc -std=c11 -Wall -Wextra -Werror -Ic-api/tests c-api/tests/api.c $$(pkg-config --cflags sessile) \
+		$$(pkg-config --static --libs sessile | sed 's/-lsessile/-l:libsessile.a/') -o $(C_BUILD)/api-static; \
+	if ldd $(C_BUILD)/api-static | grep -q libsessile; then echo "api-static links libsessile.so" >&2; exit 1; fi; \
+	$(C_BUILD)/api-static; \
+	cd $(C_BUILD) && cc $(ROOT)/examples/c/quickstart.c $$(pkg-config --cflags --libs sessile) -o quickstart; \
+	LD_LIBRARY_PATH=$(C_BUILD)/prefix/lib ./quickstart > quickstart.out; \
+	grep -qx 'old token: rotated_out' quickstart.out && grep -qx 'hello, alice' quickstart.out && \
+		grep -qx 'event: logged_in' quickstart.out
+
+$(C_BUILD)/server: examples/c/server.c c-api/include/sessile.h c-lib
+	mkdir -p $(C_BUILD)
+	cc $(C_CFLAGS) $< $(C_LIBDIR)/libsessile.a $(C_LIBS) -o $@
+
+test-c-demo: c-lib
+	mkdir -p $(C_BUILD)
+	cc $(C_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all examples/c/server.c \
+		$(C_LIBDIR)/libsessile.a $(C_LIBS) -o $(C_BUILD)/server-asan
+	c-api/tests/demo.sh $(C_BUILD)/server-asan
+
+demo-c: $(C_BUILD)/server
+	$(C_BUILD)/server
+
+install-c: c-lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 644 $(C_LIBDIR)/libsessile.a $(DESTDIR)$(PREFIX)/lib/libsessile.a
+	install -m 755 $(C_LIBDIR)/libsessile.so $(DESTDIR)$(PREFIX)/lib/libsessile.so
+	install -m 644 c-api/include/sessile.h $(DESTDIR)$(PREFIX)/include/sessile.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' c-api/sessile.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/sessile.pc
+
+install: install-c
+
+# C API against the same operations in Rust, in one run (library built with the bench
+# export, in its own target dir so the release library stays free of it).
+bench-c:
+	CARGO_TARGET_DIR=$(C_TARGET_DIR)/c-bench cargo build --release -p sessile-c --features bench
+	mkdir -p $(C_BUILD)
+	cc -std=c11 -O2 -Wall -Wextra -Werror -Ic-api/include c-api/bench/bench.c \
+		$(C_TARGET_DIR)/c-bench/release/libsessile.a $(C_LIBS) -o $(C_BUILD)/bench
+	$(C_BUILD)/bench
