@@ -3,9 +3,10 @@
 .PHONY: test-e2e e2e-demos
 TEST_TARGETS += test-e2e
 
-E2E_SERVERS := rust=$(ROOT)/target/debug/sessile-demo c=$(C_BUILD)/server
+E2E_SERVERS := rust=$(ROOT)/target/debug/sessile-demo c=$(C_BUILD)/server \
+	"python=$(VENV)/bin/python examples/python/app.py"
 
-e2e-demos: $(C_BUILD)/server
+e2e-demos: $(C_BUILD)/server tools-python
 	cargo build -p sessile-demo
 
 test-e2e: e2e-demos

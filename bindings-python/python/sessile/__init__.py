@@ -1,0 +1,129 @@
+"""sessile: audited, allocation-bounded server-side web sessions.
+
+The engine is written once in Rust (``sessile._native``); this package adds JSON helpers,
+logging of security events and framework glue (:mod:`sessile.flask`,
+:mod:`sessile.starlette`).
+
+Durations and times are seconds (``float``). Times are on the engine's clock: by default
+a monotonic clock that starts at 0 when the engine is built; pass ``clock=`` (a callable
+returning monotonic seconds as ``int`` or ``float``) to control time in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from . import errors
+from ._native import (
+    ERROR_CODES,
+    EVENT_KINDS,
+    MAX_CAPACITY,
+    MAX_PRINCIPAL,
+    Event,
+    Session,
+    Stats,
+    __version__,
+    parse_cookie,
+)
+from ._native import Engine as _NativeEngine
+from .errors import (
+    BufferTooSmall,
+    CapacityExhausted,
+    ClockError,
+    ConfigError,
+    CookieError,
+    EntropyError,
+    InvalidPrincipal,
+    InvalidTimeout,
+    PayloadTooLarge,
+    PoolExhausted,
+    PrincipalLimit,
+    SessileError,
+    SessionInvalid,
+    StaleHandle,
+    StorageSize,
+)
+
+__all__ = [
+    "ERROR_CODES",
+    "EVENT_KINDS",
+    "MAX_CAPACITY",
+    "MAX_PRINCIPAL",
+    "BufferTooSmall",
+    "CapacityExhausted",
+    "ClockError",
+    "ConfigError",
+    "CookieError",
+    "Engine",
+    "EntropyError",
+    "Event",
+    "InvalidPrincipal",
+    "InvalidTimeout",
+    "PayloadTooLarge",
+    "PoolExhausted",
+    "PrincipalLimit",
+    "SessileError",
+    "Session",
+    "SessionInvalid",
+    "StaleHandle",
+    "Stats",
+    "StorageSize",
+    "__version__",
+    "dumps",
+    "errors",
+    "loads",
+    "parse_cookie",
+    "security_log",
+]
+
+#: Every security event drained from an engine is also logged here: alerts
+#: (reuse of a dead token, client changes, capacity pressure) at WARNING, the rest at
+#: INFO, as ``sessile-event <kind> session=<16 hex digits>`` with the :class:`Event` in
+#: the record's ``sessile_event`` attribute.
+security_log = logging.getLogger("sessile.security")
+
+
+def dumps(obj: Any) -> bytes:
+    """Encode a session payload: compact JSON, UTF-8."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def loads(data: bytes) -> Any:
+    """Decode a payload written by :func:`dumps` (empty bytes decode to ``{}``)."""
+    return json.loads(data) if data else {}
+
+
+class Engine(_NativeEngine):
+    """The session engine; see ``sessile._native.Engine`` for every operation.
+
+    Adds JSON helpers (:meth:`read_json`, :meth:`write_json`) and logs each drained event
+    on :data:`security_log`.
+    """
+
+    def read_json(self, handle: int) -> Any:
+        """The payload decoded as JSON (``{}`` when empty)."""
+        return loads(self.read(handle))
+
+    def write_json(self, handle: int, obj: Any) -> None:
+        """Encode ``obj`` as JSON and store it as the payload."""
+        self.write(handle, dumps(obj))
+
+    def drain_events(self) -> list[Event]:
+        """Every pending event, oldest first; each is also logged on ``sessile.security``."""
+        events = super().drain_events()
+        for ev in events:
+            security_log.log(
+                logging.WARNING if ev.alert else logging.INFO,
+                "sessile-event %s session=%s",
+                ev.kind,
+                ev.session_hex,
+                extra={"sessile_event": ev},
+            )
+        return events
+
+    def log_pending_events(self) -> None:
+        """Drain and log events if any are pending (cheap when none are)."""
+        if self.events_pending:
+            self.drain_events()

@@ -1,0 +1,989 @@
+//! `sessile._native`: the Python binding of the sessile engine (pyo3, abi3).
+//!
+//! Thin by design: type conversion (seconds at the Python edge, milliseconds in the core),
+//! error mapping (one Python class per core error, see `python/sessile/errors.py`) and the
+//! injectable clock. Session policy lives in the core; framework glue (Flask, ASGI) and the
+//! JSON helpers live in the pure-Python package `sessile`.
+
+use std::borrow::Cow;
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use sessile::config::{MAX_CAPACITY, MAX_PRINCIPAL};
+use sessile::cookie::{CookieConfig, Priority, SameSite};
+use sessile::shared::SharedEngine;
+use sessile::{
+    Client, ClientPolicy, Config, Error, Event as CoreEvent, Invalid, PrincipalLimitPolicy,
+    Profile, RotatedReusePolicy, Session as CoreSession, SessionRef, Stats as CoreStats,
+};
+
+/// Milliseconds to seconds at the Python edge.
+fn secs(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// Build an instance of `sessile.errors.<class>(message, reason)` as a `PyErr`.
+fn raise(py: Python<'_>, class: &str, message: String, reason: Option<&str>) -> PyErr {
+    let made = (|| -> PyResult<PyErr> {
+        let module =
+            ERRORS.get_or_try_init(py, || py.import("sessile.errors").map(Bound::unbind))?;
+        let cls = module.bind(py).getattr(class)?;
+        let value = cls.call1((message.clone(), reason))?;
+        Ok(PyErr::from_value(value))
+    })();
+    made.unwrap_or_else(|e| PyRuntimeError::new_err(format!("{message} ({e})")))
+}
+
+/// The Python class of each core error; the class carries the core's stable `code`.
+fn error_class(e: &Error) -> (&'static str, Option<&'static str>) {
+    match e {
+        Error::CapacityExhausted => ("CapacityExhausted", None),
+        Error::PoolExhausted => ("PoolExhausted", None),
+        Error::PayloadTooLarge => ("PayloadTooLarge", None),
+        Error::InvalidPrincipal => ("InvalidPrincipal", None),
+        Error::PrincipalLimit => ("PrincipalLimit", None),
+        Error::InvalidTimeout => ("InvalidTimeout", None),
+        Error::Config(c) => ("ConfigError", Some(c.code())),
+        Error::Session(why) => ("SessionInvalid", Some(why.code())),
+        Error::StaleHandle => ("StaleHandle", None),
+        Error::Cookie(c) => ("CookieError", Some(c.code())),
+        Error::BufferTooSmall => ("BufferTooSmall", None),
+        Error::StorageSize => ("StorageSize", None),
+        Error::Entropy => ("EntropyError", None),
+    }
+}
+
+fn to_py(py: Python<'_>, e: Error) -> PyErr {
+    let (class, reason) = error_class(&e);
+    raise(py, class, e.to_string(), reason)
+}
+
+/// A configuration value the binding itself rejects before the core sees it.
+fn bad_config(py: Python<'_>, message: String) -> PyErr {
+    raise(py, "ConfigError", message, Some("invalid_value"))
+}
+
+/// `str` (UTF-8) or `bytes`, as bytes.
+fn bytes_of<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, [u8]>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Cow::Borrowed(b.as_bytes()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(match s.to_cow()? {
+            Cow::Borrowed(s) => Cow::Owned(s.as_bytes().to_vec()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        });
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} must be str or bytes, not {}",
+        obj.get_type().name()?
+    )))
+}
+
+fn opt_bytes<'a>(obj: Option<&'a Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Cow<'a, [u8]>>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => bytes_of(o, what).map(Some),
+    }
+}
+
+/// A snapshot of one live session. Times are seconds on the engine's clock; the token is
+/// never part of it.
+#[pyclass(module = "sessile._native", frozen)]
+pub struct Session {
+    /// Handle for `read`, `write`, `revoke`, `set_timeouts`, `session`.
+    #[pyo3(get)]
+    handle: u64,
+    /// Keyed digest naming the session in events (stable across rotation).
+    #[pyo3(get)]
+    tag: u64,
+    #[pyo3(get)]
+    created: f64,
+    #[pyo3(get)]
+    last_seen: f64,
+    #[pyo3(get)]
+    idle_deadline: f64,
+    #[pyo3(get)]
+    absolute_deadline: f64,
+    #[pyo3(get)]
+    idle_timeout: f64,
+    #[pyo3(get)]
+    absolute_timeout: f64,
+    #[pyo3(get)]
+    payload_len: u32,
+    principal: Option<Vec<u8>>,
+    absolute_deadline_ms: u64,
+}
+
+impl Session {
+    fn from_core(s: &CoreSession) -> Session {
+        Session {
+            handle: s.handle.to_u64(),
+            tag: s.tag,
+            created: secs(s.created_ms),
+            last_seen: secs(s.last_seen_ms),
+            idle_deadline: secs(s.idle_deadline_ms),
+            absolute_deadline: secs(s.absolute_deadline_ms),
+            idle_timeout: secs(u64::from(s.idle_timeout_ms)),
+            absolute_timeout: secs(u64::from(s.absolute_timeout_ms)),
+            payload_len: s.payload_len,
+            principal: s.principal.map(|p| p.as_bytes().to_vec()),
+            absolute_deadline_ms: s.absolute_deadline_ms,
+        }
+    }
+}
+
+#[pymethods]
+impl Session {
+    /// The bound principal as text (`None` for an anonymous session; invalid UTF-8 is
+    /// replaced, see `principal_bytes`).
+    #[getter]
+    fn principal(&self) -> Option<String> {
+        self.principal
+            .as_ref()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+    }
+
+    /// The bound principal's exact bytes.
+    #[getter]
+    fn principal_bytes<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.principal.as_ref().map(|p| PyBytes::new(py, p))
+    }
+
+    /// True once the session is bound to a principal (after `login`).
+    #[getter]
+    fn authenticated(&self) -> bool {
+        self.principal.is_some()
+    }
+
+    /// The earlier of the two deadlines (seconds, engine clock).
+    #[getter]
+    fn expires(&self) -> f64 {
+        self.idle_deadline.min(self.absolute_deadline)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Session(handle={:#x}, tag={:016x}, principal={:?}, payload_len={}, expires={})",
+            self.handle,
+            self.tag,
+            self.principal(),
+            self.payload_len,
+            self.expires()
+        )
+    }
+}
+
+/// One security event. `session` is a keyed digest of the session, never its token.
+#[pyclass(module = "sessile._native", frozen)]
+pub struct Event {
+    /// Stable snake_case name (`created`, `logged_in`, `reuse_after_logout`, ...).
+    #[pyo3(get)]
+    kind: &'static str,
+    /// Keyed digest naming the session; 0 for engine-wide events.
+    #[pyo3(get)]
+    session: u64,
+    /// Engine time of the event, seconds.
+    #[pyo3(get)]
+    at: f64,
+    /// True for the kinds an operator should be alerted to.
+    #[pyo3(get)]
+    alert: bool,
+}
+
+#[pymethods]
+impl Event {
+    /// `session` as 16 hex digits, as in the demo servers' log lines.
+    #[getter]
+    fn session_hex(&self) -> String {
+        format!("{:016x}", self.session)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Event(kind={:?}, session={:016x}, at={})",
+            self.kind, self.session, self.at
+        )
+    }
+}
+
+impl Event {
+    fn from_core(e: &CoreEvent) -> Event {
+        Event {
+            kind: e.kind.as_str(),
+            session: e.session,
+            at: secs(e.at_ms),
+            alert: e.kind.is_security_alert(),
+        }
+    }
+}
+
+/// Engine counters.
+#[pyclass(module = "sessile._native", frozen, get_all)]
+pub struct Stats {
+    capacity: u32,
+    live: u32,
+    anonymous: u32,
+    authenticated: u32,
+    pool_used_bytes: u64,
+    pool_total_bytes: u64,
+    created: u64,
+    evictions: u64,
+    expirations: u64,
+    revocations: u64,
+    tombstones: u32,
+    events_pending: u32,
+    events_dropped: u64,
+}
+
+impl Stats {
+    fn from_core(s: &CoreStats) -> Stats {
+        Stats {
+            capacity: s.capacity,
+            live: s.live,
+            anonymous: s.anonymous,
+            authenticated: s.authenticated,
+            pool_used_bytes: s.pool_used_bytes,
+            pool_total_bytes: s.pool_total_bytes,
+            created: s.created,
+            evictions: s.evictions,
+            expirations: s.expirations,
+            revocations: s.revocations,
+            tombstones: s.tombstones,
+            events_pending: s.events_pending,
+            events_dropped: s.events_dropped,
+        }
+    }
+}
+
+/// The session engine. Thread-safe (one lock), fork-safe (a forked child reseeds its ID
+/// generator from the OS), all memory allocated here.
+#[pyclass(module = "sessile._native", subclass)]
+pub struct Engine {
+    shared: SharedEngine,
+    clock: Option<Py<PyAny>>,
+    cookie: CookieConfig,
+    config: Config,
+}
+
+fn u32_field(py: Python<'_>, name: &str, v: Option<i64>, default: u32) -> PyResult<u32> {
+    match v {
+        None => Ok(default),
+        Some(v) => u32::try_from(v)
+            .map_err(|_| bad_config(py, format!("{name} must be between 0 and {}", u32::MAX))),
+    }
+}
+
+fn ms_field(py: Python<'_>, name: &str, v: Option<f64>, default: u32) -> PyResult<u32> {
+    match v {
+        None => Ok(default),
+        Some(s) => seconds_to_ms(s).ok_or_else(|| {
+            bad_config(
+                py,
+                format!("{name} must be a finite number of seconds between 0 and 4294967.295"),
+            )
+        }),
+    }
+}
+
+fn seconds_to_ms(s: f64) -> Option<u32> {
+    let ms = (s * 1000.0).round();
+    (s.is_finite() && ms >= 0.0 && ms <= f64::from(u32::MAX)).then_some(ms as u32)
+}
+
+fn choice<T: Copy>(
+    py: Python<'_>,
+    name: &str,
+    v: Option<&str>,
+    default: T,
+    options: &[(&str, T)],
+) -> PyResult<T> {
+    let Some(v) = v else { return Ok(default) };
+    options
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(v))
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(k, _)| *k).collect();
+            bad_config(py, format!("{name} must be one of {names:?}, not {v:?}"))
+        })
+}
+
+const CLIENT_POLICIES: [(&str, ClientPolicy); 3] = [
+    ("off", ClientPolicy::Off),
+    ("observe", ClientPolicy::Observe),
+    ("enforce", ClientPolicy::Enforce),
+];
+
+fn policy_name(p: ClientPolicy) -> &'static str {
+    match p {
+        ClientPolicy::Off => "off",
+        ClientPolicy::Observe => "observe",
+        ClientPolicy::Enforce => "enforce",
+    }
+}
+
+impl Engine {
+    /// Engine time in ms: the injected clock (seconds) or the shared monotonic clock.
+    fn now_ms(&self, py: Python<'_>) -> PyResult<u64> {
+        let Some(clock) = &self.clock else {
+            return Ok(self.shared.now_ms());
+        };
+        let v = clock.bind(py).call0()?;
+        let s: f64 = v.extract().map_err(|_| {
+            raise(
+                py,
+                "ClockError",
+                "clock() must return a number of seconds".into(),
+                None,
+            )
+        })?;
+        // Whole microseconds first, so that e.g. 1.001 s (1000.9999… ms in binary) is 1001 ms.
+        let us = (s * 1e6).round();
+        if !(s.is_finite() && (0.0..9_007_199_254_740_992.0).contains(&us)) {
+            return Err(raise(
+                py,
+                "ClockError",
+                format!("clock() returned {s}; it must be finite seconds >= 0"),
+                None,
+            ));
+        }
+        Ok(us as u64 / 1000)
+    }
+
+    fn token_pair<'py>(
+        py: Python<'py>,
+        token: &sessile::Token,
+        s: &CoreSession,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(
+            py,
+            [
+                PyString::new(py, token.as_str()).into_any(),
+                Bound::new(py, Session::from_core(s))?.into_any(),
+            ],
+        )
+    }
+
+    /// Copy a payload out under the lock. No Python code may run while the engine lock is
+    /// held (it could switch threads or re-enter the engine), so Python objects are made
+    /// only after it is released.
+    fn payload_of(
+        e: &mut sessile::shared::HeapEngine,
+        handle: SessionRef,
+    ) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        for c in e.payload(handle)? {
+            out.extend_from_slice(c);
+        }
+        Ok(out)
+    }
+}
+
+#[pymethods]
+impl Engine {
+    /// Build an engine. Every argument is keyword-only; `None` means the core's default
+    /// (see `Engine.config`). Durations are seconds.
+    #[new]
+    #[pyo3(signature = (*, profile=None, capacity=None, pool_bytes=None, max_payload=None,
+        token_bytes=None, idle_timeout=None, absolute_timeout=None, max_idle_timeout=None,
+        max_absolute_timeout=None, tombstones=None, events=None,
+        max_sessions_per_principal=None, principal_limit_policy=None, rotated_reuse=None,
+        ip_policy=None, user_agent_policy=None, max_addresses=None, cookie_name=None,
+        cookie_domain=None, cookie_path=None, cookie_secure=None, cookie_http_only=None,
+        cookie_same_site=None, cookie_partitioned=None, cookie_priority=None,
+        cookie_persistent=None, seed=None, clock=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        profile: Option<&str>,
+        capacity: Option<i64>,
+        pool_bytes: Option<i64>,
+        max_payload: Option<i64>,
+        token_bytes: Option<i64>,
+        idle_timeout: Option<f64>,
+        absolute_timeout: Option<f64>,
+        max_idle_timeout: Option<f64>,
+        max_absolute_timeout: Option<f64>,
+        tombstones: Option<i64>,
+        events: Option<i64>,
+        max_sessions_per_principal: Option<i64>,
+        principal_limit_policy: Option<&str>,
+        rotated_reuse: Option<&str>,
+        ip_policy: Option<&str>,
+        user_agent_policy: Option<&str>,
+        max_addresses: Option<i64>,
+        cookie_name: Option<&str>,
+        cookie_domain: Option<&str>,
+        cookie_path: Option<&str>,
+        cookie_secure: Option<bool>,
+        cookie_http_only: Option<bool>,
+        cookie_same_site: Option<&str>,
+        cookie_partitioned: Option<bool>,
+        cookie_priority: Option<&str>,
+        cookie_persistent: Option<bool>,
+        seed: Option<&Bound<'_, PyAny>>,
+        clock: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let profile = choice(
+            py,
+            "profile",
+            profile,
+            None,
+            &[
+                ("aal1", Some(Profile::Aal1)),
+                ("aal2", Some(Profile::Aal2)),
+                ("aal3", Some(Profile::Aal3)),
+            ],
+        )?;
+        let mut c = profile.map_or_else(Config::default, Config::profile);
+        c.capacity = u32_field(py, "capacity", capacity, c.capacity)?;
+        c.pool_bytes = u32_field(py, "pool_bytes", pool_bytes, c.pool_bytes)?;
+        c.max_payload = u32_field(py, "max_payload", max_payload, c.max_payload)?;
+        c.token_bytes = match token_bytes {
+            None => c.token_bytes,
+            Some(v) => u8::try_from(v)
+                .map_err(|_| to_py(py, Error::Config(sessile::ConfigError::TokenBytes)))?,
+        };
+        c.idle_timeout_ms = ms_field(py, "idle_timeout", idle_timeout, c.idle_timeout_ms)?;
+        c.absolute_timeout_ms = ms_field(
+            py,
+            "absolute_timeout",
+            absolute_timeout,
+            c.absolute_timeout_ms,
+        )?;
+        c.max_idle_timeout_ms = ms_field(
+            py,
+            "max_idle_timeout",
+            max_idle_timeout,
+            c.max_idle_timeout_ms,
+        )?;
+        c.max_absolute_timeout_ms = ms_field(
+            py,
+            "max_absolute_timeout",
+            max_absolute_timeout,
+            c.max_absolute_timeout_ms,
+        )?;
+        c.tombstones = u32_field(py, "tombstones", tombstones, c.tombstones)?;
+        c.events = u32_field(py, "events", events, c.events)?;
+        c.max_sessions_per_principal = u32_field(
+            py,
+            "max_sessions_per_principal",
+            max_sessions_per_principal,
+            c.max_sessions_per_principal,
+        )?;
+        c.principal_limit_policy = choice(
+            py,
+            "principal_limit_policy",
+            principal_limit_policy,
+            c.principal_limit_policy,
+            &[
+                ("evict_oldest", PrincipalLimitPolicy::EvictOldest),
+                ("refuse", PrincipalLimitPolicy::Refuse),
+            ],
+        )?;
+        c.rotated_reuse = choice(
+            py,
+            "rotated_reuse",
+            rotated_reuse,
+            c.rotated_reuse,
+            &[
+                ("report", RotatedReusePolicy::Report),
+                ("revoke_session", RotatedReusePolicy::RevokeSession),
+            ],
+        )?;
+        c.ip_policy = choice(py, "ip_policy", ip_policy, c.ip_policy, &CLIENT_POLICIES)?;
+        c.user_agent_policy = choice(
+            py,
+            "user_agent_policy",
+            user_agent_policy,
+            c.user_agent_policy,
+            &CLIENT_POLICIES,
+        )?;
+        c.max_addresses = match max_addresses {
+            None => c.max_addresses,
+            Some(v) => u8::try_from(v)
+                .map_err(|_| to_py(py, Error::Config(sessile::ConfigError::MaxAddresses)))?,
+        };
+        let cfg_err = |e| to_py(py, Error::Config(sessile::ConfigError::Cookie(e)));
+        let mut cookie = c.cookie.clone();
+        if let Some(n) = cookie_name {
+            cookie = cookie.with_name(n).map_err(cfg_err)?;
+        }
+        if cookie_domain.is_some() {
+            cookie = cookie.with_domain(cookie_domain).map_err(cfg_err)?;
+        }
+        if let Some(p) = cookie_path {
+            cookie = cookie.with_path(p).map_err(cfg_err)?;
+        }
+        cookie.secure = cookie_secure.unwrap_or(cookie.secure);
+        cookie.http_only = cookie_http_only.unwrap_or(cookie.http_only);
+        cookie.partitioned = cookie_partitioned.unwrap_or(cookie.partitioned);
+        cookie.persistent = cookie_persistent.unwrap_or(cookie.persistent);
+        cookie.same_site = choice(
+            py,
+            "cookie_same_site",
+            cookie_same_site,
+            cookie.same_site,
+            &[
+                ("lax", Some(SameSite::Lax)),
+                ("strict", Some(SameSite::Strict)),
+                ("none", Some(SameSite::None)),
+                ("omit", None),
+            ],
+        )?;
+        cookie.priority = choice(
+            py,
+            "cookie_priority",
+            cookie_priority,
+            cookie.priority,
+            &[
+                ("low", Some(Priority::Low)),
+                ("medium", Some(Priority::Medium)),
+                ("high", Some(Priority::High)),
+            ],
+        )?;
+        c.cookie = cookie.clone();
+        if let Some(clock) = &clock
+            && !clock.bind(py).is_callable()
+        {
+            return Err(PyTypeError::new_err(
+                "clock must be a callable returning seconds",
+            ));
+        }
+        let seed = match seed {
+            None => None,
+            Some(s) if s.is_none() => None,
+            Some(s) => {
+                let b = s
+                    .cast::<PyBytes>()
+                    .map_err(|_| PyTypeError::new_err("seed must be bytes"))?;
+                let arr: [u8; 32] = b
+                    .as_bytes()
+                    .try_into()
+                    .map_err(|_| bad_config(py, "seed must be exactly 32 bytes".into()))?;
+                Some(arr)
+            }
+        };
+        let config = c.clone();
+        // Construction allocates every byte the engine will use: let other threads run.
+        let shared = py
+            .detach(move || match seed {
+                Some(seed) => SharedEngine::with_seed(c, seed),
+                None => SharedEngine::new(c),
+            })
+            .map_err(|e| to_py(py, e))?;
+        Ok(Engine {
+            shared,
+            clock,
+            cookie,
+            config,
+        })
+    }
+
+    /// Every configuration value in effect (durations in seconds).
+    #[getter]
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = &self.config;
+        let d = PyDict::new(py);
+        d.set_item("capacity", c.capacity)?;
+        d.set_item("pool_bytes", c.pool_bytes)?;
+        d.set_item("max_payload", c.max_payload)?;
+        d.set_item("token_bytes", c.token_bytes)?;
+        d.set_item("idle_timeout", secs(c.idle_timeout_ms.into()))?;
+        d.set_item("absolute_timeout", secs(c.absolute_timeout_ms.into()))?;
+        d.set_item("max_idle_timeout", secs(c.max_idle_timeout_ms.into()))?;
+        d.set_item(
+            "max_absolute_timeout",
+            secs(c.max_absolute_timeout_ms.into()),
+        )?;
+        d.set_item("tombstones", c.tombstones)?;
+        d.set_item("events", c.events)?;
+        d.set_item("max_sessions_per_principal", c.max_sessions_per_principal)?;
+        d.set_item(
+            "principal_limit_policy",
+            match c.principal_limit_policy {
+                PrincipalLimitPolicy::EvictOldest => "evict_oldest",
+                PrincipalLimitPolicy::Refuse => "refuse",
+            },
+        )?;
+        d.set_item(
+            "rotated_reuse",
+            match c.rotated_reuse {
+                RotatedReusePolicy::Report => "report",
+                RotatedReusePolicy::RevokeSession => "revoke_session",
+            },
+        )?;
+        d.set_item("ip_policy", policy_name(c.ip_policy))?;
+        d.set_item("user_agent_policy", policy_name(c.user_agent_policy))?;
+        d.set_item("max_addresses", c.max_addresses)?;
+        let k = &c.cookie;
+        d.set_item("cookie_name", k.name.as_str())?;
+        d.set_item("cookie_domain", k.domain.as_ref().map(|s| s.as_str()))?;
+        d.set_item("cookie_path", k.path.as_str())?;
+        d.set_item("cookie_secure", k.secure)?;
+        d.set_item("cookie_http_only", k.http_only)?;
+        d.set_item(
+            "cookie_same_site",
+            k.same_site.map(|s| match s {
+                SameSite::Lax => "lax",
+                SameSite::Strict => "strict",
+                SameSite::None => "none",
+            }),
+        )?;
+        d.set_item("cookie_partitioned", k.partitioned)?;
+        d.set_item(
+            "cookie_priority",
+            k.priority.map(|p| match p {
+                Priority::Low => "low",
+                Priority::Medium => "medium",
+                Priority::High => "high",
+            }),
+        )?;
+        d.set_item("cookie_persistent", k.persistent)?;
+        Ok(d)
+    }
+
+    /// The session cookie's name.
+    #[getter]
+    fn cookie_name(&self) -> &str {
+        self.cookie.name.as_str()
+    }
+
+    /// Events waiting in the ring (cheap; lets integrations drain only when needed).
+    #[getter]
+    fn events_pending(&self) -> u32 {
+        self.shared.with(|e| e.stats().events_pending)
+    }
+
+    /// The engine's current time in seconds (injected clock, or monotonic since creation).
+    #[pyo3(name = "now")]
+    fn py_now(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(secs(self.now_ms(py)?))
+    }
+
+    /// Start a new anonymous session: `(token, Session)`.
+    #[pyo3(signature = (*, ip=None, user_agent=None))]
+    fn create<'py>(
+        &self,
+        py: Python<'py>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let ip = opt_bytes(ip, "ip")?;
+        let ua = opt_bytes(user_agent, "user_agent")?;
+        let client = Client {
+            ip: ip.as_deref(),
+            user_agent: ua.as_deref(),
+        };
+        let now = self.now_ms(py)?;
+        let (t, s) = self
+            .shared
+            .with(|e| e.create(now, &client))
+            .map_err(|e| to_py(py, e))?;
+        Self::token_pair(py, &t, &s)
+    }
+
+    /// The live session a token names (its idle timer restarts), or `SessionInvalid`
+    /// with `.reason` saying why not.
+    #[pyo3(signature = (token, *, ip=None, user_agent=None))]
+    fn validate(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Session> {
+        let token = bytes_of(token, "token")?;
+        let ip = opt_bytes(ip, "ip")?;
+        let ua = opt_bytes(user_agent, "user_agent")?;
+        let client = Client {
+            ip: ip.as_deref(),
+            user_agent: ua.as_deref(),
+        };
+        let now = self.now_ms(py)?;
+        let s = self
+            .shared
+            .with(|e| e.validate(&token, now, &client))
+            .map_err(|why| to_py(py, Error::Session(why)))?;
+        Ok(Session::from_core(&s))
+    }
+
+    /// Request fast path: find the session cookie in a `Cookie` header, validate it and read
+    /// its payload, in one call. Returns `(token, Session, payload)`, or `None` when the
+    /// header has no usable session (absent, malformed, oversized, duplicated, unknown,
+    /// expired, ...). Never raises for anything the client sent.
+    #[pyo3(signature = (cookie_header, *, ip=None, user_agent=None))]
+    fn load_cookie<'py>(
+        &self,
+        py: Python<'py>,
+        cookie_header: Option<&Bound<'_, PyAny>>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let Some(header) = opt_bytes(cookie_header, "cookie_header")? else {
+            return Ok(None);
+        };
+        let ip = opt_bytes(ip, "ip")?;
+        let ua = opt_bytes(user_agent, "user_agent")?;
+        let client = Client {
+            ip: ip.as_deref(),
+            user_agent: ua.as_deref(),
+        };
+        let Ok(Some(token)) = self.shared.with(|e| {
+            e.token_from_cookie_header(&header)
+                .map(|t| t.map(<[u8]>::to_vec))
+        }) else {
+            return Ok(None);
+        };
+        let now = self.now_ms(py)?;
+        let found = self.shared.with(|e| {
+            let s = e.validate(&token, now, &client).ok()?;
+            Some((s, Self::payload_of(e, s.handle).ok()?))
+        });
+        let Some((s, payload)) = found else {
+            return Ok(None);
+        };
+        let payload = PyBytes::new(py, &payload);
+        // The token matched a live session, so it is ASCII base64url.
+        let token = PyString::new(py, &String::from_utf8_lossy(&token));
+        Ok(Some(PyTuple::new(
+            py,
+            [
+                token.into_any(),
+                Bound::new(py, Session::from_core(&s))?.into_any(),
+                payload.into_any(),
+            ],
+        )?))
+    }
+
+    /// Bind the session to `principal` (str or bytes) and rotate its token: returns the new
+    /// `(token, Session)`; the old token is dead (anti-fixation). Payload is kept.
+    fn login<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'_, PyAny>,
+        principal: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let token = bytes_of(token, "token")?;
+        let principal = bytes_of(principal, "principal")?;
+        let now = self.now_ms(py)?;
+        let (t, s) = self
+            .shared
+            .with(|e| e.login(&token, &principal, now))
+            .map_err(|e| to_py(py, e))?;
+        Self::token_pair(py, &t, &s)
+    }
+
+    /// Give the session a new token; the old one dies. Returns `(token, Session)`.
+    fn rotate<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let token = bytes_of(token, "token")?;
+        let now = self.now_ms(py)?;
+        let (t, s) = self
+            .shared
+            .with(|e| e.rotate(&token, now))
+            .map_err(|e| to_py(py, e))?;
+        Self::token_pair(py, &t, &s)
+    }
+
+    /// End the session server-side; later reuse of the token is reported.
+    fn logout(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<()> {
+        let token = bytes_of(token, "token")?;
+        let now = self.now_ms(py)?;
+        self.shared
+            .with(|e| e.logout(&token, now))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// End one session by handle.
+    fn revoke(&self, py: Python<'_>, handle: u64) -> PyResult<()> {
+        let now = self.now_ms(py)?;
+        self.shared
+            .with(|e| e.revoke(SessionRef::from_u64(handle), now))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// End every session of `principal` ("log out everywhere"); returns how many (0 for a
+    /// principal that has none, including one no login would accept).
+    fn revoke_principal(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let principal = bytes_of(principal, "principal")?;
+        let now = self.now_ms(py)?;
+        let shared = &self.shared;
+        Ok(py.detach(|| shared.with(|e| e.revoke_principal(&principal, now))))
+    }
+
+    /// End every live session (an administrator's "log everyone out"); returns how many.
+    /// Costs in proportion to capacity, so other threads run meanwhile.
+    fn revoke_all(&self, py: Python<'_>) -> PyResult<usize> {
+        let now = self.now_ms(py)?;
+        let shared = &self.shared;
+        Ok(py.detach(|| shared.with(|e| e.revoke_all(now))))
+    }
+
+    /// The live sessions of `principal`.
+    fn sessions_of(&self, principal: &Bound<'_, PyAny>) -> PyResult<Vec<Session>> {
+        let principal = bytes_of(principal, "principal")?;
+        Ok(self.shared.with(|e| {
+            e.sessions_of(&principal)
+                .map(|s| Session::from_core(&s))
+                .collect()
+        }))
+    }
+
+    /// A fresh snapshot of the session behind `handle` (`StaleHandle` once it ended).
+    fn session(&self, py: Python<'_>, handle: u64) -> PyResult<Session> {
+        self.shared
+            .with(|e| e.session(SessionRef::from_u64(handle)))
+            .map(|s| Session::from_core(&s))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// Override one session's timeouts (seconds; each within the configured maximum).
+    #[pyo3(signature = (handle, *, idle_timeout=None, absolute_timeout=None))]
+    fn set_timeouts(
+        &self,
+        py: Python<'_>,
+        handle: u64,
+        idle_timeout: Option<f64>,
+        absolute_timeout: Option<f64>,
+    ) -> PyResult<Session> {
+        let conv = |v: Option<f64>| -> PyResult<Option<u32>> {
+            v.map(|s| seconds_to_ms(s).ok_or_else(|| to_py(py, Error::InvalidTimeout)))
+                .transpose()
+        };
+        let idle = conv(idle_timeout)?;
+        let absolute = conv(absolute_timeout)?;
+        let now = self.now_ms(py)?;
+        self.shared
+            .with(|e| e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now))
+            .map(|s| Session::from_core(&s))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// Replace the session's payload (bytes). Too large: `PayloadTooLarge`, old payload kept.
+    fn write(&self, py: Python<'_>, handle: u64, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let data = data.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err("payload must be bytes (use write_json for objects)")
+        })?;
+        let now = self.now_ms(py)?;
+        self.shared
+            .with(|e| e.write(SessionRef::from_u64(handle), data.as_bytes(), now))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// The session's payload.
+    fn read<'py>(&self, py: Python<'py>, handle: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let data = self
+            .shared
+            .with(|e| Self::payload_of(e, SessionRef::from_u64(handle)))
+            .map_err(|e| to_py(py, e))?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// Reclaim every expired session; returns how many.
+    fn sweep(&self, py: Python<'_>) -> PyResult<usize> {
+        let now = self.now_ms(py)?;
+        let shared = &self.shared;
+        Ok(py.detach(|| shared.with(|e| e.sweep(now))))
+    }
+
+    /// Every pending security event, oldest first (the Python `Engine` also logs them on
+    /// the `sessile.security` logger).
+    fn drain_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let events: Vec<Event> = self
+            .shared
+            .with(|e| e.drain_events().map(|ev| Event::from_core(&ev)).collect());
+        PyList::new(py, events)
+    }
+
+    /// Counters.
+    fn stats(&self) -> Stats {
+        Stats::from_core(&self.shared.with(|e| e.stats()))
+    }
+
+    /// The `Set-Cookie` value carrying `token` for `session`, with `Max-Age` until its
+    /// absolute deadline; `persistent=False` omits `Max-Age` (a browser-session cookie),
+    /// `None` follows `cookie_persistent`.
+    #[pyo3(signature = (token, session, *, persistent=None))]
+    fn set_cookie(
+        &self,
+        py: Python<'_>,
+        token: &str,
+        session: &Bound<'_, Session>,
+        persistent: Option<bool>,
+    ) -> PyResult<String> {
+        let now = self.now_ms(py)?.max(self.shared.with(|e| e.now()));
+        let left = session.get().absolute_deadline_ms.saturating_sub(now);
+        let mut cookie = self.cookie.clone();
+        cookie.persistent = persistent.unwrap_or(cookie.persistent);
+        cookie
+            .set_cookie(token, Some(left.div_ceil(1000)))
+            .map(|s| s.as_str().to_owned())
+            .ok_or_else(|| to_py(py, Error::Session(Invalid::Malformed)))
+    }
+
+    /// The `Set-Cookie` value that deletes the session cookie (`Max-Age=0`).
+    fn clear_cookie(&self) -> String {
+        self.cookie
+            .clear_cookie()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// The session token in a `Cookie` header, `None` when absent; `CookieError` when the
+    /// header is oversized or names the session cookie twice with different values.
+    fn token_from_cookie_header(
+        &self,
+        py: Python<'_>,
+        header: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<String>> {
+        let header = bytes_of(header, "header")?;
+        sessile::cookie::parse_cookie(&header, self.cookie.name.as_str())
+            .map(|t| t.map(|t| String::from_utf8_lossy(t).into_owned()))
+            .map_err(|e| to_py(py, Error::Cookie(e)))
+    }
+}
+
+/// The value of cookie `name` in a `Cookie` header (`str` or `bytes`), as bytes; `None`
+/// when absent. `CookieError` when the header is over 16 KiB or has the cookie twice with
+/// different values (treat the request as having no session).
+#[pyfunction]
+fn parse_cookie<'py>(
+    py: Python<'py>,
+    header: &Bound<'_, PyAny>,
+    name: &str,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    let header = bytes_of(header, "header")?;
+    sessile::cookie::parse_cookie(&header, name)
+        .map(|v| v.map(|v| PyBytes::new(py, v)))
+        .map_err(|e| to_py(py, Error::Cookie(e)))
+}
+
+/// The native module. Import `sessile` instead.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Engine>()?;
+    m.add_class::<Session>()?;
+    m.add_class::<Event>()?;
+    m.add_class::<Stats>()?;
+    m.add_function(wrap_pyfunction!(parse_cookie, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_CAPACITY", MAX_CAPACITY)?;
+    m.add("MAX_PRINCIPAL", MAX_PRINCIPAL)?;
+    m.add("ERROR_CODES", PyTuple::new(m.py(), Error::CODES)?)?;
+    m.add(
+        "EVENT_KINDS",
+        PyTuple::new(m.py(), sessile::EventKind::ALL.map(|k| k.as_str()))?,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,212 @@
+"""sessile.starlette.SessionMiddleware on real Starlette and FastAPI apps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, Request
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+import sessile
+import sessile.starlette as ss
+
+
+async def read(request: Request) -> JSONResponse:
+    user = ss.principal(request) if "sessile" in request.scope else None  # also under Starlette's
+    return JSONResponse({"data": dict(request.session), "user": user})
+
+
+async def set_(request: Request) -> PlainTextResponse:
+    request.session[request.path_params["key"]] = request.path_params["value"]
+    return PlainTextResponse("ok")
+
+
+async def append(request: Request) -> PlainTextResponse:
+    request.session.setdefault("items", []).append(1)  # nested change: still saved
+    return PlainTextResponse("ok")
+
+
+async def clear(request: Request) -> PlainTextResponse:
+    request.session.clear()
+    return PlainTextResponse("ok")
+
+
+async def login(request: Request) -> PlainTextResponse:
+    ss.login(request, request.path_params["user"])
+    return PlainTextResponse("ok")
+
+
+async def logout(request: Request) -> PlainTextResponse:
+    ss.logout(request)
+    return PlainTextResponse("ok")
+
+
+ROUTES = [
+    Route("/read", read),
+    Route("/set/{key}/{value}", set_, methods=["POST"]),
+    Route("/append", append, methods=["POST"]),
+    Route("/clear", clear, methods=["POST"]),
+    Route("/login/{user}", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]
+
+
+def app_with(middleware: type, **kw: Any) -> Starlette:
+    return Starlette(routes=ROUTES, middleware=[Middleware(middleware, **kw)])
+
+
+def cookie_of(resp: Any) -> str | None:
+    cookies = resp.headers.get_list("set-cookie")
+    assert len(cookies) <= 1
+    return cookies[0] if cookies else None
+
+
+def test_same_constructor_as_starlettes() -> None:
+    kw = dict(
+        secret_key="s3cret",
+        session_cookie="sid",
+        max_age=3600,
+        path="/",
+        same_site="strict",
+        https_only=True,
+        domain="example.com",
+        partitioned=True,
+    )
+    for mw in (StarletteSessionMiddleware, ss.SessionMiddleware):
+        app = app_with(mw, **kw)
+        c = TestClient(app, base_url="https://example.com")
+        r = c.post("/set/a/b")
+        cookie = (cookie_of(r) or "").lower()
+        for attr in (
+            "sid=",
+            "path=/",
+            "max-age=3600",
+            "domain=example.com",
+            "secure",
+            "httponly",
+            "samesite=strict",
+            "partitioned",
+        ):
+            assert attr in cookie, (mw, attr, cookie)
+        assert c.get("/read").json()["data"] == {"a": "b"}
+    engine = ss.SessionMiddleware(app=None, secret_key="k", max_age=3600).engine  # type: ignore[arg-type]
+    assert engine.config["idle_timeout"] == 3600 and engine.config["absolute_timeout"] == 3600
+
+
+def test_data_stays_server_side() -> None:
+    app = app_with(ss.SessionMiddleware, secret_key="k")
+    c = TestClient(app)
+    r = c.post("/set/secret/hunter2")
+    cookie = cookie_of(r)
+    assert cookie is not None and cookie.startswith("session=")
+    assert "hunter2" not in cookie and "Max-Age=1209600" in cookie
+    assert "secure" not in cookie.lower()  # https_only=False, as in Starlette
+    assert cookie_of(c.post("/set/more/x")) is None  # same token: no new cookie
+    c.post("/append")
+    c.post("/append")
+    assert c.get("/read").json()["data"] == {"secret": "hunter2", "more": "x", "items": [1, 1]}
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "session=" + "A" * 43,
+        "session=eyJmb28iOiAiYmFyIn0=.ZmFrZQ.c2lnbmF0dXJl",  # a Starlette-style signed cookie
+        "session=a; session=b",
+        "session=" + "x" * 17_000,
+        "session",
+    ],
+)
+def test_forged_or_invalid_cookies_give_an_empty_session(cookie: str) -> None:
+    c = TestClient(app_with(ss.SessionMiddleware, secret_key="k"))
+    r = c.get("/read", headers={"Cookie": cookie})
+    assert r.status_code == 200 and r.json() == {"data": {}, "user": None}
+    r = c.post("/set/k/v", headers={"Cookie": cookie})
+    assert r.status_code == 200 and cookie_of(r) is not None
+
+
+def test_login_rotates_and_logout_destroys() -> None:
+    mw = ss.SessionMiddleware(app=None, secret_key="k")  # type: ignore[arg-type]
+    engine = mw.engine
+    app = app_with(ss.SessionMiddleware, secret_key="k", engine=engine)
+    c = TestClient(app)
+    c.post("/set/cart/3")
+    before = c.cookies["session"]
+    r = c.post("/login/alice")
+    after = c.cookies["session"]
+    assert cookie_of(r) is not None and after != before
+    assert c.get("/read").json() == {"data": {"cart": "3"}, "user": "alice"}
+    attacker = TestClient(app, cookies={"session": before})
+    assert attacker.get("/read").json() == {"data": {}, "user": None}
+    r = c.post("/logout")
+    assert "Max-Age=0" in (cookie_of(r) or "")
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate(after)
+    assert err.value.reason == "logged_out"
+
+
+def test_clear_destroys_the_session() -> None:
+    mw = ss.SessionMiddleware(app=None, secret_key="k")  # type: ignore[arg-type]
+    c = TestClient(app_with(ss.SessionMiddleware, engine=mw.engine))
+    c.post("/set/a/b")
+    token = c.cookies["session"]
+    r = c.post("/clear")
+    assert "Max-Age=0" in (cookie_of(r) or "")
+    with pytest.raises(sessile.SessionInvalid):
+        mw.engine.validate(token)
+
+
+def test_max_age_none_is_a_browser_session_cookie() -> None:
+    c = TestClient(app_with(ss.SessionMiddleware, secret_key="k", max_age=None))
+    assert "max-age" not in (cookie_of(c.post("/set/a/b")) or "").lower()
+
+
+def test_non_http_scopes_pass_through() -> None:
+    seen = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append("session" in scope)
+
+    import asyncio
+
+    mw = ss.SessionMiddleware(inner, secret_key="k")
+    asyncio.run(mw({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
+    assert seen == [False]
+
+
+def test_fastapi() -> None:
+    api = FastAPI()
+    api.add_middleware(ss.SessionMiddleware, secret_key="k")
+
+    @api.post("/visit")
+    def visit(request: Request) -> dict[str, int]:
+        request.session["n"] = request.session.get("n", 0) + 1
+        return {"n": request.session["n"]}
+
+    @api.post("/login")
+    def do_login(request: Request) -> dict[str, str | None]:
+        ss.login(request, "alice")
+        return {"user": ss.principal(request)}
+
+    c = TestClient(api)
+    assert [c.post("/visit").json()["n"] for _ in range(3)] == [1, 2, 3]
+    before = c.cookies["session"]
+    assert c.post("/login").json() == {"user": "alice"}
+    assert c.cookies["session"] != before
+    assert c.post("/visit").json()["n"] == 4
+
+
+def test_helpers_need_the_middleware() -> None:
+    async def endpoint(request: Request) -> PlainTextResponse:
+        ss.login(request, "x")
+        return PlainTextResponse("never")
+
+    c = TestClient(Starlette(routes=[Route("/", endpoint)]))
+    with pytest.raises(RuntimeError, match="SessionMiddleware is not installed"):
+        c.get("/")

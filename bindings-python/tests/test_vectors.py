@@ -1,0 +1,351 @@
+"""The shared conformance vectors (tests/vectors/*.json, format in its README.md), run
+through the Python API: seconds at the edge, so every `*_ms` value is divided by 1000 on
+the way in and multiplied back on the way out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import sessile
+from conftest import ROOT, FakeClock
+
+VECTORS = ROOT / "tests" / "vectors"
+FILES = ["config.json", "cookies.json", "script.json", "tokens.json"]
+
+
+def load(name: str) -> Any:
+    return json.loads((VECTORS / name).read_text())
+
+
+def data(obj: dict[str, Any], base: str) -> bytes | None:
+    """The bytes named `base`: `<base>_hex`, or `<base>` text repeated `<base>_repeat` times."""
+    if f"{base}_hex" in obj:
+        return bytes.fromhex(obj[f"{base}_hex"])
+    text = obj.get(base)
+    if text is None:
+        return None
+    return str(text).encode() * int(obj.get(f"{base}_repeat", 1))
+
+
+MS_KEYS = {
+    "idle_timeout_ms",
+    "absolute_timeout_ms",
+    "max_idle_timeout_ms",
+    "max_absolute_timeout_ms",
+}
+PLAIN_KEYS = {
+    "capacity",
+    "pool_bytes",
+    "max_payload",
+    "token_bytes",
+    "tombstones",
+    "events",
+    "max_sessions_per_principal",
+    "principal_limit_policy",
+    "rotated_reuse",
+    "ip_policy",
+    "user_agent_policy",
+    "max_addresses",
+}
+COOKIE_KEYS = {
+    "name",
+    "domain",
+    "path",
+    "secure",
+    "http_only",
+    "partitioned",
+    "persistent",
+    "same_site",
+    "priority",
+}
+
+
+def cookie_kwargs(cookie: dict[str, Any]) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    for k, v in cookie.items():
+        assert k in COOKIE_KEYS, f"unknown cookie key {k}"
+        if k == "same_site":
+            v = "omit" if v is None else v.lower()
+        elif k == "priority":
+            assert v is None or isinstance(v, str)
+            v = v.lower() if v else None
+        elif k == "domain" and v is None:
+            continue  # the default: host-only
+        kw[f"cookie_{k}"] = v
+    return kw
+
+
+def engine_kwargs(*layers: dict[str, Any]) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    for layer in layers:
+        for k, v in layer.items():
+            if k in MS_KEYS:
+                kw[k[: -len("_ms")]] = v / 1000
+            elif k in PLAIN_KEYS:
+                kw[k] = v
+            elif k == "cookie":
+                kw = {n: x for n, x in kw.items() if not n.startswith("cookie_")}
+                kw.update(cookie_kwargs(v))
+            else:
+                raise AssertionError(f"unknown config key {k}")
+    return kw
+
+
+def test_every_vector_file_is_run() -> None:
+    assert sorted(p.name for p in VECTORS.glob("*.json")) == FILES
+
+
+# ---------------------------------------------------------------- config.json
+
+
+def test_config_defaults_and_profiles() -> None:
+    v = load("config.json")
+    d = v["defaults"]
+    got = sessile.Engine().config
+    for k, want in d.items():
+        if k in MS_KEYS:
+            assert got[k[:-3]] * 1000 == want, k
+        elif k == "cookie":
+            for ck, cv in want.items():
+                g = got[f"cookie_{ck}"]
+                if ck in ("same_site", "priority") and cv is not None:
+                    cv = cv.lower()
+                assert g == cv, ck
+        else:
+            assert got[k] == want, k
+    for name, t in v["profiles"].items():
+        c = sessile.Engine(profile=name, capacity=4).config
+        assert round(c["idle_timeout"] * 1000) == t["idle_timeout_ms"]
+        assert round(c["absolute_timeout"] * 1000) == t["absolute_timeout_ms"]
+
+
+CONFIG_CASES = load("config.json")["cases"]
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES, ids=[c["name"] for c in CONFIG_CASES])
+def test_config_case(case: dict[str, Any]) -> None:
+    kw = engine_kwargs(case["config"])
+    if "profile" in case:
+        kw["profile"] = case["profile"]
+    if case["error"] is None:
+        sessile.Engine(**kw)
+    else:
+        with pytest.raises(sessile.ConfigError) as err:
+            sessile.Engine(**kw)
+        assert (err.value.code, err.value.reason) == ("config", case["error"])
+
+
+# ---------------------------------------------------------------- cookies.json
+
+COOKIES = load("cookies.json")
+
+
+@pytest.mark.parametrize(
+    "case", COOKIES["set_cookie"], ids=[c["name"] for c in COOKIES["set_cookie"]]
+)
+def test_set_cookie(case: dict[str, Any]) -> None:
+    # The engine writes Max-Age = time left until the session's absolute deadline, so
+    # build a session whose deadline is `max_age_s` away.
+    value = data(case, "value")
+    assert value is not None
+    max_age = case["max_age_s"]
+    life = max(max_age or 0, 1)
+    clock = FakeClock()
+    try:
+        engine = sessile.Engine(
+            capacity=1,
+            idle_timeout=life,
+            absolute_timeout=life,
+            clock=clock,
+            **cookie_kwargs(case["config"]),
+        )
+    except sessile.ConfigError:
+        assert case["expect"] is None
+        return
+    _, session = engine.create()
+    clock.t = life - (max_age or 0)
+    try:
+        got: str | None = engine.set_cookie(
+            value.decode(), session, persistent=False if max_age is None else None
+        )
+    except sessile.SessionInvalid as e:
+        assert e.reason == "malformed"
+        got = None
+    assert got == case["expect"]
+
+
+@pytest.mark.parametrize(
+    "case", COOKIES["clear_cookie"], ids=[c["name"] for c in COOKIES["clear_cookie"]]
+)
+def test_clear_cookie(case: dict[str, Any]) -> None:
+    try:
+        engine = sessile.Engine(capacity=1, **cookie_kwargs(case["config"]))
+    except sessile.ConfigError:
+        assert case["expect"] is None
+        return
+    assert engine.clear_cookie() == case["expect"]
+
+
+@pytest.mark.parametrize("case", COOKIES["parse"], ids=[c["name"] for c in COOKIES["parse"]])
+def test_parse_cookie(case: dict[str, Any]) -> None:
+    header = data(case, "header")
+    assert header is not None
+    want = case["expect"]
+    if "error" in want:
+        with pytest.raises(sessile.CookieError) as err:
+            sessile.parse_cookie(header, case["cookie_name"])
+        assert err.value.reason == want["error"]
+    else:
+        got = sessile.parse_cookie(header, case["cookie_name"])
+        assert got == (None if want["value"] is None else want["value"].encode())
+
+
+# ---------------------------------------------------------------- tokens.json
+
+TOKEN_ENGINES = load("tokens.json")["engines"]
+
+
+@pytest.mark.parametrize("spec", TOKEN_ENGINES, ids=[e["name"] for e in TOKEN_ENGINES])
+def test_tokens(spec: dict[str, Any]) -> None:
+    clock = FakeClock()
+    engine = sessile.Engine(
+        seed=bytes.fromhex(spec["seed_hex"]), clock=clock, **engine_kwargs(spec["config"])
+    )
+    for want in spec["issued"]:
+        assert engine.create()[0] == want
+    clock.t = 0.001
+    for case in spec["cases"]:
+        token = data(case, "token")
+        assert token is not None
+        with pytest.raises(sessile.SessionInvalid) as err:
+            engine.validate(token)
+        assert err.value.reason == case["expect"], case["name"]
+    clock.t = 0.002
+    for t in spec["issued"]:
+        engine.validate(t)
+
+
+# ---------------------------------------------------------------- script.json
+
+SCRIPTS = load("script.json")
+MS_FIELDS = [
+    "created",
+    "last_seen",
+    "idle_deadline",
+    "absolute_deadline",
+    "idle_timeout",
+    "absolute_timeout",
+]
+
+
+def code(e: sessile.SessileError) -> str:
+    return e.reason if isinstance(e, sessile.SessionInvalid) and e.reason else e.code
+
+
+def check_fields(ctx: str, s: sessile.Session, want: dict[str, Any] | None) -> None:
+    for k, v in (want or {}).items():
+        if k == "principal":
+            got: Any = s.principal
+        elif k == "payload_len":
+            got = s.payload_len
+        else:
+            assert k.endswith("_ms") and k[:-3] in MS_FIELDS, f"{ctx}: unknown field {k}"
+            got = round(getattr(s, k[:-3]) * 1000)
+        assert got == v, f"{ctx}: field {k}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS["scripts"], ids=[s["name"] for s in SCRIPTS["scripts"]])
+def test_script(script: dict[str, Any]) -> None:
+    clock = FakeClock()
+    seed = bytes.fromhex(script.get("seed_hex", SCRIPTS["seed_hex"]))
+    engine = sessile.Engine(
+        seed=seed, clock=clock, **engine_kwargs(SCRIPTS["base_config"], script["config"])
+    )
+    names: dict[str, tuple[str, int, int]] = {}  # name -> (token, handle, tag)
+    for n, step in enumerate(script["steps"]):
+        op = step["op"]
+        ctx = f"{script['name']} step {n} ({op})"
+        clock.t = step.get("now", 0) / 1000
+        expect = step.get("expect", "ok")
+        token: str | bytes = (
+            names[step["token"]][0] if "token" in step else (data(step, "token_raw") or b"")
+        )
+        handle = names[step["session"]][1] if "session" in step else 0
+        principal = data(step, "principal")
+        client = step.get("client")
+        ckw = (
+            {}
+            if client is None
+            else {"ip": data(client, "ip"), "user_agent": data(client, "user_agent")}
+        )
+        new: tuple[str | None, sessile.Session] | None = None
+        try:
+            if op == "create":
+                new = engine.create(**ckw)
+            elif op == "validate":
+                new = (None, engine.validate(token, **ckw))
+            elif op == "login":
+                assert principal is not None
+                new = engine.login(token, principal)
+            elif op == "rotate":
+                new = engine.rotate(token)
+            elif op == "logout":
+                engine.logout(token)
+            elif op == "revoke":
+                engine.revoke(handle)
+            elif op == "set_timeouts":
+                idle, absolute = step.get("idle_ms"), step.get("absolute_ms")
+                new = (
+                    None,
+                    engine.set_timeouts(
+                        handle,
+                        idle_timeout=None if idle is None else idle / 1000,
+                        absolute_timeout=None if absolute is None else absolute / 1000,
+                    ),
+                )
+            elif op == "write":
+                payload = data(step, "data")
+                assert payload is not None
+                engine.write(handle, payload)
+            elif op == "read":
+                assert engine.read(handle) == data(step, "expect_data"), f"{ctx}: data"
+            elif op == "revoke_principal":
+                assert principal is not None
+                assert engine.revoke_principal(principal) == step["count"], ctx
+            elif op == "revoke_all":
+                assert engine.revoke_all() == step["count"], ctx
+            elif op == "sweep":
+                assert engine.sweep() == step["count"], ctx
+            elif op == "sessions_of":
+                assert principal is not None
+                got = [s.handle for s in engine.sessions_of(principal)]
+                assert got == [names[x][1] for x in step["sessions"]], ctx
+            elif op == "stats":
+                st = engine.stats()
+                for k, v in step["stats"].items():
+                    assert getattr(st, k) == v, f"{ctx}: stats.{k}"
+            elif op == "events":
+                got_events = engine.drain_events()
+                shown = [f"{e.kind}@{round(e.at * 1000)}" for e in got_events]
+                assert len(got_events) == len(step["events"]), f"{ctx}: {shown}"
+                for g, w in zip(got_events, step["events"]):
+                    assert g.kind == w["kind"], f"{ctx}: {shown}"
+                    tag = 0 if w["session"] is None else names[w["session"]][2]
+                    assert g.session == tag, f"{ctx}: session of {g.kind}"
+                    if "at_ms" in w:
+                        assert round(g.at * 1000) == w["at_ms"], f"{ctx}: at_ms of {g.kind}"
+            else:
+                raise AssertionError(f"{ctx}: unknown op")
+            outcome = "ok"
+        except sessile.SessileError as e:
+            outcome = code(e)
+        assert outcome == expect, ctx
+        if new is not None:
+            t, s = new
+            check_fields(ctx, s, step.get("fields"))
+            if "as" in step:
+                assert t is not None, f"{ctx}: 'as' on an op without a token"
+                names[step["as"]] = (t, s.handle, s.tag)

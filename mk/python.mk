@@ -1,0 +1,47 @@
+# The Python binding (bindings-python/, PyPI name `sessile`) and its Flask demo.
+# Everything is installed into $(VENV) from PyPI; stamps keep repeated runs fast.
+
+PY_DIR := bindings-python
+PY_STAMP_TOOLS := $(VENV)/.sessile-python-tools
+# maturin develop writes the extension into the source tree (ignored by git) and points
+# $(VENV) at the package there; the file itself is the build's stamp.
+PY_NATIVE := $(PY_DIR)/python/sessile/_native.abi3.so
+PY_RUST_SOURCES := $(wildcard core/src/*.rs $(PY_DIR)/src/*.rs) core/Cargo.toml Cargo.toml Cargo.lock \
+	$(PY_DIR)/Cargo.toml $(PY_DIR)/pyproject.toml
+PY_LINT_PATHS := $(PY_DIR)/python $(PY_DIR)/tests $(PY_DIR)/bench examples/python
+
+.PHONY: tools-python lint-python test-python bench-python demo-python
+
+TOOLS_TARGETS += tools-python
+LINT_TARGETS += lint-python
+TEST_TARGETS += test-python
+BENCH_TARGETS += bench-python
+
+$(PY_STAMP_TOOLS): $(PY_DIR)/requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(PY_DIR)/requirements-dev.txt
+	touch $@
+
+# The extension, built by maturin and installed (editable: the pure-Python package is
+# used from the source tree) into $(VENV). Rebuilt only when Rust sources change.
+$(PY_NATIVE): $(PY_STAMP_TOOLS) $(PY_RUST_SOURCES)
+	cd $(PY_DIR) && VIRTUAL_ENV=$(VENV) nice $(VENV)/bin/maturin develop --release --quiet
+	touch $@
+
+tools-python: $(PY_NATIVE)
+
+lint-python: tools-python
+	$(VENV)/bin/ruff check --no-cache $(PY_LINT_PATHS)
+	$(VENV)/bin/ruff format --no-cache --check $(PY_LINT_PATHS)
+	cd $(PY_DIR) && MYPY_CACHE_DIR=$(VENV)/mypy-cache $(VENV)/bin/mypy --strict python/sessile
+	cargo fmt -p sessile-python -- --check
+
+test-python: tools-python
+	cd $(PY_DIR) && MYPY_CACHE_DIR=$(VENV)/mypy-cache $(PY) -m mypy.stubtest sessile._native
+	cd $(PY_DIR) && $(PY) -m pytest -q -p no:cacheprovider tests
+
+bench-python: tools-python
+	$(PY) $(PY_DIR)/bench/bench.py
+
+demo-python: tools-python
+	$(PY) examples/python/app.py
