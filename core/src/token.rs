@@ -89,49 +89,65 @@ impl Drop for Token {
     }
 }
 
-fn decode_char(c: u8) -> Option<u32> {
-    Some(u32::from(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    }))
-}
+/// Value of each base64url character, 0xff for any other byte.
+const DECODE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// Decode the text of a token of `n` random bytes into `out[..n]`.
 ///
 /// Strict: exactly `text_len(n)` characters of the base64url alphabet, and the unused low
 /// bits of the last character must be zero, so each token has one spelling only.
+/// Table-driven with no branch per character, so random tokens cost no mispredictions.
 pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as usize]) -> bool {
     if n > out.len() || text.len() != text_len(n) {
         return false;
     }
-    let mut written = 0;
-    for chunk in text.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            match decode_char(c) {
-                Some(v) => acc |= v << (18 - 6 * i),
-                None => return false,
-            }
-        }
-        let bytes = acc.to_be_bytes();
-        let take = chunk.len() - 1;
-        // Bits below the last whole byte must be zero (canonical form).
-        let spare_mask = match take {
-            1 => 0x0000_ffff,
-            2 => 0x0000_00ff,
-            _ => 0,
-        };
-        if acc & spare_mask != 0 {
-            return false;
-        }
-        out[written..written + take].copy_from_slice(&bytes[1..1 + take]);
-        written += take;
+    let mut bad = 0u8;
+    let full = n / 3;
+    for g in 0..full {
+        let c = &text[g * 4..g * 4 + 4];
+        let v = [
+            DECODE[c[0] as usize],
+            DECODE[c[1] as usize],
+            DECODE[c[2] as usize],
+            DECODE[c[3] as usize],
+        ];
+        bad |= v[0] | v[1] | v[2] | v[3];
+        let acc = (u32::from(v[0]) << 18)
+            | (u32::from(v[1]) << 12)
+            | (u32::from(v[2]) << 6)
+            | u32::from(v[3]);
+        out[g * 3] = (acc >> 16) as u8;
+        out[g * 3 + 1] = (acc >> 8) as u8;
+        out[g * 3 + 2] = acc as u8;
     }
-    written == n
+    let rest = &text[full * 4..];
+    let mut acc = 0u32;
+    for (i, &c) in rest.iter().enumerate() {
+        let v = DECODE[c as usize];
+        bad |= v;
+        acc |= u32::from(v & 63) << (18 - 6 * i);
+    }
+    let take = rest.len().saturating_sub(1);
+    let spare_mask = match take {
+        1 => 0x0000_ffff,
+        2 => 0x0000_00ff,
+        _ => 0,
+    };
+    if acc & spare_mask != 0 {
+        return false;
+    }
+    for k in 0..take {
+        out[full * 3 + k] = (acc >> (16 - 8 * k)) as u8;
+    }
+    bad & 0xc0 == 0
 }
 
 /// What the table stores in place of a token.
@@ -160,7 +176,9 @@ impl Digest {
 
     /// Constant-time equality.
     pub(crate) fn ct_eq(&self, other: &Digest) -> bool {
-        self.0.ct_eq(&other.0).into()
+        // One 128-bit XOR and one constant-time test instead of 16 byte-wise ones.
+        let x = u128::from_le_bytes(self.0) ^ u128::from_le_bytes(other.0);
+        (x as u64 | (x >> 64) as u64).ct_eq(&0).into()
     }
 }
 
@@ -222,5 +240,29 @@ mod tests {
     fn debug_hides_secret() {
         let t = Token::encode(b"secretsecret");
         assert_eq!(std::format!("{t:?}"), "Token(..)");
+    }
+
+    #[test]
+    fn every_foreign_byte_at_every_position_is_rejected() {
+        for n in [16usize, 17, 31, 32] {
+            let good = Token::encode(&[0u8; 32][..n]);
+            let mut out = [0u8; 32];
+            for pos in 0..good.as_bytes().len() {
+                for b in 0..=255u8 {
+                    let mut text = [0u8; MAX_TOKEN_CHARS];
+                    let len = good.as_bytes().len();
+                    text[..len].copy_from_slice(good.as_bytes());
+                    text[pos] = b;
+                    let in_alphabet = ALPHABET.contains(&b);
+                    let ok = decode(&text[..len], n, &mut out);
+                    if !in_alphabet {
+                        assert!(!ok, "n={n} pos={pos} byte={b}");
+                    } else if pos + 1 < len {
+                        // Any alphabet char in a non-final position decodes.
+                        assert!(ok, "n={n} pos={pos} byte={b}");
+                    }
+                }
+            }
+        }
     }
 }
