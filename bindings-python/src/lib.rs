@@ -55,6 +55,7 @@ fn error_class(e: &Error) -> (&'static str, Option<&'static str>) {
         Error::BufferTooSmall => ("BufferTooSmall", None),
         Error::StorageSize => ("StorageSize", None),
         Error::Entropy => ("EntropyError", None),
+        Error::OutOfMemory => ("OutOfMemory", None),
     }
 }
 

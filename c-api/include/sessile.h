@@ -96,6 +96,8 @@ enum sessile_result
   SESSILE_RESULT_STALE_HANDLE = 16,
   // The operating system's entropy source failed.
   SESSILE_RESULT_ENTROPY = 17,
+  // Not enough memory for the configured capacity and pool (heap engines only).
+  SESSILE_RESULT_OUT_OF_MEMORY = 18,
   // Token: not one this engine could have issued.
   SESSILE_RESULT_MALFORMED = 20,
   // Token: no session has it and no tombstone remembers it.

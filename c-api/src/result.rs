@@ -48,6 +48,8 @@ pub enum sessile_result {
     SESSILE_RESULT_STALE_HANDLE = 16,
     /// The operating system's entropy source failed.
     SESSILE_RESULT_ENTROPY = 17,
+    /// Not enough memory for the configured capacity and pool (heap engines only).
+    SESSILE_RESULT_OUT_OF_MEMORY = 18,
     /// Token: not one this engine could have issued.
     SESSILE_RESULT_MALFORMED = 20,
     /// Token: no session has it and no tombstone remembers it.
@@ -191,6 +193,7 @@ impl From<Error> for sessile_result {
             Error::BufferTooSmall => R::SESSILE_RESULT_BUFFER_TOO_SMALL,
             Error::StorageSize => R::SESSILE_RESULT_STORAGE_SIZE,
             Error::Entropy => R::SESSILE_RESULT_ENTROPY,
+            Error::OutOfMemory => R::SESSILE_RESULT_OUT_OF_MEMORY,
         }
     }
 }
@@ -216,6 +219,7 @@ impl sessile_result {
             R::SESSILE_RESULT_INVALID_TIMEOUT => c"invalid_timeout",
             R::SESSILE_RESULT_STALE_HANDLE => c"stale_handle",
             R::SESSILE_RESULT_ENTROPY => c"entropy",
+            R::SESSILE_RESULT_OUT_OF_MEMORY => c"out_of_memory",
             R::SESSILE_RESULT_MALFORMED => c"malformed",
             R::SESSILE_RESULT_UNKNOWN => c"unknown",
             R::SESSILE_RESULT_EXPIRED_IDLE => c"expired_idle",
@@ -275,7 +279,7 @@ fn from_u32(v: u32) -> Option<sessile_result> {
     KNOWN.iter().copied().find(|r| *r as u32 == v)
 }
 
-const KNOWN: [sessile_result; 48] = [
+const KNOWN: [sessile_result; 49] = [
     R::SESSILE_RESULT_OK,
     R::SESSILE_RESULT_NO_EVENT,
     R::SESSILE_RESULT_NULL_ARGUMENT,
@@ -293,6 +297,7 @@ const KNOWN: [sessile_result; 48] = [
     R::SESSILE_RESULT_INVALID_TIMEOUT,
     R::SESSILE_RESULT_STALE_HANDLE,
     R::SESSILE_RESULT_ENTROPY,
+    R::SESSILE_RESULT_OUT_OF_MEMORY,
     R::SESSILE_RESULT_MALFORMED,
     R::SESSILE_RESULT_UNKNOWN,
     R::SESSILE_RESULT_EXPIRED_IDLE,
@@ -389,6 +394,7 @@ mod tests {
             Error::BufferTooSmall,
             Error::StorageSize,
             Error::Entropy,
+            Error::OutOfMemory,
         ];
         for e in plain {
             assert_eq!(R::from(e).code().to_str().unwrap(), e.code());
@@ -401,7 +407,7 @@ mod tests {
         let mut values: Vec<u32> = KNOWN.iter().map(|r| *r as u32).collect();
         values.sort_unstable();
         values.dedup();
-        assert_eq!(values.len(), 48);
+        assert_eq!(values.len(), 49);
         for r in KNOWN {
             assert_eq!(from_u32(r as u32), Some(r));
         }

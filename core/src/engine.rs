@@ -19,8 +19,6 @@ use crate::token::{self, Digest, Token};
 use crate::tombstone::{Death, Tombstones};
 use crate::wheel::Wheel;
 
-/// Slot flag: used since the eviction hand last passed (second chance).
-const REFERENCED: u8 = 1;
 /// Slot flag: the too-many-addresses alarm has been raised for this session.
 const ALERTED: u8 = 2;
 
@@ -203,7 +201,7 @@ impl Engine<crate::storage::HeapStorage> {
     /// `seed` seeds the ChaCha20 generator; use [`crate::shared`] for OS entropy.
     pub fn new(config: Config, seed: [u8; 32]) -> Result<Self, Error> {
         config.validate()?;
-        let storage = crate::storage::HeapStorage::new(&Layout::of(&config));
+        let storage = crate::storage::HeapStorage::new(&Layout::of(&config))?;
         Engine::with_storage(config, storage, seed)
     }
 }
@@ -811,7 +809,11 @@ impl State {
         let s = &mut p.slots[i as usize];
         // now < deadline <= created + absolute_ms, so the offset fits in u32.
         s.seen_offset = (now - s.created) as u32;
-        s.flags |= REFERENCED;
+        // Exact LRU: a used anonymous session moves to the tail of the eviction list.
+        if s.state == STATE_ANON {
+            slot::unlink(p.slots, &mut self.lru_head, i);
+            slot::push_back(p.slots, &mut self.lru_head, i);
+        }
         Ok(self.info(p, i))
     }
 
@@ -1115,30 +1117,22 @@ impl State {
         }
     }
 
-    /// Evict the least recently used anonymous session other than `except` (CLOCK: a
-    /// session used since the hand last passed gets a second chance). False if none.
+    /// Evict the least recently used anonymous session other than `except` (the head of
+    /// the LRU list, which `validate` keeps in order of use). False if none.
     fn evict_anonymous(&mut self, p: &mut Parts<'_>, now: u64, except: u32) -> bool {
-        // Each session is passed over at most twice (once to clear its bit, once as `except`).
-        let limit = 2 * self.stats.anonymous as usize + 2;
-        for _ in 0..limit {
-            let i = self.lru_head;
-            if i == NIL {
+        let mut i = self.lru_head;
+        if i == NIL {
+            return false;
+        }
+        if i == except {
+            i = p.slots[i as usize].next;
+            if i == except {
+                // `except` alone in the list.
                 return false;
             }
-            let s = &mut p.slots[i as usize];
-            if i == except || s.flags & REFERENCED != 0 {
-                s.flags &= !REFERENCED;
-                self.lru_head = s.next;
-                if self.lru_head == i {
-                    // `except` alone in the list.
-                    return false;
-                }
-                continue;
-            }
-            self.destroy(p, i, Death::Evicted, now);
-            return true;
         }
-        false
+        self.destroy(p, i, Death::Evicted, now);
+        true
     }
 
     fn write_chain(

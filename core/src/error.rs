@@ -96,6 +96,9 @@ pub enum Error {
     StorageSize,
     /// The operating system's entropy source failed.
     Entropy,
+    /// The memory for the engine's storage could not be allocated (capacity or pool
+    /// too large for this machine). Returned by construction only.
+    OutOfMemory,
 }
 
 impl Error {
@@ -117,11 +120,12 @@ impl Error {
             Error::BufferTooSmall => "buffer_too_small",
             Error::StorageSize => "storage_size",
             Error::Entropy => "entropy",
+            Error::OutOfMemory => "out_of_memory",
         }
     }
 
     /// Every code [`Error::code`] can return.
-    pub const CODES: [&'static str; 13] = [
+    pub const CODES: [&'static str; 14] = [
         "capacity_exhausted",
         "pool_exhausted",
         "payload_too_large",
@@ -135,6 +139,7 @@ impl Error {
         "buffer_too_small",
         "storage_size",
         "entropy",
+        "out_of_memory",
     ];
 }
 
@@ -154,6 +159,7 @@ impl core::fmt::Display for Error {
             Error::BufferTooSmall => f.write_str("output buffer too small"),
             Error::StorageSize => f.write_str("storage does not match the configuration"),
             Error::Entropy => f.write_str("operating system entropy unavailable"),
+            Error::OutOfMemory => f.write_str("not enough memory for the configured capacity and pool"),
         }
     }
 }

@@ -152,8 +152,9 @@ pub use heap::HeapStorage;
 #[cfg(feature = "alloc")]
 mod heap {
     use super::*;
+    use crate::error::Error;
     use alloc::boxed::Box;
-    use alloc::vec;
+    use alloc::vec::Vec;
 
     /// Storage allocated once, at construction, sized by the config.
     pub struct HeapStorage {
@@ -168,20 +169,29 @@ mod heap {
         events: Box<[Event]>,
     }
 
+    /// A region of `len` copies of `fill`, or `OutOfMemory` instead of aborting.
+    fn region<T: Clone>(len: usize, fill: T) -> Result<Box<[T]>, Error> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(len).map_err(|_| Error::OutOfMemory)?;
+        v.resize(len, fill);
+        Ok(v.into_boxed_slice())
+    }
+
     impl HeapStorage {
-        /// Allocate every region for `layout`.
-        pub fn new(layout: &Layout) -> HeapStorage {
-            HeapStorage {
-                slots: vec![Slot::EMPTY; layout.slots].into_boxed_slice(),
-                index: vec![0; layout.index].into_boxed_slice(),
-                principals: vec![0; layout.principals].into_boxed_slice(),
-                links: vec![Link::UNLINKED; layout.links].into_boxed_slice(),
-                pool: vec![0; layout.pool_blocks * pool::BLOCK].into_boxed_slice(),
-                pool_next: vec![0; layout.pool_blocks].into_boxed_slice(),
-                tombstones: vec![Tombstone::EMPTY; layout.tombstones].into_boxed_slice(),
-                tombstone_index: vec![0; layout.tombstone_index].into_boxed_slice(),
-                events: vec![Event::EMPTY; layout.events].into_boxed_slice(),
-            }
+        /// Allocate every region for `layout`. A layout too large for the machine is
+        /// `Error::OutOfMemory`, never an abort.
+        pub fn new(layout: &Layout) -> Result<HeapStorage, Error> {
+            Ok(HeapStorage {
+                slots: region(layout.slots, Slot::EMPTY)?,
+                index: region(layout.index, 0)?,
+                principals: region(layout.principals, 0)?,
+                links: region(layout.links, Link::UNLINKED)?,
+                pool: region(layout.pool_blocks * pool::BLOCK, 0)?,
+                pool_next: region(layout.pool_blocks, 0)?,
+                tombstones: region(layout.tombstones, Tombstone::EMPTY)?,
+                tombstone_index: region(layout.tombstone_index, 0)?,
+                events: region(layout.events, Event::EMPTY)?,
+            })
         }
     }
 

@@ -22,6 +22,7 @@ __all__ = [
     "CookieError",
     "EntropyError",
     "InvalidPrincipal",
+    "OutOfMemory",
     "InvalidTimeout",
     "PayloadTooLarge",
     "PoolExhausted",
@@ -126,6 +127,12 @@ class EntropyError(SessileError):
     code = "entropy"
 
 
+class OutOfMemory(SessileError, MemoryError):
+    """Not enough memory for the configured capacity and pool (raised by ``Engine()``)."""
+
+    code = "out_of_memory"
+
+
 class ClockError(SessileError, ValueError):
     """The injected clock returned something that is not finite, non-negative seconds.
 
@@ -152,5 +159,6 @@ BY_CODE = {
         BufferTooSmall,
         StorageSize,
         EntropyError,
+        OutOfMemory,
     )
 }
