@@ -4,9 +4,9 @@
 TEST_TARGETS += test-e2e
 
 E2E_SERVERS := rust=$(ROOT)/target/debug/sessile-demo c=$(C_BUILD)/server \
-	"python=$(VENV)/bin/python examples/python/app.py"
+	"python=$(VENV)/bin/python examples/python/app.py" "node=node examples/node/server.js"
 
-e2e-demos: $(C_BUILD)/server tools-python
+e2e-demos: $(C_BUILD)/server tools-python tools-node
 	cargo build -p sessile-demo
 
 test-e2e: e2e-demos

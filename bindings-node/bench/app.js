@@ -1,0 +1,45 @@
+'use strict'
+// One benchmark server (run as a child process by bench.js): the same Express 4 app that
+// reads, modifies and writes the session on every request, with the session layer
+// named in argv[2]. Prints the port once listening.
+const express = require('express4')
+
+const variant = process.argv[2]
+const app = express()
+app.disable('x-powered-by')
+app.disable('etag')
+
+// CPU time this process has used (µs), read before and after a measurement; registered
+// before the session middleware so it costs the same in every variant.
+app.get('/__cpu', (req, res) => {
+  const u = process.cpuUsage()
+  res.send(String(u.user + u.system))
+})
+
+if (variant !== 'none') {
+  const common = { secret: 'bench secret', resave: false, saveUninitialized: false }
+  let mw
+  if (variant === 'sessile') {
+    mw = require('../express')(Object.assign(common, { engineOptions: { capacity: 100_000, poolBytes: 64 << 20 } }))
+  } else {
+    const session = require('express-session')
+    let store
+    if (variant === 'express-session') store = new session.MemoryStore()
+    else if (variant === 'memorystore') store = new (require('memorystore')(session))({ checkPeriod: 3_600_000 })
+    else if (variant === 'sessile-store') store = new (require('../express').SessileStore)({ capacity: 100_000 })
+    else throw new Error('unknown variant ' + variant)
+    mw = session(Object.assign(common, { store }))
+  }
+  app.use(mw)
+}
+
+app.get('/', (req, res) => {
+  if (req.session) req.session.n = (req.session.n || 0) + 1
+  res.send('n=' + (req.session ? req.session.n : 0))
+})
+
+const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`port ${server.address().port}\n`))
+process.on('SIGTERM', () => {
+  server.closeAllConnections()
+  server.close(() => process.exit(0))
+})

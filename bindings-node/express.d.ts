@@ -1,0 +1,124 @@
+// Types of `sessile/express`, the drop-in replacement for express-session.
+import { EventEmitter } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Engine, EngineOptions } from './index'
+
+declare function session(options: session.SessionOptions): session.Middleware
+
+declare namespace session {
+  type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
+  type Callback = (err?: unknown) => void
+
+  interface CookieOptions {
+    /** Lifetime in milliseconds (`null`: a browser-session cookie). */
+    maxAge?: number | null
+    expires?: Date | null
+    httpOnly?: boolean
+    /** Default `'auto'`: Secure over HTTPS (express-session's default is false). */
+    secure?: boolean | 'auto'
+    /** Default `'lax'` (express-session sets none). */
+    sameSite?: boolean | 'lax' | 'strict' | 'none'
+    domain?: string
+    path?: string
+    partitioned?: boolean
+    priority?: 'low' | 'medium' | 'high'
+  }
+
+  interface SessionOptions {
+    /** Signing secret; an array rotates secrets (the first signs, all verify). */
+    secret: string | Buffer | Array<string | Buffer>
+    /** Cookie name, default `connect.sid`. */
+    name?: string
+    /** Deprecated alias of `name`, as in express-session. */
+    key?: string
+    cookie?: CookieOptions
+    /** Only with a custom `store`: the sessile engine issues its own IDs. */
+    genid?: (req: IncomingMessage) => string
+    rolling?: boolean
+    /** Default false (express-session: true, deprecated). */
+    resave?: boolean
+    /** Default false (express-session: true, deprecated). */
+    saveUninitialized?: boolean
+    proxy?: boolean
+    unset?: 'destroy' | 'keep'
+    /** A classic express-session store; default: the bounded sessile engine. */
+    store?: Store
+    /** The engine to keep sessions in (default: a new one from `engineOptions`). */
+    engine?: Engine
+    engineOptions?: EngineOptions
+  }
+
+  class Cookie {
+    constructor(options?: CookieOptions)
+    maxAge: number | null
+    originalMaxAge: number | null
+    expires: Date | null | undefined
+    httpOnly: boolean
+    secure?: boolean
+    sameSite?: boolean | 'lax' | 'strict' | 'none'
+    domain?: string
+    path: string
+    partitioned?: boolean
+    priority?: 'low' | 'medium' | 'high'
+    readonly data: CookieOptions & { originalMaxAge: number | null }
+    serialize(name: string, value: string): string
+    toJSON(): CookieOptions & { originalMaxAge: number | null }
+  }
+
+  interface SessionData {
+    cookie: Cookie
+    [key: string]: unknown
+  }
+
+  class Session {
+    constructor(req: IncomingMessage, data?: object)
+    readonly id: string
+    cookie: Cookie
+    /** The user bound by `login`, `null` for an anonymous session. */
+    readonly userId: string | null
+    regenerate(callback: Callback): this
+    destroy(callback: Callback): this
+    reload(callback: Callback): this
+    save(callback?: Callback): this
+    touch(): this
+    resetMaxAge(): this
+    /** Bind the session to `userId`: the data is kept, the ID rotates (anti-fixation). */
+    login(userId: string, callback?: Callback): void
+    /** End the session server-side and clear the cookie. */
+    logout(callback?: Callback): void
+    /** End every session of the logged-in user; the callback gets how many. */
+    logoutEverywhere(callback?: (err: unknown, count?: number) => void): void
+    [key: string]: unknown
+  }
+
+  class Store extends EventEmitter {
+    constructor()
+    regenerate(req: IncomingMessage, callback: Callback): void
+    load(sid: string, callback: (err: unknown, session?: Session) => void): void
+    createSession(req: IncomingMessage, session: SessionData): Session
+    get?(sid: string, callback: (err: unknown, session?: SessionData | null) => void): void
+    set?(sid: string, session: SessionData, callback?: Callback): void
+    destroy?(sid: string, callback?: Callback): void
+    touch?(sid: string, session: SessionData, callback?: Callback): void
+    all?(callback: (err: unknown, sessions?: Record<string, SessionData>) => void): void
+    length?(callback: (err: unknown, length?: number) => void): void
+    clear?(callback?: Callback): void
+  }
+
+  /** express-session's unbounded in-memory store, for compatibility. */
+  class MemoryStore extends Store {}
+
+  /** The default store of sessile/express: IDs are engine tokens. */
+  class EngineStore extends Store {
+    constructor(options?: EngineOptions & { engine?: Engine })
+    readonly engine: Engine
+  }
+
+  /** A bounded, expiring store for the original express-session. */
+  class SessileStore extends Store {
+    constructor(options?: EngineOptions & { engine?: Engine })
+    readonly engine: Engine
+  }
+}
+
+export = session

@@ -1,0 +1,624 @@
+//! Node binding of sessile: one wrapper per core type, no session policy of its own.
+//!
+//! The JS layer (`index.js`) adds the EventEmitter and the JSON helpers; everything that
+//! touches the engine is here. Errors cross the boundary in `error.rs`.
+#![deny(clippy::all)]
+
+mod cookie;
+mod error;
+mod options;
+mod signer;
+
+pub use cookie::{format_clear_cookie, format_set_cookie, parse_cookie};
+pub use options::resolve_options;
+pub use signer::Signer;
+
+use napi::Result;
+use napi::bindgen_prelude::{BigInt, Buffer, Either, Env, FunctionRef};
+use napi_derive::napi;
+use sessile::shared::SharedEngine;
+use sessile::{Client as CoreClient, Error as CoreError, SessionRef};
+
+use error::{arg_error, throw};
+
+/// A token, principal or header given as text or as raw bytes.
+pub type Bytes = Either<String, Buffer>;
+
+pub(crate) fn bytes_of(b: &Bytes) -> &[u8] {
+    match b {
+        Either::A(s) => s.as_bytes(),
+        Either::B(b) => b,
+    }
+}
+
+/// The client as seen on this request; anything absent is not compared.
+#[napi(object)]
+pub struct Client {
+    /// The client's address, e.g. `req.socket.remoteAddress`.
+    pub ip: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+/// A snapshot of one live session (never its token).
+#[napi(object)]
+pub struct SessionInfo {
+    /// Opaque handle for payload reads and writes, revocation and overrides.
+    pub handle: BigInt,
+    /// Keyed digest naming the session in events (16 hex digits); stable across rotation.
+    pub tag: String,
+    /// Engine time (ms) the session, or its login, began.
+    pub created_ms: f64,
+    /// Engine time (ms) of the last validation.
+    pub last_seen_ms: f64,
+    /// Engine time (ms) it dies of inactivity unless used again.
+    pub idle_deadline_ms: f64,
+    /// Engine time (ms) it dies however busy.
+    pub absolute_deadline_ms: f64,
+    /// Its idle timeout (ms).
+    pub idle_timeout_ms: u32,
+    /// Its absolute timeout (ms).
+    pub absolute_timeout_ms: u32,
+    /// The user bound at login; `null` for an anonymous session.
+    pub principal: Option<String>,
+    /// Payload size in bytes.
+    pub payload_length: u32,
+}
+
+/// A session with the token that names it. The token is the only copy: the engine keeps
+/// a digest.
+#[napi(object)]
+pub struct Issued {
+    /// The session token (base64url text): put it in the cookie.
+    pub token: String,
+    /// The session.
+    pub session: SessionInfo,
+}
+
+/// One security event, as a plain object.
+#[napi(object)]
+pub struct EventRecord {
+    /// The engine's snake_case event name (`logged_in`, `reuse_after_logout`, ...).
+    #[napi(
+        ts_type = "'created' | 'logged_in' | 'rotated' | 'logged_out' | 'expired_idle' | 'expired_absolute' | 'evicted' | 'revoked' | 'reuse_after_logout' | 'reuse_after_rotation' | 'address_changed' | 'user_agent_changed' | 'too_many_addresses' | 'capacity_pressure'"
+    )]
+    pub kind: String,
+    /// Keyed digest of the session (16 hex digits), never its token; zeros for engine-wide events.
+    pub session: String,
+    /// Engine time (ms) of the event.
+    pub at_ms: f64,
+    /// True for the kinds an operator should be alerted to.
+    pub alert: bool,
+}
+
+/// Counters.
+#[napi(object)]
+pub struct Stats {
+    /// Most live sessions.
+    pub capacity: u32,
+    /// Live sessions.
+    pub live: u32,
+    /// Live anonymous sessions.
+    pub anonymous: u32,
+    /// Live authenticated sessions.
+    pub authenticated: u32,
+    /// Pool bytes in use (whole blocks).
+    pub pool_used_bytes: f64,
+    /// Pool size in bytes.
+    pub pool_total_bytes: f64,
+    /// Sessions ever created.
+    pub created: f64,
+    /// Sessions ended to make room.
+    pub evictions: f64,
+    /// Sessions ended by timeout.
+    pub expirations: f64,
+    /// Sessions ended by revocation.
+    pub revocations: f64,
+    /// Tombstones held.
+    pub tombstones: u32,
+    /// Events waiting to be drained.
+    pub events_pending: u32,
+    /// Events overwritten before they were drained.
+    pub events_dropped: f64,
+}
+
+/// The session engine: bounded table, exact idle and absolute timeouts, rotation at login,
+/// server-side logout with reuse detection. All durations are milliseconds.
+#[napi(js_name = "Engine")]
+pub struct NativeEngine {
+    inner: SharedEngine,
+    clock: Option<FunctionRef<(), f64>>,
+}
+
+fn session_info(s: &sessile::Session) -> SessionInfo {
+    SessionInfo {
+        handle: BigInt::from(s.handle.to_u64()),
+        tag: format!("{:016x}", s.tag),
+        created_ms: s.created_ms as f64,
+        last_seen_ms: s.last_seen_ms as f64,
+        idle_deadline_ms: s.idle_deadline_ms as f64,
+        absolute_deadline_ms: s.absolute_deadline_ms as f64,
+        idle_timeout_ms: s.idle_timeout_ms,
+        absolute_timeout_ms: s.absolute_timeout_ms,
+        principal: s
+            .principal
+            .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned()),
+        payload_length: s.payload_len,
+    }
+}
+
+fn handle_of(env: &Env, handle: BigInt) -> Result<SessionRef> {
+    let (negative, value, lossless) = handle.get_u64();
+    if negative || !lossless {
+        return Err(arg_error(env, "handle", "not a session handle")?);
+    }
+    Ok(SessionRef::from_u64(value))
+}
+
+fn principal_bytes<'a>(env: &Env, principal: &'a Bytes) -> Result<&'a [u8]> {
+    let principal = bytes_of(principal);
+    if principal.is_empty() || principal.len() > sessile::config::MAX_PRINCIPAL {
+        return Err(throw(env, CoreError::InvalidPrincipal)?);
+    }
+    Ok(principal)
+}
+
+struct ClientBytes {
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl ClientBytes {
+    fn from(c: Option<Client>) -> ClientBytes {
+        match c {
+            None => ClientBytes {
+                ip: None,
+                user_agent: None,
+            },
+            Some(c) => ClientBytes {
+                ip: c.ip,
+                user_agent: c.user_agent,
+            },
+        }
+    }
+
+    fn core(&self) -> CoreClient<'_> {
+        CoreClient {
+            ip: self.ip.as_deref().map(str::as_bytes),
+            user_agent: self.user_agent.as_deref().map(str::as_bytes),
+        }
+    }
+}
+
+fn ms_arg(env: &Env, name: &str, v: Option<f64>) -> Result<Option<u32>> {
+    match v {
+        None => Ok(None),
+        Some(x)
+            if x.is_finite() && x.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&x) =>
+        {
+            Ok(Some(x as u32))
+        }
+        Some(_) => Err(arg_error(
+            env,
+            name,
+            "must be a whole number of milliseconds",
+        )?),
+    }
+}
+
+#[napi]
+impl NativeEngine {
+    /// Build an engine. Every option is optional; see the README for defaults.
+    /// `seed` (32 bytes) makes IDs reproducible and is for tests only; `clock` replaces the
+    /// monotonic clock (it must return milliseconds and never go backwards).
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "EngineOptions")] options: Option<options::EngineOptions<'_>>,
+    ) -> Result<Self> {
+        let (config, seed, clock) = options::build(&env, options)?;
+        let inner = match seed {
+            Some(seed) => SharedEngine::with_seed(config, seed),
+            None => SharedEngine::new(config),
+        }
+        .or_else(|e| Err(throw(&env, e)?))?;
+        let clock = match clock {
+            Some(f) => Some(f.create_ref()?),
+            None => None,
+        };
+        Ok(NativeEngine { inner, clock })
+    }
+
+    fn now(&self, env: &Env) -> Result<u64> {
+        match &self.clock {
+            None => Ok(self.inner.now_ms()),
+            Some(f) => {
+                let t = f.borrow_back(env)?.call(())?;
+                if !t.is_finite() || t < 0.0 {
+                    return Err(arg_error(
+                        env,
+                        "clock",
+                        "returned a negative or non-finite time",
+                    )?);
+                }
+                Ok(t as u64)
+            }
+        }
+    }
+
+    /// The current engine time in milliseconds (from `clock` when one was given).
+    #[napi]
+    pub fn now_ms(&self, env: Env) -> Result<f64> {
+        Ok(self.now(&env)? as f64)
+    }
+
+    /// Start a new anonymous session.
+    #[napi]
+    pub fn create(&self, env: Env, client: Option<Client>) -> Result<Issued> {
+        let now = self.now(&env)?;
+        let c = ClientBytes::from(client);
+        match self.inner.with(|e| e.create(now, &c.core())) {
+            Ok((t, s)) => Ok(Issued {
+                token: t.as_str().to_owned(),
+                session: session_info(&s),
+            }),
+            Err(e) => Err(throw(&env, e)?),
+        }
+    }
+
+    /// Look a token up; a live session is marked used (idle timer restarts). Throws
+    /// `SESSILE_SESSION_INVALID` with `reason` otherwise.
+    #[napi]
+    pub fn validate(&self, env: Env, token: Bytes, client: Option<Client>) -> Result<SessionInfo> {
+        let now = self.now(&env)?;
+        let c = ClientBytes::from(client);
+        match self
+            .inner
+            .with(|e| e.validate(bytes_of(&token), now, &c.core()))
+        {
+            Ok(s) => Ok(session_info(&s)),
+            Err(why) => Err(throw(&env, CoreError::Session(why))?),
+        }
+    }
+
+    /// Validate and read the payload in one call (what a middleware does per request).
+    /// Returns `null` when the token does not name a live session.
+    #[napi]
+    pub fn load(
+        &self,
+        env: Env,
+        token: Bytes,
+        client: Option<Client>,
+    ) -> Result<Option<LoadedSession>> {
+        let now = self.now(&env)?;
+        let c = ClientBytes::from(client);
+        let loaded = self.inner.with(|e| {
+            let s = e.validate(bytes_of(&token), now, &c.core()).ok()?;
+            let mut data = Vec::with_capacity(s.payload_len as usize);
+            for chunk in e.payload(s.handle).ok()? {
+                data.extend_from_slice(chunk);
+            }
+            Some((s, data))
+        });
+        Ok(loaded.map(|(s, data)| LoadedSession {
+            session: session_info(&s),
+            data: String::from_utf8_lossy(&data).into_owned(),
+        }))
+    }
+
+    /// The hot path of a middleware: validate (restarting the idle timer) and read the
+    /// payload as text, returning only what a request needs. `null` when the token does
+    /// not name a live session (for any reason; `validate` tells which).
+    #[napi]
+    pub fn load_payload(
+        &self,
+        env: Env,
+        token: Bytes,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> Result<Option<Payload>> {
+        let now = self.now(&env)?;
+        let client = CoreClient {
+            ip: ip.as_deref().map(str::as_bytes),
+            user_agent: user_agent.as_deref().map(str::as_bytes),
+        };
+        let loaded = self.inner.with(|e| {
+            let s = e.validate(bytes_of(&token), now, &client).ok()?;
+            let mut data = Vec::with_capacity(s.payload_len as usize);
+            for chunk in e.payload(s.handle).ok()? {
+                data.extend_from_slice(chunk);
+            }
+            Some((s.principal, data))
+        });
+        Ok(loaded.map(|(principal, data)| Payload {
+            data: String::from_utf8_lossy(&data).into_owned(),
+            principal: principal.map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned()),
+        }))
+    }
+
+    /// Validate the token (no client comparison) and replace its payload with `data`.
+    /// Throws `SESSILE_SESSION_INVALID` when it names no live session.
+    #[napi]
+    pub fn save_payload(&self, env: Env, token: Bytes, data: String) -> Result<()> {
+        let now = self.now(&env)?;
+        let r = self.inner.with(|e| {
+            let s = e
+                .validate(bytes_of(&token), now, &CoreClient::NONE)
+                .map_err(CoreError::Session)?;
+            e.write(s.handle, data.as_bytes(), now)
+        });
+        r.or_else(|e| Err(throw(&env, e)?))
+    }
+
+    /// Bind the session to `principal` and rotate its token (the old one dies). Data is kept.
+    #[napi]
+    pub fn login(&self, env: Env, token: Bytes, principal: Bytes) -> Result<Issued> {
+        let now = self.now(&env)?;
+        let p = principal_bytes(&env, &principal)?;
+        match self.inner.with(|e| e.login(bytes_of(&token), p, now)) {
+            Ok((t, s)) => Ok(Issued {
+                token: t.as_str().to_owned(),
+                session: session_info(&s),
+            }),
+            Err(e) => Err(throw(&env, e)?),
+        }
+    }
+
+    /// Give the session a new token; the old one dies and its reuse is reported.
+    #[napi]
+    pub fn rotate(&self, env: Env, token: Bytes) -> Result<Issued> {
+        let now = self.now(&env)?;
+        match self.inner.with(|e| e.rotate(bytes_of(&token), now)) {
+            Ok((t, s)) => Ok(Issued {
+                token: t.as_str().to_owned(),
+                session: session_info(&s),
+            }),
+            Err(e) => Err(throw(&env, e)?),
+        }
+    }
+
+    /// End the session server-side; later reuse of the token is reported.
+    #[napi]
+    pub fn logout(&self, env: Env, token: Bytes) -> Result<()> {
+        let now = self.now(&env)?;
+        self.inner
+            .with(|e| e.logout(bytes_of(&token), now))
+            .or_else(|e| Err(throw(&env, e)?))
+    }
+
+    /// End one session by handle (e.g. from a "your sessions" page).
+    #[napi]
+    pub fn revoke(&self, env: Env, handle: BigInt) -> Result<()> {
+        let now = self.now(&env)?;
+        let h = handle_of(&env, handle)?;
+        self.inner
+            .with(|e| e.revoke(h, now))
+            .or_else(|e| Err(throw(&env, e)?))
+    }
+
+    /// End every session of `principal` ("log out everywhere"); returns how many.
+    #[napi]
+    pub fn revoke_principal(&self, env: Env, principal: Bytes) -> Result<u32> {
+        let now = self.now(&env)?;
+        let p = principal_bytes(&env, &principal)?;
+        Ok(self.inner.with(|e| e.revoke_principal(p, now)) as u32)
+    }
+
+    /// End every live session (an administrator's "log everyone out"); returns how many.
+    #[napi]
+    pub fn revoke_all(&self, env: Env) -> Result<u32> {
+        let now = self.now(&env)?;
+        Ok(self.inner.with(|e| e.revoke_all(now)) as u32)
+    }
+
+    /// The live sessions of `principal`.
+    #[napi]
+    pub fn sessions_of(&self, env: Env, principal: Bytes) -> Result<Vec<SessionInfo>> {
+        let p = principal_bytes(&env, &principal)?;
+        Ok(self
+            .inner
+            .with(|e| e.sessions_of(p).map(|s| session_info(&s)).collect()))
+    }
+
+    /// A snapshot of the session behind `handle` (throws `SESSILE_STALE_HANDLE` once it ended).
+    #[napi]
+    pub fn session(&self, env: Env, handle: BigInt) -> Result<SessionInfo> {
+        let h = handle_of(&env, handle)?;
+        match self.inner.with(|e| e.session(h)) {
+            Ok(s) => Ok(session_info(&s)),
+            Err(e) => Err(throw(&env, e)?),
+        }
+    }
+
+    /// Override one session's timeouts (ms, each within the configured maximum); `null`
+    /// keeps the current one.
+    #[napi]
+    pub fn set_timeouts(
+        &self,
+        env: Env,
+        handle: BigInt,
+        idle_ms: Option<f64>,
+        absolute_ms: Option<f64>,
+    ) -> Result<SessionInfo> {
+        let now = self.now(&env)?;
+        let h = handle_of(&env, handle)?;
+        let idle = ms_arg(&env, "idleMs", idle_ms)?;
+        let absolute = ms_arg(&env, "absoluteMs", absolute_ms)?;
+        match self.inner.with(|e| e.set_timeouts(h, idle, absolute, now)) {
+            Ok(s) => Ok(session_info(&s)),
+            Err(e) => Err(throw(&env, e)?),
+        }
+    }
+
+    /// Replace the session's payload (bounded by `maxPayload`; on error the old one stays).
+    #[napi]
+    pub fn write(&self, env: Env, handle: BigInt, data: Buffer) -> Result<()> {
+        let now = self.now(&env)?;
+        let h = handle_of(&env, handle)?;
+        self.inner
+            .with(|e| e.write(h, &data, now))
+            .or_else(|e| Err(throw(&env, e)?))
+    }
+
+    /// Replace the session's payload with UTF-8 text.
+    #[napi]
+    pub fn write_string(&self, env: Env, handle: BigInt, data: String) -> Result<()> {
+        let now = self.now(&env)?;
+        let h = handle_of(&env, handle)?;
+        self.inner
+            .with(|e| e.write(h, data.as_bytes(), now))
+            .or_else(|e| Err(throw(&env, e)?))
+    }
+
+    /// The session's payload.
+    #[napi]
+    pub fn read(&self, env: Env, handle: BigInt) -> Result<Buffer> {
+        let h = handle_of(&env, handle)?;
+        match self.inner.with(|e| read_payload(e, h)) {
+            Ok(v) => Ok(v.into()),
+            Err(e) => Err(throw(&env, e)?),
+        }
+    }
+
+    /// The session's payload as UTF-8 text (invalid bytes replaced).
+    #[napi]
+    pub fn read_string(&self, env: Env, handle: BigInt) -> Result<String> {
+        let h = handle_of(&env, handle)?;
+        match self.inner.with(|e| read_payload(e, h)) {
+            Ok(v) => Ok(String::from_utf8_lossy(&v).into_owned()),
+            Err(e) => Err(throw(&env, e)?),
+        }
+    }
+
+    /// Reclaim every session whose deadline has passed; returns how many.
+    #[napi]
+    pub fn sweep(&self, env: Env) -> Result<u32> {
+        let now = self.now(&env)?;
+        Ok(self.inner.with(|e| e.sweep(now)) as u32)
+    }
+
+    /// Take every pending security event, oldest first, as plain objects.
+    #[napi]
+    pub fn drain_events(&self) -> Vec<EventRecord> {
+        self.inner.with(|e| {
+            e.drain_events()
+                .map(|ev| EventRecord {
+                    kind: ev.kind.as_str().to_owned(),
+                    session: format!("{:016x}", ev.session),
+                    at_ms: ev.at_ms as f64,
+                    alert: ev.kind.is_security_alert(),
+                })
+                .collect()
+        })
+    }
+
+    /// Counters.
+    #[napi]
+    pub fn stats(&self) -> Stats {
+        let s = self.inner.with(|e| e.stats());
+        Stats {
+            capacity: s.capacity,
+            live: s.live,
+            anonymous: s.anonymous,
+            authenticated: s.authenticated,
+            pool_used_bytes: s.pool_used_bytes as f64,
+            pool_total_bytes: s.pool_total_bytes as f64,
+            created: s.created as f64,
+            evictions: s.evictions as f64,
+            expirations: s.expirations as f64,
+            revocations: s.revocations as f64,
+            tombstones: s.tombstones,
+            events_pending: s.events_pending,
+            events_dropped: s.events_dropped as f64,
+        }
+    }
+
+    /// The `Set-Cookie` header value carrying `token` with the configured attributes,
+    /// living until the session's absolute deadline.
+    #[napi]
+    pub fn set_cookie(&self, env: Env, token: String, session: SessionInfo) -> Result<String> {
+        if token.is_empty() || token.len() > sessile::MAX_TOKEN_CHARS {
+            return Err(throw(
+                &env,
+                CoreError::Session(sessile::Invalid::Malformed),
+            )?);
+        }
+        let now = self.now(&env)?;
+        let left = (session.absolute_deadline_ms - now as f64).max(0.0);
+        let secs = (left / 1000.0).ceil() as u64;
+        let header = self
+            .inner
+            .with(|e| e.config().cookie.set_cookie(&token, Some(secs)));
+        match header {
+            Some(h) => Ok(h.as_str().to_owned()),
+            None => Err(throw(
+                &env,
+                CoreError::Session(sessile::Invalid::Malformed),
+            )?),
+        }
+    }
+
+    /// The `Set-Cookie` header value that deletes the session cookie (`Max-Age=0`).
+    #[napi]
+    pub fn clear_cookie(&self) -> String {
+        self.inner
+            .with(|e| e.clear_cookie())
+            .map(|h| h.as_str().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// The name of the session cookie.
+    #[napi(getter)]
+    pub fn cookie_name(&self) -> String {
+        self.inner
+            .with(|e| e.config().cookie.name.as_str().to_owned())
+    }
+
+    /// The session token in a `Cookie` request header, `null` when absent. Throws
+    /// `SESSILE_COOKIE` (reason `header_too_long` or `duplicate`).
+    #[napi]
+    pub fn token_from_cookie_header(&self, env: Env, header: Bytes) -> Result<Option<String>> {
+        let r = self.inner.with(|e| {
+            e.token_from_cookie_header(bytes_of(&header))
+                .map(|t| t.map(|b| String::from_utf8_lossy(b).into_owned()))
+        });
+        r.or_else(|e| Err(throw(&env, CoreError::Cookie(e))?))
+    }
+}
+
+/// What `loadPayload` returns.
+#[napi(object)]
+pub struct Payload {
+    /// The payload as UTF-8 text ("" when empty).
+    pub data: String,
+    /// The user bound at login; absent for an anonymous session.
+    pub principal: Option<String>,
+}
+
+/// What `load` returns: the session and its payload as text.
+#[napi(object)]
+pub struct LoadedSession {
+    /// The session.
+    pub session: SessionInfo,
+    /// The payload as UTF-8 text ("" when empty).
+    pub data: String,
+}
+
+fn read_payload(
+    e: &mut sessile::shared::HeapEngine,
+    h: SessionRef,
+) -> std::result::Result<Vec<u8>, CoreError> {
+    let mut v = Vec::new();
+    for chunk in e.payload(h)? {
+        v.extend_from_slice(chunk);
+    }
+    Ok(v)
+}
+
+/// Every error code this binding throws, for tests and documentation.
+#[napi(ts_return_type = "Array<SessileErrorCode>")]
+pub fn error_codes() -> Vec<String> {
+    let mut codes: Vec<String> = CoreError::CODES.iter().map(|c| error::js_code(c)).collect();
+    codes.push(error::INVALID_ARGUMENT.to_owned());
+    codes
+}

@@ -1,0 +1,82 @@
+//! express-session's cookie signature (the `cookie-signature` package): `value + "." +
+//! base64(HMAC-SHA256(secret, value))` without padding, verified in constant time against
+//! each secret (the first signs; all verify, for rotation).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use hmac::{KeyInit, Mac};
+use napi::Result;
+use napi::bindgen_prelude::{Buffer, Either, Env};
+use napi_derive::napi;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::error::arg_error;
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// Signs and verifies cookie values with one or more secrets, as express-session does.
+#[napi]
+pub struct Signer {
+    keys: Vec<HmacSha256>,
+}
+
+fn mac_b64(key: &HmacSha256, value: &str) -> String {
+    let mut mac = key.clone();
+    mac.update(value.as_bytes());
+    STANDARD_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+#[napi]
+impl Signer {
+    /// `secrets`: non-empty strings or Buffers; the first signs.
+    #[napi(constructor)]
+    pub fn new(env: Env, secrets: Vec<Either<String, Buffer>>) -> Result<Self> {
+        if secrets.is_empty() {
+            return Err(arg_error(&env, "secrets", "must hold at least one secret")?);
+        }
+        let mut keys = Vec::with_capacity(secrets.len());
+        for s in &secrets {
+            let bytes: &[u8] = match s {
+                Either::A(s) => s.as_bytes(),
+                Either::B(b) => b,
+            };
+            if bytes.is_empty() {
+                return Err(arg_error(&env, "secrets", "a secret is empty")?);
+            }
+            match HmacSha256::new_from_slice(bytes) {
+                Ok(k) => keys.push(k),
+                Err(_) => return Err(arg_error(&env, "secrets", "unusable secret")?),
+            }
+        }
+        Ok(Signer { keys })
+    }
+
+    /// `value + "." + signature` with the first secret.
+    #[napi]
+    pub fn sign(&self, value: String) -> String {
+        let sig = mac_b64(&self.keys[0], &value);
+        let mut out = String::with_capacity(value.len() + 1 + sig.len());
+        out.push_str(&value);
+        out.push('.');
+        out.push_str(&sig);
+        out
+    }
+
+    /// The value of a signed string when any secret's signature matches, else `null`.
+    #[napi]
+    pub fn unsign(&self, signed: String) -> Option<String> {
+        let dot = signed.rfind('.')?;
+        let (value, sig) = (&signed[..dot], &signed[dot + 1..]);
+        let mut ok = subtle::Choice::from(0);
+        for key in &self.keys {
+            let want = mac_b64(key, value);
+            ok |= if want.len() == sig.len() {
+                want.as_bytes().ct_eq(sig.as_bytes())
+            } else {
+                subtle::Choice::from(0)
+            };
+        }
+        bool::from(ok).then(|| value.to_owned())
+    }
+}

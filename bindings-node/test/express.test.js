@@ -1,0 +1,392 @@
+'use strict'
+// sessile/express as a drop-in for express-session, on Express 4 and Express 5.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const request = require('supertest')
+const signature = require('cookie-signature')
+const expressSession = require('express-session')
+const session = require('../express')
+const { Engine } = require('..')
+
+const versions = { express4: require('express4'), express5: require('express5') }
+
+function cookieOf(res, name = 'connect.sid') {
+  const all = res.headers['set-cookie'] || []
+  return all.find((c) => c.startsWith(name + '='))
+}
+
+function valueOf(setCookie) {
+  return decodeURIComponent(setCookie.split(';')[0].split('=').slice(1).join('='))
+}
+
+function appWith(express, options, routes) {
+  const app = express()
+  if (options.trustProxy) app.set('trust proxy', true)
+  app.use(session(options.session))
+  routes(app)
+  app.use((err, req, res, next) => res.status(500).send('error: ' + (err.code || err.message)))
+  return app
+}
+
+function counter(app) {
+  app.get('/', (req, res) => {
+    req.session.n = (req.session.n || 0) + 1
+    res.send(String(req.session.n))
+  })
+  app.get('/read', (req, res) => res.send(String(req.session.n ?? 'none')))
+  app.get('/id', (req, res) => res.send(req.sessionID))
+}
+
+for (const [label, express] of Object.entries(versions)) {
+  test(`${label}: counter persists; cookie is s:<id>.<HMAC> as express-session signs it`, async () => {
+    const app = appWith(express, { session: { secret: 'keyboard cat' } }, counter)
+    const agent = request.agent(app)
+    const first = await agent.get('/').expect(200, '1')
+    const set = cookieOf(first)
+    assert.ok(set, 'a cookie is set')
+    const raw = valueOf(set)
+    const id = raw.slice(2, raw.lastIndexOf('.'))
+    assert.equal(raw, 's:' + signature.sign(id, 'keyboard cat'))
+    assert.equal(set, `connect.sid=${encodeURIComponent(raw)}; Path=/; HttpOnly; SameSite=Lax`)
+    await agent.get('/').expect(200, '2')
+    const second = await agent.get('/id')
+    assert.equal(second.text, id)
+    assert.equal(cookieOf(second), undefined, 'no cookie re-sent when nothing changed and not rolling')
+  })
+
+  test(`${label}: an unknown or forged session ID is never adopted (fixation)`, async () => {
+    const app = appWith(express, { session: { secret: 's3' } }, counter)
+    const forgedId = 'A'.repeat(43)
+    const forged = 's:' + signature.sign(forgedId, 's3')
+    const res = await request(app).get('/').set('Cookie', 'connect.sid=' + encodeURIComponent(forged)).expect(200, '1')
+    const issued = valueOf(cookieOf(res))
+    assert.notEqual(issued.slice(2, issued.lastIndexOf('.')), forgedId)
+    const badSig = await request(app).get('/read').set('Cookie', 'connect.sid=s%3Aabc.def').expect(200)
+    assert.equal(badSig.text, 'none')
+  })
+
+  test(`${label}: secret rotation (array): old signatures accepted, new cookies signed with the first`, async () => {
+    const engine = new Engine()
+    const oldApp = appWith(express, { session: { secret: 'old', engine } }, counter)
+    const res = await request(oldApp).get('/').expect('1')
+    const cookie = cookieOf(res).split(';')[0]
+    const newApp = appWith(express, { session: { secret: ['new', Buffer.from('older'), 'old'], engine, rolling: true } }, counter)
+    const again = await request(newApp).get('/').set('Cookie', cookie).expect('2')
+    const raw = valueOf(cookieOf(again))
+    const id = raw.slice(2, raw.lastIndexOf('.'))
+    assert.equal(raw, 's:' + signature.sign(id, 'new'))
+    const dropped = appWith(express, { session: { secret: 'new', engine } }, counter)
+    await request(dropped).get('/').set('Cookie', cookie).expect('1')
+  })
+
+  test(`${label}: cookie options (name, path, domain, httpOnly, secure, sameSite, partitioned, priority, maxAge in ms, expires)`, async () => {
+    const expires = new Date(Date.now() + 3_600_000)
+    const app = appWith(express, {
+      session: {
+        secret: 'x',
+        name: 'app.sid',
+        cookie: { path: '/app', domain: 'example.com', httpOnly: false, secure: true, sameSite: 'strict', partitioned: true, priority: 'high', expires },
+        proxy: true,
+      },
+    }, (app) => app.get('/app/x', (req, res) => { req.session.a = 1; res.send('ok') }))
+    const res = await request(app).get('/app/x').set('X-Forwarded-Proto', 'https').expect(200)
+    const set = cookieOf(res, 'app.sid')
+    assert.match(set, /^app\.sid=s%3A[^;]+; Domain=example\.com; Path=\/app; Expires=[^;]+ GMT; Secure; Partitioned; Priority=High; SameSite=Strict$/)
+    assert.equal(new Date(/Expires=([^;]+)/.exec(set)[1]).getTime(), Math.floor(expires.getTime() / 1000) * 1000)
+    // Outside the cookie path the middleware does nothing.
+    const outside = appWith(express, { session: { secret: 'x', cookie: { path: '/app' } } }, (app) => app.get('/other', (req, res) => res.send(String(req.session === undefined))))
+    await request(outside).get('/other').expect('true')
+    // secure: true over plain HTTP without a trusted proxy: no cookie, as in express-session.
+    const plain = await request(app).get('/app/x').set('X-Forwarded-Proto', 'http').expect(200)
+    assert.equal(cookieOf(plain, 'app.sid'), undefined)
+
+    const ms = appWith(express, { session: { secret: 'x', cookie: { maxAge: 1500 } } }, counter)
+    const before = Date.now()
+    const r = await request(ms).get('/').expect('1')
+    const c = cookieOf(r)
+    assert.doesNotMatch(c, /Max-Age/, 'like express-session, only Expires is written')
+    const exp = new Date(/Expires=([^;]+)/.exec(c)[1]).getTime()
+    assert.ok(exp >= Math.floor((before + 1500) / 1000) * 1000 && exp <= Date.now() + 1500, 'maxAge is in milliseconds')
+  })
+
+  test(`${label}: cookie.maxAge in ms ends the session server-side too`, async () => {
+    const app = appWith(express, { session: { secret: 'x', cookie: { maxAge: 200 } } }, counter)
+    const res = await request(app).get('/').expect('1')
+    const cookie = cookieOf(res).split(';')[0]
+    await request(app).get('/').set('Cookie', cookie).expect('2')
+    await new Promise((r) => setTimeout(r, 450))
+    await request(app).get('/').set('Cookie', cookie).expect('1')
+  })
+
+  test(`${label}: secure 'auto' follows the connection; trust proxy is honoured`, async () => {
+    const app = appWith(express, { trustProxy: true, session: { secret: 'x', cookie: { secure: 'auto' } } }, counter)
+    const https = await request(app).get('/').set('X-Forwarded-Proto', 'https')
+    assert.match(cookieOf(https), /; Secure; SameSite=Lax$/)
+    const http = await request(app).get('/')
+    assert.doesNotMatch(cookieOf(http), /Secure/)
+    const distrust = appWith(express, { trustProxy: true, session: { secret: 'x', proxy: false, cookie: { secure: true } } }, counter)
+    const none = await request(distrust).get('/').set('X-Forwarded-Proto', 'https')
+    assert.equal(cookieOf(none), undefined)
+  })
+
+  test(`${label}: saveUninitialized, resave, rolling`, async () => {
+    const touchOnly = (app) => app.get('/', (req, res) => res.send('hi'))
+    const lazy = appWith(express, { session: { secret: 'x' } }, touchOnly)
+    assert.equal(cookieOf(await request(lazy).get('/')), undefined, 'default: uninitialized sessions are not saved')
+    const eager = appWith(express, { session: { secret: 'x', saveUninitialized: true } }, touchOnly)
+    assert.ok(cookieOf(await request(eager).get('/')), 'saveUninitialized: true sets a cookie')
+
+    const saves = []
+    const store = new session.MemoryStore()
+    const set = store.set.bind(store)
+    store.set = (sid, sess, cb) => { saves.push(sid); set(sid, sess, cb) }
+    const resave = appWith(express, { session: { secret: 'x', store, resave: true, saveUninitialized: false } }, counter)
+    const first = await request(resave).get('/')
+    const cookie = cookieOf(first).split(';')[0]
+    await request(resave).get('/read').set('Cookie', cookie)
+    assert.equal(saves.length, 2, 'resave: true saves an unmodified session')
+    const noResave = appWith(express, { session: { secret: 'x', store, resave: false } }, counter)
+    await request(noResave).get('/read').set('Cookie', cookie)
+    assert.equal(saves.length, 2, 'resave: false does not')
+
+    const rolling = appWith(express, { session: { secret: 'x', rolling: true, cookie: { maxAge: 60000 } } }, counter)
+    const r1 = await request(rolling).get('/')
+    const r2 = await request(rolling).get('/read').set('Cookie', cookieOf(r1).split(';')[0])
+    assert.ok(cookieOf(r2), 'rolling: the cookie is re-sent on every response')
+    const still = appWith(express, { session: { secret: 'x', cookie: { maxAge: 60000 } } }, counter)
+    const s1 = await request(still).get('/')
+    const s2 = await request(still).get('/read').set('Cookie', cookieOf(s1).split(';')[0])
+    assert.equal(cookieOf(s2), undefined)
+  })
+
+  test(`${label}: req.session API: regenerate, destroy, reload, save, touch, cookie fields, unset`, async () => {
+    const engine = new Engine()
+    const app = appWith(express, { session: { secret: 'x', engine, cookie: { maxAge: 10_000 } } }, (app) => {
+      counter(app)
+      app.get('/regenerate', (req, res, next) => {
+        const old = req.sessionID
+        req.session.regenerate((err) => {
+          if (err) return next(err)
+          res.json({ changed: req.sessionID !== old, n: req.session.n ?? null })
+        })
+      })
+      app.get('/destroy', (req, res, next) => req.session.destroy((err) => (err ? next(err) : res.send(String(req.session)))))
+      app.get('/reload', (req, res, next) => {
+        req.session.n = 999
+        req.session.reload((err) => (err ? next(err) : res.send(String(req.session.n))))
+      })
+      app.get('/save', (req, res, next) => {
+        req.session.saved = true
+        req.session.save((err) => (err ? next(err) : res.send('saved')))
+      })
+      app.get('/cookie', (req, res) => {
+        const c = req.session.cookie
+        req.session.touch()
+        res.json({ maxAge: c.maxAge, originalMaxAge: c.originalMaxAge, expires: c.expires instanceof Date, id: req.session.id === req.sessionID })
+      })
+    })
+    const agent = request.agent(app)
+    await agent.get('/').expect('1')
+    const regen = await agent.get('/regenerate').expect(200)
+    assert.deepEqual(regen.body, { changed: true, n: null })
+    await agent.get('/').expect('1')
+    await agent.get('/reload').expect('1')
+    await agent.get('/save').expect('saved')
+    const c = (await agent.get('/cookie')).body
+    assert.ok(c.originalMaxAge > 9_900 && c.originalMaxAge <= 10_000)
+    assert.ok(c.maxAge > 9_000 && c.maxAge <= 10_000)
+    assert.equal(c.expires, true)
+    assert.equal(c.id, true)
+    await agent.get('/destroy').expect('undefined')
+    await agent.get('/read').expect('none')
+
+    const unset = (mode) => appWith(express, { session: { secret: 'x', engine, unset: mode } }, (app) => {
+      counter(app)
+      app.get('/null', (req, res) => { req.session = null; res.send('ok') })
+    })
+    const destroyApp = unset('destroy')
+    const d = await request(destroyApp).get('/')
+    const dc = cookieOf(d).split(';')[0]
+    await request(destroyApp).get('/null').set('Cookie', dc)
+    await request(destroyApp).get('/read').set('Cookie', dc).expect('none')
+    const keepApp = unset('keep')
+    const k = await request(keepApp).get('/')
+    const kc = cookieOf(k).split(';')[0]
+    await request(keepApp).get('/null').set('Cookie', kc)
+    await request(keepApp).get('/read').set('Cookie', kc).expect('1')
+    assert.throws(() => session({ secret: 'x', unset: 'maybe' }), TypeError)
+  })
+
+  test(`${label}: login keeps data and rotates the ID; logout; log out everywhere`, async () => {
+    const engine = new Engine({ tombstones: 64 })
+    const app = appWith(express, { session: { secret: 'x', engine } }, (app) => {
+      counter(app)
+      app.post('/login', (req, res) => { req.session.login('alice'); res.send(req.sessionID) })
+      app.get('/me', (req, res) => res.send(String(req.session.userId)))
+      app.post('/logout', (req, res, next) => req.session.logout((err) => (err ? next(err) : res.send('bye'))))
+      app.post('/everywhere', (req, res, next) => req.session.logoutEverywhere((err, n) => (err ? next(err) : res.send(String(n)))))
+    })
+    const a = request.agent(app)
+    const first = await a.get('/').expect('1')
+    const before = cookieOf(first).split(';')[0]
+    const login = await a.post('/login').expect(200)
+    assert.notEqual(login.text, before)
+    assert.ok(cookieOf(login), 'login sends the new cookie')
+    await a.get('/').expect('2')
+    await a.get('/me').expect('alice')
+    await request(app).get('/read').set('Cookie', before).expect(200, 'none') // the pre-login cookie is dead
+    const b = request.agent(app)
+    await b.post('/login')
+    await b.get('/me').expect('alice')
+    await a.post('/everywhere').expect('2')
+    await b.get('/me').expect('null')
+    await b.post('/login')
+    const out = await b.post('/logout').expect('bye')
+    assert.match(cookieOf(out), /^connect\.sid=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax$/)
+    await b.get('/me').expect('null')
+  })
+
+  test(`${label}: genid and a custom store behave as in express-session, byte for byte`, async () => {
+    let n = 0
+    const opts = () => ({ secret: ['one', 'two'], genid: () => 'fixed-id-' + n++, resave: false, saveUninitialized: true, cookie: { maxAge: 5000, sameSite: 'lax', secure: false } })
+    const mk = (mw) => { const app = express(); app.use(mw); counter(app); return app }
+    const ours = mk(session({ ...opts(), store: new session.MemoryStore() }))
+    const sec = ((n = 0), await request(ours).get('/'))
+    const theirs = mk(expressSession({ ...opts(), store: new expressSession.MemoryStore() }))
+    const ref = ((n = 0), await request(theirs).get('/'))
+    const strip = (c) => c.replace(/; Expires=[^;]+/, '')
+    assert.equal(strip(cookieOf(sec)), strip(cookieOf(ref)))
+    assert.equal(valueOf(cookieOf(sec)), 's:' + signature.sign('fixed-id-0', 'one'))
+    assert.throws(() => session({ secret: 'x', genid: () => 'a' }), /genid/)
+    assert.throws(() => session({ secret: 'x', genid: 5, store: new session.MemoryStore() }), TypeError)
+  })
+}
+
+test('exports match express-session: Store (old-style subclassable EventEmitter), Session, Cookie, MemoryStore', () => {
+  for (const k of ['Store', 'Session', 'Cookie', 'MemoryStore']) assert.equal(typeof session[k], 'function', k)
+  const { EventEmitter } = require('node:events')
+  function Legacy() { session.Store.call(this) }
+  require('node:util').inherits(Legacy, session.Store)
+  const s = new Legacy()
+  assert.ok(s instanceof EventEmitter)
+  assert.equal(typeof s.regenerate, 'function')
+  assert.equal(typeof s.createSession, 'function')
+  const c = new session.Cookie({ maxAge: 1000 })
+  assert.ok(c.originalMaxAge > 990 && c.originalMaxAge <= 1000)
+  assert.deepEqual(Object.keys(c.toJSON()).sort(), Object.keys(new expressSession.Cookie({ maxAge: 1000 }).toJSON()).sort())
+})
+
+test('bad options are refused when the middleware is built', () => {
+  assert.throws(() => session(), /secret/)
+  assert.throws(() => session({ secret: '' }), /secret/)
+  assert.throws(() => session({ secret: [] }), /secret/)
+  assert.throws(() => session({ secret: [42] }), /secret/)
+})
+
+test('a session cookie sent twice with different values counts as none (cookie tossing)', async () => {
+  const app = appWith(versions.express5, { session: { secret: 'x' } }, counter)
+  const first = await request(app).get('/').expect('1')
+  const good = cookieOf(first).split(';')[0]
+  await request(app).get('/').set('Cookie', good).expect('2')
+  await request(app).get('/').set('Cookie', `${good}; ${good}`).expect('3')
+  const tossed = 'connect.sid=' + encodeURIComponent('s:' + require('cookie-signature').sign('B'.repeat(43), 'x'))
+  await request(app).get('/').set('Cookie', `${good}; ${tossed}`).expect('1')
+})
+
+test('malformed, oversized and duplicate cookies are treated as no session, never a 5xx', async () => {
+  const express = versions.express5
+  const app = appWith(express, { session: { secret: 'x' } }, counter)
+  const headers = [
+    'connect.sid=%E0%A4%A',
+    'connect.sid=s%3A',
+    'connect.sid=s%3A.',
+    'connect.sid=' + 'a'.repeat(15000),
+    'connect.sid=s%3Aone.sig; connect.sid=s%3Atwo.sig',
+    'connect.sid="s:' + 'x'.repeat(50) + '"',
+    ';;;=;=;',
+    'connect.sid=s%3A' + '\u00ff'.repeat(10),
+  ]
+  for (const h of headers) {
+    await request(app).get('/').set('Cookie', h).expect(200, '1')
+  }
+})
+
+test('engine store: no session is created for a request that never uses it; length and clear', async () => {
+  const engine = new Engine()
+  const app = appWith(versions.express4, { session: { secret: 'x', engine, key: 'old.key' } }, (app) => {
+    counter(app)
+    app.get('/nothing', (req, res) => res.send(typeof req.session))
+    app.get('/store', (req, res) => req.sessionStore.length((err, n) => res.send(String(n))))
+  })
+  for (let i = 0; i < 5; i++) await request(app).get('/nothing').expect('object')
+  assert.equal(engine.stats().created, 0, 'untouched sessions cost nothing')
+  const r = await request(app).get('/').expect('1')
+  assert.ok(cookieOf(r, 'old.key'), 'the deprecated key option names the cookie')
+  await request(app).get('/store').expect('1')
+  const store = new session.EngineStore({ engine })
+  await new Promise((resolve, reject) => store.clear((err) => (err ? reject(err) : resolve())))
+  assert.equal(engine.stats().live, 0)
+  await request(app).get('/read').set('Cookie', cookieOf(r, 'old.key').split(';')[0]).expect('none')
+})
+
+test('the client (address, user agent) reaches the engine: a changed user agent is reported', async () => {
+  const engine = new Engine({ userAgentPolicy: 'enforce' })
+  const app = appWith(versions.express5, { session: { secret: 'x', engine } }, counter)
+  const first = await request(app).get('/').set('User-Agent', 'browser A').expect('1')
+  const cookie = cookieOf(first).split(';')[0]
+  await request(app).get('/').set('User-Agent', 'browser A').set('Cookie', cookie).expect('2')
+  await request(app).get('/read').set('User-Agent', 'thief B').set('Cookie', cookie).expect('none')
+  assert.ok(engine.drainEvents().some((e) => e.kind === 'user_agent_changed'))
+  await request(app).get('/read').set('User-Agent', 'browser A').set('Cookie', cookie).expect('2')
+})
+
+test('Store.load and resetMaxAge behave as in express-session', async () => {
+  const store = new session.MemoryStore()
+  const cookie = new session.Cookie({ maxAge: 60_000 })
+  await new Promise((r) => store.set('sid1', { cookie, user: 'u' }, r))
+  const loaded = await new Promise((resolve, reject) => store.load('sid1', (err, s) => (err ? reject(err) : resolve(s))))
+  assert.ok(loaded instanceof session.Session)
+  assert.equal(loaded.id, 'sid1')
+  assert.equal(loaded.user, 'u')
+  assert.ok(loaded.cookie.expires instanceof Date)
+  await new Promise((r) => setTimeout(r, 30))
+  const decayed = loaded.cookie.maxAge
+  assert.ok(decayed <= 60_000 - 25)
+  loaded.resetMaxAge()
+  assert.ok(loaded.cookie.maxAge > decayed, 'maxAge restarts from originalMaxAge')
+})
+
+test('corner options: sameSite true / none, cookie-parser back-compat, store disconnect, genid gets req', async () => {
+  const express = versions.express4
+  const strict = appWith(express, { session: { secret: 'x', cookie: { sameSite: true } } }, counter)
+  assert.match(cookieOf(await request(strict).get('/')), /; SameSite=Strict$/)
+  const none = appWith(express, { trustProxy: true, session: { secret: 'x', cookie: { sameSite: 'none', secure: true } } }, counter)
+  assert.match(cookieOf(await request(none).get('/').set('X-Forwarded-Proto', 'https')), /; Secure; SameSite=None$/)
+
+  // cookie-parser ran first and left the raw cookie in req.cookies (no Cookie header reading needed).
+  const engine = new Engine()
+  const first = await request(appWith(express, { session: { secret: 'x', engine } }, counter)).get('/')
+  const raw = decodeURIComponent(cookieOf(first).split(';')[0].slice('connect.sid='.length))
+  const parsed = express()
+  parsed.use((req, res, next) => { req.cookies = { 'connect.sid': raw }; delete req.headers.cookie; next() })
+  parsed.use(session({ secret: 'x', engine }))
+  counter(parsed)
+  await request(parsed).get('/').expect('2')
+
+  // A store that reports 'disconnect' is bypassed until it reconnects, as in express-session.
+  const store = new session.MemoryStore()
+  const app = express()
+  app.use(session({ secret: 'x', store }))
+  app.get('/', (req, res) => res.send(String(req.session === undefined)))
+  store.emit('disconnect')
+  await request(app).get('/').expect('true')
+  store.emit('connect')
+  await request(app).get('/').expect('false')
+
+  let seen
+  const gen = express()
+  gen.use(session({ secret: 'x', store: new session.MemoryStore(), genid: (req) => { seen = req.url; return 'id-' + req.url.length } }))
+  counter(gen)
+  await request(gen).get('/').expect('1')
+  assert.equal(seen, '/')
+})

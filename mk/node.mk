@@ -1,0 +1,61 @@
+# The Node binding (bindings-node/, npm name `sessile`) and its Express demo.
+# npm packages go into bindings-node/node_modules and examples/node/node_modules (from
+# the committed lockfiles); the addon is built by @napi-rs/cli into target/napi-node,
+# whose generated index.d.ts and binding.js must equal the committed ones.
+
+NODE_DIR := bindings-node
+NODE_DEMO_DIR := examples/node
+NODE_GEN := $(ROOT)/target/napi-node
+NODE_ADDON := $(NODE_DIR)/sessile.linux-x64-gnu.node
+NODE_STAMP_TOOLS := $(NODE_DIR)/node_modules/.sessile-tools
+NODE_STAMP_DEMO := $(NODE_DEMO_DIR)/node_modules/.sessile-demo
+NODE_RUST_SOURCES := $(wildcard core/src/*.rs $(NODE_DIR)/src/*.rs) core/Cargo.toml Cargo.toml Cargo.lock \
+	$(NODE_DIR)/Cargo.toml $(NODE_DIR)/build.rs $(NODE_DIR)/dts-header.d.ts $(NODE_DIR)/package.json
+
+.PHONY: tools-node lint-node test-node bench-node demo-node node-regen
+
+TOOLS_TARGETS += tools-node
+LINT_TARGETS += lint-node
+TEST_TARGETS += test-node
+BENCH_TARGETS += bench-node
+
+$(NODE_STAMP_TOOLS): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(NODE_GEN)/.stamp: $(NODE_STAMP_TOOLS) $(NODE_RUST_SOURCES)
+	rm -rf $(NODE_GEN) && mkdir -p $(NODE_GEN)
+	cd $(NODE_DIR) && nice npx napi build --platform --release --strip --output-dir $(NODE_GEN) \
+		--js binding.js --dts index.d.ts
+	touch $@
+
+# Replaced by rename, never rewritten in place: a running process may have it mapped.
+$(NODE_ADDON): $(NODE_GEN)/.stamp
+	cp $(NODE_GEN)/sessile.linux-x64-gnu.node $@.tmp && mv -f $@.tmp $@
+
+$(NODE_STAMP_DEMO): $(NODE_DEMO_DIR)/package.json $(NODE_DEMO_DIR)/package-lock.json $(NODE_ADDON)
+	cd $(NODE_DEMO_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+tools-node: $(NODE_ADDON) $(NODE_STAMP_DEMO)
+
+# Copy freshly generated index.d.ts / binding.js over the committed ones.
+node-regen: $(NODE_GEN)/.stamp
+	cp $(NODE_GEN)/index.d.ts $(NODE_GEN)/binding.js $(NODE_DIR)/
+
+lint-node: tools-node
+	@for f in index.d.ts binding.js; do \
+		cmp -s $(NODE_GEN)/$$f $(NODE_DIR)/$$f || { echo "$(NODE_DIR)/$$f differs from a fresh napi build: run 'make node-regen'"; exit 1; }; \
+	done
+	cd $(NODE_DIR) && npx tsc -p tsconfig.json
+	cargo fmt -p sessile-node -- --check
+
+test-node: tools-node
+	cd $(NODE_DIR) && node --test test/
+	$(NODE_DIR)/scripts/check-install.sh
+
+bench-node: tools-node
+	node $(NODE_DIR)/bench/bench.js
+
+demo-node: tools-node
+	cd $(NODE_DEMO_DIR) && node server.js
