@@ -39,7 +39,7 @@ pub struct Slot {
     pub(crate) state: u8,
     pub(crate) principal_len: u8,
     pub(crate) addr_count: u8,
-    /// REFERENCED (second chance) and ALERTED bits.
+    /// The ALERTED bit (too-many-addresses alarm raised).
     pub(crate) flags: u8,
 }
 
@@ -67,16 +67,18 @@ impl Slot {
         flags: 0,
     };
 
+    // Saturating: `now` is caller input and may be near u64::MAX; a deadline that would
+    // pass the end of time is the end of time (the session then dies, never lives on).
     pub(crate) fn last_seen(&self) -> u64 {
-        self.created + u64::from(self.seen_offset)
+        self.created.saturating_add(u64::from(self.seen_offset))
     }
 
     pub(crate) fn idle_deadline(&self) -> u64 {
-        self.last_seen() + u64::from(self.idle_ms)
+        self.last_seen().saturating_add(u64::from(self.idle_ms))
     }
 
     pub(crate) fn absolute_deadline(&self) -> u64 {
-        self.created + u64::from(self.absolute_ms)
+        self.created.saturating_add(u64::from(self.absolute_ms))
     }
 
     /// The moment the session dies: it is valid while `now < deadline()`.

@@ -163,13 +163,19 @@ mod tests {
         let mut ring = vec![Tombstone::EMPTY; cap];
         let mut table = vec![index::EMPTY; index::cells_for(cap as u32)];
         let mut t = Tombstones::new();
-        let d = |n: u32| Digest::of(&[n.to_le_bytes(), n.wrapping_mul(0x9e37_79b9).to_le_bytes()].concat());
+        let d = |n: u32| {
+            Digest::of(&[n.to_le_bytes(), n.wrapping_mul(0x9e37_79b9).to_le_bytes()].concat())
+        };
         for n in 0..10_000u32 {
             t.insert(&mut ring, &mut table, d(n), Death::RotatedOut, (n, 0));
             let oldest = (n + 1).saturating_sub(cap as u32);
             for m in [oldest, n, (oldest + n) / 2] {
                 let f = Tombstones::find(&ring, &table, &d(m));
-                assert_eq!(f.map(|f| f.target_slot), Some(m), "after inserting {n}, {m} is lost");
+                assert_eq!(
+                    f.map(|f| f.target_slot),
+                    Some(m),
+                    "after inserting {n}, {m} is lost"
+                );
             }
             if n >= cap as u32 {
                 assert!(Tombstones::find(&ring, &table, &d(oldest - 1)).is_none());

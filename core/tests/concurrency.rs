@@ -7,7 +7,16 @@ use sessile::{Client, Config};
 
 #[test]
 fn threads_keep_their_own_payloads_and_counts_add_up() {
-    let engine = Arc::new(SharedEngine::with_seed(Config { capacity: 4_096, ..Config::default() }, [5; 32]).unwrap());
+    let engine = Arc::new(
+        SharedEngine::with_seed(
+            Config {
+                capacity: 4_096,
+                ..Config::default()
+            },
+            [5; 32],
+        )
+        .unwrap(),
+    );
     let threads = 8;
     let per_thread = 200;
     let handles: Vec<_> = (0..threads)
@@ -23,14 +32,20 @@ fn threads_keep_their_own_payloads_and_counts_add_up() {
                         engine.with(|e| {
                             let mut buf = [0u8; 64];
                             let n = e.read(s.handle, &mut buf).unwrap();
-                            let count = if n == 0 { 0 } else { u32::from_le_bytes(buf[..4].try_into().unwrap()) };
+                            let count = if n == 0 {
+                                0
+                            } else {
+                                u32::from_le_bytes(buf[..4].try_into().unwrap())
+                            };
                             assert_eq!(count, round);
                             e.write(s.handle, &(count + 1).to_le_bytes(), now).unwrap();
                         });
                     }
                     if i % 4 == 0 {
                         let principal = format!("user-{t}");
-                        let (t2, _) = engine.with(|e| e.login(token.as_bytes(), principal.as_bytes(), now)).unwrap();
+                        let (t2, _) = engine
+                            .with(|e| e.login(token.as_bytes(), principal.as_bytes(), now))
+                            .unwrap();
                         mine.push((t2, s.handle));
                     } else {
                         mine.push((token, s.handle));
@@ -50,7 +65,9 @@ fn threads_keep_their_own_payloads_and_counts_add_up() {
     assert_eq!(stats.authenticated as usize, threads * per_thread / 4);
     for (token, handle) in &all {
         let now = engine.now_ms();
-        let s = engine.with(|e| e.validate(token.as_bytes(), now, &Client::NONE)).unwrap();
+        let s = engine
+            .with(|e| e.validate(token.as_bytes(), now, &Client::NONE))
+            .unwrap();
         assert_eq!(s.handle, *handle);
         let mut buf = [0u8; 8];
         let n = engine.with(|e| e.read(*handle, &mut buf)).unwrap();

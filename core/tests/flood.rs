@@ -6,13 +6,19 @@ use sessile::{Client, Config, Engine, Error, EventKind};
 #[test]
 fn anonymous_flood_never_evicts_authenticated_sessions() {
     let capacity = 1_000u32;
-    let config = Config { capacity, ..Config::default() };
+    let config = Config {
+        capacity,
+        ..Config::default()
+    };
     let mut e = Engine::new(config, [9; 32]).unwrap();
     let mut users = Vec::new();
     for u in 0..100u32 {
         let (anon, _) = e.create(0, &Client::NONE).unwrap();
-        let (t, s) = e.login(anon.as_bytes(), format!("user{u}").as_bytes(), 0).unwrap();
-        e.write(s.handle, format!("data of {u}").as_bytes(), 0).unwrap();
+        let (t, s) = e
+            .login(anon.as_bytes(), format!("user{u}").as_bytes(), 0)
+            .unwrap();
+        e.write(s.handle, format!("data of {u}").as_bytes(), 0)
+            .unwrap();
         users.push(t);
     }
     for n in 0..10 * capacity as u64 {
@@ -20,10 +26,18 @@ fn anonymous_flood_never_evicts_authenticated_sessions() {
     }
     assert_eq!(e.stats().live, capacity);
     assert!(e.stats().evictions >= 9 * capacity as u64);
-    assert!(e.drain_events().any(|ev| ev.kind == EventKind::CapacityPressure));
+    assert!(
+        e.drain_events()
+            .any(|ev| ev.kind == EventKind::CapacityPressure)
+    );
     for (u, t) in users.iter().enumerate() {
-        let s = e.validate(t.as_bytes(), 200, &Client::NONE).expect("authenticated session survives");
-        assert_eq!(s.principal.unwrap().as_bytes(), format!("user{u}").as_bytes());
+        let s = e
+            .validate(t.as_bytes(), 200, &Client::NONE)
+            .expect("authenticated session survives");
+        assert_eq!(
+            s.principal.unwrap().as_bytes(),
+            format!("user{u}").as_bytes()
+        );
         let mut out = [0u8; 32];
         let n = e.read(s.handle, &mut out).unwrap();
         assert_eq!(&out[..n], format!("data of {u}").as_bytes());
@@ -36,18 +50,33 @@ fn anonymous_flood_never_evicts_authenticated_sessions() {
 
 #[test]
 fn table_full_of_authenticated_sessions_is_a_typed_error() {
-    let mut e = Engine::new(Config { capacity: 10, ..Config::default() }, [3; 32]).unwrap();
+    let mut e = Engine::new(
+        Config {
+            capacity: 10,
+            ..Config::default()
+        },
+        [3; 32],
+    )
+    .unwrap();
     for u in 0..10u8 {
         let (anon, _) = e.create(0, &Client::NONE).unwrap();
         e.login(anon.as_bytes(), &[b'u', u], 0).unwrap();
     }
-    assert_eq!(e.create(1, &Client::NONE).unwrap_err(), Error::CapacityExhausted);
+    assert_eq!(
+        e.create(1, &Client::NONE).unwrap_err(),
+        Error::CapacityExhausted
+    );
     assert_eq!(e.stats().authenticated, 10);
 }
 
 #[test]
 fn expired_sessions_are_reclaimed_before_anyone_is_evicted() {
-    let config = Config { capacity: 10, idle_timeout_ms: 1_000, absolute_timeout_ms: 10_000, ..Config::default() };
+    let config = Config {
+        capacity: 10,
+        idle_timeout_ms: 1_000,
+        absolute_timeout_ms: 10_000,
+        ..Config::default()
+    };
     let mut e = Engine::new(config, [4; 32]).unwrap();
     for _ in 0..5 {
         e.create(0, &Client::NONE).unwrap();
@@ -69,15 +98,29 @@ fn expired_sessions_are_reclaimed_before_anyone_is_evicted() {
 
 #[test]
 fn revoke_all_ends_every_session_and_reports_revoked() {
-    let mut e = Engine::new(Config { capacity: 16, ..Config::default() }, [6; 32]).unwrap();
+    let mut e = Engine::new(
+        Config {
+            capacity: 16,
+            ..Config::default()
+        },
+        [6; 32],
+    )
+    .unwrap();
     let mut tokens = Vec::new();
     for u in 0..6u8 {
         let (t, _) = e.create(0, &Client::NONE).unwrap();
-        tokens.push(if u % 2 == 0 { e.login(t.as_bytes(), &[b'u', u], 0).unwrap().0 } else { t });
+        tokens.push(if u % 2 == 0 {
+            e.login(t.as_bytes(), &[b'u', u], 0).unwrap().0
+        } else {
+            t
+        });
     }
     assert_eq!(e.revoke_all(1), 6);
     assert_eq!(e.stats().live, 0);
     for t in &tokens {
-        assert_eq!(e.validate(t.as_bytes(), 2, &Client::NONE), Err(sessile::Invalid::Revoked));
+        assert_eq!(
+            e.validate(t.as_bytes(), 2, &Client::NONE),
+            Err(sessile::Invalid::Revoked)
+        );
     }
 }

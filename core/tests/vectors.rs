@@ -1,0 +1,537 @@
+//! Runs every conformance vector file in `tests/vectors/` (format: tests/vectors/README.md)
+//! through the Rust engine. The bindings run the same files through their own APIs.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+use sessile::{
+    Client, ClientPolicy, Config, ConfigError, CookieConfig, CookieConfigError, Engine, Error,
+    Event, PrincipalLimitPolicy, Profile, RotatedReusePolicy, SameSite, Session, SessionRef, Stats,
+    Token, cookie::Priority, cookie::parse_cookie,
+};
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
+}
+
+fn load(name: &str) -> Value {
+    let path = vectors_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    assert!(s.len().is_multiple_of(2), "odd hex {s:?}");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_else(|_| panic!("hex {s:?}")))
+        .collect()
+}
+
+/// The bytes named `base` in `obj`: `<base>_hex`, or `<base>` (UTF-8 text) repeated
+/// `<base>_repeat` times. None when neither is present (or `<base>` is null).
+fn bytes(obj: &Value, base: &str) -> Option<Vec<u8>> {
+    if let Some(h) = obj.get(format!("{base}_hex")) {
+        return Some(hex(h.as_str().expect("hex string")));
+    }
+    let text = obj.get(base)?.as_str()?;
+    let n = obj
+        .get(format!("{base}_repeat"))
+        .map_or(1, |v| v.as_u64().expect("repeat count") as usize);
+    Some(text.repeat(n).into_bytes())
+}
+
+fn seed(v: &Value) -> [u8; 32] {
+    hex(v.as_str().expect("seed_hex"))
+        .try_into()
+        .expect("32-byte seed")
+}
+
+fn u32_of(v: &Value) -> u32 {
+    u32::try_from(v.as_u64().expect("number")).expect("u32")
+}
+
+fn client_policy(v: &Value) -> ClientPolicy {
+    match v.as_str() {
+        Some("off") => ClientPolicy::Off,
+        Some("observe") => ClientPolicy::Observe,
+        Some("enforce") => ClientPolicy::Enforce,
+        _ => panic!("client policy {v}"),
+    }
+}
+
+fn cookie_config(over: &Map<String, Value>) -> Result<CookieConfig, CookieConfigError> {
+    let mut c = CookieConfig::default();
+    for (k, v) in over {
+        match k.as_str() {
+            "name" => c = c.with_name(v.as_str().expect("name"))?,
+            "domain" => c = c.with_domain(v.as_str())?,
+            "path" => c = c.with_path(v.as_str().expect("path"))?,
+            "secure" => c.secure = v.as_bool().expect("bool"),
+            "http_only" => c.http_only = v.as_bool().expect("bool"),
+            "partitioned" => c.partitioned = v.as_bool().expect("bool"),
+            "persistent" => c.persistent = v.as_bool().expect("bool"),
+            "same_site" => {
+                c.same_site = match v.as_str() {
+                    None => None,
+                    Some("Strict") => Some(SameSite::Strict),
+                    Some("Lax") => Some(SameSite::Lax),
+                    Some("None") => Some(SameSite::None),
+                    Some(o) => panic!("same_site {o}"),
+                }
+            }
+            "priority" => {
+                c.priority = match v.as_str() {
+                    None => None,
+                    Some("Low") => Some(Priority::Low),
+                    Some("Medium") => Some(Priority::Medium),
+                    Some("High") => Some(Priority::High),
+                    Some(o) => panic!("priority {o}"),
+                }
+            }
+            _ => panic!("unknown cookie config key {k}"),
+        }
+    }
+    Ok(c)
+}
+
+/// Build a config: the profile (or default), then each override, then `validate()`.
+fn config(profile: Option<&Value>, layers: &[&Value]) -> Result<Config, ConfigError> {
+    let mut c = match profile.and_then(Value::as_str) {
+        None => Config::default(),
+        Some("aal1") => Config::profile(Profile::Aal1),
+        Some("aal2") => Config::profile(Profile::Aal2),
+        Some("aal3") => Config::profile(Profile::Aal3),
+        Some(o) => panic!("profile {o}"),
+    };
+    for layer in layers {
+        for (k, v) in layer.as_object().expect("config object") {
+            match k.as_str() {
+                "capacity" => c.capacity = u32_of(v),
+                "pool_bytes" => c.pool_bytes = u32_of(v),
+                "max_payload" => c.max_payload = u32_of(v),
+                "token_bytes" => c.token_bytes = u8::try_from(v.as_u64().unwrap()).unwrap(),
+                "idle_timeout_ms" => c.idle_timeout_ms = u32_of(v),
+                "absolute_timeout_ms" => c.absolute_timeout_ms = u32_of(v),
+                "max_idle_timeout_ms" => c.max_idle_timeout_ms = u32_of(v),
+                "max_absolute_timeout_ms" => c.max_absolute_timeout_ms = u32_of(v),
+                "tombstones" => c.tombstones = u32_of(v),
+                "events" => c.events = u32_of(v),
+                "max_sessions_per_principal" => c.max_sessions_per_principal = u32_of(v),
+                "max_addresses" => c.max_addresses = u8::try_from(v.as_u64().unwrap()).unwrap(),
+                "ip_policy" => c.ip_policy = client_policy(v),
+                "user_agent_policy" => c.user_agent_policy = client_policy(v),
+                "principal_limit_policy" => {
+                    c.principal_limit_policy = match v.as_str() {
+                        Some("evict_oldest") => PrincipalLimitPolicy::EvictOldest,
+                        Some("refuse") => PrincipalLimitPolicy::Refuse,
+                        _ => panic!("principal_limit_policy {v}"),
+                    }
+                }
+                "rotated_reuse" => {
+                    c.rotated_reuse = match v.as_str() {
+                        Some("report") => RotatedReusePolicy::Report,
+                        Some("revoke_session") => RotatedReusePolicy::RevokeSession,
+                        _ => panic!("rotated_reuse {v}"),
+                    }
+                }
+                "cookie" => {
+                    c.cookie = cookie_config(v.as_object().expect("cookie object"))
+                        .map_err(ConfigError::Cookie)?
+                }
+                _ => panic!("unknown config key {k}"),
+            }
+        }
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+// ---------------------------------------------------------------- config.json
+
+#[test]
+fn config_defaults_profiles_and_validation() {
+    let v = load("config.json");
+    // Defaults: the JSON lists every field; building from it must give Config::default().
+    let defaults = &v["defaults"];
+    assert_eq!(config(None, &[defaults]).unwrap(), Config::default());
+    let c = Config::default();
+    let d = defaults.as_object().unwrap();
+    assert_eq!(d["capacity"], c.capacity);
+    assert_eq!(d["idle_timeout_ms"], c.idle_timeout_ms);
+    assert_eq!(d["absolute_timeout_ms"], c.absolute_timeout_ms);
+    assert_eq!(d["events"], c.events);
+    assert_eq!(d["cookie"]["name"], c.cookie.name.as_str());
+    for (name, t) in v["profiles"].as_object().unwrap() {
+        let c = config(Some(&Value::String(name.clone())), &[]).unwrap();
+        assert_eq!(t["idle_timeout_ms"], c.idle_timeout_ms, "{name}");
+        assert_eq!(t["absolute_timeout_ms"], c.absolute_timeout_ms, "{name}");
+    }
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.len() >= 40);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let got = config(case.get("profile"), &[&case["config"]]);
+        match case["error"].as_str() {
+            None => {
+                let c = got.unwrap_or_else(|e| panic!("{name}: unexpected {}", e.code()));
+                // A valid config builds an engine.
+                Engine::new(c, [0; 32]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            Some(want) => {
+                let e = got.err().unwrap_or_else(|| panic!("{name}: accepted"));
+                assert_eq!(e.code(), want, "{name}");
+                // And the engine refuses it with Error::Config.
+                assert_eq!(Error::Config(e).code(), "config");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- cookies.json
+
+#[test]
+fn cookie_vectors() {
+    let v = load("cookies.json");
+    for case in v["set_cookie"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let cfg = cookie_config(case["config"].as_object().unwrap());
+        let value = String::from_utf8(bytes(case, "value").unwrap()).unwrap();
+        let got = cfg
+            .ok()
+            .and_then(|c| c.set_cookie(&value, case["max_age_s"].as_u64()));
+        assert_eq!(got.as_deref(), case["expect"].as_str(), "{name}");
+    }
+    for case in v["clear_cookie"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let cfg = cookie_config(case["config"].as_object().unwrap());
+        let got = cfg.ok().and_then(|c| c.clear_cookie());
+        assert_eq!(got.as_deref(), case["expect"].as_str(), "{name}");
+    }
+    for case in v["parse"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let header = bytes(case, "header").unwrap();
+        let got = parse_cookie(&header, case["cookie_name"].as_str().unwrap());
+        let want = &case["expect"];
+        match (got, want.get("error")) {
+            (Err(e), Some(code)) => assert_eq!(e.code(), code, "{name}"),
+            (Ok(found), None) => {
+                let want = want["value"].as_str().map(str::as_bytes);
+                assert_eq!(found, want, "{name}");
+            }
+            (got, _) => panic!("{name}: got {got:?}, want {want}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- tokens.json
+
+#[test]
+fn token_vectors() {
+    let v = load("tokens.json");
+    for e in v["engines"].as_array().unwrap() {
+        let ename = e["name"].as_str().unwrap();
+        let mut engine =
+            Engine::new(config(None, &[&e["config"]]).unwrap(), seed(&e["seed_hex"])).unwrap();
+        let issued: Vec<&str> = e["issued"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        for want in &issued {
+            let (t, _) = engine.create(0, &Client::NONE).unwrap();
+            assert_eq!(t.as_str(), *want, "{ename}: issued token");
+        }
+        for case in e["cases"].as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let token = bytes(case, "token").unwrap();
+            let got = engine.validate(&token, 1, &Client::NONE);
+            assert_eq!(
+                got.err().map(|i| i.code()),
+                Some(case["expect"].as_str().unwrap()),
+                "{ename}: {name}"
+            );
+        }
+        // Every issued token is still valid after all that garbage.
+        for t in &issued {
+            engine
+                .validate(t.as_bytes(), 2, &Client::NONE)
+                .unwrap_or_else(|i| panic!("{ename}: {t} {i}"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- script.json
+
+/// The stable code of an outcome: the `Invalid` code for `Error::Session`, else `Error::code`.
+fn code(e: &Error) -> &'static str {
+    match e {
+        Error::Session(i) => i.code(),
+        other => other.code(),
+    }
+}
+
+struct Named {
+    token: Token,
+    handle: SessionRef,
+    tag: u64,
+}
+
+fn check_fields(ctx: &str, s: &Session, want: Option<&Value>) {
+    let Some(want) = want else { return };
+    for (k, v) in want.as_object().unwrap() {
+        let got: Value = match k.as_str() {
+            "principal" => match &s.principal {
+                None => Value::Null,
+                Some(p) => Value::String(p.as_str().expect("UTF-8 principal").to_owned()),
+            },
+            "created_ms" => s.created_ms.into(),
+            "last_seen_ms" => s.last_seen_ms.into(),
+            "idle_deadline_ms" => s.idle_deadline_ms.into(),
+            "absolute_deadline_ms" => s.absolute_deadline_ms.into(),
+            "idle_timeout_ms" => s.idle_timeout_ms.into(),
+            "absolute_timeout_ms" => s.absolute_timeout_ms.into(),
+            "payload_len" => s.payload_len.into(),
+            _ => panic!("{ctx}: unknown field {k}"),
+        };
+        assert_eq!(&got, v, "{ctx}: field {k}");
+    }
+}
+
+fn stats_value(s: &Stats, k: &str) -> u64 {
+    match k {
+        "capacity" => s.capacity.into(),
+        "live" => s.live.into(),
+        "anonymous" => s.anonymous.into(),
+        "authenticated" => s.authenticated.into(),
+        "pool_used_bytes" => s.pool_used_bytes,
+        "pool_total_bytes" => s.pool_total_bytes,
+        "created" => s.created,
+        "evictions" => s.evictions,
+        "expirations" => s.expirations,
+        "revocations" => s.revocations,
+        "tombstones" => s.tombstones.into(),
+        "events_pending" => s.events_pending.into(),
+        "events_dropped" => s.events_dropped,
+        _ => panic!("unknown stats field {k}"),
+    }
+}
+
+fn client_of(step: &Value) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    match step.get("client") {
+        None => (None, None),
+        Some(c) => (bytes(c, "ip"), bytes(c, "user_agent")),
+    }
+}
+
+fn run_script(script: &Value, base: &Value, default_seed: &Value) {
+    let sname = script["name"].as_str().unwrap();
+    let cfg = config(None, &[base, &script["config"]]).unwrap();
+    let seed = seed(script.get("seed_hex").unwrap_or(default_seed));
+    let mut e = Engine::new(cfg, seed).unwrap();
+    let mut names: HashMap<String, Named> = HashMap::new();
+    for (n, step) in script["steps"].as_array().unwrap().iter().enumerate() {
+        let op = step["op"].as_str().unwrap();
+        let ctx = format!("{sname} step {n} ({op})");
+        let now = step.get("now").and_then(Value::as_u64).unwrap_or(0);
+        let expect = step.get("expect").and_then(Value::as_str).unwrap_or("ok");
+        let token: Vec<u8> = match step.get("token").and_then(Value::as_str) {
+            Some(name) => names
+                .get(name)
+                .unwrap_or_else(|| panic!("{ctx}: no {name}"))
+                .token
+                .as_bytes()
+                .to_vec(),
+            None => bytes(step, "token_raw").unwrap_or_default(),
+        };
+        let handle = step.get("session").and_then(Value::as_str).map(|name| {
+            names
+                .get(name)
+                .unwrap_or_else(|| panic!("{ctx}: no {name}"))
+                .handle
+        });
+        let principal = bytes(step, "principal");
+        let (ip, ua) = client_of(step);
+        let client = Client {
+            ip: ip.as_deref(),
+            user_agent: ua.as_deref(),
+        };
+        // (outcome code, session snapshot and new token if any)
+        let (outcome, new): (&str, Option<(Option<Token>, Session)>) = match op {
+            "create" => match e.create(now, &client) {
+                Ok((t, s)) => ("ok", Some((Some(t), s))),
+                Err(err) => (code(&err), None),
+            },
+            "validate" => match e.validate(&token, now, &client) {
+                Ok(s) => ("ok", Some((None, s))),
+                Err(i) => (i.code(), None),
+            },
+            "login" => match e.login(&token, principal.as_deref().expect("principal"), now) {
+                Ok((t, s)) => ("ok", Some((Some(t), s))),
+                Err(err) => (code(&err), None),
+            },
+            "rotate" => match e.rotate(&token, now) {
+                Ok((t, s)) => ("ok", Some((Some(t), s))),
+                Err(err) => (code(&err), None),
+            },
+            "logout" => (
+                e.logout(&token, now).err().as_ref().map_or("ok", code),
+                None,
+            ),
+            "revoke" => (
+                e.revoke(handle.unwrap(), now)
+                    .err()
+                    .as_ref()
+                    .map_or("ok", code),
+                None,
+            ),
+            "set_timeouts" => {
+                let opt = |k: &str| {
+                    step.get(k)
+                        .and_then(Value::as_u64)
+                        .map(|v| u32::try_from(v).unwrap())
+                };
+                match e.set_timeouts(handle.unwrap(), opt("idle_ms"), opt("absolute_ms"), now) {
+                    Ok(s) => ("ok", Some((None, s))),
+                    Err(err) => (code(&err), None),
+                }
+            }
+            "write" => {
+                let data = bytes(step, "data").expect("data");
+                (
+                    e.write(handle.unwrap(), &data, now)
+                        .err()
+                        .as_ref()
+                        .map_or("ok", code),
+                    None,
+                )
+            }
+            "read" => {
+                let mut out = vec![0u8; 1 << 16];
+                match e.read(handle.unwrap(), &mut out) {
+                    Ok(n) => {
+                        let want = bytes(step, "expect_data").expect("expect_data");
+                        assert_eq!(&out[..n], &want[..], "{ctx}: data");
+                        ("ok", None)
+                    }
+                    Err(err) => (code(&err), None),
+                }
+            }
+            "revoke_principal" => {
+                let got = e.revoke_principal(principal.as_deref().expect("principal"), now);
+                assert_eq!(Some(got as u64), step["count"].as_u64(), "{ctx}: count");
+                ("ok", None)
+            }
+            "revoke_all" => {
+                let got = e.revoke_all(now);
+                assert_eq!(Some(got as u64), step["count"].as_u64(), "{ctx}: count");
+                ("ok", None)
+            }
+            "sweep" => {
+                let got = e.sweep(now);
+                assert_eq!(Some(got as u64), step["count"].as_u64(), "{ctx}: count");
+                ("ok", None)
+            }
+            "sessions_of" => {
+                let got: Vec<SessionRef> = e
+                    .sessions_of(principal.as_deref().expect("principal"))
+                    .map(|s| s.handle)
+                    .collect();
+                let want: Vec<SessionRef> = step["sessions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| names[n.as_str().unwrap()].handle)
+                    .collect();
+                assert_eq!(got, want, "{ctx}: sessions");
+                ("ok", None)
+            }
+            "stats" => {
+                let s = e.stats();
+                for (k, v) in step["stats"].as_object().unwrap() {
+                    assert_eq!(Some(stats_value(&s, k)), v.as_u64(), "{ctx}: stats.{k}");
+                }
+                ("ok", None)
+            }
+            "events" => {
+                let got: Vec<Event> = e.drain_events().collect();
+                let want = step["events"].as_array().unwrap();
+                let show = |evs: &[Event]| {
+                    evs.iter()
+                        .map(|ev| format!("{}@{}", ev.kind.as_str(), ev.at_ms))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(got.len(), want.len(), "{ctx}: events {:?}", show(&got));
+                for (g, w) in got.iter().zip(want) {
+                    assert_eq!(
+                        g.kind.as_str(),
+                        w["kind"].as_str().unwrap(),
+                        "{ctx}: {:?}",
+                        show(&got)
+                    );
+                    let tag = match w["session"].as_str() {
+                        None => 0,
+                        Some(name) => names[name].tag,
+                    };
+                    assert_eq!(g.session, tag, "{ctx}: session of {}", g.kind.as_str());
+                    if let Some(at) = w.get("at_ms") {
+                        assert_eq!(
+                            Some(g.at_ms),
+                            at.as_u64(),
+                            "{ctx}: at_ms of {}",
+                            g.kind.as_str()
+                        );
+                    }
+                }
+                ("ok", None)
+            }
+            _ => panic!("{ctx}: unknown op"),
+        };
+        assert_eq!(outcome, expect, "{ctx}");
+        if let Some((t, s)) = new {
+            check_fields(&ctx, &s, step.get("fields"));
+            if let Some(name) = step.get("as").and_then(Value::as_str) {
+                let t = t.expect("op issues a token");
+                names.insert(
+                    name.to_owned(),
+                    Named {
+                        token: t,
+                        handle: s.handle,
+                        tag: s.tag,
+                    },
+                );
+            }
+        } else {
+            assert!(
+                step.get("as").is_none() || expect != "ok",
+                "{ctx}: 'as' on an op without token"
+            );
+        }
+    }
+}
+
+#[test]
+fn script_vectors() {
+    let v = load("script.json");
+    let scripts = v["scripts"].as_array().unwrap();
+    assert!(scripts.len() >= 20);
+    for s in scripts {
+        run_script(s, &v["base_config"], &v["seed_hex"]);
+    }
+}
+
+#[test]
+fn every_vector_file_is_run() {
+    let mut files: Vec<String> = std::fs::read_dir(vectors_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["config.json", "cookies.json", "script.json", "tokens.json"]
+    );
+}
