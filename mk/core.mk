@@ -30,16 +30,19 @@ test-nostd:
 	cargo build -p sessile --no-default-features --features alloc --target thumbv6m-none-eabi
 	cargo test -p sessile --no-default-features --test slice_storage
 
-# The core's unit tests under miri (undefined behaviour, out-of-bounds, leaks). Skipped
-# there, and run natively by test-core: the exhaustive arithmetic tables (every wheel
-# level/slot/boundary pair, every foreign byte at every token position, every cookie
-# attribute combination), which take hours interpreted and touch no memory in ways the
-# other tests do not; and two long randomised loops whose assertions are on totals over
-# thousands of rounds (wheel vs reference, cookie parser fuzz). The index churn test runs
-# with fewer rounds under cfg(miri).
+# The core's unit tests under miri (undefined behaviour, out-of-bounds, leaks), chosen to
+# run in a few minutes. Skipped there, and run natively by test-core:
+# - the exhaustive arithmetic tables (every wheel level/slot/boundary/elapsed pair, every
+#   foreign byte at every token position, every cookie attribute combination), which take
+#   hours interpreted and reach no code path the other tests do not;
+# - four long randomised or stress loops whose assertions are on totals over thousands of
+#   rounds (wheel vs reference, wheel with corrupted links, cookie parser fuzz, tombstone
+#   ring wrapping 8 times); the scenario tests of the same modules do run under miri.
+# The index churn test runs with fewer rounds under cfg(miri).
 MIRI_SKIP := wheel::tests::level_for wheel::tests::next_occupied wheel::tests::placement \
 	wheel::tests::slot_for token::tests::every_foreign_byte cookie::tests::every_attribute_combination \
-	wheel::tests::randomised cookie::tests::fuzz
+	wheel::tests::randomised wheel::tests::corrupted_links cookie::tests::fuzz \
+	tombstone::tests::exactly_the_newest_are_found_after_many_wraps
 test-miri:
 	MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p sessile --lib -- $(addprefix --skip ,$(MIRI_SKIP))
 

@@ -159,7 +159,9 @@ impl core::fmt::Display for Error {
             Error::BufferTooSmall => f.write_str("output buffer too small"),
             Error::StorageSize => f.write_str("storage does not match the configuration"),
             Error::Entropy => f.write_str("operating system entropy unavailable"),
-            Error::OutOfMemory => f.write_str("not enough memory for the configured capacity and pool"),
+            Error::OutOfMemory => {
+                f.write_str("not enough memory for the configured capacity and pool")
+            }
         }
     }
 }

@@ -7,7 +7,11 @@ struct Small;
 
 unsafe impl GlobalAlloc for Small {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() > 256 << 20 { std::ptr::null_mut() } else { unsafe { System.alloc(layout) } }
+        if layout.size() > 256 << 20 {
+            std::ptr::null_mut()
+        } else {
+            unsafe { System.alloc(layout) }
+        }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
@@ -19,9 +23,15 @@ static GLOBAL: Small = Small;
 
 #[test]
 fn huge_capacity_is_out_of_memory_not_an_abort() {
-    let config = sessile::Config { capacity: 8_000_000, ..Default::default() };
+    let config = sessile::Config {
+        capacity: 8_000_000,
+        ..Default::default()
+    };
     assert!(config.validate().is_ok());
-    assert_eq!(sessile::Engine::new(config, [0; 32]).err(), Some(sessile::Error::OutOfMemory));
+    assert_eq!(
+        sessile::Engine::new(config, [0; 32]).err(),
+        Some(sessile::Error::OutOfMemory)
+    );
     // And the process goes on: a reasonable engine still builds.
     assert!(sessile::Engine::new(sessile::Config::default(), [0; 32]).is_ok());
 }

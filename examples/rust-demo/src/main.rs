@@ -32,12 +32,19 @@ struct Response {
 
 impl Response {
     fn new(status: u16, body: impl Into<String>) -> Response {
-        Response { status, set_cookie: None, body: body.into() }
+        Response {
+            status,
+            set_cookie: None,
+            body: body.into(),
+        }
     }
 }
 
 fn env_u32(name: &str, default: u32) -> u32 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn config() -> Result<Config, sessile::ConfigError> {
@@ -89,7 +96,11 @@ fn serve(engine: &SharedEngine, mut stream: TcpStream) {
     };
     // Log after the response is computed, outside the engine lock.
     for e in engine.with(|e| e.drain_events().collect::<Vec<_>>()) {
-        eprintln!("sessile-event {} session={:016x}", e.kind.as_str(), e.session);
+        eprintln!(
+            "sessile-event {} session={:016x}",
+            e.kind.as_str(),
+            e.session
+        );
     }
     let _ = write_response(&mut stream, &response);
 }
@@ -125,7 +136,9 @@ fn read_request(stream: &TcpStream) -> Result<Request, u16> {
         if line.is_empty() {
             break;
         }
-        let Some(colon) = line.iter().position(|&b| b == b':') else { return Err(400) };
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return Err(400);
+        };
         let name = String::from_utf8_lossy(&line[..colon]).to_ascii_lowercase();
         let value = line[colon + 1..].trim_ascii().to_vec();
         match name.as_str() {
@@ -139,7 +152,10 @@ fn read_request(stream: &TcpStream) -> Result<Request, u16> {
             },
             "user-agent" => user_agent = Some(value),
             "content-length" => {
-                content_length = std::str::from_utf8(&value).ok().and_then(|v| v.parse().ok()).ok_or(400u16)?
+                content_length = std::str::from_utf8(&value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or(400u16)?
             }
             _ => {}
         }
@@ -149,8 +165,18 @@ fn read_request(stream: &TcpStream) -> Result<Request, u16> {
     }
     let mut body = vec![0; content_length];
     reader.read_exact(&mut body).map_err(|_| 400u16)?;
-    let ip = stream.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    Ok(Request { method, path, cookie, user_agent, body, ip })
+    let ip = stream
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    Ok(Request {
+        method,
+        path,
+        cookie,
+        user_agent,
+        body,
+        ip,
+    })
 }
 
 fn write_response(stream: &mut TcpStream, r: &Response) -> std::io::Result<()> {
@@ -182,7 +208,10 @@ fn write_response(stream: &mut TcpStream, r: &Response) -> std::io::Result<()> {
 /// oversized or duplicated Cookie header is treated as no session at all.
 fn current(engine: &SharedEngine, req: &Request, now: u64) -> Option<(Vec<u8>, Session)> {
     let header = req.cookie.as_deref()?;
-    let client = Client { ip: Some(req.ip.as_bytes()), user_agent: req.user_agent.as_deref() };
+    let client = Client {
+        ip: Some(req.ip.as_bytes()),
+        user_agent: req.user_agent.as_deref(),
+    };
     engine.with(|e| {
         let token = e.token_from_cookie_header(header).ok()??.to_vec();
         let session = e.validate(&token, now, &client).ok()?;
@@ -219,27 +248,43 @@ fn url_decode(s: &str) -> Option<String> {
 fn handle(engine: &SharedEngine, req: &Request) -> Response {
     let now = engine.now_ms();
     let session = current(engine, req, now);
-    let user = session.as_ref().and_then(|(_, s)| s.principal.and_then(|p| p.as_str().map(str::to_owned)));
+    let user = session
+        .as_ref()
+        .and_then(|(_, s)| s.principal.and_then(|p| p.as_str().map(str::to_owned)));
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/") => {
             if session.is_some() {
                 return Response::new(200, "sessile demo\n");
             }
-            let client = Client { ip: Some(req.ip.as_bytes()), user_agent: req.user_agent.as_deref() };
+            let client = Client {
+                ip: Some(req.ip.as_bytes()),
+                user_agent: req.user_agent.as_deref(),
+            };
             match engine.with(|e| e.create(now, &client).map(|(t, s)| e.set_cookie(&t, &s))) {
-                Ok(cookie) => Response { status: 200, set_cookie: cookie.map(|c| c.to_string()), body: "sessile demo\n".into() },
+                Ok(cookie) => Response {
+                    status: 200,
+                    set_cookie: cookie.map(|c| c.to_string()),
+                    body: "sessile demo\n".into(),
+                },
                 Err(e) => Response::new(503, format!("{e}\n")),
             }
         }
         ("POST", "/login") => {
-            let Ok(body) = std::str::from_utf8(&req.body) else { return Response::new(400, "bad form\n") };
-            let (Some(name), Some(password)) = (form_field(body, "username"), form_field(body, "password")) else {
+            let Ok(body) = std::str::from_utf8(&req.body) else {
+                return Response::new(400, "bad form\n");
+            };
+            let (Some(name), Some(password)) =
+                (form_field(body, "username"), form_field(body, "password"))
+            else {
                 return Response::new(400, "username and password required\n");
             };
             if !USERS.iter().any(|(u, p)| *u == name && *p == password) {
                 return Response::new(401, "bad credentials\n");
             }
-            let client = Client { ip: Some(req.ip.as_bytes()), user_agent: req.user_agent.as_deref() };
+            let client = Client {
+                ip: Some(req.ip.as_bytes()),
+                user_agent: req.user_agent.as_deref(),
+            };
             let result = engine.with(|e| {
                 // Log the current session in (its ID rotates: fixation-proof), or start one.
                 let token = match &session {
@@ -250,7 +295,11 @@ fn handle(engine: &SharedEngine, req: &Request) -> Response {
                 Ok::<_, sessile::Error>(e.set_cookie(&t, &s))
             });
             match result {
-                Ok(cookie) => Response { status: 200, set_cookie: cookie.map(|c| c.to_string()), body: format!("logged in as {name}\n") },
+                Ok(cookie) => Response {
+                    status: 200,
+                    set_cookie: cookie.map(|c| c.to_string()),
+                    body: format!("logged in as {name}\n"),
+                },
                 Err(e) => Response::new(503, format!("{e}\n")),
             }
         }
@@ -264,13 +313,21 @@ fn handle(engine: &SharedEngine, req: &Request) -> Response {
                 let _ = engine.with(|e| e.logout(token, now));
             }
             let cookie = engine.with(|e| e.clear_cookie()).map(|c| c.to_string());
-            Response { status: 200, set_cookie: cookie, body: "logged out\n".into() }
+            Response {
+                status: 200,
+                set_cookie: cookie,
+                body: "logged out\n".into(),
+            }
         }
         ("POST", "/logout-everywhere") => match user {
             Some(u) => {
                 let n = engine.with(|e| e.revoke_principal(u.as_bytes(), now));
                 let cookie = engine.with(|e| e.clear_cookie()).map(|c| c.to_string());
-                Response { status: 200, set_cookie: cookie, body: format!("ended {n} sessions\n") }
+                Response {
+                    status: 200,
+                    set_cookie: cookie,
+                    body: format!("ended {n} sessions\n"),
+                }
             }
             None => Response::new(401, "not logged in\n"),
         },

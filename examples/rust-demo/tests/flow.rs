@@ -20,7 +20,11 @@ impl Drop for Demo {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(env: &[(&str, &str)]) -> Demo {
@@ -28,15 +32,19 @@ fn start(env: &[(&str, &str)]) -> Demo {
     let dir = std::env::temp_dir().join(format!("sessile-demo-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessile-demo"));
-    cmd.env("PORT", port.to_string()).stdout(Stdio::piped()).stderr(Stdio::from(
-        std::fs::File::create(dir.join("stderr")).unwrap(),
-    ));
+    cmd.env("PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("stderr")).unwrap(),
+        ));
     for (k, v) in env {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
     Demo { child, port, dir }
 }
@@ -58,13 +66,19 @@ fn curl(demo: &Demo, args: &[&str], path: &str) -> (u16, String) {
 
 fn jar_token(dir: &Path, jar: &str) -> Option<String> {
     let text = std::fs::read_to_string(dir.join(jar)).ok()?;
-    text.lines().rfind(|l| l.contains("__Host-sid")).map(|l| l.rsplit('\t').next().unwrap().to_owned())
+    text.lines()
+        .rfind(|l| l.contains("__Host-sid"))
+        .map(|l| l.rsplit('\t').next().unwrap().to_owned())
 }
 
 #[test]
 fn readme_flow_login_profile_logout() {
     let demo = start(&[]);
-    let (code, body) = curl(&demo, &["-c", "jar", "-d", "username=admin&password=admin"], "/login");
+    let (code, body) = curl(
+        &demo,
+        &["-c", "jar", "-d", "username=admin&password=admin"],
+        "/login",
+    );
     assert_eq!((code, body.trim()), (200, "logged in as admin"));
     let (code, body) = curl(&demo, &["-b", "jar"], "/profile");
     assert_eq!(code, 200);
@@ -75,7 +89,10 @@ fn readme_flow_login_profile_logout() {
     let (code, _) = curl(&demo, &["-b", "jar"], "/profile");
     assert_eq!(code, 401);
     let log = std::fs::read_to_string(demo.dir.join("stderr")).unwrap();
-    assert!(log.contains("sessile-event reuse_after_logout session="), "{log}");
+    assert!(
+        log.contains("sessile-event reuse_after_logout session="),
+        "{log}"
+    );
 }
 
 #[test]
@@ -85,7 +102,18 @@ fn cookie_planted_before_login_dies_at_login() {
     assert_eq!(code, 200);
     let planted = jar_token(&demo.dir, "planted").expect("anonymous cookie");
     std::fs::copy(demo.dir.join("planted"), demo.dir.join("victim")).unwrap();
-    let (code, _) = curl(&demo, &["-b", "victim", "-c", "victim", "-d", "username=alice&password=alice"], "/login");
+    let (code, _) = curl(
+        &demo,
+        &[
+            "-b",
+            "victim",
+            "-c",
+            "victim",
+            "-d",
+            "username=alice&password=alice",
+        ],
+        "/login",
+    );
     assert_eq!(code, 200);
     let after = jar_token(&demo.dir, "victim").unwrap();
     assert_ne!(after, planted, "login must issue a new ID");
@@ -98,13 +126,31 @@ fn cookie_planted_before_login_dies_at_login() {
 fn set_cookie_has_secure_attributes() {
     let demo = start(&[]);
     let out = Command::new("curl")
-        .args(["-s", "-D", "-", "-o", "/dev/null", "-d", "username=bob&password=bob"])
+        .args([
+            "-s",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "-d",
+            "username=bob&password=bob",
+        ])
         .arg(format!("http://127.0.0.1:{}/login", demo.port))
         .output()
         .unwrap();
     let head = String::from_utf8_lossy(&out.stdout);
-    let line = head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap();
-    for attr in ["__Host-sid=", "Path=/", "HttpOnly", "Secure", "SameSite=Lax", "Max-Age="] {
+    let line = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap();
+    for attr in [
+        "__Host-sid=",
+        "Path=/",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Max-Age=",
+    ] {
         assert!(line.contains(attr), "{attr} missing in {line}");
     }
     assert!(!line.contains("Domain"), "{line}");
@@ -113,7 +159,11 @@ fn set_cookie_has_secure_attributes() {
 #[test]
 fn idle_timeout_from_environment() {
     let demo = start(&[("SESSILE_IDLE_MS", "300"), ("SESSILE_ABSOLUTE_MS", "60000")]);
-    curl(&demo, &["-c", "jar", "-d", "username=admin&password=admin"], "/login");
+    curl(
+        &demo,
+        &["-c", "jar", "-d", "username=admin&password=admin"],
+        "/login",
+    );
     assert_eq!(curl(&demo, &["-b", "jar"], "/profile").0, 200);
     std::thread::sleep(std::time::Duration::from_millis(600));
     assert_eq!(curl(&demo, &["-b", "jar"], "/profile").0, 401);
@@ -144,8 +194,16 @@ fn hostile_cookie_headers_never_5xx() {
 #[test]
 fn logout_everywhere_ends_other_sessions() {
     let demo = start(&[]);
-    curl(&demo, &["-c", "a", "-d", "username=alice&password=alice"], "/login");
-    curl(&demo, &["-c", "b", "-d", "username=alice&password=alice"], "/login");
+    curl(
+        &demo,
+        &["-c", "a", "-d", "username=alice&password=alice"],
+        "/login",
+    );
+    curl(
+        &demo,
+        &["-c", "b", "-d", "username=alice&password=alice"],
+        "/login",
+    );
     let (code, body) = curl(&demo, &["-b", "a"], "/sessions");
     assert_eq!((code, body.trim()), (200, "{\"count\": 2}"));
     let (code, body) = curl(&demo, &["-b", "a", "-X", "POST"], "/logout-everywhere");
