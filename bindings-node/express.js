@@ -31,10 +31,21 @@ function fingerprint(sess) {
   })
 }
 
+// The fingerprint inflate() takes of the loaded data, computed from its text on demand.
+function fingerprintOfJson(json) {
+  return fingerprint(JSON.parse(json))
+}
+
+// Stands for "the original hash" in savedHash until that hash is computed.
+const ORIGINAL = Symbol('sessile.originalHash')
+// The per-request methods of a session inflated from the engine store, read by the
+// methods of the middleware's Session subclass (no per-request defineProperty).
+const HOOKS = Symbol('sessile.hooks')
+
 // The session ID in the request's cookie, when its signature verifies (then, as
 // express-session does, cookie-parser's req.signedCookies / req.cookies).
-function getcookie(req, name, signer) {
-  const header = req.headers.cookie
+function getcookie(req, name, signer, skipHeader) {
+  const header = skipHeader ? undefined : req.headers.cookie
   let val
   if (header) {
     const raw = read(header, name)
@@ -51,21 +62,6 @@ function getcookie(req, name, signer) {
 function appendHeader(res, data) {
   const prev = res.getHeader('Set-Cookie') || []
   res.setHeader('Set-Cookie', Array.isArray(prev) ? prev.concat(data) : [prev, data])
-}
-
-// Run `listener` once, just before the headers are written (what on-headers does).
-function onHeaders(res, listener) {
-  const writeHead = res.writeHead
-  let fired = false
-  res.writeHead = function (statusCode) {
-    if (!fired) {
-      fired = true
-      // Keep statusCode/headers passed to writeHead visible to the listener.
-      if (typeof statusCode === 'number') res.statusCode = statusCode
-      listener.call(res)
-    }
-    return writeHead.apply(this, arguments)
-  }
 }
 
 function checkSecret(secret) {
@@ -127,6 +123,53 @@ function session(options) {
     if (cookieOptions.secure === 'auto') req.session.cookie.secure = issecure(req, trustProxy)
   }
 
+  // Sessions inflated from the engine store: the methods that wrapmethods() would define
+  // on each one live on this prototype and call the request's state (no per-request
+  // defineProperty).
+  // Nothing is added to `req` for it beyond express-session's own properties (adding a
+  // property to Express's req or res costs microseconds): the request's state is a
+  // property of the session, and its `id` is the prototype's getter of req.sessionID.
+  function EngineSession(req, data, ctx) {
+    Object.defineProperty(this, HOOKS, { value: ctx })
+    Object.defineProperty(this, 'req', { value: req })
+    if (typeof data === 'object' && data !== null) {
+      for (const prop in data) {
+        if (!(prop in this)) this[prop] = data[prop]
+      }
+    }
+  }
+  EngineSession.prototype = Object.create(Session.prototype)
+  defineMethod(EngineSession.prototype, 'constructor', Session)
+  defineMethod(EngineSession.prototype, 'reload', function reload(callback) {
+    const ctx = this[HOOKS]
+    ctx.storedJson = undefined
+    // The reloaded session (a plain Session) reads its ID from req.sessionID.
+    if (!ctx.req[Session.lazyId]) ctx.req[Session.lazyId] = () => ctx.req.sessionID
+    Session.prototype.reload.call(this, ctx.rewrapmethods(this, callback))
+  })
+  defineMethod(EngineSession.prototype, 'save', function save() {
+    const ctx = this[HOOKS]
+    ctx.savedHash = fingerprint(this)
+    ctx.storedJson = undefined
+    Session.prototype.save.apply(this, arguments)
+  })
+  defineMethod(EngineSession.prototype, 'login', function login(userId, callback) {
+    return this[HOOKS].doLogin(this, userId, callback)
+  })
+  defineMethod(EngineSession.prototype, 'logout', function logout(callback) {
+    return this[HOOKS].doLogout(this, callback)
+  })
+  defineMethod(EngineSession.prototype, 'logoutEverywhere', function logoutEverywhere(callback) {
+    return this[HOOKS].doLogoutEverywhere(this, callback)
+  })
+  Object.defineProperty(EngineSession.prototype, 'userId', {
+    configurable: true,
+    enumerable: false,
+    get() {
+      return this[HOOKS].userId
+    },
+  })
+
   const storeImplementsTouch = typeof store.touch === 'function'
   let storeReady = true
   store.on('disconnect', () => {
@@ -136,6 +179,342 @@ function session(options) {
     storeReady = true
   })
 
+  // The state of one request; the middleware's steps are its methods (one object per
+  // request instead of a closure per step).
+  function Ctx(req, res, next) {
+    this.req = req
+    this.res = res
+    this.next = next
+    this.originalHash = undefined
+    this.originalId = undefined
+    this.savedHash = undefined
+    this.touched = false
+    this.clearCookie = false
+    this.cookieId = undefined
+    // The payload text as last read from or written to the engine: an unchanged session
+    // is not written again.
+    this.storedJson = undefined
+    this.originalJson = undefined
+    this.userId = null
+    // Within one phase (response headers, response end) no app code runs, so the
+    // session's fingerprint is computed once per phase.
+    this.phaseFp = null
+    this.headersFired = false
+    this.ended = false
+    this.writeHead = res.writeHead
+    this._end = res.end
+    this._write = res.write
+  }
+
+  // The current ID without asking the engine for one.
+  Ctx.prototype.currentId = function () {
+    const lazy = this.req[Session.lazyId]
+    if (lazy && lazy() === null) return PENDING
+    return this.req.sessionID
+  }
+
+  // Just before the headers are written.
+  Ctx.prototype.headers = function () {
+    const req = this.req
+    const res = this.res
+    if (this.clearCookie && !req.session) {
+      const c = new Cookie(cookieOptions)
+      if (cookieOptions.secure === 'auto') c.secure = issecure(req, trustProxy)
+      c.expires = new Date(0)
+      appendHeader(res, serialize(name, '', Object.assign(c.data, { maxAge: 0 })))
+      return
+    }
+    if (!req.session) return
+    this.phaseFp = null
+    const set = this.shouldSetCookie()
+    this.phaseFp = null
+    if (!set) return
+    if (req.session.cookie.secure && !issecure(req, trustProxy)) return
+    if (!this.touched) {
+      req.session.touch()
+      this.touched = true
+    }
+    try {
+      appendHeader(res, req.session.cookie.serialize(name, 's:' + signer.sign(req.sessionID)))
+    } catch (err) {
+      setImmediate(this.next, err)
+    }
+  }
+
+  Ctx.prototype.end = function (chunk, encoding) {
+    if (this.ended) return false
+    this.ended = true
+    this.phaseFp = null
+    const req = this.req
+    const res = this.res
+    if (!engineIds) return this.endAsync(chunk, encoding)
+    // The engine answers synchronously: save before the response is written, in one
+    // piece (no split write waiting for a callback).
+    try {
+      if (this.shouldDestroy()) {
+        store.destroySync(req.sessionID)
+      } else if (req.session) {
+        if (!this.touched) {
+          req.session.touch()
+          this.touched = true
+        }
+        this.phaseFp = null
+        // Identical text is not written again (whether a save or a touch).
+        const json = this.storedJson === undefined ? undefined : JSON.stringify(req.session)
+        const id = this.currentId()
+        if (json !== undefined && json === this.storedJson && this.originalId === id) {
+          // unchanged since it was loaded or saved
+        } else if (typeof id === 'string' && id !== PENDING && this.cookieId === id) {
+          // A live session: shouldSave() or shouldTouch() holds, and both write it.
+          store.setSync(id, req.session, json)
+        } else if (this.shouldSave()) {
+          this.savedHash = this.fp(req.session)
+          store.setSync(req.sessionID, req.session, json)
+        } else if (this.shouldTouch()) {
+          store.setSync(req.sessionID, req.session, json)
+        }
+      }
+    } catch (err) {
+      setImmediate(this.next, err)
+    } finally {
+      this.phaseFp = null
+    }
+    return this._end.call(res, chunk, encoding)
+  }
+
+  // express-session's end() with an asynchronous store.
+  Ctx.prototype.endAsync = function (chunk, encoding) {
+    const ctx = this
+    const req = this.req
+    const res = this.res
+    const next = this.next
+    const _end = this._end
+    const _write = this._write
+    let ret
+    let sync = true
+    function writeend() {
+      if (sync) {
+        ret = _end.call(res, chunk, encoding)
+        sync = false
+        return
+      }
+      _end.call(res)
+    }
+    function writetop() {
+      if (!sync) return ret
+      if (!res._header) res._implicitHeader()
+      if (chunk == null) {
+        ret = true
+        return ret
+      }
+      const contentLength = Number(res.getHeader('Content-Length'))
+      if (!isNaN(contentLength) && contentLength > 0) {
+        chunk = !Buffer.isBuffer(chunk) ? Buffer.from(chunk, encoding) : chunk
+        encoding = undefined
+        if (chunk.length !== 0) {
+          ret = _write.call(res, chunk.slice(0, chunk.length - 1))
+          chunk = chunk.slice(chunk.length - 1, chunk.length)
+          return ret
+        }
+      }
+      ret = _write.call(res, chunk, encoding)
+      sync = false
+      return ret
+    }
+    if (ctx.shouldDestroy()) {
+      store.destroy(req.sessionID, function (err) {
+        if (err) setImmediate(next, err)
+        writeend()
+      })
+      return writetop()
+    }
+    if (!req.session) return _end.call(res, chunk, encoding)
+    if (!ctx.touched) {
+      req.session.touch()
+      ctx.touched = true
+    }
+    if (ctx.shouldSave()) {
+      req.session.save(function (err) {
+        if (err) setImmediate(next, err)
+        writeend()
+      })
+      return writetop()
+    } else if (storeImplementsTouch && ctx.shouldTouch()) {
+      store.touch(req.sessionID, req.session, function (err) {
+        if (err) setImmediate(next, err)
+        writeend()
+      })
+      return writetop()
+    }
+    return _end.call(res, chunk, encoding)
+  }
+
+  Ctx.prototype.generate = function () {
+    const req = this.req
+    store.generate(req)
+    this.originalId = engineIds ? PENDING : req.sessionID
+    this.originalHash = fingerprint(req.session)
+    this.wrapmethods(req.session)
+  }
+
+  Ctx.prototype.inflate = function (sess, principal, json) {
+    const req = this.req
+    if (json !== undefined) {
+      // From the engine store: the hash is computed from the text when first needed.
+      this.storedJson = json
+      this.originalJson = json
+      const expires = sess.cookie.expires
+      const originalMaxAge = sess.cookie.originalMaxAge
+      sess.cookie = new Cookie(sess.cookie)
+      if (typeof expires === 'string') sess.cookie.expires = new Date(expires)
+      sess.cookie.originalMaxAge = originalMaxAge
+      this.userId = principal
+      req.session = new EngineSession(req, sess, this)
+      this.originalId = req.sessionID
+      this.originalHash = ORIGINAL
+      if (!resaveSession) this.savedHash = ORIGINAL
+      return
+    }
+    if (engineIds) req[Session.lazyId] = () => req.sessionID
+    store.createSession(req, sess)
+    this.originalId = req.sessionID
+    this.originalHash = fingerprint(sess)
+    if (!resaveSession) this.savedHash = this.originalHash
+    if (principal !== undefined) Object.defineProperty(req.session, 'userId', { configurable: true, value: principal })
+    this.wrapmethods(req.session)
+  }
+
+  Ctx.prototype.origHash = function () {
+    if (this.originalHash === ORIGINAL) this.originalHash = fingerprintOfJson(this.originalJson)
+    return this.originalHash
+  }
+
+  Ctx.prototype.saved = function () {
+    if (this.savedHash === ORIGINAL) this.savedHash = this.origHash()
+    return this.savedHash
+  }
+
+  Ctx.prototype.rewrapmethods = function (sess, callback) {
+    const ctx = this
+    return function () {
+      if (ctx.req.session !== sess) ctx.wrapmethods(ctx.req.session)
+      callback.apply(this, arguments)
+    }
+  }
+
+  Ctx.prototype.wrapmethods = function (sess) {
+    const ctx = this
+    const _reload = sess.reload
+    const _save = sess.save
+    defineMethod(sess, 'reload', function reload(callback) {
+      ctx.storedJson = undefined
+      _reload.call(this, ctx.rewrapmethods(this, callback))
+    })
+    defineMethod(sess, 'save', function save() {
+      ctx.savedHash = fingerprint(this)
+      ctx.storedJson = undefined
+      _save.apply(this, arguments)
+    })
+    defineMethod(sess, 'login', function login(userId, callback) {
+      return ctx.doLogin(this, userId, callback)
+    })
+    defineMethod(sess, 'logout', function logout(callback) {
+      return ctx.doLogout(this, callback)
+    })
+    defineMethod(sess, 'logoutEverywhere', function logoutEverywhere(callback) {
+      return ctx.doLogoutEverywhere(this, callback)
+    })
+    if (!Object.prototype.hasOwnProperty.call(sess, 'userId')) {
+      Object.defineProperty(sess, 'userId', { configurable: true, value: null })
+    }
+  }
+
+  // Bind the session to `userId`, keep its data, rotate its ID (the old one dies).
+  Ctx.prototype.doLogin = function (sess, userId, callback) {
+    if (typeof userId !== 'string' || userId === '') {
+      return finish(callback, new TypeError('login(userId): userId must be a non-empty string'))
+    }
+    if (!engineIds) {
+      return finish(callback, new TypeError('session.login() needs the sessile engine store'))
+    }
+    const req = this.req
+    let issued
+    try {
+      const sid = req.sessionID // issues one when the session is new
+      store.setSync(sid, sess)
+      issued = store.engine.login(sid, userId)
+    } catch (err) {
+      return finish(callback, err)
+    }
+    req.sessionID = issued.token
+    Object.defineProperty(sess, 'userId', { configurable: true, value: userId })
+    this.savedHash = undefined
+    this.storedJson = undefined
+    return finish(callback, null)
+  }
+
+  // End the session server-side and clear the cookie.
+  Ctx.prototype.doLogout = function (sess, callback) {
+    const id = this.currentId()
+    delete this.req.session
+    this.clearCookie = true
+    if (id === PENDING || typeof id !== 'string') return finish(callback, null)
+    store.destroy(id, function (err) {
+      finish(callback, err)
+    })
+  }
+
+  // End every session of the logged-in user; the callback gets how many.
+  Ctx.prototype.doLogoutEverywhere = function (sess, callback) {
+    if (!engineIds) {
+      return finish(callback, new TypeError('session.logoutEverywhere() needs the sessile engine store'))
+    }
+    if (!sess.userId) return finish(callback, null, 0)
+    let n
+    try {
+      n = store.engine.revokePrincipal(sess.userId)
+    } catch (err) {
+      return finish(callback, err)
+    }
+    delete this.req.session
+    this.clearCookie = true
+    return finish(callback, null, n)
+  }
+
+  Ctx.prototype.fp = function (sess) {
+    if (this.phaseFp === null) this.phaseFp = fingerprint(sess)
+    return this.phaseFp
+  }
+  Ctx.prototype.isModified = function (sess) {
+    return this.originalId !== this.currentId() || this.origHash() !== this.fp(sess)
+  }
+  Ctx.prototype.isSaved = function (sess) {
+    return this.originalId === this.currentId() && this.saved() === this.fp(sess)
+  }
+  Ctx.prototype.shouldDestroy = function () {
+    const id = this.currentId()
+    return id && id !== PENDING && unsetDestroy && this.req.session == null
+  }
+  Ctx.prototype.shouldSave = function () {
+    const id = this.currentId()
+    if (typeof id !== 'string') return false
+    return !saveUninitializedSession && !this.saved() && this.cookieId !== id
+      ? this.isModified(this.req.session)
+      : !this.isSaved(this.req.session)
+  }
+  Ctx.prototype.shouldTouch = function () {
+    const id = this.currentId()
+    if (typeof id !== 'string' || id === PENDING) return false
+    return this.cookieId === id && !this.shouldSave()
+  }
+  Ctx.prototype.shouldSetCookie = function () {
+    const id = this.currentId()
+    if (typeof id !== 'string') return false
+    return this.cookieId !== id
+      ? saveUninitializedSession || this.isModified(this.req.session)
+      : rollingSessions || (this.req.session.cookie.expires != null && this.isModified(this.req.session))
+  }
+
   return function session(req, res, next) {
     if (req.session) return next()
     if (!storeReady) return next()
@@ -144,290 +523,70 @@ function session(options) {
     const originalPath = (q === -1 ? url : url.slice(0, q)) || '/'
     if (originalPath.indexOf(cookieOptions.path || '/') !== 0) return next()
 
-    let originalHash
-    let originalId
-    let savedHash
-    let touched = false
-    let clearCookie = false
-
     req.sessionStore = store
-    const cookieId = (req.sessionID = getcookie(req, name, signer))
-
-    // The current ID without asking the engine for one.
-    function currentId() {
-      const lazy = req[Session.lazyId]
-      if (lazy && lazy() === null) return PENDING
-      return req.sessionID
+    const ctx = new Ctx(req, res, next)
+    const writeHead = ctx.writeHead
+    res.writeHead = function (statusCode) {
+      if (!ctx.headersFired) {
+        ctx.headersFired = true
+        // Keep statusCode/headers passed to writeHead visible to the listener.
+        if (typeof statusCode === 'number') res.statusCode = statusCode
+        ctx.headers()
+      }
+      return writeHead.apply(this, arguments)
     }
-
-    onHeaders(res, function () {
-      if (clearCookie && !req.session) {
-        const c = new Cookie(cookieOptions)
-        if (cookieOptions.secure === 'auto') c.secure = issecure(req, trustProxy)
-        c.expires = new Date(0)
-        appendHeader(res, serialize(name, '', Object.assign(c.data, { maxAge: 0 })))
-        return
-      }
-      if (!req.session) return
-      phaseFp = null
-      const set = shouldSetCookie(req)
-      phaseFp = null
-      if (!set) return
-      if (req.session.cookie.secure && !issecure(req, trustProxy)) return
-      if (!touched) {
-        req.session.touch()
-        touched = true
-      }
-      try {
-        appendHeader(res, req.session.cookie.serialize(name, 's:' + signer.sign(req.sessionID)))
-      } catch (err) {
-        setImmediate(next, err)
-      }
-    })
-
-    const _end = res.end
-    const _write = res.write
-    let ended = false
     res.end = function end(chunk, encoding) {
-      if (ended) return false
-      ended = true
-      phaseFp = null
-      let ret
-      let sync = true
-      function writeend() {
-        if (sync) {
-          ret = _end.call(res, chunk, encoding)
-          sync = false
-          return
-        }
-        _end.call(res)
-      }
-      function writetop() {
-        if (!sync) return ret
-        if (!res._header) res._implicitHeader()
-        if (chunk == null) {
-          ret = true
-          return ret
-        }
-        const contentLength = Number(res.getHeader('Content-Length'))
-        if (!isNaN(contentLength) && contentLength > 0) {
-          chunk = !Buffer.isBuffer(chunk) ? Buffer.from(chunk, encoding) : chunk
-          encoding = undefined
-          if (chunk.length !== 0) {
-            ret = _write.call(res, chunk.slice(0, chunk.length - 1))
-            chunk = chunk.slice(chunk.length - 1, chunk.length)
-            return ret
+      return ctx.end(chunk, encoding)
+    }
+
+    // With the engine store, the signature check and the load are one native call.
+    let loaded
+    let loadError
+    let cookieId
+    if (engineIds) {
+      const header = req.headers.cookie
+      if (header) {
+        const raw = read(header, name)
+        if (raw && raw.slice(0, 2) === 's:') {
+          const signed = raw.slice(2)
+          const token = signed.slice(0, signed.lastIndexOf('.'))
+          if (token) {
+            try {
+              loaded = store.loadSignedSync(signer, signed, req)
+            } catch (err) {
+              // Only a verified token gets as far as an error.
+              loadError = err
+            }
+            if (loaded !== false) cookieId = token
           }
         }
-        ret = _write.call(res, chunk, encoding)
-        sync = false
-        return ret
       }
-      if (engineIds) {
-        // The engine answers synchronously: save before the response is written, in
-        // one piece (no split write waiting for a callback).
-        try {
-          if (shouldDestroy(req)) {
-            store.destroySync(req.sessionID)
-          } else if (req.session) {
-            if (!touched) {
-              req.session.touch()
-              touched = true
-            }
-            phaseFp = null
-            if (shouldSave(req)) {
-              savedHash = fp(req.session)
-              store.setSync(req.sessionID, req.session)
-            } else if (shouldTouch(req)) {
-              store.setSync(req.sessionID, req.session)
-            }
-          }
-        } catch (err) {
-          setImmediate(next, err)
-        } finally {
-          phaseFp = null
-        }
-        return _end.call(res, chunk, encoding)
+      if (!cookieId) {
+        loaded = undefined
+        cookieId = getcookie(req, name, signer, true)
       }
-      if (shouldDestroy(req)) {
-        store.destroy(req.sessionID, function (err) {
-          if (err) setImmediate(next, err)
-          writeend()
-        })
-        return writetop()
-      }
-      if (!req.session) return _end.call(res, chunk, encoding)
-      if (!touched) {
-        req.session.touch()
-        touched = true
-      }
-      if (shouldSave(req)) {
-        req.session.save(function (err) {
-          if (err) setImmediate(next, err)
-          writeend()
-        })
-        return writetop()
-      } else if (storeImplementsTouch && shouldTouch(req)) {
-        store.touch(req.sessionID, req.session, function (err) {
-          if (err) setImmediate(next, err)
-          writeend()
-        })
-        return writetop()
-      }
-      return _end.call(res, chunk, encoding)
+    } else {
+      cookieId = getcookie(req, name, signer, false)
     }
-
-    function generate() {
-      store.generate(req)
-      originalId = engineIds ? PENDING : req.sessionID
-      originalHash = fingerprint(req.session)
-      wrapmethods(req.session)
-    }
-
-    function inflate(sess, principal) {
-      if (engineIds) req[Session.lazyId] = () => req.sessionID
-      store.createSession(req, sess)
-      originalId = req.sessionID
-      originalHash = fingerprint(sess)
-      if (!resaveSession) savedHash = originalHash
-      if (principal !== undefined) Object.defineProperty(req.session, 'userId', { configurable: true, value: principal })
-      wrapmethods(req.session)
-    }
-
-    function rewrapmethods(sess, callback) {
-      return function () {
-        if (req.session !== sess) wrapmethods(req.session)
-        callback.apply(this, arguments)
-      }
-    }
-
-    function wrapmethods(sess) {
-      const _reload = sess.reload
-      const _save = sess.save
-      defineMethod(sess, 'reload', function reload(callback) {
-        _reload.call(this, rewrapmethods(this, callback))
-      })
-      defineMethod(sess, 'save', function save() {
-        savedHash = fingerprint(this)
-        _save.apply(this, arguments)
-      })
-      defineMethod(sess, 'login', function login(userId, callback) {
-        return doLogin(this, userId, callback)
-      })
-      defineMethod(sess, 'logout', function logout(callback) {
-        return doLogout(this, callback)
-      })
-      defineMethod(sess, 'logoutEverywhere', function logoutEverywhere(callback) {
-        return doLogoutEverywhere(this, callback)
-      })
-      if (!Object.prototype.hasOwnProperty.call(sess, 'userId')) {
-        Object.defineProperty(sess, 'userId', { configurable: true, value: null })
-      }
-    }
-
-    function finish(callback, err, value) {
-      if (typeof callback === 'function') callback(err, value)
-      else if (err) throw err
-      return value
-    }
-
-    // Bind the session to `userId`, keep its data, rotate its ID (the old one dies).
-    function doLogin(sess, userId, callback) {
-      if (typeof userId !== 'string' || userId === '') {
-        return finish(callback, new TypeError('login(userId): userId must be a non-empty string'))
-      }
-      if (!engineIds) {
-        return finish(callback, new TypeError('session.login() needs the sessile engine store'))
-      }
-      let issued
-      try {
-        const sid = req.sessionID // issues one when the session is new
-        store.setSync(sid, sess)
-        issued = store.engine.login(sid, userId)
-      } catch (err) {
-        return finish(callback, err)
-      }
-      req.sessionID = issued.token
-      Object.defineProperty(sess, 'userId', { configurable: true, value: userId })
-      savedHash = undefined
-      return finish(callback, null)
-    }
-
-    // End the session server-side and clear the cookie.
-    function doLogout(sess, callback) {
-      const id = currentId()
-      delete req.session
-      clearCookie = true
-      if (id === PENDING || typeof id !== 'string') return finish(callback, null)
-      store.destroy(id, function (err) {
-        finish(callback, err)
-      })
-    }
-
-    // End every session of the logged-in user; the callback gets how many.
-    function doLogoutEverywhere(sess, callback) {
-      if (!engineIds) {
-        return finish(callback, new TypeError('session.logoutEverywhere() needs the sessile engine store'))
-      }
-      if (!sess.userId) return finish(callback, null, 0)
-      let n
-      try {
-        n = store.engine.revokePrincipal(sess.userId)
-      } catch (err) {
-        return finish(callback, err)
-      }
-      delete req.session
-      clearCookie = true
-      return finish(callback, null, n)
-    }
-
-    // Within one phase (response headers, response end) no app code runs, so the
-    // session's fingerprint is computed once per phase.
-    let phaseFp = null
-    function fp(sess) {
-      if (phaseFp === null) phaseFp = fingerprint(sess)
-      return phaseFp
-    }
-    function isModified(sess) {
-      return originalId !== currentId() || originalHash !== fp(sess)
-    }
-    function isSaved(sess) {
-      return originalId === currentId() && savedHash === fp(sess)
-    }
-    function shouldDestroy(req) {
-      return currentId() && currentId() !== PENDING && unsetDestroy && req.session == null
-    }
-    function shouldSave(req) {
-      if (typeof currentId() !== 'string') return false
-      return !saveUninitializedSession && !savedHash && cookieId !== currentId()
-        ? isModified(req.session)
-        : !isSaved(req.session)
-    }
-    function shouldTouch(req) {
-      if (typeof currentId() !== 'string' || currentId() === PENDING) return false
-      return cookieId === currentId() && !shouldSave(req)
-    }
-    function shouldSetCookie(req) {
-      if (typeof currentId() !== 'string') return false
-      return cookieId !== currentId()
-        ? saveUninitializedSession || isModified(req.session)
-        : rollingSessions || (req.session.cookie.expires != null && isModified(req.session))
-    }
+    req.sessionID = ctx.cookieId = cookieId
+    if (loadError !== undefined) return next(loadError)
 
     if (!cookieId) {
-      generate()
+      ctx.generate()
       return next()
     }
     if (engineIds) {
-      let got
-      try {
-        got = store.loadSync(cookieId, req)
-      } catch (err) {
-        return next(err)
+      let got = loaded
+      if (got === undefined) {
+        try {
+          got = store.loadSync(cookieId, req)
+        } catch (err) {
+          return next(err)
+        }
       }
       try {
-        if (got) inflate(got[0], got[1])
-        else generate()
+        if (got) ctx.inflate(got[0], got[1], got[2])
+        else ctx.generate()
       } catch (err) {
         return next(err)
       }
@@ -436,14 +595,20 @@ function session(options) {
     store.get(req.sessionID, function (err, sess) {
       if (err && err.code !== 'ENOENT') return next(err)
       try {
-        if (err || !sess) generate()
-        else inflate(sess)
+        if (err || !sess) ctx.generate()
+        else ctx.inflate(sess)
       } catch (e) {
         return next(e)
       }
       next()
     })
   }
+}
+
+function finish(callback, err, value) {
+  if (typeof callback === 'function') callback(err, value)
+  else if (err) throw err
+  return value
 }
 
 // express-session's default ID: 24 random bytes, base64url (uid-safe).

@@ -94,6 +94,14 @@ export declare class Engine {
    */
   loadPayload(token: Bytes, ip?: string | undefined | null, userAgent?: string | undefined | null): Payload | null
   /**
+   * The per-request call of `sessile/express`, in one crossing: verify the cookie
+   * signature of `signed` (`token.signature`, as `Signer.sign` makes it), then do what
+   * `loadPayload` does with the token. Returns `false` when no secret's signature
+   * matches, `null` when the token names no live session, the payload text for an
+   * anonymous session, or `[payload, principal]` for a logged-in one.
+   */
+  loadSigned(signer: Signer, signed: string, ip?: string | undefined | null, userAgent?: string | undefined | null): false | null | string | [string, string]
+  /**
    * Validate the token (no client comparison) and replace its payload with `data`.
    * Throws `SESSILE_SESSION_INVALID` when it names no live session.
    */

@@ -72,8 +72,36 @@ EngineStore.prototype.loadSync = function (sid, req) {
   return [sess, got.principal ?? null]
 }
 
-EngineStore.prototype.setSync = function (sid, sess) {
-  this.engine.savePayload(sid, JSON.stringify(sess))
+/**
+ * The per-request load of sessile/express in one native call: `signed` is the cookie
+ * value after "s:" (`token.signature`). Returns `false` when no secret's signature
+ * matches, null when the session is not live (or its cookie expired), else
+ * `[sess, principal, json]` (`json`: the payload text as stored).
+ */
+EngineStore.prototype.loadSignedSync = function (signer, signed, req) {
+  const ip = req.socket && req.socket.remoteAddress
+  const ua = req.headers['user-agent']
+  const got = this.engine.loadSigned(signer, signed, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null)
+  if (got === false || got === null) return got
+  let json
+  let principal = null
+  if (typeof got === 'string') json = got
+  else {
+    json = got[0]
+    principal = got[1]
+  }
+  if (json === '') return null
+  const sess = JSON.parse(json)
+  if (expired(sess)) {
+    this.destroySync(signed.slice(0, signed.lastIndexOf('.')))
+    return null
+  }
+  return [sess, principal, json]
+}
+
+/** Save `sess`; `json` is its JSON text when the caller already has it. */
+EngineStore.prototype.setSync = function (sid, sess, json) {
+  this.engine.savePayload(sid, json === undefined ? JSON.stringify(sess) : json)
 }
 
 EngineStore.prototype.destroySync = function (sid) {

@@ -15,11 +15,9 @@ function defineMethod(obj, name, fn) {
  */
 function Session(req, data) {
   Object.defineProperty(this, 'req', { value: req })
-  if (req[Session.lazyId]) {
-    Object.defineProperty(this, 'id', { get: () => req.sessionID })
-  } else {
-    Object.defineProperty(this, 'id', { value: req.sessionID })
-  }
+  // A lazily issued ID is read through the prototype's `id` getter (no per-session
+  // accessor: defining one per request is slow).
+  if (!req[Session.lazyId]) Object.defineProperty(this, 'id', { value: req.sessionID })
   if (typeof data === 'object' && data !== null) {
     for (const prop in data) {
       if (!(prop in this)) this[prop] = data[prop]
@@ -27,6 +25,13 @@ function Session(req, data) {
   }
 }
 Session.lazyId = Symbol('sessile.lazyId')
+Object.defineProperty(Session.prototype, 'id', {
+  configurable: true,
+  enumerable: false,
+  get() {
+    return this.req.sessionID
+  },
+})
 
 defineMethod(Session.prototype, 'touch', function touch() {
   return this.resetMaxAge()

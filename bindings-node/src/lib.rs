@@ -14,7 +14,7 @@ pub use options::resolve_options;
 pub use signer::Signer;
 
 use napi::Result;
-use napi::bindgen_prelude::{BigInt, Buffer, Either, Env, FunctionRef};
+use napi::bindgen_prelude::{BigInt, Buffer, Either, Either3, Env, FunctionRef};
 use napi_derive::napi;
 use sessile::shared::SharedEngine;
 use sessile::{Client as CoreClient, Error as CoreError, SessionRef};
@@ -333,6 +333,51 @@ impl NativeEngine {
         Ok(loaded.map(|(principal, data)| Payload {
             data: String::from_utf8_lossy(&data).into_owned(),
             principal: principal.map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned()),
+        }))
+    }
+
+    /// The per-request call of `sessile/express`, in one crossing: verify the cookie
+    /// signature of `signed` (`token.signature`, as `Signer.sign` makes it), then do what
+    /// `loadPayload` does with the token. Returns `false` when no secret's signature
+    /// matches, `null` when the token names no live session, the payload text for an
+    /// anonymous session, or `[payload, principal]` for a logged-in one.
+    #[napi(ts_return_type = "false | null | string | [string, string]")]
+    pub fn load_signed(
+        &self,
+        env: Env,
+        signer: &Signer,
+        signed: String,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> Result<Option<Either3<bool, String, Vec<String>>>> {
+        let Some(token) = signer.verify(&signed) else {
+            return Ok(Some(Either3::A(false)));
+        };
+        let now = self.now(&env)?;
+        let client = CoreClient {
+            ip: ip.as_deref().map(str::as_bytes),
+            user_agent: user_agent.as_deref().map(str::as_bytes),
+        };
+        let loaded = self.inner.with(|e| {
+            let s = e.validate(token.as_bytes(), now, &client).ok()?;
+            let mut data = Vec::with_capacity(s.payload_len as usize);
+            for chunk in e.payload(s.handle).ok()? {
+                data.extend_from_slice(chunk);
+            }
+            Some((s.principal, data))
+        });
+        Ok(loaded.map(|(principal, data)| {
+            let data = match String::from_utf8(data) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
+            match principal {
+                None => Either3::B(data),
+                Some(p) => Either3::C(vec![
+                    data,
+                    String::from_utf8_lossy(p.as_bytes()).into_owned(),
+                ]),
+            }
         }))
     }
 

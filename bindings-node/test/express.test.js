@@ -390,3 +390,38 @@ test('corner options: sameSite true / none, cookie-parser back-compat, store dis
   await request(gen).get('/').expect('1')
   assert.equal(seen, '/')
 })
+
+test('an unchanged session is not written back: a write made meanwhile is kept; a changed one is saved', async () => {
+  const engine = new Engine({ capacity: 16 })
+  const app = appWith(versions.express4, { session: { secret: 'unchanged', engine } }, (app) => {
+    counter(app)
+    // Another writer changes the stored payload while this request only reads it.
+    app.get('/meanwhile', (req, res) => {
+      const stored = JSON.parse(engine.loadPayload(req.sessionID).data)
+      engine.savePayload(req.sessionID, JSON.stringify(Object.assign(stored, { n: 41 })))
+      res.send(String(req.session.n))
+    })
+  })
+  const agent = request.agent(app)
+  await agent.get('/').expect(200, '1')
+  await agent.get('/meanwhile').expect(200, '1')
+  await agent.get('/read').expect(200, '41')
+  await agent.get('/').expect(200, '42')
+  await agent.get('/read').expect(200, '42')
+})
+
+test('engine.loadSigned: bad signature, dead token, anonymous and logged-in sessions', () => {
+  const { Signer } = require('..')
+  const engine = new Engine({ capacity: 4 })
+  const signer = new Signer(['k1', 'k2'])
+  const issued = engine.create()
+  engine.savePayload(issued.token, '{"a":1}')
+  assert.equal(engine.loadSigned(signer, signature.sign(issued.token, 'k2'), null, null), '{"a":1}')
+  assert.equal(engine.loadSigned(signer, signature.sign(issued.token, 'other'), null, null), false)
+  assert.equal(engine.loadSigned(signer, issued.token, null, null), false)
+  assert.equal(engine.loadSigned(signer, signature.sign('A'.repeat(43), 'k1'), null, null), null)
+  const li = engine.login(issued.token, 'bob')
+  assert.equal(engine.loadSigned(signer, signature.sign(issued.token, 'k1'), null, null), null, 'the old token died at login')
+  assert.deepEqual(engine.loadSigned(signer, signature.sign(li.token, 'k1'), '10.0.0.1', 'ua'), ['{"a":1}', 'bob'])
+  assert.throws(() => engine.loadSigned({}, 'a.b', null, null))
+})
