@@ -31,20 +31,16 @@ test-nostd:
 	cargo test -p sessile --no-default-features --test slice_storage
 
 # The core's unit tests under miri (undefined behaviour, out-of-bounds, leaks), chosen to
-# run in a few minutes. Skipped there, and run natively by test-core:
-# - the exhaustive arithmetic tables (every wheel level/slot/boundary/elapsed pair, every
-#   foreign byte at every token position, every cookie attribute combination), which take
-#   hours interpreted and reach no code path the other tests do not;
-# - four long randomised or stress loops whose assertions are on totals over thousands of
-#   rounds (wheel vs reference, wheel with corrupted links, cookie parser fuzz, tombstone
-#   ring wrapping 8 times); the scenario tests of the same modules do run under miri.
+# run in about a minute: the modules that do the table's memory bookkeeping (engine, slot
+# lists, index, pool, tombstones, event ring, token codec, config). Run natively only, by
+# test-core: the exhaustive arithmetic tables and long randomised loops (hours when
+# interpreted), and the wheel and cookie modules, which are pure index arithmetic over
+# slices and are also fuzzed under AddressSanitizer (make test-fuzz-smoke: ops, cookie_parse).
 # The index churn test runs with fewer rounds under cfg(miri).
-MIRI_SKIP := wheel::tests::level_for wheel::tests::next_occupied wheel::tests::placement \
-	wheel::tests::slot_for token::tests::every_foreign_byte cookie::tests::every_attribute_combination \
-	wheel::tests::randomised wheel::tests::corrupted_links cookie::tests::fuzz \
-	tombstone::tests::exactly_the_newest_are_found_after_many_wraps
+MIRI_MODULES := engine:: slot:: index:: pool:: tombstone:: event:: token:: config::
+MIRI_SKIP := token::tests::every_foreign_byte tombstone::tests::exactly_the_newest_are_found_after_many_wraps
 test-miri:
-	MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p sessile --lib -- $(addprefix --skip ,$(MIRI_SKIP))
+	MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p sessile --lib -- $(MIRI_MODULES) $(addprefix --skip ,$(MIRI_SKIP))
 
 # sessile vs a naive HashMap store, same run: prints the table, writes docs/bench-core.md
 # and docs/bench-core.png (a few minutes on 2 cores, release build included).
