@@ -527,6 +527,35 @@ fn siphash(key: (u64, u64), domain: u8, parts: &[&[u8]]) -> u64 {
     h.finish()
 }
 
+/// Which deadline ended a session whose deadline has passed (the earlier one).
+fn expiry_of(s: &Slot) -> Death {
+    if s.absolute_deadline() <= s.idle_deadline() {
+        Death::ExpiredAbsolute
+    } else {
+        Death::ExpiredIdle
+    }
+}
+
+/// The principal bound to an authenticated slot, copied out of the pool.
+fn read_principal(pool: &[u8], pool_next: &[u32], s: &Slot) -> Principal {
+    let mut pr = Principal {
+        bytes: [0; MAX_PRINCIPAL],
+        len: s.principal_len,
+    };
+    let chunks = Chunks {
+        bytes: pool,
+        next: pool_next,
+        block: s.principal_head,
+        left: s.principal_len.into(),
+    };
+    let mut at = 0;
+    for c in chunks {
+        pr.bytes[at..at + c.len()].copy_from_slice(c);
+        at += c.len();
+    }
+    pr
+}
+
 fn principal_matches(pool: &[u8], pool_next: &[u32], s: &Slot, principal: &[u8]) -> bool {
     if usize::from(s.principal_len) != principal.len() {
         return false;
@@ -608,24 +637,7 @@ impl State {
 
     fn info_from(&self, slots: &[Slot], pool: &[u8], pool_next: &[u32], i: u32) -> Session {
         let s = &slots[i as usize];
-        let principal = (s.state == STATE_AUTH).then(|| {
-            let mut pr = Principal {
-                bytes: [0; MAX_PRINCIPAL],
-                len: s.principal_len,
-            };
-            let chunks = Chunks {
-                bytes: pool,
-                next: pool_next,
-                block: s.principal_head,
-                left: s.principal_len.into(),
-            };
-            let mut at = 0;
-            for c in chunks {
-                pr.bytes[at..at + c.len()].copy_from_slice(c);
-                at += c.len();
-            }
-            pr
-        });
+        let principal = (s.state == STATE_AUTH).then(|| read_principal(pool, pool_next, s));
         Session {
             handle: SessionRef {
                 slot: i,
@@ -749,11 +761,7 @@ impl State {
         }) {
             let s = &p.slots[i as usize];
             if now >= s.deadline() {
-                let death = if s.absolute_deadline() <= s.idle_deadline() {
-                    Death::ExpiredAbsolute
-                } else {
-                    Death::ExpiredIdle
-                };
+                let death = expiry_of(s);
                 self.destroy(p, i, death, now);
                 return Err(death.invalid());
             }
@@ -1000,22 +1008,7 @@ impl State {
     }
 
     fn principal_bytes(&self, p: &Parts<'_>, s: &Slot) -> Principal {
-        let mut pr = Principal {
-            bytes: [0; MAX_PRINCIPAL],
-            len: s.principal_len,
-        };
-        let chunks = Chunks {
-            bytes: p.pool,
-            next: p.pool_next,
-            block: s.principal_head,
-            left: s.principal_len.into(),
-        };
-        let mut at = 0;
-        for c in chunks {
-            pr.bytes[at..at + c.len()].copy_from_slice(c);
-            at += c.len();
-        }
-        pr
+        read_principal(p.pool, p.pool_next, s)
     }
 
     /// Take a slot out of whichever list holds it (anonymous LRU or its principal's).
@@ -1107,11 +1100,7 @@ impl State {
             if s.state == STATE_FREE {
                 continue;
             }
-            let death = if s.absolute_deadline() <= s.idle_deadline() {
-                Death::ExpiredAbsolute
-            } else {
-                Death::ExpiredIdle
-            };
+            let death = expiry_of(s);
             self.destroy(p, i, death, now);
             n += 1;
         }
@@ -1195,11 +1184,7 @@ impl State {
         // A session already past its deadline (not yet swept) is dead: never extend it.
         let s = &p.slots[i as usize];
         if s.deadline() <= now {
-            let death = if s.absolute_deadline() <= s.idle_deadline() {
-                Death::ExpiredAbsolute
-            } else {
-                Death::ExpiredIdle
-            };
+            let death = expiry_of(s);
             self.destroy(p, i, death, now);
             return Err(Error::Session(death.invalid()));
         }
@@ -1218,11 +1203,7 @@ impl State {
         }
         let deadline = s.deadline();
         if deadline <= now || self.wheel.insert(p.links, i, deadline).is_err() {
-            let death = if s.absolute_deadline() <= s.idle_deadline() {
-                Death::ExpiredAbsolute
-            } else {
-                Death::ExpiredIdle
-            };
+            let death = expiry_of(s);
             self.destroy(p, i, death, now);
             return Err(Error::Session(death.invalid()));
         }
