@@ -160,10 +160,23 @@ enum Chain {
     Principal,
 }
 
+/// How an engine notices that it now runs in a forked child, checked right before every
+/// draw of randomness (and only then: lookups pay nothing for it). The `std` layer
+/// ([`crate::shared`]) installs one keyed on the process id.
+#[derive(Clone, Copy, Debug)]
+pub struct ForkGuard {
+    /// Names the running process; a change since the last draw means a fork happened.
+    pub epoch: fn() -> u32,
+    /// A fresh seed for the new process, given its epoch and the engine's clock.
+    pub seed: fn(u32, u64) -> [u8; 32],
+}
+
 /// Everything but the storage, so methods can borrow both at once.
 struct State {
     config: Config,
     rng: ChaCha20Rng,
+    /// With the epoch the generator was last (re)seeded in.
+    guard: Option<(ForkGuard, u32)>,
     key: (u64, u64),
     wheel: Wheel,
     pool: Pool,
@@ -240,6 +253,7 @@ impl<S: Storage> Engine<S> {
             st: State {
                 config,
                 rng,
+                guard: None,
                 key,
                 wheel,
                 pool,
@@ -268,6 +282,14 @@ impl<S: Storage> Engine<S> {
     /// Replace the generator's state (after `fork`, for example).
     pub fn reseed(&mut self, seed: [u8; 32]) {
         self.st.rng = ChaCha20Rng::from_seed(seed);
+    }
+
+    /// Reseed automatically in a forked child: before each draw of randomness the engine
+    /// asks `guard.epoch()`, and when it differs from the epoch at the last (re)seed it
+    /// replaces the generator with `guard.seed(..)` first, so parent and child never issue
+    /// the same IDs. Only operations that issue tokens draw randomness, so only they pay.
+    pub fn set_fork_guard(&mut self, guard: ForkGuard) {
+        self.st.guard = Some((guard, (guard.epoch)()));
     }
 
     /// Start a new anonymous session.
@@ -667,6 +689,13 @@ impl State {
 
     /// A fresh token whose digest no live session and no tombstone has.
     fn new_token(&mut self, p: &Parts<'_>) -> (Token, Digest) {
+        if let Some((g, seeded)) = self.guard {
+            let epoch = (g.epoch)();
+            if epoch != seeded {
+                self.rng = ChaCha20Rng::from_seed((g.seed)(epoch, self.clock));
+                self.guard = Some((g, epoch));
+            }
+        }
         let n = usize::from(self.config.token_bytes);
         let mut raw = [0u8; 32];
         loop {

@@ -52,7 +52,7 @@ pub use config::{
     ClientPolicy, Config, ConfigError, PrincipalLimitPolicy, Profile, RotatedReusePolicy,
 };
 pub use cookie::{CookieConfig, CookieConfigError, CookieError, SameSite};
-pub use engine::{Client, Engine, Principal, Session, SessionRef, SessionsOf, Stats};
+pub use engine::{Client, Engine, ForkGuard, Principal, Session, SessionRef, SessionsOf, Stats};
 pub use error::{Error, Expiry, Invalid};
 pub use event::{Event, EventKind};
 pub use pool::{BLOCK as POOL_BLOCK, Chunks};

@@ -5,20 +5,16 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, ForkGuard};
 use crate::error::Error;
 use crate::storage::HeapStorage;
 
 /// The engine type the bindings share.
 pub type HeapEngine = Engine<HeapStorage>;
 
-struct Inner {
-    engine: HeapEngine,
-    /// The process that last drew IDs; a different pid means we are a forked child.
-    pid: u32,
-}
-
-/// A thread-safe engine. Every operation runs under one lock.
+/// A thread-safe engine. Every operation runs under one lock. In a forked child the
+/// generator is reseeded from the OS before the child's first ID (a [`ForkGuard`] keyed on
+/// the process id, asked only when an operation draws randomness).
 ///
 /// ```
 /// use sessile::{Client, Config, shared::SharedEngine};
@@ -28,7 +24,7 @@ struct Inner {
 /// assert!(engine.with(|e| e.validate(token.as_bytes(), now, &Client::NONE)).is_ok());
 /// ```
 pub struct SharedEngine {
-    inner: Mutex<Inner>,
+    inner: Mutex<HeapEngine>,
     start: Instant,
 }
 
@@ -48,12 +44,13 @@ impl SharedEngine {
     /// An engine with a fixed seed: reproducible IDs, for tests and conformance vectors
     /// only. A forked child still reseeds from the OS.
     pub fn with_seed(config: Config, seed: [u8; 32]) -> Result<Self, Error> {
-        let engine = Engine::new(config, seed)?;
+        let mut engine = Engine::new(config, seed)?;
+        engine.set_fork_guard(ForkGuard {
+            epoch: std::process::id,
+            seed: child_seed,
+        });
         Ok(SharedEngine {
-            inner: Mutex::new(Inner {
-                engine,
-                pid: std::process::id(),
-            }),
+            inner: Mutex::new(engine),
             start: Instant::now(),
         })
     }
@@ -63,33 +60,30 @@ impl SharedEngine {
         self.start.elapsed().as_millis() as u64
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    #[inline]
+    fn lock(&self) -> MutexGuard<'_, HeapEngine> {
         // The engine never panics on input; if a caller's closure did, the engine's own
         // invariants still hold between operations, so keep serving.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Run `f` with the engine locked. In a forked child the generator is reseeded from
-    /// the OS first, so parent and child never issue the same IDs.
+    /// Run `f` with the engine locked.
+    #[inline]
     pub fn with<R>(&self, f: impl FnOnce(&mut HeapEngine) -> R) -> R {
-        let mut inner = self.lock();
-        let pid = std::process::id();
-        if inner.pid != pid {
-            // If the OS cannot give entropy we must not continue the parent's stream.
-            let seed = os_seed().unwrap_or_else(|_| panic_free_fallback(&inner.engine, pid));
-            inner.engine.reseed(seed);
-            inner.pid = pid;
-        }
-        f(&mut inner.engine)
+        f(&mut self.lock())
     }
 }
 
-/// Last resort when getrandom fails after fork: never the parent's stream. Mixes the pid
-/// into a seed drawn from the parent's state (still distinct per child).
-fn panic_free_fallback(engine: &HeapEngine, pid: u32) -> [u8; 32] {
+/// The seed of a forked child's generator: from the OS, or if the OS cannot give entropy,
+/// never the parent's stream: the pid, the engine clock and the wall clock (distinct per
+/// child, a last resort only).
+fn child_seed(pid: u32, clock: u64) -> [u8; 32] {
+    if let Ok(seed) = os_seed() {
+        return seed;
+    }
     let mut seed = [0u8; 32];
     seed[..4].copy_from_slice(&pid.to_le_bytes());
-    seed[4..12].copy_from_slice(&engine.now().to_le_bytes());
+    seed[4..12].copy_from_slice(&clock.to_le_bytes());
     let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);

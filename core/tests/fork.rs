@@ -95,3 +95,63 @@ fn forked_children_never_repeat_the_parents_ids() {
         "a token was issued twice across parent and children"
     );
 }
+
+/// The guard is asked before every draw, whichever operation draws: a login or a rotation
+/// that is the child's first draw must not continue the parent's stream either, and a
+/// validation (which draws nothing) before it must not use the check up.
+#[test]
+fn the_fork_guard_reseeds_before_any_draw_not_just_create() {
+    use sessile::{Engine, ForkGuard, HeapStorage};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static EPOCH: AtomicU32 = AtomicU32::new(1);
+    let guard = ForkGuard {
+        epoch: || EPOCH.load(Ordering::SeqCst),
+        seed: |epoch, _| [epoch as u8; 32],
+    };
+    let make = |guarded: bool| {
+        let config = Config {
+            capacity: 64,
+            pool_bytes: 1024,
+            max_payload: 64,
+            ..Config::default()
+        };
+        let mut e = Engine::new(config, [7; 32]).unwrap();
+        if guarded {
+            e.set_fork_guard(guard);
+        }
+        e
+    };
+    let first_draw = |e: &mut Engine<HeapStorage>, op: &str, t: &[u8]| match op {
+        "login" => e.login(t, b"alice", 3).unwrap().0,
+        "rotate" => e.rotate(t, 3).unwrap().0,
+        _ => e.create(3, &Client::NONE).unwrap().0,
+    };
+    for op in ["login", "rotate", "create"] {
+        let (mut child, mut parent, mut twin) = (make(true), make(false), make(false));
+        let t = child.create(0, &Client::NONE).unwrap().0;
+        assert_eq!(
+            t.as_bytes(),
+            parent.create(0, &Client::NONE).unwrap().0.as_bytes()
+        );
+        assert_eq!(
+            t.as_bytes(),
+            twin.create(0, &Client::NONE).unwrap().0.as_bytes()
+        );
+
+        EPOCH.fetch_add(1, Ordering::SeqCst); // the "fork"
+        child.validate(t.as_bytes(), 1, &Client::NONE).unwrap();
+        let from_parent = first_draw(&mut parent, op, t.as_bytes());
+        // Without a guard the stream simply continues (so the check below can fail) ...
+        assert_eq!(
+            from_parent.as_bytes(),
+            first_draw(&mut twin, op, t.as_bytes()).as_bytes()
+        );
+        // ... with one, the child's first draw comes from a fresh seed.
+        let from_child = first_draw(&mut child, op, t.as_bytes());
+        assert_ne!(
+            from_child.as_bytes(),
+            from_parent.as_bytes(),
+            "{op}: parent's stream continued"
+        );
+    }
+}
