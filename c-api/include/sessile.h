@@ -440,7 +440,8 @@ typedef struct sessile_session {
   bool authenticated;
   // Bytes of `principal` in use (0 when anonymous).
   uint32_t principal_len;
-  // The principal's bytes, followed by a NUL (so it can be printed when it is text).
+  // The principal's bytes, followed by a NUL (so it can be printed when it is text);
+  // the bytes after the NUL are not written.
   uint8_t principal[SESSILE_PRINCIPAL_BUFFER];
 } sessile_session;
 

@@ -1,8 +1,8 @@
 //! The pure-Rust side of `make bench-c` (feature `bench` only, never in releases): the same
 //! creates and validations as `c-api/bench/bench.c` makes through the C API, on the same
-//! kind of engine (the core's `SharedEngine`, which the heap engine wraps), timed here.
-
-use std::time::Instant;
+//! kind of engine (the core's `SharedEngine`, which the heap engine wraps). The C program
+//! calls these a batch at a time, alternating with its own batches, and times both sides
+//! with the same clock, so both see the same machine from moment to moment.
 
 use engine::Client;
 use engine::shared::SharedEngine;
@@ -10,24 +10,31 @@ use engine::shared::SharedEngine;
 use crate::boundary::run;
 use crate::config::sessile_config;
 use crate::result::sessile_result;
+use crate::types::SESSILE_TOKEN_BUFFER as TOKEN_BUFFER;
 
-/// Time `n` creates, then `n` validations of the tokens, on a fresh engine built from
-/// `config` with `seed` (32 bytes); nanoseconds per operation into `*create_ns` and
-/// `*validate_ns`.
+use sessile_result as R;
+
+/// A Rust engine and room for the text of `n` tokens.
+pub struct sessile_bench_rust {
+    engine: SharedEngine,
+    tokens: Vec<([u8; TOKEN_BUFFER], usize)>,
+}
+
+/// A fresh Rust-side engine built from `config` with `seed` (32 bytes), with room for `n`
+/// tokens, into `*out`; release it with `sessile_bench_rust_free`.
 ///
 /// # Safety
-/// `config` valid; `seed` readable for 32 bytes; the outputs writable.
+/// `config` valid; `seed` readable for 32 bytes; `out` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn sessile_bench_rust(
+pub unsafe extern "C" fn sessile_bench_rust_new(
     config: *const sessile_config,
     seed: *const u8,
     n: usize,
-    create_ns: *mut f64,
-    validate_ns: *mut f64,
+    out: *mut *mut sessile_bench_rust,
 ) -> sessile_result {
     run(|| {
-        if create_ns.is_null() || validate_ns.is_null() || n == 0 {
-            return Err(sessile_result::SESSILE_RESULT_NULL_ARGUMENT);
+        if out.is_null() {
+            return Err(R::SESSILE_RESULT_NULL_ARGUMENT);
         }
         // SAFETY: forwarded contract.
         let (config, seed) = unsafe {
@@ -36,24 +43,83 @@ pub unsafe extern "C" fn sessile_bench_rust(
                 crate::engine::seed32(seed, 32)?,
             )
         };
-        let engine = SharedEngine::with_seed(config, seed)?;
-        let mut tokens = Vec::with_capacity(n);
-        let t0 = Instant::now();
-        for i in 0..n {
-            let (t, _) = engine.with(|e| e.create(i as u64, &Client::NONE))?;
-            tokens.push(t);
-        }
-        let t1 = Instant::now();
-        for (i, t) in tokens.iter().enumerate() {
-            let s = engine.with(|e| e.validate(t.as_bytes(), (n + i) as u64, &Client::NONE))?;
-            std::hint::black_box(s);
-        }
-        let t2 = Instant::now();
+        let b = Box::new(sessile_bench_rust {
+            engine: SharedEngine::with_seed(config, seed)?,
+            tokens: vec![([0u8; TOKEN_BUFFER], 0); n],
+        });
         // SAFETY: checked non-NULL; writable by contract.
-        unsafe {
-            create_ns.write((t1 - t0).as_nanos() as f64 / n as f64);
-            validate_ns.write((t2 - t1).as_nanos() as f64 / n as f64);
+        unsafe { out.write(Box::into_raw(b)) };
+        Ok(())
+    })
+}
+
+/// Create sessions `from..to` (session `i` at time `i` ms), keeping each token's text as
+/// an app keeps it for its cookie and dropping (wiping) the `Token` at once: the same work
+/// the C loop makes.
+///
+/// # Safety
+/// `b` from `sessile_bench_rust_new`, not freed; `to` at most its `n`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_bench_rust_create(
+    b: *mut sessile_bench_rust,
+    from: usize,
+    to: usize,
+) -> sessile_result {
+    run(|| {
+        // SAFETY: forwarded contract.
+        let b = unsafe { b.as_mut() }.ok_or(R::SESSILE_RESULT_NULL_ARGUMENT)?;
+        let tokens = b
+            .tokens
+            .get_mut(from..to)
+            .ok_or(R::SESSILE_RESULT_INVALID_ARGUMENT)?;
+        for (i, (buf, len)) in tokens.iter_mut().enumerate() {
+            let (t, _) = b
+                .engine
+                .with(|e| e.create((from + i) as u64, &Client::NONE))?;
+            let text = t.as_bytes();
+            buf[..text.len()].copy_from_slice(text);
+            *len = text.len();
         }
         Ok(())
     })
+}
+
+/// Validate the tokens of sessions `from..to`, session `i` at time `now + i` ms.
+///
+/// # Safety
+/// As `sessile_bench_rust_create`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_bench_rust_validate(
+    b: *mut sessile_bench_rust,
+    from: usize,
+    to: usize,
+    now: u64,
+) -> sessile_result {
+    run(|| {
+        // SAFETY: forwarded contract.
+        let b = unsafe { b.as_mut() }.ok_or(R::SESSILE_RESULT_NULL_ARGUMENT)?;
+        let tokens = b
+            .tokens
+            .get(from..to)
+            .ok_or(R::SESSILE_RESULT_INVALID_ARGUMENT)?;
+        for (i, (buf, len)) in tokens.iter().enumerate() {
+            let s = b
+                .engine
+                .with(|e| e.validate(&buf[..*len], now + (from + i) as u64, &Client::NONE))?;
+            std::hint::black_box(s);
+        }
+        Ok(())
+    })
+}
+
+/// Release what `sessile_bench_rust_new` made (NULL is a no-op).
+///
+/// # Safety
+/// `b` NULL or from `sessile_bench_rust_new`, not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_bench_rust_free(b: *mut sessile_bench_rust) {
+    if !b.is_null() {
+        // SAFETY: from Box::into_raw in sessile_bench_rust_new, released once (contract).
+        drop(unsafe { Box::from_raw(b) });
+    }
 }

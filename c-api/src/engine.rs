@@ -157,7 +157,7 @@ pub(crate) unsafe fn write_text(
 unsafe fn session_to(out: *mut sessile_session, s: &engine::Session) {
     if !out.is_null() {
         // SAFETY: non-NULL and writable by contract.
-        unsafe { out.write(s.into()) };
+        unsafe { crate::types::write_session(out, s) };
     }
 }
 
@@ -545,7 +545,7 @@ pub unsafe extern "C" fn sessile_engine_sessions_of(
                 }
                 for (i, s) in e.sessions_of(principal).enumerate().take(cap) {
                     // SAFETY: `i < n <= cap` and `out` is writable for `cap` snapshots.
-                    unsafe { out.add(i).write((&s).into()) };
+                    unsafe { crate::types::write_session(out.add(i), &s) };
                 }
             }
             // SAFETY: checked non-NULL; writable by contract.

@@ -41,33 +41,39 @@ pub struct sessile_session {
     pub authenticated: bool,
     /// Bytes of `principal` in use (0 when anonymous).
     pub principal_len: u32,
-    /// The principal's bytes, followed by a NUL (so it can be printed when it is text).
+    /// The principal's bytes, followed by a NUL (so it can be printed when it is text);
+    /// the bytes after the NUL are not written.
     pub principal: [u8; SESSILE_PRINCIPAL_BUFFER],
 }
 
-impl From<&Session> for sessile_session {
-    fn from(s: &Session) -> Self {
-        let mut principal = [0u8; SESSILE_MAX_PRINCIPAL + 1];
-        let mut principal_len = 0;
-        if let Some(p) = &s.principal {
-            let b = p.as_bytes();
-            principal[..b.len()].copy_from_slice(b);
-            principal_len = b.len() as u32;
+/// Write a snapshot of `s` into `*out` field by field, in place (no temporary copy of
+/// the whole struct: this runs on every validation). `principal` gets the principal's
+/// bytes and a NUL; the bytes after the NUL are left as they were.
+///
+/// # Safety
+/// `out` is non-NULL and writable for one `sessile_session`.
+pub(crate) unsafe fn write_session(out: *mut sessile_session, s: &Session) {
+    let p = s.principal.as_ref().map_or(&[][..], |p| p.as_bytes());
+    // SAFETY: `out` is writable (contract); every write stays inside `*out`, and a
+    // principal is at most SESSILE_MAX_PRINCIPAL bytes, so it and its NUL fit.
+    unsafe {
+        (&raw mut (*out).handle).write(s.handle.to_u64());
+        (&raw mut (*out).tag).write(s.tag);
+        (&raw mut (*out).created_ms).write(s.created_ms);
+        (&raw mut (*out).last_seen_ms).write(s.last_seen_ms);
+        (&raw mut (*out).idle_deadline_ms).write(s.idle_deadline_ms);
+        (&raw mut (*out).absolute_deadline_ms).write(s.absolute_deadline_ms);
+        (&raw mut (*out).idle_timeout_ms).write(s.idle_timeout_ms);
+        (&raw mut (*out).absolute_timeout_ms).write(s.absolute_timeout_ms);
+        (&raw mut (*out).payload_len).write(s.payload_len);
+        (&raw mut (*out).authenticated).write(s.principal.is_some());
+        (&raw mut (*out).principal_len).write(p.len() as u32);
+        let dst = (&raw mut (*out).principal).cast::<u8>();
+        let n = p.len().min(SESSILE_MAX_PRINCIPAL);
+        if n > 0 {
+            core::ptr::copy_nonoverlapping(p.as_ptr(), dst, n);
         }
-        sessile_session {
-            handle: s.handle.to_u64(),
-            tag: s.tag,
-            created_ms: s.created_ms,
-            last_seen_ms: s.last_seen_ms,
-            idle_deadline_ms: s.idle_deadline_ms,
-            absolute_deadline_ms: s.absolute_deadline_ms,
-            idle_timeout_ms: s.idle_timeout_ms,
-            absolute_timeout_ms: s.absolute_timeout_ms,
-            payload_len: s.payload_len,
-            authenticated: s.principal.is_some(),
-            principal_len,
-            principal,
-        }
+        dst.add(n).write(0);
     }
 }
 
