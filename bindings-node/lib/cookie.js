@@ -143,6 +143,31 @@ Cookie.prototype = {
     return this.data
   },
 }
+// What the engine store's JSON holds of a cookie (toJSON's fields), set directly.
+const STORED = new Set(['originalMaxAge', 'partitioned', 'priority', 'secure', 'httpOnly', 'domain', 'path', 'sameSite'])
+
+/**
+ * The Cookie that `new Cookie(stored)` followed by express-session's inflate steps
+ * (`expires` back to a Date, `originalMaxAge` restored) gives, built without running the
+ * setters; `null` when `stored` has a field toJSON never writes (then take those steps).
+ */
+Cookie.fromStored = function (stored) {
+  const c = Object.create(Cookie.prototype)
+  c.path = '/'
+  c._expires = null
+  c.originalMaxAge = null
+  c.httpOnly = true
+  for (const key in stored) {
+    if (STORED.has(key)) c[key] = stored[key]
+    else if (key === 'expires') {
+      const e = stored.expires
+      c._expires = typeof e === 'string' ? new Date(e) : e
+    } else return null
+  }
+  c.originalMaxAge = stored.originalMaxAge
+  return c
+}
+
 Object.defineProperty(Cookie.prototype, 'constructor', { value: Cookie, enumerable: false, writable: true, configurable: true })
 
 module.exports = { Cookie, serialize, read }

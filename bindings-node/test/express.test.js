@@ -283,6 +283,32 @@ test('bad options are refused when the middleware is built', () => {
   assert.throws(() => session({ secret: [42] }), /secret/)
 })
 
+test('req and res keep every property Express gave them (the middleware turns them into dictionaries)', async () => {
+  for (const express of Object.values(versions)) {
+    const plain = {}
+    const seen = {}
+    const snapshot = (req, res) => ({
+      reqKeys: Object.keys(req).filter((k) => !k.startsWith('session')).sort(),
+      resKeys: Object.keys(res).filter((k) => k !== 'writeHead' && k !== 'end').sort(),
+      links: req.res === res && res.req === req,
+      app: req.app === res.app && typeof req.next === 'function',
+    })
+    const a = express()
+    a.get('/', (req, res) => res.status(201).json(Object.assign(plain, snapshot(req, res))))
+    await request(a).get('/').expect(201)
+    const b = appWith(express, { session: { secret: 'x' } }, (app) =>
+      app.get('/', (req, res) => {
+        req.session.n = 1
+        res.status(201).json(Object.assign(seen, snapshot(req, res)))
+      }),
+    )
+    const got = await request(b).get('/').expect(201)
+    assert.ok(cookieOf(got))
+    assert.deepEqual(seen, plain)
+    assert.equal(seen.links, true)
+  }
+})
+
 test('a session cookie sent twice with different values counts as none (cookie tossing)', async () => {
   const app = appWith(versions.express5, { session: { secret: 'x' } }, counter)
   const first = await request(app).get('/').expect('1')
