@@ -346,11 +346,12 @@ impl<S: Storage> Engine<S> {
         Ok(())
     }
 
-    /// End one session by handle (e.g. from a "your sessions" page).
+    /// End one session by handle (e.g. from a "your sessions" page). A session already
+    /// past its deadline (not yet swept) ends as expired and gives that error.
     pub fn revoke(&mut self, handle: SessionRef, now: u64) -> Result<(), Error> {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
-        let i = State::live(&p, handle)?;
+        let i = self.st.live_at(&mut p, handle, now)?;
         self.st.destroy(&mut p, i, Death::Revoked, now);
         Ok(())
     }
@@ -382,7 +383,9 @@ impl<S: Storage> Engine<S> {
         n
     }
 
-    /// The live sessions of `principal` (ASVS: let users see their sessions).
+    /// The live sessions of `principal` (ASVS: let users see their sessions). Sessions past
+    /// their deadline at the engine's clock (the latest time it was given) are left out,
+    /// swept or not.
     pub fn sessions_of<'a>(&'a mut self, principal: &[u8]) -> SessionsOf<'a> {
         let p = self.storage.parts();
         let head = self
@@ -390,6 +393,7 @@ impl<S: Storage> Engine<S> {
             .principal_cell(&p, principal)
             .map_or(NIL, |(_, h)| h);
         SessionsOf {
+            now: self.st.clock,
             st: &self.st,
             slots: p.slots,
             pool: p.pool,
@@ -399,10 +403,13 @@ impl<S: Storage> Engine<S> {
         }
     }
 
-    /// A snapshot of the session behind `handle`.
+    /// A snapshot of the session behind `handle`. A session past its deadline at the
+    /// engine's clock (the latest time it was given) ends as expired and gives that error;
+    /// so do [`Engine::payload`] and [`Engine::read`].
     pub fn session(&mut self, handle: SessionRef) -> Result<Session, Error> {
-        let p = self.storage.parts();
-        let i = State::live(&p, handle)?;
+        let mut p = self.storage.parts();
+        let now = self.st.clock;
+        let i = self.st.live_at(&mut p, handle, now)?;
         Ok(self.st.info(&p, i))
     }
 
@@ -420,10 +427,11 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Replace the session's payload. A payload that does not fit fails and the old one stays.
+    /// A session past its deadline (not yet swept) ends as expired and gives that error.
     pub fn write(&mut self, handle: SessionRef, data: &[u8], now: u64) -> Result<(), Error> {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
-        let i = State::live(&p, handle)?;
+        let i = self.st.live_at(&mut p, handle, now)?;
         if data.len() > self.st.config.max_payload as usize {
             return Err(Error::PayloadTooLarge);
         }
@@ -432,8 +440,9 @@ impl<S: Storage> Engine<S> {
 
     /// The payload, chunk by chunk, without copying.
     pub fn payload(&mut self, handle: SessionRef) -> Result<Chunks<'_>, Error> {
-        let p = self.storage.parts();
-        let i = State::live(&p, handle)?;
+        let mut p = self.storage.parts();
+        let now = self.st.clock;
+        let i = self.st.live_at(&mut p, handle, now)?;
         let s = &p.slots[i as usize];
         Ok(Chunks {
             bytes: p.pool,
@@ -516,6 +525,7 @@ impl<S: Storage> Engine<S> {
 
 /// Iterator over a principal's sessions, from [`Engine::sessions_of`].
 pub struct SessionsOf<'a> {
+    now: u64,
     st: &'a State,
     slots: &'a [Slot],
     pool: &'a [u8],
@@ -527,13 +537,17 @@ pub struct SessionsOf<'a> {
 impl Iterator for SessionsOf<'_> {
     type Item = Session;
     fn next(&mut self) -> Option<Session> {
-        if self.cur == NIL {
-            return None;
+        loop {
+            if self.cur == NIL {
+                return None;
+            }
+            let i = self.cur;
+            let n = self.slots[i as usize].next;
+            self.cur = if n == self.head { NIL } else { n };
+            if self.slots[i as usize].deadline() > self.now {
+                return Some(self.st.info_from(self.slots, self.pool, self.pool_next, i));
+            }
         }
-        let i = self.cur;
-        let n = self.slots[i as usize].next;
-        self.cur = if n == self.head { NIL } else { n };
-        Some(self.st.info_from(self.slots, self.pool, self.pool_next, i))
     }
 }
 
@@ -611,6 +625,19 @@ impl State {
             Some(s) if s.is_live() && s.generation == h.generation => Ok(h.slot),
             _ => Err(Error::StaleHandle),
         }
+    }
+
+    /// The slot behind `h` if its session is live at `now`. One past its deadline but not
+    /// yet swept is ended here as expired (as a validation would find it), with that error.
+    fn live_at(&mut self, p: &mut Parts<'_>, h: SessionRef, now: u64) -> Result<u32, Error> {
+        let i = State::live(p, h)?;
+        let s = &p.slots[i as usize];
+        if s.deadline() <= now {
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            return Err(Error::Session(death.invalid()));
+        }
+        Ok(i)
     }
 
     fn tag(&self, slot: u32, generation: u32) -> u64 {
@@ -1209,14 +1236,8 @@ impl State {
         now: u64,
     ) -> Result<Session, Error> {
         let now = self.tick(now);
-        let i = State::live(p, h)?;
         // A session already past its deadline (not yet swept) is dead: never extend it.
-        let s = &p.slots[i as usize];
-        if s.deadline() <= now {
-            let death = expiry_of(s);
-            self.destroy(p, i, death, now);
-            return Err(Error::Session(death.invalid()));
-        }
+        let i = self.live_at(p, h, now)?;
         let ok = |v: Option<u32>, max: u32| v.is_none_or(|v| v > 0 && v <= max);
         if !ok(idle_ms, self.config.max_idle_timeout_ms)
             || !ok(absolute_ms, self.config.max_absolute_timeout_ms)
@@ -1331,5 +1352,40 @@ mod tests {
         assert_eq!(s2.handle.slot, s.handle.slot);
         assert_eq!(e.write(s.handle, b"x", 3), Err(Error::StaleHandle));
         assert_eq!(e.session(s.handle), Err(Error::StaleHandle));
+    }
+
+    /// Calls by handle see deadlines as validation does: a session past its deadline at
+    /// the engine's clock is dead though not yet swept (no reading, writing, revoking or
+    /// listing it), and ends as expired, so its token reads as expired afterwards.
+    #[test]
+    fn by_handle_a_session_past_its_deadline_is_expired() {
+        let idle = Error::Session(Invalid::Expired(Expiry::Idle));
+        let mut e = engine(|_| {}); // idle 1 s, absolute 10 s
+        let (a, sa) = e.create(0, NONE).unwrap();
+        let (b, sb) = e.create(0, NONE).unwrap();
+        let (c, sc) = e.create(0, NONE).unwrap();
+        let (_, sd) = e.login(c.as_bytes(), b"alice", 0).unwrap();
+        e.write(sa.handle, b"x", 999).unwrap();
+        assert_eq!(e.sessions_of(b"alice").count(), 1);
+        // Another call moves the engine's clock past all four idle deadlines; no sweep.
+        e.create(1_000, NONE).unwrap();
+        assert_eq!(e.stats().live, 4); // c and d are one session (login rotated it)
+        assert_eq!(
+            e.sessions_of(b"alice").count(),
+            0,
+            "listed past its deadline"
+        );
+        assert_eq!(e.session(sa.handle), Err(idle));
+        assert_eq!(e.read(sa.handle, &mut [0; 8]), Err(Error::StaleHandle));
+        assert_eq!(e.write(sb.handle, b"y", 1_000), Err(idle));
+        assert_eq!(e.revoke(sd.handle, 1_000), Err(idle));
+        assert_eq!(e.stats().live, 1);
+        assert_eq!(e.payload(sc.handle).err(), Some(Error::StaleHandle));
+        for t in [&a, &b] {
+            assert_eq!(
+                e.validate(t.as_bytes(), 1_001, NONE),
+                Err(Invalid::Expired(Expiry::Idle))
+            );
+        }
     }
 }

@@ -14,6 +14,8 @@
 //! - a full table reclaims expired sessions first, then evicts one anonymous session,
 //!   never an authenticated one, else `CapacityExhausted`; a full pool likewise;
 //! - payloads read back as written; a failed write keeps the old payload;
+//! - calls by handle (write, read, session, revoke) find a session past its deadline (not
+//!   yet swept) dead, as validate does, and end it as expired;
 //! - `stats.live <= capacity`, counters match the model, pool usage is exactly the
 //!   blocks the model's payloads and principals need and never above the pool size, no
 //!   event is dropped, and a principal never holds more sessions than its cap.
@@ -465,7 +467,10 @@ fn run(input: Input) {
             m.clock + u64::from(step.dt % 2_048)
         };
         let before = m.clock;
-        m.clock = m.clock.max(now);
+        // A read is given no time: the engine judges it by its own clock.
+        if !matches!(step.op, Op::Read(_)) {
+            m.clock = m.clock.max(now);
+        }
         if !apply(&mut e, &mut m, &step.op, now) {
             // The engine was not given `now` (no session to name, or a read): its clock
             // stays where it was.
@@ -604,6 +609,19 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
             let short = held && data.len() <= m.config.max_payload as usize && !fits;
             let expired = m.expired_held();
             let r = e.write(m.sessions[s].handle, &data, now);
+            if held && m.clock >= m.sessions[s].deadline() {
+                // Past its deadline, not yet swept: dead, ended as expired.
+                let kind = m.sessions[s].expiry();
+                m.events(
+                    e,
+                    Allowed {
+                        expire: Some(s),
+                        ..Allowed::default()
+                    },
+                );
+                assert_eq!(r, Err(Error::Session(Invalid::Expired(kind))));
+                return true;
+            }
             let seen = m.events(
                 e,
                 Allowed {
@@ -650,6 +668,19 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
             let mut out = vec![0u8; m.config.max_payload as usize];
             let r = e.read(h, &mut out);
             let info = e.session(h);
+            if m.sessions[s].held() && m.clock >= m.sessions[s].deadline() {
+                let kind = m.sessions[s].expiry();
+                m.events(
+                    e,
+                    Allowed {
+                        expire: Some(s),
+                        ..Allowed::default()
+                    },
+                );
+                assert_eq!(r, Err(Error::Session(Invalid::Expired(kind))));
+                assert_eq!(info, Err(Error::StaleHandle));
+                return false;
+            }
             if m.sessions[s].held() {
                 let n = r.expect("read of a held session");
                 assert_eq!(
@@ -669,6 +700,18 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
             let Some(s) = pick(m, *i) else { return false };
             let held = m.sessions[s].held();
             let r = e.revoke(m.sessions[s].handle, now);
+            if held && m.clock >= m.sessions[s].deadline() {
+                let kind = m.sessions[s].expiry();
+                m.events(
+                    e,
+                    Allowed {
+                        expire: Some(s),
+                        ..Allowed::default()
+                    },
+                );
+                assert_eq!(r, Err(Error::Session(Invalid::Expired(kind))));
+                return true;
+            }
             let revoke = if held { vec![s] } else { Vec::new() };
             m.events(
                 e,
