@@ -10,7 +10,7 @@ BENCH_TARGETS += bench-c
 
 PREFIX ?= /usr/local
 C_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
-C_LIBDIR := $(C_TARGET_DIR)/release
+C_LIBDIR := $(C_TARGET_DIR)/release-c
 C_NOSTD_LIB := $(C_TARGET_DIR)/thumbv7em-none-eabihf/release/libsessile.a
 C_BUILD := $(ROOT)/c-api/build
 # What a program linking libsessile.a also needs (cargo's --print native-static-libs).
@@ -42,7 +42,7 @@ lint-c:
 	cargo fmt -p sessile-c -- --check
 
 c-lib:
-	cargo build --release -p sessile-c
+	cargo build --profile release-c -p sessile-c
 
 # Regenerate c-api/include/sessile.h after changing the API (then commit it).
 header-c:
@@ -120,8 +120,8 @@ install: install-c
 # C API against the same operations in Rust, in one run (library built with the bench
 # export, in its own target dir so the release library stays free of it).
 bench-c:
-	CARGO_TARGET_DIR=$(C_TARGET_DIR)/c-bench cargo build --release -p sessile-c --features bench
+	CARGO_TARGET_DIR=$(C_TARGET_DIR)/c-bench cargo build --profile release-c -p sessile-c --features bench
 	mkdir -p $(C_BUILD)
 	cc -std=c11 -O2 -Wall -Wextra -Werror -Ic-api/include c-api/bench/bench.c \
-		$(C_TARGET_DIR)/c-bench/release/libsessile.a $(C_LIBS) -o $(C_BUILD)/bench
+		$(C_TARGET_DIR)/c-bench/release-c/libsessile.a $(C_LIBS) -o $(C_BUILD)/bench
 	$(C_BUILD)/bench
