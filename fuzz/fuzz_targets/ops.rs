@@ -609,17 +609,7 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
             let short = held && data.len() <= m.config.max_payload as usize && !fits;
             let expired = m.expired_held();
             let r = e.write(m.sessions[s].handle, &data, now);
-            if held && m.clock >= m.sessions[s].deadline() {
-                // Past its deadline, not yet swept: dead, ended as expired.
-                let kind = m.sessions[s].expiry();
-                m.events(
-                    e,
-                    Allowed {
-                        expire: Some(s),
-                        ..Allowed::default()
-                    },
-                );
-                assert_eq!(r, Err(Error::Session(Invalid::Expired(kind))));
+            if lapsed(e, m, s, &r) {
                 return true;
             }
             let seen = m.events(
@@ -668,16 +658,7 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
             let mut out = vec![0u8; m.config.max_payload as usize];
             let r = e.read(h, &mut out);
             let info = e.session(h);
-            if m.sessions[s].held() && m.clock >= m.sessions[s].deadline() {
-                let kind = m.sessions[s].expiry();
-                m.events(
-                    e,
-                    Allowed {
-                        expire: Some(s),
-                        ..Allowed::default()
-                    },
-                );
-                assert_eq!(r, Err(Error::Session(Invalid::Expired(kind))));
+            if lapsed(e, m, s, &r) {
                 assert_eq!(info, Err(Error::StaleHandle));
                 return false;
             }
@@ -700,16 +681,7 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
             let Some(s) = pick(m, *i) else { return false };
             let held = m.sessions[s].held();
             let r = e.revoke(m.sessions[s].handle, now);
-            if held && m.clock >= m.sessions[s].deadline() {
-                let kind = m.sessions[s].expiry();
-                m.events(
-                    e,
-                    Allowed {
-                        expire: Some(s),
-                        ..Allowed::default()
-                    },
-                );
-                assert_eq!(r, Err(Error::Session(Invalid::Expired(kind))));
+            if lapsed(e, m, s, &r) {
                 return true;
             }
             let revoke = if held { vec![s] } else { Vec::new() };
@@ -803,6 +775,34 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
             assert_eq!(n, expired.len(), "sweep({now}) missed expired sessions");
         }
     }
+    true
+}
+
+/// A call by handle on a held session past its deadline (not yet swept, at the model's
+/// clock) must have ended it as expired and returned that error: checks both and says
+/// whether that was the case.
+fn lapsed<T: core::fmt::Debug>(
+    e: &mut Engine<HeapStorage>,
+    m: &mut Model,
+    s: usize,
+    r: &Result<T, Error>,
+) -> bool {
+    if !(m.sessions[s].held() && m.clock >= m.sessions[s].deadline()) {
+        return false;
+    }
+    let kind = m.sessions[s].expiry();
+    m.events(
+        e,
+        Allowed {
+            expire: Some(s),
+            ..Allowed::default()
+        },
+    );
+    assert_eq!(
+        r.as_ref().map(|_| ()),
+        Err(&Error::Session(Invalid::Expired(kind))),
+        "a call by handle on a session past its deadline"
+    );
     true
 }
 
