@@ -120,7 +120,10 @@ export declare class Engine {
   revokeAll(): number
   /** The live sessions of `principal`. */
   sessionsOf(principal: Bytes): Array<SessionInfo>
-  /** A snapshot of the session behind `handle` (throws `SESSILE_STALE_HANDLE` once it ended). */
+  /**
+   * A snapshot of the session behind `handle` (throws `SESSILE_STALE_HANDLE` once it ended,
+   * `SESSILE_SESSION_INVALID` with reason `expired_*` when it is past its deadline).
+   */
   session(handle: bigint): SessionInfo
   /**
    * Override one session's timeouts (ms, each within the configured maximum); `null`

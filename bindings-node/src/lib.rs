@@ -460,16 +460,23 @@ impl NativeEngine {
     #[napi]
     pub fn sessions_of(&self, env: Env, principal: Bytes) -> Result<Vec<SessionInfo>> {
         let p = principal_bytes(&env, &principal)?;
-        Ok(self
-            .inner
-            .with(|e| e.sessions_of(p).map(|s| session_info(&s)).collect()))
+        let now = self.now(&env)?;
+        Ok(self.inner.with(|e| {
+            e.advance(now);
+            e.sessions_of(p).map(|s| session_info(&s)).collect()
+        }))
     }
 
-    /// A snapshot of the session behind `handle` (throws `SESSILE_STALE_HANDLE` once it ended).
+    /// A snapshot of the session behind `handle` (throws `SESSILE_STALE_HANDLE` once it ended,
+    /// `SESSILE_SESSION_INVALID` with reason `expired_*` when it is past its deadline).
     #[napi]
     pub fn session(&self, env: Env, handle: BigInt) -> Result<SessionInfo> {
         let h = handle_of(&env, handle)?;
-        match self.inner.with(|e| e.session(h)) {
+        let now = self.now(&env)?;
+        match self.inner.with(|e| {
+            e.advance(now);
+            e.session(h)
+        }) {
             Ok(s) => Ok(session_info(&s)),
             Err(e) => Err(throw(&env, e)?),
         }
@@ -519,7 +526,8 @@ impl NativeEngine {
     #[napi]
     pub fn read(&self, env: Env, handle: BigInt) -> Result<Buffer> {
         let h = handle_of(&env, handle)?;
-        match self.inner.with(|e| read_payload(e, h)) {
+        let now = self.now(&env)?;
+        match self.inner.with(|e| read_payload(e, h, now)) {
             Ok(v) => Ok(v.into()),
             Err(e) => Err(throw(&env, e)?),
         }
@@ -529,7 +537,8 @@ impl NativeEngine {
     #[napi]
     pub fn read_string(&self, env: Env, handle: BigInt) -> Result<String> {
         let h = handle_of(&env, handle)?;
-        match self.inner.with(|e| read_payload(e, h)) {
+        let now = self.now(&env)?;
+        match self.inner.with(|e| read_payload(e, h, now)) {
             Ok(v) => Ok(String::from_utf8_lossy(&v).into_owned()),
             Err(e) => Err(throw(&env, e)?),
         }
@@ -652,7 +661,9 @@ pub struct LoadedSession {
 fn read_payload(
     e: &mut sessile::shared::HeapEngine,
     h: SessionRef,
+    now: u64,
 ) -> std::result::Result<Vec<u8>, CoreError> {
+    e.advance(now);
     let mut v = Vec::new();
     for chunk in e.payload(h)? {
         v.extend_from_slice(chunk);

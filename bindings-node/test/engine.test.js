@@ -71,6 +71,22 @@ test('idle and absolute timeouts are exact, in milliseconds', () => {
   assert.equal(engine.nowMs(), clock.t)
 })
 
+test('by handle, a session past its deadline is expired even before a sweep', () => {
+  const { engine, clock } = clocked({ idleTimeoutMs: 1000 })
+  const a = engine.login(engine.create().token, 'ann')
+  const b = engine.create()
+  engine.writeString(b.session.handle, 'kept until the deadline')
+  clock.t = 999
+  assert.equal(engine.readString(b.session.handle), 'kept until the deadline')
+  assert.equal(engine.sessionsOf('ann').length, 1)
+  clock.t = 1000
+  assert.equal(engine.sessionsOf('ann').length, 0)
+  throwsCode(() => engine.session(a.session.handle), 'SESSILE_SESSION_INVALID', 'expired_idle')
+  throwsCode(() => engine.readString(b.session.handle), 'SESSILE_SESSION_INVALID', 'expired_idle')
+  throwsCode(() => engine.read(b.session.handle), 'SESSILE_STALE_HANDLE')
+  throwsCode(() => engine.validate(b.token), 'SESSILE_SESSION_INVALID', 'expired_idle')
+})
+
 test('log out everywhere, revoke by handle, per-session timeouts', () => {
   const { engine } = clocked()
   const a = engine.login(engine.create().token, 'bob')

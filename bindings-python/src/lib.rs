@@ -832,19 +832,26 @@ impl Engine {
     }
 
     /// The live sessions of `principal`.
-    fn sessions_of(&self, principal: &Bound<'_, PyAny>) -> PyResult<Vec<Session>> {
+    fn sessions_of(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<Vec<Session>> {
         let principal = bytes_of(principal, "principal")?;
+        let now = self.now_ms(py)?;
         Ok(self.shared.with(|e| {
+            e.advance(now);
             e.sessions_of(&principal)
                 .map(|s| Session::from_core(&s))
                 .collect()
         }))
     }
 
-    /// A fresh snapshot of the session behind `handle` (`StaleHandle` once it ended).
+    /// A fresh snapshot of the session behind `handle` (`StaleHandle` once it ended,
+    /// `SessionInvalid` with an expired reason when it is past its deadline).
     fn session(&self, py: Python<'_>, handle: u64) -> PyResult<Session> {
+        let now = self.now_ms(py)?;
         self.shared
-            .with(|e| e.session(SessionRef::from_u64(handle)))
+            .with(|e| {
+                e.advance(now);
+                e.session(SessionRef::from_u64(handle))
+            })
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -884,9 +891,13 @@ impl Engine {
 
     /// The session's payload.
     fn read<'py>(&self, py: Python<'py>, handle: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let now = self.now_ms(py)?;
         let data = self
             .shared
-            .with(|e| Self::payload_of(e, SessionRef::from_u64(handle)))
+            .with(|e| {
+                e.advance(now);
+                Self::payload_of(e, SessionRef::from_u64(handle))
+            })
             .map_err(|e| to_py(py, e))?;
         Ok(PyBytes::new(py, &data))
     }

@@ -103,6 +103,29 @@ def test_create_validate_write_read(engine: sessile.Engine, clock: FakeClock) ->
     assert engine.validate(token.encode()).tag == s.tag  # bytes tokens too
 
 
+def test_by_handle_a_session_past_its_deadline_is_expired(make_engine, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    e = make_engine(idle_timeout=1)
+    _, a = e.login(e.create()[0], "ann")
+    token, b = e.create()
+    e.write(b.handle, b"kept until the deadline")
+    clock.advance(0.999)
+    assert e.read(b.handle) == b"kept until the deadline"
+    assert len(e.sessions_of("ann")) == 1
+    clock.advance(0.001)
+    assert e.sessions_of("ann") == []
+    with pytest.raises(sessile.SessionInvalid) as err:
+        e.session(a.handle)
+    assert err.value.reason == "expired_idle"
+    with pytest.raises(sessile.SessionInvalid) as err:
+        e.write(b.handle, b"too late")
+    assert err.value.reason == "expired_idle"
+    with pytest.raises(sessile.StaleHandle):
+        e.read(b.handle)
+    with pytest.raises(sessile.SessionInvalid) as err:
+        e.validate(token)
+    assert err.value.reason == "expired_idle"
+
+
 def test_timeouts_are_exact_in_seconds(make_engine, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
     e = make_engine(idle_timeout=10, absolute_timeout=25)
     token, s = e.create()

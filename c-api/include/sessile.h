@@ -711,8 +711,9 @@ sessile_result sessile_engine_sessions_of(struct sessile_engine *engine,
                                           size_t cap,
                                           size_t *count);
 
-// A snapshot of the session behind `handle` (`STALE_HANDLE` once it has ended). Does not
-// count as use.
+// A snapshot of the session behind `handle` (`STALE_HANDLE` once it has ended,
+// `EXPIRED_IDLE` / `EXPIRED_ABSOLUTE` when it is past its deadline at the engine's clock:
+// it ends then). Does not count as use.
 //
 // # Safety
 // `out` writable; `engine` live.

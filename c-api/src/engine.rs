@@ -554,8 +554,9 @@ pub unsafe extern "C" fn sessile_engine_sessions_of(
     })
 }
 
-/// A snapshot of the session behind `handle` (`STALE_HANDLE` once it has ended). Does not
-/// count as use.
+/// A snapshot of the session behind `handle` (`STALE_HANDLE` once it has ended,
+/// `EXPIRED_IDLE` / `EXPIRED_ABSOLUTE` when it is past its deadline at the engine's clock:
+/// it ends then). Does not count as use.
 ///
 /// # Safety
 /// `out` writable; `engine` live.

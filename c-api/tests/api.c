@@ -295,6 +295,33 @@ static void cookies(void) {
     EXPECT(SESSILE_RESULT_COOKIE_DUPLICATE, sessile_cookie_parse(S("sid=1; sid=2"), "sid", &v, &vlen));
 }
 
+/* By handle, a session past its deadline at the engine's clock is expired, swept or not. */
+static void lapsed_handles(void) {
+    sessile_config c;
+    sessile_config_default(&c);
+    c.idle_timeout_ms = 1000;
+    sessile_engine *e = NULL;
+    OK(sessile_engine_new(&c, &e));
+    char tok[SESSILE_TOKEN_BUFFER], tok2[SESSILE_TOKEN_BUFFER];
+    size_t n = 0, n2 = 0, count = 9, len = 0;
+    sessile_session a, b;
+    OK(sessile_engine_create(e, 0, NULL, tok, sizeof tok, &n, NULL));
+    OK(sessile_engine_login(e, (const uint8_t *)tok, n, S("ann"), 0, tok2, sizeof tok2, &n2, &a));
+    OK(sessile_engine_create(e, 0, NULL, tok, sizeof tok, &n, &b));
+    OK(sessile_engine_write(e, b.handle, S("kept"), 999));
+    /* Another call moves the engine's clock to both idle deadlines; nothing is swept. */
+    OK(sessile_engine_create(e, 1000, NULL, tok2, sizeof tok2, &n2, NULL));
+    OK(sessile_engine_sessions_of(e, S("ann"), NULL, 0, &count));
+    CHECK(count == 0);
+    EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_session(e, a.handle, &a));
+    uint8_t out[16];
+    EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_read(e, b.handle, out, sizeof out, &len));
+    CHECK(len == 0);
+    EXPECT(SESSILE_RESULT_STALE_HANDLE, sessile_engine_write(e, b.handle, S("late"), 1000));
+    EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_validate(e, (const uint8_t *)tok, n, 1000, NULL, NULL));
+    OK(sessile_engine_free(&e));
+}
+
 static void heap_engine(void) {
     sessile_config c;
     sessile_config_default(&c);
@@ -404,6 +431,7 @@ int main(void) {
     strings();
     cookies();
     heap_engine();
+    lapsed_handles();
     placed_engine();
     return check_done("api");
 }

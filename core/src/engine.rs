@@ -279,6 +279,14 @@ impl<S: Storage> Engine<S> {
         self.st.clock
     }
 
+    /// Tell the engine the time and nothing else (its clock never runs backwards); returns
+    /// its clock. Calls given no time ([`Engine::session`], [`Engine::payload`],
+    /// [`Engine::read`], [`Engine::sessions_of`]) judge deadlines by this clock, so a
+    /// binding with a clock of its own advances it first.
+    pub fn advance(&mut self, now: u64) -> u64 {
+        self.st.tick(now)
+    }
+
     /// Replace the generator's state (after `fork`, for example).
     pub fn reseed(&mut self, seed: [u8; 32]) {
         self.st.rng = ChaCha20Rng::from_seed(seed);
