@@ -140,13 +140,10 @@ function session(options) {
   }
 
   // Sessions inflated from the engine store: the methods that wrapmethods() would define
-  // on each one live on this prototype and call the request's state (no per-request
-  // defineProperty).
-  // Nothing is added to `req` for it beyond express-session's own properties (adding a
-  // property to Express's req or res costs microseconds): the request's state is a
-  // property of the session, and its `id` is the prototype's getter of req.sessionID.
-  // The request's state is a symbol-keyed property (JSON.stringify, for...in and
-  // Object.keys skip it) and `req` a getter: no defineProperty per request.
+  // on each one live on this prototype and call the request's state. Nothing is added to
+  // `req` for it beyond express-session's own properties: the request's state is a
+  // symbol-keyed property of the session (JSON.stringify, for...in and Object.keys skip
+  // it), and `req` and `id` are prototype getters. No defineProperty per request.
   function EngineSession(ctx, data) {
     this[HOOKS] = ctx
     for (const prop in data) {

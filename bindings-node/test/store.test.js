@@ -62,3 +62,29 @@ test('store is bounded and expiring (engine capacity and idle timeout)', async (
   const shared = new Engine()
   assert.equal(new SessileStore({ engine: shared }).engine, shared)
 })
+
+test('Cookie.fromStored gives what express-session\'s inflate steps give, or null for foreign fields', () => {
+  const { Cookie } = require('../express')
+  // express-session's steps: new Cookie(stored), expires back to a Date, originalMaxAge kept.
+  const slow = (stored) => {
+    const c = new Cookie(stored)
+    if (typeof stored.expires === 'string') c.expires = new Date(stored.expires)
+    c.originalMaxAge = stored.originalMaxAge
+    return c
+  }
+  const later = new Date(Date.now() + 60_000)
+  const cases = [
+    new Cookie(),
+    new Cookie({ maxAge: 60_000, secure: true, sameSite: 'strict', domain: 'example.com', path: '/app' }),
+    new Cookie({ expires: later, httpOnly: false, partitioned: true, priority: 'high' }),
+  ].map((c) => JSON.parse(JSON.stringify(c)))
+  for (const stored of cases) {
+    const fast = Cookie.fromStored(stored)
+    const want = slow(stored)
+    assert.deepEqual(Object.assign({}, fast), Object.assign({}, want))
+    assert.deepEqual(fast.data, want.data)
+    assert.equal(JSON.stringify(fast), JSON.stringify(want))
+    assert.ok(fast instanceof Cookie)
+  }
+  assert.equal(Cookie.fromStored({ path: '/', maxAge: 5 }), null)
+})
