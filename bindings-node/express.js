@@ -103,6 +103,8 @@ function session(options) {
   const saveUninitializedSession = opts.saveUninitialized === undefined ? false : Boolean(opts.saveUninitialized)
   const signer = new Signer(checkSecret(opts.secret))
   const engineIds = store.issuesIds === true
+  // The engine store's per-request native calls, bound to this signer.
+  const link = engineIds && typeof store.link === 'function' ? store.link(signer) : null
 
   if (generateId !== undefined && typeof generateId !== 'function') {
     throw new TypeError('genid option must be a function')
@@ -285,7 +287,8 @@ function session(options) {
           // unchanged since it was loaded or saved
         } else if (typeof id === 'string' && id !== PENDING && this.cookieId === id) {
           // A live session: shouldSave() or shouldTouch() holds, and both write it.
-          store.setSync(id, req.session, json)
+          if (link !== null) store.saveLinked(link, id, req.session, json)
+          else store.setSync(id, req.session, json)
         } else if (this.shouldSave()) {
           this.savedHash = this.fp(req.session)
           store.setSync(req.sessionID, req.session, json)
@@ -578,7 +581,7 @@ function session(options) {
         const dot = raw === undefined ? -1 : raw.lastIndexOf('.')
         if (dot > 2 && raw.startsWith('s:')) {
           try {
-            loaded = store.loadSignedSync(signer, raw.slice(2), req)
+            loaded = link !== null ? store.loadLinked(link, raw.slice(2), req) : store.loadSignedSync(signer, raw.slice(2), req)
           } catch (err) {
             // Only a verified token gets as far as an error.
             loadError = err

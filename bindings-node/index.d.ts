@@ -102,6 +102,13 @@ export declare class Engine {
    */
   loadSigned(signer: Signer, signed: string, ip?: string | undefined | null, userAgent?: string | undefined | null): false | null | string | [string, string]
   /**
+   * Internal to `sessile/express`: its two per-request calls bound to this engine and
+   * `signer`, as plain functions that skip napi-rs's argument glue (see `fast.rs`).
+   * `load` does what `loadSigned` does, `save` what `savePayload` does; when the engine
+   * has an injected clock, each takes the time as its last argument.
+   */
+  expressLink(signer: Signer): { load(signed: string, ip?: string | null, userAgent?: string | null, now?: number): false | null | string | [string, string]; save(token: string, data: string, now?: number): void; clock?: () => number }
+  /**
    * Validate the token (no client comparison) and replace its payload with `data`.
    * Throws `SESSILE_SESSION_INVALID` when it names no live session.
    */

@@ -4,10 +4,26 @@
 const { EventEmitter } = require('node:events')
 const native = require('./binding.js')
 
+const CLOCK = Symbol('sessile.clock')
+
 class Engine extends native.Engine {
   constructor(options) {
     super(options)
     EventEmitter.call(this)
+    // The injected clock, which the native engine calls itself; the fast path of
+    // sessile/express passes its time in instead (see expressLink).
+    this[CLOCK] = options && typeof options.clock === 'function' ? options.clock : undefined
+  }
+
+  /**
+   * Internal to sessile/express: `{ load, save, clock }`, the native per-request calls
+   * bound to this engine and `signer`, and the injected clock (or undefined) whose time
+   * they take as their last argument.
+   */
+  expressLink(signer) {
+    const link = super.expressLink(signer)
+    link.clock = this[CLOCK]
+    return link
   }
 
   /** The payload parsed as JSON; `undefined` when empty. */

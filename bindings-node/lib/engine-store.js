@@ -82,6 +82,11 @@ EngineStore.prototype.loadSignedSync = function (signer, signed, req) {
   const ip = req.socket && req.socket.remoteAddress
   const ua = req.headers['user-agent']
   const got = this.engine.loadSigned(signer, signed, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null)
+  return this.loaded(got, signed)
+}
+
+// What loadSignedSync returns, from the native call's answer.
+EngineStore.prototype.loaded = function (got, signed) {
   if (got === false || got === null) return got
   let json
   let principal = null
@@ -97,6 +102,29 @@ EngineStore.prototype.loadSignedSync = function (signer, signed, req) {
     return null
   }
   return [sess, principal, json]
+}
+
+/**
+ * The native per-request calls of sessile/express bound to this store's engine and
+ * `signer` (see Engine#expressLink); null when the engine has none.
+ */
+EngineStore.prototype.link = function (signer) {
+  return typeof this.engine.expressLink === 'function' ? this.engine.expressLink(signer) : null
+}
+
+/** loadSignedSync through a link. */
+EngineStore.prototype.loadLinked = function (link, signed, req) {
+  const ip = req.socket && req.socket.remoteAddress
+  const ua = req.headers['user-agent']
+  const clock = link.clock
+  const got = link.load(signed, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null, clock === undefined ? undefined : clock())
+  return this.loaded(got, signed)
+}
+
+/** setSync through a link. */
+EngineStore.prototype.saveLinked = function (link, sid, sess, json) {
+  const clock = link.clock
+  link.save(sid, json === undefined ? JSON.stringify(sess) : json, clock === undefined ? undefined : clock())
 }
 
 /** Save `sess`; `json` is its JSON text when the caller already has it. */

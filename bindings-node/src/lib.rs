@@ -6,6 +6,7 @@
 
 mod cookie;
 mod error;
+mod fast;
 mod options;
 mod signer;
 
@@ -126,7 +127,7 @@ pub struct Stats {
 /// server-side logout with reuse detection. All durations are milliseconds.
 #[napi(js_name = "Engine")]
 pub struct NativeEngine {
-    inner: SharedEngine,
+    inner: std::sync::Arc<SharedEngine>,
     clock: Option<FunctionRef<(), f64>>,
 }
 
@@ -226,7 +227,10 @@ impl NativeEngine {
             Some(f) => Some(f.create_ref()?),
             None => None,
         };
-        Ok(NativeEngine { inner, clock })
+        Ok(NativeEngine {
+            inner: std::sync::Arc::new(inner),
+            clock,
+        })
     }
 
     fn now(&self, env: &Env) -> Result<u64> {
@@ -379,6 +383,28 @@ impl NativeEngine {
                 ]),
             }
         }))
+    }
+
+    /// Internal to `sessile/express`: its two per-request calls bound to this engine and
+    /// `signer`, as plain functions that skip napi-rs's argument glue (see `fast.rs`).
+    /// `load` does what `loadSigned` does, `save` what `savePayload` does; when the engine
+    /// has an injected clock, each takes the time as its last argument.
+    #[napi(
+        ts_return_type = "{ load(signed: string, ip?: string | null, userAgent?: string | null, now?: number): false | null | string | [string, string]; save(token: string, data: string, now?: number): void; clock?: () => number }"
+    )]
+    pub fn express_link<'e>(
+        &self,
+        env: &'e Env,
+        signer: &Signer,
+    ) -> Result<napi::bindgen_prelude::Unknown<'e>> {
+        let link = fast::Link {
+            engine: std::sync::Arc::clone(&self.inner),
+            keys: signer.keys(),
+            clock: self.clock.is_some(),
+        };
+        let obj = fast::link_object(env, link)?;
+        // SAFETY: a value just created in this env, returned to JS as is.
+        Ok(unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env.raw(), obj) })
     }
 
     /// Validate the token (no client comparison) and replace its payload with `data`.

@@ -18,13 +18,44 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 /// Signs and verifies cookie values with one or more secrets, as express-session does.
 #[napi]
 pub struct Signer {
-    keys: Vec<HmacSha256>,
+    keys: Keys,
 }
 
-fn mac_b64(key: &HmacSha256, value: &str) -> String {
+/// The HMAC keys, the first signing.
+#[derive(Clone)]
+pub(crate) struct Keys(Vec<HmacSha256>);
+
+/// Length of an HMAC-SHA256 in unpadded base64.
+const SIG_CHARS: usize = 43;
+
+fn mac_b64(key: &HmacSha256, value: &[u8]) -> [u8; SIG_CHARS] {
     let mut mac = key.clone();
-    mac.update(value.as_bytes());
-    STANDARD_NO_PAD.encode(mac.finalize().into_bytes())
+    mac.update(value);
+    let mut out = [0u8; SIG_CHARS];
+    let n = STANDARD_NO_PAD
+        .encode_slice(mac.finalize().into_bytes(), &mut out)
+        .unwrap_or(0);
+    debug_assert_eq!(n, SIG_CHARS);
+    out
+}
+
+impl Keys {
+    /// The value part of `signed` (`value.signature`) when any key's signature matches,
+    /// compared in constant time against every key.
+    pub(crate) fn verify_bytes<'a>(&self, signed: &'a [u8]) -> Option<&'a [u8]> {
+        let dot = signed.iter().rposition(|&b| b == b'.')?;
+        let (value, sig) = (&signed[..dot], &signed[dot + 1..]);
+        let mut ok = subtle::Choice::from(0);
+        for key in &self.0 {
+            let want = mac_b64(key, value);
+            ok |= if sig.len() == SIG_CHARS {
+                want.ct_eq(sig)
+            } else {
+                subtle::Choice::from(0)
+            };
+        }
+        bool::from(ok).then_some(value)
+    }
 }
 
 #[napi]
@@ -49,17 +80,18 @@ impl Signer {
                 Err(_) => return Err(arg_error(&env, "secrets", "unusable secret")?),
             }
         }
-        Ok(Signer { keys })
+        Ok(Signer { keys: Keys(keys) })
     }
 
     /// `value + "." + signature` with the first secret.
     #[napi]
     pub fn sign(&self, value: String) -> String {
-        let sig = mac_b64(&self.keys[0], &value);
+        let sig = mac_b64(&self.keys.0[0], value.as_bytes());
         let mut out = String::with_capacity(value.len() + 1 + sig.len());
         out.push_str(&value);
         out.push('.');
-        out.push_str(&sig);
+        // base64 output is ASCII
+        out.extend(sig.iter().map(|&b| char::from(b)));
         out
     }
 
@@ -73,17 +105,13 @@ impl Signer {
 impl Signer {
     /// The value part of `signed` when any secret's signature matches.
     pub(crate) fn verify<'a>(&self, signed: &'a str) -> Option<&'a str> {
-        let dot = signed.rfind('.')?;
-        let (value, sig) = (&signed[..dot], &signed[dot + 1..]);
-        let mut ok = subtle::Choice::from(0);
-        for key in &self.keys {
-            let want = mac_b64(key, value);
-            ok |= if want.len() == sig.len() {
-                want.as_bytes().ct_eq(sig.as_bytes())
-            } else {
-                subtle::Choice::from(0)
-            };
-        }
-        bool::from(ok).then_some(value)
+        let value = self.keys.verify_bytes(signed.as_bytes())?;
+        // a prefix of `signed` ending before an ASCII dot: still UTF-8
+        signed.get(..value.len())
+    }
+
+    /// The keys, for the request fast path (`fast.rs`).
+    pub(crate) fn keys(&self) -> Keys {
+        self.keys.clone()
     }
 }

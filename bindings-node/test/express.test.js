@@ -451,3 +451,80 @@ test('engine.loadSigned: bad signature, dead token, anonymous and logged-in sess
   assert.deepEqual(engine.loadSigned(signer, signature.sign(li.token, 'k1'), '10.0.0.1', 'ua'), ['{"a":1}', 'bob'])
   assert.throws(() => engine.loadSigned({}, 'a.b', null, null))
 })
+
+// The fast path sessile/express uses (plain Node-API callbacks, stack buffers): it must
+// answer exactly as loadSigned / savePayload do, including on the paths that leave the
+// stack (long payloads, long client strings) and on bad input.
+test('engine.expressLink: load and save answer as loadSigned and savePayload do', () => {
+  const { Signer } = require('..')
+  const engine = new Engine({ capacity: 8, maxPayload: 65536, poolBytes: 1 << 20, userAgentPolicy: 'enforce' })
+  const signer = new Signer(['k1', 'k2'])
+  const link = engine.expressLink(signer)
+  assert.equal(link.clock, undefined)
+  const longUa = 'Mozilla/5.0 '.repeat(60) // past the 256-byte stack buffer
+  const issued = engine.create({ userAgent: longUa })
+  const signed = signature.sign(issued.token, 'k2')
+  const both = (s, ip, ua) => {
+    const a = engine.loadSigned(signer, s, ip, ua)
+    const b = link.load(s, ip, ua)
+    assert.deepEqual(b, a)
+    return b
+  }
+  assert.equal(both(signed, null, longUa), '')
+  // the whole long user agent is compared: one byte off at its end is another client
+  assert.equal(both(signed, null, longUa.slice(0, -1) + 'x'), null)
+  assert.equal(both(signature.sign(issued.token, 'other'), null, null), false)
+  assert.equal(both(issued.token, null, null), false)
+  assert.equal(both(signature.sign('A'.repeat(43), 'k1'), null, null), null)
+  assert.equal(both(signed + 'x'.repeat(300), null, null), false, 'too long to be a signed token')
+  assert.equal(both('é'.repeat(200), null, null), false)
+  // payloads: UTF-8 text, and longer than the stack buffer (4 KiB)
+  const text = JSON.stringify({ name: 'Zoë 🍪', pad: 'é'.repeat(3000) })
+  link.save(issued.token, text)
+  assert.equal(both(signed, null, longUa), text)
+  assert.equal(engine.loadPayload(issued.token, null, longUa).data, text)
+  const cut = 'x'.repeat(4093) + '€' // 4096 bytes: the 3-byte character does not fit the stack buffer whole
+  link.save(issued.token, cut)
+  assert.equal(both(signed, null, longUa), cut)
+  const li = engine.login(issued.token, 'bob')
+  assert.deepEqual(both(signature.sign(li.token, 'k1'), '10.0.0.1', longUa), [cut, 'bob'])
+  // save: the errors savePayload throws, with the same codes and reasons
+  const same = (fn1, fn2) => {
+    let e1
+    let e2
+    assert.throws(fn1, (e) => (e1 = e) instanceof Error)
+    assert.throws(fn2, (e) => (e2 = e) instanceof Error)
+    assert.deepEqual([e2.code, e2.reason, e2.message], [e1.code, e1.reason, e1.message])
+    return e2
+  }
+  assert.equal(same(() => engine.savePayload(issued.token, '{}'), () => link.save(issued.token, '{}')).reason, 'rotated_out')
+  assert.equal(same(() => engine.savePayload('A'.repeat(500), '{}'), () => link.save('A'.repeat(500), '{}')).code, 'SESSILE_SESSION_INVALID')
+  assert.equal(same(() => engine.savePayload(li.token, 'x'.repeat(70000)), () => link.save(li.token, 'x'.repeat(70000))).code, 'SESSILE_PAYLOAD_TOO_LARGE')
+  assert.deepEqual(link.load(signature.sign(li.token, 'k1'), null, longUa), [cut, 'bob'], 'a failed save keeps the old payload')
+  // wrong argument types: a typed error, never a crash
+  for (const call of [() => link.load(5), () => link.load(), () => link.save(li.token), () => link.save(null, '{}')]) {
+    assert.throws(call, (e) => e.code === 'SESSILE_INVALID_ARGUMENT')
+  }
+  assert.throws(() => engine.expressLink({}))
+})
+
+test('engine.expressLink with an injected clock takes the time from its caller', () => {
+  const { Signer } = require('..')
+  let now = 1000
+  const clock = () => now
+  const engine = new Engine({ capacity: 4, idleTimeoutMs: 100, clock })
+  const signer = new Signer(['k'])
+  const link = engine.expressLink(signer)
+  assert.equal(link.clock, clock)
+  const issued = engine.create()
+  const signed = signature.sign(issued.token, 'k')
+  link.save(issued.token, '{"a":1}', now)
+  now += 99
+  assert.equal(link.load(signed, null, null, now), '{"a":1}')
+  now += 100
+  assert.equal(link.load(signed, null, null, now), null, 'idle for 100 ms by the given time')
+  for (const t of [undefined, -1, NaN, Infinity, '5']) {
+    assert.throws(() => link.load(signed, null, null, t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
+    assert.throws(() => link.save(issued.token, '{}', t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
+  }
+})

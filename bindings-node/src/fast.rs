@@ -1,0 +1,459 @@
+//! The two calls `sessile/express` makes on every request (load at the start, save at the
+//! end), as plain Node-API callbacks.
+//!
+//! Measured on this project's machines, napi-rs's generated glue (argument conversion into
+//! owned `String`s, the per-call borrow registry of class instances, type-tag checks) cost
+//! more than the engine work itself: a `#[napi]` method that does nothing took 510 ns a
+//! call in a loop, the same through Node-API directly 190 ns. These two callbacks read
+//! their arguments into stack buffers and allocate nothing on the common path. They do the
+//! same work, and report the same errors, as `Engine.loadSigned` and `Engine.savePayload`.
+//!
+//! Every `unsafe` block here is a Node-API call made on the JS thread inside a callback,
+//! with pointers to locals that outlive the call; statuses are checked, and a failed call
+//! becomes a thrown JS error (or the pending one stays).
+
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::Env;
+use napi::sys;
+use sessile::shared::SharedEngine;
+use sessile::{Client as CoreClient, Error as CoreError};
+
+use crate::error::{arg_error, throw};
+use crate::signer::Keys;
+
+/// What both callbacks share: the engine, the cookie secrets, whether the engine has an
+/// injected clock (then the caller passes the time).
+pub(crate) struct Link {
+    pub engine: Arc<SharedEngine>,
+    pub keys: Keys,
+    pub clock: bool,
+}
+
+/// A signed cookie value longer than this cannot be `token.signature` (the longest token
+/// plus a dot plus 43 signature characters), so it is not read whole.
+const SIGNED_MAX: usize = sessile::MAX_TOKEN_CHARS + 1 + 43;
+/// Room for a value of `n` bytes that `str_into` does not report as cut.
+const fn room(n: usize) -> usize {
+    n + 5
+}
+/// Client strings up to this many bytes are read on the stack; longer ones on the heap.
+const CLIENT_STACK: usize = 256;
+/// Payloads up to this many bytes are copied out of, or read into, a stack buffer.
+const PAYLOAD_STACK: usize = 4096;
+
+fn ok(status: sys::napi_status) -> Option<()> {
+    (status == sys::Status::napi_ok).then_some(())
+}
+
+/// Create the two callbacks over `link` as an object `{ load, save }`.
+pub(crate) fn link_object(env: &Env, link: Link) -> napi::Result<sys::napi_value> {
+    let raw = env.raw();
+    let link = Arc::new(link);
+    let mut obj = ptr::null_mut();
+    // SAFETY: Node-API calls on the JS thread with valid out-pointers; each function takes
+    // ownership of one Arc (a leaked Box) that its finalizer gives back.
+    unsafe {
+        check(env, sys::napi_create_object(raw, &mut obj))?;
+        for (name, cb) in [
+            (c"load", load as unsafe extern "C" fn(_, _) -> _),
+            (c"save", save as unsafe extern "C" fn(_, _) -> _),
+        ] {
+            let data = Box::into_raw(Box::new(Arc::clone(&link))) as *mut c_void;
+            let mut f = ptr::null_mut();
+            let created = sys::napi_create_function(raw, name.as_ptr(), -1, Some(cb), data, &mut f);
+            if created != sys::Status::napi_ok {
+                drop(Box::from_raw(data as *mut Arc<Link>));
+                return Err(status_error(env, created));
+            }
+            let added = sys::napi_add_finalizer(
+                raw,
+                f,
+                data,
+                Some(finalize),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            );
+            if added != sys::Status::napi_ok {
+                // The function exists but nothing will free its data: leak one Arc
+                // rather than free memory a live function points to.
+                return Err(status_error(env, added));
+            }
+            check(
+                env,
+                sys::napi_set_named_property(raw, obj, name.as_ptr(), f),
+            )?;
+        }
+    }
+    Ok(obj)
+}
+
+fn status_error(_env: &Env, status: sys::napi_status) -> napi::Error {
+    napi::Error::new(
+        napi::Status::from(status),
+        "Node-API call failed".to_owned(),
+    )
+}
+
+fn check(env: &Env, status: sys::napi_status) -> napi::Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(status_error(env, status))
+    }
+}
+
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the Box made in link_object for this function, freed only here.
+    drop(unsafe { Box::from_raw(data as *mut Arc<Link>) });
+}
+
+/// The arguments of one call and its link.
+struct Call<'a> {
+    env: sys::napi_env,
+    argv: [sys::napi_value; 4],
+    argc: usize,
+    link: &'a Link,
+}
+
+impl Call<'_> {
+    /// SAFETY: `info` is the callback info of a call to a function made by link_object.
+    unsafe fn new<'a>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<Call<'a>> {
+        let mut argv = [ptr::null_mut(); 4];
+        let mut argc = argv.len();
+        let mut data = ptr::null_mut();
+        ok(unsafe {
+            sys::napi_get_cb_info(
+                env,
+                info,
+                &mut argc,
+                argv.as_mut_ptr(),
+                ptr::null_mut(),
+                &mut data,
+            )
+        })?;
+        // SAFETY: the data of these functions is a live Box<Arc<Link>> (see finalize).
+        let link: &'a Link = unsafe { &*(data as *const Arc<Link>) };
+        Some(Call {
+            env,
+            argv,
+            argc: argc.min(4),
+            link,
+        })
+    }
+
+    fn arg(&self, i: usize) -> sys::napi_value {
+        if i < self.argc {
+            self.argv[i]
+        } else {
+            ptr::null_mut()
+        }
+    }
+
+    fn type_of(&self, i: usize) -> i32 {
+        let v = self.arg(i);
+        if v.is_null() {
+            return sys::ValueType::napi_undefined;
+        }
+        let mut t = sys::ValueType::napi_undefined;
+        // SAFETY: v is an argument of this call.
+        unsafe { sys::napi_typeof(self.env, v, &mut t) };
+        t
+    }
+
+    /// Copy string argument `i` into `buf` (NUL-terminated by Node-API); the bytes copied,
+    /// and whether the string may have been cut short (Node-API stops before a character
+    /// that does not fit whole, so within 4 bytes of the end it cannot tell).
+    fn str_into<'b>(&self, i: usize, buf: &'b mut [u8]) -> Option<(&'b [u8], bool)> {
+        let mut len = 0usize;
+        // SAFETY: buf is writable for buf.len() bytes; Node-API writes at most that many.
+        ok(unsafe {
+            sys::napi_get_value_string_utf8(
+                self.env,
+                self.arg(i),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut len,
+            )
+        })?;
+        Some((&buf[..len], len + 4 >= buf.len()))
+    }
+
+    /// String argument `i` whole, on the heap.
+    fn str_heap(&self, i: usize) -> Option<Vec<u8>> {
+        let mut len = 0usize;
+        // SAFETY: a null buffer asks for the length only.
+        ok(unsafe {
+            sys::napi_get_value_string_utf8(self.env, self.arg(i), ptr::null_mut(), 0, &mut len)
+        })?;
+        let mut v = vec![0u8; len + 1];
+        let mut got = 0usize;
+        // SAFETY: v is writable for len + 1 bytes.
+        ok(unsafe {
+            sys::napi_get_value_string_utf8(
+                self.env,
+                self.arg(i),
+                v.as_mut_ptr().cast(),
+                v.len(),
+                &mut got,
+            )
+        })?;
+        v.truncate(got);
+        Some(v)
+    }
+
+    /// The engine time: the caller's argument `i` when the engine has an injected clock.
+    fn now(&self, i: usize) -> Result<u64, ()> {
+        if !self.link.clock {
+            return Ok(self.link.engine.now_ms());
+        }
+        let mut t = f64::NAN;
+        if self.type_of(i) == sys::ValueType::napi_number {
+            // SAFETY: argument i is a number.
+            unsafe { sys::napi_get_value_double(self.env, self.arg(i), &mut t) };
+        }
+        if t.is_finite() && t >= 0.0 {
+            Ok(t as u64)
+        } else {
+            let _ = arg_error(
+                &self.env(),
+                "clock",
+                "returned a negative or non-finite time",
+            );
+            Err(())
+        }
+    }
+
+    fn env(&self) -> Env {
+        Env::from_raw(self.env)
+    }
+
+    fn null(&self) -> sys::napi_value {
+        let mut v = ptr::null_mut();
+        // SAFETY: out-pointer to a local.
+        unsafe { sys::napi_get_null(self.env, &mut v) };
+        v
+    }
+
+    fn undefined(&self) -> sys::napi_value {
+        let mut v = ptr::null_mut();
+        // SAFETY: out-pointer to a local.
+        unsafe { sys::napi_get_undefined(self.env, &mut v) };
+        v
+    }
+
+    fn boolean(&self, b: bool) -> sys::napi_value {
+        let mut v = ptr::null_mut();
+        // SAFETY: out-pointer to a local.
+        unsafe { sys::napi_get_boolean(self.env, b, &mut v) };
+        v
+    }
+
+    /// A JS string of UTF-8 `bytes` (invalid sequences replaced, as `loadSigned` does).
+    fn string(&self, bytes: &[u8]) -> sys::napi_value {
+        let mut v = ptr::null_mut();
+        // SAFETY: bytes is readable for its length; out-pointer to a local.
+        unsafe {
+            if bytes.is_ascii() {
+                sys::napi_create_string_latin1(
+                    self.env,
+                    bytes.as_ptr().cast(),
+                    bytes.len() as isize,
+                    &mut v,
+                );
+            } else {
+                let text = String::from_utf8_lossy(bytes);
+                sys::napi_create_string_utf8(
+                    self.env,
+                    text.as_ptr().cast(),
+                    text.len() as isize,
+                    &mut v,
+                );
+            }
+        }
+        v
+    }
+
+    /// A bug in this module: thrown as a plain Error rather than taking the process down.
+    fn panicked(&self) -> sys::napi_value {
+        // SAFETY: NUL-terminated literals.
+        unsafe {
+            sys::napi_throw_error(self.env, ptr::null(), c"sessile: internal error".as_ptr())
+        };
+        ptr::null_mut()
+    }
+
+    fn throw_type(&self, what: &str) -> sys::napi_value {
+        let _ = arg_error(&self.env(), what, "must be a string");
+        ptr::null_mut()
+    }
+}
+
+/// A client string argument: absent for anything but a string.
+enum ClientStr {
+    None,
+    Stack(usize),
+    Heap(Vec<u8>),
+}
+
+fn client_arg(call: &Call<'_>, i: usize, buf: &mut [u8; CLIENT_STACK]) -> ClientStr {
+    if call.type_of(i) != sys::ValueType::napi_string {
+        return ClientStr::None;
+    }
+    match call.str_into(i, buf) {
+        Some((s, false)) => ClientStr::Stack(s.len()),
+        Some((_, true)) => call.str_heap(i).map_or(ClientStr::None, ClientStr::Heap),
+        None => ClientStr::None,
+    }
+}
+
+fn client_bytes<'a>(c: &'a ClientStr, buf: &'a [u8]) -> Option<&'a [u8]> {
+    match c {
+        ClientStr::None => None,
+        ClientStr::Stack(n) => Some(&buf[..*n]),
+        ClientStr::Heap(v) => Some(v),
+    }
+}
+
+/// `load(signed, ip, userAgent, now)`: as `Engine.loadSigned`. `false` when no secret's
+/// signature matches, `null` when the token names no live session, else the payload text,
+/// or `[payload, principal]` for a logged-in session.
+unsafe extern "C" fn load(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: called by Node-API as a function made by link_object.
+    let Some(call) = (unsafe { Call::new(env, info) }) else {
+        return ptr::null_mut();
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_in(&call)))
+        .unwrap_or_else(|_| call.panicked())
+}
+
+fn load_in(call: &Call<'_>) -> sys::napi_value {
+    if call.type_of(0) != sys::ValueType::napi_string {
+        return call.throw_type("signed");
+    }
+    let mut signed_buf = [0u8; room(SIGNED_MAX)];
+    let Some((signed, cut)) = call.str_into(0, &mut signed_buf) else {
+        return ptr::null_mut();
+    };
+    if cut {
+        return call.boolean(false);
+    }
+    let Some(token) = call.link.keys.verify_bytes(signed) else {
+        return call.boolean(false);
+    };
+    let mut ip_buf = [0u8; CLIENT_STACK];
+    let mut ua_buf = [0u8; CLIENT_STACK];
+    let ip = client_arg(call, 1, &mut ip_buf);
+    let ua = client_arg(call, 2, &mut ua_buf);
+    let Ok(now) = call.now(3) else {
+        return ptr::null_mut();
+    };
+    let client = CoreClient {
+        ip: client_bytes(&ip, &ip_buf),
+        user_agent: client_bytes(&ua, &ua_buf),
+    };
+    let mut stack = [0u8; PAYLOAD_STACK];
+    let mut principal_buf = [0u8; sessile::config::MAX_PRINCIPAL];
+    // Copy out under the lock; build the JS values after.
+    let found = call.link.engine.with(|e| {
+        let s = e.validate(token, now, &client).ok()?;
+        let principal = s.principal.map(|p| {
+            let p = p.as_bytes();
+            principal_buf[..p.len()].copy_from_slice(p);
+            p.len()
+        });
+        let len = s.payload_len as usize;
+        let mut heap = Vec::new();
+        let mut at = 0;
+        if len > PAYLOAD_STACK {
+            heap.reserve_exact(len);
+        }
+        for chunk in e.payload(s.handle).ok()? {
+            if len > PAYLOAD_STACK {
+                heap.extend_from_slice(chunk);
+            } else {
+                stack[at..at + chunk.len()].copy_from_slice(chunk);
+                at += chunk.len();
+            }
+        }
+        Some((principal, len, heap))
+    });
+    let Some((principal, len, heap)) = found else {
+        return call.null();
+    };
+    let data = if len > PAYLOAD_STACK {
+        call.string(&heap)
+    } else {
+        call.string(&stack[..len])
+    };
+    match principal {
+        None => data,
+        Some(n) => {
+            let p = call.string(&principal_buf[..n]);
+            let mut arr = ptr::null_mut();
+            // SAFETY: out-pointer to a local; arr is the array just made.
+            unsafe {
+                sys::napi_create_array_with_length(call.env, 2, &mut arr);
+                sys::napi_set_element(call.env, arr, 0, data);
+                sys::napi_set_element(call.env, arr, 1, p);
+            }
+            arr
+        }
+    }
+}
+
+/// `save(token, text, now)`: as `Engine.savePayload` (throws the same errors).
+unsafe extern "C" fn save(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: called by Node-API as a function made by link_object.
+    let Some(call) = (unsafe { Call::new(env, info) }) else {
+        return ptr::null_mut();
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| save_in(&call)))
+        .unwrap_or_else(|_| call.panicked())
+}
+
+fn save_in(call: &Call<'_>) -> sys::napi_value {
+    if call.type_of(0) != sys::ValueType::napi_string {
+        return call.throw_type("token");
+    }
+    if call.type_of(1) != sys::ValueType::napi_string {
+        return call.throw_type("data");
+    }
+    let mut token_buf = [0u8; room(sessile::MAX_TOKEN_CHARS)];
+    let Some((token, cut)) = call.str_into(0, &mut token_buf) else {
+        return ptr::null_mut();
+    };
+    let mut text_buf = [0u8; PAYLOAD_STACK];
+    let heap;
+    let text: &[u8] = match call.str_into(1, &mut text_buf) {
+        None => return ptr::null_mut(),
+        Some((t, false)) => t,
+        Some((_, true)) => match call.str_heap(1) {
+            Some(v) => {
+                heap = v;
+                &heap
+            }
+            None => return ptr::null_mut(),
+        },
+    };
+    let Ok(now) = call.now(2) else {
+        return ptr::null_mut();
+    };
+    // A token too long to be one is not a live session's.
+    let r = call.link.engine.with(|e| {
+        let token: &[u8] = if cut { &[] } else { token };
+        let s = e
+            .validate(token, now, &CoreClient::NONE)
+            .map_err(CoreError::Session)?;
+        e.write(s.handle, text, now)
+    });
+    match r {
+        Ok(()) => call.undefined(),
+        Err(err) => {
+            let _ = throw(&call.env(), err);
+            ptr::null_mut()
+        }
+    }
+}
