@@ -401,6 +401,7 @@ impl NativeEngine {
             engine: std::sync::Arc::clone(&self.inner),
             keys: signer.keys(),
             clock: self.clock.is_some(),
+            verified: std::cell::RefCell::new(fast::Verified::new()),
         };
         let obj = fast::link_object(env, link)?;
         // SAFETY: a value just created in this env, returned to JS as is.

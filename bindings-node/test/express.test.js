@@ -508,6 +508,39 @@ test('engine.expressLink: load and save answer as loadSigned and savePayload do'
   assert.throws(() => engine.expressLink({}))
 })
 
+// load keeps the signed values it verified (as keyed tags) so that a returning cookie skips
+// the HMAC; nothing else may pass because of that.
+test('engine.expressLink: a verified cookie is remembered, a forged one never passes', () => {
+  const { Signer } = require('..')
+  const engine = new Engine({ capacity: 8 })
+  const link = engine.expressLink(new Signer(['k1', 'k2']))
+  const issued = engine.create()
+  engine.savePayload(issued.token, '{"a":1}')
+  const good = signature.sign(issued.token, 'k1')
+  for (let i = 0; i < 3; i++) assert.equal(link.load(good), '{"a":1}')
+  const sig = good.slice(good.lastIndexOf('.') + 1)
+  const flipped = good.slice(0, -sig.length) + (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1)
+  for (const forged of [
+    issued.token + '.' + 'A'.repeat(43),
+    flipped,
+    good.slice(0, -1),
+    good + 'A',
+    signature.sign(issued.token, 'k3'),
+    issued.token,
+  ]) {
+    assert.equal(link.load(forged), false, forged)
+  }
+  // the other secret's signature is a different text: verified on its own
+  assert.equal(link.load(signature.sign(issued.token, 'k2')), '{"a":1}')
+  // a remembered cookie whose session ended is still refused by the engine
+  engine.logout(issued.token)
+  assert.equal(link.load(good), null)
+  // many cookies (more than the cache holds) all verify; none is mixed up with another
+  const many = Array.from({ length: 6000 }, (_, i) => signature.sign(`t${i}`, 'k1'))
+  for (const s of many) assert.equal(link.load(s), null)
+  for (const s of many) assert.equal(link.load(s.slice(0, -2) + 'xx'), false)
+})
+
 test('engine.expressLink with an injected clock takes the time from its caller', () => {
   const { Signer } = require('..')
   let now = 1000
