@@ -16,7 +16,10 @@ const { Engine, Signer } = require('..')
 // Other work on the machine makes its speed drift from one second to the next, so all the
 // servers run at once and take turns: ROUNDS rounds, each giving every server a burst of
 // BURST seconds of load (the order rotating), and each figure is the sum over its bursts.
-// Every server sees the same drift; no round or run is picked.
+// Every server sees the same drift; no round or run is picked. A server process can also be
+// slower than another running the same code (seen: identical servers 30% apart in one
+// run), so each variant runs as PROCESSES processes, used in turn from round to round.
+const PROCESSES = 2
 const BURST = Number(process.env.BENCH_SECONDS || 1)
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 12)
 const CONNECTIONS = 10
@@ -55,8 +58,8 @@ async function prepare(variant) {
   const set = first.headers.getSetCookie()[0]
   await first.text()
   server.headers = set ? { cookie: set.split(';')[0] } : {}
-  // Warm up the JIT.
-  await autocannon({ url: server.url, headers: server.headers, connections: CONNECTIONS, duration: 1 })
+  // Warm up the JIT (with 1 s, the first rounds still caught servers tiering up).
+  await autocannon({ url: server.url, headers: server.headers, connections: CONNECTIONS, duration: 3 })
   return server
 }
 
@@ -73,7 +76,10 @@ async function burst(variant, server) {
 async function measureAll() {
   const servers = {}
   try {
-    for (const [v] of VARIANTS) servers[v] = await prepare(v)
+    for (const [v] of VARIANTS) {
+      servers[v] = []
+      for (let i = 0; i < PROCESSES; i++) servers[v].push(await prepare(v))
+    }
     const sum = {}
     for (const [v] of VARIANTS) sum[v] = { requests: 0, seconds: 0, cpu: 0 }
     const rounds = []
@@ -81,20 +87,24 @@ async function measureAll() {
       const cpu = {}
       for (let k = 0; k < VARIANTS.length; k++) {
         const [v] = VARIANTS[(k + round) % VARIANTS.length]
-        const b = await burst(v, servers[v])
+        const b = await burst(v, servers[v][round % PROCESSES])
         sum[v].requests += b.requests
         sum[v].seconds += b.seconds
         sum[v].cpu += b.cpu
         cpu[v] = b.cpu / b.requests
       }
+      // BENCH_TRACE=1: each round's CPU µs per request, to see how a run drifted.
+      if (process.env.BENCH_TRACE) console.error(`round ${round}: ` + VARIANTS.map(([v]) => `${v} ${cpu[v].toFixed(0)}`).join(', '))
       rounds.push(cpu)
     }
     for (const [v] of VARIANTS) {
-      const last = await (await fetch(servers[v].url, { headers: servers[v].headers })).text()
+      for (const server of servers[v]) {
+        const last = await (await fetch(server.url, { headers: server.headers })).text()
       // Concurrent requests on one session lose updates with async stores, so only check
       // that the session was loaded and saved across requests.
-      if (!v.startsWith('none') && !(Number(last.slice(2)) > 100)) {
-        throw new Error(`${v}: the session was not kept across requests (${last})`)
+        if (!v.startsWith('none') && !(Number(last.slice(2)) > 100)) {
+          throw new Error(`${v}: the session was not kept across requests (${last})`)
+        }
       }
     }
     const out = { rounds }
@@ -103,7 +113,7 @@ async function measureAll() {
     }
     return out
   } finally {
-    for (const s of Object.values(servers)) {
+    for (const s of Object.values(servers).flat()) {
       s.child.removeAllListeners('exit')
       s.child.kill('SIGTERM')
     }
@@ -165,7 +175,7 @@ async function main() {
   const over = (v) => ({ wall: 1e6 / m[v].rps - 1e6 / floor.rps, cpu: m[v].cpu - floor.cpu })
   const ref = over('express-session')
   console.log(`\nNode: Express 4 app, read+modify+write the session per request (valid cookie on every request),`)
-  console.log(`autocannon ${CONNECTIONS} connections on 127.0.0.1; all servers up at once, ${ROUNDS} rounds of ${BURST} s bursts each, taking turns; sums over the bursts.`)
+  console.log(`autocannon ${CONNECTIONS} connections on 127.0.0.1; all servers up at once (${PROCESSES} processes per layer, used in turn), ${ROUNDS} rounds of ${BURST} s bursts each, taking turns; sums over the bursts.`)
   console.log(PIN ? 'Servers pinned to CPU 1, the load generator to CPU 0.' : 'Not pinned (one CPU, or no taskset).')
   console.log('"server CPU" is the server process\'s CPU time per request (robust when other work shares the machine).\n')
   console.log('| session layer | req/s | µs/req (wall) | overhead µs/req (wall) | server CPU µs/req | overhead CPU µs/req | CPU overhead vs express-session + MemoryStore |')
