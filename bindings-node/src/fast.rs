@@ -131,7 +131,7 @@ pub(crate) fn link_object(env: &Env, link: Link) -> napi::Result<sys::napi_value
     // SAFETY: Node-API calls on the JS thread with valid out-pointers; each function takes
     // ownership of one Rc (a leaked Box) that its finalizer gives back.
     unsafe {
-        check(env, sys::napi_create_object(raw, &mut obj))?;
+        check(sys::napi_create_object(raw, &mut obj))?;
         for (name, cb) in [
             (c"load", load as unsafe extern "C" fn(_, _) -> _),
             (c"save", save as unsafe extern "C" fn(_, _) -> _),
@@ -141,7 +141,7 @@ pub(crate) fn link_object(env: &Env, link: Link) -> napi::Result<sys::napi_value
             let created = sys::napi_create_function(raw, name.as_ptr(), -1, Some(cb), data, &mut f);
             if created != sys::Status::napi_ok {
                 drop(Box::from_raw(data as *mut Rc<Link>));
-                return Err(status_error(env, created));
+                return Err(status_error(created));
             }
             let added = sys::napi_add_finalizer(
                 raw,
@@ -154,29 +154,26 @@ pub(crate) fn link_object(env: &Env, link: Link) -> napi::Result<sys::napi_value
             if added != sys::Status::napi_ok {
                 // The function exists but nothing will free its data: leak one Rc
                 // rather than free memory a live function points to.
-                return Err(status_error(env, added));
+                return Err(status_error(added));
             }
-            check(
-                env,
-                sys::napi_set_named_property(raw, obj, name.as_ptr(), f),
-            )?;
+            check(sys::napi_set_named_property(raw, obj, name.as_ptr(), f))?;
         }
     }
     Ok(obj)
 }
 
-fn status_error(_env: &Env, status: sys::napi_status) -> napi::Error {
+fn status_error(status: sys::napi_status) -> napi::Error {
     napi::Error::new(
         napi::Status::from(status),
         "Node-API call failed".to_owned(),
     )
 }
 
-fn check(env: &Env, status: sys::napi_status) -> napi::Result<()> {
+fn check(status: sys::napi_status) -> napi::Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(status_error(env, status))
+        Err(status_error(status))
     }
 }
 
@@ -295,7 +292,7 @@ impl Call<'_> {
             let _ = arg_error(
                 &self.env(),
                 "clock",
-                "returned a negative or non-finite time",
+                "the engine has an injected clock: pass its time (non-negative, finite)",
             );
             Err(())
         }
@@ -392,16 +389,27 @@ fn client_bytes<'a>(c: &'a ClientStr, buf: &'a [u8]) -> Option<&'a [u8]> {
     }
 }
 
+/// Run `body` for one call; a panic becomes a thrown Error instead of an abort.
+///
+/// SAFETY: `env` and `info` are those Node-API passed to a function made by link_object.
+unsafe fn enter(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    body: fn(&Call<'_>) -> sys::napi_value,
+) -> sys::napi_value {
+    let Some(call) = (unsafe { Call::new(env, info) }) else {
+        return ptr::null_mut();
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&call)))
+        .unwrap_or_else(|_| call.panicked())
+}
+
 /// `load(signed, ip, userAgent, now)`: as `Engine.loadSigned`. `false` when no secret's
 /// signature matches, `null` when the token names no live session, else the payload text,
 /// or `[payload, principal]` for a logged-in session.
 unsafe extern "C" fn load(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
-    let Some(call) = (unsafe { Call::new(env, info) }) else {
-        return ptr::null_mut();
-    };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_in(&call)))
-        .unwrap_or_else(|_| call.panicked())
+    unsafe { enter(env, info, load_in) }
 }
 
 fn load_in(call: &Call<'_>) -> sys::napi_value {
@@ -482,11 +490,7 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
 /// `save(token, text, now)`: as `Engine.savePayload` (throws the same errors).
 unsafe extern "C" fn save(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
-    let Some(call) = (unsafe { Call::new(env, info) }) else {
-        return ptr::null_mut();
-    };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| save_in(&call)))
-        .unwrap_or_else(|_| call.panicked())
+    unsafe { enter(env, info, save_in) }
 }
 
 fn save_in(call: &Call<'_>) -> sys::napi_value {
