@@ -78,31 +78,34 @@ impl Verified {
         tag[0] as usize % VERIFIED_SLOTS
     }
 
-    fn contains(&self, signed: &[u8]) -> bool {
+    /// The tag of `signed`, and whether a verified value with that tag is held.
+    fn lookup(&self, signed: &[u8]) -> ([u64; 2], bool) {
         let tag = self.tag(signed);
         let held = &self.slots[Self::slot(&tag)];
         let same = held[0].ct_eq(&tag[0]) & held[1].ct_eq(&tag[1]);
-        bool::from(same) && tag != [0, 0]
+        (tag, bool::from(same) && tag != [0, 0])
     }
 
-    fn insert(&mut self, signed: &[u8]) {
-        let tag = self.tag(signed);
+    fn insert(&mut self, tag: [u64; 2]) {
         self.slots[Self::slot(&tag)] = tag;
     }
 }
 
-/// The value part of `signed` when its signature verifies, from the cache when it can.
+/// The value part of `signed` when its signature verifies, from the cache when it can
+/// (the tag is computed once, for the lookup and for the entry a miss leaves).
 fn verify<'s>(link: &Link, signed: &'s [u8]) -> Option<&'s [u8]> {
     let mut cache = link.verified.borrow_mut();
-    if let Some(c) = cache.as_ref()
-        && c.contains(signed)
-    {
-        let dot = signed.iter().rposition(|&b| b == b'.')?;
-        return Some(&signed[..dot]);
-    }
+    let tag = match cache.as_ref().map(|c| c.lookup(signed)) {
+        Some((_, true)) => {
+            let dot = signed.iter().rposition(|&b| b == b'.')?;
+            return Some(&signed[..dot]);
+        }
+        Some((tag, false)) => Some(tag),
+        None => None,
+    };
     let value = link.keys.verify_bytes(signed)?;
-    if let Some(c) = cache.as_mut() {
-        c.insert(signed);
+    if let (Some(c), Some(tag)) = (cache.as_mut(), tag) {
+        c.insert(tag);
     }
     Some(value)
 }
@@ -260,18 +263,9 @@ impl Call<'_> {
         ok(unsafe {
             sys::napi_get_value_string_utf8(self.env, self.arg(i), ptr::null_mut(), 0, &mut len)
         })?;
+        // Room for the terminating NUL: the whole string fits.
         let mut v = vec![0u8; len + 1];
-        let mut got = 0usize;
-        // SAFETY: v is writable for len + 1 bytes.
-        ok(unsafe {
-            sys::napi_get_value_string_utf8(
-                self.env,
-                self.arg(i),
-                v.as_mut_ptr().cast(),
-                v.len(),
-                &mut got,
-            )
-        })?;
+        let got = self.str_into(i, &mut v)?.0.len();
         v.truncate(got);
         Some(v)
     }
