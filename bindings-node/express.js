@@ -105,6 +105,8 @@ function session(options) {
   const engineIds = store.issuesIds === true
   // The engine store's per-request native calls, bound to this signer.
   const link = engineIds && typeof store.link === 'function' ? store.link(signer) : null
+  // A session's stored text (the engine store remembers its cookie's part).
+  const text = engineIds && store.text ? store.text : JSON
 
   if (generateId !== undefined && typeof generateId !== 'function') {
     throw new TypeError('genid option must be a function')
@@ -146,8 +148,9 @@ function session(options) {
   // `req` for it beyond express-session's own properties: the request's state is a
   // symbol-keyed property of the session (JSON.stringify, for...in and Object.keys skip
   // it), and `req` and `id` are prototype getters. No defineProperty per request.
-  function EngineSession(ctx, data) {
+  function EngineSession(ctx, data, cookie) {
     this[HOOKS] = ctx
+    if (cookie !== undefined) this.cookie = cookie
     for (const prop in data) {
       if (!(prop in this)) this[prop] = data[prop]
     }
@@ -281,7 +284,7 @@ function session(options) {
         }
         this.phaseFp = null
         // Identical text is not written again (whether a save or a touch).
-        const json = this.storedJson === undefined ? undefined : JSON.stringify(req.session)
+        const json = this.storedJson === undefined ? undefined : text.stringify(req.session)
         const id = this.currentId()
         if (json !== undefined && json === this.storedJson && this.originalId === id) {
           // unchanged since it was loaded or saved
@@ -379,23 +382,26 @@ function session(options) {
     this.wrapmethods(req.session)
   }
 
-  Ctx.prototype.inflate = function (sess, principal, json) {
+  // `cookie`: the session's Cookie when the store read it apart from `sess`.
+  Ctx.prototype.inflate = function (sess, principal, json, cookie) {
     const req = this.req
     if (json !== undefined) {
       // From the engine store: the hash is computed from the text when first needed.
       this.storedJson = json
       this.originalJson = json
-      const stored = sess.cookie
-      let cookie = Cookie.fromStored(stored)
-      if (cookie === null) {
-        // Fields the engine store never writes: express-session's own steps.
-        cookie = new Cookie(stored)
-        if (typeof stored.expires === 'string') cookie.expires = new Date(stored.expires)
-        cookie.originalMaxAge = stored.originalMaxAge
+      if (cookie === undefined) {
+        const stored = sess.cookie
+        cookie = Cookie.fromStored(stored)
+        if (cookie === null) {
+          // Fields the engine store never writes: express-session's own steps.
+          cookie = new Cookie(stored)
+          if (typeof stored.expires === 'string') cookie.expires = new Date(stored.expires)
+          cookie.originalMaxAge = stored.originalMaxAge
+        }
+        sess.cookie = cookie
       }
-      sess.cookie = cookie
       this.userId = principal
-      req.session = new EngineSession(this, sess)
+      req.session = new EngineSession(this, sess, cookie)
       this.originalId = req.sessionID
       this.originalHash = ORIGINAL
       if (!resaveSession) this.savedHash = ORIGINAL
@@ -613,7 +619,7 @@ function session(options) {
         }
       }
       try {
-        if (got) ctx.inflate(got[0], got[1], got[2])
+        if (got) ctx.inflate(got[0], got[1], got[2], got[3])
         else ctx.generate()
       } catch (err) {
         return next(err)

@@ -51,6 +51,8 @@ function serialize(name, val, opt) {
 }
 
 function decode(val) {
+  // The usual value, a signed session ID: only its colon is encoded.
+  if (val.startsWith('s%3A') && val.indexOf('%', 4) === -1) return 's:' + val.slice(4)
   if (val.length >= 2 && val[0] === '"' && val[val.length - 1] === '"') val = val.slice(1, -1)
   if (val.indexOf('%') !== -1) {
     try {

@@ -9,6 +9,7 @@
 const util = require('node:util')
 const { Engine } = require('../index.js')
 const { Store } = require('./store')
+const { SessionText } = require('./session-text')
 
 function engineOf(options) {
   if (options && options.engine) return options.engine
@@ -24,11 +25,16 @@ function clientOf(req) {
   return { ip: typeof ip === 'string' ? ip : undefined, userAgent: typeof ua === 'string' ? ua : undefined }
 }
 
+// A cookie whose `expires` (a Date, or its JSON text) has passed.
+function expiredAt(expires) {
+  if (!expires) return false
+  const at = typeof expires === 'string' ? Date.parse(expires) : +expires
+  return at <= Date.now()
+}
+
 function expired(sess) {
   const c = sess && sess.cookie
-  if (!c || !c.expires) return false
-  const at = typeof c.expires === 'string' ? Date.parse(c.expires) : +c.expires
-  return at <= Date.now()
+  return Boolean(c) && expiredAt(c.expires)
 }
 
 function isInvalid(err) {
@@ -43,6 +49,8 @@ function call(cb, err, value) {
 function EngineStore(options) {
   Store.call(this)
   this.engine = engineOf(options)
+  // Sessions' stored text, the cookie's part remembered (see session-text.js).
+  this.text = new SessionText()
 }
 util.inherits(EngineStore, Store)
 
@@ -85,7 +93,9 @@ EngineStore.prototype.loadSignedSync = function (signer, signed, req) {
   return this.loaded(got, signed)
 }
 
-// What loadSignedSync returns, from the native call's answer.
+// What loadSignedSync returns, from the native call's answer; a fourth element, the
+// session's Cookie, when its text was in the remembered layout (then `sess` holds the
+// rest of the data).
 EngineStore.prototype.loaded = function (got, signed) {
   if (got === false || got === null) return got
   let json
@@ -96,12 +106,13 @@ EngineStore.prototype.loaded = function (got, signed) {
     principal = got[1]
   }
   if (json === '') return null
-  const sess = JSON.parse(json)
-  if (expired(sess)) {
+  const fast = this.text.parse(json)
+  const sess = fast === undefined ? JSON.parse(json) : fast[0]
+  if (fast === undefined ? expired(sess) : expiredAt(fast[1].expires)) {
     this.destroySync(signed.slice(0, signed.lastIndexOf('.')))
     return null
   }
-  return [sess, principal, json]
+  return fast === undefined ? [sess, principal, json] : [sess, principal, json, fast[1]]
 }
 
 /**
@@ -124,12 +135,12 @@ EngineStore.prototype.loadLinked = function (link, signed, req) {
 /** setSync through a link. */
 EngineStore.prototype.saveLinked = function (link, sid, sess, json) {
   const clock = link.clock
-  link.save(sid, json === undefined ? JSON.stringify(sess) : json, clock === undefined ? undefined : clock())
+  link.save(sid, json === undefined ? this.text.stringify(sess) : json, clock === undefined ? undefined : clock())
 }
 
 /** Save `sess`; `json` is its JSON text when the caller already has it. */
 EngineStore.prototype.setSync = function (sid, sess, json) {
-  this.engine.savePayload(sid, json === undefined ? JSON.stringify(sess) : json)
+  this.engine.savePayload(sid, json === undefined ? this.text.stringify(sess) : json)
 }
 
 EngineStore.prototype.destroySync = function (sid) {
