@@ -36,12 +36,25 @@ const VARIANTS = [
   ['express-session+dict', 'express-session + MemoryStore, req/res as dictionaries'],
 ]
 
+// The order of the turns (rotating each round): the layers compared with each other take
+// their bursts one after the other, so the same few seconds of the machine's drift fall on
+// them: sessile next to the no-session app and express-session, and next to the level
+// field's floor and express-session.
+const TURN = ['express-session+dict', 'none+dict', 'sessile', 'none', 'express-session', 'memorystore', 'sessile-store']
+
 // With two CPUs or more, the servers run on one and this process (autocannon) on another,
 // so load generation does not compete with the server being measured (less noise).
 const PIN = os.availableParallelism() >= 2 && spawnSync('taskset', ['-p', '-c', '0', String(process.pid)]).status === 0
 
+// Each server sits paused for most of a round (see only()). On resuming, V8's memory
+// reducer takes the long pause for an idle process and runs memory-reducing collections,
+// which throw away optimised code: the next bursts then pay for recompiling (seen as up to
+// a third more CPU per request in a burst, more in some layers than others). A server under
+// steady load never meets that, so it is turned off, for every layer alike.
+const NODE_FLAGS = ['--no-memory-reducer']
+
 function startServer(variant) {
-  const args = [path.join(__dirname, 'app.js'), variant]
+  const args = [...NODE_FLAGS, path.join(__dirname, 'app.js'), variant]
   const child = PIN
     ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -100,9 +113,9 @@ async function measureAll() {
     for (let round = -WARMUP; round < ROUNDS; round++) {
       const cpu = {}
       const counted = round >= 0
-      for (let k = 0; k < VARIANTS.length; k++) {
+      for (let k = 0; k < TURN.length; k++) {
         const at = round + WARMUP
-        const [v] = VARIANTS[(k + at) % VARIANTS.length]
+        const v = TURN[(k + at) % TURN.length]
         await only(Object.values(servers).flat(), servers[v][at % PROCESSES])
         const b = await burst(v, servers[v][at % PROCESSES])
         cpu[v] = b.cpu / b.requests
