@@ -121,7 +121,10 @@ export declare class Engine {
   logout(token: Bytes): void
   /** End one session by handle (e.g. from a "your sessions" page). */
   revoke(handle: bigint): void
-  /** End every session of `principal` ("log out everywhere"); returns how many. */
+  /**
+   * End every session of `principal` ("log out everywhere"); returns how many were
+   * live (one past its deadline but not yet swept ends as expired and is not counted).
+   */
   revokePrincipal(principal: Bytes): number
   /** End every live session (an administrator's "log everyone out"); returns how many. */
   revokeAll(): number

@@ -468,7 +468,8 @@ impl NativeEngine {
             .or_else(|e| Err(throw(&env, e)?))
     }
 
-    /// End every session of `principal` ("log out everywhere"); returns how many.
+    /// End every session of `principal` ("log out everywhere"); returns how many were
+    /// live (one past its deadline but not yet swept ends as expired and is not counted).
     #[napi]
     pub fn revoke_principal(&self, env: Env, principal: Bytes) -> Result<u32> {
         let now = self.now(&env)?;

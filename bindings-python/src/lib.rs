@@ -814,8 +814,9 @@ impl Engine {
             .map_err(|e| to_py(py, e))
     }
 
-    /// End every session of `principal` ("log out everywhere"); returns how many (0 for a
-    /// principal that has none, including one no login would accept).
+    /// End every session of `principal` ("log out everywhere"); returns how many were
+    /// live (0 for a principal that has none, including one no login would accept). One
+    /// past its deadline but not yet swept ends as expired and is not counted.
     fn revoke_principal(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<usize> {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;

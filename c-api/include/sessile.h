@@ -672,7 +672,8 @@ sessile_result sessile_engine_revoke(struct sessile_engine *engine,
                                      uint64_t handle,
                                      uint64_t now_ms);
 
-// End every session of `principal` ("log out everywhere"); `*count` gets how many.
+// End every session of `principal` ("log out everywhere"); `*count` gets how many were live
+// (one past its deadline but not yet swept ends as expired and is not counted).
 //
 // # Safety
 // `principal` readable for `principal_len`; `count` writable; `engine` live.

@@ -453,7 +453,8 @@ pub unsafe extern "C" fn sessile_engine_revoke(
     run(|| with_engine!(engine, e => Ok(e.revoke(SessionRef::from_u64(handle), now_ms)?)))
 }
 
-/// End every session of `principal` ("log out everywhere"); `*count` gets how many.
+/// End every session of `principal` ("log out everywhere"); `*count` gets how many were live
+/// (one past its deadline but not yet swept ends as expired and is not counted).
 ///
 /// # Safety
 /// `principal` readable for `principal_len`; `count` writable; `engine` live.

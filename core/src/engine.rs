@@ -364,19 +364,21 @@ impl<S: Storage> Engine<S> {
         Ok(())
     }
 
-    /// End every session of `principal` ("log out everywhere"); returns how many.
+    /// End every session of `principal` ("log out everywhere"); returns how many were live.
+    /// One past its deadline but not yet swept ends as expired, as a validation would find
+    /// it, and is not counted.
     pub fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         let mut n = 0;
         while let Some((_, head)) = self.st.principal_cell(&p, principal) {
-            self.st.destroy(&mut p, head, Death::Revoked, now);
-            n += 1;
+            n += usize::from(self.st.end_live(&mut p, head, now));
         }
         n
     }
 
     /// End every live session (an administrator's "log everyone out"); returns how many.
+    /// Sessions past their deadline but not yet swept end as expired and are not counted.
     /// Costs in proportion to capacity.
     pub fn revoke_all(&mut self, now: u64) -> usize {
         let mut p = self.storage.parts();
@@ -384,8 +386,7 @@ impl<S: Storage> Engine<S> {
         let mut n = 0;
         for i in 0..p.slots.len() as u32 {
             if p.slots[i as usize].is_live() {
-                self.st.destroy(&mut p, i, Death::Revoked, now);
-                n += 1;
+                n += usize::from(self.st.end_live(&mut p, i, now));
             }
         }
         n
@@ -632,6 +633,20 @@ impl State {
         match p.slots.get(h.slot as usize) {
             Some(s) if s.is_live() && s.generation == h.generation => Ok(h.slot),
             _ => Err(Error::StaleHandle),
+        }
+    }
+
+    /// End slot `i` as revoked, or as expired when it is past its deadline but not yet
+    /// swept (it was not live any more); true when it was revoked.
+    fn end_live(&mut self, p: &mut Parts<'_>, i: u32, now: u64) -> bool {
+        let s = &p.slots[i as usize];
+        if s.deadline() <= now {
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            false
+        } else {
+            self.destroy(p, i, Death::Revoked, now);
+            true
         }
     }
 

@@ -124,3 +124,53 @@ fn revoke_all_ends_every_session_and_reports_revoked() {
         );
     }
 }
+
+#[test]
+fn log_out_everywhere_counts_live_sessions_only_and_ends_lapsed_ones_as_expired() {
+    let mut e = Engine::new(
+        Config {
+            capacity: 16,
+            idle_timeout_ms: 1_000,
+            absolute_timeout_ms: 10_000,
+            ..Config::default()
+        },
+        [7; 32],
+    )
+    .unwrap();
+    // Two sessions of one user: one used recently, one idle past its deadline (not swept).
+    let (a, _) = e.create(0, &Client::NONE).unwrap();
+    let (a, _) = e.login(a.as_bytes(), b"u", 0).unwrap();
+    let (b, _) = e.create(500, &Client::NONE).unwrap();
+    let (b, _) = e.login(b.as_bytes(), b"u", 500).unwrap();
+    e.validate(b.as_bytes(), 1_200, &Client::NONE).unwrap();
+    e.drain_events().for_each(drop);
+    assert_eq!(
+        e.revoke_principal(b"u", 1_300),
+        1,
+        "only the live session is counted"
+    );
+    let mut kinds: Vec<EventKind> = e.drain_events().map(|ev| ev.kind).collect();
+    kinds.sort_by_key(|k| format!("{k:?}"));
+    assert_eq!(kinds, [EventKind::ExpiredIdle, EventKind::Revoked]);
+    assert_eq!(
+        e.validate(a.as_bytes(), 1_400, &Client::NONE),
+        Err(sessile::Invalid::Expired(sessile::Expiry::Idle))
+    );
+    assert_eq!(
+        e.validate(b.as_bytes(), 1_400, &Client::NONE),
+        Err(sessile::Invalid::Revoked)
+    );
+
+    // The same for everyone's sessions.
+    let (c, _) = e.create(2_000, &Client::NONE).unwrap();
+    let (d, _) = e.create(2_900, &Client::NONE).unwrap();
+    assert_eq!(e.revoke_all(3_100), 1);
+    assert_eq!(
+        e.validate(c.as_bytes(), 3_200, &Client::NONE),
+        Err(sessile::Invalid::Expired(sessile::Expiry::Idle))
+    );
+    assert_eq!(
+        e.validate(d.as_bytes(), 3_200, &Client::NONE),
+        Err(sessile::Invalid::Revoked)
+    );
+}

@@ -515,19 +515,27 @@ impl Model {
         let live: Vec<usize> = (0..self.sessions.len())
             .filter(|&i| self.sessions[i].alive)
             .collect();
-        for &sid in &live {
-            self.destroy(sid, Death::Revoked);
-        }
-        live.len()
+        live.into_iter().filter(|&sid| self.end_live(sid)).count()
     }
 
     fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
         self.tick(now);
         let list = self.members(principal);
-        for &sid in &list {
+        list.into_iter().filter(|&sid| self.end_live(sid)).count()
+    }
+
+    /// Revoke a session, or end it as expired when it is past its deadline (not live any
+    /// more, whether swept or not); true when it was revoked.
+    fn end_live(&mut self, sid: usize) -> bool {
+        let s = &self.sessions[sid];
+        if s.deadline() <= self.clock {
+            let x = s.expiry();
+            self.destroy(sid, Death::Expired(x));
+            false
+        } else {
             self.destroy(sid, Death::Revoked);
+            true
         }
-        list.len()
     }
 }
 
