@@ -80,6 +80,7 @@ function spliceable(c) {
 
 /** `JSON.stringify(sess)`, the cookie's part from the remembered layout. */
 SessionText.prototype.stringify = function (sess) {
+  if (typeof sess !== 'object' || sess === null) return JSON.stringify(sess)
   const c = sess.cookie
   if (!spliceable(c) || typeof sess.toJSON === 'function') return JSON.stringify(sess)
   const e = c._expires
