@@ -67,8 +67,8 @@ function SessionText() {
   this.layout = null
 }
 
-// The cookie's text can be spliced: a Cookie serialised by its own toJSON, every field a
-// plain value, `expires` null or a value JSON writes.
+// A cookie written by Cookie's own toJSON (its fields and `expires` are checked in
+// stringify).
 function spliceable(c) {
   return (
     typeof c === 'object' &&
