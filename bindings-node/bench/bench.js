@@ -166,7 +166,8 @@ function medianRatio(rounds, a, b, floor) {
 // environments", 2016); the sums and medians above are printed beside it.
 function quietestRatio(rounds, a, b, floor) {
   const min = (v) => Math.min(...rounds.map((c) => c[v]))
-  return { ratio: (min(a) - min(floor)) / (min(b) - min(floor)), a: min(a) - min(floor), b: min(b) - min(floor) }
+  const over = { a: min(a) - min(floor), b: min(b) - min(floor) }
+  return { ratio: over.a / over.b, a: over.a, b: over.b }
 }
 
 function rawValidate() {
