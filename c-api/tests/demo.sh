@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Drive the C demo server (examples/c/server.c) through the curl flow of
-# tests/e2e/README.md, plus a session fixation attempt. Usage: demo.sh <server-binary>
+# tests/e2e/README.md, plus a session fixation attempt, while idle and half-sent
+# connections stay open (a browser's spare connections must not stall anyone).
+# Usage: demo.sh <server-binary>
 set -euo pipefail
 server=$1
 work=$(mktemp -d)
 pid=
+idle=()
 cleanup() {
+    for fd in "${idle[@]}"; do exec {fd}>&-; done
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
@@ -21,11 +25,21 @@ port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/out")
 base="http://127.0.0.1:$port"
 jar="$work/jar"
 
+# Connections that send nothing, or a partial request line and then nothing, held open
+# through the whole flow. With --max-time 3 below, a server that waits on one of them
+# before answering the others fails the flow.
+for partial in "" "" "GET / HT"; do
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port"
+    idle+=("$fd")
+    printf '%s' "$partial" >&"$fd"
+done
+
 # status <expected> <curl args...>: run curl, check the status, keep the body in $work/body.
 status() {
     local want=$1; shift
     local got
-    got=$(curl -sS -o "$work/body" -w '%{http_code}' "$@")
+    got=$(curl -sS --max-time 3 -o "$work/body" -w '%{http_code}' "$@") ||
+        fail "curl $* exited $? (stalled or refused?)"
     [ "$got" = "$want" ] || fail "curl $* -> $got (wanted $want): $(cat "$work/body")"
 }
 
@@ -49,7 +63,7 @@ status 200 -X POST "$base/logout"
 
 # Fixation: the attacker gets an anonymous token and plants it in the victim's browser.
 # The victim logs in; the planted token must not become authenticated.
-planted=$(curl -sS -D - -o /dev/null "$base/" | sed -n 's/^Set-Cookie: __Host-sid=\([^;]*\);.*/\1/p')
+planted=$(curl -sS --max-time 3 -D - -o /dev/null "$base/" | sed -n 's/^Set-Cookie: __Host-sid=\([^;]*\);.*/\1/p')
 [ -n "$planted" ] || fail "no token for the attacker"
 status 200 -H "Cookie: __Host-sid=$planted" -D "$work/headers" -d 'username=bob&password=bob' "$base/login"
 issued=$(sed -n 's/^Set-Cookie: __Host-sid=\([^;]*\);.*/\1/p' "$work/headers")
@@ -66,6 +80,11 @@ grep -q 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' "$work/headers" && fail "a
 status 401 -H "Cookie: __Host-sid=a; __Host-sid=b" "$base/profile"
 status 401 -H "Cookie: $(head -c 20000 /dev/zero | tr '\0' a)" "$base/profile"
 status 404 "$base/nowhere"
+
+# The held connections are dropped by the server's request deadline, not kept forever.
+for fd in "${idle[@]}"; do
+    timeout 10 cat <&"$fd" >/dev/null || fail "an idle connection was still open after 10 s"
+done
 
 kill "$pid"; wait "$pid" || fail "server exited with an error on SIGTERM"
 pid=

@@ -1,27 +1,33 @@
 /* The sessile demo login server in C, over POSIX sockets and libsessile only, following
  * the contract in tests/e2e/README.md: GET /, POST /login, GET /profile, POST /logout,
- * POST /logout-everywhere, GET /sessions. One request per connection, one at a time.
+ * POST /logout-everywhere, GET /sessions. One request per connection. The engine is used
+ * from one thread, so connections are multiplexed by one poll() loop: an idle or slow
+ * client (a browser's spare connection, a slowloris) never delays another.
  *
  * Build and run: make demo DEMO=c [PORT=8080]. PORT=0 picks a free port; the line
  * "listening on 127.0.0.1:<port>" on stdout names it. */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sessile.h"
 
 enum { MAX_HEAD = 32 * 1024, MAX_BODY = 8 * 1024, MAX_COOKIE = 17 * 1024 };
+/* Connections open at once, and how long one has to send its request (from accept) or to
+ * take its response: past that it is closed, so held connections cannot pin slots. */
+enum { MAX_CONNS = 64, DEADLINE_MS = 5000 };
 
 typedef struct {
     char method[16];
@@ -59,20 +65,19 @@ static uint32_t env_u32(const char *name, uint32_t fallback) {
     return (errno || *end || x > UINT32_MAX) ? fallback : (uint32_t)x;
 }
 
-/* Read one request. Returns 0, or the HTTP status to answer with. */
-static int read_request(int fd, request *req) {
-    static char buf[MAX_HEAD + MAX_BODY];
-    size_t have = 0;
-    char *end = NULL;
-    while (!end) {
-        if (have == MAX_HEAD) return 431;
-        ssize_t n = recv(fd, buf + have, MAX_HEAD - have, 0);
-        if (n <= 0) return 400;
-        have += (size_t)n;
-        buf[have] = 0;
-        end = strstr(buf, "\r\n\r\n");
-    }
+enum { INCOMPLETE = -1 };
+
+/* Parse the `have` bytes received so far into `req` (zeroed by the caller). Returns 0,
+ * INCOMPLETE while more bytes are needed, or the HTTP status to answer with. Works on a
+ * copy, because parsing cuts the text up and an incomplete request is parsed again. */
+static int parse_request(const char *data, size_t have, request *req) {
+    static char buf[MAX_HEAD + MAX_BODY + 1];
+    memcpy(buf, data, have);
+    buf[have] = 0;
+    char *end = strstr(buf, "\r\n\r\n");
+    if (!end) return have >= MAX_HEAD ? 431 : INCOMPLETE;
     size_t head_len = (size_t)(end - buf) + 4;
+    if (head_len > MAX_HEAD) return 431;
     *end = 0;
     char *line = buf, *next = strstr(line, "\r\n");
     if (next) *next = 0;
@@ -118,14 +123,8 @@ static int read_request(int fd, request *req) {
         }
     }
     if (content_length > MAX_BODY) return 413;
-    size_t got = have - head_len;
-    if (got > content_length) got = content_length;
-    memcpy(req->body, buf + head_len, got);
-    while (got < content_length) {
-        ssize_t n = recv(fd, req->body + got, content_length - got, 0);
-        if (n <= 0) return 400;
-        got += (size_t)n;
-    }
+    if (have - head_len < content_length) return INCOMPLETE;
+    memcpy(req->body, buf + head_len, content_length);
     req->body_len = content_length;
     req->body[content_length] = 0;
     return 0;
@@ -304,39 +303,108 @@ static const char *reason(int status) {
     }
 }
 
-static void send_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = send(fd, p, n, 0);
-        if (w <= 0) return;
-        p += w;
-        n -= (size_t)w;
-    }
+/* One client connection: it reads its request into `in`, then writes `out` and closes. */
+typedef struct {
+    int fd; /* -1: free slot */
+    uint64_t deadline;
+    char ip[INET_ADDRSTRLEN];
+    char in[MAX_HEAD + MAX_BODY];
+    size_t have;
+    char out[2048];
+    size_t out_len, out_sent; /* out_len > 0: the response is being written */
+} conn;
+
+static conn conns[MAX_CONNS];
+
+static void drop(conn *c) {
+    close(c->fd);
+    c->fd = -1;
 }
 
-static void serve(sessile_engine *e, int fd, const struct sockaddr_in *peer) {
-    static request req;
+/* Write what the socket takes now; poll() calls again on POLLOUT for the rest. */
+static void flush(conn *c) {
+    while (c->out_sent < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent, 0);
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+        if (w <= 0) break;
+        c->out_sent += (size_t)w;
+    }
+    drop(c);
+}
+
+/* Answer a complete request (status 0) or a refused one, and start writing the answer. */
+static void respond(sessile_engine *e, conn *c, int status, const request *req) {
     static response r;
-    memset(&req, 0, sizeof req);
     memset(&r, 0, sizeof r);
-    inet_ntop(AF_INET, &peer->sin_addr, req.ip, sizeof req.ip);
-    int status = read_request(fd, &req);
     if (status) {
         reply(&r, status, "bad request\n");
     } else {
-        handle(e, &req, &r);
+        handle(e, req, &r);
     }
     sessile_event ev;
     while (sessile_engine_next_event(e, &ev) == SESSILE_RESULT_OK) {
         fprintf(stderr, "sessile-event %s session=%016" PRIx64 "\n", sessile_event_kind_str(ev.kind), ev.session);
     }
-    char head[1024];
-    int n = snprintf(head, sizeof head,
+    int n = snprintf(c->out, sizeof c->out,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\nVary: Cookie\r\nConnection: close\r\n%s%s%s\r\n",
+                     "Cache-Control: no-store\r\nVary: Cookie\r\nConnection: close\r\n%s%s%s\r\n%s",
                      r.status, reason(r.status), strlen(r.body), r.set_cookie[0] ? "Set-Cookie: " : "",
-                     r.set_cookie, r.set_cookie[0] ? "\r\n" : "");
-    send_all(fd, head, (size_t)n);
-    send_all(fd, r.body, strlen(r.body));
+                     r.set_cookie, r.set_cookie[0] ? "\r\n" : "", r.body);
+    if (n < 0 || (size_t)n >= sizeof c->out) { /* cannot happen with these sizes; never send a cut reply */
+        drop(c);
+        return;
+    }
+    c->out_len = (size_t)n;
+    c->out_sent = 0;
+    c->deadline = now_ms() + DEADLINE_MS; /* a fresh allowance for a client slow to read */
+    flush(c);
+}
+
+/* The socket is readable: take what arrived and answer once the request is whole. */
+static void on_readable(sessile_engine *e, conn *c) {
+    static request req;
+    ssize_t n = recv(c->fd, c->in + c->have, sizeof c->in - c->have, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n < 0) {
+        drop(c);
+        return;
+    }
+    if (n == 0) { /* the client stopped sending before the request was whole */
+        respond(e, c, 400, NULL);
+        return;
+    }
+    c->have += (size_t)n;
+    memset(&req, 0, sizeof req);
+    int status = parse_request(c->in, c->have, &req);
+    if (status == INCOMPLETE) return; /* parse_request asks for more only while `in` has room */
+    memcpy(req.ip, c->ip, sizeof req.ip);
+    respond(e, c, status, &req);
+}
+
+/* Take a new connection. When every slot is in use, the connection nearest its deadline is
+ * closed for it: a flood of idle connections then cannot lock real clients out. */
+static void on_accept(int lfd) {
+    struct sockaddr_in peer;
+    socklen_t plen = sizeof peer;
+    int fd = accept(lfd, (struct sockaddr *)&peer, &plen);
+    if (fd < 0) return;
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+        close(fd);
+        return;
+    }
+    conn *c = NULL;
+    for (size_t i = 0; i < MAX_CONNS; i++) {
+        if (conns[i].fd < 0) {
+            c = &conns[i];
+            break;
+        }
+        if (!c || conns[i].deadline < c->deadline) c = &conns[i];
+    }
+    if (c->fd >= 0) drop(c);
+    c->fd = fd;
+    c->deadline = now_ms() + DEADLINE_MS;
+    c->have = c->out_len = c->out_sent = 0;
+    inet_ntop(AF_INET, &peer.sin_addr, c->ip, sizeof c->ip);
 }
 
 static volatile sig_atomic_t stop;
@@ -349,7 +417,7 @@ int main(void) {
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: accept() returns so we can clean up */
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns so we can clean up */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
@@ -374,23 +442,53 @@ int main(void) {
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t alen = sizeof addr;
-    if (port > 65535 || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 64) != 0 ||
+    /* Non-blocking: a connection reset between poll() and accept() must not block the loop. */
+    if (port > 65535 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0 ||
+        bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 64) != 0 ||
         getsockname(fd, (struct sockaddr *)&addr, &alen) != 0) {
         fprintf(stderr, "cannot listen on 127.0.0.1:%u: %s\n", port, strerror(errno));
+        close(fd);
         sessile_engine_free(&e);
         return 1;
     }
     printf("listening on 127.0.0.1:%u\n", ntohs(addr.sin_port));
     fflush(stdout);
+
+    /* pfd[0] is the listener, pfd[1 + i] is conns[i] (poll() skips a negative fd). */
+    struct pollfd pfd[1 + MAX_CONNS];
+    pfd[0].fd = fd;
+    pfd[0].events = POLLIN;
+    for (size_t i = 0; i < MAX_CONNS; i++) conns[i].fd = -1;
     while (!stop) {
-        struct sockaddr_in peer;
-        socklen_t plen = sizeof peer;
-        int cfd = accept(fd, (struct sockaddr *)&peer, &plen);
-        if (cfd < 0) continue;
-        struct timeval tv = {10, 0};
-        setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        serve(e, cfd, &peer);
-        close(cfd);
+        uint64_t now = now_ms();
+        /* At most a second, so a signal landing just before poll() is still seen soon. */
+        uint64_t wait = 1000;
+        for (size_t i = 0; i < MAX_CONNS; i++) {
+            conn *k = &conns[i];
+            pfd[1 + i].fd = k->fd;
+            pfd[1 + i].events = k->out_len ? POLLOUT : POLLIN;
+            pfd[1 + i].revents = 0;
+            uint64_t left = k->deadline > now ? k->deadline - now : 0;
+            if (k->fd >= 0 && left < wait) wait = left;
+        }
+        if (poll(pfd, 1 + MAX_CONNS, (int)wait) < 0) continue; /* EINTR: check stop */
+        for (size_t i = 0; i < MAX_CONNS; i++) {
+            conn *k = &conns[i];
+            if (k->fd < 0 || !pfd[1 + i].revents) continue;
+            if (k->out_len) {
+                flush(k);
+            } else {
+                on_readable(e, k);
+            }
+        }
+        now = now_ms();
+        for (size_t i = 0; i < MAX_CONNS; i++) {
+            if (conns[i].fd >= 0 && now >= conns[i].deadline) drop(&conns[i]);
+        }
+        if (pfd[0].revents & POLLIN) on_accept(fd);
+    }
+    for (size_t i = 0; i < MAX_CONNS; i++) {
+        if (conns[i].fd >= 0) drop(&conns[i]);
     }
     close(fd);
     sessile_engine_free(&e);
