@@ -203,6 +203,8 @@ enum sessile_event_kind
   SESSILE_EVENT_TOO_MANY_ADDRESSES = 12,
   // The table was full when a session was created.
   SESSILE_EVENT_CAPACITY_PRESSURE = 13,
+  // The session cookie came several times naming several live sessions; each was ended.
+  SESSILE_EVENT_DUPLICATE_COOKIE = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -158,9 +158,11 @@ pub enum sessile_event_kind {
     SESSILE_EVENT_TOO_MANY_ADDRESSES = 12,
     /// The table was full when a session was created.
     SESSILE_EVENT_CAPACITY_PRESSURE = 13,
+    /// The session cookie came several times naming several live sessions; each was ended.
+    SESSILE_EVENT_DUPLICATE_COOKIE = 14,
 }
 
-const KINDS: [(EventKind, sessile_event_kind, &CStr); 14] = {
+const KINDS: [(EventKind, sessile_event_kind, &CStr); 15] = {
     use sessile_event_kind as K;
     [
         (EventKind::Created, K::SESSILE_EVENT_CREATED, c"created"),
@@ -216,6 +218,11 @@ const KINDS: [(EventKind, sessile_event_kind, &CStr); 14] = {
             EventKind::CapacityPressure,
             K::SESSILE_EVENT_CAPACITY_PRESSURE,
             c"capacity_pressure",
+        ),
+        (
+            EventKind::DuplicateCookie,
+            K::SESSILE_EVENT_DUPLICATE_COOKIE,
+            c"duplicate_cookie",
         ),
     ]
 };

@@ -104,7 +104,13 @@ pub struct Config {
     pub tombstones: u32,
     /// Capacity of the security event ring.
     pub events: u32,
-    /// Most concurrent sessions per principal; 0 = unlimited.
+    /// Most concurrent sessions per principal; 0 = unlimited. Default 10: logged-in
+    /// sessions are never evicted to admit anonymous ones, so without a cap one account
+    /// that logs in `capacity` times (a script, a leaked password) fills the table and
+    /// every other user's login fails until those sessions time out. With the default
+    /// policy the principal's least recently used session makes room instead, and ten
+    /// covers a person's browsers and devices. Size `capacity` for the logged-in users
+    /// you expect times the sessions each keeps, plus headroom for anonymous visitors.
     pub max_sessions_per_principal: u32,
     /// What a login over `max_sessions_per_principal` does.
     pub principal_limit_policy: PrincipalLimitPolicy,
@@ -134,7 +140,7 @@ impl Default for Config {
             max_absolute_timeout_ms: 30 * DAY_MS,
             tombstones: 0,
             events: 256,
-            max_sessions_per_principal: 0,
+            max_sessions_per_principal: 10,
             principal_limit_policy: PrincipalLimitPolicy::EvictOldest,
             rotated_reuse: RotatedReusePolicy::Report,
             ip_policy: ClientPolicy::Observe,

@@ -622,27 +622,8 @@ impl CookieConfig {
 /// assert_eq!(parse_cookie(b"s=x; s=y", "s"), Err(CookieError::Duplicate));
 /// ```
 pub fn parse_cookie<'h>(header: &'h [u8], name: &str) -> Result<Option<&'h [u8]>, CookieError> {
-    if header.len() > MAX_COOKIE_HEADER {
-        return Err(CookieError::HeaderTooLong);
-    }
-    let name = name.as_bytes();
-    if !is_token(name) {
-        return Ok(None);
-    }
     let mut found: Option<&'h [u8]> = None;
-    for pair in header.split(|&b| b == b';') {
-        let mut parts = pair.splitn(2, |&b| b == b'=');
-        let pair_name = trim_ows(parts.next().unwrap_or_default());
-        let Some(raw_value) = parts.next() else {
-            continue; // no '='
-        };
-        if pair_name.is_empty() || pair_name != name {
-            continue;
-        }
-        let value = unquote(trim_ows(raw_value));
-        if !value.iter().all(|&b| is_cookie_octet(b)) {
-            continue;
-        }
+    for value in cookie_values(header, name)? {
         match found {
             None => found = Some(value),
             Some(prev) if prev == value => {}
@@ -650,6 +631,63 @@ pub fn parse_cookie<'h>(header: &'h [u8], name: &str) -> Result<Option<&'h [u8]>
         }
     }
     Ok(found)
+}
+
+/// Every value of cookie `name` in a `Cookie` request header, in header order, repeats
+/// included, by the rules of [`parse_cookie`]. The engine's duplicate rule
+/// ([`crate::Engine::validate_cookie`]) chooses among them.
+///
+/// # Errors
+///
+/// [`CookieError::HeaderTooLong`] if the header is longer than [`MAX_COOKIE_HEADER`].
+///
+/// ```
+/// let h = b"sid=a; x=1; sid=b";
+/// let all: Vec<&[u8]> = sessile::cookie::cookie_values(h, "sid").unwrap().collect();
+/// assert_eq!(all, [&b"a"[..], &b"b"[..]]);
+/// ```
+pub fn cookie_values<'h, 'n>(
+    header: &'h [u8],
+    name: &'n str,
+) -> Result<CookieValues<'h, 'n>, CookieError> {
+    if header.len() > MAX_COOKIE_HEADER {
+        return Err(CookieError::HeaderTooLong);
+    }
+    let name = name.as_bytes();
+    Ok(CookieValues {
+        // A name that is not a token never matches: search nothing.
+        pairs: if is_token(name) { header } else { &[] }.split(|&b| b == b';'),
+        name,
+    })
+}
+
+/// The values of one cookie in a `Cookie` header, from [`cookie_values`].
+#[derive(Clone)]
+pub struct CookieValues<'h, 'n> {
+    pairs: core::slice::Split<'h, u8, fn(&u8) -> bool>,
+    name: &'n [u8],
+}
+
+impl<'h> Iterator for CookieValues<'h, '_> {
+    type Item = &'h [u8];
+
+    fn next(&mut self) -> Option<&'h [u8]> {
+        for pair in self.pairs.by_ref() {
+            let mut parts = pair.splitn(2, |&b| b == b'=');
+            let pair_name = trim_ows(parts.next().unwrap_or_default());
+            let Some(raw_value) = parts.next() else {
+                continue; // no '='
+            };
+            if pair_name.is_empty() || pair_name != self.name {
+                continue;
+            }
+            let value = unquote(trim_ows(raw_value));
+            if value.iter().all(|&b| is_cookie_octet(b)) {
+                return Some(value);
+            }
+        }
+        None
+    }
 }
 
 /// RFC 6265 cookie-octet: `%x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E`

@@ -1,8 +1,6 @@
 //! The engine: session policy over the table, the timing wheel, the payload pool, the
 //! tombstones and the event ring. Time is always given (`now`, monotonic ms), never read.
 
-use chacha20::ChaCha20Rng;
-use rand_core::{Rng, SeedableRng};
 use zeroize::Zeroize;
 
 use crate::config::{
@@ -11,12 +9,13 @@ use crate::config::{
 use crate::cookie::{self, CookieError, MAX_SET_COOKIE};
 use crate::error::{Error, Invalid};
 use crate::event::{Event, EventKind, Ring};
+use crate::idgen::IdGen;
 use crate::index;
 use crate::pool::{self, Chunks, NoRoom, Pool};
 use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::{Layout, Parts, Storage};
 use crate::token::{self, Digest, Token};
-use crate::tombstone::{Death, Tombstones};
+use crate::tombstone::{Death, Keep, Tombstones};
 use crate::wheel::Wheel;
 
 /// Slot flag: the too-many-addresses alarm has been raised for this session.
@@ -160,21 +159,26 @@ enum Chain {
     Principal,
 }
 
-/// How an engine notices that it now runs in a forked child, checked right before every
-/// draw of randomness (and only then: lookups pay nothing for it). The `std` layer
-/// ([`crate::shared`]) installs one keyed on the process id.
+/// How an engine notices that it now runs in a forked child, checked before every
+/// operation that issues a token (and only then: lookups pay nothing for it). The `std`
+/// layer installs one keyed on the process id ([`crate::shared::fork_guard`]).
+///
+/// It sees a fork, not a clone: a process restored from a VM snapshot or a CRIU image
+/// keeps its pid and repeats its generator's stream. Call [`Engine::reseed`] after such
+/// a restore.
 #[derive(Clone, Copy, Debug)]
 pub struct ForkGuard {
     /// Names the running process; a change since the last draw means a fork happened.
     pub epoch: fn() -> u32,
-    /// A fresh seed for the new process, given its epoch and the engine's clock.
-    pub seed: fn(u32, u64) -> [u8; 32],
+    /// A fresh seed for the new process, or `None` when no entropy can be had: the
+    /// operation then fails with [`Error::Entropy`] rather than issue a guessable token.
+    pub seed: fn() -> Option<[u8; 32]>,
 }
 
 /// Everything but the storage, so methods can borrow both at once.
 struct State {
     config: Config,
-    rng: ChaCha20Rng,
+    rng: IdGen,
     /// With the epoch the generator was last (re)seeded in.
     guard: Option<(ForkGuard, u32)>,
     key: (u64, u64),
@@ -242,8 +246,14 @@ impl<S: Storage> Engine<S> {
         p.pool.fill(0);
         let wheel = Wheel::new(p.links, config.capacity, 0).ok_or(Error::StorageSize)?;
         let pool = Pool::new(p.pool_next);
-        let mut rng = ChaCha20Rng::from_seed(seed);
-        let key = (rng.next_u64(), rng.next_u64());
+        let mut rng = IdGen::from_seed(seed);
+        let mut k = [0u8; 16];
+        rng.fill(&mut k);
+        let key = (
+            u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]]),
+            u64::from_le_bytes([k[8], k[9], k[10], k[11], k[12], k[13], k[14], k[15]]),
+        );
+        k.zeroize();
         let stats = Stats {
             capacity: config.capacity,
             pool_total_bytes: (layout.pool_blocks * pool::BLOCK) as u64,
@@ -287,9 +297,15 @@ impl<S: Storage> Engine<S> {
         self.st.tick(now)
     }
 
-    /// Replace the generator's state (after `fork`, for example).
+    /// Replace the generator's key with `seed` (fresh entropy): after a process was
+    /// cloned (VM snapshot, CRIU restore), which the fork guard cannot see, or after its
+    /// memory may have been read. Tokens issued afterwards do not follow from anything
+    /// in memory before the call.
     pub fn reseed(&mut self, seed: [u8; 32]) {
-        self.st.rng = ChaCha20Rng::from_seed(seed);
+        self.st.rng = IdGen::from_seed(seed);
+        if let Some((g, _)) = self.st.guard {
+            self.st.guard = Some((g, (g.epoch)()));
+        }
     }
 
     /// Reseed automatically in a forked child: before each draw of randomness the engine
@@ -306,6 +322,7 @@ impl<S: Storage> Engine<S> {
     /// used anonymous session is evicted; authenticated sessions are never evicted for it.
     /// Otherwise `CapacityExhausted`.
     pub fn create(&mut self, now: u64, client: &Client<'_>) -> Result<(Token, Session), Error> {
+        self.st.check_fork()?;
         let mut p = self.storage.parts();
         self.st.create(&mut p, now, client)
     }
@@ -322,6 +339,93 @@ impl<S: Storage> Engine<S> {
         self.st.validate(&mut p, token, now, client)
     }
 
+    /// Find and validate the session cookie of a request's `Cookie` header (the engine's
+    /// cookie name): `Ok(None)` when the header does not carry it, else as
+    /// [`Engine::validate_any`] over every copy of it. Returns the token that was used.
+    pub fn validate_cookie<'h>(
+        &mut self,
+        header: &'h [u8],
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<Option<(&'h [u8], Session)>, Error> {
+        let name = self.st.config.cookie.name.clone();
+        let values = cookie::cookie_values(header, name.as_str())?;
+        if values.clone().next().is_none() {
+            return Ok(None);
+        }
+        self.validate_any(values, now, client).map(Some)
+    }
+
+    /// Validate a request that carries the session cookie once or several times (the
+    /// duplicate rule, in one place for every binding). A browser sends several cookies
+    /// of one name when they differ in domain or path, so an attacker on a sibling
+    /// subdomain can plant one beside the user's ("cookie tossing"). Of the distinct
+    /// `tokens`:
+    ///
+    /// - one that names a live session (checked without touching it) is the one
+    ///   validated, so a planted dead or foreign cookie cannot lock the user out;
+    /// - if none does, the first is validated, giving its error (and reuse events);
+    /// - if several do, it is ambiguous which is the user's: each of those sessions is
+    ///   ended (as revoked, event [`EventKind::DuplicateCookie`]) and the answer is
+    ///   [`CookieError::Duplicate`]. The next request then starts clean instead of
+    ///   being refused for as long as the planted session lives.
+    ///
+    /// An empty `tokens` is [`Invalid::Unknown`].
+    pub fn validate_any<'t, I>(
+        &mut self,
+        tokens: I,
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<(&'t [u8], Session), Error>
+    where
+        I: IntoIterator<Item = &'t [u8]>,
+        I::IntoIter: Clone,
+    {
+        let tokens = tokens.into_iter();
+        let distinct = || {
+            let all = tokens.clone();
+            tokens
+                .clone()
+                .enumerate()
+                .filter(move |&(i, t)| !all.clone().take(i).any(|u| u == t))
+                .map(|(_, t)| t)
+        };
+        let mut live = distinct().filter(|t| self.peek(t, now).is_ok());
+        let chosen = match (live.next(), live.next()) {
+            (Some(t), None) => t,
+            (None, _) => distinct().next().ok_or(Error::Session(Invalid::Unknown))?,
+            (Some(_), Some(_)) => {
+                let now = self.st.tick(now);
+                for t in distinct() {
+                    let mut p = self.storage.parts();
+                    if let Ok(i) = self.st.find_live(&p, t, now) {
+                        let s = p.slots[i as usize];
+                        self.st
+                            .emit(&s, i, EventKind::DuplicateCookie, now, p.events);
+                        self.st.destroy(&mut p, i, Death::Revoked, now);
+                    }
+                }
+                return Err(Error::Cookie(CookieError::Duplicate));
+            }
+        };
+        let session = self.validate(chosen, now, client)?;
+        Ok((chosen, session))
+    }
+
+    /// The live session `token` names at `now`, without touching it: no idle timer
+    /// restart, no event, no client check, nothing ended. For listings and
+    /// administration (a page of sessions must not keep abandoned ones alive). A dead
+    /// token gives what validation would (`LoggedOut`, `Expired(..)`, ...).
+    pub fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Invalid> {
+        let p = self.storage.parts();
+        let now = now.max(self.st.clock);
+        match self.st.find_live(&p, token, now) {
+            Ok(i) => Ok(self.st.info(&p, i)),
+            Err(Some(i)) => Err(expiry_of(&p.slots[i as usize]).invalid()),
+            Err(None) => Err(self.st.find_dead(&p, token)),
+        }
+    }
+
     /// Bind the session to `principal` and rotate its token (the old one dies: anti-fixation).
     /// Payload is kept. The absolute timer restarts at login.
     pub fn login(
@@ -330,12 +434,14 @@ impl<S: Storage> Engine<S> {
         principal: &[u8],
         now: u64,
     ) -> Result<(Token, Session), Error> {
+        self.st.check_fork()?;
         let mut p = self.storage.parts();
         self.st.login(&mut p, token, principal, now)
     }
 
     /// Give the session a new token; the old one dies and its reuse is reported.
     pub fn rotate(&mut self, token: &[u8], now: u64) -> Result<(Token, Session), Error> {
+        self.st.check_fork()?;
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         let i = self.st.resolve(&mut p, token, now)?;
@@ -529,6 +635,25 @@ impl<S: Storage> Engine<S> {
         header: &'h [u8],
     ) -> Result<Option<&'h [u8]>, CookieError> {
         cookie::parse_cookie(header, self.st.config.cookie.name.as_str())
+    }
+}
+
+impl<S: Storage> Drop for Engine<S> {
+    /// Wipe what the engine knows: the generator's key (by [`IdGen`]'s own drop), the
+    /// keys of its digests, every token digest, tombstone and payload byte. Storage the
+    /// caller lent (a C caller's buffer, a static array) is left zeroed.
+    fn drop(&mut self) {
+        self.st.key.0.zeroize();
+        self.st.key.1.zeroize();
+        let p = self.storage.parts();
+        for s in p.slots.iter_mut() {
+            *s = Slot::EMPTY;
+            s.digest.0.zeroize();
+        }
+        for t in p.tombstones.iter_mut() {
+            t.wipe();
+        }
+        p.pool.zeroize();
     }
 }
 
@@ -737,19 +862,27 @@ impl State {
         Some((h, head))
     }
 
-    /// A fresh token whose digest no live session and no tombstone has.
-    fn new_token(&mut self, p: &Parts<'_>) -> (Token, Digest) {
+    /// In a forked child, reseed before the first token (see [`ForkGuard`]); with no
+    /// entropy to be had, refuse rather than repeat the parent's stream.
+    fn check_fork(&mut self) -> Result<(), Error> {
         if let Some((g, seeded)) = self.guard {
             let epoch = (g.epoch)();
             if epoch != seeded {
-                self.rng = ChaCha20Rng::from_seed((g.seed)(epoch, self.clock));
+                let mut seed = (g.seed)().ok_or(Error::Entropy)?;
+                self.rng = IdGen::from_seed(seed);
+                seed.zeroize();
                 self.guard = Some((g, epoch));
             }
         }
+        Ok(())
+    }
+
+    /// A fresh token whose digest no live session and no tombstone has.
+    fn new_token(&mut self, p: &Parts<'_>) -> (Token, Digest) {
         let n = usize::from(self.config.token_bytes);
         let mut raw = [0u8; 32];
         loop {
-            self.rng.fill_bytes(&mut raw[..n]);
+            self.rng.fill(&mut raw[..n]);
             let d = Digest::of(&raw[..n]);
             let taken = index::find(p.index, d.hash(), |v| p.slots[v as usize].digest.ct_eq(&d))
                 .is_some()
@@ -822,6 +955,40 @@ impl State {
 
     fn tracks_ip(&self) -> bool {
         self.config.ip_policy != ClientPolicy::Off || self.config.max_addresses > 0
+    }
+
+    /// The slot of the live session `token` names at `now`; `Err(Some(i))` when slot `i`
+    /// holds it but it is past its deadline (not yet swept), `Err(None)` when no slot does.
+    /// Reads only.
+    fn find_live(&self, p: &Parts<'_>, token: &[u8], now: u64) -> Result<u32, Option<u32>> {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        if !token::decode(token, n, &mut raw) {
+            return Err(None);
+        }
+        let digest = Digest::of(&raw[..n]);
+        raw.zeroize();
+        let i = index::find(p.index, digest.hash(), |v| {
+            p.slots[v as usize].digest.ct_eq(&digest)
+        })
+        .ok_or(None)?;
+        if now >= p.slots[i as usize].deadline() {
+            return Err(Some(i));
+        }
+        Ok(i)
+    }
+
+    /// What the tombstones say of a token that names no session (reads only).
+    fn find_dead(&self, p: &Parts<'_>, token: &[u8]) -> Invalid {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        if !token::decode(token, n, &mut raw) {
+            return Invalid::Malformed;
+        }
+        let digest = Digest::of(&raw[..n]);
+        raw.zeroize();
+        Tombstones::find(p.tombstones, p.tombstone_index, &digest)
+            .map_or(Invalid::Unknown, |f| f.death.invalid())
     }
 
     /// Find the live session a token names. Expired sessions found here die now; dead
@@ -964,13 +1131,21 @@ impl State {
         let old = p.slots[i as usize].digest;
         let slots = &*p.slots;
         index::remove(p.index, old.hash(), i, |v| slots[v as usize].digest.hash());
-        let generation = p.slots[i as usize].generation;
+        let s = &p.slots[i as usize];
+        // At login the slot is already authenticated: the pre-login token is kept.
+        let keep = if s.state == STATE_AUTH {
+            Keep::Kept
+        } else {
+            Keep::Churn
+        };
+        let generation = s.generation;
         self.tombs.insert(
             p.tombstones,
             p.tombstone_index,
             old,
             Death::RotatedOut,
             (i, generation),
+            keep,
         );
         p.slots[i as usize].digest = digest;
         index::insert(p.index, digest.hash(), i);
@@ -996,6 +1171,11 @@ impl State {
             && principal_matches(p.pool, p.pool_next, &s, principal);
         if !same {
             let cap = self.config.max_sessions_per_principal as usize;
+            if cap > 0 {
+                // Sessions past their deadline (not yet swept) are dead: they neither
+                // count against the cap nor get evicted for it; they end as expired.
+                self.end_lapsed_of(p, principal, now);
+            }
             if cap > 0
                 && self.config.principal_limit_policy == PrincipalLimitPolicy::Refuse
                 && self.count_of(p, principal) >= cap
@@ -1054,6 +1234,25 @@ impl State {
             i = p.slots[i as usize].next;
         }
         n
+    }
+
+    /// End every session of `principal` that is past its deadline but not yet swept.
+    fn end_lapsed_of(&mut self, p: &mut Parts<'_>, principal: &[u8], now: u64) {
+        while let Some((_, head)) = self.principal_cell(p, principal) {
+            let mut i = head;
+            let lapsed = loop {
+                if p.slots[i as usize].deadline() <= now {
+                    break Some(i);
+                }
+                i = p.slots[i as usize].next;
+                if i == head {
+                    break None;
+                }
+            };
+            let Some(i) = lapsed else { return };
+            let death = expiry_of(&p.slots[i as usize]);
+            self.destroy(p, i, death, now);
+        }
     }
 
     fn oldest_of(&self, p: &Parts<'_>, principal: &[u8]) -> Option<u32> {
@@ -1129,12 +1328,19 @@ impl State {
         self.wheel.remove(p.links, i);
         self.pool.release(p.pool, p.pool_next, s.payload_head);
         self.pool.release(p.pool, p.pool_next, s.principal_head);
+        let keep = match death {
+            Death::LoggedOut | Death::RotatedOut | Death::Revoked if s.state == STATE_AUTH => {
+                Keep::Kept
+            }
+            _ => Keep::Churn,
+        };
         self.tombs.insert(
             p.tombstones,
             p.tombstone_index,
             s.digest,
             death,
             (i, s.generation),
+            keep,
         );
         let kind = match death {
             Death::LoggedOut => EventKind::LoggedOut,

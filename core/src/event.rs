@@ -32,11 +32,15 @@ pub enum EventKind {
     TooManyAddresses,
     /// The table was full when a session was created.
     CapacityPressure,
+    /// A request carried the session cookie more than once and more than one copy named
+    /// a live session (cookie tossing from a sibling domain, or a stale cookie of another
+    /// path or domain): each such session was ended.
+    DuplicateCookie,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Created,
         EventKind::LoggedIn,
         EventKind::Rotated,
@@ -51,6 +55,7 @@ impl EventKind {
         EventKind::UserAgentChanged,
         EventKind::TooManyAddresses,
         EventKind::CapacityPressure,
+        EventKind::DuplicateCookie,
     ];
 
     /// Stable snake_case name, the same in every binding and in logs.
@@ -70,6 +75,7 @@ impl EventKind {
             EventKind::UserAgentChanged => "user_agent_changed",
             EventKind::TooManyAddresses => "too_many_addresses",
             EventKind::CapacityPressure => "capacity_pressure",
+            EventKind::DuplicateCookie => "duplicate_cookie",
         }
     }
 
@@ -83,6 +89,7 @@ impl EventKind {
                 | EventKind::UserAgentChanged
                 | EventKind::TooManyAddresses
                 | EventKind::CapacityPressure
+                | EventKind::DuplicateCookie
         )
     }
 }

@@ -37,6 +37,7 @@ pub mod cookie;
 mod engine;
 pub mod error;
 pub mod event;
+mod idgen;
 mod index;
 pub mod pool;
 mod slot;

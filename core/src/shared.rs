@@ -45,10 +45,7 @@ impl SharedEngine {
     /// only. A forked child still reseeds from the OS.
     pub fn with_seed(config: Config, seed: [u8; 32]) -> Result<Self, Error> {
         let mut engine = Engine::new(config, seed)?;
-        engine.set_fork_guard(ForkGuard {
-            epoch: std::process::id,
-            seed: child_seed,
-        });
+        engine.set_fork_guard(fork_guard());
         Ok(SharedEngine {
             inner: Mutex::new(engine),
             start: Instant::now(),
@@ -67,6 +64,16 @@ impl SharedEngine {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Give the generator a fresh key from the OS: after the process was cloned (a VM
+    /// snapshot, a CRIU restore), which the fork guard cannot see since the pid stays the
+    /// same, or after its memory may have been read.
+    pub fn reseed(&self) -> Result<(), Error> {
+        let mut seed = os_seed()?;
+        self.with(|e| e.reseed(seed));
+        zeroize::Zeroize::zeroize(&mut seed);
+        Ok(())
+    }
+
     /// Run `f` with the engine locked.
     #[inline]
     pub fn with<R>(&self, f: impl FnOnce(&mut HeapEngine) -> R) -> R {
@@ -74,19 +81,14 @@ impl SharedEngine {
     }
 }
 
-/// The seed of a forked child's generator: from the OS, or if the OS cannot give entropy,
-/// never the parent's stream: the pid, the engine clock and the wall clock (distinct per
-/// child, a last resort only).
-fn child_seed(pid: u32, clock: u64) -> [u8; 32] {
-    if let Ok(seed) = os_seed() {
-        return seed;
+/// The fork guard for engines in this process: keyed on the process id; a forked child
+/// reseeds from the OS before its first token, and when the OS gives no entropy the
+/// child's token-issuing calls fail with [`Error::Entropy`] (never a guessable seed).
+/// [`SharedEngine`] installs it; engines in caller memory install it with
+/// [`Engine::set_fork_guard`].
+pub fn fork_guard() -> ForkGuard {
+    ForkGuard {
+        epoch: std::process::id,
+        seed: || os_seed().ok(),
     }
-    let mut seed = [0u8; 32];
-    seed[..4].copy_from_slice(&pid.to_le_bytes());
-    seed[4..12].copy_from_slice(&clock.to_le_bytes());
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    seed[12..20].copy_from_slice(&wall.to_le_bytes());
-    seed
 }

@@ -1,6 +1,16 @@
 //! Remembered dead tokens, so that a token presented after logout or rotation is reported
-//! as such (a security event) rather than as merely unknown. A bounded ring: the oldest
-//! tombstone is forgotten first.
+//! as such (a security event) rather than as merely unknown.
+//!
+//! Two bounded rings share the storage, each forgetting its oldest entry first:
+//!
+//! - the *kept* ring (three quarters) holds the tokens of logged-in sessions that were
+//!   logged out, rotated out (at login too) or revoked: the ones whose reuse means theft;
+//! - the *churn* ring (the rest) holds everything else: anonymous sessions' deaths,
+//!   evictions and expiries.
+//!
+//! Anyone can make anonymous sessions die (a flood of cookie-less requests evicts them),
+//! but only a logged-in user can add to the kept ring, one login or logout at a time, so
+//! no anonymous flood erases the memory of a logged-out or rotated-out token.
 
 use crate::error::{Expiry, Invalid};
 use crate::index;
@@ -54,6 +64,12 @@ pub struct Tombstone {
 }
 
 impl Tombstone {
+    /// Overwrite the entry with zeros the compiler cannot leave out.
+    pub(crate) fn wipe(&mut self) {
+        *self = Tombstone::EMPTY;
+        zeroize::Zeroize::zeroize(&mut self.digest.0);
+    }
+
     /// An empty entry.
     pub const EMPTY: Tombstone = Tombstone {
         digest: Digest([0; 16]),
@@ -71,20 +87,38 @@ pub(crate) struct Found {
     pub(crate) target_generation: u32,
 }
 
+/// Which ring a tombstone goes to (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// A logged-in session's token, logged out, rotated out or revoked.
+    Kept = 0,
+    /// Any other death.
+    Churn = 1,
+}
+
 /// Ring bookkeeping; entries and their index live in the engine's storage.
 #[derive(Debug)]
 pub(crate) struct Tombstones {
-    head: u32,
-    len: u32,
+    head: [u32; 2],
+    len: [u32; 2],
+}
+
+/// The kept ring's share of `cap` entries: three quarters, leaving the churn ring at
+/// least one entry when there are two or more.
+fn kept_len(cap: u32) -> u32 {
+    if cap < 2 { cap } else { cap - (cap / 4).max(1) }
 }
 
 impl Tombstones {
     pub(crate) const fn new() -> Tombstones {
-        Tombstones { head: 0, len: 0 }
+        Tombstones {
+            head: [0; 2],
+            len: [0; 2],
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len as usize
+        (self.len[0] + self.len[1]) as usize
     }
 
     pub(crate) fn insert(
@@ -94,20 +128,27 @@ impl Tombstones {
         digest: Digest,
         death: Death,
         target: (u32, u32),
+        keep: Keep,
     ) {
-        let cap = ring.len() as u32;
+        let total = ring.len() as u32;
+        let kept = kept_len(total);
+        let (base, cap) = match keep {
+            Keep::Kept => (0, kept),
+            Keep::Churn => (kept, total - kept),
+        };
         if cap == 0 {
             return;
         }
-        let pos = if self.len == cap {
-            let pos = self.head;
+        let r = keep as usize;
+        let pos = if self.len[r] == cap {
+            let pos = base + self.head[r];
             let old = ring[pos as usize].digest;
             index::remove(table, old.hash(), pos, |p| ring[p as usize].digest.hash());
-            self.head = (self.head + 1) % cap;
+            self.head[r] = (self.head[r] + 1) % cap;
             pos
         } else {
-            self.len += 1;
-            (self.head + self.len - 1) % cap
+            self.len[r] += 1;
+            base + (self.head[r] + self.len[r] - 1) % cap
         };
         ring[pos as usize] = Tombstone {
             digest,
@@ -139,12 +180,20 @@ mod tests {
 
     #[test]
     fn oldest_is_forgotten_first() {
-        let mut ring = vec![Tombstone::EMPTY; 3];
-        let mut table = vec![index::EMPTY; index::cells_for(3)];
+        // Three kept entries, one churn entry.
+        let mut ring = vec![Tombstone::EMPTY; 4];
+        let mut table = vec![index::EMPTY; index::cells_for(4)];
         let mut t = Tombstones::new();
         let d = |n: u8| Digest::of(&[n; 32]);
         for n in 0..5u8 {
-            t.insert(&mut ring, &mut table, d(n), Death::LoggedOut, (0, 0));
+            t.insert(
+                &mut ring,
+                &mut table,
+                d(n),
+                Death::LoggedOut,
+                (0, 0),
+                Keep::Kept,
+            );
         }
         assert_eq!(t.len(), 3);
         assert!(Tombstones::find(&ring, &table, &d(0)).is_none());
@@ -159,15 +208,23 @@ mod tests {
 
     #[test]
     fn exactly_the_newest_are_found_after_many_wraps() {
+        // The churn ring's share of 5000 entries.
         let cap = 1250;
-        let mut ring = vec![Tombstone::EMPTY; cap];
-        let mut table = vec![index::EMPTY; index::cells_for(cap as u32)];
+        let mut ring = vec![Tombstone::EMPTY; 4 * cap];
+        let mut table = vec![index::EMPTY; index::cells_for(4 * cap as u32)];
         let mut t = Tombstones::new();
         let d = |n: u32| {
             Digest::of(&[n.to_le_bytes(), n.wrapping_mul(0x9e37_79b9).to_le_bytes()].concat())
         };
         for n in 0..10_000u32 {
-            t.insert(&mut ring, &mut table, d(n), Death::RotatedOut, (n, 0));
+            t.insert(
+                &mut ring,
+                &mut table,
+                d(n),
+                Death::RotatedOut,
+                (n, 0),
+                Keep::Churn,
+            );
             let oldest = (n + 1).saturating_sub(cap as u32);
             for m in [oldest, n, (oldest + n) / 2] {
                 let f = Tombstones::find(&ring, &table, &d(m));
@@ -181,5 +238,44 @@ mod tests {
                 assert!(Tombstones::find(&ring, &table, &d(oldest - 1)).is_none());
             }
         }
+    }
+
+    #[test]
+    fn a_churn_flood_never_pushes_out_kept_tombstones() {
+        let mut ring = vec![Tombstone::EMPTY; 16];
+        let mut table = vec![index::EMPTY; index::cells_for(16)];
+        let mut t = Tombstones::new();
+        let d = |n: u32| Digest::of(&n.to_le_bytes());
+        for n in 0..12 {
+            t.insert(
+                &mut ring,
+                &mut table,
+                d(n),
+                Death::LoggedOut,
+                (n, 0),
+                Keep::Kept,
+            );
+        }
+        for n in 100..10_000 {
+            t.insert(
+                &mut ring,
+                &mut table,
+                d(n),
+                Death::Evicted,
+                (n, 0),
+                Keep::Churn,
+            );
+        }
+        for n in 0..12 {
+            assert_eq!(
+                Tombstones::find(&ring, &table, &d(n)).map(|f| f.death),
+                Some(Death::LoggedOut),
+                "kept tombstone {n} flushed by evictions"
+            );
+        }
+        // The churn ring still remembers its newest entries.
+        assert!(Tombstones::find(&ring, &table, &d(9_999)).is_some());
+        assert!(Tombstones::find(&ring, &table, &d(9_995)).is_none());
+        assert_eq!(t.len(), 16);
     }
 }

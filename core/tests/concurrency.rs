@@ -11,6 +11,8 @@ fn threads_keep_their_own_payloads_and_counts_add_up() {
         SharedEngine::with_seed(
             Config {
                 capacity: 4_096,
+                // 50 logins per user here: no per-user cap.
+                max_sessions_per_principal: 0,
                 ..Config::default()
             },
             [5; 32],

@@ -106,7 +106,7 @@ fn the_fork_guard_reseeds_before_any_draw_not_just_create() {
     static EPOCH: AtomicU32 = AtomicU32::new(1);
     let guard = ForkGuard {
         epoch: || EPOCH.load(Ordering::SeqCst),
-        seed: |epoch, _| [epoch as u8; 32],
+        seed: || Some([EPOCH.load(Ordering::SeqCst) as u8; 32]),
     };
     let make = |guarded: bool| {
         let config = Config {
@@ -154,4 +154,44 @@ fn the_fork_guard_reseeds_before_any_draw_not_just_create() {
             "{op}: parent's stream continued"
         );
     }
+}
+
+/// With no entropy to be had in the child, an operation that would issue a token fails
+/// closed with `Entropy` (never a seed guessable from the pid and the time) and changes
+/// nothing: the session it was given is still there, unrotated.
+#[test]
+fn a_child_without_entropy_issues_no_token() {
+    use sessile::{Engine, Error, ForkGuard};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static EPOCH: AtomicU32 = AtomicU32::new(1);
+    let mut e = Engine::new(Config::default(), [9; 32]).unwrap();
+    e.set_fork_guard(ForkGuard {
+        epoch: || EPOCH.load(Ordering::SeqCst),
+        seed: || None,
+    });
+    let (t, _) = e.create(0, &Client::NONE).unwrap();
+    EPOCH.store(2, Ordering::SeqCst); // the "fork"
+    assert_eq!(e.create(1, &Client::NONE).unwrap_err(), Error::Entropy);
+    assert_eq!(
+        e.login(t.as_bytes(), b"alice", 1).unwrap_err(),
+        Error::Entropy
+    );
+    assert_eq!(e.rotate(t.as_bytes(), 1).unwrap_err(), Error::Entropy);
+    let s = e.validate(t.as_bytes(), 2, &Client::NONE).unwrap();
+    assert_eq!(s.principal, None);
+    assert_eq!(e.stats().live, 1);
+    // Once a seed is given, the child works again.
+    e.reseed([10; 32]);
+    assert!(e.create(3, &Client::NONE).is_ok());
+}
+
+/// A cloned process (VM snapshot, CRIU restore) keeps its pid, so the fork guard cannot
+/// see it: `reseed()` takes the engine off the stream the clone shares.
+#[test]
+fn reseed_leaves_the_shared_stream() {
+    let reference = engine();
+    let clone = engine();
+    assert_eq!(issue(&clone), issue(&reference));
+    clone.reseed().unwrap();
+    assert_ne!(issue(&clone), issue(&reference));
 }

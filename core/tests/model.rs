@@ -412,6 +412,16 @@ impl Model {
         let same = self.sessions[sid].principal.as_deref() == Some(principal);
         if !same {
             let cap = self.cfg.max_sessions_per_principal as usize;
+            if cap > 0 {
+                // Lapsed sessions (past their deadline, not yet swept) neither count nor
+                // get evicted: they end as expired first.
+                for m in self.members(principal) {
+                    if self.sessions[m].deadline() <= self.clock {
+                        let x = self.sessions[m].expiry();
+                        self.destroy(m, Death::Expired(x));
+                    }
+                }
+            }
             if cap > 0
                 && self.cfg.principal_limit_policy == PrincipalLimitPolicy::Refuse
                 && self.members(principal).len() >= cap

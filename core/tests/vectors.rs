@@ -376,6 +376,38 @@ fn run_script(script: &Value, base: &Value, default_seed: &Value) {
                 Ok((t, s)) => ("ok", Some((Some(t), s))),
                 Err(err) => (code(&err), None),
             },
+            "peek" => match e.peek(&token, now) {
+                Ok(s) => ("ok", Some((None, s))),
+                Err(i) => (i.code(), None),
+            },
+            "validate_cookie" => {
+                // The engine's cookie name, once per copy: `name=<token>; name=<token>`.
+                let name = e.config().cookie.name.as_str().to_owned();
+                let values: Vec<Vec<u8>> = step["cookies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| match c.as_str() {
+                        Some(n) => names[n].token.as_bytes().to_vec(),
+                        None => c["raw"].as_str().unwrap().as_bytes().to_vec(),
+                    })
+                    .collect();
+                let header = values
+                    .iter()
+                    .map(|v| format!("{name}={}", String::from_utf8_lossy(v)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                match e.validate_cookie(header.as_bytes(), now, &client) {
+                    Ok(None) => ("none", None),
+                    Ok(Some((t, s))) => {
+                        let want = step["chosen"].as_str().expect("chosen");
+                        assert_eq!(t, names[want].token.as_bytes(), "{ctx}: chosen");
+                        ("ok", Some((None, s)))
+                    }
+                    Err(Error::Cookie(c)) => (c.code(), None),
+                    Err(err) => (code(&err), None),
+                }
+            }
             "logout" => (
                 e.logout(&token, now).err().as_ref().map_or("ok", code),
                 None,
