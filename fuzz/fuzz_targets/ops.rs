@@ -161,8 +161,8 @@ enum Look {
 struct Allowed {
     /// Any session past its deadline may be reclaimed (the operation sweeps).
     sweep: bool,
-    /// This session may be reclaimed as expired (it was resolved past its deadline).
-    expire: Option<usize>,
+    /// These sessions must end as expired (they were found past their deadline).
+    expire: Vec<usize>,
     /// Anonymous sessions other than this one may be evicted.
     evict_anonymous: bool,
     except: Option<usize>,
@@ -248,7 +248,7 @@ impl Model {
                         Err(f.invalid())
                     }
                     None if self.clock >= m.deadline() => {
-                        allowed.expire = Some(s);
+                        allowed.expire.push(s);
                         Err(Invalid::Expired(m.expiry()))
                     }
                     None => Ok(s),
@@ -290,7 +290,7 @@ impl Model {
                 EventKind::ExpiredIdle | EventKind::ExpiredAbsolute => {
                     let s = self.by_tag(ev.session);
                     assert!(
-                        allowed.sweep || allowed.expire == Some(s),
+                        allowed.sweep || allowed.expire.contains(&s),
                         "unexpected expiry of {s}"
                     );
                     let m = &self.sessions[s];
@@ -347,10 +347,11 @@ impl Model {
         );
         assert_eq!(allowed.logged_out, None, "logout raised no event");
         assert_eq!(allowed.reuse, None, "reuse raised no event");
-        if let Some(s) = allowed.expire {
+        for s in allowed.expire {
             assert!(
-                !self.sessions[s].held(),
-                "expired session {s} not reclaimed"
+                matches!(self.sessions[s].fate, Some(Fate::Expired(_))),
+                "expired session {s} not reclaimed as expired: {:?}",
+                self.sessions[s].fate
             );
         }
         seen
@@ -703,16 +704,19 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
         }
         Op::RevokePrincipal(id) => {
             let p = principal(*id);
-            let revoke: Vec<usize> = m
+            // Its sessions past their deadline (not yet swept) are not live any more: they
+            // end as expired and are not counted; the live ones are revoked.
+            let (expire, revoke): (Vec<usize>, Vec<usize>) = m
                 .held()
                 .filter(|(_, s)| s.principal.as_deref() == Some(p.as_slice()))
                 .map(|(i, _)| i)
-                .collect();
+                .partition(|&i| m.clock >= m.sessions[i].deadline());
             let want = revoke.len();
             let n = e.revoke_principal(&p, now);
             m.events(
                 e,
                 Allowed {
+                    expire,
                     revoke,
                     ..Allowed::default()
                 },
@@ -733,7 +737,7 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
                 m.events(
                     e,
                     Allowed {
-                        expire: Some(s),
+                        expire: vec![s],
                         ..Allowed::default()
                     },
                 );
@@ -750,7 +754,7 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
                     m.events(
                         e,
                         Allowed {
-                            expire: Some(s),
+                            expire: vec![s],
                             ..Allowed::default()
                         },
                     );
@@ -794,7 +798,7 @@ fn lapsed<T: core::fmt::Debug>(
     m.events(
         e,
         Allowed {
-            expire: Some(s),
+            expire: vec![s],
             ..Allowed::default()
         },
     );
