@@ -198,7 +198,7 @@ struct State {
 ///
 /// ```
 /// use sessile::{Client, Config, Engine, Invalid};
-/// let mut engine = Engine::new(Config::default(), [42; 32]).unwrap();
+/// let mut engine = Engine::from_os(Config::default()).unwrap();
 /// let (anon, _) = engine.create(0, &Client::NONE).unwrap();
 /// let (token, session) = engine.login(anon.as_bytes(), b"alice", 10).unwrap();
 /// assert_eq!(session.principal.unwrap().as_str(), Some("alice"));
@@ -215,7 +215,9 @@ pub struct Engine<S: Storage> {
 #[cfg(feature = "alloc")]
 impl Engine<crate::storage::HeapStorage> {
     /// An engine on the heap, sized by `config`, all memory allocated here and only here.
-    /// `seed` seeds the ChaCha20 generator; use [`crate::shared`] for OS entropy.
+    /// `seed` seeds the ChaCha20 generator: it must be 32 bytes of real entropy, or a
+    /// fixed value in tests only. With `std`, [`Engine::from_os`] seeds from the OS and
+    /// installs the fork guard.
     pub fn new(config: Config, seed: [u8; 32]) -> Result<Self, Error> {
         config.validate()?;
         let storage = crate::storage::HeapStorage::new(&Layout::of(&config))?;

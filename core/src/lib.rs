@@ -8,7 +8,7 @@
 //! ```
 //! use sessile::{Client, Config, Engine};
 //!
-//! let mut engine = Engine::new(Config::default(), [0x5e; 32]).unwrap();
+//! let mut engine = Engine::from_os(Config::default()).unwrap(); // OS entropy, fork guard
 //! let now = 0;
 //! let (token, session) = engine.create(now, &Client::NONE).unwrap();
 //! engine.write(session.handle, br#"{"cart":[1,2]}"#, now).unwrap();
@@ -17,8 +17,7 @@
 //!
 //! // Next request: the browser sends the cookie back.
 //! let header = format!("theme=dark; __Host-sid={}", token.as_str());
-//! let presented = engine.token_from_cookie_header(header.as_bytes()).unwrap().unwrap();
-//! let session = engine.validate(presented, now + 1_000, &Client::NONE).unwrap();
+//! let (_, session) = engine.validate_cookie(header.as_bytes(), now + 1_000, &Client::NONE).unwrap().unwrap();
 //! assert_eq!(session.payload_len, 14);
 //! ```
 //!

@@ -38,7 +38,7 @@ pub fn os_seed() -> Result<[u8; 32], Error> {
 impl SharedEngine {
     /// An engine seeded from the operating system.
     pub fn new(config: Config) -> Result<Self, Error> {
-        Self::with_seed(config, os_seed()?)
+        Ok(Self::wrap(Engine::from_os(config)?))
     }
 
     /// An engine with a fixed seed: reproducible IDs, for tests and conformance vectors
@@ -46,10 +46,14 @@ impl SharedEngine {
     pub fn with_seed(config: Config, seed: [u8; 32]) -> Result<Self, Error> {
         let mut engine = Engine::new(config, seed)?;
         engine.set_fork_guard(fork_guard());
-        Ok(SharedEngine {
+        Ok(Self::wrap(engine))
+    }
+
+    fn wrap(engine: HeapEngine) -> Self {
+        SharedEngine {
             inner: Mutex::new(engine),
             start: Instant::now(),
-        })
+        }
     }
 
     /// Milliseconds on a monotonic clock since this engine was built.
@@ -78,6 +82,25 @@ impl SharedEngine {
     #[inline]
     pub fn with<R>(&self, f: impl FnOnce(&mut HeapEngine) -> R) -> R {
         f(&mut self.lock())
+    }
+}
+
+impl HeapEngine {
+    /// An engine seeded from the operating system, with the [`fork_guard`] installed: the
+    /// constructor to use outside tests. (`Engine::new` takes a seed for embedders that
+    /// have their own entropy source, and for reproducible tests.)
+    ///
+    /// ```
+    /// let engine = sessile::Engine::from_os(sessile::Config::default()).unwrap();
+    /// assert_eq!(engine.stats().live, 0);
+    /// ```
+    pub fn from_os(config: Config) -> Result<Self, Error> {
+        let mut seed = os_seed()?;
+        let engine = Engine::new(config, seed);
+        zeroize::Zeroize::zeroize(&mut seed);
+        let mut engine = engine?;
+        engine.set_fork_guard(fork_guard());
+        Ok(engine)
     }
 }
 

@@ -30,7 +30,7 @@ pub const fn text_len(n: usize) -> usize {
 /// digest. It is wiped from memory when dropped.
 ///
 /// ```
-/// let mut engine = sessile::Engine::new(sessile::Config::default(), [7; 32]).unwrap();
+/// let mut engine = sessile::Engine::from_os(sessile::Config::default()).unwrap();
 /// let (token, _) = engine.create(0, &sessile::Client::NONE).unwrap();
 /// assert_eq!(token.as_str().len(), 43);
 /// assert!(token.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));

@@ -137,15 +137,20 @@ def logout_everywhere(s: Server) -> None:
     assert s.curl("/profile", "-b", "a")[0] == 401
 
 
+def event_logged(s: Server, kind: str) -> None:
+    """The server logs `kind` (servers may write their log a moment after answering)."""
+    for _ in range(50):
+        if kind in s.events():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no {kind} event in log: {s.events()}")
+
+
 def reuse_after_logout_logged(s: Server) -> None:
     assert login(s, "r", "admin") == 200
     assert s.curl("/logout", "-b", "r", "-X", "POST")[0] == 200
     assert s.curl("/profile", "-b", "r")[0] == 401
-    for _ in range(50):
-        if "reuse_after_logout" in s.events():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no reuse_after_logout event in log: {s.events()}")
+    event_logged(s, "reuse_after_logout")
 
 
 def cookie_attributes(s: Server) -> None:
@@ -180,6 +185,29 @@ def hostile_cookies(s: Server) -> None:
                 assert code in (400, 401, 413, 431), f"/profile with Cookie {c[:40]!r} gave {code}"
     assert s.alive(), "server died"
     assert s.curl("/")[0] == 200
+
+
+def cookie_tossing(s: Server) -> None:
+    """A second session cookie planted beside the user's (a sibling subdomain can do it):
+    a planted copy that names no live session does not log the user out; when two copies
+    name live sessions, both are ended and neither user is served."""
+    assert login(s, "victim", "alice") == 200
+    victim = s.jar_token("victim")
+    assert victim
+    unknown = "__Host-sid=" + "B" * 43
+    for header in (f"{unknown}; __Host-sid={victim}", f"__Host-sid={victim}; {unknown}"):
+        code, _, body = s.curl("/profile", "-H", f"Cookie: {header}")
+        assert code == 200 and "alice" in body, f"planted dead copy locked the user out: {code}"
+    assert login(s, "attacker", "bob") == 200
+    attacker = s.jar_token("attacker")
+    assert attacker and attacker != victim
+    code, _, body = s.curl("/profile", "-H", f"Cookie: __Host-sid={attacker}; __Host-sid={victim}")
+    assert code == 401 and "bob" not in body, f"two live copies served someone: {code} {body[:80]!r}"
+    assert s.curl("/profile", "-b", "victim")[0] == 401, "an ambiguous copy must be ended"
+    assert s.curl("/profile", "-b", "attacker")[0] == 401, "an ambiguous copy must be ended"
+    event_logged(s, "duplicate_cookie")
+    assert login(s, "victim", "alice") == 200, "the user can log in again"
+    assert s.curl("/profile", "-H", f"Cookie: __Host-sid={attacker}; __Host-sid={s.jar_token('victim')}")[0] == 200
 
 
 def idle_expiry(name: str, command: str) -> None:
@@ -224,7 +252,8 @@ def flood(name: str, command: str) -> None:
         s.stop()
 
 
-SHARED = [readme_flow, fixation, logout_everywhere, reuse_after_logout_logged, cookie_attributes, hostile_cookies]
+SHARED = [readme_flow, fixation, logout_everywhere, reuse_after_logout_logged, cookie_attributes, hostile_cookies,
+          cookie_tossing]
 OWN_SERVER = [idle_expiry, absolute_expiry]
 
 

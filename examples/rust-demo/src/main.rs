@@ -204,8 +204,9 @@ fn write_response(stream: &mut TcpStream, r: &Response) -> std::io::Result<()> {
     stream.write_all(r.body.as_bytes())
 }
 
-/// The session the request carries, if its cookie names a live one. A malformed,
-/// oversized or duplicated Cookie header is treated as no session at all.
+/// The session the request carries, if its cookie names a live one. A malformed or
+/// oversized Cookie header is no session; duplicated cookies follow the engine's rule
+/// (`Engine::validate_cookie`).
 fn current(engine: &SharedEngine, req: &Request, now: u64) -> Option<(Vec<u8>, Session)> {
     let header = req.cookie.as_deref()?;
     let client = Client {
@@ -213,9 +214,8 @@ fn current(engine: &SharedEngine, req: &Request, now: u64) -> Option<(Vec<u8>, S
         user_agent: req.user_agent.as_deref(),
     };
     engine.with(|e| {
-        let token = e.token_from_cookie_header(header).ok()??.to_vec();
-        let session = e.validate(&token, now, &client).ok()?;
-        Some((token, session))
+        let (token, session) = e.validate_cookie(header, now, &client).ok()??;
+        Some((token.to_vec(), session))
     })
 }
 
