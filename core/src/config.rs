@@ -100,7 +100,9 @@ pub struct Config {
     pub max_idle_timeout_ms: u32,
     /// Largest absolute timeout a per-session override may ask for.
     pub max_absolute_timeout_ms: u32,
-    /// Remembered dead tokens (logged out, rotated out, expired, evicted), to report reuse.
+    /// Remembered dead tokens, to report reuse; 0 = capacity / 8, at least 16. Three
+    /// quarters hold the logged-out, rotated-out and revoked tokens of logged-in sessions,
+    /// the rest every other death, so anonymous churn never pushes out the former.
     pub tombstones: u32,
     /// Capacity of the security event ring.
     pub events: u32,
