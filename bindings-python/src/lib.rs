@@ -716,10 +716,67 @@ impl Engine {
         Ok(Session::from_core(&s))
     }
 
-    /// Request fast path: find the session cookie in a `Cookie` header, validate it and read
-    /// its payload, in one call. Returns `(token, Session, payload)`, or `None` when the
-    /// header has no usable session (absent, malformed, oversized, duplicated, unknown,
-    /// expired, ...). Never raises for anything the client sent.
+    /// The live session a token names, without touching it: no idle-timer restart, no
+    /// event, no client check, nothing ended (for listings and administration pages, which
+    /// must not keep abandoned sessions alive). `SessionInvalid` with the reason
+    /// validation would give (`expired_idle`, `logged_out`, ...) otherwise.
+    fn peek(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Session> {
+        let token = bytes_of(token, "token")?;
+        let now = self.now_ms(py)?;
+        self.shared
+            .with(|e| e.peek(&token, now))
+            .map(|s| Session::from_core(&s))
+            .map_err(|why| to_py(py, Error::Session(why)))
+    }
+
+    /// Validate the session cookie of a request's `Cookie` header: `(token, Session)`, or
+    /// `None` when the header does not carry the cookie. A cookie that comes several times
+    /// (one of another path, or planted from a sibling domain) follows the core's rule:
+    /// the one copy naming a live session is used; if none does, the first gives its
+    /// reason (`SessionInvalid`); if several do, each of those sessions is ended (event
+    /// `duplicate_cookie`) and `CookieError` is raised with `reason="duplicate"`.
+    /// `CookieError` (`header_too_long`) too for a header over 16 KiB.
+    #[pyo3(signature = (cookie_header, *, ip=None, user_agent=None))]
+    fn validate_cookie<'py>(
+        &self,
+        py: Python<'py>,
+        cookie_header: &Bound<'_, PyAny>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let header = bytes_of(cookie_header, "cookie_header")?;
+        let ip = opt_bytes(ip, "ip")?;
+        let ua = opt_bytes(user_agent, "user_agent")?;
+        let client = Client {
+            ip: ip.as_deref(),
+            user_agent: ua.as_deref(),
+        };
+        let now = self.now_ms(py)?;
+        let found = self
+            .shared
+            .with(|e| {
+                e.validate_cookie(&header, now, &client)
+                    .map(|f| f.map(|(t, s)| (t.to_vec(), s)))
+            })
+            .map_err(|e| to_py(py, e))?;
+        let Some((token, s)) = found else {
+            return Ok(None);
+        };
+        // The token named a live session, so it is ASCII base64url.
+        let token = PyString::new(py, &String::from_utf8_lossy(&token));
+        Ok(Some(PyTuple::new(
+            py,
+            [
+                token.into_any(),
+                Bound::new(py, Session::from_core(&s))?.into_any(),
+            ],
+        )?))
+    }
+
+    /// Request fast path: `validate_cookie` and the session's payload in one call (one
+    /// lock). Returns `(token, Session, payload)`, or `None` when the header has no usable
+    /// session (absent, malformed, oversized, unknown, expired, several live copies, ...).
+    /// Never raises for anything the client sent.
     #[pyo3(signature = (cookie_header, *, ip=None, user_agent=None))]
     fn load_cookie<'py>(
         &self,
@@ -737,18 +794,13 @@ impl Engine {
             ip: ip.as_deref(),
             user_agent: ua.as_deref(),
         };
-        let Ok(Some(token)) = self.shared.with(|e| {
-            e.token_from_cookie_header(&header)
-                .map(|t| t.map(<[u8]>::to_vec))
-        }) else {
-            return Ok(None);
-        };
         let now = self.now_ms(py)?;
         let found = self.shared.with(|e| {
-            let s = e.validate(&token, now, &client).ok()?;
-            Some((s, Self::payload_of(e, s.handle).ok()?))
+            let (token, s) = e.validate_cookie(&header, now, &client).ok()??;
+            let token = token.to_vec();
+            Some((token, s, Self::payload_of(e, s.handle).ok()?))
         });
-        let Some((s, payload)) = found else {
+        let Some((token, s, payload)) = found else {
             return Ok(None);
         };
         let payload = PyBytes::new(py, &payload);
@@ -954,7 +1006,8 @@ impl Engine {
     }
 
     /// The session token in a `Cookie` header, `None` when absent; `CookieError` when the
-    /// header is oversized or names the session cookie twice with different values.
+    /// header is oversized or names the session cookie twice with different values. (To
+    /// serve a request use `validate_cookie` or `load_cookie`, which choose among copies.)
     fn token_from_cookie_header(
         &self,
         py: Python<'_>,

@@ -175,8 +175,61 @@ def test_bad_cookies_are_no_session(demo: Demo, cookie: str) -> None:
     assert demo.curl("GET", "/profile", cookie=cookie)[0] == 401
 
 
-def test_duplicate_cookie_with_the_real_token_is_no_session(demo: Demo) -> None:
+def set_token(headers: dict[str, list[str]]) -> str:
+    """The token of the response's session Set-Cookie."""
+    (cookie,) = headers["set-cookie"]
+    name, value = cookie.split(";")[0].split("=", 1)
+    assert name == "__Host-sid"
+    return value
+
+
+# A browser sends a second cookie of the same name when one was set for another path or
+# (for a name without the __Host- prefix) planted from a sibling subdomain.
+
+
+def test_a_planted_duplicate_cookie_does_not_log_the_user_out(demo: Demo) -> None:
+    demo.curl("GET", "/", jar="old")
+    dead = demo.jar_token("old")
+    demo.curl("POST", "/logout", jar="old")
     demo.curl("POST", "/login", data="username=alice&password=alice")
     token = demo.jar_token()
-    assert demo.curl("GET", "/profile", cookie=f"__Host-sid={token}")[0] == 200
-    assert demo.curl("GET", "/profile", cookie=f"__Host-sid={token}; __Host-sid=x")[0] == 401
+    assert dead is not None and token is not None
+    for planted in ("A" * 43, "garbage", dead):
+        for cookie in (
+            f"__Host-sid={planted}; __Host-sid={token}",
+            f"__Host-sid={token}; __Host-sid={planted}",
+        ):
+            status, headers, body = demo.curl("GET", "/profile", cookie=cookie)
+            assert status == 200 and "alice" in body, cookie
+            assert "set-cookie" not in headers  # the same session goes on
+    assert demo.curl("GET", "/profile")[0] == 200
+
+
+def test_two_live_duplicate_cookies_end_both_then_a_fresh_session_works(demo: Demo) -> None:
+    demo.curl("POST", "/login", data="username=alice&password=alice")
+    victim = demo.jar_token()
+    demo.curl("GET", "/", jar="attacker")
+    planted = demo.jar_token("attacker")
+    assert victim is not None and planted is not None
+    both = f"__Host-sid={planted}; __Host-sid={victim}"
+    assert demo.curl("GET", "/profile", cookie=both)[0] == 401
+    # Both sessions ended server-side, so neither token works on its own either.
+    assert demo.curl("GET", "/profile")[0] == 401
+    assert demo.curl("GET", "/profile", cookie=f"__Host-sid={planted}")[0] == 401
+    # The next request starts a fresh session; the browser replaces its own cookie, the
+    # planted (now dead) copy stays beside it and no longer gets in the way.
+    status, headers, _ = demo.curl("GET", "/", cookie=both)
+    assert status == 200
+    fresh = set_token(headers)
+    assert fresh not in (victim, planted)
+    pair = f"__Host-sid={planted}; __Host-sid={fresh}"
+    status, headers, _ = demo.curl(
+        "POST", "/login", cookie=pair, data="username=alice&password=alice"
+    )
+    assert status == 200
+    status, _, body = demo.curl(
+        "GET", "/profile", cookie=f"__Host-sid={planted}; __Host-sid={set_token(headers)}"
+    )
+    assert status == 200 and "alice" in body
+    ended = [e for e in events(demo) if e.startswith("sessile-event duplicate_cookie ")]
+    assert len(ended) == 2

@@ -327,6 +327,62 @@ def test_load_cookie_fast_path(engine: sessile.Engine) -> None:
     assert engine.load_cookie("") is None
 
 
+def test_duplicate_cookies_follow_the_cores_rule(engine: sessile.Engine) -> None:
+    # A sibling subdomain can plant a second cookie of the same name ("cookie tossing").
+    token, s = engine.create()
+    engine.write(s.handle, b'{"a":1}')
+    dead, _ = engine.create()
+    engine.logout(dead)
+    unknown = "A" * 43
+    engine.drain_events()
+    # The one copy naming a live session is used, in any position: the plant is ignored.
+    for header in (
+        f"__Host-sid={unknown}; __Host-sid={token}",
+        f"__Host-sid={token}; __Host-sid=planted; __Host-sid={dead}",
+        f"__Host-sid={token}; __Host-sid={token}",
+    ):
+        found = engine.validate_cookie(header)
+        assert found is not None and found[0] == token and found[1].handle == s.handle
+        loaded = engine.load_cookie(header)
+        assert loaded is not None and loaded[0] == token and loaded[2] == b'{"a":1}'
+    # None live: the first copy answers, with its own reason.
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate_cookie(f"__Host-sid={dead}; __Host-sid=planted")
+    assert err.value.reason == "logged_out"
+    assert engine.validate_cookie("other=1") is None
+    # Two live copies: it is ambiguous which is the user's, so both end.
+    planted, p = engine.create()
+    header = f"__Host-sid={planted}; __Host-sid={token}"
+    with pytest.raises(sessile.CookieError) as cerr:
+        engine.validate_cookie(header)
+    assert cerr.value.reason == "duplicate"
+    for t in (token, planted):
+        with pytest.raises(sessile.SessionInvalid) as err:
+            engine.validate(t)
+        assert err.value.reason == "revoked"
+    assert engine.load_cookie(header) is None
+    kinds = [(e.kind, e.session) for e in engine.drain_events()]
+    assert ("duplicate_cookie", s.tag) in kinds and ("duplicate_cookie", p.tag) in kinds
+    assert "duplicate_cookie" in sessile.EVENT_KINDS
+
+
+def test_peek_does_not_touch(make_engine, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(idle_timeout=10, absolute_timeout=100)
+    token, s = engine.create()
+    engine.drain_events()
+    clock.advance(9)
+    peeked = engine.peek(token)
+    assert (peeked.handle, peeked.last_seen, peeked.idle_deadline) == (s.handle, 0.0, 10.0)
+    clock.advance(1)  # had peek counted as activity, the session would live until 19 s
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.peek(token)
+    assert err.value.reason == "expired_idle"
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.peek("nope")
+    assert err.value.reason == "malformed"
+    assert engine.drain_events() == [] and engine.stats().live == 1
+
+
 def test_default_clock_is_monotonic_seconds() -> None:
     e = sessile.Engine(capacity=4)
     a = e.now()

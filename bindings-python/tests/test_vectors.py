@@ -242,7 +242,14 @@ MS_FIELDS = [
 
 
 def code(e: sessile.SessileError) -> str:
-    return e.reason if isinstance(e, sessile.SessionInvalid) and e.reason else e.code
+    """The vectors' name of an error: the `Invalid` or `CookieError` code, else the core's."""
+    if isinstance(e, (sessile.SessionInvalid, sessile.CookieError)) and e.reason:
+        return e.reason
+    return e.code
+
+
+class NoCookie(Exception):
+    """`validate_cookie` found no session cookie in the header (outcome "none")."""
 
 
 def check_fields(ctx: str, s: sessile.Session, want: dict[str, Any] | None) -> None:
@@ -287,6 +294,19 @@ def test_script(script: dict[str, Any]) -> None:
                 new = engine.create(**ckw)
             elif op == "validate":
                 new = (None, engine.validate(token, **ckw))
+            elif op == "peek":
+                new = (None, engine.peek(token))
+            elif op == "validate_cookie":
+                # `NAME=<token>` once per copy, with the engine's cookie name.
+                header = "; ".join(
+                    f"{engine.cookie_name}={c['raw'] if isinstance(c, dict) else names[c][0]}"
+                    for c in step["cookies"]
+                )
+                found = engine.validate_cookie(header, **ckw)
+                if found is None:
+                    raise NoCookie
+                assert found[0] == names[step["chosen"]][0], f"{ctx}: chosen"
+                new = (None, found[1])
             elif op == "login":
                 assert principal is not None
                 new = engine.login(token, principal)
@@ -340,6 +360,8 @@ def test_script(script: dict[str, Any]) -> None:
             else:
                 raise AssertionError(f"{ctx}: unknown op")
             outcome = "ok"
+        except NoCookie:
+            outcome = "none"
         except sessile.SessileError as e:
             outcome = code(e)
         assert outcome == expect, ctx

@@ -143,6 +143,14 @@ class Engine:
     def validate(
         self, token: _Bytes, *, ip: _Bytes | None = None, user_agent: _Bytes | None = None
     ) -> Session: ...
+    def peek(self, token: _Bytes) -> Session: ...
+    def validate_cookie(
+        self,
+        cookie_header: _Bytes,
+        *,
+        ip: _Bytes | None = None,
+        user_agent: _Bytes | None = None,
+    ) -> tuple[str, Session] | None: ...
     def load_cookie(
         self,
         cookie_header: _Bytes | None,

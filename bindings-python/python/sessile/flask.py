@@ -16,8 +16,10 @@ is stored in the engine, and the cookie carries only the session's random token.
 - Emptying a session that had data (``session.clear()``) destroys it server-side.
 - The cookie's name and attributes are the engine's (``cookie_name``, ``cookie_secure``,
   ...), not Flask's ``SESSION_COOKIE_*`` settings.
-- A missing, malformed, oversized, duplicated, forged or expired cookie gives a new empty
-  session, never an error.
+- A missing, malformed, oversized, forged or expired cookie gives a new empty session,
+  never an error. A cookie sent twice (another path's, or one planted from a sibling
+  domain) follows the engine's rule (:meth:`sessile.Engine.validate_cookie`): the copy
+  naming a live session is used, and if two do, both sessions end.
 """
 
 from __future__ import annotations

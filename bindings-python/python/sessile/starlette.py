@@ -10,8 +10,9 @@ Same constructor arguments with the same meaning as Starlette's (``session_cooki
 carries only a random token), ``secret_key`` is accepted but not needed (nothing is
 signed), ``max_age`` also bounds the session's life server-side (idle and absolute
 timeout; ``None`` keeps the engine defaults and makes a browser-session cookie), and a
-cookie is sent only when the token changes. An invalid, forged, expired or duplicated
-cookie gives an empty session, never an exception. Pass ``engine=`` to share one
+cookie is sent only when the token changes. An invalid, forged or expired cookie gives an
+empty session, never an exception; a cookie sent twice follows the engine's rule
+(:meth:`sessile.Engine.validate_cookie`). Pass ``engine=`` to share one
 :class:`sessile.Engine` (its cookie settings then win over the arguments).
 
 Use :func:`login` / :func:`logout` to rotate the token at login and destroy the session at
