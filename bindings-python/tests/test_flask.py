@@ -50,6 +50,28 @@ def make_app(engine: sessile.Engine) -> flask.Flask:
         sf.login(user)
         return "ok"
 
+    @app.get("/profile")
+    def profile() -> Any:
+        user = sf.current_principal()
+        return ("not logged in", 401) if user is None else f"profile of {user}"
+
+    @app.post("/clear-then-login/<user>")
+    def clear_then_login(user: str) -> str:
+        flask.session.clear()
+        sf.login(user)
+        return "ok"
+
+    @app.post("/clear-then-set/<key>/<value>")
+    def clear_then_set(key: str, value: str) -> str:
+        flask.session.clear()
+        flask.session[key] = value
+        return "ok"
+
+    @app.post("/pop-then-set/<key>")
+    def pop_then_set(key: str) -> str:
+        flask.session[key] = flask.session.pop(key) + "!"
+        return "ok"
+
     @app.post("/rotate")
     def rotate() -> str:
         sf.rotate()
@@ -170,6 +192,60 @@ def test_clear_destroys_server_side(app: flask.Flask) -> None:
     assert "Max-Age=0" in (cookie_of(r) or "")
     with pytest.raises(sessile.SessionInvalid):
         engine.validate(token)
+
+
+def test_clear_logs_out_a_login_that_holds_no_data(app: flask.Flask) -> None:
+    # session.clear() is Flask's logout idiom; the login lives in the engine, not the dict.
+    engine = app.session_interface.engine  # type: ignore[attr-defined]
+    c = app.test_client()
+    c.post("/login/alice")
+    token = c.get_cookie("__Host-sid").value  # type: ignore[union-attr]
+    assert c.get("/profile").status_code == 200
+    r = c.post("/clear")
+    assert cookie_of(r) == engine.clear_cookie()
+    assert c.get_cookie("__Host-sid") is None
+    replay = app.test_client()
+    replay.set_cookie("__Host-sid", token)
+    assert replay.get("/profile").status_code == 401
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate(token)
+    assert err.value.reason == "logged_out"
+
+
+def test_clear_then_login_in_one_view_logs_in_afresh(app: flask.Flask) -> None:
+    engine = app.session_interface.engine  # type: ignore[attr-defined]
+    c = app.test_client()
+    c.post("/login/alice")
+    old = c.get_cookie("__Host-sid").value  # type: ignore[union-attr]
+    r = c.post("/clear-then-login/bob")
+    assert token_of(cookie_of(r) or "") != old
+    assert c.get("/read").json == {"data": {}, "user": "bob"}
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate(old)
+    assert err.value.reason == "logged_out"
+
+
+def test_clear_then_new_data_is_a_new_anonymous_session(app: flask.Flask) -> None:
+    engine = app.session_interface.engine  # type: ignore[attr-defined]
+    c = app.test_client()
+    c.post("/login/alice")
+    c.post("/set/a/b")
+    old = c.get_cookie("__Host-sid").value  # type: ignore[union-attr]
+    r = c.post("/clear-then-set/k/v")
+    assert token_of(cookie_of(r) or "") != old
+    assert c.get("/read").json == {"data": {"k": "v"}, "user": None}
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate(old)
+    assert err.value.reason == "logged_out"
+
+
+def test_removing_a_key_and_putting_it_back_keeps_the_login(app: flask.Flask) -> None:
+    c = app.test_client()
+    c.post("/login/alice")
+    c.post("/set/cart/3")
+    r = c.post("/pop-then-set/cart")
+    assert cookie_of(r) is None
+    assert c.get("/read").json == {"data": {"cart": "3!"}, "user": "alice"}
 
 
 def test_expiry_gives_a_fresh_session(make_engine, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]

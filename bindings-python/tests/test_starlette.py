@@ -37,6 +37,31 @@ async def clear(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+async def profile(request: Request) -> PlainTextResponse:
+    user = ss.principal(request)
+    if user is None:
+        return PlainTextResponse("not logged in", status_code=401)
+    return PlainTextResponse(f"profile of {user}")
+
+
+async def clear_then_login(request: Request) -> PlainTextResponse:
+    request.session.clear()
+    ss.login(request, request.path_params["user"])
+    return PlainTextResponse("ok")
+
+
+async def clear_then_set(request: Request) -> PlainTextResponse:
+    request.session.clear()
+    request.session[request.path_params["key"]] = request.path_params["value"]
+    return PlainTextResponse("ok")
+
+
+async def pop_then_set(request: Request) -> PlainTextResponse:
+    key = request.path_params["key"]
+    request.session[key] = request.session.pop(key) + "!"
+    return PlainTextResponse("ok")
+
+
 async def login(request: Request) -> PlainTextResponse:
     ss.login(request, request.path_params["user"])
     return PlainTextResponse("ok")
@@ -54,6 +79,10 @@ ROUTES = [
     Route("/clear", clear, methods=["POST"]),
     Route("/login/{user}", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
+    Route("/profile", profile),
+    Route("/clear-then-login/{user}", clear_then_login, methods=["POST"]),
+    Route("/clear-then-set/{key}/{value}", clear_then_set, methods=["POST"]),
+    Route("/pop-then-set/{key}", pop_then_set, methods=["POST"]),
 ]
 
 
@@ -160,6 +189,60 @@ def test_clear_destroys_the_session() -> None:
     assert "Max-Age=0" in (cookie_of(r) or "")
     with pytest.raises(sessile.SessionInvalid):
         mw.engine.validate(token)
+
+
+def shared_engine_client() -> tuple[sessile.Engine, TestClient]:
+    engine = ss.SessionMiddleware(app=None, secret_key="k").engine  # type: ignore[arg-type]
+    return engine, TestClient(app_with(ss.SessionMiddleware, engine=engine))
+
+
+def test_clear_logs_out_a_login_that_holds_no_data() -> None:
+    # request.session.clear() is the usual logout; the login lives in the engine.
+    engine, c = shared_engine_client()
+    c.post("/login/alice")
+    token = c.cookies["session"]
+    assert c.get("/profile").status_code == 200
+    r = c.post("/clear")
+    assert cookie_of(r) == engine.clear_cookie()
+    assert "session" not in c.cookies
+    replay = TestClient(c.app, cookies={"session": token})
+    assert replay.get("/profile").status_code == 401
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate(token)
+    assert err.value.reason == "logged_out"
+
+
+def test_clear_then_login_in_one_view_logs_in_afresh() -> None:
+    engine, c = shared_engine_client()
+    c.post("/login/alice")
+    old = c.cookies["session"]
+    c.post("/clear-then-login/bob")
+    assert c.cookies["session"] != old
+    assert c.get("/read").json() == {"data": {}, "user": "bob"}
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate(old)
+    assert err.value.reason == "logged_out"
+
+
+def test_clear_then_new_data_is_a_new_anonymous_session() -> None:
+    engine, c = shared_engine_client()
+    c.post("/login/alice")
+    c.post("/set/a/b")
+    old = c.cookies["session"]
+    c.post("/clear-then-set/k/v")
+    assert c.cookies["session"] != old
+    assert c.get("/read").json() == {"data": {"k": "v"}, "user": None}
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate(old)
+    assert err.value.reason == "logged_out"
+
+
+def test_removing_a_key_and_putting_it_back_keeps_the_login() -> None:
+    _, c = shared_engine_client()
+    c.post("/login/alice")
+    c.post("/set/cart/3")
+    assert cookie_of(c.post("/pop-then-set/cart")) is None
+    assert c.get("/read").json() == {"data": {"cart": "3!"}, "user": "alice"}
 
 
 def test_max_age_none_is_a_browser_session_cookie() -> None:

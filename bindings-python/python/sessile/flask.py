@@ -13,7 +13,9 @@ is stored in the engine, and the cookie carries only the session's random token.
 - ``session.permanent`` works as in Flask: a permanent session's cookie carries
   ``Max-Age`` (until the session's absolute deadline); otherwise it is a browser-session
   cookie. The server-side idle and absolute timeouts apply either way.
-- Emptying a session that had data (``session.clear()``) destroys it server-side.
+- ``session.clear()`` logs out: the session ends server-side (later reuse of its token is
+  reported) and its cookie is cleared, whether or not it held data; so does removing
+  every key of a session that had data. Data set after ``clear()`` starts a new session.
 - The cookie's name and attributes are the engine's (``cookie_name``, ``cookie_secure``,
   ...), not Flask's ``SESSION_COOKIE_*`` settings.
 - A missing, malformed, oversized, forged or expired cookie gives a new empty session,
@@ -30,8 +32,8 @@ import flask
 from flask.sessions import SecureCookieSession
 from flask.sessions import SessionInterface as _FlaskSessionInterface
 
-from . import Engine, Session, dumps, loads
-from .errors import SessionInvalid
+from . import Engine, Session, loads
+from ._lifecycle import SessionState
 
 if TYPE_CHECKING:
     from flask.app import Flask
@@ -45,22 +47,35 @@ class ServerSession(SecureCookieSession):
 
     def __init__(
         self,
+        engine: Engine,
         initial: Any = None,
         token: str | None = None,
         info: Session | None = None,
         payload: bytes = b"",
     ) -> None:
         super().__init__(initial)
-        self.token = token
-        self.info = info
-        self.loaded_payload = payload
-        self.new_token = False
-        self.ended = False
+        #: The request's session bookkeeping, shared with the ASGI glue.
+        self.state = SessionState(engine, token, info, payload, persistent=False)
+
+    @property
+    def token(self) -> str | None:
+        """The token of the request's session (``None`` when it has none)."""
+        return self.state.token
+
+    @property
+    def info(self) -> Session | None:
+        """The engine's snapshot of the request's session."""
+        return self.state.info
 
     @property
     def principal(self) -> str | None:
         """The logged-in user bound by :func:`login`, or ``None``."""
-        return self.info.principal if self.info is not None else None
+        return self.state.principal
+
+    def clear(self) -> None:
+        """Empty the session; at the end of the request it ends server-side (logout)."""
+        super().clear()
+        self.state.cleared = True
 
 
 class SessionInterface(_FlaskSessionInterface):
@@ -89,89 +104,47 @@ class SessionInterface(_FlaskSessionInterface):
                     data = loads(payload)
                 except ValueError:
                     data = {}
-                return ServerSession(data, token, info, payload)
-        return ServerSession()
+                return ServerSession(self.engine, data, token, info, payload)
+        return ServerSession(self.engine)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
-        engine = self.engine
         if not isinstance(session, ServerSession):  # a null session: nothing to store
             return
         if session.accessed:
             response.vary.add("Cookie")
-        cookie = self._persist(session)
+        state = session.state
+        state.persistent = session.permanent
+        client = self._client(flask.request) if flask.has_request_context() else {}
+        cookie = state.finish(session, changed=session.modified, client=client)
         if cookie is not None:
             response.vary.add("Cookie")
             response.headers.add("Set-Cookie", cookie)
-        engine.log_pending_events()
-
-    def _persist(self, s: ServerSession) -> str | None:
-        """Store the session; return the Set-Cookie value to send, if any."""
-        engine = self.engine
-        if s.token is not None and s.modified and not s and s.loaded_payload:
-            # Emptied: end it server-side, as Flask would delete its cookie.
-            _logout_quietly(engine, s.token)
-            s.token, s.info, s.ended = None, None, True
-        if s.token is None:
-            if not s:
-                return engine.clear_cookie() if s.ended else None
-            client = self._client(flask.request) if flask.has_request_context() else {}
-            s.token, s.info = engine.create(**client)
-            s.new_token = True
-            s.modified = True
-        assert s.info is not None
-        if s.modified:
-            body = dumps(dict(s)) if s else b""
-            if body != s.loaded_payload:
-                engine.write(s.info.handle, body)
-                s.loaded_payload = body
-        if s.new_token:
-            return engine.set_cookie(s.token, s.info, persistent=s.permanent)
-        return None
+        self.engine.log_pending_events()
 
 
-def _logout_quietly(engine: Engine, token: str) -> None:
-    try:
-        engine.logout(token)
-    except SessionInvalid:
-        pass  # already ended (expired, revoked elsewhere): nothing left to destroy
-
-
-def _current() -> tuple[Engine, ServerSession]:
+def _current() -> ServerSession:
     iface = flask.current_app.session_interface
     s = flask.session._get_current_object()  # type: ignore[attr-defined]
     if not isinstance(iface, SessionInterface) or not isinstance(s, ServerSession):
         raise RuntimeError("app.session_interface is not a sessile.flask.SessionInterface")
-    return iface.engine, s
+    return s
 
 
 def login(user_id: str | bytes) -> None:
     """Bind the current session to ``user_id`` and rotate its token (anti-fixation).
 
-    The pre-login token dies at once; session data is kept; the new cookie is sent with
+    The pre-login token dies at once; session data is kept (after ``session.clear()`` in
+    the same request, the user logs in to a fresh session); the new cookie is sent with
     the response. Starts a session if the request had none.
     """
-    engine, s = _current()
-    token = s.token
-    if token is not None:
-        try:
-            s.token, s.info = engine.login(token, user_id)
-        except SessionInvalid:  # ended since the request began: start afresh
-            token = None
-    if token is None:
-        fresh, _ = engine.create()
-        s.token, s.info = engine.login(fresh, user_id)
-        s.modified = True
-    s.new_token = True
-    s.ended = False
+    s = _current()
+    s.state.login(user_id)
     s.accessed = True
 
 
 def rotate() -> None:
     """Give the current session a new token (e.g. after a privilege change)."""
-    engine, s = _current()
-    if s.token is not None:
-        s.token, s.info = engine.rotate(s.token)
-        s.new_token = True
+    _current().state.rotate()
 
 
 def logout() -> None:
@@ -179,15 +152,13 @@ def logout() -> None:
 
     Later reuse of its token is reported as ``reuse_after_logout``.
     """
-    engine, s = _current()
-    if s.token is not None:
-        _logout_quietly(engine, s.token)
+    s = _current()
     s.clear()
-    s.token, s.info, s.new_token, s.ended = None, None, False, True
+    s.state.end()
     s.modified = True
     s.accessed = True
 
 
 def current_principal() -> str | None:
     """The logged-in user of the current request, or ``None``."""
-    return _current()[1].principal
+    return _current().principal

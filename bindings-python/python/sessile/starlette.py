@@ -16,7 +16,9 @@ empty session, never an exception; a cookie sent twice follows the engine's rule
 :class:`sessile.Engine` (its cookie settings then win over the arguments).
 
 Use :func:`login` / :func:`logout` to rotate the token at login and destroy the session at
-logout; ``request.session.clear()`` on a session that had data also destroys it.
+logout. ``request.session.clear()`` logs out too: the session ends server-side and its
+cookie is cleared, whether or not it held data (so does removing every key of a session
+that had data); data set after ``clear()`` starts a new session.
 """
 
 from __future__ import annotations
@@ -27,54 +29,36 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import Engine, Session, dumps, loads
-from .errors import SessionInvalid
+from . import Engine, loads
+from ._lifecycle import SessionState
 
-__all__ = ["SessionMiddleware", "SessionState", "login", "logout", "principal", "rotate"]
+__all__ = [
+    "SessionDict",
+    "SessionMiddleware",
+    "SessionState",
+    "login",
+    "logout",
+    "principal",
+    "rotate",
+]
 
 _MAX_CONFIG_TIMEOUT = 30 * 24 * 3600.0
 
 
-class SessionState:
-    """Per-request bookkeeping, kept in ``scope["sessile"]``."""
+class SessionDict(dict[str, Any]):
+    """``request.session``: a dict that tells the request's :class:`SessionState` when the
+    app calls ``clear()`` (the usual logout), which a plain dict could not."""
 
-    __slots__ = ("ended", "engine", "info", "loaded", "new_token", "persistent", "token")
+    __slots__ = ("_state",)
 
-    def __init__(
-        self,
-        engine: Engine,
-        token: str | None,
-        info: Session | None,
-        loaded: bytes,
-        persistent: bool,
-    ) -> None:
-        self.engine = engine
-        self.token = token
-        self.info = info
-        self.loaded = loaded
-        self.persistent = persistent
-        self.new_token = False
-        self.ended = False
+    def __init__(self, state: SessionState, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self._state = state
 
-    def finish(self, data: dict[str, Any]) -> str | None:
-        """Store ``data``; return the Set-Cookie value to send, if any."""
-        engine = self.engine
-        if self.token is not None and not data and self.loaded:
-            _logout_quietly(engine, self.token)
-            self.token, self.info, self.ended = None, None, True
-        if self.token is None:
-            if not data:
-                return engine.clear_cookie() if self.ended else None
-            self.token, self.info = engine.create()
-            self.new_token = True
-        assert self.info is not None
-        body = dumps(data) if data else b""
-        if body != self.loaded:
-            engine.write(self.info.handle, body)
-            self.loaded = body
-        if self.new_token:
-            return engine.set_cookie(self.token, self.info, persistent=self.persistent)
-        return None
+    def clear(self) -> None:
+        """Empty the session; at the end of the request it ends server-side (logout)."""
+        super().clear()
+        self._state.cleared = True
 
 
 class SessionMiddleware:
@@ -137,7 +121,7 @@ class SessionMiddleware:
             found = engine.load_cookie(header, ip=ip, user_agent=user_agent)
         if found is None:
             state = SessionState(engine, None, None, b"", self.persistent)
-            scope["session"] = {}
+            scope["session"] = SessionDict(state, {})
         else:
             token, info, payload = found
             state = SessionState(engine, token, info, payload, self.persistent)
@@ -145,7 +129,7 @@ class SessionMiddleware:
                 data = loads(payload)
             except ValueError:
                 data = {}
-            scope["session"] = data if isinstance(data, dict) else {}
+            scope["session"] = SessionDict(state, data if isinstance(data, dict) else {})
         scope["sessile"] = state
 
         async def send_wrapper(message: Message) -> None:
@@ -166,49 +150,24 @@ def _state(conn: HTTPConnection) -> SessionState:
     return state
 
 
-def _logout_quietly(engine: Engine, token: str) -> None:
-    try:
-        engine.logout(token)
-    except SessionInvalid:
-        pass  # already ended: nothing left to destroy
-
-
 def login(conn: HTTPConnection, user_id: str | bytes) -> None:
-    """Bind the session to ``user_id`` and rotate its token; data is kept."""
-    state = _state(conn)
-    engine = state.engine
-    token = state.token
-    if token is not None:
-        try:
-            state.token, state.info = engine.login(token, user_id)
-        except SessionInvalid:
-            token = None
-    if token is None:
-        fresh, _ = engine.create()
-        state.token, state.info = engine.login(fresh, user_id)
-    state.new_token = True
-    state.ended = False
+    """Bind the session to ``user_id`` and rotate its token; data is kept (after
+    ``request.session.clear()`` in the same request, the user logs in to a fresh session)."""
+    _state(conn).login(user_id)
 
 
 def rotate(conn: HTTPConnection) -> None:
     """Give the session a new token."""
-    state = _state(conn)
-    if state.token is not None:
-        state.token, state.info = state.engine.rotate(state.token)
-        state.new_token = True
+    _state(conn).rotate()
 
 
 def logout(conn: HTTPConnection) -> None:
     """Destroy the session server-side and clear its cookie."""
     state = _state(conn)
-    if state.token is not None:
-        _logout_quietly(state.engine, state.token)
     conn.session.clear()
-    state.token, state.info, state.new_token, state.ended = None, None, False, True
-    state.loaded = b""
+    state.end()
 
 
 def principal(conn: HTTPConnection) -> str | None:
     """The logged-in user of this request, or ``None``."""
-    info = _state(conn).info
-    return info.principal if info is not None else None
+    return _state(conn).principal
