@@ -16,18 +16,33 @@
 //! - payloads read back as written; a failed write keeps the old payload;
 //! - calls by handle (write, read, session, revoke) find a session past its deadline (not
 //!   yet swept) dead, as validate does, and end it as expired;
+//! - revoke_principal and revoke_all end lapsed sessions (past their deadline, not yet
+//!   swept) as expired and count only the live ones they revoke; a login with a
+//!   per-principal cap ends that principal's lapsed sessions first, so they neither count
+//!   against the cap nor are evicted for it;
+//! - peek answers what validate would without changing anything (no event, no counter,
+//!   no idle restart, the engine's clock stays);
+//! - validate_any and validate_cookie apply the duplicate rule: of the distinct copies the
+//!   single live one is validated, with none live the first one answers, with several live
+//!   each of those sessions ends (duplicate_cookie, then revoked) and the answer is
+//!   `CookieError::Duplicate`; validate_cookie reads only the engine's cookie;
 //! - `stats.live <= capacity`, counters match the model, pool usage is exactly the
 //!   blocks the model's payloads and principals need and never above the pool size, no
-//!   event is dropped, and a principal never holds more sessions than its cap.
+//!   event is dropped, and a principal never holds more sessions than its cap;
+//! - the tombstones hold exactly one entry per dead session and per rotated-out token: a
+//!   run (at most 256 operations, so at most 512 entries) never fills either of the two
+//!   rings (a quarter of 4096 entries for churn, the rest kept), so every dead token keeps
+//!   its exact reason.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use sessile::cookie::{CookieError, MAX_COOKIE_HEADER};
 use sessile::{
     Client, Config, Engine, Error, EventKind, Expiry, HeapStorage, Invalid, POOL_BLOCK,
     PrincipalLimitPolicy, RotatedReusePolicy, Session, SessionRef,
 };
-use sessile_fuzz::is_canonical_token;
+use sessile_fuzz::{is_canonical_token, is_cookie_octet};
 
 #[derive(Arbitrary, Debug)]
 struct Setup {
@@ -62,6 +77,13 @@ enum Op {
     RevokePrincipal(u8),
     SetTimeouts(u8, Option<u16>, Option<u16>),
     Sweep,
+    RevokeAll,
+    Peek(Tok),
+    /// The candidates, as a binding that unwraps cookie values passes them.
+    ValidateAny(Vec<Tok>),
+    /// One copy of the engine's cookie per candidate (bytes that are not cookie-octets
+    /// left out); `true` puts another cookie, whose name begins with the engine's, first.
+    ValidateCookie(Vec<Tok>, bool),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -81,6 +103,10 @@ fuzz_target!(|input: Input| run(input));
 
 const NONE: &Client<'static> = &Client::NONE;
 const MAX_STEPS: usize = 256;
+/// Most copies of a token one request presents.
+const MAX_COPIES: usize = 6;
+/// The churn ring's share of the 4096 tombstones (the smaller ring).
+const CHURN_TOMBSTONES: u32 = 1_024;
 
 fn principal(id: u8) -> Vec<u8> {
     match id % 6 {
@@ -149,6 +175,16 @@ impl MSession {
     }
 }
 
+/// What the duplicate rule must answer.
+enum Any {
+    /// No candidate at all.
+    Empty,
+    /// This candidate is validated, with this outcome.
+    One(Vec<u8>, Result<usize, Invalid>),
+    /// Several candidates name live sessions.
+    Duplicate,
+}
+
 /// Which token a candidate is.
 enum Look {
     Never(Invalid),
@@ -170,6 +206,9 @@ struct Allowed {
     evict_principal: Option<Vec<u8>>,
     /// Exactly these sessions must be revoked.
     revoke: Vec<usize>,
+    /// Exactly these sessions must be reported as named by duplicate cookies, each before
+    /// its revocation.
+    duplicate: Vec<usize>,
     logged_out: Option<usize>,
     reuse: Option<EventKind>,
     created: bool,
@@ -257,6 +296,49 @@ impl Model {
         }
     }
 
+    /// What `peek(token)` must give: what validation would, with nothing changed.
+    fn expect_peek(&self, token: &[u8]) -> Result<usize, Invalid> {
+        match self.look(token) {
+            Look::Never(why) => Err(why),
+            Look::RotatedOut(_) => Err(Invalid::RotatedOut),
+            Look::Current(s) => {
+                let m = &self.sessions[s];
+                match m.fate {
+                    Some(f) => Err(f.invalid()),
+                    None if self.clock >= m.deadline() => Err(Invalid::Expired(m.expiry())),
+                    None => Ok(s),
+                }
+            }
+        }
+    }
+
+    /// What `validate_any(tokens)` must give, and the events it may raise (the duplicate
+    /// rule, from its documentation).
+    fn expect_any(&self, tokens: &[Vec<u8>]) -> (Any, Allowed) {
+        let mut distinct: Vec<&[u8]> = Vec::new();
+        for t in tokens {
+            if !distinct.contains(&t.as_slice()) {
+                distinct.push(t);
+            }
+        }
+        let live: Vec<(&[u8], usize)> = distinct
+            .iter()
+            .filter_map(|&t| self.expect_peek(t).ok().map(|s| (t, s)))
+            .collect();
+        let mut allowed = Allowed::default();
+        let want = match (live.as_slice(), distinct.first()) {
+            (&[(t, s)], _) => Any::One(t.to_vec(), Ok(s)),
+            ([], None) => Any::Empty,
+            ([], Some(&t)) => Any::One(t.to_vec(), self.expect_resolve(t, &mut allowed)),
+            (several, _) => {
+                allowed.duplicate = several.iter().map(|&(_, s)| s).collect();
+                allowed.revoke = allowed.duplicate.clone();
+                Any::Duplicate
+            }
+        };
+        (want, allowed)
+    }
+
     fn by_tag(&self, tag: u64) -> usize {
         let mut it = self.held().filter(|(_, s)| s.tag == tag).map(|(i, _)| i);
         let i = it
@@ -325,8 +407,18 @@ impl Model {
                     self.sessions[s].fate = Some(Fate::Evicted);
                     seen.evicted.push(s);
                 }
+                EventKind::DuplicateCookie => {
+                    let s = self.by_tag(ev.session);
+                    let at = allowed.duplicate.iter().position(|&r| r == s);
+                    let at = at.unwrap_or_else(|| panic!("unexpected duplicate_cookie of {s}"));
+                    allowed.duplicate.swap_remove(at);
+                }
                 EventKind::Revoked => {
                     let s = self.by_tag(ev.session);
+                    assert!(
+                        !allowed.duplicate.contains(&s),
+                        "{s} revoked before its duplicate_cookie event"
+                    );
                     let at = allowed.revoke.iter().position(|&r| r == s);
                     let at = at.unwrap_or_else(|| panic!("unexpected revocation of {s}"));
                     allowed.revoke.swap_remove(at);
@@ -344,6 +436,11 @@ impl Model {
             allowed.revoke.is_empty(),
             "sessions not revoked: {:?}",
             allowed.revoke
+        );
+        assert!(
+            allowed.duplicate.is_empty(),
+            "duplicate_cookie not reported for {:?}",
+            allowed.duplicate
         );
         assert_eq!(allowed.logged_out, None, "logout raised no event");
         assert_eq!(allowed.reuse, None, "reuse raised no event");
@@ -413,6 +510,13 @@ impl Model {
         assert!(st.pool_used_bytes <= st.pool_total_bytes, "{st:?}");
         assert_eq!(st.pool_total_bytes, (self.total_blocks * POOL_BLOCK) as u64);
         assert_eq!(st.events_dropped, 0);
+        let dead = self.sessions.iter().filter(|s| !s.held()).count();
+        let rotated_out = self.tokens.iter().filter(|t| !t.2).count();
+        assert_eq!(st.tombstones as usize, dead + rotated_out, "{st:?}");
+        assert!(
+            st.tombstones < CHURN_TOMBSTONES,
+            "a tombstone ring may be full"
+        );
         let cap = self.config.max_sessions_per_principal as usize;
         if cap > 0 {
             for id in 0..4 {
@@ -723,6 +827,78 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
             );
             assert_eq!(n, want, "revoke_principal count");
         }
+        Op::RevokeAll => {
+            let (expire, revoke): (Vec<usize>, Vec<usize>) = m
+                .held()
+                .map(|(i, _)| i)
+                .partition(|&i| m.clock >= m.sessions[i].deadline());
+            let want = revoke.len();
+            let n = e.revoke_all(now);
+            m.events(
+                e,
+                Allowed {
+                    expire,
+                    revoke,
+                    ..Allowed::default()
+                },
+            );
+            assert_eq!(n, want, "revoke_all count");
+        }
+        Op::Peek(t) => {
+            let token = token_of(m, t);
+            let want = m.expect_peek(&token);
+            let (stats, clock) = (e.stats(), e.now());
+            let r = e.peek(&token, now);
+            assert_eq!(e.stats(), stats, "peek changed the stats");
+            assert_eq!(e.now(), clock, "peek moved the engine's clock");
+            m.events(e, Allowed::default());
+            match (want, r) {
+                (Ok(s), Ok(got)) => m.check_session(&got, s),
+                (want, r) => assert_eq!(r.map(|_| ()), want.map(|_| ()), "peek"),
+            }
+            return false;
+        }
+        Op::ValidateAny(ts) => {
+            let tokens: Vec<Vec<u8>> = ts.iter().take(MAX_COPIES).map(|t| token_of(m, t)).collect();
+            let (want, allowed) = m.expect_any(&tokens);
+            let r = e.validate_any(tokens.iter().map(Vec::as_slice), now, NONE);
+            return any_outcome(e, m, want, allowed, r.map(Some));
+        }
+        Op::ValidateCookie(ts, foreign) => {
+            let name = m.config.cookie.name.as_str().as_bytes().to_vec();
+            let tokens: Vec<Vec<u8>> = ts
+                .iter()
+                .take(MAX_COPIES)
+                .map(|t| {
+                    let mut v = token_of(m, t);
+                    v.retain(|&b| is_cookie_octet(b));
+                    v
+                })
+                .collect();
+            let mut pairs: Vec<Vec<u8>> = Vec::new();
+            if *foreign {
+                let other = tokens.first().cloned().unwrap_or_default();
+                pairs.push([&name[..], b"x=", &other].concat());
+            }
+            pairs.extend(tokens.iter().map(|v| [&name[..], b"=", v].concat()));
+            let header = pairs.join(&b"; "[..]);
+            let r = e.validate_cookie(&header, now, NONE);
+            if header.len() > MAX_COOKIE_HEADER {
+                m.events(e, Allowed::default());
+                assert_eq!(
+                    r.map(|_| ()),
+                    Err(Error::Cookie(CookieError::HeaderTooLong))
+                );
+                return false;
+            }
+            let (want, allowed) = m.expect_any(&tokens);
+            if matches!(want, Any::Empty) {
+                m.events(e, Allowed::default());
+                assert_eq!(r.map(|x| x.is_none()), Ok(true), "no session cookie");
+                return false;
+            }
+            return any_outcome(e, m, want, allowed, r);
+        }
         Op::SetTimeouts(i, idle, absolute) => {
             let Some(s) = pick(m, *i) else { return false };
             let idle = idle.map(u32::from);
@@ -782,6 +958,46 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
     true
 }
 
+/// Checks what validate_any or validate_cookie answered against the duplicate rule
+/// (`None`: the header carried no session cookie); false if the engine was not given
+/// `now` (no candidate: nothing was validated).
+fn any_outcome(
+    e: &mut Engine<HeapStorage>,
+    m: &mut Model,
+    want: Any,
+    allowed: Allowed,
+    r: Result<Option<(&[u8], Session)>, Error>,
+) -> bool {
+    let r = r.map(|x| x.map(|(t, s)| (t.to_vec(), s)));
+    m.events(e, allowed);
+    match (want, r) {
+        (Any::Empty, r) => {
+            assert_eq!(
+                r.map(|_| ()),
+                Err(Error::Session(Invalid::Unknown)),
+                "no candidate"
+            );
+            return false;
+        }
+        (Any::One(t, Ok(s)), Ok(Some((used, got)))) => {
+            assert_eq!(used, t, "the copy used");
+            m.sessions[s].last_seen = m.clock;
+            m.check_session(&got, s);
+        }
+        (Any::One(_, want), r) => assert_eq!(
+            r.map(|_| ()),
+            want.map(|_| ()).map_err(Error::Session),
+            "validate_any"
+        ),
+        (Any::Duplicate, r) => assert_eq!(
+            r.map(|_| ()),
+            Err(Error::Cookie(CookieError::Duplicate)),
+            "several live copies"
+        ),
+    }
+    true
+}
+
 /// A call by handle on a held session past its deadline (not yet swept, at the model's
 /// clock) must have ended it as expired and returned that error: checks both and says
 /// whether that was the case.
@@ -832,9 +1048,25 @@ fn login(e: &mut Engine<HeapStorage>, m: &mut Model, token: &[u8], p: &[u8], now
     let same = m.sessions[s].principal.as_deref() == Some(p);
     let cap = m.config.max_sessions_per_principal as usize;
     let refuse = m.config.principal_limit_policy == PrincipalLimitPolicy::Refuse;
-    if !same && cap > 0 && refuse && m.count_of(p) >= cap {
+    // With a cap, the principal's lapsed sessions (past their deadline, not yet swept) end
+    // as expired first: they neither count against the cap nor are evicted for it.
+    let lapsed: Vec<usize> = if !same && cap > 0 {
+        m.held()
+            .filter(|(_, x)| x.principal.as_deref() == Some(p) && m.clock >= x.deadline())
+            .map(|(i, _)| i)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !same && cap > 0 && refuse && m.count_of(p) - lapsed.len() >= cap {
         let r = e.login(token, p, now);
-        m.events(e, Allowed::default());
+        m.events(
+            e,
+            Allowed {
+                expire: lapsed,
+                ..Allowed::default()
+            },
+        );
         assert_eq!(r.map(|_| ()), Err(Error::PrincipalLimit));
         return;
     }
@@ -843,13 +1075,15 @@ fn login(e: &mut Engine<HeapStorage>, m: &mut Model, token: &[u8], p: &[u8], now
         .principal
         .as_ref()
         .map_or(0, |q| blocks(q.len()));
-    let short = !same && need > have + m.total_blocks - m.used_blocks();
+    let freed: usize = lapsed.iter().map(|&i| m.sessions[i].blocks()).sum();
+    let short = !same && need > have + m.total_blocks - (m.used_blocks() - freed);
     let expired = m.expired_held();
     let evict_principal = (!same && cap > 0 && !refuse).then(|| p.to_vec());
     let r = e.login(token, p, now);
     let seen = m.events(
         e,
         Allowed {
+            expire: lapsed,
             sweep: short,
             evict_anonymous: short,
             except: Some(s),
