@@ -839,6 +839,7 @@ module.exports.Engine = nativeBinding.Engine
 module.exports.NativeEngine = nativeBinding.NativeEngine
 module.exports.Signer = nativeBinding.Signer
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.eventKinds = nativeBinding.eventKinds
 module.exports.formatClearCookie = nativeBinding.formatClearCookie
 module.exports.formatSetCookie = nativeBinding.formatSetCookie
 module.exports.parseCookie = nativeBinding.parseCookie

@@ -83,6 +83,31 @@ export declare class Engine {
    */
   validate(token: Bytes, client?: Client | undefined | null): SessionInfo
   /**
+   * Look a token up without touching it: no idle-timer restart, no event, no client
+   * check, nothing ended. For listings and administration (a page of sessions must not
+   * keep abandoned ones alive). Throws `SESSILE_SESSION_INVALID` with the reason a
+   * validation would give (`expired_idle` for a lapsed session, `logged_out`, ...).
+   */
+  peek(token: Bytes): SessionInfo
+  /**
+   * Find the session cookie (this engine's cookie name) in a `Cookie` request header and
+   * validate it by the duplicate rule of `validateAny` over every copy. `null` when the
+   * header does not carry the cookie. Throws `SESSILE_COOKIE` (reason `duplicate` when
+   * several copies named live sessions, each now ended; `header_too_long`) or
+   * `SESSILE_SESSION_INVALID`.
+   */
+  validateCookie(header: Bytes, client?: Client | undefined | null): Presented | null
+  /**
+   * Validate a request that carried the session cookie several times (`tokens`: each
+   * copy's token, in header order; a browser sends one cookie per domain and path, so a
+   * sibling domain can plant one). The core's rule: the one copy naming a live session
+   * is used, so a planted unknown or dead token cannot lock the user out; when none is
+   * live the first answers (its `SESSILE_SESSION_INVALID`); when several are live, each
+   * of those sessions is ended (event `duplicate_cookie`) and `SESSILE_COOKIE` with
+   * reason `duplicate` is thrown. Returns the token used and its session.
+   */
+  validateAny(tokens: Array<Bytes>, client?: Client | undefined | null): Presented
+  /**
    * Validate and read the payload in one call (what a middleware does per request).
    * Returns `null` when the token does not name a live session.
    */
@@ -128,6 +153,15 @@ export declare class Engine {
   revokePrincipal(principal: Bytes): number
   /** End every live session (an administrator's "log everyone out"); returns how many. */
   revokeAll(): number
+  /**
+   * Give the ID generator a fresh key from the operating system. A forked child
+   * reseeds by itself (the engine notices the new process id), and each Node process,
+   * cluster workers included, builds its own engine anyway; call this after the process
+   * was cloned with its pid kept (a VM snapshot restored, a CRIU restore), which nothing
+   * inside it can see, or when its memory may have been read. Throws `SESSILE_ENTROPY`
+   * when the OS gives none (the old key stays).
+   */
+  reseed(): void
   /** The live sessions of `principal`. */
   sessionsOf(principal: Bytes): Array<SessionInfo>
   /**
@@ -165,7 +199,8 @@ export declare class Engine {
   get cookieName(): string
   /**
    * The session token in a `Cookie` request header, `null` when absent. Throws
-   * `SESSILE_COOKIE` (reason `header_too_long` or `duplicate`).
+   * `SESSILE_COOKIE` (reason `header_too_long`, or `duplicate` for copies with different
+   * values: `validateCookie` chooses among them instead).
    */
   tokenFromCookieHeader(header: Bytes): string | null
 }
@@ -235,7 +270,10 @@ export interface EngineOptions {
   tombstones?: number
   /** Capacity of the event ring. Default 256. */
   events?: number
-  /** Most concurrent sessions per user; 0 = unlimited (default). */
+  /**
+   * Most concurrent sessions per user (the least recently used goes, or the login is
+   * refused, per `principalLimitPolicy`); 0 = unlimited. Default 10.
+   */
   maxSessionsPerPrincipal?: number
   /** What a login over the per-user cap does. Default `'evict_oldest'`. */
   principalLimitPolicy?: 'evict_oldest' | 'refuse'
@@ -258,10 +296,13 @@ export interface EngineOptions {
 /** Every error code this binding throws, for tests and documentation. */
 export declare function errorCodes(): Array<SessileErrorCode>
 
+/** Every event kind's name, in the core's order: what `EventRecord.kind` can be. */
+export declare function eventKinds(): Array<EventRecord['kind']>
+
 /** One security event, as a plain object. */
 export interface EventRecord {
   /** The engine's snake_case event name (`logged_in`, `reuse_after_logout`, ...). */
-  kind: 'created' | 'logged_in' | 'rotated' | 'logged_out' | 'expired_idle' | 'expired_absolute' | 'evicted' | 'revoked' | 'reuse_after_logout' | 'reuse_after_rotation' | 'address_changed' | 'user_agent_changed' | 'too_many_addresses' | 'capacity_pressure'
+  kind: 'created' | 'logged_in' | 'rotated' | 'logged_out' | 'expired_idle' | 'expired_absolute' | 'evicted' | 'revoked' | 'reuse_after_logout' | 'reuse_after_rotation' | 'address_changed' | 'user_agent_changed' | 'too_many_addresses' | 'capacity_pressure' | 'duplicate_cookie'
   /** Keyed digest of the session (16 hex digits), never its token; zeros for engine-wide events. */
   session: string
   /** Engine time (ms) of the event. */
@@ -312,6 +353,14 @@ export interface Payload {
   data: string
   /** The user bound at login; absent for an anonymous session. */
   principal?: string
+}
+
+/** The copy of the session cookie a request was served with, and its session. */
+export interface Presented {
+  /** The token that was used: one of the copies the request carried. */
+  token: string
+  /** Its session, validated (the idle timer restarted). */
+  session: SessionInfo
 }
 
 /** The cookie attributes an engine uses, every field resolved. */

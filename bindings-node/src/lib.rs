@@ -76,12 +76,21 @@ pub struct Issued {
     pub session: SessionInfo,
 }
 
+/// The copy of the session cookie a request was served with, and its session.
+#[napi(object)]
+pub struct Presented {
+    /// The token that was used: one of the copies the request carried.
+    pub token: String,
+    /// Its session, validated (the idle timer restarted).
+    pub session: SessionInfo,
+}
+
 /// One security event, as a plain object.
 #[napi(object)]
 pub struct EventRecord {
     /// The engine's snake_case event name (`logged_in`, `reuse_after_logout`, ...).
     #[napi(
-        ts_type = "'created' | 'logged_in' | 'rotated' | 'logged_out' | 'expired_idle' | 'expired_absolute' | 'evicted' | 'revoked' | 'reuse_after_logout' | 'reuse_after_rotation' | 'address_changed' | 'user_agent_changed' | 'too_many_addresses' | 'capacity_pressure'"
+        ts_type = "'created' | 'logged_in' | 'rotated' | 'logged_out' | 'expired_idle' | 'expired_absolute' | 'evicted' | 'revoked' | 'reuse_after_logout' | 'reuse_after_rotation' | 'address_changed' | 'user_agent_changed' | 'too_many_addresses' | 'capacity_pressure' | 'duplicate_cookie'"
     )]
     pub kind: String,
     /// Keyed digest of the session (16 hex digits), never its token; zeros for engine-wide events.
@@ -145,6 +154,13 @@ fn session_info(s: &sessile::Session) -> SessionInfo {
             .principal
             .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned()),
         payload_length: s.payload_len,
+    }
+}
+
+fn presented(token: &[u8], s: &sessile::Session) -> Presented {
+    Presented {
+        token: String::from_utf8_lossy(token).into_owned(),
+        session: session_info(s),
     }
 }
 
@@ -282,6 +298,68 @@ impl NativeEngine {
         {
             Ok(s) => Ok(session_info(&s)),
             Err(why) => Err(throw(&env, CoreError::Session(why))?),
+        }
+    }
+
+    /// Look a token up without touching it: no idle-timer restart, no event, no client
+    /// check, nothing ended. For listings and administration (a page of sessions must not
+    /// keep abandoned ones alive). Throws `SESSILE_SESSION_INVALID` with the reason a
+    /// validation would give (`expired_idle` for a lapsed session, `logged_out`, ...).
+    #[napi]
+    pub fn peek(&self, env: Env, token: Bytes) -> Result<SessionInfo> {
+        let now = self.now(&env)?;
+        match self.inner.with(|e| e.peek(bytes_of(&token), now)) {
+            Ok(s) => Ok(session_info(&s)),
+            Err(why) => Err(throw(&env, CoreError::Session(why))?),
+        }
+    }
+
+    /// Find the session cookie (this engine's cookie name) in a `Cookie` request header and
+    /// validate it by the duplicate rule of `validateAny` over every copy. `null` when the
+    /// header does not carry the cookie. Throws `SESSILE_COOKIE` (reason `duplicate` when
+    /// several copies named live sessions, each now ended; `header_too_long`) or
+    /// `SESSILE_SESSION_INVALID`.
+    #[napi]
+    pub fn validate_cookie(
+        &self,
+        env: Env,
+        header: Bytes,
+        client: Option<Client>,
+    ) -> Result<Option<Presented>> {
+        let now = self.now(&env)?;
+        let c = ClientBytes::from(client);
+        let header = bytes_of(&header);
+        match self
+            .inner
+            .with(|e| e.validate_cookie(header, now, &c.core()))
+        {
+            Ok(found) => Ok(found.map(|(t, s)| presented(t, &s))),
+            Err(e) => Err(throw(&env, e)?),
+        }
+    }
+
+    /// Validate a request that carried the session cookie several times (`tokens`: each
+    /// copy's token, in header order; a browser sends one cookie per domain and path, so a
+    /// sibling domain can plant one). The core's rule: the one copy naming a live session
+    /// is used, so a planted unknown or dead token cannot lock the user out; when none is
+    /// live the first answers (its `SESSILE_SESSION_INVALID`); when several are live, each
+    /// of those sessions is ended (event `duplicate_cookie`) and `SESSILE_COOKIE` with
+    /// reason `duplicate` is thrown. Returns the token used and its session.
+    #[napi]
+    pub fn validate_any(
+        &self,
+        env: Env,
+        tokens: Vec<Bytes>,
+        client: Option<Client>,
+    ) -> Result<Presented> {
+        let now = self.now(&env)?;
+        let c = ClientBytes::from(client);
+        match self
+            .inner
+            .with(|e| e.validate_any(tokens.iter().map(bytes_of), now, &c.core()))
+        {
+            Ok((t, s)) => Ok(presented(t, &s)),
+            Err(e) => Err(throw(&env, e)?),
         }
     }
 
@@ -484,6 +562,17 @@ impl NativeEngine {
         Ok(self.inner.with(|e| e.revoke_all(now)) as u32)
     }
 
+    /// Give the ID generator a fresh key from the operating system. A forked child
+    /// reseeds by itself (the engine notices the new process id), and each Node process,
+    /// cluster workers included, builds its own engine anyway; call this after the process
+    /// was cloned with its pid kept (a VM snapshot restored, a CRIU restore), which nothing
+    /// inside it can see, or when its memory may have been read. Throws `SESSILE_ENTROPY`
+    /// when the OS gives none (the old key stays).
+    #[napi]
+    pub fn reseed(&self, env: Env) -> Result<()> {
+        self.inner.reseed().or_else(|e| Err(throw(&env, e)?))
+    }
+
     /// The live sessions of `principal`.
     #[napi]
     pub fn sessions_of(&self, env: Env, principal: Bytes) -> Result<Vec<SessionInfo>> {
@@ -657,7 +746,8 @@ impl NativeEngine {
     }
 
     /// The session token in a `Cookie` request header, `null` when absent. Throws
-    /// `SESSILE_COOKIE` (reason `header_too_long` or `duplicate`).
+    /// `SESSILE_COOKIE` (reason `header_too_long`, or `duplicate` for copies with different
+    /// values: `validateCookie` chooses among them instead).
     #[napi]
     pub fn token_from_cookie_header(&self, env: Env, header: Bytes) -> Result<Option<String>> {
         let r = self.inner.with(|e| {
@@ -697,6 +787,15 @@ fn read_payload(
         v.extend_from_slice(chunk);
     }
     Ok(v)
+}
+
+/// Every event kind's name, in the core's order: what `EventRecord.kind` can be.
+#[napi(ts_return_type = "Array<EventRecord['kind']>")]
+pub fn event_kinds() -> Vec<String> {
+    sessile::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .collect()
 }
 
 /// Every error code this binding throws, for tests and documentation.

@@ -62,7 +62,8 @@ pub struct EngineOptions<'a> {
     pub tombstones: Option<f64>,
     /// Capacity of the event ring. Default 256.
     pub events: Option<f64>,
-    /// Most concurrent sessions per user; 0 = unlimited (default).
+    /// Most concurrent sessions per user (the least recently used goes, or the login is
+    /// refused, per `principalLimitPolicy`); 0 = unlimited. Default 10.
     pub max_sessions_per_principal: Option<f64>,
     /// What a login over the per-user cap does. Default `'evict_oldest'`.
     #[napi(ts_type = "'evict_oldest' | 'refuse'")]

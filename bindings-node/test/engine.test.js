@@ -5,7 +5,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { EventEmitter } = require('node:events')
-const { Engine, errorCodes } = require('..')
+const { Engine, errorCodes, eventKinds } = require('..')
 
 const globalsBefore = new Set(Object.keys(globalThis))
 
@@ -147,9 +147,9 @@ test('every error code is thrown with its stable code', () => {
   throwsCode(() => e.validate('A'.repeat(43)), 'SESSILE_SESSION_INVALID', 'unknown')
   throwsCode(() => e.session(123456789n), 'SESSILE_STALE_HANDLE')
   throwsCode(() => e.revoke(-1n), 'SESSILE_INVALID_ARGUMENT', 'handle')
-  // Codes the binding cannot reach on purpose from JS (fixed storage, a failing OS RNG, a
-  // too-small output buffer, the OS refusing memory) are still listed, so callers can
-  // match on them.
+  // Codes the binding cannot reach on purpose from JS (fixed storage, the OS refusing
+  // entropy or memory, a too-small output buffer) are still listed, so callers can match
+  // on them.
   for (const code of ['SESSILE_BUFFER_TOO_SMALL', 'SESSILE_STORAGE_SIZE', 'SESSILE_ENTROPY', 'SESSILE_OUT_OF_MEMORY']) {
     assert.ok(errorCodes().includes(code))
   }
@@ -221,6 +221,15 @@ test('index.d.ts lists exactly the codes the binding throws', () => {
   assert.deepEqual(typed, [...errorCodes()].sort())
 })
 
+test('index.d.ts lists exactly the event kinds the engine reports', () => {
+  const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
+  const record = dts.slice(dts.indexOf('export interface EventRecord'))
+  const union = record.slice(record.indexOf('kind:'), record.indexOf('\n', record.indexOf('kind:')))
+  const typed = [...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1])
+  assert.deepEqual(typed, eventKinds())
+  assert.ok(eventKinds().includes('duplicate_cookie'))
+})
+
 test('package version follows the workspace version', () => {
   const cargo = fs.readFileSync(path.join(__dirname, '..', '..', 'Cargo.toml'), 'utf8')
   const ws = cargo.slice(cargo.indexOf('[workspace.package]'))
@@ -268,4 +277,72 @@ test('Signer: cookie-signature compatible, rotates secrets, constant-time verify
   for (const bad of ['', 'nodot', 'abc.', '.', 'abc.!!!!', 'abc.' + 'A'.repeat(43)]) assert.equal(s.unsign(bad), null)
   throwsCode(() => new Signer([]), 'SESSILE_INVALID_ARGUMENT', 'secrets')
   throwsCode(() => new Signer(['']), 'SESSILE_INVALID_ARGUMENT', 'secrets')
+})
+
+test('peek reports a session, or why its token is dead, without touching anything', () => {
+  const { engine, clock } = clocked({ idleTimeoutMs: 1000, tombstones: 8, userAgentPolicy: 'enforce' })
+  const a = engine.create({ userAgent: 'browser A' })
+  const b = engine.login(engine.create().token, 'erin')
+  engine.logout(b.token)
+  engine.drainEvents()
+  clock.t = 900
+  const seen = engine.peek(a.token)
+  assert.equal(seen.tag, a.session.tag)
+  assert.equal(seen.lastSeenMs, 0, 'the idle timer did not restart')
+  assert.equal(seen.idleDeadlineMs, 1000)
+  throwsCode(() => engine.peek(b.token), 'SESSILE_SESSION_INVALID', 'logged_out')
+  throwsCode(() => engine.peek('not a token'), 'SESSILE_SESSION_INVALID', 'malformed')
+  assert.deepEqual(engine.drainEvents(), [], 'no reuse event, no client check')
+  clock.t = 1000
+  throwsCode(() => engine.peek(a.token), 'SESSILE_SESSION_INVALID', 'expired_idle')
+  assert.equal(engine.stats().live, 1, 'a lapsed session is reported, not ended')
+  throwsCode(() => engine.validate(a.token), 'SESSILE_SESSION_INVALID', 'expired_idle')
+})
+
+test('validateCookie and validateAny apply the core\'s duplicate rule', () => {
+  const { engine, clock } = clocked({ capacity: 8, tombstones: 8, cookie: { name: 'sid', secure: false } })
+  const user = engine.create()
+  const dead = engine.create()
+  engine.logout(dead.token)
+  // A planted dead, unknown or foreign copy, before or after, is passed over.
+  for (const other of [dead.token, 'A'.repeat(43), 'planted']) {
+    clock.t += 1
+    for (const header of [`sid=${other}; sid=${user.token}`, `theme=dark; sid=${user.token}; sid=${other}`]) {
+      const got = engine.validateCookie(header)
+      assert.equal(got.token, user.token, header)
+      assert.equal(got.session.lastSeenMs, clock.t, 'the chosen copy is validated')
+    }
+    assert.equal(engine.validateAny([other, Buffer.from(user.token)]).token, user.token)
+  }
+  assert.equal(engine.validateCookie('theme=dark'), null)
+  assert.equal(engine.validateCookie(''), null)
+  // None live: the first copy answers.
+  throwsCode(() => engine.validateAny([dead.token, 'planted']), 'SESSILE_SESSION_INVALID', 'logged_out')
+  throwsCode(() => engine.validateCookie('sid=planted; sid=' + dead.token), 'SESSILE_SESSION_INVALID', 'malformed')
+  throwsCode(() => engine.validateAny([]), 'SESSILE_SESSION_INVALID', 'unknown')
+  throwsCode(() => engine.validateCookie('x'.repeat(16 * 1024 + 1)), 'SESSILE_COOKIE', 'header_too_long')
+  // Several live: each is ended, and the request is refused.
+  const planted = engine.create()
+  engine.drainEvents()
+  throwsCode(() => engine.validateCookie(`sid=${planted.token}; sid=${user.token}`), 'SESSILE_COOKIE', 'duplicate')
+  throwsCode(() => engine.validate(user.token), 'SESSILE_SESSION_INVALID', 'revoked')
+  throwsCode(() => engine.validate(planted.token), 'SESSILE_SESSION_INVALID', 'revoked')
+  const events = engine.drainEvents().map((e) => [e.kind, e.session, e.alert])
+  assert.deepEqual(events.slice(0, 4), [
+    ['duplicate_cookie', planted.session.tag, true],
+    ['revoked', planted.session.tag, false],
+    ['duplicate_cookie', user.session.tag, true],
+    ['revoked', user.session.tag, false],
+  ])
+})
+
+test('reseed: tokens no longer follow the seeded stream; sessions are kept', () => {
+  const seed = Buffer.alloc(32, 9)
+  const a = new Engine({ seed, clock: () => 0 })
+  const b = new Engine({ seed, clock: () => 0 })
+  const first = a.create()
+  assert.equal(first.token, b.create().token)
+  a.reseed()
+  assert.notEqual(a.create().token, b.create().token)
+  assert.equal(a.validate(first.token).tag, first.session.tag)
 })

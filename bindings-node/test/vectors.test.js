@@ -155,6 +155,8 @@ test('script.json', async (t) => {
 const STEP_KEYS = {
   create: ['now', 'client', 'as', 'fields'],
   validate: ['token', 'token_raw', 'token_raw_repeat', 'token_raw_hex', 'now', 'client', 'fields'],
+  validate_cookie: ['cookies', 'now', 'client', 'chosen', 'fields'],
+  peek: ['token', 'token_raw', 'token_raw_repeat', 'token_raw_hex', 'now', 'fields'],
   login: ['token', 'token_raw', 'token_raw_repeat', 'token_raw_hex', 'principal', 'principal_repeat', 'principal_hex', 'now', 'as', 'fields'],
   rotate: ['token', 'token_raw', 'token_raw_repeat', 'token_raw_hex', 'now', 'as', 'fields'],
   logout: ['token', 'token_raw', 'token_raw_repeat', 'token_raw_hex', 'now'],
@@ -196,6 +198,16 @@ function runScript(file, script) {
     clock.t = step.now ?? 0
     const token = () => (step.token !== undefined ? names.get(step.token).token : input(step, 'token_raw'))
     const handle = () => names.get(step.session).handle
+    // `NAME=<token>; NAME=<token>` with the engine's cookie name, one pair per entry of
+    // `cookies` (a bound name, or {"raw": "..."} taken as it is).
+    const cookieHeader = () =>
+      step.cookies
+        .map((c) => {
+          if (typeof c === 'string') return `${engine.cookieName}=${names.get(c).token}`
+          onlyKeys(c, ['raw'], where)
+          return `${engine.cookieName}=${c.raw}`
+        })
+        .join('; ')
     const client = step.client && { ip: step.client.ip, userAgent: step.client.user_agent }
     const expect = step.expect ?? 'ok'
     let result
@@ -203,6 +215,8 @@ function runScript(file, script) {
       switch (step.op) {
         case 'create': result = engine.create(client); break
         case 'validate': result = engine.validate(token(), client); break
+        case 'validate_cookie': result = engine.validateCookie(cookieHeader(), client); break
+        case 'peek': result = engine.peek(token()); break
         case 'login': result = engine.login(token(), input(step, 'principal')); break
         case 'rotate': result = engine.rotate(token()); break
         case 'logout': engine.logout(token()); break
@@ -220,6 +234,13 @@ function runScript(file, script) {
     } catch (err) {
       assert.equal(codeOf(err), expect, `${where}: ${err.message}`)
       return
+    }
+    if (step.op === 'validate_cookie') {
+      // null: the header does not carry the cookie
+      assert.equal(result === null ? 'none' : 'ok', expect, `${where}: outcome`)
+      if (result === null) return
+      assert.ok(step.chosen !== undefined, `${where}: chosen`)
+      assert.equal(result.token, names.get(step.chosen).token, `${where}: chosen`)
     }
     assert.equal(expect, 'ok', `${where}: succeeded, expected ${expect}`)
     const snapshot = result && (result.session || result)
