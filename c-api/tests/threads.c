@@ -116,6 +116,8 @@ int main(void) {
     /* Room to remember every dead token of the run, so each rotated-out token must be
      * reported as ROTATED_OUT (the ring forgetting old ones is tested by the core). */
     c.tombstones = 4 * THREADS * ROUNDS;
+    /* Each user keeps ROUNDS / 2 sessions: above the default cap of 10 per principal. */
+    c.max_sessions_per_principal = 0;
 
     /* Heap engine: shared by all threads, no lock of ours. Same seed as below would make
      * a forked child repeat its parent's tokens, had the engine not reseeded. */
