@@ -16,7 +16,7 @@ C_BUILD := $(ROOT)/c-api/build
 # What a program linking libsessile.a also needs (cargo's --print native-static-libs).
 C_LIBS := -lpthread -lm -ldl -lrt -lgcc_s -lutil
 C_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -I$(ROOT)/c-api/include -I$(ROOT)/c-api/tests
-C_TESTS := api threads vectors
+C_TESTS := api threads vectors memory
 C_VERSION = $(shell sed -n 's/^.define SESSILE_VERSION "\(.*\)"$$/\1/p' $(ROOT)/c-api/include/sessile.h)
 VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
 	--error-exitcode=99

@@ -155,7 +155,12 @@ pub unsafe extern "C" fn sessile_engine_init(
                 events: region(base.add(p.events), layout.events, Event::EMPTY),
             }
         };
-        let engine = Engine::with_storage(config, SliceStorage::new(parts), seed)?;
+        #[cfg_attr(not(feature = "std"), allow(unused_mut))]
+        let mut engine = Engine::with_storage(config, SliceStorage::new(parts), seed)?;
+        // With the OS at hand, a forked child reseeds itself as a heap engine does: its
+        // memory, seed included, is a copy of the parent's, so it would repeat its tokens.
+        #[cfg(feature = "std")]
+        engine.set_fork_guard(engine::shared::fork_guard());
         let e = base.cast::<sessile_engine>();
         // SAFETY: `base` is aligned to ALIGN (>= the struct's alignment) and the plan
         // reserves `size_of::<sessile_engine>()` bytes there; `out` is non-NULL.
