@@ -58,21 +58,32 @@ const ORIGINAL = Symbol('sessile.originalHash')
 // methods of the middleware's Session subclass (no per-request defineProperty).
 const HOOKS = Symbol('sessile.hooks')
 
-// The session ID in the request's cookie, when its signature verifies (then, as
-// express-session does, cookie-parser's req.signedCookies / req.cookies).
-function getcookie(req, name, signer, skipHeader) {
-  const header = skipHeader ? undefined : req.headers.cookie
+// The ID of a signed cookie value ("s:" + ID + "." + signature) when the signature verifies.
+function unsigned(raw, signer) {
+  if (typeof raw !== 'string' || raw.slice(0, 2) !== 's:') return undefined
+  return signer.unsign(raw.slice(2)) ?? undefined
+}
+
+// express-session's back-compat reads of cookie-parser's req.signedCookies / req.cookies,
+// for a request whose Cookie header does not name the session cookie (an app that took
+// the header away). When the header names it, the middleware's own reading stands:
+// cookie-parser lets the first of several copies win, and a sibling domain can plant one
+// that is sent first.
+function fromParsers(req, name, signer) {
   let val
-  if (header) {
-    const raw = read(header, name)
-    if (raw && raw.slice(0, 2) === 's:') val = signer.unsign(raw.slice(2)) ?? undefined
-  }
-  if (!val && req.signedCookies) val = req.signedCookies[name]
-  if (!val && req.cookies) {
-    const raw = req.cookies[name]
-    if (typeof raw === 'string' && raw.slice(0, 2) === 's:') val = signer.unsign(raw.slice(2)) ?? undefined
-  }
-  return val
+  if (req.signedCookies) val = req.signedCookies[name]
+  if (!val && req.cookies) val = unsigned(req.cookies[name], signer)
+  return val || undefined
+}
+
+// The session ID in the request's cookie, when its signature verifies (express-session's
+// getcookie), for a store other than the engine's.
+function getcookie(req, name, signer) {
+  const header = req.headers.cookie
+  const copies = header ? read(header, name) : undefined
+  if (copies === undefined) return fromParsers(req, name, signer)
+  // (sent several times with different values: none)
+  return copies === null ? undefined : unsigned(copies, signer)
 }
 
 function appendHeader(res, data) {
@@ -581,10 +592,12 @@ function session(options) {
     let cookieId
     if (engineIds) {
       const header = req.headers.cookie
-      if (header) {
-        const raw = read(header, name)
+      const raw = header ? read(header, name) : undefined
+      if (raw === undefined) {
+        cookieId = fromParsers(req, name, signer)
+      } else if (typeof raw === 'string') {
         // "s:" + token + "." + signature, the token not empty
-        const dot = raw === undefined ? -1 : raw.lastIndexOf('.')
+        const dot = raw.lastIndexOf('.')
         if (dot > 2 && raw.startsWith('s:')) {
           try {
             loaded = link !== null ? store.loadLinked(link, raw.slice(2), req) : store.loadSignedSync(signer, raw.slice(2), req)
@@ -595,12 +608,9 @@ function session(options) {
           if (loaded !== false) cookieId = raw.slice(2, dot)
         }
       }
-      if (!cookieId) {
-        loaded = undefined
-        cookieId = getcookie(req, name, signer, true)
-      }
+      // (sent several times with different values: none)
     } else {
-      cookieId = getcookie(req, name, signer, false)
+      cookieId = getcookie(req, name, signer)
     }
     req.sessionID = ctx.cookieId = cookieId
     if (loadError !== undefined) return next(loadError)

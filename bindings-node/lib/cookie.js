@@ -65,9 +65,10 @@ function decode(val) {
 }
 
 /**
- * The value of cookie `name` in a Cookie header (URI-decoded, as `cookie.parse` reads it).
- * When the cookie appears more than once with different values (cookie tossing from a
- * sibling domain, a fixation trick) the request is treated as having none.
+ * The value of cookie `name` in a Cookie header (URI-decoded, as `cookie.parse` reads it),
+ * undefined when absent. When the cookie appears more than once with different values
+ * (cookie tossing from a sibling domain, a fixation trick) the answer is null: the request
+ * is treated as having none, and nothing else may supply one.
  */
 function read(header, name) {
   const len = header.length
@@ -85,7 +86,7 @@ function read(header, name) {
     if (header.slice(index, eq).trim() === name) {
       const val = decode(header.slice(eq + 1, end).trim())
       if (found === undefined) found = val
-      else if (found !== val) return undefined
+      else if (found !== val) return null
     }
     index = end + 1
   }
