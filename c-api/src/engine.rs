@@ -271,13 +271,42 @@ pub unsafe extern "C" fn sessile_engine_free(engine: *mut *mut sessile_engine) -
     })
 }
 
-/// Replace the generator's state with 32 bytes of fresh entropy (for example in a forked
-/// child of an engine in caller memory; heap engines reseed themselves).
+/// Give the generator a fresh key from the operating system's CSPRNG: after the process was
+/// cloned in a way the fork guard cannot see (a VM snapshot restored, a CRIU image: the
+/// pid stays the same, so the clone would repeat the original's tokens), or after the
+/// engine's memory may have been read (whoever holds the generator's key predicts the
+/// tokens issued after the read until the next reseed). A forked child needs no call: it
+/// reseeds by itself. `SESSILE_RESULT_ENTROPY` when the OS gives no entropy; the engine
+/// then keeps its key. (Not in the `no_std` build: use `sessile_engine_reseed_with`.)
+///
+/// # Safety
+/// `engine` is NULL or a live engine.
+#[cfg(feature = "std")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_reseed(engine: *mut sessile_engine) -> sessile_result {
+    run(|| {
+        // SAFETY: `engine` is NULL or live (contract).
+        match unsafe { access(engine) }? {
+            Access::Heap(shared) => Ok(shared.reseed()?),
+            Access::Place(e) => {
+                let mut seed = engine::shared::os_seed()?;
+                e.reseed(seed);
+                wipe(&mut seed);
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Replace the generator's key with exactly 32 bytes of fresh entropy from the caller (a
+/// hardware RNG on a microcontroller), for the same reasons as `sessile_engine_reseed`, and
+/// in the `no_std` build after `fork()` or a restore. Tokens issued afterwards follow only
+/// from `seed`: never reuse one. `INVALID_ARGUMENT` for a seed that is not 32 bytes.
 ///
 /// # Safety
 /// `engine` is NULL or a live engine; `seed` NULL or readable for `seed_len` bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn sessile_engine_reseed(
+pub unsafe extern "C" fn sessile_engine_reseed_with(
     engine: *mut sessile_engine,
     seed: *const u8,
     seed_len: usize,
@@ -290,6 +319,16 @@ pub unsafe extern "C" fn sessile_engine_reseed(
             Ok(())
         })
     })
+}
+
+/// Overwrite our copy of an OS seed (volatile writes, so they are not optimised away as
+/// dead stores): the engine keeps the key, the stack need not.
+#[cfg(feature = "std")]
+fn wipe(seed: &mut [u8; 32]) {
+    for b in seed.iter_mut() {
+        // SAFETY: a valid, aligned, exclusive reference to one byte.
+        unsafe { core::ptr::write_volatile(b, 0) };
+    }
 }
 
 /// Start an anonymous session. The token (NUL-terminated, `*token_len` characters) goes
@@ -346,6 +385,97 @@ pub unsafe extern "C" fn sessile_engine_validate(
         let (token, client) = unsafe { (bytes(token, token_len)?, crate::types::client(client)) };
         with_engine!(engine, e => {
             let s = e.validate(token, now_ms, &client)?;
+            // SAFETY: forwarded contract.
+            unsafe { session_to(session_out, &s) };
+            Ok(())
+        })
+    })
+}
+
+/// Find the session cookie in a Cookie request header and validate it: the call to make on
+/// every request. `client` and `session_out` may be NULL. Three outcomes:
+///
+/// - OK with `*token` not NULL: a live session. `*token` points into `header` (not
+///   NUL-terminated; valid as long as `header` is) at the copy of the cookie that was used,
+///   `*token_len` is its length: pass it to login, rotate, logout, set_cookie. Its snapshot
+///   goes to `*session_out`, and the session counts as used (as `sessile_engine_validate`).
+/// - OK with `*token` NULL and `*token_len` 0: the header has no session cookie (a new
+///   visitor); `*session_out` is not written.
+/// - An error, nothing written: why the session the cookie names is not live
+///   (`EXPIRED_IDLE`, `LOGGED_OUT`, `MALFORMED`, ...), or `COOKIE_HEADER_TOO_LONG` (over
+///   16 KiB), or `COOKIE_DUPLICATE` (below). Treat the request as having no session.
+///
+/// A browser sends one cookie name several times when the cookies differ in domain or path,
+/// so a sibling subdomain can plant a second session cookie beside the user's ("cookie
+/// tossing"). Of the distinct copies, the one that names a live session is used, so a
+/// planted dead or foreign cookie cannot lock the user out; if none does, the first copy
+/// gives the error; if several do, it is ambiguous which is the user's: each of those
+/// sessions is ended (event `SESSILE_EVENT_DUPLICATE_COOKIE`, then `SESSILE_EVENT_REVOKED`)
+/// and the answer is `COOKIE_DUPLICATE`, so the next request starts clean.
+///
+/// # Safety
+/// `header` readable for `header_len`; `token`, `token_len` writable; `client` and
+/// `session_out` NULL or valid; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_validate_cookie_header(
+    engine: *mut sessile_engine,
+    header: *const u8,
+    header_len: usize,
+    now_ms: u64,
+    client: *const sessile_client,
+    token: *mut *const u8,
+    token_len: *mut usize,
+    session_out: *mut sessile_session,
+) -> sessile_result {
+    run(|| {
+        need(token)?;
+        need(token_len)?;
+        // SAFETY: forwarded contract.
+        let (header, client) =
+            unsafe { (bytes(header, header_len)?, crate::types::client(client)) };
+        with_engine!(engine, e => {
+            let found = e.validate_cookie(header, now_ms, &client)?;
+            // SAFETY: `token` and `token_len` checked non-NULL; the rest forwarded contract.
+            unsafe {
+                match found {
+                    Some((t, s)) => {
+                        token.write(t.as_ptr());
+                        token_len.write(t.len());
+                        session_to(session_out, &s);
+                    }
+                    None => {
+                        token.write(core::ptr::null());
+                        token_len.write(0);
+                    }
+                }
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Look a token up without touching it: no idle-timer restart, no event, no client check,
+/// nothing ended, the engine's clock not moved. For listings and administration (a page of
+/// sessions must not keep abandoned ones alive). A live session: OK and its snapshot in
+/// `*session_out` (may be NULL). Otherwise what validation would say: `EXPIRED_IDLE` /
+/// `EXPIRED_ABSOLUTE` for a session past its deadline at `now_ms` (not ended by the peek),
+/// the death of a dead token (`LOGGED_OUT`, `ROTATED_OUT`, ...), `UNKNOWN`, `MALFORMED`.
+///
+/// # Safety
+/// `token` readable for `token_len`; `session_out` NULL or writable; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_peek(
+    engine: *mut sessile_engine,
+    token: *const u8,
+    token_len: usize,
+    now_ms: u64,
+    session_out: *mut sessile_session,
+) -> sessile_result {
+    run(|| {
+        // SAFETY: forwarded contract.
+        let token = unsafe { bytes(token, token_len) }?;
+        with_engine!(engine, e => {
+            let s = e.peek(token, now_ms)?;
             // SAFETY: forwarded contract.
             unsafe { session_to(session_out, &s) };
             Ok(())
@@ -769,6 +899,9 @@ pub unsafe extern "C" fn sessile_engine_clear_cookie(
 /// length, or `*token` is NULL and `*token_len` 0 when the header has no session cookie.
 /// A header over 16 KiB or carrying the cookie twice with different values is an error
 /// (`COOKIE_HEADER_TOO_LONG`, `COOKIE_DUPLICATE`): treat the request as having no session.
+/// To serve a request, prefer `sessile_engine_validate_cookie_header`: it finds and
+/// validates in one call, and a second, planted copy of the cookie does not lock the user
+/// out there.
 ///
 /// # Safety
 /// `header` readable for `header_len`; `token` and `token_len` writable; `engine` live.

@@ -242,8 +242,11 @@ static void bad_calls(sessile_engine *e) {
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_clear_cookie(e, NULL, 100, &n));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_token_from_cookie_header(e, NULL, 0, &found, &n));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_token_from_cookie_header(e, S("a=b"), NULL, &n));
-    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_reseed(e, NULL, 32));
-    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_engine_reseed(e, SEED, 31));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_reseed_with(e, NULL, 32));
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_engine_reseed_with(e, SEED, 31));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_reseed(NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_peek(e, NULL, 0, 0, &s));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_validate_cookie_header(e, NULL, 0, 0, NULL, &found, &n, &s));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_revoke_all(e, 0, NULL));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_now(e, NULL));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_cookie_set(NULL, S("v"), 1, tok, sizeof tok, &n));
@@ -320,6 +323,175 @@ static void lapsed_handles(void) {
     EXPECT(SESSILE_RESULT_STALE_HANDLE, sessile_engine_write(e, b.handle, S("late"), 1000));
     EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_validate(e, (const uint8_t *)tok, n, 1000, NULL, NULL));
     OK(sessile_engine_free(&e));
+}
+
+/* Run `test` on a fresh heap engine and on a fresh engine in caller memory. */
+static void on_both_kinds(const sessile_config *c, void (*test)(sessile_engine *)) {
+    sessile_engine *e = NULL;
+    OK(sessile_engine_new_seeded(c, SEED, sizeof SEED, &e));
+    if (e) test(e);
+    OK(sessile_engine_free(&e));
+    size_t size = sessile_engine_size(c);
+    void *mem = malloc(size);
+    OK(sessile_engine_init(mem, size, c, SEED, sizeof SEED, &e));
+    if (e) {
+        test(e);
+        OK(sessile_engine_deinit(e));
+    }
+    free(mem);
+}
+
+static int drain(sessile_engine *e, sessile_event_kind kind) {
+    sessile_event ev;
+    int n = 0;
+    while (sessile_engine_next_event(e, &ev) == SESSILE_RESULT_OK) n += ev.kind == kind;
+    return n;
+}
+
+/* One call per request: find the session cookie and validate it, by the core's rule for
+ * several copies; the token used points into the header; outputs only on success. */
+static void cookie_header(sessile_engine *e) {
+    char a[SESSILE_TOKEN_BUFFER], b[SESSILE_TOKEN_BUFFER], dead[SESSILE_TOKEN_BUFFER], header[300];
+    size_t na, nb, nd;
+    sessile_session s, before;
+    OK(sessile_engine_create(e, 0, NULL, a, sizeof a, &na, NULL));
+    OK(sessile_engine_create(e, 0, NULL, dead, sizeof dead, &nd, NULL));
+    OK(sessile_engine_logout(e, (const uint8_t *)dead, nd, 0));
+
+    const uint8_t *t = NULL;
+    size_t tn = 0;
+    sessile_client client = {S("203.0.113.9"), S("curl/8")};
+    snprintf(header, sizeof header, "theme=dark; __Host-sid=%s", a);
+    OK(sessile_engine_validate_cookie_header(e, (const uint8_t *)header, strlen(header), 100, &client, &t, &tn, &s));
+    CHECK(t == (const uint8_t *)header + 23 && tn == na && memcmp(t, a, na) == 0);
+    CHECK(s.last_seen_ms == 100 && !s.authenticated); /* validated: it counts as use */
+    OK(sessile_engine_validate_cookie_header(e, (const uint8_t *)header, strlen(header), 150, NULL, &t, &tn, NULL));
+
+    /* No session cookie: OK with no token, and no snapshot written. */
+    memset(&before, 0x5a, sizeof before);
+    memcpy(&s, &before, sizeof s);
+    OK(sessile_engine_validate_cookie_header(e, S("theme=dark"), 200, NULL, &t, &tn, &s));
+    CHECK(t == NULL && tn == 0 && memcmp(&s, &before, sizeof s) == 0);
+    OK(sessile_engine_validate_cookie_header(e, S(""), 200, NULL, &t, &tn, &s));
+    CHECK(t == NULL && tn == 0);
+
+    /* A planted dead copy in front does not lock the user out: the live copy is used. */
+    int at = snprintf(header, sizeof header, "__Host-sid=%s; __Host-sid=", dead);
+    snprintf(header + at, sizeof header - (size_t)at, "%s", a);
+    OK(sessile_engine_validate_cookie_header(e, (const uint8_t *)header, strlen(header), 300, NULL, &t, &tn, &s));
+    CHECK(t == (const uint8_t *)header + at && tn == na);
+
+    /* No live copy: the first copy's reason, and nothing written. */
+    const uint8_t *const mark = (const uint8_t *)"mark";
+    t = mark;
+    tn = 77;
+    memcpy(&s, &before, sizeof s);
+    snprintf(header, sizeof header, "__Host-sid=%s; __Host-sid=planted", dead);
+    EXPECT(SESSILE_RESULT_LOGGED_OUT,
+           sessile_engine_validate_cookie_header(e, (const uint8_t *)header, strlen(header), 400, NULL, &t, &tn, &s));
+    snprintf(header, sizeof header, "__Host-sid=planted; __Host-sid=%s", dead);
+    EXPECT(SESSILE_RESULT_MALFORMED,
+           sessile_engine_validate_cookie_header(e, (const uint8_t *)header, strlen(header), 400, NULL, &t, &tn, &s));
+    CHECK(t == mark && tn == 77 && memcmp(&s, &before, sizeof s) == 0);
+    CHECK(drain(e, SESSILE_EVENT_REUSE_AFTER_LOGOUT) == 1);
+
+    /* Two live copies: which is the user's is unknown, so both sessions end. */
+    OK(sessile_engine_create(e, 500, NULL, b, sizeof b, &nb, NULL));
+    snprintf(header, sizeof header, "__Host-sid=%s; __Host-sid=%s", a, b);
+    EXPECT(SESSILE_RESULT_COOKIE_DUPLICATE,
+           sessile_engine_validate_cookie_header(e, (const uint8_t *)header, strlen(header), 600, NULL, &t, &tn, &s));
+    CHECK(t == mark && tn == 77);
+    EXPECT(SESSILE_RESULT_REVOKED, sessile_engine_validate(e, (const uint8_t *)a, na, 601, NULL, NULL));
+    EXPECT(SESSILE_RESULT_REVOKED, sessile_engine_validate(e, (const uint8_t *)b, nb, 601, NULL, NULL));
+    sessile_event ev;
+    int dup = 0, revoked = 0;
+    while (sessile_engine_next_event(e, &ev) == SESSILE_RESULT_OK) {
+        if (ev.kind == SESSILE_EVENT_DUPLICATE_COOKIE) CHECK(ev.security_alert && ev.at_ms == 600);
+        dup += ev.kind == SESSILE_EVENT_DUPLICATE_COOKIE;
+        revoked += ev.kind == SESSILE_EVENT_REVOKED;
+    }
+    CHECK(dup == 2 && revoked == 2);
+    CHECK(strcmp(sessile_event_kind_str(SESSILE_EVENT_DUPLICATE_COOKIE), "duplicate_cookie") == 0);
+
+    static uint8_t big[20000];
+    memset(big, 'a', sizeof big);
+    EXPECT(SESSILE_RESULT_COOKIE_HEADER_TOO_LONG,
+           sessile_engine_validate_cookie_header(e, big, sizeof big, 700, NULL, &t, &tn, &s));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_validate_cookie_header(NULL, S("a=b"), 0, NULL, &t, &tn, &s));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_validate_cookie_header(e, NULL, 0, 0, NULL, &t, &tn, &s));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_validate_cookie_header(e, S("a=b"), 0, NULL, NULL, &tn, &s));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_validate_cookie_header(e, S("a=b"), 0, NULL, &t, NULL, &s));
+    CHECK(t == mark && tn == 77);
+}
+
+/* A peek reports without touching: no idle restart, no event, nothing ended, the engine's
+ * clock where it was. */
+static void peeking(sessile_engine *e) {
+    char a[SESSILE_TOKEN_BUFFER], dead[SESSILE_TOKEN_BUFFER];
+    size_t na, nd;
+    sessile_session s;
+    uint32_t idle = 1000;
+    OK(sessile_engine_create(e, 0, NULL, a, sizeof a, &na, &s));
+    OK(sessile_engine_set_timeouts(e, s.handle, &idle, NULL, 0, NULL));
+    OK(sessile_engine_create(e, 0, NULL, dead, sizeof dead, &nd, NULL));
+    OK(sessile_engine_logout(e, (const uint8_t *)dead, nd, 0));
+    drain(e, SESSILE_EVENT_CREATED);
+
+    OK(sessile_engine_peek(e, (const uint8_t *)a, na, 900, &s));
+    CHECK(s.last_seen_ms == 0 && s.idle_deadline_ms == 1000);
+    OK(sessile_engine_peek(e, (const uint8_t *)a, na, 900, NULL));
+    /* At the deadline it reports expired, and ends nothing: a validation at an earlier
+     * time still finds the session (the peek did not move the clock either). */
+    EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_peek(e, (const uint8_t *)a, na, 1000, &s));
+    uint64_t clock = 0;
+    OK(sessile_engine_now(e, &clock));
+    CHECK(clock == 0);
+    OK(sessile_engine_validate(e, (const uint8_t *)a, na, 999, NULL, &s));
+    CHECK(s.last_seen_ms == 999);
+    /* Dead and foreign tokens: their reason, and no reuse event. */
+    EXPECT(SESSILE_RESULT_LOGGED_OUT, sessile_engine_peek(e, (const uint8_t *)dead, nd, 1000, &s));
+    EXPECT(SESSILE_RESULT_MALFORMED, sessile_engine_peek(e, S("nope"), 1000, &s));
+    sessile_event ev;
+    EXPECT(SESSILE_RESULT_NO_EVENT, sessile_engine_next_event(e, &ev));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_peek(NULL, (const uint8_t *)a, na, 0, &s));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_peek(e, NULL, 0, 0, &s));
+}
+
+/* Three engines on one seed issue the same tokens until they are reseeded. */
+static void reseeding(sessile_engine *e) {
+    static const uint8_t OTHER[32] = {99, 98, 97};
+    sessile_config c;
+    sessile_config_default(&c);
+    sessile_engine *twin = NULL, *same = NULL;
+    OK(sessile_engine_new_seeded(&c, SEED, sizeof SEED, &twin));
+    OK(sessile_engine_new_seeded(&c, SEED, sizeof SEED, &same));
+    char x[SESSILE_TOKEN_BUFFER], y[SESSILE_TOKEN_BUFFER], z[SESSILE_TOKEN_BUFFER];
+    size_t n;
+    OK(sessile_engine_create(e, 0, NULL, x, sizeof x, &n, NULL));
+    OK(sessile_engine_create(twin, 0, NULL, y, sizeof y, &n, NULL));
+    OK(sessile_engine_create(same, 0, NULL, z, sizeof z, &n, NULL));
+    CHECK(strcmp(x, y) == 0 && strcmp(x, z) == 0);
+
+    /* The same given seed: the same new stream, off the old one. */
+    OK(sessile_engine_reseed_with(e, OTHER, sizeof OTHER));
+    OK(sessile_engine_reseed_with(same, OTHER, sizeof OTHER));
+    OK(sessile_engine_create(e, 0, NULL, x, sizeof x, &n, NULL));
+    OK(sessile_engine_create(twin, 0, NULL, y, sizeof y, &n, NULL));
+    OK(sessile_engine_create(same, 0, NULL, z, sizeof z, &n, NULL));
+    CHECK(strcmp(x, z) == 0 && strcmp(x, y) != 0);
+
+    /* From the OS: a stream nobody shares (a restored clone leaves its original's). */
+    OK(sessile_engine_reseed(e));
+    OK(sessile_engine_create(e, 0, NULL, x, sizeof x, &n, NULL));
+    OK(sessile_engine_create(same, 0, NULL, z, sizeof z, &n, NULL));
+    CHECK(strlen(x) == 43 && strcmp(x, z) != 0);
+
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_reseed(NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_reseed_with(NULL, OTHER, 32));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_reseed_with(e, NULL, 32));
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_engine_reseed_with(e, OTHER, 31));
+    OK(sessile_engine_free(&twin));
+    OK(sessile_engine_free(&same));
 }
 
 static void heap_engine(void) {
@@ -433,5 +605,10 @@ int main(void) {
     heap_engine();
     lapsed_handles();
     placed_engine();
+    sessile_config c;
+    sessile_config_default(&c);
+    on_both_kinds(&c, cookie_header);
+    on_both_kinds(&c, peeking);
+    on_both_kinds(&c, reseeding);
     return check_done("api");
 }

@@ -425,12 +425,46 @@ static void check_count(const json *step, size_t got) {
     if (v && (!v->is_int || (uint64_t)v->integer != got)) FAIL("count is %zu, expected %" PRId64, got, v->integer);
 }
 
-static void run_step(sessile_engine *e, const json *st) {
+/* The Cookie header of a validate_cookie step: the engine's cookie once per entry of
+ * `cookies` (a bound name's token, or {"raw": text}), `name=<value>; name=<value>`. */
+static const char *cookie_header(const json *cookies, const char *name, size_t *len) {
+    size_t cap = 1;
+    for (size_t i = 0; cookies && i < cookies->n; i++) cap += strlen(name) + 3 + SESSILE_TOKEN_BUFFER;
+    for (size_t i = 0; cookies && i < cookies->n; i++) {
+        const json *raw = jget(&cookies->items[i], "raw");
+        if (raw && raw->type == J_STR) cap += raw->len;
+    }
+    char *h = scratch_alloc(cap);
+    size_t at = 0;
+    for (size_t i = 0; cookies && i < cookies->n; i++) {
+        const json *c = &cookies->items[i];
+        const char *value = NULL;
+        if (c->type == J_STR) {
+            binding *b = bound(c);
+            value = b ? b->token : NULL;
+        } else {
+            static const char *const ckeys[] = {"raw", NULL};
+            known_keys(c, ckeys);
+            const json *raw = jget(c, "raw");
+            value = raw && raw->type == J_STR ? raw->str : NULL;
+        }
+        if (!value) {
+            FAIL("cookie %zu: neither a bound name nor {\"raw\": text}", i);
+            continue;
+        }
+        at += (size_t)snprintf(h + at, cap - at, "%s%s=%s", at ? "; " : "", name, value);
+    }
+    *len = at;
+    return h;
+}
+
+static void run_step(sessile_engine *e, const json *st, const char *cookie_name) {
     static const char *const keys[] = {"op", "now", "as", "expect", "token", "token_raw", "token_raw_repeat",
                                        "token_raw_hex", "session", "client", "fields", "principal",
                                        "principal_repeat", "principal_hex", "count", "sessions", "data",
                                        "data_repeat", "data_hex", "expect_data", "expect_data_repeat",
-                                       "expect_data_hex", "idle_ms", "absolute_ms", "stats", "events", NULL};
+                                       "expect_data_hex", "idle_ms", "absolute_ms", "stats", "events",
+                                       "cookies", "chosen", NULL};
     known_keys(st, keys);
     const json *opv = jget(st, "op");
     const char *op = opv && opv->type == J_STR ? opv->str : "?";
@@ -468,11 +502,32 @@ static void run_step(sessile_engine *e, const json *st) {
     size_t count = 0;
     sessile_session s;
     sessile_result r = SESSILE_RESULT_OK;
+    const char *outcome = NULL; /* when the outcome is not a result code */
 
     if (!strcmp(op, "create")) {
         r = sessile_engine_create(e, now, cl ? &client : NULL, fresh, sizeof fresh, &flen, &s);
     } else if (!strcmp(op, "validate")) {
         r = sessile_engine_validate(e, tok, tlen, now, cl ? &client : NULL, &s);
+    } else if (!strcmp(op, "peek")) {
+        r = sessile_engine_peek(e, tok, tlen, now, &s);
+    } else if (!strcmp(op, "validate_cookie")) {
+        size_t hlen = 0;
+        const char *header = cookie_header(jget(st, "cookies"), cookie_name, &hlen);
+        const uint8_t *used = NULL;
+        size_t ulen = 0;
+        r = sessile_engine_validate_cookie_header(e, (const uint8_t *)header, hlen, now, cl ? &client : NULL, &used,
+                                                  &ulen, &s);
+        if (r == SESSILE_RESULT_OK && !used) {
+            outcome = ulen == 0 ? "none" : "none with a length";
+        } else if (r == SESSILE_RESULT_OK) {
+            const json *chosen = jget(st, "chosen");
+            binding *want = chosen ? bound(chosen) : NULL;
+            if (!chosen) FAIL("no \"chosen\" for a session found");
+            if ((const char *)used < header || (const char *)used + ulen > header + hlen)
+                FAIL("the token used does not point into the header");
+            else if (want && (ulen != want->len || memcmp(used, want->token, ulen)))
+                FAIL("used %.*s, expected %s's token", (int)ulen, (const char *)used, want->name);
+        }
     } else if (!strcmp(op, "login")) {
         r = sessile_engine_login(e, tok, tlen, principal, plen, now, fresh, sizeof fresh, &flen, &s);
     } else if (!strcmp(op, "rotate")) {
@@ -568,11 +623,16 @@ static void run_step(sessile_engine *e, const json *st) {
         FAIL("unknown op %s", op);
         return;
     }
+    if (outcome) {
+        const char *w = expect ? (expect->type == J_STR ? expect->str : "?") : "ok";
+        if (strcmp(outcome, w)) FAIL("%s gave %s, expected %s", op, outcome, w);
+        return;
+    }
     expect_code(r, expect, op);
     if (r != SESSILE_RESULT_OK) return;
     if (!strcmp(op, "create") || !strcmp(op, "login") || !strcmp(op, "rotate")) bind(jget(st, "as"), fresh, flen, &s);
     if (!strcmp(op, "create") || !strcmp(op, "validate") || !strcmp(op, "login") || !strcmp(op, "rotate") ||
-        !strcmp(op, "set_timeouts"))
+        !strcmp(op, "set_timeouts") || !strcmp(op, "peek") || !strcmp(op, "validate_cookie"))
         check_fields(jget(st, "fields"), &s);
 }
 
@@ -612,7 +672,7 @@ static void script_file(const json *doc) {
         for (size_t j = 0; steps && j < steps->n; j++) {
             const json *op = jget(&steps->items[j], "op");
             snprintf(where, sizeof where, "script.json \"%s\" step %zu (%s)", name, j, op && op->str ? op->str : "?");
-            run_step(e, &steps->items[j]);
+            run_step(e, &steps->items[j], c.cookie_name);
         }
         if (mem) {
             OK(sessile_engine_deinit(e));
