@@ -76,6 +76,17 @@ status 200 -H "Cookie: __Host-sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" -
     -d 'username=bob&password=bob' "$base/login"
 grep -q 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' "$work/headers" && fail "adopted a chosen token"
 
+# Cookie tossing: a second copy of the cookie planted beside the user's (here the dead
+# pre-login token) does not lock the user out; copies naming two live sessions end both.
+status 200 -H "Cookie: __Host-sid=$planted; __Host-sid=$issued" "$base/profile"
+grep -q bob "$work/body" || fail "profile with a planted copy does not name bob"
+other=$(curl -sS --max-time 3 -D - -o /dev/null "$base/" | sed -n 's/^Set-Cookie: __Host-sid=\([^;]*\);.*/\1/p')
+[ -n "$other" ] || fail "no second live session"
+status 401 -H "Cookie: __Host-sid=$other; __Host-sid=$issued" "$base/profile"
+grep -q 'sessile-event duplicate_cookie session=[0-9a-f]\{16\}' "$work/err" ||
+    fail "no duplicate_cookie event logged"
+status 401 -H "Cookie: __Host-sid=$issued" "$base/profile"
+
 # Hostile cookies are "no session", never a 5xx.
 status 401 -H "Cookie: __Host-sid=a; __Host-sid=b" "$base/profile"
 status 401 -H "Cookie: $(head -c 20000 /dev/zero | tr '\0' a)" "$base/profile"

@@ -44,15 +44,15 @@ int main(void) {
     r = sessile_engine_validate(engine, (const uint8_t *)token, token_len, now_ms(), NULL, NULL);
     printf("old token: %s\n", sessile_result_str(r)); /* rotated_out */
 
-    /* Next request: find the token in the Cookie header and validate it. */
+    /* Next request: one call finds the session cookie in the Cookie header and validates it.
+     * OK with presented == NULL means the request has no session cookie. */
     char header[128];
     snprintf(header, sizeof header, "theme=dark; __Host-sid=%s", fresh);
     const uint8_t *presented;
     size_t presented_len;
-    if (sessile_engine_token_from_cookie_header(engine, (const uint8_t *)header, strlen(header), &presented,
-                                                &presented_len) == SESSILE_RESULT_OK &&
-        presented &&
-        sessile_engine_validate(engine, presented, presented_len, now_ms(), NULL, &session) == SESSILE_RESULT_OK)
+    if (sessile_engine_validate_cookie_header(engine, (const uint8_t *)header, strlen(header), now_ms(), NULL,
+                                              &presented, &presented_len, &session) == SESSILE_RESULT_OK &&
+        presented)
         printf("hello, %s\n", (const char *)session.principal);
 
     /* Security events, one at a time. */

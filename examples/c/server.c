@@ -131,19 +131,19 @@ static int parse_request(const char *data, size_t have, request *req) {
 }
 
 /* The session the request carries, if its cookie names a live one: its token is copied to
- * `token`. A malformed, oversized or duplicated Cookie header counts as no session. */
+ * `token`. A dead session, an oversized Cookie header, or copies of the cookie naming
+ * several live sessions (the engine then ends them all) count as no session. */
 static int current(sessile_engine *e, const request *req, uint64_t now, char *token, size_t *token_len,
                    sessile_session *s) {
     if (!req->has_cookie) return 0;
     const uint8_t *t = NULL;
     size_t n = 0;
-    if (sessile_engine_token_from_cookie_header(e, (const uint8_t *)req->cookie, req->cookie_len, &t, &n) !=
-            SESSILE_RESULT_OK ||
-        !t || n >= SESSILE_TOKEN_BUFFER)
-        return 0;
     sessile_client client = {(const uint8_t *)req->ip, strlen(req->ip),
                              req->user_agent_len ? (const uint8_t *)req->user_agent : NULL, req->user_agent_len};
-    if (sessile_engine_validate(e, t, n, now, &client, s) != SESSILE_RESULT_OK) return 0;
+    if (sessile_engine_validate_cookie_header(e, (const uint8_t *)req->cookie, req->cookie_len, now, &client, &t,
+                                              &n, s) != SESSILE_RESULT_OK ||
+        !t || n >= SESSILE_TOKEN_BUFFER)
+        return 0;
     memcpy(token, t, n);
     token[n] = 0;
     *token_len = n;
