@@ -19,10 +19,20 @@
  * - Threads: a heap engine (sessile_engine_new) may be used from any number of threads
  *   at once (one lock inside). An engine in caller memory (sessile_engine_init) must be
  *   used by one thread at a time; serialise calls yourself.
+ * - Memory: whoever reads a live engine's memory (a core dump, a debugger, an
+ *   out-of-bounds read elsewhere in the process) finds no token issued so far, only its
+ *   digest (HChaCha20 keyed by the token: one-way); payloads and principals in clear;
+ *   client addresses and User-Agents as 32-bit keyed digests, key included (a guess can
+ *   be checked); and the ID generator's current key, which predicts every token issued
+ *   AFTER the read until the next reseed (sessile_engine_reseed,
+ *   sessile_engine_reseed_with). Events name sessions by keyed digests, never by token.
+ *   sessile_engine_free() and sessile_engine_deinit() wipe the digests, tombstones,
+ *   payloads, principals and keys before they return.
  * - Panics never cross the boundary: with the standard library they become
  *   SESSILE_RESULT_PANIC. The no_std build (--no-default-features) has no allocator and
- *   no heap engine (sessile_engine_new*, sessile_engine_free are absent); there a panic,
- *   which the engine never raises on input, halts in a spin loop.
+ *   no heap engine (sessile_engine_new*, sessile_engine_free and the OS-seeded
+ *   sessile_engine_reseed are absent); there a panic, which the engine never raises on
+ *   input, halts in a spin loop.
  */
 
 #ifndef SESSILE_H
@@ -580,9 +590,11 @@ sessile_result sessile_engine_new_seeded(const struct sessile_config *config,
 
 #if defined(SESSILE_STD)
 // Free a heap engine and set `*engine` to NULL, so freeing the same variable twice is a
-// harmless no-op (`*engine == NULL` returns OK). An engine built by `sessile_engine_init`
-// is refused with `SESSILE_RESULT_WRONG_ENGINE_KIND` (use `sessile_engine_deinit`). No
-// other thread may be using the engine. (Not in the `no_std` build.)
+// harmless no-op (`*engine == NULL` returns OK). The engine wipes token digests,
+// tombstones, payloads, principals and its keys before its memory is released. An engine
+// built by `sessile_engine_init` is refused with `SESSILE_RESULT_WRONG_ENGINE_KIND` (use
+// `sessile_engine_deinit`). No other thread may be using the engine. (Not in the `no_std`
+// build.)
 //
 // # Safety
 // `engine` is NULL or points to NULL or to a pointer from `sessile_engine_new*` that has
@@ -897,10 +909,15 @@ size_t sessile_engine_size(const struct sessile_config *config);
 //
 // Nothing is allocated: the engine lives entirely in `mem`, which must stay valid and
 // untouched until `sessile_engine_deinit`. Such an engine is used by ONE thread at a time
-// (serialise calls yourself, or use `sessile_engine_new`, whose engine has its own lock);
-// after `fork()` call `sessile_engine_reseed` in the child. Errors: `STORAGE_SIZE` when
-// `len` is too small, `INVALID_ARGUMENT` for a seed that is not 32 bytes, or the config's
-// rule; on error `mem` may have been written but `*out` is not.
+// (serialise calls yourself, or use `sessile_engine_new`, whose engine has its own lock).
+// After `fork()` the child's copy of `mem` holds the parent's generator key: with the
+// standard library (the default build) the child reseeds from the OS before its next
+// token, as a heap engine does, and issues none (`SESSILE_RESULT_ENTROPY`) if the OS has
+// no entropy to give; in the `no_std` build call `sessile_engine_reseed_with` in the
+// child. What `mem` holds while the engine lives: see "Memory" at the top of the header.
+// Errors: `STORAGE_SIZE` when `len` is too small, `INVALID_ARGUMENT` for a seed that is
+// not 32 bytes, or the config's rule; on error `mem` may have been written but `*out` is
+// not.
 //
 // # Safety
 // `mem` NULL or writable for `len` bytes and not used for anything else while the engine
@@ -912,10 +929,10 @@ sessile_result sessile_engine_init(void *mem,
                                    size_t seed_len,
                                    struct sessile_engine **out);
 
-// End an engine built by `sessile_engine_init`. Its memory then belongs to the caller
-// again (wipe it if you like; the table holds token digests, never tokens). A second call
-// on the same memory is refused with `NOT_AN_ENGINE`; a heap engine with
-// `WRONG_ENGINE_KIND`.
+// End an engine built by `sessile_engine_init`. It first wipes what it held in `mem`:
+// token digests, tombstones, payloads, principals and its keys; the memory then belongs
+// to the caller again. A second call on the same memory is refused with `NOT_AN_ENGINE`;
+// a heap engine with `WRONG_ENGINE_KIND`.
 //
 // # Safety
 // `engine` NULL or returned by `sessile_engine_init` on memory still owned by the caller.

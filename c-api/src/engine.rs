@@ -238,9 +238,11 @@ pub unsafe extern "C" fn sessile_engine_new_seeded(
 }
 
 /// Free a heap engine and set `*engine` to NULL, so freeing the same variable twice is a
-/// harmless no-op (`*engine == NULL` returns OK). An engine built by `sessile_engine_init`
-/// is refused with `SESSILE_RESULT_WRONG_ENGINE_KIND` (use `sessile_engine_deinit`). No
-/// other thread may be using the engine. (Not in the `no_std` build.)
+/// harmless no-op (`*engine == NULL` returns OK). The engine wipes token digests,
+/// tombstones, payloads, principals and its keys before its memory is released. An engine
+/// built by `sessile_engine_init` is refused with `SESSILE_RESULT_WRONG_ENGINE_KIND` (use
+/// `sessile_engine_deinit`). No other thread may be using the engine. (Not in the `no_std`
+/// build.)
 ///
 /// # Safety
 /// `engine` is NULL or points to NULL or to a pointer from `sessile_engine_new*` that has

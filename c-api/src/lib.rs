@@ -10,8 +10,9 @@
 //! - on the heap, `sessile_engine_new` (feature `std`, the default): thread-safe (one lock),
 //!   seeded from the OS, reseeded automatically in a forked child;
 //! - in caller memory, `sessile_engine_size` + `sessile_engine_init`: no allocator at all;
-//!   used by one thread at a time. This is the only kind in the `no_std` build
-//!   (`--no-default-features`, e.g. for `thumbv7em-none-eabihf`).
+//!   used by one thread at a time; with `std`, reseeded automatically in a forked child
+//!   too. This is the only kind in the `no_std` build (`--no-default-features`, e.g. for
+//!   `thumbv7em-none-eabihf`), where the caller reseeds (`sessile_engine_reseed_with`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -105,10 +105,15 @@ unsafe fn region<T: Copy>(p: *mut u8, n: usize, v: T) -> &'static mut [T] {
 ///
 /// Nothing is allocated: the engine lives entirely in `mem`, which must stay valid and
 /// untouched until `sessile_engine_deinit`. Such an engine is used by ONE thread at a time
-/// (serialise calls yourself, or use `sessile_engine_new`, whose engine has its own lock);
-/// after `fork()` call `sessile_engine_reseed` in the child. Errors: `STORAGE_SIZE` when
-/// `len` is too small, `INVALID_ARGUMENT` for a seed that is not 32 bytes, or the config's
-/// rule; on error `mem` may have been written but `*out` is not.
+/// (serialise calls yourself, or use `sessile_engine_new`, whose engine has its own lock).
+/// After `fork()` the child's copy of `mem` holds the parent's generator key: with the
+/// standard library (the default build) the child reseeds from the OS before its next
+/// token, as a heap engine does, and issues none (`SESSILE_RESULT_ENTROPY`) if the OS has
+/// no entropy to give; in the `no_std` build call `sessile_engine_reseed_with` in the
+/// child. What `mem` holds while the engine lives: see "Memory" at the top of the header.
+/// Errors: `STORAGE_SIZE` when `len` is too small, `INVALID_ARGUMENT` for a seed that is
+/// not 32 bytes, or the config's rule; on error `mem` may have been written but `*out` is
+/// not.
 ///
 /// # Safety
 /// `mem` NULL or writable for `len` bytes and not used for anything else while the engine
@@ -175,10 +180,10 @@ pub unsafe extern "C" fn sessile_engine_init(
     })
 }
 
-/// End an engine built by `sessile_engine_init`. Its memory then belongs to the caller
-/// again (wipe it if you like; the table holds token digests, never tokens). A second call
-/// on the same memory is refused with `NOT_AN_ENGINE`; a heap engine with
-/// `WRONG_ENGINE_KIND`.
+/// End an engine built by `sessile_engine_init`. It first wipes what it held in `mem`:
+/// token digests, tombstones, payloads, principals and its keys; the memory then belongs
+/// to the caller again. A second call on the same memory is refused with `NOT_AN_ENGINE`;
+/// a heap engine with `WRONG_ENGINE_KIND`.
 ///
 /// # Safety
 /// `engine` NULL or returned by `sessile_engine_init` on memory still owned by the caller.
