@@ -82,8 +82,19 @@ function getcookie(req, name, signer) {
   const header = req.headers.cookie
   const copies = header ? read(header, name) : undefined
   if (copies === undefined) return fromParsers(req, name, signer)
-  // (sent several times with different values: none)
-  return copies === null ? undefined : unsigned(copies, signer)
+  if (typeof copies === 'string') return unsigned(copies, signer)
+  // Sent several times. A copy whose signature fails is not this app's and is passed
+  // over. Which of several validly signed IDs names a live session only the store could
+  // say (the engine store lets the core choose: EngineStore#loadCopies); another store
+  // is not asked, so two different ones count as none.
+  let val
+  for (const copy of copies) {
+    const id = unsigned(copy, signer)
+    if (id === undefined || id === val) continue
+    if (val !== undefined) return undefined
+    val = id
+  }
+  return val
 }
 
 function appendHeader(res, data) {
@@ -607,8 +618,27 @@ function session(options) {
           }
           if (loaded !== false) cookieId = raw.slice(2, dot)
         }
+      } else {
+        // Sent several times (cookie tossing, or stale copies of another path or domain):
+        // the engine chooses among the copies in the signed form.
+        const copies = []
+        for (const copy of raw) {
+          if (copy.lastIndexOf('.') > 2 && copy.startsWith('s:')) copies.push(copy.slice(2))
+        }
+        if (copies.length > 0) {
+          let got = null
+          try {
+            got = store.loadCopies(link, signer, copies, req)
+          } catch (err) {
+            loadError = err
+          }
+          if (got) {
+            const chosen = copies[got[1]]
+            loaded = got[0]
+            cookieId = chosen.slice(0, chosen.lastIndexOf('.'))
+          }
+        }
       }
-      // (sent several times with different values: none)
     } else {
       cookieId = getcookie(req, name, signer)
     }

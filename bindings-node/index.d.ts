@@ -130,9 +130,12 @@ export declare class Engine {
    * Internal to `sessile/express`: its two per-request calls bound to this engine and
    * `signer`, as plain functions that skip napi-rs's argument glue (see `fast.rs`).
    * `load` does what `loadSigned` does, `save` what `savePayload` does; when the engine
-   * has an injected clock, each takes the time as its last argument.
+   * has an injected clock, each takes the time as its last argument. Given an array
+   * (every copy of a cookie sent several times), `load` verifies each and lets the
+   * engine choose among those that verify, as `validateAny` does: `false` when none
+   * verifies, `null` when no session is usable, else `[payload, principal, index]`.
    */
-  expressLink(signer: Signer): { load(signed: string, ip?: string | null, userAgent?: string | null, now?: number): false | null | string | [string, string]; save(token: string, data: string, now?: number): void; clock?: () => number }
+  expressLink(signer: Signer): { load(signed: string | string[], ip?: string | null, userAgent?: string | null, now?: number): false | null | string | [string, string] | [string, string | null, number]; save(token: string, data: string, now?: number): void; clock?: () => number }
   /**
    * Validate the token (no client comparison) and replace its payload with `data`.
    * Throws `SESSILE_SESSION_INVALID` when it names no live session.

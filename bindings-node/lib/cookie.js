@@ -65,10 +65,11 @@ function decode(val) {
 }
 
 /**
- * The value of cookie `name` in a Cookie header (URI-decoded, as `cookie.parse` reads it),
- * undefined when absent. When the cookie appears more than once with different values
- * (cookie tossing from a sibling domain, a fixation trick) the answer is null: the request
- * is treated as having none, and nothing else may supply one.
+ * The value of cookie `name` in a Cookie header (URI-decoded, as `cookie.parse` reads it):
+ * undefined when absent, a string when it appears once, and every copy's value in header
+ * order (an array) when it appears more than once. A browser sends one cookie per domain
+ * and path, so a page on a sibling domain can plant a copy (cookie tossing), and it may
+ * come first: the order says nothing about which copy is the user's.
  */
 function read(header, name) {
   const len = header.length
@@ -86,7 +87,8 @@ function read(header, name) {
     if (header.slice(index, eq).trim() === name) {
       const val = decode(header.slice(eq + 1, end).trim())
       if (found === undefined) found = val
-      else if (found !== val) return null
+      else if (typeof found === 'string') found = [found, val]
+      else found.push(val)
     }
     index = end + 1
   }

@@ -123,6 +123,56 @@ EngineStore.prototype.link = function (signer) {
   return typeof this.engine.expressLink === 'function' ? this.engine.expressLink(signer) : null
 }
 
+/**
+ * The per-request load when the session cookie came several times: `signed` holds each
+ * copy's value after "s:". Every copy whose signature verifies is a candidate and the
+ * engine's duplicate rule chooses (Engine#validateAny): a planted copy that names no live
+ * session is passed over; when several name live sessions, each is ended. `link` is
+ * this store's link, or null. Returns false when no copy's signature verifies, null when
+ * no session is usable, else `[loaded, i]`: what loadSignedSync returns, for the chosen
+ * copy `signed[i]`.
+ */
+EngineStore.prototype.loadCopies = function (link, signer, signed, req) {
+  const addr = req.socket && req.socket.remoteAddress
+  const agent = req.headers['user-agent']
+  const ip = typeof addr === 'string' ? addr : null
+  const ua = typeof agent === 'string' ? agent : null
+  let got
+  if (link !== null) {
+    const clock = link.clock
+    got = link.load(signed, ip, ua, clock === undefined ? undefined : clock())
+  } else {
+    got = this.chooseSync(signer, signed, ip, ua)
+  }
+  if (got === false || got === null) return got
+  const [json, principal, i] = got
+  const one = this.loaded(principal === null ? json : [json, principal], signed[i])
+  return one === null ? null : [one, i]
+}
+
+// What a link's load answers for several copies, through the engine's own methods.
+EngineStore.prototype.chooseSync = function (signer, signed, ip, ua) {
+  const tokens = []
+  const at = []
+  signed.forEach((copy, i) => {
+    const token = signer.unsign(copy)
+    if (token !== null) {
+      tokens.push(token)
+      at.push(i)
+    }
+  })
+  if (tokens.length === 0) return false
+  let chosen
+  try {
+    chosen = this.engine.validateAny(tokens, { ip: ip ?? undefined, userAgent: ua ?? undefined })
+  } catch (err) {
+    if (isInvalid(err) || err.code === 'SESSILE_COOKIE') return null
+    throw err
+  }
+  const data = this.engine.readString(chosen.session.handle)
+  return [data, chosen.session.principal ?? null, at[tokens.indexOf(chosen.token)]]
+}
+
 /** loadSignedSync through a link. */
 EngineStore.prototype.loadLinked = function (link, signed, req) {
   const ip = req.socket && req.socket.remoteAddress

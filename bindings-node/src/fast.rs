@@ -6,7 +6,9 @@
 //! more than the engine work itself: a `#[napi]` method that does nothing took 510 ns a
 //! call in a loop, the same through Node-API directly 190 ns. These two callbacks read
 //! their arguments into stack buffers and allocate nothing on the common path. They do the
-//! same work, and report the same errors, as `Engine.loadSigned` and `Engine.savePayload`.
+//! same work, and report the same errors, as `Engine.loadSigned` and `Engine.savePayload`;
+//! `load` also takes every copy of a cookie sent several times, for the engine to choose
+//! among (`Engine.validateAny`'s rule).
 //!
 //! Every `unsafe` block here is a Node-API call made on the JS thread inside a callback,
 //! with pointers to locals that outlive the call; statuses are checked, and a failed call
@@ -258,16 +260,40 @@ impl Call<'_> {
 
     /// String argument `i` whole, on the heap.
     fn str_heap(&self, i: usize) -> Option<Vec<u8>> {
+        self.string_of(self.arg(i), usize::MAX)
+    }
+
+    /// The UTF-8 bytes of string `v`, on the heap; none when it is longer than `max` bytes
+    /// (not read) or not a string.
+    fn string_of(&self, v: sys::napi_value, max: usize) -> Option<Vec<u8>> {
         let mut len = 0usize;
         // SAFETY: a null buffer asks for the length only.
-        ok(unsafe {
-            sys::napi_get_value_string_utf8(self.env, self.arg(i), ptr::null_mut(), 0, &mut len)
-        })?;
+        ok(unsafe { sys::napi_get_value_string_utf8(self.env, v, ptr::null_mut(), 0, &mut len) })?;
+        if len > max {
+            return None;
+        }
         // Room for the terminating NUL: the whole string fits.
-        let mut v = vec![0u8; len + 1];
-        let got = self.str_into(i, &mut v)?.0.len();
-        v.truncate(got);
-        Some(v)
+        let mut buf = vec![0u8; len + 1];
+        let mut got = 0usize;
+        // SAFETY: buf is writable for buf.len() bytes; Node-API writes at most that many.
+        ok(unsafe {
+            sys::napi_get_value_string_utf8(
+                self.env,
+                v,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut got,
+            )
+        })?;
+        buf.truncate(got);
+        Some(buf)
+    }
+
+    fn is_array(&self, i: usize) -> bool {
+        let v = self.arg(i);
+        let mut yes = false;
+        // SAFETY: v is an argument of this call (or null, which Node-API rejects).
+        !v.is_null() && ok(unsafe { sys::napi_is_array(self.env, v, &mut yes) }).is_some() && yes
     }
 
     /// The engine time: the caller's argument `i` when the engine has an injected clock.
@@ -314,6 +340,13 @@ impl Call<'_> {
         let mut v = ptr::null_mut();
         // SAFETY: out-pointer to a local.
         unsafe { sys::napi_get_boolean(self.env, b, &mut v) };
+        v
+    }
+
+    fn number(&self, n: u32) -> sys::napi_value {
+        let mut v = ptr::null_mut();
+        // SAFETY: out-pointer to a local.
+        unsafe { sys::napi_create_uint32(self.env, n, &mut v) };
         v
     }
 
@@ -407,6 +440,9 @@ unsafe extern "C" fn load(env: sys::napi_env, info: sys::napi_callback_info) -> 
 }
 
 fn load_in(call: &Call<'_>) -> sys::napi_value {
+    if call.is_array(0) {
+        return load_copies(call);
+    }
     if call.type_of(0) != sys::ValueType::napi_string {
         return call.throw_type("signed");
     }
@@ -479,6 +515,88 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
             arr
         }
     }
+}
+
+/// `load([signed, ...], ip, userAgent, now)`: the request carried the session cookie
+/// several times (a sibling domain can plant one: cookie tossing; or stale copies of
+/// another path). Every copy whose signature verifies is a candidate, and the engine's
+/// duplicate rule chooses among them (`Engine::validate_any`): a planted copy naming no
+/// live session is passed over; several live ones are each ended. `false` when no copy's
+/// signature verifies, `null` when no candidate is usable, else `[payload, principal or
+/// null, index]`, `index` the chosen copy's place in the array.
+fn load_copies(call: &Call<'_>) -> sys::napi_value {
+    let array = call.arg(0);
+    let mut n = 0u32;
+    // SAFETY: argument 0 is an array; out-pointer to a local.
+    if ok(unsafe { sys::napi_get_array_length(call.env, array, &mut n) }).is_none() {
+        return ptr::null_mut();
+    }
+    // (place in the array, token) of each copy that verifies, in order.
+    let mut candidates: Vec<(u32, Vec<u8>)> = Vec::new();
+    for i in 0..n {
+        let mut v = ptr::null_mut();
+        let mut t = sys::ValueType::napi_undefined;
+        // SAFETY: i is below the array's length; out-pointers to locals.
+        let got = unsafe {
+            ok(sys::napi_get_element(call.env, array, i, &mut v))
+                .and_then(|()| ok(sys::napi_typeof(call.env, v, &mut t)))
+        };
+        if got.is_none() {
+            return ptr::null_mut();
+        }
+        if t != sys::ValueType::napi_string {
+            return call.throw_type("signed");
+        }
+        // A value too long to be `token.signature` is not read whole.
+        let Some(signed) = call.string_of(v, SIGNED_MAX) else {
+            continue;
+        };
+        if let Some(token) = verify(call.link, &signed) {
+            candidates.push((i, token.to_vec()));
+        }
+    }
+    if candidates.is_empty() {
+        return call.boolean(false);
+    }
+    let mut ip_buf = [0u8; CLIENT_STACK];
+    let mut ua_buf = [0u8; CLIENT_STACK];
+    let ip = client_arg(call, 1, &mut ip_buf);
+    let ua = client_arg(call, 2, &mut ua_buf);
+    let Ok(now) = call.now(3) else {
+        return ptr::null_mut();
+    };
+    let client = CoreClient {
+        ip: client_bytes(&ip, &ip_buf),
+        user_agent: client_bytes(&ua, &ua_buf),
+    };
+    let found = call.link.engine.with(|e| {
+        let tokens = candidates.iter().map(|(_, t)| t.as_slice());
+        let (chosen, s) = e.validate_any(tokens, now, &client).ok()?;
+        let (index, _) = candidates.iter().find(|(_, t)| t.as_slice() == chosen)?;
+        let principal = s.principal.map(|p| p.as_bytes().to_vec());
+        let mut data = Vec::with_capacity(s.payload_len as usize);
+        for chunk in e.payload(s.handle).ok()? {
+            data.extend_from_slice(chunk);
+        }
+        Some((*index, principal, data))
+    });
+    let Some((index, principal, data)) = found else {
+        return call.null();
+    };
+    let values = [
+        call.string(&data),
+        principal.map_or_else(|| call.null(), |p| call.string(&p)),
+        call.number(index),
+    ];
+    let mut arr = ptr::null_mut();
+    // SAFETY: out-pointer to a local; arr is the array just made.
+    unsafe {
+        sys::napi_create_array_with_length(call.env, values.len(), &mut arr);
+        for (i, v) in values.into_iter().enumerate() {
+            sys::napi_set_element(call.env, arr, i as u32, v);
+        }
+    }
+    arr
 }
 
 /// `save(token, text, now)`: as `Engine.savePayload` (throws the same errors).

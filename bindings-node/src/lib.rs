@@ -466,9 +466,12 @@ impl NativeEngine {
     /// Internal to `sessile/express`: its two per-request calls bound to this engine and
     /// `signer`, as plain functions that skip napi-rs's argument glue (see `fast.rs`).
     /// `load` does what `loadSigned` does, `save` what `savePayload` does; when the engine
-    /// has an injected clock, each takes the time as its last argument.
+    /// has an injected clock, each takes the time as its last argument. Given an array
+    /// (every copy of a cookie sent several times), `load` verifies each and lets the
+    /// engine choose among those that verify, as `validateAny` does: `false` when none
+    /// verifies, `null` when no session is usable, else `[payload, principal, index]`.
     #[napi(
-        ts_return_type = "{ load(signed: string, ip?: string | null, userAgent?: string | null, now?: number): false | null | string | [string, string]; save(token: string, data: string, now?: number): void; clock?: () => number }"
+        ts_return_type = "{ load(signed: string | string[], ip?: string | null, userAgent?: string | null, now?: number): false | null | string | [string, string] | [string, string | null, number]; save(token: string, data: string, now?: number): void; clock?: () => number }"
     )]
     pub fn express_link<'e>(
         &self,

@@ -309,14 +309,14 @@ test('req and res keep every property Express gave them (the middleware turns th
   }
 })
 
-test('a session cookie sent twice with different values counts as none (cookie tossing)', async () => {
+test('a session cookie sent twice: the copy naming a live session is used (cookie tossing: test/cookie-tossing.test.js)', async () => {
   const app = appWith(versions.express5, { session: { secret: 'x' } }, counter)
   const first = await request(app).get('/').expect('1')
   const good = cookieOf(first).split(';')[0]
   await request(app).get('/').set('Cookie', good).expect('2')
   await request(app).get('/').set('Cookie', `${good}; ${good}`).expect('3')
   const tossed = 'connect.sid=' + encodeURIComponent('s:' + require('cookie-signature').sign('B'.repeat(43), 'x'))
-  await request(app).get('/').set('Cookie', `${good}; ${tossed}`).expect('1')
+  await request(app).get('/').set('Cookie', `${tossed}; ${good}`).expect('4')
 })
 
 test('malformed, oversized and duplicate cookies are treated as no session, never a 5xx', async () => {
@@ -559,5 +559,36 @@ test('engine.expressLink with an injected clock takes the time from its caller',
   for (const t of [undefined, -1, NaN, Infinity, '5']) {
     assert.throws(() => link.load(signed, null, null, t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
     assert.throws(() => link.save(issued.token, '{}', t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
+  }
+})
+
+// Several copies of the cookie (cookie tossing): the link verifies each and the engine's
+// rule (Engine.validateAny) chooses; the answer names the chosen copy by its place.
+test('engine.expressLink: load of several copies lets the engine choose among those that verify', () => {
+  const { Signer } = require('..')
+  const engine = new Engine({ capacity: 8, tombstones: 8 })
+  const link = engine.expressLink(new Signer(['k1', 'k2']))
+  const s = (token, key = 'k1') => signature.sign(token, key)
+  const a = engine.create()
+  engine.savePayload(a.token, '{"a":1}')
+  const dead = engine.create()
+  engine.logout(dead.token)
+  assert.deepEqual(link.load([s(dead.token), 'garbage', s(a.token, 'k2')]), ['{"a":1}', null, 2])
+  assert.deepEqual(link.load([s(a.token), s('B'.repeat(43)), s(a.token)]), ['{"a":1}', null, 0])
+  assert.deepEqual(link.load(['x'.repeat(500), s(a.token, 'other'), s(a.token)]), ['{"a":1}', null, 2])
+  assert.equal(link.load(['x', s(a.token, 'other')]), false, 'no copy verifies')
+  assert.equal(link.load([]), false)
+  assert.equal(link.load([s(dead.token), s('B'.repeat(43))]), null, 'none live')
+  const li = engine.login(a.token, 'bob')
+  assert.deepEqual(link.load([s(a.token), s(li.token)], '10.0.0.1', 'ua'), ['{"a":1}', 'bob', 1])
+  // Several live: it cannot be told which is the user's; each is ended.
+  const b = engine.create()
+  engine.drainEvents()
+  assert.equal(link.load([s(li.token), s(b.token)]), null)
+  assert.deepEqual(engine.drainEvents().map((e) => e.kind), ['duplicate_cookie', 'revoked', 'duplicate_cookie', 'revoked'])
+  assert.throws(() => engine.validate(li.token), (e) => e.reason === 'revoked')
+  assert.throws(() => engine.validate(b.token), (e) => e.reason === 'revoked')
+  for (const bad of [[5], [s(a.token), null]]) {
+    assert.throws(() => link.load(bad), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'signed')
   }
 })
