@@ -114,9 +114,23 @@ declare namespace session {
     readonly engine: Engine
   }
 
-  /** A bounded, expiring store for the original express-session. */
+  interface SessileStoreOptions extends EngineOptions {
+    /** The engine to keep sessions in (then no other engine option may be given). */
+    engine?: Engine
+    /**
+     * The user a stored session belongs to, or undefined for an anonymous one. Default:
+     * Passport's `passport.user` (a string, a number, or an object's `id`).
+     */
+    principal?: (session: SessionData) => string | undefined
+  }
+
+  /**
+   * A bounded, expiring store for the original express-session. A session that names a
+   * user (`principal`) is logged in to the engine: never evicted for an anonymous one, and
+   * ended by `engine.revokePrincipal(user)`. Unknown options throw a `TypeError`.
+   */
   class SessileStore extends Store {
-    constructor(options?: EngineOptions & { engine?: Engine })
+    constructor(options?: SessileStoreOptions)
     readonly engine: Engine
   }
 }

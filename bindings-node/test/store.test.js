@@ -88,3 +88,97 @@ test('Cookie.fromStored gives what express-session\'s inflate steps give, or nul
   }
   assert.equal(Cookie.fromStored({ path: '/', maxAge: 5 }), null)
 })
+
+// Passport (0.6 and later) as it drives express-session: req.login regenerates the session
+// and then stores the serialised user in req.session.passport.user; req.logout deletes it,
+// saves, and regenerates. Passport is not a dependency: these routes take its steps.
+function passportApp(express, store, options) {
+  const app = express()
+  app.use(expressSession(Object.assign({ secret: 'x', store, resave: false, saveUninitialized: true }, options)))
+  app.post('/login/:user', (req, res, next) => {
+    req.session.regenerate((err) => {
+      if (err) return next(err)
+      req.session.passport = { user: JSON.parse(req.params.user) }
+      req.session.save((err) => (err ? next(err) : res.send('ok')))
+    })
+  })
+  app.post('/logout', (req, res, next) => {
+    delete req.session.passport.user
+    req.session.save((err) => {
+      if (err) return next(err)
+      req.session.regenerate((err) => (err ? next(err) : res.send('bye')))
+    })
+  })
+  app.get('/me', (req, res) => res.send(String(req.session.passport ? req.session.passport.user : 'nobody')))
+  app.use((err, req, res, next) => res.status(500).send(err.code || err.message))
+  return app
+}
+
+test('a logged-in session (passport.user) survives a flood of `capacity` cookie-less requests', async () => {
+  const store = new SessileStore({ capacity: 8 })
+  const app = passportApp(require('express5'), store)
+  const alice = request.agent(app)
+  await alice.post('/login/"alice"').expect('ok')
+  await alice.get('/me').expect('alice')
+  for (let i = 0; i < 8; i++) await request(app).get('/me').expect('nobody')
+  await alice.get('/me').expect('alice')
+  // The engine knows the user: "log out everywhere" reaches the session.
+  assert.equal(store.engine.sessionsOf('alice').length, 1)
+  assert.equal(store.engine.revokePrincipal('alice'), 1)
+  await alice.get('/me').expect('nobody')
+})
+
+test('SessileStore names the user: passport.user (a string, a number, an object with an id), or the principal option', async () => {
+  const store = new SessileStore({ capacity: 16 })
+  const app = passportApp(require('express4'), store)
+  const agent = request.agent(app)
+  await agent.post('/login/42').expect('ok')
+  assert.equal(store.engine.sessionsOf('42').length, 1)
+  await agent.post('/login/{"id":"u-7","username":"bea"}').expect('ok')
+  assert.equal(store.engine.sessionsOf('u-7').length, 1)
+  assert.equal(store.engine.sessionsOf('42').length, 0, 'regenerate ended the previous one')
+  // Passport's logout (user deleted, saved, regenerated): the session is no longer the user's.
+  await agent.post('/logout').expect('bye')
+  await agent.get('/me').expect('nobody')
+  assert.equal(store.engine.sessionsOf('u-7').length, 0)
+  assert.equal(store.engine.stats().authenticated, 0)
+
+  // The user under the same session ID changes or leaves (no regenerate): the bound
+  // session ends and a fresh one carries the data.
+  const own = new SessileStore({ principal: (sess) => sess.uid })
+  await cb((f) => own.set('sid', { cookie: {}, uid: 'carl', n: 1 }, f))
+  assert.equal(own.engine.sessionsOf('carl').length, 1)
+  await cb((f) => own.set('sid', { cookie: {}, uid: 'dana', n: 2 }, f))
+  assert.equal(own.engine.sessionsOf('carl').length, 0)
+  assert.equal(own.engine.sessionsOf('dana').length, 1)
+  await cb((f) => own.set('sid', { cookie: {}, n: 3 }, f))
+  assert.equal(own.engine.sessionsOf('dana').length, 0)
+  assert.equal((await cb((f) => own.get('sid', f))).n, 3)
+  assert.equal(own.engine.stats().live, 1)
+  const wrong = new SessileStore({ principal: () => 5 })
+  await assert.rejects(cb((f) => wrong.set('sid', { cookie: {} }, f)), TypeError)
+})
+
+test('all(), length() and prune() do not keep abandoned sessions alive', async () => {
+  const clock = { t: 0 }
+  const store = new SessileStore({ idleTimeoutMs: 1000, clock: () => clock.t })
+  for (const sid of ['a', 'b', 'c']) await cb((f) => store.set(sid, { cookie: {}, sid }, f))
+  clock.t = 900
+  assert.deepEqual(Object.keys(await cb((f) => store.all(f))).sort(), ['a', 'b', 'c'])
+  assert.equal(await cb((f) => store.length(f)), 3)
+  store.prune()
+  assert.equal(store.ids.size, 3)
+  clock.t = 1000
+  for (const sid of ['a', 'b', 'c']) assert.equal(await cb((f) => store.get(sid, f)), undefined, sid)
+  assert.equal(await cb((f) => store.length(f)), 0)
+  assert.deepEqual(store.engine.drainEvents().filter((e) => e.kind === 'expired_idle').length, 3)
+})
+
+test('SessileStore refuses unknown options, naming the key', () => {
+  assert.throws(() => new SessileStore({ capacty: 5 }), (e) => e instanceof TypeError && /capacty/.test(e.message))
+  assert.throws(() => new SessileStore({ engine: new Engine(), capacity: 5 }), (e) => e instanceof TypeError && /capacity/.test(e.message))
+  assert.throws(() => new SessileStore({ principal: 'passport.user' }), (e) => e instanceof TypeError && /principal/.test(e.message))
+  for (const ok of [{}, undefined, { capacity: 4, idleTimeoutMs: 1000, profile: 'aal2', seed: Buffer.alloc(32), clock: () => 0, cookie: {} }]) {
+    assert.ok(new SessileStore(ok))
+  }
+})

@@ -19,6 +19,6 @@ try {
 const header: string | null = formatSetCookie({ name: 'sid', secure: false }, token, 60)
 const idle: number = resolveOptions().idleTimeoutMs
 const mw: session.Middleware = session({ secret: ['a', Buffer.from('b')], cookie: { maxAge: 1000, secure: 'auto' }, rolling: true })
-const store = new session.SessileStore({ capacity: 100 })
+const store = new session.SessileStore({ capacity: 100, principal: (s) => (typeof s.uid === 'string' ? s.uid : undefined) })
 store.get?.('sid', () => undefined)
 void [data, n, header, idle, mw]
