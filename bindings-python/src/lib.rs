@@ -6,6 +6,8 @@
 //! JSON helpers live in the pure-Python package `sessile`.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -14,7 +16,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use sessile::config::{MAX_CAPACITY, MAX_PRINCIPAL};
 use sessile::cookie::{CookieConfig, Priority, SameSite};
-use sessile::shared::SharedEngine;
+use sessile::shared::{HeapEngine, SharedEngine};
 use sessile::{
     Client, ClientPolicy, Config, Error, Event as CoreEvent, Invalid, PrincipalLimitPolicy,
     Profile, RotatedReusePolicy, Session as CoreSession, SessionRef, Stats as CoreStats,
@@ -263,11 +265,61 @@ impl Stats {
     }
 }
 
+/// An engine as the at-fork hook sees it.
+struct Registered {
+    engine: SharedEngine,
+    /// Calls on it running with the GIL released. Only these can hold its lock while
+    /// another thread forks; in the child no thread will ever release that lock.
+    detached: AtomicUsize,
+}
+
+/// Every engine of the process, for [`reseed_after_fork`]; weak, so an engine is freed when
+/// Python drops it. Only touched with the GIL held and never across a GIL release, so no
+/// thread holds this lock when another (holding the GIL) forks.
+static ENGINES: Mutex<Vec<Weak<Registered>>> = Mutex::new(Vec::new());
+
+impl Registered {
+    fn new(engine: SharedEngine) -> Arc<Registered> {
+        let it = Arc::new(Registered {
+            engine,
+            detached: AtomicUsize::new(0),
+        });
+        let mut all = ENGINES.lock().unwrap_or_else(PoisonError::into_inner);
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&it));
+        it
+    }
+}
+
+/// Reseed every engine of the process from the OS: `sessile/__init__.py` registers it with
+/// `os.register_at_fork(after_in_child=...)`. The fork guard already reseeds an engine
+/// before a child's first token when the pid changed (and covers forks Python does not
+/// see, from C code); this also covers a child whose pid equals its parent's (pid 1
+/// forking into a new pid namespace, where the child is pid 1 too) and reseeds at once.
+/// Skipped, and left to the guard, are engines whose lock a detached call held at the fork
+/// (it is never released in the child, so the engine cannot be used there anyway), and
+/// engines when the OS gives no entropy (the guard then fails closed, `EntropyError`).
+#[pyfunction]
+#[pyo3(name = "_reseed_after_fork")]
+fn reseed_after_fork() {
+    let engines: Vec<Arc<Registered>> = ENGINES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for e in engines {
+        if e.detached.load(Ordering::SeqCst) == 0 {
+            let _ = e.engine.reseed();
+        }
+    }
+}
+
 /// The session engine. Thread-safe (one lock), fork-safe (a forked child reseeds its ID
 /// generator from the OS), all memory allocated here.
 #[pyclass(module = "sessile._native", subclass)]
 pub struct Engine {
-    shared: SharedEngine,
+    inner: Arc<Registered>,
     clock: Option<Py<PyAny>>,
     cookie: CookieConfig,
     config: Config,
@@ -334,7 +386,7 @@ impl Engine {
     /// Engine time in ms: the injected clock (seconds) or the shared monotonic clock.
     fn now_ms(&self, py: Python<'_>) -> PyResult<u64> {
         let Some(clock) = &self.clock else {
-            return Ok(self.shared.now_ms());
+            return Ok(self.inner.engine.now_ms());
         };
         let v = clock.bind(py).call0()?;
         let s: f64 = v.extract().map_err(|_| {
@@ -372,13 +424,25 @@ impl Engine {
         )
     }
 
+    /// Run `f` on the engine with the GIL released, for calls whose cost grows with
+    /// capacity, counted in `detached` meanwhile (see [`reseed_after_fork`]).
+    fn detached<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut HeapEngine) -> R + Send) -> R {
+        struct Counted<'a>(&'a AtomicUsize);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let inner = &*self.inner;
+        inner.detached.fetch_add(1, Ordering::SeqCst);
+        let _counted = Counted(&inner.detached);
+        py.detach(|| inner.engine.with(f))
+    }
+
     /// Copy a payload out under the lock. No Python code may run while the engine lock is
     /// held (it could switch threads or re-enter the engine), so Python objects are made
     /// only after it is released.
-    fn payload_of(
-        e: &mut sessile::shared::HeapEngine,
-        handle: SessionRef,
-    ) -> Result<Vec<u8>, Error> {
+    fn payload_of(e: &mut HeapEngine, handle: SessionRef) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         for c in e.payload(handle)? {
             out.extend_from_slice(c);
@@ -574,14 +638,14 @@ impl Engine {
         };
         let config = c.clone();
         // Construction allocates every byte the engine will use: let other threads run.
-        let shared = py
+        let engine = py
             .detach(move || match seed {
                 Some(seed) => SharedEngine::with_seed(c, seed),
                 None => SharedEngine::new(c),
             })
             .map_err(|e| to_py(py, e))?;
         Ok(Engine {
-            shared,
+            inner: Registered::new(engine),
             clock,
             cookie,
             config,
@@ -660,7 +724,7 @@ impl Engine {
     /// Events waiting in the ring (cheap; lets integrations drain only when needed).
     #[getter]
     fn events_pending(&self) -> u32 {
-        self.shared.with(|e| e.stats().events_pending)
+        self.inner.engine.with(|e| e.stats().events_pending)
     }
 
     /// The engine's current time in seconds (injected clock, or monotonic since creation).
@@ -685,7 +749,8 @@ impl Engine {
         };
         let now = self.now_ms(py)?;
         let (t, s) = self
-            .shared
+            .inner
+            .engine
             .with(|e| e.create(now, &client))
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
@@ -710,7 +775,8 @@ impl Engine {
         };
         let now = self.now_ms(py)?;
         let s = self
-            .shared
+            .inner
+            .engine
             .with(|e| e.validate(&token, now, &client))
             .map_err(|why| to_py(py, Error::Session(why)))?;
         Ok(Session::from_core(&s))
@@ -723,7 +789,8 @@ impl Engine {
     fn peek(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Session> {
         let token = bytes_of(token, "token")?;
         let now = self.now_ms(py)?;
-        self.shared
+        self.inner
+            .engine
             .with(|e| e.peek(&token, now))
             .map(|s| Session::from_core(&s))
             .map_err(|why| to_py(py, Error::Session(why)))
@@ -753,7 +820,8 @@ impl Engine {
         };
         let now = self.now_ms(py)?;
         let found = self
-            .shared
+            .inner
+            .engine
             .with(|e| {
                 e.validate_cookie(&header, now, &client)
                     .map(|f| f.map(|(t, s)| (t.to_vec(), s)))
@@ -795,7 +863,7 @@ impl Engine {
             user_agent: ua.as_deref(),
         };
         let now = self.now_ms(py)?;
-        let found = self.shared.with(|e| {
+        let found = self.inner.engine.with(|e| {
             let (token, s) = e.validate_cookie(&header, now, &client).ok()??;
             let token = token.to_vec();
             Some((token, s, Self::payload_of(e, s.handle).ok()?))
@@ -828,7 +896,8 @@ impl Engine {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
         let (t, s) = self
-            .shared
+            .inner
+            .engine
             .with(|e| e.login(&token, &principal, now))
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
@@ -843,7 +912,8 @@ impl Engine {
         let token = bytes_of(token, "token")?;
         let now = self.now_ms(py)?;
         let (t, s) = self
-            .shared
+            .inner
+            .engine
             .with(|e| e.rotate(&token, now))
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
@@ -853,7 +923,8 @@ impl Engine {
     fn logout(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<()> {
         let token = bytes_of(token, "token")?;
         let now = self.now_ms(py)?;
-        self.shared
+        self.inner
+            .engine
             .with(|e| e.logout(&token, now))
             .map_err(|e| to_py(py, e))
     }
@@ -861,7 +932,8 @@ impl Engine {
     /// End one session by handle.
     fn revoke(&self, py: Python<'_>, handle: u64) -> PyResult<()> {
         let now = self.now_ms(py)?;
-        self.shared
+        self.inner
+            .engine
             .with(|e| e.revoke(SessionRef::from_u64(handle), now))
             .map_err(|e| to_py(py, e))
     }
@@ -872,23 +944,21 @@ impl Engine {
     fn revoke_principal(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<usize> {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
-        let shared = &self.shared;
-        Ok(py.detach(|| shared.with(|e| e.revoke_principal(&principal, now))))
+        Ok(self.detached(py, |e| e.revoke_principal(&principal, now)))
     }
 
     /// End every live session (an administrator's "log everyone out"); returns how many.
     /// Costs in proportion to capacity, so other threads run meanwhile.
     fn revoke_all(&self, py: Python<'_>) -> PyResult<usize> {
         let now = self.now_ms(py)?;
-        let shared = &self.shared;
-        Ok(py.detach(|| shared.with(|e| e.revoke_all(now))))
+        Ok(self.detached(py, |e| e.revoke_all(now)))
     }
 
     /// The live sessions of `principal`.
     fn sessions_of(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<Vec<Session>> {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
-        Ok(self.shared.with(|e| {
+        Ok(self.inner.engine.with(|e| {
             e.advance(now);
             e.sessions_of(&principal)
                 .map(|s| Session::from_core(&s))
@@ -900,7 +970,8 @@ impl Engine {
     /// `SessionInvalid` with an expired reason when it is past its deadline).
     fn session(&self, py: Python<'_>, handle: u64) -> PyResult<Session> {
         let now = self.now_ms(py)?;
-        self.shared
+        self.inner
+            .engine
             .with(|e| {
                 e.advance(now);
                 e.session(SessionRef::from_u64(handle))
@@ -925,7 +996,8 @@ impl Engine {
         let idle = conv(idle_timeout)?;
         let absolute = conv(absolute_timeout)?;
         let now = self.now_ms(py)?;
-        self.shared
+        self.inner
+            .engine
             .with(|e| e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now))
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
@@ -937,7 +1009,8 @@ impl Engine {
             PyTypeError::new_err("payload must be bytes (use write_json for objects)")
         })?;
         let now = self.now_ms(py)?;
-        self.shared
+        self.inner
+            .engine
             .with(|e| e.write(SessionRef::from_u64(handle), data.as_bytes(), now))
             .map_err(|e| to_py(py, e))
     }
@@ -946,7 +1019,8 @@ impl Engine {
     fn read<'py>(&self, py: Python<'py>, handle: u64) -> PyResult<Bound<'py, PyBytes>> {
         let now = self.now_ms(py)?;
         let data = self
-            .shared
+            .inner
+            .engine
             .with(|e| {
                 e.advance(now);
                 Self::payload_of(e, SessionRef::from_u64(handle))
@@ -958,22 +1032,31 @@ impl Engine {
     /// Reclaim every expired session; returns how many.
     fn sweep(&self, py: Python<'_>) -> PyResult<usize> {
         let now = self.now_ms(py)?;
-        let shared = &self.shared;
-        Ok(py.detach(|| shared.with(|e| e.sweep(now))))
+        Ok(self.detached(py, |e| e.sweep(now)))
     }
 
     /// Every pending security event, oldest first (the Python `Engine` also logs them on
     /// the `sessile.security` logger).
     fn drain_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let events: Vec<Event> = self
-            .shared
+            .inner
+            .engine
             .with(|e| e.drain_events().map(|ev| Event::from_core(&ev)).collect());
         PyList::new(py, events)
     }
 
+    /// Give the token generator a fresh key from the OS (`EntropyError` if it has none):
+    /// after the process was cloned with its pid kept (a VM snapshot restored, a CRIU
+    /// restore), which the fork guard cannot see, or after its memory may have been read.
+    /// Tokens issued afterwards do not follow from anything in memory before. A forked
+    /// child needs no call: it is reseeded at the fork.
+    fn reseed(&self, py: Python<'_>) -> PyResult<()> {
+        self.inner.engine.reseed().map_err(|e| to_py(py, e))
+    }
+
     /// Counters.
     fn stats(&self) -> Stats {
-        Stats::from_core(&self.shared.with(|e| e.stats()))
+        Stats::from_core(&self.inner.engine.with(|e| e.stats()))
     }
 
     /// The `Set-Cookie` value carrying `token` for `session`, with `Max-Age` until its
@@ -987,7 +1070,7 @@ impl Engine {
         session: &Bound<'_, Session>,
         persistent: Option<bool>,
     ) -> PyResult<String> {
-        let now = self.now_ms(py)?.max(self.shared.with(|e| e.now()));
+        let now = self.now_ms(py)?.max(self.inner.engine.with(|e| e.now()));
         let left = session.get().absolute_deadline_ms.saturating_sub(now);
         let mut cookie = self.cookie.clone();
         cookie.persistent = persistent.unwrap_or(cookie.persistent);
@@ -1043,6 +1126,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Event>()?;
     m.add_class::<Stats>()?;
     m.add_function(wrap_pyfunction!(parse_cookie, m)?)?;
+    m.add_function(wrap_pyfunction!(reseed_after_fork, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_CAPACITY", MAX_CAPACITY)?;
     m.add("MAX_PRINCIPAL", MAX_PRINCIPAL)?;

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any
 
-from . import errors
+from . import _native, errors
 from ._native import (
     ERROR_CODES,
     EVENT_KINDS,
@@ -79,6 +80,14 @@ __all__ = [
     "parse_cookie",
     "security_log",
 ]
+
+if hasattr(os, "register_at_fork"):  # absent on Windows, which has no fork
+    # A forked child reseeds every engine's ID generator from the OS at once. The core's
+    # fork guard reseeds an engine before a child's first token anyway; the hook also
+    # covers a child whose pid equals its parent's (a fork into a new pid namespace).
+    # Engines are held weakly (they are freed as usual). A process cloned with its pid
+    # kept (VM snapshot, CRIU restore) is seen by neither: call Engine.reseed() there.
+    os.register_at_fork(after_in_child=_native._reseed_after_fork)
 
 #: Every security event drained from an engine is also logged here: alerts
 #: (reuse of a dead token, client changes, capacity pressure) at WARNING, the rest at

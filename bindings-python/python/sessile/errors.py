@@ -122,7 +122,9 @@ class StorageSize(SessileError):
 
 
 class EntropyError(SessileError):
-    """The operating system's entropy source failed."""
+    """The operating system gave no entropy: when building an engine, on ``reseed()``, or
+    in a forked child before its first new token (it refuses rather than issue IDs that
+    could be guessed)."""
 
     code = "entropy"
 
