@@ -18,8 +18,8 @@ use sessile::config::{MAX_CAPACITY, MAX_PRINCIPAL};
 use sessile::cookie::{CookieConfig, Priority, SameSite};
 use sessile::shared::{HeapEngine, SharedEngine};
 use sessile::{
-    Client, ClientPolicy, Config, Error, Event as CoreEvent, Invalid, PrincipalLimitPolicy,
-    Profile, RotatedReusePolicy, Session as CoreSession, SessionRef, Stats as CoreStats,
+    Client, ClientPolicy, Config, Error, Event as CoreEvent, PrincipalLimitPolicy, Profile,
+    RotatedReusePolicy, Session as CoreSession, SessionRef, Stats as CoreStats,
 };
 
 /// Milliseconds to seconds at the Python edge.
@@ -121,7 +121,6 @@ pub struct Session {
     #[pyo3(get)]
     payload_len: u32,
     principal: Option<Vec<u8>>,
-    absolute_deadline_ms: u64,
 }
 
 impl Session {
@@ -137,7 +136,6 @@ impl Session {
             absolute_timeout: secs(u64::from(s.absolute_timeout_ms)),
             payload_len: s.payload_len,
             principal: s.principal.map(|p| p.as_bytes().to_vec()),
-            absolute_deadline_ms: s.absolute_deadline_ms,
         }
     }
 }
@@ -442,9 +440,9 @@ impl Engine {
     /// Copy a payload out under the lock. No Python code may run while the engine lock is
     /// held (it could switch threads or re-enter the engine), so Python objects are made
     /// only after it is released.
-    fn payload_of(e: &mut HeapEngine, handle: SessionRef) -> Result<Vec<u8>, Error> {
+    fn payload_of(e: &mut HeapEngine, handle: SessionRef, now: u64) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
-        for c in e.payload(handle)? {
+        for c in e.payload(handle, now)? {
             out.extend_from_slice(c);
         }
         Ok(out)
@@ -866,7 +864,7 @@ impl Engine {
         let found = self.inner.engine.with(|e| {
             let (token, s) = e.validate_cookie(&header, now, &client).ok()??;
             let token = token.to_vec();
-            Some((token, s, Self::payload_of(e, s.handle).ok()?))
+            Some((token, s, Self::payload_of(e, s.handle, now).ok()?))
         });
         let Some((token, s, payload)) = found else {
             return Ok(None);
@@ -959,8 +957,7 @@ impl Engine {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
         Ok(self.inner.engine.with(|e| {
-            e.advance(now);
-            e.sessions_of(&principal)
+            e.sessions_of(&principal, now)
                 .map(|s| Session::from_core(&s))
                 .collect()
         }))
@@ -972,10 +969,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         self.inner
             .engine
-            .with(|e| {
-                e.advance(now);
-                e.session(SessionRef::from_u64(handle))
-            })
+            .with(|e| e.session(SessionRef::from_u64(handle), now))
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -1021,10 +1015,7 @@ impl Engine {
         let data = self
             .inner
             .engine
-            .with(|e| {
-                e.advance(now);
-                Self::payload_of(e, SessionRef::from_u64(handle))
-            })
+            .with(|e| Self::payload_of(e, SessionRef::from_u64(handle), now))
             .map_err(|e| to_py(py, e))?;
         Ok(PyBytes::new(py, &data))
     }
@@ -1070,14 +1061,14 @@ impl Engine {
         session: &Bound<'_, Session>,
         persistent: Option<bool>,
     ) -> PyResult<String> {
-        let now = self.now_ms(py)?.max(self.inner.engine.with(|e| e.now()));
-        let left = session.get().absolute_deadline_ms.saturating_sub(now);
-        let mut cookie = self.cookie.clone();
-        cookie.persistent = persistent.unwrap_or(cookie.persistent);
-        cookie
-            .set_cookie(token, Some(left.div_ceil(1000)))
+        let now = self.now_ms(py)?;
+        let handle = SessionRef::from_u64(session.get().handle);
+        let persistent = persistent.unwrap_or(self.cookie.persistent);
+        self.inner
+            .engine
+            .with(|e| e.set_cookie_as(token, handle, now, persistent))
             .map(|s| s.as_str().to_owned())
-            .ok_or_else(|| to_py(py, Error::Session(Invalid::Malformed)))
+            .map_err(|e| to_py(py, e))
     }
 
     /// The `Set-Cookie` value that deletes the session cookie (`Max-Age=0`).

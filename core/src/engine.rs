@@ -605,22 +605,42 @@ impl<S: Storage> Engine<S> {
         s
     }
 
-    /// The `Set-Cookie` value carrying `token` for `session`, living until the session's
-    /// absolute deadline as seen at `now` (`Max-Age`, whole seconds rounded up). The one
-    /// place a binding gets a session cookie's text; `None` when `token` is not a valid
-    /// cookie value.
+    /// The `Set-Cookie` value carrying `token` for the session behind `handle`, living
+    /// until its absolute deadline as seen at `now` (`Max-Age`, whole seconds rounded up):
+    /// the one place a session cookie's text is made. A session that has ended (or is
+    /// past its deadline) gives that error; a `token` that is not cookie-safe text is
+    /// `Session(Malformed)`.
     pub fn set_cookie(
-        &self,
+        &mut self,
         token: &str,
-        session: &Session,
+        handle: SessionRef,
         now: u64,
-    ) -> Option<heapless::String<MAX_SET_COOKIE>> {
-        let now = now.max(self.st.clock);
-        let left = session.absolute_deadline_ms.saturating_sub(now);
-        self.st
-            .config
-            .cookie
-            .set_cookie(token, Some(left.div_ceil(1000)))
+    ) -> Result<heapless::String<MAX_SET_COOKIE>, Error> {
+        let persistent = self.st.config.cookie.persistent;
+        self.set_cookie_as(token, handle, now, persistent)
+    }
+
+    /// [`Engine::set_cookie`] with `persistent` chosen for this cookie alone (a framework's
+    /// per-session choice, such as Flask's `session.permanent`): `false` gives a browser-
+    /// session cookie, without `Max-Age`.
+    pub fn set_cookie_as(
+        &mut self,
+        token: &str,
+        handle: SessionRef,
+        now: u64,
+        persistent: bool,
+    ) -> Result<heapless::String<MAX_SET_COOKIE>, Error> {
+        let session = self.session(handle, now)?;
+        let left = session.absolute_deadline_ms.saturating_sub(self.st.clock);
+        let config = &self.st.config.cookie;
+        let text = if persistent == config.persistent {
+            config.set_cookie(token, Some(left.div_ceil(1000)))
+        } else {
+            let mut config = config.clone();
+            config.persistent = persistent;
+            config.set_cookie(token, Some(left.div_ceil(1000)))
+        };
+        text.ok_or(Error::Session(Invalid::Malformed))
     }
 
     /// The `Set-Cookie` value that deletes the session cookie (after logout).

@@ -154,7 +154,7 @@ fn cookies_through_the_engine() {
         c.absolute_timeout_ms = 3_600_000;
     });
     let (t, s) = e.create(0, NONE).unwrap();
-    let cookie = e.set_cookie(t.as_str(), &s, 0).unwrap();
+    let cookie = e.set_cookie(t.as_str(), s.handle, 0).unwrap();
     assert_eq!(
         cookie.as_str(),
         format!(
@@ -166,24 +166,24 @@ fn cookies_through_the_engine() {
     // earlier than one the engine has seen counts as that one.
     let s = e.validate(t.as_bytes(), 1_500, NONE).unwrap();
     assert!(
-        e.set_cookie(t.as_str(), &s, 1_500)
+        e.set_cookie(t.as_str(), s.handle, 1_500)
             .unwrap()
             .contains("; Max-Age=3599;")
     );
     assert!(
-        e.set_cookie(t.as_str(), &s, 0)
+        e.set_cookie(t.as_str(), s.handle, 0)
             .unwrap()
             .contains("; Max-Age=3599;")
     );
     assert!(
-        e.set_cookie(t.as_str(), &s, 2_001)
+        e.set_cookie(t.as_str(), s.handle, 2_001)
             .unwrap()
             .contains("; Max-Age=3598;")
     );
     // Login restarts the absolute timer, and with it Max-Age.
     let (t2, s2) = e.login(t.as_bytes(), b"alice", 1_500).unwrap();
     assert!(
-        e.set_cookie(t2.as_str(), &s2, 1_500)
+        e.set_cookie(t2.as_str(), s2.handle, 1_500)
             .unwrap()
             .contains("; Max-Age=3600;")
     );
@@ -222,7 +222,11 @@ fn cookies_through_the_engine() {
 fn a_session_cookie_can_be_browser_session_only() {
     let mut e = engine(|c| c.cookie.persistent = false);
     let (t, s) = e.create(0, NONE).unwrap();
-    assert!(!e.set_cookie(t.as_str(), &s, 0).unwrap().contains("Max-Age"));
+    assert!(
+        !e.set_cookie(t.as_str(), s.handle, 0)
+            .unwrap()
+            .contains("Max-Age")
+    );
 }
 
 #[test]
@@ -234,7 +238,7 @@ fn huge_clock_values_do_not_panic() {
             let _ = e.write(s.handle, b"x", now);
             let _ = e.set_timeouts(s.handle, Some(5), Some(10), now);
             let _ = e.login(t.as_bytes(), b"p", now);
-            let _ = e.set_cookie(t.as_str(), &s, now);
+            let _ = e.set_cookie(t.as_str(), s.handle, now);
         }
         let _ = e.sweep(now);
     }

@@ -207,7 +207,7 @@ fn a_million_mixed_operations_allocate_nothing() {
                         // The cookie round trip, in fixed buffers.
                         if let Ok(session) = engine.session(*s, now) {
                             let cookie = engine
-                                .set_cookie(t.as_str(), &session, now)
+                                .set_cookie(t.as_str(), session.handle, now)
                                 .expect("cookie fits");
                             let value = cookie.split(';').next().unwrap();
                             let n = value.len().min(header.len());
