@@ -1071,6 +1071,17 @@ impl Engine {
             .map_err(|e| to_py(py, e))
     }
 
+    /// The `Set-Cookie` value for any `value` with this engine's cookie attributes and the
+    /// given `Max-Age` (seconds; `None` writes none), or `None` when `value` is not a valid
+    /// cookie value. For servers that format headers themselves; a session's cookie comes
+    /// from `set_cookie`.
+    #[pyo3(signature = (value, max_age_s=None))]
+    fn format_set_cookie(&self, value: &str, max_age_s: Option<u64>) -> Option<String> {
+        self.cookie
+            .set_cookie(value, max_age_s)
+            .map(|s| s.as_str().to_owned())
+    }
+
     /// The `Set-Cookie` value that deletes the session cookie (`Max-Age=0`).
     fn clear_cookie(&self) -> String {
         self.cookie
