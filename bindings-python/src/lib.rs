@@ -96,6 +96,31 @@ fn opt_bytes<'a>(obj: Option<&'a Bound<'_, PyAny>>, what: &str) -> PyResult<Opti
     }
 }
 
+/// A request's client (`ip=`, `user_agent=`), read from its Python objects once.
+struct ClientArgs<'a> {
+    ip: Option<Cow<'a, [u8]>>,
+    user_agent: Option<Cow<'a, [u8]>>,
+}
+
+impl<'a> ClientArgs<'a> {
+    fn new(
+        ip: Option<&'a Bound<'_, PyAny>>,
+        user_agent: Option<&'a Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(ClientArgs {
+            ip: opt_bytes(ip, "ip")?,
+            user_agent: opt_bytes(user_agent, "user_agent")?,
+        })
+    }
+
+    fn core(&self) -> Client<'_> {
+        Client {
+            ip: self.ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+        }
+    }
+}
+
 /// A snapshot of one live session. Times are seconds on the engine's clock; the token is
 /// never part of it.
 #[pyclass(module = "sessile._native", frozen)]
@@ -739,12 +764,8 @@ impl Engine {
         ip: Option<&Bound<'_, PyAny>>,
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let ip = opt_bytes(ip, "ip")?;
-        let ua = opt_bytes(user_agent, "user_agent")?;
-        let client = Client {
-            ip: ip.as_deref(),
-            user_agent: ua.as_deref(),
-        };
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
@@ -765,12 +786,8 @@ impl Engine {
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Session> {
         let token = bytes_of(token, "token")?;
-        let ip = opt_bytes(ip, "ip")?;
-        let ua = opt_bytes(user_agent, "user_agent")?;
-        let client = Client {
-            ip: ip.as_deref(),
-            user_agent: ua.as_deref(),
-        };
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
         let now = self.now_ms(py)?;
         let s = self
             .inner
@@ -810,12 +827,8 @@ impl Engine {
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let header = bytes_of(cookie_header, "cookie_header")?;
-        let ip = opt_bytes(ip, "ip")?;
-        let ua = opt_bytes(user_agent, "user_agent")?;
-        let client = Client {
-            ip: ip.as_deref(),
-            user_agent: ua.as_deref(),
-        };
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
         let now = self.now_ms(py)?;
         let found = self
             .inner
@@ -854,12 +867,8 @@ impl Engine {
         let Some(header) = opt_bytes(cookie_header, "cookie_header")? else {
             return Ok(None);
         };
-        let ip = opt_bytes(ip, "ip")?;
-        let ua = opt_bytes(user_agent, "user_agent")?;
-        let client = Client {
-            ip: ip.as_deref(),
-            user_agent: ua.as_deref(),
-        };
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
         let now = self.now_ms(py)?;
         let found = self.inner.engine.with(|e| {
             let (token, s) = e.validate_cookie(&header, now, &client).ok()??;
