@@ -193,7 +193,9 @@ export declare class Engine {
   stats(): Stats
   /**
    * The `Set-Cookie` header value carrying `token` with the configured attributes,
-   * living until the session's absolute deadline.
+   * living until the session's absolute deadline (the core's `Max-Age`). Throws as
+   * `session` does once the session has ended, and `SESSILE_SESSION_INVALID`
+   * (`malformed`) for a token that is not cookie-safe text.
    */
   setCookie(token: string, session: SessionInfo): string
   /** The `Set-Cookie` header value that deletes the session cookie (`Max-Age=0`). */

@@ -74,6 +74,8 @@ test-c-nostd: c-lib
 	cargo build --release -p sessile-c --no-default-features --target thumbv7em-none-eabihf
 	c-api/tests/no-malloc.sh $(C_NOSTD_LIB) $(C_LIBDIR)/libsessile.a
 
+# (grep reads all of ldd's output: `grep -q` stops at the first match, and under pipefail
+# an ldd still writing then dies of SIGPIPE and fails the rule now and then.)
 # `make install PREFIX=...` into a scratch prefix, then build a program the way a user
 # would (pkg-config, shared and static) and run it.
 test-c-install:
@@ -84,10 +86,10 @@ test-c-install:
 	cc -std=c11 -Wall -Wextra -Werror -Ic-api/tests c-api/tests/api.c $$(pkg-config --cflags --libs sessile) \
 		-o $(C_BUILD)/api-shared; \
 	LD_LIBRARY_PATH=$(C_BUILD)/prefix/lib $(C_BUILD)/api-shared; \
-	LD_LIBRARY_PATH=$(C_BUILD)/prefix/lib ldd $(C_BUILD)/api-shared | grep -q "$(C_BUILD)/prefix/lib/libsessile.so"; \
+	LD_LIBRARY_PATH=$(C_BUILD)/prefix/lib ldd $(C_BUILD)/api-shared | grep "$(C_BUILD)/prefix/lib/libsessile.so" >/dev/null; \
 	cc -std=c11 -Wall -Wextra -Werror -Ic-api/tests c-api/tests/api.c $$(pkg-config --cflags sessile) \
 		$$(pkg-config --static --libs sessile | sed 's/-lsessile/-l:libsessile.a/') -o $(C_BUILD)/api-static; \
-	if ldd $(C_BUILD)/api-static | grep -q libsessile; then echo "api-static links libsessile.so" >&2; exit 1; fi; \
+	if ldd $(C_BUILD)/api-static | grep libsessile >/dev/null; then echo "api-static links libsessile.so" >&2; exit 1; fi; \
 	$(C_BUILD)/api-static; \
 	cd $(C_BUILD) && cc $(ROOT)/examples/c/quickstart.c $$(pkg-config --cflags --libs sessile) -o quickstart; \
 	LD_LIBRARY_PATH=$(C_BUILD)/prefix/lib ./quickstart > quickstart.out; \

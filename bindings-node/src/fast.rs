@@ -483,7 +483,7 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
         if len > PAYLOAD_STACK {
             heap.reserve_exact(len);
         }
-        for chunk in e.payload(s.handle).ok()? {
+        for chunk in e.payload(s.handle, now).ok()? {
             if len > PAYLOAD_STACK {
                 heap.extend_from_slice(chunk);
             } else {
@@ -575,7 +575,7 @@ fn load_copies(call: &Call<'_>) -> sys::napi_value {
         let (index, _) = candidates.iter().find(|(_, t)| t.as_slice() == chosen)?;
         let principal = s.principal.map(|p| p.as_bytes().to_vec());
         let mut data = Vec::with_capacity(s.payload_len as usize);
-        for chunk in e.payload(s.handle).ok()? {
+        for chunk in e.payload(s.handle, now).ok()? {
             data.extend_from_slice(chunk);
         }
         Some((*index, principal, data))

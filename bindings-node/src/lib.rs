@@ -377,7 +377,7 @@ impl NativeEngine {
         let loaded = self.inner.with(|e| {
             let s = e.validate(bytes_of(&token), now, &c.core()).ok()?;
             let mut data = Vec::with_capacity(s.payload_len as usize);
-            for chunk in e.payload(s.handle).ok()? {
+            for chunk in e.payload(s.handle, now).ok()? {
                 data.extend_from_slice(chunk);
             }
             Some((s, data))
@@ -407,7 +407,7 @@ impl NativeEngine {
         let loaded = self.inner.with(|e| {
             let s = e.validate(bytes_of(&token), now, &client).ok()?;
             let mut data = Vec::with_capacity(s.payload_len as usize);
-            for chunk in e.payload(s.handle).ok()? {
+            for chunk in e.payload(s.handle, now).ok()? {
                 data.extend_from_slice(chunk);
             }
             Some((s.principal, data))
@@ -443,7 +443,7 @@ impl NativeEngine {
         let loaded = self.inner.with(|e| {
             let s = e.validate(token.as_bytes(), now, &client).ok()?;
             let mut data = Vec::with_capacity(s.payload_len as usize);
-            for chunk in e.payload(s.handle).ok()? {
+            for chunk in e.payload(s.handle, now).ok()? {
                 data.extend_from_slice(chunk);
             }
             Some((s.principal, data))
@@ -581,10 +581,9 @@ impl NativeEngine {
     pub fn sessions_of(&self, env: Env, principal: Bytes) -> Result<Vec<SessionInfo>> {
         let p = principal_bytes(&env, &principal)?;
         let now = self.now(&env)?;
-        Ok(self.inner.with(|e| {
-            e.advance(now);
-            e.sessions_of(p).map(|s| session_info(&s)).collect()
-        }))
+        Ok(self
+            .inner
+            .with(|e| e.sessions_of(p, now).map(|s| session_info(&s)).collect()))
     }
 
     /// A snapshot of the session behind `handle` (throws `SESSILE_STALE_HANDLE` once it ended,
@@ -593,10 +592,7 @@ impl NativeEngine {
     pub fn session(&self, env: Env, handle: BigInt) -> Result<SessionInfo> {
         let h = handle_of(&env, handle)?;
         let now = self.now(&env)?;
-        match self.inner.with(|e| {
-            e.advance(now);
-            e.session(h)
-        }) {
+        match self.inner.with(|e| e.session(h, now)) {
             Ok(s) => Ok(session_info(&s)),
             Err(e) => Err(throw(&env, e)?),
         }
@@ -708,27 +704,16 @@ impl NativeEngine {
     }
 
     /// The `Set-Cookie` header value carrying `token` with the configured attributes,
-    /// living until the session's absolute deadline.
+    /// living until the session's absolute deadline (the core's `Max-Age`). Throws as
+    /// `session` does once the session has ended, and `SESSILE_SESSION_INVALID`
+    /// (`malformed`) for a token that is not cookie-safe text.
     #[napi]
     pub fn set_cookie(&self, env: Env, token: String, session: SessionInfo) -> Result<String> {
-        if token.is_empty() || token.len() > sessile::MAX_TOKEN_CHARS {
-            return Err(throw(
-                &env,
-                CoreError::Session(sessile::Invalid::Malformed),
-            )?);
-        }
+        let h = handle_of(&env, session.handle)?;
         let now = self.now(&env)?;
-        let left = (session.absolute_deadline_ms - now as f64).max(0.0);
-        let secs = (left / 1000.0).ceil() as u64;
-        let header = self
-            .inner
-            .with(|e| e.config().cookie.set_cookie(&token, Some(secs)));
-        match header {
-            Some(h) => Ok(h.as_str().to_owned()),
-            None => Err(throw(
-                &env,
-                CoreError::Session(sessile::Invalid::Malformed),
-            )?),
+        match self.inner.with(|e| e.set_cookie(&token, h, now)) {
+            Ok(header) => Ok(header.as_str().to_owned()),
+            Err(e) => Err(throw(&env, e)?),
         }
     }
 
@@ -784,9 +769,8 @@ fn read_payload(
     h: SessionRef,
     now: u64,
 ) -> std::result::Result<Vec<u8>, CoreError> {
-    e.advance(now);
     let mut v = Vec::new();
-    for chunk in e.payload(h)? {
+    for chunk in e.payload(h, now)? {
         v.extend_from_slice(chunk);
     }
     Ok(v)

@@ -18,8 +18,8 @@ use sessile::config::{MAX_CAPACITY, MAX_PRINCIPAL};
 use sessile::cookie::{CookieConfig, Priority, SameSite};
 use sessile::shared::{HeapEngine, SharedEngine};
 use sessile::{
-    Client, ClientPolicy, Config, Error, Event as CoreEvent, Invalid, PrincipalLimitPolicy,
-    Profile, RotatedReusePolicy, Session as CoreSession, SessionRef, Stats as CoreStats,
+    Client, ClientPolicy, Config, Error, Event as CoreEvent, PrincipalLimitPolicy, Profile,
+    RotatedReusePolicy, Session as CoreSession, SessionRef, Stats as CoreStats,
 };
 
 /// Milliseconds to seconds at the Python edge.
@@ -96,6 +96,31 @@ fn opt_bytes<'a>(obj: Option<&'a Bound<'_, PyAny>>, what: &str) -> PyResult<Opti
     }
 }
 
+/// A request's client (`ip=`, `user_agent=`), read from its Python objects once.
+struct ClientArgs<'a> {
+    ip: Option<Cow<'a, [u8]>>,
+    user_agent: Option<Cow<'a, [u8]>>,
+}
+
+impl<'a> ClientArgs<'a> {
+    fn new(
+        ip: Option<&'a Bound<'_, PyAny>>,
+        user_agent: Option<&'a Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(ClientArgs {
+            ip: opt_bytes(ip, "ip")?,
+            user_agent: opt_bytes(user_agent, "user_agent")?,
+        })
+    }
+
+    fn core(&self) -> Client<'_> {
+        Client {
+            ip: self.ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+        }
+    }
+}
+
 /// A snapshot of one live session. Times are seconds on the engine's clock; the token is
 /// never part of it.
 #[pyclass(module = "sessile._native", frozen)]
@@ -121,7 +146,6 @@ pub struct Session {
     #[pyo3(get)]
     payload_len: u32,
     principal: Option<Vec<u8>>,
-    absolute_deadline_ms: u64,
 }
 
 impl Session {
@@ -137,7 +161,6 @@ impl Session {
             absolute_timeout: secs(u64::from(s.absolute_timeout_ms)),
             payload_len: s.payload_len,
             principal: s.principal.map(|p| p.as_bytes().to_vec()),
-            absolute_deadline_ms: s.absolute_deadline_ms,
         }
     }
 }
@@ -442,9 +465,9 @@ impl Engine {
     /// Copy a payload out under the lock. No Python code may run while the engine lock is
     /// held (it could switch threads or re-enter the engine), so Python objects are made
     /// only after it is released.
-    fn payload_of(e: &mut HeapEngine, handle: SessionRef) -> Result<Vec<u8>, Error> {
+    fn payload_of(e: &mut HeapEngine, handle: SessionRef, now: u64) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
-        for c in e.payload(handle)? {
+        for c in e.payload(handle, now)? {
             out.extend_from_slice(c);
         }
         Ok(out)
@@ -741,12 +764,8 @@ impl Engine {
         ip: Option<&Bound<'_, PyAny>>,
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let ip = opt_bytes(ip, "ip")?;
-        let ua = opt_bytes(user_agent, "user_agent")?;
-        let client = Client {
-            ip: ip.as_deref(),
-            user_agent: ua.as_deref(),
-        };
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
@@ -767,12 +786,8 @@ impl Engine {
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Session> {
         let token = bytes_of(token, "token")?;
-        let ip = opt_bytes(ip, "ip")?;
-        let ua = opt_bytes(user_agent, "user_agent")?;
-        let client = Client {
-            ip: ip.as_deref(),
-            user_agent: ua.as_deref(),
-        };
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
         let now = self.now_ms(py)?;
         let s = self
             .inner
@@ -812,12 +827,8 @@ impl Engine {
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let header = bytes_of(cookie_header, "cookie_header")?;
-        let ip = opt_bytes(ip, "ip")?;
-        let ua = opt_bytes(user_agent, "user_agent")?;
-        let client = Client {
-            ip: ip.as_deref(),
-            user_agent: ua.as_deref(),
-        };
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
         let now = self.now_ms(py)?;
         let found = self
             .inner
@@ -856,17 +867,13 @@ impl Engine {
         let Some(header) = opt_bytes(cookie_header, "cookie_header")? else {
             return Ok(None);
         };
-        let ip = opt_bytes(ip, "ip")?;
-        let ua = opt_bytes(user_agent, "user_agent")?;
-        let client = Client {
-            ip: ip.as_deref(),
-            user_agent: ua.as_deref(),
-        };
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
         let now = self.now_ms(py)?;
         let found = self.inner.engine.with(|e| {
             let (token, s) = e.validate_cookie(&header, now, &client).ok()??;
             let token = token.to_vec();
-            Some((token, s, Self::payload_of(e, s.handle).ok()?))
+            Some((token, s, Self::payload_of(e, s.handle, now).ok()?))
         });
         let Some((token, s, payload)) = found else {
             return Ok(None);
@@ -959,8 +966,7 @@ impl Engine {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
         Ok(self.inner.engine.with(|e| {
-            e.advance(now);
-            e.sessions_of(&principal)
+            e.sessions_of(&principal, now)
                 .map(|s| Session::from_core(&s))
                 .collect()
         }))
@@ -972,10 +978,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         self.inner
             .engine
-            .with(|e| {
-                e.advance(now);
-                e.session(SessionRef::from_u64(handle))
-            })
+            .with(|e| e.session(SessionRef::from_u64(handle), now))
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -1021,10 +1024,7 @@ impl Engine {
         let data = self
             .inner
             .engine
-            .with(|e| {
-                e.advance(now);
-                Self::payload_of(e, SessionRef::from_u64(handle))
-            })
+            .with(|e| Self::payload_of(e, SessionRef::from_u64(handle), now))
             .map_err(|e| to_py(py, e))?;
         Ok(PyBytes::new(py, &data))
     }
@@ -1070,14 +1070,25 @@ impl Engine {
         session: &Bound<'_, Session>,
         persistent: Option<bool>,
     ) -> PyResult<String> {
-        let now = self.now_ms(py)?.max(self.inner.engine.with(|e| e.now()));
-        let left = session.get().absolute_deadline_ms.saturating_sub(now);
-        let mut cookie = self.cookie.clone();
-        cookie.persistent = persistent.unwrap_or(cookie.persistent);
-        cookie
-            .set_cookie(token, Some(left.div_ceil(1000)))
+        let now = self.now_ms(py)?;
+        let handle = SessionRef::from_u64(session.get().handle);
+        let persistent = persistent.unwrap_or(self.cookie.persistent);
+        self.inner
+            .engine
+            .with(|e| e.set_cookie_as(token, handle, now, persistent))
             .map(|s| s.as_str().to_owned())
-            .ok_or_else(|| to_py(py, Error::Session(Invalid::Malformed)))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// The `Set-Cookie` value for any `value` with this engine's cookie attributes and the
+    /// given `Max-Age` (seconds; `None` writes none), or `None` when `value` is not a valid
+    /// cookie value. For servers that format headers themselves; a session's cookie comes
+    /// from `set_cookie`.
+    #[pyo3(signature = (value, max_age_s=None))]
+    fn format_set_cookie(&self, value: &str, max_age_s: Option<u64>) -> Option<String> {
+        self.cookie
+            .set_cookie(value, max_age_s)
+            .map(|s| s.as_str().to_owned())
     }
 
     /// The `Set-Cookie` value that deletes the session cookie (`Max-Age=0`).

@@ -777,7 +777,7 @@ sessile_result sessile_engine_revoke_all(struct sessile_engine *engine,
 // `out` writable; `engine` live.
 sessile_result sessile_engine_now(struct sessile_engine *engine, uint64_t *out);
 
-// The live sessions of `principal`. With `out == NULL` and `cap == 0`, only `*count` is
+// The live sessions of `principal` at `now_ms`. With `out == NULL` and `cap == 0`, only `*count` is
 // written (how many there are). Otherwise up to `cap` snapshots go to `out` and `*count`
 // says how many; if there are more than `cap`, `BUFFER_TOO_SMALL` and nothing is written.
 //
@@ -786,18 +786,20 @@ sessile_result sessile_engine_now(struct sessile_engine *engine, uint64_t *out);
 sessile_result sessile_engine_sessions_of(struct sessile_engine *engine,
                                           const uint8_t *principal,
                                           size_t principal_len,
+                                          uint64_t now_ms,
                                           struct sessile_session *out,
                                           size_t cap,
                                           size_t *count);
 
-// A snapshot of the session behind `handle` (`STALE_HANDLE` once it has ended,
-// `EXPIRED_IDLE` / `EXPIRED_ABSOLUTE` when it is past its deadline at the engine's clock:
-// it ends then). Does not count as use.
+// A snapshot of the session behind `handle` at `now_ms` (`STALE_HANDLE` once it has
+// ended, `EXPIRED_IDLE` / `EXPIRED_ABSOLUTE` when it is past its deadline: it ends then).
+// Does not count as use.
 //
 // # Safety
 // `out` writable; `engine` live.
 sessile_result sessile_engine_session(struct sessile_engine *engine,
                                       uint64_t handle,
+                                      uint64_t now_ms,
                                       struct sessile_session *out);
 
 // Override one session's timeouts. A NULL `idle_ms` / `absolute_ms` keeps that timeout;
@@ -830,6 +832,7 @@ sessile_result sessile_engine_write(struct sessile_engine *engine,
 // `out` writable for `cap` bytes; `len` writable; `engine` live.
 sessile_result sessile_engine_read(struct sessile_engine *engine,
                                    uint64_t handle,
+                                   uint64_t now_ms,
                                    uint8_t *out,
                                    size_t cap,
                                    size_t *len);
@@ -855,9 +858,9 @@ sessile_result sessile_engine_next_event(struct sessile_engine *engine, struct s
 sessile_result sessile_engine_stats(struct sessile_engine *engine, struct sessile_stats *out);
 
 // The Set-Cookie value carrying `token` for the session `handle`, living until the
-// session's absolute deadline (Max-Age from the engine's latest time). NUL-terminated into
-// `out` (`SESSILE_SET_COOKIE_BUFFER` bytes are always enough). A token that is not
-// cookie-safe text is `INVALID_ARGUMENT`.
+// session's absolute deadline (the core's Max-Age, counted from `now_ms`). NUL-terminated
+// into `out` (`SESSILE_SET_COOKIE_BUFFER` bytes are always enough). A session that has
+// ended gives that error; a token that is not cookie-safe text is `INVALID_ARGUMENT`.
 //
 // # Safety
 // `token` readable for `token_len`; `out` writable for `cap`; `len` writable; `engine` live.
@@ -865,6 +868,7 @@ sessile_result sessile_engine_set_cookie(struct sessile_engine *engine,
                                          const uint8_t *token,
                                          size_t token_len,
                                          uint64_t handle,
+                                         uint64_t now_ms,
                                          char *out,
                                          size_t cap,
                                          size_t *len);

@@ -648,7 +648,7 @@ pub unsafe extern "C" fn sessile_engine_now(
     })
 }
 
-/// The live sessions of `principal`. With `out == NULL` and `cap == 0`, only `*count` is
+/// The live sessions of `principal` at `now_ms`. With `out == NULL` and `cap == 0`, only `*count` is
 /// written (how many there are). Otherwise up to `cap` snapshots go to `out` and `*count`
 /// says how many; if there are more than `cap`, `BUFFER_TOO_SMALL` and nothing is written.
 ///
@@ -659,6 +659,7 @@ pub unsafe extern "C" fn sessile_engine_sessions_of(
     engine: *mut sessile_engine,
     principal: *const u8,
     principal_len: usize,
+    now_ms: u64,
     out: *mut sessile_session,
     cap: usize,
     count: *mut usize,
@@ -671,12 +672,12 @@ pub unsafe extern "C" fn sessile_engine_sessions_of(
         // SAFETY: forwarded contract.
         let principal = unsafe { bytes(principal, principal_len) }?;
         with_engine!(engine, e => {
-            let n = e.sessions_of(principal).count();
+            let n = e.sessions_of(principal, now_ms).count();
             if !out.is_null() {
                 if n > cap {
                     return Err(R::SESSILE_RESULT_BUFFER_TOO_SMALL);
                 }
-                for (i, s) in e.sessions_of(principal).enumerate().take(cap) {
+                for (i, s) in e.sessions_of(principal, now_ms).enumerate().take(cap) {
                     // SAFETY: `i < n <= cap` and `out` is writable for `cap` snapshots.
                     unsafe { crate::types::write_session(out.add(i), &s) };
                 }
@@ -687,9 +688,9 @@ pub unsafe extern "C" fn sessile_engine_sessions_of(
     })
 }
 
-/// A snapshot of the session behind `handle` (`STALE_HANDLE` once it has ended,
-/// `EXPIRED_IDLE` / `EXPIRED_ABSOLUTE` when it is past its deadline at the engine's clock:
-/// it ends then). Does not count as use.
+/// A snapshot of the session behind `handle` at `now_ms` (`STALE_HANDLE` once it has
+/// ended, `EXPIRED_IDLE` / `EXPIRED_ABSOLUTE` when it is past its deadline: it ends then).
+/// Does not count as use.
 ///
 /// # Safety
 /// `out` writable; `engine` live.
@@ -697,12 +698,13 @@ pub unsafe extern "C" fn sessile_engine_sessions_of(
 pub unsafe extern "C" fn sessile_engine_session(
     engine: *mut sessile_engine,
     handle: u64,
+    now_ms: u64,
     out: *mut sessile_session,
 ) -> sessile_result {
     run(|| {
         need(out)?;
         with_engine!(engine, e => {
-            let s = e.session(SessionRef::from_u64(handle))?;
+            let s = e.session(SessionRef::from_u64(handle), now_ms)?;
             // SAFETY: checked non-NULL; writable by contract.
             unsafe { session_to(out, &s) };
             Ok(())
@@ -766,6 +768,7 @@ pub unsafe extern "C" fn sessile_engine_write(
 pub unsafe extern "C" fn sessile_engine_read(
     engine: *mut sessile_engine,
     handle: u64,
+    now_ms: u64,
     out: *mut u8,
     cap: usize,
     len: *mut usize,
@@ -776,7 +779,7 @@ pub unsafe extern "C" fn sessile_engine_read(
         // SAFETY: non-NULL and writable for `cap` bytes by contract.
         let buf = unsafe { core::slice::from_raw_parts_mut(out, cap) };
         with_engine!(engine, e => {
-            let n = e.read(SessionRef::from_u64(handle), buf)?;
+            let n = e.read(SessionRef::from_u64(handle), buf, now_ms)?;
             // SAFETY: checked non-NULL.
             unsafe { put(len, n) }
         })
@@ -841,9 +844,9 @@ pub unsafe extern "C" fn sessile_engine_stats(
 }
 
 /// The Set-Cookie value carrying `token` for the session `handle`, living until the
-/// session's absolute deadline (Max-Age from the engine's latest time). NUL-terminated into
-/// `out` (`SESSILE_SET_COOKIE_BUFFER` bytes are always enough). A token that is not
-/// cookie-safe text is `INVALID_ARGUMENT`.
+/// session's absolute deadline (the core's Max-Age, counted from `now_ms`). NUL-terminated
+/// into `out` (`SESSILE_SET_COOKIE_BUFFER` bytes are always enough). A session that has
+/// ended gives that error; a token that is not cookie-safe text is `INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `token` readable for `token_len`; `out` writable for `cap`; `len` writable; `engine` live.
@@ -853,6 +856,7 @@ pub unsafe extern "C" fn sessile_engine_set_cookie(
     token: *const u8,
     token_len: usize,
     handle: u64,
+    now_ms: u64,
     out: *mut c_char,
     cap: usize,
     len: *mut usize,
@@ -862,14 +866,13 @@ pub unsafe extern "C" fn sessile_engine_set_cookie(
         let token = unsafe { bytes(token, token_len) }?;
         let token = core::str::from_utf8(token).map_err(|_| R::SESSILE_RESULT_INVALID_ARGUMENT)?;
         with_engine!(engine, e => {
-            let s = e.session(SessionRef::from_u64(handle))?;
-            // The same Max-Age rule as the core's `Engine::set_cookie`, which needs a `Token`.
-            let left = s.absolute_deadline_ms.saturating_sub(e.now());
-            let v = e
-                .config()
-                .cookie
-                .set_cookie(token, Some(left.div_ceil(1000)))
-                .ok_or(R::SESSILE_RESULT_INVALID_ARGUMENT)?;
+            let v = match e.set_cookie(token, SessionRef::from_u64(handle), now_ms) {
+                Ok(v) => v,
+                Err(engine::Error::Session(engine::Invalid::Malformed)) => {
+                    return Err(R::SESSILE_RESULT_INVALID_ARGUMENT)
+                }
+                Err(other) => return Err(other.into()),
+            };
             // SAFETY: forwarded contract.
             unsafe { write_text(v.as_bytes(), out, cap, len) }
         })

@@ -93,10 +93,10 @@ static void life_cycle(sessile_engine *e) {
     OK(sessile_engine_write(e, handle, S("{\"cart\":[1,2]}"), 2000));
     uint8_t buf[64];
     size_t len = 0;
-    OK(sessile_engine_read(e, handle, buf, sizeof buf, &len));
+    OK(sessile_engine_read(e, handle, 2000, buf, sizeof buf, &len));
     CHECK(len == 14 && memcmp(buf, "{\"cart\":[1,2]}", 14) == 0);
     len = 99;
-    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_read(e, handle, buf, 3, &len));
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_read(e, handle, 2000, buf, 3, &len));
     CHECK(len == 99);
 
     /* Login rotates: the anonymous token dies (fixation), the data stays. */
@@ -110,14 +110,14 @@ static void life_cycle(sessile_engine *e) {
     /* Set-Cookie for it: Max-Age is the rest of its absolute lifetime (8 h). */
     char cookie[SESSILE_SET_COOKIE_BUFFER];
     size_t clen = 0;
-    OK(sessile_engine_set_cookie(e, (const uint8_t *)tok2, n2, handle, cookie, sizeof cookie, &clen));
+    OK(sessile_engine_set_cookie(e, (const uint8_t *)tok2, n2, handle, 3002, cookie, sizeof cookie, &clen));
     CHECK(strncmp(cookie, "__Host-sid=", 11) == 0 && strstr(cookie, tok2) != NULL);
     CHECK(strstr(cookie, "Max-Age=28800; HttpOnly; Secure; SameSite=Lax") != NULL);
     CHECK(clen == strlen(cookie));
     clen = 7;
-    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_set_cookie(e, (const uint8_t *)tok2, n2, handle, cookie, 10, &clen));
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_set_cookie(e, (const uint8_t *)tok2, n2, handle, 3002, cookie, 10, &clen));
     CHECK(clen == 7);
-    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_engine_set_cookie(e, S("a;b"), handle, cookie, sizeof cookie, &clen));
+    EXPECT(SESSILE_RESULT_INVALID_ARGUMENT, sessile_engine_set_cookie(e, S("a;b"), handle, 3002, cookie, sizeof cookie, &clen));
 
     /* Finding the token in a Cookie header. */
     char header[200];
@@ -136,10 +136,10 @@ static void life_cycle(sessile_engine *e) {
     OK(sessile_engine_rotate(e, (const uint8_t *)tok2, n2, 4000, tok3, sizeof tok3, &n3, NULL));
     EXPECT(SESSILE_RESULT_ROTATED_OUT, sessile_engine_validate(e, (const uint8_t *)tok2, n2, 4001, NULL, NULL));
     size_t count = 0;
-    OK(sessile_engine_sessions_of(e, S("alice"), NULL, 0, &count));
+    OK(sessile_engine_sessions_of(e, S("alice"), 4001, NULL, 0, &count));
     CHECK(count == 1);
     sessile_session list[2];
-    OK(sessile_engine_sessions_of(e, S("alice"), list, 2, &count));
+    OK(sessile_engine_sessions_of(e, S("alice"), 4001, list, 2, &count));
     CHECK(count == 1 && list[0].handle == handle);
     uint32_t idle = 5000;
     OK(sessile_engine_set_timeouts(e, handle, &idle, NULL, 4000, &s));
@@ -148,10 +148,10 @@ static void life_cycle(sessile_engine *e) {
     uint32_t zero = 0;
     EXPECT(SESSILE_RESULT_INVALID_TIMEOUT, sessile_engine_set_timeouts(e, handle, &zero, NULL, 4000, NULL));
     /* The override holds, and the session is dead exactly at its idle deadline. */
-    OK(sessile_engine_session(e, handle, &s));
+    OK(sessile_engine_session(e, handle, 4000, &s));
     CHECK(s.idle_deadline_ms == deadline);
     EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_validate(e, (const uint8_t *)tok3, n3, deadline, NULL, NULL));
-    EXPECT(SESSILE_RESULT_STALE_HANDLE, sessile_engine_session(e, handle, &s));
+    EXPECT(SESSILE_RESULT_STALE_HANDLE, sessile_engine_session(e, handle, 4001, &s));
 
     /* Logout is server-side, and reuse is reported as an event. */
     OK(sessile_engine_create(e, 10000, NULL, tok, sizeof tok, &n, NULL));
@@ -165,7 +165,7 @@ static void life_cycle(sessile_engine *e) {
         OK(sessile_engine_create(e, 13000, NULL, tok, sizeof tok, &n, NULL));
         OK(sessile_engine_login(e, (const uint8_t *)tok, n, S("carol"), 13000, tok2, sizeof tok2, &n2, NULL));
     }
-    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_sessions_of(e, S("carol"), list, 2, &count));
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL, sessile_engine_sessions_of(e, S("carol"), 13000, list, 2, &count));
     OK(sessile_engine_revoke_principal(e, S("carol"), 14000, &count));
     CHECK(count == 3);
     EXPECT(SESSILE_RESULT_REVOKED, sessile_engine_validate(e, (const uint8_t *)tok2, n2, 14001, NULL, NULL));
@@ -227,18 +227,18 @@ static void bad_calls(sessile_engine *e) {
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_logout(e, NULL, 3, 0));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_revoke(NULL, 0, 0));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_revoke_principal(e, S("a"), 0, NULL));
-    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_sessions_of(e, S("a"), NULL, 4, &n));
-    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_sessions_of(e, S("a"), NULL, 0, NULL));
-    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_session(e, 0, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_sessions_of(e, S("a"), 0, NULL, 4, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_sessions_of(e, S("a"), 0, NULL, 0, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_session(e, 0, 0, NULL));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_set_timeouts(NULL, 0, NULL, NULL, 0, NULL));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_write(e, 0, NULL, 0, 0));
-    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_read(e, 0, NULL, 0, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_read(e, 0, 0, NULL, 0, &n));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_sweep(e, 0, NULL));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_next_event(e, NULL));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_next_event(NULL, &ev));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_stats(e, NULL));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_stats(NULL, &st));
-    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_set_cookie(e, NULL, 0, 0, tok, sizeof tok, &n));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_set_cookie(e, NULL, 0, 0, 0, tok, sizeof tok, &n));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_clear_cookie(e, NULL, 100, &n));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_token_from_cookie_header(e, NULL, 0, &found, &n));
     EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_token_from_cookie_header(e, S("a=b"), NULL, &n));
@@ -314,11 +314,11 @@ static void lapsed_handles(void) {
     OK(sessile_engine_write(e, b.handle, S("kept"), 999));
     /* Another call moves the engine's clock to both idle deadlines; nothing is swept. */
     OK(sessile_engine_create(e, 1000, NULL, tok2, sizeof tok2, &n2, NULL));
-    OK(sessile_engine_sessions_of(e, S("ann"), NULL, 0, &count));
+    OK(sessile_engine_sessions_of(e, S("ann"), 1000, NULL, 0, &count));
     CHECK(count == 0);
-    EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_session(e, a.handle, &a));
+    EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_session(e, a.handle, 1000, &a));
     uint8_t out[16];
-    EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_read(e, b.handle, out, sizeof out, &len));
+    EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_read(e, b.handle, 1000, out, sizeof out, &len));
     CHECK(len == 0);
     EXPECT(SESSILE_RESULT_STALE_HANDLE, sessile_engine_write(e, b.handle, S("late"), 1000));
     EXPECT(SESSILE_RESULT_EXPIRED_IDLE, sessile_engine_validate(e, (const uint8_t *)tok, n, 1000, NULL, NULL));

@@ -80,7 +80,7 @@ static void hammer(sessile_engine *e, pthread_mutex_t *lock) {
         size_t count = 0;
         snprintf(user, sizeof user, "user%d", t);
         if (lock) pthread_mutex_lock(lock);
-        OK(sessile_engine_sessions_of(e, (const uint8_t *)user, strlen(user), NULL, 0, &count));
+        OK(sessile_engine_sessions_of(e, (const uint8_t *)user, strlen(user), 0, NULL, 0, &count));
         if (lock) pthread_mutex_unlock(lock);
         CHECK(count == ROUNDS / 2);
     }

@@ -546,9 +546,9 @@ static void run_step(sessile_engine *e, const json *st, const char *cookie_name)
         r = sessile_engine_sweep(e, now, &count);
         if (r == SESSILE_RESULT_OK) check_count(st, count);
     } else if (!strcmp(op, "sessions_of")) {
-        r = sessile_engine_sessions_of(e, principal, plen, NULL, 0, &count);
+        r = sessile_engine_sessions_of(e, principal, plen, now, NULL, 0, &count);
         sessile_session *list = scratch_alloc((count ? count : 1) * sizeof *list);
-        if (r == SESSILE_RESULT_OK) r = sessile_engine_sessions_of(e, principal, plen, list, count, &count);
+        if (r == SESSILE_RESULT_OK) r = sessile_engine_sessions_of(e, principal, plen, now, list, count, &count);
         const json *want = jget(st, "sessions");
         if (r == SESSILE_RESULT_OK && want) {
             if (want->n != count) FAIL("%zu sessions, expected %zu", count, want->n);
@@ -565,7 +565,7 @@ static void run_step(sessile_engine *e, const json *st, const char *cookie_name)
     } else if (!strcmp(op, "read")) {
         static uint8_t buf[1 << 20];
         size_t len = 0;
-        r = sessile_engine_read(e, handle, buf, sizeof buf, &len);
+        r = sessile_engine_read(e, handle, now, buf, sizeof buf, &len);
         const uint8_t *want;
         size_t wlen;
         if (r == SESSILE_RESULT_OK && bytes_of(st, "expect_data", &want, &wlen) &&

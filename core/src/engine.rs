@@ -291,14 +291,6 @@ impl<S: Storage> Engine<S> {
         self.st.clock
     }
 
-    /// Tell the engine the time and nothing else (its clock never runs backwards); returns
-    /// its clock. Calls given no time ([`Engine::session`], [`Engine::payload`],
-    /// [`Engine::read`], [`Engine::sessions_of`]) judge deadlines by this clock, so a
-    /// binding with a clock of its own advances it first.
-    pub fn advance(&mut self, now: u64) -> u64 {
-        self.st.tick(now)
-    }
-
     /// Replace the generator's key with `seed` (fresh entropy): after a process was
     /// cloned (VM snapshot, CRIU restore), which the fork guard cannot see, or after its
     /// memory may have been read. Tokens issued afterwards do not follow from anything
@@ -500,17 +492,17 @@ impl<S: Storage> Engine<S> {
         n
     }
 
-    /// The live sessions of `principal` (ASVS: let users see their sessions). Sessions past
-    /// their deadline at the engine's clock (the latest time it was given) are left out,
-    /// swept or not.
-    pub fn sessions_of<'a>(&'a mut self, principal: &[u8]) -> SessionsOf<'a> {
+    /// The live sessions of `principal` at `now` (ASVS: let users see their sessions).
+    /// Sessions past their deadline are left out, swept or not.
+    pub fn sessions_of<'a>(&'a mut self, principal: &[u8], now: u64) -> SessionsOf<'a> {
+        let now = self.st.tick(now);
         let p = self.storage.parts();
         let head = self
             .st
             .principal_cell(&p, principal)
             .map_or(NIL, |(_, h)| h);
         SessionsOf {
-            now: self.st.clock,
+            now,
             st: &self.st,
             slots: p.slots,
             pool: p.pool,
@@ -520,12 +512,12 @@ impl<S: Storage> Engine<S> {
         }
     }
 
-    /// A snapshot of the session behind `handle`. A session past its deadline at the
-    /// engine's clock (the latest time it was given) ends as expired and gives that error;
-    /// so do [`Engine::payload`] and [`Engine::read`].
-    pub fn session(&mut self, handle: SessionRef) -> Result<Session, Error> {
+    /// A snapshot of the session behind `handle` at `now`. A session past its deadline
+    /// ends as expired and gives that error; so do [`Engine::payload`] and
+    /// [`Engine::read`].
+    pub fn session(&mut self, handle: SessionRef, now: u64) -> Result<Session, Error> {
         let mut p = self.storage.parts();
-        let now = self.st.clock;
+        let now = self.st.tick(now);
         let i = self.st.live_at(&mut p, handle, now)?;
         Ok(self.st.info(&p, i))
     }
@@ -556,9 +548,9 @@ impl<S: Storage> Engine<S> {
     }
 
     /// The payload, chunk by chunk, without copying.
-    pub fn payload(&mut self, handle: SessionRef) -> Result<Chunks<'_>, Error> {
+    pub fn payload(&mut self, handle: SessionRef, now: u64) -> Result<Chunks<'_>, Error> {
         let mut p = self.storage.parts();
-        let now = self.st.clock;
+        let now = self.st.tick(now);
         let i = self.st.live_at(&mut p, handle, now)?;
         let s = &p.slots[i as usize];
         Ok(Chunks {
@@ -570,8 +562,8 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Copy the payload into `out`; returns its length.
-    pub fn read(&mut self, handle: SessionRef, out: &mut [u8]) -> Result<usize, Error> {
-        let chunks = self.payload(handle)?;
+    pub fn read(&mut self, handle: SessionRef, out: &mut [u8], now: u64) -> Result<usize, Error> {
+        let chunks = self.payload(handle, now)?;
         let len = chunks.left;
         if len > out.len() {
             return Err(Error::BufferTooSmall);
@@ -613,17 +605,42 @@ impl<S: Storage> Engine<S> {
         s
     }
 
-    /// The `Set-Cookie` value carrying `token`, living until the session's absolute deadline.
+    /// The `Set-Cookie` value carrying `token` for the session behind `handle`, living
+    /// until its absolute deadline as seen at `now` (`Max-Age`, whole seconds rounded up):
+    /// the one place a session cookie's text is made. A session that has ended (or is
+    /// past its deadline) gives that error; a `token` that is not cookie-safe text is
+    /// `Session(Malformed)`.
     pub fn set_cookie(
-        &self,
-        token: &Token,
-        session: &Session,
-    ) -> Option<heapless::String<MAX_SET_COOKIE>> {
+        &mut self,
+        token: &str,
+        handle: SessionRef,
+        now: u64,
+    ) -> Result<heapless::String<MAX_SET_COOKIE>, Error> {
+        let persistent = self.st.config.cookie.persistent;
+        self.set_cookie_as(token, handle, now, persistent)
+    }
+
+    /// [`Engine::set_cookie`] with `persistent` chosen for this cookie alone (a framework's
+    /// per-session choice, such as Flask's `session.permanent`): `false` gives a browser-
+    /// session cookie, without `Max-Age`.
+    pub fn set_cookie_as(
+        &mut self,
+        token: &str,
+        handle: SessionRef,
+        now: u64,
+        persistent: bool,
+    ) -> Result<heapless::String<MAX_SET_COOKIE>, Error> {
+        let session = self.session(handle, now)?;
         let left = session.absolute_deadline_ms.saturating_sub(self.st.clock);
-        self.st
-            .config
-            .cookie
-            .set_cookie(token.as_str(), Some(left.div_ceil(1000)))
+        let config = &self.st.config.cookie;
+        let text = if persistent == config.persistent {
+            config.set_cookie(token, Some(left.div_ceil(1000)))
+        } else {
+            let mut config = config.clone();
+            config.persistent = persistent;
+            config.set_cookie(token, Some(left.div_ceil(1000)))
+        };
+        text.ok_or(Error::Session(Invalid::Malformed))
     }
 
     /// The `Set-Cookie` value that deletes the session cookie (after logout).
@@ -1565,7 +1582,7 @@ mod tests {
         e.login(e_token_hack(), b"x", 0).ok();
         let _ = s2;
         let mut out = [0u8; 64];
-        let n = e.read(s.handle, &mut out).unwrap();
+        let n = e.read(s.handle, &mut out, 0).unwrap();
         assert_eq!(&out[..n], b"keep me");
     }
 
@@ -1582,12 +1599,13 @@ mod tests {
         let (_, s2) = e.create(2, NONE).unwrap();
         assert_eq!(s2.handle.slot, s.handle.slot);
         assert_eq!(e.write(s.handle, b"x", 3), Err(Error::StaleHandle));
-        assert_eq!(e.session(s.handle), Err(Error::StaleHandle));
+        assert_eq!(e.session(s.handle, 3), Err(Error::StaleHandle));
     }
 
-    /// Calls by handle see deadlines as validation does: a session past its deadline at
-    /// the engine's clock is dead though not yet swept (no reading, writing, revoking or
-    /// listing it), and ends as expired, so its token reads as expired afterwards.
+    /// Calls by handle see deadlines as validation does: a session past its deadline is
+    /// dead though not yet swept (no reading, writing, revoking or listing it), and ends as
+    /// expired, so its token reads as expired afterwards. A `now` earlier than a time the
+    /// engine was already given does not revive it (the engine's clock never goes back).
     #[test]
     fn by_handle_a_session_past_its_deadline_is_expired() {
         let idle = Error::Session(Invalid::Expired(Expiry::Idle));
@@ -1597,21 +1615,21 @@ mod tests {
         let (c, sc) = e.create(0, NONE).unwrap();
         let (_, sd) = e.login(c.as_bytes(), b"alice", 0).unwrap();
         e.write(sa.handle, b"x", 999).unwrap();
-        assert_eq!(e.sessions_of(b"alice").count(), 1);
+        assert_eq!(e.sessions_of(b"alice", 999).count(), 1);
         // Another call moves the engine's clock past all four idle deadlines; no sweep.
         e.create(1_000, NONE).unwrap();
         assert_eq!(e.stats().live, 4); // c and d are one session (login rotated it)
         assert_eq!(
-            e.sessions_of(b"alice").count(),
+            e.sessions_of(b"alice", 500).count(),
             0,
             "listed past its deadline"
         );
-        assert_eq!(e.session(sa.handle), Err(idle));
-        assert_eq!(e.read(sa.handle, &mut [0; 8]), Err(Error::StaleHandle));
+        assert_eq!(e.session(sa.handle, 0), Err(idle));
+        assert_eq!(e.read(sa.handle, &mut [0; 8], 0), Err(Error::StaleHandle));
         assert_eq!(e.write(sb.handle, b"y", 1_000), Err(idle));
         assert_eq!(e.revoke(sd.handle, 1_000), Err(idle));
         assert_eq!(e.stats().live, 1);
-        assert_eq!(e.payload(sc.handle).err(), Some(Error::StaleHandle));
+        assert_eq!(e.payload(sc.handle, 1_000).err(), Some(Error::StaleHandle));
         for t in [&a, &b] {
             assert_eq!(
                 e.validate(t.as_bytes(), 1_001, NONE),

@@ -12,7 +12,7 @@
 //! let now = 0;
 //! let (token, session) = engine.create(now, &Client::NONE).unwrap();
 //! engine.write(session.handle, br#"{"cart":[1,2]}"#, now).unwrap();
-//! let cookie = engine.set_cookie(&token, &session).unwrap();
+//! let cookie = engine.set_cookie(token.as_str(), session.handle, now).unwrap();
 //! assert!(cookie.starts_with("__Host-sid="));
 //!
 //! // Next request: the browser sends the cookie back.

@@ -154,7 +154,7 @@ fn cookies_through_the_engine() {
         c.absolute_timeout_ms = 3_600_000;
     });
     let (t, s) = e.create(0, NONE).unwrap();
-    let cookie = e.set_cookie(&t, &s).unwrap();
+    let cookie = e.set_cookie(t.as_str(), s.handle, 0).unwrap();
     assert_eq!(
         cookie.as_str(),
         format!(
@@ -162,12 +162,31 @@ fn cookies_through_the_engine() {
             t.as_str()
         )
     );
-    // Max-Age counts down with the engine clock, rounded up to whole seconds.
+    // Max-Age counts down with the time given, rounded up to whole seconds; a time
+    // earlier than one the engine has seen counts as that one.
     let s = e.validate(t.as_bytes(), 1_500, NONE).unwrap();
-    assert!(e.set_cookie(&t, &s).unwrap().contains("; Max-Age=3599;"));
+    assert!(
+        e.set_cookie(t.as_str(), s.handle, 1_500)
+            .unwrap()
+            .contains("; Max-Age=3599;")
+    );
+    assert!(
+        e.set_cookie(t.as_str(), s.handle, 0)
+            .unwrap()
+            .contains("; Max-Age=3599;")
+    );
+    assert!(
+        e.set_cookie(t.as_str(), s.handle, 2_001)
+            .unwrap()
+            .contains("; Max-Age=3598;")
+    );
     // Login restarts the absolute timer, and with it Max-Age.
     let (t2, s2) = e.login(t.as_bytes(), b"alice", 1_500).unwrap();
-    assert!(e.set_cookie(&t2, &s2).unwrap().contains("; Max-Age=3600;"));
+    assert!(
+        e.set_cookie(t2.as_str(), s2.handle, 1_500)
+            .unwrap()
+            .contains("; Max-Age=3600;")
+    );
     assert_eq!(
         e.clear_cookie().unwrap().as_str(),
         "__Host-sid=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"
@@ -203,7 +222,11 @@ fn cookies_through_the_engine() {
 fn a_session_cookie_can_be_browser_session_only() {
     let mut e = engine(|c| c.cookie.persistent = false);
     let (t, s) = e.create(0, NONE).unwrap();
-    assert!(!e.set_cookie(&t, &s).unwrap().contains("Max-Age"));
+    assert!(
+        !e.set_cookie(t.as_str(), s.handle, 0)
+            .unwrap()
+            .contains("Max-Age")
+    );
 }
 
 #[test]
@@ -215,7 +238,7 @@ fn huge_clock_values_do_not_panic() {
             let _ = e.write(s.handle, b"x", now);
             let _ = e.set_timeouts(s.handle, Some(5), Some(10), now);
             let _ = e.login(t.as_bytes(), b"p", now);
-            let _ = e.set_cookie(&t, &s);
+            let _ = e.set_cookie(t.as_str(), s.handle, now);
         }
         let _ = e.sweep(now);
     }
@@ -317,14 +340,15 @@ proptest! {
                     }
                 }
                 Input::Read(h, len) => {
-                    let _ = e.read(SessionRef::from_u64(h), &mut out[..len]);
+                    let now = e.now();
+                    let _ = e.read(SessionRef::from_u64(h), &mut out[..len], now);
                     if let Some(h) = handles.get(len % (handles.len() + 1)) {
-                        let _ = e.read(*h, &mut out[..len]);
+                        let _ = e.read(*h, &mut out[..len], now);
                     }
                 }
                 Input::Revoke(h, n) => { let _ = e.revoke(SessionRef::from_u64(h), n); }
                 Input::RevokePrincipal(p, n) => { let _ = e.revoke_principal(&p, n); }
-                Input::SessionsOf(p) => { let _ = e.sessions_of(&p).count(); }
+                Input::SessionsOf(p) => { let now = e.now(); let _ = e.sessions_of(&p, now).count(); }
                 Input::SetTimeouts(h, a, b, n) => {
                     let h = handles.get(h as usize % (handles.len() + 1)).copied().unwrap_or(SessionRef::from_u64(h));
                     let _ = e.set_timeouts(h, a, b, n);

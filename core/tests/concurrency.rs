@@ -33,7 +33,7 @@ fn threads_keep_their_own_payloads_and_counts_add_up() {
                     for round in 0..5u32 {
                         engine.with(|e| {
                             let mut buf = [0u8; 64];
-                            let n = e.read(s.handle, &mut buf).unwrap();
+                            let n = e.read(s.handle, &mut buf, now).unwrap();
                             let count = if n == 0 {
                                 0
                             } else {
@@ -72,11 +72,12 @@ fn threads_keep_their_own_payloads_and_counts_add_up() {
             .unwrap();
         assert_eq!(s.handle, *handle);
         let mut buf = [0u8; 8];
-        let n = engine.with(|e| e.read(*handle, &mut buf)).unwrap();
+        let n = engine.with(|e| e.read(*handle, &mut buf, now)).unwrap();
         assert_eq!(&buf[..n], &5u32.to_le_bytes());
     }
     for t in 0..threads {
-        let n = engine.with(|e| e.sessions_of(format!("user-{t}").as_bytes()).count());
+        let now = engine.now_ms();
+        let n = engine.with(|e| e.sessions_of(format!("user-{t}").as_bytes(), now).count());
         assert_eq!(n, per_thread / 4);
     }
 }

@@ -39,7 +39,7 @@ fn anonymous_flood_never_evicts_authenticated_sessions() {
             format!("user{u}").as_bytes()
         );
         let mut out = [0u8; 32];
-        let n = e.read(s.handle, &mut out).unwrap();
+        let n = e.read(s.handle, &mut out, 200).unwrap();
         assert_eq!(&out[..n], format!("data of {u}").as_bytes());
     }
     // A newcomer can still get a session and log in during the flood.

@@ -851,10 +851,12 @@ impl Run {
             Op::SessionsOf(pi) => {
                 let got: Vec<SessionRef> = self
                     .engine
-                    .sessions_of(PRINCIPALS[*pi])
+                    .sessions_of(PRINCIPALS[*pi], now)
                     .map(|s| s.handle)
                     .collect();
-                // Past their deadline at the engine's clock: left out, swept or not.
+                // Past their deadline at the clock (the latest time given): left out,
+                // swept or not.
+                self.model.tick(now);
                 let want: Vec<SessionRef> = self
                     .model
                     .members(PRINCIPALS[*pi])
@@ -875,7 +877,10 @@ impl Run {
             Op::Read(i) => {
                 let Some(sid) = self.sid(*i) else { return };
                 let mut out = [0u8; 512];
-                let got = self.engine.read(self.model.sessions[sid].handle, &mut out);
+                let got = self
+                    .engine
+                    .read(self.model.sessions[sid].handle, &mut out, now);
+                self.model.tick(now);
                 match self.model.live_at_clock(sid) {
                     Ok(_) => {
                         assert_eq!(&out[..got.unwrap()], &self.model.sessions[sid].payload[..])

@@ -180,7 +180,7 @@ fn a_million_mixed_operations_allocate_nothing() {
                 }
                 14 => {
                     if let Some((_, h)) = &kept[k] {
-                        let _ = engine.read(*h, &mut out);
+                        let _ = engine.read(*h, &mut out, now);
                     }
                 }
                 15 => {
@@ -197,7 +197,7 @@ fn a_million_mixed_operations_allocate_nothing() {
                     if rng.below(8) == 0 {
                         engine.revoke_principal(p, now);
                     } else {
-                        assert!(engine.sessions_of(p).count() <= 3);
+                        assert!(engine.sessions_of(p, now).count() <= 3);
                     }
                 }
                 18 => {
@@ -205,8 +205,10 @@ fn a_million_mixed_operations_allocate_nothing() {
                         let _ =
                             engine.set_timeouts(*s, Some(1 + rng.below(4_000) as u32), None, now);
                         // The cookie round trip, in fixed buffers.
-                        if let Ok(session) = engine.session(*s) {
-                            let cookie = engine.set_cookie(t, &session).expect("cookie fits");
+                        if let Ok(session) = engine.session(*s, now) {
+                            let cookie = engine
+                                .set_cookie(t.as_str(), session.handle, now)
+                                .expect("cookie fits");
                             let value = cookie.split(';').next().unwrap();
                             let n = value.len().min(header.len());
                             header[..n].copy_from_slice(&value.as_bytes()[..n]);

@@ -105,9 +105,9 @@ fn full_lifecycle_on_caller_storage() {
         Err(Invalid::RotatedOut)
     );
     let mut out = [0u8; 16];
-    let n = e.read(s.handle, &mut out).unwrap();
+    let n = e.read(s.handle, &mut out, 20).unwrap();
     assert_eq!(&out[..n], b"cart=1,2");
-    assert_eq!(e.sessions_of(b"alice").count(), 1);
+    assert_eq!(e.sessions_of(b"alice", 20).count(), 1);
     // Fill the table: anonymous sessions are evicted, alice is kept.
     for t in 0..3 * SLOTS as u64 {
         e.create(30 + t, none).unwrap();

@@ -442,7 +442,7 @@ fn run_script(script: &Value, base: &Value, default_seed: &Value) {
             }
             "read" => {
                 let mut out = vec![0u8; 1 << 16];
-                match e.read(handle.unwrap(), &mut out) {
+                match e.read(handle.unwrap(), &mut out, now) {
                     Ok(n) => {
                         let want = bytes(step, "expect_data").expect("expect_data");
                         assert_eq!(&out[..n], &want[..], "{ctx}: data");
@@ -468,7 +468,7 @@ fn run_script(script: &Value, base: &Value, default_seed: &Value) {
             }
             "sessions_of" => {
                 let got: Vec<SessionRef> = e
-                    .sessions_of(principal.as_deref().expect("principal"))
+                    .sessions_of(principal.as_deref().expect("principal"), now)
                     .map(|s| s.handle)
                     .collect();
                 let want: Vec<SessionRef> = step["sessions"]

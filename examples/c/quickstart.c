@@ -31,7 +31,7 @@ int main(void) {
     sessile_engine_create(engine, now_ms(), NULL, token, sizeof token, &token_len, &session);
     char cookie[SESSILE_SET_COOKIE_BUFFER];
     size_t cookie_len;
-    sessile_engine_set_cookie(engine, (const uint8_t *)token, token_len, session.handle, cookie, sizeof cookie,
+    sessile_engine_set_cookie(engine, (const uint8_t *)token, token_len, session.handle, now_ms(), cookie, sizeof cookie,
                               &cookie_len);
     printf("Set-Cookie: %.11s...\n", cookie);
 

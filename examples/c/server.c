@@ -180,9 +180,10 @@ static int form_field(const char *body, const char *name, char *out, size_t cap)
     return 0;
 }
 
-static void set_cookie_for(sessile_engine *e, const char *token, size_t n, uint64_t handle, response *r) {
+static void set_cookie_for(sessile_engine *e, const char *token, size_t n, uint64_t handle, uint64_t now,
+                           response *r) {
     size_t len;
-    if (sessile_engine_set_cookie(e, (const uint8_t *)token, n, handle, r->set_cookie, sizeof r->set_cookie, &len) !=
+    if (sessile_engine_set_cookie(e, (const uint8_t *)token, n, handle, now, r->set_cookie, sizeof r->set_cookie, &len) !=
         SESSILE_RESULT_OK)
         r->set_cookie[0] = 0;
 }
@@ -217,7 +218,7 @@ static void handle(sessile_engine *e, const request *req, response *r) {
                 reply(r, 503, msg);
                 return;
             }
-            set_cookie_for(e, t, n, fresh.handle, r);
+            set_cookie_for(e, t, n, fresh.handle, now, r);
         }
     } else if (strcmp(p, "/login") == 0 && strcmp(m, "POST") == 0) {
         char name[SESSILE_MAX_PRINCIPAL + 1], password[256];
@@ -246,7 +247,7 @@ static void handle(sessile_engine *e, const request *req, response *r) {
             reply(r, 503, msg);
             return;
         }
-        set_cookie_for(e, fresh, n, s.handle, r);
+        set_cookie_for(e, fresh, n, s.handle, now, r);
         snprintf(msg, sizeof msg, "logged in as %s\n", name);
         reply(r, 200, msg);
     } else if (strcmp(p, "/profile") == 0 && strcmp(m, "GET") == 0) {
@@ -278,7 +279,7 @@ static void handle(sessile_engine *e, const request *req, response *r) {
             return;
         }
         size_t count = 0;
-        sessile_engine_sessions_of(e, s.principal, s.principal_len, NULL, 0, &count);
+        sessile_engine_sessions_of(e, s.principal, s.principal_len, now, NULL, 0, &count);
         snprintf(msg, sizeof msg, "{\"count\": %zu}\n", count);
         reply(r, 200, msg);
     } else if (!strcmp(p, "/") || !strcmp(p, "/login") || !strcmp(p, "/profile") || !strcmp(p, "/logout") ||

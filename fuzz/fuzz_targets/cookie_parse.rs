@@ -226,7 +226,8 @@ fn check_config(input: &Input<'_>, header: &[u8]) {
             let left = session.absolute_deadline_ms - 1_000;
             assert_eq!(
                 engine
-                    .set_cookie(&token, &session)
+                    .set_cookie(token.as_str(), session.handle, 1_000)
+                    .ok()
                     .map(|s| s.as_str().to_owned()),
                 cfg.set_cookie(token.as_str(), Some(left.div_ceil(1000)))
                     .map(|s| s.as_str().to_owned())

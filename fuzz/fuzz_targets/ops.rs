@@ -572,13 +572,10 @@ fn run(input: Input) {
             m.clock + u64::from(step.dt % 2_048)
         };
         let before = m.clock;
-        // A read is given no time: the engine judges it by its own clock.
-        if !matches!(step.op, Op::Read(_)) {
-            m.clock = m.clock.max(now);
-        }
+        m.clock = m.clock.max(now);
         if !apply(&mut e, &mut m, &step.op, now) {
-            // The engine was not given `now` (no session to name, or a read): its clock
-            // stays where it was.
+            // The engine was not given `now` (no session to name): its clock stays where
+            // it was.
             m.clock = before;
         }
         m.invariants(&e);
@@ -761,11 +758,11 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
             let Some(s) = pick(m, *i) else { return false };
             let h = m.sessions[s].handle;
             let mut out = vec![0u8; m.config.max_payload as usize];
-            let r = e.read(h, &mut out);
-            let info = e.session(h);
+            let r = e.read(h, &mut out, now);
+            let info = e.session(h, now);
             if lapsed(e, m, s, &r) {
                 assert_eq!(info, Err(Error::StaleHandle));
-                return false;
+                return true;
             }
             if m.sessions[s].held() {
                 let n = r.expect("read of a held session");
@@ -780,7 +777,7 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
                 assert_eq!(info, Err(Error::StaleHandle));
             }
             m.events(e, Allowed::default());
-            return false;
+            return true;
         }
         Op::Revoke(i) => {
             let Some(s) = pick(m, *i) else { return false };

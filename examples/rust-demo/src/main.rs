@@ -260,10 +260,13 @@ fn handle(engine: &SharedEngine, req: &Request) -> Response {
                 ip: Some(req.ip.as_bytes()),
                 user_agent: req.user_agent.as_deref(),
             };
-            match engine.with(|e| e.create(now, &client).map(|(t, s)| e.set_cookie(&t, &s))) {
+            match engine.with(|e| {
+                let (t, s) = e.create(now, &client)?;
+                e.set_cookie(t.as_str(), s.handle, now)
+            }) {
                 Ok(cookie) => Response {
                     status: 200,
-                    set_cookie: cookie.map(|c| c.to_string()),
+                    set_cookie: Some(cookie.to_string()),
                     body: "sessile demo\n".into(),
                 },
                 Err(e) => Response::new(503, format!("{e}\n")),
@@ -292,12 +295,12 @@ fn handle(engine: &SharedEngine, req: &Request) -> Response {
                     None => e.create(now, &client)?.0.as_bytes().to_vec(),
                 };
                 let (t, s) = e.login(&token, name.as_bytes(), now)?;
-                Ok::<_, sessile::Error>(e.set_cookie(&t, &s))
+                e.set_cookie(t.as_str(), s.handle, now)
             });
             match result {
                 Ok(cookie) => Response {
                     status: 200,
-                    set_cookie: cookie.map(|c| c.to_string()),
+                    set_cookie: Some(cookie.to_string()),
                     body: format!("logged in as {name}\n"),
                 },
                 Err(e) => Response::new(503, format!("{e}\n")),
@@ -333,7 +336,7 @@ fn handle(engine: &SharedEngine, req: &Request) -> Response {
         },
         ("GET", "/sessions") => match user {
             Some(u) => {
-                let n = engine.with(|e| e.sessions_of(u.as_bytes()).count());
+                let n = engine.with(|e| e.sessions_of(u.as_bytes(), now).count());
                 Response::new(200, format!("{{\"count\": {n}}}\n"))
             }
             None => Response::new(401, "not logged in\n"),
