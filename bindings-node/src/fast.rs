@@ -416,6 +416,37 @@ fn client_bytes<'a>(c: &'a ClientStr, buf: &'a [u8]) -> Option<&'a [u8]> {
     }
 }
 
+/// The client of a load call (arguments 1 and 2: address and user agent), read into
+/// stack buffers once.
+struct RequestClient {
+    ip_buf: [u8; CLIENT_STACK],
+    ua_buf: [u8; CLIENT_STACK],
+    ip: ClientStr,
+    ua: ClientStr,
+}
+
+impl RequestClient {
+    fn read(call: &Call<'_>) -> RequestClient {
+        let mut ip_buf = [0u8; CLIENT_STACK];
+        let mut ua_buf = [0u8; CLIENT_STACK];
+        let ip = client_arg(call, 1, &mut ip_buf);
+        let ua = client_arg(call, 2, &mut ua_buf);
+        RequestClient {
+            ip_buf,
+            ua_buf,
+            ip,
+            ua,
+        }
+    }
+
+    fn core(&self) -> CoreClient<'_> {
+        CoreClient {
+            ip: client_bytes(&self.ip, &self.ip_buf),
+            user_agent: client_bytes(&self.ua, &self.ua_buf),
+        }
+    }
+}
+
 /// Run `body` for one call; a panic becomes a thrown Error instead of an abort.
 ///
 /// SAFETY: `env` and `info` are those Node-API passed to a function made by link_object.
@@ -456,17 +487,11 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
     let Some(token) = verify(call.link, signed) else {
         return call.boolean(false);
     };
-    let mut ip_buf = [0u8; CLIENT_STACK];
-    let mut ua_buf = [0u8; CLIENT_STACK];
-    let ip = client_arg(call, 1, &mut ip_buf);
-    let ua = client_arg(call, 2, &mut ua_buf);
+    let request = RequestClient::read(call);
     let Ok(now) = call.now(3) else {
         return ptr::null_mut();
     };
-    let client = CoreClient {
-        ip: client_bytes(&ip, &ip_buf),
-        user_agent: client_bytes(&ua, &ua_buf),
-    };
+    let client = request.core();
     let mut stack = [0u8; PAYLOAD_STACK];
     let mut principal_buf = [0u8; sessile::config::MAX_PRINCIPAL];
     // Copy out under the lock; build the JS values after.
@@ -558,17 +583,11 @@ fn load_copies(call: &Call<'_>) -> sys::napi_value {
     if candidates.is_empty() {
         return call.boolean(false);
     }
-    let mut ip_buf = [0u8; CLIENT_STACK];
-    let mut ua_buf = [0u8; CLIENT_STACK];
-    let ip = client_arg(call, 1, &mut ip_buf);
-    let ua = client_arg(call, 2, &mut ua_buf);
+    let request = RequestClient::read(call);
     let Ok(now) = call.now(3) else {
         return ptr::null_mut();
     };
-    let client = CoreClient {
-        ip: client_bytes(&ip, &ip_buf),
-        user_agent: client_bytes(&ua, &ua_buf),
-    };
+    let client = request.core();
     let found = call.link.engine.with(|e| {
         let tokens = candidates.iter().map(|(_, t)| t.as_slice());
         let (chosen, s) = e.validate_any(tokens, now, &client).ok()?;
