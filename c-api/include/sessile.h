@@ -148,6 +148,10 @@ enum sessile_result
   SESSILE_RESULT_CONFIG_EVENTS = 57,
   // Config: tombstones too large.
   SESSILE_RESULT_CONFIG_TOMBSTONES = 58,
+  // Config: no key has this name.
+  SESSILE_RESULT_CONFIG_UNKNOWN_KEY = 59,
+  // Config: a value of the wrong type, out of range, or not one of the key's spellings.
+  SESSILE_RESULT_CONFIG_BAD_VALUE = 60,
   // Cookie config: the name is empty.
   SESSILE_RESULT_COOKIE_EMPTY_NAME = 70,
   // Cookie config: the name is longer than 64 bytes.

@@ -90,6 +90,10 @@ pub enum sessile_result {
     SESSILE_RESULT_CONFIG_EVENTS = 57,
     /// Config: tombstones too large.
     SESSILE_RESULT_CONFIG_TOMBSTONES = 58,
+    /// Config: no key has this name.
+    SESSILE_RESULT_CONFIG_UNKNOWN_KEY = 59,
+    /// Config: a value of the wrong type, out of range, or not one of the key's spellings.
+    SESSILE_RESULT_CONFIG_BAD_VALUE = 60,
     /// Cookie config: the name is empty.
     SESSILE_RESULT_COOKIE_EMPTY_NAME = 70,
     /// Cookie config: the name is longer than 64 bytes.
@@ -165,14 +169,16 @@ impl From<ConfigError> for sessile_result {
         match e {
             ConfigError::Capacity => R::SESSILE_RESULT_CONFIG_CAPACITY,
             ConfigError::TokenBytes => R::SESSILE_RESULT_CONFIG_TOKEN_BYTES,
-            ConfigError::ZeroTimeout => R::SESSILE_RESULT_CONFIG_ZERO_TIMEOUT,
+            ConfigError::ZeroTimeout { .. } => R::SESSILE_RESULT_CONFIG_ZERO_TIMEOUT,
             ConfigError::IdleAboveAbsolute => R::SESSILE_RESULT_CONFIG_IDLE_ABOVE_ABSOLUTE,
-            ConfigError::TimeoutAboveMax => R::SESSILE_RESULT_CONFIG_TIMEOUT_ABOVE_MAX,
+            ConfigError::TimeoutAboveMax { .. } => R::SESSILE_RESULT_CONFIG_TIMEOUT_ABOVE_MAX,
             ConfigError::PayloadAbovePool => R::SESSILE_RESULT_CONFIG_PAYLOAD_ABOVE_POOL,
             ConfigError::MaxAddresses => R::SESSILE_RESULT_CONFIG_MAX_ADDRESSES,
             ConfigError::Events => R::SESSILE_RESULT_CONFIG_EVENTS,
             ConfigError::Tombstones => R::SESSILE_RESULT_CONFIG_TOMBSTONES,
             ConfigError::Cookie(c) => c.into(),
+            ConfigError::UnknownKey => R::SESSILE_RESULT_CONFIG_UNKNOWN_KEY,
+            ConfigError::BadValue { .. } => R::SESSILE_RESULT_CONFIG_BAD_VALUE,
         }
     }
 }
@@ -240,6 +246,8 @@ impl sessile_result {
             R::SESSILE_RESULT_CONFIG_MAX_ADDRESSES => c"max_addresses",
             R::SESSILE_RESULT_CONFIG_EVENTS => c"events",
             R::SESSILE_RESULT_CONFIG_TOMBSTONES => c"tombstones",
+            R::SESSILE_RESULT_CONFIG_UNKNOWN_KEY => c"unknown_key",
+            R::SESSILE_RESULT_CONFIG_BAD_VALUE => c"bad_value",
             R::SESSILE_RESULT_COOKIE_EMPTY_NAME => c"cookie_empty_name",
             R::SESSILE_RESULT_COOKIE_NAME_TOO_LONG => c"cookie_name_too_long",
             R::SESSILE_RESULT_COOKIE_INVALID_NAME => c"cookie_invalid_name",
@@ -279,7 +287,7 @@ fn from_u32(v: u32) -> Option<sessile_result> {
     KNOWN.iter().copied().find(|r| *r as u32 == v)
 }
 
-const KNOWN: [sessile_result; 49] = [
+const KNOWN: [sessile_result; 51] = [
     R::SESSILE_RESULT_OK,
     R::SESSILE_RESULT_NO_EVENT,
     R::SESSILE_RESULT_NULL_ARGUMENT,
@@ -318,6 +326,8 @@ const KNOWN: [sessile_result; 49] = [
     R::SESSILE_RESULT_CONFIG_MAX_ADDRESSES,
     R::SESSILE_RESULT_CONFIG_EVENTS,
     R::SESSILE_RESULT_CONFIG_TOMBSTONES,
+    R::SESSILE_RESULT_CONFIG_UNKNOWN_KEY,
+    R::SESSILE_RESULT_CONFIG_BAD_VALUE,
     R::SESSILE_RESULT_COOKIE_EMPTY_NAME,
     R::SESSILE_RESULT_COOKIE_NAME_TOO_LONG,
     R::SESSILE_RESULT_COOKIE_INVALID_NAME,
@@ -372,13 +382,19 @@ mod tests {
         let config = [
             CE::Capacity,
             CE::TokenBytes,
-            CE::ZeroTimeout,
+            CE::ZeroTimeout {
+                key: "idle_timeout_ms",
+            },
             CE::IdleAboveAbsolute,
-            CE::TimeoutAboveMax,
+            CE::TimeoutAboveMax {
+                key: "idle_timeout_ms",
+            },
             CE::PayloadAbovePool,
             CE::MaxAddresses,
             CE::Events,
             CE::Tombstones,
+            CE::UnknownKey,
+            CE::BadValue { key: "capacity" },
         ];
         for c in cookie.map(CE::Cookie).into_iter().chain(config) {
             assert_eq!(R::from(c).code().to_str().unwrap(), c.code());
@@ -407,7 +423,7 @@ mod tests {
         let mut values: Vec<u32> = KNOWN.iter().map(|r| *r as u32).collect();
         values.sort_unstable();
         values.dedup();
-        assert_eq!(values.len(), 49);
+        assert_eq!(values.len(), KNOWN.len());
         for r in KNOWN {
             assert_eq!(from_u32(r as u32), Some(r));
         }

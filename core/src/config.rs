@@ -1,6 +1,7 @@
 //! Engine configuration: every size and policy is fixed here, before construction.
 
 use crate::cookie::{CookieConfig, CookieConfigError};
+use crate::vocabulary::Kind;
 
 /// One minute in milliseconds.
 pub const MINUTE_MS: u32 = 60_000;
@@ -21,12 +22,19 @@ pub const MAX_TOKEN_BYTES: u8 = 32;
 /// Most distinct client addresses a session remembers for the address alarm.
 pub const MAX_TRACKED_ADDRESSES: u8 = 4;
 
+impl PrincipalLimitPolicy {
+    /// The old name of [`PrincipalLimitPolicy::EvictLeastRecentlyUsed`], kept while the
+    /// bindings move over.
+    #[allow(non_upper_case_globals)]
+    pub const EvictOldest: PrincipalLimitPolicy = PrincipalLimitPolicy::EvictLeastRecentlyUsed;
+}
+
 /// What to do when a client attribute (address, user agent) changes within a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientPolicy {
     /// Ignore it.
     Off,
-    /// Keep the session valid, raise a `ClientChanged` event.
+    /// Keep the session valid, raise an `AddressChanged` or `UserAgentChanged` event.
     Observe,
     /// Reject the request (`Invalid::ClientMismatch`) and raise the event; the session stays alive
     /// for its rightful client.
@@ -37,7 +45,7 @@ pub enum ClientPolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrincipalLimitPolicy {
     /// End the principal's least recently used session (event `Evicted`).
-    EvictOldest,
+    EvictLeastRecentlyUsed,
     /// Refuse the login with `Error::PrincipalLimit`.
     Refuse,
 }
@@ -143,7 +151,7 @@ impl Default for Config {
             tombstones: 0,
             events: 256,
             max_sessions_per_principal: 10,
-            principal_limit_policy: PrincipalLimitPolicy::EvictOldest,
+            principal_limit_policy: PrincipalLimitPolicy::EvictLeastRecentlyUsed,
             rotated_reuse: RotatedReusePolicy::Report,
             ip_policy: ClientPolicy::Observe,
             user_agent_policy: ClientPolicy::Observe,
@@ -153,7 +161,8 @@ impl Default for Config {
     }
 }
 
-/// Why a configuration is rejected. Each variant names one rule.
+/// Why a configuration is rejected. Each variant names one rule; [`ConfigError::key`]
+/// names the config key to change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigError {
     /// `capacity` is 0 or above [`MAX_CAPACITY`].
@@ -161,11 +170,17 @@ pub enum ConfigError {
     /// `token_bytes` outside 16..=32.
     TokenBytes,
     /// A timeout is 0.
-    ZeroTimeout,
+    ZeroTimeout {
+        /// The timeout's key.
+        key: &'static str,
+    },
     /// The idle timeout is longer than the absolute timeout.
     IdleAboveAbsolute,
     /// A default timeout is above its configured maximum.
-    TimeoutAboveMax,
+    TimeoutAboveMax {
+        /// The timeout's key.
+        key: &'static str,
+    },
     /// `max_payload` is larger than the whole pool.
     PayloadAbovePool,
     /// `max_addresses` above 3.
@@ -176,6 +191,13 @@ pub enum ConfigError {
     Tombstones,
     /// The cookie attributes are a combination browsers reject.
     Cookie(CookieConfigError),
+    /// No config key has this name (see [`crate::vocabulary::KEYS`]).
+    UnknownKey,
+    /// A value of the wrong type, out of the key's range, or not one of its spellings.
+    BadValue {
+        /// The key.
+        key: &'static str,
+    },
 }
 
 impl ConfigError {
@@ -184,15 +206,36 @@ impl ConfigError {
         match self {
             ConfigError::Capacity => "capacity",
             ConfigError::TokenBytes => "token_bytes",
-            ConfigError::ZeroTimeout => "zero_timeout",
+            ConfigError::ZeroTimeout { .. } => "zero_timeout",
             ConfigError::IdleAboveAbsolute => "idle_above_absolute",
-            ConfigError::TimeoutAboveMax => "timeout_above_max",
+            ConfigError::TimeoutAboveMax { .. } => "timeout_above_max",
             ConfigError::PayloadAbovePool => "payload_above_pool",
             ConfigError::MaxAddresses => "max_addresses",
             ConfigError::Events => "events",
             ConfigError::Tombstones => "tombstones",
             ConfigError::Cookie(e) => e.code(),
+            ConfigError::UnknownKey => "unknown_key",
+            ConfigError::BadValue { .. } => "bad_value",
         }
+    }
+
+    /// The config key to change (`None` for an unknown key: the caller knows which
+    /// name it passed).
+    pub const fn key(&self) -> Option<&'static str> {
+        Some(match self {
+            ConfigError::Capacity => "capacity",
+            ConfigError::TokenBytes => "token_bytes",
+            ConfigError::ZeroTimeout { key }
+            | ConfigError::TimeoutAboveMax { key }
+            | ConfigError::BadValue { key } => key,
+            ConfigError::IdleAboveAbsolute => "idle_timeout_ms",
+            ConfigError::PayloadAbovePool => "max_payload",
+            ConfigError::MaxAddresses => "max_addresses",
+            ConfigError::Events => "events",
+            ConfigError::Tombstones => "tombstones",
+            ConfigError::Cookie(e) => e.key(),
+            ConfigError::UnknownKey => return None,
+        })
     }
 }
 
@@ -204,18 +247,41 @@ impl core::fmt::Display for ConfigError {
                 f,
                 "token_bytes must be between {MIN_TOKEN_BYTES} and {MAX_TOKEN_BYTES}"
             ),
-            ConfigError::ZeroTimeout => f.write_str("timeouts must be greater than zero"),
+            ConfigError::ZeroTimeout { key } => write!(f, "{key} must be greater than zero"),
             ConfigError::IdleAboveAbsolute => {
-                f.write_str("idle timeout must not exceed the absolute timeout")
+                f.write_str("idle_timeout_ms must not exceed absolute_timeout_ms")
             }
-            ConfigError::TimeoutAboveMax => {
-                f.write_str("a default timeout exceeds its configured maximum")
+            ConfigError::TimeoutAboveMax { key } => {
+                write!(f, "{key} exceeds its maximum (max_{key})")
             }
             ConfigError::PayloadAbovePool => f.write_str("max_payload exceeds pool_bytes"),
             ConfigError::MaxAddresses => f.write_str("max_addresses must be between 0 and 3"),
             ConfigError::Events => write!(f, "events must be between 1 and {MAX_CAPACITY}"),
             ConfigError::Tombstones => write!(f, "tombstones must be at most {MAX_CAPACITY}"),
-            ConfigError::Cookie(e) => write!(f, "cookie: {e}"),
+            ConfigError::Cookie(e) => write!(f, "{}: {e}", e.key()),
+            ConfigError::UnknownKey => f.write_str("no config key has this name"),
+            ConfigError::BadValue { key } => match crate::vocabulary::key(key).map(|k| k.kind) {
+                Some(Kind::Count { min, max }) => {
+                    write!(f, "{key}: expected a whole number from {min} to {max}")
+                }
+                Some(Kind::Millis { min, max }) => {
+                    write!(f, "{key}: expected milliseconds from {min} to {max}")
+                }
+                Some(Kind::Flag) => write!(f, "{key}: expected true or false"),
+                Some(Kind::Choice(o)) => {
+                    write!(f, "{key}: expected one of")?;
+                    for (i, s) in o.iter().enumerate() {
+                        write!(f, "{}{s:?}", if i == 0 { " " } else { ", " })?;
+                    }
+                    Ok(())
+                }
+                Some(Kind::Text { max, optional }) => write!(
+                    f,
+                    "{key}: expected text of at most {max} bytes{}",
+                    if optional { " or none" } else { "" }
+                ),
+                None => write!(f, "{key}: bad value"),
+            },
         }
     }
 }
@@ -239,20 +305,28 @@ impl Config {
         if !(MIN_TOKEN_BYTES..=MAX_TOKEN_BYTES).contains(&self.token_bytes) {
             return Err(ConfigError::TokenBytes);
         }
-        if self.idle_timeout_ms == 0
-            || self.absolute_timeout_ms == 0
-            || self.max_idle_timeout_ms == 0
-            || self.max_absolute_timeout_ms == 0
-        {
-            return Err(ConfigError::ZeroTimeout);
+        for (key, ms) in [
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("absolute_timeout_ms", self.absolute_timeout_ms),
+            ("max_idle_timeout_ms", self.max_idle_timeout_ms),
+            ("max_absolute_timeout_ms", self.max_absolute_timeout_ms),
+        ] {
+            if ms == 0 {
+                return Err(ConfigError::ZeroTimeout { key });
+            }
         }
         if self.idle_timeout_ms > self.absolute_timeout_ms {
             return Err(ConfigError::IdleAboveAbsolute);
         }
-        if self.idle_timeout_ms > self.max_idle_timeout_ms
-            || self.absolute_timeout_ms > self.max_absolute_timeout_ms
-        {
-            return Err(ConfigError::TimeoutAboveMax);
+        if self.idle_timeout_ms > self.max_idle_timeout_ms {
+            return Err(ConfigError::TimeoutAboveMax {
+                key: "idle_timeout_ms",
+            });
+        }
+        if self.absolute_timeout_ms > self.max_absolute_timeout_ms {
+            return Err(ConfigError::TimeoutAboveMax {
+                key: "absolute_timeout_ms",
+            });
         }
         if self.max_payload > self.pool_bytes {
             return Err(ConfigError::PayloadAbovePool);
@@ -296,14 +370,21 @@ mod tests {
             (|c| c.capacity = MAX_CAPACITY + 1, ConfigError::Capacity),
             (|c| c.token_bytes = 15, ConfigError::TokenBytes),
             (|c| c.token_bytes = 33, ConfigError::TokenBytes),
-            (|c| c.idle_timeout_ms = 0, ConfigError::ZeroTimeout),
+            (
+                |c| c.idle_timeout_ms = 0,
+                ConfigError::ZeroTimeout {
+                    key: "idle_timeout_ms",
+                },
+            ),
             (
                 |c| c.idle_timeout_ms = c.absolute_timeout_ms + 1,
                 ConfigError::IdleAboveAbsolute,
             ),
             (
                 |c| c.max_absolute_timeout_ms = 1000,
-                ConfigError::TimeoutAboveMax,
+                ConfigError::TimeoutAboveMax {
+                    key: "absolute_timeout_ms",
+                },
             ),
             (
                 |c| c.max_payload = c.pool_bytes + 1,

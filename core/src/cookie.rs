@@ -246,6 +246,27 @@ pub enum CookieConfigError {
     InvalidPath,
 }
 
+impl CookieConfigError {
+    /// The config key to change ([`crate::vocabulary::KEYS`]).
+    pub const fn key(&self) -> &'static str {
+        match self {
+            CookieConfigError::EmptyName
+            | CookieConfigError::NameTooLong
+            | CookieConfigError::InvalidName => "cookie_name",
+            CookieConfigError::HostPrefixNeedsSecure
+            | CookieConfigError::SecurePrefixNeedsSecure => "cookie_secure",
+            CookieConfigError::HostPrefixForbidsDomain | CookieConfigError::InvalidDomain => {
+                "cookie_domain"
+            }
+            CookieConfigError::HostPrefixNeedsRootPath | CookieConfigError::InvalidPath => {
+                "cookie_path"
+            }
+            CookieConfigError::SameSiteNoneNeedsSecure => "cookie_same_site",
+            CookieConfigError::PartitionedNeedsSecure => "cookie_partitioned",
+        }
+    }
+}
+
 impl fmt::Display for CookieConfigError {
     /// ```
     /// use sessile::cookie::CookieConfigError;

@@ -3,15 +3,14 @@
 
 use zeroize::Zeroize;
 
-use crate::config::{
-    ClientPolicy, Config, MAX_PRINCIPAL, PrincipalLimitPolicy, RotatedReusePolicy,
-};
+use crate::config::{ClientPolicy, Config, MAX_PRINCIPAL};
 use crate::cookie::{self, CookieError, MAX_SET_COOKIE};
-use crate::error::{Error, Invalid};
+use crate::error::{Error, Expiry, Invalid};
 use crate::event::{Event, EventKind, Ring};
 use crate::idgen::IdGen;
 use crate::index;
 use crate::pool::{self, Chunks, NoRoom, Pool};
+use crate::rules::{self, LoginRoom};
 use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::{Layout, Parts, Storage};
 use crate::token::{self, Digest, Token};
@@ -112,6 +111,10 @@ pub struct Session {
     pub principal: Option<Principal>,
     /// Payload size in bytes.
     pub payload_len: u32,
+    /// Changes whenever the session's token does (login, rotation). [`Engine::save`]
+    /// takes the epoch a request loaded, so a save never lands on a session whose token
+    /// changed since.
+    pub epoch: u32,
 }
 
 impl Session {
@@ -119,6 +122,32 @@ impl Session {
     pub fn expires_ms(&self) -> u64 {
         self.idle_deadline_ms.min(self.absolute_deadline_ms)
     }
+}
+
+/// What [`Engine::load_cookie`] and [`Engine::load`] found: the token the request
+/// holds, its session (handle and epoch, for [`Engine::save`]) and its payload.
+#[derive(Debug)]
+pub struct Loaded<'t, 'e> {
+    /// The token that named the session (one of the cookie header's copies).
+    pub token: &'t [u8],
+    /// The session, as validated.
+    pub session: Session,
+    /// Its payload, chunk by chunk, without copying.
+    pub payload: Chunks<'e>,
+}
+
+/// What [`Engine::save`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// The new payload is stored.
+    Written,
+    /// The payload was already these bytes; nothing was written.
+    Unchanged,
+    /// The session ended, or its token changed, since the request loaded it: nothing
+    /// was written (a logged-out session is never resurrected, a login never
+    /// overwritten by a request that began before it). The request's response must not
+    /// send the cookie it loaded.
+    Dropped,
 }
 
 /// Counters, all cheap to read.
@@ -564,16 +593,111 @@ impl<S: Storage> Engine<S> {
     /// Copy the payload into `out`; returns its length.
     pub fn read(&mut self, handle: SessionRef, out: &mut [u8], now: u64) -> Result<usize, Error> {
         let chunks = self.payload(handle, now)?;
-        let len = chunks.left;
-        if len > out.len() {
-            return Err(Error::BufferTooSmall);
+        chunks
+            .copy_into(out)
+            .map(|d| d.len())
+            .ok_or(Error::BufferTooSmall)
+    }
+
+    /// The request seam's *load*: find the session a request's `Cookie` header names
+    /// (the duplicate-cookie rule of [`Engine::validate_cookie`] applies), check its
+    /// deadlines and client, restart its idle timer, and hand out its payload.
+    /// `Ok(None)` when the header carries no session cookie; an error says why the
+    /// cookie it carries names no live session (the caller serves the request without
+    /// one: nothing a client sends makes this fail in any other way).
+    ///
+    /// ```
+    /// use sessile::{Client, Config, Engine, Saved};
+    /// let mut engine = Engine::from_os(Config::default()).unwrap();
+    /// let (token, session) = engine.create(0, &Client::NONE).unwrap();
+    /// engine.write(session.handle, b"{}", 0).unwrap();
+    /// let header = format!("__Host-sid={}", token.as_str());
+    /// let loaded = engine.load_cookie(header.as_bytes(), 5, &Client::NONE).unwrap().unwrap();
+    /// assert_eq!(loaded.payload.copy_into(&mut [0; 8]), Some(&b"{}"[..]));
+    /// let (handle, epoch) = (loaded.session.handle, loaded.session.epoch);
+    /// assert_eq!(engine.save(handle, epoch, b"{}", 6), Ok(Saved::Unchanged));
+    /// assert_eq!(engine.save(handle, epoch, b"{\"n\":1}", 6), Ok(Saved::Written));
+    /// ```
+    pub fn load_cookie<'h>(
+        &mut self,
+        header: &'h [u8],
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<Option<Loaded<'h, '_>>, Error> {
+        let Some((token, session)) = self.validate_cookie(header, now, client)? else {
+            return Ok(None);
+        };
+        let payload = self.payload(session.handle, now)?;
+        Ok(Some(Loaded {
+            token,
+            session,
+            payload,
+        }))
+    }
+
+    /// [`Engine::load_cookie`] for a token the caller took from elsewhere (a header of
+    /// its own, a signed cookie it unwrapped).
+    pub fn load<'t>(
+        &mut self,
+        token: &'t [u8],
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<Loaded<'t, '_>, Error> {
+        let session = self.validate(token, now, client)?;
+        let payload = self.payload(session.handle, now)?;
+        Ok(Loaded {
+            token,
+            session,
+            payload,
+        })
+    }
+
+    /// The request seam's *save*: store `data` as the payload of the session a request
+    /// loaded (its handle and epoch), at the end of that request. Writes only when the
+    /// bytes differ from what is stored. Never lands on a session that ended since it
+    /// was loaded (logged out, revoked, expired, evicted) or whose token changed since
+    /// (login or rotation in another request): those give [`Saved::Dropped`] and change
+    /// nothing. A payload over the cap or with no room is an error and the stored one
+    /// stays.
+    pub fn save(
+        &mut self,
+        handle: SessionRef,
+        epoch: u32,
+        data: &[u8],
+        now: u64,
+    ) -> Result<Saved, Error> {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        let current = match self.st.live_at(&mut p, handle, now) {
+            Ok(i) => {
+                let s = &p.slots[i as usize];
+                let same = s.payload_len as usize == data.len()
+                    && Chunks {
+                        bytes: p.pool,
+                        next: p.pool_next,
+                        block: s.payload_head,
+                        left: data.len(),
+                    }
+                    .eq_bytes(data);
+                Some((i, s.epoch, same))
+            }
+            Err(Error::StaleHandle | Error::Session(_)) => None,
+            Err(e) => return Err(e),
+        };
+        match rules::save(epoch, current.map(|(_, e, same)| (e, same))) {
+            rules::SaveVerdict::Drop => Ok(Saved::Dropped),
+            rules::SaveVerdict::Unchanged => Ok(Saved::Unchanged),
+            rules::SaveVerdict::Write => {
+                let Some((i, _, _)) = current else {
+                    return Ok(Saved::Dropped);
+                };
+                if data.len() > self.st.config.max_payload as usize {
+                    return Err(Error::PayloadTooLarge);
+                }
+                self.st.write_chain(&mut p, i, Chain::Payload, data, now)?;
+                Ok(Saved::Written)
+            }
         }
-        let mut at = 0;
-        for c in chunks {
-            out[at..at + c.len()].copy_from_slice(c);
-            at += c.len();
-        }
-        Ok(len)
     }
 
     /// Reclaim every session whose deadline has passed; returns how many. Costs in
@@ -630,15 +754,17 @@ impl<S: Storage> Engine<S> {
         now: u64,
         persistent: bool,
     ) -> Result<heapless::String<MAX_SET_COOKIE>, Error> {
-        let session = self.session(handle, now)?;
-        let left = session.absolute_deadline_ms.saturating_sub(self.st.clock);
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        let i = self.st.live_at(&mut p, handle, now)?;
+        let max_age = rules::max_age_s(&p.slots[i as usize].times(), now);
         let config = &self.st.config.cookie;
         let text = if persistent == config.persistent {
-            config.set_cookie(token, Some(left.div_ceil(1000)))
+            config.set_cookie(token, Some(max_age))
         } else {
             let mut config = config.clone();
             config.persistent = persistent;
-            config.set_cookie(token, Some(left.div_ceil(1000)))
+            config.set_cookie(token, Some(max_age))
         };
         text.ok_or(Error::Session(Invalid::Malformed))
     }
@@ -716,12 +842,11 @@ fn siphash(key: (u64, u64), domain: u8, parts: &[&[u8]]) -> u64 {
     h.finish()
 }
 
-/// Which deadline ended a session whose deadline has passed (the earlier one).
+/// Which deadline ended a session whose deadline has passed.
 fn expiry_of(s: &Slot) -> Death {
-    if s.absolute_deadline() <= s.idle_deadline() {
-        Death::ExpiredAbsolute
-    } else {
-        Death::ExpiredIdle
+    match rules::expiry(&s.times()) {
+        Expiry::Absolute => Death::ExpiredAbsolute,
+        Expiry::Idle => Death::ExpiredIdle,
     }
 }
 
@@ -731,38 +856,25 @@ fn read_principal(pool: &[u8], pool_next: &[u32], s: &Slot) -> Principal {
         bytes: [0; MAX_PRINCIPAL],
         len: s.principal_len,
     };
-    let chunks = Chunks {
+    Chunks {
         bytes: pool,
         next: pool_next,
         block: s.principal_head,
         left: s.principal_len.into(),
-    };
-    let mut at = 0;
-    for c in chunks {
-        pr.bytes[at..at + c.len()].copy_from_slice(c);
-        at += c.len();
     }
+    .copy_into(&mut pr.bytes);
     pr
 }
 
 fn principal_matches(pool: &[u8], pool_next: &[u32], s: &Slot, principal: &[u8]) -> bool {
-    if usize::from(s.principal_len) != principal.len() {
-        return false;
-    }
-    let chunks = Chunks {
-        bytes: pool,
-        next: pool_next,
-        block: s.principal_head,
-        left: principal.len(),
-    };
-    let mut at = 0;
-    for c in chunks {
-        if c != &principal[at..at + c.len()] {
-            return false;
+    usize::from(s.principal_len) == principal.len()
+        && Chunks {
+            bytes: pool,
+            next: pool_next,
+            block: s.principal_head,
+            left: principal.len(),
         }
-        at += c.len();
-    }
-    at == principal.len()
+        .eq_bytes(principal)
 }
 
 impl State {
@@ -862,12 +974,13 @@ impl State {
             tag: self.tag(i, s.generation),
             created_ms: s.created,
             last_seen_ms: s.last_seen(),
-            idle_deadline_ms: s.idle_deadline(),
-            absolute_deadline_ms: s.absolute_deadline(),
+            idle_deadline_ms: s.times().idle_deadline(),
+            absolute_deadline_ms: s.times().absolute_deadline(),
             idle_timeout_ms: s.idle_ms,
             absolute_timeout_ms: s.absolute_ms,
             principal,
             payload_len: s.payload_len,
+            epoch: s.epoch,
         }
     }
 
@@ -1036,35 +1149,25 @@ impl State {
             return Err(Invalid::Unknown);
         };
         let tag = self.tag(found.target_slot, found.target_generation);
-        match found.death {
-            Death::LoggedOut => self.ring.push(
+        let reuse = rules::reuse(found.death.invalid(), self.config.rotated_reuse);
+        if let Some(kind) = reuse.event {
+            self.ring.push(
                 p.events,
                 Event {
-                    kind: EventKind::ReuseAfterLogout,
+                    kind,
                     session: tag,
                     at_ms: now,
                 },
-            ),
-            Death::RotatedOut => {
-                self.ring.push(
-                    p.events,
-                    Event {
-                        kind: EventKind::ReuseAfterRotation,
-                        session: tag,
-                        at_ms: now,
-                    },
-                );
-                if self.config.rotated_reuse == RotatedReusePolicy::RevokeSession {
-                    let h = SessionRef {
-                        slot: found.target_slot,
-                        generation: found.target_generation,
-                    };
-                    if let Ok(i) = State::live(p, h) {
-                        self.destroy(p, i, Death::Revoked, now);
-                    }
-                }
+            );
+        }
+        if reuse.revoke_successor {
+            let h = SessionRef {
+                slot: found.target_slot,
+                generation: found.target_generation,
+            };
+            if let Ok(i) = State::live(p, h) {
+                self.destroy(p, i, Death::Revoked, now);
             }
-            _ => {}
         }
         Err(found.death.invalid())
     }
@@ -1106,18 +1209,14 @@ impl State {
             .filter(|_| self.config.user_agent_policy != ClientPolicy::Off)
             .map(|b| self.client_hash(2, b));
         let s = p.slots[i as usize];
-        let ip_moved = self.config.ip_policy != ClientPolicy::Off
-            && ip.is_some_and(|d| s.ip != 0 && s.ip != d);
-        let ua_moved = ua.is_some_and(|d| s.ua != 0 && s.ua != d);
-        if ip_moved {
+        let check = rules::client_check(&self.config, (s.ip, s.ua), (ip, ua));
+        if check.ip_moved {
             self.emit(&s, i, EventKind::AddressChanged, now, p.events);
         }
-        if ua_moved {
+        if check.ua_moved {
             self.emit(&s, i, EventKind::UserAgentChanged, now, p.events);
         }
-        if (ip_moved && self.config.ip_policy == ClientPolicy::Enforce)
-            || (ua_moved && self.config.user_agent_policy == ClientPolicy::Enforce)
-        {
+        if check.reject {
             return Err(Invalid::ClientMismatch);
         }
         let max = self.config.max_addresses;
@@ -1132,7 +1231,7 @@ impl State {
                 }
                 s.addr_count = s.addr_count.saturating_add(1);
             }
-            if max > 0 && s.addr_count > max && s.flags & ALERTED == 0 {
+            if rules::too_many_addresses(max, s.addr_count) && s.flags & ALERTED == 0 {
                 s.flags |= ALERTED;
                 let s = *s;
                 self.emit(&s, i, EventKind::TooManyAddresses, now, p.events);
@@ -1166,7 +1265,9 @@ impl State {
             (i, generation),
             keep,
         );
-        p.slots[i as usize].digest = digest;
+        let s = &mut p.slots[i as usize];
+        s.digest = digest;
+        s.epoch = s.epoch.wrapping_add(1);
         index::insert(p.index, digest.hash(), i);
         token
     }
@@ -1189,17 +1290,15 @@ impl State {
             && s.principal_hash == ph
             && principal_matches(p.pool, p.pool_next, &s, principal);
         if !same {
-            let cap = self.config.max_sessions_per_principal as usize;
-            if cap > 0 {
+            let capped = self.config.max_sessions_per_principal > 0;
+            if capped {
                 // Sessions past their deadline (not yet swept) are dead: they neither
                 // count against the cap nor get evicted for it; they end as expired.
                 self.end_lapsed_of(p, principal, now);
-            }
-            if cap > 0
-                && self.config.principal_limit_policy == PrincipalLimitPolicy::Refuse
-                && self.count_of(p, principal) >= cap
-            {
-                return Err(Error::PrincipalLimit);
+                let live = self.count_of(p, principal);
+                if rules::login_room(&self.config, live) == LoginRoom::Refuse {
+                    return Err(Error::PrincipalLimit);
+                }
             }
             // Leave the old list (anonymous LRU, or the previous principal's) while the
             // slot still holds the old principal, so the lookup finds the right list.
@@ -1214,8 +1313,10 @@ impl State {
                 }
                 return Err(e);
             }
-            if cap > 0 {
-                while self.count_of(p, principal) >= cap {
+            if capped {
+                while rules::login_room(&self.config, self.count_of(p, principal))
+                    == LoginRoom::EvictLeastRecentlyUsed
+                {
                     let Some(oldest) = self.oldest_of(p, principal) else {
                         break;
                     };
@@ -1486,7 +1587,7 @@ impl State {
         let now = self.tick(now);
         // A session already past its deadline (not yet swept) is dead: never extend it.
         let i = self.live_at(p, h, now)?;
-        let ok = |v: Option<u32>, max: u32| v.is_none_or(|v| v > 0 && v <= max);
+        let ok = |v: Option<u32>, max: u32| v.is_none_or(|v| rules::timeout_allowed(v, max));
         if !ok(idle_ms, self.config.max_idle_timeout_ms)
             || !ok(absolute_ms, self.config.max_absolute_timeout_ms)
         {

@@ -39,10 +39,12 @@ pub mod event;
 mod idgen;
 mod index;
 pub mod pool;
+pub mod rules;
 mod slot;
 pub mod storage;
 mod token;
 mod tombstone;
+pub mod vocabulary;
 pub mod wheel;
 
 #[cfg(feature = "std")]
@@ -52,7 +54,9 @@ pub use config::{
     ClientPolicy, Config, ConfigError, PrincipalLimitPolicy, Profile, RotatedReusePolicy,
 };
 pub use cookie::{CookieConfig, CookieConfigError, CookieError, SameSite};
-pub use engine::{Client, Engine, ForkGuard, Principal, Session, SessionRef, SessionsOf, Stats};
+pub use engine::{
+    Client, Engine, ForkGuard, Loaded, Principal, Saved, Session, SessionRef, SessionsOf, Stats,
+};
 pub use error::{Error, Expiry, Invalid};
 pub use event::{Event, EventKind};
 pub use pool::{BLOCK as POOL_BLOCK, Chunks};

@@ -124,10 +124,47 @@ pub struct Chunks<'a> {
     pub(crate) left: usize,
 }
 
+impl core::fmt::Debug for Chunks<'_> {
+    /// The length only: a payload may hold secrets, and debug output ends up in logs.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Chunks")
+            .field("remaining", &self.left)
+            .finish()
+    }
+}
+
 impl Chunks<'_> {
     /// Bytes not yet yielded.
     pub fn remaining(&self) -> usize {
         self.left
+    }
+
+    /// Copy the bytes into the front of `out`; the part filled, or `None` when `out` is
+    /// shorter than [`Chunks::remaining`].
+    pub fn copy_into(self, out: &mut [u8]) -> Option<&[u8]> {
+        let len = self.left;
+        let dest = out.get_mut(..len)?;
+        let mut at = 0;
+        for c in self {
+            dest[at..at + c.len()].copy_from_slice(c);
+            at += c.len();
+        }
+        Some(dest)
+    }
+
+    /// Whether the bytes are exactly `data`.
+    pub fn eq_bytes(self, data: &[u8]) -> bool {
+        if self.left != data.len() {
+            return false;
+        }
+        let mut at = 0;
+        for c in self {
+            if c != &data[at..at + c.len()] {
+                return false;
+            }
+            at += c.len();
+        }
+        at == data.len()
     }
 }
 

@@ -5,6 +5,7 @@
 //! link pair serves both. Lists are circular without a sentinel: the list's owner keeps
 //! the head (oldest); the tail is `head.prev`.
 
+use crate::rules::Times;
 use crate::token::Digest;
 
 /// No slot.
@@ -25,6 +26,9 @@ pub struct Slot {
     pub(crate) idle_ms: u32,
     pub(crate) absolute_ms: u32,
     pub(crate) generation: u32,
+    /// Bumped each time the session's token changes (login, rotation): a save prepared
+    /// under an older token never lands (see `rules::save`).
+    pub(crate) epoch: u32,
     pub(crate) payload_head: u32,
     pub(crate) payload_len: u32,
     pub(crate) principal_head: u32,
@@ -52,6 +56,7 @@ impl Slot {
         idle_ms: 0,
         absolute_ms: 0,
         generation: 0,
+        epoch: 0,
         payload_head: NIL,
         payload_len: 0,
         principal_head: NIL,
@@ -67,23 +72,23 @@ impl Slot {
         flags: 0,
     };
 
-    // Saturating: `now` is caller input and may be near u64::MAX; a deadline that would
-    // pass the end of time is the end of time (the session then dies, never lives on).
     pub(crate) fn last_seen(&self) -> u64 {
         self.created.saturating_add(u64::from(self.seen_offset))
     }
 
-    pub(crate) fn idle_deadline(&self) -> u64 {
-        self.last_seen().saturating_add(u64::from(self.idle_ms))
+    /// The record's times, for the rules ([`crate::rules`]).
+    pub(crate) fn times(&self) -> Times {
+        Times {
+            created_ms: self.created,
+            last_seen_ms: self.last_seen(),
+            idle_ms: self.idle_ms,
+            absolute_ms: self.absolute_ms,
+        }
     }
 
-    pub(crate) fn absolute_deadline(&self) -> u64 {
-        self.created.saturating_add(u64::from(self.absolute_ms))
-    }
-
-    /// The moment the session dies: it is valid while `now < deadline()`.
+    /// The moment the session dies: it is live while `now < deadline()`.
     pub(crate) fn deadline(&self) -> u64 {
-        self.idle_deadline().min(self.absolute_deadline())
+        self.times().deadline()
     }
 
     pub(crate) fn is_live(&self) -> bool {

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use sessile::{
-    Client, Config, CookieError, Engine, Error, EventKind, HeapStorage, Invalid, SessionRef,
+    Client, Config, CookieError, Engine, Error, EventKind, HeapStorage, Invalid, Saved, SessionRef,
 };
 
 const NONE: &Client<'static> = &Client::NONE;
@@ -415,4 +415,110 @@ proptest! {
             }
         }
     }
+}
+
+/// The payload a request would read back.
+fn stored(e: &mut Engine<HeapStorage>, h: SessionRef, now: u64) -> Vec<u8> {
+    let mut out = [0u8; 512];
+    let n = e.read(h, &mut out, now).unwrap();
+    out[..n].to_vec()
+}
+
+#[test]
+fn a_save_never_lands_on_a_session_logged_in_meanwhile() {
+    // Request A loads an anonymous session and is slow; request B logs the user in
+    // and stores what a logged-in page needs. A's save must not overwrite it.
+    let mut e = engine(|_| {});
+    let (t, s) = e.create(0, NONE).unwrap();
+    e.write(s.handle, b"cart", 0).unwrap();
+    let a = e.load(t.as_bytes(), 1, NONE).unwrap().session;
+    let (t2, b) = e.login(t.as_bytes(), b"alice", 2).unwrap();
+    assert_eq!(
+        b.handle, a.handle,
+        "a login keeps the session, so a handle alone would land"
+    );
+    e.write(b.handle, b"cart+profile", 2).unwrap();
+    assert_eq!(
+        e.save(a.handle, a.epoch, b"cart+stale", 3),
+        Ok(Saved::Dropped)
+    );
+    assert_eq!(stored(&mut e, b.handle, 3), b"cart+profile");
+    // B's own save lands.
+    let b = e.load(t2.as_bytes(), 4, NONE).unwrap().session;
+    assert_eq!(e.save(b.handle, b.epoch, b"x", 4), Ok(Saved::Written));
+}
+
+#[test]
+fn a_save_after_logout_or_revocation_resurrects_nothing() {
+    let mut e = engine(|_| {});
+    let (t, s) = e.create(0, NONE).unwrap();
+    e.write(s.handle, b"data", 0).unwrap();
+    let loaded = e.load(t.as_bytes(), 1, NONE).unwrap().session;
+    e.logout(t.as_bytes(), 2).unwrap();
+    assert_eq!(
+        e.save(loaded.handle, loaded.epoch, b"new", 3),
+        Ok(Saved::Dropped)
+    );
+    assert_eq!(e.validate(t.as_bytes(), 4, NONE), Err(Invalid::LoggedOut));
+    assert_eq!(e.stats().live, 0);
+
+    let (t, _) = e.create(10, NONE).unwrap();
+    let loaded = e.load(t.as_bytes(), 11, NONE).unwrap().session;
+    e.revoke(loaded.handle, 12).unwrap();
+    // The freed slot is reused by the next session: the save must not land there.
+    let (_, other) = e.create(13, NONE).unwrap();
+    assert_eq!(
+        e.save(loaded.handle, loaded.epoch, b"new", 14),
+        Ok(Saved::Dropped)
+    );
+    assert_eq!(stored(&mut e, other.handle, 14), b"");
+}
+
+#[test]
+fn a_save_writes_only_changed_bytes_and_keeps_the_old_payload_on_error() {
+    let mut e = engine(|c| c.max_payload = 8);
+    let (t, s) = e.create(0, NONE).unwrap();
+    assert_eq!(e.save(s.handle, s.epoch, b"", 1), Ok(Saved::Unchanged));
+    assert_eq!(e.save(s.handle, s.epoch, b"abc", 1), Ok(Saved::Written));
+    assert_eq!(e.save(s.handle, s.epoch, b"abc", 2), Ok(Saved::Unchanged));
+    assert_eq!(
+        e.save(s.handle, s.epoch, b"123456789", 3),
+        Err(Error::PayloadTooLarge)
+    );
+    assert_eq!(stored(&mut e, s.handle, 3), b"abc");
+    // A save past the idle deadline finds the session ended.
+    assert_eq!(
+        e.save(s.handle, s.epoch, b"late", 5_000),
+        Ok(Saved::Dropped)
+    );
+    assert_eq!(
+        e.validate(t.as_bytes(), 5_001, NONE),
+        Err(Invalid::Expired(sessile::Expiry::Idle))
+    );
+}
+
+#[test]
+fn load_cookie_hands_out_the_session_and_its_payload() {
+    let mut e = engine(|_| {});
+    let (t, s) = e.create(0, NONE).unwrap();
+    e.write(s.handle, b"{\"n\":1}", 0).unwrap();
+    let header = format!("a=b; __Host-sid={}", t.as_str());
+    let loaded = e
+        .load_cookie(header.as_bytes(), 500, NONE)
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.token, t.as_bytes());
+    assert_eq!(
+        loaded.session.last_seen_ms, 500,
+        "a load restarts the idle timer"
+    );
+    assert_eq!(
+        loaded.payload.copy_into(&mut [0; 16]),
+        Some(&b"{\"n\":1}"[..])
+    );
+    assert!(e.load_cookie(b"a=b", 600, NONE).unwrap().is_none());
+    assert_eq!(
+        e.load_cookie(b"__Host-sid=nope", 600, NONE).unwrap_err(),
+        Error::Session(Invalid::Malformed)
+    );
 }

@@ -671,7 +671,7 @@ fn config() -> impl Strategy<Value = Config> {
                     principal_limit_policy: if refuse {
                         PrincipalLimitPolicy::Refuse
                     } else {
-                        PrincipalLimitPolicy::EvictOldest
+                        PrincipalLimitPolicy::EvictLeastRecentlyUsed
                     },
                     rotated_reuse: if revoke {
                         RotatedReusePolicy::RevokeSession

@@ -124,7 +124,7 @@ fn config(profile: Option<&Value>, layers: &[&Value]) -> Result<Config, ConfigEr
                 "user_agent_policy" => c.user_agent_policy = client_policy(v),
                 "principal_limit_policy" => {
                     c.principal_limit_policy = match v.as_str() {
-                        Some("evict_oldest") => PrincipalLimitPolicy::EvictOldest,
+                        Some("evict_oldest") => PrincipalLimitPolicy::EvictLeastRecentlyUsed,
                         Some("refuse") => PrincipalLimitPolicy::Refuse,
                         _ => panic!("principal_limit_policy {v}"),
                     }

@@ -547,7 +547,7 @@ fn run(input: Input) {
         principal_limit_policy: if s.refuse {
             PrincipalLimitPolicy::Refuse
         } else {
-            PrincipalLimitPolicy::EvictOldest
+            PrincipalLimitPolicy::EvictLeastRecentlyUsed
         },
         rotated_reuse: if s.revoke_on_reuse {
             RotatedReusePolicy::RevokeSession

@@ -1,0 +1,308 @@
+//! The session rules, as decisions over one session record's values.
+//!
+//! Every rule that decides a session's fate is a pure function here: is it live, or
+//! which deadline ended it; what the reuse of a dead token means; whether a client
+//! change is tolerated; whether a user may log in again and what makes room; how long
+//! its cookie lives; whether a save lands. A store holds records and calls these (the
+//! in-process table in `engine`, any other [`crate::Store`]), so the answers are the
+//! same wherever the record lives. Nothing here reads a clock: `now` is given.
+
+use crate::config::{ClientPolicy, Config, PrincipalLimitPolicy, RotatedReusePolicy};
+use crate::error::{Expiry, Invalid};
+use crate::event::EventKind;
+
+/// The times of one session: when it began (or logged in), when it was last used, and
+/// its two timeouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Times {
+    /// When the session (or its login) began.
+    pub created_ms: u64,
+    /// Its last use.
+    pub last_seen_ms: u64,
+    /// Idle timeout.
+    pub idle_ms: u32,
+    /// Absolute timeout.
+    pub absolute_ms: u32,
+}
+
+impl Times {
+    // Saturating: `now` is caller input and may be near u64::MAX; a deadline past the
+    // end of time is the end of time (the session then dies, never lives on).
+
+    /// When it dies of inactivity unless used again.
+    pub const fn idle_deadline(&self) -> u64 {
+        self.last_seen_ms.saturating_add(self.idle_ms as u64)
+    }
+
+    /// When it dies however busy.
+    pub const fn absolute_deadline(&self) -> u64 {
+        self.created_ms.saturating_add(self.absolute_ms as u64)
+    }
+
+    /// The moment it dies: it is live while `now < deadline()`.
+    pub const fn deadline(&self) -> u64 {
+        let (i, a) = (self.idle_deadline(), self.absolute_deadline());
+        if i < a { i } else { a }
+    }
+}
+
+/// Live at `now`, or which deadline ended it. Checked exactly, to the millisecond, on
+/// every lookup; a sweep only reclaims memory.
+///
+/// ```
+/// use sessile::rules::{liveness, Times};
+/// use sessile::Expiry;
+/// let t = Times { created_ms: 0, last_seen_ms: 0, idle_ms: 10, absolute_ms: 100 };
+/// assert_eq!(liveness(&t, 9), Ok(()));
+/// assert_eq!(liveness(&t, 10), Err(Expiry::Idle));
+/// ```
+pub const fn liveness(t: &Times, now: u64) -> Result<(), Expiry> {
+    if now < t.deadline() {
+        Ok(())
+    } else {
+        Err(expiry(t))
+    }
+}
+
+/// Which deadline ends a session (the earlier; on a tie the absolute one, the limit
+/// no activity could have moved).
+pub const fn expiry(t: &Times) -> Expiry {
+    if t.absolute_deadline() <= t.idle_deadline() {
+        Expiry::Absolute
+    } else {
+        Expiry::Idle
+    }
+}
+
+/// `Max-Age` of the session cookie, in whole seconds rounded up: until the absolute
+/// deadline (the browser keeps it as long as the session could live; the idle deadline
+/// is enforced server-side, so a cookie need not be re-sent on every request).
+pub const fn max_age_s(t: &Times, now: u64) -> u64 {
+    t.absolute_deadline().saturating_sub(now).div_ceil(1000)
+}
+
+/// A per-session timeout override is allowed: above zero and within its maximum.
+pub const fn timeout_allowed(ms: u32, max_ms: u32) -> bool {
+    ms > 0 && ms <= max_ms
+}
+
+/// What presenting a dead token means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reuse {
+    /// The security event to raise, if it is one.
+    pub event: Option<EventKind>,
+    /// End the session the token was rotated into (one of its two holders is a thief).
+    pub revoke_successor: bool,
+}
+
+/// The reuse of a token that died for `why` (`LoggedOut`, `RotatedOut`, ...).
+///
+/// ```
+/// use sessile::rules::reuse;
+/// use sessile::{EventKind, Invalid, RotatedReusePolicy};
+/// let r = reuse(Invalid::LoggedOut, RotatedReusePolicy::Report);
+/// assert_eq!(r.event, Some(EventKind::ReuseAfterLogout));
+/// ```
+pub const fn reuse(why: Invalid, policy: RotatedReusePolicy) -> Reuse {
+    match why {
+        Invalid::LoggedOut => Reuse {
+            event: Some(EventKind::ReuseAfterLogout),
+            revoke_successor: false,
+        },
+        Invalid::RotatedOut => Reuse {
+            event: Some(EventKind::ReuseAfterRotation),
+            revoke_successor: matches!(policy, RotatedReusePolicy::RevokeSession),
+        },
+        _ => Reuse {
+            event: None,
+            revoke_successor: false,
+        },
+    }
+}
+
+/// How a request's client compares with what the session saw before.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientCheck {
+    /// The address changed (and addresses are watched): raise `AddressChanged`.
+    pub ip_moved: bool,
+    /// The user agent changed: raise `UserAgentChanged`.
+    pub ua_moved: bool,
+    /// Refuse the request (`Invalid::ClientMismatch`); the session stays alive.
+    pub reject: bool,
+}
+
+/// Compare a request's client digests (`None`: not given or not watched) with the
+/// session's (`0`: not known yet).
+pub fn client_check(
+    config: &Config,
+    stored: (u32, u32),
+    seen: (Option<u32>, Option<u32>),
+) -> ClientCheck {
+    let ip_moved = config.ip_policy != ClientPolicy::Off
+        && seen.0.is_some_and(|d| stored.0 != 0 && stored.0 != d);
+    let ua_moved = config.user_agent_policy != ClientPolicy::Off
+        && seen.1.is_some_and(|d| stored.1 != 0 && stored.1 != d);
+    ClientCheck {
+        ip_moved,
+        ua_moved,
+        reject: (ip_moved && config.ip_policy == ClientPolicy::Enforce)
+            || (ua_moved && config.user_agent_policy == ClientPolicy::Enforce),
+    }
+}
+
+/// Whether the address alarm fires: more distinct addresses than allowed (0 = off).
+pub const fn too_many_addresses(max: u8, distinct: u8) -> bool {
+    max > 0 && distinct > max
+}
+
+/// What a login of a principal that already has `live` sessions does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginRoom {
+    /// Under the cap (or no cap): log in.
+    Admit,
+    /// At the cap: end the principal's least recently used sessions until under it.
+    EvictLeastRecentlyUsed,
+    /// At the cap and the policy refuses: `Error::PrincipalLimit`.
+    Refuse,
+}
+
+/// The per-principal cap. Sessions past their deadline are not `live` here: they end as
+/// expired first, never count against the cap, never get evicted for it.
+pub fn login_room(config: &Config, live: usize) -> LoginRoom {
+    let cap = config.max_sessions_per_principal as usize;
+    if cap == 0 || live < cap {
+        LoginRoom::Admit
+    } else if config.principal_limit_policy == PrincipalLimitPolicy::Refuse {
+        LoginRoom::Refuse
+    } else {
+        LoginRoom::EvictLeastRecentlyUsed
+    }
+}
+
+/// Whether a session may be evicted to admit a new anonymous one when the table is full
+/// (after expired ones were reclaimed): only anonymous sessions, least recently used
+/// first; a logged-in user is never logged out to admit a visitor.
+pub const fn evictable_for_new_session(authenticated: bool) -> bool {
+    !authenticated
+}
+
+/// What a save does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveVerdict {
+    /// Store the new bytes.
+    Write,
+    /// The stored bytes are already these: write nothing.
+    Unchanged,
+    /// The session ended, or its token changed, since the request loaded it: write
+    /// nothing (no resurrection after logout, no stale write over a login).
+    Drop,
+}
+
+/// Decide a save prepared under `loaded_epoch`, given the session as it is now:
+/// `None` if it ended, else its epoch and whether the stored bytes equal the new ones.
+pub const fn save(loaded_epoch: u32, now: Option<(u32, bool)>) -> SaveVerdict {
+    match now {
+        None => SaveVerdict::Drop,
+        Some((epoch, _)) if epoch != loaded_epoch => SaveVerdict::Drop,
+        Some((_, true)) => SaveVerdict::Unchanged,
+        Some((_, false)) => SaveVerdict::Write,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Times = Times {
+        created_ms: 1_000,
+        last_seen_ms: 5_000,
+        idle_ms: 10_000,
+        absolute_ms: 20_000,
+    };
+
+    #[test]
+    fn the_earlier_deadline_ends_a_session() {
+        assert_eq!(T.deadline(), 15_000);
+        assert_eq!(liveness(&T, 14_999), Ok(()));
+        assert_eq!(liveness(&T, 15_000), Err(Expiry::Idle));
+        let busy = Times {
+            last_seen_ms: 15_000,
+            ..T
+        };
+        assert_eq!(liveness(&busy, 21_000), Err(Expiry::Absolute));
+        let tie = Times {
+            last_seen_ms: 11_000,
+            ..T
+        };
+        assert_eq!(expiry(&tie), Expiry::Absolute);
+    }
+
+    #[test]
+    fn deadlines_saturate_at_the_end_of_time() {
+        let late = Times {
+            created_ms: u64::MAX - 1,
+            last_seen_ms: u64::MAX - 1,
+            ..T
+        };
+        assert_eq!(late.deadline(), u64::MAX);
+        assert!(liveness(&late, u64::MAX).is_err());
+    }
+
+    #[test]
+    fn max_age_rounds_up_to_the_absolute_deadline() {
+        assert_eq!(max_age_s(&T, 1_000), 20);
+        assert_eq!(max_age_s(&T, 1_001), 20);
+        assert_eq!(max_age_s(&T, 20_000), 1);
+        assert_eq!(max_age_s(&T, 21_000), 0);
+    }
+
+    #[test]
+    fn reuse_after_rotation_revokes_only_under_its_policy() {
+        let r = reuse(Invalid::RotatedOut, RotatedReusePolicy::RevokeSession);
+        assert_eq!(r.event, Some(EventKind::ReuseAfterRotation));
+        assert!(r.revoke_successor);
+        assert!(!reuse(Invalid::RotatedOut, RotatedReusePolicy::Report).revoke_successor);
+        assert_eq!(
+            reuse(Invalid::Evicted, RotatedReusePolicy::RevokeSession).event,
+            None
+        );
+    }
+
+    #[test]
+    fn client_changes_follow_each_policy() {
+        let mut c = Config {
+            ip_policy: ClientPolicy::Enforce,
+            user_agent_policy: ClientPolicy::Observe,
+            ..Config::default()
+        };
+        let moved = client_check(&c, (1, 2), (Some(3), Some(4)));
+        assert!(moved.ip_moved && moved.ua_moved && moved.reject);
+        let unknown = client_check(&c, (0, 0), (Some(3), Some(4)));
+        assert_eq!(unknown, ClientCheck::default());
+        c.ip_policy = ClientPolicy::Off;
+        let ua_only = client_check(&c, (1, 2), (Some(3), Some(4)));
+        assert!(!ua_only.ip_moved && ua_only.ua_moved && !ua_only.reject);
+    }
+
+    #[test]
+    fn the_principal_cap() {
+        let mut c = Config {
+            max_sessions_per_principal: 2,
+            ..Config::default()
+        };
+        assert_eq!(login_room(&c, 1), LoginRoom::Admit);
+        assert_eq!(login_room(&c, 2), LoginRoom::EvictLeastRecentlyUsed);
+        c.principal_limit_policy = PrincipalLimitPolicy::Refuse;
+        assert_eq!(login_room(&c, 2), LoginRoom::Refuse);
+        c.max_sessions_per_principal = 0;
+        assert_eq!(login_room(&c, 1_000), LoginRoom::Admit);
+    }
+
+    #[test]
+    fn a_save_lands_only_on_the_session_it_loaded() {
+        assert_eq!(save(3, Some((3, false))), SaveVerdict::Write);
+        assert_eq!(save(3, Some((3, true))), SaveVerdict::Unchanged);
+        assert_eq!(save(3, Some((4, false))), SaveVerdict::Drop);
+        assert_eq!(save(3, None), SaveVerdict::Drop);
+    }
+}
