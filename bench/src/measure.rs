@@ -13,7 +13,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use sessile::{Client, Engine, Layout, POOL_BLOCK};
+use sessile::{Client, Engine, Layout, POOL_BLOCK, Store as _};
 
 use crate::alloc_count;
 use crate::naive::NaiveStore;

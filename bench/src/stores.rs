@@ -2,7 +2,7 @@
 
 use std::hint::black_box;
 
-use sessile::{Client, Config, Engine, HeapStorage};
+use sessile::{Client, Config, Engine, HeapStorage, Store as _};
 
 use crate::naive::{ID_CHARS, NaiveStore};
 

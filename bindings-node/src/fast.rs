@@ -23,7 +23,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::Env;
 use napi::sys;
 use sessile::shared::SharedEngine;
-use sessile::{Client as CoreClient, Error as CoreError};
+use sessile::{Client as CoreClient, Error as CoreError, Store};
 use subtle::ConstantTimeEq;
 
 use crate::error::{arg_error, throw};

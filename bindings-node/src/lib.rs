@@ -18,7 +18,7 @@ use napi::Result;
 use napi::bindgen_prelude::{BigInt, Buffer, Either, Either3, Env, FunctionRef};
 use napi_derive::napi;
 use sessile::shared::SharedEngine;
-use sessile::{Client as CoreClient, Error as CoreError, SessionRef};
+use sessile::{Client as CoreClient, Error as CoreError, SessionRef, Store};
 
 use error::{arg_error, throw};
 

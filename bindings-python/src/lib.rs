@@ -19,7 +19,7 @@ use sessile::cookie::{CookieConfig, Priority, SameSite};
 use sessile::shared::{HeapEngine, SharedEngine};
 use sessile::{
     Client, ClientPolicy, Config, Error, Event as CoreEvent, PrincipalLimitPolicy, Profile,
-    RotatedReusePolicy, Session as CoreSession, SessionRef, Stats as CoreStats,
+    RotatedReusePolicy, Session as CoreSession, SessionRef, Stats as CoreStats, Store,
 };
 
 /// Milliseconds to seconds at the Python edge.

@@ -3,8 +3,8 @@
 
 use core::ffi::{CStr, c_char};
 
-use engine::cookie::Priority;
-use engine::{
+use sessile_core::cookie::Priority;
+use sessile_core::{
     ClientPolicy, Config, CookieConfig, CookieConfigError, PrincipalLimitPolicy, Profile,
     RotatedReusePolicy, SameSite,
 };

@@ -90,7 +90,7 @@ pub unsafe extern "C" fn sessile_cookie_parse(
         let name = unsafe { CStr::from_ptr(name) }
             .to_str()
             .map_err(|_| R::SESSILE_RESULT_INVALID_ARGUMENT)?;
-        let found = engine::cookie::parse_cookie(header, name)?;
+        let found = sessile_core::cookie::parse_cookie(header, name)?;
         let (p, n) = found.map_or((core::ptr::null(), 0), |t| (t.as_ptr(), t.len()));
         // SAFETY: both checked non-NULL.
         unsafe {

@@ -2,7 +2,7 @@
 
 use core::ffi::c_char;
 
-use engine::{Engine, SessionRef, SliceStorage, Storage, Token};
+use sessile_core::{Engine, SessionRef, SliceStorage, Storage, Store, Token};
 
 use crate::boundary::run;
 #[cfg(feature = "std")]
@@ -25,14 +25,14 @@ pub struct sessile_engine {
 pub(crate) enum Inner {
     /// Thread-safe: every call takes the engine's lock.
     #[cfg(feature = "std")]
-    Heap(engine::shared::SharedEngine),
+    Heap(sessile_core::shared::SharedEngine),
     /// In caller memory: one thread at a time (the caller's promise).
     Place(Engine<SliceStorage<'static>>),
 }
 
 pub(crate) enum Access<'a> {
     #[cfg(feature = "std")]
-    Heap(&'a engine::shared::SharedEngine),
+    Heap(&'a sessile_core::shared::SharedEngine),
     Place(&'a mut Engine<SliceStorage<'static>>),
 }
 
@@ -154,7 +154,7 @@ pub(crate) unsafe fn write_text(
 ///
 /// # Safety
 /// `out` is NULL or writable for one `sessile_session`.
-unsafe fn session_to(out: *mut sessile_session, s: &engine::Session) {
+unsafe fn session_to(out: *mut sessile_session, s: &sessile_core::Session) {
     if !out.is_null() {
         // SAFETY: non-NULL and writable by contract.
         unsafe { crate::types::write_session(out, s) };
@@ -183,7 +183,7 @@ fn need<T>(p: *mut T) -> Result<(), sessile_result> {
 }
 
 #[cfg(feature = "std")]
-fn boxed(shared: engine::shared::SharedEngine, out: *mut *mut sessile_engine) {
+fn boxed(shared: sessile_core::shared::SharedEngine, out: *mut *mut sessile_engine) {
     let b = Box::new(sessile_engine {
         magic: LIVE,
         inner: Inner::Heap(shared),
@@ -210,7 +210,7 @@ pub unsafe extern "C" fn sessile_engine_new(
         need(out)?;
         // SAFETY: forwarded contract.
         let config = unsafe { crate::config::to_core(config) }?;
-        boxed(engine::shared::SharedEngine::new(config)?, out);
+        boxed(sessile_core::shared::SharedEngine::new(config)?, out);
         Ok(())
     })
 }
@@ -232,7 +232,10 @@ pub unsafe extern "C" fn sessile_engine_new_seeded(
         need(out)?;
         // SAFETY: forwarded contract.
         let (config, seed) = unsafe { (crate::config::to_core(config)?, seed32(seed, seed_len)?) };
-        boxed(engine::shared::SharedEngine::with_seed(config, seed)?, out);
+        boxed(
+            sessile_core::shared::SharedEngine::with_seed(config, seed)?,
+            out,
+        );
         Ok(())
     })
 }
@@ -291,7 +294,7 @@ pub unsafe extern "C" fn sessile_engine_reseed(engine: *mut sessile_engine) -> s
         match unsafe { access(engine) }? {
             Access::Heap(shared) => Ok(shared.reseed()?),
             Access::Place(e) => {
-                let mut seed = engine::shared::os_seed()?;
+                let mut seed = sessile_core::shared::os_seed()?;
                 e.reseed(seed);
                 wipe(&mut seed);
                 Ok(())
@@ -868,7 +871,7 @@ pub unsafe extern "C" fn sessile_engine_set_cookie(
         with_engine!(engine, e => {
             let v = match e.set_cookie(token, SessionRef::from_u64(handle), now_ms) {
                 Ok(v) => v,
-                Err(engine::Error::Session(engine::Invalid::Malformed)) => {
+                Err(sessile_core::Error::Session(sessile_core::Invalid::Malformed)) => {
                     return Err(R::SESSILE_RESULT_INVALID_ARGUMENT)
                 }
                 Err(other) => return Err(other.into()),

@@ -4,7 +4,7 @@
 
 use core::mem::{align_of, size_of};
 
-use engine::{Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot, Tombstone};
+use sessile_core::{Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot, Tombstone};
 
 use crate::boundary::{run, run_or};
 use crate::config::sessile_config;
@@ -165,7 +165,7 @@ pub unsafe extern "C" fn sessile_engine_init(
         // With the OS at hand, a forked child reseeds itself as a heap engine does: its
         // memory, seed included, is a copy of the parent's, so it would repeat its tokens.
         #[cfg(feature = "std")]
-        engine.set_fork_guard(engine::shared::fork_guard());
+        engine.set_fork_guard(sessile_core::shared::fork_guard());
         let e = base.cast::<sessile_engine>();
         // SAFETY: `base` is aligned to ALIGN (>= the struct's alignment) and the plan
         // reserves `size_of::<sessile_engine>()` bytes there; `out` is non-NULL.

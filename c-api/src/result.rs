@@ -3,7 +3,7 @@
 
 use core::ffi::{CStr, c_char};
 
-use engine::{ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid};
+use sessile_core::{ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid};
 
 /// What a call did. `SESSILE_RESULT_OK` is 0; every other value names one reason, and
 /// `sessile_result_str()` gives its stable snake_case code (the core's code where the core
@@ -344,7 +344,7 @@ const KNOWN: [sessile_result; 51] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine::{ConfigError as CE, CookieConfigError as CC};
+    use sessile_core::{ConfigError as CE, CookieConfigError as CC};
 
     /// Every core error maps to a code whose text is the core's own code.
     #[test]

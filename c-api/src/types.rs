@@ -2,7 +2,7 @@
 
 use core::ffi::{CStr, c_char};
 
-use engine::{Client, Event, EventKind, Session, Stats};
+use sessile_core::{Client, Event, EventKind, Session, Stats};
 
 use crate::result::sessile_result;
 
@@ -336,12 +336,12 @@ mod tests {
 
     #[test]
     fn buffer_sizes_fit_the_core() {
-        assert_eq!(SESSILE_TOKEN_BUFFER, engine::MAX_TOKEN_CHARS + 1);
+        assert_eq!(SESSILE_TOKEN_BUFFER, sessile_core::MAX_TOKEN_CHARS + 1);
         assert_eq!(
             SESSILE_SET_COOKIE_BUFFER,
-            engine::cookie::MAX_SET_COOKIE + 1
+            sessile_core::cookie::MAX_SET_COOKIE + 1
         );
-        assert_eq!(SESSILE_MAX_PRINCIPAL, engine::config::MAX_PRINCIPAL);
+        assert_eq!(SESSILE_MAX_PRINCIPAL, sessile_core::config::MAX_PRINCIPAL);
         assert_eq!(SESSILE_PRINCIPAL_BUFFER, SESSILE_MAX_PRINCIPAL + 1);
     }
 }

@@ -656,7 +656,7 @@ pub fn parse_cookie<'h>(header: &'h [u8], name: &str) -> Result<Option<&'h [u8]>
 
 /// Every value of cookie `name` in a `Cookie` request header, in header order, repeats
 /// included, by the rules of [`parse_cookie`]. The engine's duplicate rule
-/// ([`crate::Engine::validate_cookie`]) chooses among them.
+/// ([`crate::Store::validate_cookie`]) chooses among them.
 ///
 /// # Errors
 ///

@@ -4,7 +4,7 @@
 use zeroize::Zeroize;
 
 use crate::config::{ClientPolicy, Config, MAX_PRINCIPAL};
-use crate::cookie::{self, CookieError, MAX_SET_COOKIE};
+use crate::cookie::{self, CookieError};
 use crate::error::{Error, Expiry, Invalid};
 use crate::event::{Event, EventKind, Ring};
 use crate::idgen::IdGen;
@@ -13,6 +13,7 @@ use crate::pool::{self, Chunks, NoRoom, Pool};
 use crate::rules::{self, LoginRoom};
 use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::{Layout, Parts, Storage};
+use crate::store::Store;
 use crate::token::{self, Digest, Token};
 use crate::tombstone::{Death, Keep, Tombstones};
 use crate::wheel::Wheel;
@@ -111,7 +112,7 @@ pub struct Session {
     pub principal: Option<Principal>,
     /// Payload size in bytes.
     pub payload_len: u32,
-    /// Changes whenever the session's token does (login, rotation). [`Engine::save`]
+    /// Changes whenever the session's token does (login, rotation). [`Store::save`]
     /// takes the epoch a request loaded, so a save never lands on a session whose token
     /// changed since.
     pub epoch: u32,
@@ -124,19 +125,19 @@ impl Session {
     }
 }
 
-/// What [`Engine::load_cookie`] and [`Engine::load`] found: the token the request
-/// holds, its session (handle and epoch, for [`Engine::save`]) and its payload.
+/// What [`Store::load_cookie`] and [`Store::load`] found: the token the request
+/// holds, its session (handle and epoch, for [`Store::save`]) and its payload.
 #[derive(Debug)]
-pub struct Loaded<'t, 'e> {
+pub struct Loaded<'t, P> {
     /// The token that named the session (one of the cookie header's copies).
     pub token: &'t [u8],
     /// The session, as validated.
     pub session: Session,
     /// Its payload, chunk by chunk, without copying.
-    pub payload: Chunks<'e>,
+    pub payload: P,
 }
 
-/// What [`Engine::save`] did.
+/// What [`Store::save`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Saved {
     /// The new payload is stored.
@@ -226,7 +227,7 @@ struct State {
 /// The session engine.
 ///
 /// ```
-/// use sessile::{Client, Config, Engine, Invalid};
+/// use sessile::{Client, Config, Engine, Invalid, Store};
 /// let mut engine = Engine::from_os(Config::default()).unwrap();
 /// let (anon, _) = engine.create(0, &Client::NONE).unwrap();
 /// let (token, session) = engine.login(anon.as_bytes(), b"alice", 10).unwrap();
@@ -310,11 +311,6 @@ impl<S: Storage> Engine<S> {
         })
     }
 
-    /// The engine's configuration.
-    pub fn config(&self) -> &Config {
-        &self.st.config
-    }
-
     /// The latest time the engine has been given (its clock never runs backwards).
     pub fn now(&self) -> u64 {
         self.st.clock
@@ -338,21 +334,29 @@ impl<S: Storage> Engine<S> {
     pub fn set_fork_guard(&mut self, guard: ForkGuard) {
         self.st.guard = Some((guard, (guard.epoch)()));
     }
+}
 
-    /// Start a new anonymous session.
-    ///
-    /// When the table is full: expired sessions are reclaimed first, then the least recently
-    /// used anonymous session is evicted; authenticated sessions are never evicted for it.
-    /// Otherwise `CapacityExhausted`.
-    pub fn create(&mut self, now: u64, client: &Client<'_>) -> Result<(Token, Session), Error> {
+impl<S: Storage> Store for Engine<S> {
+    type Payload<'a>
+        = Chunks<'a>
+    where
+        S: 'a;
+    type SessionsOf<'a>
+        = SessionsOf<'a>
+    where
+        S: 'a;
+
+    fn config(&self) -> &Config {
+        &self.st.config
+    }
+
+    fn create(&mut self, now: u64, client: &Client<'_>) -> Result<(Token, Session), Error> {
         self.st.check_fork()?;
         let mut p = self.storage.parts();
         self.st.create(&mut p, now, client)
     }
 
-    /// Look a token up and, if it names a live session, mark it used (idle timer restarts).
-    /// Deadlines are checked exactly, at millisecond resolution, on every call.
-    pub fn validate(
+    fn validate(
         &mut self,
         token: &[u8],
         now: u64,
@@ -362,84 +366,7 @@ impl<S: Storage> Engine<S> {
         self.st.validate(&mut p, token, now, client)
     }
 
-    /// Find and validate the session cookie of a request's `Cookie` header (the engine's
-    /// cookie name): `Ok(None)` when the header does not carry it, else as
-    /// [`Engine::validate_any`] over every copy of it. Returns the token that was used.
-    pub fn validate_cookie<'h>(
-        &mut self,
-        header: &'h [u8],
-        now: u64,
-        client: &Client<'_>,
-    ) -> Result<Option<(&'h [u8], Session)>, Error> {
-        let name = self.st.config.cookie.name.clone();
-        let values = cookie::cookie_values(header, name.as_str())?;
-        if values.clone().next().is_none() {
-            return Ok(None);
-        }
-        self.validate_any(values, now, client).map(Some)
-    }
-
-    /// Validate a request that carries the session cookie once or several times (the
-    /// duplicate rule, in one place for every binding). A browser sends several cookies
-    /// of one name when they differ in domain or path, so an attacker on a sibling
-    /// subdomain can plant one beside the user's ("cookie tossing"). Of the distinct
-    /// `tokens`:
-    ///
-    /// - one that names a live session (checked without touching it) is the one
-    ///   validated, so a planted dead or foreign cookie cannot lock the user out;
-    /// - if none does, the first is validated, giving its error (and reuse events);
-    /// - if several do, it is ambiguous which is the user's: each of those sessions is
-    ///   ended (as revoked, event [`EventKind::DuplicateCookie`]) and the answer is
-    ///   [`CookieError::Duplicate`]. The next request then starts clean instead of
-    ///   being refused for as long as the planted session lives.
-    ///
-    /// An empty `tokens` is [`Invalid::Unknown`].
-    pub fn validate_any<'t, I>(
-        &mut self,
-        tokens: I,
-        now: u64,
-        client: &Client<'_>,
-    ) -> Result<(&'t [u8], Session), Error>
-    where
-        I: IntoIterator<Item = &'t [u8]>,
-        I::IntoIter: Clone,
-    {
-        let tokens = tokens.into_iter();
-        let distinct = || {
-            let all = tokens.clone();
-            tokens
-                .clone()
-                .enumerate()
-                .filter(move |&(i, t)| !all.clone().take(i).any(|u| u == t))
-                .map(|(_, t)| t)
-        };
-        let mut live = distinct().filter(|t| self.peek(t, now).is_ok());
-        let chosen = match (live.next(), live.next()) {
-            (Some(t), None) => t,
-            (None, _) => distinct().next().ok_or(Error::Session(Invalid::Unknown))?,
-            (Some(_), Some(_)) => {
-                let now = self.st.tick(now);
-                for t in distinct() {
-                    let mut p = self.storage.parts();
-                    if let Ok(i) = self.st.find_live(&p, t, now) {
-                        let s = p.slots[i as usize];
-                        self.st
-                            .emit(&s, i, EventKind::DuplicateCookie, now, p.events);
-                        self.st.destroy(&mut p, i, Death::Revoked, now);
-                    }
-                }
-                return Err(Error::Cookie(CookieError::Duplicate));
-            }
-        };
-        let session = self.validate(chosen, now, client)?;
-        Ok((chosen, session))
-    }
-
-    /// The live session `token` names at `now`, without touching it: no idle timer
-    /// restart, no event, no client check, nothing ended. For listings and
-    /// administration (a page of sessions must not keep abandoned ones alive). A dead
-    /// token gives what validation would (`LoggedOut`, `Expired(..)`, ...).
-    pub fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Invalid> {
+    fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Invalid> {
         let p = self.storage.parts();
         let now = now.max(self.st.clock);
         match self.st.find_live(&p, token, now) {
@@ -449,9 +376,7 @@ impl<S: Storage> Engine<S> {
         }
     }
 
-    /// Bind the session to `principal` and rotate its token (the old one dies: anti-fixation).
-    /// Payload is kept. The absolute timer restarts at login.
-    pub fn login(
+    fn login(
         &mut self,
         token: &[u8],
         principal: &[u8],
@@ -462,8 +387,7 @@ impl<S: Storage> Engine<S> {
         self.st.login(&mut p, token, principal, now)
     }
 
-    /// Give the session a new token; the old one dies and its reuse is reported.
-    pub fn rotate(&mut self, token: &[u8], now: u64) -> Result<(Token, Session), Error> {
+    fn rotate(&mut self, token: &[u8], now: u64) -> Result<(Token, Session), Error> {
         self.st.check_fork()?;
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
@@ -474,8 +398,7 @@ impl<S: Storage> Engine<S> {
         Ok((t, self.st.info(&p, i)))
     }
 
-    /// End the session server-side. Its token is remembered so later reuse is reported.
-    pub fn logout(&mut self, token: &[u8], now: u64) -> Result<(), Error> {
+    fn logout(&mut self, token: &[u8], now: u64) -> Result<(), Error> {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         let i = self.st.resolve(&mut p, token, now)?;
@@ -483,9 +406,7 @@ impl<S: Storage> Engine<S> {
         Ok(())
     }
 
-    /// End one session by handle (e.g. from a "your sessions" page). A session already
-    /// past its deadline (not yet swept) ends as expired and gives that error.
-    pub fn revoke(&mut self, handle: SessionRef, now: u64) -> Result<(), Error> {
+    fn revoke(&mut self, handle: SessionRef, now: u64) -> Result<(), Error> {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         let i = self.st.live_at(&mut p, handle, now)?;
@@ -493,10 +414,7 @@ impl<S: Storage> Engine<S> {
         Ok(())
     }
 
-    /// End every session of `principal` ("log out everywhere"); returns how many were live.
-    /// One past its deadline but not yet swept ends as expired, as a validation would find
-    /// it, and is not counted.
-    pub fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
+    fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         let mut n = 0;
@@ -506,10 +424,7 @@ impl<S: Storage> Engine<S> {
         n
     }
 
-    /// End every live session (an administrator's "log everyone out"); returns how many.
-    /// Sessions past their deadline but not yet swept end as expired and are not counted.
-    /// Costs in proportion to capacity.
-    pub fn revoke_all(&mut self, now: u64) -> usize {
+    fn revoke_all(&mut self, now: u64) -> usize {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         let mut n = 0;
@@ -521,9 +436,7 @@ impl<S: Storage> Engine<S> {
         n
     }
 
-    /// The live sessions of `principal` at `now` (ASVS: let users see their sessions).
-    /// Sessions past their deadline are left out, swept or not.
-    pub fn sessions_of<'a>(&'a mut self, principal: &[u8], now: u64) -> SessionsOf<'a> {
+    fn sessions_of<'a>(&'a mut self, principal: &[u8], now: u64) -> SessionsOf<'a> {
         let now = self.st.tick(now);
         let p = self.storage.parts();
         let head = self
@@ -541,18 +454,14 @@ impl<S: Storage> Engine<S> {
         }
     }
 
-    /// A snapshot of the session behind `handle` at `now`. A session past its deadline
-    /// ends as expired and gives that error; so do [`Engine::payload`] and
-    /// [`Engine::read`].
-    pub fn session(&mut self, handle: SessionRef, now: u64) -> Result<Session, Error> {
+    fn session(&mut self, handle: SessionRef, now: u64) -> Result<Session, Error> {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         let i = self.st.live_at(&mut p, handle, now)?;
         Ok(self.st.info(&p, i))
     }
 
-    /// Override one session's timeouts (each within the configured maximum).
-    pub fn set_timeouts(
+    fn set_timeouts(
         &mut self,
         handle: SessionRef,
         idle_ms: Option<u32>,
@@ -564,9 +473,7 @@ impl<S: Storage> Engine<S> {
             .set_timeouts(&mut p, handle, idle_ms, absolute_ms, now)
     }
 
-    /// Replace the session's payload. A payload that does not fit fails and the old one stays.
-    /// A session past its deadline (not yet swept) ends as expired and gives that error.
-    pub fn write(&mut self, handle: SessionRef, data: &[u8], now: u64) -> Result<(), Error> {
+    fn write(&mut self, handle: SessionRef, data: &[u8], now: u64) -> Result<(), Error> {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         let i = self.st.live_at(&mut p, handle, now)?;
@@ -576,8 +483,7 @@ impl<S: Storage> Engine<S> {
         self.st.write_chain(&mut p, i, Chain::Payload, data, now)
     }
 
-    /// The payload, chunk by chunk, without copying.
-    pub fn payload(&mut self, handle: SessionRef, now: u64) -> Result<Chunks<'_>, Error> {
+    fn payload(&mut self, handle: SessionRef, now: u64) -> Result<Chunks<'_>, Error> {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         let i = self.st.live_at(&mut p, handle, now)?;
@@ -590,76 +496,7 @@ impl<S: Storage> Engine<S> {
         })
     }
 
-    /// Copy the payload into `out`; returns its length.
-    pub fn read(&mut self, handle: SessionRef, out: &mut [u8], now: u64) -> Result<usize, Error> {
-        let chunks = self.payload(handle, now)?;
-        chunks
-            .copy_into(out)
-            .map(|d| d.len())
-            .ok_or(Error::BufferTooSmall)
-    }
-
-    /// The request seam's *load*: find the session a request's `Cookie` header names
-    /// (the duplicate-cookie rule of [`Engine::validate_cookie`] applies), check its
-    /// deadlines and client, restart its idle timer, and hand out its payload.
-    /// `Ok(None)` when the header carries no session cookie; an error says why the
-    /// cookie it carries names no live session (the caller serves the request without
-    /// one: nothing a client sends makes this fail in any other way).
-    ///
-    /// ```
-    /// use sessile::{Client, Config, Engine, Saved};
-    /// let mut engine = Engine::from_os(Config::default()).unwrap();
-    /// let (token, session) = engine.create(0, &Client::NONE).unwrap();
-    /// engine.write(session.handle, b"{}", 0).unwrap();
-    /// let header = format!("__Host-sid={}", token.as_str());
-    /// let loaded = engine.load_cookie(header.as_bytes(), 5, &Client::NONE).unwrap().unwrap();
-    /// assert_eq!(loaded.payload.copy_into(&mut [0; 8]), Some(&b"{}"[..]));
-    /// let (handle, epoch) = (loaded.session.handle, loaded.session.epoch);
-    /// assert_eq!(engine.save(handle, epoch, b"{}", 6), Ok(Saved::Unchanged));
-    /// assert_eq!(engine.save(handle, epoch, b"{\"n\":1}", 6), Ok(Saved::Written));
-    /// ```
-    pub fn load_cookie<'h>(
-        &mut self,
-        header: &'h [u8],
-        now: u64,
-        client: &Client<'_>,
-    ) -> Result<Option<Loaded<'h, '_>>, Error> {
-        let Some((token, session)) = self.validate_cookie(header, now, client)? else {
-            return Ok(None);
-        };
-        let payload = self.payload(session.handle, now)?;
-        Ok(Some(Loaded {
-            token,
-            session,
-            payload,
-        }))
-    }
-
-    /// [`Engine::load_cookie`] for a token the caller took from elsewhere (a header of
-    /// its own, a signed cookie it unwrapped).
-    pub fn load<'t>(
-        &mut self,
-        token: &'t [u8],
-        now: u64,
-        client: &Client<'_>,
-    ) -> Result<Loaded<'t, '_>, Error> {
-        let session = self.validate(token, now, client)?;
-        let payload = self.payload(session.handle, now)?;
-        Ok(Loaded {
-            token,
-            session,
-            payload,
-        })
-    }
-
-    /// The request seam's *save*: store `data` as the payload of the session a request
-    /// loaded (its handle and epoch), at the end of that request. Writes only when the
-    /// bytes differ from what is stored. Never lands on a session that ended since it
-    /// was loaded (logged out, revoked, expired, evicted) or whose token changed since
-    /// (login or rotation in another request): those give [`Saved::Dropped`] and change
-    /// nothing. A payload over the cap or with no room is an error and the stored one
-    /// stays.
-    pub fn save(
+    fn save(
         &mut self,
         handle: SessionRef,
         epoch: u32,
@@ -700,27 +537,18 @@ impl<S: Storage> Engine<S> {
         }
     }
 
-    /// Reclaim every session whose deadline has passed; returns how many. Costs in
-    /// proportion to what expired, not to what is live.
-    pub fn sweep(&mut self, now: u64) -> usize {
+    fn sweep(&mut self, now: u64) -> usize {
         let mut p = self.storage.parts();
         let now = self.st.tick(now);
         self.st.sweep(&mut p, now)
     }
 
-    /// The oldest undrained event.
-    pub fn pop_event(&mut self) -> Option<Event> {
+    fn pop_event(&mut self) -> Option<Event> {
         let p = self.storage.parts();
         self.st.ring.pop(p.events)
     }
 
-    /// Drain every pending event, oldest first.
-    pub fn drain_events(&mut self) -> impl Iterator<Item = Event> + '_ {
-        core::iter::from_fn(move || self.pop_event())
-    }
-
-    /// Counters.
-    pub fn stats(&self) -> Stats {
+    fn stats(&self) -> Stats {
         let mut s = self.st.stats;
         s.pool_used_bytes = (self.st.pool.used_blocks() * pool::BLOCK) as u64;
         s.tombstones = self.st.tombs.len() as u32;
@@ -729,51 +557,19 @@ impl<S: Storage> Engine<S> {
         s
     }
 
-    /// The `Set-Cookie` value carrying `token` for the session behind `handle`, living
-    /// until its absolute deadline as seen at `now` (`Max-Age`, whole seconds rounded up):
-    /// the one place a session cookie's text is made. A session that has ended (or is
-    /// past its deadline) gives that error; a `token` that is not cookie-safe text is
-    /// `Session(Malformed)`.
-    pub fn set_cookie(
-        &mut self,
-        token: &str,
-        handle: SessionRef,
-        now: u64,
-    ) -> Result<heapless::String<MAX_SET_COOKIE>, Error> {
-        let persistent = self.st.config.cookie.persistent;
-        self.set_cookie_as(token, handle, now, persistent)
-    }
-
-    /// [`Engine::set_cookie`] with `persistent` chosen for this cookie alone (a framework's
-    /// per-session choice, such as Flask's `session.permanent`): `false` gives a browser-
-    /// session cookie, without `Max-Age`.
-    pub fn set_cookie_as(
-        &mut self,
-        token: &str,
-        handle: SessionRef,
-        now: u64,
-        persistent: bool,
-    ) -> Result<heapless::String<MAX_SET_COOKIE>, Error> {
-        let mut p = self.storage.parts();
+    fn end_duplicate(&mut self, token: &[u8], now: u64) {
         let now = self.st.tick(now);
-        let i = self.st.live_at(&mut p, handle, now)?;
-        let max_age = rules::max_age_s(&p.slots[i as usize].times(), now);
-        let config = &self.st.config.cookie;
-        let text = if persistent == config.persistent {
-            config.set_cookie(token, Some(max_age))
-        } else {
-            let mut config = config.clone();
-            config.persistent = persistent;
-            config.set_cookie(token, Some(max_age))
-        };
-        text.ok_or(Error::Session(Invalid::Malformed))
+        let mut p = self.storage.parts();
+        if let Ok(i) = self.st.find_live(&p, token, now) {
+            let s = p.slots[i as usize];
+            self.st
+                .emit(&s, i, EventKind::DuplicateCookie, now, p.events);
+            self.st.destroy(&mut p, i, Death::Revoked, now);
+        }
     }
+}
 
-    /// The `Set-Cookie` value that deletes the session cookie (after logout).
-    pub fn clear_cookie(&self) -> Option<heapless::String<MAX_SET_COOKIE>> {
-        self.st.config.cookie.clear_cookie()
-    }
-
+impl<S: Storage> Engine<S> {
     /// The session token in a `Cookie` request header, if there is exactly one.
     pub fn token_from_cookie_header<'h>(
         &self,
@@ -784,7 +580,7 @@ impl<S: Storage> Engine<S> {
 }
 
 impl<S: Storage> Drop for Engine<S> {
-    /// Wipe what the engine knows: the generator's key (by [`IdGen`]'s own drop), the
+    /// Wipe what the engine knows: the generator's key (by the generator's own drop), the
     /// keys of its digests, every token digest, tombstone and payload byte. Storage the
     /// caller lent (a C caller's buffer, a static array) is left zeroed.
     fn drop(&mut self) {
@@ -802,7 +598,7 @@ impl<S: Storage> Drop for Engine<S> {
     }
 }
 
-/// Iterator over a principal's sessions, from [`Engine::sessions_of`].
+/// Iterator over a principal's sessions, from [`Store::sessions_of`].
 pub struct SessionsOf<'a> {
     now: u64,
     st: &'a State,

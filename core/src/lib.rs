@@ -6,7 +6,7 @@
 //! detection and secure cookies. Python, Node and C bindings wrap this crate.
 //!
 //! ```
-//! use sessile::{Client, Config, Engine};
+//! use sessile::{Client, Config, Engine, Store};
 //!
 //! let mut engine = Engine::from_os(Config::default()).unwrap(); // OS entropy, fork guard
 //! let now = 0;
@@ -39,9 +39,11 @@ pub mod event;
 mod idgen;
 mod index;
 pub mod pool;
+mod request;
 pub mod rules;
 mod slot;
 pub mod storage;
+mod store;
 mod token;
 mod tombstone;
 pub mod vocabulary;
@@ -60,8 +62,10 @@ pub use engine::{
 pub use error::{Error, Expiry, Invalid};
 pub use event::{Event, EventKind};
 pub use pool::{BLOCK as POOL_BLOCK, Chunks};
+pub use request::{Request, SetCookie};
 pub use slot::Slot;
 pub use storage::{Layout, Parts, SliceStorage, Storage};
+pub use store::Store;
 pub use token::{MAX_TOKEN_CHARS, Token};
 pub use tombstone::Tombstone;
 pub use wheel::Link;

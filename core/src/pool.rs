@@ -116,7 +116,7 @@ impl Pool {
     }
 }
 
-/// A payload's bytes, block by block (from [`crate::Engine::payload`]).
+/// A payload's bytes, block by block (from [`crate::Store::payload`]).
 pub struct Chunks<'a> {
     pub(crate) bytes: &'a [u8],
     pub(crate) next: &'a [u32],

@@ -17,7 +17,7 @@ pub type HeapEngine = Engine<HeapStorage>;
 /// the process id, asked only when an operation draws randomness).
 ///
 /// ```
-/// use sessile::{Client, Config, shared::SharedEngine};
+/// use sessile::{Client, Config, Store, shared::SharedEngine};
 /// let engine = SharedEngine::new(Config::default()).unwrap();
 /// let now = engine.now_ms();
 /// let (token, _) = engine.with(|e| e.create(now, &Client::NONE)).unwrap();
@@ -91,6 +91,7 @@ impl HeapEngine {
     /// have their own entropy source, and for reproducible tests.)
     ///
     /// ```
+    /// use sessile::Store;
     /// let engine = sessile::Engine::from_os(sessile::Config::default()).unwrap();
     /// assert_eq!(engine.stats().live, 0);
     /// ```

@@ -30,6 +30,7 @@ pub const fn text_len(n: usize) -> usize {
 /// digest. It is wiped from memory when dropped.
 ///
 /// ```
+/// use sessile::Store;
 /// let mut engine = sessile::Engine::from_os(sessile::Config::default()).unwrap();
 /// let (token, _) = engine.create(0, &sessile::Client::NONE).unwrap();
 /// assert_eq!(token.as_str().len(), 43);
@@ -51,6 +52,20 @@ impl Token {
     /// The token's text as bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.text[..usize::from(self.len)]
+    }
+
+    /// A copy of token text a store accepted (so it is short and of the token alphabet);
+    /// `None` for anything else.
+    pub(crate) fn copy_of(text: &[u8]) -> Option<Token> {
+        if text.len() > MAX_TOKEN_CHARS || !text.iter().all(|b| ALPHABET.contains(b)) {
+            return None;
+        }
+        let mut t = Token {
+            text: [0; MAX_TOKEN_CHARS],
+            len: text.len() as u8,
+        };
+        t.text[..text.len()].copy_from_slice(text);
+        Some(t)
     }
 
     pub(crate) fn encode(raw: &[u8]) -> Token {

@@ -5,6 +5,7 @@
 use proptest::prelude::*;
 use sessile::{
     Client, Config, CookieError, Engine, Error, EventKind, HeapStorage, Invalid, Saved, SessionRef,
+    Store,
 };
 
 const NONE: &Client<'static> = &Client::NONE;

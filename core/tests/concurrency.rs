@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use sessile::shared::SharedEngine;
-use sessile::{Client, Config};
+use sessile::{Client, Config, Store};
 
 #[test]
 fn threads_keep_their_own_payloads_and_counts_add_up() {

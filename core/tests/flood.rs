@@ -1,7 +1,7 @@
 //! Flooding: anonymous sessions created as fast as possible, at ten times capacity, never
 //! cost an authenticated user their session, and logins keep working.
 
-use sessile::{Client, Config, Engine, Error, EventKind};
+use sessile::{Client, Config, Engine, Error, EventKind, Store};
 
 #[test]
 fn anonymous_flood_never_evicts_authenticated_sessions() {

@@ -5,7 +5,7 @@
 #![cfg(unix)]
 
 use sessile::shared::SharedEngine;
-use sessile::{Client, Config, MAX_TOKEN_CHARS};
+use sessile::{Client, Config, MAX_TOKEN_CHARS, Store};
 
 const PER_PROCESS: usize = 4;
 const RECORD: usize = PER_PROCESS * MAX_TOKEN_CHARS;

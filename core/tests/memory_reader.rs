@@ -6,7 +6,7 @@
 
 use chacha20::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
-use sessile::{Client, Config, Engine};
+use sessile::{Client, Config, Engine, Store};
 
 /// The raw bytes of a token (its base64url text decoded).
 fn raw(token: &str) -> Vec<u8> {

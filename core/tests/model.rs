@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use sessile::{
     Client, ClientPolicy, Config, Engine, Error, EventKind, Expiry, HeapStorage, Invalid,
-    PrincipalLimitPolicy, RotatedReusePolicy, Session, SessionRef,
+    PrincipalLimitPolicy, RotatedReusePolicy, Session, SessionRef, Store,
 };
 
 const BLOCK: usize = 64;
@@ -696,14 +696,18 @@ fn code(e: &Error) -> &'static str {
 
 // ------------------------------------------------------------------ the comparison
 
-struct Run {
-    engine: Engine<HeapStorage>,
+/// One run of operations against any store (the in-process table here): the model
+/// checks the store seam.
+struct Run<S: Store> {
+    engine: S,
+    /// The store's clock (the latest `now` it was given).
+    clock: fn(&S) -> u64,
     model: Model,
     tags: HashMap<u64, usize>,
     now: u64,
 }
 
-impl Run {
+impl<S: Store> Run<S> {
     fn check_session(&self, sid: usize, s: &Session) {
         let m = &self.model.sessions[sid];
         assert_eq!(s.handle, m.handle, "handle of {sid}");
@@ -924,7 +928,7 @@ impl Run {
 
     fn compare_after(&mut self) {
         let m = &mut self.model;
-        assert_eq!(self.engine.now(), m.clock, "engine clock");
+        assert_eq!((self.clock)(&self.engine), m.clock, "engine clock");
         // Events of this operation, as a multiset, all at the engine's clock.
         let mut got: Vec<(&str, Option<usize>)> = self
             .engine
@@ -980,7 +984,13 @@ proptest! {
         // One fixed seed: client digests are keyed by it, and the addresses used here are
         // known not to collide under it, so the model can compare addresses by value.
         let engine = Engine::new(cfg.clone(), [0x6d; 32]).unwrap();
-        let mut run = Run { engine, model: Model::new(cfg), tags: HashMap::new(), now: 0 };
+        let mut run = Run {
+            engine,
+            clock: Engine::<HeapStorage>::now,
+            model: Model::new(cfg),
+            tags: HashMap::new(),
+            now: 0,
+        };
         for (op, step) in &ops {
             run.apply(op, *step);
         }

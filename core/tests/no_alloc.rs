@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use sessile::{Client, Config, Engine, Error, Token};
+use sessile::{Client, Config, Engine, Error, Store, Token};
 
 struct Counting;
 

@@ -3,7 +3,7 @@
 //! where `Engine::new` and the heap do not exist, so it uses only `with_storage`.
 
 use sessile::{
-    Client, Config, Engine, Error, Event, Invalid, Layout, Link, Parts, SliceStorage, Slot,
+    Client, Config, Engine, Error, Event, Invalid, Layout, Link, Parts, SliceStorage, Slot, Store,
     Tombstone,
 };
 

@@ -17,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use sessile::cookie::{
     CookieConfig, CookieError, MAX_SET_COOKIE, Priority, SameSite, parse_cookie,
 };
-use sessile::{Client, Config, ConfigError, Engine};
+use sessile::{Client, Config, ConfigError, Engine, Store};
 use sessile_fuzz::{Parsed, is_cookie_name, is_cookie_octet, parse_cookie_ref};
 
 #[derive(Arbitrary, Debug)]

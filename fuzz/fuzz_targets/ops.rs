@@ -40,7 +40,7 @@ use libfuzzer_sys::fuzz_target;
 use sessile::cookie::{CookieError, MAX_COOKIE_HEADER};
 use sessile::{
     Client, Config, Engine, Error, EventKind, Expiry, HeapStorage, Invalid, POOL_BLOCK,
-    PrincipalLimitPolicy, RotatedReusePolicy, Session, SessionRef,
+    PrincipalLimitPolicy, RotatedReusePolicy, Session, SessionRef, Store,
 };
 use sessile_fuzz::{is_canonical_token, is_cookie_octet};
 

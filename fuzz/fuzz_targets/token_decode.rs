@@ -11,7 +11,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sessile::{Client, Config, Engine, Error, Invalid};
+use sessile::{Client, Config, Engine, Error, Invalid, Store};
 use sessile_fuzz::is_canonical_token;
 
 #[derive(Arbitrary, Debug)]

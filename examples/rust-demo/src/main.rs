@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sessile::shared::SharedEngine;
-use sessile::{Client, Config, Session};
+use sessile::{Client, Config, Session, Store};
 
 /// Largest request head and body we read; more is a 4xx, never a crash.
 const MAX_HEAD: usize = 32 * 1024;
