@@ -245,6 +245,28 @@ def test_removing_a_key_and_putting_it_back_keeps_the_login() -> None:
     assert c.get("/read").json() == {"data": {"cart": "3!"}, "user": "alice"}
 
 
+def test_max_age_is_the_life_server_side_within_the_cores_maxima() -> None:
+    # max_age becomes both timeouts; the per-session maxima stay the core's defaults
+    # unless max_age is above them, then they rise to max_age (the core refuses a default
+    # timeout above its maximum). The glue must read those defaults, not copy them.
+    core = sessile.Engine().config
+    for max_age in (60, 14 * 24 * 3600):
+        config = ss.SessionMiddleware(None, max_age=max_age).engine.config  # type: ignore[arg-type]
+        assert (config["idle_timeout"], config["absolute_timeout"]) == (max_age, max_age)
+        assert config["max_idle_timeout"] == core["max_idle_timeout"]
+        assert config["max_absolute_timeout"] == core["max_absolute_timeout"]
+    life = int(max(core["max_idle_timeout"], core["max_absolute_timeout"])) + 3600  # type: ignore[call-overload]
+    mw = ss.SessionMiddleware(Starlette(routes=ROUTES), max_age=life)
+    config = mw.engine.config
+    assert [config[k] for k in ("idle_timeout", "absolute_timeout")] == [life, life]
+    assert [config[k] for k in ("max_idle_timeout", "max_absolute_timeout")] == [life, life]
+    c = TestClient(mw)
+    assert f"max-age={life}" in (cookie_of(c.post("/set/a/b")) or "").lower()
+    info = mw.engine.peek(c.cookies["session"])
+    assert info.idle_timeout == info.absolute_timeout == life
+    assert info.absolute_deadline - info.created == life
+
+
 def test_max_age_none_is_a_browser_session_cookie() -> None:
     c = TestClient(app_with(ss.SessionMiddleware, secret_key="k", max_age=None))
     assert "max-age" not in (cookie_of(c.post("/set/a/b")) or "").lower()
