@@ -1,24 +1,20 @@
 //! `Engine`: the session engine's Python class.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use sessile::cookie::{CookieConfig, Priority, SameSite};
+use sessile::cookie::CookieConfig;
 use sessile::shared::{HeapEngine, SharedEngine};
-use sessile::{
-    Config, Error, PrincipalLimitPolicy, Profile, RotatedReusePolicy, Session as CoreSession,
-    SessionRef,
-};
+use sessile::{Config, Error, Session as CoreSession, SessionRef};
 
 use crate::client::ClientArgs;
-use crate::clock::{seconds_to_ms, secs};
-use crate::config::{CLIENT_POLICIES, choice, ms_field, policy_name, u32_field};
+use crate::clock::{self, seconds_to_ms, secs};
+use crate::config::{self, ConfigArgs};
 use crate::convert::{bytes_of, opt_bytes};
-use crate::errors::{bad_config, raise, to_py};
+use crate::errors::{bad_config, to_py};
 use crate::event::Event;
 use crate::fork::Registered;
 use crate::session::Session;
@@ -37,29 +33,10 @@ pub struct Engine {
 impl Engine {
     /// Engine time in ms: the injected clock (seconds) or the shared monotonic clock.
     fn now_ms(&self, py: Python<'_>) -> PyResult<u64> {
-        let Some(clock) = &self.clock else {
-            return Ok(self.inner.engine.now_ms());
-        };
-        let v = clock.bind(py).call0()?;
-        let s: f64 = v.extract().map_err(|_| {
-            raise(
-                py,
-                "ClockError",
-                "clock() must return a number of seconds".into(),
-                None,
-            )
-        })?;
-        // Whole microseconds first, so that e.g. 1.001 s (1000.9999… ms in binary) is 1001 ms.
-        let us = (s * 1e6).round();
-        if !(s.is_finite() && (0.0..9_007_199_254_740_992.0).contains(&us)) {
-            return Err(raise(
-                py,
-                "ClockError",
-                format!("clock() returned {s}; it must be finite seconds >= 0"),
-                None,
-            ));
+        match &self.clock {
+            Some(clock) => clock::read_ms(py, clock),
+            None => Ok(self.inner.engine.now_ms()),
         }
-        Ok(us as u64 / 1000)
     }
 
     fn token_pair<'py>(
@@ -74,21 +51,6 @@ impl Engine {
                 Bound::new(py, Session::from_core(s))?.into_any(),
             ],
         )
-    }
-
-    /// Run `f` on the engine with the GIL released, for calls whose cost grows with
-    /// capacity, counted in `detached` meanwhile (see [`reseed_after_fork`]).
-    fn detached<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut HeapEngine) -> R + Send) -> R {
-        struct Counted<'a>(&'a AtomicUsize);
-        impl Drop for Counted<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-        let inner = &*self.inner;
-        inner.detached.fetch_add(1, Ordering::SeqCst);
-        let _counted = Counted(&inner.detached);
-        py.detach(|| inner.engine.with(f))
     }
 
     /// Copy a payload out under the lock. No Python code may run while the engine lock is
@@ -148,131 +110,38 @@ impl Engine {
         seed: Option<&Bound<'_, PyAny>>,
         clock: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
-        let profile = choice(
-            py,
-            "profile",
+        let c = ConfigArgs {
             profile,
-            None,
-            &[
-                ("aal1", Some(Profile::Aal1)),
-                ("aal2", Some(Profile::Aal2)),
-                ("aal3", Some(Profile::Aal3)),
-            ],
-        )?;
-        let mut c = profile.map_or_else(Config::default, Config::profile);
-        c.capacity = u32_field(py, "capacity", capacity, c.capacity)?;
-        c.pool_bytes = u32_field(py, "pool_bytes", pool_bytes, c.pool_bytes)?;
-        c.max_payload = u32_field(py, "max_payload", max_payload, c.max_payload)?;
-        c.token_bytes = match token_bytes {
-            None => c.token_bytes,
-            Some(v) => u8::try_from(v)
-                .map_err(|_| to_py(py, Error::Config(sessile::ConfigError::TokenBytes)))?,
-        };
-        c.idle_timeout_ms = ms_field(py, "idle_timeout", idle_timeout, c.idle_timeout_ms)?;
-        c.absolute_timeout_ms = ms_field(
-            py,
-            "absolute_timeout",
+            capacity,
+            pool_bytes,
+            max_payload,
+            token_bytes,
+            idle_timeout,
             absolute_timeout,
-            c.absolute_timeout_ms,
-        )?;
-        c.max_idle_timeout_ms = ms_field(
-            py,
-            "max_idle_timeout",
             max_idle_timeout,
-            c.max_idle_timeout_ms,
-        )?;
-        c.max_absolute_timeout_ms = ms_field(
-            py,
-            "max_absolute_timeout",
             max_absolute_timeout,
-            c.max_absolute_timeout_ms,
-        )?;
-        c.tombstones = u32_field(py, "tombstones", tombstones, c.tombstones)?;
-        c.events = u32_field(py, "events", events, c.events)?;
-        c.max_sessions_per_principal = u32_field(
-            py,
-            "max_sessions_per_principal",
+            tombstones,
+            events,
             max_sessions_per_principal,
-            c.max_sessions_per_principal,
-        )?;
-        c.principal_limit_policy = choice(
-            py,
-            "principal_limit_policy",
             principal_limit_policy,
-            c.principal_limit_policy,
-            &[
-                ("evict_oldest", PrincipalLimitPolicy::EvictOldest),
-                ("refuse", PrincipalLimitPolicy::Refuse),
-            ],
-        )?;
-        c.rotated_reuse = choice(
-            py,
-            "rotated_reuse",
             rotated_reuse,
-            c.rotated_reuse,
-            &[
-                ("report", RotatedReusePolicy::Report),
-                ("revoke_session", RotatedReusePolicy::RevokeSession),
-            ],
-        )?;
-        c.ip_policy = choice(py, "ip_policy", ip_policy, c.ip_policy, &CLIENT_POLICIES)?;
-        c.user_agent_policy = choice(
-            py,
-            "user_agent_policy",
+            ip_policy,
             user_agent_policy,
-            c.user_agent_policy,
-            &CLIENT_POLICIES,
-        )?;
-        c.max_addresses = match max_addresses {
-            None => c.max_addresses,
-            Some(v) => u8::try_from(v)
-                .map_err(|_| to_py(py, Error::Config(sessile::ConfigError::MaxAddresses)))?,
-        };
-        let cfg_err = |e| to_py(py, Error::Config(sessile::ConfigError::Cookie(e)));
-        let mut cookie = c.cookie.clone();
-        if let Some(n) = cookie_name {
-            cookie = cookie.with_name(n).map_err(cfg_err)?;
-        }
-        if cookie_domain.is_some() {
-            cookie = cookie.with_domain(cookie_domain).map_err(cfg_err)?;
-        }
-        if let Some(p) = cookie_path {
-            cookie = cookie.with_path(p).map_err(cfg_err)?;
-        }
-        cookie.secure = cookie_secure.unwrap_or(cookie.secure);
-        cookie.http_only = cookie_http_only.unwrap_or(cookie.http_only);
-        cookie.partitioned = cookie_partitioned.unwrap_or(cookie.partitioned);
-        cookie.persistent = cookie_persistent.unwrap_or(cookie.persistent);
-        cookie.same_site = choice(
-            py,
-            "cookie_same_site",
+            max_addresses,
+            cookie_name,
+            cookie_domain,
+            cookie_path,
+            cookie_secure,
+            cookie_http_only,
             cookie_same_site,
-            cookie.same_site,
-            &[
-                ("lax", Some(SameSite::Lax)),
-                ("strict", Some(SameSite::Strict)),
-                ("none", Some(SameSite::None)),
-                ("omit", None),
-            ],
-        )?;
-        cookie.priority = choice(
-            py,
-            "cookie_priority",
+            cookie_partitioned,
             cookie_priority,
-            cookie.priority,
-            &[
-                ("low", Some(Priority::Low)),
-                ("medium", Some(Priority::Medium)),
-                ("high", Some(Priority::High)),
-            ],
-        )?;
-        c.cookie = cookie.clone();
-        if let Some(clock) = &clock
-            && !clock.bind(py).is_callable()
-        {
-            return Err(PyTypeError::new_err(
-                "clock must be a callable returning seconds",
-            ));
+            cookie_persistent,
+        }
+        .build(py)?;
+        let cookie = c.cookie.clone();
+        if let Some(clock) = &clock {
+            clock::check(py, clock)?;
         }
         let seed = match seed {
             None => None,
@@ -307,64 +176,7 @@ impl Engine {
     /// Every configuration value in effect (durations in seconds).
     #[getter]
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = &self.config;
-        let d = PyDict::new(py);
-        d.set_item("capacity", c.capacity)?;
-        d.set_item("pool_bytes", c.pool_bytes)?;
-        d.set_item("max_payload", c.max_payload)?;
-        d.set_item("token_bytes", c.token_bytes)?;
-        d.set_item("idle_timeout", secs(c.idle_timeout_ms.into()))?;
-        d.set_item("absolute_timeout", secs(c.absolute_timeout_ms.into()))?;
-        d.set_item("max_idle_timeout", secs(c.max_idle_timeout_ms.into()))?;
-        d.set_item(
-            "max_absolute_timeout",
-            secs(c.max_absolute_timeout_ms.into()),
-        )?;
-        d.set_item("tombstones", c.tombstones)?;
-        d.set_item("events", c.events)?;
-        d.set_item("max_sessions_per_principal", c.max_sessions_per_principal)?;
-        d.set_item(
-            "principal_limit_policy",
-            match c.principal_limit_policy {
-                PrincipalLimitPolicy::EvictOldest => "evict_oldest",
-                PrincipalLimitPolicy::Refuse => "refuse",
-            },
-        )?;
-        d.set_item(
-            "rotated_reuse",
-            match c.rotated_reuse {
-                RotatedReusePolicy::Report => "report",
-                RotatedReusePolicy::RevokeSession => "revoke_session",
-            },
-        )?;
-        d.set_item("ip_policy", policy_name(c.ip_policy))?;
-        d.set_item("user_agent_policy", policy_name(c.user_agent_policy))?;
-        d.set_item("max_addresses", c.max_addresses)?;
-        let k = &c.cookie;
-        d.set_item("cookie_name", k.name.as_str())?;
-        d.set_item("cookie_domain", k.domain.as_ref().map(|s| s.as_str()))?;
-        d.set_item("cookie_path", k.path.as_str())?;
-        d.set_item("cookie_secure", k.secure)?;
-        d.set_item("cookie_http_only", k.http_only)?;
-        d.set_item(
-            "cookie_same_site",
-            k.same_site.map(|s| match s {
-                SameSite::Lax => "lax",
-                SameSite::Strict => "strict",
-                SameSite::None => "none",
-            }),
-        )?;
-        d.set_item("cookie_partitioned", k.partitioned)?;
-        d.set_item(
-            "cookie_priority",
-            k.priority.map(|p| match p {
-                Priority::Low => "low",
-                Priority::Medium => "medium",
-                Priority::High => "high",
-            }),
-        )?;
-        d.set_item("cookie_persistent", k.persistent)?;
-        Ok(d)
+        config::to_dict(py, &self.config)
     }
 
     /// The session cookie's name.
@@ -580,14 +392,16 @@ impl Engine {
     fn revoke_principal(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<usize> {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
-        Ok(self.detached(py, |e| e.revoke_principal(&principal, now)))
+        Ok(self
+            .inner
+            .run_detached(py, |e| e.revoke_principal(&principal, now)))
     }
 
     /// End every live session (an administrator's "log everyone out"); returns how many.
     /// Costs in proportion to capacity, so other threads run meanwhile.
     fn revoke_all(&self, py: Python<'_>) -> PyResult<usize> {
         let now = self.now_ms(py)?;
-        Ok(self.detached(py, |e| e.revoke_all(now)))
+        Ok(self.inner.run_detached(py, |e| e.revoke_all(now)))
     }
 
     /// The live sessions of `principal`.
@@ -661,7 +475,7 @@ impl Engine {
     /// Reclaim every expired session; returns how many.
     fn sweep(&self, py: Python<'_>) -> PyResult<usize> {
         let now = self.now_ms(py)?;
-        Ok(self.detached(py, |e| e.sweep(now)))
+        Ok(self.inner.run_detached(py, |e| e.sweep(now)))
     }
 
     /// Every pending security event, oldest first (the Python `Engine` also logs them on

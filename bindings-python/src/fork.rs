@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use pyo3::prelude::*;
 
-use sessile::shared::SharedEngine;
+use sessile::shared::{HeapEngine, SharedEngine};
 
 /// An engine as the at-fork hook sees it.
 pub(crate) struct Registered {
@@ -30,6 +30,24 @@ impl Registered {
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(&it));
         it
+    }
+
+    /// Run `f` on the engine with the GIL released, for calls whose cost grows with
+    /// capacity, counted in `detached` meanwhile (see [`reseed_after_fork`]).
+    pub(crate) fn run_detached<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut HeapEngine) -> R + Send,
+    ) -> R {
+        struct Counted<'a>(&'a AtomicUsize);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.detached.fetch_add(1, Ordering::SeqCst);
+        let _counted = Counted(&self.detached);
+        py.detach(|| self.engine.with(f))
     }
 }
 

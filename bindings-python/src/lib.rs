@@ -4,6 +4,14 @@
 //! error mapping (one Python class per core error, see `python/sessile/errors.py`) and the
 //! injectable clock. Session policy lives in the core; framework glue (Flask, ASGI) and the
 //! JSON helpers live in the pure-Python package `sessile`.
+//!
+//! One file per concern: `engine.rs` (the `Engine` class), `config.rs` (its keyword
+//! arguments to a core `Config` and back), `session.rs`, `event.rs`, `stats.rs` (the
+//! snapshot classes), `errors.rs` (core error -> Python class), `convert.rs` and
+//! `client.rs` (arguments), `clock.rs` (seconds <-> ms, the injected clock), `fork.rs`
+//! (engine registry, GIL-released calls and the at-fork reseed), `cookie.rs`
+//! (`parse_cookie`).
+
 mod client;
 mod clock;
 mod config;
