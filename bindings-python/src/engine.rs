@@ -179,6 +179,15 @@ impl Engine {
         config::to_dict(py, &self.config)
     }
 
+    /// The configuration `Engine()` would have, without building one: the core's defaults
+    /// under the keys of `Engine.config` (durations in seconds). For glue that must stay
+    /// within the core's limits (e.g. lift `max_idle_timeout` only when a framework's
+    /// lifetime exceeds it) without copying them.
+    #[staticmethod]
+    fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+        config::to_dict(py, &Config::default())
+    }
+
     /// The session cookie's name.
     #[getter]
     fn cookie_name(&self) -> &str {
