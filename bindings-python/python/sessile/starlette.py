@@ -23,7 +23,7 @@ that had data); data set after ``clear()`` starts a new session.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
@@ -41,8 +41,6 @@ __all__ = [
     "principal",
     "rotate",
 ]
-
-_MAX_CONFIG_TIMEOUT = 30 * 24 * 3600.0
 
 
 class SessionDict(dict[str, Any]):
@@ -83,12 +81,13 @@ class SessionMiddleware:
             timeouts: dict[str, float] = {}
             if max_age is not None:
                 life = float(max_age)
-                timeouts = {
-                    "idle_timeout": life,
-                    "absolute_timeout": life,
-                    "max_idle_timeout": max(life, _MAX_CONFIG_TIMEOUT),
-                    "max_absolute_timeout": max(life, _MAX_CONFIG_TIMEOUT),
-                }
+                timeouts = {"idle_timeout": life, "absolute_timeout": life}
+                # The engine refuses a default timeout above its per-session maximum:
+                # lift a maximum to max_age where the core's default is lower.
+                defaults = Engine.defaults()
+                for key in ("max_idle_timeout", "max_absolute_timeout"):
+                    if life > cast(float, defaults[key]):
+                        timeouts[key] = life
             engine = Engine(
                 cookie_name=session_cookie,
                 cookie_path=path,
