@@ -160,6 +160,16 @@ def test_forged_or_invalid_cookies_give_an_empty_session(cookie: str) -> None:
     assert r.status_code == 200 and cookie_of(r) is not None
 
 
+@pytest.mark.parametrize("payload", [b"[1, 2]", b"5", b'"ab"', b'[["a", 1]]', b"not json"])
+def test_a_payload_that_is_no_json_object_gives_an_empty_session(payload: bytes) -> None:
+    # Written through the engine by other code, or corrupt: an empty session, as in Flask.
+    engine, c = shared_engine_client()
+    token, info = engine.create()
+    engine.write(info.handle, payload)
+    r = c.get("/read", headers={"Cookie": f"session={token}"})
+    assert r.status_code == 200 and r.json() == {"data": {}, "user": None}
+
+
 def test_login_rotates_and_logout_destroys() -> None:
     mw = ss.SessionMiddleware(app=None, secret_key="k")  # type: ignore[arg-type]
     engine = mw.engine

@@ -29,8 +29,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import Engine, loads
-from ._lifecycle import SessionState
+from . import Engine
+from ._lifecycle import SessionState, load
 
 __all__ = [
     "SessionDict",
@@ -114,21 +114,10 @@ class SessionMiddleware:
                 user_agent = value
         client = scope.get("client")
         ip = client[0] if client else None
-        found = None
-        if cookies:
-            header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
-            found = engine.load_cookie(header, ip=ip, user_agent=user_agent)
-        if found is None:
-            state = SessionState(engine, None, None, b"", self.persistent)
-            scope["session"] = SessionDict(state, {})
-        else:
-            token, info, payload = found
-            state = SessionState(engine, token, info, payload, self.persistent)
-            try:
-                data = loads(payload)
-            except ValueError:
-                data = {}
-            scope["session"] = SessionDict(state, data if isinstance(data, dict) else {})
+        header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
+        token, info, payload, data = load(engine, header, ip=ip, user_agent=user_agent)
+        state = SessionState(engine, token, info, payload, self.persistent)
+        scope["session"] = SessionDict(state, data)
         scope["sessile"] = state
 
         async def send_wrapper(message: Message) -> None:
