@@ -132,12 +132,23 @@ class SessionState:
         changed: bool = True,
         client: Mapping[str, str | None] | None = None,
     ) -> str | None:
-        """Store the session dict ``data`` at the end of the request; return the
-        ``Set-Cookie`` value to send, if any.
+        """Store the session dict ``data`` at the end of the request and log the engine's
+        pending security events; return the ``Set-Cookie`` value to send, if any.
 
         ``changed=False`` says the app did not modify ``data`` (Flask's ``modified``), so
         it is not serialised. ``client`` is passed to ``Engine.create`` for a new session.
         """
+        cookie = self._store(data, changed=changed, client=client)
+        self.engine.log_pending_events()
+        return cookie
+
+    def _store(
+        self,
+        data: Mapping[str, Any],
+        *,
+        changed: bool,
+        client: Mapping[str, str | None] | None,
+    ) -> str | None:
         engine = self.engine
         if self.token is not None and (self.cleared or (changed and self.loaded and not data)):
             # The app emptied the session: clear(), or every key it had removed. That is

@@ -111,7 +111,6 @@ class SessionInterface(_FlaskSessionInterface):
         if cookie is not None:
             response.vary.add("Cookie")
             response.headers.add("Set-Cookie", cookie)
-        self.engine.log_pending_events()
 
 
 def _current() -> ServerSession:

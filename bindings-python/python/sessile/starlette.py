@@ -125,7 +125,6 @@ class SessionMiddleware:
                 cookie = state.finish(scope["session"])
                 if cookie is not None:
                     MutableHeaders(scope=message).append("Set-Cookie", cookie)
-                engine.log_pending_events()
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
