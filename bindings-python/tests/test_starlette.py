@@ -277,6 +277,15 @@ def test_max_age_is_the_life_server_side_within_the_cores_maxima() -> None:
     assert info.absolute_deadline - info.created == life
 
 
+def test_events_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    _, c = shared_engine_client()
+    with caplog.at_level("INFO", logger="sessile.security"):
+        c.post("/login/alice")
+        c.post("/logout")
+    kinds = [r.sessile_event.kind for r in caplog.records]  # type: ignore[attr-defined]
+    assert kinds == ["created", "logged_in", "logged_out"]
+
+
 def test_max_age_none_is_a_browser_session_cookie() -> None:
     c = TestClient(app_with(ss.SessionMiddleware, secret_key="k", max_age=None))
     assert "max-age" not in (cookie_of(c.post("/set/a/b")) or "").lower()
