@@ -46,6 +46,15 @@ def test_defaults_are_the_cores() -> None:
     assert c["cookie_same_site"] == "lax"
 
 
+def test_defaults_without_an_engine() -> None:
+    # What Engine() would have, for glue that must stay within the core's limits without
+    # building an engine or copying the numbers; a fresh dict each time.
+    d = sessile.Engine.defaults()
+    assert d == sessile.Engine().config
+    d["max_idle_timeout"] = 1.0
+    assert sessile.Engine.defaults() == sessile.Engine().config
+
+
 def test_every_option_is_accepted_and_reported() -> None:
     opts = dict(
         capacity=8,

@@ -160,6 +160,16 @@ def test_forged_or_invalid_cookies_give_an_empty_session(cookie: str) -> None:
     assert r.status_code == 200 and cookie_of(r) is not None
 
 
+@pytest.mark.parametrize("payload", [b"[1, 2]", b"5", b'"ab"', b'[["a", 1]]', b"not json"])
+def test_a_payload_that_is_no_json_object_gives_an_empty_session(payload: bytes) -> None:
+    # Written through the engine by other code, or corrupt: an empty session, as in Flask.
+    engine, c = shared_engine_client()
+    token, info = engine.create()
+    engine.write(info.handle, payload)
+    r = c.get("/read", headers={"Cookie": f"session={token}"})
+    assert r.status_code == 200 and r.json() == {"data": {}, "user": None}
+
+
 def test_login_rotates_and_logout_destroys() -> None:
     mw = ss.SessionMiddleware(app=None, secret_key="k")  # type: ignore[arg-type]
     engine = mw.engine
@@ -243,6 +253,37 @@ def test_removing_a_key_and_putting_it_back_keeps_the_login() -> None:
     c.post("/set/cart/3")
     assert cookie_of(c.post("/pop-then-set/cart")) is None
     assert c.get("/read").json() == {"data": {"cart": "3!"}, "user": "alice"}
+
+
+def test_max_age_is_the_life_server_side_within_the_cores_maxima() -> None:
+    # max_age becomes both timeouts; the per-session maxima stay the core's defaults
+    # unless max_age is above them, then they rise to max_age (the core refuses a default
+    # timeout above its maximum). The glue must read those defaults, not copy them.
+    core = sessile.Engine().config
+    for max_age in (60, 14 * 24 * 3600):
+        config = ss.SessionMiddleware(None, max_age=max_age).engine.config  # type: ignore[arg-type]
+        assert (config["idle_timeout"], config["absolute_timeout"]) == (max_age, max_age)
+        assert config["max_idle_timeout"] == core["max_idle_timeout"]
+        assert config["max_absolute_timeout"] == core["max_absolute_timeout"]
+    life = int(max(core["max_idle_timeout"], core["max_absolute_timeout"])) + 3600  # type: ignore[call-overload]
+    mw = ss.SessionMiddleware(Starlette(routes=ROUTES), max_age=life)
+    config = mw.engine.config
+    assert [config[k] for k in ("idle_timeout", "absolute_timeout")] == [life, life]
+    assert [config[k] for k in ("max_idle_timeout", "max_absolute_timeout")] == [life, life]
+    c = TestClient(mw)
+    assert f"max-age={life}" in (cookie_of(c.post("/set/a/b")) or "").lower()
+    info = mw.engine.peek(c.cookies["session"])
+    assert info.idle_timeout == info.absolute_timeout == life
+    assert info.absolute_deadline - info.created == life
+
+
+def test_events_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    _, c = shared_engine_client()
+    with caplog.at_level("INFO", logger="sessile.security"):
+        c.post("/login/alice")
+        c.post("/logout")
+    kinds = [r.sessile_event.kind for r in caplog.records]  # type: ignore[attr-defined]
+    assert kinds == ["created", "logged_in", "logged_out"]
 
 
 def test_max_age_none_is_a_browser_session_cookie() -> None:

@@ -1,9 +1,10 @@
 """One request's session as the framework glue sees it, written once for Flask and ASGI.
 
-It knows which token the request holds, what payload it loaded, and decides what the
-response must do: store the data, start a session, end one, and which ``Set-Cookie`` to
-send. The glue only maps its framework's words onto it (:mod:`sessile.flask`,
-:mod:`sessile.starlette`).
+:func:`load` finds the session a request's ``Cookie`` header names and decodes its data;
+:class:`SessionState` knows which token the request holds, what payload it loaded, and
+decides what the response must do: store the data, start a session, end one, and which
+``Set-Cookie`` to send. The glue only maps its framework's words onto them
+(:mod:`sessile.flask`, :mod:`sessile.starlette`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import Engine, Session, dumps
+from . import Engine, Session, dumps, loads
 from .errors import SessionInvalid
 
-__all__ = ["SessionState"]
+__all__ = ["SessionState", "load"]
+
+
+def load(
+    engine: Engine,
+    cookie_header: str | bytes | None,
+    *,
+    ip: str | bytes | None = None,
+    user_agent: str | bytes | None = None,
+) -> tuple[str | None, Session | None, bytes, dict[str, Any]]:
+    """The session a request's ``Cookie`` header names: ``(token, info, payload, data)``.
+
+    ``data`` is the payload's JSON object, ``{}`` when the payload holds none (empty,
+    written by other code, corrupt). ``(None, None, b"", {})`` when the header names no
+    usable session (absent, malformed, unknown, expired, ...): nothing the client sends
+    raises. ``ip`` and ``user_agent`` go to the engine's client checks.
+    """
+    found = (
+        engine.load_cookie(cookie_header, ip=ip, user_agent=user_agent) if cookie_header else None
+    )
+    if found is None:
+        return None, None, b"", {}
+    token, info, payload = found
+    try:
+        data = loads(payload)
+    except ValueError:
+        data = {}
+    return token, info, payload, data if isinstance(data, dict) else {}
 
 
 class SessionState:
@@ -104,12 +132,23 @@ class SessionState:
         changed: bool = True,
         client: Mapping[str, str | None] | None = None,
     ) -> str | None:
-        """Store the session dict ``data`` at the end of the request; return the
-        ``Set-Cookie`` value to send, if any.
+        """Store the session dict ``data`` at the end of the request and log the engine's
+        pending security events; return the ``Set-Cookie`` value to send, if any.
 
         ``changed=False`` says the app did not modify ``data`` (Flask's ``modified``), so
         it is not serialised. ``client`` is passed to ``Engine.create`` for a new session.
         """
+        cookie = self._store(data, changed=changed, client=client)
+        self.engine.log_pending_events()
+        return cookie
+
+    def _store(
+        self,
+        data: Mapping[str, Any],
+        *,
+        changed: bool,
+        client: Mapping[str, str | None] | None,
+    ) -> str | None:
         engine = self.engine
         if self.token is not None and (self.cleared or (changed and self.loaded and not data)):
             # The app emptied the session: clear(), or every key it had removed. That is

@@ -32,8 +32,8 @@ import flask
 from flask.sessions import SecureCookieSession
 from flask.sessions import SessionInterface as _FlaskSessionInterface
 
-from . import Engine, Session, loads
-from ._lifecycle import SessionState
+from . import Engine, Session
+from ._lifecycle import SessionState, load
 
 if TYPE_CHECKING:
     from flask.app import Flask
@@ -96,16 +96,8 @@ class SessionInterface(_FlaskSessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         header = request.headers.get("Cookie")
-        if header:
-            found = self.engine.load_cookie(header, **self._client(request))
-            if found is not None:
-                token, info, payload = found
-                try:
-                    data = loads(payload)
-                except ValueError:
-                    data = {}
-                return ServerSession(self.engine, data, token, info, payload)
-        return ServerSession(self.engine)
+        token, info, payload, data = load(self.engine, header, **self._client(request))
+        return ServerSession(self.engine, data, token, info, payload)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         if not isinstance(session, ServerSession):  # a null session: nothing to store
@@ -119,7 +111,6 @@ class SessionInterface(_FlaskSessionInterface):
         if cookie is not None:
             response.vary.add("Cookie")
             response.headers.add("Set-Cookie", cookie)
-        self.engine.log_pending_events()
 
 
 def _current() -> ServerSession:

@@ -23,14 +23,14 @@ that had data); data set after ``clear()`` starts a new session.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import Engine, loads
-from ._lifecycle import SessionState
+from . import Engine
+from ._lifecycle import SessionState, load
 
 __all__ = [
     "SessionDict",
@@ -41,8 +41,6 @@ __all__ = [
     "principal",
     "rotate",
 ]
-
-_MAX_CONFIG_TIMEOUT = 30 * 24 * 3600.0
 
 
 class SessionDict(dict[str, Any]):
@@ -83,12 +81,13 @@ class SessionMiddleware:
             timeouts: dict[str, float] = {}
             if max_age is not None:
                 life = float(max_age)
-                timeouts = {
-                    "idle_timeout": life,
-                    "absolute_timeout": life,
-                    "max_idle_timeout": max(life, _MAX_CONFIG_TIMEOUT),
-                    "max_absolute_timeout": max(life, _MAX_CONFIG_TIMEOUT),
-                }
+                timeouts = {"idle_timeout": life, "absolute_timeout": life}
+                # The engine refuses a default timeout above its per-session maximum:
+                # lift a maximum to max_age where the core's default is lower.
+                defaults = Engine.defaults()
+                for key in ("max_idle_timeout", "max_absolute_timeout"):
+                    if life > cast(float, defaults[key]):
+                        timeouts[key] = life
             engine = Engine(
                 cookie_name=session_cookie,
                 cookie_path=path,
@@ -115,21 +114,10 @@ class SessionMiddleware:
                 user_agent = value
         client = scope.get("client")
         ip = client[0] if client else None
-        found = None
-        if cookies:
-            header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
-            found = engine.load_cookie(header, ip=ip, user_agent=user_agent)
-        if found is None:
-            state = SessionState(engine, None, None, b"", self.persistent)
-            scope["session"] = SessionDict(state, {})
-        else:
-            token, info, payload = found
-            state = SessionState(engine, token, info, payload, self.persistent)
-            try:
-                data = loads(payload)
-            except ValueError:
-                data = {}
-            scope["session"] = SessionDict(state, data if isinstance(data, dict) else {})
+        header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
+        token, info, payload, data = load(engine, header, ip=ip, user_agent=user_agent)
+        state = SessionState(engine, token, info, payload, self.persistent)
+        scope["session"] = SessionDict(state, data)
         scope["sessile"] = state
 
         async def send_wrapper(message: Message) -> None:
@@ -137,7 +125,6 @@ class SessionMiddleware:
                 cookie = state.finish(scope["session"])
                 if cookie is not None:
                     MutableHeaders(scope=message).append("Set-Cookie", cookie)
-                engine.log_pending_events()
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -1,0 +1,567 @@
+//! `Engine`: the session engine's Python class.
+
+use std::sync::Arc;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use sessile::cookie::CookieConfig;
+use sessile::shared::{HeapEngine, SharedEngine};
+use sessile::{Config, Error, Session as CoreSession, SessionRef, Store};
+
+use crate::client::ClientArgs;
+use crate::clock::{self, seconds_to_ms, secs};
+use crate::config::{self, ConfigArgs};
+use crate::convert::{bytes_of, opt_bytes};
+use crate::errors::{bad_config, to_py};
+use crate::event::Event;
+use crate::fork::Registered;
+use crate::session::Session;
+use crate::stats::Stats;
+
+/// The session engine. Thread-safe (one lock), fork-safe (a forked child reseeds its ID
+/// generator from the OS), all memory allocated here.
+#[pyclass(module = "sessile._native", subclass)]
+pub struct Engine {
+    inner: Arc<Registered>,
+    clock: Option<Py<PyAny>>,
+    cookie: CookieConfig,
+    config: Config,
+}
+
+impl Engine {
+    /// Engine time in ms: the injected clock (seconds) or the shared monotonic clock.
+    fn now_ms(&self, py: Python<'_>) -> PyResult<u64> {
+        match &self.clock {
+            Some(clock) => clock::read_ms(py, clock),
+            None => Ok(self.inner.engine.now_ms()),
+        }
+    }
+
+    fn token_pair<'py>(
+        py: Python<'py>,
+        token: &sessile::Token,
+        s: &CoreSession,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(
+            py,
+            [
+                PyString::new(py, token.as_str()).into_any(),
+                Bound::new(py, Session::from_core(s))?.into_any(),
+            ],
+        )
+    }
+
+    /// Copy a payload out under the lock. No Python code may run while the engine lock is
+    /// held (it could switch threads or re-enter the engine), so Python objects are made
+    /// only after it is released.
+    fn payload_of(e: &mut HeapEngine, handle: SessionRef, now: u64) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        for c in e.payload(handle, now)? {
+            out.extend_from_slice(c);
+        }
+        Ok(out)
+    }
+}
+
+#[pymethods]
+impl Engine {
+    /// Build an engine. Every argument is keyword-only; `None` means the core's default
+    /// (see `Engine.config`). Durations are seconds.
+    #[new]
+    #[pyo3(signature = (*, profile=None, capacity=None, pool_bytes=None, max_payload=None,
+        token_bytes=None, idle_timeout=None, absolute_timeout=None, max_idle_timeout=None,
+        max_absolute_timeout=None, tombstones=None, events=None,
+        max_sessions_per_principal=None, principal_limit_policy=None, rotated_reuse=None,
+        ip_policy=None, user_agent_policy=None, max_addresses=None, cookie_name=None,
+        cookie_domain=None, cookie_path=None, cookie_secure=None, cookie_http_only=None,
+        cookie_same_site=None, cookie_partitioned=None, cookie_priority=None,
+        cookie_persistent=None, seed=None, clock=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        profile: Option<&str>,
+        capacity: Option<i64>,
+        pool_bytes: Option<i64>,
+        max_payload: Option<i64>,
+        token_bytes: Option<i64>,
+        idle_timeout: Option<f64>,
+        absolute_timeout: Option<f64>,
+        max_idle_timeout: Option<f64>,
+        max_absolute_timeout: Option<f64>,
+        tombstones: Option<i64>,
+        events: Option<i64>,
+        max_sessions_per_principal: Option<i64>,
+        principal_limit_policy: Option<&str>,
+        rotated_reuse: Option<&str>,
+        ip_policy: Option<&str>,
+        user_agent_policy: Option<&str>,
+        max_addresses: Option<i64>,
+        cookie_name: Option<&str>,
+        cookie_domain: Option<&str>,
+        cookie_path: Option<&str>,
+        cookie_secure: Option<bool>,
+        cookie_http_only: Option<bool>,
+        cookie_same_site: Option<&str>,
+        cookie_partitioned: Option<bool>,
+        cookie_priority: Option<&str>,
+        cookie_persistent: Option<bool>,
+        seed: Option<&Bound<'_, PyAny>>,
+        clock: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let c = ConfigArgs {
+            profile,
+            capacity,
+            pool_bytes,
+            max_payload,
+            token_bytes,
+            idle_timeout,
+            absolute_timeout,
+            max_idle_timeout,
+            max_absolute_timeout,
+            tombstones,
+            events,
+            max_sessions_per_principal,
+            principal_limit_policy,
+            rotated_reuse,
+            ip_policy,
+            user_agent_policy,
+            max_addresses,
+            cookie_name,
+            cookie_domain,
+            cookie_path,
+            cookie_secure,
+            cookie_http_only,
+            cookie_same_site,
+            cookie_partitioned,
+            cookie_priority,
+            cookie_persistent,
+        }
+        .build(py)?;
+        let cookie = c.cookie.clone();
+        if let Some(clock) = &clock {
+            clock::check(py, clock)?;
+        }
+        let seed = match seed {
+            None => None,
+            Some(s) if s.is_none() => None,
+            Some(s) => {
+                let b = s
+                    .cast::<PyBytes>()
+                    .map_err(|_| PyTypeError::new_err("seed must be bytes"))?;
+                let arr: [u8; 32] = b
+                    .as_bytes()
+                    .try_into()
+                    .map_err(|_| bad_config(py, "seed must be exactly 32 bytes".into()))?;
+                Some(arr)
+            }
+        };
+        let config = c.clone();
+        // Construction allocates every byte the engine will use: let other threads run.
+        let engine = py
+            .detach(move || match seed {
+                Some(seed) => SharedEngine::with_seed(c, seed),
+                None => SharedEngine::new(c),
+            })
+            .map_err(|e| to_py(py, e))?;
+        Ok(Engine {
+            inner: Registered::new(engine),
+            clock,
+            cookie,
+            config,
+        })
+    }
+
+    /// Every configuration value in effect (durations in seconds).
+    #[getter]
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        config::to_dict(py, &self.config)
+    }
+
+    /// The configuration `Engine()` would have, without building one: the core's defaults
+    /// under the keys of `Engine.config` (durations in seconds). For glue that must stay
+    /// within the core's limits (e.g. lift `max_idle_timeout` only when a framework's
+    /// lifetime exceeds it) without copying them.
+    #[staticmethod]
+    fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+        config::to_dict(py, &Config::default())
+    }
+
+    /// The session cookie's name.
+    #[getter]
+    fn cookie_name(&self) -> &str {
+        self.cookie.name.as_str()
+    }
+
+    /// Events waiting in the ring (cheap; lets integrations drain only when needed).
+    #[getter]
+    fn events_pending(&self) -> u32 {
+        self.inner.engine.with(|e| e.stats().events_pending)
+    }
+
+    /// The engine's current time in seconds (injected clock, or monotonic since creation).
+    #[pyo3(name = "now")]
+    fn py_now(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(secs(self.now_ms(py)?))
+    }
+
+    /// Start a new anonymous session: `(token, Session)`.
+    #[pyo3(signature = (*, ip=None, user_agent=None))]
+    fn create<'py>(
+        &self,
+        py: Python<'py>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
+        let now = self.now_ms(py)?;
+        let (t, s) = self
+            .inner
+            .engine
+            .with(|e| e.create(now, &client))
+            .map_err(|e| to_py(py, e))?;
+        Self::token_pair(py, &t, &s)
+    }
+
+    /// The live session a token names (its idle timer restarts), or `SessionInvalid`
+    /// with `.reason` saying why not.
+    #[pyo3(signature = (token, *, ip=None, user_agent=None))]
+    fn validate(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Session> {
+        let token = bytes_of(token, "token")?;
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
+        let now = self.now_ms(py)?;
+        let s = self
+            .inner
+            .engine
+            .with(|e| e.validate(&token, now, &client))
+            .map_err(|why| to_py(py, Error::Session(why)))?;
+        Ok(Session::from_core(&s))
+    }
+
+    /// The live session a token names, without touching it: no idle-timer restart, no
+    /// event, no client check, nothing ended (for listings and administration pages, which
+    /// must not keep abandoned sessions alive). `SessionInvalid` with the reason
+    /// validation would give (`expired_idle`, `logged_out`, ...) otherwise.
+    fn peek(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Session> {
+        let token = bytes_of(token, "token")?;
+        let now = self.now_ms(py)?;
+        self.inner
+            .engine
+            .with(|e| e.peek(&token, now))
+            .map(|s| Session::from_core(&s))
+            .map_err(|why| to_py(py, Error::Session(why)))
+    }
+
+    /// Validate the session cookie of a request's `Cookie` header: `(token, Session)`, or
+    /// `None` when the header does not carry the cookie. A cookie that comes several times
+    /// (one of another path, or planted from a sibling domain) follows the core's rule:
+    /// the one copy naming a live session is used; if none does, the first gives its
+    /// reason (`SessionInvalid`); if several do, each of those sessions is ended (event
+    /// `duplicate_cookie`) and `CookieError` is raised with `reason="duplicate"`.
+    /// `CookieError` (`header_too_long`) too for a header over 16 KiB.
+    #[pyo3(signature = (cookie_header, *, ip=None, user_agent=None))]
+    fn validate_cookie<'py>(
+        &self,
+        py: Python<'py>,
+        cookie_header: &Bound<'_, PyAny>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let header = bytes_of(cookie_header, "cookie_header")?;
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
+        let now = self.now_ms(py)?;
+        let found = self
+            .inner
+            .engine
+            .with(|e| {
+                e.validate_cookie(&header, now, &client)
+                    .map(|f| f.map(|(t, s)| (t.to_vec(), s)))
+            })
+            .map_err(|e| to_py(py, e))?;
+        let Some((token, s)) = found else {
+            return Ok(None);
+        };
+        // The token named a live session, so it is ASCII base64url.
+        let token = PyString::new(py, &String::from_utf8_lossy(&token));
+        Ok(Some(PyTuple::new(
+            py,
+            [
+                token.into_any(),
+                Bound::new(py, Session::from_core(&s))?.into_any(),
+            ],
+        )?))
+    }
+
+    /// Request fast path: `validate_cookie` and the session's payload in one call (one
+    /// lock). Returns `(token, Session, payload)`, or `None` when the header has no usable
+    /// session (absent, malformed, oversized, unknown, expired, several live copies, ...).
+    /// Never raises for anything the client sent.
+    #[pyo3(signature = (cookie_header, *, ip=None, user_agent=None))]
+    fn load_cookie<'py>(
+        &self,
+        py: Python<'py>,
+        cookie_header: Option<&Bound<'_, PyAny>>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let Some(header) = opt_bytes(cookie_header, "cookie_header")? else {
+            return Ok(None);
+        };
+        let client = ClientArgs::new(ip, user_agent)?;
+        let client = client.core();
+        let now = self.now_ms(py)?;
+        let found = self.inner.engine.with(|e| {
+            let (token, s) = e.validate_cookie(&header, now, &client).ok()??;
+            let token = token.to_vec();
+            Some((token, s, Self::payload_of(e, s.handle, now).ok()?))
+        });
+        let Some((token, s, payload)) = found else {
+            return Ok(None);
+        };
+        let payload = PyBytes::new(py, &payload);
+        // The token matched a live session, so it is ASCII base64url.
+        let token = PyString::new(py, &String::from_utf8_lossy(&token));
+        Ok(Some(PyTuple::new(
+            py,
+            [
+                token.into_any(),
+                Bound::new(py, Session::from_core(&s))?.into_any(),
+                payload.into_any(),
+            ],
+        )?))
+    }
+
+    /// Bind the session to `principal` (str or bytes) and rotate its token: returns the new
+    /// `(token, Session)`; the old token is dead (anti-fixation). Payload is kept.
+    fn login<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'_, PyAny>,
+        principal: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let token = bytes_of(token, "token")?;
+        let principal = bytes_of(principal, "principal")?;
+        let now = self.now_ms(py)?;
+        let (t, s) = self
+            .inner
+            .engine
+            .with(|e| e.login(&token, &principal, now))
+            .map_err(|e| to_py(py, e))?;
+        Self::token_pair(py, &t, &s)
+    }
+
+    /// Give the session a new token; the old one dies. Returns `(token, Session)`.
+    fn rotate<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let token = bytes_of(token, "token")?;
+        let now = self.now_ms(py)?;
+        let (t, s) = self
+            .inner
+            .engine
+            .with(|e| e.rotate(&token, now))
+            .map_err(|e| to_py(py, e))?;
+        Self::token_pair(py, &t, &s)
+    }
+
+    /// End the session server-side; later reuse of the token is reported.
+    fn logout(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<()> {
+        let token = bytes_of(token, "token")?;
+        let now = self.now_ms(py)?;
+        self.inner
+            .engine
+            .with(|e| e.logout(&token, now))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// End one session by handle.
+    fn revoke(&self, py: Python<'_>, handle: u64) -> PyResult<()> {
+        let now = self.now_ms(py)?;
+        self.inner
+            .engine
+            .with(|e| e.revoke(SessionRef::from_u64(handle), now))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// End every session of `principal` ("log out everywhere"); returns how many were
+    /// live (0 for a principal that has none, including one no login would accept). One
+    /// past its deadline but not yet swept ends as expired and is not counted.
+    fn revoke_principal(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let principal = bytes_of(principal, "principal")?;
+        let now = self.now_ms(py)?;
+        Ok(self
+            .inner
+            .run_detached(py, |e| e.revoke_principal(&principal, now)))
+    }
+
+    /// End every live session (an administrator's "log everyone out"); returns how many.
+    /// Costs in proportion to capacity, so other threads run meanwhile.
+    fn revoke_all(&self, py: Python<'_>) -> PyResult<usize> {
+        let now = self.now_ms(py)?;
+        Ok(self.inner.run_detached(py, |e| e.revoke_all(now)))
+    }
+
+    /// The live sessions of `principal`.
+    fn sessions_of(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<Vec<Session>> {
+        let principal = bytes_of(principal, "principal")?;
+        let now = self.now_ms(py)?;
+        Ok(self.inner.engine.with(|e| {
+            e.sessions_of(&principal, now)
+                .map(|s| Session::from_core(&s))
+                .collect()
+        }))
+    }
+
+    /// A fresh snapshot of the session behind `handle` (`StaleHandle` once it ended,
+    /// `SessionInvalid` with an expired reason when it is past its deadline).
+    fn session(&self, py: Python<'_>, handle: u64) -> PyResult<Session> {
+        let now = self.now_ms(py)?;
+        self.inner
+            .engine
+            .with(|e| e.session(SessionRef::from_u64(handle), now))
+            .map(|s| Session::from_core(&s))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// Override one session's timeouts (seconds; each within the configured maximum).
+    #[pyo3(signature = (handle, *, idle_timeout=None, absolute_timeout=None))]
+    fn set_timeouts(
+        &self,
+        py: Python<'_>,
+        handle: u64,
+        idle_timeout: Option<f64>,
+        absolute_timeout: Option<f64>,
+    ) -> PyResult<Session> {
+        let conv = |v: Option<f64>| -> PyResult<Option<u32>> {
+            v.map(|s| seconds_to_ms(s).ok_or_else(|| to_py(py, Error::InvalidTimeout)))
+                .transpose()
+        };
+        let idle = conv(idle_timeout)?;
+        let absolute = conv(absolute_timeout)?;
+        let now = self.now_ms(py)?;
+        self.inner
+            .engine
+            .with(|e| e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now))
+            .map(|s| Session::from_core(&s))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// Replace the session's payload (bytes). Too large: `PayloadTooLarge`, old payload kept.
+    fn write(&self, py: Python<'_>, handle: u64, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let data = data.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err("payload must be bytes (use write_json for objects)")
+        })?;
+        let now = self.now_ms(py)?;
+        self.inner
+            .engine
+            .with(|e| e.write(SessionRef::from_u64(handle), data.as_bytes(), now))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// The session's payload.
+    fn read<'py>(&self, py: Python<'py>, handle: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let now = self.now_ms(py)?;
+        let data = self
+            .inner
+            .engine
+            .with(|e| Self::payload_of(e, SessionRef::from_u64(handle), now))
+            .map_err(|e| to_py(py, e))?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// Reclaim every expired session; returns how many.
+    fn sweep(&self, py: Python<'_>) -> PyResult<usize> {
+        let now = self.now_ms(py)?;
+        Ok(self.inner.run_detached(py, |e| e.sweep(now)))
+    }
+
+    /// Every pending security event, oldest first (the Python `Engine` also logs them on
+    /// the `sessile.security` logger).
+    fn drain_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let events: Vec<Event> = self
+            .inner
+            .engine
+            .with(|e| e.drain_events().map(|ev| Event::from_core(&ev)).collect());
+        PyList::new(py, events)
+    }
+
+    /// Give the token generator a fresh key from the OS (`EntropyError` if it has none):
+    /// after the process was cloned with its pid kept (a VM snapshot restored, a CRIU
+    /// restore), which the fork guard cannot see, or after its memory may have been read.
+    /// Tokens issued afterwards do not follow from anything in memory before. A forked
+    /// child needs no call: it is reseeded at the fork.
+    fn reseed(&self, py: Python<'_>) -> PyResult<()> {
+        self.inner.engine.reseed().map_err(|e| to_py(py, e))
+    }
+
+    /// Counters.
+    fn stats(&self) -> Stats {
+        Stats::from_core(&self.inner.engine.with(|e| e.stats()))
+    }
+
+    /// The `Set-Cookie` value carrying `token` for `session`, with `Max-Age` until its
+    /// absolute deadline; `persistent=False` omits `Max-Age` (a browser-session cookie),
+    /// `None` follows `cookie_persistent`.
+    #[pyo3(signature = (token, session, *, persistent=None))]
+    fn set_cookie(
+        &self,
+        py: Python<'_>,
+        token: &str,
+        session: &Bound<'_, Session>,
+        persistent: Option<bool>,
+    ) -> PyResult<String> {
+        let now = self.now_ms(py)?;
+        let handle = SessionRef::from_u64(session.get().handle);
+        let persistent = persistent.unwrap_or(self.cookie.persistent);
+        self.inner
+            .engine
+            .with(|e| e.set_cookie_as(token, handle, now, persistent))
+            .map(|s| s.as_str().to_owned())
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// The `Set-Cookie` value for any `value` with this engine's cookie attributes and the
+    /// given `Max-Age` (seconds; `None` writes none), or `None` when `value` is not a valid
+    /// cookie value. For servers that format headers themselves; a session's cookie comes
+    /// from `set_cookie`.
+    #[pyo3(signature = (value, max_age_s=None))]
+    fn format_set_cookie(&self, value: &str, max_age_s: Option<u64>) -> Option<String> {
+        self.cookie
+            .set_cookie(value, max_age_s)
+            .map(|s| s.as_str().to_owned())
+    }
+
+    /// The `Set-Cookie` value that deletes the session cookie (`Max-Age=0`).
+    fn clear_cookie(&self) -> String {
+        self.cookie
+            .clear_cookie()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// The session token in a `Cookie` header, `None` when absent; `CookieError` when the
+    /// header is oversized or names the session cookie twice with different values. (To
+    /// serve a request use `validate_cookie` or `load_cookie`, which choose among copies.)
+    fn token_from_cookie_header(
+        &self,
+        py: Python<'_>,
+        header: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<String>> {
+        let header = bytes_of(header, "header")?;
+        sessile::cookie::parse_cookie(&header, self.cookie.name.as_str())
+            .map(|t| t.map(|t| String::from_utf8_lossy(t).into_owned()))
+            .map_err(|e| to_py(py, Error::Cookie(e)))
+    }
+}

@@ -1,0 +1,52 @@
+//! Core errors as the Python classes of `sessile.errors`: one class per core error, each
+//! carrying the core's stable `code` (and `reason` where the core gives one).
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+use sessile::Error;
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// Build an instance of `sessile.errors.<class>(message, reason)` as a `PyErr`.
+pub(crate) fn raise(py: Python<'_>, class: &str, message: String, reason: Option<&str>) -> PyErr {
+    let made = (|| -> PyResult<PyErr> {
+        let module =
+            ERRORS.get_or_try_init(py, || py.import("sessile.errors").map(Bound::unbind))?;
+        let cls = module.bind(py).getattr(class)?;
+        let value = cls.call1((message.clone(), reason))?;
+        Ok(PyErr::from_value(value))
+    })();
+    made.unwrap_or_else(|e| PyRuntimeError::new_err(format!("{message} ({e})")))
+}
+
+/// The Python class of each core error; the class carries the core's stable `code`.
+fn error_class(e: &Error) -> (&'static str, Option<&'static str>) {
+    match e {
+        Error::CapacityExhausted => ("CapacityExhausted", None),
+        Error::PoolExhausted => ("PoolExhausted", None),
+        Error::PayloadTooLarge => ("PayloadTooLarge", None),
+        Error::InvalidPrincipal => ("InvalidPrincipal", None),
+        Error::PrincipalLimit => ("PrincipalLimit", None),
+        Error::InvalidTimeout => ("InvalidTimeout", None),
+        Error::Config(c) => ("ConfigError", Some(c.code())),
+        Error::Session(why) => ("SessionInvalid", Some(why.code())),
+        Error::StaleHandle => ("StaleHandle", None),
+        Error::Cookie(c) => ("CookieError", Some(c.code())),
+        Error::BufferTooSmall => ("BufferTooSmall", None),
+        Error::StorageSize => ("StorageSize", None),
+        Error::Entropy => ("EntropyError", None),
+        Error::OutOfMemory => ("OutOfMemory", None),
+    }
+}
+
+pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
+    let (class, reason) = error_class(&e);
+    raise(py, class, e.to_string(), reason)
+}
+
+/// A configuration value the binding itself rejects before the core sees it.
+pub(crate) fn bad_config(py: Python<'_>, message: String) -> PyErr {
+    raise(py, "ConfigError", message, Some("invalid_value"))
+}

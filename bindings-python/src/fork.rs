@@ -1,0 +1,76 @@
+//! Fork safety: every engine of the process, reseeded in a forked child.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use pyo3::prelude::*;
+
+use sessile::shared::{HeapEngine, SharedEngine};
+
+/// An engine as the at-fork hook sees it.
+pub(crate) struct Registered {
+    pub(crate) engine: SharedEngine,
+    /// Calls on it running with the GIL released. Only these can hold its lock while
+    /// another thread forks; in the child no thread will ever release that lock.
+    pub(crate) detached: AtomicUsize,
+}
+
+/// Every engine of the process, for [`reseed_after_fork`]; weak, so an engine is freed when
+/// Python drops it. Only touched with the GIL held and never across a GIL release, so no
+/// thread holds this lock when another (holding the GIL) forks.
+static ENGINES: Mutex<Vec<Weak<Registered>>> = Mutex::new(Vec::new());
+
+impl Registered {
+    pub(crate) fn new(engine: SharedEngine) -> Arc<Registered> {
+        let it = Arc::new(Registered {
+            engine,
+            detached: AtomicUsize::new(0),
+        });
+        let mut all = ENGINES.lock().unwrap_or_else(PoisonError::into_inner);
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&it));
+        it
+    }
+
+    /// Run `f` on the engine with the GIL released, for calls whose cost grows with
+    /// capacity, counted in `detached` meanwhile (see [`reseed_after_fork`]).
+    pub(crate) fn run_detached<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut HeapEngine) -> R + Send,
+    ) -> R {
+        struct Counted<'a>(&'a AtomicUsize);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.detached.fetch_add(1, Ordering::SeqCst);
+        let _counted = Counted(&self.detached);
+        py.detach(|| self.engine.with(f))
+    }
+}
+
+/// Reseed every engine of the process from the OS: `sessile/__init__.py` registers it with
+/// `os.register_at_fork(after_in_child=...)`. The fork guard already reseeds an engine
+/// before a child's first token when the pid changed (and covers forks Python does not
+/// see, from C code); this also covers a child whose pid equals its parent's (pid 1
+/// forking into a new pid namespace, where the child is pid 1 too) and reseeds at once.
+/// Skipped, and left to the guard, are engines whose lock a detached call held at the fork
+/// (it is never released in the child, so the engine cannot be used there anyway), and
+/// engines when the OS gives no entropy (the guard then fails closed, `EntropyError`).
+#[pyfunction]
+#[pyo3(name = "_reseed_after_fork")]
+pub(crate) fn reseed_after_fork() {
+    let engines: Vec<Arc<Registered>> = ENGINES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for e in engines {
+        if e.detached.load(Ordering::SeqCst) == 0 {
+            let _ = e.engine.reseed();
+        }
+    }
+}
