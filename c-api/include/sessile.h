@@ -256,7 +256,7 @@ enum sessile_principal_limit_policy
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   // End the principal's least recently used session.
-  SESSILE_PRINCIPAL_LIMIT_POLICY_EVICT_OLDEST = 0,
+  SESSILE_PRINCIPAL_LIMIT_POLICY_EVICT_LEAST_RECENTLY_USED = 0,
   // Refuse the login (`SESSILE_RESULT_PRINCIPAL_LIMIT`).
   SESSILE_PRINCIPAL_LIMIT_POLICY_REFUSE = 1,
 };
@@ -511,6 +511,10 @@ extern "C" {
 // Equal to the `SESSILE_VERSION` macro of the header it was built with.
 const char *sessile_version(void);
 
+// The stable snake_case code of a result, as a static NUL-terminated string (never NULL;
+// "unknown_result" for a value this library does not define). Do not free it.
+const char *sessile_result_str(uint32_t result);
+
 // Fill `*config` with the defaults (the core's `Config::default()`).
 //
 // # Safety
@@ -523,6 +527,25 @@ sessile_result sessile_config_default(struct sessile_config *config);
 // # Safety
 // `config` is NULL or points to writable memory for one `sessile_config`.
 sessile_result sessile_config_profile(struct sessile_config *config, uint32_t profile);
+
+// Set one option by its name in the core's config vocabulary (`capacity`,
+// `idle_timeout_ms`, `profile`, `cookie_same_site`, ...: `docs/CONFIG.md`) from text: a
+// decimal number, `true` or `false`, one of the key's spellings (`"lax"`,
+// `"evict_least_recently_used"`), a cookie name, domain or path, or NULL to unset an
+// optional one. For config files and environment variables: the names, spellings and
+// limits are the core's, the same in every language. The value is checked against its
+// key (`SESSILE_RESULT_CONFIG_BAD_VALUE`, `_UNKNOWN_KEY`, or the cookie rule it breaks);
+// rules between keys are checked when the engine is built or by
+// `sessile_config_validate`. On error `*config` is unchanged. A cookie text is not
+// copied: `*config` then points at `value`, which must outlive its use, as when the
+// field is set directly.
+//
+// # Safety
+// `config` is NULL or a `sessile_config` whose strings are NULL or NUL-terminated; `key`
+// is NULL or NUL-terminated; `value` is NULL or NUL-terminated.
+sessile_result sessile_config_set(struct sessile_config *config,
+                                  const char *key,
+                                  const char *value);
 
 // Check every rule without building an engine; the result names the first broken rule
 // (e.g. `SESSILE_RESULT_CONFIG_IDLE_ABOVE_ABSOLUTE`, `SESSILE_RESULT_COOKIE_HOST_PREFIX_NEEDS_SECURE`).
@@ -945,10 +968,6 @@ sessile_result sessile_engine_init(void *mem,
 // # Safety
 // `engine` NULL or returned by `sessile_engine_init` on memory still owned by the caller.
 sessile_result sessile_engine_deinit(struct sessile_engine *engine);
-
-// The stable snake_case code of a result, as a static NUL-terminated string (never NULL;
-// "unknown_result" for a value this library does not define). Do not free it.
-const char *sessile_result_str(uint32_t result);
 
 // The stable snake_case name of an event kind ("reuse_after_logout", ...), static and
 // NUL-terminated; "unknown_event" for a value the header does not define. Never NULL.

@@ -4,9 +4,10 @@
 use core::ffi::{CStr, c_char};
 
 use sessile_core::cookie::Priority;
+use sessile_core::vocabulary::{self, Kind, Value};
 use sessile_core::{
-    ClientPolicy, Config, CookieConfig, CookieConfigError, PrincipalLimitPolicy, Profile,
-    RotatedReusePolicy, SameSite,
+    ClientPolicy, Config, ConfigError, CookieConfig, CookieConfigError, PrincipalLimitPolicy,
+    Profile, RotatedReusePolicy, SameSite,
 };
 
 use crate::boundary::run;
@@ -27,7 +28,7 @@ pub enum sessile_client_policy {
 #[repr(u32)]
 pub enum sessile_principal_limit_policy {
     /// End the principal's least recently used session.
-    SESSILE_PRINCIPAL_LIMIT_POLICY_EVICT_OLDEST = 0,
+    SESSILE_PRINCIPAL_LIMIT_POLICY_EVICT_LEAST_RECENTLY_USED = 0,
     /// Refuse the login (`SESSILE_RESULT_PRINCIPAL_LIMIT`).
     SESSILE_PRINCIPAL_LIMIT_POLICY_REFUSE = 1,
 }
@@ -154,7 +155,7 @@ impl sessile_config {
             events: c.events,
             max_sessions_per_principal: c.max_sessions_per_principal,
             principal_limit_policy: match c.principal_limit_policy {
-                PrincipalLimitPolicy::EvictOldest => 0,
+                PrincipalLimitPolicy::EvictLeastRecentlyUsed => 0,
                 PrincipalLimitPolicy::Refuse => 1,
             },
             rotated_reuse: match c.rotated_reuse {
@@ -227,6 +228,17 @@ unsafe fn text<'a>(
 /// `c` is NULL or points to a `sessile_config` whose string fields are NULL or
 /// NUL-terminated.
 pub(crate) unsafe fn to_core(c: *const sessile_config) -> Result<Config, sessile_result> {
+    // SAFETY: forwarded contract.
+    let config = unsafe { convert(c) }?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Convert a C config, checking each field but not the rules between fields.
+///
+/// # Safety
+/// As [`to_core`].
+unsafe fn convert(c: *const sessile_config) -> Result<Config, sessile_result> {
     // SAFETY: NULL or a valid config, by the caller's contract.
     let c = unsafe { c.as_ref() }.ok_or(sessile_result::SESSILE_RESULT_NULL_ARGUMENT)?;
     let bad = sessile_result::SESSILE_RESULT_INVALID_ARGUMENT;
@@ -275,7 +287,7 @@ pub(crate) unsafe fn to_core(c: *const sessile_config) -> Result<Config, sessile
         events: c.events,
         max_sessions_per_principal: c.max_sessions_per_principal,
         principal_limit_policy: match c.principal_limit_policy {
-            0 => PrincipalLimitPolicy::EvictOldest,
+            0 => PrincipalLimitPolicy::EvictLeastRecentlyUsed,
             1 => PrincipalLimitPolicy::Refuse,
             _ => return Err(bad),
         },
@@ -289,7 +301,6 @@ pub(crate) unsafe fn to_core(c: *const sessile_config) -> Result<Config, sessile
         max_addresses: c.max_addresses,
         cookie,
     };
-    config.validate()?;
     Ok(config)
 }
 
@@ -333,6 +344,82 @@ pub unsafe extern "C" fn sessile_config_profile(
         *slot = out;
         Ok(())
     })
+}
+
+/// Set one option by its name in the core's config vocabulary (`capacity`,
+/// `idle_timeout_ms`, `profile`, `cookie_same_site`, ...: `docs/CONFIG.md`) from text: a
+/// decimal number, `true` or `false`, one of the key's spellings (`"lax"`,
+/// `"evict_least_recently_used"`), a cookie name, domain or path, or NULL to unset an
+/// optional one. For config files and environment variables: the names, spellings and
+/// limits are the core's, the same in every language. The value is checked against its
+/// key (`SESSILE_RESULT_CONFIG_BAD_VALUE`, `_UNKNOWN_KEY`, or the cookie rule it breaks);
+/// rules between keys are checked when the engine is built or by
+/// `sessile_config_validate`. On error `*config` is unchanged. A cookie text is not
+/// copied: `*config` then points at `value`, which must outlive its use, as when the
+/// field is set directly.
+///
+/// # Safety
+/// `config` is NULL or a `sessile_config` whose strings are NULL or NUL-terminated; `key`
+/// is NULL or NUL-terminated; `value` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_config_set(
+    config: *mut sessile_config,
+    key: *const c_char,
+    value: *const c_char,
+) -> sessile_result {
+    run(|| {
+        let null = sessile_result::SESSILE_RESULT_NULL_ARGUMENT;
+        // SAFETY: NULL or a valid config, by the caller's contract.
+        let c = unsafe { config.as_mut() }.ok_or(null)?;
+        if key.is_null() {
+            return Err(null);
+        }
+        // SAFETY: non-NULL and NUL-terminated, by the caller's contract.
+        let name = unsafe { CStr::from_ptr(key) }.to_str();
+        let k = name
+            .ok()
+            .and_then(vocabulary::key)
+            .ok_or(ConfigError::UnknownKey)?;
+        let bad = ConfigError::BadValue { key: k.name };
+        let text = if value.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL and NUL-terminated, by the caller's contract.
+            Some(unsafe { CStr::from_ptr(value) }.to_str().map_err(|_| bad)?)
+        };
+        let value = match (k.kind, text) {
+            (_, None) => Value::Unset,
+            (Kind::Count { .. } | Kind::Millis { .. }, Some(t)) => {
+                Value::Int(t.parse().map_err(|_| bad)?)
+            }
+            (Kind::Flag, Some("true")) => Value::Flag(true),
+            (Kind::Flag, Some("false")) => Value::Flag(false),
+            (Kind::Flag, Some(_)) => return Err(bad.into()),
+            (Kind::Choice(_) | Kind::Text { .. }, Some(t)) => Value::Text(t),
+        };
+        // SAFETY: a valid config, by the caller's contract.
+        let mut core = unsafe { convert(c) }?;
+        core.set(k.name, value)?;
+        let mut out = sessile_config::from_core(&core);
+        (out.cookie_name, out.cookie_domain, out.cookie_path) =
+            (c.cookie_name, c.cookie_domain, c.cookie_path);
+        match k.name {
+            "cookie_name" => out.cookie_name = value_ptr(value)?,
+            "cookie_domain" => out.cookie_domain = value_ptr(value)?,
+            "cookie_path" => out.cookie_path = value_ptr(value)?,
+            _ => {}
+        }
+        *c = out;
+        Ok(())
+    })
+}
+
+/// The caller's text behind a checked value, to keep in the struct (NULL for unset).
+fn value_ptr(v: Value<'_>) -> Result<*const c_char, sessile_result> {
+    match v {
+        Value::Text(t) => Ok(t.as_ptr().cast()),
+        _ => Ok(core::ptr::null()),
+    }
 }
 
 /// Check every rule without building an engine; the result names the first broken rule

@@ -42,6 +42,19 @@ pub extern "C" fn sessile_version() -> *const core::ffi::c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// The stable snake_case code of a result, as a static NUL-terminated string (never NULL;
+/// "unknown_result" for a value this library does not define). Do not free it.
+// Here rather than in result.rs: the boundary depends on the result codes, and this
+// function on the boundary, so neither module needs the other both ways.
+#[unsafe(no_mangle)]
+pub extern "C" fn sessile_result_str(result: u32) -> *const core::ffi::c_char {
+    boundary::run_or(c"panic".as_ptr(), || {
+        result::from_u32(result)
+            .map_or(c"unknown_result", sessile_result::code)
+            .as_ptr()
+    })
+}
+
 /// Without `std` there is no unwinding to catch: the target aborts on panic (panic
 /// strategy `abort` on bare metal). The core never panics on input, so reaching this is a
 /// bug; the library halts the core it runs on rather than continue in an unknown state.

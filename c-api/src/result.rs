@@ -1,7 +1,7 @@
 //! Result codes: one per core error variant (and per session, cookie and config reason),
 //! plus the boundary's own. Values are fixed forever: a code is never renumbered or reused.
 
-use core::ffi::{CStr, c_char};
+use core::ffi::CStr;
 
 use sessile_core::{ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid};
 
@@ -271,18 +271,7 @@ impl sessile_result {
     }
 }
 
-/// The stable snake_case code of a result, as a static NUL-terminated string (never NULL;
-/// "unknown_result" for a value this library does not define). Do not free it.
-#[unsafe(no_mangle)]
-pub extern "C" fn sessile_result_str(result: u32) -> *const c_char {
-    crate::boundary::run_or(c"panic".as_ptr(), || {
-        from_u32(result)
-            .map_or(c"unknown_result", sessile_result::code)
-            .as_ptr()
-    })
-}
-
-fn from_u32(v: u32) -> Option<sessile_result> {
+pub(crate) fn from_u32(v: u32) -> Option<sessile_result> {
     // Look the value up; never transmute C input into the enum.
     KNOWN.iter().copied().find(|r| *r as u32 == v)
 }

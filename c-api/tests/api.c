@@ -64,6 +64,39 @@ static void config_rules(void) {
     CHECK(sessile_engine_size(&d) == 0);
 }
 
+/* Options by name, as a config file would give them: the core's names and spellings. */
+static void config_by_name(void) {
+    sessile_config c;
+    OK(sessile_config_default(&c));
+    OK(sessile_config_set(&c, "capacity", "500"));
+    OK(sessile_config_set(&c, "profile", "aal3"));
+    OK(sessile_config_set(&c, "cookie_same_site", "strict"));
+    OK(sessile_config_set(&c, "principal_limit_policy", "refuse"));
+    OK(sessile_config_set(&c, "cookie_secure", "true"));
+    CHECK(c.capacity == 500 && c.idle_timeout_ms == 15u * 60 * 1000);
+    CHECK(c.cookie_same_site == SESSILE_SAME_SITE_STRICT);
+    CHECK(c.principal_limit_policy == SESSILE_PRINCIPAL_LIMIT_POLICY_REFUSE);
+    static const char name[] = "__Secure-sid";
+    OK(sessile_config_set(&c, "cookie_name", name));
+    OK(sessile_config_set(&c, "cookie_domain", "example.com"));
+    CHECK(c.cookie_name == name && strcmp(c.cookie_domain, "example.com") == 0);
+    OK(sessile_config_set(&c, "cookie_domain", NULL));
+    CHECK(c.cookie_domain == NULL);
+    OK(sessile_config_validate(&c));
+    /* A bad value names its rule, and leaves the config as it was. */
+    sessile_config before = c;
+    EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "capacity", "0"));
+    EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "capacity", "12x"));
+    EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "ip_policy", "Enforce"));
+    EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "cookie_secure", "yes"));
+    EXPECT(SESSILE_RESULT_CONFIG_UNKNOWN_KEY, sessile_config_set(&c, "capacty", "5"));
+    EXPECT(SESSILE_RESULT_COOKIE_INVALID_NAME, sessile_config_set(&c, "cookie_name", "a b"));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_config_set(&c, NULL, "5"));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_config_set(NULL, "capacity", "5"));
+    CHECK(memcmp(&before, &c, sizeof c) == 0);
+    CHECK(strcmp(sessile_result_str(SESSILE_RESULT_CONFIG_BAD_VALUE), "bad_value") == 0);
+}
+
 static void strings(void) {
     CHECK(strcmp(sessile_version(), SESSILE_VERSION) == 0);
     CHECK(strcmp(sessile_result_str(SESSILE_RESULT_OK), "ok") == 0);
@@ -600,6 +633,7 @@ static void placed_engine(void) {
 
 int main(void) {
     config_rules();
+    config_by_name();
     strings();
     cookies();
     heap_engine();
