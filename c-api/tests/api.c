@@ -85,7 +85,7 @@ static void config_by_name(void) {
     OK(sessile_config_validate(&c));
     /* A bad value names its rule, and leaves the config as it was. */
     sessile_config before = c;
-    EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "capacity", "0"));
+    EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "capacity", "99999999999"));
     EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "capacity", "12x"));
     EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "ip_policy", "Enforce"));
     EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "cookie_secure", "yes"));

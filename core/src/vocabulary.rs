@@ -262,18 +262,21 @@ fn choice(k: &'static Key, v: Value<'_>) -> Result<usize, ConfigError> {
 
 impl Config {
     /// Set one key from a binding's value. The value is checked against the key's kind
-    /// and limits here; rules between keys are checked by [`Config::validate`].
+    /// here (a number that fits its field, a flag, one of the spellings, text a cookie
+    /// may carry); ranges and rules between keys are checked by [`Config::validate`].
     pub fn set(&mut self, name: &str, value: Value<'_>) -> Result<(), ConfigError> {
         let k = key(name).ok_or(ConfigError::UnknownKey)?;
         let bad = ConfigError::BadValue { key: k.name };
+        // A number is taken when it fits its field; whether it is in range is a rule of
+        // `Config::validate`, whose error then names the rule (`capacity`,
+        // `zero_timeout`, ...) as it does for a config built field by field.
         let int = || match (k.kind, value) {
-            (Kind::Count { min, max } | Kind::Millis { min, max }, Value::Int(n))
-                if (min..=max).contains(&n) =>
-            {
-                Ok(n)
+            (Kind::Count { .. } | Kind::Millis { .. }, Value::Int(n)) => {
+                u32::try_from(n).map_err(|_| bad)
             }
             _ => Err(bad),
         };
+        let small = || int().and_then(|n| u8::try_from(n).map_err(|_| bad));
         let flag = || match value {
             Value::Flag(b) => Ok(b),
             _ => Err(bad),
@@ -292,18 +295,17 @@ impl Config {
                 self.idle_timeout_ms = idle;
                 self.absolute_timeout_ms = absolute;
             }
-            // `int()` checked the range, and every range fits the field.
-            "capacity" => self.capacity = int()? as u32,
-            "pool_bytes" => self.pool_bytes = int()? as u32,
-            "max_payload" => self.max_payload = int()? as u32,
-            "token_bytes" => self.token_bytes = int()? as u8,
-            "idle_timeout_ms" => self.idle_timeout_ms = int()? as u32,
-            "absolute_timeout_ms" => self.absolute_timeout_ms = int()? as u32,
-            "max_idle_timeout_ms" => self.max_idle_timeout_ms = int()? as u32,
-            "max_absolute_timeout_ms" => self.max_absolute_timeout_ms = int()? as u32,
-            "tombstones" => self.tombstones = int()? as u32,
-            "events" => self.events = int()? as u32,
-            "max_sessions_per_principal" => self.max_sessions_per_principal = int()? as u32,
+            "capacity" => self.capacity = int()?,
+            "pool_bytes" => self.pool_bytes = int()?,
+            "max_payload" => self.max_payload = int()?,
+            "token_bytes" => self.token_bytes = small()?,
+            "idle_timeout_ms" => self.idle_timeout_ms = int()?,
+            "absolute_timeout_ms" => self.absolute_timeout_ms = int()?,
+            "max_idle_timeout_ms" => self.max_idle_timeout_ms = int()?,
+            "max_absolute_timeout_ms" => self.max_absolute_timeout_ms = int()?,
+            "tombstones" => self.tombstones = int()?,
+            "events" => self.events = int()?,
+            "max_sessions_per_principal" => self.max_sessions_per_principal = int()?,
             "principal_limit_policy" => {
                 self.principal_limit_policy = match choice(k, value)? {
                     0 => PrincipalLimitPolicy::EvictLeastRecentlyUsed,
@@ -318,7 +320,7 @@ impl Config {
             }
             "ip_policy" => self.ip_policy = policy(value)?,
             "user_agent_policy" => self.user_agent_policy = policy(value)?,
-            "max_addresses" => self.max_addresses = int()? as u8,
+            "max_addresses" => self.max_addresses = small()?,
             "cookie_name" => match value {
                 Value::Text(t) => *cookie = cookie.clone().with_name(t).map_err(cookie_err)?,
                 _ => return Err(bad),
@@ -489,9 +491,9 @@ mod tests {
     fn bad_values_name_their_key() {
         let mut c = Config::default();
         for (k, v) in [
-            ("capacity", Value::Int(0)),
+            ("capacity", Value::Int(1 << 40)),
             ("capacity", Value::Text("10")),
-            ("idle_timeout_ms", Value::Int(0)),
+            ("token_bytes", Value::Int(256)),
             ("idle_timeout_ms", Value::Int(1 << 40)),
             ("ip_policy", Value::Text("Enforce")),
             ("cookie_secure", Value::Int(1)),
