@@ -261,7 +261,8 @@ fn choice(k: &'static Key, v: Value<'_>) -> Result<usize, ConfigError> {
 }
 
 impl Config {
-    /// Set one key from a binding's value. The value is checked against the key's kind
+    /// Set one key from a binding's value. A timeout longer than its maximum lifts the
+    /// maximum if that is still the default. The value is checked against the key's kind
     /// here (a number that fits its field, a flag, one of the spellings, text a cookie
     /// may carry); ranges and rules between keys are checked by [`Config::validate`].
     pub fn set(&mut self, name: &str, value: Value<'_>) -> Result<(), ConfigError> {
@@ -299,8 +300,22 @@ impl Config {
             "pool_bytes" => self.pool_bytes = int()?,
             "max_payload" => self.max_payload = int()?,
             "token_bytes" => self.token_bytes = small()?,
-            "idle_timeout_ms" => self.idle_timeout_ms = int()?,
-            "absolute_timeout_ms" => self.absolute_timeout_ms = int()?,
+            // A maximum still at its default follows a longer timeout: asking for 40-day
+            // sessions needs no second key. One set explicitly is kept (and checked).
+            "idle_timeout_ms" => {
+                self.idle_timeout_ms = int()?;
+                let default = Config::default().max_idle_timeout_ms;
+                if self.max_idle_timeout_ms == default {
+                    self.max_idle_timeout_ms = default.max(self.idle_timeout_ms);
+                }
+            }
+            "absolute_timeout_ms" => {
+                self.absolute_timeout_ms = int()?;
+                let default = Config::default().max_absolute_timeout_ms;
+                if self.max_absolute_timeout_ms == default {
+                    self.max_absolute_timeout_ms = default.max(self.absolute_timeout_ms);
+                }
+            }
             "max_idle_timeout_ms" => self.max_idle_timeout_ms = int()?,
             "max_absolute_timeout_ms" => self.max_absolute_timeout_ms = int()?,
             "tombstones" => self.tombstones = int()?,
@@ -428,9 +443,8 @@ impl Config {
     }
 
     /// A validated config from a binding's `(key, value)` pairs over the defaults:
-    /// `profile` first, whatever its place, then the others in order. A maximum timeout
-    /// not given is raised to its default timeout when that is longer (asking for
-    /// 40-day sessions needs no second key). Errors name the key ([`ConfigError::key`]).
+    /// `profile` first, whatever its place, then the others in order. Errors name the
+    /// key ([`ConfigError::key`]).
     pub fn from_entries<'a, I>(entries: I) -> Result<Config, ConfigError>
     where
         I: IntoIterator<Item = (&'a str, Value<'a>)>,
@@ -441,17 +455,8 @@ impl Config {
         for (k, v) in entries.clone().filter(|(k, _)| *k == "profile") {
             c.set(k, v)?;
         }
-        let (mut max_idle, mut max_absolute) = (false, false);
         for (k, v) in entries.filter(|(k, _)| *k != "profile") {
             c.set(k, v)?;
-            max_idle |= k == "max_idle_timeout_ms";
-            max_absolute |= k == "max_absolute_timeout_ms";
-        }
-        if !max_idle {
-            c.max_idle_timeout_ms = c.max_idle_timeout_ms.max(c.idle_timeout_ms);
-        }
-        if !max_absolute {
-            c.max_absolute_timeout_ms = c.max_absolute_timeout_ms.max(c.absolute_timeout_ms);
         }
         c.validate()?;
         Ok(c)
