@@ -152,6 +152,7 @@ export declare class Engine {
   /**
    * End every session of `principal` ("log out everywhere"); returns how many were
    * live (one past its deadline but not yet swept ends as expired and is not counted).
+   * A principal no login accepts (empty, over 128 bytes) has no sessions: 0.
    */
   revokePrincipal(principal: Bytes): number
   /** End every live session (an administrator's "log everyone out"); returns how many. */
@@ -165,7 +166,10 @@ export declare class Engine {
    * when the OS gives none (the old key stays).
    */
   reseed(): void
-  /** The live sessions of `principal`. */
+  /**
+   * The live sessions of `principal` (none for one no login accepts: empty, over 128
+   * bytes).
+   */
   sessionsOf(principal: Bytes): Array<SessionInfo>
   /**
    * A snapshot of the session behind `handle` (throws `SESSILE_STALE_HANDLE` once it ended,

@@ -172,14 +172,6 @@ fn handle_of(env: &Env, handle: BigInt) -> Result<SessionRef> {
     Ok(SessionRef::from_u64(value))
 }
 
-fn principal_bytes<'a>(env: &Env, principal: &'a Bytes) -> Result<&'a [u8]> {
-    let principal = bytes_of(principal);
-    if principal.is_empty() || principal.len() > sessile::config::MAX_PRINCIPAL {
-        return Err(throw(env, CoreError::InvalidPrincipal)?);
-    }
-    Ok(principal)
-}
-
 struct ClientBytes {
     ip: Option<String>,
     user_agent: Option<String>,
@@ -507,7 +499,7 @@ impl NativeEngine {
     #[napi]
     pub fn login(&self, env: Env, token: Bytes, principal: Bytes) -> Result<Issued> {
         let now = self.now(&env)?;
-        let p = principal_bytes(&env, &principal)?;
+        let p = bytes_of(&principal);
         match self.inner.with(|e| e.login(bytes_of(&token), p, now)) {
             Ok((t, s)) => Ok(Issued {
                 token: t.as_str().to_owned(),
@@ -551,10 +543,11 @@ impl NativeEngine {
 
     /// End every session of `principal` ("log out everywhere"); returns how many were
     /// live (one past its deadline but not yet swept ends as expired and is not counted).
+    /// A principal no login accepts (empty, over 128 bytes) has no sessions: 0.
     #[napi]
     pub fn revoke_principal(&self, env: Env, principal: Bytes) -> Result<u32> {
         let now = self.now(&env)?;
-        let p = principal_bytes(&env, &principal)?;
+        let p = bytes_of(&principal);
         Ok(self.inner.with(|e| e.revoke_principal(p, now)) as u32)
     }
 
@@ -576,10 +569,11 @@ impl NativeEngine {
         self.inner.reseed().or_else(|e| Err(throw(&env, e)?))
     }
 
-    /// The live sessions of `principal`.
+    /// The live sessions of `principal` (none for one no login accepts: empty, over 128
+    /// bytes).
     #[napi]
     pub fn sessions_of(&self, env: Env, principal: Bytes) -> Result<Vec<SessionInfo>> {
-        let p = principal_bytes(&env, &principal)?;
+        let p = bytes_of(&principal);
         let now = self.now(&env)?;
         Ok(self
             .inner

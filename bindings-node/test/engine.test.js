@@ -99,6 +99,19 @@ test('log out everywhere, revoke by handle, per-session timeouts', () => {
   throwsCode(() => engine.validate(a.token), 'SESSILE_SESSION_INVALID', 'revoked')
 })
 
+// As in Python and C: a principal no login accepts (empty, over 128 bytes) has no sessions,
+// so "log out everywhere" for it ends none (the core answers; only login refuses it).
+test('revokePrincipal and sessionsOf of a principal no login accepts: 0 and none, as in every binding', () => {
+  const { engine } = clocked()
+  const carl = engine.login(engine.create().token, 'carl')
+  for (const nobody of ['', Buffer.alloc(0), 'x'.repeat(129)]) {
+    assert.equal(engine.revokePrincipal(nobody), 0)
+    assert.deepEqual(engine.sessionsOf(nobody), [])
+  }
+  assert.equal(engine.validate(carl.token).principal, 'carl', 'nobody else was logged out')
+  throwsCode(() => engine.login(engine.create().token, ''), 'SESSILE_INVALID_PRINCIPAL')
+})
+
 test('security events are plain objects, emitted on an EventEmitter', () => {
   const { engine } = clocked({ tombstones: 16 })
   assert.ok(engine instanceof Engine)
