@@ -109,27 +109,18 @@ export declare class Engine {
   validateAny(tokens: Array<Bytes>, client?: Client | undefined | null): Presented
   /**
    * Validate and read the payload in one call (what a middleware does per request).
-   * Returns `null` when the token does not name a live session.
+   * Returns `null` when the token does not name a live session (for any reason;
+   * `validate` tells which). `sessile/express` makes the same call through
+   * `expressLink().load`, after checking the cookie signature.
    */
   load(token: Bytes, client?: Client | undefined | null): LoadedSession | null
   /**
-   * The hot path of a middleware: validate (restarting the idle timer) and read the
-   * payload as text, returning only what a request needs. `null` when the token does
-   * not name a live session (for any reason; `validate` tells which).
-   */
-  loadPayload(token: Bytes, ip?: string | undefined | null, userAgent?: string | undefined | null): Payload | null
-  /**
-   * The per-request call of `sessile/express`, in one crossing: verify the cookie
-   * signature of `signed` (`token.signature`, as `Signer.sign` makes it), then do what
-   * `loadPayload` does with the token. Returns `false` when no secret's signature
-   * matches, `null` when the token names no live session, the payload text for an
-   * anonymous session, or `[payload, principal]` for a logged-in one.
-   */
-  loadSigned(signer: Signer, signed: string, ip?: string | undefined | null, userAgent?: string | undefined | null): false | null | string | [string, string]
-  /**
    * Internal to `sessile/express`: its two per-request calls bound to this engine and
    * `signer`, as plain functions that skip napi-rs's argument glue (see `fast.rs`).
-   * `load` does what `loadSigned` does, `save` what `savePayload` does; when the engine
+   * `load(signed)` checks the signature of the cookie value `signed` (`token.signature`)
+   * and then does what `load` does: `false` when no secret's signature matches, `null`
+   * when the token names no live session, the payload text for an anonymous session,
+   * `[payload, principal]` for a logged-in one. `save` is `savePayload`. When the engine
    * has an injected clock, each takes the time as its last argument. Given an array
    * (every copy of a cookie sent several times), `load` verifies each and lets the
    * engine choose among those that verify, as `validateAny` does: `false` when none
@@ -355,14 +346,6 @@ export interface LoadedSession {
  * different values: treat the request as having none).
  */
 export declare function parseCookie(header: Bytes, name: string): string | null
-
-/** What `loadPayload` returns. */
-export interface Payload {
-  /** The payload as UTF-8 text ("" when empty). */
-  data: string
-  /** The user bound at login; absent for an anonymous session. */
-  principal?: string
-}
 
 /** The copy of the session cookie a request was served with, and its session. */
 export interface Presented {

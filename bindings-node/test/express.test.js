@@ -423,7 +423,7 @@ test('an unchanged session is not written back: a write made meanwhile is kept; 
     counter(app)
     // Another writer changes the stored payload while this request only reads it.
     app.get('/meanwhile', (req, res) => {
-      const stored = JSON.parse(engine.loadPayload(req.sessionID).data)
+      const stored = JSON.parse(engine.load(req.sessionID).data)
       engine.savePayload(req.sessionID, JSON.stringify(Object.assign(stored, { n: 41 })))
       res.send(String(req.session.n))
     })
@@ -436,26 +436,11 @@ test('an unchanged session is not written back: a write made meanwhile is kept; 
   await agent.get('/read').expect(200, '42')
 })
 
-test('engine.loadSigned: bad signature, dead token, anonymous and logged-in sessions', () => {
-  const { Signer } = require('..')
-  const engine = new Engine({ capacity: 4 })
-  const signer = new Signer(['k1', 'k2'])
-  const issued = engine.create()
-  engine.savePayload(issued.token, '{"a":1}')
-  assert.equal(engine.loadSigned(signer, signature.sign(issued.token, 'k2'), null, null), '{"a":1}')
-  assert.equal(engine.loadSigned(signer, signature.sign(issued.token, 'other'), null, null), false)
-  assert.equal(engine.loadSigned(signer, issued.token, null, null), false)
-  assert.equal(engine.loadSigned(signer, signature.sign('A'.repeat(43), 'k1'), null, null), null)
-  const li = engine.login(issued.token, 'bob')
-  assert.equal(engine.loadSigned(signer, signature.sign(issued.token, 'k1'), null, null), null, 'the old token died at login')
-  assert.deepEqual(engine.loadSigned(signer, signature.sign(li.token, 'k1'), '10.0.0.1', 'ua'), ['{"a":1}', 'bob'])
-  assert.throws(() => engine.loadSigned({}, 'a.b', null, null))
-})
-
 // The fast path sessile/express uses (plain Node-API callbacks, stack buffers): it must
-// answer exactly as loadSigned / savePayload do, including on the paths that leave the
-// stack (long payloads, long client strings) and on bad input.
-test('engine.expressLink: load and save answer as loadSigned and savePayload do', () => {
+// answer as the signature check and then engine.load / savePayload do (the same engine
+// work, calls.rs), including on the paths that leave the stack (long payloads, long
+// client strings) and on bad input.
+test('engine.expressLink: load and save answer as Signer.unsign + load and savePayload do', () => {
   const { Signer } = require('..')
   const engine = new Engine({ capacity: 8, maxPayload: 65536, poolBytes: 1 << 20, userAgentPolicy: 'enforce' })
   const signer = new Signer(['k1', 'k2'])
@@ -464,8 +449,15 @@ test('engine.expressLink: load and save answer as loadSigned and savePayload do'
   const longUa = 'Mozilla/5.0 '.repeat(60) // past the 256-byte stack buffer
   const issued = engine.create({ userAgent: longUa })
   const signed = signature.sign(issued.token, 'k2')
+  const viaLoad = (s, ip, ua) => {
+    const token = signer.unsign(s)
+    if (token === null) return false
+    const got = engine.load(token, { ip: ip ?? undefined, userAgent: ua ?? undefined })
+    if (got === null) return null
+    return got.session.principal === undefined ? got.data : [got.data, got.session.principal]
+  }
   const both = (s, ip, ua) => {
-    const a = engine.loadSigned(signer, s, ip, ua)
+    const a = viaLoad(s, ip, ua)
     const b = link.load(s, ip, ua)
     assert.deepEqual(b, a)
     return b
@@ -482,7 +474,7 @@ test('engine.expressLink: load and save answer as loadSigned and savePayload do'
   const text = JSON.stringify({ name: 'Zoë 🍪', pad: 'é'.repeat(3000) })
   link.save(issued.token, text)
   assert.equal(both(signed, null, longUa), text)
-  assert.equal(engine.loadPayload(issued.token, null, longUa).data, text)
+  assert.equal(engine.load(issued.token, { userAgent: longUa }).data, text)
   const cut = 'x'.repeat(4093) + '€' // 4096 bytes: the 3-byte character does not fit the stack buffer whole
   link.save(issued.token, cut)
   assert.equal(both(signed, null, longUa), cut)

@@ -63,39 +63,41 @@ EngineStore.prototype.issue = function (req) {
 
 /** `[sess, principal]` for a live session, or null. Restarts its idle timer. */
 EngineStore.prototype.loadSync = function (sid, req) {
-  let got
-  if (req) {
-    const ip = req.socket && req.socket.remoteAddress
-    const ua = req.headers['user-agent']
-    got = this.engine.loadPayload(sid, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null)
-  } else {
-    got = this.engine.loadPayload(sid)
-  }
+  const got = this.engine.load(sid, clientOf(req))
   if (got === null || got.data === '') return null
   const sess = JSON.parse(got.data)
   if (expired(sess)) {
     this.destroySync(sid)
     return null
   }
-  return [sess, got.principal ?? null]
+  return [sess, got.session.principal ?? null]
+}
+
+/**
+ * The native per-request calls of sessile/express bound to this store's engine and
+ * `signer` (see Engine#expressLink).
+ */
+EngineStore.prototype.link = function (signer) {
+  return this.engine.expressLink(signer)
 }
 
 /**
  * The per-request load of sessile/express in one native call: `signed` is the cookie
  * value after "s:" (`token.signature`). Returns `false` when no secret's signature
  * matches, null when the session is not live (or its cookie expired), else
- * `[sess, principal, json]` (`json`: the payload text as stored).
+ * `[sess, principal, json]` (`json`: the payload text as stored), and a fourth element,
+ * the session's Cookie, when its text was in the remembered layout (then `sess` holds the
+ * rest of the data).
  */
-EngineStore.prototype.loadSignedSync = function (signer, signed, req) {
+EngineStore.prototype.loadLinked = function (link, signed, req) {
   const ip = req.socket && req.socket.remoteAddress
   const ua = req.headers['user-agent']
-  const got = this.engine.loadSigned(signer, signed, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null)
+  const clock = link.clock
+  const got = link.load(signed, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null, clock === undefined ? undefined : clock())
   return this.loaded(got, signed)
 }
 
-// What loadSignedSync returns, from the native call's answer; a fourth element, the
-// session's Cookie, when its text was in the remembered layout (then `sess` holds the
-// rest of the data).
+// What loadLinked returns, from the native call's answer.
 EngineStore.prototype.loaded = function (got, signed) {
   if (got === false || got === null) return got
   let json
@@ -116,70 +118,24 @@ EngineStore.prototype.loaded = function (got, signed) {
 }
 
 /**
- * The native per-request calls of sessile/express bound to this store's engine and
- * `signer` (see Engine#expressLink); null when the engine has none.
- */
-EngineStore.prototype.link = function (signer) {
-  return typeof this.engine.expressLink === 'function' ? this.engine.expressLink(signer) : null
-}
-
-/**
  * The per-request load when the session cookie came several times: `signed` holds each
  * copy's value after "s:". Every copy whose signature verifies is a candidate and the
  * engine's duplicate rule chooses (Engine#validateAny): a planted copy that names no live
- * session is passed over; when several name live sessions, each is ended. `link` is
- * this store's link, or null. Returns false when no copy's signature verifies, null when
- * no session is usable, else `[loaded, i]`: what loadSignedSync returns, for the chosen
- * copy `signed[i]`.
+ * session is passed over; when several name live sessions, each is ended. Returns false
+ * when no copy's signature verifies, null when no session is usable, else `[loaded, i]`:
+ * what loadLinked returns, for the chosen copy `signed[i]`.
  */
-EngineStore.prototype.loadCopies = function (link, signer, signed, req) {
+EngineStore.prototype.loadCopies = function (link, signed, req) {
   const addr = req.socket && req.socket.remoteAddress
   const agent = req.headers['user-agent']
   const ip = typeof addr === 'string' ? addr : null
   const ua = typeof agent === 'string' ? agent : null
-  let got
-  if (link !== null) {
-    const clock = link.clock
-    got = link.load(signed, ip, ua, clock === undefined ? undefined : clock())
-  } else {
-    got = this.chooseSync(signer, signed, ip, ua)
-  }
+  const clock = link.clock
+  const got = link.load(signed, ip, ua, clock === undefined ? undefined : clock())
   if (got === false || got === null) return got
   const [json, principal, i] = got
   const one = this.loaded(principal === null ? json : [json, principal], signed[i])
   return one === null ? null : [one, i]
-}
-
-// What a link's load answers for several copies, through the engine's own methods.
-EngineStore.prototype.chooseSync = function (signer, signed, ip, ua) {
-  const tokens = []
-  const at = []
-  signed.forEach((copy, i) => {
-    const token = signer.unsign(copy)
-    if (token !== null) {
-      tokens.push(token)
-      at.push(i)
-    }
-  })
-  if (tokens.length === 0) return false
-  let chosen
-  try {
-    chosen = this.engine.validateAny(tokens, { ip: ip ?? undefined, userAgent: ua ?? undefined })
-  } catch (err) {
-    if (isInvalid(err) || err.code === 'SESSILE_COOKIE') return null
-    throw err
-  }
-  const data = this.engine.readString(chosen.session.handle)
-  return [data, chosen.session.principal ?? null, at[tokens.indexOf(chosen.token)]]
-}
-
-/** loadSignedSync through a link. */
-EngineStore.prototype.loadLinked = function (link, signed, req) {
-  const ip = req.socket && req.socket.remoteAddress
-  const ua = req.headers['user-agent']
-  const clock = link.clock
-  const got = link.load(signed, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null, clock === undefined ? undefined : clock())
-  return this.loaded(got, signed)
 }
 
 /** setSync through a link. */

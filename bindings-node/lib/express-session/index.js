@@ -127,7 +127,7 @@ function session(options) {
   const signer = new Signer(checkSecret(opts.secret))
   const engineIds = store.issuesIds === true
   // The engine store's per-request native calls, bound to this signer.
-  const link = engineIds && typeof store.link === 'function' ? store.link(signer) : null
+  const link = engineIds ? store.link(signer) : null
   // A session's stored text (the engine store remembers its cookie's part).
   const text = engineIds && store.text ? store.text : JSON
 
@@ -313,8 +313,7 @@ function session(options) {
           // unchanged since it was loaded or saved
         } else if (typeof id === 'string' && id !== PENDING && this.cookieId === id) {
           // A live session: shouldSave() or shouldTouch() holds, and both write it.
-          if (link !== null) store.saveLinked(link, id, req.session, json)
-          else store.setSync(id, req.session, json)
+          store.saveLinked(link, id, req.session, json)
         } else if (this.shouldSave()) {
           this.savedHash = this.fp(req.session)
           store.setSync(req.sessionID, req.session, json)
@@ -612,7 +611,7 @@ function session(options) {
         const dot = raw.lastIndexOf('.')
         if (dot > 2 && raw.startsWith('s:')) {
           try {
-            loaded = link !== null ? store.loadLinked(link, raw.slice(2), req) : store.loadSignedSync(signer, raw.slice(2), req)
+            loaded = store.loadLinked(link, raw.slice(2), req)
           } catch (err) {
             // Only a verified token gets as far as an error.
             loadError = err
@@ -629,7 +628,7 @@ function session(options) {
         if (copies.length > 0) {
           let got = null
           try {
-            got = store.loadCopies(link, signer, copies, req)
+            got = store.loadCopies(link, copies, req)
           } catch (err) {
             loadError = err
           }
