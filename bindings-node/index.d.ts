@@ -63,6 +63,31 @@ export type Bytes = string | Buffer
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * A session cookie's name and attributes, checked by the core's rules when built: a
+ * combination browsers reject (`SameSite=None` or `Partitioned` without `Secure`, a
+ * `__Host-` name with a `Domain`, ...) throws `SESSILE_CONFIG` with the rule as `reason`.
+ * Absent options take the core's defaults (`__Host-sid`, `Path=/`, `Secure`,
+ * `HttpOnly`, `SameSite=Lax`).
+ */
+export declare class CookieConfig {
+  constructor(options?: CookieOptions | undefined | null)
+  /** The cookie's name. */
+  get name(): string
+  /**
+   * The `Set-Cookie` value for `value`. `maxAgeMs`: how long the cookie lives, in
+   * milliseconds (`Max-Age` in whole seconds, rounded up, as the engine rounds a
+   * session's deadline; 0 or less deletes it); `null` for a browser-session cookie, as
+   * is any cookie of a config with `persistent: false`. `null` when `value` is not a
+   * valid cookie value or does not fit a header (`SESSILE_INVALID_ARGUMENT` for a
+   * `maxAgeMs` that is not a number of milliseconds).
+   */
+  setCookie(value: string, maxAgeMs?: number | undefined | null): string | null
+  /** The `Set-Cookie` value that deletes the cookie (`Max-Age=0`). */
+  clearCookie(): string
+}
+export type NativeCookieConfig = CookieConfig
+
+/**
  * The session engine: bounded table, exact idle and absolute timeouts, rotation at login,
  * server-side logout with reuse detection. All durations are milliseconds.
  */

@@ -11,7 +11,7 @@ mod fast;
 mod options;
 mod signer;
 
-pub use cookie::{format_clear_cookie, format_set_cookie, parse_cookie};
+pub use cookie::{NativeCookieConfig, format_clear_cookie, format_set_cookie, parse_cookie};
 pub use options::resolve_options;
 pub use signer::Signer;
 

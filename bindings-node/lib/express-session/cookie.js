@@ -1,54 +1,11 @@
 'use strict'
-// The session cookie: express-session's `Cookie` class, its cookie serialisation (the
-// `cookie` package's, byte for byte). The HMAC signature is native (Signer in index.js).
-
-const NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const VALUE = /^("?)[\u0021\u0023-\u002B\u002D-\u003A\u003C-\u005B\u005D-\u007E]*\1$/
-const DOMAIN = /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
-const PATH = /^[\u0020-\u003A\u003D-\u007E]*$/
-
-function serialize(name, val, opt) {
-  if (!NAME.test(name)) throw new TypeError('argument name is invalid')
-  const value = encodeURIComponent(val)
-  if (!VALUE.test(value)) throw new TypeError('argument val is invalid')
-  let str = name + '=' + value
-  if (opt.maxAge != null) {
-    const maxAge = Math.floor(opt.maxAge)
-    if (!isFinite(maxAge)) throw new TypeError('option maxAge is invalid')
-    str += '; Max-Age=' + maxAge
-  }
-  if (opt.domain) {
-    if (!DOMAIN.test(opt.domain)) throw new TypeError('option domain is invalid')
-    str += '; Domain=' + opt.domain
-  }
-  if (opt.path) {
-    if (!PATH.test(opt.path)) throw new TypeError('option path is invalid')
-    str += '; Path=' + opt.path
-  }
-  if (opt.expires) {
-    const e = opt.expires
-    if (!(e instanceof Date) || isNaN(e.valueOf())) throw new TypeError('option expires is invalid')
-    str += '; Expires=' + e.toUTCString()
-  }
-  if (opt.httpOnly) str += '; HttpOnly'
-  if (opt.secure) str += '; Secure'
-  if (opt.partitioned) str += '; Partitioned'
-  if (opt.priority) {
-    const p = typeof opt.priority === 'string' ? opt.priority.toLowerCase() : opt.priority
-    if (p === 'low') str += '; Priority=Low'
-    else if (p === 'medium') str += '; Priority=Medium'
-    else if (p === 'high') str += '; Priority=High'
-    else throw new TypeError('option priority is invalid')
-  }
-  if (opt.sameSite) {
-    const s = typeof opt.sameSite === 'string' ? opt.sameSite.toLowerCase() : opt.sameSite
-    if (s === true || s === 'strict') str += '; SameSite=Strict'
-    else if (s === 'lax') str += '; SameSite=Lax'
-    else if (s === 'none') str += '; SameSite=None'
-    else throw new TypeError('option sameSite is invalid')
-  }
-  return str
-}
+// The session cookie in express-session's words: its `Cookie` class (the session's view of
+// its cookie: `maxAge` in milliseconds, `expires`, the attributes) and the reading of a
+// Cookie header as the `cookie` package reads it. The Set-Cookie text is the core's: each
+// set of attributes becomes a core CookieConfig (checked by the core's rules when it is
+// built) and the core writes every attribute, Max-Age and the clearing text. Nothing here
+// writes an attribute or decides one.
+const { CookieConfig } = require('../../index.js')
 
 function decode(val) {
   // The usual value, a signed session ID: only its colon is encoded.
@@ -69,7 +26,8 @@ function decode(val) {
  * undefined when absent, a string when it appears once, and every copy's value in header
  * order (an array) when it appears more than once. A browser sends one cookie per domain
  * and path, so a page on a sibling domain can plant a copy (cookie tossing), and it may
- * come first: the order says nothing about which copy is the user's.
+ * come first: the order says nothing about which copy is the user's (the core's duplicate
+ * rule chooses).
  */
 function read(header, name) {
   const len = header.length
@@ -94,6 +52,123 @@ function read(header, name) {
   }
   return found
 }
+
+// express-session's spellings of a cookie's attributes (the `cookie` package's: `sameSite`
+// true for Strict, any case, false or absent for none) as the core's cookie options.
+function coreOptions(name, c) {
+  const sameSite = c.sameSite
+  return {
+    name,
+    domain: c.domain ? c.domain : undefined,
+    path: c.path ? c.path : undefined,
+    secure: Boolean(c.secure),
+    httpOnly: Boolean(c.httpOnly),
+    sameSite: sameSite === true ? 'strict' : sameSite ? String(sameSite).toLowerCase() : 'omit',
+    partitioned: Boolean(c.partitioned),
+    priority: c.priority ? String(c.priority).toLowerCase() : undefined,
+  }
+}
+
+// A core CookieConfig and the attributes (as a session's Cookie holds them) it was built from.
+function Written(name, c) {
+  this.config = new CookieConfig(coreOptions(name, c))
+  this.domain = c.domain
+  this.path = c.path
+  this.secure = c.secure
+  this.httpOnly = c.httpOnly
+  this.sameSite = c.sameSite
+  this.partitioned = c.partitioned
+  this.priority = c.priority
+}
+
+Written.prototype.fits = function (c) {
+  return (
+    c.domain === this.domain &&
+    c.path === this.path &&
+    c.secure === this.secure &&
+    c.httpOnly === this.httpOnly &&
+    c.sameSite === this.sameSite &&
+    c.partitioned === this.partitioned &&
+    c.priority === this.priority
+  )
+}
+
+// Sets of attributes remembered per cookie name beyond the configured ones (a session whose
+// cookie an app changed, or one stored under other options).
+const REMEMBERED = 8
+
+/**
+ * The Set-Cookie text of the cookie `name`, written by the core. `options`: the cookie
+ * options of the middleware in express-session's words (`secure` may be `'auto'`). They
+ * are checked now, by the core's rules: a combination browsers reject throws
+ * `SESSILE_CONFIG` (reason: the rule), a spelling the core does not know
+ * `SESSILE_INVALID_ARGUMENT`. Without `options`, only `setCookie` is of use.
+ *
+ * With `secure: 'auto'` both forms are built; when the core refuses the cookie without
+ * Secure (SameSite=None, Partitioned, a `__Host-` or `__Secure-` name), `secureOnly` is
+ * true: such a cookie is Secure whatever the request, and over plain HTTP it is not set
+ * (express-session's rule for a Secure cookie there).
+ */
+function CookieText(name, options) {
+  this.name = name
+  this.written = []
+  this.configured = 0
+  this.secureOnly = false
+  this.plain = null
+  this.secure = null
+  if (options === undefined) return
+  if (options.secure === 'auto') {
+    this.secure = this.remember(new Cookie(Object.assign({}, options, { secure: true })))
+    try {
+      this.plain = this.remember(new Cookie(Object.assign({}, options, { secure: false })))
+    } catch (err) {
+      if (err.code !== 'SESSILE_CONFIG') throw err
+      this.secureOnly = true
+    }
+  } else {
+    this.plain = this.secure = this.remember(new Cookie(options))
+  }
+  this.configured = this.written.length
+}
+
+CookieText.prototype.remember = function (cookie) {
+  const w = new Written(this.name, cookie)
+  if (this.written.length >= this.configured + REMEMBERED) this.written.splice(this.configured, 1)
+  this.written.push(w)
+  return w
+}
+
+/** The core's CookieConfig for a session's Cookie `c` (built on first use). */
+CookieText.prototype.configFor = function (c) {
+  const written = this.written
+  for (let i = 0; i < written.length; i++) {
+    if (written[i].fits(c)) return written[i].config
+  }
+  return this.remember(c).config
+}
+
+/**
+ * The Set-Cookie value carrying `value` (URI-encoded, as express-session writes it) with
+ * the attributes of the session's Cookie `cookie`: `Max-Age` from its `maxAge`
+ * (express-session's milliseconds), none for a browser-session cookie.
+ */
+CookieText.prototype.setCookie = function (cookie, value) {
+  const expires = cookie.expires
+  if (expires != null && !(expires instanceof Date && !isNaN(expires.valueOf()))) {
+    throw new TypeError('option expires is invalid')
+  }
+  const text = this.configFor(cookie).setCookie(encodeURIComponent(value), expires == null ? null : cookie.maxAge)
+  if (text === null) throw new TypeError('argument val is invalid')
+  return text
+}
+
+/** The Set-Cookie value that deletes the cookie, with the configured attributes. */
+CookieText.prototype.clearCookie = function (secure) {
+  return (secure || this.plain === null ? this.secure : this.plain).config.clearCookie()
+}
+
+// The texts of Cookie#serialize, by cookie name.
+const byName = new Map()
 
 /** express-session's Cookie: the session's view of its cookie (`maxAge` in ms). */
 function Cookie(options) {
@@ -141,8 +216,15 @@ Cookie.prototype = {
       sameSite: this.sameSite,
     }
   },
+  /** The Set-Cookie value for cookie `name` carrying `val`, written by the core. */
   serialize(name, val) {
-    return serialize(name, val, this.data)
+    let text = byName.get(name)
+    if (text === undefined) {
+      if (byName.size >= REMEMBERED) byName.clear()
+      text = new CookieText(name)
+      byName.set(name, text)
+    }
+    return text.setCookie(this, val)
   },
   toJSON() {
     return this.data
@@ -175,4 +257,4 @@ Cookie.fromStored = function (stored) {
 
 Object.defineProperty(Cookie.prototype, 'constructor', { value: Cookie, enumerable: false, writable: true, configurable: true })
 
-module.exports = { Cookie, serialize, read }
+module.exports = { Cookie, CookieText, read }

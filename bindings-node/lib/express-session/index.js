@@ -4,8 +4,8 @@
 // req.session API, same signed cookie); the default store is the sessile engine.
 // Differences from express-session are listed in bindings-node/README.md ("Secure
 // defaults").
-const { Cookie, read, serialize } = require('./cookie')
-const { Signer } = require('../../index.js')
+const { Cookie, CookieText, read } = require('./cookie')
+const { Signer, resolveOptions } = require('../../index.js')
 const { Session, Store, MemoryStore } = require('./store')
 const { EngineStore, SessileStore } = require('./engine-store')
 
@@ -114,11 +114,32 @@ function checkSecret(secret) {
   return [secret]
 }
 
+// The cookie attributes sessile/express takes where express-session's options say nothing:
+// the core's defaults (resolveOptions), in express-session's words. The core's `Secure` is
+// express-session's `'auto'` (Secure whenever the request came over HTTPS), so that an
+// express-session app served over plain HTTP keeps its sessions; its attributes that
+// express-session's Cookie also defaults (HttpOnly, Path=/) are left to that Cookie.
+let cookieDefaults = null
+function defaultCookie() {
+  if (cookieDefaults === null) {
+    const core = resolveOptions().cookie
+    cookieDefaults = {
+      sameSite: core.sameSite === 'omit' ? false : core.sameSite,
+      secure: core.secure ? 'auto' : false,
+    }
+  }
+  return cookieDefaults
+}
+
 function session(options) {
   const opts = options || {}
-  const cookieOptions = Object.assign({ sameSite: 'lax', secure: 'auto' }, opts.cookie)
+  const cookieOptions = Object.assign({}, defaultCookie(), opts.cookie)
   const generateId = opts.genid
+  // express-session's name for the cookie.
   const name = opts.name || opts.key || 'connect.sid'
+  // The cookie's Set-Cookie and clearing text, written by the core; its options are
+  // checked now, by the core's rules.
+  const cookieText = new CookieText(name, cookieOptions)
   const store = opts.store || new EngineStore(opts.engine ? { engine: opts.engine } : opts.engineOptions)
   const trustProxy = opts.proxy
   const resaveSession = opts.resave === undefined ? false : Boolean(opts.resave)
@@ -163,7 +184,7 @@ function session(options) {
     }
     req.session = new Session(req)
     req.session.cookie = new Cookie(cookieOptions)
-    if (cookieOptions.secure === 'auto') req.session.cookie.secure = issecure(req, trustProxy)
+    if (cookieOptions.secure === 'auto') req.session.cookie.secure = cookieText.secureOnly || issecure(req, trustProxy)
   }
 
   // Sessions inflated from the engine store: the methods that wrapmethods() would define
@@ -265,10 +286,7 @@ function session(options) {
     const req = this.req
     const res = this.res
     if (this.clearCookie && !req.session) {
-      const c = new Cookie(cookieOptions)
-      if (cookieOptions.secure === 'auto') c.secure = issecure(req, trustProxy)
-      c.expires = new Date(0)
-      appendHeader(res, serialize(name, '', Object.assign(c.data, { maxAge: 0 })))
+      appendHeader(res, cookieText.clearCookie(cookieOptions.secure === 'auto' ? issecure(req, trustProxy) : cookieOptions.secure))
       return
     }
     if (!req.session) return
@@ -282,7 +300,7 @@ function session(options) {
       this.touched = true
     }
     try {
-      appendHeader(res, req.session.cookie.serialize(name, 's:' + signer.sign(req.sessionID)))
+      appendHeader(res, cookieText.setCookie(req.session.cookie, 's:' + signer.sign(req.sessionID)))
     } catch (err) {
       setImmediate(this.next, err)
     }
