@@ -107,13 +107,30 @@ for (const [label, express] of Object.entries(versions)) {
     assert.doesNotMatch(c, /Expires/)
   })
 
-  test(`${label}: cookie.maxAge in ms ends the session server-side too`, async () => {
-    const app = appWith(express, { session: { secret: 'x', cookie: { maxAge: 200 } } }, counter)
-    const res = await request(app).get('/').expect('1')
-    const cookie = cookieOf(res).split(';')[0]
-    await request(app).get('/').set('Cookie', cookie).expect('2')
-    await new Promise((r) => setTimeout(r, 450))
+  // When a session ends is the core's rule, on the engine's clock. A cookie's `expires` is
+  // how long the browser keeps the cookie, not a second timeout read off the wall clock: a
+  // wall clock that steps forward past it (an NTP correction, a resumed VM) ends no
+  // session, and a session that times out is reported as expired, never as a logout
+  // (whose later reuse would raise a false reuse_after_logout alarm).
+  test(`${label}: the core's deadlines end a session, on the engine's clock; a cookie's expires passing does not`, async () => {
+    let now = 0
+    const engine = new Engine({ idleTimeoutMs: 60_000, tombstones: 16, clock: () => now })
+    const app = appWith(express, { session: { secret: 'x', engine, cookie: { maxAge: 1000 } } }, counter)
+    const cookie = cookieOf(await request(app).get('/').expect('1')).split(';')[0]
+    const wall = Date.now
+    try {
+      Date.now = () => wall() + 3_600_000 // an hour ahead: the cookie's expires has passed
+      await request(app).get('/').set('Cookie', cookie).expect('2')
+    } finally {
+      Date.now = wall
+    }
+    now += 59_999
+    await request(app).get('/').set('Cookie', cookie).expect('3')
+    now += 60_001
     await request(app).get('/').set('Cookie', cookie).expect('1')
+    const kinds = engine.drainEvents().map((e) => e.kind)
+    assert.ok(kinds.includes('expired_idle'), kinds.join())
+    assert.ok(!kinds.includes('logged_out') && !kinds.includes('reuse_after_logout'), kinds.join())
   })
 
   test(`${label}: secure 'auto' follows the connection; trust proxy is honoured`, async () => {

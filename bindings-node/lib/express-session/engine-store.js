@@ -1,6 +1,8 @@
 'use strict'
 // Stores backed by the sessile engine: bounded (capacity, payload pool), with exact idle
-// and absolute timeouts.
+// and absolute timeouts. When a session ends is the engine's rule alone (its deadlines, on
+// its clock): a cookie's `expires` is how long the browser keeps the cookie, never a second
+// timeout here.
 //
 // EngineStore: the default store of `sessile/express`; session IDs are the engine's
 // tokens, issued by the engine (never chosen by the app or the client).
@@ -23,18 +25,6 @@ function clientOf(req) {
   const ip = req.socket && req.socket.remoteAddress
   const ua = req.headers && req.headers['user-agent']
   return { ip: typeof ip === 'string' ? ip : undefined, userAgent: typeof ua === 'string' ? ua : undefined }
-}
-
-// A cookie whose `expires` (a Date, or its JSON text) has passed.
-function expiredAt(expires) {
-  if (!expires) return false
-  const at = typeof expires === 'string' ? Date.parse(expires) : +expires
-  return at <= Date.now()
-}
-
-function expired(sess) {
-  const c = sess && sess.cookie
-  return Boolean(c) && expiredAt(c.expires)
 }
 
 function isInvalid(err) {
@@ -65,12 +55,7 @@ EngineStore.prototype.issue = function (req) {
 EngineStore.prototype.loadSync = function (sid, req) {
   const got = this.engine.load(sid, clientOf(req))
   if (got === null || got.data === '') return null
-  const sess = JSON.parse(got.data)
-  if (expired(sess)) {
-    this.destroySync(sid)
-    return null
-  }
-  return [sess, got.session.principal ?? null]
+  return [JSON.parse(got.data), got.session.principal ?? null]
 }
 
 /**
@@ -84,21 +69,20 @@ EngineStore.prototype.link = function (signer) {
 /**
  * The per-request load of sessile/express in one native call: `signed` is the cookie
  * value after "s:" (`token.signature`). Returns `false` when no secret's signature
- * matches, null when the session is not live (or its cookie expired), else
- * `[sess, principal, json]` (`json`: the payload text as stored), and a fourth element,
- * the session's Cookie, when its text was in the remembered layout (then `sess` holds the
- * rest of the data).
+ * matches, null when the session is not live, else `[sess, principal, json]` (`json`: the
+ * payload text as stored), and a fourth element, the session's Cookie, when its text was
+ * in the remembered layout (then `sess` holds the rest of the data).
  */
 EngineStore.prototype.loadLinked = function (link, signed, req) {
   const ip = req.socket && req.socket.remoteAddress
   const ua = req.headers['user-agent']
   const clock = link.clock
   const got = link.load(signed, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null, clock === undefined ? undefined : clock())
-  return this.loaded(got, signed)
+  return this.loaded(got)
 }
 
 // What loadLinked returns, from the native call's answer.
-EngineStore.prototype.loaded = function (got, signed) {
+EngineStore.prototype.loaded = function (got) {
   if (got === false || got === null) return got
   let json
   let principal = null
@@ -109,12 +93,7 @@ EngineStore.prototype.loaded = function (got, signed) {
   }
   if (json === '') return null
   const fast = this.text.parse(json)
-  const sess = fast === undefined ? JSON.parse(json) : fast[0]
-  if (fast === undefined ? expired(sess) : expiredAt(fast[1].expires)) {
-    this.destroySync(signed.slice(0, signed.lastIndexOf('.')))
-    return null
-  }
-  return fast === undefined ? [sess, principal, json] : [sess, principal, json, fast[1]]
+  return fast === undefined ? [JSON.parse(json), principal, json] : [fast[0], principal, json, fast[1]]
 }
 
 /**
@@ -134,7 +113,7 @@ EngineStore.prototype.loadCopies = function (link, signed, req) {
   const got = link.load(signed, ip, ua, clock === undefined ? undefined : clock())
   if (got === false || got === null) return got
   const [json, principal, i] = got
-  const one = this.loaded(principal === null ? json : [json, principal], signed[i])
+  const one = this.loaded(principal === null ? json : [json, principal])
   return one === null ? null : [one, i]
 }
 
@@ -303,14 +282,7 @@ SessileStore.prototype.get = function (sid, cb) {
   let out
   try {
     const found = this.lookup(sid)
-    if (found && found.got.data !== '') {
-      out = JSON.parse(found.got.data)
-      if (expired(out)) {
-        this.engine.logout(found.token)
-        this.ids.delete(sid)
-        out = undefined
-      }
-    }
+    if (found && found.got.data !== '') out = JSON.parse(found.got.data)
   } catch (err) {
     return call(cb, err)
   }
@@ -386,9 +358,7 @@ SessileStore.prototype.all = function (cb) {
         continue
       }
       const text = this.engine.readString(info.handle)
-      if (text === '') continue
-      const sess = JSON.parse(text)
-      if (!expired(sess)) out[sid] = sess
+      if (text !== '') out[sid] = JSON.parse(text)
     }
   } catch (err) {
     return call(cb, err)
