@@ -2,8 +2,8 @@
 // `require('sessile/express')`: a drop-in replacement for `require('express-session')`.
 // The middleware follows express-session 1.18's logic step by step (same options, same
 // req.session API, same signed cookie); the default store is the sessile engine.
-// Differences from express-session are listed in bindings-node/README.md ("Secure
-// defaults").
+// Which rules here are express-session's and which the core's: README.md in this folder.
+// Differences from express-session: bindings-node/README.md ("Secure defaults").
 const { Cookie, CookieText, read } = require('./cookie')
 const { Signer, resolveOptions } = require('../../index.js')
 const { Session, Store, MemoryStore } = require('./store')
