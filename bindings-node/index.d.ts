@@ -291,7 +291,10 @@ export interface EngineOptions {
   maxIdleTimeoutMs?: number
   /** Largest per-session absolute override (ms). Default 30 days. */
   maxAbsoluteTimeoutMs?: number
-  /** Remembered dead tokens, to report reuse. Default 0. */
+  /**
+   * Remembered dead tokens, to report reuse. Default 0: an eighth of `capacity`, at
+   * least 16.
+   */
   tombstones?: number
   /** Capacity of the event ring. Default 256. */
   events?: number
