@@ -1,0 +1,175 @@
+//! Principals: each user's list of sessions (least recently used first), found through
+//! the principal index; counting and trimming them for the per-principal cap, attaching
+//! and detaching a slot, and listing them ([`SessionsOf`]).
+
+use super::sessions::expiry_of;
+use super::{Principal, Session, State};
+use crate::config::MAX_PRINCIPAL;
+use crate::index;
+use crate::pool::Chunks;
+use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, Slot};
+use crate::storage::Parts;
+#[cfg(doc)]
+use crate::store::Store;
+
+/// Iterator over a principal's sessions, from [`Store::sessions_of`].
+pub struct SessionsOf<'a> {
+    pub(super) now: u64,
+    pub(super) st: &'a State,
+    pub(super) slots: &'a [Slot],
+    pub(super) pool: &'a [u8],
+    pub(super) pool_next: &'a [u32],
+    pub(super) head: u32,
+    pub(super) cur: u32,
+}
+
+impl Iterator for SessionsOf<'_> {
+    type Item = Session;
+    fn next(&mut self) -> Option<Session> {
+        loop {
+            if self.cur == NIL {
+                return None;
+            }
+            let i = self.cur;
+            let n = self.slots[i as usize].next;
+            self.cur = if n == self.head { NIL } else { n };
+            if self.slots[i as usize].deadline() > self.now {
+                return Some(self.st.info_from(self.slots, self.pool, self.pool_next, i));
+            }
+        }
+    }
+}
+
+/// The principal bound to an authenticated slot, copied out of the pool.
+pub(super) fn read_principal(pool: &[u8], pool_next: &[u32], s: &Slot) -> Principal {
+    let mut pr = Principal {
+        bytes: [0; MAX_PRINCIPAL],
+        len: s.principal_len,
+    };
+    Chunks {
+        bytes: pool,
+        next: pool_next,
+        block: s.principal_head,
+        left: s.principal_len.into(),
+    }
+    .copy_into(&mut pr.bytes);
+    pr
+}
+
+pub(super) fn principal_matches(
+    pool: &[u8],
+    pool_next: &[u32],
+    s: &Slot,
+    principal: &[u8],
+) -> bool {
+    usize::from(s.principal_len) == principal.len()
+        && Chunks {
+            bytes: pool,
+            next: pool_next,
+            block: s.principal_head,
+            left: principal.len(),
+        }
+        .eq_bytes(principal)
+}
+
+impl State {
+    /// The principal's index cell and list head.
+    pub(super) fn principal_cell(&self, p: &Parts<'_>, principal: &[u8]) -> Option<(u32, u32)> {
+        let h = self.principal_hash(principal);
+        let head = index::find(p.principals, h, |v| {
+            let s = &p.slots[v as usize];
+            s.principal_hash == h && principal_matches(p.pool, p.pool_next, s, principal)
+        })?;
+        Some((h, head))
+    }
+
+    pub(super) fn count_of(&self, p: &Parts<'_>, principal: &[u8]) -> usize {
+        let Some((_, head)) = self.principal_cell(p, principal) else {
+            return 0;
+        };
+        let mut n = 1;
+        let mut i = p.slots[head as usize].next;
+        while i != head {
+            n += 1;
+            i = p.slots[i as usize].next;
+        }
+        n
+    }
+
+    /// End every session of `principal` that is past its deadline but not yet swept.
+    pub(super) fn end_lapsed_of(&mut self, p: &mut Parts<'_>, principal: &[u8], now: u64) {
+        while let Some((_, head)) = self.principal_cell(p, principal) {
+            let mut i = head;
+            let lapsed = loop {
+                if p.slots[i as usize].deadline() <= now {
+                    break Some(i);
+                }
+                i = p.slots[i as usize].next;
+                if i == head {
+                    break None;
+                }
+            };
+            let Some(i) = lapsed else { return };
+            let death = expiry_of(&p.slots[i as usize]);
+            self.destroy(p, i, death, now);
+        }
+    }
+
+    pub(super) fn oldest_of(&self, p: &Parts<'_>, principal: &[u8]) -> Option<u32> {
+        let (_, head) = self.principal_cell(p, principal)?;
+        let mut best = head;
+        let mut i = p.slots[head as usize].next;
+        while i != head {
+            if p.slots[i as usize].last_seen() < p.slots[best as usize].last_seen() {
+                best = i;
+            }
+            i = p.slots[i as usize].next;
+        }
+        Some(best)
+    }
+
+    /// Put an authenticated slot (principal already written) into its principal's list.
+    pub(super) fn attach_principal(&mut self, p: &mut Parts<'_>, i: u32) {
+        let s = p.slots[i as usize];
+        let principal = self.principal_bytes(p, &s);
+        match self.principal_cell(p, principal.as_bytes()) {
+            Some((_, head)) => {
+                let mut h = head;
+                slot::push_back(p.slots, &mut h, i);
+            }
+            None => {
+                let mut h = NIL;
+                slot::push_back(p.slots, &mut h, i);
+                index::insert(p.principals, s.principal_hash, i);
+            }
+        }
+    }
+
+    fn principal_bytes(&self, p: &Parts<'_>, s: &Slot) -> Principal {
+        read_principal(p.pool, p.pool_next, s)
+    }
+
+    /// Take a slot out of whichever list holds it (anonymous LRU or its principal's).
+    pub(super) fn detach(&mut self, p: &mut Parts<'_>, i: u32) {
+        let s = p.slots[i as usize];
+        match s.state {
+            STATE_ANON => slot::unlink(p.slots, &mut self.lru_head, i),
+            STATE_AUTH => {
+                let principal = self.principal_bytes(p, &s);
+                let Some((h, head)) = self.principal_cell(p, principal.as_bytes()) else {
+                    return;
+                };
+                let mut new_head = head;
+                slot::unlink(p.slots, &mut new_head, i);
+                if new_head != head {
+                    let slots = &*p.slots;
+                    index::remove(p.principals, h, head, |v| slots[v as usize].principal_hash);
+                    if new_head != NIL {
+                        index::insert(p.principals, h, new_head);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

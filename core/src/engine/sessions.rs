@@ -1,0 +1,553 @@
+//! The session lifecycle over the table: create, find a token (live, expired or a
+//! tombstone), validate, rotate, log in, end, sweep, write a slot's chains and override
+//! timeouts. The decisions are [`crate::rules`]'s; here they are applied to slots.
+
+use zeroize::Zeroize;
+
+use super::principals::{principal_matches, read_principal};
+use super::{Client, Session, SessionRef, State};
+use crate::config::{ClientPolicy, MAX_PRINCIPAL};
+use crate::error::{Error, Expiry, Invalid};
+use crate::event::{Event, EventKind};
+use crate::index;
+use crate::pool::NoRoom;
+use crate::rules::{self, LoginRoom};
+use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
+use crate::storage::Parts;
+use crate::token::{self, Digest, Token};
+use crate::tombstone::{Death, Keep, Tombstones};
+
+/// Which chain of a slot to write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Chain {
+    Payload,
+    Principal,
+}
+
+/// Which deadline ended a session whose deadline has passed.
+pub(super) fn expiry_of(s: &Slot) -> Death {
+    match rules::expiry(&s.times()) {
+        Expiry::Absolute => Death::ExpiredAbsolute,
+        Expiry::Idle => Death::ExpiredIdle,
+    }
+}
+
+impl State {
+    fn live(p: &Parts<'_>, h: SessionRef) -> Result<u32, Error> {
+        match p.slots.get(h.slot as usize) {
+            Some(s) if s.is_live() && s.generation == h.generation => Ok(h.slot),
+            _ => Err(Error::StaleHandle),
+        }
+    }
+
+    /// End slot `i` as revoked, or as expired when it is past its deadline but not yet
+    /// swept (it was not live any more); true when it was revoked.
+    pub(super) fn end_live(&mut self, p: &mut Parts<'_>, i: u32, now: u64) -> bool {
+        let s = &p.slots[i as usize];
+        if s.deadline() <= now {
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            false
+        } else {
+            self.destroy(p, i, Death::Revoked, now);
+            true
+        }
+    }
+
+    /// The slot behind `h` if its session is live at `now`. One past its deadline but not
+    /// yet swept is ended here as expired (as a validation would find it), with that error.
+    pub(super) fn live_at(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        now: u64,
+    ) -> Result<u32, Error> {
+        let i = State::live(p, h)?;
+        let s = &p.slots[i as usize];
+        if s.deadline() <= now {
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            return Err(Error::Session(death.invalid()));
+        }
+        Ok(i)
+    }
+
+    pub(super) fn info(&self, p: &Parts<'_>, i: u32) -> Session {
+        self.info_from(p.slots, p.pool, p.pool_next, i)
+    }
+
+    pub(super) fn info_from(
+        &self,
+        slots: &[Slot],
+        pool: &[u8],
+        pool_next: &[u32],
+        i: u32,
+    ) -> Session {
+        let s = &slots[i as usize];
+        let principal = (s.state == STATE_AUTH).then(|| read_principal(pool, pool_next, s));
+        Session {
+            handle: SessionRef {
+                slot: i,
+                generation: s.generation,
+            },
+            tag: self.tag(i, s.generation),
+            created_ms: s.created,
+            last_seen_ms: s.last_seen(),
+            idle_deadline_ms: s.times().idle_deadline(),
+            absolute_deadline_ms: s.times().absolute_deadline(),
+            idle_timeout_ms: s.idle_ms,
+            absolute_timeout_ms: s.absolute_ms,
+            principal,
+            payload_len: s.payload_len,
+            epoch: s.epoch,
+        }
+    }
+
+    /// A fresh token whose digest no live session and no tombstone has.
+    fn new_token(&mut self, p: &Parts<'_>) -> (Token, Digest) {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        loop {
+            self.rng.fill(&mut raw[..n]);
+            let d = Digest::of(&raw[..n]);
+            let taken = index::find(p.index, d.hash(), |v| p.slots[v as usize].digest.ct_eq(&d))
+                .is_some()
+                || Tombstones::find(p.tombstones, p.tombstone_index, &d).is_some();
+            if !taken {
+                let t = Token::encode(&raw[..n]);
+                raw.zeroize();
+                return (t, d);
+            }
+        }
+    }
+
+    pub(super) fn create(
+        &mut self,
+        p: &mut Parts<'_>,
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<(Token, Session), Error> {
+        let now = self.tick(now);
+        if self.free_head == NIL {
+            // Raised when the table first fills, and again each time a whole table's worth
+            // of creates has met a full table, so a long flood keeps leaving fresh events.
+            if self.pressure == 0 {
+                self.emit_global(EventKind::CapacityPressure, now, p.events);
+            }
+            self.pressure = (self.pressure + 1) % self.config.capacity;
+            self.sweep(p, now);
+            if self.free_head == NIL && !self.evict_anonymous(p, now, NIL) {
+                return Err(Error::CapacityExhausted);
+            }
+        } else {
+            self.pressure = 0;
+        }
+        let (token, digest) = self.new_token(p);
+        let i = self.free_head;
+        let ip = client
+            .ip
+            .filter(|_| self.tracks_ip())
+            .map_or(0, |b| self.client_hash(1, b));
+        let ua = client
+            .user_agent
+            .filter(|_| self.config.user_agent_policy != ClientPolicy::Off)
+            .map_or(0, |b| self.client_hash(2, b));
+        let s = &mut p.slots[i as usize];
+        self.free_head = s.next;
+        *s = Slot {
+            digest,
+            created: now,
+            idle_ms: self.config.idle_timeout_ms,
+            absolute_ms: self.config.absolute_timeout_ms,
+            generation: s.generation,
+            state: STATE_ANON,
+            ip,
+            ua,
+            addrs: [ip as u16, 0, 0, 0],
+            addr_count: u8::from(ip != 0),
+            ..Slot::EMPTY
+        };
+        let deadline = s.deadline();
+        index::insert(p.index, digest.hash(), i);
+        slot::push_back(p.slots, &mut self.lru_head, i);
+        // deadline > now >= wheel time, so this cannot be AlreadyDue.
+        let _ = self.wheel.insert(p.links, i, deadline);
+        self.stats.live += 1;
+        self.stats.anonymous += 1;
+        self.stats.created += 1;
+        self.emit(&p.slots[i as usize], i, EventKind::Created, now, p.events);
+        Ok((token, self.info(p, i)))
+    }
+
+    /// The slot of the live session `token` names at `now`; `Err(Some(i))` when slot `i`
+    /// holds it but it is past its deadline (not yet swept), `Err(None)` when no slot does.
+    /// Reads only.
+    pub(super) fn find_live(
+        &self,
+        p: &Parts<'_>,
+        token: &[u8],
+        now: u64,
+    ) -> Result<u32, Option<u32>> {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        if !token::decode(token, n, &mut raw) {
+            return Err(None);
+        }
+        let digest = Digest::of(&raw[..n]);
+        raw.zeroize();
+        let i = index::find(p.index, digest.hash(), |v| {
+            p.slots[v as usize].digest.ct_eq(&digest)
+        })
+        .ok_or(None)?;
+        if now >= p.slots[i as usize].deadline() {
+            return Err(Some(i));
+        }
+        Ok(i)
+    }
+
+    /// What the tombstones say of a token that names no session (reads only).
+    pub(super) fn find_dead(&self, p: &Parts<'_>, token: &[u8]) -> Invalid {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        if !token::decode(token, n, &mut raw) {
+            return Invalid::Malformed;
+        }
+        let digest = Digest::of(&raw[..n]);
+        raw.zeroize();
+        Tombstones::find(p.tombstones, p.tombstone_index, &digest)
+            .map_or(Invalid::Unknown, |f| f.death.invalid())
+    }
+
+    /// Find the live session a token names. Expired sessions found here die now; dead
+    /// tokens are answered from the tombstones, raising reuse events.
+    pub(super) fn resolve(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+    ) -> Result<u32, Invalid> {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        if !token::decode(token, n, &mut raw) {
+            return Err(Invalid::Malformed);
+        }
+        let digest = Digest::of(&raw[..n]);
+        raw.zeroize();
+        let slots = &*p.slots;
+        if let Some(i) = index::find(p.index, digest.hash(), |v| {
+            slots[v as usize].digest.ct_eq(&digest)
+        }) {
+            let s = &p.slots[i as usize];
+            if now >= s.deadline() {
+                let death = expiry_of(s);
+                self.destroy(p, i, death, now);
+                return Err(death.invalid());
+            }
+            return Ok(i);
+        }
+        let Some(found) = Tombstones::find(p.tombstones, p.tombstone_index, &digest) else {
+            return Err(Invalid::Unknown);
+        };
+        let tag = self.tag(found.target_slot, found.target_generation);
+        let reuse = rules::reuse(found.death.invalid(), self.config.rotated_reuse);
+        if let Some(kind) = reuse.event {
+            self.ring.push(
+                p.events,
+                Event {
+                    kind,
+                    session: tag,
+                    at_ms: now,
+                },
+            );
+        }
+        if reuse.revoke_successor {
+            let h = SessionRef {
+                slot: found.target_slot,
+                generation: found.target_generation,
+            };
+            if let Ok(i) = State::live(p, h) {
+                self.destroy(p, i, Death::Revoked, now);
+            }
+        }
+        Err(found.death.invalid())
+    }
+
+    pub(super) fn validate(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<Session, Invalid> {
+        let now = self.tick(now);
+        let i = self.resolve(p, token, now)?;
+        self.check_client(p, i, client, now)?;
+        let s = &mut p.slots[i as usize];
+        // now < deadline <= created + absolute_ms, so the offset fits in u32.
+        s.seen_offset = (now - s.created) as u32;
+        // Exact LRU: a used anonymous session moves to the tail of the eviction list.
+        if s.state == STATE_ANON {
+            slot::unlink(p.slots, &mut self.lru_head, i);
+            slot::push_back(p.slots, &mut self.lru_head, i);
+        }
+        Ok(self.info(p, i))
+    }
+
+    /// Swap the session's token for a fresh one; the old digest becomes a tombstone.
+    pub(super) fn rekey(&mut self, p: &mut Parts<'_>, i: u32) -> Token {
+        let (token, digest) = self.new_token(p);
+        let old = p.slots[i as usize].digest;
+        let slots = &*p.slots;
+        index::remove(p.index, old.hash(), i, |v| slots[v as usize].digest.hash());
+        let s = &p.slots[i as usize];
+        // At login the slot is already authenticated: the pre-login token is kept.
+        let keep = if s.state == STATE_AUTH {
+            Keep::Kept
+        } else {
+            Keep::Churn
+        };
+        let generation = s.generation;
+        self.tombs.insert(
+            p.tombstones,
+            p.tombstone_index,
+            old,
+            Death::RotatedOut,
+            (i, generation),
+            keep,
+        );
+        let s = &mut p.slots[i as usize];
+        s.digest = digest;
+        s.epoch = s.epoch.wrapping_add(1);
+        index::insert(p.index, digest.hash(), i);
+        token
+    }
+
+    pub(super) fn login(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        principal: &[u8],
+        now: u64,
+    ) -> Result<(Token, Session), Error> {
+        let now = self.tick(now);
+        if principal.is_empty() || principal.len() > MAX_PRINCIPAL {
+            return Err(Error::InvalidPrincipal);
+        }
+        let i = self.resolve(p, token, now)?;
+        let ph = self.principal_hash(principal);
+        let s = p.slots[i as usize];
+        let same = s.state == STATE_AUTH
+            && s.principal_hash == ph
+            && principal_matches(p.pool, p.pool_next, &s, principal);
+        if !same {
+            let capped = self.config.max_sessions_per_principal > 0;
+            if capped {
+                // Sessions past their deadline (not yet swept) are dead: they neither
+                // count against the cap nor get evicted for it; they end as expired.
+                self.end_lapsed_of(p, principal, now);
+                let live = self.count_of(p, principal);
+                if rules::login_room(&self.config, live) == LoginRoom::Refuse {
+                    return Err(Error::PrincipalLimit);
+                }
+            }
+            // Leave the old list (anonymous LRU, or the previous principal's) while the
+            // slot still holds the old principal, so the lookup finds the right list.
+            let was_anon = s.state == STATE_ANON;
+            self.detach(p, i);
+            if let Err(e) = self.write_chain(p, i, Chain::Principal, principal, now) {
+                // A failed write keeps the old principal: put the slot back where it was.
+                if was_anon {
+                    slot::push_back(p.slots, &mut self.lru_head, i);
+                } else {
+                    self.attach_principal(p, i);
+                }
+                return Err(e);
+            }
+            if capped {
+                while rules::login_room(&self.config, self.count_of(p, principal))
+                    == LoginRoom::EvictLeastRecentlyUsed
+                {
+                    let Some(oldest) = self.oldest_of(p, principal) else {
+                        break;
+                    };
+                    self.destroy(p, oldest, Death::Evicted, now);
+                }
+            }
+            let s = &mut p.slots[i as usize];
+            s.state = STATE_AUTH;
+            s.principal_hash = ph;
+            s.principal_len = principal.len() as u8;
+            self.attach_principal(p, i);
+            if was_anon {
+                self.stats.anonymous -= 1;
+                self.stats.authenticated += 1;
+            }
+        }
+        let s = &mut p.slots[i as usize];
+        s.created = now;
+        s.seen_offset = 0;
+        let deadline = s.deadline();
+        let _ = self.wheel.insert(p.links, i, deadline);
+        let t = self.rekey(p, i);
+        self.emit(&p.slots[i as usize], i, EventKind::LoggedIn, now, p.events);
+        Ok((t, self.info(p, i)))
+    }
+
+    /// End a session: every structure forgets it, its memory is wiped, its token becomes a
+    /// tombstone, and the matching event is raised.
+    pub(super) fn destroy(&mut self, p: &mut Parts<'_>, i: u32, death: Death, now: u64) {
+        let s = p.slots[i as usize];
+        if !s.is_live() {
+            return;
+        }
+        self.detach(p, i);
+        let slots = &*p.slots;
+        index::remove(p.index, s.digest.hash(), i, |v| {
+            slots[v as usize].digest.hash()
+        });
+        self.wheel.remove(p.links, i);
+        self.pool.release(p.pool, p.pool_next, s.payload_head);
+        self.pool.release(p.pool, p.pool_next, s.principal_head);
+        let keep = match death {
+            Death::LoggedOut | Death::RotatedOut | Death::Revoked if s.state == STATE_AUTH => {
+                Keep::Kept
+            }
+            _ => Keep::Churn,
+        };
+        self.tombs.insert(
+            p.tombstones,
+            p.tombstone_index,
+            s.digest,
+            death,
+            (i, s.generation),
+            keep,
+        );
+        let kind = match death {
+            Death::LoggedOut => EventKind::LoggedOut,
+            Death::ExpiredIdle => EventKind::ExpiredIdle,
+            Death::ExpiredAbsolute => EventKind::ExpiredAbsolute,
+            Death::Evicted => EventKind::Evicted,
+            Death::Revoked | Death::RotatedOut => EventKind::Revoked,
+        };
+        self.emit(&s, i, kind, now, p.events);
+        match death {
+            Death::ExpiredIdle | Death::ExpiredAbsolute => self.stats.expirations += 1,
+            Death::Evicted => self.stats.evictions += 1,
+            Death::Revoked => self.stats.revocations += 1,
+            _ => {}
+        }
+        self.stats.live -= 1;
+        if s.state == STATE_AUTH {
+            self.stats.authenticated -= 1;
+        } else {
+            self.stats.anonymous -= 1;
+        }
+        let slot = &mut p.slots[i as usize];
+        *slot = Slot {
+            generation: s.generation.wrapping_add(1),
+            next: self.free_head,
+            ..Slot::EMPTY
+        };
+        self.free_head = i;
+    }
+
+    pub(super) fn sweep(&mut self, p: &mut Parts<'_>, now: u64) -> usize {
+        let mut n = 0;
+        loop {
+            let slots = &*p.slots;
+            let Some(i) = self
+                .wheel
+                .next_expired(p.links, now, |e| slots[e as usize].deadline())
+            else {
+                return n;
+            };
+            let s = &p.slots[i as usize];
+            if s.state == STATE_FREE {
+                continue;
+            }
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            n += 1;
+        }
+    }
+
+    pub(super) fn write_chain(
+        &mut self,
+        p: &mut Parts<'_>,
+        i: u32,
+        which: Chain,
+        data: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
+        let mut swept = false;
+        loop {
+            let s = &p.slots[i as usize];
+            let (head, len) = match which {
+                Chain::Payload => (s.payload_head, s.payload_len as usize),
+                Chain::Principal => (s.principal_head, usize::from(s.principal_len)),
+            };
+            match self.pool.write(p.pool, p.pool_next, head, len, data) {
+                Ok(new_head) => {
+                    let s = &mut p.slots[i as usize];
+                    match which {
+                        Chain::Payload => {
+                            s.payload_head = new_head;
+                            s.payload_len = data.len() as u32;
+                        }
+                        Chain::Principal => {
+                            s.principal_head = new_head;
+                            s.principal_len = data.len() as u8;
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(NoRoom) => {
+                    if !swept {
+                        swept = true;
+                        self.sweep(p, now);
+                        if !p.slots[i as usize].is_live() {
+                            return Err(Error::StaleHandle);
+                        }
+                        continue;
+                    }
+                    if !self.evict_anonymous(p, now, i) {
+                        return Err(Error::PoolExhausted);
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn set_timeouts(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        idle_ms: Option<u32>,
+        absolute_ms: Option<u32>,
+        now: u64,
+    ) -> Result<Session, Error> {
+        let now = self.tick(now);
+        // A session already past its deadline (not yet swept) is dead: never extend it.
+        let i = self.live_at(p, h, now)?;
+        let ok = |v: Option<u32>, max: u32| v.is_none_or(|v| rules::timeout_allowed(v, max));
+        if !ok(idle_ms, self.config.max_idle_timeout_ms)
+            || !ok(absolute_ms, self.config.max_absolute_timeout_ms)
+        {
+            return Err(Error::InvalidTimeout);
+        }
+        let s = &mut p.slots[i as usize];
+        if let Some(v) = idle_ms {
+            s.idle_ms = v;
+        }
+        if let Some(v) = absolute_ms {
+            s.absolute_ms = v;
+        }
+        let deadline = s.deadline();
+        if deadline <= now || self.wheel.insert(p.links, i, deadline).is_err() {
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            return Err(Error::Session(death.invalid()));
+        }
+        Ok(self.info(p, i))
+    }
+}
