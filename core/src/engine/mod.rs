@@ -4,7 +4,7 @@
 //! are [`crate::rules`]'s; this folder holds the bookkeeping, one concern a file:
 //!
 //! - `mod.rs`: [`Engine`], its construction, reseeding and fork guard, and the [`Store`]
-//!   calls;
+//!   calls, each a short delegation to `State`;
 //! - `types.rs`: the public values ([`Session`], [`SessionRef`], [`Stats`], ...);
 //! - `sessions.rs`: the session lifecycle (create, validate, rotate, login, end, sweep);
 //! - `principals.rs`: each principal's sessions, the per-principal cap, listing;
@@ -33,14 +33,12 @@ use crate::event::{Event, EventKind, Ring};
 use crate::idgen::IdGen;
 use crate::index;
 use crate::pool::{self, Chunks, Pool};
-use crate::rules;
 use crate::slot::{NIL, Slot};
 use crate::storage::{Layout, Storage};
 use crate::store::Store;
 use crate::token::Token;
-use crate::tombstone::{Death, Tombstones};
+use crate::tombstone::Tombstones;
 use crate::wheel::Wheel;
-use sessions::{Chain, expiry_of};
 
 /// How an engine notices that it now runs in a forked child, checked before every
 /// operation that issues a token (and only then: lookups pay nothing for it). The `std`
@@ -221,12 +219,7 @@ impl<S: Storage> Store for Engine<S> {
 
     fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Invalid> {
         let p = self.storage.parts();
-        let now = now.max(self.st.clock);
-        match self.st.find_live(&p, token, now) {
-            Ok(i) => Ok(self.st.info(&p, i)),
-            Err(Some(i)) => Err(expiry_of(&p.slots[i as usize]).invalid()),
-            Err(None) => Err(self.st.find_dead(&p, token)),
-        }
+        self.st.peek(&p, token, now)
     }
 
     fn login(
@@ -243,75 +236,36 @@ impl<S: Storage> Store for Engine<S> {
     fn rotate(&mut self, token: &[u8], now: u64) -> Result<(Token, Session), Error> {
         self.st.check_fork()?;
         let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        let i = self.st.resolve(&mut p, token, now)?;
-        let t = self.st.rekey(&mut p, i);
-        self.st
-            .emit(&p.slots[i as usize], i, EventKind::Rotated, now, p.events);
-        Ok((t, self.st.info(&p, i)))
+        self.st.rotate(&mut p, token, now)
     }
 
     fn logout(&mut self, token: &[u8], now: u64) -> Result<(), Error> {
         let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        let i = self.st.resolve(&mut p, token, now)?;
-        self.st.destroy(&mut p, i, Death::LoggedOut, now);
-        Ok(())
+        self.st.logout(&mut p, token, now)
     }
 
     fn revoke(&mut self, handle: SessionRef, now: u64) -> Result<(), Error> {
         let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        let i = self.st.live_at(&mut p, handle, now)?;
-        self.st.destroy(&mut p, i, Death::Revoked, now);
-        Ok(())
+        self.st.revoke(&mut p, handle, now)
     }
 
     fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
         let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        let mut n = 0;
-        while let Some((_, head)) = self.st.principal_cell(&p, principal) {
-            n += usize::from(self.st.end_live(&mut p, head, now));
-        }
-        n
+        self.st.revoke_principal(&mut p, principal, now)
     }
 
     fn revoke_all(&mut self, now: u64) -> usize {
         let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        let mut n = 0;
-        for i in 0..p.slots.len() as u32 {
-            if p.slots[i as usize].is_live() {
-                n += usize::from(self.st.end_live(&mut p, i, now));
-            }
-        }
-        n
+        self.st.revoke_all(&mut p, now)
     }
 
     fn sessions_of<'a>(&'a mut self, principal: &[u8], now: u64) -> SessionsOf<'a> {
-        let now = self.st.tick(now);
-        let p = self.storage.parts();
-        let head = self
-            .st
-            .principal_cell(&p, principal)
-            .map_or(NIL, |(_, h)| h);
-        SessionsOf {
-            now,
-            st: &self.st,
-            slots: p.slots,
-            pool: p.pool,
-            pool_next: p.pool_next,
-            head,
-            cur: head,
-        }
+        self.st.sessions_of(self.storage.parts(), principal, now)
     }
 
     fn session(&mut self, handle: SessionRef, now: u64) -> Result<Session, Error> {
         let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        let i = self.st.live_at(&mut p, handle, now)?;
-        Ok(self.st.info(&p, i))
+        self.st.session(&mut p, handle, now)
     }
 
     fn set_timeouts(
@@ -328,25 +282,11 @@ impl<S: Storage> Store for Engine<S> {
 
     fn write(&mut self, handle: SessionRef, data: &[u8], now: u64) -> Result<(), Error> {
         let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        let i = self.st.live_at(&mut p, handle, now)?;
-        if data.len() > self.st.config.max_payload as usize {
-            return Err(Error::PayloadTooLarge);
-        }
-        self.st.write_chain(&mut p, i, Chain::Payload, data, now)
+        self.st.write(&mut p, handle, data, now)
     }
 
     fn payload(&mut self, handle: SessionRef, now: u64) -> Result<Chunks<'_>, Error> {
-        let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        let i = self.st.live_at(&mut p, handle, now)?;
-        let s = &p.slots[i as usize];
-        Ok(Chunks {
-            bytes: p.pool,
-            next: p.pool_next,
-            block: s.payload_head,
-            left: s.payload_len as usize,
-        })
+        self.st.payload(self.storage.parts(), handle, now)
     }
 
     fn save(
@@ -357,37 +297,7 @@ impl<S: Storage> Store for Engine<S> {
         now: u64,
     ) -> Result<Saved, Error> {
         let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        let current = match self.st.live_at(&mut p, handle, now) {
-            Ok(i) => {
-                let s = &p.slots[i as usize];
-                let same = s.payload_len as usize == data.len()
-                    && Chunks {
-                        bytes: p.pool,
-                        next: p.pool_next,
-                        block: s.payload_head,
-                        left: data.len(),
-                    }
-                    .eq_bytes(data);
-                Some((i, s.epoch, same))
-            }
-            Err(Error::StaleHandle | Error::Session(_)) => None,
-            Err(e) => return Err(e),
-        };
-        match rules::save(epoch, current.map(|(_, e, same)| (e, same))) {
-            rules::SaveVerdict::Drop => Ok(Saved::Dropped),
-            rules::SaveVerdict::Unchanged => Ok(Saved::Unchanged),
-            rules::SaveVerdict::Write => {
-                let Some((i, _, _)) = current else {
-                    return Ok(Saved::Dropped);
-                };
-                if data.len() > self.st.config.max_payload as usize {
-                    return Err(Error::PayloadTooLarge);
-                }
-                self.st.write_chain(&mut p, i, Chain::Payload, data, now)?;
-                Ok(Saved::Written)
-            }
-        }
+        self.st.save(&mut p, handle, epoch, data, now)
     }
 
     fn sweep(&mut self, now: u64) -> usize {
@@ -411,14 +321,8 @@ impl<S: Storage> Store for Engine<S> {
     }
 
     fn end_duplicate(&mut self, token: &[u8], now: u64) {
-        let now = self.st.tick(now);
         let mut p = self.storage.parts();
-        if let Ok(i) = self.st.find_live(&p, token, now) {
-            let s = p.slots[i as usize];
-            self.st
-                .emit(&s, i, EventKind::DuplicateCookie, now, p.events);
-            self.st.destroy(&mut p, i, Death::Revoked, now);
-        }
+        self.st.end_duplicate(&mut p, token, now);
     }
 }
 

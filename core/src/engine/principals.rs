@@ -14,13 +14,13 @@ use crate::store::Store;
 
 /// Iterator over a principal's sessions, from [`Store::sessions_of`].
 pub struct SessionsOf<'a> {
-    pub(super) now: u64,
-    pub(super) st: &'a State,
-    pub(super) slots: &'a [Slot],
-    pub(super) pool: &'a [u8],
-    pub(super) pool_next: &'a [u32],
-    pub(super) head: u32,
-    pub(super) cur: u32,
+    now: u64,
+    st: &'a State,
+    slots: &'a [Slot],
+    pool: &'a [u8],
+    pool_next: &'a [u32],
+    head: u32,
+    cur: u32,
 }
 
 impl Iterator for SessionsOf<'_> {
@@ -81,6 +81,42 @@ impl State {
             s.principal_hash == h && principal_matches(p.pool, p.pool_next, s, principal)
         })?;
         Some((h, head))
+    }
+
+    /// End every session of `principal`; how many were live (see
+    /// [`crate::Store::revoke_principal`]).
+    pub(super) fn revoke_principal(
+        &mut self,
+        p: &mut Parts<'_>,
+        principal: &[u8],
+        now: u64,
+    ) -> usize {
+        let now = self.tick(now);
+        let mut n = 0;
+        while let Some((_, head)) = self.principal_cell(p, principal) {
+            n += usize::from(self.end_live(p, head, now));
+        }
+        n
+    }
+
+    /// The live sessions of `principal` at `now`, as an iterator over the table.
+    pub(super) fn sessions_of<'a>(
+        &'a mut self,
+        p: Parts<'a>,
+        principal: &[u8],
+        now: u64,
+    ) -> SessionsOf<'a> {
+        let now = self.tick(now);
+        let head = self.principal_cell(&p, principal).map_or(NIL, |(_, h)| h);
+        SessionsOf {
+            now,
+            st: self,
+            slots: p.slots,
+            pool: p.pool,
+            pool_next: p.pool_next,
+            head,
+            cur: head,
+        }
     }
 
     pub(super) fn count_of(&self, p: &Parts<'_>, principal: &[u8]) -> usize {

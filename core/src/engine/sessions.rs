@@ -5,12 +5,12 @@
 use zeroize::Zeroize;
 
 use super::principals::{principal_matches, read_principal};
-use super::{Client, Session, SessionRef, State};
+use super::{Client, Saved, Session, SessionRef, State};
 use crate::config::{ClientPolicy, MAX_PRINCIPAL};
 use crate::error::{Error, Expiry, Invalid};
 use crate::event::{Event, EventKind};
 use crate::index;
-use crate::pool::NoRoom;
+use crate::pool::{Chunks, NoRoom};
 use crate::rules::{self, LoginRoom};
 use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::Parts;
@@ -293,6 +293,17 @@ impl State {
         Ok(self.info(p, i))
     }
 
+    /// The live session `token` names at `now`, without touching it (see
+    /// [`crate::Store::peek`]): reads only, so not even the clock moves.
+    pub(super) fn peek(&self, p: &Parts<'_>, token: &[u8], now: u64) -> Result<Session, Invalid> {
+        let now = now.max(self.clock);
+        match self.find_live(p, token, now) {
+            Ok(i) => Ok(self.info(p, i)),
+            Err(Some(i)) => Err(expiry_of(&p.slots[i as usize]).invalid()),
+            Err(None) => Err(self.find_dead(p, token)),
+        }
+    }
+
     /// Swap the session's token for a fresh one; the old digest becomes a tombstone.
     pub(super) fn rekey(&mut self, p: &mut Parts<'_>, i: u32) -> Token {
         let (token, digest) = self.new_token(p);
@@ -320,6 +331,19 @@ impl State {
         s.epoch = s.epoch.wrapping_add(1);
         index::insert(p.index, digest.hash(), i);
         token
+    }
+
+    pub(super) fn rotate(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+    ) -> Result<(Token, Session), Error> {
+        let now = self.tick(now);
+        let i = self.resolve(p, token, now)?;
+        let t = self.rekey(p, i);
+        self.emit(&p.slots[i as usize], i, EventKind::Rotated, now, p.events);
+        Ok((t, self.info(p, i)))
     }
 
     pub(super) fn login(
@@ -393,6 +417,29 @@ impl State {
         Ok((t, self.info(p, i)))
     }
 
+    pub(super) fn logout(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
+        let now = self.tick(now);
+        let i = self.resolve(p, token, now)?;
+        self.destroy(p, i, Death::LoggedOut, now);
+        Ok(())
+    }
+
+    /// End the live session `token` names, found beside another live one in a request
+    /// (see [`crate::Store::end_duplicate`]).
+    pub(super) fn end_duplicate(&mut self, p: &mut Parts<'_>, token: &[u8], now: u64) {
+        let now = self.tick(now);
+        if let Ok(i) = self.find_live(p, token, now) {
+            let s = p.slots[i as usize];
+            self.emit(&s, i, EventKind::DuplicateCookie, now, p.events);
+            self.destroy(p, i, Death::Revoked, now);
+        }
+    }
+
     /// End a session: every structure forgets it, its memory is wiped, its token becomes a
     /// tombstone, and the matching event is raised.
     pub(super) fn destroy(&mut self, p: &mut Parts<'_>, i: u32, death: Death, now: u64) {
@@ -449,6 +496,29 @@ impl State {
             ..Slot::EMPTY
         };
         self.free_head = i;
+    }
+
+    pub(super) fn revoke(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        now: u64,
+    ) -> Result<(), Error> {
+        let now = self.tick(now);
+        let i = self.live_at(p, h, now)?;
+        self.destroy(p, i, Death::Revoked, now);
+        Ok(())
+    }
+
+    pub(super) fn revoke_all(&mut self, p: &mut Parts<'_>, now: u64) -> usize {
+        let now = self.tick(now);
+        let mut n = 0;
+        for i in 0..p.slots.len() as u32 {
+            if p.slots[i as usize].is_live() {
+                n += usize::from(self.end_live(p, i, now));
+            }
+        }
+        n
     }
 
     pub(super) fn sweep(&mut self, p: &mut Parts<'_>, now: u64) -> usize {
@@ -514,6 +584,92 @@ impl State {
                         return Err(Error::PoolExhausted);
                     }
                 }
+            }
+        }
+    }
+
+    pub(super) fn session(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        now: u64,
+    ) -> Result<Session, Error> {
+        let now = self.tick(now);
+        let i = self.live_at(p, h, now)?;
+        Ok(self.info(p, i))
+    }
+
+    pub(super) fn write(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        data: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
+        let now = self.tick(now);
+        let i = self.live_at(p, h, now)?;
+        if data.len() > self.config.max_payload as usize {
+            return Err(Error::PayloadTooLarge);
+        }
+        self.write_chain(p, i, Chain::Payload, data, now)
+    }
+
+    pub(super) fn payload<'a>(
+        &mut self,
+        mut p: Parts<'a>,
+        h: SessionRef,
+        now: u64,
+    ) -> Result<Chunks<'a>, Error> {
+        let now = self.tick(now);
+        let i = self.live_at(&mut p, h, now)?;
+        let s = &p.slots[i as usize];
+        Ok(Chunks {
+            bytes: p.pool,
+            next: p.pool_next,
+            block: s.payload_head,
+            left: s.payload_len as usize,
+        })
+    }
+
+    /// The request seam's save (see [`crate::Store::save`]); whether it lands is
+    /// [`rules::save`]'s decision.
+    pub(super) fn save(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        epoch: u32,
+        data: &[u8],
+        now: u64,
+    ) -> Result<Saved, Error> {
+        let now = self.tick(now);
+        let current = match self.live_at(p, h, now) {
+            Ok(i) => {
+                let s = &p.slots[i as usize];
+                let same = s.payload_len as usize == data.len()
+                    && Chunks {
+                        bytes: p.pool,
+                        next: p.pool_next,
+                        block: s.payload_head,
+                        left: data.len(),
+                    }
+                    .eq_bytes(data);
+                Some((i, s.epoch, same))
+            }
+            Err(Error::StaleHandle | Error::Session(_)) => None,
+            Err(e) => return Err(e),
+        };
+        match rules::save(epoch, current.map(|(_, e, same)| (e, same))) {
+            rules::SaveVerdict::Drop => Ok(Saved::Dropped),
+            rules::SaveVerdict::Unchanged => Ok(Saved::Unchanged),
+            rules::SaveVerdict::Write => {
+                let Some((i, _, _)) = current else {
+                    return Ok(Saved::Dropped);
+                };
+                if data.len() > self.config.max_payload as usize {
+                    return Err(Error::PayloadTooLarge);
+                }
+                self.write_chain(p, i, Chain::Payload, data, now)?;
+                Ok(Saved::Written)
             }
         }
     }
