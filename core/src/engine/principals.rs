@@ -2,15 +2,18 @@
 //! the principal index; counting and trimming them for the per-principal cap, attaching
 //! and detaching a slot, and listing them ([`SessionsOf`]).
 
-use super::sessions::expiry_of;
+use super::sessions::{Chain, expiry_of};
 use super::{Principal, Session, State};
 use crate::config::MAX_PRINCIPAL;
+use crate::error::Error;
 use crate::index;
 use crate::pool::Chunks;
+use crate::rules::{self, LoginRoom};
 use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, Slot};
 use crate::storage::Parts;
 #[cfg(doc)]
 use crate::store::Store;
+use crate::tombstone::Death;
 
 /// Iterator over a principal's sessions, from [`Store::sessions_of`].
 pub struct SessionsOf<'a> {
@@ -56,12 +59,7 @@ pub(super) fn read_principal(pool: &[u8], pool_next: &[u32], s: &Slot) -> Princi
     pr
 }
 
-pub(super) fn principal_matches(
-    pool: &[u8],
-    pool_next: &[u32],
-    s: &Slot,
-    principal: &[u8],
-) -> bool {
+fn principal_matches(pool: &[u8], pool_next: &[u32], s: &Slot, principal: &[u8]) -> bool {
     usize::from(s.principal_len) == principal.len()
         && Chunks {
             bytes: pool,
@@ -117,6 +115,71 @@ impl State {
             head,
             cur: head,
         }
+    }
+
+    /// Bind slot `i` (live, just resolved at login) to `principal`, within the
+    /// per-principal cap ([`rules::login_room`]): leave its old list, write the principal,
+    /// trim the principal's least recently used sessions, join the principal's list. A
+    /// slot already bound to this principal stays as it is. On error the slot keeps its
+    /// old principal and list.
+    pub(super) fn bind_principal(
+        &mut self,
+        p: &mut Parts<'_>,
+        i: u32,
+        principal: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
+        let ph = self.principal_hash(principal);
+        let s = p.slots[i as usize];
+        let same = s.state == STATE_AUTH
+            && s.principal_hash == ph
+            && principal_matches(p.pool, p.pool_next, &s, principal);
+        if same {
+            return Ok(());
+        }
+        let capped = self.config.max_sessions_per_principal > 0;
+        if capped {
+            // Sessions past their deadline (not yet swept) are dead: they neither
+            // count against the cap nor get evicted for it; they end as expired.
+            self.end_lapsed_of(p, principal, now);
+            let live = self.count_of(p, principal);
+            if rules::login_room(&self.config, live) == LoginRoom::Refuse {
+                return Err(Error::PrincipalLimit);
+            }
+        }
+        // Leave the old list (anonymous LRU, or the previous principal's) while the
+        // slot still holds the old principal, so the lookup finds the right list.
+        let was_anon = s.state == STATE_ANON;
+        self.detach(p, i);
+        if let Err(e) = self.write_chain(p, i, Chain::Principal, principal, now) {
+            // A failed write keeps the old principal: put the slot back where it was.
+            if was_anon {
+                slot::push_back(p.slots, &mut self.lru_head, i);
+            } else {
+                self.attach_principal(p, i);
+            }
+            return Err(e);
+        }
+        if capped {
+            while rules::login_room(&self.config, self.count_of(p, principal))
+                == LoginRoom::EvictLeastRecentlyUsed
+            {
+                let Some(oldest) = self.oldest_of(p, principal) else {
+                    break;
+                };
+                self.destroy(p, oldest, Death::Evicted, now);
+            }
+        }
+        let s = &mut p.slots[i as usize];
+        s.state = STATE_AUTH;
+        s.principal_hash = ph;
+        s.principal_len = principal.len() as u8;
+        self.attach_principal(p, i);
+        if was_anon {
+            self.stats.anonymous -= 1;
+            self.stats.authenticated += 1;
+        }
+        Ok(())
     }
 
     pub(super) fn count_of(&self, p: &Parts<'_>, principal: &[u8]) -> usize {

@@ -4,14 +4,14 @@
 
 use zeroize::Zeroize;
 
-use super::principals::{principal_matches, read_principal};
+use super::principals::read_principal;
 use super::{Client, Saved, Session, SessionRef, State};
 use crate::config::{ClientPolicy, MAX_PRINCIPAL};
 use crate::error::{Error, Expiry, Invalid};
 use crate::event::{Event, EventKind};
 use crate::index;
 use crate::pool::{Chunks, NoRoom};
-use crate::rules::{self, LoginRoom};
+use crate::rules;
 use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::Parts;
 use crate::token::{self, Digest, Token};
@@ -358,55 +358,7 @@ impl State {
             return Err(Error::InvalidPrincipal);
         }
         let i = self.resolve(p, token, now)?;
-        let ph = self.principal_hash(principal);
-        let s = p.slots[i as usize];
-        let same = s.state == STATE_AUTH
-            && s.principal_hash == ph
-            && principal_matches(p.pool, p.pool_next, &s, principal);
-        if !same {
-            let capped = self.config.max_sessions_per_principal > 0;
-            if capped {
-                // Sessions past their deadline (not yet swept) are dead: they neither
-                // count against the cap nor get evicted for it; they end as expired.
-                self.end_lapsed_of(p, principal, now);
-                let live = self.count_of(p, principal);
-                if rules::login_room(&self.config, live) == LoginRoom::Refuse {
-                    return Err(Error::PrincipalLimit);
-                }
-            }
-            // Leave the old list (anonymous LRU, or the previous principal's) while the
-            // slot still holds the old principal, so the lookup finds the right list.
-            let was_anon = s.state == STATE_ANON;
-            self.detach(p, i);
-            if let Err(e) = self.write_chain(p, i, Chain::Principal, principal, now) {
-                // A failed write keeps the old principal: put the slot back where it was.
-                if was_anon {
-                    slot::push_back(p.slots, &mut self.lru_head, i);
-                } else {
-                    self.attach_principal(p, i);
-                }
-                return Err(e);
-            }
-            if capped {
-                while rules::login_room(&self.config, self.count_of(p, principal))
-                    == LoginRoom::EvictLeastRecentlyUsed
-                {
-                    let Some(oldest) = self.oldest_of(p, principal) else {
-                        break;
-                    };
-                    self.destroy(p, oldest, Death::Evicted, now);
-                }
-            }
-            let s = &mut p.slots[i as usize];
-            s.state = STATE_AUTH;
-            s.principal_hash = ph;
-            s.principal_len = principal.len() as u8;
-            self.attach_principal(p, i);
-            if was_anon {
-                self.stats.anonymous -= 1;
-                self.stats.authenticated += 1;
-            }
-        }
+        self.bind_principal(p, i, principal, now)?;
         let s = &mut p.slots[i as usize];
         s.created = now;
         s.seen_offset = 0;
