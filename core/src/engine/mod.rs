@@ -9,7 +9,7 @@
 //! - `sessions.rs`: the session lifecycle (create, validate, rotate, login, end, sweep);
 //! - `principals.rs`: each principal's sessions, the per-principal cap, listing;
 //! - `client.rs`: the client address and user-agent checks;
-//! - `capacity.rs`: eviction when the table is full;
+//! - `capacity.rs`: the free list, and making room when the table is full;
 //! - `digests.rs`: the keyed digests (event tags, client and principal hashes).
 
 mod capacity;
@@ -115,14 +115,7 @@ impl<S: Storage> Engine<S> {
         if !p.matches(&layout) {
             return Err(Error::StorageSize);
         }
-        for (i, s) in p.slots.iter_mut().enumerate() {
-            *s = Slot::EMPTY;
-            s.next = if i + 1 < layout.slots {
-                i as u32 + 1
-            } else {
-                NIL
-            };
-        }
+        capacity::all_free(p.slots);
         p.index.fill(index::EMPTY);
         p.principals.fill(index::EMPTY);
         p.tombstone_index.fill(index::EMPTY);

@@ -12,7 +12,7 @@ use crate::event::{Event, EventKind};
 use crate::index;
 use crate::pool::{Chunks, NoRoom};
 use crate::rules;
-use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
+use crate::slot::{self, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::Parts;
 use crate::token::{self, Digest, Token};
 use crate::tombstone::{Death, Keep, Tombstones};
@@ -128,22 +128,8 @@ impl State {
         client: &Client<'_>,
     ) -> Result<(Token, Session), Error> {
         let now = self.tick(now);
-        if self.free_head == NIL {
-            // Raised when the table first fills, and again each time a whole table's worth
-            // of creates has met a full table, so a long flood keeps leaving fresh events.
-            if self.pressure == 0 {
-                self.emit_global(EventKind::CapacityPressure, now, p.events);
-            }
-            self.pressure = (self.pressure + 1) % self.config.capacity;
-            self.sweep(p, now);
-            if self.free_head == NIL && !self.evict_anonymous(p, now, NIL) {
-                return Err(Error::CapacityExhausted);
-            }
-        } else {
-            self.pressure = 0;
-        }
+        let i = self.take_free_slot(p, now)?;
         let (token, digest) = self.new_token(p);
-        let i = self.free_head;
         let ip = client
             .ip
             .filter(|_| self.tracks_ip())
@@ -153,7 +139,6 @@ impl State {
             .filter(|_| self.config.user_agent_policy != ClientPolicy::Off)
             .map_or(0, |b| self.client_hash(2, b));
         let s = &mut p.slots[i as usize];
-        self.free_head = s.next;
         *s = Slot {
             digest,
             created: now,
@@ -441,13 +426,7 @@ impl State {
         } else {
             self.stats.anonymous -= 1;
         }
-        let slot = &mut p.slots[i as usize];
-        *slot = Slot {
-            generation: s.generation.wrapping_add(1),
-            next: self.free_head,
-            ..Slot::EMPTY
-        };
-        self.free_head = i;
+        self.free_slot(p, i);
     }
 
     pub(super) fn revoke(
