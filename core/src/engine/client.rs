@@ -14,8 +14,23 @@ use crate::storage::Parts;
 const ALERTED: u8 = 2;
 
 impl State {
-    pub(super) fn tracks_ip(&self) -> bool {
+    /// Addresses are digested when they are checked or counted for the alarm.
+    fn tracks_ip(&self) -> bool {
         self.config.ip_policy != ClientPolicy::Off || self.config.max_addresses > 0
+    }
+
+    /// The digests of a request's address and user agent, each `None` when not given or
+    /// not watched.
+    pub(super) fn client_digests(&self, client: &Client<'_>) -> (Option<u32>, Option<u32>) {
+        let ip = client
+            .ip
+            .filter(|_| self.tracks_ip())
+            .map(|b| self.address_hash(b));
+        let ua = client
+            .user_agent
+            .filter(|_| self.config.user_agent_policy != ClientPolicy::Off)
+            .map(|b| self.user_agent_hash(b));
+        (ip, ua)
     }
 
     pub(super) fn check_client(
@@ -25,14 +40,7 @@ impl State {
         client: &Client<'_>,
         now: u64,
     ) -> Result<(), Invalid> {
-        let ip = client
-            .ip
-            .filter(|_| self.tracks_ip())
-            .map(|b| self.client_hash(1, b));
-        let ua = client
-            .user_agent
-            .filter(|_| self.config.user_agent_policy != ClientPolicy::Off)
-            .map(|b| self.client_hash(2, b));
+        let (ip, ua) = self.client_digests(client);
         let s = p.slots[i as usize];
         let check = rules::client_check(&self.config, (s.ip, s.ua), (ip, ua));
         if check.ip_moved {

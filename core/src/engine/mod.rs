@@ -123,13 +123,7 @@ impl<S: Storage> Engine<S> {
         let wheel = Wheel::new(p.links, config.capacity, 0).ok_or(Error::StorageSize)?;
         let pool = Pool::new(p.pool_next);
         let mut rng = IdGen::from_seed(seed);
-        let mut k = [0u8; 16];
-        rng.fill(&mut k);
-        let key = (
-            u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]]),
-            u64::from_le_bytes([k[8], k[9], k[10], k[11], k[12], k[13], k[14], k[15]]),
-        );
-        k.zeroize();
+        let key = digests::new_key(&mut rng);
         let stats = Stats {
             capacity: config.capacity,
             pool_total_bytes: (layout.pool_blocks * pool::BLOCK) as u64,

@@ -6,7 +6,7 @@ use zeroize::Zeroize;
 
 use super::principals::read_principal;
 use super::{Client, Saved, Session, SessionRef, State};
-use crate::config::{ClientPolicy, MAX_PRINCIPAL};
+use crate::config::MAX_PRINCIPAL;
 use crate::error::{Error, Expiry, Invalid};
 use crate::event::{Event, EventKind};
 use crate::index;
@@ -130,14 +130,8 @@ impl State {
         let now = self.tick(now);
         let i = self.take_free_slot(p, now)?;
         let (token, digest) = self.new_token(p);
-        let ip = client
-            .ip
-            .filter(|_| self.tracks_ip())
-            .map_or(0, |b| self.client_hash(1, b));
-        let ua = client
-            .user_agent
-            .filter(|_| self.config.user_agent_policy != ClientPolicy::Off)
-            .map_or(0, |b| self.client_hash(2, b));
+        let (ip, ua) = self.client_digests(client);
+        let (ip, ua) = (ip.unwrap_or(0), ua.unwrap_or(0));
         let s = &mut p.slots[i as usize];
         *s = Slot {
             digest,
