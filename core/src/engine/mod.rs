@@ -7,6 +7,7 @@
 //!   calls, each a short delegation to `State`;
 //! - `types.rs`: the public values ([`Session`], [`SessionRef`], [`Stats`], ...);
 //! - `sessions.rs`: the session lifecycle (create, validate, rotate, login, end, sweep);
+//! - `payload.rs`: a session's payload and principal bytes in the pool, and the save;
 //! - `principals.rs`: each principal's sessions, the per-principal cap, listing;
 //! - `client.rs`: the client address and user-agent checks;
 //! - `capacity.rs`: the free list, and making room when the table is full;
@@ -15,6 +16,7 @@
 mod capacity;
 mod client;
 mod digests;
+mod payload;
 mod principals;
 mod sessions;
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! the principal index; counting and trimming them for the per-principal cap, attaching
 //! and detaching a slot, and listing them ([`SessionsOf`]).
 
-use super::sessions::{Chain, expiry_of};
+use super::payload::Chain;
+use super::sessions::expiry_of;
 use super::{Principal, Session, State};
 use crate::config::MAX_PRINCIPAL;
 use crate::error::Error;
@@ -72,7 +73,7 @@ fn principal_matches(pool: &[u8], pool_next: &[u32], s: &Slot, principal: &[u8])
 
 impl State {
     /// The principal's index cell and list head.
-    pub(super) fn principal_cell(&self, p: &Parts<'_>, principal: &[u8]) -> Option<(u32, u32)> {
+    fn principal_cell(&self, p: &Parts<'_>, principal: &[u8]) -> Option<(u32, u32)> {
         let h = self.principal_hash(principal);
         let head = index::find(p.principals, h, |v| {
             let s = &p.slots[v as usize];
@@ -182,7 +183,7 @@ impl State {
         Ok(())
     }
 
-    pub(super) fn count_of(&self, p: &Parts<'_>, principal: &[u8]) -> usize {
+    fn count_of(&self, p: &Parts<'_>, principal: &[u8]) -> usize {
         let Some((_, head)) = self.principal_cell(p, principal) else {
             return 0;
         };
@@ -196,7 +197,7 @@ impl State {
     }
 
     /// End every session of `principal` that is past its deadline but not yet swept.
-    pub(super) fn end_lapsed_of(&mut self, p: &mut Parts<'_>, principal: &[u8], now: u64) {
+    fn end_lapsed_of(&mut self, p: &mut Parts<'_>, principal: &[u8], now: u64) {
         while let Some((_, head)) = self.principal_cell(p, principal) {
             let mut i = head;
             let lapsed = loop {
@@ -214,7 +215,7 @@ impl State {
         }
     }
 
-    pub(super) fn oldest_of(&self, p: &Parts<'_>, principal: &[u8]) -> Option<u32> {
+    fn oldest_of(&self, p: &Parts<'_>, principal: &[u8]) -> Option<u32> {
         let (_, head) = self.principal_cell(p, principal)?;
         let mut best = head;
         let mut i = p.slots[head as usize].next;
@@ -228,7 +229,7 @@ impl State {
     }
 
     /// Put an authenticated slot (principal already written) into its principal's list.
-    pub(super) fn attach_principal(&mut self, p: &mut Parts<'_>, i: u32) {
+    fn attach_principal(&mut self, p: &mut Parts<'_>, i: u32) {
         let s = p.slots[i as usize];
         let principal = self.principal_bytes(p, &s);
         match self.principal_cell(p, principal.as_bytes()) {

@@ -1,28 +1,20 @@
 //! The session lifecycle over the table: create, find a token (live, expired or a
-//! tombstone), validate, rotate, log in, end, sweep, write a slot's chains and override
-//! timeouts. The decisions are [`crate::rules`]'s; here they are applied to slots.
+//! tombstone), validate, rotate, log in, end, sweep and override timeouts. The decisions
+//! are [`crate::rules`]'s; here they are applied to slots.
 
 use zeroize::Zeroize;
 
 use super::principals::read_principal;
-use super::{Client, Saved, Session, SessionRef, State};
+use super::{Client, Session, SessionRef, State};
 use crate::config::MAX_PRINCIPAL;
 use crate::error::{Error, Expiry, Invalid};
 use crate::event::{Event, EventKind};
 use crate::index;
-use crate::pool::{Chunks, NoRoom};
 use crate::rules;
 use crate::slot::{self, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::Parts;
 use crate::token::{self, Digest, Token};
 use crate::tombstone::{Death, Keep, Tombstones};
-
-/// Which chain of a slot to write.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Chain {
-    Payload,
-    Principal,
-}
 
 /// Which deadline ended a session whose deadline has passed.
 pub(super) fn expiry_of(s: &Slot) -> Death {
@@ -72,7 +64,7 @@ impl State {
         Ok(i)
     }
 
-    pub(super) fn info(&self, p: &Parts<'_>, i: u32) -> Session {
+    fn info(&self, p: &Parts<'_>, i: u32) -> Session {
         self.info_from(p.slots, p.pool, p.pool_next, i)
     }
 
@@ -161,12 +153,7 @@ impl State {
     /// The slot of the live session `token` names at `now`; `Err(Some(i))` when slot `i`
     /// holds it but it is past its deadline (not yet swept), `Err(None)` when no slot does.
     /// Reads only.
-    pub(super) fn find_live(
-        &self,
-        p: &Parts<'_>,
-        token: &[u8],
-        now: u64,
-    ) -> Result<u32, Option<u32>> {
+    fn find_live(&self, p: &Parts<'_>, token: &[u8], now: u64) -> Result<u32, Option<u32>> {
         let n = usize::from(self.config.token_bytes);
         let mut raw = [0u8; 32];
         if !token::decode(token, n, &mut raw) {
@@ -185,7 +172,7 @@ impl State {
     }
 
     /// What the tombstones say of a token that names no session (reads only).
-    pub(super) fn find_dead(&self, p: &Parts<'_>, token: &[u8]) -> Invalid {
+    fn find_dead(&self, p: &Parts<'_>, token: &[u8]) -> Invalid {
         let n = usize::from(self.config.token_bytes);
         let mut raw = [0u8; 32];
         if !token::decode(token, n, &mut raw) {
@@ -199,12 +186,7 @@ impl State {
 
     /// Find the live session a token names. Expired sessions found here die now; dead
     /// tokens are answered from the tombstones, raising reuse events.
-    pub(super) fn resolve(
-        &mut self,
-        p: &mut Parts<'_>,
-        token: &[u8],
-        now: u64,
-    ) -> Result<u32, Invalid> {
+    fn resolve(&mut self, p: &mut Parts<'_>, token: &[u8], now: u64) -> Result<u32, Invalid> {
         let n = usize::from(self.config.token_bytes);
         let mut raw = [0u8; 32];
         if !token::decode(token, n, &mut raw) {
@@ -284,7 +266,7 @@ impl State {
     }
 
     /// Swap the session's token for a fresh one; the old digest becomes a tombstone.
-    pub(super) fn rekey(&mut self, p: &mut Parts<'_>, i: u32) -> Token {
+    fn rekey(&mut self, p: &mut Parts<'_>, i: u32) -> Token {
         let (token, digest) = self.new_token(p);
         let old = p.slots[i as usize].digest;
         let slots = &*p.slots;
@@ -466,53 +448,6 @@ impl State {
         }
     }
 
-    pub(super) fn write_chain(
-        &mut self,
-        p: &mut Parts<'_>,
-        i: u32,
-        which: Chain,
-        data: &[u8],
-        now: u64,
-    ) -> Result<(), Error> {
-        let mut swept = false;
-        loop {
-            let s = &p.slots[i as usize];
-            let (head, len) = match which {
-                Chain::Payload => (s.payload_head, s.payload_len as usize),
-                Chain::Principal => (s.principal_head, usize::from(s.principal_len)),
-            };
-            match self.pool.write(p.pool, p.pool_next, head, len, data) {
-                Ok(new_head) => {
-                    let s = &mut p.slots[i as usize];
-                    match which {
-                        Chain::Payload => {
-                            s.payload_head = new_head;
-                            s.payload_len = data.len() as u32;
-                        }
-                        Chain::Principal => {
-                            s.principal_head = new_head;
-                            s.principal_len = data.len() as u8;
-                        }
-                    }
-                    return Ok(());
-                }
-                Err(NoRoom) => {
-                    if !swept {
-                        swept = true;
-                        self.sweep(p, now);
-                        if !p.slots[i as usize].is_live() {
-                            return Err(Error::StaleHandle);
-                        }
-                        continue;
-                    }
-                    if !self.evict_anonymous(p, now, i) {
-                        return Err(Error::PoolExhausted);
-                    }
-                }
-            }
-        }
-    }
-
     pub(super) fn session(
         &mut self,
         p: &mut Parts<'_>,
@@ -522,81 +457,6 @@ impl State {
         let now = self.tick(now);
         let i = self.live_at(p, h, now)?;
         Ok(self.info(p, i))
-    }
-
-    pub(super) fn write(
-        &mut self,
-        p: &mut Parts<'_>,
-        h: SessionRef,
-        data: &[u8],
-        now: u64,
-    ) -> Result<(), Error> {
-        let now = self.tick(now);
-        let i = self.live_at(p, h, now)?;
-        if data.len() > self.config.max_payload as usize {
-            return Err(Error::PayloadTooLarge);
-        }
-        self.write_chain(p, i, Chain::Payload, data, now)
-    }
-
-    pub(super) fn payload<'a>(
-        &mut self,
-        mut p: Parts<'a>,
-        h: SessionRef,
-        now: u64,
-    ) -> Result<Chunks<'a>, Error> {
-        let now = self.tick(now);
-        let i = self.live_at(&mut p, h, now)?;
-        let s = &p.slots[i as usize];
-        Ok(Chunks {
-            bytes: p.pool,
-            next: p.pool_next,
-            block: s.payload_head,
-            left: s.payload_len as usize,
-        })
-    }
-
-    /// The request seam's save (see [`crate::Store::save`]); whether it lands is
-    /// [`rules::save`]'s decision.
-    pub(super) fn save(
-        &mut self,
-        p: &mut Parts<'_>,
-        h: SessionRef,
-        epoch: u32,
-        data: &[u8],
-        now: u64,
-    ) -> Result<Saved, Error> {
-        let now = self.tick(now);
-        let current = match self.live_at(p, h, now) {
-            Ok(i) => {
-                let s = &p.slots[i as usize];
-                let same = s.payload_len as usize == data.len()
-                    && Chunks {
-                        bytes: p.pool,
-                        next: p.pool_next,
-                        block: s.payload_head,
-                        left: data.len(),
-                    }
-                    .eq_bytes(data);
-                Some((i, s.epoch, same))
-            }
-            Err(Error::StaleHandle | Error::Session(_)) => None,
-            Err(e) => return Err(e),
-        };
-        match rules::save(epoch, current.map(|(_, e, same)| (e, same))) {
-            rules::SaveVerdict::Drop => Ok(Saved::Dropped),
-            rules::SaveVerdict::Unchanged => Ok(Saved::Unchanged),
-            rules::SaveVerdict::Write => {
-                let Some((i, _, _)) = current else {
-                    return Ok(Saved::Dropped);
-                };
-                if data.len() > self.config.max_payload as usize {
-                    return Err(Error::PayloadTooLarge);
-                }
-                self.write_chain(p, i, Chain::Payload, data, now)?;
-                Ok(Saved::Written)
-            }
-        }
     }
 
     pub(super) fn set_timeouts(
