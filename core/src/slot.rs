@@ -8,8 +8,11 @@
 use crate::rules::Times;
 use crate::token::Digest;
 
-/// No slot.
-pub(crate) const NIL: u32 = u32::MAX;
+/// "None" for every `u32` index in the crate: the end of a slot list or a pool chain, an
+/// unlinked wheel entry, an empty index cell. Indices stay below it (capacity and pool
+/// sizes are bounded), so telling a link from its absence is one comparison.
+// Defined once, here; public as `sessile::wheel::NIL`.
+pub const NIL: u32 = u32::MAX;
 
 pub(crate) const STATE_FREE: u8 = 0;
 pub(crate) const STATE_ANON: u8 = 1;
