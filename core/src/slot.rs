@@ -1,9 +1,9 @@
 //! One session's record, and the intrusive lists that thread through records.
 //!
-//! A session is in exactly one list: anonymous sessions in the engine's LRU list,
-//! authenticated ones in their principal's list (also least recently used first). So one
-//! link pair serves both. Lists are circular without a sentinel: the list's owner keeps
-//! the head (oldest); the tail is `head.prev`.
+//! A session is in exactly one list: anonymous sessions in the engine's LRU list (least
+//! recently used first), authenticated ones in their principal's list (in login order).
+//! So one link pair serves both. Lists are circular without a sentinel: the list's owner
+//! keeps the head (the first in); the tail is `head.prev`.
 
 use crate::rules::Times;
 use crate::token::Digest;

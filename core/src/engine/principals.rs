@@ -1,6 +1,6 @@
-//! Principals: each user's list of sessions (least recently used first), found through
-//! the principal index; counting and trimming them for the per-principal cap, attaching
-//! and detaching a slot, and listing them ([`SessionsOf`]).
+//! Principals: each user's list of sessions (in login order), found through the principal
+//! index; counting and trimming them for the per-principal cap, attaching and detaching a
+//! slot, and listing them ([`SessionsOf`]).
 
 use super::payload::Chain;
 use super::sessions::expiry_of;
@@ -165,10 +165,10 @@ impl State {
             while rules::login_room(&self.config, self.count_of(p, principal))
                 == LoginRoom::EvictLeastRecentlyUsed
             {
-                let Some(oldest) = self.oldest_of(p, principal) else {
+                let Some(lru) = self.least_recently_used_of(p, principal) else {
                     break;
                 };
-                self.destroy(p, oldest, Death::Evicted, now);
+                self.destroy(p, lru, Death::Evicted, now);
             }
         }
         let s = &mut p.slots[i as usize];
@@ -215,7 +215,10 @@ impl State {
         }
     }
 
-    fn oldest_of(&self, p: &Parts<'_>, principal: &[u8]) -> Option<u32> {
+    /// The principal's least recently used session. A scan: the list is in login order
+    /// (validation does not reorder it), and it is only asked for under the cap, which
+    /// keeps the list short.
+    fn least_recently_used_of(&self, p: &Parts<'_>, principal: &[u8]) -> Option<u32> {
         let (_, head) = self.principal_cell(p, principal)?;
         let mut best = head;
         let mut i = p.slots[head as usize].next;
