@@ -46,7 +46,7 @@ pub struct Slot {
     pub(crate) state: u8,
     pub(crate) principal_len: u8,
     pub(crate) addr_count: u8,
-    /// The ALERTED bit (too-many-addresses alarm raised).
+    /// The ALERTED bit (too-many-addresses alarm raised; `engine/client.rs`).
     pub(crate) flags: u8,
 }
 
