@@ -64,13 +64,18 @@ struct State {
     rng: IdGen,
     /// With the epoch the generator was last (re)seeded in.
     guard: Option<(ForkGuard, u32)>,
+    /// The keyed digests' key (`digests.rs`).
     key: (u64, u64),
     wheel: Wheel,
     pool: Pool,
     ring: Ring,
     tombs: Tombstones,
+    /// The anonymous sessions' list, least recently used first: what a full table evicts
+    /// (`capacity.rs`).
     lru_head: u32,
+    /// The free slots' list (`capacity.rs`).
     free_head: u32,
+    /// The latest `now` given ([`State::tick`]).
     clock: u64,
     /// Creates that met a full table since the last pressure event (0 = none pending).
     pressure: u32,
