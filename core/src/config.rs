@@ -11,7 +11,8 @@ pub const HOUR_MS: u32 = 60 * MINUTE_MS;
 pub const DAY_MS: u32 = 24 * HOUR_MS;
 
 /// Largest number of sessions one engine can hold. Slot indices are `u32`
-/// with `u32::MAX` reserved, and the index tables must stay addressable.
+/// with `u32::MAX` reserved ([`crate::wheel::NIL`]), and the index tables must stay
+/// addressable.
 pub const MAX_CAPACITY: u32 = 1 << 26;
 /// Longest principal (user ID) in bytes.
 pub const MAX_PRINCIPAL: usize = 128;

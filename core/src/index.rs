@@ -5,8 +5,10 @@
 //! keeps probe runs short without tombstones, so the table never needs rebuilding.
 //! The table is at least twice the number of entries it may hold (load <= 1/2).
 
-/// An empty index cell.
-pub(crate) const EMPTY: u32 = u32::MAX;
+use crate::slot::NIL;
+
+/// An empty index cell: it holds no slot.
+pub(crate) const EMPTY: u32 = NIL;
 
 /// Cells needed to index at most `entries` values (a power of two, load <= 1/2).
 pub(crate) const fn cells_for(entries: u32) -> usize {

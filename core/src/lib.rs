@@ -24,6 +24,28 @@
 //! Features: none (caller-provided storage, no allocator), `alloc` (capacity chosen at
 //! run time), `std` (default: adds [`shared`], a thread-safe engine seeded from the OS
 //! with a monotonic clock and fork safety).
+//!
+//! ## Where the rules live
+//!
+//! Every session rule belongs here, once; a binding only converts types and maps its
+//! framework's words. To change a rule, look in:
+//!
+//! - [`rules`] (`rules.rs`): the decisions over a session record: live or which deadline
+//!   ended it, what a dead token's reuse means, whether a client change is tolerated,
+//!   the per-principal cap, what is evicted for a new session, `Max-Age`, whether a save
+//!   lands;
+//! - [`Request`] (`request.rs`): one request's lifecycle, from its `Cookie` header to its
+//!   `Set-Cookie`: when a session starts, when emptying it logs out, when the cookie is
+//!   sent or cleared;
+//! - [`Store`] (`store.rs`): the store seam, and the request seam over it (load, save,
+//!   the duplicate-cookie rule, the cookie texts), the same for every store;
+//! - [`vocabulary`] (`vocabulary.rs`, with [`config`]): the configuration keys, their
+//!   spellings, defaults, limits and validation;
+//! - [`cookie`] (`cookie.rs`): the cookie text: reading `Cookie`, writing `Set-Cookie`
+//!   (`__Host-`, `SameSite`, `Partitioned`);
+//! - [`Engine`] (`engine/`): the in-process table, one store: the bookkeeping that applies
+//!   the rules, one concern a file (sessions, principals, client checks, capacity,
+//!   payload, digests).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

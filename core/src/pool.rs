@@ -6,10 +6,10 @@
 
 use zeroize::Zeroize;
 
+use crate::slot::NIL;
+
 /// Bytes per block.
 pub const BLOCK: usize = 64;
-/// End of a chain.
-pub(crate) const NIL: u32 = u32::MAX;
 
 /// Blocks a payload of `len` bytes occupies.
 pub(crate) const fn blocks_for(len: usize) -> usize {

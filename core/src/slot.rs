@@ -1,15 +1,18 @@
 //! One session's record, and the intrusive lists that thread through records.
 //!
-//! A session is in exactly one list: anonymous sessions in the engine's LRU list,
-//! authenticated ones in their principal's list (also least recently used first). So one
-//! link pair serves both. Lists are circular without a sentinel: the list's owner keeps
-//! the head (oldest); the tail is `head.prev`.
+//! A session is in exactly one list: anonymous sessions in the engine's LRU list (least
+//! recently used first), authenticated ones in their principal's list (in login order).
+//! So one link pair serves both. Lists are circular without a sentinel: the list's owner
+//! keeps the head (the first in); the tail is `head.prev`.
 
 use crate::rules::Times;
 use crate::token::Digest;
 
-/// No slot.
-pub(crate) const NIL: u32 = u32::MAX;
+/// "None" for every `u32` index in the crate: the end of a slot list or a pool chain, an
+/// unlinked wheel entry, an empty index cell. Indices stay below it (capacity and pool
+/// sizes are bounded), so telling a link from its absence is one comparison.
+// Defined once, here; public as `sessile::wheel::NIL`.
+pub const NIL: u32 = u32::MAX;
 
 pub(crate) const STATE_FREE: u8 = 0;
 pub(crate) const STATE_ANON: u8 = 1;
@@ -43,7 +46,7 @@ pub struct Slot {
     pub(crate) state: u8,
     pub(crate) principal_len: u8,
     pub(crate) addr_count: u8,
-    /// The ALERTED bit (too-many-addresses alarm raised).
+    /// The ALERTED bit (too-many-addresses alarm raised; `engine/client.rs`).
     pub(crate) flags: u8,
 }
 

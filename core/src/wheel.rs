@@ -27,8 +27,8 @@ pub const LEVELS: usize = 6;
 /// own besides a few counters.
 pub const SENTINELS: usize = LEVELS * SLOTS + 1;
 
-/// "No node": marks an unlinked entry, so that membership is a single comparison.
-pub const NIL: u32 = u32::MAX;
+// "No node": an unlinked entry's links are NIL, so membership is a single comparison.
+pub use crate::slot::NIL;
 
 /// log2(SLOTS): bits of a deadline each level consumes.
 const SLOT_BITS: usize = 6;

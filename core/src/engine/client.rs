@@ -1,0 +1,78 @@
+//! Client checks: the address and user-agent digests a session remembers, the policy
+//! verdict on a change ([`crate::rules::client_check`]) and the too-many-addresses
+//! alarm. Apart from the session lifecycle because they only watch a request, never
+//! decide its session's fate beyond refusing it.
+
+use super::{Client, State};
+use crate::config::ClientPolicy;
+use crate::error::Invalid;
+use crate::event::EventKind;
+use crate::rules;
+use crate::storage::Parts;
+
+/// Slot flag: the too-many-addresses alarm has been raised for this session.
+const ALERTED: u8 = 2;
+
+impl State {
+    /// Addresses are digested when they are checked or counted for the alarm.
+    fn tracks_ip(&self) -> bool {
+        self.config.ip_policy != ClientPolicy::Off || self.config.max_addresses > 0
+    }
+
+    /// The digests of a request's address and user agent, each `None` when not given or
+    /// not watched.
+    pub(super) fn client_digests(&self, client: &Client<'_>) -> (Option<u32>, Option<u32>) {
+        let ip = client
+            .ip
+            .filter(|_| self.tracks_ip())
+            .map(|b| self.address_hash(b));
+        let ua = client
+            .user_agent
+            .filter(|_| self.config.user_agent_policy != ClientPolicy::Off)
+            .map(|b| self.user_agent_hash(b));
+        (ip, ua)
+    }
+
+    pub(super) fn check_client(
+        &mut self,
+        p: &mut Parts<'_>,
+        i: u32,
+        client: &Client<'_>,
+        now: u64,
+    ) -> Result<(), Invalid> {
+        let (ip, ua) = self.client_digests(client);
+        let s = p.slots[i as usize];
+        let check = rules::client_check(&self.config, (s.ip, s.ua), (ip, ua));
+        if check.ip_moved {
+            self.emit(&s, i, EventKind::AddressChanged, now, p.events);
+        }
+        if check.ua_moved {
+            self.emit(&s, i, EventKind::UserAgentChanged, now, p.events);
+        }
+        if check.reject {
+            return Err(Invalid::ClientMismatch);
+        }
+        let max = self.config.max_addresses;
+        let s = &mut p.slots[i as usize];
+        if let Some(d) = ip {
+            s.ip = d;
+            let short = d as u16;
+            let known = usize::from(s.addr_count).min(s.addrs.len());
+            if !s.addrs[..known].contains(&short) {
+                if known < s.addrs.len() {
+                    s.addrs[known] = short;
+                }
+                s.addr_count = s.addr_count.saturating_add(1);
+            }
+            if rules::too_many_addresses(max, s.addr_count) && s.flags & ALERTED == 0 {
+                s.flags |= ALERTED;
+                let s = *s;
+                self.emit(&s, i, EventKind::TooManyAddresses, now, p.events);
+            }
+        }
+        if let Some(d) = ua {
+            p.slots[i as usize].ua = d;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,397 @@
+//! The in-process session table: the [`Store`] whose records live in this process's
+//! memory (slots, the timing wheel, the payload pool, the tombstones and the event
+//! ring). Time is always given (`now`, monotonic ms), never read. The rules it applies
+//! are [`crate::rules`]'s; this folder holds the bookkeeping, one concern a file:
+//!
+//! - `mod.rs`: [`Engine`], its construction, reseeding and fork guard, and the [`Store`]
+//!   calls, each a short delegation to `State`;
+//! - `types.rs`: the public values ([`Session`], [`SessionRef`], [`Stats`], ...);
+//! - `sessions.rs`: the session lifecycle (create, validate, rotate, login, end, sweep);
+//! - `payload.rs`: a session's payload and principal bytes in the pool, and the save;
+//! - `principals.rs`: each principal's sessions, the per-principal cap, listing;
+//! - `client.rs`: the client address and user-agent checks;
+//! - `capacity.rs`: the free list, and making room when the table is full;
+//! - `digests.rs`: the keyed digests (event tags, client and principal hashes).
+
+mod capacity;
+mod client;
+mod digests;
+mod payload;
+mod principals;
+mod sessions;
+#[cfg(test)]
+mod tests;
+mod types;
+
+pub use principals::SessionsOf;
+pub use types::{Client, Loaded, Principal, Saved, Session, SessionRef, Stats};
+
+use zeroize::Zeroize;
+
+use crate::config::Config;
+use crate::cookie::{self, CookieError};
+use crate::error::{Error, Invalid};
+use crate::event::{Event, EventKind, Ring};
+use crate::idgen::IdGen;
+use crate::index;
+use crate::pool::{self, Chunks, Pool};
+use crate::slot::{NIL, Slot};
+use crate::storage::{Layout, Storage};
+use crate::store::Store;
+use crate::token::Token;
+use crate::tombstone::Tombstones;
+use crate::wheel::Wheel;
+
+/// How an engine notices that it now runs in a forked child, checked before every
+/// operation that issues a token (and only then: lookups pay nothing for it). The `std`
+/// layer installs one keyed on the process id ([`crate::shared::fork_guard`]).
+///
+/// It sees a fork, not a clone: a process restored from a VM snapshot or a CRIU image
+/// keeps its pid and repeats its generator's stream. Call [`Engine::reseed`] after such
+/// a restore.
+#[derive(Clone, Copy, Debug)]
+pub struct ForkGuard {
+    /// Names the running process; a change since the last draw means a fork happened.
+    pub epoch: fn() -> u32,
+    /// A fresh seed for the new process, or `None` when no entropy can be had: the
+    /// operation then fails with [`Error::Entropy`] rather than issue a guessable token.
+    pub seed: fn() -> Option<[u8; 32]>,
+}
+
+/// Everything but the storage, so methods can borrow both at once.
+struct State {
+    config: Config,
+    rng: IdGen,
+    /// With the epoch the generator was last (re)seeded in.
+    guard: Option<(ForkGuard, u32)>,
+    /// The keyed digests' key (`digests.rs`).
+    key: (u64, u64),
+    wheel: Wheel,
+    pool: Pool,
+    ring: Ring,
+    tombs: Tombstones,
+    /// The anonymous sessions' list, least recently used first: what a full table evicts
+    /// (`capacity.rs`).
+    lru_head: u32,
+    /// The free slots' list (`capacity.rs`).
+    free_head: u32,
+    /// The latest `now` given ([`State::tick`]).
+    clock: u64,
+    /// Creates that met a full table since the last pressure event (0 = none pending).
+    pressure: u32,
+    stats: Stats,
+}
+
+/// The session engine.
+///
+/// ```
+/// use sessile::{Client, Config, Engine, Invalid, Store};
+/// let mut engine = Engine::from_os(Config::default()).unwrap();
+/// let (anon, _) = engine.create(0, &Client::NONE).unwrap();
+/// let (token, session) = engine.login(anon.as_bytes(), b"alice", 10).unwrap();
+/// assert_eq!(session.principal.unwrap().as_str(), Some("alice"));
+/// // The pre-login token is dead: no session fixation.
+/// assert_eq!(engine.validate(anon.as_bytes(), 20, &Client::NONE).unwrap_err(), Invalid::RotatedOut);
+/// engine.logout(token.as_bytes(), 30).unwrap();
+/// assert_eq!(engine.validate(token.as_bytes(), 40, &Client::NONE).unwrap_err(), Invalid::LoggedOut);
+/// ```
+pub struct Engine<S: Storage> {
+    st: State,
+    storage: S,
+}
+
+#[cfg(feature = "alloc")]
+impl Engine<crate::storage::HeapStorage> {
+    /// An engine on the heap, sized by `config`, all memory allocated here and only here.
+    /// `seed` seeds the ChaCha20 generator: it must be 32 bytes of real entropy, or a
+    /// fixed value in tests only. With `std`, [`Engine::from_os`] seeds from the OS and
+    /// installs the fork guard.
+    pub fn new(config: Config, seed: [u8; 32]) -> Result<Self, Error> {
+        config.validate()?;
+        let storage = crate::storage::HeapStorage::new(&Layout::of(&config))?;
+        Engine::with_storage(config, storage, seed)
+    }
+}
+
+impl<S: Storage> Engine<S> {
+    /// An engine over caller-provided storage, which must match `Layout::of(&config)`.
+    pub fn with_storage(config: Config, mut storage: S, seed: [u8; 32]) -> Result<Self, Error> {
+        config.validate()?;
+        let layout = Layout::of(&config);
+        let p = storage.parts();
+        if !p.matches(&layout) {
+            return Err(Error::StorageSize);
+        }
+        capacity::all_free(p.slots);
+        p.index.fill(index::EMPTY);
+        p.principals.fill(index::EMPTY);
+        p.tombstone_index.fill(index::EMPTY);
+        p.pool.fill(0);
+        let wheel = Wheel::new(p.links, config.capacity, 0).ok_or(Error::StorageSize)?;
+        let pool = Pool::new(p.pool_next);
+        let mut rng = IdGen::from_seed(seed);
+        let key = digests::new_key(&mut rng);
+        let stats = Stats {
+            capacity: config.capacity,
+            pool_total_bytes: (layout.pool_blocks * pool::BLOCK) as u64,
+            ..Stats::default()
+        };
+        Ok(Engine {
+            st: State {
+                config,
+                rng,
+                guard: None,
+                key,
+                wheel,
+                pool,
+                ring: Ring::new(),
+                tombs: Tombstones::new(),
+                lru_head: NIL,
+                free_head: 0,
+                clock: 0,
+                pressure: 0,
+                stats,
+            },
+            storage,
+        })
+    }
+
+    /// The latest time the engine has been given (its clock never runs backwards).
+    pub fn now(&self) -> u64 {
+        self.st.clock
+    }
+
+    /// Replace the generator's key with `seed` (fresh entropy): after a process was
+    /// cloned (VM snapshot, CRIU restore), which the fork guard cannot see, or after its
+    /// memory may have been read. Tokens issued afterwards do not follow from anything
+    /// in memory before the call.
+    pub fn reseed(&mut self, seed: [u8; 32]) {
+        self.st.rng = IdGen::from_seed(seed);
+        if let Some((g, _)) = self.st.guard {
+            self.st.guard = Some((g, (g.epoch)()));
+        }
+    }
+
+    /// Reseed automatically in a forked child: before each draw of randomness the engine
+    /// asks `guard.epoch()`, and when it differs from the epoch at the last (re)seed it
+    /// replaces the generator with `guard.seed(..)` first, so parent and child never issue
+    /// the same IDs. Only operations that issue tokens draw randomness, so only they pay.
+    pub fn set_fork_guard(&mut self, guard: ForkGuard) {
+        self.st.guard = Some((guard, (guard.epoch)()));
+    }
+}
+
+impl<S: Storage> Store for Engine<S> {
+    type Payload<'a>
+        = Chunks<'a>
+    where
+        S: 'a;
+    type SessionsOf<'a>
+        = SessionsOf<'a>
+    where
+        S: 'a;
+
+    fn config(&self) -> &Config {
+        &self.st.config
+    }
+
+    fn create(&mut self, now: u64, client: &Client<'_>) -> Result<(Token, Session), Error> {
+        self.st.check_fork()?;
+        let mut p = self.storage.parts();
+        self.st.create(&mut p, now, client)
+    }
+
+    fn validate(
+        &mut self,
+        token: &[u8],
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<Session, Invalid> {
+        let mut p = self.storage.parts();
+        self.st.validate(&mut p, token, now, client)
+    }
+
+    fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Invalid> {
+        let p = self.storage.parts();
+        self.st.peek(&p, token, now)
+    }
+
+    fn login(
+        &mut self,
+        token: &[u8],
+        principal: &[u8],
+        now: u64,
+    ) -> Result<(Token, Session), Error> {
+        self.st.check_fork()?;
+        let mut p = self.storage.parts();
+        self.st.login(&mut p, token, principal, now)
+    }
+
+    fn rotate(&mut self, token: &[u8], now: u64) -> Result<(Token, Session), Error> {
+        self.st.check_fork()?;
+        let mut p = self.storage.parts();
+        self.st.rotate(&mut p, token, now)
+    }
+
+    fn logout(&mut self, token: &[u8], now: u64) -> Result<(), Error> {
+        let mut p = self.storage.parts();
+        self.st.logout(&mut p, token, now)
+    }
+
+    fn revoke(&mut self, handle: SessionRef, now: u64) -> Result<(), Error> {
+        let mut p = self.storage.parts();
+        self.st.revoke(&mut p, handle, now)
+    }
+
+    fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
+        let mut p = self.storage.parts();
+        self.st.revoke_principal(&mut p, principal, now)
+    }
+
+    fn revoke_all(&mut self, now: u64) -> usize {
+        let mut p = self.storage.parts();
+        self.st.revoke_all(&mut p, now)
+    }
+
+    fn sessions_of<'a>(&'a mut self, principal: &[u8], now: u64) -> SessionsOf<'a> {
+        self.st.sessions_of(self.storage.parts(), principal, now)
+    }
+
+    fn session(&mut self, handle: SessionRef, now: u64) -> Result<Session, Error> {
+        let mut p = self.storage.parts();
+        self.st.session(&mut p, handle, now)
+    }
+
+    fn set_timeouts(
+        &mut self,
+        handle: SessionRef,
+        idle_ms: Option<u32>,
+        absolute_ms: Option<u32>,
+        now: u64,
+    ) -> Result<Session, Error> {
+        let mut p = self.storage.parts();
+        self.st
+            .set_timeouts(&mut p, handle, idle_ms, absolute_ms, now)
+    }
+
+    fn write(&mut self, handle: SessionRef, data: &[u8], now: u64) -> Result<(), Error> {
+        let mut p = self.storage.parts();
+        self.st.write(&mut p, handle, data, now)
+    }
+
+    fn payload(&mut self, handle: SessionRef, now: u64) -> Result<Chunks<'_>, Error> {
+        self.st.payload(self.storage.parts(), handle, now)
+    }
+
+    fn save(
+        &mut self,
+        handle: SessionRef,
+        epoch: u32,
+        data: &[u8],
+        now: u64,
+    ) -> Result<Saved, Error> {
+        let mut p = self.storage.parts();
+        self.st.save(&mut p, handle, epoch, data, now)
+    }
+
+    fn sweep(&mut self, now: u64) -> usize {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        self.st.sweep(&mut p, now)
+    }
+
+    fn pop_event(&mut self) -> Option<Event> {
+        let p = self.storage.parts();
+        self.st.ring.pop(p.events)
+    }
+
+    fn stats(&self) -> Stats {
+        let mut s = self.st.stats;
+        s.pool_used_bytes = (self.st.pool.used_blocks() * pool::BLOCK) as u64;
+        s.tombstones = self.st.tombs.len() as u32;
+        s.events_pending = self.st.ring.len() as u32;
+        s.events_dropped = self.st.ring.dropped;
+        s
+    }
+
+    fn end_duplicate(&mut self, token: &[u8], now: u64) {
+        let mut p = self.storage.parts();
+        self.st.end_duplicate(&mut p, token, now);
+    }
+}
+
+impl<S: Storage> Engine<S> {
+    /// The session token in a `Cookie` request header, if there is exactly one.
+    pub fn token_from_cookie_header<'h>(
+        &self,
+        header: &'h [u8],
+    ) -> Result<Option<&'h [u8]>, CookieError> {
+        cookie::parse_cookie(header, self.st.config.cookie.name.as_str())
+    }
+}
+
+impl<S: Storage> Drop for Engine<S> {
+    /// Wipe what the engine knows: the generator's key (by the generator's own drop), the
+    /// keys of its digests, every token digest, tombstone and payload byte. Storage the
+    /// caller lent (a C caller's buffer, a static array) is left zeroed.
+    fn drop(&mut self) {
+        self.st.key.0.zeroize();
+        self.st.key.1.zeroize();
+        let p = self.storage.parts();
+        for s in p.slots.iter_mut() {
+            *s = Slot::EMPTY;
+            s.digest.0.zeroize();
+        }
+        for t in p.tombstones.iter_mut() {
+            t.wipe();
+        }
+        p.pool.zeroize();
+    }
+}
+
+impl State {
+    /// The engine's clock: the latest `now` seen. A clock that goes backwards therefore
+    /// never extends a session.
+    fn tick(&mut self, now: u64) -> u64 {
+        self.clock = self.clock.max(now);
+        self.clock
+    }
+
+    /// In a forked child, reseed before the first token (see [`ForkGuard`]); with no
+    /// entropy to be had, refuse rather than repeat the parent's stream.
+    fn check_fork(&mut self) -> Result<(), Error> {
+        if let Some((g, seeded)) = self.guard {
+            let epoch = (g.epoch)();
+            if epoch != seeded {
+                let mut seed = (g.seed)().ok_or(Error::Entropy)?;
+                self.rng = IdGen::from_seed(seed);
+                seed.zeroize();
+                self.guard = Some((g, epoch));
+            }
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, s: &Slot, i: u32, kind: EventKind, now: u64, events: &mut [Event]) {
+        let session = self.tag(i, s.generation);
+        self.ring.push(
+            events,
+            Event {
+                kind,
+                session,
+                at_ms: now,
+            },
+        );
+    }
+
+    fn emit_global(&mut self, kind: EventKind, now: u64, events: &mut [Event]) {
+        self.ring.push(
+            events,
+            Event {
+                kind,
+                session: 0,
+                at_ms: now,
+            },
+        );
+    }
+}

@@ -1,0 +1,494 @@
+//! The session lifecycle over the table: create, find a token (live, expired or a
+//! tombstone), validate, rotate, log in, end, sweep and override timeouts. The decisions
+//! are [`crate::rules`]'s; here they are applied to slots.
+
+use zeroize::Zeroize;
+
+use super::principals::read_principal;
+use super::{Client, Session, SessionRef, State};
+use crate::config::MAX_PRINCIPAL;
+use crate::error::{Error, Expiry, Invalid};
+use crate::event::{Event, EventKind};
+use crate::index;
+use crate::rules;
+use crate::slot::{self, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
+use crate::storage::Parts;
+use crate::token::{self, Digest, Token};
+use crate::tombstone::{Death, Keep, Tombstones};
+
+/// Which deadline ended a session whose deadline has passed.
+pub(super) fn expiry_of(s: &Slot) -> Death {
+    match rules::expiry(&s.times()) {
+        Expiry::Absolute => Death::ExpiredAbsolute,
+        Expiry::Idle => Death::ExpiredIdle,
+    }
+}
+
+impl State {
+    fn live(p: &Parts<'_>, h: SessionRef) -> Result<u32, Error> {
+        match p.slots.get(h.slot as usize) {
+            Some(s) if s.is_live() && s.generation == h.generation => Ok(h.slot),
+            _ => Err(Error::StaleHandle),
+        }
+    }
+
+    /// End slot `i` as revoked, or as expired when it is past its deadline but not yet
+    /// swept (it was not live any more); true when it was revoked.
+    pub(super) fn end_live(&mut self, p: &mut Parts<'_>, i: u32, now: u64) -> bool {
+        let s = &p.slots[i as usize];
+        if s.deadline() <= now {
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            false
+        } else {
+            self.destroy(p, i, Death::Revoked, now);
+            true
+        }
+    }
+
+    /// The slot behind `h` if its session is live at `now`. One past its deadline but not
+    /// yet swept is ended here as expired (as a validation would find it), with that error.
+    pub(super) fn live_at(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        now: u64,
+    ) -> Result<u32, Error> {
+        let i = State::live(p, h)?;
+        let s = &p.slots[i as usize];
+        if s.deadline() <= now {
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            return Err(Error::Session(death.invalid()));
+        }
+        Ok(i)
+    }
+
+    fn info(&self, p: &Parts<'_>, i: u32) -> Session {
+        self.info_from(p.slots, p.pool, p.pool_next, i)
+    }
+
+    pub(super) fn info_from(
+        &self,
+        slots: &[Slot],
+        pool: &[u8],
+        pool_next: &[u32],
+        i: u32,
+    ) -> Session {
+        let s = &slots[i as usize];
+        let principal = (s.state == STATE_AUTH).then(|| read_principal(pool, pool_next, s));
+        Session {
+            handle: SessionRef {
+                slot: i,
+                generation: s.generation,
+            },
+            tag: self.tag(i, s.generation),
+            created_ms: s.created,
+            last_seen_ms: s.last_seen(),
+            idle_deadline_ms: s.times().idle_deadline(),
+            absolute_deadline_ms: s.times().absolute_deadline(),
+            idle_timeout_ms: s.idle_ms,
+            absolute_timeout_ms: s.absolute_ms,
+            principal,
+            payload_len: s.payload_len,
+            epoch: s.epoch,
+        }
+    }
+
+    /// A fresh token whose digest no live session and no tombstone has.
+    fn new_token(&mut self, p: &Parts<'_>) -> (Token, Digest) {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        loop {
+            self.rng.fill(&mut raw[..n]);
+            let d = Digest::of(&raw[..n]);
+            let taken = index::find(p.index, d.hash(), |v| p.slots[v as usize].digest.ct_eq(&d))
+                .is_some()
+                || Tombstones::find(p.tombstones, p.tombstone_index, &d).is_some();
+            if !taken {
+                let t = Token::encode(&raw[..n]);
+                raw.zeroize();
+                return (t, d);
+            }
+        }
+    }
+
+    pub(super) fn create(
+        &mut self,
+        p: &mut Parts<'_>,
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<(Token, Session), Error> {
+        let now = self.tick(now);
+        let i = self.take_free_slot(p, now)?;
+        let (token, digest) = self.new_token(p);
+        let (ip, ua) = self.client_digests(client);
+        let (ip, ua) = (ip.unwrap_or(0), ua.unwrap_or(0));
+        let s = &mut p.slots[i as usize];
+        *s = Slot {
+            digest,
+            created: now,
+            idle_ms: self.config.idle_timeout_ms,
+            absolute_ms: self.config.absolute_timeout_ms,
+            generation: s.generation,
+            state: STATE_ANON,
+            ip,
+            ua,
+            addrs: [ip as u16, 0, 0, 0],
+            addr_count: u8::from(ip != 0),
+            ..Slot::EMPTY
+        };
+        let deadline = s.deadline();
+        index::insert(p.index, digest.hash(), i);
+        slot::push_back(p.slots, &mut self.lru_head, i);
+        // deadline > now >= wheel time, so this cannot be AlreadyDue.
+        let _ = self.wheel.insert(p.links, i, deadline);
+        self.stats.live += 1;
+        self.stats.anonymous += 1;
+        self.stats.created += 1;
+        self.emit(&p.slots[i as usize], i, EventKind::Created, now, p.events);
+        Ok((token, self.info(p, i)))
+    }
+
+    /// The slot of the live session `token` names at `now`; `Err(Some(i))` when slot `i`
+    /// holds it but it is past its deadline (not yet swept), `Err(None)` when no slot does.
+    /// Reads only.
+    fn find_live(&self, p: &Parts<'_>, token: &[u8], now: u64) -> Result<u32, Option<u32>> {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        if !token::decode(token, n, &mut raw) {
+            return Err(None);
+        }
+        let digest = Digest::of(&raw[..n]);
+        raw.zeroize();
+        let i = index::find(p.index, digest.hash(), |v| {
+            p.slots[v as usize].digest.ct_eq(&digest)
+        })
+        .ok_or(None)?;
+        if now >= p.slots[i as usize].deadline() {
+            return Err(Some(i));
+        }
+        Ok(i)
+    }
+
+    /// What the tombstones say of a token that names no session (reads only).
+    fn find_dead(&self, p: &Parts<'_>, token: &[u8]) -> Invalid {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        if !token::decode(token, n, &mut raw) {
+            return Invalid::Malformed;
+        }
+        let digest = Digest::of(&raw[..n]);
+        raw.zeroize();
+        Tombstones::find(p.tombstones, p.tombstone_index, &digest)
+            .map_or(Invalid::Unknown, |f| f.death.invalid())
+    }
+
+    /// Find the live session a token names. Expired sessions found here die now; dead
+    /// tokens are answered from the tombstones, raising reuse events.
+    fn resolve(&mut self, p: &mut Parts<'_>, token: &[u8], now: u64) -> Result<u32, Invalid> {
+        let n = usize::from(self.config.token_bytes);
+        let mut raw = [0u8; 32];
+        if !token::decode(token, n, &mut raw) {
+            return Err(Invalid::Malformed);
+        }
+        let digest = Digest::of(&raw[..n]);
+        raw.zeroize();
+        let slots = &*p.slots;
+        if let Some(i) = index::find(p.index, digest.hash(), |v| {
+            slots[v as usize].digest.ct_eq(&digest)
+        }) {
+            let s = &p.slots[i as usize];
+            if now >= s.deadline() {
+                let death = expiry_of(s);
+                self.destroy(p, i, death, now);
+                return Err(death.invalid());
+            }
+            return Ok(i);
+        }
+        let Some(found) = Tombstones::find(p.tombstones, p.tombstone_index, &digest) else {
+            return Err(Invalid::Unknown);
+        };
+        let tag = self.tag(found.target_slot, found.target_generation);
+        let reuse = rules::reuse(found.death.invalid(), self.config.rotated_reuse);
+        if let Some(kind) = reuse.event {
+            self.ring.push(
+                p.events,
+                Event {
+                    kind,
+                    session: tag,
+                    at_ms: now,
+                },
+            );
+        }
+        if reuse.revoke_successor {
+            let h = SessionRef {
+                slot: found.target_slot,
+                generation: found.target_generation,
+            };
+            if let Ok(i) = State::live(p, h) {
+                self.destroy(p, i, Death::Revoked, now);
+            }
+        }
+        Err(found.death.invalid())
+    }
+
+    pub(super) fn validate(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<Session, Invalid> {
+        let now = self.tick(now);
+        let i = self.resolve(p, token, now)?;
+        self.check_client(p, i, client, now)?;
+        let s = &mut p.slots[i as usize];
+        // now < deadline <= created + absolute_ms, so the offset fits in u32.
+        s.seen_offset = (now - s.created) as u32;
+        // Exact LRU: a used anonymous session moves to the tail of the eviction list.
+        if s.state == STATE_ANON {
+            slot::unlink(p.slots, &mut self.lru_head, i);
+            slot::push_back(p.slots, &mut self.lru_head, i);
+        }
+        Ok(self.info(p, i))
+    }
+
+    /// The live session `token` names at `now`, without touching it (see
+    /// [`crate::Store::peek`]): reads only, so not even the clock moves.
+    pub(super) fn peek(&self, p: &Parts<'_>, token: &[u8], now: u64) -> Result<Session, Invalid> {
+        let now = now.max(self.clock);
+        match self.find_live(p, token, now) {
+            Ok(i) => Ok(self.info(p, i)),
+            Err(Some(i)) => Err(expiry_of(&p.slots[i as usize]).invalid()),
+            Err(None) => Err(self.find_dead(p, token)),
+        }
+    }
+
+    /// Swap the session's token for a fresh one; the old digest becomes a tombstone.
+    fn rekey(&mut self, p: &mut Parts<'_>, i: u32) -> Token {
+        let (token, digest) = self.new_token(p);
+        let old = p.slots[i as usize].digest;
+        let slots = &*p.slots;
+        index::remove(p.index, old.hash(), i, |v| slots[v as usize].digest.hash());
+        let s = &p.slots[i as usize];
+        // At login the slot is already authenticated: the pre-login token is kept.
+        let keep = if s.state == STATE_AUTH {
+            Keep::Kept
+        } else {
+            Keep::Churn
+        };
+        let generation = s.generation;
+        self.tombs.insert(
+            p.tombstones,
+            p.tombstone_index,
+            old,
+            Death::RotatedOut,
+            (i, generation),
+            keep,
+        );
+        let s = &mut p.slots[i as usize];
+        s.digest = digest;
+        s.epoch = s.epoch.wrapping_add(1);
+        index::insert(p.index, digest.hash(), i);
+        token
+    }
+
+    pub(super) fn rotate(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+    ) -> Result<(Token, Session), Error> {
+        let now = self.tick(now);
+        let i = self.resolve(p, token, now)?;
+        let t = self.rekey(p, i);
+        self.emit(&p.slots[i as usize], i, EventKind::Rotated, now, p.events);
+        Ok((t, self.info(p, i)))
+    }
+
+    pub(super) fn login(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        principal: &[u8],
+        now: u64,
+    ) -> Result<(Token, Session), Error> {
+        let now = self.tick(now);
+        if principal.is_empty() || principal.len() > MAX_PRINCIPAL {
+            return Err(Error::InvalidPrincipal);
+        }
+        let i = self.resolve(p, token, now)?;
+        self.bind_principal(p, i, principal, now)?;
+        let s = &mut p.slots[i as usize];
+        s.created = now;
+        s.seen_offset = 0;
+        let deadline = s.deadline();
+        let _ = self.wheel.insert(p.links, i, deadline);
+        let t = self.rekey(p, i);
+        self.emit(&p.slots[i as usize], i, EventKind::LoggedIn, now, p.events);
+        Ok((t, self.info(p, i)))
+    }
+
+    pub(super) fn logout(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
+        let now = self.tick(now);
+        let i = self.resolve(p, token, now)?;
+        self.destroy(p, i, Death::LoggedOut, now);
+        Ok(())
+    }
+
+    /// End the live session `token` names, found beside another live one in a request
+    /// (see [`crate::Store::end_duplicate`]).
+    pub(super) fn end_duplicate(&mut self, p: &mut Parts<'_>, token: &[u8], now: u64) {
+        let now = self.tick(now);
+        if let Ok(i) = self.find_live(p, token, now) {
+            let s = p.slots[i as usize];
+            self.emit(&s, i, EventKind::DuplicateCookie, now, p.events);
+            self.destroy(p, i, Death::Revoked, now);
+        }
+    }
+
+    /// End a session: every structure forgets it, its memory is wiped, its token becomes a
+    /// tombstone, and the matching event is raised.
+    pub(super) fn destroy(&mut self, p: &mut Parts<'_>, i: u32, death: Death, now: u64) {
+        let s = p.slots[i as usize];
+        if !s.is_live() {
+            return;
+        }
+        self.detach(p, i);
+        let slots = &*p.slots;
+        index::remove(p.index, s.digest.hash(), i, |v| {
+            slots[v as usize].digest.hash()
+        });
+        self.wheel.remove(p.links, i);
+        self.pool.release(p.pool, p.pool_next, s.payload_head);
+        self.pool.release(p.pool, p.pool_next, s.principal_head);
+        let keep = match death {
+            Death::LoggedOut | Death::RotatedOut | Death::Revoked if s.state == STATE_AUTH => {
+                Keep::Kept
+            }
+            _ => Keep::Churn,
+        };
+        self.tombs.insert(
+            p.tombstones,
+            p.tombstone_index,
+            s.digest,
+            death,
+            (i, s.generation),
+            keep,
+        );
+        let kind = match death {
+            Death::LoggedOut => EventKind::LoggedOut,
+            Death::ExpiredIdle => EventKind::ExpiredIdle,
+            Death::ExpiredAbsolute => EventKind::ExpiredAbsolute,
+            Death::Evicted => EventKind::Evicted,
+            Death::Revoked | Death::RotatedOut => EventKind::Revoked,
+        };
+        self.emit(&s, i, kind, now, p.events);
+        match death {
+            Death::ExpiredIdle | Death::ExpiredAbsolute => self.stats.expirations += 1,
+            Death::Evicted => self.stats.evictions += 1,
+            Death::Revoked => self.stats.revocations += 1,
+            _ => {}
+        }
+        self.stats.live -= 1;
+        if s.state == STATE_AUTH {
+            self.stats.authenticated -= 1;
+        } else {
+            self.stats.anonymous -= 1;
+        }
+        self.free_slot(p, i);
+    }
+
+    pub(super) fn revoke(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        now: u64,
+    ) -> Result<(), Error> {
+        let now = self.tick(now);
+        let i = self.live_at(p, h, now)?;
+        self.destroy(p, i, Death::Revoked, now);
+        Ok(())
+    }
+
+    pub(super) fn revoke_all(&mut self, p: &mut Parts<'_>, now: u64) -> usize {
+        let now = self.tick(now);
+        let mut n = 0;
+        for i in 0..p.slots.len() as u32 {
+            if p.slots[i as usize].is_live() {
+                n += usize::from(self.end_live(p, i, now));
+            }
+        }
+        n
+    }
+
+    pub(super) fn sweep(&mut self, p: &mut Parts<'_>, now: u64) -> usize {
+        let mut n = 0;
+        loop {
+            let slots = &*p.slots;
+            let Some(i) = self
+                .wheel
+                .next_expired(p.links, now, |e| slots[e as usize].deadline())
+            else {
+                return n;
+            };
+            let s = &p.slots[i as usize];
+            if s.state == STATE_FREE {
+                continue;
+            }
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            n += 1;
+        }
+    }
+
+    pub(super) fn session(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        now: u64,
+    ) -> Result<Session, Error> {
+        let now = self.tick(now);
+        let i = self.live_at(p, h, now)?;
+        Ok(self.info(p, i))
+    }
+
+    pub(super) fn set_timeouts(
+        &mut self,
+        p: &mut Parts<'_>,
+        h: SessionRef,
+        idle_ms: Option<u32>,
+        absolute_ms: Option<u32>,
+        now: u64,
+    ) -> Result<Session, Error> {
+        let now = self.tick(now);
+        // A session already past its deadline (not yet swept) is dead: never extend it.
+        let i = self.live_at(p, h, now)?;
+        let ok = |v: Option<u32>, max: u32| v.is_none_or(|v| rules::timeout_allowed(v, max));
+        if !ok(idle_ms, self.config.max_idle_timeout_ms)
+            || !ok(absolute_ms, self.config.max_absolute_timeout_ms)
+        {
+            return Err(Error::InvalidTimeout);
+        }
+        let s = &mut p.slots[i as usize];
+        if let Some(v) = idle_ms {
+            s.idle_ms = v;
+        }
+        if let Some(v) = absolute_ms {
+            s.absolute_ms = v;
+        }
+        let deadline = s.deadline();
+        if deadline <= now || self.wheel.insert(p.links, i, deadline).is_err() {
+            let death = expiry_of(s);
+            self.destroy(p, i, death, now);
+            return Err(Error::Session(death.invalid()));
+        }
+        Ok(self.info(p, i))
+    }
+}

@@ -1,0 +1,129 @@
+//! The engine's own tests: deadlines, the clock, handles (the behaviour tests through
+//! the public API are in `core/tests/`).
+
+use super::*;
+use crate::error::Expiry;
+
+const NONE: &Client<'static> = &Client::NONE;
+
+fn engine(f: impl FnOnce(&mut Config)) -> Engine<crate::storage::HeapStorage> {
+    let mut c = Config {
+        capacity: 8,
+        pool_bytes: 1024,
+        max_payload: 512,
+        ..Config::default()
+    };
+    c.idle_timeout_ms = 1_000;
+    c.absolute_timeout_ms = 10_000;
+    f(&mut c);
+    Engine::new(c, [1; 32]).unwrap()
+}
+
+#[test]
+fn idle_and_absolute_deadlines_are_exact() {
+    let mut e = engine(|_| {});
+    let (t, _) = e.create(0, NONE).unwrap();
+    assert!(e.validate(t.as_bytes(), 999, NONE).is_ok());
+    assert!(e.validate(t.as_bytes(), 1998, NONE).is_ok());
+    assert_eq!(
+        e.validate(t.as_bytes(), 2998, NONE),
+        Err(Invalid::Expired(Expiry::Idle))
+    );
+    // Strict: stays dead.
+    assert_eq!(
+        e.validate(t.as_bytes(), 2999, NONE),
+        Err(Invalid::Expired(Expiry::Idle))
+    );
+
+    let (t, _) = e.create(3000, NONE).unwrap();
+    let mut now = 3000;
+    while now + 900 < 13_000 {
+        now += 900;
+        assert!(e.validate(t.as_bytes(), now, NONE).is_ok(), "at {now}");
+    }
+    assert_eq!(
+        e.validate(t.as_bytes(), 13_000, NONE),
+        Err(Invalid::Expired(Expiry::Absolute))
+    );
+}
+
+#[test]
+fn clock_going_back_never_extends() {
+    let mut e = engine(|_| {});
+    let (t, _) = e.create(5_000, NONE).unwrap();
+    // A clock that jumps back to 0 must not make 5_999 look like "999 ms idle" later.
+    assert!(e.validate(t.as_bytes(), 0, NONE).is_ok());
+    assert_eq!(
+        e.validate(t.as_bytes(), 6_000, NONE),
+        Err(Invalid::Expired(Expiry::Idle))
+    );
+}
+
+#[test]
+fn write_that_does_not_fit_keeps_old_payload() {
+    let mut e = engine(|c| {
+        c.pool_bytes = 256;
+        c.max_payload = 256;
+    });
+    let (_, s) = e.create(0, NONE).unwrap();
+    e.write(s.handle, b"keep me", 0).unwrap();
+    assert_eq!(e.write(s.handle, &[0; 300], 0), Err(Error::PayloadTooLarge));
+    let (_, s2) = e.create(0, NONE).unwrap();
+    e.login(e_token_hack(), b"x", 0).ok();
+    let _ = s2;
+    let mut out = [0u8; 64];
+    let n = e.read(s.handle, &mut out, 0).unwrap();
+    assert_eq!(&out[..n], b"keep me");
+}
+
+fn e_token_hack() -> &'static [u8] {
+    b"not-a-token"
+}
+
+#[test]
+fn stale_handle_never_reaches_new_session() {
+    let mut e = engine(|c| c.capacity = 1);
+    let (t, s) = e.create(0, NONE).unwrap();
+    e.write(s.handle, b"old", 0).unwrap();
+    e.logout(t.as_bytes(), 1).unwrap();
+    let (_, s2) = e.create(2, NONE).unwrap();
+    assert_eq!(s2.handle.slot, s.handle.slot);
+    assert_eq!(e.write(s.handle, b"x", 3), Err(Error::StaleHandle));
+    assert_eq!(e.session(s.handle, 3), Err(Error::StaleHandle));
+}
+
+/// Calls by handle see deadlines as validation does: a session past its deadline is
+/// dead though not yet swept (no reading, writing, revoking or listing it), and ends as
+/// expired, so its token reads as expired afterwards. A `now` earlier than a time the
+/// engine was already given does not revive it (the engine's clock never goes back).
+#[test]
+fn by_handle_a_session_past_its_deadline_is_expired() {
+    let idle = Error::Session(Invalid::Expired(Expiry::Idle));
+    let mut e = engine(|_| {}); // idle 1 s, absolute 10 s
+    let (a, sa) = e.create(0, NONE).unwrap();
+    let (b, sb) = e.create(0, NONE).unwrap();
+    let (c, sc) = e.create(0, NONE).unwrap();
+    let (_, sd) = e.login(c.as_bytes(), b"alice", 0).unwrap();
+    e.write(sa.handle, b"x", 999).unwrap();
+    assert_eq!(e.sessions_of(b"alice", 999).count(), 1);
+    // Another call moves the engine's clock past all four idle deadlines; no sweep.
+    e.create(1_000, NONE).unwrap();
+    assert_eq!(e.stats().live, 4); // c and d are one session (login rotated it)
+    assert_eq!(
+        e.sessions_of(b"alice", 500).count(),
+        0,
+        "listed past its deadline"
+    );
+    assert_eq!(e.session(sa.handle, 0), Err(idle));
+    assert_eq!(e.read(sa.handle, &mut [0; 8], 0), Err(Error::StaleHandle));
+    assert_eq!(e.write(sb.handle, b"y", 1_000), Err(idle));
+    assert_eq!(e.revoke(sd.handle, 1_000), Err(idle));
+    assert_eq!(e.stats().live, 1);
+    assert_eq!(e.payload(sc.handle, 1_000).err(), Some(Error::StaleHandle));
+    for t in [&a, &b] {
+        assert_eq!(
+            e.validate(t.as_bytes(), 1_001, NONE),
+            Err(Invalid::Expired(Expiry::Idle))
+        );
+    }
+}
