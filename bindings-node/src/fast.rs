@@ -1,10 +1,9 @@
 //! The two calls `sessile/express` makes on every request (load at the start, save at the
 //! end), as plain Node-API callbacks.
 //!
-//! Measured on this project's machines, napi-rs's generated glue (argument conversion into
-//! owned `String`s, the per-call borrow registry of class instances, type-tag checks) cost
-//! more than the engine work itself: a `#[napi]` method that does nothing took 510 ns a
-//! call in a loop, the same through Node-API directly 190 ns. These two callbacks read
+//! napi-rs's generated glue (argument conversion into owned `String`s, the per-call borrow
+//! registry of class instances, type-tag checks) costs more than the engine work itself
+//! (figures: the README's performance notes). These two callbacks read
 //! their arguments into stack buffers and allocate nothing on the common path. The engine
 //! work is not here: they run the same functions as `Engine.load` and
 //! `Engine.savePayload` (`calls.rs`), after checking the cookie signature (`load`'s
@@ -41,7 +40,8 @@ pub(crate) struct Link {
 }
 
 /// Signed cookie values whose signature verified lately, so that a returning cookie skips
-/// the HMAC (measured: about a tenth of sessile/express's work per request). Each is held
+/// the HMAC (a large part of sessile/express's work per request: the README's performance
+/// notes). Each is held
 /// as a 128-bit tag, two SipHash-2-4 under independent random keys, never as the cookie
 /// itself (which carries the token). A value is accepted from here only when its whole
 /// text has the tag of one that verified; a signature's validity depends on nothing else

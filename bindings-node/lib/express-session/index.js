@@ -27,7 +27,7 @@ function issecure(req, trustProxy) {
 
 // Express sets the prototype of every req and res (setPrototypeOf, in its init
 // middleware). V8 then gives each of them a hidden class of its own: every property added
-// to it builds a new one (about 4 µs each on this project's machines) and every access
+// to it builds a new one (costly: the README's performance notes) and every access
 // misses the inline caches. Deleting one own property turns the object into a dictionary
 // ("slow mode") once, after which additions are hash inserts and accesses hit a shared
 // map: cheaper as soon as two properties are added, and the rest of the app's handling of
