@@ -127,6 +127,31 @@ pub const fn reuse(why: Invalid, policy: RotatedReusePolicy) -> Reuse {
     }
 }
 
+/// Whether the dead token of a session that ended for `why` is remembered among the
+/// tombstones anonymous churn cannot push out: the logout, rotation and revocation of a
+/// logged-in session (reuse of those is the account-takeover signal); every other death
+/// goes to the ring anonymous sessions share.
+pub const fn keep_tombstone(why: Invalid, authenticated: bool) -> bool {
+    authenticated
+        && matches!(
+            why,
+            Invalid::LoggedOut | Invalid::RotatedOut | Invalid::Revoked
+        )
+}
+
+/// The event a session's end raises (`None` for a reason that does not end a session).
+pub const fn end_event(why: Invalid) -> Option<EventKind> {
+    Some(match why {
+        Invalid::LoggedOut => EventKind::LoggedOut,
+        Invalid::Expired(Expiry::Idle) => EventKind::ExpiredIdle,
+        Invalid::Expired(Expiry::Absolute) => EventKind::ExpiredAbsolute,
+        Invalid::Evicted => EventKind::Evicted,
+        // A session whose token was rotated out ends only when it is revoked.
+        Invalid::Revoked | Invalid::RotatedOut => EventKind::Revoked,
+        Invalid::Malformed | Invalid::Unknown | Invalid::ClientMismatch => return None,
+    })
+}
+
 /// How a request's client compares with what the session saw before.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClientCheck {
@@ -303,6 +328,16 @@ mod tests {
         assert_eq!(login_room(&c, 2), LoginRoom::Refuse);
         c.max_sessions_per_principal = 0;
         assert_eq!(login_room(&c, 1_000), LoginRoom::Admit);
+    }
+
+    #[test]
+    fn a_logged_in_users_dead_tokens_are_the_ones_kept() {
+        assert!(keep_tombstone(Invalid::LoggedOut, true));
+        assert!(keep_tombstone(Invalid::RotatedOut, true));
+        assert!(!keep_tombstone(Invalid::LoggedOut, false));
+        assert!(!keep_tombstone(Invalid::Expired(Expiry::Idle), true));
+        assert_eq!(end_event(Invalid::RotatedOut), Some(EventKind::Revoked));
+        assert_eq!(end_event(Invalid::ClientMismatch), None);
     }
 
     #[test]

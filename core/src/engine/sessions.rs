@@ -273,7 +273,7 @@ impl State {
         index::remove(p.index, old.hash(), i, |v| slots[v as usize].digest.hash());
         let s = &p.slots[i as usize];
         // At login the slot is already authenticated: the pre-login token is kept.
-        let keep = if s.state == STATE_AUTH {
+        let keep = if rules::keep_tombstone(Invalid::RotatedOut, s.state == STATE_AUTH) {
             Keep::Kept
         } else {
             Keep::Churn
@@ -368,11 +368,10 @@ impl State {
         self.wheel.remove(p.links, i);
         self.pool.release(p.pool, p.pool_next, s.payload_head);
         self.pool.release(p.pool, p.pool_next, s.principal_head);
-        let keep = match death {
-            Death::LoggedOut | Death::RotatedOut | Death::Revoked if s.state == STATE_AUTH => {
-                Keep::Kept
-            }
-            _ => Keep::Churn,
+        let keep = if rules::keep_tombstone(death.invalid(), s.state == STATE_AUTH) {
+            Keep::Kept
+        } else {
+            Keep::Churn
         };
         self.tombs.insert(
             p.tombstones,
@@ -382,14 +381,9 @@ impl State {
             (i, s.generation),
             keep,
         );
-        let kind = match death {
-            Death::LoggedOut => EventKind::LoggedOut,
-            Death::ExpiredIdle => EventKind::ExpiredIdle,
-            Death::ExpiredAbsolute => EventKind::ExpiredAbsolute,
-            Death::Evicted => EventKind::Evicted,
-            Death::Revoked | Death::RotatedOut => EventKind::Revoked,
-        };
-        self.emit(&s, i, kind, now, p.events);
+        if let Some(kind) = rules::end_event(death.invalid()) {
+            self.emit(&s, i, kind, now, p.events);
+        }
         match death {
             Death::ExpiredIdle | Death::ExpiredAbsolute => self.stats.expirations += 1,
             Death::Evicted => self.stats.evictions += 1,
