@@ -257,8 +257,8 @@ def test_removing_a_key_and_putting_it_back_keeps_the_login() -> None:
 
 def test_max_age_is_the_life_server_side_within_the_cores_maxima() -> None:
     # max_age becomes both timeouts; the per-session maxima stay the core's defaults
-    # unless max_age is above them, then they rise to max_age (the core refuses a default
-    # timeout above its maximum). The glue must read those defaults, not copy them.
+    # unless max_age is above them, then the core lifts them to max_age. The glue copies
+    # none of those numbers.
     core = sessile.Engine().config
     for max_age in (60, 14 * 24 * 3600):
         config = ss.SessionMiddleware(None, max_age=max_age).engine.config  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ that had data); data set after ``clear()`` starts a new session.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Literal
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
@@ -69,7 +69,7 @@ class SessionMiddleware:
         session_cookie: str = "session",
         max_age: int | None = 14 * 24 * 60 * 60,
         path: str = "/",
-        same_site: str = "lax",
+        same_site: Literal["lax", "strict", "none"] = "lax",
         https_only: bool = False,
         domain: str | None = None,
         partitioned: bool = False,
@@ -78,16 +78,9 @@ class SessionMiddleware:
     ) -> None:
         self.app = app
         if engine is None:
-            timeouts: dict[str, float] = {}
-            if max_age is not None:
-                life = float(max_age)
-                timeouts = {"idle_timeout": life, "absolute_timeout": life}
-                # The engine refuses a default timeout above its per-session maximum:
-                # lift a maximum to max_age where the core's default is lower.
-                defaults = Engine.defaults()
-                for key in ("max_idle_timeout", "max_absolute_timeout"):
-                    if life > cast(float, defaults[key]):
-                        timeouts[key] = life
+            # max_age is the session's life server-side too; the core lifts its per-session
+            # maxima when a timeout given is longer.
+            life = None if max_age is None else float(max_age)
             engine = Engine(
                 cookie_name=session_cookie,
                 cookie_path=path,
@@ -95,7 +88,8 @@ class SessionMiddleware:
                 cookie_secure=https_only,
                 cookie_domain=domain,
                 cookie_partitioned=partitioned,
-                **timeouts,  # type: ignore[arg-type]
+                idle_timeout=life,
+                absolute_timeout=life,
             )
         self.engine = engine
         self.persistent = max_age is not None
