@@ -17,6 +17,7 @@ use crate::convert::{bytes_of, opt_bytes};
 use crate::errors::{bad_seed, to_py};
 use crate::event::Event;
 use crate::fork::Registered;
+use crate::request::Request;
 use crate::session::Session;
 use crate::stats::Stats;
 
@@ -24,7 +25,7 @@ use crate::stats::Stats;
 /// generator from the OS), all memory allocated here.
 #[pyclass(module = "sessile._native", subclass)]
 pub struct Engine {
-    inner: Arc<Registered>,
+    pub(crate) inner: Arc<Registered>,
     clock: Option<Py<PyAny>>,
     cookie: CookieConfig,
     config: Config,
@@ -32,7 +33,7 @@ pub struct Engine {
 
 impl Engine {
     /// Engine time in ms: the injected clock (seconds) or the shared monotonic clock.
-    fn now_ms(&self, py: Python<'_>) -> PyResult<u64> {
+    pub(crate) fn now_ms(&self, py: Python<'_>) -> PyResult<u64> {
         match &self.clock {
             Some(clock) => clock::read_ms(py, clock),
             None => Ok(self.inner.engine.now_ms()),
@@ -270,6 +271,23 @@ impl Engine {
                 payload.into_any(),
             ],
         )?))
+    }
+
+    /// Begin serving a request: the session its `Cookie` header names (the duplicate-cookie
+    /// rule, deadlines and client checks apply) and that session's payload, in one call
+    /// under one lock. Returns `(Request, payload)`; `payload` is `b""` without a session.
+    /// Never raises for anything the client sent: an unusable cookie gives a request
+    /// without a session. `Request.finish` ends it.
+    #[pyo3(signature = (cookie_header, *, ip=None, user_agent=None))]
+    fn begin_request<'py>(
+        slf: &Bound<'py, Self>,
+        py: Python<'py>,
+        cookie_header: Option<&Bound<'_, PyAny>>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Request, Bound<'py, PyBytes>)> {
+        let (request, payload) = Request::begin(py, slf, cookie_header, ip, user_agent)?;
+        Ok((request, PyBytes::new(py, &payload)))
     }
 
     /// Bind the session to `principal` (str or bytes) and rotate its token: returns the new

@@ -18,7 +18,9 @@ empty session, never an exception; a cookie sent twice follows the engine's rule
 Use :func:`login` / :func:`logout` to rotate the token at login and destroy the session at
 logout. ``request.session.clear()`` logs out too: the session ends server-side and its
 cookie is cleared, whether or not it held data (so does removing every key of a session
-that had data); data set after ``clear()`` starts a new session.
+that had data); data set after ``clear()`` starts a new session. A request that began
+before another one logged the session in, rotated, or ended it stores nothing and sends
+no cookie, so it cannot overwrite a login nor bring back a logout.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import Engine
-from ._lifecycle import SessionState, load
+from ._lifecycle import SessionState, begin
 
 __all__ = [
     "SessionDict",
@@ -56,7 +58,7 @@ class SessionDict(dict[str, Any]):
     def clear(self) -> None:
         """Empty the session; at the end of the request it ends server-side (logout)."""
         super().clear()
-        self._state.cleared = True
+        self._state.clear()
 
 
 class SessionMiddleware:
@@ -109,8 +111,9 @@ class SessionMiddleware:
         client = scope.get("client")
         ip = client[0] if client else None
         header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
-        token, info, payload, data = load(engine, header, ip=ip, user_agent=user_agent)
-        state = SessionState(engine, token, info, payload, self.persistent)
+        state, data = begin(
+            engine, header, ip=ip, user_agent=user_agent, persistent=self.persistent
+        )
         scope["session"] = SessionDict(state, data)
         scope["sessile"] = state
 
