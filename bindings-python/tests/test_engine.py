@@ -385,6 +385,33 @@ def test_load_cookie_fast_path(engine: sessile.Engine) -> None:
     assert engine.load_cookie("") is None
 
 
+def test_a_request_from_begin_to_finish(engine: sessile.Engine) -> None:
+    # The native request lifecycle the Flask and ASGI glue drive (the core's rules).
+    request, payload = engine.begin_request("x=y")
+    assert (request.token, request.session, payload) == (None, None, b"")
+    assert request.finish(b"") is None and request.token is None  # nothing kept: no session
+    request, _ = engine.begin_request(None, ip="10.0.0.1")
+    cookie = request.finish(b'{"a":1}')
+    token = request.token
+    assert token is not None and cookie is not None and cookie.startswith(f"__Host-sid={token};")
+    assert request.session is not None and request.session.payload_len == 7
+
+    request, payload = engine.begin_request(f"__Host-sid={token}", ip="10.0.0.1")
+    assert payload == b'{"a":1}' and request.principal is None
+    request.login("alice")
+    assert request.token_changed and request.token != token
+    cookie = request.finish(None, persistent=False)  # data unchanged; a browser-session cookie
+    assert cookie is not None and "Max-Age" not in cookie
+    assert engine.peek(request.token).principal == "alice"  # type: ignore[arg-type]
+
+    request, _ = engine.begin_request(f"__Host-sid={request.token}")
+    with pytest.raises(TypeError):
+        request.finish("not bytes")  # type: ignore[arg-type]
+    request.clear()
+    assert request.finish(b"") == engine.clear_cookie()
+    assert engine.stats().live == 0
+
+
 def test_duplicate_cookies_follow_the_cores_rule(engine: sessile.Engine) -> None:
     # A sibling subdomain can plant a second cookie of the same name ("cookie tossing").
     token, s = engine.create()
