@@ -81,7 +81,7 @@ def test_every_option_is_accepted_and_reported() -> None:
     assert len(token) == 22  # 16 random bytes
 
 
-def candidates(key: sessile._native.ConfigKey, default: object) -> list[object]:
+def candidates(key: sessile.ConfigKey, default: object) -> list[object]:
     """Values to try for a key, from what the vocabulary says it takes."""
     if key.kind == "choice":
         return list(key.choices)
@@ -101,7 +101,7 @@ def test_every_core_key_is_a_keyword_and_shown_in_config() -> None:
     # of Engine.config with no edit to the binding. Each value a key takes (alone, over
     # the defaults) builds an engine that reports it, or is refused by a rule between
     # keys as a ConfigError; never a TypeError, never silently ignored.
-    keys = sessile._native.config_keys()
+    keys = sessile.config_keys()
     defaults = sessile.Engine().config
     assert list(defaults) == [k.name for k in keys]
     for key in keys:

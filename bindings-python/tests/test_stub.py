@@ -1,7 +1,7 @@
 """The typed keywords of ``Engine(...)`` in ``_native.pyi`` are the core's config keys.
 
 At run time ``Engine`` takes ``**config`` and reads each keyword off the core's vocabulary
-(``sessile._native.config_keys()``), so a key added to the core needs no edit to the
+(``sessile.config_keys()``), so a key added to the core needs no edit to the
 binding. The stub lists the keywords with their types for type checkers; stubtest cannot
 see a keyword missing from it (the runtime takes any), so this test does, as the C
 header's freshness test does. After a key is added, rewrite the stub with::

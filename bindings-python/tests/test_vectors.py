@@ -34,7 +34,7 @@ def data(obj: dict[str, Any], base: str) -> bytes | None:
 # core's vocabulary, turned into its Engine() keyword by `config_keys()` (a `_ms` key is
 # its keyword in seconds). The vectors predate the vocabulary's flat keys and spellings:
 # `cookie: {x: ...}` is the key `cookie_x`, and these old spellings are translated.
-KEYS = {k.core_name: k for k in sessile._native.config_keys()}
+KEYS = {k.core_name: k for k in sessile.config_keys()}
 KEYS_BY_NAME = {k.name: k for k in KEYS.values()}
 OLD_SPELLINGS = {"evict_oldest": "evict_least_recently_used"}
 
@@ -87,7 +87,7 @@ def test_config_defaults_and_profiles() -> None:
 CONFIG_CASES = load("config.json")["cases"]
 
 
-def out_of_range(key: sessile._native.ConfigKey, value: Any) -> bool:
+def out_of_range(key: sessile.ConfigKey, value: Any) -> bool:
     lo, hi = key.minimum, key.maximum
     assert lo is not None and hi is not None, key.name
     return not lo <= value <= hi
