@@ -25,6 +25,14 @@ impl<'a> ClientArgs<'a> {
         })
     }
 
+    /// The same client, owning its bytes (kept for a request's later calls).
+    pub(crate) fn into_owned(self) -> ClientArgs<'static> {
+        ClientArgs {
+            ip: self.ip.map(|c| Cow::Owned(c.into_owned())),
+            user_agent: self.user_agent.map(|c| Cow::Owned(c.into_owned())),
+        }
+    }
+
     pub(crate) fn core(&self) -> Client<'_> {
         Client {
             ip: self.ip.as_deref(),

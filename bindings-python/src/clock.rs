@@ -11,11 +11,12 @@ pub(crate) fn secs(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 
-/// Seconds from Python to the core's milliseconds; `None` unless finite, >= 0 and within
-/// `u32` ms (about 49.7 days).
-pub(crate) fn seconds_to_ms(s: f64) -> Option<u32> {
+/// Seconds from Python to the core's milliseconds, rounded to the nearest; `None` unless
+/// finite and >= 0 (and within 64 bits). Ranges are the core's to check.
+pub(crate) fn seconds_to_ms(s: f64) -> Option<u64> {
     let ms = (s * 1000.0).round();
-    (s.is_finite() && ms >= 0.0 && ms <= f64::from(u32::MAX)).then_some(ms as u32)
+    // 2^64 as f64; `as` saturates, so the bound is checked first.
+    (s.is_finite() && (0.0..18_446_744_073_709_551_616.0).contains(&ms)).then_some(ms as u64)
 }
 
 /// Refuse an injected clock that cannot be called.

@@ -1,310 +1,240 @@
-//! An engine's configuration in Python's words: built from the keyword arguments of
-//! `Engine(...)`, read back as the dict of `Engine.config`.
+//! An engine's configuration in Python's words, read off the core's vocabulary
+//! ([`sessile::vocabulary::KEYS`]): the keyword arguments of `Engine(...)`, the dict of
+//! `Engine.config` and `config_keys()` are made by iterating it, so a key added to the core
+//! reaches Python without an edit here.
+//!
+//! The one Python spelling: a duration key `x_ms` is the keyword `x`, in seconds (a float);
+//! every other keyword is the core's key. Values are converted, never judged: ranges,
+//! spellings and the rules between keys are the core's ([`Config::from_entries`]).
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple};
 
-use sessile::cookie::{Priority, SameSite};
-use sessile::{ClientPolicy, Config, Error, PrincipalLimitPolicy, Profile, RotatedReusePolicy};
+use sessile::vocabulary::{KEYS, Key, Kind, Value};
+use sessile::{Config, ConfigError};
 
 use crate::clock::{seconds_to_ms, secs};
-use crate::errors::{bad_config, to_py};
+use crate::errors::config_error;
 
-fn u32_field(py: Python<'_>, name: &str, v: Option<i64>, default: u32) -> PyResult<u32> {
-    match v {
-        None => Ok(default),
-        Some(v) => u32::try_from(v)
-            .map_err(|_| bad_config(py, format!("{name} must be between 0 and {}", u32::MAX))),
+/// The Python keyword of a core key: the key, except that a duration `x_ms` is `x`.
+pub(crate) fn py_name(k: &Key) -> &'static str {
+    match k.kind {
+        Kind::Millis { .. } => k.name.strip_suffix("_ms").unwrap_or(k.name),
+        _ => k.name,
     }
 }
 
-fn ms_field(py: Python<'_>, name: &str, v: Option<f64>, default: u32) -> PyResult<u32> {
-    match v {
-        None => Ok(default),
-        Some(s) => seconds_to_ms(s).ok_or_else(|| {
-            bad_config(
-                py,
-                format!("{name} must be a finite number of seconds between 0 and 4294967.295"),
-            )
-        }),
+/// The core key a Python keyword names.
+fn key_named(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| py_name(k) == name)
+}
+
+/// A core error's text in Python's words: keys under their Python names, durations in
+/// seconds.
+pub(crate) fn python_message(e: &ConfigError) -> String {
+    if let ConfigError::BadValue { key } = e
+        && let Some(k) = sessile::vocabulary::key(key)
+        && let Kind::Millis { min, max } = k.kind
+    {
+        return format!(
+            "{}: expected seconds from {} to {}",
+            py_name(k),
+            secs(min),
+            secs(max)
+        );
     }
+    // `x_ms` -> `x` for every duration key; one key's name inside another's
+    // (`idle_timeout_ms` in `max_idle_timeout_ms`) comes out right either way.
+    KEYS.iter()
+        .filter(|k| matches!(k.kind, Kind::Millis { .. }))
+        .fold(e.to_string(), |m, k| m.replace(k.name, py_name(k)))
 }
 
-fn choice<T: Copy>(
-    py: Python<'_>,
-    name: &str,
-    v: Option<&str>,
-    default: T,
-    options: &[(&str, T)],
-) -> PyResult<T> {
-    let Some(v) = v else { return Ok(default) };
-    options
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(v))
-        .map(|(_, t)| *t)
-        .ok_or_else(|| {
-            let names: Vec<&str> = options.iter().map(|(k, _)| *k).collect();
-            bad_config(py, format!("{name} must be one of {names:?}, not {v:?}"))
-        })
+/// The Python name of the key a core error names.
+pub(crate) fn python_key(e: &ConfigError) -> Option<&'static str> {
+    e.key().and_then(sessile::vocabulary::key).map(py_name)
 }
 
-const CLIENT_POLICIES: [(&str, ClientPolicy); 3] = [
-    ("off", ClientPolicy::Off),
-    ("observe", ClientPolicy::Observe),
-    ("enforce", ClientPolicy::Enforce),
-];
+/// One keyword's value, converted for [`Config::set`].
+enum Given {
+    Int(u64),
+    Flag(bool),
+    Text(String),
+}
 
-fn policy_name(p: ClientPolicy) -> &'static str {
-    match p {
-        ClientPolicy::Off => "off",
-        ClientPolicy::Observe => "observe",
-        ClientPolicy::Enforce => "enforce",
+impl Given {
+    fn value(&self) -> Value<'_> {
+        match self {
+            Given::Int(n) => Value::Int(*n),
+            Given::Flag(b) => Value::Flag(*b),
+            Given::Text(t) => Value::Text(t),
+        }
     }
-}
 
-/// The keyword arguments of `Engine(...)` that configure the core (all but `seed` and
-/// `clock`); `None` keeps the core's default, or the profile's.
-pub(crate) struct ConfigArgs<'a> {
-    pub(crate) profile: Option<&'a str>,
-    pub(crate) capacity: Option<i64>,
-    pub(crate) pool_bytes: Option<i64>,
-    pub(crate) max_payload: Option<i64>,
-    pub(crate) token_bytes: Option<i64>,
-    pub(crate) idle_timeout: Option<f64>,
-    pub(crate) absolute_timeout: Option<f64>,
-    pub(crate) max_idle_timeout: Option<f64>,
-    pub(crate) max_absolute_timeout: Option<f64>,
-    pub(crate) tombstones: Option<i64>,
-    pub(crate) events: Option<i64>,
-    pub(crate) max_sessions_per_principal: Option<i64>,
-    pub(crate) principal_limit_policy: Option<&'a str>,
-    pub(crate) rotated_reuse: Option<&'a str>,
-    pub(crate) ip_policy: Option<&'a str>,
-    pub(crate) user_agent_policy: Option<&'a str>,
-    pub(crate) max_addresses: Option<i64>,
-    pub(crate) cookie_name: Option<&'a str>,
-    pub(crate) cookie_domain: Option<&'a str>,
-    pub(crate) cookie_path: Option<&'a str>,
-    pub(crate) cookie_secure: Option<bool>,
-    pub(crate) cookie_http_only: Option<bool>,
-    pub(crate) cookie_same_site: Option<&'a str>,
-    pub(crate) cookie_partitioned: Option<bool>,
-    pub(crate) cookie_priority: Option<&'a str>,
-    pub(crate) cookie_persistent: Option<bool>,
-}
-
-impl ConfigArgs<'_> {
-    /// The core config these arguments ask for; `ConfigError` for the first value that
-    /// cannot be one (the core checks the whole when the engine is built).
-    pub(crate) fn build(self, py: Python<'_>) -> PyResult<Config> {
-        let ConfigArgs {
-            profile,
-            capacity,
-            pool_bytes,
-            max_payload,
-            token_bytes,
-            idle_timeout,
-            absolute_timeout,
-            max_idle_timeout,
-            max_absolute_timeout,
-            tombstones,
-            events,
-            max_sessions_per_principal,
-            principal_limit_policy,
-            rotated_reuse,
-            ip_policy,
-            user_agent_policy,
-            max_addresses,
-            cookie_name,
-            cookie_domain,
-            cookie_path,
-            cookie_secure,
-            cookie_http_only,
-            cookie_same_site,
-            cookie_partitioned,
-            cookie_priority,
-            cookie_persistent,
-        } = self;
-        let profile = choice(
-            py,
-            "profile",
-            profile,
-            None,
-            &[
-                ("aal1", Some(Profile::Aal1)),
-                ("aal2", Some(Profile::Aal2)),
-                ("aal3", Some(Profile::Aal3)),
-            ],
-        )?;
-        let mut c = profile.map_or_else(Config::default, Config::profile);
-        c.capacity = u32_field(py, "capacity", capacity, c.capacity)?;
-        c.pool_bytes = u32_field(py, "pool_bytes", pool_bytes, c.pool_bytes)?;
-        c.max_payload = u32_field(py, "max_payload", max_payload, c.max_payload)?;
-        c.token_bytes = match token_bytes {
-            None => c.token_bytes,
-            Some(v) => u8::try_from(v)
-                .map_err(|_| to_py(py, Error::Config(sessile::ConfigError::TokenBytes)))?,
+    /// `obj` as the kind of value `k` takes: a Python type that cannot be one is a
+    /// `TypeError`; a number no key could take (negative, not finite, past 64 bits) is
+    /// the core's `bad_value` for `k`.
+    fn of(py: Python<'_>, k: &'static Key, obj: &Bound<'_, PyAny>) -> PyResult<Given> {
+        let bad = || config_error(py, ConfigError::BadValue { key: k.name });
+        let wrong = |want: &str| -> PyResult<Given> {
+            Err(PyTypeError::new_err(format!(
+                "Engine() argument '{}' must be {want}, not {}",
+                py_name(k),
+                obj.get_type().name()?
+            )))
         };
-        c.idle_timeout_ms = ms_field(py, "idle_timeout", idle_timeout, c.idle_timeout_ms)?;
-        c.absolute_timeout_ms = ms_field(
-            py,
-            "absolute_timeout",
-            absolute_timeout,
-            c.absolute_timeout_ms,
-        )?;
-        c.max_idle_timeout_ms = ms_field(
-            py,
-            "max_idle_timeout",
-            max_idle_timeout,
-            c.max_idle_timeout_ms,
-        )?;
-        c.max_absolute_timeout_ms = ms_field(
-            py,
-            "max_absolute_timeout",
-            max_absolute_timeout,
-            c.max_absolute_timeout_ms,
-        )?;
-        c.tombstones = u32_field(py, "tombstones", tombstones, c.tombstones)?;
-        c.events = u32_field(py, "events", events, c.events)?;
-        c.max_sessions_per_principal = u32_field(
-            py,
-            "max_sessions_per_principal",
-            max_sessions_per_principal,
-            c.max_sessions_per_principal,
-        )?;
-        c.principal_limit_policy = choice(
-            py,
-            "principal_limit_policy",
-            principal_limit_policy,
-            c.principal_limit_policy,
-            &[
-                ("evict_oldest", PrincipalLimitPolicy::EvictOldest),
-                ("refuse", PrincipalLimitPolicy::Refuse),
-            ],
-        )?;
-        c.rotated_reuse = choice(
-            py,
-            "rotated_reuse",
-            rotated_reuse,
-            c.rotated_reuse,
-            &[
-                ("report", RotatedReusePolicy::Report),
-                ("revoke_session", RotatedReusePolicy::RevokeSession),
-            ],
-        )?;
-        c.ip_policy = choice(py, "ip_policy", ip_policy, c.ip_policy, &CLIENT_POLICIES)?;
-        c.user_agent_policy = choice(
-            py,
-            "user_agent_policy",
-            user_agent_policy,
-            c.user_agent_policy,
-            &CLIENT_POLICIES,
-        )?;
-        c.max_addresses = match max_addresses {
-            None => c.max_addresses,
-            Some(v) => u8::try_from(v)
-                .map_err(|_| to_py(py, Error::Config(sessile::ConfigError::MaxAddresses)))?,
-        };
-        let cfg_err = |e| to_py(py, Error::Config(sessile::ConfigError::Cookie(e)));
-        let mut cookie = c.cookie.clone();
-        if let Some(n) = cookie_name {
-            cookie = cookie.with_name(n).map_err(cfg_err)?;
+        // `True` is an int to Python, never a count or a duration to a reader.
+        let number = !obj.is_instance_of::<PyBool>();
+        match k.kind {
+            Kind::Count { .. } if number && obj.is_instance_of::<PyInt>() => {
+                obj.extract::<u64>().map(Given::Int).map_err(|_| bad())
+            }
+            Kind::Count { .. } => wrong("int"),
+            Kind::Millis { .. }
+                if number && (obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyFloat>()) =>
+            {
+                let s: f64 = obj.extract().map_err(|_| bad())?;
+                seconds_to_ms(s).map(Given::Int).ok_or_else(bad)
+            }
+            Kind::Millis { .. } => wrong("a number of seconds"),
+            Kind::Flag => match obj.cast::<PyBool>() {
+                Ok(b) => Ok(Given::Flag(b.is_true())),
+                Err(_) => wrong("bool"),
+            },
+            Kind::Choice(_) | Kind::Text { .. } => match obj.cast::<PyString>() {
+                Ok(s) => s
+                    .to_cow()
+                    .map(|s| Given::Text(s.into_owned()))
+                    .map_err(|_| bad()),
+                Err(_) => wrong("str"),
+            },
         }
-        if cookie_domain.is_some() {
-            cookie = cookie.with_domain(cookie_domain).map_err(cfg_err)?;
-        }
-        if let Some(p) = cookie_path {
-            cookie = cookie.with_path(p).map_err(cfg_err)?;
-        }
-        cookie.secure = cookie_secure.unwrap_or(cookie.secure);
-        cookie.http_only = cookie_http_only.unwrap_or(cookie.http_only);
-        cookie.partitioned = cookie_partitioned.unwrap_or(cookie.partitioned);
-        cookie.persistent = cookie_persistent.unwrap_or(cookie.persistent);
-        cookie.same_site = choice(
-            py,
-            "cookie_same_site",
-            cookie_same_site,
-            cookie.same_site,
-            &[
-                ("lax", Some(SameSite::Lax)),
-                ("strict", Some(SameSite::Strict)),
-                ("none", Some(SameSite::None)),
-                ("omit", None),
-            ],
-        )?;
-        cookie.priority = choice(
-            py,
-            "cookie_priority",
-            cookie_priority,
-            cookie.priority,
-            &[
-                ("low", Some(Priority::Low)),
-                ("medium", Some(Priority::Medium)),
-                ("high", Some(Priority::High)),
-            ],
-        )?;
-        c.cookie = cookie;
-        Ok(c)
     }
 }
 
-/// `Engine.config`: every value of `c` under its keyword name (durations in seconds).
+/// The core config that `Engine(**kwargs)` asks for (`seed` and `clock` taken out). A
+/// keyword given as `None` keeps the core's default; an unknown keyword is a `TypeError`
+/// naming it, as Python gives for any function; a value the core refuses is its
+/// `ConfigError`, naming the keyword.
+pub(crate) fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Config> {
+    let mut given: Vec<(&'static str, Given)> = Vec::new();
+    for (name, value) in kwargs.into_iter().flat_map(|d| d.iter()) {
+        let name = name.cast_into::<PyString>()?;
+        let name = name.to_cow()?;
+        let k = key_named(&name).ok_or_else(|| {
+            PyTypeError::new_err(format!(
+                "Engine() got an unexpected keyword argument '{name}'"
+            ))
+        })?;
+        if !value.is_none() {
+            given.push((k.name, Given::of(py, k, &value)?));
+        }
+    }
+    Config::from_entries(given.iter().map(|(k, g)| (*k, g.value())))
+        .map_err(|e| config_error(py, e))
+}
+
+/// `Engine.config`: every key's value in `c` under its Python name (durations in
+/// seconds; a key the core does not store, such as `profile`, and an unset attribute
+/// read `None`).
 pub(crate) fn to_dict<'py>(py: Python<'py>, c: &Config) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("capacity", c.capacity)?;
-    d.set_item("pool_bytes", c.pool_bytes)?;
-    d.set_item("max_payload", c.max_payload)?;
-    d.set_item("token_bytes", c.token_bytes)?;
-    d.set_item("idle_timeout", secs(c.idle_timeout_ms.into()))?;
-    d.set_item("absolute_timeout", secs(c.absolute_timeout_ms.into()))?;
-    d.set_item("max_idle_timeout", secs(c.max_idle_timeout_ms.into()))?;
-    d.set_item(
-        "max_absolute_timeout",
-        secs(c.max_absolute_timeout_ms.into()),
-    )?;
-    d.set_item("tombstones", c.tombstones)?;
-    d.set_item("events", c.events)?;
-    d.set_item("max_sessions_per_principal", c.max_sessions_per_principal)?;
-    d.set_item(
-        "principal_limit_policy",
-        match c.principal_limit_policy {
-            PrincipalLimitPolicy::EvictOldest => "evict_oldest",
-            PrincipalLimitPolicy::Refuse => "refuse",
-        },
-    )?;
-    d.set_item(
-        "rotated_reuse",
-        match c.rotated_reuse {
-            RotatedReusePolicy::Report => "report",
-            RotatedReusePolicy::RevokeSession => "revoke_session",
-        },
-    )?;
-    d.set_item("ip_policy", policy_name(c.ip_policy))?;
-    d.set_item("user_agent_policy", policy_name(c.user_agent_policy))?;
-    d.set_item("max_addresses", c.max_addresses)?;
-    let k = &c.cookie;
-    d.set_item("cookie_name", k.name.as_str())?;
-    d.set_item("cookie_domain", k.domain.as_ref().map(|s| s.as_str()))?;
-    d.set_item("cookie_path", k.path.as_str())?;
-    d.set_item("cookie_secure", k.secure)?;
-    d.set_item("cookie_http_only", k.http_only)?;
-    d.set_item(
-        "cookie_same_site",
-        k.same_site.map(|s| match s {
-            SameSite::Lax => "lax",
-            SameSite::Strict => "strict",
-            SameSite::None => "none",
-        }),
-    )?;
-    d.set_item("cookie_partitioned", k.partitioned)?;
-    d.set_item(
-        "cookie_priority",
-        k.priority.map(|p| match p {
-            Priority::Low => "low",
-            Priority::Medium => "medium",
-            Priority::High => "high",
-        }),
-    )?;
-    d.set_item("cookie_persistent", k.persistent)?;
+    for k in KEYS {
+        let v = c.get(k.name).unwrap_or(Value::Unset);
+        let name = py_name(k);
+        match (k.kind, v) {
+            (Kind::Millis { .. }, Value::Int(ms)) => d.set_item(name, secs(ms))?,
+            (_, Value::Int(n)) => d.set_item(name, n)?,
+            (_, Value::Flag(b)) => d.set_item(name, b)?,
+            (_, Value::Text(t)) => d.set_item(name, t)?,
+            (_, Value::Unset) => d.set_item(name, py.None())?,
+        }
+    }
     Ok(d)
+}
+
+/// One keyword of `Engine(...)`, as the core's vocabulary describes it.
+#[pyclass(module = "sessile._native", frozen)]
+pub struct ConfigKey {
+    key: &'static Key,
+}
+
+#[pymethods]
+impl ConfigKey {
+    /// The keyword of `Engine(...)` and key of `Engine.config`.
+    #[getter]
+    fn name(&self) -> &'static str {
+        py_name(self.key)
+    }
+
+    /// The core's name of the key (`idle_timeout_ms` for `idle_timeout`).
+    #[getter]
+    fn core_name(&self) -> &'static str {
+        self.key.name
+    }
+
+    /// What it takes in Python: `"int"`, `"seconds"` (a float), `"bool"`, `"choice"`
+    /// (one of `choices`) or `"str"`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.key.kind {
+            Kind::Count { .. } => "int",
+            Kind::Millis { .. } => "seconds",
+            Kind::Flag => "bool",
+            Kind::Choice(_) => "choice",
+            Kind::Text { .. } => "str",
+        }
+    }
+
+    /// Smallest value (`int`, or seconds), `None` for other kinds.
+    #[getter]
+    fn minimum<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        Ok(match self.key.kind {
+            Kind::Count { min, .. } => Some(min.into_pyobject(py)?.into_any()),
+            Kind::Millis { min, .. } => Some(secs(min).into_pyobject(py)?.into_any()),
+            _ => None,
+        })
+    }
+
+    /// Largest value (`int`, or seconds; for `str`, the most bytes), `None` otherwise.
+    #[getter]
+    fn maximum<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        Ok(match self.key.kind {
+            Kind::Count { max, .. } => Some(max.into_pyobject(py)?.into_any()),
+            Kind::Millis { max, .. } => Some(secs(max).into_pyobject(py)?.into_any()),
+            Kind::Text { max, .. } => Some(max.into_pyobject(py)?.into_any()),
+            _ => None,
+        })
+    }
+
+    /// The spellings a `"choice"` takes (empty for other kinds).
+    #[getter]
+    fn choices<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        match self.key.kind {
+            Kind::Choice(options) => PyTuple::new(py, options),
+            _ => Ok(PyTuple::empty(py)),
+        }
+    }
+
+    /// One line on what it does.
+    #[getter]
+    fn doc(&self) -> &'static str {
+        self.key.doc
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ConfigKey({:?}, kind={:?})", self.name(), self.kind())
+    }
+}
+
+/// Every keyword of `Engine(...)` that configures the core, in the core's order (`seed`
+/// and `clock` are not config).
+#[pyfunction]
+pub(crate) fn config_keys(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+    let keys = KEYS
+        .iter()
+        .map(|key| Bound::new(py, ConfigKey { key }))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, keys)
 }

@@ -12,11 +12,12 @@ use sessile::{Config, Error, Session as CoreSession, SessionRef, Store};
 
 use crate::client::ClientArgs;
 use crate::clock::{self, seconds_to_ms, secs};
-use crate::config::{self, ConfigArgs};
+use crate::config;
 use crate::convert::{bytes_of, opt_bytes};
-use crate::errors::{bad_config, to_py};
+use crate::errors::{bad_seed, to_py};
 use crate::event::Event;
 use crate::fork::Registered;
+use crate::request::Request;
 use crate::session::Session;
 use crate::stats::Stats;
 
@@ -24,7 +25,7 @@ use crate::stats::Stats;
 /// generator from the OS), all memory allocated here.
 #[pyclass(module = "sessile._native", subclass)]
 pub struct Engine {
-    inner: Arc<Registered>,
+    pub(crate) inner: Arc<Registered>,
     clock: Option<Py<PyAny>>,
     cookie: CookieConfig,
     config: Config,
@@ -32,7 +33,7 @@ pub struct Engine {
 
 impl Engine {
     /// Engine time in ms: the injected clock (seconds) or the shared monotonic clock.
-    fn now_ms(&self, py: Python<'_>) -> PyResult<u64> {
+    pub(crate) fn now_ms(&self, py: Python<'_>) -> PyResult<u64> {
         match &self.clock {
             Some(clock) => clock::read_ms(py, clock),
             None => Ok(self.inner.engine.now_ms()),
@@ -67,78 +68,18 @@ impl Engine {
 
 #[pymethods]
 impl Engine {
-    /// Build an engine. Every argument is keyword-only; `None` means the core's default
-    /// (see `Engine.config`). Durations are seconds.
+    /// Build an engine. Every argument is keyword-only: one per key of the core's config
+    /// vocabulary (`config_keys()`; durations in seconds), `None` meaning the core's
+    /// default (see `Engine.config`), plus `seed` and `clock`.
     #[new]
-    #[pyo3(signature = (*, profile=None, capacity=None, pool_bytes=None, max_payload=None,
-        token_bytes=None, idle_timeout=None, absolute_timeout=None, max_idle_timeout=None,
-        max_absolute_timeout=None, tombstones=None, events=None,
-        max_sessions_per_principal=None, principal_limit_policy=None, rotated_reuse=None,
-        ip_policy=None, user_agent_policy=None, max_addresses=None, cookie_name=None,
-        cookie_domain=None, cookie_path=None, cookie_secure=None, cookie_http_only=None,
-        cookie_same_site=None, cookie_partitioned=None, cookie_priority=None,
-        cookie_persistent=None, seed=None, clock=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (*, seed=None, clock=None, **config))]
     fn new(
         py: Python<'_>,
-        profile: Option<&str>,
-        capacity: Option<i64>,
-        pool_bytes: Option<i64>,
-        max_payload: Option<i64>,
-        token_bytes: Option<i64>,
-        idle_timeout: Option<f64>,
-        absolute_timeout: Option<f64>,
-        max_idle_timeout: Option<f64>,
-        max_absolute_timeout: Option<f64>,
-        tombstones: Option<i64>,
-        events: Option<i64>,
-        max_sessions_per_principal: Option<i64>,
-        principal_limit_policy: Option<&str>,
-        rotated_reuse: Option<&str>,
-        ip_policy: Option<&str>,
-        user_agent_policy: Option<&str>,
-        max_addresses: Option<i64>,
-        cookie_name: Option<&str>,
-        cookie_domain: Option<&str>,
-        cookie_path: Option<&str>,
-        cookie_secure: Option<bool>,
-        cookie_http_only: Option<bool>,
-        cookie_same_site: Option<&str>,
-        cookie_partitioned: Option<bool>,
-        cookie_priority: Option<&str>,
-        cookie_persistent: Option<bool>,
         seed: Option<&Bound<'_, PyAny>>,
         clock: Option<Py<PyAny>>,
+        config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let c = ConfigArgs {
-            profile,
-            capacity,
-            pool_bytes,
-            max_payload,
-            token_bytes,
-            idle_timeout,
-            absolute_timeout,
-            max_idle_timeout,
-            max_absolute_timeout,
-            tombstones,
-            events,
-            max_sessions_per_principal,
-            principal_limit_policy,
-            rotated_reuse,
-            ip_policy,
-            user_agent_policy,
-            max_addresses,
-            cookie_name,
-            cookie_domain,
-            cookie_path,
-            cookie_secure,
-            cookie_http_only,
-            cookie_same_site,
-            cookie_partitioned,
-            cookie_priority,
-            cookie_persistent,
-        }
-        .build(py)?;
+        let c = config::from_kwargs(py, config)?;
         let cookie = c.cookie.clone();
         if let Some(clock) = &clock {
             clock::check(py, clock)?;
@@ -153,7 +94,7 @@ impl Engine {
                 let arr: [u8; 32] = b
                     .as_bytes()
                     .try_into()
-                    .map_err(|_| bad_config(py, "seed must be exactly 32 bytes".into()))?;
+                    .map_err(|_| bad_seed(py, "seed must be exactly 32 bytes".into()))?;
                 Some(arr)
             }
         };
@@ -177,15 +118,6 @@ impl Engine {
     #[getter]
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         config::to_dict(py, &self.config)
-    }
-
-    /// The configuration `Engine()` would have, without building one: the core's defaults
-    /// under the keys of `Engine.config` (durations in seconds). For glue that must stay
-    /// within the core's limits (e.g. lift `max_idle_timeout` only when a framework's
-    /// lifetime exceeds it) without copying them.
-    #[staticmethod]
-    fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-        config::to_dict(py, &Config::default())
     }
 
     /// The session cookie's name.
@@ -341,6 +273,23 @@ impl Engine {
         )?))
     }
 
+    /// Begin serving a request: the session its `Cookie` header names (the duplicate-cookie
+    /// rule, deadlines and client checks apply) and that session's payload, in one call
+    /// under one lock. Returns `(Request, payload)`; `payload` is `b""` without a session.
+    /// Never raises for anything the client sent: an unusable cookie gives a request
+    /// without a session. `Request.finish` ends it.
+    #[pyo3(signature = (cookie_header, *, ip=None, user_agent=None))]
+    fn begin_request<'py>(
+        slf: &Bound<'py, Self>,
+        py: Python<'py>,
+        cookie_header: Option<&Bound<'_, PyAny>>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Request, Bound<'py, PyBytes>)> {
+        let (request, payload) = Request::begin(py, slf, cookie_header, ip, user_agent)?;
+        Ok((request, PyBytes::new(py, &payload)))
+    }
+
     /// Bind the session to `principal` (str or bytes) and rotate its token: returns the new
     /// `(token, Session)`; the old token is dead (anti-fixation). Payload is kept.
     fn login<'py>(
@@ -445,8 +394,12 @@ impl Engine {
         absolute_timeout: Option<f64>,
     ) -> PyResult<Session> {
         let conv = |v: Option<f64>| -> PyResult<Option<u32>> {
-            v.map(|s| seconds_to_ms(s).ok_or_else(|| to_py(py, Error::InvalidTimeout)))
-                .transpose()
+            v.map(|s| {
+                seconds_to_ms(s)
+                    .and_then(|ms| u32::try_from(ms).ok())
+                    .ok_or_else(|| to_py(py, Error::InvalidTimeout))
+            })
+            .transpose()
         };
         let idle = conv(idle_timeout)?;
         let absolute = conv(absolute_timeout)?;
@@ -524,10 +477,12 @@ impl Engine {
     ) -> PyResult<String> {
         let now = self.now_ms(py)?;
         let handle = SessionRef::from_u64(session.get().handle);
-        let persistent = persistent.unwrap_or(self.cookie.persistent);
         self.inner
             .engine
-            .with(|e| e.set_cookie_as(token, handle, now, persistent))
+            .with(|e| match persistent {
+                None => e.set_cookie(token, handle, now),
+                Some(p) => e.set_cookie_as(token, handle, now, p),
+            })
             .map(|s| s.as_str().to_owned())
             .map_err(|e| to_py(py, e))
     }

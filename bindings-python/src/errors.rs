@@ -5,7 +5,9 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-use sessile::Error;
+use sessile::{ConfigError, Error};
+
+use crate::config::{python_key, python_message};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -42,11 +44,23 @@ fn error_class(e: &Error) -> (&'static str, Option<&'static str>) {
 }
 
 pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
+    if let Error::Config(c) = e {
+        return config_error(py, c);
+    }
     let (class, reason) = error_class(&e);
     raise(py, class, e.to_string(), reason)
 }
 
-/// A configuration value the binding itself rejects before the core sees it.
-pub(crate) fn bad_config(py: Python<'_>, message: String) -> PyErr {
+/// A core config error as `sessile.ConfigError`, in Python's words: its message and its
+/// `.key` name the keyword of `Engine(...)` (`idle_timeout`, not `idle_timeout_ms`).
+pub(crate) fn config_error(py: Python<'_>, e: ConfigError) -> PyErr {
+    let err = raise(py, "ConfigError", python_message(&e), Some(e.code()));
+    // Only fails if `raise` fell back to a RuntimeError, which it already explains.
+    let _ = err.value(py).setattr("key", python_key(&e));
+    err
+}
+
+/// A `seed` the binding cannot use (it is no config key of the core).
+pub(crate) fn bad_seed(py: Python<'_>, message: String) -> PyErr {
     raise(py, "ConfigError", message, Some("invalid_value"))
 }

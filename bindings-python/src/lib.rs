@@ -6,7 +6,8 @@
 //! JSON helpers live in the pure-Python package `sessile`.
 //!
 //! One file per concern: `engine.rs` (the `Engine` class), `config.rs` (its keyword
-//! arguments to a core `Config` and back), `session.rs`, `event.rs`, `stats.rs` (the
+//! arguments to a core `Config` and back, read off the core's vocabulary), `request.rs`
+//! (one request's session lifecycle, the core's), `session.rs`, `event.rs`, `stats.rs` (the
 //! snapshot classes), `errors.rs` (core error -> Python class), `convert.rs` and
 //! `client.rs` (arguments), `clock.rs` (seconds <-> ms, the injected clock), `fork.rs`
 //! (engine registry, GIL-released calls and the at-fork reseed), `cookie.rs`
@@ -21,6 +22,7 @@ mod engine;
 mod errors;
 mod event;
 mod fork;
+mod request;
 mod session;
 mod stats;
 
@@ -30,10 +32,12 @@ use pyo3::types::PyTuple;
 use sessile::Error;
 use sessile::config::{MAX_CAPACITY, MAX_PRINCIPAL};
 
+use crate::config::{ConfigKey, config_keys};
 use crate::cookie::parse_cookie;
 use crate::engine::Engine;
 use crate::event::Event;
 use crate::fork::reseed_after_fork;
+use crate::request::Request;
 use crate::session::Session;
 use crate::stats::Stats;
 
@@ -44,6 +48,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
     m.add_class::<Event>()?;
     m.add_class::<Stats>()?;
+    m.add_class::<Request>()?;
+    m.add_class::<ConfigKey>()?;
+    m.add_function(wrap_pyfunction!(config_keys, m)?)?;
     m.add_function(wrap_pyfunction!(parse_cookie, m)?)?;
     m.add_function(wrap_pyfunction!(reseed_after_fork, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -13,65 +13,80 @@ HUGE = 2**70
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "cls", "reason"),
+    ("kwargs", "reason", "key"),
     [
-        ({"capacity": 0}, sessile.ConfigError, "capacity"),
-        ({"capacity": sessile.MAX_CAPACITY + 1}, sessile.ConfigError, "capacity"),
-        ({"capacity": -1}, sessile.ConfigError, "invalid_value"),
-        ({"capacity": 2**40}, sessile.ConfigError, "invalid_value"),
-        ({"token_bytes": 15}, sessile.ConfigError, "token_bytes"),
-        ({"token_bytes": 33}, sessile.ConfigError, "token_bytes"),
-        ({"token_bytes": 300}, sessile.ConfigError, "token_bytes"),
-        ({"idle_timeout": 0}, sessile.ConfigError, "zero_timeout"),
-        ({"idle_timeout": -5}, sessile.ConfigError, "invalid_value"),
-        ({"idle_timeout": math.nan}, sessile.ConfigError, "invalid_value"),
-        ({"idle_timeout": math.inf}, sessile.ConfigError, "invalid_value"),
-        ({"idle_timeout": 1e12}, sessile.ConfigError, "invalid_value"),
-        ({"idle_timeout": 100, "absolute_timeout": 50}, sessile.ConfigError, "idle_above_absolute"),
-        ({"absolute_timeout": 31 * 86400}, sessile.ConfigError, "timeout_above_max"),
-        ({"max_payload": 5000, "pool_bytes": 4096}, sessile.ConfigError, "payload_above_pool"),
-        ({"max_addresses": 4}, sessile.ConfigError, "max_addresses"),
-        ({"max_addresses": -1}, sessile.ConfigError, "max_addresses"),
-        ({"events": 0}, sessile.ConfigError, "events"),
-        ({"ip_policy": "sometimes"}, sessile.ConfigError, "invalid_value"),
-        ({"principal_limit_policy": "drop"}, sessile.ConfigError, "invalid_value"),
-        ({"rotated_reuse": "ignore"}, sessile.ConfigError, "invalid_value"),
-        ({"profile": "aal4"}, sessile.ConfigError, "invalid_value"),
-        ({"cookie_same_site": "loose"}, sessile.ConfigError, "invalid_value"),
-        ({"cookie_priority": "urgent"}, sessile.ConfigError, "invalid_value"),
-        ({"cookie_name": ""}, sessile.ConfigError, "cookie_empty_name"),
-        ({"cookie_name": "bad name"}, sessile.ConfigError, "cookie_invalid_name"),
-        ({"cookie_name": "x" * 65}, sessile.ConfigError, "cookie_name_too_long"),
-        ({"cookie_secure": False}, sessile.ConfigError, "cookie_host_prefix_needs_secure"),
+        # Outside a key's range (the core's vocabulary): `bad_value`, naming the keyword.
+        ({"capacity": 0}, "bad_value", "capacity"),
+        ({"capacity": sessile.MAX_CAPACITY + 1}, "bad_value", "capacity"),
+        ({"capacity": -1}, "bad_value", "capacity"),
+        ({"capacity": 2**40}, "bad_value", "capacity"),
+        ({"capacity": HUGE}, "bad_value", "capacity"),
+        ({"token_bytes": 15}, "bad_value", "token_bytes"),
+        ({"token_bytes": 33}, "bad_value", "token_bytes"),
+        ({"token_bytes": 300}, "bad_value", "token_bytes"),
+        ({"idle_timeout": 0}, "bad_value", "idle_timeout"),
+        ({"idle_timeout": 0.0004}, "bad_value", "idle_timeout"),  # rounds to 0 ms
+        ({"idle_timeout": -5}, "bad_value", "idle_timeout"),
+        ({"idle_timeout": math.nan}, "bad_value", "idle_timeout"),
+        ({"idle_timeout": math.inf}, "bad_value", "idle_timeout"),
+        ({"idle_timeout": 1e12}, "bad_value", "idle_timeout"),
+        ({"max_absolute_timeout": 0}, "bad_value", "max_absolute_timeout"),
+        ({"max_addresses": 4}, "bad_value", "max_addresses"),
+        ({"max_addresses": -1}, "bad_value", "max_addresses"),
+        ({"events": 0}, "bad_value", "events"),
+        ({"ip_policy": "sometimes"}, "bad_value", "ip_policy"),
+        ({"ip_policy": "Enforce"}, "bad_value", "ip_policy"),  # spellings are exact
+        ({"principal_limit_policy": "evict_oldest"}, "bad_value", "principal_limit_policy"),
+        ({"rotated_reuse": "ignore"}, "bad_value", "rotated_reuse"),
+        ({"profile": "aal4"}, "bad_value", "profile"),
+        ({"cookie_same_site": "loose"}, "bad_value", "cookie_same_site"),
+        ({"cookie_priority": "urgent"}, "bad_value", "cookie_priority"),
+        # Rules between keys, and the cookie's rules.
+        ({"idle_timeout": 100, "absolute_timeout": 50}, "idle_above_absolute", "idle_timeout"),
         (
-            {"cookie_domain": "example.com"},
-            sessile.ConfigError,
-            "cookie_host_prefix_forbids_domain",
+            {"absolute_timeout": 31 * 86400, "max_absolute_timeout": 30 * 86400},
+            "timeout_above_max",
+            "absolute_timeout",
         ),
-        ({"cookie_path": "/app"}, sessile.ConfigError, "cookie_host_prefix_needs_root_path"),
-        ({"cookie_path": "app"}, sessile.ConfigError, "cookie_invalid_path"),
-        ({"cookie_domain": "a;b"}, sessile.ConfigError, "cookie_invalid_domain"),
+        ({"max_payload": 5000, "pool_bytes": 4096}, "payload_above_pool", "max_payload"),
+        ({"cookie_name": ""}, "cookie_empty_name", "cookie_name"),
+        ({"cookie_name": "bad name"}, "cookie_invalid_name", "cookie_name"),
+        ({"cookie_name": "x" * 65}, "cookie_name_too_long", "cookie_name"),
+        ({"cookie_secure": False}, "cookie_host_prefix_needs_secure", "cookie_secure"),
+        ({"cookie_domain": "example.com"}, "cookie_host_prefix_forbids_domain", "cookie_domain"),
+        ({"cookie_path": "/app"}, "cookie_host_prefix_needs_root_path", "cookie_path"),
+        ({"cookie_path": "app"}, "cookie_invalid_path", "cookie_path"),
+        ({"cookie_domain": "a;b"}, "cookie_invalid_domain", "cookie_domain"),
         (
             {"cookie_name": "sid", "cookie_secure": False, "cookie_same_site": "none"},
-            sessile.ConfigError,
             "cookie_same_site_none_needs_secure",
+            "cookie_same_site",
         ),
         (
             {"cookie_name": "sid", "cookie_secure": False, "cookie_partitioned": True},
-            sessile.ConfigError,
             "cookie_partitioned_needs_secure",
+            "cookie_partitioned",
         ),
-        ({"seed": b"short"}, sessile.ConfigError, "invalid_value"),
+        ({"seed": b"short"}, "invalid_value", None),
     ],
 )
-def test_bad_config(
-    kwargs: dict[str, object], cls: type[sessile.SessileError], reason: str
-) -> None:
-    with pytest.raises(cls) as err:
+def test_bad_config(kwargs: dict[str, object], reason: str, key: str | None) -> None:
+    with pytest.raises(sessile.ConfigError) as err:
         sessile.Engine(**kwargs)  # type: ignore[arg-type]
     assert err.value.code == "config" and err.value.reason == reason
+    assert err.value.key == key
     assert isinstance(err.value, ValueError)  # config errors are also ValueErrors
-    assert str(err.value)
+    # The message names the keyword as the caller spelled it, never the core's `_ms` key.
+    assert str(err.value).startswith(key or "seed") and "_ms" not in str(err.value)
+
+
+def test_a_bad_duration_is_explained_in_seconds() -> None:
+    with pytest.raises(sessile.ConfigError) as err:
+        sessile.Engine(idle_timeout=-1)
+    assert str(err.value) == "idle_timeout: expected seconds from 0.001 to 4294967.295"
+    with pytest.raises(sessile.ConfigError) as err:
+        sessile.Engine(idle_timeout=100, max_idle_timeout=50)
+    assert str(err.value) == "idle_timeout exceeds its maximum (max_idle_timeout)"
 
 
 @pytest.mark.parametrize(
@@ -82,17 +97,23 @@ def test_bad_config(
         {"seed": "x" * 32},
         {"clock": 5},
         {"cookie_secure": "yes"},
-        {"unknown_option": 1},
+        {"cookie_secure": 1},
+        {"capacity": True},
+        {"capacity": 10.0},
+        {"ip_policy": 2},
+        {"cookie_domain": b"example.com"},
     ],
 )
 def test_wrong_types_raise_type_error(kwargs: dict[str, object]) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=next(iter(kwargs))):
         sessile.Engine(**kwargs)  # type: ignore[arg-type]
 
 
-def test_huge_int_overflows_cleanly() -> None:
-    with pytest.raises(OverflowError):
-        sessile.Engine(capacity=HUGE)
+@pytest.mark.parametrize("name", ["unknown_option", "idle_timeout_ms", "cookie", "Capacity"])
+def test_unknown_keywords_raise_type_error_naming_them(name: str) -> None:
+    # As Python does for any function; the core's `_ms` names are not Python's keywords.
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{name}'"):
+        sessile.Engine(**{name: 1})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

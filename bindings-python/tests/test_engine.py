@@ -43,16 +43,8 @@ def test_defaults_are_the_cores() -> None:
     assert c["ip_policy"] == "observe"
     assert c["cookie_name"] == "__Host-sid"
     assert c["cookie_secure"] and c["cookie_http_only"] and c["cookie_persistent"]
-    assert c["cookie_same_site"] == "lax"
-
-
-def test_defaults_without_an_engine() -> None:
-    # What Engine() would have, for glue that must stay within the core's limits without
-    # building an engine or copying the numbers; a fresh dict each time.
-    d = sessile.Engine.defaults()
-    assert d == sessile.Engine().config
-    d["max_idle_timeout"] = 1.0
-    assert sessile.Engine.defaults() == sessile.Engine().config
+    assert c["cookie_same_site"] == "lax" and c["cookie_priority"] == "omit"
+    assert c["principal_limit_policy"] == "evict_least_recently_used"
 
 
 def test_every_option_is_accepted_and_reported() -> None:
@@ -84,9 +76,67 @@ def test_every_option_is_accepted_and_reported() -> None:
         cookie_persistent=False,
     )
     e = sessile.Engine(**opts)  # type: ignore[arg-type]
-    assert e.config == opts
+    assert {k: e.config[k] for k in opts} == opts
+    assert e.config["profile"] is None  # a profile is a preset, not kept
     token, _ = e.create()
     assert len(token) == 22  # 16 random bytes
+
+
+def candidates(key: sessile.ConfigKey, default: object) -> list[object]:
+    """Values to try for a key, from what the vocabulary says it takes."""
+    if key.kind == "choice":
+        return list(key.choices)
+    if key.kind == "bool":
+        return [True, False]
+    if key.kind == "int":
+        assert isinstance(key.minimum, int)
+        return [key.minimum, key.minimum + 1, default]
+    if key.kind == "seconds":
+        assert isinstance(key.minimum, float)
+        return [key.minimum, 7.5, default]
+    return [default]
+
+
+def test_every_core_key_is_a_keyword_and_shown_in_config() -> None:
+    # Read off the core's vocabulary: a key added there is a keyword of Engine() and a key
+    # of Engine.config with no edit to the binding. Each value a key takes (alone, over
+    # the defaults) builds an engine that reports it, or is refused by a rule between
+    # keys as a ConfigError; never a TypeError, never silently ignored.
+    keys = sessile.config_keys()
+    defaults = sessile.Engine().config
+    assert list(defaults) == [k.name for k in keys]
+    for key in keys:
+        assert key.name == (key.core_name[:-3] if key.kind == "seconds" else key.core_name)
+        assert key.doc
+        accepted = []
+        for value in candidates(key, defaults[key.name]):
+            try:
+                config = sessile.Engine(**{key.name: value}).config  # type: ignore[arg-type]
+            except sessile.ConfigError as e:
+                assert e.reason != "bad_value" and e.key is not None, (key.name, value, e)
+                continue
+            shown = config[key.name]
+            assert shown == (None if key.name == "profile" else value), (key.name, value)
+            accepted.append(value)
+        assert accepted, key.name
+
+
+def test_config_round_trips_through_the_constructor() -> None:
+    e = sessile.Engine(profile="aal2", capacity=16, cookie_name="sid", cookie_domain="example.com")
+    assert e.config["idle_timeout"] == 3600  # the profile's, kept as a timeout
+    assert sessile.Engine(**e.config).config == e.config  # type: ignore[arg-type]
+
+
+def test_a_long_timeout_lifts_its_maximum() -> None:
+    # The core raises a per-session maximum not given to a longer timeout asked for.
+    forty_days = 40 * 86400.0
+    c = sessile.Engine(idle_timeout=forty_days, absolute_timeout=forty_days).config
+    assert c["max_idle_timeout"] == c["max_absolute_timeout"] == forty_days
+
+
+def test_durations_are_seconds_rounded_to_the_millisecond() -> None:
+    c = sessile.Engine(idle_timeout=1.0006, absolute_timeout=60).config
+    assert c["idle_timeout"] == 1.001 and c["absolute_timeout"] == 60.0
 
 
 @pytest.mark.parametrize(
@@ -334,6 +384,33 @@ def test_load_cookie_fast_path(engine: sessile.Engine) -> None:
     assert engine.load_cookie(f"__Host-sid={token}") is None
     assert engine.load_cookie(None) is None
     assert engine.load_cookie("") is None
+
+
+def test_a_request_from_begin_to_finish(engine: sessile.Engine) -> None:
+    # The native request lifecycle the Flask and ASGI glue drive (the core's rules).
+    request, payload = engine.begin_request("x=y")
+    assert (request.token, request.session, payload) == (None, None, b"")
+    assert request.finish(b"") is None and request.token is None  # nothing kept: no session
+    request, _ = engine.begin_request(None, ip="10.0.0.1")
+    cookie = request.finish(b'{"a":1}')
+    token = request.token
+    assert token is not None and cookie is not None and cookie.startswith(f"__Host-sid={token};")
+    assert request.session is not None and request.session.payload_len == 7
+
+    request, payload = engine.begin_request(f"__Host-sid={token}", ip="10.0.0.1")
+    assert payload == b'{"a":1}' and request.principal is None
+    request.login("alice")
+    assert request.token_changed and request.token != token
+    cookie = request.finish(None, persistent=False)  # data unchanged; a browser-session cookie
+    assert cookie is not None and "Max-Age" not in cookie
+    assert engine.peek(request.token).principal == "alice"  # type: ignore[arg-type]
+
+    request, _ = engine.begin_request(f"__Host-sid={request.token}")
+    with pytest.raises(TypeError):
+        request.finish("not bytes")  # type: ignore[arg-type]
+    request.clear()
+    assert request.finish(b"") == engine.clear_cookie()
+    assert engine.stats().live == 0
 
 
 def test_duplicate_cookies_follow_the_cores_rule(engine: sessile.Engine) -> None:

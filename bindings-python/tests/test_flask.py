@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import flask
@@ -318,3 +319,70 @@ def test_helpers_need_the_interface() -> None:
     app.secret_key = "k"
     with app.test_request_context("/"), pytest.raises(RuntimeError):
         sf.login("x")
+
+
+def slow_request_app(
+    engine: sessile.Engine,
+) -> tuple[flask.Flask, threading.Event, threading.Event]:
+    """`make_app` plus `/slow/<value>`: a view that stores `n=<value>` only once told to."""
+    app = make_app(engine)
+    began, go_on = threading.Event(), threading.Event()
+
+    @app.post("/slow/<value>")
+    def slow(value: str) -> str:
+        began.set()
+        assert go_on.wait(timeout=30)  # a safety net only: released by the test itself
+        flask.session["n"] = value
+        return "ok"
+
+    return app, began, go_on
+
+
+def run_slow_request_across(
+    app: flask.Flask, token: str, began: threading.Event, other: Any
+) -> Any:
+    """Send `/slow/1` with `token`; while its view waits, run `other()`; its response."""
+    slow = app.test_client()
+    slow.set_cookie("__Host-sid", token)
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(slow.post("/slow/1")))
+    thread.start()
+    assert began.wait(timeout=30)
+    other()
+    return thread, result
+
+
+def test_a_slow_request_does_not_overwrite_a_login_made_meanwhile(make_engine) -> None:  # type: ignore[no-untyped-def]
+    app, began, go_on = slow_request_app(make_engine())
+    c = app.test_client()
+    anon = token_of(cookie_of(c.post("/set/n/0")) or "")
+
+    def log_in_and_store() -> None:
+        c.post("/login/alice")
+        c.post("/set/user/alice")
+
+    thread, result = run_slow_request_across(app, anon, began, log_in_and_store)
+    go_on.set()
+    thread.join()
+    (r,) = result
+    assert r.status_code == 200
+    assert cookie_of(r) is None  # the old token is not sent back
+    assert c.get("/read").json == {"data": {"n": "0", "user": "alice"}, "user": "alice"}
+
+
+def test_a_slow_request_does_not_revive_a_session_logged_out_meanwhile(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    app, began, go_on = slow_request_app(engine)
+    c = app.test_client()
+    c.post("/login/alice")
+    token = c.get_cookie("__Host-sid").value  # type: ignore[union-attr]
+
+    thread, result = run_slow_request_across(app, token, began, lambda: c.post("/logout"))
+    go_on.set()
+    thread.join()
+    (r,) = result
+    assert r.status_code == 200 and cookie_of(r) is None
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate(token)
+    assert err.value.reason == "logged_out"
+    assert engine.stats().live == 0

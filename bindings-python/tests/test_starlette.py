@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, Callable
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 from starlette.applications import Starlette
@@ -257,8 +260,8 @@ def test_removing_a_key_and_putting_it_back_keeps_the_login() -> None:
 
 def test_max_age_is_the_life_server_side_within_the_cores_maxima() -> None:
     # max_age becomes both timeouts; the per-session maxima stay the core's defaults
-    # unless max_age is above them, then they rise to max_age (the core refuses a default
-    # timeout above its maximum). The glue must read those defaults, not copy them.
+    # unless max_age is above them, then the core lifts them to max_age. The glue copies
+    # none of those numbers.
     core = sessile.Engine().config
     for max_age in (60, 14 * 24 * 3600):
         config = ss.SessionMiddleware(None, max_age=max_age).engine.config  # type: ignore[arg-type]
@@ -334,3 +337,59 @@ def test_helpers_need_the_middleware() -> None:
     c = TestClient(Starlette(routes=[Route("/", endpoint)]))
     with pytest.raises(RuntimeError, match="SessionMiddleware is not installed"):
         c.get("/")
+
+
+async def slow_request_across(
+    engine: sessile.Engine, cookie: str, other: Callable[[httpx.AsyncClient], Awaitable[Any]]
+) -> httpx.Response:
+    """POST `/slow/1` with `cookie`; while its endpoint waits, run `other`; its response."""
+    began, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: Request) -> PlainTextResponse:
+        began.set()
+        await go_on.wait()
+        request.session["n"] = "1"
+        return PlainTextResponse("ok")
+
+    routes = [*ROUTES, Route("/slow/{value}", slow, methods=["POST"])]
+    app = Starlette(routes=routes, middleware=[Middleware(ss.SessionMiddleware, engine=engine)])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        task = asyncio.create_task(client.post("/slow/1", headers={"Cookie": cookie}))
+        await began.wait()
+        await other(client)
+        go_on.set()
+        return await task
+
+
+def test_a_slow_request_does_not_overwrite_a_login_made_meanwhile() -> None:
+    engine, c = shared_engine_client()
+    c.post("/set/n/0")
+    anon = c.cookies["session"]
+
+    async def log_in_and_store(client: httpx.AsyncClient) -> None:
+        r = await client.post("/login/alice", headers={"Cookie": f"session={anon}"})
+        alice = r.cookies["session"]
+        await client.post("/set/user/alice", headers={"Cookie": f"session={alice}"})
+        c.cookies.set("session", alice)
+
+    r = asyncio.run(slow_request_across(engine, f"session={anon}", log_in_and_store))
+    assert r.status_code == 200
+    assert cookie_of(r) is None  # the old token is not sent back
+    assert c.get("/read").json() == {"data": {"n": "0", "user": "alice"}, "user": "alice"}
+
+
+def test_a_slow_request_does_not_revive_a_session_logged_out_meanwhile() -> None:
+    engine, c = shared_engine_client()
+    c.post("/login/alice")
+    token = c.cookies["session"]
+
+    async def log_out(client: httpx.AsyncClient) -> None:
+        await client.post("/logout", headers={"Cookie": f"session={token}"})
+
+    r = asyncio.run(slow_request_across(engine, f"session={token}", log_out))
+    assert r.status_code == 200 and cookie_of(r) is None
+    with pytest.raises(sessile.SessionInvalid) as err:
+        engine.validate(token)
+    assert err.value.reason == "logged_out"
+    assert engine.stats().live == 0

@@ -23,14 +23,19 @@ USERS = {"admin": "admin", "alice": "alice", "bob": "bob"}
 
 
 def make_engine() -> sessile.Engine:
-    idle = int(os.environ.get("SESSILE_IDLE_MS", "1800000")) / 1000
-    absolute = int(os.environ.get("SESSILE_ABSOLUTE_MS", "28800000")) / 1000
+    def env(name: str) -> int | None:
+        value = os.environ.get(name)
+        return None if value is None else int(value)
+
+    def seconds(name: str) -> float | None:
+        ms = env(name)
+        return None if ms is None else ms / 1000
+
+    # Unset: the core's default (a timeout above its maximum lifts the maximum).
     return sessile.Engine(
-        capacity=int(os.environ.get("SESSILE_CAPACITY", "10000")),
-        idle_timeout=idle,
-        absolute_timeout=absolute,
-        max_idle_timeout=max(idle, 30 * 86400),
-        max_absolute_timeout=max(absolute, 30 * 86400),
+        capacity=env("SESSILE_CAPACITY"),
+        idle_timeout=seconds("SESSILE_IDLE_MS"),
+        absolute_timeout=seconds("SESSILE_ABSOLUTE_MS"),
     )
 
 

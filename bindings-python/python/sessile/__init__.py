@@ -22,10 +22,12 @@ from ._native import (
     EVENT_KINDS,
     MAX_CAPACITY,
     MAX_PRINCIPAL,
+    ConfigKey,
     Event,
     Session,
     Stats,
     __version__,
+    config_keys,
     parse_cookie,
 )
 from ._native import Engine as _NativeEngine
@@ -57,6 +59,7 @@ __all__ = [
     "CapacityExhausted",
     "ClockError",
     "ConfigError",
+    "ConfigKey",
     "CookieError",
     "Engine",
     "EntropyError",
@@ -74,6 +77,7 @@ __all__ = [
     "Stats",
     "StorageSize",
     "__version__",
+    "config_keys",
     "dumps",
     "errors",
     "loads",

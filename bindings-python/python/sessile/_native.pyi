@@ -1,6 +1,6 @@
 """Type stubs of the native module (checked against the built module by mypy.stubtest)."""
 
-from typing import Callable, final
+from typing import Callable, Literal, final
 
 from typing_extensions import disjoint_base
 
@@ -9,12 +9,15 @@ __all__ = [
     "EVENT_KINDS",
     "MAX_CAPACITY",
     "MAX_PRINCIPAL",
+    "ConfigKey",
     "Engine",
     "Event",
+    "Request",
     "Session",
     "Stats",
     "__version__",
     "_reseed_after_fork",
+    "config_keys",
     "parse_cookie",
 ]
 
@@ -97,12 +100,49 @@ class Stats:
     @property
     def events_dropped(self) -> int: ...
 
+@final
+class ConfigKey:
+    @property
+    def name(self) -> str: ...
+    @property
+    def core_name(self) -> str: ...
+    @property
+    def kind(self) -> Literal["int", "seconds", "bool", "choice", "str"]: ...
+    @property
+    def minimum(self) -> int | float | None: ...
+    @property
+    def maximum(self) -> int | float | None: ...
+    @property
+    def choices(self) -> tuple[str, ...]: ...
+    @property
+    def doc(self) -> str: ...
+
+@final
+class Request:
+    @property
+    def token(self) -> str | None: ...
+    @property
+    def session(self) -> Session | None: ...
+    @property
+    def principal(self) -> str | None: ...
+    @property
+    def token_changed(self) -> bool: ...
+    def clear(self) -> None: ...
+    def end(self) -> None: ...
+    def login(self, principal: _Bytes) -> None: ...
+    def rotate(self) -> None: ...
+    def finish(self, data: bytes | None, *, persistent: bool | None = None) -> str | None: ...
+
 @disjoint_base
 class Engine:
+    # The config keywords are generated from config_keys(): tests/test_stub.py checks them
+    # and rewrites them under SESSILE_BLESS=1.
     def __new__(
         cls,
         *,
-        profile: str | None = None,
+        seed: bytes | None = None,
+        clock: Callable[[], float] | None = None,
+        profile: Literal["aal1", "aal2", "aal3"] | None = None,
         capacity: int | None = None,
         pool_bytes: int | None = None,
         max_payload: int | None = None,
@@ -114,27 +154,23 @@ class Engine:
         tombstones: int | None = None,
         events: int | None = None,
         max_sessions_per_principal: int | None = None,
-        principal_limit_policy: str | None = None,
-        rotated_reuse: str | None = None,
-        ip_policy: str | None = None,
-        user_agent_policy: str | None = None,
+        principal_limit_policy: Literal["evict_least_recently_used", "refuse"] | None = None,
+        rotated_reuse: Literal["report", "revoke_session"] | None = None,
+        ip_policy: Literal["off", "observe", "enforce"] | None = None,
+        user_agent_policy: Literal["off", "observe", "enforce"] | None = None,
         max_addresses: int | None = None,
         cookie_name: str | None = None,
         cookie_domain: str | None = None,
         cookie_path: str | None = None,
         cookie_secure: bool | None = None,
         cookie_http_only: bool | None = None,
-        cookie_same_site: str | None = None,
+        cookie_same_site: Literal["strict", "lax", "none", "omit"] | None = None,
         cookie_partitioned: bool | None = None,
-        cookie_priority: str | None = None,
+        cookie_priority: Literal["low", "medium", "high", "omit"] | None = None,
         cookie_persistent: bool | None = None,
-        seed: bytes | None = None,
-        clock: Callable[[], float] | None = None,
     ) -> Engine: ...
     @property
     def config(self) -> dict[str, object]: ...
-    @staticmethod
-    def defaults() -> dict[str, object]: ...
     @property
     def cookie_name(self) -> str: ...
     @property
@@ -161,6 +197,13 @@ class Engine:
         ip: _Bytes | None = None,
         user_agent: _Bytes | None = None,
     ) -> tuple[str, Session, bytes] | None: ...
+    def begin_request(
+        self,
+        cookie_header: _Bytes | None,
+        *,
+        ip: _Bytes | None = None,
+        user_agent: _Bytes | None = None,
+    ) -> tuple[Request, bytes]: ...
     def login(self, token: _Bytes, principal: _Bytes) -> tuple[str, Session]: ...
     def rotate(self, token: _Bytes) -> tuple[str, Session]: ...
     def logout(self, token: _Bytes) -> None: ...
@@ -190,4 +233,5 @@ class Engine:
     def token_from_cookie_header(self, header: _Bytes) -> str | None: ...
 
 def parse_cookie(header: _Bytes, name: str) -> bytes | None: ...
+def config_keys() -> tuple[ConfigKey, ...]: ...
 def _reseed_after_fork() -> None: ...

@@ -5,9 +5,10 @@ Every exception the engine raises derives from :class:`SessileError`, so
 ``code`` is the core's ``Error::code()`` string (the same in every binding);
 ``reason`` refines it where the core has a sub-code: the ``Invalid`` code for
 :class:`SessionInvalid` (``"unknown"``, ``"expired_idle"``, ``"logged_out"``, ...), the
-``ConfigError`` code for :class:`ConfigError` (``"capacity"``, ``"cookie_invalid_name"``,
-...; ``"invalid_value"`` when the binding rejects an argument before the core sees it) and
-the ``CookieError`` code for :class:`CookieError` (``"header_too_long"``, ``"duplicate"``).
+``ConfigError`` code for :class:`ConfigError` (``"bad_value"``, ``"idle_above_absolute"``,
+``"cookie_invalid_name"``, ...; ``"invalid_value"`` for a ``seed`` that is not 32 bytes),
+whose ``key`` names the keyword of ``Engine(...)`` to change, and the ``CookieError`` code
+for :class:`CookieError` (``"header_too_long"``, ``"duplicate"``).
 """
 
 from __future__ import annotations
@@ -86,9 +87,11 @@ class InvalidTimeout(SessileError, ValueError):
 
 
 class ConfigError(SessileError, ValueError):
-    """The configuration breaks a rule; ``reason`` names the rule."""
+    """The configuration breaks a rule; ``reason`` names the rule and ``key`` the keyword
+    of ``Engine(...)`` to change (``"idle_timeout"``; ``None`` for ``seed``)."""
 
     code = "config"
+    key: str | None = None
 
 
 class SessionInvalid(SessileError):

@@ -16,6 +16,10 @@ is stored in the engine, and the cookie carries only the session's random token.
 - ``session.clear()`` logs out: the session ends server-side (later reuse of its token is
   reported) and its cookie is cleared, whether or not it held data; so does removing
   every key of a session that had data. Data set after ``clear()`` starts a new session.
+- A request that began before another one logged the session in, rotated, or ended it
+  stores nothing and sends no cookie: it cannot overwrite the logged-in session's data
+  nor bring back a logged-out one. (These rules are the core's request lifecycle,
+  :mod:`sessile._lifecycle`.)
 - The cookie's name and attributes are the engine's (``cookie_name``, ``cookie_secure``,
   ...), not Flask's ``SESSION_COOKIE_*`` settings.
 - A missing, malformed, oversized, forged or expired cookie gives a new empty session,
@@ -33,7 +37,7 @@ from flask.sessions import SecureCookieSession
 from flask.sessions import SessionInterface as _FlaskSessionInterface
 
 from . import Engine, Session
-from ._lifecycle import SessionState, load
+from ._lifecycle import SessionState, begin
 
 if TYPE_CHECKING:
     from flask.app import Flask
@@ -45,17 +49,10 @@ __all__ = ["ServerSession", "SessionInterface", "current_principal", "login", "l
 class ServerSession(SecureCookieSession):
     """``flask.session``: a dict whose data lives in the engine."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        initial: Any = None,
-        token: str | None = None,
-        info: Session | None = None,
-        payload: bytes = b"",
-    ) -> None:
+    def __init__(self, state: SessionState, initial: Any = None) -> None:
         super().__init__(initial)
-        #: The request's session bookkeeping, shared with the ASGI glue.
-        self.state = SessionState(engine, token, info, payload, persistent=False)
+        #: The request's session lifecycle, shared with the ASGI glue.
+        self.state = state
 
     @property
     def token(self) -> str | None:
@@ -75,7 +72,7 @@ class ServerSession(SecureCookieSession):
     def clear(self) -> None:
         """Empty the session; at the end of the request it ends server-side (logout)."""
         super().clear()
-        self.state.cleared = True
+        self.state.clear()
 
 
 class SessionInterface(_FlaskSessionInterface):
@@ -89,15 +86,15 @@ class SessionInterface(_FlaskSessionInterface):
         self.engine = engine
         self.client_info = client_info
 
-    def _client(self, request: Request) -> dict[str, str | None]:
-        if not self.client_info:
-            return {}
-        return {"ip": request.remote_addr, "user_agent": request.headers.get("User-Agent")}
-
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         header = request.headers.get("Cookie")
-        token, info, payload, data = load(self.engine, header, **self._client(request))
-        return ServerSession(self.engine, data, token, info, payload)
+        if self.client_info:
+            ip, user_agent = request.remote_addr, request.headers.get("User-Agent")
+        else:
+            ip = user_agent = None
+        # permanent is Flask's: chosen by the app during the request (see save_session).
+        state, data = begin(self.engine, header, ip=ip, user_agent=user_agent, persistent=False)
+        return ServerSession(state, data)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         if not isinstance(session, ServerSession):  # a null session: nothing to store
@@ -106,8 +103,7 @@ class SessionInterface(_FlaskSessionInterface):
             response.vary.add("Cookie")
         state = session.state
         state.persistent = session.permanent
-        client = self._client(flask.request) if flask.has_request_context() else {}
-        cookie = state.finish(session, changed=session.modified, client=client)
+        cookie = state.finish(session, changed=session.modified)
         if cookie is not None:
             response.vary.add("Cookie")
             response.headers.add("Set-Cookie", cookie)

@@ -18,19 +18,21 @@ empty session, never an exception; a cookie sent twice follows the engine's rule
 Use :func:`login` / :func:`logout` to rotate the token at login and destroy the session at
 logout. ``request.session.clear()`` logs out too: the session ends server-side and its
 cookie is cleared, whether or not it held data (so does removing every key of a session
-that had data); data set after ``clear()`` starts a new session.
+that had data); data set after ``clear()`` starts a new session. A request that began
+before another one logged the session in, rotated, or ended it stores nothing and sends
+no cookie, so it cannot overwrite a login nor bring back a logout.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Literal
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import Engine
-from ._lifecycle import SessionState, load
+from ._lifecycle import SessionState, begin
 
 __all__ = [
     "SessionDict",
@@ -56,7 +58,7 @@ class SessionDict(dict[str, Any]):
     def clear(self) -> None:
         """Empty the session; at the end of the request it ends server-side (logout)."""
         super().clear()
-        self._state.cleared = True
+        self._state.clear()
 
 
 class SessionMiddleware:
@@ -69,7 +71,7 @@ class SessionMiddleware:
         session_cookie: str = "session",
         max_age: int | None = 14 * 24 * 60 * 60,
         path: str = "/",
-        same_site: str = "lax",
+        same_site: Literal["lax", "strict", "none"] = "lax",
         https_only: bool = False,
         domain: str | None = None,
         partitioned: bool = False,
@@ -78,16 +80,9 @@ class SessionMiddleware:
     ) -> None:
         self.app = app
         if engine is None:
-            timeouts: dict[str, float] = {}
-            if max_age is not None:
-                life = float(max_age)
-                timeouts = {"idle_timeout": life, "absolute_timeout": life}
-                # The engine refuses a default timeout above its per-session maximum:
-                # lift a maximum to max_age where the core's default is lower.
-                defaults = Engine.defaults()
-                for key in ("max_idle_timeout", "max_absolute_timeout"):
-                    if life > cast(float, defaults[key]):
-                        timeouts[key] = life
+            # max_age is the session's life server-side too; the core lifts its per-session
+            # maxima when a timeout given is longer.
+            life = None if max_age is None else float(max_age)
             engine = Engine(
                 cookie_name=session_cookie,
                 cookie_path=path,
@@ -95,7 +90,8 @@ class SessionMiddleware:
                 cookie_secure=https_only,
                 cookie_domain=domain,
                 cookie_partitioned=partitioned,
-                **timeouts,  # type: ignore[arg-type]
+                idle_timeout=life,
+                absolute_timeout=life,
             )
         self.engine = engine
         self.persistent = max_age is not None
@@ -115,8 +111,9 @@ class SessionMiddleware:
         client = scope.get("client")
         ip = client[0] if client else None
         header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
-        token, info, payload, data = load(engine, header, ip=ip, user_agent=user_agent)
-        state = SessionState(engine, token, info, payload, self.persistent)
+        state, data = begin(
+            engine, header, ip=ip, user_agent=user_agent, persistent=self.persistent
+        )
         scope["session"] = SessionDict(state, data)
         scope["sessile"] = state
 

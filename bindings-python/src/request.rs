@@ -1,0 +1,176 @@
+//! `Request`: one request's session, from its `Cookie` header to its response's
+//! `Set-Cookie`, driven by the core's lifecycle ([`sessile::Request`]). The Flask and ASGI
+//! glue (`sessile/_lifecycle.py`) only map their frameworks' words onto these calls; when a
+//! session starts, ends, which cookie is sent, and that a save never lands on a session
+//! that ended or changed token meanwhile, are the core's rules.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use sessile::Request as CoreRequest;
+
+use crate::client::ClientArgs;
+use crate::convert::{bytes_of, opt_bytes};
+use crate::engine::Engine;
+use crate::errors::to_py;
+use crate::session::Session;
+
+/// The session behind one request, and what its response must do. Made by
+/// `Engine.begin_request`; one per request, used by one thread.
+#[pyclass(module = "sessile._native")]
+pub struct Request {
+    engine: Py<Engine>,
+    inner: CoreRequest,
+    /// The request's client, for the checks of a session this request starts.
+    client: ClientArgs<'static>,
+}
+
+impl Request {
+    /// Begin a request (the core's `Request::begin`) and copy its session's payload out,
+    /// under one lock: the request fast path. No Python code runs while the lock is held.
+    pub(crate) fn begin(
+        py: Python<'_>,
+        engine: &Bound<'_, Engine>,
+        cookie_header: Option<&Bound<'_, PyAny>>,
+        ip: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Request, Vec<u8>)> {
+        let header = opt_bytes(cookie_header, "cookie_header")?;
+        let client = ClientArgs::new(ip, user_agent)?.into_owned();
+        let e = engine.borrow();
+        let now = e.now_ms(py)?;
+        let (inner, payload) = e.inner.engine.with(|store| {
+            let r = CoreRequest::begin(store, header.as_deref(), now, &client.core());
+            let mut payload = Vec::new();
+            for chunk in r.payload(store, now).into_iter().flatten() {
+                payload.extend_from_slice(chunk);
+            }
+            (r, payload)
+        });
+        let request = Request {
+            engine: engine.clone().unbind(),
+            inner,
+            client,
+        };
+        Ok((request, payload))
+    }
+}
+
+#[pymethods]
+impl Request {
+    /// The token of the session this request holds (`None` without one).
+    #[getter]
+    fn token(&self) -> Option<&str> {
+        self.inner.token()
+    }
+
+    /// A snapshot of the session this request holds, as last seen by it.
+    #[getter]
+    fn session(&self) -> Option<Session> {
+        self.inner.session().map(Session::from_core)
+    }
+
+    /// The logged-in user (`None` when anonymous or without a session; invalid UTF-8 is
+    /// replaced).
+    #[getter]
+    fn principal(&self) -> Option<String> {
+        self.inner
+            .principal()
+            .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
+    }
+
+    /// The token changed in this request (new session, login, rotation): the response
+    /// will carry it.
+    #[getter]
+    fn token_changed(&self) -> bool {
+        self.inner.token_changed()
+    }
+
+    /// The app emptied the session (`session.clear()`): at `finish` it ends server-side,
+    /// as a logout, whatever the data then holds; a login after it starts afresh.
+    fn clear(&mut self) {
+        self.inner.clear();
+    }
+
+    /// End the session server-side now, as a logout (later reuse of its token is
+    /// reported); the response clears the cookie.
+    fn end(&mut self, py: Python<'_>) -> PyResult<()> {
+        let engine = self.engine.borrow(py);
+        let now = engine.now_ms(py)?;
+        engine.inner.engine.with(|e| self.inner.end(e, now));
+        Ok(())
+    }
+
+    /// Bind the session to `principal` (str or bytes) and rotate its token
+    /// (anti-fixation); its data is kept. Starts a session if the request holds none, or
+    /// after `clear()`.
+    fn login(&mut self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<()> {
+        let principal = bytes_of(principal, "principal")?;
+        let engine = self.engine.borrow(py);
+        let now = engine.now_ms(py)?;
+        let Request { inner, client, .. } = self;
+        engine
+            .inner
+            .engine
+            .with(|e| inner.login(e, &principal, now, &client.core()))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// Give the session a new token (nothing without a session).
+    fn rotate(&mut self, py: Python<'_>) -> PyResult<()> {
+        let engine = self.engine.borrow(py);
+        let now = engine.now_ms(py)?;
+        engine
+            .inner
+            .engine
+            .with(|e| self.inner.rotate(e, now))
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// End the request: store `data` (bytes; `None` when the app did not modify the
+    /// session) and return the `Set-Cookie` value the response must carry, if any.
+    /// `persistent` chooses a `Max-Age` for that cookie (`None`: the engine's
+    /// `cookie_persistent`). Emptying a session that held data, or `clear()`, logs out;
+    /// data never lands on a session that ended, or whose token changed in another
+    /// request, since this one began (no cookie is sent then).
+    #[pyo3(signature = (data, *, persistent=None))]
+    fn finish(
+        &mut self,
+        py: Python<'_>,
+        data: Option<&Bound<'_, PyAny>>,
+        persistent: Option<bool>,
+    ) -> PyResult<Option<String>> {
+        let data = data
+            .map(|d| {
+                d.cast::<PyBytes>().map_err(|_| {
+                    PyTypeError::new_err("session data must be bytes (or None when unchanged)")
+                })
+            })
+            .transpose()?;
+        let engine = self.engine.borrow(py);
+        let now = engine.now_ms(py)?;
+        let Request { inner, client, .. } = self;
+        engine
+            .inner
+            .engine
+            .with(|e| {
+                inner.finish(
+                    e,
+                    data.map(|d| d.as_bytes()),
+                    persistent,
+                    now,
+                    &client.core(),
+                )
+            })
+            .map(|c| c.map(|c| c.as_str().to_owned()))
+            .map_err(|e| to_py(py, e))
+    }
+
+    fn __repr__(&self) -> String {
+        match self.inner.session() {
+            Some(s) => format!("Request(session={:#x})", s.handle.to_u64()),
+            None => "Request(session=None)".to_owned(),
+        }
+    }
+}
