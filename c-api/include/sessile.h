@@ -354,6 +354,28 @@ typedef uint32_t sessile_profile;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What `sessile_engine_save` did.
+enum sessile_saved
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The new payload is stored.
+  SESSILE_SAVED_WRITTEN = 0,
+  // The payload already held these bytes: nothing was written.
+  SESSILE_SAVED_UNCHANGED = 1,
+  // The session ended, or its token changed, since the request loaded it: nothing was
+  // written, and the response must not send the cookie it loaded.
+  SESSILE_SAVED_DROPPED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum sessile_saved sessile_saved;
+#else
+typedef uint32_t sessile_saved;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An engine. Opaque: make one with `sessile_engine_new` (heap, thread-safe) or
 // `sessile_engine_init` (caller memory, one thread at a time).
 typedef struct sessile_engine sessile_engine;
@@ -459,6 +481,10 @@ typedef struct sessile_session {
   // The principal's bytes, followed by a NUL (so it can be printed when it is text);
   // the bytes after the NUL are not written.
   uint8_t principal[SESSILE_PRINCIPAL_BUFFER];
+  // Changes whenever the session's token does (login, rotation): pass it back to
+  // `sessile_engine_save`, so a save never lands on a session whose token changed
+  // since the request loaded it.
+  uint32_t epoch;
 } sessile_session;
 
 // One security event. `session` is a keyed digest (stable across rotation), never a token.
@@ -851,6 +877,46 @@ sessile_result sessile_engine_write(struct sessile_engine *engine,
                                     const uint8_t *data,
                                     size_t len,
                                     uint64_t now_ms);
+
+// The request seam's *save*: store `data` as the payload of the session a request
+// loaded (`handle` and `epoch` from its `sessile_session`), at the end of that request.
+// Writes only when the bytes differ; never lands on a session that was logged out,
+// revoked, expired, logged in or rotated since it was loaded (`*saved` then says
+// `SESSILE_SAVED_DROPPED`). A payload over `max_payload` or with no room is an error,
+// and the stored one stays.
+//
+// # Safety
+// `data` readable for `len` (not NULL, even when `len` is 0); `saved` writable;
+// `engine` live.
+sessile_result sessile_engine_save(struct sessile_engine *engine,
+                                   uint64_t handle,
+                                   uint32_t epoch,
+                                   const uint8_t *data,
+                                   size_t len,
+                                   uint64_t now_ms,
+                                   uint32_t *saved);
+
+// The request seam's *load*, in one call (one lock): as
+// `sessile_engine_validate_cookie_header`, then the session's payload copied into `out`
+// (`cap` bytes, its length in `*len`). No session cookie in the header: OK with
+// `*token` NULL and `*len` 0. A payload larger than `cap` is `BUFFER_TOO_SMALL` and
+// nothing is written (the session was validated all the same); a buffer of the
+// config's `max_payload` bytes always suffices.
+//
+// # Safety
+// `header` readable for `header_len`; `token`, `token_len`, `len` writable; `out`
+// writable for `cap`; `client` and `session_out` NULL or valid; `engine` live.
+sessile_result sessile_engine_load_cookie_header(struct sessile_engine *engine,
+                                                 const uint8_t *header,
+                                                 size_t header_len,
+                                                 uint64_t now_ms,
+                                                 const struct sessile_client *client,
+                                                 const uint8_t **token,
+                                                 size_t *token_len,
+                                                 struct sessile_session *session_out,
+                                                 uint8_t *out,
+                                                 size_t cap,
+                                                 size_t *len);
 
 // Copy the payload into `out` (`cap` bytes) and its length into `*len`. A payload larger
 // than `cap` is `BUFFER_TOO_SMALL` (its size is `sessile_session.payload_len`).

@@ -762,6 +762,116 @@ pub unsafe extern "C" fn sessile_engine_write(
     })
 }
 
+/// What `sessile_engine_save` did.
+#[repr(u32)]
+pub enum sessile_saved {
+    /// The new payload is stored.
+    SESSILE_SAVED_WRITTEN = 0,
+    /// The payload already held these bytes: nothing was written.
+    SESSILE_SAVED_UNCHANGED = 1,
+    /// The session ended, or its token changed, since the request loaded it: nothing was
+    /// written, and the response must not send the cookie it loaded.
+    SESSILE_SAVED_DROPPED = 2,
+}
+
+/// The request seam's *save*: store `data` as the payload of the session a request
+/// loaded (`handle` and `epoch` from its `sessile_session`), at the end of that request.
+/// Writes only when the bytes differ; never lands on a session that was logged out,
+/// revoked, expired, logged in or rotated since it was loaded (`*saved` then says
+/// `SESSILE_SAVED_DROPPED`). A payload over `max_payload` or with no room is an error,
+/// and the stored one stays.
+///
+/// # Safety
+/// `data` readable for `len` (not NULL, even when `len` is 0); `saved` writable;
+/// `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_save(
+    engine: *mut sessile_engine,
+    handle: u64,
+    epoch: u32,
+    data: *const u8,
+    len: usize,
+    now_ms: u64,
+    saved: *mut u32,
+) -> sessile_result {
+    run(|| {
+        need(saved)?;
+        // SAFETY: forwarded contract.
+        let data = unsafe { bytes(data, len) }?;
+        with_engine!(engine, e => {
+            let r = e.save(SessionRef::from_u64(handle), epoch, data, now_ms)?;
+            let code = match r {
+                sessile_core::Saved::Written => sessile_saved::SESSILE_SAVED_WRITTEN,
+                sessile_core::Saved::Unchanged => sessile_saved::SESSILE_SAVED_UNCHANGED,
+                sessile_core::Saved::Dropped => sessile_saved::SESSILE_SAVED_DROPPED,
+            };
+            // SAFETY: checked non-NULL.
+            unsafe { put(saved, code as u32) }
+        })
+    })
+}
+
+/// The request seam's *load*, in one call (one lock): as
+/// `sessile_engine_validate_cookie_header`, then the session's payload copied into `out`
+/// (`cap` bytes, its length in `*len`). No session cookie in the header: OK with
+/// `*token` NULL and `*len` 0. A payload larger than `cap` is `BUFFER_TOO_SMALL` and
+/// nothing is written (the session was validated all the same); a buffer of the
+/// config's `max_payload` bytes always suffices.
+///
+/// # Safety
+/// `header` readable for `header_len`; `token`, `token_len`, `len` writable; `out`
+/// writable for `cap`; `client` and `session_out` NULL or valid; `engine` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_load_cookie_header(
+    engine: *mut sessile_engine,
+    header: *const u8,
+    header_len: usize,
+    now_ms: u64,
+    client: *const sessile_client,
+    token: *mut *const u8,
+    token_len: *mut usize,
+    session_out: *mut sessile_session,
+    out: *mut u8,
+    cap: usize,
+    len: *mut usize,
+) -> sessile_result {
+    run(|| {
+        need(token)?;
+        need(token_len)?;
+        need(out)?;
+        need(len)?;
+        // SAFETY: forwarded contract.
+        let (header, client) =
+            unsafe { (bytes(header, header_len)?, crate::types::client(client)) };
+        // SAFETY: non-NULL and writable for `cap` bytes by contract.
+        let buf = unsafe { core::slice::from_raw_parts_mut(out, cap) };
+        with_engine!(engine, e => {
+            let Some(found) = e.load_cookie(header, now_ms, &client)? else {
+                // SAFETY: checked non-NULL.
+                unsafe {
+                    token.write(core::ptr::null());
+                    token_len.write(0);
+                    len.write(0);
+                }
+                return Ok(());
+            };
+            let n = found
+                .payload
+                .copy_into(buf)
+                .ok_or(R::SESSILE_RESULT_BUFFER_TOO_SMALL)?
+                .len();
+            // SAFETY: checked non-NULL; the rest forwarded contract.
+            unsafe {
+                session_to(session_out, &found.session);
+                token.write(found.token.as_ptr());
+                token_len.write(found.token.len());
+                len.write(n);
+            }
+            Ok(())
+        })
+    })
+}
+
 /// Copy the payload into `out` (`cap` bytes) and its length into `*len`. A payload larger
 /// than `cap` is `BUFFER_TOO_SMALL` (its size is `sessile_session.payload_len`).
 ///

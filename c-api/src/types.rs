@@ -44,6 +44,10 @@ pub struct sessile_session {
     /// The principal's bytes, followed by a NUL (so it can be printed when it is text);
     /// the bytes after the NUL are not written.
     pub principal: [u8; SESSILE_PRINCIPAL_BUFFER],
+    /// Changes whenever the session's token does (login, rotation): pass it back to
+    /// `sessile_engine_save`, so a save never lands on a session whose token changed
+    /// since the request loaded it.
+    pub epoch: u32,
 }
 
 /// Write a snapshot of `s` into `*out` field by field, in place (no temporary copy of
@@ -68,6 +72,7 @@ pub(crate) unsafe fn write_session(out: *mut sessile_session, s: &Session) {
         (&raw mut (*out).payload_len).write(s.payload_len);
         (&raw mut (*out).authenticated).write(s.principal.is_some());
         (&raw mut (*out).principal_len).write(p.len() as u32);
+        (&raw mut (*out).epoch).write(s.epoch);
         let dst = (&raw mut (*out).principal).cast::<u8>();
         let n = p.len().min(SESSILE_MAX_PRINCIPAL);
         if n > 0 {

@@ -67,6 +67,7 @@ static void config_rules(void) {
 /* Options by name, as a config file would give them: the core's names and spellings. */
 static void config_by_name(void) {
     sessile_config c;
+    memset(&c, 0, sizeof c);
     OK(sessile_config_default(&c));
     OK(sessile_config_set(&c, "capacity", "500"));
     OK(sessile_config_set(&c, "profile", "aal3"));
@@ -84,7 +85,8 @@ static void config_by_name(void) {
     CHECK(c.cookie_domain == NULL);
     OK(sessile_config_validate(&c));
     /* A bad value names its rule, and leaves the config as it was. */
-    sessile_config before = c;
+    sessile_config before;
+    memcpy(&before, &c, sizeof c); /* bytes, padding included: memcmp below */
     EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "capacity", "99999999999"));
     EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "capacity", "12x"));
     EXPECT(SESSILE_RESULT_CONFIG_BAD_VALUE, sessile_config_set(&c, "ip_policy", "Enforce"));
@@ -105,6 +107,51 @@ static void strings(void) {
     CHECK(strcmp(sessile_result_str(UINT32_MAX), "unknown_result") == 0);
     CHECK(strcmp(sessile_event_kind_str(SESSILE_EVENT_REUSE_AFTER_LOGOUT), "reuse_after_logout") == 0);
     CHECK(strcmp(sessile_event_kind_str(1000), "unknown_event") == 0);
+}
+
+/* The request seam: one load (cookie header -> session and payload), one save that never
+ * lands on a session re-keyed or ended since the load. */
+static void request_seam(sessile_engine *e) {
+    char tok[SESSILE_TOKEN_BUFFER], tok2[SESSILE_TOKEN_BUFFER], header[128];
+    size_t n = 0, n2 = 0, len = 0;
+    sessile_session s, loaded;
+    uint32_t saved = 99;
+    const uint64_t T = (uint64_t)1 << 40; /* after every time the other tests use */
+    OK(sessile_engine_create(e, T + 0, NULL, tok, sizeof tok, &n, &s));
+    OK(sessile_engine_save(e, s.handle, s.epoch, S("{\"n\":1}"), T + 0, &saved));
+    CHECK(saved == SESSILE_SAVED_WRITTEN);
+    OK(sessile_engine_save(e, s.handle, s.epoch, S("{\"n\":1}"), T + 0, &saved));
+    CHECK(saved == SESSILE_SAVED_UNCHANGED);
+
+    snprintf(header, sizeof header, "a=b; __Host-sid=%s", tok);
+    const uint8_t *t = NULL;
+    size_t tlen = 0;
+    uint8_t buf[64];
+    OK(sessile_engine_load_cookie_header(e, (const uint8_t *)header, strlen(header), T + 1, NULL,
+                                         &t, &tlen, &loaded, buf, sizeof buf, &len));
+    CHECK(tlen == n && memcmp(t, tok, n) == 0);
+    CHECK(len == 7 && memcmp(buf, "{\"n\":1}", 7) == 0);
+    CHECK(loaded.last_seen_ms == T + 1);
+    len = 99;
+    EXPECT(SESSILE_RESULT_BUFFER_TOO_SMALL,
+           sessile_engine_load_cookie_header(e, (const uint8_t *)header, strlen(header), T + 1, NULL,
+                                             &t, &tlen, &loaded, buf, 3, &len));
+    CHECK(len == 99);
+    OK(sessile_engine_load_cookie_header(e, S("a=b"), T + 1, NULL, &t, &tlen, NULL, buf, sizeof buf, &len));
+    CHECK(t == NULL && tlen == 0 && len == 0);
+
+    /* Another request logs in meanwhile: the first request's save is dropped. */
+    OK(sessile_engine_login(e, (const uint8_t *)tok, n, S("carol"), T + 2, tok2, sizeof tok2, &n2, &s));
+    OK(sessile_engine_save(e, s.handle, s.epoch, S("{\"user\":1}"), T + 2, &saved));
+    OK(sessile_engine_save(e, loaded.handle, loaded.epoch, S("{\"n\":2}"), T + 3, &saved));
+    CHECK(saved == SESSILE_SAVED_DROPPED);
+    OK(sessile_engine_read(e, s.handle, T + 3, buf, sizeof buf, &len));
+    CHECK(len == 10 && memcmp(buf, "{\"user\":1}", 10) == 0);
+    /* After logout, a save resurrects nothing. */
+    OK(sessile_engine_logout(e, (const uint8_t *)tok2, n2, T + 4));
+    OK(sessile_engine_save(e, s.handle, s.epoch, S("{}"), T + 5, &saved));
+    CHECK(saved == SESSILE_SAVED_DROPPED);
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_save(e, s.handle, s.epoch, S("{}"), T + 5, NULL));
 }
 
 /* The whole session life cycle, the same on either kind of engine. */
@@ -534,6 +581,7 @@ static void heap_engine(void) {
     OK(sessile_engine_new(&c, &e));
     CHECK(e != NULL);
     life_cycle(e);
+    request_seam(e);
     bad_calls(e);
     /* A heap engine is not ended by deinit. */
     EXPECT(SESSILE_RESULT_WRONG_ENGINE_KIND, sessile_engine_deinit(e));
@@ -626,6 +674,7 @@ static void placed_engine(void) {
     EXPECT(SESSILE_RESULT_WRONG_ENGINE_KIND, sessile_engine_free(&as_heap));
     CHECK(as_heap == e);
     life_cycle(e);
+    request_seam(e);
     bad_calls(e);
     OK(sessile_engine_deinit(e));
     free(raw);
