@@ -835,6 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CookieConfig = nativeBinding.CookieConfig
+module.exports.NativeCookieConfig = nativeBinding.NativeCookieConfig
 module.exports.Engine = nativeBinding.Engine
 module.exports.NativeEngine = nativeBinding.NativeEngine
 module.exports.Signer = nativeBinding.Signer

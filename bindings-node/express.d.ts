@@ -61,6 +61,11 @@ declare namespace session {
     partitioned?: boolean
     priority?: 'low' | 'medium' | 'high'
     readonly data: CookieOptions & { originalMaxAge: number | null }
+    /**
+     * The `Set-Cookie` value for cookie `name` carrying `value` with these attributes,
+     * written by the core (`Max-Age` from `maxAge`); a combination browsers reject throws
+     * `SESSILE_CONFIG`.
+     */
     serialize(name: string, value: string): string
     toJSON(): CookieOptions & { originalMaxAge: number | null }
   }

@@ -63,6 +63,31 @@ export type Bytes = string | Buffer
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * A session cookie's name and attributes, checked by the core's rules when built: a
+ * combination browsers reject (`SameSite=None` or `Partitioned` without `Secure`, a
+ * `__Host-` name with a `Domain`, ...) throws `SESSILE_CONFIG` with the rule as `reason`.
+ * Absent options take the core's defaults (`__Host-sid`, `Path=/`, `Secure`,
+ * `HttpOnly`, `SameSite=Lax`).
+ */
+export declare class CookieConfig {
+  constructor(options?: CookieOptions | undefined | null)
+  /** The cookie's name. */
+  get name(): string
+  /**
+   * The `Set-Cookie` value for `value`. `maxAgeMs`: how long the cookie lives, in
+   * milliseconds (`Max-Age` in whole seconds, rounded up, as the engine rounds a
+   * session's deadline; 0 or less deletes it); `null` for a browser-session cookie, as
+   * is any cookie of a config with `persistent: false`. `null` when `value` is not a
+   * valid cookie value or does not fit a header (`SESSILE_INVALID_ARGUMENT` for a
+   * `maxAgeMs` that is not a number of milliseconds).
+   */
+  setCookie(value: string, maxAgeMs?: number | undefined | null): string | null
+  /** The `Set-Cookie` value that deletes the cookie (`Max-Age=0`). */
+  clearCookie(): string
+}
+export type NativeCookieConfig = CookieConfig
+
+/**
  * The session engine: bounded table, exact idle and absolute timeouts, rotation at login,
  * server-side logout with reuse detection. All durations are milliseconds.
  */
@@ -109,27 +134,18 @@ export declare class Engine {
   validateAny(tokens: Array<Bytes>, client?: Client | undefined | null): Presented
   /**
    * Validate and read the payload in one call (what a middleware does per request).
-   * Returns `null` when the token does not name a live session.
+   * Returns `null` when the token does not name a live session (for any reason;
+   * `validate` tells which). `sessile/express` makes the same call through
+   * `expressLink().load`, after checking the cookie signature.
    */
   load(token: Bytes, client?: Client | undefined | null): LoadedSession | null
   /**
-   * The hot path of a middleware: validate (restarting the idle timer) and read the
-   * payload as text, returning only what a request needs. `null` when the token does
-   * not name a live session (for any reason; `validate` tells which).
-   */
-  loadPayload(token: Bytes, ip?: string | undefined | null, userAgent?: string | undefined | null): Payload | null
-  /**
-   * The per-request call of `sessile/express`, in one crossing: verify the cookie
-   * signature of `signed` (`token.signature`, as `Signer.sign` makes it), then do what
-   * `loadPayload` does with the token. Returns `false` when no secret's signature
-   * matches, `null` when the token names no live session, the payload text for an
-   * anonymous session, or `[payload, principal]` for a logged-in one.
-   */
-  loadSigned(signer: Signer, signed: string, ip?: string | undefined | null, userAgent?: string | undefined | null): false | null | string | [string, string]
-  /**
    * Internal to `sessile/express`: its two per-request calls bound to this engine and
    * `signer`, as plain functions that skip napi-rs's argument glue (see `fast.rs`).
-   * `load` does what `loadSigned` does, `save` what `savePayload` does; when the engine
+   * `load(signed)` checks the signature of the cookie value `signed` (`token.signature`)
+   * and then does what `load` does: `false` when no secret's signature matches, `null`
+   * when the token names no live session, the payload text for an anonymous session,
+   * `[payload, principal]` for a logged-in one. `save` is `savePayload`. When the engine
    * has an injected clock, each takes the time as its last argument. Given an array
    * (every copy of a cookie sent several times), `load` verifies each and lets the
    * engine choose among those that verify, as `validateAny` does: `false` when none
@@ -152,6 +168,7 @@ export declare class Engine {
   /**
    * End every session of `principal` ("log out everywhere"); returns how many were
    * live (one past its deadline but not yet swept ends as expired and is not counted).
+   * A principal no login accepts (empty, over 128 bytes) has no sessions: 0.
    */
   revokePrincipal(principal: Bytes): number
   /** End every live session (an administrator's "log everyone out"); returns how many. */
@@ -165,7 +182,10 @@ export declare class Engine {
    * when the OS gives none (the old key stays).
    */
   reseed(): void
-  /** The live sessions of `principal`. */
+  /**
+   * The live sessions of `principal` (none for one no login accepts: empty, over 128
+   * bytes).
+   */
   sessionsOf(principal: Bytes): Array<SessionInfo>
   /**
    * A snapshot of the session behind `handle` (throws `SESSILE_STALE_HANDLE` once it ended,
@@ -271,7 +291,10 @@ export interface EngineOptions {
   maxIdleTimeoutMs?: number
   /** Largest per-session absolute override (ms). Default 30 days. */
   maxAbsoluteTimeoutMs?: number
-  /** Remembered dead tokens, to report reuse. Default 0. */
+  /**
+   * Remembered dead tokens, to report reuse. Default 0: an eighth of `capacity`, at
+   * least 16.
+   */
   tombstones?: number
   /** Capacity of the event ring. Default 256. */
   events?: number
@@ -351,14 +374,6 @@ export interface LoadedSession {
  * different values: treat the request as having none).
  */
 export declare function parseCookie(header: Bytes, name: string): string | null
-
-/** What `loadPayload` returns. */
-export interface Payload {
-  /** The payload as UTF-8 text ("" when empty). */
-  data: string
-  /** The user bound at login; absent for an anonymous session. */
-  principal?: string
-}
 
 /** The copy of the session cookie a request was served with, and its session. */
 export interface Presented {

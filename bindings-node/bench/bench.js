@@ -178,13 +178,10 @@ function rawValidate() {
   for (let i = 0; i < N; i++) engine.validate(tokens[i % 1000])
   const sessile = N / (Number(process.hrtime.bigint() - t) / 1e9)
   t = process.hrtime.bigint()
-  for (let i = 0; i < N; i++) engine.loadPayload(tokens[i % 1000])
+  for (let i = 0; i < N; i++) engine.load(tokens[i % 1000])
   const load = N / (Number(process.hrtime.bigint() - t) / 1e9)
   const signer = new Signer(['bench secret'])
   const signed = tokens.map((tok) => signer.sign(tok))
-  t = process.hrtime.bigint()
-  for (let i = 0; i < N; i++) engine.loadSigned(signer, signed[i % 1000], '127.0.0.1', 'bench')
-  const loadSigned = N / (Number(process.hrtime.bigint() - t) / 1e9)
   const link = engine.expressLink(signer)
   t = process.hrtime.bigint()
   for (let i = 0; i < N; i++) link.load(signed[i % 1000], '127.0.0.1', 'bench')
@@ -209,7 +206,7 @@ function rawValidate() {
   }
   const mapRate = N / (Number(process.hrtime.bigint() - t) / 1e9)
   if (alive !== N) throw new Error('map baseline lost sessions')
-  return { sessile, load, loadSigned, linkLoad, map: mapRate }
+  return { sessile, load, linkLoad, map: mapRate }
 }
 
 async function main() {
@@ -265,11 +262,10 @@ async function main() {
   console.log('\n| raw validate (in process, 1e6 calls) | calls/s |')
   console.log('| --- | ---: |')
   console.log(`| engine.validate (native, locked, exact deadlines, returns a 10-field object) | ${raw.sessile.toFixed(0)} |`)
-  console.log(`| engine.loadPayload (validate + payload) | ${raw.load.toFixed(0)} |`)
-  console.log(`| engine.loadSigned (cookie signature + validate + payload, through napi-rs) | ${raw.loadSigned.toFixed(0)} |`)
-  console.log(`| expressLink().load (the same, the middleware's call per request: plain Node-API) | ${raw.linkLoad.toFixed(0)} |`)
+  console.log(`| engine.load (validate + payload, through napi-rs; returns the session and its data) | ${raw.load.toFixed(0)} |`)
+  console.log(`| expressLink().load (cookie signature + the same engine work, the middleware's call per request: plain Node-API) | ${raw.linkLoad.toFixed(0)} |`)
   console.log(`| Map + crypto.randomBytes tokens (no bounds, no digest) | ${raw.map.toFixed(0)} |`)
-  console.log(`ratio engine.validate / Map: ${(raw.sessile / raw.map).toFixed(2)}; loadPayload / Map: ${(raw.load / raw.map).toFixed(2)}; loadSigned / Map: ${(raw.loadSigned / raw.map).toFixed(2)}; link load / Map: ${(raw.linkLoad / raw.map).toFixed(2)}`)
+  console.log(`ratio engine.validate / Map: ${(raw.sessile / raw.map).toFixed(2)}; load / Map: ${(raw.load / raw.map).toFixed(2)}; link load / Map: ${(raw.linkLoad / raw.map).toFixed(2)}`)
 }
 
 main().catch((err) => {

@@ -1,5 +1,10 @@
 //! Cookie helpers without an engine: format `Set-Cookie` values and find a cookie in a
 //! `Cookie` header with the core's rules (the same code the engine uses).
+//!
+//! `CookieConfig` wraps the core's `CookieConfig`: built once from options (so a
+//! combination browsers reject is an error then, by the core's rule), then asked for
+//! `Set-Cookie` and clearing text as often as needed. `sessile/express` keeps one per
+//! cookie it writes.
 
 use napi::Result;
 use napi::bindgen_prelude::Env;
@@ -21,6 +26,89 @@ fn checked(env: &Env, cookie: Option<CookieOptions>) -> Result<sessile::CookieCo
     Ok(c)
 }
 
+fn whole_seconds(env: &Env, max_age_s: Option<f64>) -> Result<Option<u64>> {
+    match max_age_s {
+        None => Ok(None),
+        Some(x)
+            if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= 9.007_199_254_740_991e15 =>
+        {
+            Ok(Some(x as u64))
+        }
+        Some(_) => Err(arg_error(
+            env,
+            "maxAgeS",
+            "must be a whole number of seconds",
+        )?),
+    }
+}
+
+/// A session cookie's name and attributes, checked by the core's rules when built: a
+/// combination browsers reject (`SameSite=None` or `Partitioned` without `Secure`, a
+/// `__Host-` name with a `Domain`, ...) throws `SESSILE_CONFIG` with the rule as `reason`.
+/// Absent options take the core's defaults (`__Host-sid`, `Path=/`, `Secure`,
+/// `HttpOnly`, `SameSite=Lax`).
+#[napi(js_name = "CookieConfig")]
+pub struct NativeCookieConfig {
+    inner: sessile::CookieConfig,
+}
+
+#[napi]
+impl NativeCookieConfig {
+    #[napi(constructor)]
+    pub fn new(env: Env, options: Option<CookieOptions>) -> Result<Self> {
+        Ok(NativeCookieConfig {
+            inner: checked(&env, options)?,
+        })
+    }
+
+    /// The cookie's name.
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.inner.name.as_str().to_owned()
+    }
+
+    /// The `Set-Cookie` value for `value`. `maxAgeMs`: how long the cookie lives, in
+    /// milliseconds (`Max-Age` in whole seconds, rounded up, as the engine rounds a
+    /// session's deadline; 0 or less deletes it); `null` for a browser-session cookie, as
+    /// is any cookie of a config with `persistent: false`. `null` when `value` is not a
+    /// valid cookie value or does not fit a header (`SESSILE_INVALID_ARGUMENT` for a
+    /// `maxAgeMs` that is not a number of milliseconds).
+    #[napi]
+    pub fn set_cookie(
+        &self,
+        env: Env,
+        value: String,
+        max_age_ms: Option<f64>,
+    ) -> Result<Option<String>> {
+        let max_age = match max_age_ms {
+            None => None,
+            Some(ms) if !ms.is_nan() && ms <= 0.0 => Some(0),
+            // Whole milliseconds (`as` saturates), then the core's rounding to seconds.
+            Some(ms) if ms.is_finite() => Some(sessile::rules::seconds_up(ms.ceil() as u64)),
+            Some(_) => {
+                return Err(arg_error(
+                    &env,
+                    "maxAgeMs",
+                    "must be a finite number of milliseconds",
+                )?);
+            }
+        };
+        Ok(self
+            .inner
+            .set_cookie(&value, max_age)
+            .map(|h| h.as_str().to_owned()))
+    }
+
+    /// The `Set-Cookie` value that deletes the cookie (`Max-Age=0`).
+    #[napi]
+    pub fn clear_cookie(&self) -> String {
+        self.inner
+            .clear_cookie()
+            .map(|h| h.as_str().to_owned())
+            .unwrap_or_default()
+    }
+}
+
 /// The `Set-Cookie` value for `value` with these attributes (`maxAgeS` in seconds, `null`
 /// for none), or `null` when the value is not a valid cookie value. Throws
 /// `SESSILE_CONFIG` when the attributes are a combination browsers reject.
@@ -32,21 +120,7 @@ pub fn format_set_cookie(
     max_age_s: Option<f64>,
 ) -> Result<Option<String>> {
     let c = checked(&env, cookie)?;
-    let max_age = match max_age_s {
-        None => None,
-        Some(x)
-            if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= 9.007_199_254_740_991e15 =>
-        {
-            Some(x as u64)
-        }
-        Some(_) => {
-            return Err(arg_error(
-                &env,
-                "maxAgeS",
-                "must be a whole number of seconds",
-            )?);
-        }
-    };
+    let max_age = whole_seconds(&env, max_age_s)?;
     Ok(c.set_cookie(&value, max_age).map(|h| h.as_str().to_owned()))
 }
 

@@ -5,10 +5,11 @@
 //! owned `String`s, the per-call borrow registry of class instances, type-tag checks) cost
 //! more than the engine work itself: a `#[napi]` method that does nothing took 510 ns a
 //! call in a loop, the same through Node-API directly 190 ns. These two callbacks read
-//! their arguments into stack buffers and allocate nothing on the common path. They do the
-//! same work, and report the same errors, as `Engine.loadSigned` and `Engine.savePayload`;
-//! `load` also takes every copy of a cookie sent several times, for the engine to choose
-//! among (`Engine.validateAny`'s rule).
+//! their arguments into stack buffers and allocate nothing on the common path. The engine
+//! work is not here: they run the same functions as `Engine.load` and
+//! `Engine.savePayload` (`calls.rs`), after checking the cookie signature (`load`'s
+//! argument is the signed cookie value). `load` also takes every copy of a cookie sent
+//! several times, for the engine to choose among (`Engine.validateAny`'s rule).
 //!
 //! Every `unsafe` block here is a Node-API call made on the JS thread inside a callback,
 //! with pointers to locals that outlive the call; statuses are checked, and a failed call
@@ -22,10 +23,11 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::Env;
 use napi::sys;
+use sessile::Client as CoreClient;
 use sessile::shared::SharedEngine;
-use sessile::{Client as CoreClient, Error as CoreError, Store};
 use subtle::ConstantTimeEq;
 
+use crate::calls::{self, PAYLOAD_STACK, PayloadCopy};
 use crate::error::{arg_error, throw};
 use crate::signer::Keys;
 
@@ -121,8 +123,6 @@ const fn room(n: usize) -> usize {
 }
 /// Client strings up to this many bytes are read on the stack; longer ones on the heap.
 const CLIENT_STACK: usize = 256;
-/// Payloads up to this many bytes are copied out of, or read into, a stack buffer.
-const PAYLOAD_STACK: usize = 4096;
 
 fn ok(status: sys::napi_status) -> Option<()> {
     (status == sys::Status::napi_ok).then_some(())
@@ -350,7 +350,7 @@ impl Call<'_> {
         v
     }
 
-    /// A JS string of UTF-8 `bytes` (invalid sequences replaced, as `loadSigned` does).
+    /// A JS string of UTF-8 `bytes` (invalid sequences replaced, as `Engine.load` does).
     fn string(&self, bytes: &[u8]) -> sys::napi_value {
         let mut v = ptr::null_mut();
         // SAFETY: bytes is readable for its length; out-pointer to a local.
@@ -462,9 +462,10 @@ unsafe fn enter(
         .unwrap_or_else(|_| call.panicked())
 }
 
-/// `load(signed, ip, userAgent, now)`: as `Engine.loadSigned`. `false` when no secret's
-/// signature matches, `null` when the token names no live session, else the payload text,
-/// or `[payload, principal]` for a logged-in session.
+/// `load(signed, ip, userAgent, now)`: `signed` is the cookie value after `s:`
+/// (`token.signature`). `false` when no secret's signature matches, `null` when the token
+/// names no live session, else the payload text, or `[payload, principal]` for a
+/// logged-in session (what `Engine.load` reads, through `calls::load`).
 unsafe extern "C" fn load(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
     unsafe { enter(env, info, load_in) }
@@ -492,44 +493,20 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
         return ptr::null_mut();
     };
     let client = request.core();
-    let mut stack = [0u8; PAYLOAD_STACK];
-    let mut principal_buf = [0u8; sessile::config::MAX_PRINCIPAL];
+    let mut payload = PayloadCopy::new();
     // Copy out under the lock; build the JS values after.
-    let found = call.link.engine.with(|e| {
-        let s = e.validate(token, now, &client).ok()?;
-        let principal = s.principal.map(|p| {
-            let p = p.as_bytes();
-            principal_buf[..p.len()].copy_from_slice(p);
-            p.len()
-        });
-        let len = s.payload_len as usize;
-        let mut heap = Vec::new();
-        let mut at = 0;
-        if len > PAYLOAD_STACK {
-            heap.reserve_exact(len);
-        }
-        for chunk in e.payload(s.handle, now).ok()? {
-            if len > PAYLOAD_STACK {
-                heap.extend_from_slice(chunk);
-            } else {
-                stack[at..at + chunk.len()].copy_from_slice(chunk);
-                at += chunk.len();
-            }
-        }
-        Some((principal, len, heap))
-    });
-    let Some((principal, len, heap)) = found else {
+    let found = call
+        .link
+        .engine
+        .with(|e| calls::load(e, token, now, &client, &mut payload));
+    let Ok(s) = found else {
         return call.null();
     };
-    let data = if len > PAYLOAD_STACK {
-        call.string(&heap)
-    } else {
-        call.string(&stack[..len])
-    };
-    match principal {
+    let data = call.string(payload.bytes());
+    match s.principal {
         None => data,
-        Some(n) => {
-            let p = call.string(&principal_buf[..n]);
+        Some(p) => {
+            let p = call.string(p.as_bytes());
             let mut arr = ptr::null_mut();
             // SAFETY: out-pointer to a local; arr is the array just made.
             unsafe {
@@ -588,23 +565,20 @@ fn load_copies(call: &Call<'_>) -> sys::napi_value {
         return ptr::null_mut();
     };
     let client = request.core();
-    let found = call.link.engine.with(|e| {
-        let tokens = candidates.iter().map(|(_, t)| t.as_slice());
-        let (chosen, s) = e.validate_any(tokens, now, &client).ok()?;
-        let (index, _) = candidates.iter().find(|(_, t)| t.as_slice() == chosen)?;
-        let principal = s.principal.map(|p| p.as_bytes().to_vec());
-        let mut data = Vec::with_capacity(s.payload_len as usize);
-        for chunk in e.payload(s.handle, now).ok()? {
-            data.extend_from_slice(chunk);
-        }
-        Some((*index, principal, data))
-    });
-    let Some((index, principal, data)) = found else {
+    let tokens: Vec<&[u8]> = candidates.iter().map(|(_, t)| t.as_slice()).collect();
+    let mut payload = PayloadCopy::new();
+    let found = call
+        .link
+        .engine
+        .with(|e| calls::load_any(e, &tokens, now, &client, &mut payload));
+    let Ok((chosen, s)) = found else {
         return call.null();
     };
+    let index = candidates[chosen].0;
+    let principal = s.principal;
     let values = [
-        call.string(&data),
-        principal.map_or_else(|| call.null(), |p| call.string(&p)),
+        call.string(payload.bytes()),
+        principal.map_or_else(|| call.null(), |p| call.string(p.as_bytes())),
         call.number(index),
     ];
     let mut arr = ptr::null_mut();
@@ -618,7 +592,7 @@ fn load_copies(call: &Call<'_>) -> sys::napi_value {
     arr
 }
 
-/// `save(token, text, now)`: as `Engine.savePayload` (throws the same errors).
+/// `save(token, text, now)`: `Engine.savePayload` (the same `calls::save`, the same errors).
 unsafe extern "C" fn save(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
     unsafe { enter(env, info, save_in) }
@@ -652,13 +626,8 @@ fn save_in(call: &Call<'_>) -> sys::napi_value {
         return ptr::null_mut();
     };
     // A token too long to be one is not a live session's.
-    let r = call.link.engine.with(|e| {
-        let token: &[u8] = if cut { &[] } else { token };
-        let s = e
-            .validate(token, now, &CoreClient::NONE)
-            .map_err(CoreError::Session)?;
-        e.write(s.handle, text, now)
-    });
+    let token: &[u8] = if cut { &[] } else { token };
+    let r = call.link.engine.with(|e| calls::save(e, token, text, now));
     match r {
         Ok(()) => call.undefined(),
         Err(err) => {

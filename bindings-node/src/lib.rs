@@ -4,18 +4,19 @@
 //! touches the engine is here. Errors cross the boundary in `error.rs`.
 #![deny(clippy::all)]
 
+mod calls;
 mod cookie;
 mod error;
 mod fast;
 mod options;
 mod signer;
 
-pub use cookie::{format_clear_cookie, format_set_cookie, parse_cookie};
+pub use cookie::{NativeCookieConfig, format_clear_cookie, format_set_cookie, parse_cookie};
 pub use options::resolve_options;
 pub use signer::Signer;
 
 use napi::Result;
-use napi::bindgen_prelude::{BigInt, Buffer, Either, Either3, Env, FunctionRef};
+use napi::bindgen_prelude::{BigInt, Buffer, Either, Env, FunctionRef};
 use napi_derive::napi;
 use sessile::shared::SharedEngine;
 use sessile::{Client as CoreClient, Error as CoreError, SessionRef, Store};
@@ -170,14 +171,6 @@ fn handle_of(env: &Env, handle: BigInt) -> Result<SessionRef> {
         return Err(arg_error(env, "handle", "not a session handle")?);
     }
     Ok(SessionRef::from_u64(value))
-}
-
-fn principal_bytes<'a>(env: &Env, principal: &'a Bytes) -> Result<&'a [u8]> {
-    let principal = bytes_of(principal);
-    if principal.is_empty() || principal.len() > sessile::config::MAX_PRINCIPAL {
-        return Err(throw(env, CoreError::InvalidPrincipal)?);
-    }
-    Ok(principal)
 }
 
 struct ClientBytes {
@@ -364,7 +357,9 @@ impl NativeEngine {
     }
 
     /// Validate and read the payload in one call (what a middleware does per request).
-    /// Returns `null` when the token does not name a live session.
+    /// Returns `null` when the token does not name a live session (for any reason;
+    /// `validate` tells which). `sessile/express` makes the same call through
+    /// `expressLink().load`, after checking the cookie signature.
     #[napi]
     pub fn load(
         &self,
@@ -374,98 +369,22 @@ impl NativeEngine {
     ) -> Result<Option<LoadedSession>> {
         let now = self.now(&env)?;
         let c = ClientBytes::from(client);
-        let loaded = self.inner.with(|e| {
-            let s = e.validate(bytes_of(&token), now, &c.core()).ok()?;
-            let mut data = Vec::with_capacity(s.payload_len as usize);
-            for chunk in e.payload(s.handle, now).ok()? {
-                data.extend_from_slice(chunk);
-            }
-            Some((s, data))
-        });
-        Ok(loaded.map(|(s, data)| LoadedSession {
+        let mut payload = calls::PayloadCopy::new();
+        let loaded = self
+            .inner
+            .with(|e| calls::load(e, bytes_of(&token), now, &c.core(), &mut payload));
+        Ok(loaded.ok().map(|s| LoadedSession {
             session: session_info(&s),
-            data: String::from_utf8_lossy(&data).into_owned(),
-        }))
-    }
-
-    /// The hot path of a middleware: validate (restarting the idle timer) and read the
-    /// payload as text, returning only what a request needs. `null` when the token does
-    /// not name a live session (for any reason; `validate` tells which).
-    #[napi]
-    pub fn load_payload(
-        &self,
-        env: Env,
-        token: Bytes,
-        ip: Option<String>,
-        user_agent: Option<String>,
-    ) -> Result<Option<Payload>> {
-        let now = self.now(&env)?;
-        let client = CoreClient {
-            ip: ip.as_deref().map(str::as_bytes),
-            user_agent: user_agent.as_deref().map(str::as_bytes),
-        };
-        let loaded = self.inner.with(|e| {
-            let s = e.validate(bytes_of(&token), now, &client).ok()?;
-            let mut data = Vec::with_capacity(s.payload_len as usize);
-            for chunk in e.payload(s.handle, now).ok()? {
-                data.extend_from_slice(chunk);
-            }
-            Some((s.principal, data))
-        });
-        Ok(loaded.map(|(principal, data)| Payload {
-            data: String::from_utf8_lossy(&data).into_owned(),
-            principal: principal.map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned()),
-        }))
-    }
-
-    /// The per-request call of `sessile/express`, in one crossing: verify the cookie
-    /// signature of `signed` (`token.signature`, as `Signer.sign` makes it), then do what
-    /// `loadPayload` does with the token. Returns `false` when no secret's signature
-    /// matches, `null` when the token names no live session, the payload text for an
-    /// anonymous session, or `[payload, principal]` for a logged-in one.
-    #[napi(ts_return_type = "false | null | string | [string, string]")]
-    pub fn load_signed(
-        &self,
-        env: Env,
-        signer: &Signer,
-        signed: String,
-        ip: Option<String>,
-        user_agent: Option<String>,
-    ) -> Result<Option<Either3<bool, String, Vec<String>>>> {
-        let Some(token) = signer.verify(&signed) else {
-            return Ok(Some(Either3::A(false)));
-        };
-        let now = self.now(&env)?;
-        let client = CoreClient {
-            ip: ip.as_deref().map(str::as_bytes),
-            user_agent: user_agent.as_deref().map(str::as_bytes),
-        };
-        let loaded = self.inner.with(|e| {
-            let s = e.validate(token.as_bytes(), now, &client).ok()?;
-            let mut data = Vec::with_capacity(s.payload_len as usize);
-            for chunk in e.payload(s.handle, now).ok()? {
-                data.extend_from_slice(chunk);
-            }
-            Some((s.principal, data))
-        });
-        Ok(loaded.map(|(principal, data)| {
-            let data = match String::from_utf8(data) {
-                Ok(s) => s,
-                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            };
-            match principal {
-                None => Either3::B(data),
-                Some(p) => Either3::C(vec![
-                    data,
-                    String::from_utf8_lossy(p.as_bytes()).into_owned(),
-                ]),
-            }
+            data: String::from_utf8_lossy(payload.bytes()).into_owned(),
         }))
     }
 
     /// Internal to `sessile/express`: its two per-request calls bound to this engine and
     /// `signer`, as plain functions that skip napi-rs's argument glue (see `fast.rs`).
-    /// `load` does what `loadSigned` does, `save` what `savePayload` does; when the engine
+    /// `load(signed)` checks the signature of the cookie value `signed` (`token.signature`)
+    /// and then does what `load` does: `false` when no secret's signature matches, `null`
+    /// when the token names no live session, the payload text for an anonymous session,
+    /// `[payload, principal]` for a logged-in one. `save` is `savePayload`. When the engine
     /// has an injected clock, each takes the time as its last argument. Given an array
     /// (every copy of a cookie sent several times), `load` verifies each and lets the
     /// engine choose among those that verify, as `validateAny` does: `false` when none
@@ -494,20 +413,16 @@ impl NativeEngine {
     #[napi]
     pub fn save_payload(&self, env: Env, token: Bytes, data: String) -> Result<()> {
         let now = self.now(&env)?;
-        let r = self.inner.with(|e| {
-            let s = e
-                .validate(bytes_of(&token), now, &CoreClient::NONE)
-                .map_err(CoreError::Session)?;
-            e.write(s.handle, data.as_bytes(), now)
-        });
-        r.or_else(|e| Err(throw(&env, e)?))
+        self.inner
+            .with(|e| calls::save(e, bytes_of(&token), data.as_bytes(), now))
+            .or_else(|e| Err(throw(&env, e)?))
     }
 
     /// Bind the session to `principal` and rotate its token (the old one dies). Data is kept.
     #[napi]
     pub fn login(&self, env: Env, token: Bytes, principal: Bytes) -> Result<Issued> {
         let now = self.now(&env)?;
-        let p = principal_bytes(&env, &principal)?;
+        let p = bytes_of(&principal);
         match self.inner.with(|e| e.login(bytes_of(&token), p, now)) {
             Ok((t, s)) => Ok(Issued {
                 token: t.as_str().to_owned(),
@@ -551,10 +466,11 @@ impl NativeEngine {
 
     /// End every session of `principal` ("log out everywhere"); returns how many were
     /// live (one past its deadline but not yet swept ends as expired and is not counted).
+    /// A principal no login accepts (empty, over 128 bytes) has no sessions: 0.
     #[napi]
     pub fn revoke_principal(&self, env: Env, principal: Bytes) -> Result<u32> {
         let now = self.now(&env)?;
-        let p = principal_bytes(&env, &principal)?;
+        let p = bytes_of(&principal);
         Ok(self.inner.with(|e| e.revoke_principal(p, now)) as u32)
     }
 
@@ -576,10 +492,11 @@ impl NativeEngine {
         self.inner.reseed().or_else(|e| Err(throw(&env, e)?))
     }
 
-    /// The live sessions of `principal`.
+    /// The live sessions of `principal` (none for one no login accepts: empty, over 128
+    /// bytes).
     #[napi]
     pub fn sessions_of(&self, env: Env, principal: Bytes) -> Result<Vec<SessionInfo>> {
-        let p = principal_bytes(&env, &principal)?;
+        let p = bytes_of(&principal);
         let now = self.now(&env)?;
         Ok(self
             .inner
@@ -744,15 +661,6 @@ impl NativeEngine {
         });
         r.or_else(|e| Err(throw(&env, CoreError::Cookie(e))?))
     }
-}
-
-/// What `loadPayload` returns.
-#[napi(object)]
-pub struct Payload {
-    /// The payload as UTF-8 text ("" when empty).
-    pub data: String,
-    /// The user bound at login; absent for an anonymous session.
-    pub principal: Option<String>,
 }
 
 /// What `load` returns: the session and its payload as text.

@@ -58,7 +58,8 @@ pub struct EngineOptions<'a> {
     pub max_idle_timeout_ms: Option<f64>,
     /// Largest per-session absolute override (ms). Default 30 days.
     pub max_absolute_timeout_ms: Option<f64>,
-    /// Remembered dead tokens, to report reuse. Default 0.
+    /// Remembered dead tokens, to report reuse. Default 0: an eighth of `capacity`, at
+    /// least 16.
     pub tombstones: Option<f64>,
     /// Capacity of the event ring. Default 256.
     pub events: Option<f64>,

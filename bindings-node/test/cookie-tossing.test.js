@@ -97,58 +97,45 @@ const idOf = (c) => {
 }
 const signed = (id, secret = 'x') => 'connect.sid=' + encodeURIComponent('s:' + signature.sign(id, secret))
 
-// The engine store with its native per-request calls, and without them (a store whose
-// link() gives none: the middleware's JavaScript path).
-const engineStores = {
-  'native link': (engine) => ({ engine }),
-  'no link': (engine) => {
-    const store = new session.EngineStore({ engine })
-    store.link = () => null
-    return { store }
-  },
-}
-
-for (const [label, storeOf] of Object.entries(engineStores)) {
-  test(`engine store (${label}): a planted foreign, unknown or dead copy does not lock the user out`, async () => {
-    const engine = new Engine({ tombstones: 16 })
-    const a = app(storeOf(engine))
-    const mine = cookieOf(await request(a).get('/').expect('1'))
-    const dead = await signedIn(a, 'mallory')
-    engine.logout(idOf(dead))
-    const planted = {
-      foreign: 'connect.sid=planted',
-      'other secret': signed(idOf(mine), 'not ours'),
-      unknown: signed('B'.repeat(43)),
-      dead,
+test('engine store: a planted foreign, unknown or dead copy does not lock the user out', async () => {
+  const engine = new Engine({ tombstones: 16 })
+  const a = app({ engine })
+  const mine = cookieOf(await request(a).get('/').expect('1'))
+  const dead = await signedIn(a, 'mallory')
+  engine.logout(idOf(dead))
+  const planted = {
+    foreign: 'connect.sid=planted',
+    'other secret': signed(idOf(mine), 'not ours'),
+    unknown: signed('B'.repeat(43)),
+    dead,
+  }
+  let n = 1
+  for (const [what, other] of Object.entries(planted)) {
+    for (const header of [`${other}; ${mine}`, `${mine}; ${other}`, `theme=dark; ${other}; ${mine}; ${other}`]) {
+      const res = await request(a).get('/').set('Cookie', header).expect(200)
+      assert.equal(res.text, String(++n), `${what}: ${header}`)
+      assert.equal(cookieOf(res), undefined, 'the same session: no new cookie')
     }
-    let n = 1
-    for (const [what, other] of Object.entries(planted)) {
-      for (const header of [`${other}; ${mine}`, `${mine}; ${other}`, `theme=dark; ${other}; ${mine}; ${other}`]) {
-        const res = await request(a).get('/').set('Cookie', header).expect(200)
-        assert.equal(res.text, String(++n), `${what}: ${header}`)
-        assert.equal(cookieOf(res), undefined, 'the same session: no new cookie')
-      }
-    }
-    await request(a).get('/').set('Cookie', `${mine}; ${mine}`).expect(String(++n))
-  })
+  }
+  await request(a).get('/').set('Cookie', `${mine}; ${mine}`).expect(String(++n))
+})
 
-  test(`engine store (${label}): two live copies end both sessions; the request gets a fresh one`, async () => {
-    const engine = new Engine({ tombstones: 16 })
-    const a = app(storeOf(engine))
-    const victim = cookieOf(await request(a).get('/').expect('1'))
-    await request(a).get('/').set('Cookie', victim).expect('2')
-    const planted = await signedIn(a, 'mallory')
-    engine.drainEvents()
-    const both = await request(a).get('/').set('Cookie', `${planted}; ${victim}`).expect(200, '1')
-    const fresh = cookieOf(both)
-    assert.ok(fresh && fresh !== victim && fresh !== planted, 'a fresh session')
-    const kinds = engine.drainEvents().map((e) => e.kind)
-    assert.deepEqual(kinds.filter((k) => k === 'duplicate_cookie').length, 2, kinds.join())
-    await request(a).get('/who').set('Cookie', planted).expect('undefined')
-    await request(a).get('/').set('Cookie', victim).expect('1')
-    await request(a).get('/').set('Cookie', fresh).expect('2')
-  })
-}
+test('engine store: two live copies end both sessions; the request gets a fresh one', async () => {
+  const engine = new Engine({ tombstones: 16 })
+  const a = app({ engine })
+  const victim = cookieOf(await request(a).get('/').expect('1'))
+  await request(a).get('/').set('Cookie', victim).expect('2')
+  const planted = await signedIn(a, 'mallory')
+  engine.drainEvents()
+  const both = await request(a).get('/').set('Cookie', `${planted}; ${victim}`).expect(200, '1')
+  const fresh = cookieOf(both)
+  assert.ok(fresh && fresh !== victim && fresh !== planted, 'a fresh session')
+  const kinds = engine.drainEvents().map((e) => e.kind)
+  assert.deepEqual(kinds.filter((k) => k === 'duplicate_cookie').length, 2, kinds.join())
+  await request(a).get('/who').set('Cookie', planted).expect('undefined')
+  await request(a).get('/').set('Cookie', victim).expect('1')
+  await request(a).get('/').set('Cookie', fresh).expect('2')
+})
 
 test('custom store: a planted copy whose signature fails does not lock the user out', async () => {
   const a = app({ store: new session.MemoryStore() })

@@ -99,6 +99,19 @@ test('log out everywhere, revoke by handle, per-session timeouts', () => {
   throwsCode(() => engine.validate(a.token), 'SESSILE_SESSION_INVALID', 'revoked')
 })
 
+// As in Python and C: a principal no login accepts (empty, over 128 bytes) has no sessions,
+// so "log out everywhere" for it ends none (the core answers; only login refuses it).
+test('revokePrincipal and sessionsOf of a principal no login accepts: 0 and none, as in every binding', () => {
+  const { engine } = clocked()
+  const carl = engine.login(engine.create().token, 'carl')
+  for (const nobody of ['', Buffer.alloc(0), 'x'.repeat(129)]) {
+    assert.equal(engine.revokePrincipal(nobody), 0)
+    assert.deepEqual(engine.sessionsOf(nobody), [])
+  }
+  assert.equal(engine.validate(carl.token).principal, 'carl', 'nobody else was logged out')
+  throwsCode(() => engine.login(engine.create().token, ''), 'SESSILE_INVALID_PRINCIPAL')
+})
+
 test('security events are plain objects, emitted on an EventEmitter', () => {
   const { engine } = clocked({ tombstones: 16 })
   assert.ok(engine instanceof Engine)
@@ -243,21 +256,24 @@ test('no global variable leaks', () => {
   assert.deepEqual(leaked, [])
 })
 
-test('loadPayload / savePayload (the middleware hot path) and revokeAll', () => {
+test('load / savePayload (what the middleware does per request) and revokeAll', () => {
   const { engine, clock } = clocked({ idleTimeoutMs: 1000, absoluteTimeoutMs: 5000 })
   const { token } = engine.create()
-  assert.deepEqual({ ...engine.loadPayload(token) }, { data: '' })
+  assert.equal(engine.load(token).data, '')
   engine.savePayload(token, '{"a":1}')
-  assert.equal(engine.loadPayload(token, '10.0.0.1', 'ua').data, '{"a":1}')
+  assert.equal(engine.load(token, { ip: '10.0.0.1', userAgent: 'ua' }).data, '{"a":1}')
   const user = engine.login(token, 'dave')
-  assert.equal(engine.loadPayload(user.token).principal, 'dave')
-  assert.equal(engine.loadPayload(token), null, 'rotated-out token')
+  assert.equal(engine.load(user.token).session.principal, 'dave')
+  assert.equal(engine.load(token), null, 'rotated-out token')
   throwsCode(() => engine.savePayload(token, 'x'), 'SESSILE_SESSION_INVALID', 'rotated_out')
   throwsCode(() => engine.savePayload(user.token, 'x'.repeat(16 * 1024 + 1)), 'SESSILE_PAYLOAD_TOO_LARGE')
   clock.t = 900
-  engine.loadPayload(user.token)
+  engine.load(user.token)
   clock.t = 1800
-  assert.equal(engine.loadPayload(user.token).data, '{"a":1}', 'loading restarts the idle timer')
+  assert.equal(engine.load(user.token).data, '{"a":1}', 'loading restarts the idle timer')
+  const long = JSON.stringify({ pad: 'é'.repeat(3000) }) // past the 4 KiB stack buffer
+  engine.savePayload(user.token, long)
+  assert.equal(engine.load(user.token).data, long)
   engine.create()
   assert.equal(engine.revokeAll(), 2)
   assert.equal(engine.stats().live, 0)

@@ -1,12 +1,12 @@
 'use strict'
-// SessionText (lib/session-text.js): the stored text of a session, the cookie's part
+// SessionText (lib/express-session/session-text.js): the stored text of a session, the cookie's part
 // remembered. It must write exactly what JSON.stringify writes and read back exactly what
 // JSON.parse + Cookie.fromStored give, whatever the cookie and data.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { Cookie } = require('../lib/cookie')
-const { Session } = require('../lib/store')
-const { SessionText } = require('../lib/session-text')
+const { Cookie } = require('../lib/express-session/cookie')
+const { Session } = require('../lib/express-session/store')
+const { SessionText } = require('../lib/express-session/session-text')
 
 // A small deterministic generator (the same cases on every run).
 function rng(seed) {

@@ -1,5 +1,5 @@
 // Compiled by `make lint-node` (tsc --noEmit --strict): the published types describe the API.
-import { Engine, SessileError, SessileErrorCode, formatSetCookie, resolveOptions } from 'sessile'
+import { CookieConfig, Engine, SessileError, SessileErrorCode, formatSetCookie, resolveOptions } from 'sessile'
 import session = require('sessile/express')
 
 const engine = new Engine({ capacity: 10, idleTimeoutMs: 60_000, cookie: { sameSite: 'strict' }, clock: () => 0 })
@@ -17,8 +17,12 @@ try {
   void code
 }
 const header: string | null = formatSetCookie({ name: 'sid', secure: false }, token, 60)
+const config = new CookieConfig({ name: 'sid', secure: true, sameSite: 'none' })
+const set: string | null = config.setCookie(token, 60_000)
+const clear: string = config.clearCookie()
+const cookieName: string = config.name
 const idle: number = resolveOptions().idleTimeoutMs
 const mw: session.Middleware = session({ secret: ['a', Buffer.from('b')], cookie: { maxAge: 1000, secure: 'auto' }, rolling: true })
 const store = new session.SessileStore({ capacity: 100, principal: (s) => (typeof s.uid === 'string' ? s.uid : undefined) })
 store.get?.('sid', () => undefined)
-void [data, n, header, idle, mw]
+void [data, n, header, set, clear, cookieName, idle, mw]

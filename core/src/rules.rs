@@ -78,7 +78,14 @@ pub const fn expiry(t: &Times) -> Expiry {
 /// deadline (the browser keeps it as long as the session could live; the idle deadline
 /// is enforced server-side, so a cookie need not be re-sent on every request).
 pub const fn max_age_s(t: &Times, now: u64) -> u64 {
-    t.absolute_deadline().saturating_sub(now).div_ceil(1000)
+    seconds_up(t.absolute_deadline().saturating_sub(now))
+}
+
+/// `Max-Age` for a cookie that lives `left_ms` more milliseconds: whole seconds, rounded
+/// up (a cookie must not die before what it carries). For a framework that chooses a
+/// cookie's life itself (express-session's `cookie.maxAge`).
+pub const fn seconds_up(left_ms: u64) -> u64 {
+    left_ms.div_ceil(1000)
 }
 
 /// A per-session timeout override is allowed: above zero and within its maximum.

@@ -1,0 +1,260 @@
+'use strict'
+// The session cookie in express-session's words: its `Cookie` class (the session's view of
+// its cookie: `maxAge` in milliseconds, `expires`, the attributes) and the reading of a
+// Cookie header as the `cookie` package reads it. The Set-Cookie text is the core's: each
+// set of attributes becomes a core CookieConfig (checked by the core's rules when it is
+// built) and the core writes every attribute, Max-Age and the clearing text. Nothing here
+// writes an attribute or decides one.
+const { CookieConfig } = require('../../index.js')
+
+function decode(val) {
+  // The usual value, a signed session ID: only its colon is encoded.
+  if (val.startsWith('s%3A') && val.indexOf('%', 4) === -1) return 's:' + val.slice(4)
+  if (val.length >= 2 && val[0] === '"' && val[val.length - 1] === '"') val = val.slice(1, -1)
+  if (val.indexOf('%') !== -1) {
+    try {
+      val = decodeURIComponent(val)
+    } catch {
+      // keep the raw value, as the cookie package does
+    }
+  }
+  return val
+}
+
+/**
+ * The value of cookie `name` in a Cookie header (URI-decoded, as `cookie.parse` reads it):
+ * undefined when absent, a string when it appears once, and every copy's value in header
+ * order (an array) when it appears more than once. A browser sends one cookie per domain
+ * and path, so a page on a sibling domain can plant a copy (cookie tossing), and it may
+ * come first: the order says nothing about which copy is the user's (the core's duplicate
+ * rule chooses).
+ */
+function read(header, name) {
+  const len = header.length
+  let index = 0
+  let found
+  while (index < len) {
+    const eq = header.indexOf('=', index)
+    if (eq === -1) break
+    let end = header.indexOf(';', index)
+    if (end === -1) end = len
+    else if (eq > end) {
+      index = header.lastIndexOf(';', eq - 1) + 1
+      continue
+    }
+    if (header.slice(index, eq).trim() === name) {
+      const val = decode(header.slice(eq + 1, end).trim())
+      if (found === undefined) found = val
+      else if (typeof found === 'string') found = [found, val]
+      else found.push(val)
+    }
+    index = end + 1
+  }
+  return found
+}
+
+// express-session's spellings of a cookie's attributes (the `cookie` package's: `sameSite`
+// true for Strict, any case, false or absent for none) as the core's cookie options.
+function coreOptions(name, c) {
+  const sameSite = c.sameSite
+  return {
+    name,
+    domain: c.domain ? c.domain : undefined,
+    path: c.path ? c.path : undefined,
+    secure: Boolean(c.secure),
+    httpOnly: Boolean(c.httpOnly),
+    sameSite: sameSite === true ? 'strict' : sameSite ? String(sameSite).toLowerCase() : 'omit',
+    partitioned: Boolean(c.partitioned),
+    priority: c.priority ? String(c.priority).toLowerCase() : undefined,
+  }
+}
+
+// A core CookieConfig and the attributes (as a session's Cookie holds them) it was built from.
+function Written(name, c) {
+  this.config = new CookieConfig(coreOptions(name, c))
+  this.domain = c.domain
+  this.path = c.path
+  this.secure = c.secure
+  this.httpOnly = c.httpOnly
+  this.sameSite = c.sameSite
+  this.partitioned = c.partitioned
+  this.priority = c.priority
+}
+
+Written.prototype.fits = function (c) {
+  return (
+    c.domain === this.domain &&
+    c.path === this.path &&
+    c.secure === this.secure &&
+    c.httpOnly === this.httpOnly &&
+    c.sameSite === this.sameSite &&
+    c.partitioned === this.partitioned &&
+    c.priority === this.priority
+  )
+}
+
+// Sets of attributes remembered per cookie name beyond the configured ones (a session whose
+// cookie an app changed, or one stored under other options).
+const REMEMBERED = 8
+
+/**
+ * The Set-Cookie text of the cookie `name`, written by the core. `options`: the cookie
+ * options of the middleware in express-session's words (`secure` may be `'auto'`). They
+ * are checked now, by the core's rules: a combination browsers reject throws
+ * `SESSILE_CONFIG` (reason: the rule), a spelling the core does not know
+ * `SESSILE_INVALID_ARGUMENT`. Without `options`, only `setCookie` is of use.
+ *
+ * With `secure: 'auto'` both forms are built; when the core refuses the cookie without
+ * Secure (SameSite=None, Partitioned, a `__Host-` or `__Secure-` name), `secureOnly` is
+ * true: such a cookie is Secure whatever the request, and over plain HTTP it is not set
+ * (express-session's rule for a Secure cookie there).
+ */
+function CookieText(name, options) {
+  this.name = name
+  this.written = []
+  this.configured = 0
+  this.secureOnly = false
+  this.plain = null
+  this.secure = null
+  if (options === undefined) return
+  if (options.secure === 'auto') {
+    this.secure = this.remember(new Cookie(Object.assign({}, options, { secure: true })))
+    try {
+      this.plain = this.remember(new Cookie(Object.assign({}, options, { secure: false })))
+    } catch (err) {
+      if (err.code !== 'SESSILE_CONFIG') throw err
+      this.secureOnly = true
+    }
+  } else {
+    this.plain = this.secure = this.remember(new Cookie(options))
+  }
+  this.configured = this.written.length
+}
+
+CookieText.prototype.remember = function (cookie) {
+  const w = new Written(this.name, cookie)
+  if (this.written.length >= this.configured + REMEMBERED) this.written.splice(this.configured, 1)
+  this.written.push(w)
+  return w
+}
+
+/** The core's CookieConfig for a session's Cookie `c` (built on first use). */
+CookieText.prototype.configFor = function (c) {
+  const written = this.written
+  for (let i = 0; i < written.length; i++) {
+    if (written[i].fits(c)) return written[i].config
+  }
+  return this.remember(c).config
+}
+
+/**
+ * The Set-Cookie value carrying `value` (URI-encoded, as express-session writes it) with
+ * the attributes of the session's Cookie `cookie`: `Max-Age` from its `maxAge`
+ * (express-session's milliseconds), none for a browser-session cookie.
+ */
+CookieText.prototype.setCookie = function (cookie, value) {
+  const expires = cookie.expires
+  if (expires != null && !(expires instanceof Date && !isNaN(expires.valueOf()))) {
+    throw new TypeError('option expires is invalid')
+  }
+  const text = this.configFor(cookie).setCookie(encodeURIComponent(value), expires == null ? null : cookie.maxAge)
+  if (text === null) throw new TypeError('argument val is invalid')
+  return text
+}
+
+/** The Set-Cookie value that deletes the cookie, with the configured attributes. */
+CookieText.prototype.clearCookie = function (secure) {
+  return (secure || this.plain === null ? this.secure : this.plain).config.clearCookie()
+}
+
+// The texts of Cookie#serialize, by cookie name.
+const byName = new Map()
+
+/** express-session's Cookie: the session's view of its cookie (`maxAge` in ms). */
+function Cookie(options) {
+  this.path = '/'
+  this.maxAge = null
+  this.httpOnly = true
+  if (options) {
+    if (typeof options !== 'object') throw new TypeError('argument options must be a object')
+    for (const key in options) {
+      if (key !== 'data') this[key] = options[key]
+    }
+  }
+  if (this.originalMaxAge === undefined || this.originalMaxAge === null) {
+    this.originalMaxAge = this.maxAge
+  }
+}
+
+Cookie.prototype = {
+  set expires(date) {
+    this._expires = date
+    this.originalMaxAge = this.maxAge
+  },
+  get expires() {
+    return this._expires
+  },
+  set maxAge(ms) {
+    if (ms && typeof ms !== 'number' && !(ms instanceof Date)) {
+      throw new TypeError('maxAge must be a number or Date')
+    }
+    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : ms
+  },
+  get maxAge() {
+    return this.expires instanceof Date ? this.expires.valueOf() - Date.now() : this.expires
+  },
+  get data() {
+    return {
+      originalMaxAge: this.originalMaxAge,
+      partitioned: this.partitioned,
+      priority: this.priority,
+      expires: this._expires,
+      secure: this.secure,
+      httpOnly: this.httpOnly,
+      domain: this.domain,
+      path: this.path,
+      sameSite: this.sameSite,
+    }
+  },
+  /** The Set-Cookie value for cookie `name` carrying `val`, written by the core. */
+  serialize(name, val) {
+    let text = byName.get(name)
+    if (text === undefined) {
+      if (byName.size >= REMEMBERED) byName.clear()
+      text = new CookieText(name)
+      byName.set(name, text)
+    }
+    return text.setCookie(this, val)
+  },
+  toJSON() {
+    return this.data
+  },
+}
+// What the engine store's JSON holds of a cookie (toJSON's fields), set directly.
+const STORED = new Set(['originalMaxAge', 'partitioned', 'priority', 'secure', 'httpOnly', 'domain', 'path', 'sameSite'])
+
+/**
+ * The Cookie that `new Cookie(stored)` followed by express-session's inflate steps
+ * (`expires` back to a Date, `originalMaxAge` restored) gives, built without running the
+ * setters; `null` when `stored` has a field toJSON never writes (then take those steps).
+ */
+Cookie.fromStored = function (stored) {
+  const c = Object.create(Cookie.prototype)
+  c.path = '/'
+  c._expires = null
+  c.originalMaxAge = null
+  c.httpOnly = true
+  for (const key in stored) {
+    if (STORED.has(key)) c[key] = stored[key]
+    else if (key === 'expires') {
+      const e = stored.expires
+      c._expires = typeof e === 'string' ? new Date(e) : e
+    } else return null
+  }
+  c.originalMaxAge = stored.originalMaxAge
+  return c
+}
+
+Object.defineProperty(Cookie.prototype, 'constructor', { value: Cookie, enumerable: false, writable: true, configurable: true })
+
+module.exports = { Cookie, CookieText, read }

@@ -1,0 +1,718 @@
+'use strict'
+// `require('sessile/express')`: a drop-in replacement for `require('express-session')`.
+// The middleware follows express-session 1.18's logic step by step (same options, same
+// req.session API, same signed cookie); the default store is the sessile engine.
+// Which rules here are express-session's and which the core's: README.md in this folder.
+// Differences from express-session: bindings-node/README.md ("Secure defaults").
+const { Cookie, CookieText, read } = require('./cookie')
+const { Signer, resolveOptions } = require('../../index.js')
+const { Session, Store, MemoryStore } = require('./store')
+const { EngineStore, SessileStore } = require('./engine-store')
+
+const PENDING = '\0sessile-pending'
+
+function defineMethod(obj, name, fn) {
+  Object.defineProperty(obj, name, { configurable: true, enumerable: false, value: fn, writable: true })
+}
+
+function issecure(req, trustProxy) {
+  if (req.connection && req.connection.encrypted) return true
+  if (trustProxy === false) return false
+  if (trustProxy !== true) return req.secure === true
+  let header = req.headers['x-forwarded-proto'] || ''
+  const index = header.indexOf(',')
+  const proto = index !== -1 ? header.substr(0, index).toLowerCase().trim() : header.toLowerCase().trim()
+  return proto === 'https'
+}
+
+// Express sets the prototype of every req and res (setPrototypeOf, in its init
+// middleware). V8 then gives each of them a hidden class of its own: every property added
+// to it builds a new one (about 4 µs each on this project's machines) and every access
+// misses the inline caches. Deleting one own property turns the object into a dictionary
+// ("slow mode") once, after which additions are hash inserts and accesses hit a shared
+// map: cheaper as soon as two properties are added, and the rest of the app's handling of
+// the request gets faster too. The property deleted is one Express itself assigns (req.res,
+// res.req: plain data properties), put back at once; only its place in Object.keys order
+// changes.
+const hasOwn = Object.prototype.hasOwnProperty
+function toDictionary(obj, key) {
+  if (!hasOwn.call(obj, key)) return
+  const value = obj[key]
+  if (Reflect.deleteProperty(obj, key)) obj[key] = value
+}
+
+function fingerprint(sess) {
+  return JSON.stringify(sess, function (key, val) {
+    if (this === sess && key === 'cookie') return undefined
+    return val
+  })
+}
+
+// The fingerprint inflate() takes of the loaded data, computed from its text on demand.
+function fingerprintOfJson(json) {
+  return fingerprint(JSON.parse(json))
+}
+
+// Stands for "the original hash" in savedHash until that hash is computed.
+const ORIGINAL = Symbol('sessile.originalHash')
+// The per-request methods of a session inflated from the engine store, read by the
+// methods of the middleware's Session subclass (no per-request defineProperty).
+const HOOKS = Symbol('sessile.hooks')
+
+// The ID of a signed cookie value ("s:" + ID + "." + signature) when the signature verifies.
+function unsigned(raw, signer) {
+  if (typeof raw !== 'string' || raw.slice(0, 2) !== 's:') return undefined
+  return signer.unsign(raw.slice(2)) ?? undefined
+}
+
+// express-session's back-compat reads of cookie-parser's req.signedCookies / req.cookies,
+// for a request whose Cookie header does not name the session cookie (an app that took
+// the header away). When the header names it, the middleware's own reading stands:
+// cookie-parser lets the first of several copies win, and a sibling domain can plant one
+// that is sent first.
+function fromParsers(req, name, signer) {
+  let val
+  if (req.signedCookies) val = req.signedCookies[name]
+  if (!val && req.cookies) val = unsigned(req.cookies[name], signer)
+  return val || undefined
+}
+
+// The session ID in the request's cookie, when its signature verifies (express-session's
+// getcookie), for a store other than the engine's.
+function getcookie(req, name, signer) {
+  const header = req.headers.cookie
+  const copies = header ? read(header, name) : undefined
+  if (copies === undefined) return fromParsers(req, name, signer)
+  if (typeof copies === 'string') return unsigned(copies, signer)
+  // Sent several times. A copy whose signature fails is not this app's and is passed
+  // over. Which of several validly signed IDs names a live session only the store could
+  // say (the engine store lets the core choose: EngineStore#loadCopies); another store
+  // is not asked, so two different ones count as none.
+  let val
+  for (const copy of copies) {
+    const id = unsigned(copy, signer)
+    if (id === undefined || id === val) continue
+    if (val !== undefined) return undefined
+    val = id
+  }
+  return val
+}
+
+function appendHeader(res, data) {
+  const prev = res.getHeader('Set-Cookie') || []
+  res.setHeader('Set-Cookie', Array.isArray(prev) ? prev.concat(data) : [prev, data])
+}
+
+function checkSecret(secret) {
+  const ok = (s) => (typeof s === 'string' && s.length > 0) || (Buffer.isBuffer(s) && s.length > 0)
+  if (Array.isArray(secret)) {
+    if (secret.length === 0) throw new TypeError('secret option array must contain one or more strings')
+    if (!secret.every(ok)) throw new TypeError('secret option must be non-empty strings or Buffers')
+    return secret
+  }
+  if (!ok(secret)) throw new TypeError('secret option required for sessions (a non-empty string, Buffer or array)')
+  return [secret]
+}
+
+// The cookie attributes sessile/express takes where express-session's options say nothing:
+// the core's defaults (resolveOptions), in express-session's words. The core's `Secure` is
+// express-session's `'auto'` (Secure whenever the request came over HTTPS), so that an
+// express-session app served over plain HTTP keeps its sessions; its attributes that
+// express-session's Cookie also defaults (HttpOnly, Path=/) are left to that Cookie.
+let cookieDefaults = null
+function defaultCookie() {
+  if (cookieDefaults === null) {
+    const core = resolveOptions().cookie
+    cookieDefaults = {
+      sameSite: core.sameSite === 'omit' ? false : core.sameSite,
+      secure: core.secure ? 'auto' : false,
+    }
+  }
+  return cookieDefaults
+}
+
+function session(options) {
+  const opts = options || {}
+  const cookieOptions = Object.assign({}, defaultCookie(), opts.cookie)
+  const generateId = opts.genid
+  // express-session's name for the cookie.
+  const name = opts.name || opts.key || 'connect.sid'
+  // The cookie's Set-Cookie and clearing text, written by the core; its options are
+  // checked now, by the core's rules.
+  const cookieText = new CookieText(name, cookieOptions)
+  const store = opts.store || new EngineStore(opts.engine ? { engine: opts.engine } : opts.engineOptions)
+  const trustProxy = opts.proxy
+  const resaveSession = opts.resave === undefined ? false : Boolean(opts.resave)
+  const rollingSessions = Boolean(opts.rolling)
+  const saveUninitializedSession = opts.saveUninitialized === undefined ? false : Boolean(opts.saveUninitialized)
+  const signer = new Signer(checkSecret(opts.secret))
+  const engineIds = store.issuesIds === true
+  // The engine store's per-request native calls, bound to this signer.
+  const link = engineIds ? store.link(signer) : null
+  // A session's stored text (the engine store remembers its cookie's part).
+  const text = engineIds && store.text ? store.text : JSON
+
+  if (generateId !== undefined && typeof generateId !== 'function') {
+    throw new TypeError('genid option must be a function')
+  }
+  if (generateId !== undefined && engineIds) {
+    throw new TypeError('genid cannot be used with the sessile engine store: the engine issues session IDs')
+  }
+  if (opts.unset && opts.unset !== 'destroy' && opts.unset !== 'keep') {
+    throw new TypeError('unset option must be "destroy" or "keep"')
+  }
+  const unsetDestroy = opts.unset === 'destroy'
+  const idOf = generateId || defaultId
+
+  store.generate = function (req) {
+    if (engineIds) {
+      let token = null
+      Object.defineProperty(req, 'sessionID', {
+        configurable: true,
+        enumerable: true,
+        get() {
+          if (token === null) token = store.issue(req)
+          return token
+        },
+        set(v) {
+          token = v
+        },
+      })
+      req[Session.lazyId] = () => token
+    } else {
+      req.sessionID = idOf(req)
+    }
+    req.session = new Session(req)
+    req.session.cookie = new Cookie(cookieOptions)
+    if (cookieOptions.secure === 'auto') req.session.cookie.secure = cookieText.secureOnly || issecure(req, trustProxy)
+  }
+
+  // Sessions inflated from the engine store: the methods that wrapmethods() would define
+  // on each one live on this prototype and call the request's state. Nothing is added to
+  // `req` for it beyond express-session's own properties: the request's state is a
+  // symbol-keyed property of the session (JSON.stringify, for...in and Object.keys skip
+  // it), and `req` and `id` are prototype getters. No defineProperty per request.
+  function EngineSession(ctx, data, cookie) {
+    this[HOOKS] = ctx
+    if (cookie !== undefined) this.cookie = cookie
+    for (const prop in data) {
+      if (!(prop in this)) this[prop] = data[prop]
+    }
+  }
+  EngineSession.prototype = Object.create(Session.prototype)
+  defineMethod(EngineSession.prototype, 'constructor', Session)
+  Object.defineProperty(EngineSession.prototype, 'req', {
+    configurable: true,
+    enumerable: false,
+    get() {
+      return this[HOOKS].req
+    },
+  })
+  defineMethod(EngineSession.prototype, 'reload', function reload(callback) {
+    const ctx = this[HOOKS]
+    ctx.storedJson = undefined
+    // The reloaded session (a plain Session) reads its ID from req.sessionID.
+    if (!ctx.req[Session.lazyId]) ctx.req[Session.lazyId] = () => ctx.req.sessionID
+    Session.prototype.reload.call(this, ctx.rewrapmethods(this, callback))
+  })
+  defineMethod(EngineSession.prototype, 'save', function save() {
+    const ctx = this[HOOKS]
+    ctx.savedHash = fingerprint(this)
+    ctx.storedJson = undefined
+    Session.prototype.save.apply(this, arguments)
+  })
+  defineMethod(EngineSession.prototype, 'login', function login(userId, callback) {
+    return this[HOOKS].doLogin(this, userId, callback)
+  })
+  defineMethod(EngineSession.prototype, 'logout', function logout(callback) {
+    return this[HOOKS].doLogout(this, callback)
+  })
+  defineMethod(EngineSession.prototype, 'logoutEverywhere', function logoutEverywhere(callback) {
+    return this[HOOKS].doLogoutEverywhere(this, callback)
+  })
+  Object.defineProperty(EngineSession.prototype, 'userId', {
+    configurable: true,
+    enumerable: false,
+    get() {
+      return this[HOOKS].userId
+    },
+  })
+
+  const storeImplementsTouch = typeof store.touch === 'function'
+  let storeReady = true
+  store.on('disconnect', () => {
+    storeReady = false
+  })
+  store.on('connect', () => {
+    storeReady = true
+  })
+
+  // The state of one request; the middleware's steps are its methods (one object per
+  // request instead of a closure per step).
+  function Ctx(req, res, next) {
+    this.req = req
+    this.res = res
+    this.next = next
+    this.originalHash = undefined
+    this.originalId = undefined
+    this.savedHash = undefined
+    this.touched = false
+    this.clearCookie = false
+    this.cookieId = undefined
+    // The payload text as last read from or written to the engine: an unchanged session
+    // is not written again.
+    this.storedJson = undefined
+    this.originalJson = undefined
+    this.userId = null
+    // Within one phase (response headers, response end) no app code runs, so the
+    // session's fingerprint is computed once per phase.
+    this.phaseFp = null
+    this.headersFired = false
+    this.ended = false
+    this.writeHead = res.writeHead
+    this._end = res.end
+    this._write = res.write
+  }
+
+  // The current ID without asking the engine for one.
+  Ctx.prototype.currentId = function () {
+    const lazy = this.req[Session.lazyId]
+    if (lazy && lazy() === null) return PENDING
+    return this.req.sessionID
+  }
+
+  // Just before the headers are written.
+  Ctx.prototype.headers = function () {
+    const req = this.req
+    const res = this.res
+    if (this.clearCookie && !req.session) {
+      appendHeader(res, cookieText.clearCookie(cookieOptions.secure === 'auto' ? issecure(req, trustProxy) : cookieOptions.secure))
+      return
+    }
+    if (!req.session) return
+    this.phaseFp = null
+    const set = this.shouldSetCookie()
+    this.phaseFp = null
+    if (!set) return
+    if (req.session.cookie.secure && !issecure(req, trustProxy)) return
+    if (!this.touched) {
+      req.session.touch()
+      this.touched = true
+    }
+    try {
+      appendHeader(res, cookieText.setCookie(req.session.cookie, 's:' + signer.sign(req.sessionID)))
+    } catch (err) {
+      setImmediate(this.next, err)
+    }
+  }
+
+  Ctx.prototype.end = function (chunk, encoding) {
+    if (this.ended) return false
+    this.ended = true
+    this.phaseFp = null
+    const req = this.req
+    const res = this.res
+    if (!engineIds) return this.endAsync(chunk, encoding)
+    // The engine answers synchronously: save before the response is written, in one
+    // piece (no split write waiting for a callback).
+    try {
+      if (this.shouldDestroy()) {
+        store.destroySync(req.sessionID)
+      } else if (req.session) {
+        if (!this.touched) {
+          req.session.touch()
+          this.touched = true
+        }
+        this.phaseFp = null
+        // Identical text is not written again (whether a save or a touch).
+        const json = this.storedJson === undefined ? undefined : text.stringify(req.session)
+        const id = this.currentId()
+        if (json !== undefined && json === this.storedJson && this.originalId === id) {
+          // unchanged since it was loaded or saved
+        } else if (typeof id === 'string' && id !== PENDING && this.cookieId === id) {
+          // A live session: shouldSave() or shouldTouch() holds, and both write it.
+          store.saveLinked(link, id, req.session, json)
+        } else if (this.shouldSave()) {
+          this.savedHash = this.fp(req.session)
+          store.setSync(req.sessionID, req.session, json)
+        } else if (this.shouldTouch()) {
+          store.setSync(req.sessionID, req.session, json)
+        }
+      }
+    } catch (err) {
+      setImmediate(this.next, err)
+    } finally {
+      this.phaseFp = null
+    }
+    return this._end.call(res, chunk, encoding)
+  }
+
+  // express-session's end() with an asynchronous store.
+  Ctx.prototype.endAsync = function (chunk, encoding) {
+    const ctx = this
+    const req = this.req
+    const res = this.res
+    const next = this.next
+    const _end = this._end
+    const _write = this._write
+    let ret
+    let sync = true
+    function writeend() {
+      if (sync) {
+        ret = _end.call(res, chunk, encoding)
+        sync = false
+        return
+      }
+      _end.call(res)
+    }
+    function writetop() {
+      if (!sync) return ret
+      if (!res._header) res._implicitHeader()
+      if (chunk == null) {
+        ret = true
+        return ret
+      }
+      const contentLength = Number(res.getHeader('Content-Length'))
+      if (!isNaN(contentLength) && contentLength > 0) {
+        chunk = !Buffer.isBuffer(chunk) ? Buffer.from(chunk, encoding) : chunk
+        encoding = undefined
+        if (chunk.length !== 0) {
+          ret = _write.call(res, chunk.slice(0, chunk.length - 1))
+          chunk = chunk.slice(chunk.length - 1, chunk.length)
+          return ret
+        }
+      }
+      ret = _write.call(res, chunk, encoding)
+      sync = false
+      return ret
+    }
+    if (ctx.shouldDestroy()) {
+      store.destroy(req.sessionID, function (err) {
+        if (err) setImmediate(next, err)
+        writeend()
+      })
+      return writetop()
+    }
+    if (!req.session) return _end.call(res, chunk, encoding)
+    if (!ctx.touched) {
+      req.session.touch()
+      ctx.touched = true
+    }
+    if (ctx.shouldSave()) {
+      req.session.save(function (err) {
+        if (err) setImmediate(next, err)
+        writeend()
+      })
+      return writetop()
+    } else if (storeImplementsTouch && ctx.shouldTouch()) {
+      store.touch(req.sessionID, req.session, function (err) {
+        if (err) setImmediate(next, err)
+        writeend()
+      })
+      return writetop()
+    }
+    return _end.call(res, chunk, encoding)
+  }
+
+  Ctx.prototype.generate = function () {
+    const req = this.req
+    store.generate(req)
+    this.originalId = engineIds ? PENDING : req.sessionID
+    this.originalHash = fingerprint(req.session)
+    this.wrapmethods(req.session)
+  }
+
+  // `cookie`: the session's Cookie when the store read it apart from `sess`.
+  Ctx.prototype.inflate = function (sess, principal, json, cookie) {
+    const req = this.req
+    if (json !== undefined) {
+      // From the engine store: the hash is computed from the text when first needed.
+      this.storedJson = json
+      this.originalJson = json
+      if (cookie === undefined) {
+        const stored = sess.cookie
+        cookie = Cookie.fromStored(stored)
+        if (cookie === null) {
+          // Fields the engine store never writes: express-session's own steps.
+          cookie = new Cookie(stored)
+          if (typeof stored.expires === 'string') cookie.expires = new Date(stored.expires)
+          cookie.originalMaxAge = stored.originalMaxAge
+        }
+        sess.cookie = cookie
+      }
+      this.userId = principal
+      req.session = new EngineSession(this, sess, cookie)
+      this.originalId = req.sessionID
+      this.originalHash = ORIGINAL
+      if (!resaveSession) this.savedHash = ORIGINAL
+      return
+    }
+    if (engineIds) req[Session.lazyId] = () => req.sessionID
+    store.createSession(req, sess)
+    this.originalId = req.sessionID
+    this.originalHash = fingerprint(sess)
+    if (!resaveSession) this.savedHash = this.originalHash
+    if (principal !== undefined) Object.defineProperty(req.session, 'userId', { configurable: true, value: principal })
+    this.wrapmethods(req.session)
+  }
+
+  Ctx.prototype.origHash = function () {
+    if (this.originalHash === ORIGINAL) this.originalHash = fingerprintOfJson(this.originalJson)
+    return this.originalHash
+  }
+
+  Ctx.prototype.saved = function () {
+    if (this.savedHash === ORIGINAL) this.savedHash = this.origHash()
+    return this.savedHash
+  }
+
+  Ctx.prototype.rewrapmethods = function (sess, callback) {
+    const ctx = this
+    return function () {
+      if (ctx.req.session !== sess) ctx.wrapmethods(ctx.req.session)
+      callback.apply(this, arguments)
+    }
+  }
+
+  Ctx.prototype.wrapmethods = function (sess) {
+    const ctx = this
+    const _reload = sess.reload
+    const _save = sess.save
+    defineMethod(sess, 'reload', function reload(callback) {
+      ctx.storedJson = undefined
+      _reload.call(this, ctx.rewrapmethods(this, callback))
+    })
+    defineMethod(sess, 'save', function save() {
+      ctx.savedHash = fingerprint(this)
+      ctx.storedJson = undefined
+      _save.apply(this, arguments)
+    })
+    defineMethod(sess, 'login', function login(userId, callback) {
+      return ctx.doLogin(this, userId, callback)
+    })
+    defineMethod(sess, 'logout', function logout(callback) {
+      return ctx.doLogout(this, callback)
+    })
+    defineMethod(sess, 'logoutEverywhere', function logoutEverywhere(callback) {
+      return ctx.doLogoutEverywhere(this, callback)
+    })
+    if (!Object.prototype.hasOwnProperty.call(sess, 'userId')) {
+      Object.defineProperty(sess, 'userId', { configurable: true, value: null })
+    }
+  }
+
+  // Bind the session to `userId`, keep its data, rotate its ID (the old one dies).
+  Ctx.prototype.doLogin = function (sess, userId, callback) {
+    if (typeof userId !== 'string' || userId === '') {
+      return finish(callback, new TypeError('login(userId): userId must be a non-empty string'))
+    }
+    if (!engineIds) {
+      return finish(callback, new TypeError('session.login() needs the sessile engine store'))
+    }
+    const req = this.req
+    let issued
+    try {
+      const sid = req.sessionID // issues one when the session is new
+      store.setSync(sid, sess)
+      issued = store.engine.login(sid, userId)
+    } catch (err) {
+      return finish(callback, err)
+    }
+    req.sessionID = issued.token
+    Object.defineProperty(sess, 'userId', { configurable: true, value: userId })
+    this.savedHash = undefined
+    this.storedJson = undefined
+    return finish(callback, null)
+  }
+
+  // End the session server-side and clear the cookie.
+  Ctx.prototype.doLogout = function (sess, callback) {
+    const id = this.currentId()
+    delete this.req.session
+    this.clearCookie = true
+    if (id === PENDING || typeof id !== 'string') return finish(callback, null)
+    store.destroy(id, function (err) {
+      finish(callback, err)
+    })
+  }
+
+  // End every session of the logged-in user; the callback gets how many.
+  Ctx.prototype.doLogoutEverywhere = function (sess, callback) {
+    if (!engineIds) {
+      return finish(callback, new TypeError('session.logoutEverywhere() needs the sessile engine store'))
+    }
+    if (!sess.userId) return finish(callback, null, 0)
+    let n
+    try {
+      n = store.engine.revokePrincipal(sess.userId)
+    } catch (err) {
+      return finish(callback, err)
+    }
+    delete this.req.session
+    this.clearCookie = true
+    return finish(callback, null, n)
+  }
+
+  Ctx.prototype.fp = function (sess) {
+    if (this.phaseFp === null) this.phaseFp = fingerprint(sess)
+    return this.phaseFp
+  }
+  Ctx.prototype.isModified = function (sess) {
+    return this.originalId !== this.currentId() || this.origHash() !== this.fp(sess)
+  }
+  Ctx.prototype.isSaved = function (sess) {
+    return this.originalId === this.currentId() && this.saved() === this.fp(sess)
+  }
+  Ctx.prototype.shouldDestroy = function () {
+    const id = this.currentId()
+    return id && id !== PENDING && unsetDestroy && this.req.session == null
+  }
+  Ctx.prototype.shouldSave = function () {
+    const id = this.currentId()
+    if (typeof id !== 'string') return false
+    return !saveUninitializedSession && !this.saved() && this.cookieId !== id
+      ? this.isModified(this.req.session)
+      : !this.isSaved(this.req.session)
+  }
+  Ctx.prototype.shouldTouch = function () {
+    const id = this.currentId()
+    if (typeof id !== 'string' || id === PENDING) return false
+    return this.cookieId === id && !this.shouldSave()
+  }
+  Ctx.prototype.shouldSetCookie = function () {
+    const id = this.currentId()
+    if (typeof id !== 'string') return false
+    return this.cookieId !== id
+      ? saveUninitializedSession || this.isModified(this.req.session)
+      : rollingSessions || (this.req.session.cookie.expires != null && this.isModified(this.req.session))
+  }
+
+  return function session(req, res, next) {
+    if (req.session) return next()
+    if (!storeReady) return next()
+    const url = req.originalUrl || req.url || '/'
+    const q = url.indexOf('?')
+    const originalPath = (q === -1 ? url : url.slice(0, q)) || '/'
+    if (originalPath.indexOf(cookieOptions.path || '/') !== 0) return next()
+
+    // Both get several properties below (req: sessionStore, sessionID, session; res:
+    // writeHead, end).
+    toDictionary(req, 'res')
+    toDictionary(res, 'req')
+    req.sessionStore = store
+    const ctx = new Ctx(req, res, next)
+    const writeHead = ctx.writeHead
+    res.writeHead = function (statusCode) {
+      if (!ctx.headersFired) {
+        ctx.headersFired = true
+        // Keep statusCode/headers passed to writeHead visible to the listener.
+        if (typeof statusCode === 'number') res.statusCode = statusCode
+        ctx.headers()
+      }
+      return writeHead.apply(this, arguments)
+    }
+    res.end = function end(chunk, encoding) {
+      return ctx.end(chunk, encoding)
+    }
+
+    // With the engine store, the signature check and the load are one native call.
+    let loaded
+    let loadError
+    let cookieId
+    if (engineIds) {
+      const header = req.headers.cookie
+      const raw = header ? read(header, name) : undefined
+      if (raw === undefined) {
+        cookieId = fromParsers(req, name, signer)
+      } else if (typeof raw === 'string') {
+        // "s:" + token + "." + signature, the token not empty
+        const dot = raw.lastIndexOf('.')
+        if (dot > 2 && raw.startsWith('s:')) {
+          try {
+            loaded = store.loadLinked(link, raw.slice(2), req)
+          } catch (err) {
+            // Only a verified token gets as far as an error.
+            loadError = err
+          }
+          if (loaded !== false) cookieId = raw.slice(2, dot)
+        }
+      } else {
+        // Sent several times (cookie tossing, or stale copies of another path or domain):
+        // the engine chooses among the copies in the signed form.
+        const copies = []
+        for (const copy of raw) {
+          if (copy.lastIndexOf('.') > 2 && copy.startsWith('s:')) copies.push(copy.slice(2))
+        }
+        if (copies.length > 0) {
+          let got = null
+          try {
+            got = store.loadCopies(link, copies, req)
+          } catch (err) {
+            loadError = err
+          }
+          if (got) {
+            const chosen = copies[got[1]]
+            loaded = got[0]
+            cookieId = chosen.slice(0, chosen.lastIndexOf('.'))
+          }
+        }
+      }
+    } else {
+      cookieId = getcookie(req, name, signer)
+    }
+    req.sessionID = ctx.cookieId = cookieId
+    if (loadError !== undefined) return next(loadError)
+
+    if (!cookieId) {
+      ctx.generate()
+      return next()
+    }
+    if (engineIds) {
+      let got = loaded
+      if (got === undefined) {
+        try {
+          got = store.loadSync(cookieId, req)
+        } catch (err) {
+          return next(err)
+        }
+      }
+      try {
+        if (got) ctx.inflate(got[0], got[1], got[2], got[3])
+        else ctx.generate()
+      } catch (err) {
+        return next(err)
+      }
+      return next()
+    }
+    store.get(req.sessionID, function (err, sess) {
+      if (err && err.code !== 'ENOENT') return next(err)
+      try {
+        if (err || !sess) ctx.generate()
+        else ctx.inflate(sess)
+      } catch (e) {
+        return next(e)
+      }
+      next()
+    })
+  }
+}
+
+function finish(callback, err, value) {
+  if (typeof callback === 'function') callback(err, value)
+  else if (err) throw err
+  return value
+}
+
+// express-session's default ID: 24 random bytes, base64url (uid-safe).
+function defaultId() {
+  return require('node:crypto').randomBytes(24).toString('base64url')
+}
+
+session.Store = Store
+session.Cookie = Cookie
+session.Session = Session
+session.MemoryStore = MemoryStore
+session.EngineStore = EngineStore
+session.SessileStore = SessileStore
+
+module.exports = session
