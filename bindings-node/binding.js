@@ -840,6 +840,7 @@ module.exports.NativeCookieConfig = nativeBinding.NativeCookieConfig
 module.exports.Engine = nativeBinding.Engine
 module.exports.NativeEngine = nativeBinding.NativeEngine
 module.exports.Signer = nativeBinding.Signer
+module.exports.configKeys = nativeBinding.configKeys
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.eventKinds = nativeBinding.eventKinds
 module.exports.formatClearCookie = nativeBinding.formatClearCookie

@@ -1,7 +1,8 @@
 # The Node binding (bindings-node/, npm name `sessile`) and its Express demo.
 # npm packages go into bindings-node/node_modules and examples/node/node_modules (from
 # the committed lockfiles); the addon is built by @napi-rs/cli into target/napi-node,
-# whose generated index.d.ts and binding.js must equal the committed ones.
+# whose generated index.d.ts and binding.js must equal the committed ones; options.d.ts,
+# the types of the engine's options, is generated from the built addon's configKeys().
 
 NODE_DIR := bindings-node
 NODE_DEMO_DIR := examples/node
@@ -39,14 +40,17 @@ $(NODE_STAMP_DEMO): $(NODE_DEMO_DIR)/package.json $(NODE_DEMO_DIR)/package-lock.
 
 tools-node: $(NODE_ADDON) $(NODE_STAMP_DEMO)
 
-# Copy freshly generated index.d.ts / binding.js over the committed ones.
-node-regen: $(NODE_GEN)/.stamp
+# Copy freshly generated index.d.ts / binding.js over the committed ones; options.d.ts
+# from the core's config vocabulary as the addon lists it.
+node-regen: $(NODE_GEN)/.stamp $(NODE_ADDON)
 	cp $(NODE_GEN)/index.d.ts $(NODE_GEN)/binding.js $(NODE_DIR)/
+	node $(NODE_DIR)/scripts/options-dts.js
 
 lint-node: tools-node
 	@for f in index.d.ts binding.js; do \
 		cmp -s $(NODE_GEN)/$$f $(NODE_DIR)/$$f || { echo "$(NODE_DIR)/$$f differs from a fresh napi build: run 'make node-regen'"; exit 1; }; \
 	done
+	node $(NODE_DIR)/scripts/options-dts.js --check
 	cd $(NODE_DIR) && npx tsc -p tsconfig.json
 	cargo fmt -p sessile-node -- --check
 

@@ -31,6 +31,7 @@ cd "$work"
 tarball="$(cd "$work" && npm pack --silent "$pkg" | tail -n 1)"
 tar -tzf "$work/$tarball" > "$work/contents"
 grep -qx 'package/sessile.linux-x64-gnu.node' "$work/contents"
+grep -qx 'package/options.d.ts' "$work/contents"
 mkdir "$work/tar" && cd "$work/tar"
 npm init -y >/dev/null
 npm install --no-audit --no-fund --offline "$work/$tarball" >/dev/null

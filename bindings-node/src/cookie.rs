@@ -1,29 +1,24 @@
 //! Cookie helpers without an engine: format `Set-Cookie` values and find a cookie in a
 //! `Cookie` header with the core's rules (the same code the engine uses).
 //!
-//! `CookieConfig` wraps the core's `CookieConfig`: built once from options (so a
-//! combination browsers reject is an error then, by the core's rule), then asked for
-//! `Set-Cookie` and clearing text as often as needed. `sessile/express` keeps one per
-//! cookie it writes.
+//! `CookieConfig` wraps the core's `CookieConfig`: built once from the cookie options of
+//! an engine (`cookieName`, `cookieSameSite`, ...: the same vocabulary path as
+//! `new Engine`, so a combination browsers reject is an error then, by the core's rule),
+//! then asked for `Set-Cookie` and clearing text as often as needed. `sessile/express`
+//! keeps one per cookie it writes.
 
 use napi::Result;
-use napi::bindgen_prelude::Env;
+use napi::bindgen_prelude::{Env, Unknown};
 use napi_derive::napi;
-use sessile::{ConfigError, Error as CoreError};
+use sessile::Error as CoreError;
 
 use crate::error::{arg_error, throw};
-use crate::options::{CookieOptions, cookie_config};
+use crate::options::{Takes, build};
 use crate::{Bytes, bytes_of};
 
-fn checked(env: &Env, cookie: Option<CookieOptions>) -> Result<sessile::CookieConfig> {
-    let c = match cookie {
-        Some(o) => cookie_config(env, o)?,
-        None => sessile::CookieConfig::default(),
-    };
-    if let Err(e) = c.validate() {
-        return Err(throw(env, CoreError::Config(ConfigError::Cookie(e)))?);
-    }
-    Ok(c)
+/// The cookie of the config that `options` (engine options) give, checked by the core.
+fn checked(env: &Env, options: Option<Unknown<'_>>) -> Result<sessile::CookieConfig> {
+    Ok(build(env, options, Takes::ConfigOnly)?.config.cookie)
 }
 
 fn whole_seconds(env: &Env, max_age_s: Option<f64>) -> Result<Option<u64>> {
@@ -42,11 +37,12 @@ fn whole_seconds(env: &Env, max_age_s: Option<f64>) -> Result<Option<u64>> {
     }
 }
 
-/// A session cookie's name and attributes, checked by the core's rules when built: a
-/// combination browsers reject (`SameSite=None` or `Partitioned` without `Secure`, a
-/// `__Host-` name with a `Domain`, ...) throws `SESSILE_CONFIG` with the rule as `reason`.
-/// Absent options take the core's defaults (`__Host-sid`, `Path=/`, `Secure`,
-/// `HttpOnly`, `SameSite=Lax`).
+/// A session cookie's name and attributes, from the `cookie*` options of an engine
+/// (`cookieName`, `cookieSameSite`, ...; any other option of an engine is checked and
+/// has no effect here), checked by the core's rules when built: a combination browsers
+/// reject (`SameSite=None` or `Partitioned` without `Secure`, a `__Host-` name with a
+/// `Domain`, ...) throws `SESSILE_CONFIG` with the rule as `reason`. Absent options take
+/// the core's defaults (`__Host-sid`, `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`).
 #[napi(js_name = "CookieConfig")]
 pub struct NativeCookieConfig {
     inner: sessile::CookieConfig,
@@ -55,7 +51,10 @@ pub struct NativeCookieConfig {
 #[napi]
 impl NativeCookieConfig {
     #[napi(constructor)]
-    pub fn new(env: Env, options: Option<CookieOptions>) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "ConfigOptions")] options: Option<Unknown<'_>>,
+    ) -> Result<Self> {
         Ok(NativeCookieConfig {
             inner: checked(&env, options)?,
         })
@@ -109,13 +108,14 @@ impl NativeCookieConfig {
     }
 }
 
-/// The `Set-Cookie` value for `value` with these attributes (`maxAgeS` in seconds, `null`
-/// for none), or `null` when the value is not a valid cookie value. Throws
-/// `SESSILE_CONFIG` when the attributes are a combination browsers reject.
+/// The `Set-Cookie` value for `value` with the attributes of these options (those of
+/// `CookieConfig`; `maxAgeS` in seconds, `null` for none), or `null` when the value is
+/// not a valid cookie value. Throws `SESSILE_CONFIG` when the attributes are a
+/// combination browsers reject.
 #[napi]
 pub fn format_set_cookie(
     env: Env,
-    cookie: Option<CookieOptions>,
+    #[napi(ts_arg_type = "ConfigOptions | undefined | null")] cookie: Option<Unknown<'_>>,
     value: String,
     max_age_s: Option<f64>,
 ) -> Result<Option<String>> {
@@ -126,7 +126,10 @@ pub fn format_set_cookie(
 
 /// The `Set-Cookie` value that deletes the cookie (`Max-Age=0`).
 #[napi]
-pub fn format_clear_cookie(env: Env, cookie: Option<CookieOptions>) -> Result<String> {
+pub fn format_clear_cookie(
+    env: Env,
+    #[napi(ts_arg_type = "ConfigOptions | undefined | null")] cookie: Option<Unknown<'_>>,
+) -> Result<String> {
     let c = checked(&env, cookie)?;
     Ok(c.clear_cookie()
         .map(|h| h.as_str().to_owned())

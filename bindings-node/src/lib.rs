@@ -12,11 +12,11 @@ mod options;
 mod signer;
 
 pub use cookie::{NativeCookieConfig, format_clear_cookie, format_set_cookie, parse_cookie};
-pub use options::resolve_options;
+pub use options::{ConfigKey, config_keys, resolve_options};
 pub use signer::Signer;
 
 use napi::Result;
-use napi::bindgen_prelude::{BigInt, Buffer, Either, Env, FunctionRef};
+use napi::bindgen_prelude::{BigInt, Buffer, Either, Env, FunctionRef, Object, Unknown};
 use napi_derive::napi;
 use sessile::shared::SharedEngine;
 use sessile::{Client as CoreClient, Error as CoreError, SessionRef, Store};
@@ -218,15 +218,20 @@ fn ms_arg(env: &Env, name: &str, v: Option<f64>) -> Result<Option<u32>> {
 
 #[napi]
 impl NativeEngine {
-    /// Build an engine. Every option is optional; see the README for defaults.
-    /// `seed` (32 bytes) makes IDs reproducible and is for tests only; `clock` replaces the
-    /// monotonic clock (it must return milliseconds and never go backwards).
+    /// Build an engine. Every option is optional: the core's config keys in camelCase
+    /// (`configKeys()`, docs/CONFIG.md). `seed` (32 bytes) makes IDs reproducible and is
+    /// for tests only; `clock` replaces the monotonic clock (it must return milliseconds
+    /// and never go backwards).
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        #[napi(ts_arg_type = "EngineOptions")] options: Option<options::EngineOptions<'_>>,
+        #[napi(ts_arg_type = "EngineOptions")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
-        let (config, seed, clock) = options::build(&env, options)?;
+        let options::Built {
+            config,
+            seed,
+            clock,
+        } = options::build(&env, options, options::Takes::Engine)?;
         let inner = match seed {
             Some(seed) => SharedEngine::with_seed(config, seed),
             None => SharedEngine::new(config),
@@ -641,6 +646,14 @@ impl NativeEngine {
             .with(|e| e.clear_cookie())
             .map(|h| h.as_str().to_owned())
             .unwrap_or_default()
+    }
+
+    /// Every config key's value in this engine (camelCase, as `new Engine` takes them):
+    /// `new Engine(engine.config)` builds one configured alike.
+    #[napi(getter, ts_return_type = "EngineConfig")]
+    pub fn config<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        let c = self.inner.with(|e| e.config().clone());
+        options::config_object(env, &c)
     }
 
     /// The name of the session cookie.

@@ -152,8 +152,8 @@ test('every error code is thrown with its stable code', () => {
   throwsCode(() => e.setTimeouts(s.session.handle, 0, null), 'SESSILE_INVALID_TIMEOUT')
   throwsCode(() => new Engine({ capacity: 0 }), 'SESSILE_CONFIG', 'capacity')
   throwsCode(() => new Engine({ idleTimeoutMs: 10, absoluteTimeoutMs: 5 }), 'SESSILE_CONFIG', 'idle_above_absolute')
-  throwsCode(() => new Engine({ cookie: { secure: false } }), 'SESSILE_CONFIG', 'cookie_host_prefix_needs_secure')
-  throwsCode(() => new Engine({ cookie: { name: 'a b' } }), 'SESSILE_CONFIG', 'cookie_invalid_name')
+  throwsCode(() => new Engine({ cookieSecure: false }), 'SESSILE_CONFIG', 'cookie_host_prefix_needs_secure')
+  throwsCode(() => new Engine({ cookieName: 'a b' }), 'SESSILE_CONFIG', 'cookie_invalid_name')
   throwsCode(() => e.tokenFromCookieHeader('__Host-sid=a; __Host-sid=b'), 'SESSILE_COOKIE', 'duplicate')
   throwsCode(() => e.tokenFromCookieHeader('x'.repeat(16 * 1024 + 1)), 'SESSILE_COOKIE', 'header_too_long')
   throwsCode(() => e.validate('not a token'), 'SESSILE_SESSION_INVALID', 'malformed')
@@ -170,18 +170,36 @@ test('every error code is thrown with its stable code', () => {
 
 test('bad inputs of every kind give typed errors, never a crash', () => {
   const e = new Engine()
+  // A value a config key does not take is the core's refusal, naming the option.
+  for (const [key, value] of [
+    ['capacity', -1],
+    ['capacity', 1.5],
+    ['capacity', NaN],
+    ['capacity', '10'],
+    ['idleTimeoutMs', Infinity],
+    ['profile', 'aal9'],
+    ['ipPolicy', 'maybe'],
+    ['principalLimitPolicy', 'evict_oldest'],
+    ['rotatedReuse', 'x'],
+    ['cookieSameSite', 'sideways'],
+    ['cookiePriority', 'urgent'],
+    ['cookieSecure', 1],
+    ['cookieName', null],
+    ['cookieName', { name: 'sid' }],
+  ]) {
+    assert.throws(() => new Engine({ [key]: value }), (err) => {
+      assert.equal(err.code, 'SESSILE_CONFIG', `${key}: ${value}`)
+      assert.equal(err.reason, 'bad_value', `${key}: ${value}`)
+      assert.equal(err.key, key)
+      assert.ok(err.message.startsWith(key + ':'), err.message)
+      return true
+    })
+  }
   const bad = [
-    () => new Engine({ capacity: -1 }),
-    () => new Engine({ capacity: 1.5 }),
-    () => new Engine({ capacity: NaN }),
-    () => new Engine({ idleTimeoutMs: Infinity }),
-    () => new Engine({ profile: 'aal9' }),
-    () => new Engine({ ipPolicy: 'maybe' }),
-    () => new Engine({ principalLimitPolicy: 'x' }),
-    () => new Engine({ rotatedReuse: 'x' }),
-    () => new Engine({ cookie: { sameSite: 'sideways' } }),
-    () => new Engine({ cookie: { priority: 'urgent' } }),
     () => new Engine({ seed: Buffer.alloc(3) }),
+    () => new Engine({ seed: 'x'.repeat(32) }),
+    () => new Engine({ clock: 5 }),
+    () => new Engine(5),
     () => e.setTimeouts(e.create().session.handle, -5, null),
   ]
   for (const fn of bad) throwsCode(fn, 'SESSILE_INVALID_ARGUMENT')
@@ -207,7 +225,7 @@ test('a fixed seed gives reproducible IDs; cookies use the configured attributes
   assert.equal(a.tokenFromCookieHeader(`theme=dark; __Host-sid=${token}`), token)
   assert.equal(a.tokenFromCookieHeader('theme=dark'), null)
   assert.match(a.clearCookie(), /^__Host-sid=; .*Max-Age=0/)
-  const c = new Engine({ profile: 'aal3', cookie: { name: 'sid', secure: false, sameSite: 'strict', priority: 'high', persistent: false } })
+  const c = new Engine({ profile: 'aal3', cookieName: 'sid', cookieSecure: false, cookieSameSite: 'strict', cookiePriority: 'high', cookiePersistent: false })
   const s = c.create()
   assert.equal(c.setCookie(s.token, s.session), `sid=${s.token}; Path=/; HttpOnly; SameSite=Strict; Priority=High`)
   assert.equal(s.session.idleTimeoutMs, 15 * 60000)
@@ -316,7 +334,7 @@ test('peek reports a session, or why its token is dead, without touching anythin
 })
 
 test('validateCookie and validateAny apply the core\'s duplicate rule', () => {
-  const { engine, clock } = clocked({ capacity: 8, tombstones: 8, cookie: { name: 'sid', secure: false } })
+  const { engine, clock } = clocked({ capacity: 8, tombstones: 8, cookieName: 'sid', cookieSecure: false })
   const user = engine.create()
   const dead = engine.create()
   engine.logout(dead.token)

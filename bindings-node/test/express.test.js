@@ -316,8 +316,8 @@ test('cookie options browsers reject are the core\'s SESSILE_CONFIG error when t
   refused({ name: '__Secure-sid', cookie: { secure: false } }, 'cookie_secure_prefix_needs_secure')
   refused({ name: 'bad name' }, 'cookie_invalid_name')
   refused({ cookie: { path: 'app' } }, 'cookie_invalid_path')
-  assert.throws(() => session({ secret: 'x', cookie: { sameSite: 'sideways' } }), (e) => e.code === 'SESSILE_INVALID_ARGUMENT')
-  assert.throws(() => session({ secret: 'x', cookie: { priority: 'urgent' } }), (e) => e.code === 'SESSILE_INVALID_ARGUMENT')
+  assert.throws(() => session({ secret: 'x', cookie: { sameSite: 'sideways' } }), (e) => e.code === 'SESSILE_CONFIG' && e.reason === 'bad_value' && e.key === 'cookieSameSite')
+  assert.throws(() => session({ secret: 'x', cookie: { priority: 'urgent' } }), (e) => e.code === 'SESSILE_CONFIG' && e.reason === 'bad_value' && e.key === 'cookiePriority')
 })
 
 // secure 'auto' (the default) is Secure over HTTPS; a cookie the core allows only with

@@ -181,7 +181,7 @@ test('SessileStore refuses unknown options, naming the key', () => {
   assert.throws(() => new SessileStore({ capacty: 5 }), (e) => e instanceof TypeError && /capacty/.test(e.message))
   assert.throws(() => new SessileStore({ engine: new Engine(), capacity: 5 }), (e) => e instanceof TypeError && /capacity/.test(e.message))
   assert.throws(() => new SessileStore({ principal: 'passport.user' }), (e) => e instanceof TypeError && /principal/.test(e.message))
-  for (const ok of [{}, undefined, { capacity: 4, idleTimeoutMs: 1000, profile: 'aal2', seed: Buffer.alloc(32), clock: () => 0, cookie: {} }]) {
+  for (const ok of [{}, undefined, { capacity: 4, idleTimeoutMs: 1000, profile: 'aal2', seed: Buffer.alloc(32), clock: () => 0, cookieSameSite: 'strict' }]) {
     assert.ok(new SessileStore(ok))
   }
 })

@@ -4,12 +4,16 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sessile::{
-    Client, ClientPolicy, Config, ConfigError, CookieConfig, CookieConfigError, Engine, Error,
-    Event, PrincipalLimitPolicy, Profile, RotatedReusePolicy, SameSite, Session, SessionRef, Stats,
-    Store, Token, cookie::Priority, cookie::parse_cookie,
+    Client, Config, ConfigError, CookieConfig, Engine, Error, Event, Session, SessionRef, Stats,
+    Store, Token, cookie::parse_cookie, vocabulary,
 };
+
+fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+    v.sort_unstable();
+    v
+}
 
 fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
@@ -48,104 +52,30 @@ fn seed(v: &Value) -> [u8; 32] {
         .expect("32-byte seed")
 }
 
-fn u32_of(v: &Value) -> u32 {
-    u32::try_from(v.as_u64().expect("number")).expect("u32")
-}
-
-fn client_policy(v: &Value) -> ClientPolicy {
-    match v.as_str() {
-        Some("off") => ClientPolicy::Off,
-        Some("observe") => ClientPolicy::Observe,
-        Some("enforce") => ClientPolicy::Enforce,
-        _ => panic!("client policy {v}"),
+/// A config object's value as the vocabulary takes it.
+fn value(v: &Value) -> vocabulary::Value<'_> {
+    match v {
+        Value::Null => vocabulary::Value::Unset,
+        Value::Bool(b) => vocabulary::Value::Flag(*b),
+        Value::String(t) => vocabulary::Value::Text(t),
+        Value::Number(n) => vocabulary::Value::Int(n.as_u64().expect("a whole number")),
+        _ => panic!("config value {v}"),
     }
 }
 
-fn cookie_config(over: &Map<String, Value>) -> Result<CookieConfig, CookieConfigError> {
-    let mut c = CookieConfig::default();
-    for (k, v) in over {
-        match k.as_str() {
-            "name" => c = c.with_name(v.as_str().expect("name"))?,
-            "domain" => c = c.with_domain(v.as_str())?,
-            "path" => c = c.with_path(v.as_str().expect("path"))?,
-            "secure" => c.secure = v.as_bool().expect("bool"),
-            "http_only" => c.http_only = v.as_bool().expect("bool"),
-            "partitioned" => c.partitioned = v.as_bool().expect("bool"),
-            "persistent" => c.persistent = v.as_bool().expect("bool"),
-            "same_site" => {
-                c.same_site = match v.as_str() {
-                    None => None,
-                    Some("Strict") => Some(SameSite::Strict),
-                    Some("Lax") => Some(SameSite::Lax),
-                    Some("None") => Some(SameSite::None),
-                    Some(o) => panic!("same_site {o}"),
-                }
-            }
-            "priority" => {
-                c.priority = match v.as_str() {
-                    None => None,
-                    Some("Low") => Some(Priority::Low),
-                    Some("Medium") => Some(Priority::Medium),
-                    Some("High") => Some(Priority::High),
-                    Some(o) => panic!("priority {o}"),
-                }
-            }
-            _ => panic!("unknown cookie config key {k}"),
-        }
-    }
-    Ok(c)
+/// Build a config from config objects (later ones override earlier ones), through the
+/// config vocabulary every binding uses.
+fn config(layers: &[&Value]) -> Result<Config, ConfigError> {
+    let entries = layers
+        .iter()
+        .flat_map(|l| l.as_object().expect("config object"))
+        .map(|(k, v)| (k.as_str(), value(v)));
+    Config::from_entries(entries.collect::<Vec<_>>())
 }
 
-/// Build a config: the profile (or default), then each override, then `validate()`.
-fn config(profile: Option<&Value>, layers: &[&Value]) -> Result<Config, ConfigError> {
-    let mut c = match profile.and_then(Value::as_str) {
-        None => Config::default(),
-        Some("aal1") => Config::profile(Profile::Aal1),
-        Some("aal2") => Config::profile(Profile::Aal2),
-        Some("aal3") => Config::profile(Profile::Aal3),
-        Some(o) => panic!("profile {o}"),
-    };
-    for layer in layers {
-        for (k, v) in layer.as_object().expect("config object") {
-            match k.as_str() {
-                "capacity" => c.capacity = u32_of(v),
-                "pool_bytes" => c.pool_bytes = u32_of(v),
-                "max_payload" => c.max_payload = u32_of(v),
-                "token_bytes" => c.token_bytes = u8::try_from(v.as_u64().unwrap()).unwrap(),
-                "idle_timeout_ms" => c.idle_timeout_ms = u32_of(v),
-                "absolute_timeout_ms" => c.absolute_timeout_ms = u32_of(v),
-                "max_idle_timeout_ms" => c.max_idle_timeout_ms = u32_of(v),
-                "max_absolute_timeout_ms" => c.max_absolute_timeout_ms = u32_of(v),
-                "tombstones" => c.tombstones = u32_of(v),
-                "events" => c.events = u32_of(v),
-                "max_sessions_per_principal" => c.max_sessions_per_principal = u32_of(v),
-                "max_addresses" => c.max_addresses = u8::try_from(v.as_u64().unwrap()).unwrap(),
-                "ip_policy" => c.ip_policy = client_policy(v),
-                "user_agent_policy" => c.user_agent_policy = client_policy(v),
-                "principal_limit_policy" => {
-                    c.principal_limit_policy = match v.as_str() {
-                        Some("evict_oldest") => PrincipalLimitPolicy::EvictLeastRecentlyUsed,
-                        Some("refuse") => PrincipalLimitPolicy::Refuse,
-                        _ => panic!("principal_limit_policy {v}"),
-                    }
-                }
-                "rotated_reuse" => {
-                    c.rotated_reuse = match v.as_str() {
-                        Some("report") => RotatedReusePolicy::Report,
-                        Some("revoke_session") => RotatedReusePolicy::RevokeSession,
-                        _ => panic!("rotated_reuse {v}"),
-                    }
-                }
-                "cookie" => {
-                    c.cookie = cookie_config(v.as_object().expect("cookie object"))
-                        .map_err(ConfigError::Cookie)?
-                }
-                _ => panic!("unknown config key {k}"),
-            }
-        }
-    }
-    c.validate()?;
-    Ok(c)
+/// The cookie attributes of a (cookie-only) config object.
+fn cookie_config(over: &Value) -> Result<CookieConfig, ConfigError> {
+    config(&[over]).map(|c| c.cookie)
 }
 
 // ---------------------------------------------------------------- config.json
@@ -155,16 +85,24 @@ fn config_defaults_profiles_and_validation() {
     let v = load("config.json");
     // Defaults: the JSON lists every field; building from it must give Config::default().
     let defaults = &v["defaults"];
-    assert_eq!(config(None, &[defaults]).unwrap(), Config::default());
+    assert_eq!(config(&[defaults]).unwrap(), Config::default());
     let c = Config::default();
     let d = defaults.as_object().unwrap();
     assert_eq!(d["capacity"], c.capacity);
     assert_eq!(d["idle_timeout_ms"], c.idle_timeout_ms);
     assert_eq!(d["absolute_timeout_ms"], c.absolute_timeout_ms);
     assert_eq!(d["events"], c.events);
-    assert_eq!(d["cookie"]["name"], c.cookie.name.as_str());
+    assert_eq!(d["cookie_name"], c.cookie.name.as_str());
+    // Every key of the vocabulary is listed, and only those.
+    let listed: Vec<&str> = d.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = vocabulary::KEYS
+        .iter()
+        .map(|k| k.name)
+        .filter(|k| *k != "profile")
+        .collect();
+    assert_eq!(sorted(listed), sorted(keys));
     for (name, t) in v["profiles"].as_object().unwrap() {
-        let c = config(Some(&Value::String(name.clone())), &[]).unwrap();
+        let c = config(&[&serde_json::json!({ "profile": name })]).unwrap();
         assert_eq!(t["idle_timeout_ms"], c.idle_timeout_ms, "{name}");
         assert_eq!(t["absolute_timeout_ms"], c.absolute_timeout_ms, "{name}");
     }
@@ -172,7 +110,7 @@ fn config_defaults_profiles_and_validation() {
     assert!(cases.len() >= 40);
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let got = config(case.get("profile"), &[&case["config"]]);
+        let got = config(&[&case["config"]]);
         match case["error"].as_str() {
             None => {
                 let c = got.unwrap_or_else(|e| panic!("{name}: unexpected {}", e.code()));
@@ -196,7 +134,7 @@ fn cookie_vectors() {
     let v = load("cookies.json");
     for case in v["set_cookie"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let cfg = cookie_config(case["config"].as_object().unwrap());
+        let cfg = cookie_config(&case["config"]);
         let value = String::from_utf8(bytes(case, "value").unwrap()).unwrap();
         let got = cfg
             .ok()
@@ -205,7 +143,7 @@ fn cookie_vectors() {
     }
     for case in v["clear_cookie"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let cfg = cookie_config(case["config"].as_object().unwrap());
+        let cfg = cookie_config(&case["config"]);
         let got = cfg.ok().and_then(|c| c.clear_cookie());
         assert_eq!(got.as_deref(), case["expect"].as_str(), "{name}");
     }
@@ -233,7 +171,7 @@ fn token_vectors() {
     for e in v["engines"].as_array().unwrap() {
         let ename = e["name"].as_str().unwrap();
         let mut engine =
-            Engine::new(config(None, &[&e["config"]]).unwrap(), seed(&e["seed_hex"])).unwrap();
+            Engine::new(config(&[&e["config"]]).unwrap(), seed(&e["seed_hex"])).unwrap();
         let issued: Vec<&str> = e["issued"]
             .as_array()
             .unwrap()
@@ -328,7 +266,7 @@ fn client_of(step: &Value) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
 
 fn run_script(script: &Value, base: &Value, default_seed: &Value) {
     let sname = script["name"].as_str().unwrap();
-    let cfg = config(None, &[base, &script["config"]]).unwrap();
+    let cfg = config(&[base, &script["config"]]).unwrap();
     let seed = seed(script.get("seed_hex").unwrap_or(default_seed));
     let mut e = Engine::new(cfg, seed).unwrap();
     run_steps(&mut e, sname, script);

@@ -54,18 +54,20 @@ function read(header, name) {
 }
 
 // express-session's spellings of a cookie's attributes (the `cookie` package's: `sameSite`
-// true for Strict, any case, false or absent for none) as the core's cookie options.
+// true for Strict, any case, false or absent for none) as the core's config keys for a
+// cookie (`cookieName`, ...: the options of an engine). An attribute express-session
+// leaves out (no domain, no path, no priority) is not given: the core's default stands.
 function coreOptions(name, c) {
   const sameSite = c.sameSite
   return {
-    name,
-    domain: c.domain ? c.domain : undefined,
-    path: c.path ? c.path : undefined,
-    secure: Boolean(c.secure),
-    httpOnly: Boolean(c.httpOnly),
-    sameSite: sameSite === true ? 'strict' : sameSite ? String(sameSite).toLowerCase() : 'omit',
-    partitioned: Boolean(c.partitioned),
-    priority: c.priority ? String(c.priority).toLowerCase() : undefined,
+    cookieName: name,
+    cookieDomain: c.domain ? c.domain : undefined,
+    cookiePath: c.path ? c.path : undefined,
+    cookieSecure: Boolean(c.secure),
+    cookieHttpOnly: Boolean(c.httpOnly),
+    cookieSameSite: sameSite === true ? 'strict' : sameSite ? String(sameSite).toLowerCase() : 'omit',
+    cookiePartitioned: Boolean(c.partitioned),
+    cookiePriority: c.priority ? String(c.priority).toLowerCase() : undefined,
   }
 }
 
@@ -101,8 +103,8 @@ const REMEMBERED = 8
  * The Set-Cookie text of the cookie `name`, written by the core. `options`: the cookie
  * options of the middleware in express-session's words (`secure` may be `'auto'`). They
  * are checked now, by the core's rules: a combination browsers reject throws
- * `SESSILE_CONFIG` (reason: the rule), a spelling the core does not know
- * `SESSILE_INVALID_ARGUMENT`. Without `options`, only `setCookie` is of use.
+ * `SESSILE_CONFIG` (reason: the rule), and so does a spelling the core does not know
+ * (reason `bad_value`). Without `options`, only `setCookie` is of use.
  *
  * With `secure: 'auto'` both forms are built; when the core refuses the cookie without
  * Secure (SameSite=None, Partitioned, a `__Host-` or `__Secure-` name), `secureOnly` is

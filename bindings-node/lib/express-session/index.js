@@ -122,10 +122,10 @@ function checkSecret(secret) {
 let cookieDefaults = null
 function defaultCookie() {
   if (cookieDefaults === null) {
-    const core = resolveOptions().cookie
+    const core = resolveOptions()
     cookieDefaults = {
-      sameSite: core.sameSite === 'omit' ? false : core.sameSite,
-      secure: core.secure ? 'auto' : false,
+      sameSite: core.cookieSameSite === 'omit' ? false : core.cookieSameSite,
+      secure: core.cookieSecure ? 'auto' : false,
     }
   }
   return cookieDefaults
