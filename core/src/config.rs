@@ -23,13 +23,6 @@ pub const MAX_TOKEN_BYTES: u8 = 32;
 /// Most distinct client addresses a session remembers for the address alarm.
 pub const MAX_TRACKED_ADDRESSES: u8 = 4;
 
-impl PrincipalLimitPolicy {
-    /// The old name of [`PrincipalLimitPolicy::EvictLeastRecentlyUsed`], kept while the
-    /// bindings move over.
-    #[allow(non_upper_case_globals)]
-    pub const EvictOldest: PrincipalLimitPolicy = PrincipalLimitPolicy::EvictLeastRecentlyUsed;
-}
-
 /// What to do when a client attribute (address, user agent) changes within a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientPolicy {
