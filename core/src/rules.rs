@@ -30,16 +30,19 @@ impl Times {
     // end of time is the end of time (the session then dies, never lives on).
 
     /// When it dies of inactivity unless used again.
+    #[inline]
     pub const fn idle_deadline(&self) -> u64 {
         self.last_seen_ms.saturating_add(self.idle_ms as u64)
     }
 
     /// When it dies however busy.
+    #[inline]
     pub const fn absolute_deadline(&self) -> u64 {
         self.created_ms.saturating_add(self.absolute_ms as u64)
     }
 
     /// The moment it dies: it is live while `now < deadline()`.
+    #[inline]
     pub const fn deadline(&self) -> u64 {
         let (i, a) = (self.idle_deadline(), self.absolute_deadline());
         if i < a { i } else { a }
@@ -56,6 +59,7 @@ impl Times {
 /// assert_eq!(liveness(&t, 9), Ok(()));
 /// assert_eq!(liveness(&t, 10), Err(Expiry::Idle));
 /// ```
+#[inline]
 pub const fn liveness(t: &Times, now: u64) -> Result<(), Expiry> {
     if now < t.deadline() {
         Ok(())
@@ -66,6 +70,7 @@ pub const fn liveness(t: &Times, now: u64) -> Result<(), Expiry> {
 
 /// Which deadline ends a session (the earlier; on a tie the absolute one, the limit
 /// no activity could have moved).
+#[inline]
 pub const fn expiry(t: &Times) -> Expiry {
     if t.absolute_deadline() <= t.idle_deadline() {
         Expiry::Absolute
@@ -77,6 +82,7 @@ pub const fn expiry(t: &Times) -> Expiry {
 /// `Max-Age` of the session cookie, in whole seconds rounded up: until the absolute
 /// deadline (the browser keeps it as long as the session could live; the idle deadline
 /// is enforced server-side, so a cookie need not be re-sent on every request).
+#[inline]
 pub const fn max_age_s(t: &Times, now: u64) -> u64 {
     seconds_up(t.absolute_deadline().saturating_sub(now))
 }
@@ -84,6 +90,7 @@ pub const fn max_age_s(t: &Times, now: u64) -> u64 {
 /// `Max-Age` for a cookie that lives `left_ms` more milliseconds: whole seconds, rounded
 /// up (a cookie must not die before what it carries). For a framework that chooses a
 /// cookie's life itself (express-session's `cookie.maxAge`).
+#[inline]
 pub const fn seconds_up(left_ms: u64) -> u64 {
     left_ms.div_ceil(1000)
 }
@@ -131,6 +138,7 @@ pub const fn reuse(why: Invalid, policy: RotatedReusePolicy) -> Reuse {
 /// tombstones anonymous churn cannot push out: the logout, rotation and revocation of a
 /// logged-in session (reuse of those is the account-takeover signal); every other death
 /// goes to the ring anonymous sessions share.
+#[inline]
 pub const fn keep_tombstone(why: Invalid, authenticated: bool) -> bool {
     authenticated
         && matches!(
@@ -140,6 +148,7 @@ pub const fn keep_tombstone(why: Invalid, authenticated: bool) -> bool {
 }
 
 /// The event a session's end raises (`None` for a reason that does not end a session).
+#[inline]
 pub const fn end_event(why: Invalid) -> Option<EventKind> {
     Some(match why {
         Invalid::LoggedOut => EventKind::LoggedOut,

@@ -75,11 +75,13 @@ impl Slot {
         flags: 0,
     };
 
+    #[inline]
     pub(crate) fn last_seen(&self) -> u64 {
         self.created.saturating_add(u64::from(self.seen_offset))
     }
 
     /// The record's times, for the rules ([`crate::rules`]).
+    #[inline]
     pub(crate) fn times(&self) -> Times {
         Times {
             created_ms: self.created,
@@ -90,10 +92,12 @@ impl Slot {
     }
 
     /// The moment the session dies: it is live while `now < deadline()`.
+    #[inline]
     pub(crate) fn deadline(&self) -> u64 {
         self.times().deadline()
     }
 
+    #[inline]
     pub(crate) fn is_live(&self) -> bool {
         self.state != STATE_FREE
     }
