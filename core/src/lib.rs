@@ -83,6 +83,7 @@ pub use engine::{
 };
 pub use error::{Error, Expiry, Invalid, StoreError};
 pub use event::{Event, EventKind};
+pub use idgen::IdGen;
 pub use pool::{BLOCK as POOL_BLOCK, Chunks};
 pub use request::{Request, SetCookie};
 pub use slot::Slot;
