@@ -2,9 +2,9 @@
 //! engine's) against the Redis store: random operation sequences compared, operation by
 //! operation, with a plain reference model: every outcome, snapshot, event and counter.
 
-mod support;
 #[path = "../../../core/tests/support/model.rs"]
 mod model;
+mod support;
 
 use model::{Run, config, op, step};
 use proptest::prelude::*;
