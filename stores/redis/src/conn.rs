@@ -47,10 +47,25 @@ impl Conn {
         })
     }
 
-    /// Run `f` on the connection (made first if needed).
+    /// Run `f` on the connection (made first if needed). A connection that was made
+    /// earlier and turns out broken (the server restarted, a proxy closed it while idle)
+    /// is made anew and `f` run once more: every write sessile sends is guarded by what
+    /// it read, so one that did land before the connection broke cannot land twice.
+    /// A timeout is not retried (it would double the wait).
     pub(crate) fn call<T>(
         &mut self,
-        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+        mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, Error> {
+        let reused = self.con.is_some() && self.pid == std::process::id();
+        match self.call_once(&mut f) {
+            Err(Error::Store(StoreError::Unavailable)) if reused => self.call_once(&mut f),
+            other => other,
+        }
+    }
+
+    fn call_once<T>(
+        &mut self,
+        f: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
         let pid = std::process::id();
         if pid != self.pid {

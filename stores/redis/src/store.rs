@@ -289,7 +289,7 @@ impl RedisStore {
 
     fn call<T>(
         &self,
-        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+        f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
         self.conn.borrow_mut().call(f)
     }
