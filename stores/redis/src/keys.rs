@@ -137,7 +137,15 @@ impl Keys {
     }
     /// Every key of this deployment matches this pattern (for tests and operators).
     pub(crate) fn pattern(&self) -> String {
-        format!("{}*", self.root.replace('{', "\\{").replace('}', "\\}"))
+        let mut p = String::with_capacity(self.root.len() * 2 + 1);
+        for ch in self.root.chars() {
+            if matches!(ch, '\\' | '*' | '?' | '[' | ']' | '{' | '}' | '^' | '-') {
+                p.push('\\');
+            }
+            p.push(ch);
+        }
+        p.push('*');
+        p
     }
 }
 

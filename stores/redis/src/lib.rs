@@ -63,7 +63,11 @@
 //! braces are a Redis Cluster hash tag: all keys of every operation are in one slot, so a
 //! cluster never answers CROSSSLOT and a script sees a consistent state, at the cost that
 //! one deployment's sessions live on one shard (a cluster gives it failover, not more
-//! throughput; run several deployments, with their own prefixes, to spread load). Keys
+//! throughput; run several deployments, with their own prefixes, to spread load). The
+//! scripts also touch keys they compute (the record a token names, a churn tombstone
+//! pushed out), all under the same tag and so in the slot of the keys they were given,
+//! which Redis Cluster and Valkey accept; passing them in instead would cost a read
+//! one more round trip. Keys
 //! hold digests (HMAC-SHA-256 under [`RedisConfig::key`]), never tokens: a copy of Redis
 //! yields nothing a browser could present, and whoever can write to Redis but lacks the
 //! key cannot plant a session for a token they chose.
@@ -119,6 +123,13 @@ mod store;
 
 pub use config::{MAX_PREFIX, RedisConfig};
 pub use store::RedisStore;
+
+// A store moves to the thread that serves a request (bindings keep one per process
+// behind a lock, or one per thread).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<RedisStore>();
+};
 
 /// Milliseconds since the Unix epoch on this host's clock: the `now` every process
 /// sharing a store passes (see the clock rule).

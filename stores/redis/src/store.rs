@@ -254,17 +254,32 @@ impl RedisStore {
         self.versioned = on;
     }
 
-    /// Delete every key of this deployment (its prefix): for tests and for operators
-    /// retiring a deployment. Sessions end without events or tombstones.
+    /// Delete every key of this deployment (its prefix), a batch at a time (SCAN, so
+    /// the server keeps serving meanwhile): for tests, and for operators retiring a
+    /// deployment. Sessions end without events or tombstones; returns how many keys.
     pub fn delete_everything(&mut self) -> Result<usize, Error> {
         let pattern = self.keys.pattern();
-        self.conn.borrow_mut().call(|c| {
-            let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(c)?;
-            for chunk in keys.chunks(BATCH) {
-                redis::cmd("DEL").arg(chunk).query::<()>(c)?;
+        let mut cursor = 0u64;
+        let mut n = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self.call(|c| {
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(BATCH)
+                    .query(c)
+            })?;
+            if !keys.is_empty() {
+                self.call(|c| redis::cmd("DEL").arg(&keys).query::<()>(c))?;
+                n += keys.len();
             }
-            Ok(keys.len())
-        })
+            if next == 0 {
+                return Ok(n);
+            }
+            cursor = next;
+        }
     }
 
     // ------------------------------------------------------------------ plumbing

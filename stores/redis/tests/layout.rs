@@ -173,3 +173,23 @@ fn unusable_store_configurations_are_refused_before_any_connection() {
         "{shown}"
     );
 }
+
+#[test]
+fn deleting_a_deployment_deletes_its_keys_and_no_other() {
+    let (url, _server) = support::server();
+    let mut r = support::redis_config(&url, "delete");
+    // Glob characters in a prefix match themselves only.
+    r.prefix = format!("{}*?[x]", r.prefix);
+    let mut near = r.clone();
+    near.prefix = format!("{}*?[y]", support::fresh_prefix("delete"));
+    let mut s = RedisStore::with_seed(Config::default(), &r, [9; 32]).unwrap();
+    let mut other = RedisStore::with_seed(Config::default(), &near, [8; 32]).unwrap();
+    let (t, _) = s.create(NOW, NONE).unwrap();
+    s.login(t.as_bytes(), b"alice", NOW).unwrap();
+    let (kept, _) = other.create(NOW, NONE).unwrap();
+    let n = s.delete_everything().unwrap();
+    assert!(n >= 5, "{n}");
+    assert!(all_keys(&url, &r.prefix).is_empty());
+    assert_eq!(s.stats().live, 0);
+    assert!(other.validate(kept.as_bytes(), NOW, NONE).is_ok());
+}
