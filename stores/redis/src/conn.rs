@@ -47,11 +47,11 @@ impl Conn {
         })
     }
 
-    /// Run `f` on the connection (made first if needed). A connection that was made
-    /// earlier and turns out broken (the server restarted, a proxy closed it while idle)
-    /// is made anew and `f` run once more: every write sessile sends is guarded by what
-    /// it read, so one that did land before the connection broke cannot land twice.
-    /// A timeout is not retried (it would double the wait).
+    /// Run `f`, a read (or the touch of a read, which may be repeated), on the
+    /// connection (made first if needed). A connection that was made earlier and turns
+    /// out broken (the server restarted, a proxy closed it while idle) is made anew and
+    /// `f` run once more, so a restart costs no request. A timeout is not retried (it
+    /// would double the wait).
     pub(crate) fn call<T>(
         &mut self,
         mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
@@ -63,7 +63,11 @@ impl Conn {
         }
     }
 
-    fn call_once<T>(
+    /// Run `f`, a write, once: when the connection breaks, whether it landed is not
+    /// known, and deciding anew on what it may have changed could misread the caller's
+    /// own write (a login's rotated-out token taken for a reuse). The caller gets the
+    /// error; the next call makes a new connection.
+    pub(crate) fn call_once<T>(
         &mut self,
         f: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {

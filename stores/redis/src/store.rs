@@ -385,7 +385,10 @@ impl RedisStore {
         for a in argv {
             inv.arg(a);
         }
-        let landed: i64 = self.call(|c| inv.invoke(c))?;
+        let landed: i64 = self
+            .conn
+            .borrow_mut()
+            .call_once(&mut |c: &mut redis::Connection| inv.invoke(c))?;
         Ok(landed == 1)
     }
 
