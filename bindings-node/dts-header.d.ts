@@ -20,6 +20,7 @@ export type SessileErrorCode =
   | 'SESSILE_STORAGE_SIZE'
   | 'SESSILE_ENTROPY'
   | 'SESSILE_OUT_OF_MEMORY'
+  | 'SESSILE_STORE'
   | 'SESSILE_INVALID_ARGUMENT'
 
 /** Why a token does not name a live session (`reason` of `SESSILE_SESSION_INVALID`). */

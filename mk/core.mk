@@ -21,8 +21,9 @@ lint-core:
 	# The bench-only exports of the C library, which nothing else builds.
 	cargo clippy -p sessile-c --features bench --all-targets -- -D warnings
 
+# The Redis store's tests need a server: test-redis runs them (mk/redis.mk).
 test-core:
-	cargo test --workspace
+	cargo test --workspace --exclude sessile-redis
 
 # The core with no allocator at all, for bare-metal targets; alloc without std; and the
 # engine on caller-owned arrays run on the host with no features (no heap in the crate).

@@ -26,6 +26,7 @@ fn reason(e: &CoreError) -> Option<&'static str> {
     match e {
         CoreError::Session(why) => Some(why.code()),
         CoreError::Cookie(c) => Some(c.code()),
+        CoreError::Store(s) => Some(s.code()),
         _ => None,
     }
 }

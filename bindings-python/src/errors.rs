@@ -40,6 +40,7 @@ fn error_class(e: &Error) -> (&'static str, Option<&'static str>) {
         Error::StorageSize => ("StorageSize", None),
         Error::Entropy => ("EntropyError", None),
         Error::OutOfMemory => ("OutOfMemory", None),
+        Error::Store(why) => ("StoreUnavailable", Some(why.code())),
     }
 }
 

@@ -174,6 +174,18 @@ enum sessile_result
   SESSILE_RESULT_COOKIE_INVALID_DOMAIN = 79,
   // Cookie config: the path is not acceptable.
   SESSILE_RESULT_COOKIE_INVALID_PATH = 80,
+  // Store (Redis, Valkey; never the in-process engine): it cannot be reached.
+  SESSILE_RESULT_STORE_UNAVAILABLE = 90,
+  // Store: it did not answer within the configured timeout.
+  SESSILE_RESULT_STORE_TIMEOUT = 91,
+  // Store: it answered with an error (out of memory, ACL, read-only replica, ...).
+  SESSILE_RESULT_STORE_REFUSED = 92,
+  // Store: concurrent changes outlasted the retry bound; nothing was written.
+  SESSILE_RESULT_STORE_CONFLICT = 93,
+  // Store: it holds data sessile did not write.
+  SESSILE_RESULT_STORE_CORRUPT = 94,
+  // Store: its own configuration (URL, key, prefix) is unusable.
+  SESSILE_RESULT_STORE_CONFIG = 95,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

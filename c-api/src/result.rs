@@ -3,7 +3,9 @@
 
 use core::ffi::CStr;
 
-use sessile_core::{ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid};
+use sessile_core::{
+    ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid, StoreError,
+};
 
 /// What a call did. `SESSILE_RESULT_OK` is 0; every other value names one reason, and
 /// `sessile_result_str()` gives its stable snake_case code (the core's code where the core
@@ -116,6 +118,18 @@ pub enum sessile_result {
     SESSILE_RESULT_COOKIE_INVALID_DOMAIN = 79,
     /// Cookie config: the path is not acceptable.
     SESSILE_RESULT_COOKIE_INVALID_PATH = 80,
+    /// Store (Redis, Valkey; never the in-process engine): it cannot be reached.
+    SESSILE_RESULT_STORE_UNAVAILABLE = 90,
+    /// Store: it did not answer within the configured timeout.
+    SESSILE_RESULT_STORE_TIMEOUT = 91,
+    /// Store: it answered with an error (out of memory, ACL, read-only replica, ...).
+    SESSILE_RESULT_STORE_REFUSED = 92,
+    /// Store: concurrent changes outlasted the retry bound; nothing was written.
+    SESSILE_RESULT_STORE_CONFLICT = 93,
+    /// Store: it holds data sessile did not write.
+    SESSILE_RESULT_STORE_CORRUPT = 94,
+    /// Store: its own configuration (URL, key, prefix) is unusable.
+    SESSILE_RESULT_STORE_CONFIG = 95,
 }
 
 use sessile_result as R;
@@ -200,6 +214,20 @@ impl From<Error> for sessile_result {
             Error::StorageSize => R::SESSILE_RESULT_STORAGE_SIZE,
             Error::Entropy => R::SESSILE_RESULT_ENTROPY,
             Error::OutOfMemory => R::SESSILE_RESULT_OUT_OF_MEMORY,
+            Error::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<StoreError> for sessile_result {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable => R::SESSILE_RESULT_STORE_UNAVAILABLE,
+            StoreError::Timeout => R::SESSILE_RESULT_STORE_TIMEOUT,
+            StoreError::Refused => R::SESSILE_RESULT_STORE_REFUSED,
+            StoreError::Conflict => R::SESSILE_RESULT_STORE_CONFLICT,
+            StoreError::Corrupt => R::SESSILE_RESULT_STORE_CORRUPT,
+            StoreError::Config => R::SESSILE_RESULT_STORE_CONFIG,
         }
     }
 }
@@ -267,6 +295,12 @@ impl sessile_result {
             R::SESSILE_RESULT_COOKIE_PARTITIONED_NEEDS_SECURE => c"cookie_partitioned_needs_secure",
             R::SESSILE_RESULT_COOKIE_INVALID_DOMAIN => c"cookie_invalid_domain",
             R::SESSILE_RESULT_COOKIE_INVALID_PATH => c"cookie_invalid_path",
+            R::SESSILE_RESULT_STORE_UNAVAILABLE => c"store_unavailable",
+            R::SESSILE_RESULT_STORE_TIMEOUT => c"store_timeout",
+            R::SESSILE_RESULT_STORE_REFUSED => c"store_refused",
+            R::SESSILE_RESULT_STORE_CONFLICT => c"store_conflict",
+            R::SESSILE_RESULT_STORE_CORRUPT => c"store_corrupt",
+            R::SESSILE_RESULT_STORE_CONFIG => c"store_config",
         }
     }
 }
@@ -276,7 +310,7 @@ pub(crate) fn from_u32(v: u32) -> Option<sessile_result> {
     KNOWN.iter().copied().find(|r| *r as u32 == v)
 }
 
-const KNOWN: [sessile_result; 51] = [
+const KNOWN: [sessile_result; 57] = [
     R::SESSILE_RESULT_OK,
     R::SESSILE_RESULT_NO_EVENT,
     R::SESSILE_RESULT_NULL_ARGUMENT,
@@ -328,6 +362,12 @@ const KNOWN: [sessile_result; 51] = [
     R::SESSILE_RESULT_COOKIE_PARTITIONED_NEEDS_SECURE,
     R::SESSILE_RESULT_COOKIE_INVALID_DOMAIN,
     R::SESSILE_RESULT_COOKIE_INVALID_PATH,
+    R::SESSILE_RESULT_STORE_UNAVAILABLE,
+    R::SESSILE_RESULT_STORE_TIMEOUT,
+    R::SESSILE_RESULT_STORE_REFUSED,
+    R::SESSILE_RESULT_STORE_CONFLICT,
+    R::SESSILE_RESULT_STORE_CORRUPT,
+    R::SESSILE_RESULT_STORE_CONFIG,
 ];
 
 #[cfg(test)]
@@ -404,7 +444,20 @@ mod tests {
         for e in plain {
             assert_eq!(R::from(e).code().to_str().unwrap(), e.code());
         }
-        assert_eq!(plain.len() + 3, Error::CODES.len());
+        let store = [
+            StoreError::Unavailable,
+            StoreError::Timeout,
+            StoreError::Refused,
+            StoreError::Conflict,
+            StoreError::Corrupt,
+            StoreError::Config,
+        ];
+        for s in store {
+            assert_eq!(R::from(Error::Store(s)).code().to_str().unwrap(), s.code());
+        }
+        assert_eq!(store.len(), StoreError::CODES.len());
+        // Config, Session and Cookie carry their reasons' codes; Store too.
+        assert_eq!(plain.len() + 4, Error::CODES.len());
     }
 
     #[test]

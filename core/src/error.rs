@@ -67,6 +67,66 @@ impl core::fmt::Display for Invalid {
     }
 }
 
+/// Why a session store outside this process (Redis, Valkey) could not answer. The
+/// in-process table never gives these. Every one fails closed: no token is taken as
+/// valid, nothing is written, and the next call tries again (a store that comes back
+/// needs no restart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoreError {
+    /// The store cannot be reached (connection refused, closed or reset).
+    Unavailable,
+    /// The store did not answer within the configured timeout.
+    Timeout,
+    /// The store answered with an error: out of memory (`maxmemory`), permission
+    /// denied (ACL), a read-only replica, a script it will not run, ...
+    Refused,
+    /// Other requests kept changing what this one read, more times than the store's
+    /// retry bound: nothing was written; the call may be repeated.
+    Conflict,
+    /// The store holds data this code did not write (another program's keys under the
+    /// same prefix, or tampering): it is not used.
+    Corrupt,
+    /// The store's own configuration is unusable (its URL, key or prefix).
+    Config,
+}
+
+impl StoreError {
+    /// Stable snake_case code, the same in every binding.
+    pub const fn code(self) -> &'static str {
+        match self {
+            StoreError::Unavailable => "store_unavailable",
+            StoreError::Timeout => "store_timeout",
+            StoreError::Refused => "store_refused",
+            StoreError::Conflict => "store_conflict",
+            StoreError::Corrupt => "store_corrupt",
+            StoreError::Config => "store_config",
+        }
+    }
+
+    /// Every code [`StoreError::code`] can return.
+    pub const CODES: [&'static str; 6] = [
+        "store_unavailable",
+        "store_timeout",
+        "store_refused",
+        "store_conflict",
+        "store_corrupt",
+        "store_config",
+    ];
+}
+
+impl core::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            StoreError::Unavailable => "session store unavailable",
+            StoreError::Timeout => "session store did not answer in time",
+            StoreError::Refused => "session store refused the command",
+            StoreError::Conflict => "session store busy with concurrent changes; retry",
+            StoreError::Corrupt => "session store holds data sessile did not write",
+            StoreError::Config => "session store configuration is unusable",
+        })
+    }
+}
+
 /// Everything that can go wrong, as one typed enum. No input makes the engine panic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -99,6 +159,9 @@ pub enum Error {
     /// The memory for the engine's storage could not be allocated (capacity or pool
     /// too large for this machine). Returned by construction only.
     OutOfMemory,
+    /// A session store outside this process failed (see [`StoreError`]); never from
+    /// the in-process table.
+    Store(StoreError),
 }
 
 impl Error {
@@ -121,11 +184,18 @@ impl Error {
             Error::StorageSize => "storage_size",
             Error::Entropy => "entropy",
             Error::OutOfMemory => "out_of_memory",
+            Error::Store(_) => "store",
         }
     }
 
+    /// True for a failure of the store rather than of the request: the request's own
+    /// inputs were not judged (a caller answers "try again later", e.g. HTTP 503).
+    pub const fn is_store(&self) -> bool {
+        matches!(self, Error::Store(_))
+    }
+
     /// Every code [`Error::code`] can return.
-    pub const CODES: [&'static str; 14] = [
+    pub const CODES: [&'static str; 15] = [
         "capacity_exhausted",
         "pool_exhausted",
         "payload_too_large",
@@ -140,6 +210,7 @@ impl Error {
         "storage_size",
         "entropy",
         "out_of_memory",
+        "store",
     ];
 }
 
@@ -162,6 +233,7 @@ impl core::fmt::Display for Error {
             Error::OutOfMemory => {
                 f.write_str("not enough memory for the configured capacity and pool")
             }
+            Error::Store(e) => write!(f, "{e}"),
         }
     }
 }
@@ -175,6 +247,12 @@ impl From<ConfigError> for Error {
 impl From<Invalid> for Error {
     fn from(e: Invalid) -> Self {
         Error::Session(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
     }
 }
 

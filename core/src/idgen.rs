@@ -19,8 +19,11 @@ pub(crate) const MAX_DRAW: usize = 32;
 /// Keystream buffered per refill: four ChaCha20 blocks less the next key.
 const BUFFER: usize = 4 * 64 - 32;
 
-/// ChaCha20 with fast key erasure (see the module docs).
-pub(crate) struct IdGen {
+/// The session-ID generator: ChaCha20 with fast key erasure (see the module docs).
+/// Every store issues its tokens from one ([`crate::Token::from_random`]); seed it with
+/// 32 bytes of real entropy ([`crate::shared::os_seed`]), or a fixed value in tests
+/// only, and replace it with a freshly seeded one in a forked child.
+pub struct IdGen {
     key: [u8; 32],
     buf: [u8; BUFFER],
     /// Bytes of `buf` already handed out (and wiped).
@@ -28,7 +31,8 @@ pub(crate) struct IdGen {
 }
 
 impl IdGen {
-    pub(crate) fn from_seed(seed: [u8; 32]) -> IdGen {
+    /// A generator keyed by `seed`.
+    pub fn from_seed(seed: [u8; 32]) -> IdGen {
         IdGen {
             key: seed,
             buf: [0; BUFFER],
@@ -36,10 +40,15 @@ impl IdGen {
         }
     }
 
-    /// Fill `out` (at most [`MAX_DRAW`] bytes) with bytes no one has seen, and wipe them
-    /// from the generator.
-    pub(crate) fn fill(&mut self, out: &mut [u8]) {
-        debug_assert!(out.len() <= MAX_DRAW);
+    /// Fill `out` with bytes no one has seen, and wipe them from the generator.
+    pub fn fill(&mut self, out: &mut [u8]) {
+        for part in out.chunks_mut(MAX_DRAW) {
+            self.draw(part);
+        }
+    }
+
+    /// One draw of at most [`MAX_DRAW`] bytes.
+    fn draw(&mut self, out: &mut [u8]) {
         if BUFFER - self.used < out.len() {
             self.refill();
         }

@@ -59,21 +59,25 @@ pub struct Request {
     ended: bool,
     /// The app emptied the session since it began or logged in.
     cleared: bool,
+    /// The store failed while this request began or ended its session.
+    failure: Option<Error>,
 }
 
 impl Request {
     /// Load the session a request's `Cookie` header names (the duplicate-cookie rule,
     /// deadlines and client checks apply). Nothing a client sends makes this fail: a
     /// missing, malformed, forged, expired or ambiguous cookie gives a request without
-    /// a session (and whatever security event the store records).
+    /// a session (and whatever security event the store records). A store that cannot
+    /// answer also gives a request without a session, which says so
+    /// ([`Request::store_error`]): never a session it could not check.
     pub fn begin<S: Store>(
         store: &mut S,
         header: Option<&[u8]>,
         now: u64,
         client: &Client<'_>,
     ) -> Request {
-        let found = header.and_then(|h| store.validate_cookie(h, now, client).ok().flatten());
-        Request::holding(found.and_then(|(t, s)| Some((Token::copy_of(t)?, s))))
+        let found = header.map(|h| store.validate_cookie(h, now, client));
+        Request::holding(found.unwrap_or(Ok(None)))
     }
 
     /// [`Request::begin`] for a token the glue took from elsewhere (a signed cookie it
@@ -84,12 +88,16 @@ impl Request {
         now: u64,
         client: &Client<'_>,
     ) -> Request {
-        let found = token.and_then(|t| Some((t, store.validate(t, now, client).ok()?)));
-        Request::holding(found.and_then(|(t, s)| Some((Token::copy_of(t)?, s))))
+        let found = token.map(|t| store.validate(t, now, client).map(|s| Some((t, s))));
+        Request::holding(found.unwrap_or(Ok(None)))
     }
 
-    fn holding(found: Option<(Token, Session)>) -> Request {
-        let (token, session) = found.unzip();
+    fn holding(found: Result<Option<(&[u8], Session)>, Error>) -> Request {
+        let failure = found.as_ref().err().copied().filter(Error::is_store);
+        let found = found.ok().flatten();
+        let (token, session) = found
+            .and_then(|(t, s)| Some((Token::copy_of(t)?, s)))
+            .unzip();
         Request {
             had_data: session.is_some_and(|s| s.payload_len > 0),
             token,
@@ -97,7 +105,16 @@ impl Request {
             new_token: false,
             ended: false,
             cleared: false,
+            failure,
         }
+    }
+
+    /// The store could not answer while this request began (or ended) its session
+    /// ([`Error::Store`]): the request holds no session, but the user may have one.
+    /// Answer it as unavailable (HTTP 503) rather than as a visitor without a session;
+    /// [`Request::finish`] gives this error too.
+    pub fn store_error(&self) -> Option<Error> {
+        self.failure
     }
 
     /// The token of the session this request holds.
@@ -134,11 +151,17 @@ impl Request {
     }
 
     /// End the session server-side, as a logout (later reuse of its token is
-    /// reported); the response clears the cookie.
+    /// reported); the response clears the cookie. A store that cannot answer leaves the
+    /// session as it was and the request failed ([`Request::store_error`]): a cookie
+    /// cleared while its session lives on would be a logout that did not happen.
     pub fn end<S: Store>(&mut self, store: &mut S, now: u64) {
         if let Some(t) = self.token.take() {
             // Already ended elsewhere (expired, revoked): nothing left to destroy.
-            let _ = store.logout(t.as_bytes(), now);
+            if let Err(e) = store.logout(t.as_bytes(), now)
+                && e.is_store()
+            {
+                self.failure.get_or_insert(e);
+            }
         }
         self.session = None;
         self.had_data = false;
@@ -159,9 +182,16 @@ impl Request {
         if self.cleared {
             self.end(store, now);
         }
+        if let Some(e) = self.failure {
+            return Err(e);
+        }
         let held = match &self.token {
-            // Ended since the request began: start afresh.
-            Some(t) => store.login(t.as_bytes(), principal, now).ok(),
+            Some(t) => match store.login(t.as_bytes(), principal, now) {
+                Ok(pair) => Some(pair),
+                Err(e) if e.is_store() => return Err(e),
+                // Ended since the request began: start afresh.
+                Err(_) => None,
+            },
             None => None,
         };
         let (token, session) = match held {
@@ -203,7 +233,8 @@ impl Request {
     ///   choice of a `Max-Age` for it (Flask's `session.permanent`).
     ///
     /// Errors (a payload over the cap, no room, a full table) leave the stored data as
-    /// it was.
+    /// it was. A request whose store failed ([`Request::store_error`]) gives that error
+    /// and writes nothing.
     pub fn finish<S: Store>(
         &mut self,
         store: &mut S,
@@ -212,9 +243,15 @@ impl Request {
         now: u64,
         client: &Client<'_>,
     ) -> Result<Option<SetCookie>, Error> {
+        if let Some(e) = self.failure {
+            return Err(e);
+        }
         let emptied = data.is_some_and(<[u8]>::is_empty) && self.had_data;
         if self.token.is_some() && (self.cleared || emptied) {
             self.end(store, now);
+            if let Some(e) = self.failure {
+                return Err(e);
+            }
         }
         let mut data = data;
         if self.token.is_none() {

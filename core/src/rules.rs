@@ -147,6 +147,20 @@ pub const fn keep_tombstone(why: Invalid, authenticated: bool) -> bool {
         )
 }
 
+/// How `total` remembered dead tokens are shared: `(kept, churn)`. Three quarters are
+/// kept for the tokens [`keep_tombstone`] keeps, the rest (at least one entry when there
+/// are two or more) churn with every other death, so anonymous churn never pushes out
+/// a logged-in user's logged-out or rotated-out token.
+pub const fn tombstone_shares(total: u32) -> (u32, u32) {
+    let kept = if total < 2 {
+        total
+    } else {
+        let quarter = total / 4;
+        total - if quarter > 1 { quarter } else { 1 }
+    };
+    (kept, total - kept)
+}
+
 /// The event a session's end raises (`None` for a reason that does not end a session).
 #[inline]
 pub const fn end_event(why: Invalid) -> Option<EventKind> {

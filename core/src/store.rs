@@ -32,7 +32,13 @@ use crate::rules::{self, Times};
 use crate::token::Token;
 
 /// A session store: records, and the rules applied to them. Every call takes `now`
-/// (monotonic milliseconds); a store never reads a clock.
+/// (milliseconds: monotonic for the in-process table, wall-clock Unix time for a store
+/// that processes on several hosts share); a store never reads a clock.
+///
+/// Every call can fail with [`Error::Store`] when the records live outside this process
+/// and that store cannot answer; such a failure never makes a token valid and writes
+/// nothing. The in-process table never gives it, and its own methods of the same names
+/// ([`crate::Engine::validate`], ...) keep the narrower types it can give.
 pub trait Store {
     /// A session's payload, chunk by chunk.
     type Payload<'a>: Iterator<Item = &'a [u8]>
@@ -56,20 +62,20 @@ pub trait Store {
 
     /// Look a token up and, if it names a live session, mark it used (idle timer
     /// restarts). Deadlines are checked exactly, at millisecond resolution, on every call.
-    fn validate(&mut self, token: &[u8], now: u64, client: &Client<'_>)
-    -> Result<Session, Invalid>;
+    /// Why a token names no live session is `Error::Session(..)`.
+    fn validate(&mut self, token: &[u8], now: u64, client: &Client<'_>) -> Result<Session, Error>;
 
     /// The live session `token` names at `now`, without touching it: no idle timer
     /// restart, no event, no client check, nothing ended. For listings and
     /// administration (a page of sessions must not keep abandoned ones alive). A dead
     /// token gives what validation would (`LoggedOut`, `Expired(..)`, ...).
-    fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Invalid>;
+    fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Error>;
 
     /// End the live session `token` names because a request carried it beside another
     /// live one (event [`crate::EventKind::DuplicateCookie`], ended as revoked). A
     /// token that names no live session is left alone. Used by
     /// [`Store::validate_any`].
-    fn end_duplicate(&mut self, token: &[u8], now: u64);
+    fn end_duplicate(&mut self, token: &[u8], now: u64) -> Result<(), Error>;
 
     /// Bind the session to `principal` and rotate its token (the old one dies:
     /// anti-fixation). Payload is kept. The absolute timer restarts at login. The
@@ -95,16 +101,16 @@ pub trait Store {
     /// live. One past its deadline but not yet swept ends as expired, as a validation
     /// would find it, and is not counted. A principal no login would accept (empty, too
     /// long) has no sessions: 0.
-    fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize;
+    fn revoke_principal(&mut self, principal: &[u8], now: u64) -> Result<usize, Error>;
 
     /// End every live session (an administrator's "log everyone out"); returns how
     /// many. Sessions past their deadline but not yet swept end as expired and are not
     /// counted.
-    fn revoke_all(&mut self, now: u64) -> usize;
+    fn revoke_all(&mut self, now: u64) -> Result<usize, Error>;
 
     /// The live sessions of `principal` at `now` (ASVS: let users see their sessions).
     /// Sessions past their deadline are left out, swept or not.
-    fn sessions_of(&mut self, principal: &[u8], now: u64) -> Self::SessionsOf<'_>;
+    fn sessions_of(&mut self, principal: &[u8], now: u64) -> Result<Self::SessionsOf<'_>, Error>;
 
     /// A snapshot of the session behind `handle` at `now`. A session past its deadline
     /// ends as expired and gives that error; so do [`Store::payload`] and
@@ -134,8 +140,10 @@ pub trait Store {
     /// bytes differ from what is stored. Never lands on a session that ended since it
     /// was loaded (logged out, revoked, expired, evicted) or whose token changed since
     /// (login or rotation in another request): those give [`Saved::Dropped`] and change
-    /// nothing ([`rules::save`]). A payload over the cap or with no room is an error and
-    /// the stored one stays.
+    /// nothing ([`rules::save`]). A store shared by processes (Redis) also moves the
+    /// epoch at every payload write, so a save prepared before another request's write
+    /// is dropped too (no lost update: the caller reloads and redoes its change). A
+    /// payload over the cap or with no room is an error and the stored one stays.
     fn save(
         &mut self,
         handle: SessionRef,
@@ -145,7 +153,7 @@ pub trait Store {
     ) -> Result<Saved, Error>;
 
     /// Reclaim every session whose deadline has passed; returns how many.
-    fn sweep(&mut self, now: u64) -> usize;
+    fn sweep(&mut self, now: u64) -> Result<usize, Error>;
 
     /// The oldest undrained event.
     fn pop_event(&mut self) -> Option<Event>;
@@ -169,7 +177,8 @@ pub trait Store {
     ///   The next request then starts clean instead of being refused for as long as
     ///   the planted session lives.
     ///
-    /// An empty `tokens` is [`Invalid::Unknown`].
+    /// An empty `tokens` is [`Invalid::Unknown`]. A store failure on any copy is that
+    /// failure (never a choice made without it).
     fn validate_any<'t, I>(
         &mut self,
         tokens: I,
@@ -190,13 +199,23 @@ pub trait Store {
                 .filter(move |&(i, t)| !all.clone().take(i).any(|u| u == t))
                 .map(|(_, t)| t)
         };
-        let mut live = distinct().filter(|t| self.peek(t, now).is_ok());
-        let chosen = match (live.next(), live.next()) {
-            (Some(t), None) => t,
+        let (mut first_live, mut live) = (None, 0);
+        for t in distinct() {
+            match self.peek(t, now) {
+                Ok(_) => {
+                    first_live = first_live.or(Some(t));
+                    live += 1;
+                }
+                Err(e) if e.is_store() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        let chosen = match (first_live, live) {
+            (Some(t), 1) => t,
             (None, _) => distinct().next().ok_or(Error::Session(Invalid::Unknown))?,
-            (Some(_), Some(_)) => {
+            (Some(_), _) => {
                 for t in distinct() {
-                    self.end_duplicate(t, now);
+                    self.end_duplicate(t, now)?;
                 }
                 return Err(Error::Cookie(CookieError::Duplicate));
             }

@@ -68,6 +68,21 @@ impl Token {
         Some(t)
     }
 
+    /// The token whose random bytes are `raw` (1 to 32 bytes), in the one text form the
+    /// core issues and accepts: for a store that issues tokens itself, from an
+    /// [`crate::IdGen`]. `None` for any other length.
+    pub fn from_random(raw: &[u8]) -> Option<Token> {
+        (!raw.is_empty() && raw.len() <= usize::from(MAX_TOKEN_BYTES)).then(|| Token::encode(raw))
+    }
+
+    /// The random bytes behind the text of a token of `n` random bytes, written to
+    /// `out[..n]`; false (and `out` unspecified) when `text` is no such token: a store's
+    /// `Malformed`. The same strict rule the in-process table applies (one spelling
+    /// per token: exact length, base64url alphabet, zero spare bits).
+    pub fn decode_into(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as usize]) -> bool {
+        decode(text, n, out)
+    }
+
     pub(crate) fn encode(raw: &[u8]) -> Token {
         let mut text = [0u8; MAX_TOKEN_CHARS];
         let mut out = 0;

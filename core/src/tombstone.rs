@@ -103,10 +103,9 @@ pub(crate) struct Tombstones {
     len: [u32; 2],
 }
 
-/// The kept ring's share of `cap` entries: three quarters, leaving the churn ring at
-/// least one entry when there are two or more.
+/// The kept ring's share of `cap` entries ([`crate::rules::tombstone_shares`]).
 fn kept_len(cap: u32) -> u32 {
-    if cap < 2 { cap } else { cap - (cap / 4).max(1) }
+    crate::rules::tombstone_shares(cap).0
 }
 
 impl Tombstones {

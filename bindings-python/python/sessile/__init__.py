@@ -48,6 +48,7 @@ from .errors import (
     SessionInvalid,
     StaleHandle,
     StorageSize,
+    StoreUnavailable,
 )
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "StaleHandle",
     "Stats",
     "StorageSize",
+    "StoreUnavailable",
     "__version__",
     "config_keys",
     "dumps",

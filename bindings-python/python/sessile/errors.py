@@ -8,7 +8,8 @@ Every exception the engine raises derives from :class:`SessileError`, so
 ``ConfigError`` code for :class:`ConfigError` (``"bad_value"``, ``"idle_above_absolute"``,
 ``"cookie_invalid_name"``, ...; ``"invalid_value"`` for a ``seed`` that is not 32 bytes),
 whose ``key`` names the keyword of ``Engine(...)`` to change, and the ``CookieError`` code
-for :class:`CookieError` (``"header_too_long"``, ``"duplicate"``).
+for :class:`CookieError` (``"header_too_long"``, ``"duplicate"``), and the ``StoreError``
+code for :class:`StoreUnavailable` (``"store_unavailable"``, ``"store_timeout"``, ...).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "SessionInvalid",
     "StaleHandle",
     "StorageSize",
+    "StoreUnavailable",
 ]
 
 
@@ -138,6 +140,16 @@ class OutOfMemory(SessileError, MemoryError):
     code = "out_of_memory"
 
 
+class StoreUnavailable(SessileError):
+    """A session store outside this process (Redis, Valkey) could not answer; ``reason``
+    says how (``"store_unavailable"``, ``"store_timeout"``, ``"store_refused"``,
+    ``"store_conflict"``, ``"store_corrupt"``, ``"store_config"``). Nothing was written and
+    no token was taken as valid: answer the request as unavailable and try again later.
+    The in-process engine never raises it."""
+
+    code = "store"
+
+
 class ClockError(SessileError, ValueError):
     """The injected clock returned something that is not finite, non-negative seconds.
 
@@ -165,5 +177,6 @@ BY_CODE = {
         StorageSize,
         EntropyError,
         OutOfMemory,
+        StoreUnavailable,
     )
 }

@@ -201,19 +201,12 @@ impl<S: Storage> Store for Engine<S> {
         self.st.create(&mut p, now, client)
     }
 
-    fn validate(
-        &mut self,
-        token: &[u8],
-        now: u64,
-        client: &Client<'_>,
-    ) -> Result<Session, Invalid> {
-        let mut p = self.storage.parts();
-        self.st.validate(&mut p, token, now, client)
+    fn validate(&mut self, token: &[u8], now: u64, client: &Client<'_>) -> Result<Session, Error> {
+        Engine::validate(self, token, now, client).map_err(Error::Session)
     }
 
-    fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Invalid> {
-        let p = self.storage.parts();
-        self.st.peek(&p, token, now)
+    fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Error> {
+        Engine::peek(self, token, now).map_err(Error::Session)
     }
 
     fn login(
@@ -243,18 +236,16 @@ impl<S: Storage> Store for Engine<S> {
         self.st.revoke(&mut p, handle, now)
     }
 
-    fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
-        let mut p = self.storage.parts();
-        self.st.revoke_principal(&mut p, principal, now)
+    fn revoke_principal(&mut self, principal: &[u8], now: u64) -> Result<usize, Error> {
+        Ok(Engine::revoke_principal(self, principal, now))
     }
 
-    fn revoke_all(&mut self, now: u64) -> usize {
-        let mut p = self.storage.parts();
-        self.st.revoke_all(&mut p, now)
+    fn revoke_all(&mut self, now: u64) -> Result<usize, Error> {
+        Ok(Engine::revoke_all(self, now))
     }
 
-    fn sessions_of<'a>(&'a mut self, principal: &[u8], now: u64) -> SessionsOf<'a> {
-        self.st.sessions_of(self.storage.parts(), principal, now)
+    fn sessions_of<'a>(&'a mut self, principal: &[u8], now: u64) -> Result<SessionsOf<'a>, Error> {
+        Ok(Engine::sessions_of(self, principal, now))
     }
 
     fn session(&mut self, handle: SessionRef, now: u64) -> Result<Session, Error> {
@@ -294,10 +285,8 @@ impl<S: Storage> Store for Engine<S> {
         self.st.save(&mut p, handle, epoch, data, now)
     }
 
-    fn sweep(&mut self, now: u64) -> usize {
-        let mut p = self.storage.parts();
-        let now = self.st.tick(now);
-        self.st.sweep(&mut p, now)
+    fn sweep(&mut self, now: u64) -> Result<usize, Error> {
+        Ok(Engine::sweep(self, now))
     }
 
     fn pop_event(&mut self) -> Option<Event> {
@@ -314,9 +303,57 @@ impl<S: Storage> Store for Engine<S> {
         s
     }
 
-    fn end_duplicate(&mut self, token: &[u8], now: u64) {
+    fn end_duplicate(&mut self, token: &[u8], now: u64) -> Result<(), Error> {
         let mut p = self.storage.parts();
         self.st.end_duplicate(&mut p, token, now);
+        Ok(())
+    }
+}
+
+/// The [`Store`] calls that only a store outside this process can fail for store
+/// reasons, with the types the in-process table gives: callers of an [`Engine`] match
+/// on [`Invalid`] and counts directly. Through the trait (code generic over any store)
+/// the same calls give [`Error`].
+impl<S: Storage> Engine<S> {
+    /// [`Store::validate`]: why a token names no live session is an [`Invalid`].
+    pub fn validate(
+        &mut self,
+        token: &[u8],
+        now: u64,
+        client: &Client<'_>,
+    ) -> Result<Session, Invalid> {
+        let mut p = self.storage.parts();
+        self.st.validate(&mut p, token, now, client)
+    }
+
+    /// [`Store::peek`].
+    pub fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Invalid> {
+        let p = self.storage.parts();
+        self.st.peek(&p, token, now)
+    }
+
+    /// [`Store::revoke_principal`].
+    pub fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
+        let mut p = self.storage.parts();
+        self.st.revoke_principal(&mut p, principal, now)
+    }
+
+    /// [`Store::revoke_all`].
+    pub fn revoke_all(&mut self, now: u64) -> usize {
+        let mut p = self.storage.parts();
+        self.st.revoke_all(&mut p, now)
+    }
+
+    /// [`Store::sessions_of`].
+    pub fn sessions_of<'a>(&'a mut self, principal: &[u8], now: u64) -> SessionsOf<'a> {
+        self.st.sessions_of(self.storage.parts(), principal, now)
+    }
+
+    /// [`Store::sweep`].
+    pub fn sweep(&mut self, now: u64) -> usize {
+        let mut p = self.storage.parts();
+        let now = self.st.tick(now);
+        self.st.sweep(&mut p, now)
     }
 }
 

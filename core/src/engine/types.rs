@@ -54,6 +54,21 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A principal as a login binds it: 1 to [`crate::config::MAX_PRINCIPAL`] bytes
+    /// (`None` otherwise, which a login refuses with `InvalidPrincipal`). For a store
+    /// that keeps principals itself.
+    pub fn new(bytes: &[u8]) -> Option<Principal> {
+        if bytes.is_empty() || bytes.len() > MAX_PRINCIPAL {
+            return None;
+        }
+        let mut p = Principal {
+            bytes: [0; MAX_PRINCIPAL],
+            len: bytes.len() as u8,
+        };
+        p.bytes[..bytes.len()].copy_from_slice(bytes);
+        Some(p)
+    }
+
     /// The principal's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
@@ -97,9 +112,10 @@ pub struct Session {
     pub principal: Option<Principal>,
     /// Payload size in bytes.
     pub payload_len: u32,
-    /// Changes whenever the session's token does (login, rotation). [`Store::save`]
-    /// takes the epoch a request loaded, so a save never lands on a session whose token
-    /// changed since.
+    /// Changes whenever the session's token does (login, rotation), and in a store
+    /// shared by processes whenever its payload is written. [`Store::save`] takes the
+    /// epoch a request loaded, so a save never lands on a session whose token changed
+    /// since (nor, there, over another request's write).
     pub epoch: u32,
 }
 

@@ -1,0 +1,106 @@
+//! The connection: made when first needed, with the configured timeouts; dropped after
+//! any failure that may leave it out of step (a timeout, an I/O error), so the next call
+//! makes a new one; and never used by a forked child (it checks the process id, as
+//! redis-py does, and leaves the parent's socket alone).
+
+use std::time::Duration;
+
+use redis::{ErrorKind, RedisError};
+use sessile::{Error, StoreError};
+
+pub(crate) struct Conn {
+    client: redis::Client,
+    con: Option<redis::Connection>,
+    /// The process that made `con`.
+    pid: u32,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+}
+
+/// What a client error means for sessile.
+pub(crate) fn classify(e: &RedisError) -> StoreError {
+    if e.is_timeout() {
+        StoreError::Timeout
+    } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
+        StoreError::Unavailable
+    } else {
+        match e.kind() {
+            ErrorKind::Server(_) | ErrorKind::Extension | ErrorKind::AuthenticationFailed => {
+                StoreError::Refused
+            }
+            ErrorKind::InvalidClientConfig => StoreError::Config,
+            ErrorKind::Parse | ErrorKind::UnexpectedReturnType => StoreError::Corrupt,
+            _ => StoreError::Unavailable,
+        }
+    }
+}
+
+impl Conn {
+    pub(crate) fn new(url: &str, connect: Duration, response: Duration) -> Result<Conn, Error> {
+        let client = redis::Client::open(url).map_err(|_| Error::Store(StoreError::Config))?;
+        Ok(Conn {
+            client,
+            con: None,
+            pid: std::process::id(),
+            connect_timeout: connect,
+            response_timeout: response,
+        })
+    }
+
+    /// Run `f`, a read (or the touch of a read, which may be repeated), on the
+    /// connection (made first if needed). A connection that was made earlier and turns
+    /// out broken (the server restarted, a proxy closed it while idle) is made anew and
+    /// `f` run once more, so a restart costs no request. A timeout is not retried (it
+    /// would double the wait).
+    pub(crate) fn call<T>(
+        &mut self,
+        mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, Error> {
+        let reused = self.con.is_some() && self.pid == std::process::id();
+        match self.call_once(&mut f) {
+            Err(Error::Store(StoreError::Unavailable)) if reused => self.call_once(&mut f),
+            other => other,
+        }
+    }
+
+    /// Run `f`, a write, once: when the connection breaks, whether it landed is not
+    /// known, and deciding anew on what it may have changed could misread the caller's
+    /// own write (a login's rotated-out token taken for a reuse). The caller gets the
+    /// error; the next call makes a new connection.
+    pub(crate) fn call_once<T>(
+        &mut self,
+        f: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, Error> {
+        let pid = std::process::id();
+        if pid != self.pid {
+            // A forked child: the socket is the parent's too. Closing it here would not
+            // hurt the parent, but a shutdown would, and a reply meant for one process
+            // could reach the other; forget it and make our own.
+            if let Some(inherited) = self.con.take() {
+                std::mem::forget(inherited);
+            }
+            self.pid = pid;
+        }
+        if self.con.is_none() {
+            let con = self
+                .client
+                .get_connection_with_timeout(self.connect_timeout)
+                .map_err(|e| Error::Store(classify(&e)))?;
+            let t = Some(self.response_timeout);
+            con.set_read_timeout(t)
+                .and_then(|()| con.set_write_timeout(t))
+                .map_err(|e| Error::Store(classify(&e)))?;
+            self.con = Some(con);
+        }
+        let con = self.con.as_mut().expect("connected above");
+        f(con).map_err(|e| {
+            let why = classify(&e);
+            if matches!(why, StoreError::Timeout | StoreError::Unavailable)
+                || e.is_unrecoverable_error()
+            {
+                self.con = None;
+            }
+            Error::Store(why)
+        })
+    }
+}

@@ -1,0 +1,44 @@
+-- sessile: find the session a token's digest names and, on a request (mode 'touch'),
+-- mark it used when nothing else about it changes, so that a request that only reads
+-- costs one round trip.
+--
+-- KEYS[1] the token's key, KEYS[2] the meta hash, KEYS[3] the anonymous sessions' LRU.
+-- ARGV[1] the prefix of record keys, ARGV[2] 'touch' or 'peek', ARGV[3] now (ms),
+-- ARGV[4] the request's address digest and ARGV[5] its user-agent digest ('' when not
+-- given or not watched).
+--
+-- Returns {0} when no key has the digest, {1, sid, death} for a dead token (a
+-- tombstone), {2, touched, sid, record} for a live token (the record as HGETALL gives
+-- it, after the touch). Every decision about what it means is made in Rust.
+local tok = redis.call('HMGET', KEYS[1], 's', 'd')
+if not tok[1] then
+  return {0}
+end
+if tok[2] then
+  return {1, tok[1], tok[2]}
+end
+local key = ARGV[1] .. tok[1]
+local touched = 0
+if ARGV[2] == 'touch' then
+  local f = redis.call('HMGET', key, 'c', 'ls', 'i', 'a', 'q', 'ua', 'st')
+  local now, c, ls, i, a =
+    tonumber(ARGV[3]), tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
+  -- The one rule restated here (sessile::rules::liveness, tested equal to it on a grid
+  -- of inputs): a session is live while now < min(last seen + idle, created + absolute).
+  -- Times past 2^52 (where doubles stop being exact) are left to Rust. A touch is only
+  -- made when the client is the one the session already knows ('q' is the address a
+  -- repeat of which changes nothing), so nothing but the last-seen time changes.
+  if c and ls and i and a and now < 2^52 and c < 2^52 and ls < 2^52
+    and now < ls + i and now < c + a
+    and (ARGV[4] == '' or ARGV[4] == f[5])
+    and (ARGV[5] == '' or ARGV[5] == f[6]) then
+    if now > ls then
+      redis.call('HSET', key, 'ls', ARGV[3])
+    end
+    if f[7] == 'a' then
+      redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), tok[1])
+    end
+    touched = 1
+  end
+end
+return {2, touched, tok[1], redis.call('HGETALL', key)}

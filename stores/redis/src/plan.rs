@@ -1,0 +1,120 @@
+//! A plan: the writes one operation decided on, the guards under which they were
+//! decided (what was read must be unchanged when they land), and the events they
+//! raise. `commit.lua` applies it atomically or not at all; the store retries the whole
+//! operation (read, decide, write) when a guard failed.
+
+use std::collections::HashSet;
+
+use sessile::{Event, EventKind};
+
+pub(crate) enum Guard {
+    /// A hash field equals a value ('' when absent).
+    Eq(&'static str, Vec<u8>),
+    /// A numeric hash field (0 when absent) equals a value.
+    Num(&'static str, i64),
+    /// A numeric hash field (0 when absent) is at most a value.
+    Le(&'static str, i64),
+    /// The key does not exist.
+    Absent,
+}
+
+#[derive(Default)]
+pub(crate) struct Plan {
+    /// `KEYS` of the script; `keys[0]` is the meta hash.
+    keys: Vec<String>,
+    guards: Vec<(usize, Guard)>,
+    /// Each: name, key index, arguments.
+    cmds: Vec<(&'static str, usize, Vec<Vec<u8>>)>,
+    pub(crate) events: Vec<Event>,
+    /// Sessions this plan ends (so no decision ends one twice).
+    pub(crate) ended: HashSet<u64>,
+    /// Pool blocks the sessions it ends free.
+    pub(crate) freed_blocks: u64,
+}
+
+impl Plan {
+    pub(crate) fn new(meta: String) -> Plan {
+        Plan {
+            keys: vec![meta],
+            ..Plan::default()
+        }
+    }
+
+    pub(crate) fn has_writes(&self) -> bool {
+        !self.cmds.is_empty()
+    }
+
+    fn key(&mut self, name: &str) -> usize {
+        match self.keys.iter().position(|k| k == name) {
+            Some(i) => i,
+            None => {
+                self.keys.push(name.to_owned());
+                self.keys.len() - 1
+            }
+        }
+    }
+
+    pub(crate) fn guard(&mut self, key: &str, g: Guard) {
+        let k = self.key(key);
+        self.guards.push((k, g));
+    }
+
+    pub(crate) fn cmd(&mut self, name: &'static str, key: &str, args: Vec<Vec<u8>>) {
+        let k = self.key(key);
+        self.cmds.push((name, k, args));
+    }
+
+    pub(crate) fn hset(&mut self, key: &str, fields: Vec<(&'static str, Vec<u8>)>) {
+        if fields.is_empty() {
+            return;
+        }
+        let mut args = Vec::with_capacity(fields.len() * 2);
+        for (f, v) in fields {
+            args.push(f.as_bytes().to_vec());
+            args.push(v);
+        }
+        self.cmd("HSET", key, args);
+    }
+
+    pub(crate) fn hincr(&mut self, key: &str, field: &'static str, by: i64) {
+        if by != 0 {
+            self.cmd(
+                "HINCRBY",
+                key,
+                vec![field.into(), by.to_string().into_bytes()],
+            );
+        }
+    }
+
+    pub(crate) fn event(&mut self, kind: EventKind, session: u64, at_ms: u64) {
+        self.events.push(Event {
+            kind,
+            session,
+            at_ms,
+        });
+    }
+
+    /// The script's `KEYS` and `ARGV`.
+    pub(crate) fn encode(&self) -> (&[String], Vec<Vec<u8>>) {
+        let mut argv: Vec<Vec<u8>> = vec![self.guards.len().to_string().into_bytes()];
+        for (k, g) in &self.guards {
+            argv.push((k + 1).to_string().into_bytes());
+            let (kind, field, value): (&str, &str, Vec<u8>) = match g {
+                Guard::Eq(f, v) => ("eq", f, v.clone()),
+                Guard::Num(f, v) => ("num", f, v.to_string().into_bytes()),
+                Guard::Le(f, v) => ("le", f, v.to_string().into_bytes()),
+                Guard::Absent => ("absent", "", Vec::new()),
+            };
+            argv.push(kind.into());
+            argv.push(field.into());
+            argv.push(value);
+        }
+        for (name, k, args) in &self.cmds {
+            argv.push((args.len() + 2).to_string().into_bytes());
+            argv.push(name.as_bytes().to_vec());
+            argv.push((k + 1).to_string().into_bytes());
+            argv.extend(args.iter().cloned());
+        }
+        (&self.keys, argv)
+    }
+}
