@@ -5,9 +5,9 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-use sessile::{ConfigError, Error};
+use sessile::{ConfigError, Error, SnapshotError};
 
-use crate::config::{python_key, python_message};
+use crate::config::{py_name, python_key, python_message};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -40,6 +40,7 @@ fn error_class(e: &Error) -> (&'static str, Option<&'static str>) {
         Error::StorageSize => ("StorageSize", None),
         Error::Entropy => ("EntropyError", None),
         Error::OutOfMemory => ("OutOfMemory", None),
+        Error::Snapshot(s) => ("SnapshotError", Some(s.code())),
     }
 }
 
@@ -48,7 +49,13 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
         return config_error(py, c);
     }
     let (class, reason) = error_class(&e);
-    raise(py, class, e.to_string(), reason)
+    let err = raise(py, class, e.to_string(), reason);
+    if let Error::Snapshot(SnapshotError::DoesNotFit { key }) = e {
+        let key = sessile::vocabulary::key(key).map_or(key, py_name);
+        // Only fails if `raise` fell back to a RuntimeError, which it already explains.
+        let _ = err.value(py).setattr("key", key);
+    }
+    err
 }
 
 /// A core config error as `sessile.ConfigError`, in Python's words: its message and its

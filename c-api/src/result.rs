@@ -3,7 +3,9 @@
 
 use core::ffi::CStr;
 
-use sessile_core::{ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid};
+use sessile_core::{
+    ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid, SnapshotError,
+};
 
 /// What a call did. `SESSILE_RESULT_OK` is 0; every other value names one reason, and
 /// `sessile_result_str()` gives its stable snake_case code (the core's code where the core
@@ -116,6 +118,29 @@ pub enum sessile_result {
     SESSILE_RESULT_COOKIE_INVALID_DOMAIN = 79,
     /// Cookie config: the path is not acceptable.
     SESSILE_RESULT_COOKIE_INVALID_PATH = 80,
+    /// Snapshot: the key is not 32 bytes, or is all zeros.
+    SESSILE_RESULT_SNAPSHOT_KEY = 90,
+    /// Snapshot: not a sessile snapshot (another file).
+    SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED = 91,
+    /// Snapshot: a format version this library does not read.
+    SESSILE_RESULT_SNAPSHOT_VERSION = 92,
+    /// Snapshot: shorter than its header says.
+    SESSILE_RESULT_SNAPSHOT_TRUNCATED = 93,
+    /// Snapshot: written under another key.
+    SESSILE_RESULT_SNAPSHOT_WRONG_KEY = 94,
+    /// Snapshot: authentication failed (a byte changed, or bytes appended).
+    SESSILE_RESULT_SNAPSHOT_TAMPERED = 95,
+    /// Snapshot: written at a wall-clock time after the restore's.
+    SESSILE_RESULT_SNAPSHOT_FUTURE = 96,
+    /// Snapshot: older than the maximum age given.
+    SESSILE_RESULT_SNAPSHOT_STALE = 97,
+    /// Snapshot: the config is smaller than the one it was written with (capacity,
+    /// pool_bytes, max_payload) or issues tokens of another length.
+    SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT = 98,
+    /// Snapshot: authentic but inconsistent (written by a faulty program with the key).
+    SESSILE_RESULT_SNAPSHOT_CORRUPT = 99,
+    /// Snapshot: restore is only into an engine that holds nothing yet.
+    SESSILE_RESULT_SNAPSHOT_NOT_EMPTY = 100,
 }
 
 use sessile_result as R;
@@ -183,6 +208,24 @@ impl From<ConfigError> for sessile_result {
     }
 }
 
+impl From<SnapshotError> for sessile_result {
+    fn from(e: SnapshotError) -> Self {
+        match e {
+            SnapshotError::Key => R::SESSILE_RESULT_SNAPSHOT_KEY,
+            SnapshotError::NotASnapshot => R::SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED,
+            SnapshotError::UnknownVersion => R::SESSILE_RESULT_SNAPSHOT_VERSION,
+            SnapshotError::Truncated => R::SESSILE_RESULT_SNAPSHOT_TRUNCATED,
+            SnapshotError::WrongKey => R::SESSILE_RESULT_SNAPSHOT_WRONG_KEY,
+            SnapshotError::Tampered => R::SESSILE_RESULT_SNAPSHOT_TAMPERED,
+            SnapshotError::Future => R::SESSILE_RESULT_SNAPSHOT_FUTURE,
+            SnapshotError::Stale => R::SESSILE_RESULT_SNAPSHOT_STALE,
+            SnapshotError::DoesNotFit { .. } => R::SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT,
+            SnapshotError::Corrupt => R::SESSILE_RESULT_SNAPSHOT_CORRUPT,
+            SnapshotError::NotEmpty => R::SESSILE_RESULT_SNAPSHOT_NOT_EMPTY,
+        }
+    }
+}
+
 impl From<Error> for sessile_result {
     fn from(e: Error) -> Self {
         match e {
@@ -200,6 +243,7 @@ impl From<Error> for sessile_result {
             Error::StorageSize => R::SESSILE_RESULT_STORAGE_SIZE,
             Error::Entropy => R::SESSILE_RESULT_ENTROPY,
             Error::OutOfMemory => R::SESSILE_RESULT_OUT_OF_MEMORY,
+            Error::Snapshot(e) => e.into(),
         }
     }
 }
@@ -267,6 +311,17 @@ impl sessile_result {
             R::SESSILE_RESULT_COOKIE_PARTITIONED_NEEDS_SECURE => c"cookie_partitioned_needs_secure",
             R::SESSILE_RESULT_COOKIE_INVALID_DOMAIN => c"cookie_invalid_domain",
             R::SESSILE_RESULT_COOKIE_INVALID_PATH => c"cookie_invalid_path",
+            R::SESSILE_RESULT_SNAPSHOT_KEY => c"snapshot_key",
+            R::SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED => c"snapshot_unrecognized",
+            R::SESSILE_RESULT_SNAPSHOT_VERSION => c"snapshot_version",
+            R::SESSILE_RESULT_SNAPSHOT_TRUNCATED => c"snapshot_truncated",
+            R::SESSILE_RESULT_SNAPSHOT_WRONG_KEY => c"snapshot_wrong_key",
+            R::SESSILE_RESULT_SNAPSHOT_TAMPERED => c"snapshot_tampered",
+            R::SESSILE_RESULT_SNAPSHOT_FUTURE => c"snapshot_future",
+            R::SESSILE_RESULT_SNAPSHOT_STALE => c"snapshot_stale",
+            R::SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT => c"snapshot_does_not_fit",
+            R::SESSILE_RESULT_SNAPSHOT_CORRUPT => c"snapshot_corrupt",
+            R::SESSILE_RESULT_SNAPSHOT_NOT_EMPTY => c"snapshot_not_empty",
         }
     }
 }
@@ -276,7 +331,7 @@ pub(crate) fn from_u32(v: u32) -> Option<sessile_result> {
     KNOWN.iter().copied().find(|r| *r as u32 == v)
 }
 
-const KNOWN: [sessile_result; 51] = [
+const KNOWN: [sessile_result; 62] = [
     R::SESSILE_RESULT_OK,
     R::SESSILE_RESULT_NO_EVENT,
     R::SESSILE_RESULT_NULL_ARGUMENT,
@@ -328,6 +383,17 @@ const KNOWN: [sessile_result; 51] = [
     R::SESSILE_RESULT_COOKIE_PARTITIONED_NEEDS_SECURE,
     R::SESSILE_RESULT_COOKIE_INVALID_DOMAIN,
     R::SESSILE_RESULT_COOKIE_INVALID_PATH,
+    R::SESSILE_RESULT_SNAPSHOT_KEY,
+    R::SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED,
+    R::SESSILE_RESULT_SNAPSHOT_VERSION,
+    R::SESSILE_RESULT_SNAPSHOT_TRUNCATED,
+    R::SESSILE_RESULT_SNAPSHOT_WRONG_KEY,
+    R::SESSILE_RESULT_SNAPSHOT_TAMPERED,
+    R::SESSILE_RESULT_SNAPSHOT_FUTURE,
+    R::SESSILE_RESULT_SNAPSHOT_STALE,
+    R::SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT,
+    R::SESSILE_RESULT_SNAPSHOT_CORRUPT,
+    R::SESSILE_RESULT_SNAPSHOT_NOT_EMPTY,
 ];
 
 #[cfg(test)]
@@ -404,7 +470,25 @@ mod tests {
         for e in plain {
             assert_eq!(R::from(e).code().to_str().unwrap(), e.code());
         }
-        assert_eq!(plain.len() + 3, Error::CODES.len());
+        assert_eq!(plain.len() + 4, Error::CODES.len());
+        let snapshot = [
+            SnapshotError::Key,
+            SnapshotError::NotASnapshot,
+            SnapshotError::UnknownVersion,
+            SnapshotError::Truncated,
+            SnapshotError::WrongKey,
+            SnapshotError::Tampered,
+            SnapshotError::Future,
+            SnapshotError::Stale,
+            SnapshotError::DoesNotFit { key: "capacity" },
+            SnapshotError::Corrupt,
+            SnapshotError::NotEmpty,
+        ];
+        for e in snapshot {
+            let code = R::from(Error::Snapshot(e)).code().to_str().unwrap();
+            assert_eq!(code, e.code());
+        }
+        assert_eq!(snapshot.len(), SnapshotError::CODES.len());
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub use cookie::{CookieConfig, CookieConfigError, CookieError, SameSite};
 pub use engine::{
     Client, Engine, ForkGuard, Loaded, Principal, Saved, Session, SessionRef, SessionsOf, Stats,
 };
-pub use error::{Error, Expiry, Invalid};
+pub use error::{Error, Expiry, Invalid, SnapshotError};
 pub use event::{Event, EventKind};
 pub use pool::{BLOCK as POOL_BLOCK, Chunks};
 pub use request::{Request, SetCookie};

@@ -46,6 +46,7 @@ from .errors import (
     PrincipalLimit,
     SessileError,
     SessionInvalid,
+    SnapshotError,
     StaleHandle,
     StorageSize,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "SessileError",
     "Session",
     "SessionInvalid",
+    "SnapshotError",
     "StaleHandle",
     "Stats",
     "StorageSize",

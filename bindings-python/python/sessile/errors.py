@@ -7,8 +7,10 @@ Every exception the engine raises derives from :class:`SessileError`, so
 :class:`SessionInvalid` (``"unknown"``, ``"expired_idle"``, ``"logged_out"``, ...), the
 ``ConfigError`` code for :class:`ConfigError` (``"bad_value"``, ``"idle_above_absolute"``,
 ``"cookie_invalid_name"``, ...; ``"invalid_value"`` for a ``seed`` that is not 32 bytes),
-whose ``key`` names the keyword of ``Engine(...)`` to change, and the ``CookieError`` code
-for :class:`CookieError` (``"header_too_long"``, ``"duplicate"``).
+whose ``key`` names the keyword of ``Engine(...)`` to change, the ``CookieError`` code
+for :class:`CookieError` (``"header_too_long"``, ``"duplicate"``), and the
+``SnapshotError`` code for :class:`SnapshotError` (``"snapshot_tampered"``,
+``"snapshot_stale"``, ...).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "PrincipalLimit",
     "SessileError",
     "SessionInvalid",
+    "SnapshotError",
     "StaleHandle",
     "StorageSize",
 ]
@@ -138,6 +141,18 @@ class OutOfMemory(SessileError, MemoryError):
     code = "out_of_memory"
 
 
+class SnapshotError(SessileError):
+    """A snapshot could not be written, or a restore refused it; ``reason`` says why:
+    ``snapshot_key`` (not 32 bytes, or all zeros), ``snapshot_unrecognized``,
+    ``snapshot_version``, ``snapshot_truncated``, ``snapshot_wrong_key``,
+    ``snapshot_tampered``, ``snapshot_future``, ``snapshot_stale``,
+    ``snapshot_does_not_fit`` (``key`` names the keyword of ``Engine(...)`` that is
+    smaller than the snapshot's), ``snapshot_corrupt``, ``snapshot_not_empty``."""
+
+    code = "snapshot"
+    key: str | None = None
+
+
 class ClockError(SessileError, ValueError):
     """The injected clock returned something that is not finite, non-negative seconds.
 
@@ -165,5 +180,6 @@ BY_CODE = {
         StorageSize,
         EntropyError,
         OutOfMemory,
+        SnapshotError,
     )
 }
