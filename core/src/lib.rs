@@ -64,6 +64,8 @@ pub mod pool;
 mod request;
 pub mod rules;
 mod slot;
+#[cfg(feature = "snapshot")]
+pub mod snapshot;
 pub mod storage;
 mod store;
 mod token;

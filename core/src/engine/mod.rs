@@ -11,7 +11,8 @@
 //! - `principals.rs`: each principal's sessions, the per-principal cap, listing;
 //! - `client.rs`: the client address and user-agent checks;
 //! - `capacity.rs`: the free list, and making room when the table is full;
-//! - `digests.rs`: the keyed digests (event tags, client and principal hashes).
+//! - `digests.rs`: the keyed digests (event tags, client and principal hashes);
+//! - `snapshot.rs`: snapshot and restore of the whole table (feature `snapshot`).
 
 mod capacity;
 mod client;
@@ -19,6 +20,8 @@ mod digests;
 mod payload;
 mod principals;
 mod sessions;
+#[cfg(feature = "snapshot")]
+mod snapshot;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -66,9 +69,9 @@ struct State {
     guard: Option<(ForkGuard, u32)>,
     /// The keyed digests' key (`digests.rs`).
     key: (u64, u64),
-    /// How far the engine's time runs ahead of the caller's `now` ([`State::at`]): 0
-    /// unless a table restored into a new process holds sessions that began before that
-    /// process's clock's zero (a monotonic clock starts near 0).
+    /// How far the engine's time runs ahead of the caller's `now` ([`State::at`]): 0,
+    /// unless a restored snapshot holds sessions that began before the caller's clock's
+    /// zero (a process's monotonic clock starts near 0).
     base: u64,
     wheel: Wheel,
     pool: Pool,
@@ -386,6 +389,32 @@ fn fresh_stats(config: &Config) -> Stats {
 }
 
 impl State {
+    /// Forget everything the table holds, as if just built (the generator, the fork
+    /// guard and the digests' key stay): the start of a restore, and where a restore
+    /// that fails half-way leaves the engine.
+    #[cfg(feature = "snapshot")]
+    fn clear(&mut self, p: &mut crate::storage::Parts<'_>) -> Result<(), Error> {
+        for t in p.tombstones.iter_mut() {
+            t.wipe();
+        }
+        for s in p.slots.iter_mut() {
+            s.digest.0.zeroize();
+        }
+        p.pool.zeroize();
+        let (wheel, pool) = fresh(&self.config, p)?;
+        self.wheel = wheel;
+        self.pool = pool;
+        self.ring = Ring::new();
+        self.tombs = Tombstones::new();
+        self.lru_head = NIL;
+        self.free_head = 0;
+        self.base = 0;
+        self.clock = 0;
+        self.pressure = 0;
+        self.stats = fresh_stats(&self.config);
+        Ok(())
+    }
+
     /// The caller's `now` in the engine's time (see `base`).
     fn at(&self, now: u64) -> u64 {
         now.saturating_add(self.base)
