@@ -740,3 +740,49 @@ proptest! {
         }
     }
 }
+
+// ------------------------------------------------------------------ files (std)
+
+#[test]
+fn shared_engines_write_files_whole_and_private() {
+    use sessile::shared::{FileError, SharedEngine};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("sessile-snap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sessions.snap");
+    let old = SharedEngine::new(config()).unwrap();
+    let (t, _) = old.with(|e| e.create(0, NONE)).unwrap();
+    std::fs::write(&path, b"an older file").unwrap();
+    let n = old.snapshot_to(&path, &KEY, at(1, WALL)).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), n as u64);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|d| d.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["sessions.snap"], "no temporary file is left");
+
+    let new = SharedEngine::new(config()).unwrap();
+    new.restore_from(&path, &KEY, at(0, WALL + 1), HOUR)
+        .unwrap();
+    assert!(new.with(|e| e.validate(t.as_bytes(), 0, NONE)).is_ok());
+    match new.restore_from(&path, &KEY, at(0, WALL + 1), HOUR) {
+        Err(FileError::Engine(Error::Snapshot(SnapshotError::NotEmpty))) => {}
+        other => panic!("{other:?}"),
+    }
+    match SharedEngine::new(config()).unwrap().restore_from(
+        &dir.join("missing"),
+        &KEY,
+        at(0, WALL),
+        HOUR,
+    ) {
+        Err(FileError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        old.snapshot_to(&dir.join("no-dir").join("s"), &KEY, at(1, WALL)),
+        Err(FileError::Io(_))
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
