@@ -1,10 +1,12 @@
 //! Core errors as the Python classes of `sessile.errors`: one class per core error, each
 //! carrying the core's stable `code` (and `reason` where the core gives one).
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyBytes;
 
+use sessile::shared::FileError;
 use sessile::{ConfigError, Error, SnapshotError};
 
 use crate::config::{py_name, python_key, python_message};
@@ -70,4 +72,22 @@ pub(crate) fn config_error(py: Python<'_>, e: ConfigError) -> PyErr {
 /// A `seed` the binding cannot use (it is no config key of the core).
 pub(crate) fn bad_seed(py: Python<'_>, message: String) -> PyErr {
     raise(py, "ConfigError", message, Some("invalid_value"))
+}
+
+/// A snapshot file that could not be written or read (`OSError`, the right subclass for
+/// its errno), or that the engine refused (`SnapshotError`).
+pub(crate) fn file_error(py: Python<'_>, e: FileError) -> PyErr {
+    match e {
+        FileError::Io(io) => io.into(),
+        FileError::Engine(e) => to_py(py, e),
+    }
+}
+
+/// A snapshot key: `bytes` only (a `str` would be a password, not 32 random bytes); its
+/// length is the core's to check.
+pub(crate) fn key_of(key: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let b = key
+        .cast::<PyBytes>()
+        .map_err(|_| PyTypeError::new_err("key must be bytes (32 random bytes)"))?;
+    Ok(b.as_bytes().to_vec())
 }
