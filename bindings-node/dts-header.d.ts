@@ -84,5 +84,18 @@ export interface Engine extends EventEmitter {
   emitEvents(): number
 }
 
+/** The options of `Engine.restore`: those of `new Engine`, and of the restore. */
+export interface EngineRestoreOptions extends EngineOptions, RestoreOptions {}
+
+export declare namespace Engine {
+  /**
+   * An engine built from `options` (those of `new Engine`), holding what the snapshot at
+   * `path` held (see `restoreFrom`). Throws `SESSILE_SNAPSHOT` with `reason` when the
+   * file is refused, or a file system error (`ENOENT` on a first start): build
+   * `new Engine(options)` then, which starts empty.
+   */
+  function restore(path: string, key: Buffer, options?: EngineRestoreOptions): Engine
+}
+
 /** A token, principal or Cookie header: text, or raw bytes. */
 export type Bytes = string | Buffer

@@ -84,6 +84,19 @@ export interface Engine extends EventEmitter {
   emitEvents(): number
 }
 
+/** The options of `Engine.restore`: those of `new Engine`, and of the restore. */
+export interface EngineRestoreOptions extends EngineOptions, RestoreOptions {}
+
+export declare namespace Engine {
+  /**
+   * An engine built from `options` (those of `new Engine`), holding what the snapshot at
+   * `path` held (see `restoreFrom`). Throws `SESSILE_SNAPSHOT` with `reason` when the
+   * file is refused, or a file system error (`ENOENT` on a first start): build
+   * `new Engine(options)` then, which starts empty.
+   */
+  function restore(path: string, key: Buffer, options?: EngineRestoreOptions): Engine
+}
+
 /** A token, principal or Cookie header: text, or raw bytes. */
 export type Bytes = string | Buffer
 
@@ -244,6 +257,29 @@ export declare class Engine {
   sweep(): number
   /** Take every pending security event, oldest first, as plain objects. */
   drainEvents(): Array<EventRecord>
+  /**
+   * Write a snapshot of every session and dead token to `path`, encrypted and
+   * authenticated under `key` (32 random bytes kept secret; the same key restores it),
+   * atomically: `path` holds the previous snapshot or this one, never a part (a
+   * temporary file beside it, flushed, renamed over it; readable by its owner only).
+   * Deadlines are written in wall-clock time, so they keep counting while the process
+   * is down. The engine keeps serving. Synchronous: call it at shutdown, or now and
+   * then (it blocks the event loop for the time it takes to write the file). Returns
+   * the file's size. Throws `SESSILE_SNAPSHOT` (`reason` `snapshot_key`: not 32 bytes)
+   * or a file system error (`code` `ENOENT`, `EACCES`, ...).
+   */
+  snapshot(path: string, key: Buffer, options?: SnapshotOptions | undefined | null): number
+  /**
+   * Restore the snapshot at `path` into this engine, which must hold nothing yet (use
+   * `Engine.restore(path, key, options)`, which builds one): every session live now
+   * comes back with its token, principal, payload and deadlines; every logged-out and
+   * rotated-out token still answers so; a session whose deadline passed meanwhile
+   * answers `expired_*`. Throws `SESSILE_SNAPSHOT` with `reason` (`snapshot_tampered`,
+   * `snapshot_wrong_key`, `snapshot_truncated`, `snapshot_stale`, `snapshot_future`,
+   * `snapshot_does_not_fit` with the option as `key`, ...) and the engine then holds
+   * nothing, and works; or a file system error (`ENOENT` on a first start).
+   */
+  restoreFrom(path: string, key: Buffer, options?: RestoreOptions | undefined | null): Restored
   /** Counters. */
   stats(): Stats
   /**
@@ -397,6 +433,33 @@ export interface Presented {
  */
 export declare function resolveOptions(options?: EngineOptions): EngineConfig
 
+/** What a restore brought back. */
+export interface Restored {
+  /** Sessions live again. */
+  sessions: number
+  /**
+   * Sessions whose deadline passed before the restore (their tokens answer
+   * `expired_idle` or `expired_absolute`).
+   */
+  expired: number
+  /** Dead tokens remembered (logged out, rotated out, ...), the expired ones included. */
+  tombstones: number
+}
+
+/** Options of `engine.restoreFrom` (and `Engine.restore`). */
+export interface RestoreOptions {
+  /**
+   * The oldest snapshot accepted, ms (default one hour): an older one is refused
+   * (`snapshot_stale`), as it may bring back sessions logged out since.
+   */
+  maxAgeMs?: number
+  /**
+   * Wall-clock time of the restore, ms since the epoch (default: `Date.now()`); for
+   * tests.
+   */
+  wallMs?: number
+}
+
 /** A snapshot of one live session (never its token). */
 export interface SessionInfo {
   /** Opaque handle for payload reads and writes, revocation and overrides. */
@@ -419,6 +482,15 @@ export interface SessionInfo {
   principal?: string
   /** Payload size in bytes. */
   payloadLength: number
+}
+
+/** Options of `engine.snapshot`. */
+export interface SnapshotOptions {
+  /**
+   * Wall-clock time of the snapshot, ms since the epoch (default: `Date.now()`); for
+   * tests.
+   */
+  wallMs?: number
 }
 
 /** Counters. */
