@@ -119,28 +119,28 @@ pub enum sessile_result {
     /// Cookie config: the path is not acceptable.
     SESSILE_RESULT_COOKIE_INVALID_PATH = 80,
     /// Snapshot: the key is not 32 bytes, or is all zeros.
-    SESSILE_RESULT_SNAPSHOT_KEY = 90,
+    SESSILE_RESULT_SNAPSHOT_KEY = 110,
     /// Snapshot: not a sessile snapshot (another file).
-    SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED = 91,
+    SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED = 111,
     /// Snapshot: a format version this library does not read.
-    SESSILE_RESULT_SNAPSHOT_VERSION = 92,
+    SESSILE_RESULT_SNAPSHOT_VERSION = 112,
     /// Snapshot: shorter than its header says.
-    SESSILE_RESULT_SNAPSHOT_TRUNCATED = 93,
+    SESSILE_RESULT_SNAPSHOT_TRUNCATED = 113,
     /// Snapshot: written under another key.
-    SESSILE_RESULT_SNAPSHOT_WRONG_KEY = 94,
+    SESSILE_RESULT_SNAPSHOT_WRONG_KEY = 114,
     /// Snapshot: authentication failed (a byte changed, or bytes appended).
-    SESSILE_RESULT_SNAPSHOT_TAMPERED = 95,
+    SESSILE_RESULT_SNAPSHOT_TAMPERED = 115,
     /// Snapshot: written at a wall-clock time after the restore's.
-    SESSILE_RESULT_SNAPSHOT_FUTURE = 96,
+    SESSILE_RESULT_SNAPSHOT_FUTURE = 116,
     /// Snapshot: older than the maximum age given.
-    SESSILE_RESULT_SNAPSHOT_STALE = 97,
+    SESSILE_RESULT_SNAPSHOT_STALE = 117,
     /// Snapshot: the config is smaller than the one it was written with (capacity,
     /// pool_bytes, max_payload) or issues tokens of another length.
-    SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT = 98,
+    SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT = 118,
     /// Snapshot: authentic but inconsistent (written by a faulty program with the key).
-    SESSILE_RESULT_SNAPSHOT_CORRUPT = 99,
+    SESSILE_RESULT_SNAPSHOT_CORRUPT = 119,
     /// Snapshot: restore is only into an engine that holds nothing yet.
-    SESSILE_RESULT_SNAPSHOT_NOT_EMPTY = 100,
+    SESSILE_RESULT_SNAPSHOT_NOT_EMPTY = 120,
 }
 
 use sessile_result as R;
