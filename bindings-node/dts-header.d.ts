@@ -21,6 +21,7 @@ export type SessileErrorCode =
   | 'SESSILE_ENTROPY'
   | 'SESSILE_OUT_OF_MEMORY'
   | 'SESSILE_STORE'
+  | 'SESSILE_SNAPSHOT'
   | 'SESSILE_INVALID_ARGUMENT'
 
 /** Why a token does not name a live session (`reason` of `SESSILE_SESSION_INVALID`). */
@@ -35,15 +36,31 @@ export type InvalidReason =
   | 'evicted'
   | 'client_mismatch'
 
+/** Why a snapshot was refused (`reason` of `SESSILE_SNAPSHOT`). */
+export type SnapshotReason =
+  | 'snapshot_key'
+  | 'snapshot_unrecognized'
+  | 'snapshot_version'
+  | 'snapshot_truncated'
+  | 'snapshot_wrong_key'
+  | 'snapshot_tampered'
+  | 'snapshot_future'
+  | 'snapshot_stale'
+  | 'snapshot_does_not_fit'
+  | 'snapshot_corrupt'
+  | 'snapshot_not_empty'
+
 /**
  * What sessile throws. `reason` is set for `SESSILE_SESSION_INVALID` (an
  * {@link InvalidReason}), `SESSILE_CONFIG` (the config rule), `SESSILE_COOKIE`
- * (`header_too_long` or `duplicate`) and `SESSILE_INVALID_ARGUMENT` (the argument).
- * `key` is set for `SESSILE_CONFIG`: the option to change, as `new Engine` spells it.
+ * (`header_too_long` or `duplicate`), `SESSILE_SNAPSHOT` (a {@link SnapshotReason})
+ * and `SESSILE_INVALID_ARGUMENT` (the argument). `key` is set for `SESSILE_CONFIG`: the
+ * option to change, as `new Engine` spells it; and for `snapshot_does_not_fit`: the
+ * option that is smaller than the snapshot's.
  */
 export interface SessileError extends Error {
   code: SessileErrorCode
-  reason?: InvalidReason | string
+  reason?: InvalidReason | SnapshotReason | string
   key?: string
 }
 
@@ -66,6 +83,19 @@ export interface Engine extends EventEmitter {
   writeJson(handle: bigint, value: unknown): void
   /** Drain pending events and emit each as `'event'` and as its kind; returns how many. */
   emitEvents(): number
+}
+
+/** The options of `Engine.restore`: those of `new Engine`, and of the restore. */
+export interface EngineRestoreOptions extends EngineOptions, RestoreOptions {}
+
+export declare namespace Engine {
+  /**
+   * An engine built from `options` (those of `new Engine`), holding what the snapshot at
+   * `path` held (see `restoreFrom`). Throws `SESSILE_SNAPSHOT` with `reason` when the
+   * file is refused, or a file system error (`ENOENT` on a first start): build
+   * `new Engine(options)` then, which starts empty.
+   */
+  function restore(path: string, key: Buffer, options?: EngineRestoreOptions): Engine
 }
 
 /** A token, principal or Cookie header: text, or raw bytes. */

@@ -21,6 +21,7 @@ export type SessileErrorCode =
   | 'SESSILE_ENTROPY'
   | 'SESSILE_OUT_OF_MEMORY'
   | 'SESSILE_STORE'
+  | 'SESSILE_SNAPSHOT'
   | 'SESSILE_INVALID_ARGUMENT'
 
 /** Why a token does not name a live session (`reason` of `SESSILE_SESSION_INVALID`). */
@@ -35,15 +36,31 @@ export type InvalidReason =
   | 'evicted'
   | 'client_mismatch'
 
+/** Why a snapshot was refused (`reason` of `SESSILE_SNAPSHOT`). */
+export type SnapshotReason =
+  | 'snapshot_key'
+  | 'snapshot_unrecognized'
+  | 'snapshot_version'
+  | 'snapshot_truncated'
+  | 'snapshot_wrong_key'
+  | 'snapshot_tampered'
+  | 'snapshot_future'
+  | 'snapshot_stale'
+  | 'snapshot_does_not_fit'
+  | 'snapshot_corrupt'
+  | 'snapshot_not_empty'
+
 /**
  * What sessile throws. `reason` is set for `SESSILE_SESSION_INVALID` (an
  * {@link InvalidReason}), `SESSILE_CONFIG` (the config rule), `SESSILE_COOKIE`
- * (`header_too_long` or `duplicate`) and `SESSILE_INVALID_ARGUMENT` (the argument).
- * `key` is set for `SESSILE_CONFIG`: the option to change, as `new Engine` spells it.
+ * (`header_too_long` or `duplicate`), `SESSILE_SNAPSHOT` (a {@link SnapshotReason})
+ * and `SESSILE_INVALID_ARGUMENT` (the argument). `key` is set for `SESSILE_CONFIG`: the
+ * option to change, as `new Engine` spells it; and for `snapshot_does_not_fit`: the
+ * option that is smaller than the snapshot's.
  */
 export interface SessileError extends Error {
   code: SessileErrorCode
-  reason?: InvalidReason | string
+  reason?: InvalidReason | SnapshotReason | string
   key?: string
 }
 
@@ -66,6 +83,19 @@ export interface Engine extends EventEmitter {
   writeJson(handle: bigint, value: unknown): void
   /** Drain pending events and emit each as `'event'` and as its kind; returns how many. */
   emitEvents(): number
+}
+
+/** The options of `Engine.restore`: those of `new Engine`, and of the restore. */
+export interface EngineRestoreOptions extends EngineOptions, RestoreOptions {}
+
+export declare namespace Engine {
+  /**
+   * An engine built from `options` (those of `new Engine`), holding what the snapshot at
+   * `path` held (see `restoreFrom`). Throws `SESSILE_SNAPSHOT` with `reason` when the
+   * file is refused, or a file system error (`ENOENT` on a first start): build
+   * `new Engine(options)` then, which starts empty.
+   */
+  function restore(path: string, key: Buffer, options?: EngineRestoreOptions): Engine
 }
 
 /** A token, principal or Cookie header: text, or raw bytes. */
@@ -228,6 +258,29 @@ export declare class Engine {
   sweep(): number
   /** Take every pending security event, oldest first, as plain objects. */
   drainEvents(): Array<EventRecord>
+  /**
+   * Write a snapshot of every session and dead token to `path`, encrypted and
+   * authenticated under `key` (32 random bytes kept secret; the same key restores it),
+   * atomically: `path` holds the previous snapshot or this one, never a part (a
+   * temporary file beside it, flushed, renamed over it; readable by its owner only).
+   * Deadlines are written in wall-clock time, so they keep counting while the process
+   * is down. The engine keeps serving. Synchronous: call it at shutdown, or now and
+   * then (it blocks the event loop for the time it takes to write the file). Returns
+   * the file's size. Throws `SESSILE_SNAPSHOT` (`reason` `snapshot_key`: not 32 bytes)
+   * or a file system error (`code` `ENOENT`, `EACCES`, ...).
+   */
+  snapshot(path: string, key: Buffer, options?: SnapshotOptions | undefined | null): number
+  /**
+   * Restore the snapshot at `path` into this engine, which must hold nothing yet (use
+   * `Engine.restore(path, key, options)`, which builds one): every session live now
+   * comes back with its token, principal, payload and deadlines; every logged-out and
+   * rotated-out token still answers so; a session whose deadline passed meanwhile
+   * answers `expired_*`. Throws `SESSILE_SNAPSHOT` with `reason` (`snapshot_tampered`,
+   * `snapshot_wrong_key`, `snapshot_truncated`, `snapshot_stale`, `snapshot_future`,
+   * `snapshot_does_not_fit` with the option as `key`, ...) and the engine then holds
+   * nothing, and works; or a file system error (`ENOENT` on a first start).
+   */
+  restoreFrom(path: string, key: Buffer, options?: RestoreOptions | undefined | null): Restored
   /** Counters. */
   stats(): Stats
   /**
@@ -381,6 +434,33 @@ export interface Presented {
  */
 export declare function resolveOptions(options?: EngineOptions): EngineConfig
 
+/** What a restore brought back. */
+export interface Restored {
+  /** Sessions live again. */
+  sessions: number
+  /**
+   * Sessions whose deadline passed before the restore (their tokens answer
+   * `expired_idle` or `expired_absolute`).
+   */
+  expired: number
+  /** Dead tokens remembered (logged out, rotated out, ...), the expired ones included. */
+  tombstones: number
+}
+
+/** Options of `engine.restoreFrom` (and `Engine.restore`). */
+export interface RestoreOptions {
+  /**
+   * The oldest snapshot accepted, ms (default one hour): an older one is refused
+   * (`snapshot_stale`), as it may bring back sessions logged out since.
+   */
+  maxAgeMs?: number
+  /**
+   * Wall-clock time of the restore, ms since the epoch (default: `Date.now()`); for
+   * tests.
+   */
+  wallMs?: number
+}
+
 /** A snapshot of one live session (never its token). */
 export interface SessionInfo {
   /** Opaque handle for payload reads and writes, revocation and overrides. */
@@ -403,6 +483,15 @@ export interface SessionInfo {
   principal?: string
   /** Payload size in bytes. */
   payloadLength: number
+}
+
+/** Options of `engine.snapshot`. */
+export interface SnapshotOptions {
+  /**
+   * Wall-clock time of the snapshot, ms since the epoch (default: `Date.now()`); for
+   * tests.
+   */
+  wallMs?: number
 }
 
 /** Counters. */

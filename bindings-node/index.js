@@ -26,6 +26,19 @@ class Engine extends native.Engine {
     return link
   }
 
+  /**
+   * An engine built from `options` (those of `new Engine`), holding what the snapshot at
+   * `path` held (see `restoreFrom`). `maxAgeMs` and `wallMs` go to the restore. Throws
+   * `SESSILE_SNAPSHOT` with `reason` when the file is refused, or a file system error
+   * (`ENOENT` on a first start): build `new Engine(options)` then, which starts empty.
+   */
+  static restore(path, key, options) {
+    const { maxAgeMs, wallMs, ...engineOptions } = options || {}
+    const engine = new this(engineOptions)
+    engine.restoreFrom(path, key, { maxAgeMs, wallMs })
+    return engine
+  }
+
   /** The payload parsed as JSON; `undefined` when empty. */
   readJson(handle) {
     const text = this.readString(handle)

@@ -25,12 +25,14 @@ lint-core:
 test-core:
 	cargo test --workspace --exclude sessile-redis
 
-# The core with no allocator at all, for bare-metal targets; alloc without std; and the
-# engine on caller-owned arrays run on the host with no features (no heap in the crate).
+# The core with no allocator at all, for bare-metal targets; alloc without std; snapshots
+# without std or alloc; and the engine on caller-owned arrays run on the host with no
+# features (no heap in the crate).
 test-nostd:
 	for t in $(THUMB_TARGETS); do cargo build -p sessile --no-default-features --target $$t; done
 	cargo build -p sessile --no-default-features --features alloc --target thumbv7em-none-eabihf
 	cargo build -p sessile --no-default-features --features alloc --target thumbv6m-none-eabi
+	cargo build -p sessile --no-default-features --features snapshot --target thumbv7em-none-eabihf
 	cargo test -p sessile --no-default-features --test slice_storage
 
 # The core's unit tests under miri (undefined behaviour, out-of-bounds, leaks), chosen to

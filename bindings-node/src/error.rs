@@ -7,7 +7,7 @@
 use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{Env, Status};
 use napi::{Error, Result};
-use sessile::{ConfigError, Error as CoreError};
+use sessile::{ConfigError, Error as CoreError, SnapshotError};
 
 use crate::options::{js_message, js_name, unknown_message};
 
@@ -27,6 +27,7 @@ fn reason(e: &CoreError) -> Option<&'static str> {
         CoreError::Session(why) => Some(why.code()),
         CoreError::Cookie(c) => Some(c.code()),
         CoreError::Store(s) => Some(s.code()),
+        CoreError::Snapshot(s) => Some(s.code()),
         _ => None,
     }
 }
@@ -55,7 +56,12 @@ pub fn throw(env: &Env, e: CoreError) -> Result<Error> {
     if let CoreError::Config(c) = e {
         return config_error(env, c, None);
     }
-    raise(env, &js_code(e.code()), e.to_string(), reason(&e), None)
+    let key = match e {
+        CoreError::Snapshot(SnapshotError::DoesNotFit { key }) => Some(js_name(key)),
+        _ => None,
+    };
+    let code = js_code(e.code());
+    raise(env, &code, e.to_string(), reason(&e), key.as_deref())
 }
 
 /// Throw a config error in JS words: `SESSILE_CONFIG`, the rule as `reason`, the option

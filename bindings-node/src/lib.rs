@@ -10,10 +10,12 @@ mod error;
 mod fast;
 mod options;
 mod signer;
+mod snapshot;
 
 pub use cookie::{NativeCookieConfig, format_clear_cookie, format_set_cookie, parse_cookie};
 pub use options::{ConfigKey, config_keys, resolve_options};
 pub use signer::Signer;
+pub use snapshot::{RestoreOptions, Restored, SnapshotOptions};
 
 use napi::Result;
 use napi::bindgen_prelude::{BigInt, Buffer, Either, Env, FunctionRef, Object, Unknown};
@@ -602,6 +604,45 @@ impl NativeEngine {
                 })
                 .collect()
         })
+    }
+
+    /// Write a snapshot of every session and dead token to `path`, encrypted and
+    /// authenticated under `key` (32 random bytes kept secret; the same key restores it),
+    /// atomically: `path` holds the previous snapshot or this one, never a part (a
+    /// temporary file beside it, flushed, renamed over it; readable by its owner only).
+    /// Deadlines are written in wall-clock time, so they keep counting while the process
+    /// is down. The engine keeps serving. Synchronous: call it at shutdown, or now and
+    /// then (it blocks the event loop for the time it takes to write the file). Returns
+    /// the file's size. Throws `SESSILE_SNAPSHOT` (`reason` `snapshot_key`: not 32 bytes)
+    /// or a file system error (`code` `ENOENT`, `EACCES`, ...).
+    #[napi]
+    pub fn snapshot(
+        &self,
+        env: Env,
+        path: String,
+        key: Buffer,
+        options: Option<SnapshotOptions>,
+    ) -> Result<f64> {
+        snapshot::snapshot(self, &env, &path, &key, options)
+    }
+
+    /// Restore the snapshot at `path` into this engine, which must hold nothing yet (use
+    /// `Engine.restore(path, key, options)`, which builds one): every session live now
+    /// comes back with its token, principal, payload and deadlines; every logged-out and
+    /// rotated-out token still answers so; a session whose deadline passed meanwhile
+    /// answers `expired_*`. Throws `SESSILE_SNAPSHOT` with `reason` (`snapshot_tampered`,
+    /// `snapshot_wrong_key`, `snapshot_truncated`, `snapshot_stale`, `snapshot_future`,
+    /// `snapshot_does_not_fit` with the option as `key`, ...) and the engine then holds
+    /// nothing, and works; or a file system error (`ENOENT` on a first start).
+    #[napi]
+    pub fn restore_from(
+        &self,
+        env: Env,
+        path: String,
+        key: Buffer,
+        options: Option<RestoreOptions>,
+    ) -> Result<Restored> {
+        snapshot::restore_from(self, &env, &path, &key, options)
     }
 
     /// Counters.

@@ -1,5 +1,5 @@
 // Compiled by `make lint-node` (tsc --noEmit --strict): the published types describe the API.
-import { CookieConfig, Engine, EngineConfig, EngineOptions, SessileError, SessileErrorCode, configKeys, formatSetCookie, resolveOptions } from 'sessile'
+import { CookieConfig, Engine, EngineConfig, EngineOptions, Restored, SessileError, SessileErrorCode, SnapshotReason, configKeys, formatSetCookie, resolveOptions } from 'sessile'
 import session = require('sessile/express')
 
 const engine = new Engine({ capacity: 10, idleTimeoutMs: 60_000, cookieSameSite: 'strict', cookieDomain: null, clock: () => 0 })
@@ -34,4 +34,12 @@ new Engine({ cookieSameSite: 'Lax' })
 const mw: session.Middleware = session({ secret: ['a', Buffer.from('b')], cookie: { maxAge: 1000, secure: 'auto' }, rolling: true })
 const store = new session.SessileStore({ capacity: 100, principal: (s) => (typeof s.uid === 'string' ? s.uid : undefined) })
 store.get?.('sid', () => undefined)
-void [data, n, header, set, clear, cookieName, idle, again, sameSite, domain, names, mw]
+const key = Buffer.alloc(32)
+const size: number = engine.snapshot('/tmp/sessions.snap', key, { wallMs: 0 })
+const restored: Engine = Engine.restore('/tmp/sessions.snap', key, { capacity: 10, maxAgeMs: 60_000, clock: () => 0 })
+const back: Restored = new Engine().restoreFrom('/tmp/sessions.snap', key)
+restored.emitEvents()
+const why: SnapshotReason = 'snapshot_tampered'
+// @ts-expect-error the key is bytes, not a password
+engine.snapshot('/tmp/sessions.snap', 'secret')
+void [data, n, header, set, clear, cookieName, idle, again, sameSite, domain, names, mw, size, back, why]

@@ -2,19 +2,22 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::PyTypeError;
+use std::path::PathBuf;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
 use sessile::cookie::CookieConfig;
-use sessile::shared::{HeapEngine, SharedEngine};
+use sessile::shared::{HeapEngine, SharedEngine, wall_ms};
+use sessile::snapshot::{Clocks, DEFAULT_MAX_AGE_MS};
 use sessile::{Config, Error, Session as CoreSession, SessionRef, Store};
 
 use crate::client::ClientArgs;
 use crate::clock::{self, seconds_to_ms, secs};
 use crate::config;
 use crate::convert::{bytes_of, opt_bytes};
-use crate::errors::{bad_seed, to_py};
+use crate::errors::{bad_seed, file_error, key_of, to_py};
 use crate::event::Event;
 use crate::fork::Registered;
 use crate::request::Request;
@@ -38,6 +41,19 @@ impl Engine {
             Some(clock) => clock::read_ms(py, clock),
             None => Ok(self.inner.engine.now_ms()),
         }
+    }
+
+    /// The engine's clock and the wall clock (`wall_time` seconds, or the system's).
+    fn clocks(&self, py: Python<'_>, wall_time: Option<f64>) -> PyResult<Clocks> {
+        let wall_ms = match wall_time {
+            None => wall_ms(),
+            Some(s) => seconds_to_ms(s)
+                .ok_or_else(|| PyValueError::new_err("wall_time must be finite seconds >= 0"))?,
+        };
+        Ok(Clocks {
+            now_ms: self.now_ms(py)?,
+            wall_ms,
+        })
     }
 
     fn token_pair<'py>(
@@ -457,6 +473,68 @@ impl Engine {
     /// child needs no call: it is reseeded at the fork.
     fn reseed(&self, py: Python<'_>) -> PyResult<()> {
         self.inner.engine.reseed().map_err(|e| to_py(py, e))
+    }
+
+    /// Write a snapshot of every session and dead token to `path`, encrypted and
+    /// authenticated under `key` (32 random bytes kept secret; the same key restores it),
+    /// atomically: `path` holds the previous snapshot or this one, never a part (a
+    /// temporary file beside it, flushed, renamed over it; readable by its owner only).
+    /// Deadlines are written in wall-clock time (`wall_time`: seconds since the epoch, by
+    /// default the system clock), so they keep counting while the process is down. The
+    /// engine keeps serving: call it at shutdown and whenever a copy is wanted.
+    #[pyo3(signature = (path, key, *, wall_time=None))]
+    fn snapshot(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        key: &Bound<'_, PyAny>,
+        wall_time: Option<f64>,
+    ) -> PyResult<()> {
+        let key = key_of(key)?;
+        let at = self.clocks(py, wall_time)?;
+        let shared = &self.inner.engine;
+        py.detach(|| shared.snapshot_to(&path, &key, at))
+            .map_err(|e| file_error(py, e))?;
+        Ok(())
+    }
+
+    /// An engine built from `**engine` (the keywords of `Engine(...)`), holding what the
+    /// snapshot at `path` held: every session live at `wall_time` (seconds since the
+    /// epoch, by default the system clock) with its token, principal, payload and
+    /// deadlines; every logged-out and rotated-out token, which still answers so; a
+    /// session whose deadline passed meanwhile answers `expired_*`.
+    ///
+    /// `SnapshotError` when the file is refused, `.reason` saying why (`snapshot_tampered`,
+    /// `snapshot_wrong_key`, `snapshot_truncated`, `snapshot_stale` when older than
+    /// `max_age` seconds, `snapshot_future`, `snapshot_does_not_fit` when the config is
+    /// smaller than the snapshot's, ...); `OSError` when it cannot be read
+    /// (`FileNotFoundError` on a first start). Build a new `Engine(...)` then: it starts
+    /// empty.
+    #[classmethod]
+    #[pyo3(signature = (path, key, *, max_age=None, wall_time=None, **engine))]
+    fn restore(
+        cls: &Bound<'_, PyType>,
+        path: PathBuf,
+        key: &Bound<'_, PyAny>,
+        max_age: Option<f64>,
+        wall_time: Option<f64>,
+        engine: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = cls.py();
+        let key = key_of(key)?;
+        let max_age_ms = match max_age {
+            None => DEFAULT_MAX_AGE_MS,
+            Some(s) => seconds_to_ms(s)
+                .ok_or_else(|| PyValueError::new_err("max_age must be finite seconds >= 0"))?,
+        };
+        let made = cls.call((), engine)?;
+        let e = made.cast::<Engine>()?.borrow();
+        let at = e.clocks(py, wall_time)?;
+        let shared = &e.inner.engine;
+        py.detach(|| shared.restore_from(&path, &key, at, max_age_ms))
+            .map_err(|err| file_error(py, err))?;
+        drop(e);
+        Ok(made.unbind())
     }
 
     /// Counters.

@@ -1,13 +1,15 @@
 //! Core errors as the Python classes of `sessile.errors`: one class per core error, each
 //! carrying the core's stable `code` (and `reason` where the core gives one).
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyBytes;
 
-use sessile::{ConfigError, Error};
+use sessile::shared::FileError;
+use sessile::{ConfigError, Error, SnapshotError};
 
-use crate::config::{python_key, python_message};
+use crate::config::{py_name, python_key, python_message};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -41,6 +43,7 @@ fn error_class(e: &Error) -> (&'static str, Option<&'static str>) {
         Error::Entropy => ("EntropyError", None),
         Error::OutOfMemory => ("OutOfMemory", None),
         Error::Store(why) => ("StoreUnavailable", Some(why.code())),
+        Error::Snapshot(s) => ("SnapshotError", Some(s.code())),
     }
 }
 
@@ -49,7 +52,13 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
         return config_error(py, c);
     }
     let (class, reason) = error_class(&e);
-    raise(py, class, e.to_string(), reason)
+    let err = raise(py, class, e.to_string(), reason);
+    if let Error::Snapshot(SnapshotError::DoesNotFit { key }) = e {
+        let key = sessile::vocabulary::key(key).map_or(key, py_name);
+        // Only fails if `raise` fell back to a RuntimeError, which it already explains.
+        let _ = err.value(py).setattr("key", key);
+    }
+    err
 }
 
 /// A core config error as `sessile.ConfigError`, in Python's words: its message and its
@@ -64,4 +73,22 @@ pub(crate) fn config_error(py: Python<'_>, e: ConfigError) -> PyErr {
 /// A `seed` the binding cannot use (it is no config key of the core).
 pub(crate) fn bad_seed(py: Python<'_>, message: String) -> PyErr {
     raise(py, "ConfigError", message, Some("invalid_value"))
+}
+
+/// A snapshot file that could not be written or read (`OSError`, the right subclass for
+/// its errno), or that the engine refused (`SnapshotError`).
+pub(crate) fn file_error(py: Python<'_>, e: FileError) -> PyErr {
+    match e {
+        FileError::Io(io) => io.into(),
+        FileError::Engine(e) => to_py(py, e),
+    }
+}
+
+/// A snapshot key: `bytes` only (a `str` would be a password, not 32 random bytes); its
+/// length is the core's to check.
+pub(crate) fn key_of(key: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let b = key
+        .cast::<PyBytes>()
+        .map_err(|_| PyTypeError::new_err("key must be bytes (32 random bytes)"))?;
+    Ok(b.as_bytes().to_vec())
 }

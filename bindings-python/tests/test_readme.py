@@ -34,3 +34,9 @@ def test_asgi_snippet_runs() -> None:
     ns: dict[str, object] = {}
     exec(compile(snippets()[2], "README asgi", "exec"), ns)
     assert TestClient(ns["app"]).get("/nothing").status_code == 404  # type: ignore[arg-type]
+
+
+def test_snapshot_snippet_runs() -> None:
+    code = snippets()[3]
+    assert "Engine.restore(" in code
+    exec(compile(code, "README snapshot", "exec"), {})

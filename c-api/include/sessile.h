@@ -49,6 +49,16 @@
 #define SESSILE_STD 1
 #endif
 
+#if defined(SESSILE_STD)
+// Bytes of a snapshot key.
+#define SESSILE_SNAPSHOT_KEY_BYTES 32
+#endif
+
+#if defined(SESSILE_STD)
+// The oldest snapshot the Python and Node bindings restore by default: one hour (ms).
+#define SESSILE_SNAPSHOT_DEFAULT_MAX_AGE_MS 3600000
+#endif
+
 // Longest principal (user ID), in bytes.
 #define SESSILE_MAX_PRINCIPAL 128
 
@@ -186,6 +196,29 @@ enum sessile_result
   SESSILE_RESULT_STORE_CORRUPT = 94,
   // Store: its own configuration (URL, key, prefix) is unusable.
   SESSILE_RESULT_STORE_CONFIG = 95,
+  // Snapshot: the key is not 32 bytes, or is all zeros.
+  SESSILE_RESULT_SNAPSHOT_KEY = 110,
+  // Snapshot: not a sessile snapshot (another file).
+  SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED = 111,
+  // Snapshot: a format version this library does not read.
+  SESSILE_RESULT_SNAPSHOT_VERSION = 112,
+  // Snapshot: shorter than its header says.
+  SESSILE_RESULT_SNAPSHOT_TRUNCATED = 113,
+  // Snapshot: written under another key.
+  SESSILE_RESULT_SNAPSHOT_WRONG_KEY = 114,
+  // Snapshot: authentication failed (a byte changed, or bytes appended).
+  SESSILE_RESULT_SNAPSHOT_TAMPERED = 115,
+  // Snapshot: written at a wall-clock time after the restore's.
+  SESSILE_RESULT_SNAPSHOT_FUTURE = 116,
+  // Snapshot: older than the maximum age given.
+  SESSILE_RESULT_SNAPSHOT_STALE = 117,
+  // Snapshot: the config is smaller than the one it was written with (capacity,
+  // pool_bytes, max_payload) or issues tokens of another length.
+  SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT = 118,
+  // Snapshot: authentic but inconsistent (written by a faulty program with the key).
+  SESSILE_RESULT_SNAPSHOT_CORRUPT = 119,
+  // Snapshot: restore is only into an engine that holds nothing yet.
+  SESSILE_RESULT_SNAPSHOT_NOT_EMPTY = 120,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -540,6 +573,19 @@ typedef struct sessile_stats {
   // Events overwritten before they were drained.
   uint64_t events_dropped;
 } sessile_stats;
+
+#if defined(SESSILE_STD)
+// What `sessile_engine_restore` brought back.
+typedef struct sessile_restored {
+  // Sessions live again.
+  uint32_t sessions;
+  // Sessions whose deadline passed before the restore: their tokens answer
+  // `EXPIRED_IDLE` or `EXPIRED_ABSOLUTE`.
+  uint32_t expired;
+  // Dead tokens remembered (logged out, rotated out, ...), the expired ones included.
+  uint32_t tombstones;
+} sessile_restored;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -1046,6 +1092,70 @@ sessile_result sessile_engine_init(void *mem,
 // # Safety
 // `engine` NULL or returned by `sessile_engine_init` on memory still owned by the caller.
 sessile_result sessile_engine_deinit(struct sessile_engine *engine);
+
+#if defined(SESSILE_STD)
+// `*size` gets the bytes `sessile_engine_snapshot` needs now. Other threads may change
+// the table in between: on `SESSILE_RESULT_BUFFER_TOO_SMALL` ask again.
+//
+// # Safety
+// `size` writable; `engine` live.
+sessile_result sessile_engine_snapshot_size(struct sessile_engine *engine, size_t *size);
+#endif
+
+#if defined(SESSILE_STD)
+// Write a snapshot of the whole table into `out` (`*out_len` gets its length):
+// encrypted and authenticated under `key` (`SESSILE_SNAPSHOT_KEY_BYTES` random bytes you
+// keep secret, e.g. from a secrets manager; the same key restores it). Deadlines are
+// written against `wall_ms`, wall-clock milliseconds since the Unix epoch
+// (CLOCK_REALTIME), so they keep counting while the process is down; `now_ms` is the
+// engine's monotonic clock as in every call. The engine keeps serving: take one on
+// graceful shutdown and on demand.
+//
+// `SESSILE_RESULT_SNAPSHOT_KEY` for a key that is not 32 bytes or is all zeros;
+// `SESSILE_RESULT_BUFFER_TOO_SMALL` (nothing useful written) when `out_cap` is below
+// `sessile_engine_snapshot_size`; `SESSILE_RESULT_ENTROPY` in a forked child that
+// cannot reseed.
+//
+// # Safety
+// `key` readable for `key_len`; `out` writable for `out_cap`; `out_len` writable;
+// `engine` live.
+sessile_result sessile_engine_snapshot(struct sessile_engine *engine,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       uint64_t now_ms,
+                                       uint64_t wall_ms,
+                                       uint8_t *out,
+                                       size_t out_cap,
+                                       size_t *out_len);
+#endif
+
+#if defined(SESSILE_STD)
+// Restore a snapshot into `engine`, which must hold nothing yet (just built with a
+// config at least as large as the snapshot's: capacity, pool_bytes, max_payload, and
+// the same token_bytes). Every session live at `wall_ms` comes back with its token,
+// principal, payload and deadlines; every logged-out and rotated-out token still
+// answers so; a session whose deadline passed meanwhile answers `EXPIRED_*`.
+// `restored` may be NULL.
+//
+// Refused with a `SESSILE_RESULT_SNAPSHOT_*` code, the engine then holding nothing (and
+// working): `KEY`, `UNRECOGNIZED` (another file), `VERSION`, `TRUNCATED`, `WRONG_KEY`,
+// `TAMPERED`, `FUTURE` (written after `wall_ms`), `STALE` (older than `max_age_ms`;
+// `SESSILE_SNAPSHOT_DEFAULT_MAX_AGE_MS` is a sound choice), `DOES_NOT_FIT`, `CORRUPT`,
+// `NOT_EMPTY`. The bytes are read, never changed.
+//
+// # Safety
+// `snapshot` readable for `len`; `key` readable for `key_len`; `restored` NULL or
+// writable; `engine` live.
+sessile_result sessile_engine_restore(struct sessile_engine *engine,
+                                      const uint8_t *snapshot,
+                                      size_t len,
+                                      const uint8_t *key,
+                                      size_t key_len,
+                                      uint64_t now_ms,
+                                      uint64_t wall_ms,
+                                      uint64_t max_age_ms,
+                                      struct sessile_restored *restored);
+#endif
 
 // The stable snake_case name of an event kind ("reuse_after_logout", ...), static and
 // NUL-terminated; "unknown_event" for a value the header does not define. Never NULL.

@@ -77,6 +77,7 @@ macro_rules! with_engine {
         }
     }};
 }
+pub(crate) use with_engine;
 
 /// A 32-byte seed from C.
 ///
@@ -165,7 +166,7 @@ unsafe fn session_to(out: *mut sessile_session, s: &sessile_core::Session) {
 ///
 /// # Safety
 /// `out` is NULL or writable.
-unsafe fn put<T>(out: *mut T, v: T) -> Result<(), sessile_result> {
+pub(crate) unsafe fn put<T>(out: *mut T, v: T) -> Result<(), sessile_result> {
     if out.is_null() {
         return Err(R::SESSILE_RESULT_NULL_ARGUMENT);
     }
@@ -174,7 +175,7 @@ unsafe fn put<T>(out: *mut T, v: T) -> Result<(), sessile_result> {
     Ok(())
 }
 
-fn need<T>(p: *mut T) -> Result<(), sessile_result> {
+pub(crate) fn need<T>(p: *mut T) -> Result<(), sessile_result> {
     if p.is_null() {
         Err(R::SESSILE_RESULT_NULL_ARGUMENT)
     } else {

@@ -23,6 +23,8 @@ mod cookie;
 mod engine;
 mod place;
 mod result;
+#[cfg(feature = "std")]
+mod snapshot;
 mod types;
 
 #[cfg(feature = "bench")]
@@ -33,6 +35,8 @@ pub use cookie::*;
 pub use engine::*;
 pub use place::*;
 pub use result::*;
+#[cfg(feature = "std")]
+pub use snapshot::*;
 pub use types::*;
 
 /// The library version (`major.minor.patch`), a static NUL-terminated string.

@@ -4,7 +4,8 @@
 use core::ffi::CStr;
 
 use sessile_core::{
-    ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid, StoreError,
+    ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid, SnapshotError,
+    StoreError,
 };
 
 /// What a call did. `SESSILE_RESULT_OK` is 0; every other value names one reason, and
@@ -130,6 +131,29 @@ pub enum sessile_result {
     SESSILE_RESULT_STORE_CORRUPT = 94,
     /// Store: its own configuration (URL, key, prefix) is unusable.
     SESSILE_RESULT_STORE_CONFIG = 95,
+    /// Snapshot: the key is not 32 bytes, or is all zeros.
+    SESSILE_RESULT_SNAPSHOT_KEY = 110,
+    /// Snapshot: not a sessile snapshot (another file).
+    SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED = 111,
+    /// Snapshot: a format version this library does not read.
+    SESSILE_RESULT_SNAPSHOT_VERSION = 112,
+    /// Snapshot: shorter than its header says.
+    SESSILE_RESULT_SNAPSHOT_TRUNCATED = 113,
+    /// Snapshot: written under another key.
+    SESSILE_RESULT_SNAPSHOT_WRONG_KEY = 114,
+    /// Snapshot: authentication failed (a byte changed, or bytes appended).
+    SESSILE_RESULT_SNAPSHOT_TAMPERED = 115,
+    /// Snapshot: written at a wall-clock time after the restore's.
+    SESSILE_RESULT_SNAPSHOT_FUTURE = 116,
+    /// Snapshot: older than the maximum age given.
+    SESSILE_RESULT_SNAPSHOT_STALE = 117,
+    /// Snapshot: the config is smaller than the one it was written with (capacity,
+    /// pool_bytes, max_payload) or issues tokens of another length.
+    SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT = 118,
+    /// Snapshot: authentic but inconsistent (written by a faulty program with the key).
+    SESSILE_RESULT_SNAPSHOT_CORRUPT = 119,
+    /// Snapshot: restore is only into an engine that holds nothing yet.
+    SESSILE_RESULT_SNAPSHOT_NOT_EMPTY = 120,
 }
 
 use sessile_result as R;
@@ -197,6 +221,37 @@ impl From<ConfigError> for sessile_result {
     }
 }
 
+impl From<StoreError> for sessile_result {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable => R::SESSILE_RESULT_STORE_UNAVAILABLE,
+            StoreError::Timeout => R::SESSILE_RESULT_STORE_TIMEOUT,
+            StoreError::Refused => R::SESSILE_RESULT_STORE_REFUSED,
+            StoreError::Conflict => R::SESSILE_RESULT_STORE_CONFLICT,
+            StoreError::Corrupt => R::SESSILE_RESULT_STORE_CORRUPT,
+            StoreError::Config => R::SESSILE_RESULT_STORE_CONFIG,
+        }
+    }
+}
+
+impl From<SnapshotError> for sessile_result {
+    fn from(e: SnapshotError) -> Self {
+        match e {
+            SnapshotError::Key => R::SESSILE_RESULT_SNAPSHOT_KEY,
+            SnapshotError::NotASnapshot => R::SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED,
+            SnapshotError::UnknownVersion => R::SESSILE_RESULT_SNAPSHOT_VERSION,
+            SnapshotError::Truncated => R::SESSILE_RESULT_SNAPSHOT_TRUNCATED,
+            SnapshotError::WrongKey => R::SESSILE_RESULT_SNAPSHOT_WRONG_KEY,
+            SnapshotError::Tampered => R::SESSILE_RESULT_SNAPSHOT_TAMPERED,
+            SnapshotError::Future => R::SESSILE_RESULT_SNAPSHOT_FUTURE,
+            SnapshotError::Stale => R::SESSILE_RESULT_SNAPSHOT_STALE,
+            SnapshotError::DoesNotFit { .. } => R::SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT,
+            SnapshotError::Corrupt => R::SESSILE_RESULT_SNAPSHOT_CORRUPT,
+            SnapshotError::NotEmpty => R::SESSILE_RESULT_SNAPSHOT_NOT_EMPTY,
+        }
+    }
+}
+
 impl From<Error> for sessile_result {
     fn from(e: Error) -> Self {
         match e {
@@ -214,20 +269,8 @@ impl From<Error> for sessile_result {
             Error::StorageSize => R::SESSILE_RESULT_STORAGE_SIZE,
             Error::Entropy => R::SESSILE_RESULT_ENTROPY,
             Error::OutOfMemory => R::SESSILE_RESULT_OUT_OF_MEMORY,
-            Error::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<StoreError> for sessile_result {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable => R::SESSILE_RESULT_STORE_UNAVAILABLE,
-            StoreError::Timeout => R::SESSILE_RESULT_STORE_TIMEOUT,
-            StoreError::Refused => R::SESSILE_RESULT_STORE_REFUSED,
-            StoreError::Conflict => R::SESSILE_RESULT_STORE_CONFLICT,
-            StoreError::Corrupt => R::SESSILE_RESULT_STORE_CORRUPT,
-            StoreError::Config => R::SESSILE_RESULT_STORE_CONFIG,
+            Error::Snapshot(e) => e.into(),
+            Error::Store(e) => e.into(),
         }
     }
 }
@@ -301,6 +344,17 @@ impl sessile_result {
             R::SESSILE_RESULT_STORE_CONFLICT => c"store_conflict",
             R::SESSILE_RESULT_STORE_CORRUPT => c"store_corrupt",
             R::SESSILE_RESULT_STORE_CONFIG => c"store_config",
+            R::SESSILE_RESULT_SNAPSHOT_KEY => c"snapshot_key",
+            R::SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED => c"snapshot_unrecognized",
+            R::SESSILE_RESULT_SNAPSHOT_VERSION => c"snapshot_version",
+            R::SESSILE_RESULT_SNAPSHOT_TRUNCATED => c"snapshot_truncated",
+            R::SESSILE_RESULT_SNAPSHOT_WRONG_KEY => c"snapshot_wrong_key",
+            R::SESSILE_RESULT_SNAPSHOT_TAMPERED => c"snapshot_tampered",
+            R::SESSILE_RESULT_SNAPSHOT_FUTURE => c"snapshot_future",
+            R::SESSILE_RESULT_SNAPSHOT_STALE => c"snapshot_stale",
+            R::SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT => c"snapshot_does_not_fit",
+            R::SESSILE_RESULT_SNAPSHOT_CORRUPT => c"snapshot_corrupt",
+            R::SESSILE_RESULT_SNAPSHOT_NOT_EMPTY => c"snapshot_not_empty",
         }
     }
 }
@@ -310,7 +364,7 @@ pub(crate) fn from_u32(v: u32) -> Option<sessile_result> {
     KNOWN.iter().copied().find(|r| *r as u32 == v)
 }
 
-const KNOWN: [sessile_result; 57] = [
+const KNOWN: [sessile_result; 68] = [
     R::SESSILE_RESULT_OK,
     R::SESSILE_RESULT_NO_EVENT,
     R::SESSILE_RESULT_NULL_ARGUMENT,
@@ -368,6 +422,17 @@ const KNOWN: [sessile_result; 57] = [
     R::SESSILE_RESULT_STORE_CONFLICT,
     R::SESSILE_RESULT_STORE_CORRUPT,
     R::SESSILE_RESULT_STORE_CONFIG,
+    R::SESSILE_RESULT_SNAPSHOT_KEY,
+    R::SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED,
+    R::SESSILE_RESULT_SNAPSHOT_VERSION,
+    R::SESSILE_RESULT_SNAPSHOT_TRUNCATED,
+    R::SESSILE_RESULT_SNAPSHOT_WRONG_KEY,
+    R::SESSILE_RESULT_SNAPSHOT_TAMPERED,
+    R::SESSILE_RESULT_SNAPSHOT_FUTURE,
+    R::SESSILE_RESULT_SNAPSHOT_STALE,
+    R::SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT,
+    R::SESSILE_RESULT_SNAPSHOT_CORRUPT,
+    R::SESSILE_RESULT_SNAPSHOT_NOT_EMPTY,
 ];
 
 #[cfg(test)]
@@ -456,8 +521,26 @@ mod tests {
             assert_eq!(R::from(Error::Store(s)).code().to_str().unwrap(), s.code());
         }
         assert_eq!(store.len(), StoreError::CODES.len());
-        // Config, Session and Cookie carry their reasons' codes; Store too.
-        assert_eq!(plain.len() + 4, Error::CODES.len());
+        // Config, Session, Cookie, Snapshot and Store carry their reasons' codes.
+        assert_eq!(plain.len() + 5, Error::CODES.len());
+        let snapshot = [
+            SnapshotError::Key,
+            SnapshotError::NotASnapshot,
+            SnapshotError::UnknownVersion,
+            SnapshotError::Truncated,
+            SnapshotError::WrongKey,
+            SnapshotError::Tampered,
+            SnapshotError::Future,
+            SnapshotError::Stale,
+            SnapshotError::DoesNotFit { key: "capacity" },
+            SnapshotError::Corrupt,
+            SnapshotError::NotEmpty,
+        ];
+        for e in snapshot {
+            let code = R::from(Error::Snapshot(e)).code().to_str().unwrap();
+            assert_eq!(code, e.code());
+        }
+        assert_eq!(snapshot.len(), SnapshotError::CODES.len());
     }
 
     #[test]

@@ -127,6 +127,104 @@ impl core::fmt::Display for StoreError {
     }
 }
 
+/// Why a snapshot was not written, or why a restore refused one (the engine then stays
+/// empty). Checked in this order, so the first that applies is the one reported: the
+/// key, the file's shape (magic, version, length), the key check, authentication, the
+/// times, the config, the content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SnapshotError {
+    /// The key is not 32 bytes, or is all zeros (an unset key, never a chosen one).
+    Key,
+    /// Not a sessile snapshot (its first bytes are not the snapshot magic).
+    NotASnapshot,
+    /// A snapshot format this version of sessile does not read.
+    UnknownVersion,
+    /// Shorter than its header says: cut off while being written or copied.
+    Truncated,
+    /// Written under another key (or its key check bytes were changed).
+    WrongKey,
+    /// Authentication failed: a byte of the header or body was changed, or bytes were
+    /// appended.
+    Tampered,
+    /// Written at a wall-clock time after the restore's: a clock is wrong, and
+    /// deadlines converted with it could be extended.
+    Future,
+    /// Older than the caller's maximum age: it may bring back sessions that were logged
+    /// out after it was written (a rollback).
+    Stale,
+    /// The new configuration is smaller than the one it was written with, or issues
+    /// tokens of another length; `key` names the config key.
+    DoesNotFit {
+        /// The config key (`capacity`, `pool_bytes`, `max_payload`, `token_bytes`).
+        key: &'static str,
+    },
+    /// Authentic but inconsistent: written by a faulty program holding the key.
+    Corrupt,
+    /// Restore is for an engine that holds nothing yet (no session, no tombstone).
+    NotEmpty,
+}
+
+impl SnapshotError {
+    /// Stable snake_case code, the same in every binding (prefixed, like the cookie
+    /// config's codes, so each is unique among all the codes a C caller sees).
+    pub const fn code(&self) -> &'static str {
+        match self {
+            SnapshotError::Key => "snapshot_key",
+            SnapshotError::NotASnapshot => "snapshot_unrecognized",
+            SnapshotError::UnknownVersion => "snapshot_version",
+            SnapshotError::Truncated => "snapshot_truncated",
+            SnapshotError::WrongKey => "snapshot_wrong_key",
+            SnapshotError::Tampered => "snapshot_tampered",
+            SnapshotError::Future => "snapshot_future",
+            SnapshotError::Stale => "snapshot_stale",
+            SnapshotError::DoesNotFit { .. } => "snapshot_does_not_fit",
+            SnapshotError::Corrupt => "snapshot_corrupt",
+            SnapshotError::NotEmpty => "snapshot_not_empty",
+        }
+    }
+
+    /// Every code [`SnapshotError::code`] can return.
+    pub const CODES: [&'static str; 11] = [
+        "snapshot_key",
+        "snapshot_unrecognized",
+        "snapshot_version",
+        "snapshot_truncated",
+        "snapshot_wrong_key",
+        "snapshot_tampered",
+        "snapshot_future",
+        "snapshot_stale",
+        "snapshot_does_not_fit",
+        "snapshot_corrupt",
+        "snapshot_not_empty",
+    ];
+}
+
+impl core::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SnapshotError::Key => f.write_str("the snapshot key must be 32 bytes, not all zero"),
+            SnapshotError::NotASnapshot => f.write_str("not a sessile snapshot"),
+            SnapshotError::UnknownVersion => f.write_str("unknown snapshot format version"),
+            SnapshotError::Truncated => f.write_str("the snapshot is truncated"),
+            SnapshotError::WrongKey => f.write_str("the snapshot was written under another key"),
+            SnapshotError::Tampered => {
+                f.write_str("the snapshot failed authentication (changed or extended)")
+            }
+            SnapshotError::Future => {
+                f.write_str("the snapshot was written later than the current wall-clock time")
+            }
+            SnapshotError::Stale => f.write_str("the snapshot is older than its maximum age"),
+            SnapshotError::DoesNotFit { key } => {
+                write!(f, "the snapshot does not fit this configuration ({key})")
+            }
+            SnapshotError::Corrupt => f.write_str("the snapshot is authentic but inconsistent"),
+            SnapshotError::NotEmpty => {
+                f.write_str("a snapshot is restored only into an engine that holds nothing")
+            }
+        }
+    }
+}
+
 /// Everything that can go wrong, as one typed enum. No input makes the engine panic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -162,6 +260,9 @@ pub enum Error {
     /// A session store outside this process failed (see [`StoreError`]); never from
     /// the in-process table.
     Store(StoreError),
+    /// A snapshot could not be written or was refused on restore (the engine is then
+    /// left empty); the reason says why.
+    Snapshot(SnapshotError),
 }
 
 impl Error {
@@ -185,6 +286,7 @@ impl Error {
             Error::Entropy => "entropy",
             Error::OutOfMemory => "out_of_memory",
             Error::Store(_) => "store",
+            Error::Snapshot(_) => "snapshot",
         }
     }
 
@@ -195,7 +297,7 @@ impl Error {
     }
 
     /// Every code [`Error::code`] can return.
-    pub const CODES: [&'static str; 15] = [
+    pub const CODES: [&'static str; 16] = [
         "capacity_exhausted",
         "pool_exhausted",
         "payload_too_large",
@@ -211,6 +313,7 @@ impl Error {
         "entropy",
         "out_of_memory",
         "store",
+        "snapshot",
     ];
 }
 
@@ -234,6 +337,7 @@ impl core::fmt::Display for Error {
                 f.write_str("not enough memory for the configured capacity and pool")
             }
             Error::Store(e) => write!(f, "{e}"),
+            Error::Snapshot(e) => write!(f, "snapshot: {e}"),
         }
     }
 }
@@ -253,6 +357,12 @@ impl From<Invalid> for Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         Error::Store(e)
+    }
+}
+
+impl From<SnapshotError> for Error {
+    fn from(e: SnapshotError) -> Self {
+        Error::Snapshot(e)
     }
 }
 

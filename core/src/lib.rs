@@ -22,8 +22,9 @@
 //! ```
 //!
 //! Features: none (caller-provided storage, no allocator), `alloc` (capacity chosen at
-//! run time), `std` (default: adds [`shared`], a thread-safe engine seeded from the OS
-//! with a monotonic clock and fork safety).
+//! run time), `snapshot` (snapshot and restore, no allocator needed), `std` (default:
+//! all of them, and [`shared`], a thread-safe engine seeded from the OS with a monotonic
+//! clock, fork safety and snapshot files).
 //!
 //! ## Where the rules live
 //!
@@ -45,7 +46,10 @@
 //!   (`__Host-`, `SameSite`, `Partitioned`);
 //! - [`Engine`] (`engine/`): the in-process table, one store: the bookkeeping that applies
 //!   the rules, one concern a file (sessions, principals, client checks, capacity,
-//!   payload, digests).
+//!   payload, digests);
+//! - `snapshot` (`snapshot.rs`, the file; `engine/snapshot.rs`, what it holds; feature
+//!   `snapshot`): carrying the table across a restart, and when a restore refuses
+//!   ([`SnapshotError`], docs/SNAPSHOT.md).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -64,6 +68,8 @@ pub mod pool;
 mod request;
 pub mod rules;
 mod slot;
+#[cfg(feature = "snapshot")]
+pub mod snapshot;
 pub mod storage;
 mod store;
 mod token;
@@ -81,7 +87,7 @@ pub use cookie::{CookieConfig, CookieConfigError, CookieError, SameSite};
 pub use engine::{
     Client, Engine, ForkGuard, Loaded, Principal, Saved, Session, SessionRef, SessionsOf, Stats,
 };
-pub use error::{Error, Expiry, Invalid, StoreError};
+pub use error::{Error, Expiry, Invalid, SnapshotError, StoreError};
 pub use event::{Event, EventKind};
 pub use idgen::IdGen;
 pub use pool::{BLOCK as POOL_BLOCK, Chunks};

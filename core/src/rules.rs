@@ -84,7 +84,14 @@ pub const fn expiry(t: &Times) -> Expiry {
 /// is enforced server-side, so a cookie need not be re-sent on every request).
 #[inline]
 pub const fn max_age_s(t: &Times, now: u64) -> u64 {
-    seconds_up(t.absolute_deadline().saturating_sub(now))
+    max_age_until(t.absolute_deadline(), now)
+}
+
+/// [`max_age_s`] from the absolute deadline itself (what a [`crate::Session`] reports:
+/// a session restored from a snapshot may have begun before the caller's clock's zero,
+/// where its `created_ms` reads 0).
+pub const fn max_age_until(absolute_deadline_ms: u64, now: u64) -> u64 {
+    seconds_up(absolute_deadline_ms.saturating_sub(now))
 }
 
 /// `Max-Age` for a cookie that lives `left_ms` more milliseconds: whole seconds, rounded

@@ -1,12 +1,19 @@
 //! The `std` layer every binding uses: one engine behind a mutex, seeded from the OS,
-//! with a monotonic millisecond clock, reseeded automatically in a forked child.
+//! with a monotonic millisecond clock, reseeded automatically in a forked child, and
+//! snapshot files written atomically.
 
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use zeroize::Zeroize;
 
 use crate::config::Config;
 use crate::engine::{Engine, ForkGuard};
 use crate::error::Error;
+use crate::snapshot::{Clocks, Restored};
 use crate::storage::HeapStorage;
 
 /// The engine type the bindings share.
@@ -83,6 +90,120 @@ impl SharedEngine {
     pub fn with<R>(&self, f: impl FnOnce(&mut HeapEngine) -> R) -> R {
         f(&mut self.lock())
     }
+
+    /// This engine's clock and the wall clock, now: what a snapshot or a restore takes.
+    pub fn clocks(&self) -> Clocks {
+        Clocks {
+            now_ms: self.now_ms(),
+            wall_ms: wall_ms(),
+        }
+    }
+
+    /// Write a snapshot of the engine to `path` (see [`Engine::snapshot_into`]), atomically:
+    /// a reader of `path` finds the previous snapshot or this one, never part of one
+    /// ([`write_atomically`]). The engine is locked while the snapshot is made, not while
+    /// it is written out. Returns the file's length.
+    pub fn snapshot_to(&self, path: &Path, key: &[u8], at: Clocks) -> Result<usize, FileError> {
+        let bytes = self.with(|e| e.snapshot(key, at))?;
+        write_atomically(path, &bytes)?;
+        Ok(bytes.len())
+    }
+
+    /// Restore the snapshot at `path` into this engine, which must hold nothing yet (see
+    /// [`Engine::restore_from`]; on any error the engine holds nothing, and works).
+    pub fn restore_from(
+        &self,
+        path: &Path,
+        key: &[u8],
+        at: Clocks,
+        max_age_ms: u64,
+    ) -> Result<Restored, FileError> {
+        let mut bytes = std::fs::read(path)?;
+        let done = self.with(|e| e.restore_from(&mut bytes, key, at, max_age_ms));
+        bytes.zeroize();
+        Ok(done?)
+    }
+}
+
+/// Why a snapshot file could not be written or restored: the file system's error, or the
+/// engine's (a refused snapshot is `Engine(Error::Snapshot(..))`).
+#[derive(Debug)]
+pub enum FileError {
+    /// Reading or writing the file failed.
+    Io(std::io::Error),
+    /// The engine refused (see [`Error::Snapshot`]).
+    Engine(Error),
+}
+
+impl From<std::io::Error> for FileError {
+    fn from(e: std::io::Error) -> Self {
+        FileError::Io(e)
+    }
+}
+
+impl From<Error> for FileError {
+    fn from(e: Error) -> Self {
+        FileError::Engine(e)
+    }
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::Io(e) => write!(f, "snapshot file: {e}"),
+            FileError::Engine(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// Milliseconds since the Unix epoch by the system's wall clock (0 for a clock set
+/// before 1970).
+pub fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Replace the file at `path` with `bytes` so that no reader, and no crash, ever sees a
+/// part of them: write a new file beside it (readable by its owner only), flush it to
+/// the disk, rename it over `path`, flush the directory. On error `path` is unchanged
+/// and the temporary file removed.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut temp = std::ffi::OsString::from(".");
+    temp.push(name);
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+    temp.push(format!(".{}.{serial}.tmp", std::process::id()));
+    let temp = dir.join(temp);
+    let written = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+        return written;
+    }
+    // The rename is durable once the directory is flushed (best effort: not every
+    // platform lets a directory be opened).
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 impl HeapEngine {

@@ -28,7 +28,7 @@ use crate::cookie::{self, CookieError, MAX_SET_COOKIE};
 use crate::engine::{Client, Loaded, Saved, Session, SessionRef, Stats};
 use crate::error::{Error, Invalid};
 use crate::event::Event;
-use crate::rules::{self, Times};
+use crate::rules;
 use crate::token::Token;
 
 /// A session store: records, and the rules applied to them. Every call takes `now`
@@ -349,15 +349,9 @@ pub trait Store {
         persistent: bool,
     ) -> Result<heapless::String<MAX_SET_COOKIE>, Error> {
         let s = self.session(handle, now)?;
-        let times = Times {
-            created_ms: s.created_ms,
-            last_seen_ms: s.last_seen_ms,
-            idle_ms: s.idle_timeout_ms,
-            absolute_ms: s.absolute_timeout_ms,
-        };
         // The store's clock may be ahead of `now` (it never runs backwards).
         let now = now.max(s.last_seen_ms);
-        let max_age = Some(rules::max_age_s(&times, now));
+        let max_age = Some(rules::max_age_until(s.absolute_deadline_ms, now));
         let config = &self.config().cookie;
         let text = if persistent == config.persistent {
             config.set_cookie(token, max_age)

@@ -29,7 +29,7 @@ pub(crate) enum Death {
 }
 
 impl Death {
-    fn from_u8(v: u8) -> Option<Death> {
+    pub(crate) fn from_u8(v: u8) -> Option<Death> {
         Some(match v {
             1 => Death::LoggedOut,
             2 => Death::RotatedOut,
@@ -56,11 +56,11 @@ impl Death {
 /// One remembered token. Plain data; all-zero is an empty entry.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tombstone {
-    digest: Digest,
+    pub(crate) digest: Digest,
     /// For `RotatedOut`: the session the token was rotated into.
-    target_slot: u32,
-    target_generation: u32,
-    death: u8,
+    pub(crate) target_slot: u32,
+    pub(crate) target_generation: u32,
+    pub(crate) death: u8,
 }
 
 impl Tombstone {
@@ -156,6 +156,25 @@ impl Tombstones {
             death: death as u8,
         };
         index::insert(table, digest.hash(), pos);
+    }
+
+    /// One ring's entries, oldest first (what a snapshot carries, in the order a restore
+    /// inserts them again).
+    #[cfg(feature = "snapshot")]
+    pub(crate) fn oldest_first<'a>(
+        &self,
+        ring: &'a [Tombstone],
+        keep: Keep,
+    ) -> impl Iterator<Item = &'a Tombstone> + 'a {
+        let total = ring.len() as u32;
+        let kept = kept_len(total);
+        let (base, cap) = match keep {
+            Keep::Kept => (0, kept),
+            Keep::Churn => (kept, total - kept),
+        };
+        let r = keep as usize;
+        let (head, len) = (self.head[r], self.len[r]);
+        (0..len).filter_map(move |k| ring.get((base + (head + k) % cap.max(1)) as usize))
     }
 
     pub(crate) fn find(ring: &[Tombstone], table: &[u32], digest: &Digest) -> Option<Found> {

@@ -1,8 +1,9 @@
 """Type stubs of the native module (checked against the built module by mypy.stubtest)."""
 
-from typing import Callable, Literal, final
+from os import PathLike
+from typing import Any, Callable, Literal, final
 
-from typing_extensions import disjoint_base
+from typing_extensions import Self, disjoint_base
 
 __all__ = [
     "ERROR_CODES",
@@ -224,6 +225,19 @@ class Engine:
     def sweep(self) -> int: ...
     def drain_events(self) -> list[Event]: ...
     def reseed(self) -> None: ...
+    def snapshot(
+        self, path: str | PathLike[str], key: bytes, *, wall_time: float | None = None
+    ) -> None: ...
+    @classmethod
+    def restore(
+        cls,
+        path: str | PathLike[str],
+        key: bytes,
+        *,
+        max_age: float | None = None,
+        wall_time: float | None = None,
+        **engine: Any,
+    ) -> Self: ...
     def stats(self) -> Stats: ...
     def set_cookie(
         self, token: str, session: Session, *, persistent: bool | None = None

@@ -7,9 +7,11 @@ Every exception the engine raises derives from :class:`SessileError`, so
 :class:`SessionInvalid` (``"unknown"``, ``"expired_idle"``, ``"logged_out"``, ...), the
 ``ConfigError`` code for :class:`ConfigError` (``"bad_value"``, ``"idle_above_absolute"``,
 ``"cookie_invalid_name"``, ...; ``"invalid_value"`` for a ``seed`` that is not 32 bytes),
-whose ``key`` names the keyword of ``Engine(...)`` to change, and the ``CookieError`` code
-for :class:`CookieError` (``"header_too_long"``, ``"duplicate"``), and the ``StoreError``
-code for :class:`StoreUnavailable` (``"store_unavailable"``, ``"store_timeout"``, ...).
+whose ``key`` names the keyword of ``Engine(...)`` to change, the ``CookieError`` code
+for :class:`CookieError` (``"header_too_long"``, ``"duplicate"``), the ``StoreError``
+code for :class:`StoreUnavailable` (``"store_unavailable"``, ``"store_timeout"``, ...),
+and the ``SnapshotError`` code for :class:`SnapshotError` (``"snapshot_tampered"``,
+``"snapshot_stale"``, ...).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "PrincipalLimit",
     "SessileError",
     "SessionInvalid",
+    "SnapshotError",
     "StaleHandle",
     "StorageSize",
     "StoreUnavailable",
@@ -148,6 +151,16 @@ class StoreUnavailable(SessileError):
     The in-process engine never raises it."""
 
     code = "store"
+class SnapshotError(SessileError):
+    """A snapshot could not be written, or a restore refused it; ``reason`` says why:
+    ``snapshot_key`` (not 32 bytes, or all zeros), ``snapshot_unrecognized``,
+    ``snapshot_version``, ``snapshot_truncated``, ``snapshot_wrong_key``,
+    ``snapshot_tampered``, ``snapshot_future``, ``snapshot_stale``,
+    ``snapshot_does_not_fit`` (``key`` names the keyword of ``Engine(...)`` that is
+    smaller than the snapshot's), ``snapshot_corrupt``, ``snapshot_not_empty``."""
+
+    code = "snapshot"
+    key: str | None = None
 
 
 class ClockError(SessileError, ValueError):
@@ -178,5 +191,6 @@ BY_CODE = {
         EntropyError,
         OutOfMemory,
         StoreUnavailable,
+        SnapshotError,
     )
 }

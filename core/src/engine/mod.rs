@@ -11,7 +11,8 @@
 //! - `principals.rs`: each principal's sessions, the per-principal cap, listing;
 //! - `client.rs`: the client address and user-agent checks;
 //! - `capacity.rs`: the free list, and making room when the table is full;
-//! - `digests.rs`: the keyed digests (event tags, client and principal hashes).
+//! - `digests.rs`: the keyed digests (event tags, client and principal hashes);
+//! - `snapshot.rs`: snapshot and restore of the whole table (feature `snapshot`).
 
 mod capacity;
 mod client;
@@ -19,6 +20,8 @@ mod digests;
 mod payload;
 mod principals;
 mod sessions;
+#[cfg(feature = "snapshot")]
+mod snapshot;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -66,6 +69,10 @@ struct State {
     guard: Option<(ForkGuard, u32)>,
     /// The keyed digests' key (`digests.rs`).
     key: (u64, u64),
+    /// How far the engine's time runs ahead of the caller's `now` ([`State::at`]): 0,
+    /// unless a restored snapshot holds sessions that began before the caller's clock's
+    /// zero (a process's monotonic clock starts near 0).
+    base: u64,
     wheel: Wheel,
     pool: Pool,
     ring: Ring,
@@ -117,31 +124,21 @@ impl<S: Storage> Engine<S> {
     /// An engine over caller-provided storage, which must match `Layout::of(&config)`.
     pub fn with_storage(config: Config, mut storage: S, seed: [u8; 32]) -> Result<Self, Error> {
         config.validate()?;
-        let layout = Layout::of(&config);
-        let p = storage.parts();
-        if !p.matches(&layout) {
+        if !storage.parts().matches(&Layout::of(&config)) {
             return Err(Error::StorageSize);
         }
-        capacity::all_free(p.slots);
-        p.index.fill(index::EMPTY);
-        p.principals.fill(index::EMPTY);
-        p.tombstone_index.fill(index::EMPTY);
-        p.pool.fill(0);
-        let wheel = Wheel::new(p.links, config.capacity, 0).ok_or(Error::StorageSize)?;
-        let pool = Pool::new(p.pool_next);
+        let mut p = storage.parts();
+        let (wheel, pool) = fresh(&config, &mut p)?;
         let mut rng = IdGen::from_seed(seed);
         let key = digests::new_key(&mut rng);
-        let stats = Stats {
-            capacity: config.capacity,
-            pool_total_bytes: (layout.pool_blocks * pool::BLOCK) as u64,
-            ..Stats::default()
-        };
+        let stats = fresh_stats(&config);
         Ok(Engine {
             st: State {
                 config,
                 rng,
                 guard: None,
                 key,
+                base: 0,
                 wheel,
                 pool,
                 ring: Ring::new(),
@@ -158,7 +155,7 @@ impl<S: Storage> Engine<S> {
 
     /// The latest time the engine has been given (its clock never runs backwards).
     pub fn now(&self) -> u64 {
-        self.st.clock
+        self.st.clock.saturating_sub(self.st.base)
     }
 
     /// Replace the generator's key with `seed` (fresh entropy): after a process was
@@ -181,6 +178,8 @@ impl<S: Storage> Engine<S> {
     }
 }
 
+// Each call turns the caller's `now` into the engine's time first (`State::at`); the
+// times it hands back (sessions, events) are turned back (`State::out`).
 impl<S: Storage> Store for Engine<S> {
     type Payload<'a>
         = Chunks<'a>
@@ -196,6 +195,7 @@ impl<S: Storage> Store for Engine<S> {
     }
 
     fn create(&mut self, now: u64, client: &Client<'_>) -> Result<(Token, Session), Error> {
+        let now = self.st.at(now);
         self.st.check_fork()?;
         let mut p = self.storage.parts();
         self.st.create(&mut p, now, client)
@@ -215,23 +215,27 @@ impl<S: Storage> Store for Engine<S> {
         principal: &[u8],
         now: u64,
     ) -> Result<(Token, Session), Error> {
+        let now = self.st.at(now);
         self.st.check_fork()?;
         let mut p = self.storage.parts();
         self.st.login(&mut p, token, principal, now)
     }
 
     fn rotate(&mut self, token: &[u8], now: u64) -> Result<(Token, Session), Error> {
+        let now = self.st.at(now);
         self.st.check_fork()?;
         let mut p = self.storage.parts();
         self.st.rotate(&mut p, token, now)
     }
 
     fn logout(&mut self, token: &[u8], now: u64) -> Result<(), Error> {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st.logout(&mut p, token, now)
     }
 
     fn revoke(&mut self, handle: SessionRef, now: u64) -> Result<(), Error> {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st.revoke(&mut p, handle, now)
     }
@@ -249,6 +253,7 @@ impl<S: Storage> Store for Engine<S> {
     }
 
     fn session(&mut self, handle: SessionRef, now: u64) -> Result<Session, Error> {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st.session(&mut p, handle, now)
     }
@@ -260,17 +265,20 @@ impl<S: Storage> Store for Engine<S> {
         absolute_ms: Option<u32>,
         now: u64,
     ) -> Result<Session, Error> {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st
             .set_timeouts(&mut p, handle, idle_ms, absolute_ms, now)
     }
 
     fn write(&mut self, handle: SessionRef, data: &[u8], now: u64) -> Result<(), Error> {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st.write(&mut p, handle, data, now)
     }
 
     fn payload(&mut self, handle: SessionRef, now: u64) -> Result<Chunks<'_>, Error> {
+        let now = self.st.at(now);
         self.st.payload(self.storage.parts(), handle, now)
     }
 
@@ -281,6 +289,7 @@ impl<S: Storage> Store for Engine<S> {
         data: &[u8],
         now: u64,
     ) -> Result<Saved, Error> {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st.save(&mut p, handle, epoch, data, now)
     }
@@ -291,7 +300,11 @@ impl<S: Storage> Store for Engine<S> {
 
     fn pop_event(&mut self) -> Option<Event> {
         let p = self.storage.parts();
-        self.st.ring.pop(p.events)
+        let e = self.st.ring.pop(p.events)?;
+        Some(Event {
+            at_ms: self.st.out(e.at_ms),
+            ..e
+        })
     }
 
     fn stats(&self) -> Stats {
@@ -304,6 +317,7 @@ impl<S: Storage> Store for Engine<S> {
     }
 
     fn end_duplicate(&mut self, token: &[u8], now: u64) -> Result<(), Error> {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st.end_duplicate(&mut p, token, now);
         Ok(())
@@ -322,37 +336,42 @@ impl<S: Storage> Engine<S> {
         now: u64,
         client: &Client<'_>,
     ) -> Result<Session, Invalid> {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st.validate(&mut p, token, now, client)
     }
 
     /// [`Store::peek`].
     pub fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Invalid> {
+        let now = self.st.at(now);
         let p = self.storage.parts();
         self.st.peek(&p, token, now)
     }
 
     /// [`Store::revoke_principal`].
     pub fn revoke_principal(&mut self, principal: &[u8], now: u64) -> usize {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st.revoke_principal(&mut p, principal, now)
     }
 
     /// [`Store::revoke_all`].
     pub fn revoke_all(&mut self, now: u64) -> usize {
+        let now = self.st.at(now);
         let mut p = self.storage.parts();
         self.st.revoke_all(&mut p, now)
     }
 
     /// [`Store::sessions_of`].
     pub fn sessions_of<'a>(&'a mut self, principal: &[u8], now: u64) -> SessionsOf<'a> {
+        let now = self.st.at(now);
         self.st.sessions_of(self.storage.parts(), principal, now)
     }
 
     /// [`Store::sweep`].
     pub fn sweep(&mut self, now: u64) -> usize {
         let mut p = self.storage.parts();
-        let now = self.st.tick(now);
+        let now = self.st.tick(self.st.at(now));
         self.st.sweep(&mut p, now)
     }
 }
@@ -386,7 +405,63 @@ impl<S: Storage> Drop for Engine<S> {
     }
 }
 
+/// Every region of `p` as a new engine finds it (slots free and wiped, indexes empty,
+/// pool wiped, tombstones wiped), and the wheel and pool bookkeeping over it.
+fn fresh(config: &Config, p: &mut crate::storage::Parts<'_>) -> Result<(Wheel, Pool), Error> {
+    capacity::all_free(p.slots);
+    p.index.fill(index::EMPTY);
+    p.principals.fill(index::EMPTY);
+    p.tombstone_index.fill(index::EMPTY);
+    p.pool.fill(0);
+    let wheel = Wheel::new(p.links, config.capacity, 0).ok_or(Error::StorageSize)?;
+    Ok((wheel, Pool::new(p.pool_next)))
+}
+
+fn fresh_stats(config: &Config) -> Stats {
+    Stats {
+        capacity: config.capacity,
+        pool_total_bytes: (Layout::of(config).pool_blocks * pool::BLOCK) as u64,
+        ..Stats::default()
+    }
+}
+
 impl State {
+    /// Forget everything the table holds, as if just built (the generator, the fork
+    /// guard and the digests' key stay): the start of a restore, and where a restore
+    /// that fails half-way leaves the engine.
+    #[cfg(feature = "snapshot")]
+    fn clear(&mut self, p: &mut crate::storage::Parts<'_>) -> Result<(), Error> {
+        for t in p.tombstones.iter_mut() {
+            t.wipe();
+        }
+        for s in p.slots.iter_mut() {
+            s.digest.0.zeroize();
+        }
+        p.pool.zeroize();
+        let (wheel, pool) = fresh(&self.config, p)?;
+        self.wheel = wheel;
+        self.pool = pool;
+        self.ring = Ring::new();
+        self.tombs = Tombstones::new();
+        self.lru_head = NIL;
+        self.free_head = 0;
+        self.base = 0;
+        self.clock = 0;
+        self.pressure = 0;
+        self.stats = fresh_stats(&self.config);
+        Ok(())
+    }
+
+    /// The caller's `now` in the engine's time (see `base`).
+    fn at(&self, now: u64) -> u64 {
+        now.saturating_add(self.base)
+    }
+
+    /// An engine time in the caller's time; a moment before the caller's zero reads 0.
+    fn out(&self, t: u64) -> u64 {
+        t.saturating_sub(self.base)
+    }
+
     /// The engine's clock: the latest `now` seen. A clock that goes backwards therefore
     /// never extends a session.
     fn tick(&mut self, now: u64) -> u64 {

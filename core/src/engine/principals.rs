@@ -73,7 +73,7 @@ fn principal_matches(pool: &[u8], pool_next: &[u32], s: &Slot, principal: &[u8])
 
 impl State {
     /// The principal's index cell and list head.
-    fn principal_cell(&self, p: &Parts<'_>, principal: &[u8]) -> Option<(u32, u32)> {
+    pub(super) fn principal_cell(&self, p: &Parts<'_>, principal: &[u8]) -> Option<(u32, u32)> {
         let h = self.principal_hash(principal);
         let head = index::find(p.principals, h, |v| {
             let s = &p.slots[v as usize];
@@ -232,7 +232,7 @@ impl State {
     }
 
     /// Put an authenticated slot (principal already written) into its principal's list.
-    fn attach_principal(&mut self, p: &mut Parts<'_>, i: u32) {
+    pub(super) fn attach_principal(&mut self, p: &mut Parts<'_>, i: u32) {
         let s = p.slots[i as usize];
         let principal = self.principal_bytes(p, &s);
         match self.principal_cell(p, principal.as_bytes()) {
