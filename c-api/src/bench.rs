@@ -4,8 +4,8 @@
 //! calls these a batch at a time, alternating with its own batches, and times both sides
 //! with the same clock, so both see the same machine from moment to moment.
 
-use sessile_core::{Client, Store};
 use sessile_core::shared::SharedEngine;
+use sessile_core::{Client, Store};
 
 use crate::boundary::run;
 use crate::config::sessile_config;

@@ -4,8 +4,7 @@
 use core::ffi::CStr;
 
 use sessile_core::{
-    ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid, SnapshotError,
-    StoreError,
+    ConfigError, CookieConfigError, CookieError, Error, Expiry, Invalid, SnapshotError, StoreError,
 };
 
 /// What a call did. `SESSILE_RESULT_OK` is 0; every other value names one reason, and
