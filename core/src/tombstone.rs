@@ -96,6 +96,17 @@ pub(crate) enum Keep {
     Churn = 1,
 }
 
+impl Keep {
+    /// The ring a token that died for `death` goes to ([`crate::rules::keep_tombstone`]).
+    pub(crate) fn of(death: Death, authenticated: bool) -> Keep {
+        if crate::rules::keep_tombstone(death.invalid(), authenticated) {
+            Keep::Kept
+        } else {
+            Keep::Churn
+        }
+    }
+}
+
 /// Ring bookkeeping; entries and their index live in the engine's storage.
 #[derive(Debug)]
 pub(crate) struct Tombstones {

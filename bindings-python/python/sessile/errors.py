@@ -151,6 +151,8 @@ class StoreUnavailable(SessileError):
     The in-process engine never raises it."""
 
     code = "store"
+
+
 class SnapshotError(SessileError):
     """A snapshot could not be written, or a restore refused it; ``reason`` says why:
     ``snapshot_key`` (not 32 bytes, or all zeros), ``snapshot_unrecognized``,

@@ -273,11 +273,7 @@ impl State {
         index::remove(p.index, old.hash(), i, |v| slots[v as usize].digest.hash());
         let s = &p.slots[i as usize];
         // At login the slot is already authenticated: the pre-login token is kept.
-        let keep = if rules::keep_tombstone(Invalid::RotatedOut, s.state == STATE_AUTH) {
-            Keep::Kept
-        } else {
-            Keep::Churn
-        };
+        let keep = Keep::of(Death::RotatedOut, s.state == STATE_AUTH);
         let generation = s.generation;
         self.tombs.insert(
             p.tombstones,
@@ -368,11 +364,7 @@ impl State {
         self.wheel.remove(p.links, i);
         self.pool.release(p.pool, p.pool_next, s.payload_head);
         self.pool.release(p.pool, p.pool_next, s.principal_head);
-        let keep = if rules::keep_tombstone(death.invalid(), s.state == STATE_AUTH) {
-            Keep::Kept
-        } else {
-            Keep::Churn
-        };
+        let keep = Keep::of(death, s.state == STATE_AUTH);
         self.tombs.insert(
             p.tombstones,
             p.tombstone_index,

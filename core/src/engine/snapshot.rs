@@ -439,11 +439,7 @@ impl State {
             return Err(SnapshotError::Corrupt);
         }
         let generation = s.generation;
-        let keep = if rules::keep_tombstone(death.invalid(), rec.state == STATE_AUTH) {
-            Keep::Kept
-        } else {
-            Keep::Churn
-        };
+        let keep = Keep::of(death, rec.state == STATE_AUTH);
         self.tombs.insert(
             p.tombstones,
             p.tombstone_index,
