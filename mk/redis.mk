@@ -21,4 +21,4 @@ test-redis:
 	pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$dir"' EXIT; \
 	for _ in $$(seq 200); do [ -S $$dir/redis.sock ] && break; sleep 0.05; done; \
-	SESSILE_REDIS_URL=unix://$$dir/redis.sock cargo test -p sessile-redis
+	SESSILE_REDIS_URL=unix://$$dir/redis.sock cargo test -p sessile-redis -p sessile-backend

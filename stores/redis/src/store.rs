@@ -194,6 +194,13 @@ impl RedisStore {
         })
     }
 
+    /// Give the token generator a fresh seed: after the process was cloned in a way the
+    /// fork check cannot see (a VM snapshot, a CRIU restore), as the engine's `reseed`.
+    pub fn reseed(&mut self, seed: [u8; 32]) {
+        self.rng = IdGen::from_seed(seed);
+        self.rng_pid = std::process::id();
+    }
+
     /// The latest time this instance has been given (it never runs backwards). Each
     /// process keeps its own: see the crate docs' clock rule.
     pub fn now(&self) -> u64 {
