@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """One end-to-end suite, every demo server: the same scenarios over real HTTP with curl.
 
-Usage: run.py NAME=COMMAND [NAME=COMMAND ...]
+Usage: run.py [--redis] NAME=COMMAND [NAME=COMMAND ...]
 Each COMMAND starts a demo server that follows tests/e2e/README.md (PORT from the
 environment, `listening on ...` on stdout, `sessile-event ...` lines on stderr).
 Servers are started on free 127.0.0.1 ports and stopped afterwards. Standard library only.
+
+With --redis every server keeps its sessions in a redis-server that this script starts on
+a unix socket in a temporary folder (SESSILE_STORE, SESSILE_STORE_KEY and a prefix per
+server in SESSILE_STORE_PREFIX), and three more scenarios run: two processes of one
+command share sessions, the README flow repeated across a multi-worker server's workers,
+and a store that stops answers 503 and recovers.
 """
 
 from __future__ import annotations
@@ -28,13 +34,61 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Redis:
+    """A redis-server on a unix socket in a temporary folder, no persistence: started and
+    stopped by this script only (by its pid)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="sessile-e2e-redis-"))
+        self.sock = self.dir / "redis.sock"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", "0", "--unixsocket", str(self.sock), "--unixsocketperm", "700",
+             "--dir", str(self.dir), "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=open(self.dir / "redis.log", "ab"),
+        )
+        for _ in range(200):
+            if self.sock.exists():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+        if self.sock.exists():
+            self.sock.unlink()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.sock}"
+
+
+REDIS: Redis | None = None
+# A fixed deployment key: every process of one test run must share it; it protects nothing
+# outside this temporary server.
+STORE_KEY = "5e" * 32
+
+
+def store_env(name: str, prefix: str | None = None) -> dict[str, str]:
+    if REDIS is None:
+        return {}
+    return {"SESSILE_STORE": REDIS.url, "SESSILE_STORE_KEY": STORE_KEY,
+            "SESSILE_STORE_PREFIX": prefix or fresh_prefix(name)}
+
+
 class Server:
-    def __init__(self, name: str, command: str, env: dict[str, str] | None = None):
+    def __init__(self, name: str, command: str, env: dict[str, str] | None = None, prefix: str | None = None):
         self.name = name
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix=f"sessile-e2e-{name}-"))
         self.log = self.dir / "stderr"
-        full_env = dict(os.environ, PORT=str(self.port), **(env or {}))
+        full_env = dict(os.environ, PORT=str(self.port), **store_env(name, prefix), **(env or {}))
         self.proc = subprocess.Popen(
             shlex.split(command),
             cwd=ROOT,
@@ -252,14 +306,107 @@ def flood(name: str, command: str) -> None:
         s.stop()
 
 
+_PREFIXES = iter(range(1_000_000))
+
+
+def fresh_prefix(name: str) -> str:
+    return f"e2e-{name}-{os.getpid()}-{next(_PREFIXES)}"
+
+
+def across_processes(name: str, command: str) -> None:
+    """Two processes of one app over one store: a login on one is known to the other, a
+    logout or "log out everywhere" on one ends the session on the other."""
+    prefix = fresh_prefix(name)
+    a = Server(name, command, prefix=prefix)
+    try:
+        b = Server(name, command, prefix=prefix)
+        try:
+            assert login(a, "jar", "admin") == 200
+            (b.dir / "jar").write_bytes((a.dir / "jar").read_bytes())
+            code, _, body = b.curl("/profile", "-b", "jar")
+            assert code == 200 and "admin" in body, f"login on one process unknown to the other: {code}"
+            assert b.curl("/logout", "-b", "jar", "-X", "POST")[0] == 200
+            assert a.curl("/profile", "-b", "jar")[0] == 401, "logout on one process left the session alive on another"
+            assert login(a, "x", "bob") == 200
+            assert login(b, "y", "bob") == 200
+            code, _, body = a.curl("/sessions", "-b", "x")
+            assert code == 200 and re.search(r'"count":\s*2', body), body
+            (a.dir / "y").write_bytes((b.dir / "y").read_bytes())
+            assert b.curl("/logout-everywhere", "-b", "y", "-X", "POST")[0] == 200
+            assert a.curl("/profile", "-b", "x")[0] == 401, "log out everywhere missed another process's session"
+            assert a.curl("/profile", "-b", "y")[0] == 401
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+
+
+def store_down(name: str, command: str) -> None:
+    """The store stops: requests that need a session answer 503 with a short text, never
+    a 500 or a trace, never a valid session; when it is back the same server recovers."""
+    assert REDIS is not None
+    s = Server(name, command, prefix=fresh_prefix(name))
+    try:
+        assert login(s, "j", "admin") == 200
+        REDIS.stop()
+        try:
+            for path, args in (("/profile", ("-b", "j")), ("/", ()), ("/login", ("-d", "username=admin&password=admin"))):
+                code, _, body = s.curl(path, *args)
+                assert code == 503, f"{path} with the store down gave {code}: {body[:200]!r}"
+                assert len(body) < 200 and "Traceback" not in body and "    at " not in body, body[:300]
+                assert "admin" not in body, f"{path} served a session with the store down"
+        finally:
+            REDIS.start()
+        # No persistence: the server came back empty, so the old cookie names nothing.
+        assert s.curl("/profile", "-b", "j")[0] == 401
+        assert login(s, "k", "alice") == 200, "the server did not recover when the store came back"
+        assert s.curl("/profile", "-b", "k")[0] == 200
+        assert s.alive()
+    finally:
+        s.stop()
+
+
+def across_workers(name: str, command: str) -> None:
+    """A multi-worker server (gunicorn -w 4, a Node cluster): the README flow, several
+    times over, must hold whichever worker answers each request."""
+    s = Server(name, command, prefix=fresh_prefix(name))
+    try:
+        for i in range(3):
+            jar = f"w{i}"
+            assert login(s, jar, "admin") == 200
+            for _ in range(8):
+                code, _, body = s.curl("/profile", "-b", jar)
+                assert code == 200 and "admin" in body, f"run {i}: a worker did not know the login ({code})"
+            assert s.curl("/logout", "-b", jar, "-X", "POST")[0] == 200
+            for _ in range(8):
+                code = s.curl("/profile", "-b", jar)[0]
+                assert code == 401, f"run {i}: a worker still served the session after logout ({code})"
+    finally:
+        s.stop()
+
+
 SHARED = [readme_flow, fixation, logout_everywhere, reuse_after_logout_logged, cookie_attributes, hostile_cookies,
           cookie_tossing]
 OWN_SERVER = [idle_expiry, absolute_expiry]
 
 
 def main(argv: list[str]) -> int:
+    global REDIS
+    redis = "--redis" in argv
+    argv = [a for a in argv if a != "--redis"]
     servers = [a.split("=", 1) for a in argv]
     flood_on = os.environ.get("SESSILE_E2E_FLOOD", "rust")
+    if redis:
+        REDIS = Redis()
+    try:
+        return run(servers, flood_on, redis)
+    finally:
+        if REDIS is not None:
+            REDIS.stop()
+            REDIS = None
+
+
+def run(servers: list[list[str]], flood_on: str, redis: bool) -> int:
     passed = failed = 0
     for name, command in servers:
         results: list[tuple[str, str | None]] = []
@@ -274,6 +421,8 @@ def main(argv: list[str]) -> int:
         finally:
             s.stop()
         extra = OWN_SERVER + ([flood] if name == flood_on else [])
+        if redis:
+            extra = extra + [across_processes, across_workers, store_down]
         for scenario in extra:
             try:
                 scenario(name, command)
