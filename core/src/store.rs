@@ -140,9 +140,9 @@ pub trait Store {
     /// bytes differ from what is stored. Never lands on a session that ended since it
     /// was loaded (logged out, revoked, expired, evicted) or whose token changed since
     /// (login or rotation in another request): those give [`Saved::Dropped`] and change
-    /// nothing ([`rules::save`]). A store shared by processes (Redis) also moves the
-    /// epoch at every payload write, so a save prepared before another request's write
-    /// is dropped too (no lost update: the caller reloads and redoes its change). A
+    /// nothing ([`rules::save`]). Every store also moves the epoch at every payload
+    /// write, so a save prepared before another request's write is dropped too (no lost
+    /// update: the caller reloads and redoes its change, or accepts the other's). A
     /// payload over the cap or with no room is an error and the stored one stays.
     fn save(
         &mut self,

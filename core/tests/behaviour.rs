@@ -476,11 +476,35 @@ fn a_save_after_logout_or_revocation_resurrects_nothing() {
 }
 
 #[test]
+fn of_two_requests_that_loaded_one_state_the_second_save_is_dropped_not_lost() {
+    // Two requests load counter 1; each saves its increment. Last-writer-wins would keep
+    // 2 and lose one increment silently; the second save must be dropped instead, so its
+    // request reloads and saves 3 (as over Redis).
+    let mut e = engine(|_| {});
+    let (t, s) = e.create(0, NONE).unwrap();
+    e.write(s.handle, b"1", 0).unwrap();
+    let a = e.load(t.as_bytes(), 1, NONE).unwrap().session;
+    let b = e.load(t.as_bytes(), 1, NONE).unwrap().session;
+    assert_eq!(e.save(a.handle, a.epoch, b"2", 2), Ok(Saved::Written));
+    assert_eq!(e.save(b.handle, b.epoch, b"2", 2), Ok(Saved::Dropped));
+    let again = e.load(t.as_bytes(), 3, NONE).unwrap().session;
+    assert_eq!(stored(&mut e, again.handle, 3), b"2");
+    assert_eq!(
+        e.save(again.handle, again.epoch, b"3", 3),
+        Ok(Saved::Written)
+    );
+    assert_eq!(stored(&mut e, again.handle, 3), b"3");
+}
+
+#[test]
 fn a_save_writes_only_changed_bytes_and_keeps_the_old_payload_on_error() {
     let mut e = engine(|c| c.max_payload = 8);
     let (t, s) = e.create(0, NONE).unwrap();
     assert_eq!(e.save(s.handle, s.epoch, b"", 1), Ok(Saved::Unchanged));
     assert_eq!(e.save(s.handle, s.epoch, b"abc", 1), Ok(Saved::Written));
+    // The write moved the epoch: a save prepared before it is dropped.
+    assert_eq!(e.save(s.handle, s.epoch, b"xyz", 2), Ok(Saved::Dropped));
+    let s = e.session(s.handle, 2).unwrap();
     assert_eq!(e.save(s.handle, s.epoch, b"abc", 2), Ok(Saved::Unchanged));
     assert_eq!(
         e.save(s.handle, s.epoch, b"123456789", 3),

@@ -42,6 +42,9 @@ impl State {
                         Chain::Payload => {
                             s.payload_head = new_head;
                             s.payload_len = data.len() as u32;
+                            // A save prepared before this write is dropped (no lost
+                            // update), as in every store.
+                            s.epoch = s.epoch.wrapping_add(1);
                         }
                         Chain::Principal => {
                             s.principal_head = new_head;

@@ -112,10 +112,10 @@ pub struct Session {
     pub principal: Option<Principal>,
     /// Payload size in bytes.
     pub payload_len: u32,
-    /// Changes whenever the session's token does (login, rotation), and in a store
-    /// shared by processes whenever its payload is written. [`Store::save`] takes the
-    /// epoch a request loaded, so a save never lands on a session whose token changed
-    /// since (nor, there, over another request's write).
+    /// Changes whenever the session's token does (login, rotation) and whenever its
+    /// payload is written. [`Store::save`] takes the epoch a request loaded, so a save
+    /// never lands on a session whose token changed since, nor over another request's
+    /// write (no lost update).
     pub epoch: u32,
 }
 

@@ -83,8 +83,9 @@
 //!   as the table does. Past that a dead token is merely unknown, still never valid.
 //! - A save never lands on a session that ended, or whose token changed, since the
 //!   request loaded it; nor over another request's write since then: a session's epoch
-//!   here also moves at every payload write, so of two requests that loaded the same
-//!   state, the second to save gets `Saved::Dropped` and reloads (no lost update).
+//!   (here as in the in-process table) also moves at every payload write, so of two
+//!   requests that loaded the same state, the second to save gets `Saved::Dropped` and
+//!   reloads (no lost update).
 //! - A user's list of sessions (for listing, the cap and "log out everywhere") is
 //!   written in the same atomic step as the session itself: it cannot leak, and no
 //!   keyspace notification is involved.
