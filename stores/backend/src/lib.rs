@@ -96,6 +96,16 @@ pub const STORE_KEYS: &[Key] = &[
         doc: "How long a shared store remembers a dead token, so its reuse is reported \
               (default: `max_absolute_timeout_ms`).",
     },
+    Key {
+        name: "store_event_stream",
+        kind: Kind::Count {
+            min: 1,
+            max: 100_000_000,
+        },
+        doc: "Also append every security event to the shared store's stream `{prefix}:e`, \
+              trimmed to about this many entries, for one collector across processes and \
+              hosts (default: off; events reach the process that raised them in any case).",
+    },
 ];
 
 /// The store key named `name`.
@@ -112,6 +122,7 @@ pub struct StoreOptions {
     connect_timeout_ms: Option<u64>,
     response_timeout_ms: Option<u64>,
     tombstone_ttl_ms: Option<u64>,
+    event_stream: Option<u32>,
 }
 
 impl core::fmt::Debug for StoreOptions {
@@ -196,6 +207,15 @@ impl StoreOptions {
                 }
                 self.prefix = p;
             }
+            "store_event_stream" => {
+                self.event_stream = match (k.kind, value) {
+                    (_, Value::Unset) => None,
+                    (Kind::Count { min, max }, Value::Int(n)) if (min..=max).contains(&n) => {
+                        Some(n as u32)
+                    }
+                    _ => return Err(bad),
+                }
+            }
             "store_connect_timeout_ms" => self.connect_timeout_ms = millis(value)?,
             "store_response_timeout_ms" => self.response_timeout_ms = millis(value)?,
             _ => self.tombstone_ttl_ms = millis(value)?,
@@ -229,6 +249,9 @@ impl StoreOptions {
             "store_prefix" => Value::Text(self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX)),
             "store_connect_timeout_ms" => ms(self.connect_timeout_ms, DEFAULT_TIMEOUT_MS),
             "store_response_timeout_ms" => ms(self.response_timeout_ms, DEFAULT_TIMEOUT_MS),
+            "store_event_stream" => self
+                .event_stream
+                .map_or(Value::Unset, |n| Value::Int(n.into())),
             _ => self.tombstone_ttl_ms.map_or(Value::Unset, Value::Int),
         })
     }
@@ -250,6 +273,7 @@ impl StoreOptions {
                     self.response_timeout_ms.is_some(),
                 ),
                 ("store_tombstone_ttl_ms", self.tombstone_ttl_ms.is_some()),
+                ("store_event_stream", self.event_stream.is_some()),
             ];
             return match stray.iter().find(|(_, set)| *set) {
                 Some(&(key, _)) => Err(ConfigError::BadValue { key }),
@@ -268,6 +292,7 @@ impl StoreOptions {
             c.response_timeout = Duration::from_millis(ms);
         }
         c.tombstone_ttl_ms = self.tombstone_ttl_ms;
+        c.event_stream = self.event_stream;
         Ok(Some(c))
     }
 }
@@ -555,6 +580,10 @@ mod tests {
             o.set("store_response_timeout_ms", Value::Int(0)),
             bad("store_response_timeout_ms")
         );
+        assert_eq!(
+            o.set("store_event_stream", Value::Int(0)),
+            bad("store_event_stream")
+        );
         assert_eq!(o.set("stor", Value::Unset), Err(ConfigError::UnknownKey));
         // A store key without a URL is a mistake, not something to ignore.
         o.set("store_key", Value::Text(&"ab".repeat(32))).unwrap();
@@ -574,6 +603,9 @@ mod tests {
         let c = o.redis_config().unwrap().unwrap();
         assert_eq!(c.key, [0xab; 32]);
         assert_eq!(c.prefix, "sessile");
+        assert_eq!(c.event_stream, None);
+        o.set("store_event_stream", Value::Int(5000)).unwrap();
+        assert_eq!(o.redis_config().unwrap().unwrap().event_stream, Some(5000));
         // `memory` is the in-process table.
         let mut o = StoreOptions::default();
         o.set("store", Value::Text("memory")).unwrap();

@@ -44,6 +44,14 @@ pub struct RedisConfig {
     /// How many times an operation is decided anew when another request changed what
     /// it read in the meantime, before it gives `StoreError::Conflict` (default 16).
     pub max_retries: u32,
+    /// Also append every security event to the Redis stream `{prefix}:e`, trimmed to
+    /// about this many entries (`XADD ... MAXLEN ~`), so one collector sees every
+    /// process's and host's events (`XREAD`, or a consumer group). `None` (the default):
+    /// events reach only the process whose request raised them ([`sessile::Store::pop_event`],
+    /// which they reach in any case). Appending is one more round trip, only for a request
+    /// that raised an event; when it fails the request's answer stands and the event is
+    /// still in this process's ring.
+    pub event_stream: Option<u32>,
 }
 
 impl core::fmt::Debug for RedisConfig {
@@ -55,6 +63,7 @@ impl core::fmt::Debug for RedisConfig {
             .field("response_timeout", &self.response_timeout)
             .field("tombstone_ttl_ms", &self.tombstone_ttl_ms)
             .field("max_retries", &self.max_retries)
+            .field("event_stream", &self.event_stream)
             .finish_non_exhaustive()
     }
 }
@@ -70,6 +79,7 @@ impl RedisConfig {
             response_timeout: Duration::from_millis(100),
             tombstone_ttl_ms: None,
             max_retries: 16,
+            event_stream: None,
         }
     }
 
@@ -91,7 +101,7 @@ impl RedisConfig {
         if self.connect_timeout.is_zero() || self.response_timeout.is_zero() {
             return Err(bad);
         }
-        if self.tombstone_ttl_ms == Some(0) {
+        if self.tombstone_ttl_ms == Some(0) || self.event_stream == Some(0) {
             return Err(bad);
         }
         let scheme = self.url.split("://").next().unwrap_or("");

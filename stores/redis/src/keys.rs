@@ -11,6 +11,7 @@
 //! | `{p}:x` | zset | every live session by a lower bound of its deadline (what a sweep visits) |
 //! | `{p}:k` | zset | kept tombstones (a logged-in user's logged-out, rotated-out, revoked tokens) by when they expire |
 //! | `{p}:c` | zset | churn tombstones (every other death), oldest first, at most the churn share |
+//! | `{p}:e` | stream | with [`crate::RedisConfig::event_stream`]: every process's security events (`kind`, `session` tag, `at` ms, `instance`), trimmed to about that many |
 //!
 //! `<sid>` is a session's 64-bit id in hex (stable across rotation: the `SessionRef`),
 //! `<digest>` 128 bits of HMAC-SHA-256 under the deployment key, in hex. No key or value
@@ -105,6 +106,9 @@ impl Keys {
 
     pub(crate) fn meta(&self) -> String {
         format!("{}m", self.root)
+    }
+    pub(crate) fn events(&self) -> String {
+        format!("{}e", self.root)
     }
     pub(crate) fn anon(&self) -> String {
         format!("{}a", self.root)

@@ -120,6 +120,8 @@ pub struct RedisStore {
     /// The latest `now` this instance was given.
     clock: u64,
     ring: Ring,
+    /// `{prefix}:e` and its length, when events also go to a stream.
+    stream: Option<(String, u32)>,
     tombstone_ttl_ms: u64,
     churn: u32,
     pool_blocks: u64,
@@ -169,8 +171,10 @@ impl RedisStore {
         let ttl = redis
             .tombstone_ttl_ms
             .unwrap_or(u64::from(config.max_absolute_timeout_ms));
+        let keys = Keys::new(&redis.prefix, redis.key);
         Ok(RedisStore {
-            keys: Keys::new(&redis.prefix, redis.key),
+            stream: redis.event_stream.map(|n| (keys.events(), n)),
+            keys,
             conn: RefCell::new(conn),
             lookup: redis::Script::new(LOOKUP),
             commit: redis::Script::new(COMMIT),
@@ -354,6 +358,31 @@ impl RedisStore {
     }
 
     fn emit(&mut self, events: Vec<Event>) {
+        if let Some((key, len)) = &self.stream
+            && !events.is_empty()
+        {
+            let mut pipe = redis::pipe();
+            for e in &events {
+                pipe.cmd("XADD")
+                    .arg(key)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(*len)
+                    .arg("*")
+                    .arg("kind")
+                    .arg(e.kind.as_str())
+                    .arg("session")
+                    .arg(format!("{:016x}", e.session))
+                    .arg("at")
+                    .arg(e.at_ms)
+                    .arg("instance")
+                    .arg(format!("{:032x}", self.instance))
+                    .ignore();
+            }
+            // The operation has landed: a stream that cannot be written loses these
+            // entries only (they stay in this process's ring), never the answer.
+            let _ = self.call(|c| pipe.query::<()>(c));
+        }
         for e in events {
             self.ring.push(e);
         }

@@ -193,3 +193,69 @@ fn deleting_a_deployment_deletes_its_keys_and_no_other() {
     assert_eq!(s.stats().live, 0);
     assert!(other.validate(kept.as_bytes(), NOW, NONE).is_ok());
 }
+
+#[test]
+fn events_of_every_process_reach_the_stream_when_it_is_on() {
+    let (url, _server) = support::server();
+    let mut r = support::redis_config(&url, "stream");
+    r.event_stream = Some(1000);
+    let mut a = RedisStore::with_seed(Config::default(), &r, [1; 32]).unwrap();
+    let mut b = RedisStore::with_seed(Config::default(), &r, [2; 32]).unwrap();
+    let (t, _) = a.create(NOW, NONE).unwrap();
+    a.logout(t.as_bytes(), NOW + 1).unwrap();
+    // The reuse is seen by another process: its event reaches that process's ring and
+    // the shared stream.
+    assert_eq!(
+        b.validate(t.as_bytes(), NOW + 2, NONE),
+        Err(Error::Session(Invalid::LoggedOut))
+    );
+    let local: Vec<_> = std::iter::from_fn(|| b.pop_event())
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert!(local.contains(&"reuse_after_logout"), "{local:?}");
+
+    let mut con = conn(&url);
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(format!("{{{}}}:e", r.prefix))
+        .arg("-")
+        .arg("+")
+        .query(&mut con)
+        .unwrap();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .filter_map(|(_, f)| f.iter().find(|(k, _)| k == "kind").map(|(_, v)| v.as_str()))
+        .collect();
+    assert!(kinds.contains(&"created"), "{kinds:?}");
+    assert!(kinds.contains(&"logged_out"), "{kinds:?}");
+    assert!(kinds.contains(&"reuse_after_logout"), "{kinds:?}");
+    let instances: std::collections::HashSet<&str> = entries
+        .iter()
+        .filter_map(|(_, f)| {
+            f.iter()
+                .find(|(k, _)| k == "instance")
+                .map(|(_, v)| v.as_str())
+        })
+        .collect();
+    assert_eq!(instances.len(), 2, "both processes wrote: {instances:?}");
+    // No token in the stream either.
+    for (_, fields) in &entries {
+        for (_, v) in fields {
+            assert!(!v.contains(t.as_str()));
+        }
+    }
+}
+
+#[test]
+fn without_the_stream_option_no_stream_is_written() {
+    let (url, _server) = support::server();
+    let r = support::redis_config(&url, "nostream");
+    let mut a = RedisStore::with_seed(Config::default(), &r, [1; 32]).unwrap();
+    let (t, _) = a.create(NOW, NONE).unwrap();
+    a.logout(t.as_bytes(), NOW + 1).unwrap();
+    let mut con = conn(&url);
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(format!("{{{}}}:e", r.prefix))
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(exists, 0);
+}
