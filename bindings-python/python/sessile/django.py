@@ -62,12 +62,12 @@ import re
 import threading
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from http.cookies import Morsel
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
+from django.conf import settings  # type: ignore[import-untyped]
 from django.contrib.sessions.backends.base import (  # type: ignore[import-untyped]
     CreateError,
     SessionBase,
@@ -374,7 +374,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         return token
 
     async def _aget_new_session_key(self) -> str:
-        return await sync_to_async(self._get_new_session_key)()  # type: ignore[no-any-return]
+        return await sync_to_async(self._get_new_session_key)()
 
     def create(self) -> None:
         self._session_key = self._get_new_session_key()
@@ -538,7 +538,7 @@ class _EngineMorsel(Morsel):  # type: ignore[type-arg]
             elif k in ("path", "domain", "max-age", "samesite", "expires"):
                 self[k] = v
 
-    def OutputString(self, attrs: Any = None) -> str:  # noqa: N802 (Morsel's name)
+    def OutputString(self, attrs: Any = None) -> str:
         return self._text
 
 

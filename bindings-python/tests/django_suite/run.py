@@ -100,9 +100,9 @@ def main(argv: list[str]) -> int:
         configure()
         from django.test import SimpleTestCase, TestCase
         from django.test.utils import get_runner
+        from sessions_tests import tests as django_tests
 
         from sessile.django import SessionStore
-        from sessions_tests import tests as django_tests
 
         class SessileSessionTests(django_tests.SessionTestsMixin, SimpleTestCase):  # type: ignore[misc,name-defined]
             backend = SessionStore
@@ -125,8 +125,10 @@ def main(argv: list[str]) -> int:
         finally:
             runner.teardown_test_environment()
             runner.teardown_databases(old)
-    failed = {t.id().rsplit(".", 2)[-2] + "." + t.id().rsplit(".", 1)[-1]: why
-              for t, why in [*result.failures, *result.errors]}
+    failed = {
+        t.id().rsplit(".", 2)[-2] + "." + t.id().rsplit(".", 1)[-1]: why
+        for t, why in [*result.failures, *result.errors]
+    }
     unexpected = sorted(set(failed) - set(DEVIATIONS))
     stale = sorted(set(DEVIATIONS) - set(failed))
     for name in sorted(failed):
