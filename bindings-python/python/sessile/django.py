@@ -445,7 +445,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]
                 age + left, max_absolute, "set_expiry(datetime)", "max_absolute_timeout"
             )
             idle = min(idle, absolute)
-        if (info.idle_timeout, info.absolute_timeout) != (idle, absolute):
+        current = self.engine.session(info.handle)  # the request's copy predates a change
+        if (current.idle_timeout, current.absolute_timeout) != (idle, absolute):
             self.engine.set_timeouts(info.handle, idle_timeout=idle, absolute_timeout=absolute)
 
     def delete(self, session_key: str | None = None) -> None:
