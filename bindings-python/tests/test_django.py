@@ -334,3 +334,20 @@ def test_unknown_sessile_keys_are_a_configuration_error() -> None:
 def test_djangos_own_middleware_warns_that_it_writes_a_weaker_cookie() -> None:
     _, said = built_with(MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"])
     assert len(said) == 1 and "not Secure" in said[0]
+
+
+def test_the_readme_settings_snippet_configures_the_backend() -> None:
+    import re
+
+    from conftest import ROOT
+
+    readme = (ROOT / "bindings-python" / "README.md").read_text()
+    [code] = [c for c in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "SESSILE" in c]
+    ns: dict[str, Any] = {}
+    exec(compile(code, "README django", "exec"), ns)
+    with override_settings(
+        SESSION_ENGINE=ns["SESSION_ENGINE"], MIDDLEWARE=ns["MIDDLEWARE"], SESSILE=ns["SESSILE"]
+    ):
+        r = Client().get("/")
+        assert token_of(r)
+        assert sd.engine().config["idle_timeout"] == ns["SESSILE"]["idle_timeout"]
