@@ -82,7 +82,13 @@ def _store(request: Any) -> HttpResponse:
     return HttpResponse("stored")
 
 
+def _remember(request: Any) -> HttpResponse:
+    request.session.set_expiry(7 * 86400)  # "remember me": a week of inactivity
+    return HttpResponse("remembered")
+
+
 urlpatterns = [
+    path("remember", _remember),
     path("", _index),
     path("login", _login),
     path("whoami", _whoami),
@@ -220,6 +226,13 @@ def test_the_cookie_is_the_engines() -> None:
     assert r.headers["Vary"] == "Cookie"
 
 
+def test_a_longer_expiry_gives_a_cookie_as_long() -> None:
+    r = Client().get("/remember")
+    assert "Max-Age=604800;" in r.cookies[COOKIE].OutputString()
+    info = sd.engine().peek(token_of(r))
+    assert (info.idle_timeout, info.absolute_timeout) == (604800, 604800)
+
+
 def test_a_value_the_serializer_refuses_names_its_key() -> None:
     client = Client(raise_request_exception=True)
     with pytest.raises(TypeError, match="'when'"):
@@ -351,3 +364,14 @@ def test_the_readme_settings_snippet_configures_the_backend() -> None:
         r = Client().get("/")
         assert token_of(r)
         assert sd.engine().config["idle_timeout"] == ns["SESSILE"]["idle_timeout"]
+
+
+def test_get_expiry_age_follows_the_engine() -> None:
+    store = sd.SessionStore()
+    store["a"] = 1
+    store.save()
+    assert 28799 <= store.get_expiry_age() <= 28800
+    store.set_expiry(7 * 86400)
+    store.save()
+    store.set_expiry(None)  # Django's own rule then reads the session cookie age
+    assert 604799 <= store.get_session_cookie_age() <= 604800

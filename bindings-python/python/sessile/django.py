@@ -488,8 +488,12 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         """Seconds until the session's absolute deadline (the configured absolute
         timeout for a session not started yet)."""
         request = self._request
-        info = request.session if request is not None and request.token is not None else None
-        if info is not None:
+        held = request.session if request is not None and request.token is not None else None
+        if held is not None:
+            try:
+                info = self.engine.session(held.handle)  # as now, not as the request began
+            except SessileError:
+                return 0
             return max(0, int(info.absolute_deadline - self.engine.now()))
         return int(float(self.engine.config["absolute_timeout"]))  # type: ignore[arg-type]
 
