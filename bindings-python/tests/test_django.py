@@ -375,3 +375,42 @@ def test_get_expiry_age_follows_the_engine() -> None:
     store.save()
     store.set_expiry(None)  # Django's own rule then reads the session cookie age
     assert 604799 <= store.get_session_cookie_age() <= 604800
+
+
+def test_a_store_that_cannot_answer_gives_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = log_in(None)
+
+    def down(self: Any, must_create: bool = False) -> None:
+        raise sessile.StoreUnavailable("redis down", "store_unavailable")
+
+    monkeypatch.setattr(sd.SessionStore, "save", down)
+    r = Client().get("/")
+    assert r.status_code == 503 and r.content == b"session store unavailable\n"
+
+    def begin_down(self: Any, cookie_header: Any = None) -> bytes:
+        raise sessile.StoreUnavailable("redis down", "store_unavailable")
+
+    monkeypatch.setattr(sd.SessionStore, "_begin", begin_down)
+    r = Client().get("/whoami", **as_cookie(token))
+    assert r.status_code == 503 and r.content == b"session store unavailable\n"
+
+
+def test_with_djangos_own_middleware_login_and_logout_still_end_old_tokens() -> None:
+    stock = [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ]
+    with override_settings(MIDDLEWARE=stock), pytest.warns(sd.SettingsWarning):
+        client = Client()
+        client.get("/")
+        before = client.cookies["sessionid"].value
+        client.post("/login", {"username": "alice", "password": "alice"})
+        after = client.cookies["sessionid"].value
+        assert after != before
+        assert not sd.SessionStore().exists(before)
+        assert client.get("/whoami").status_code == 200
+        client.post("/logout")
+        assert not sd.SessionStore().exists(after)
+        stolen = Client()
+        stolen.cookies["sessionid"] = after
+        assert stolen.get("/whoami").status_code == 401

@@ -561,15 +561,19 @@ class SessionMiddleware(_DjangoSessionMiddleware):  # type: ignore[misc]
             )
         engine()  # built (and any settings warning given) at startup
 
-    def process_request(self, request: Any) -> None:
+    def process_request(self, request: Any) -> Any:
         e = engine()
         meta = request.META
-        request.session = SessionStore(
-            request.COOKIES.get(e.cookie_name),
-            cookie_header=meta.get("HTTP_COOKIE", ""),
-            ip=meta.get("REMOTE_ADDR") or None,
-            user_agent=meta.get("HTTP_USER_AGENT"),
-        )
+        try:
+            request.session = SessionStore(
+                request.COOKIES.get(e.cookie_name),
+                cookie_header=meta.get("HTTP_COOKIE", ""),
+                ip=meta.get("REMOTE_ADDR") or None,
+                user_agent=meta.get("HTTP_USER_AGENT"),
+            )
+        except StoreUnavailable:
+            return _unavailable()
+        return None
 
     def process_exception(self, request: Any, exception: Exception) -> Any:
         if isinstance(exception, StoreUnavailable):
