@@ -388,12 +388,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
-        held = self._request is not None and self._request.token == self.session_key
         request = self._live()
         if request is None:
-            if held:
-                raise UpdateError
-            return self.create()  # an unknown key: never adopted
+            return self.create()  # a key that names no live session: never adopted
         self._bind(request, data)
         body = self._encode(data)
         try:
