@@ -1,7 +1,7 @@
 """sessile: audited, allocation-bounded server-side web sessions.
 
 The engine is written once in Rust (``sessile._native``); this package adds JSON helpers,
-logging of security events and framework glue (:mod:`sessile.flask`,
+logging of security events and framework glue (:mod:`sessile.flask`, :mod:`sessile.django`,
 :mod:`sessile.starlette`).
 
 Durations and times are seconds (``float``). Times are on the engine's clock: by default
