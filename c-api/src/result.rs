@@ -30,7 +30,8 @@ pub enum sessile_result {
     /// or the storage does not match the configuration.
     SESSILE_RESULT_STORAGE_SIZE = 6,
     /// `sessile_engine_free` on an engine built in caller memory, or
-    /// `sessile_engine_deinit` on a heap engine.
+    /// `sessile_engine_deinit` on a heap engine, or snapshot / restore on an engine whose
+    /// sessions live in a shared store (Redis, Valkey), which keeps them itself.
     SESSILE_RESULT_WRONG_ENGINE_KIND = 7,
     /// The pointer does not name a live engine (already deinitialised, or never built).
     SESSILE_RESULT_NOT_AN_ENGINE = 8,
