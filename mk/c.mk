@@ -69,14 +69,18 @@ test-c-valgrind: c-lib
 		$(VALGRIND) $(C_BUILD)/$$t $(ROOT)/tests/vectors; \
 	done
 
-# Heap engines over a shared Redis store (sessile_engine_open), under the sanitizers. The
-# test starts and stops its own redis-server on a unix socket in a temporary folder (and
-# hangs, stops and restarts it), so it fails when redis-server is missing: make tools-redis.
+# Heap engines over a shared Redis store (sessile_engine_open), under the sanitizers, then
+# two demo servers over one Redis. Each test starts and stops its own redis-server on a
+# unix socket in a temporary folder (and hangs, stops and restarts it), so they fail when
+# redis-server is missing: make tools-redis.
 test-c-redis: c-lib
 	mkdir -p $(C_BUILD)
 	cc $(C_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
 		c-api/tests/redis.c $(C_LIBDIR)/libsessile.a $(C_LIBS) -o $(C_BUILD)/redis-asan
 	$(C_BUILD)/redis-asan
+	cc $(C_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all examples/c/server.c \
+		$(C_LIBDIR)/libsessile.a $(C_LIBS) -o $(C_BUILD)/server-redis-asan
+	c-api/tests/demo-redis.sh $(C_BUILD)/server-redis-asan
 
 # Bare metal: the static library with no allocator (checked on its symbols).
 test-c-nostd: c-lib
