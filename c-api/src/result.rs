@@ -22,7 +22,8 @@ pub enum sessile_result {
     /// The library panicked (a bug); the call had no effect that can be relied on.
     SESSILE_RESULT_PANIC = 3,
     /// An argument is out of range: an enum value the header does not define, a seed that
-    /// is not 32 bytes, a token that is not cookie-safe text.
+    /// is not 32 bytes, a token that is not cookie-safe text, a `now_ms` below 10^12 (not
+    /// Unix milliseconds) for an engine over a shared store.
     SESSILE_RESULT_INVALID_ARGUMENT = 4,
     /// An output buffer is too small; nothing was written and nothing changed.
     SESSILE_RESULT_BUFFER_TOO_SMALL = 5,
