@@ -1,0 +1,227 @@
+//! The README flow on a Cortex-M4 with no allocator: the engine's every region is a
+//! static array (`.bss`), sized at compile time for 8 sessions. Each step prints one
+//! line over semihosting; `make test-firmware` runs it under `qemu-system-arm` and
+//! compares the output with `expected.txt`, and `make bench-firmware` measures it.
+//!
+//! The seed is fixed so that every run prints the same thing. A real device seeds the
+//! engine from its hardware random number generator, never from a constant.
+#![no_std]
+#![no_main]
+
+mod host;
+
+use cortex_m_rt::entry;
+use host::{Line, exit};
+use sessile::wheel::Wheel;
+use sessile::{
+    Client, Config, Engine, Event, Invalid, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot,
+    Store, Tombstone,
+};
+
+const CAPACITY: usize = 8;
+/// Index cells: twice the entries, rounded up to a power of two (at least 8).
+const CELLS: usize = 16;
+const LINKS: usize = Wheel::links_len(CAPACITY);
+const POOL_BLOCKS: usize = 8;
+const TOMBSTONES: usize = 16;
+const TOMBSTONE_CELLS: usize = 32;
+const EVENTS: usize = 16;
+/// Fixed for a deterministic test only.
+const SEED: [u8; 32] = *b"sessile firmware: fixed test key";
+
+/// A free slot as all-zero bytes, so the slot array lands in `.bss` (no flash image).
+// SAFETY: `Slot` is plain integers and byte arrays, and the core documents all-zero
+// bytes as a valid free slot (the engine initialises every region itself anyway).
+const FREE_SLOT: Slot = unsafe { core::mem::zeroed() };
+const ZERO_LINK: Link = Link { prev: 0, next: 0 };
+
+/// Minutes, in the engine's milliseconds.
+const MIN: u64 = 60_000;
+
+fn config() -> Config {
+    Config {
+        capacity: CAPACITY as u32,
+        pool_bytes: (POOL_BLOCKS * POOL_BLOCK) as u32,
+        max_payload: 256,
+        tombstones: TOMBSTONES as u32,
+        events: EVENTS as u32,
+        ..Config::default()
+    }
+}
+
+// cortex-m-rt passes each `static mut` below to the real main as an argument.
+#[allow(clippy::too_many_arguments)]
+#[entry]
+fn main() -> ! {
+    // cortex-m-rt turns these into `&'static mut` borrows, taken once: static memory
+    // with no `unsafe` here.
+    static mut SLOTS: [Slot; CAPACITY] = [FREE_SLOT; CAPACITY];
+    static mut INDEX: [u32; CELLS] = [0; CELLS];
+    static mut PRINCIPALS: [u32; CELLS] = [0; CELLS];
+    static mut LINKS_: [Link; LINKS] = [ZERO_LINK; LINKS];
+    static mut POOL: [u8; POOL_BLOCKS * POOL_BLOCK] = [0; POOL_BLOCKS * POOL_BLOCK];
+    static mut POOL_NEXT: [u32; POOL_BLOCKS] = [0; POOL_BLOCKS];
+    static mut TOMBS: [Tombstone; TOMBSTONES] = [Tombstone::EMPTY; TOMBSTONES];
+    static mut TOMB_INDEX: [u32; TOMBSTONE_CELLS] = [0; TOMBSTONE_CELLS];
+    static mut EVENT_RING: [Event; EVENTS] = [Event::EMPTY; EVENTS];
+
+    let parts = Parts {
+        slots: SLOTS,
+        index: INDEX,
+        principals: PRINCIPALS,
+        links: LINKS_,
+        pool: POOL,
+        pool_next: POOL_NEXT,
+        tombstones: TOMBS,
+        tombstone_index: TOMB_INDEX,
+        events: EVENT_RING,
+    };
+    match run(parts) {
+        Ok(()) => {
+            Line::new("ok").end();
+            exit(true)
+        }
+        Err(step) => {
+            Line::new("FAIL: ").str(step).end();
+            exit(false)
+        }
+    }
+}
+
+/// The flow; an unexpected answer names the step that gave it.
+fn run(parts: Parts<'static>) -> Result<(), &'static str> {
+    let config = config();
+    let layout = Layout::of(&config);
+    let cookie_name = config.cookie.name.clone();
+    let name = cookie_name.as_str();
+    Line::new("sessile on Cortex-M: capacity ")
+        .num(CAPACITY as u32)
+        .str(", static storage ")
+        .num(layout.bytes() as u32)
+        .str(" bytes")
+        .end();
+    let mut engine =
+        Engine::with_storage(config, SliceStorage::new(parts), SEED).map_err(|_| "engine")?;
+    let none = &Client::NONE;
+
+    // A visitor arrives: an anonymous session and its cookie.
+    let (anon, session) = engine.create(0, none).map_err(|_| "create")?;
+    Line::new("create: anonymous session, token of ")
+        .num(anon.as_str().len() as u32)
+        .str(" chars")
+        .end();
+    let cookie = engine
+        .set_cookie(anon.as_str(), session.handle, 0)
+        .map_err(|_| "set-cookie")?;
+    // The token itself is elided from the output; check it is the cookie's value.
+    let rest = cookie
+        .as_str()
+        .strip_prefix(name)
+        .and_then(|r| r.strip_prefix('='))
+        .and_then(|r| r.strip_prefix(anon.as_str()))
+        .ok_or("set-cookie value")?;
+    Line::new("set-cookie: ")
+        .str(name)
+        .str("=<token>")
+        .str(rest)
+        .end();
+    // A second visitor, who never comes back (the sweep reclaims it).
+    engine.create(0, none).map_err(|_| "create second")?;
+
+    // Login rotates the token and binds the user; the pre-login token is dead.
+    let (token, _) = engine
+        .login(anon.as_bytes(), b"alice", MIN)
+        .map_err(|_| "login")?;
+    Line::new("login: alice, token rotated").end();
+    let old = engine.validate(anon.as_bytes(), 2 * MIN, none);
+    if old.is_ok() {
+        return Err("pre-login token still valid");
+    }
+    Line::new("validate pre-login token: ")
+        .str(reason(old))
+        .end();
+
+    // The next request: the browser sends the cookie back.
+    let mut header = [0u8; 96];
+    let len = join(
+        &mut header,
+        &[b"theme=dark; ", name.as_bytes(), b"=", token.as_bytes()],
+    );
+    let (_, session) = engine
+        .validate_cookie(&header[..len], 3 * MIN, none)
+        .map_err(|_| "validate cookie")?
+        .ok_or("no session cookie found")?;
+    let user = session.principal.as_ref().and_then(|p| p.as_str());
+    Line::new("validate cookie: logged in as ")
+        .str(user.ok_or("no principal")?)
+        .end();
+
+    let data = br#"{"theme":"dark"}"#;
+    engine
+        .write(session.handle, data, 3 * MIN)
+        .map_err(|_| "write")?;
+    let mut out = [0u8; 32];
+    let n = engine
+        .read(session.handle, &mut out, 3 * MIN)
+        .map_err(|_| "read")?;
+    let read = core::str::from_utf8(&out[..n]).map_err(|_| "read utf-8")?;
+    Line::new("write: ")
+        .num(data.len() as u32)
+        .str(" bytes, read back ")
+        .str(read)
+        .end();
+
+    // Logout is server-side: the same token is dead, and showing it again is an event.
+    engine
+        .logout(token.as_bytes(), 4 * MIN)
+        .map_err(|_| "logout")?;
+    Line::new("logout: ok").end();
+    let again = engine.validate(token.as_bytes(), 5 * MIN, none);
+    if again.is_ok() {
+        return Err("token valid after logout");
+    }
+    Line::new("validate again: ").str(reason(again)).end();
+    for event in engine.drain_events() {
+        Line::new("event: ").str(event.kind.as_str()).end();
+    }
+
+    // The second visitor's idle timeout passes; the sweep reclaims its slot.
+    let idle = u64::from(engine.config().idle_timeout_ms);
+    let swept = engine.sweep(idle + MIN);
+    let stats = engine.stats();
+    Line::new("sweep: ")
+        .num(swept as u32)
+        .str(" expired, ")
+        .num(stats.live)
+        .str(" live, pool ")
+        .num(stats.pool_used_bytes as u32)
+        .str(" bytes used")
+        .end();
+    for event in engine.drain_events() {
+        Line::new("event: ").str(event.kind.as_str()).end();
+    }
+    Ok(())
+}
+
+/// Why a token was refused, as the core names it.
+fn reason(r: Result<sessile::Session, Invalid>) -> &'static str {
+    match r {
+        Ok(_) => "valid",
+        Err(why) => why.code(),
+    }
+}
+
+/// Concatenates `pieces` into `buf` (cut at its end); returns the length written.
+fn join(buf: &mut [u8], pieces: &[&[u8]]) -> usize {
+    let mut len = 0;
+    for piece in pieces {
+        for &b in *piece {
+            if len == buf.len() {
+                return len;
+            }
+            buf[len] = b;
+            len += 1;
+        }
+    }
+    len
+}
