@@ -3,7 +3,7 @@
 //! Two calls are enough: SYS_WRITE0 prints a line, SYS_EXIT ends the run with a status.
 //! On a board with no debugger attached `bkpt` faults: this is for the emulator.
 //!
-//! Numbers are written by hand ([`Line::num`]): nothing here reaches `core::fmt`.
+//! Numbers are written by hand ([`say`]): nothing here reaches `core::fmt`.
 
 use core::arch::asm;
 
@@ -33,69 +33,58 @@ pub fn exit(success: bool) -> ! {
     }
 }
 
-/// A line of output, built in a fixed buffer and printed by [`Line::end`]. Text past
-/// the buffer is cut, never written out of bounds.
-pub struct Line {
-    buf: [u8; 128],
-    len: usize,
+/// One piece of a printed line.
+#[derive(Clone, Copy)]
+pub enum Piece<'a> {
+    /// Text.
+    S(&'a str),
+    /// Bytes, printed as they are.
+    B(&'a [u8]),
+    /// A number, in decimal.
+    N(u32),
 }
 
-impl Line {
-    /// A line starting with `s`.
-    pub fn new(s: &str) -> Line {
-        let mut line = Line {
-            buf: [0; 128],
-            len: 0,
-        };
-        line.bytes(s.as_bytes());
-        line
-    }
-
-    /// Appends text.
-    pub fn str(mut self, s: &str) -> Line {
-        self.bytes(s.as_bytes());
-        self
-    }
-
-    /// Appends a number in decimal.
-    pub fn num(mut self, mut n: u32) -> Line {
-        let mut digits = [0u8; 10];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.bytes(&digits[i..]);
-        self
-    }
-
-    fn bytes(&mut self, b: &[u8]) {
-        // One byte stays free for the NUL that SYS_WRITE0 needs.
+/// Prints the pieces and a newline, as one line: built in a fixed buffer (text past it
+/// is cut, never written out of bounds) and written with one SYS_WRITE0.
+pub fn say(pieces: &[Piece<'_>]) {
+    let mut line = [0u8; 128];
+    let mut len = 0;
+    let mut push = |b: &[u8]| {
         for &c in b {
-            if self.len + 1 >= self.buf.len() {
-                return;
+            // One byte stays free for the NUL that SYS_WRITE0 needs.
+            if len + 1 < line.len() {
+                line[len] = if c == 0 { b'?' } else { c };
+                len += 1;
             }
-            self.buf[self.len] = if c == 0 { b'?' } else { c };
-            self.len += 1;
+        }
+    };
+    for piece in pieces {
+        match *piece {
+            Piece::S(s) => push(s.as_bytes()),
+            Piece::B(b) => push(b),
+            Piece::N(mut n) => {
+                let mut digits = [0u8; 10];
+                let mut i = digits.len();
+                loop {
+                    i -= 1;
+                    digits[i] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                push(&digits[i..]);
+            }
         }
     }
-
-    /// Prints the line and a newline.
-    pub fn end(mut self) {
-        self.bytes(b"\n");
-        self.buf[self.len] = 0;
-        call(SYS_WRITE0, self.buf.as_ptr() as usize);
-    }
+    push(b"\n");
+    call(SYS_WRITE0, line.as_ptr() as usize);
 }
 
 /// A panic prints one line and fails the run (the message is not formatted: that would
 /// bring in `core::fmt`).
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    Line::new("panic").end();
+    say(&[Piece::S("panic")]);
     exit(false)
 }
