@@ -19,13 +19,17 @@ FW_OUT := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/firmware/run.out
 # Runs the Cortex-M4 image on an MPS2 AN386 board; semihosting carries the output (into
 # $(FW_OUT), through a chardev: qemu's own messages stay on stderr) and the exit status.
 # A hang fails at the timeout instead of blocking the suite (a run takes under a second).
+#   $(call FW_RUN,IMAGE,OUTPUT)
 define FW_RUN
-rm -f $(FW_OUT)
+rm -f $(2)
 timeout 60 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
-	-chardev file,id=semihosting,path=$(FW_OUT) \
+	-chardev file,id=semihosting,path=$(2) \
 	-semihosting-config enable=on,target=native,chardev=semihosting \
-	-kernel $(call FW_ELF,$(FW_M4)) </dev/null
+	-kernel $(1) </dev/null
 endef
+# The bench's second image: the same flow, stack painted at reset, its peak printed.
+FW_STACK_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/firmware-stack
+FW_STACK_ELF := $(FW_STACK_DIR)/$(FW_M4)/release/sessile-firmware
 
 # qemu-system-arm (the emulator) and llvm (llvm-size, llvm-nm): apt-get what is missing.
 # The thumb targets come with tools-core.
@@ -46,16 +50,19 @@ firmware:
 lint-firmware:
 	cargo fmt --manifest-path $(FW_DIR)/Cargo.toml -- --check
 	$(call FW_CARGO,clippy) --release --target $(FW_M4) -- -D warnings
+	$(call FW_CARGO,clippy) --release --target $(FW_M4) --features stack-report -- -D warnings
 
 # The run prints exactly expected.txt and exits 0 (a failed step prints FAIL and exits
 # 1); the image links no core::fmt formatting (examples/firmware/no-fmt.sh).
 test-firmware: firmware
-	$(FW_RUN)
+	$(call FW_RUN,$(call FW_ELF,$(FW_M4)),$(FW_OUT))
 	test -s $(FW_DIR)/expected.txt
 	diff -u $(FW_DIR)/expected.txt $(FW_OUT)
 	$(FW_DIR)/no-fmt.sh $(call FW_ELF,$(FW_M4))
 	$(FW_DIR)/no-fmt.sh $(call FW_ELF,$(FW_M0))
 
 bench-firmware: firmware
-	$(FW_RUN)
-	$(FW_DIR)/bench.sh $(call FW_ELF,$(FW_M4)) $(call FW_ELF,$(FW_M0)) $(FW_OUT)
+	cargo build --locked --manifest-path $(FW_DIR)/Cargo.toml --target-dir $(FW_STACK_DIR) \
+		--release --target $(FW_M4) --features stack-report
+	$(call FW_RUN,$(FW_STACK_ELF),$(FW_OUT).stack)
+	$(FW_DIR)/bench.sh $(call FW_ELF,$(FW_M4)) $(call FW_ELF,$(FW_M0)) $(FW_OUT).stack

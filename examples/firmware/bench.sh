@@ -2,6 +2,8 @@
 # make bench-firmware: the firmware's sections (llvm-size) and its RAM per session (the
 # sizes of its static regions, llvm-nm), each against issue 17's target, met or not.
 #   bench.sh ELF_CORTEX_M4 ELF_CORTEX_M0 RUN_OUTPUT
+# RUN_OUTPUT is the output of the stack-report build's run (its last lines: the stack
+# peak, then ok).
 set -euo pipefail
 m4=$1 m0=$2 run=$3
 
@@ -16,6 +18,8 @@ kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 capacity=$(sed -n 's/^sessile on Cortex-M: capacity \([0-9]*\),.*/\1/p' "$run")
 [ -n "$capacity" ] || { echo "no capacity line in $run" >&2; exit 1; }
 tail -n 1 "$run" | grep -qx ok || { echo "the firmware run did not end with ok" >&2; exit 1; }
+stack=$(sed -n 's/^stack peak: \([0-9]*\) bytes$/\1/p' "$run")
+[ -n "$stack" ] || { echo "no stack peak line in $run" >&2; exit 1; }
 
 echo "## Firmware (examples/firmware): the README flow on a Cortex-M, static memory, capacity $capacity"
 echo
@@ -50,7 +54,11 @@ echo "to $((per_slot + link + 16 + 16)) B just above one."
 echo
 echo "Not per session: wheel list heads $heads B (fixed); sized by their own settings: tombstones $(region "$m4" TOMBS) B" \
 	"+ index $(region "$m4" TOMB_INDEX) B; event ring $(region "$m4" EVENT_RING) B;" \
-	"payload pool $(region "$m4" POOL) B + links $(region "$m4" POOL_NEXT) B. Stack not included."
+	"payload pool $(region "$m4" POOL) B + links $(region "$m4" POOL_NEXT) B."
+echo
+bss=$(section "$m4" .bss)
+echo "RAM in all on the Cortex-M4: .bss $bss B (the engine's storage, nothing else) + stack peak" \
+	"$stack B (painted at reset, measured at the end of the flow) = $((bss + stack)) B."
 echo
 for elf in "$m4" "$m0"; do
 	if llvm-nm "$elf" | grep -qE '__aeabi_uldivmod|__udivmoddi4'; then div="linked"; else div="none"; fi

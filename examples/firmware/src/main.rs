@@ -191,7 +191,32 @@ fn run(parts: Parts<'static>) -> Result<(), &'static str> {
     for event in engine.drain_events() {
         say(&[S("event: "), S(event.kind.as_str())]);
     }
+    #[cfg(feature = "stack-report")]
+    say(&[S("stack peak: "), N(stack_peak()), S(" bytes")]);
     Ok(())
+}
+
+/// The deepest the stack has been: cortex-m-rt painted it with `STACK_PAINT_VALUE` at
+/// reset, from `_stack_end` (after `.bss`) up to `_stack_start` (the top of RAM); the
+/// lowest word no longer painted marks the peak.
+#[cfg(feature = "stack-report")]
+fn stack_peak() -> u32 {
+    unsafe extern "C" {
+        static _stack_end: u32;
+        static _stack_start: u32;
+    }
+    let low = &raw const _stack_end as usize;
+    let high = &raw const _stack_start as usize;
+    let mut at = low;
+    // SAFETY: every word from `_stack_end` to `_stack_start` is RAM the link script
+    // gives the stack; reading it (volatile: the compiler knows nothing of the paint)
+    // disturbs nothing.
+    while at < high
+        && unsafe { core::ptr::read_volatile(at as *const u32) } == cortex_m_rt::STACK_PAINT_VALUE
+    {
+        at += 4;
+    }
+    (high - at) as u32
 }
 
 /// Why a token was refused, as the core names it; accepting it is a failed step.
