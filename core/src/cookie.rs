@@ -891,7 +891,13 @@ mod tests {
         let mut values = std::vec![0, 1, 9, 28_800, u64::from(u32::MAX), u64::MAX, u64::MAX - 1];
         let mut p = 1u64;
         for _ in 0..20 {
-            values.extend([p - 1, p, p + 1, p.saturating_mul(9), p.saturating_mul(9) - 1]);
+            values.extend([
+                p - 1,
+                p,
+                p + 1,
+                p.saturating_mul(9),
+                p.saturating_mul(9) - 1,
+            ]);
             p = p.saturating_mul(10);
         }
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
