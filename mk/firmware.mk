@@ -61,8 +61,10 @@ test-firmware: firmware
 	$(FW_DIR)/no-fmt.sh $(call FW_ELF,$(FW_M4))
 	$(FW_DIR)/no-fmt.sh $(call FW_ELF,$(FW_M0))
 
+# Prints the table and writes it to docs/bench-firmware.md.
 bench-firmware: firmware
 	cargo build --locked --manifest-path $(FW_DIR)/Cargo.toml --target-dir $(FW_STACK_DIR) \
 		--release --target $(FW_M4) --features stack-report
 	$(call FW_RUN,$(FW_STACK_ELF),$(FW_OUT).stack)
-	$(FW_DIR)/bench.sh $(call FW_ELF,$(FW_M4)) $(call FW_ELF,$(FW_M0)) $(FW_OUT).stack
+	$(FW_DIR)/bench.sh $(call FW_ELF,$(FW_M4)) $(call FW_ELF,$(FW_M0)) $(FW_OUT).stack \
+		| tee $(ROOT)/docs/bench-firmware.md

@@ -23,7 +23,8 @@ stack=$(sed -n 's/^stack peak: \([0-9]*\) bytes$/\1/p' "$run")
 
 echo "## Firmware (examples/firmware): the README flow on a Cortex-M, static memory, capacity $capacity"
 echo
-echo "opt-level z, fat LTO, panic = abort; run under qemu-system-arm -M mps2-an386 (Cortex-M4)."
+echo "Measured $(date -u +%F) by make bench-firmware: opt-level z, fat LTO, panic = abort; run under"
+echo "qemu-system-arm -M mps2-an386 (Cortex-M4)."
 echo
 echo "| build | .text | .rodata | .data | .bss | .text target | verdict |"
 echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
