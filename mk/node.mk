@@ -54,7 +54,8 @@ lint-node: tools-node
 	cd $(NODE_DIR) && npx tsc -p tsconfig.json
 	cargo fmt -p sessile-node -- --check
 
-test-node: tools-node
+# The Redis tests start their own redis-server (examples/node/redis.js): tools-redis.
+test-node: tools-node tools-redis
 	cd $(NODE_DIR) && node --test test/
 	$(NODE_DIR)/scripts/check-install.sh
 

@@ -8,7 +8,11 @@
 //! work is not here: they run the same functions as `Engine.load` and
 //! `Engine.savePayload` (`calls.rs`), after checking the cookie signature (`load`'s
 //! argument is the signed cookie value). `load` also takes every copy of a cookie sent
-//! several times, for the engine to choose among (`Engine.validateAny`'s rule).
+//! several times, for the engine to choose among (`Engine.validateAny`'s rule). `load`
+//! hands out the session's handle and epoch, and `save` takes them back, so a save lands
+//! only on the session the request loaded, unchanged since (`Engine.save`). Both go
+//! through the store seam: the in-process table or a shared store alike; a shared store
+//! that cannot answer is a thrown `SESSILE_STORE`, never a missing or valid session.
 //!
 //! Every `unsafe` block here is a Node-API call made on the JS thread inside a callback,
 //! with pointers to locals that outlive the call; statuses are checked, and a failed call
@@ -22,8 +26,8 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::Env;
 use napi::sys;
-use sessile::Client as CoreClient;
-use sessile::shared::SharedEngine;
+use sessile::{Client as CoreClient, Saved, SessionRef, Store};
+use sessile_backend::Backend;
 use subtle::ConstantTimeEq;
 
 use crate::calls::{self, PAYLOAD_STACK, PayloadCopy};
@@ -33,7 +37,7 @@ use crate::signer::Keys;
 /// What both callbacks share: the engine, the cookie secrets, whether the engine has an
 /// injected clock (then the caller passes the time), the signatures verified lately.
 pub(crate) struct Link {
-    pub engine: Arc<SharedEngine>,
+    pub engine: Arc<Backend>,
     pub keys: Keys,
     pub clock: bool,
     pub verified: RefCell<Option<Verified>>,
@@ -329,18 +333,65 @@ impl Call<'_> {
         v
     }
 
-    fn undefined(&self) -> sys::napi_value {
-        let mut v = ptr::null_mut();
-        // SAFETY: out-pointer to a local.
-        unsafe { sys::napi_get_undefined(self.env, &mut v) };
-        v
-    }
-
     fn boolean(&self, b: bool) -> sys::napi_value {
         let mut v = ptr::null_mut();
         // SAFETY: out-pointer to a local.
         unsafe { sys::napi_get_boolean(self.env, b, &mut v) };
         v
+    }
+
+    fn bigint(&self, n: u64) -> sys::napi_value {
+        let mut v = ptr::null_mut();
+        // SAFETY: out-pointer to a local.
+        unsafe { sys::napi_create_bigint_uint64(self.env, n, &mut v) };
+        v
+    }
+
+    /// BigInt argument `i` as a u64: none for anything else, or one out of range.
+    fn u64_arg(&self, i: usize) -> Option<u64> {
+        if self.type_of(i) != sys::ValueType::napi_bigint {
+            return None;
+        }
+        let (mut n, mut lossless) = (0u64, false);
+        // SAFETY: argument i is a BigInt; out-pointers to locals.
+        ok(unsafe {
+            sys::napi_get_value_bigint_uint64(self.env, self.arg(i), &mut n, &mut lossless)
+        })?;
+        lossless.then_some(n)
+    }
+
+    /// Number argument `i` as a u32: none for anything else.
+    fn u32_arg(&self, i: usize) -> Option<u32> {
+        if self.type_of(i) != sys::ValueType::napi_number {
+            return None;
+        }
+        let mut x = f64::NAN;
+        // SAFETY: argument i is a number; out-pointer to a local.
+        ok(unsafe { sys::napi_get_value_double(self.env, self.arg(i), &mut x) })?;
+        (x.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&x)).then_some(x as u32)
+    }
+
+    /// A JS array of `values`.
+    fn array(&self, values: &[sys::napi_value]) -> sys::napi_value {
+        let mut arr = ptr::null_mut();
+        // SAFETY: out-pointer to a local; arr is the array just made.
+        unsafe {
+            sys::napi_create_array_with_length(self.env, values.len(), &mut arr);
+            for (i, v) in values.iter().enumerate() {
+                sys::napi_set_element(self.env, arr, i as u32, *v);
+            }
+        }
+        arr
+    }
+
+    /// Throw a store's failure (`SESSILE_STORE`), or answer `null` for a token that
+    /// names no live session.
+    fn not_loaded(&self, e: sessile::Error) -> sys::napi_value {
+        if e.is_store() {
+            let _ = throw(&self.env(), e);
+            return ptr::null_mut();
+        }
+        self.null()
     }
 
     fn number(&self, n: u32) -> sys::napi_value {
@@ -464,8 +515,9 @@ unsafe fn enter(
 
 /// `load(signed, ip, userAgent, now)`: `signed` is the cookie value after `s:`
 /// (`token.signature`). `false` when no secret's signature matches, `null` when the token
-/// names no live session, else the payload text, or `[payload, principal]` for a
-/// logged-in session (what `Engine.load` reads, through `calls::load`).
+/// names no live session, else `[payload, principal or null, handle, epoch]` (what
+/// `Engine.load` reads, through `calls::load`). Throws `SESSILE_STORE` when a shared
+/// store cannot answer.
 unsafe extern "C" fn load(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
     unsafe { enter(env, info, load_in) }
@@ -499,24 +551,17 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
         .link
         .engine
         .with(|e| calls::load(e, token, now, &client, &mut payload));
-    let Ok(s) = found else {
-        return call.null();
+    let s = match found {
+        Ok(s) => s,
+        Err(e) => return call.not_loaded(e),
     };
-    let data = call.string(payload.bytes());
-    match s.principal {
-        None => data,
-        Some(p) => {
-            let p = call.string(p.as_bytes());
-            let mut arr = ptr::null_mut();
-            // SAFETY: out-pointer to a local; arr is the array just made.
-            unsafe {
-                sys::napi_create_array_with_length(call.env, 2, &mut arr);
-                sys::napi_set_element(call.env, arr, 0, data);
-                sys::napi_set_element(call.env, arr, 1, p);
-            }
-            arr
-        }
-    }
+    call.array(&[
+        call.string(payload.bytes()),
+        s.principal
+            .map_or_else(|| call.null(), |p| call.string(p.as_bytes())),
+        call.bigint(s.handle.to_u64()),
+        call.number(s.epoch),
+    ])
 }
 
 /// `load([signed, ...], ip, userAgent, now)`: the request carried the session cookie
@@ -525,7 +570,7 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
 /// duplicate rule chooses among them (`Engine::validate_any`): a planted copy naming no
 /// live session is passed over; several live ones are each ended. `false` when no copy's
 /// signature verifies, `null` when no candidate is usable, else `[payload, principal or
-/// null, index]`, `index` the chosen copy's place in the array.
+/// null, handle, epoch, index]`, `index` the chosen copy's place in the array.
 fn load_copies(call: &Call<'_>) -> sys::napi_value {
     let array = call.arg(0);
     let mut n = 0u32;
@@ -571,50 +616,47 @@ fn load_copies(call: &Call<'_>) -> sys::napi_value {
         .link
         .engine
         .with(|e| calls::load_any(e, &tokens, now, &client, &mut payload));
-    let Ok((chosen, s)) = found else {
-        return call.null();
+    let (chosen, s) = match found {
+        Ok(found) => found,
+        Err(e) => return call.not_loaded(e),
     };
     let index = candidates[chosen].0;
-    let principal = s.principal;
-    let values = [
+    call.array(&[
         call.string(payload.bytes()),
-        principal.map_or_else(|| call.null(), |p| call.string(p.as_bytes())),
+        s.principal
+            .map_or_else(|| call.null(), |p| call.string(p.as_bytes())),
+        call.bigint(s.handle.to_u64()),
+        call.number(s.epoch),
         call.number(index),
-    ];
-    let mut arr = ptr::null_mut();
-    // SAFETY: out-pointer to a local; arr is the array just made.
-    unsafe {
-        sys::napi_create_array_with_length(call.env, values.len(), &mut arr);
-        for (i, v) in values.into_iter().enumerate() {
-            sys::napi_set_element(call.env, arr, i as u32, v);
-        }
-    }
-    arr
+    ])
 }
 
-/// `save(token, text, now)`: `Engine.savePayload` (the same `calls::save`, the same errors).
+/// `save(handle, epoch, text, now)`: `Engine.save` with the handle and epoch a `load`
+/// gave; `true` when the text is stored (written or unchanged), `false` when the save was
+/// dropped (the session ended, or changed since that load: nothing written).
 unsafe extern "C" fn save(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
     unsafe { enter(env, info, save_in) }
 }
 
 fn save_in(call: &Call<'_>) -> sys::napi_value {
-    if call.type_of(0) != sys::ValueType::napi_string {
-        return call.throw_type("token");
-    }
-    if call.type_of(1) != sys::ValueType::napi_string {
-        return call.throw_type("data");
-    }
-    let mut token_buf = [0u8; room(sessile::MAX_TOKEN_CHARS)];
-    let Some((token, cut)) = call.str_into(0, &mut token_buf) else {
+    let Some(handle) = call.u64_arg(0) else {
+        let _ = arg_error(&call.env(), "handle", "not a session handle");
         return ptr::null_mut();
     };
+    let Some(epoch) = call.u32_arg(1) else {
+        let _ = arg_error(&call.env(), "epoch", "not a session epoch");
+        return ptr::null_mut();
+    };
+    if call.type_of(2) != sys::ValueType::napi_string {
+        return call.throw_type("data");
+    }
     let mut text_buf = [0u8; PAYLOAD_STACK];
     let heap;
-    let text: &[u8] = match call.str_into(1, &mut text_buf) {
+    let text: &[u8] = match call.str_into(2, &mut text_buf) {
         None => return ptr::null_mut(),
         Some((t, false)) => t,
-        Some((_, true)) => match call.str_heap(1) {
+        Some((_, true)) => match call.str_heap(2) {
             Some(v) => {
                 heap = v;
                 &heap
@@ -622,14 +664,13 @@ fn save_in(call: &Call<'_>) -> sys::napi_value {
             None => return ptr::null_mut(),
         },
     };
-    let Ok(now) = call.now(2) else {
+    let Ok(now) = call.now(3) else {
         return ptr::null_mut();
     };
-    // A token too long to be one is not a live session's.
-    let token: &[u8] = if cut { &[] } else { token };
-    let r = call.link.engine.with(|e| calls::save(e, token, text, now));
+    let h = SessionRef::from_u64(handle);
+    let r = call.link.engine.with(|e| e.save(h, epoch, text, now));
     match r {
-        Ok(()) => call.undefined(),
+        Ok(saved) => call.boolean(saved != Saved::Dropped),
         Err(err) => {
             let _ = throw(&call.env(), err);
             ptr::null_mut()

@@ -491,10 +491,10 @@ test('an unchanged session is not written back: a write made meanwhile is kept; 
 })
 
 // The fast path sessile/express uses (plain Node-API callbacks, stack buffers): it must
-// answer as the signature check and then engine.load / savePayload do (the same engine
+// answer as the signature check and then engine.load / engine.save do (the same engine
 // work, calls.rs), including on the paths that leave the stack (long payloads, long
 // client strings) and on bad input.
-test('engine.expressLink: load and save answer as Signer.unsign + load and savePayload do', () => {
+test('engine.expressLink: load and save answer as Signer.unsign + load and save do', () => {
   const { Signer } = require('..')
   const engine = new Engine({ capacity: 8, maxPayload: 65536, poolBytes: 1 << 20, userAgentPolicy: 'enforce' })
   const signer = new Signer(['k1', 'k2'])
@@ -508,7 +508,7 @@ test('engine.expressLink: load and save answer as Signer.unsign + load and saveP
     if (token === null) return false
     const got = engine.load(token, { ip: ip ?? undefined, userAgent: ua ?? undefined })
     if (got === null) return null
-    return got.session.principal === undefined ? got.data : [got.data, got.session.principal]
+    return [got.data, got.session.principal ?? null, got.session.handle, got.session.epoch]
   }
   const both = (s, ip, ua) => {
     const a = viaLoad(s, ip, ua)
@@ -516,7 +516,9 @@ test('engine.expressLink: load and save answer as Signer.unsign + load and saveP
     assert.deepEqual(b, a)
     return b
   }
-  assert.equal(both(signed, null, longUa), '')
+  const h = issued.session.handle
+  const e = issued.session.epoch
+  assert.deepEqual(both(signed, null, longUa), ['', null, h, e])
   // the whole long user agent is compared: one byte off at its end is another client
   assert.equal(both(signed, null, longUa.slice(0, -1) + 'x'), null)
   assert.equal(both(signature.sign(issued.token, 'other'), null, null), false)
@@ -526,30 +528,46 @@ test('engine.expressLink: load and save answer as Signer.unsign + load and saveP
   assert.equal(both('é'.repeat(200), null, null), false)
   // payloads: UTF-8 text, and longer than the stack buffer (4 KiB)
   const text = JSON.stringify({ name: 'Zoë 🍪', pad: 'é'.repeat(3000) })
-  link.save(issued.token, text)
-  assert.equal(both(signed, null, longUa), text)
+  assert.equal(link.save(h, e, text), true)
+  assert.equal(both(signed, null, longUa)[0], text)
   assert.equal(engine.load(issued.token, { userAgent: longUa }).data, text)
   const cut = 'x'.repeat(4093) + '€' // 4096 bytes: the 3-byte character does not fit the stack buffer whole
-  link.save(issued.token, cut)
-  assert.equal(both(signed, null, longUa), cut)
+  assert.equal(link.save(h, e, cut), true)
+  assert.equal(both(signed, null, longUa)[0], cut)
+  assert.equal(link.save(h, e, cut), true, 'unchanged is stored too')
   const li = engine.login(issued.token, 'bob')
-  assert.deepEqual(both(signature.sign(li.token, 'k1'), '10.0.0.1', longUa), [cut, 'bob'])
-  // save: the errors savePayload throws, with the same codes and reasons
+  assert.deepEqual(both(signature.sign(li.token, 'k1'), '10.0.0.1', longUa), [cut, 'bob', li.session.handle, li.session.epoch])
+  // A save with the epoch of a load before the login is dropped, as engine.save drops it.
+  assert.equal(engine.save(h, e, '{}'), 'dropped')
+  assert.equal(link.save(h, e, '{}'), false)
+  // save: the errors engine.save throws, with the same codes and reasons
   const same = (fn1, fn2) => {
     let e1
     let e2
-    assert.throws(fn1, (e) => (e1 = e) instanceof Error)
-    assert.throws(fn2, (e) => (e2 = e) instanceof Error)
+    assert.throws(fn1, (x) => (e1 = x) instanceof Error)
+    assert.throws(fn2, (x) => (e2 = x) instanceof Error)
     assert.deepEqual([e2.code, e2.reason, e2.message], [e1.code, e1.reason, e1.message])
     return e2
   }
-  assert.equal(same(() => engine.savePayload(issued.token, '{}'), () => link.save(issued.token, '{}')).reason, 'rotated_out')
-  assert.equal(same(() => engine.savePayload('A'.repeat(500), '{}'), () => link.save('A'.repeat(500), '{}')).code, 'SESSILE_SESSION_INVALID')
-  assert.equal(same(() => engine.savePayload(li.token, 'x'.repeat(70000)), () => link.save(li.token, 'x'.repeat(70000))).code, 'SESSILE_PAYLOAD_TOO_LARGE')
-  assert.deepEqual(link.load(signature.sign(li.token, 'k1'), null, longUa), [cut, 'bob'], 'a failed save keeps the old payload')
+  const lh = li.session.handle
+  const le = li.session.epoch
+  assert.equal(same(() => engine.save(lh, le, 'x'.repeat(70000)), () => link.save(lh, le, 'x'.repeat(70000))).code, 'SESSILE_PAYLOAD_TOO_LARGE')
+  assert.deepEqual(link.load(signature.sign(li.token, 'k1'), null, longUa)[0], cut, 'a failed save keeps the old payload')
+  engine.logout(li.token)
+  assert.equal(link.save(lh, le, '{}'), false, 'never onto a logged-out session')
+  assert.equal(engine.save(lh, le, '{}'), 'dropped')
   // wrong argument types: a typed error, never a crash
-  for (const call of [() => link.load(5), () => link.load(), () => link.save(li.token), () => link.save(null, '{}')]) {
-    assert.throws(call, (e) => e.code === 'SESSILE_INVALID_ARGUMENT')
+  for (const call of [
+    () => link.load(5),
+    () => link.load(),
+    () => link.save(lh, le),
+    () => link.save(null, 0, '{}'),
+    () => link.save(-1n, 0, '{}'),
+    () => link.save(lh, -1, '{}'),
+    () => link.save(lh, 0.5, '{}'),
+    () => link.save(li.token, '{}'),
+  ]) {
+    assert.throws(call, (x) => x.code === 'SESSILE_INVALID_ARGUMENT')
   }
   assert.throws(() => engine.expressLink({}))
 })
@@ -563,7 +581,8 @@ test('engine.expressLink: a verified cookie is remembered, a forged one never pa
   const issued = engine.create()
   engine.savePayload(issued.token, '{"a":1}')
   const good = signature.sign(issued.token, 'k1')
-  for (let i = 0; i < 3; i++) assert.equal(link.load(good), '{"a":1}')
+  const data = (got) => (Array.isArray(got) ? got[0] : got)
+  for (let i = 0; i < 3; i++) assert.equal(data(link.load(good)), '{"a":1}')
   const sig = good.slice(good.lastIndexOf('.') + 1)
   const flipped = good.slice(0, -sig.length) + (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1)
   for (const forged of [
@@ -577,7 +596,7 @@ test('engine.expressLink: a verified cookie is remembered, a forged one never pa
     assert.equal(link.load(forged), false, forged)
   }
   // the other secret's signature is a different text: verified on its own
-  assert.equal(link.load(signature.sign(issued.token, 'k2')), '{"a":1}')
+  assert.equal(data(link.load(signature.sign(issued.token, 'k2'))), '{"a":1}')
   // a remembered cookie whose session ended is still refused by the engine
   engine.logout(issued.token)
   assert.equal(link.load(good), null)
@@ -597,14 +616,15 @@ test('engine.expressLink with an injected clock takes the time from its caller',
   assert.equal(link.clock, clock)
   const issued = engine.create()
   const signed = signature.sign(issued.token, 'k')
-  link.save(issued.token, '{"a":1}', now)
+  const { handle, epoch } = issued.session
+  assert.equal(link.save(handle, epoch, '{"a":1}', now), true)
   now += 99
-  assert.equal(link.load(signed, null, null, now), '{"a":1}')
+  assert.equal(link.load(signed, null, null, now)[0], '{"a":1}')
   now += 100
   assert.equal(link.load(signed, null, null, now), null, 'idle for 100 ms by the given time')
   for (const t of [undefined, -1, NaN, Infinity, '5']) {
     assert.throws(() => link.load(signed, null, null, t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
-    assert.throws(() => link.save(issued.token, '{}', t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
+    assert.throws(() => link.save(handle, epoch, '{}', t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
   }
 })
 
@@ -619,14 +639,16 @@ test('engine.expressLink: load of several copies lets the engine choose among th
   engine.savePayload(a.token, '{"a":1}')
   const dead = engine.create()
   engine.logout(dead.token)
-  assert.deepEqual(link.load([s(dead.token), 'garbage', s(a.token, 'k2')]), ['{"a":1}', null, 2])
-  assert.deepEqual(link.load([s(a.token), s('B'.repeat(43)), s(a.token)]), ['{"a":1}', null, 0])
-  assert.deepEqual(link.load(['x'.repeat(500), s(a.token, 'other'), s(a.token)]), ['{"a":1}', null, 2])
+  const ah = a.session.handle
+  const ae = a.session.epoch
+  assert.deepEqual(link.load([s(dead.token), 'garbage', s(a.token, 'k2')]), ['{"a":1}', null, ah, ae, 2])
+  assert.deepEqual(link.load([s(a.token), s('B'.repeat(43)), s(a.token)]), ['{"a":1}', null, ah, ae, 0])
+  assert.deepEqual(link.load(['x'.repeat(500), s(a.token, 'other'), s(a.token)]), ['{"a":1}', null, ah, ae, 2])
   assert.equal(link.load(['x', s(a.token, 'other')]), false, 'no copy verifies')
   assert.equal(link.load([]), false)
   assert.equal(link.load([s(dead.token), s('B'.repeat(43))]), null, 'none live')
   const li = engine.login(a.token, 'bob')
-  assert.deepEqual(link.load([s(a.token), s(li.token)], '10.0.0.1', 'ua'), ['{"a":1}', 'bob', 1])
+  assert.deepEqual(link.load([s(a.token), s(li.token)], '10.0.0.1', 'ua'), ['{"a":1}', 'bob', li.session.handle, li.session.epoch, 1])
   // Several live: it cannot be told which is the user's; each is ended.
   const b = engine.create()
   engine.drainEvents()
