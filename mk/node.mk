@@ -62,5 +62,7 @@ test-node: tools-node tools-redis
 bench-node: tools-node
 	node $(NODE_DIR)/bench/bench.js
 
-demo-node: tools-node
-	cd $(NODE_DEMO_DIR) && node server.js
+# STORE=redis: a 4-worker cluster over one redis-server (started by cluster.js unless
+# SESSILE_STORE is given).
+demo-node: tools-node $(if $(filter redis,$(STORE)),tools-redis)
+	cd $(NODE_DEMO_DIR) && node $(if $(filter redis,$(STORE)),cluster.js,server.js)

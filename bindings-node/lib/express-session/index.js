@@ -8,6 +8,7 @@ const { Cookie, CookieText, read } = require('./cookie')
 const { Signer, resolveOptions } = require('../../index.js')
 const { Session, Store, MemoryStore } = require('./store')
 const { EngineStore, SessileStore, isStoreError, forHttp } = require('./engine-store')
+const { snapshotOnShutdown } = require('./shutdown')
 
 const PENDING = '\0sessile-pending'
 
@@ -147,6 +148,12 @@ function session(options) {
   // checked now, by the core's rules.
   const cookieText = new CookieText(name, cookieOptions)
   const store = opts.store || new EngineStore(opts.engine ? { engine: opts.engine } : opts.engineOptions)
+  // Restarts of a single process keep their sessions: written at SIGTERM / SIGINT,
+  // restored now (see shutdown.js).
+  if (opts.snapshot !== undefined) {
+    if (store.issuesIds !== true) throw new TypeError('snapshot needs the sessile engine store')
+    snapshotOnShutdown(store.engine, opts.snapshot)
+  }
   const trustProxy = opts.proxy
   const resaveSession = opts.resave === undefined ? false : Boolean(opts.resave)
   const rollingSessions = Boolean(opts.rolling)
