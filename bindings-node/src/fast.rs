@@ -10,7 +10,9 @@
 //! argument is the signed cookie value). `load` also takes every copy of a cookie sent
 //! several times, for the engine to choose among (`Engine.validateAny`'s rule). `load`
 //! hands out the session's handle and epoch, and `save` takes them back, so a save lands
-//! only on the session the request loaded, unchanged since (`Engine.save`). Both go
+//! only on the session the request loaded, unchanged since (`Engine.save`). They are
+//! written into `link.state` (a `Uint32Array`: handle high, handle low, epoch) rather
+//! than returned: a BigInt and an array per request cost more than the engine's load. Both go
 //! through the store seam: the in-process table or a shared store alike; a shared store
 //! that cannot answer is a thrown `SESSILE_STORE`, never a missing or valid session.
 //!
@@ -35,12 +37,44 @@ use crate::error::{arg_error, throw};
 use crate::signer::Keys;
 
 /// What both callbacks share: the engine, the cookie secrets, whether the engine has an
-/// injected clock (then the caller passes the time), the signatures verified lately.
+/// injected clock (then the caller passes the time), the signatures verified lately, and
+/// where `load` writes the loaded session's handle and epoch (`link.state`).
 pub(crate) struct Link {
     pub engine: Arc<Backend>,
     pub keys: Keys,
     pub clock: bool,
     pub verified: RefCell<Option<Verified>>,
+    pub state: State,
+}
+
+/// The three `u32` of `link.state` (an ArrayBuffer's bytes, kept alive by a reference
+/// the link holds): handle high, handle low, epoch of the session `load` last found.
+pub(crate) struct State {
+    words: *mut u32,
+    buffer: sys::napi_ref,
+}
+
+impl State {
+    /// Before `link_object` fills it in.
+    pub(crate) fn unset() -> State {
+        State {
+            words: ptr::null_mut(),
+            buffer: ptr::null_mut(),
+        }
+    }
+
+    fn set(&self, handle: u64, epoch: u32) {
+        if self.words.is_null() {
+            return;
+        }
+        // SAFETY: `words` points at the 12 bytes of an ArrayBuffer that `buffer` keeps
+        // alive; only the JS thread runs these callbacks.
+        unsafe {
+            self.words.write((handle >> 32) as u32);
+            self.words.add(1).write(handle as u32);
+            self.words.add(2).write(epoch);
+        }
+    }
 }
 
 /// Signed cookie values whose signature verified lately, so that a returning cookie skips
@@ -132,15 +166,50 @@ fn ok(status: sys::napi_status) -> Option<()> {
     (status == sys::Status::napi_ok).then_some(())
 }
 
-/// Create the two callbacks over `link` as an object `{ load, save }`.
-pub(crate) fn link_object(env: &Env, link: Link) -> napi::Result<sys::napi_value> {
+/// Create the two callbacks over `link` as an object `{ load, save, state }`.
+pub(crate) fn link_object(env: &Env, mut link: Link) -> napi::Result<sys::napi_value> {
     let raw = env.raw();
-    let link = Rc::new(link);
     let mut obj = ptr::null_mut();
-    // SAFETY: Node-API calls on the JS thread with valid out-pointers; each function takes
-    // ownership of one Rc (a leaked Box) that its finalizer gives back.
+    // SAFETY: Node-API calls on the JS thread with valid out-pointers; the buffer is
+    // referenced (never collected while the link lives); each function takes ownership of
+    // one Rc (a leaked Box) that its finalizer gives back, the last one deleting the
+    // reference.
     unsafe {
         check(sys::napi_create_object(raw, &mut obj))?;
+        let mut data = ptr::null_mut();
+        let mut buffer = ptr::null_mut();
+        check(sys::napi_create_arraybuffer(
+            raw,
+            12,
+            &mut data,
+            &mut buffer,
+        ))?;
+        let mut words = ptr::null_mut();
+        check(sys::napi_create_typedarray(
+            raw,
+            sys::TypedarrayType::uint32_array,
+            3,
+            buffer,
+            0,
+            &mut words,
+        ))?;
+        check(sys::napi_create_reference(
+            raw,
+            buffer,
+            1,
+            &mut link.state.buffer,
+        ))?;
+        link.state.words = data as *mut u32;
+        check(sys::napi_set_named_property(
+            raw,
+            obj,
+            c"state".as_ptr(),
+            words,
+        ))?;
+    }
+    let link = Rc::new(link);
+    // SAFETY: as above.
+    unsafe {
         for (name, cb) in [
             (c"load", load as unsafe extern "C" fn(_, _) -> _),
             (c"save", save as unsafe extern "C" fn(_, _) -> _),
@@ -186,15 +255,20 @@ fn check(status: sys::napi_status) -> napi::Result<()> {
     }
 }
 
-unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
     // SAFETY: `data` is the Box made in link_object for this function, freed only here.
-    drop(unsafe { Box::from_raw(data as *mut Rc<Link>) });
+    let link = unsafe { Box::from_raw(data as *mut Rc<Link>) };
+    if Rc::strong_count(&link) == 1 && !link.state.buffer.is_null() {
+        // The last function of the link: its state buffer may be collected now.
+        // SAFETY: a reference made in link_object, deleted once, here.
+        unsafe { sys::napi_delete_reference(env, link.state.buffer) };
+    }
 }
 
 /// The arguments of one call and its link.
 struct Call<'a> {
     env: sys::napi_env,
-    argv: [sys::napi_value; 4],
+    argv: [sys::napi_value; 5],
     argc: usize,
     link: &'a Link,
 }
@@ -202,7 +276,7 @@ struct Call<'a> {
 impl Call<'_> {
     /// SAFETY: `info` is the callback info of a call to a function made by link_object.
     unsafe fn new<'a>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<Call<'a>> {
-        let mut argv = [ptr::null_mut(); 4];
+        let mut argv = [ptr::null_mut(); 5];
         let mut argc = argv.len();
         let mut data = ptr::null_mut();
         ok(unsafe {
@@ -220,7 +294,7 @@ impl Call<'_> {
         Some(Call {
             env,
             argv,
-            argc: argc.min(4),
+            argc: argc.min(5),
             link,
         })
     }
@@ -338,26 +412,6 @@ impl Call<'_> {
         // SAFETY: out-pointer to a local.
         unsafe { sys::napi_get_boolean(self.env, b, &mut v) };
         v
-    }
-
-    fn bigint(&self, n: u64) -> sys::napi_value {
-        let mut v = ptr::null_mut();
-        // SAFETY: out-pointer to a local.
-        unsafe { sys::napi_create_bigint_uint64(self.env, n, &mut v) };
-        v
-    }
-
-    /// BigInt argument `i` as a u64: none for anything else, or one out of range.
-    fn u64_arg(&self, i: usize) -> Option<u64> {
-        if self.type_of(i) != sys::ValueType::napi_bigint {
-            return None;
-        }
-        let (mut n, mut lossless) = (0u64, false);
-        // SAFETY: argument i is a BigInt; out-pointers to locals.
-        ok(unsafe {
-            sys::napi_get_value_bigint_uint64(self.env, self.arg(i), &mut n, &mut lossless)
-        })?;
-        lossless.then_some(n)
     }
 
     /// Number argument `i` as a u32: none for anything else.
@@ -515,9 +569,9 @@ unsafe fn enter(
 
 /// `load(signed, ip, userAgent, now)`: `signed` is the cookie value after `s:`
 /// (`token.signature`). `false` when no secret's signature matches, `null` when the token
-/// names no live session, else `[payload, principal or null, handle, epoch]` (what
-/// `Engine.load` reads, through `calls::load`). Throws `SESSILE_STORE` when a shared
-/// store cannot answer.
+/// names no live session, else the payload text, or `[payload, principal]` for a
+/// logged-in session (what `Engine.load` reads, through `calls::load`), its handle and
+/// epoch in `link.state`. Throws `SESSILE_STORE` when a shared store cannot answer.
 unsafe extern "C" fn load(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
     unsafe { enter(env, info, load_in) }
@@ -555,13 +609,12 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
         Ok(s) => s,
         Err(e) => return call.not_loaded(e),
     };
-    call.array(&[
-        call.string(payload.bytes()),
-        s.principal
-            .map_or_else(|| call.null(), |p| call.string(p.as_bytes())),
-        call.bigint(s.handle.to_u64()),
-        call.number(s.epoch),
-    ])
+    call.link.state.set(s.handle.to_u64(), s.epoch);
+    let data = call.string(payload.bytes());
+    match s.principal {
+        None => data,
+        Some(p) => call.array(&[data, call.string(p.as_bytes())]),
+    }
 }
 
 /// `load([signed, ...], ip, userAgent, now)`: the request carried the session cookie
@@ -570,7 +623,8 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
 /// duplicate rule chooses among them (`Engine::validate_any`): a planted copy naming no
 /// live session is passed over; several live ones are each ended. `false` when no copy's
 /// signature verifies, `null` when no candidate is usable, else `[payload, principal or
-/// null, handle, epoch, index]`, `index` the chosen copy's place in the array.
+/// null, index]`, `index` the chosen copy's place in the array (handle and epoch in
+/// `link.state`).
 fn load_copies(call: &Call<'_>) -> sys::napi_value {
     let array = call.arg(0);
     let mut n = 0u32;
@@ -621,42 +675,42 @@ fn load_copies(call: &Call<'_>) -> sys::napi_value {
         Err(e) => return call.not_loaded(e),
     };
     let index = candidates[chosen].0;
+    call.link.state.set(s.handle.to_u64(), s.epoch);
     call.array(&[
         call.string(payload.bytes()),
         s.principal
             .map_or_else(|| call.null(), |p| call.string(p.as_bytes())),
-        call.bigint(s.handle.to_u64()),
-        call.number(s.epoch),
         call.number(index),
     ])
 }
 
-/// `save(handle, epoch, text, now)`: `Engine.save` with the handle and epoch a `load`
-/// gave; `true` when the text is stored (written or unchanged), `false` when the save was
-/// dropped (the session ended, or changed since that load: nothing written).
+/// `save(handleHigh, handleLow, epoch, text, now)`: `Engine.save` with the handle and
+/// epoch a `load` left in `link.state`; `true` when the text is stored (written or
+/// unchanged), `false` when the save was dropped (the session ended, or changed since
+/// that load: nothing written).
 unsafe extern "C" fn save(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
     unsafe { enter(env, info, save_in) }
 }
 
 fn save_in(call: &Call<'_>) -> sys::napi_value {
-    let Some(handle) = call.u64_arg(0) else {
+    let (Some(high), Some(low)) = (call.u32_arg(0), call.u32_arg(1)) else {
         let _ = arg_error(&call.env(), "handle", "not a session handle");
         return ptr::null_mut();
     };
-    let Some(epoch) = call.u32_arg(1) else {
+    let Some(epoch) = call.u32_arg(2) else {
         let _ = arg_error(&call.env(), "epoch", "not a session epoch");
         return ptr::null_mut();
     };
-    if call.type_of(2) != sys::ValueType::napi_string {
+    if call.type_of(3) != sys::ValueType::napi_string {
         return call.throw_type("data");
     }
     let mut text_buf = [0u8; PAYLOAD_STACK];
     let heap;
-    let text: &[u8] = match call.str_into(2, &mut text_buf) {
+    let text: &[u8] = match call.str_into(3, &mut text_buf) {
         None => return ptr::null_mut(),
         Some((t, false)) => t,
-        Some((_, true)) => match call.str_heap(2) {
+        Some((_, true)) => match call.str_heap(3) {
             Some(v) => {
                 heap = v;
                 &heap
@@ -664,10 +718,10 @@ fn save_in(call: &Call<'_>) -> sys::napi_value {
             None => return ptr::null_mut(),
         },
     };
-    let Ok(now) = call.now(3) else {
+    let Ok(now) = call.now(4) else {
         return ptr::null_mut();
     };
-    let h = SessionRef::from_u64(handle);
+    let h = SessionRef::from_u64(u64::from(high) << 32 | u64::from(low));
     let r = call.link.engine.with(|e| e.save(h, epoch, text, now));
     match r {
         Ok(saved) => call.boolean(saved != Saved::Dropped),

@@ -402,16 +402,17 @@ impl NativeEngine {
     /// `signer`, as plain functions that skip napi-rs's argument glue (see `fast.rs`).
     /// `load(signed)` checks the signature of the cookie value `signed` (`token.signature`)
     /// and then does what `load` does: `false` when no secret's signature matches, `null`
-    /// when the token names no live session, else `[payload, principal or null, handle,
-    /// epoch]`; a shared store that cannot answer throws `SESSILE_STORE`. `save(handle,
-    /// epoch, data)` is `save`: `true` when stored, `false` when dropped. When the engine
-    /// has an injected clock, each takes the time as its last argument. Given an array
-    /// (every copy of a cookie sent several times), `load` verifies each and lets the
-    /// engine choose among those that verify, as `validateAny` does: `false` when none
-    /// verifies, `null` when no session is usable, else `[payload, principal, handle,
-    /// epoch, index]`.
+    /// when the token names no live session, the payload text for an anonymous session,
+    /// `[payload, principal]` for a logged-in one; the session's handle (high and low
+    /// 32 bits) and epoch are then in `state`. A shared store that cannot answer throws
+    /// `SESSILE_STORE`. `save(handleHigh, handleLow, epoch, data)` is `save`: `true` when
+    /// stored, `false` when dropped. When the engine has an injected clock, each takes the
+    /// time as its last argument. Given an array (every copy of a cookie sent several
+    /// times), `load` verifies each and lets the engine choose among those that verify, as
+    /// `validateAny` does: `false` when none verifies, `null` when no session is usable,
+    /// else `[payload, principal, index]`.
     #[napi(
-        ts_return_type = "{ load(signed: string | string[], ip?: string | null, userAgent?: string | null, now?: number): false | null | [string, string | null, bigint, number] | [string, string | null, bigint, number, number]; save(handle: bigint, epoch: number, data: string, now?: number): boolean; clock?: () => number }"
+        ts_return_type = "{ load(signed: string | string[], ip?: string | null, userAgent?: string | null, now?: number): false | null | string | [string, string] | [string, string | null, number]; save(handleHigh: number, handleLow: number, epoch: number, data: string, now?: number): boolean; state: Uint32Array; clock?: () => number }"
     )]
     pub fn express_link<'e>(
         &self,
@@ -423,6 +424,7 @@ impl NativeEngine {
             keys: signer.keys(),
             clock: self.clock.is_some(),
             verified: std::cell::RefCell::new(fast::Verified::new()),
+            state: fast::State::unset(),
         };
         let obj = fast::link_object(env, link)?;
         // SAFETY: a value just created in this env, returned to JS as is.

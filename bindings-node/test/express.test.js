@@ -508,17 +508,30 @@ test('engine.expressLink: load and save answer as Signer.unsign + load and save 
     if (token === null) return false
     const got = engine.load(token, { ip: ip ?? undefined, userAgent: ua ?? undefined })
     if (got === null) return null
-    return [got.data, got.session.principal ?? null, got.session.handle, got.session.epoch]
+    const data = got.session.principal === undefined ? got.data : [got.data, got.session.principal]
+    return [data, got.session.handle, got.session.epoch]
   }
+  // The link leaves the session's handle (two halves) and epoch in link.state.
+  const stateOf = () => [(BigInt(link.state[0]) << 32n) | BigInt(link.state[1]), link.state[2]]
   const both = (s, ip, ua) => {
     const a = viaLoad(s, ip, ua)
+    link.state.fill(0)
     const b = link.load(s, ip, ua)
-    assert.deepEqual(b, a)
+    if (a === false || a === null) {
+      assert.equal(b, a)
+      assert.deepEqual(stateOf(), [0n, 0], 'state untouched')
+      return b
+    }
+    assert.deepEqual([b, ...stateOf()], a)
     return b
   }
   const h = issued.session.handle
   const e = issued.session.epoch
-  assert.deepEqual(both(signed, null, longUa), ['', null, h, e])
+  const hi = Number(h >> 32n)
+  const lo = Number(h & 0xffffffffn)
+  assert.ok(link.state instanceof Uint32Array && link.state.length === 3)
+  assert.equal(both(signed, null, longUa), '')
+  assert.deepEqual(stateOf(), [h, e])
   // the whole long user agent is compared: one byte off at its end is another client
   assert.equal(both(signed, null, longUa.slice(0, -1) + 'x'), null)
   assert.equal(both(signature.sign(issued.token, 'other'), null, null), false)
@@ -528,18 +541,19 @@ test('engine.expressLink: load and save answer as Signer.unsign + load and save 
   assert.equal(both('é'.repeat(200), null, null), false)
   // payloads: UTF-8 text, and longer than the stack buffer (4 KiB)
   const text = JSON.stringify({ name: 'Zoë 🍪', pad: 'é'.repeat(3000) })
-  assert.equal(link.save(h, e, text), true)
-  assert.equal(both(signed, null, longUa)[0], text)
+  assert.equal(link.save(hi, lo, e, text), true)
+  assert.equal(both(signed, null, longUa), text)
   assert.equal(engine.load(issued.token, { userAgent: longUa }).data, text)
   const cut = 'x'.repeat(4093) + '€' // 4096 bytes: the 3-byte character does not fit the stack buffer whole
-  assert.equal(link.save(h, e, cut), true)
-  assert.equal(both(signed, null, longUa)[0], cut)
-  assert.equal(link.save(h, e, cut), true, 'unchanged is stored too')
+  assert.equal(link.save(hi, lo, e, cut), true)
+  assert.equal(both(signed, null, longUa), cut)
+  assert.equal(link.save(hi, lo, e, cut), true, 'unchanged is stored too')
   const li = engine.login(issued.token, 'bob')
-  assert.deepEqual(both(signature.sign(li.token, 'k1'), '10.0.0.1', longUa), [cut, 'bob', li.session.handle, li.session.epoch])
+  assert.deepEqual(both(signature.sign(li.token, 'k1'), '10.0.0.1', longUa), [cut, 'bob'])
+  assert.deepEqual(stateOf(), [li.session.handle, li.session.epoch])
   // A save with the epoch of a load before the login is dropped, as engine.save drops it.
   assert.equal(engine.save(h, e, '{}'), 'dropped')
-  assert.equal(link.save(h, e, '{}'), false)
+  assert.equal(link.save(hi, lo, e, '{}'), false)
   // save: the errors engine.save throws, with the same codes and reasons
   const same = (fn1, fn2) => {
     let e1
@@ -551,20 +565,22 @@ test('engine.expressLink: load and save answer as Signer.unsign + load and save 
   }
   const lh = li.session.handle
   const le = li.session.epoch
-  assert.equal(same(() => engine.save(lh, le, 'x'.repeat(70000)), () => link.save(lh, le, 'x'.repeat(70000))).code, 'SESSILE_PAYLOAD_TOO_LARGE')
-  assert.deepEqual(link.load(signature.sign(li.token, 'k1'), null, longUa)[0], cut, 'a failed save keeps the old payload')
+  const lhi = Number(lh >> 32n)
+  const llo = Number(lh & 0xffffffffn)
+  assert.equal(same(() => engine.save(lh, le, 'x'.repeat(70000)), () => link.save(lhi, llo, le, 'x'.repeat(70000))).code, 'SESSILE_PAYLOAD_TOO_LARGE')
+  assert.deepEqual(link.load(signature.sign(li.token, 'k1'), null, longUa), [cut, 'bob'], 'a failed save keeps the old payload')
   engine.logout(li.token)
-  assert.equal(link.save(lh, le, '{}'), false, 'never onto a logged-out session')
+  assert.equal(link.save(lhi, llo, le, '{}'), false, 'never onto a logged-out session')
   assert.equal(engine.save(lh, le, '{}'), 'dropped')
   // wrong argument types: a typed error, never a crash
   for (const call of [
     () => link.load(5),
     () => link.load(),
-    () => link.save(lh, le),
-    () => link.save(null, 0, '{}'),
-    () => link.save(-1n, 0, '{}'),
-    () => link.save(lh, -1, '{}'),
-    () => link.save(lh, 0.5, '{}'),
+    () => link.save(lhi, llo, le),
+    () => link.save(null, 0, 0, '{}'),
+    () => link.save(lhi, 2 ** 32, le, '{}'),
+    () => link.save(lhi, llo, -1, '{}'),
+    () => link.save(lhi, llo, 0.5, '{}'),
     () => link.save(li.token, '{}'),
   ]) {
     assert.throws(call, (x) => x.code === 'SESSILE_INVALID_ARGUMENT')
@@ -581,8 +597,7 @@ test('engine.expressLink: a verified cookie is remembered, a forged one never pa
   const issued = engine.create()
   engine.savePayload(issued.token, '{"a":1}')
   const good = signature.sign(issued.token, 'k1')
-  const data = (got) => (Array.isArray(got) ? got[0] : got)
-  for (let i = 0; i < 3; i++) assert.equal(data(link.load(good)), '{"a":1}')
+  for (let i = 0; i < 3; i++) assert.equal(link.load(good), '{"a":1}')
   const sig = good.slice(good.lastIndexOf('.') + 1)
   const flipped = good.slice(0, -sig.length) + (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1)
   for (const forged of [
@@ -596,7 +611,7 @@ test('engine.expressLink: a verified cookie is remembered, a forged one never pa
     assert.equal(link.load(forged), false, forged)
   }
   // the other secret's signature is a different text: verified on its own
-  assert.equal(data(link.load(signature.sign(issued.token, 'k2'))), '{"a":1}')
+  assert.equal(link.load(signature.sign(issued.token, 'k2')), '{"a":1}')
   // a remembered cookie whose session ended is still refused by the engine
   engine.logout(issued.token)
   assert.equal(link.load(good), null)
@@ -617,14 +632,16 @@ test('engine.expressLink with an injected clock takes the time from its caller',
   const issued = engine.create()
   const signed = signature.sign(issued.token, 'k')
   const { handle, epoch } = issued.session
-  assert.equal(link.save(handle, epoch, '{"a":1}', now), true)
+  const hi = Number(handle >> 32n)
+  const lo = Number(handle & 0xffffffffn)
+  assert.equal(link.save(hi, lo, epoch, '{"a":1}', now), true)
   now += 99
-  assert.equal(link.load(signed, null, null, now)[0], '{"a":1}')
+  assert.equal(link.load(signed, null, null, now), '{"a":1}')
   now += 100
   assert.equal(link.load(signed, null, null, now), null, 'idle for 100 ms by the given time')
   for (const t of [undefined, -1, NaN, Infinity, '5']) {
     assert.throws(() => link.load(signed, null, null, t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
-    assert.throws(() => link.save(handle, epoch, '{}', t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
+    assert.throws(() => link.save(hi, lo, epoch, '{}', t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
   }
 })
 
@@ -639,16 +656,17 @@ test('engine.expressLink: load of several copies lets the engine choose among th
   engine.savePayload(a.token, '{"a":1}')
   const dead = engine.create()
   engine.logout(dead.token)
-  const ah = a.session.handle
-  const ae = a.session.epoch
-  assert.deepEqual(link.load([s(dead.token), 'garbage', s(a.token, 'k2')]), ['{"a":1}', null, ah, ae, 2])
-  assert.deepEqual(link.load([s(a.token), s('B'.repeat(43)), s(a.token)]), ['{"a":1}', null, ah, ae, 0])
-  assert.deepEqual(link.load(['x'.repeat(500), s(a.token, 'other'), s(a.token)]), ['{"a":1}', null, ah, ae, 2])
+  const state = () => [(BigInt(link.state[0]) << 32n) | BigInt(link.state[1]), link.state[2]]
+  assert.deepEqual(link.load([s(dead.token), 'garbage', s(a.token, 'k2')]), ['{"a":1}', null, 2])
+  assert.deepEqual(state(), [a.session.handle, a.session.epoch])
+  assert.deepEqual(link.load([s(a.token), s('B'.repeat(43)), s(a.token)]), ['{"a":1}', null, 0])
+  assert.deepEqual(link.load(['x'.repeat(500), s(a.token, 'other'), s(a.token)]), ['{"a":1}', null, 2])
   assert.equal(link.load(['x', s(a.token, 'other')]), false, 'no copy verifies')
   assert.equal(link.load([]), false)
   assert.equal(link.load([s(dead.token), s('B'.repeat(43))]), null, 'none live')
   const li = engine.login(a.token, 'bob')
-  assert.deepEqual(link.load([s(a.token), s(li.token)], '10.0.0.1', 'ua'), ['{"a":1}', 'bob', li.session.handle, li.session.epoch, 1])
+  assert.deepEqual(link.load([s(a.token), s(li.token)], '10.0.0.1', 'ua'), ['{"a":1}', 'bob', 1])
+  assert.deepEqual(state(), [li.session.handle, li.session.epoch])
   // Several live: it cannot be told which is the user's; each is ended.
   const b = engine.create()
   engine.drainEvents()

@@ -70,13 +70,14 @@ EngineStore.prototype.issue = function (req) {
 }
 
 /**
- * `[sess, principal, , , handle, epoch]` for a live session, or null. Restarts its idle
- * timer. Throws `SESSILE_STORE` when a shared store cannot answer.
+ * `[sess, principal, , , handleHigh, handleLow, epoch]` for a live session, or null.
+ * Restarts its idle timer. Throws `SESSILE_STORE` when a shared store cannot answer.
  */
 EngineStore.prototype.loadSync = function (sid, req) {
   const got = this.engine.load(sid, clientOf(req))
   if (got === null || got.data === '') return null
-  return [JSON.parse(got.data), got.session.principal ?? null, undefined, undefined, got.session.handle, got.session.epoch]
+  const h = got.session.handle
+  return [JSON.parse(got.data), got.session.principal ?? null, undefined, undefined, Number(h >> 32n), Number(h & 0xffffffffn), got.session.epoch]
 }
 
 /**
@@ -91,28 +92,28 @@ EngineStore.prototype.link = function (signer) {
  * The per-request load of sessile/express in one native call: `signed` is the cookie
  * value after "s:" (`token.signature`). Returns `false` when no secret's signature
  * matches, null when the session is not live, else `[sess, principal, json, cookie,
- * handle, epoch]` (`json`: the payload text as stored; `cookie`: the session's Cookie
- * when its text was in the remembered layout, then `sess` holds the rest of the data;
- * `handle` and `epoch`: what `saveLoaded` takes back). Throws `SESSILE_STORE` when a
- * shared store cannot answer.
+ * handleHigh, handleLow, epoch]` (`json`: the payload text as stored; `cookie`: the
+ * session's Cookie when its text was in the remembered layout, then `sess` holds the rest
+ * of the data; the handle's two halves and the epoch: what `saveLoaded` takes back).
+ * Throws `SESSILE_STORE` when a shared store cannot answer.
  */
 EngineStore.prototype.loadLinked = function (link, signed, req) {
   const ip = req.socket && req.socket.remoteAddress
   const ua = req.headers['user-agent']
   const clock = link.clock
   const got = link.load(signed, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null, clock === undefined ? undefined : clock())
-  return this.loaded(got)
+  if (got === false || got === null) return got
+  return typeof got === 'string' ? this.loaded(got, null, link.state) : this.loaded(got[0], got[1], link.state)
 }
 
-// What loadLinked returns, from the native call's answer.
-EngineStore.prototype.loaded = function (got) {
-  if (got === false || got === null) return got
-  const json = got[0]
+// What loadLinked returns, from the native call's answer (`state`: the link's handle
+// and epoch of the session it found).
+EngineStore.prototype.loaded = function (json, principal, state) {
   if (json === '') return null
   const fast = this.text.parse(json)
   return fast === undefined
-    ? [JSON.parse(json), got[1], json, undefined, got[2], got[3]]
-    : [fast[0], got[1], json, fast[1], got[2], got[3]]
+    ? [JSON.parse(json), principal, json, undefined, state[0], state[1], state[2]]
+    : [fast[0], principal, json, fast[1], state[0], state[1], state[2]]
 }
 
 /**
@@ -131,19 +132,20 @@ EngineStore.prototype.loadCopies = function (link, signed, req) {
   const clock = link.clock
   const got = link.load(signed, ip, ua, clock === undefined ? undefined : clock())
   if (got === false || got === null) return got
-  const one = this.loaded(got)
-  return one === null ? null : [one, got[4]]
+  const one = this.loaded(got[0], got[1], link.state)
+  return one === null ? null : [one, got[2]]
 }
 
 /**
- * Save `sess` onto the session a request loaded (`handle` and `epoch` from its load),
- * through a link; `json` is its text when the caller already has it. Returns false when
- * the save was dropped: the session ended, or its token changed, or (in a shared store)
- * another request wrote it, since that load. Nothing was written then.
+ * Save `sess` onto the session a request loaded (the handle's two halves and the epoch
+ * from its load), through a link; `json` is its text when the caller already has it.
+ * Returns false when the save was dropped: the session ended, or its token changed, or
+ * (in a shared store) another request wrote it, since that load. Nothing was written
+ * then.
  */
-EngineStore.prototype.saveLoaded = function (link, handle, epoch, sess, json) {
+EngineStore.prototype.saveLoaded = function (link, high, low, epoch, sess, json) {
   const clock = link.clock
-  return link.save(handle, epoch, json === undefined ? this.text.stringify(sess) : json, clock === undefined ? undefined : clock())
+  return link.save(high, low, epoch, json === undefined ? this.text.stringify(sess) : json, clock === undefined ? undefined : clock())
 }
 
 /** Save `sess`; `json` is its JSON text when the caller already has it. */

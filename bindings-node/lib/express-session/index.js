@@ -231,7 +231,7 @@ function session(options) {
     const ctx = this[HOOKS]
     ctx.storedJson = undefined
     // Saves after a reload go by the token (what was loaded is no longer the base).
-    ctx.handle = undefined
+    ctx.epoch = undefined
     // The reloaded session (a plain Session) reads its ID from req.sessionID.
     if (!ctx.req[Session.lazyId]) ctx.req[Session.lazyId] = () => ctx.req.sessionID
     Session.prototype.reload.call(this, ctx.rewrapmethods(this, callback))
@@ -240,7 +240,7 @@ function session(options) {
     const ctx = this[HOOKS]
     ctx.savedHash = fingerprint(this)
     ctx.storedJson = undefined
-    if (ctx.handle === undefined || ctx.currentId() !== ctx.cookieId) return Session.prototype.save.apply(this, arguments)
+    if (ctx.epoch === undefined || ctx.currentId() !== ctx.cookieId) return Session.prototype.save.apply(this, arguments)
     // Onto the session as loaded, as at the end of the request.
     let err = null
     try {
@@ -294,9 +294,11 @@ function session(options) {
     this.storedJson = undefined
     this.originalJson = undefined
     this.userId = null
-    // The handle and epoch of the session as loaded: a save lands only on it, unchanged
-    // since (no resurrection after a logout elsewhere, no lost concurrent update).
-    this.handle = undefined
+    // The handle (two halves) and epoch of the session as loaded: a save lands only on
+    // it, unchanged since (no resurrection after a logout elsewhere, no lost concurrent
+    // update). No epoch: nothing loaded, saves go by the token.
+    this.handleHigh = 0
+    this.handleLow = 0
     this.epoch = undefined
     // No session cookie on this response (a dropped save, or the middleware's own answer).
     this.noCookie = false
@@ -374,11 +376,11 @@ function session(options) {
   // (explicit `req.session.save()`); the epoch moves on with this request's own write.
   Ctx.prototype.saveNow = function (sess) {
     const json = text.stringify(sess)
-    if (!store.saveLoaded(link, this.handle, this.epoch, sess, json)) {
+    if (!store.saveLoaded(link, this.handleHigh, this.handleLow, this.epoch, sess, json)) {
       this.noCookie = true
       throw Object.assign(new Error(SESSION_CONFLICT.trim()), { code: 'SESSILE_CONFLICT', status: 409, statusCode: 409, expose: true })
     }
-    this.epoch = store.engine.session(this.handle).epoch
+    this.epoch = store.engine.session((BigInt(this.handleHigh) << 32n) | BigInt(this.handleLow)).epoch
     this.storedJson = json
   }
 
@@ -418,8 +420,8 @@ function session(options) {
         } else if (typeof id === 'string' && id !== PENDING && this.cookieId === id) {
           // A live session: shouldSave() or shouldTouch() holds, and both write it, onto
           // the session as loaded.
-          if (this.handle === undefined) store.setSync(id, req.session, json)
-          else if (!store.saveLoaded(link, this.handle, this.epoch, req.session, json) && this.dropped()) answer = 409
+          if (this.epoch === undefined) store.setSync(id, req.session, json)
+          else if (!store.saveLoaded(link, this.handleHigh, this.handleLow, this.epoch, req.session, json) && this.dropped()) answer = 409
         } else if (this.shouldSave()) {
           this.savedHash = this.fp(req.session)
           store.setSync(req.sessionID, req.session, json)
@@ -513,11 +515,12 @@ function session(options) {
     this.wrapmethods(req.session)
   }
 
-  // `cookie`: the session's Cookie when the store read it apart from `sess`; `handle` and
-  // `epoch`: the session as loaded.
-  Ctx.prototype.inflate = function (sess, principal, json, cookie, handle, epoch) {
+  // `cookie`: the session's Cookie when the store read it apart from `sess`; the handle's
+  // halves and `epoch`: the session as loaded.
+  Ctx.prototype.inflate = function (sess, principal, json, cookie, high, low, epoch) {
     const req = this.req
-    this.handle = handle
+    this.handleHigh = high
+    this.handleLow = low
     this.epoch = epoch
     if (json !== undefined) {
       // From the engine store: the hash is computed from the text when first needed.
@@ -580,7 +583,7 @@ function session(options) {
       ctx.savedHash = fingerprint(this)
       ctx.storedJson = undefined
       // Saved by its ID from here on (this session object is not the engine store's).
-      ctx.handle = undefined
+      ctx.epoch = undefined
       _save.apply(this, arguments)
     })
     defineMethod(sess, 'login', function login(userId, callback) {
@@ -609,13 +612,13 @@ function session(options) {
     let issued
     try {
       const sid = req.sessionID // issues one when the session is new
-      if (this.handle !== undefined && sid === this.cookieId) this.saveNow(sess)
+      if (this.epoch !== undefined && sid === this.cookieId) this.saveNow(sess)
       else store.setSync(sid, sess)
       issued = store.engine.login(sid, userId)
     } catch (err) {
       return this.failed(callback, err)
     }
-    this.handle = undefined
+    this.epoch = undefined
     req.sessionID = issued.token
     Object.defineProperty(sess, 'userId', { configurable: true, value: userId })
     this.savedHash = undefined
@@ -778,7 +781,7 @@ function session(options) {
         }
       }
       try {
-        if (got) ctx.inflate(got[0], got[1], got[2], got[3], got[4], got[5])
+        if (got) ctx.inflate(got[0], got[1], got[2], got[3], got[4], got[5], got[6])
         else ctx.generate()
       } catch (err) {
         return next(err)
