@@ -136,6 +136,28 @@ test('two engines over one Redis (two workers) see each other\'s logins and logo
   await two.get('/profile').set('Cookie', alice).expect(401)
 })
 
+test('engine.save over Redis keeps the load\'s epoch: a write made meanwhile by another engine wins, the stale save is dropped', async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.close())
+  const a = redisEngine(redis)
+  // The key as 32 bytes is the same key as its 64 hex digits.
+  const b = redisEngine(redis, { storeKey: Buffer.from(KEY, 'hex') })
+  const { token } = a.create()
+  const seenA = a.load(token)
+  const seenB = b.load(token)
+  assert.deepEqual([seenA.session.handle, seenA.session.epoch], [seenB.session.handle, seenB.session.epoch])
+  assert.equal(b.save(seenB.session.handle, seenB.session.epoch, '{"by":"b"}'), 'written')
+  assert.equal(a.save(seenA.session.handle, seenA.session.epoch, '{"by":"a"}'), 'dropped')
+  assert.equal(a.load(token).data, '{"by":"b"}')
+  const again = a.load(token)
+  assert.equal(a.save(again.session.handle, again.session.epoch, '{"by":"b"}'), 'unchanged')
+  assert.equal(a.save(again.session.handle, again.session.epoch, '{"by":"a"}'), 'written')
+  b.logout(token)
+  const gone = a.save(again.session.handle, again.session.epoch + 1, '{"late":true}')
+  assert.equal(gone, 'dropped', 'never onto a logged-out session')
+  assert.throws(() => a.validate(token), { code: 'SESSILE_SESSION_INVALID', reason: 'logged_out' })
+})
+
 // Two requests on one session made to overlap: both load, then both change it.
 async function overlap(appA, appB, cookie) {
   let release
