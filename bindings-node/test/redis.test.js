@@ -270,6 +270,27 @@ test('redis stopped mid-run: 503 with a short text, no cookie, then recovery whe
   await a.get('/profile').set('Cookie', alice).expect(401)
 })
 
+test('redis too slow (paused): store_timeout, 503, then recovery when it answers again', async (t) => {
+  const redis = await startRedis()
+  t.after(async () => {
+    if (redis.pid) process.kill(redis.pid, 'SIGCONT')
+    await redis.close()
+  })
+  const engine = redisEngine(redis, { storeResponseTimeoutMs: 50 })
+  const a = request(app(engine, async () => {}))
+  const anon = cookieOf(await a.get('/').expect(200, '1'))
+  const alice = cookieOf(await a.post('/login/alice').set('Cookie', anon).expect(200))
+  const { token } = engine.create()
+  process.kill(redis.pid, 'SIGSTOP')
+  assert.throws(() => engine.validate(token), { code: 'SESSILE_STORE', reason: 'store_timeout' })
+  const r = await a.get('/profile').set('Cookie', alice)
+  assert.equal(r.status, 503, r.text)
+  assert.equal(r.headers['set-cookie'], undefined)
+  process.kill(redis.pid, 'SIGCONT')
+  await a.get('/profile').set('Cookie', alice).expect(200, 'profile of alice')
+  engine.validate(token)
+})
+
 test('SessileStore (IDs kept in this process) refuses a shared store rather than lose sessions between workers', () => {
   const { SessileStore } = session
   assert.throws(() => new SessileStore({ store: 'redis://127.0.0.1:1', storeKey: KEY }), /use sessile\/express/)
