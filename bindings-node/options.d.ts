@@ -172,6 +172,11 @@ export interface EngineStoreOptions {
    * Takes milliseconds from 1 to 4294967295. Store key `store_tombstone_ttl_ms`.
    */
   storeTombstoneTtlMs?: number
+  /**
+   * Also append every security event to the shared store's stream `{prefix}:e`, trimmed to about this many entries, for one collector across processes and hosts (default: off; events reach the process that raised them in any case).
+   * Takes a whole number from 1 to 100000000. Store key `store_event_stream`.
+   */
+  storeEventStream?: number
 }
 
 /**
