@@ -1,15 +1,17 @@
-//! Fork safety: every engine of the process, reseeded in a forked child.
+//! Fork safety: every engine of the process, reseeded in a forked child (through
+//! [`Backend::reseed`], for either store).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use pyo3::prelude::*;
 
-use sessile::shared::{HeapEngine, SharedEngine};
+use sessile_backend::{Backend, StoreMut};
 
-/// An engine as the at-fork hook sees it.
+/// An engine as the at-fork hook sees it: its store (this process's table, or a shared
+/// Redis/Valkey store, whose forked child also makes its own connection).
 pub(crate) struct Registered {
-    pub(crate) engine: SharedEngine,
+    pub(crate) backend: Backend,
     /// Calls on it running with the GIL released. Only these can hold its lock while
     /// another thread forks; in the child no thread will ever release that lock.
     pub(crate) detached: AtomicUsize,
@@ -21,9 +23,9 @@ pub(crate) struct Registered {
 static ENGINES: Mutex<Vec<Weak<Registered>>> = Mutex::new(Vec::new());
 
 impl Registered {
-    pub(crate) fn new(engine: SharedEngine) -> Arc<Registered> {
+    pub(crate) fn new(backend: Backend) -> Arc<Registered> {
         let it = Arc::new(Registered {
-            engine,
+            backend,
             detached: AtomicUsize::new(0),
         });
         let mut all = ENGINES.lock().unwrap_or_else(PoisonError::into_inner);
@@ -37,7 +39,7 @@ impl Registered {
     pub(crate) fn run_detached<R: Send>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&mut HeapEngine) -> R + Send,
+        f: impl FnOnce(&mut StoreMut<'_>) -> R + Send,
     ) -> R {
         struct Counted<'a>(&'a AtomicUsize);
         impl Drop for Counted<'_> {
@@ -47,7 +49,7 @@ impl Registered {
         }
         self.detached.fetch_add(1, Ordering::SeqCst);
         let _counted = Counted(&self.detached);
-        py.detach(|| self.engine.with(f))
+        py.detach(|| self.backend.with(f))
     }
 }
 
@@ -70,7 +72,7 @@ pub(crate) fn reseed_after_fork() {
         .collect();
     for e in engines {
         if e.detached.load(Ordering::SeqCst) == 0 {
-            let _ = e.engine.reseed();
+            let _ = e.backend.reseed();
         }
     }
 }

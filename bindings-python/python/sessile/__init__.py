@@ -144,5 +144,34 @@ class Engine(_NativeEngine):
 
     def log_pending_events(self) -> None:
         """Drain and log events if any are pending (cheap when none are)."""
-        if self.events_pending:
+        # A shared store's counters are a round trip away; its ring is local: drain.
+        if self.shared or self.events_pending:
             self.drain_events()
+
+    @classmethod
+    def restore_or_new(
+        cls,
+        path: str | os.PathLike[str],
+        key: bytes,
+        *,
+        max_age: float | None = None,
+        **config: Any,
+    ) -> Engine:
+        """The engine a snapshot at ``path`` holds (:meth:`restore`), or a new empty
+        ``Engine(**config)`` when there is none yet or it is refused (tampered,
+        truncated, stale, another key, ...: logged at WARNING on the ``sessile`` logger,
+        never used). For one process's in-process table; a shared store keeps its own."""
+        try:
+            return cls.restore(path, key, max_age=max_age, **config)
+        except FileNotFoundError:
+            pass
+        except (SnapshotError, OSError) as e:
+            if isinstance(e, SnapshotError) and e.reason in (
+                "snapshot_key",
+                "snapshot_shared_store",
+            ):
+                raise  # the caller's key or config is wrong, not the file
+            logging.getLogger("sessile").warning(
+                "sessile: snapshot %s not used, starting empty: %r", os.fspath(path), e
+            )
+        return cls(**config)
