@@ -174,8 +174,8 @@ impl Engine {
     /// Events waiting in this process's ring (cheap for this process's table; a shared
     /// store reads its counters too, a round trip: drain instead).
     #[getter]
-    fn events_pending(&self) -> u32 {
-        self.inner.backend.with(|e| e.stats().events_pending)
+    fn events_pending(&self, py: Python<'_>) -> u32 {
+        self.inner.with(py, |e| e.stats().events_pending)
     }
 
     /// The engine's current time in seconds (injected clock; else monotonic since
@@ -198,8 +198,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
-            .backend
-            .with(|e| e.create(now, &client))
+            .with(py, |e| e.create(now, &client))
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
     }
@@ -220,8 +219,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let s = self
             .inner
-            .backend
-            .with(|e| e.validate(&token, now, &client))
+            .with(py, |e| e.validate(&token, now, &client))
             .map_err(|e| to_py(py, e))?;
         Ok(Session::from_core(&s))
     }
@@ -234,8 +232,7 @@ impl Engine {
         let token = bytes_of(token, "token")?;
         let now = self.now_ms(py)?;
         self.inner
-            .backend
-            .with(|e| e.peek(&token, now))
+            .with(py, |e| e.peek(&token, now))
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -261,8 +258,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let found = self
             .inner
-            .backend
-            .with(|e| {
+            .with(py, |e| {
                 e.validate_cookie(&header, now, &client)
                     .map(|f| f.map(|(t, s)| (t.to_vec(), s)))
             })
@@ -309,8 +305,7 @@ impl Engine {
         }
         let found = self
             .inner
-            .backend
-            .with(|e| {
+            .with(py, |e| {
                 let Some(Some((token, s))) = usable(e.validate_cookie(&header, now, &client))?
                 else {
                     return Ok(None);
@@ -367,8 +362,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
-            .backend
-            .with(|e| e.login(&token, &principal, now))
+            .with(py, |e| e.login(&token, &principal, now))
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
     }
@@ -383,8 +377,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
-            .backend
-            .with(|e| e.rotate(&token, now))
+            .with(py, |e| e.rotate(&token, now))
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
     }
@@ -394,8 +387,7 @@ impl Engine {
         let token = bytes_of(token, "token")?;
         let now = self.now_ms(py)?;
         self.inner
-            .backend
-            .with(|e| e.logout(&token, now))
+            .with(py, |e| e.logout(&token, now))
             .map_err(|e| to_py(py, e))
     }
 
@@ -403,8 +395,7 @@ impl Engine {
     fn revoke(&self, py: Python<'_>, handle: u64) -> PyResult<()> {
         let now = self.now_ms(py)?;
         self.inner
-            .backend
-            .with(|e| e.revoke(SessionRef::from_u64(handle), now))
+            .with(py, |e| e.revoke(SessionRef::from_u64(handle), now))
             .map_err(|e| to_py(py, e))
     }
 
@@ -433,8 +424,7 @@ impl Engine {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
         self.inner
-            .backend
-            .with(|e| {
+            .with(py, |e| {
                 e.sessions_of(&principal, now)
                     .map(|all| all.map(|s| Session::from_core(&s)).collect())
             })
@@ -446,8 +436,7 @@ impl Engine {
     fn session(&self, py: Python<'_>, handle: u64) -> PyResult<Session> {
         let now = self.now_ms(py)?;
         self.inner
-            .backend
-            .with(|e| e.session(SessionRef::from_u64(handle), now))
+            .with(py, |e| e.session(SessionRef::from_u64(handle), now))
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -473,8 +462,9 @@ impl Engine {
         let absolute = conv(absolute_timeout)?;
         let now = self.now_ms(py)?;
         self.inner
-            .backend
-            .with(|e| e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now))
+            .with(py, |e| {
+                e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now)
+            })
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -484,10 +474,10 @@ impl Engine {
         let data = data.cast::<PyBytes>().map_err(|_| {
             PyTypeError::new_err("payload must be bytes (use write_json for objects)")
         })?;
+        let bytes = data.as_bytes();
         let now = self.now_ms(py)?;
         self.inner
-            .backend
-            .with(|e| e.write(SessionRef::from_u64(handle), data.as_bytes(), now))
+            .with(py, |e| e.write(SessionRef::from_u64(handle), bytes, now))
             .map_err(|e| to_py(py, e))
     }
 
@@ -507,18 +497,13 @@ impl Engine {
         let data = data.cast::<PyBytes>().map_err(|_| {
             PyTypeError::new_err("payload must be bytes (use write_json for objects)")
         })?;
+        let bytes = data.as_bytes();
         let s = session.get();
         let now = self.now_ms(py)?;
         let saved = self
             .inner
-            .backend
-            .with(|e| {
-                e.save(
-                    SessionRef::from_u64(s.handle),
-                    s.epoch,
-                    data.as_bytes(),
-                    now,
-                )
+            .with(py, |e| {
+                e.save(SessionRef::from_u64(s.handle), s.epoch, bytes, now)
             })
             .map_err(|e| to_py(py, e))?;
         Ok(match saved {
@@ -533,8 +518,9 @@ impl Engine {
         let now = self.now_ms(py)?;
         let data = self
             .inner
-            .backend
-            .with(|e| Self::payload_of(e, SessionRef::from_u64(handle), now))
+            .with(py, |e| {
+                Self::payload_of(e, SessionRef::from_u64(handle), now)
+            })
             .map_err(|e| to_py(py, e))?;
         Ok(PyBytes::new(py, &data))
     }
@@ -550,10 +536,9 @@ impl Engine {
     /// Every pending security event, oldest first (the Python `Engine` also logs them on
     /// the `sessile.security` logger).
     fn drain_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let events: Vec<Event> = self
-            .inner
-            .backend
-            .with(|e| e.drain_events().map(|ev| Event::from_core(&ev)).collect());
+        let events: Vec<Event> = self.inner.with(py, |e| {
+            e.drain_events().map(|ev| Event::from_core(&ev)).collect()
+        });
         PyList::new(py, events)
     }
 
@@ -630,8 +615,8 @@ impl Engine {
     }
 
     /// Counters.
-    fn stats(&self) -> Stats {
-        Stats::from_core(&self.inner.backend.with(|e| e.stats()))
+    fn stats(&self, py: Python<'_>) -> Stats {
+        Stats::from_core(&self.inner.with(py, |e| e.stats()))
     }
 
     /// The `Set-Cookie` value carrying `token` for `session`, with `Max-Age` until its
@@ -648,8 +633,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let handle = SessionRef::from_u64(session.get().handle);
         self.inner
-            .backend
-            .with(|e| match persistent {
+            .with(py, |e| match persistent {
                 None => e.set_cookie(token, handle, now),
                 Some(p) => e.set_cookie_as(token, handle, now, p),
             })

@@ -34,8 +34,26 @@ impl Registered {
         it
     }
 
-    /// Run `f` on the engine with the GIL released, for calls whose cost grows with
-    /// capacity, counted in `detached` meanwhile (see [`reseed_after_fork`]).
+    /// Run `f` on the store: a shared store's calls (round trips to Redis, up to its
+    /// timeouts) with the GIL released, so the process's other threads run meanwhile
+    /// ([`Registered::run_detached`]); the in-process table's with the GIL held (a lock
+    /// and memory only: cheaper than handing the GIL over).
+    #[inline]
+    pub(crate) fn with<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut StoreMut<'_>) -> R + Send,
+    ) -> R {
+        if self.backend.is_shared() {
+            self.run_detached(py, f)
+        } else {
+            self.backend.with(f)
+        }
+    }
+
+    /// Run `f` on the store with the GIL released, for calls whose cost grows with
+    /// capacity or that wait for a shared store, counted in `detached` meanwhile (see
+    /// [`reseed_after_fork`]).
     pub(crate) fn run_detached<R: Send>(
         &self,
         py: Python<'_>,
@@ -59,7 +77,9 @@ impl Registered {
 /// see, from C code); this also covers a child whose pid equals its parent's (pid 1
 /// forking into a new pid namespace, where the child is pid 1 too) and reseeds at once.
 /// Skipped, and left to the guard, are engines whose lock a detached call held at the fork
-/// (it is never released in the child, so the engine cannot be used there anyway), and
+/// (a sweep or revocation of the in-process table, or any call waiting for a shared
+/// store, in another thread: that lock is never released in the child, so the engine
+/// cannot be used there; fork before serving, as gunicorn's master does), and
 /// engines when the OS gives no entropy (the guard then fails closed, `EntropyError`).
 #[pyfunction]
 #[pyo3(name = "_reseed_after_fork")]

@@ -42,7 +42,7 @@ impl Request {
         let client = ClientArgs::new(ip, user_agent)?.into_owned();
         let e = engine.borrow();
         let now = e.now_ms(py)?;
-        let (inner, payload) = e.inner.backend.with(|store| {
+        let (inner, payload) = e.inner.with(py, |store| {
             let r = CoreRequest::begin(store, header.as_deref(), now, &client.core());
             let mut payload = Vec::new();
             for chunk in r.payload(store, now).into_iter().flatten() {
@@ -104,7 +104,7 @@ impl Request {
     fn end(&mut self, py: Python<'_>) -> PyResult<()> {
         let engine = self.engine.borrow(py);
         let now = engine.now_ms(py)?;
-        engine.inner.backend.with(|e| self.inner.end(e, now));
+        engine.inner.with(py, |e| self.inner.end(e, now));
         match self.inner.store_error() {
             Some(e) => Err(to_py(py, e)),
             None => Ok(()),
@@ -121,8 +121,7 @@ impl Request {
         let Request { inner, client, .. } = self;
         engine
             .inner
-            .backend
-            .with(|e| inner.login(e, &principal, now, &client.core()))
+            .with(py, |e| inner.login(e, &principal, now, &client.core()))
             .map_err(|e| to_py(py, e))
     }
 
@@ -132,8 +131,7 @@ impl Request {
         let now = engine.now_ms(py)?;
         engine
             .inner
-            .backend
-            .with(|e| self.inner.rotate(e, now))
+            .with(py, |e| self.inner.rotate(e, now))
             .map_err(|e| to_py(py, e))
     }
 
@@ -157,20 +155,14 @@ impl Request {
                 })
             })
             .transpose()?;
+        let data = data.map(|d| d.as_bytes());
         let engine = self.engine.borrow(py);
         let now = engine.now_ms(py)?;
         let Request { inner, client, .. } = self;
         engine
             .inner
-            .backend
-            .with(|e| {
-                inner.finish(
-                    e,
-                    data.map(|d| d.as_bytes()),
-                    persistent,
-                    now,
-                    &client.core(),
-                )
+            .with(py, |e| {
+                inner.finish(e, data, persistent, now, &client.core())
             })
             .map(|c| c.map(|c| c.as_str().to_owned()))
             .map_err(|e| to_py(py, e))

@@ -7,9 +7,11 @@ threads."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from typing import Any, Callable
 
 import flask
@@ -454,3 +456,32 @@ def test_flask_before_request_hooks_reading_the_session_get_503_too(
     is_unavailable(c.get("/profile", headers={"Cookie": cookie}))
     assert seen == [], "the hook never saw an empty session standing in for one unchecked"
     assert served == ["/"]
+
+
+def test_other_threads_run_while_a_call_waits_for_the_store(tmp_path: Any) -> None:
+    # A server in a thread of this process that answers every request with an error.
+    # While the engine waits for its answer, the server thread must run to give it: so
+    # the call ends with the server's error (refused), not after the timeout (which is
+    # what a call holding the GIL while it waits gets: no other thread can answer).
+    path = str(tmp_path / "srv.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(8)
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            while data := conn.recv(65536):
+                # One error per command (a client may pipeline several in one write).
+                commands = sum(line.startswith(b"*") for line in data.split(b"\r\n"))
+                conn.sendall(b"-ERR not a redis\r\n" * commands)
+
+    server = threading.Thread(target=answer)
+    server.start()
+    e = sessile.Engine(store=f"unix://{path}", store_key=STORE_KEY, store_response_timeout=5.0)
+    with pytest.raises(sessile.StoreUnavailable) as err:
+        e.validate("A" * 43)
+    del e  # closes the connection: the server thread ends
+    server.join()
+    listener.close()
+    assert err.value.reason == "store_refused", "the call held the GIL while it waited"
