@@ -17,7 +17,7 @@ use sessile_backend::{STORE_KEYS, StoreOptions};
 use zeroize::Zeroize;
 
 use crate::clock::{seconds_to_ms, secs};
-use crate::errors::config_error;
+use crate::errors::{config_error, config_error_saying};
 
 /// The Python keyword of a core key: the key, except that a duration `x_ms` is `x`.
 pub(crate) fn py_name(k: &Key) -> &'static str {
@@ -55,6 +55,12 @@ pub(crate) fn python_message(e: &ConfigError) -> String {
             secs(min),
             secs(max)
         );
+    }
+    // A store key's refusal says what the key takes, in its own words (`STORE_KEYS`).
+    if let ConfigError::BadValue { key } = e
+        && let Some(k) = STORE_KEYS.iter().find(|k| k.name == *key)
+    {
+        return format!("{}: bad value. {}", py_name(k), k.doc);
     }
     // `x_ms` -> `x` for every duration key; one key's name inside another's
     // (`idle_timeout_ms` in `max_idle_timeout_ms`) comes out right either way.
@@ -172,7 +178,15 @@ pub(crate) fn from_kwargs(
     let options = options.map_err(|e| config_error(py, e))?;
     // Keys that only a shared store takes, without a URL, and a URL without a key: the
     // store's rule, checked here so the error names the keyword before anything is built.
-    options.redis_config().map_err(|e| config_error(py, e))?;
+    if let Err(e) = options.redis_config() {
+        let name = python_key(&e).unwrap_or("store");
+        let why = if options.is_shared() {
+            format!("{name}: required with store= a URL (64 hex digits, or the 32 bytes)")
+        } else {
+            format!("{name}: only a shared store takes it (store= a redis:// or unix:// URL)")
+        };
+        return Err(config_error_saying(py, e, why));
+    }
     Ok((config, options))
 }
 

@@ -128,6 +128,19 @@ def test_bad_store_config_is_a_config_error_naming_the_key(kw: dict[str, Any], k
     assert key in str(e.value)
 
 
+def test_store_config_errors_say_what_to_do_and_never_echo_a_secret() -> None:
+    with pytest.raises(sessile.ConfigError, match="only a shared store takes it"):
+        sessile.Engine(store_prefix="app")
+    with pytest.raises(sessile.ConfigError, match="store_key: required with store= a URL"):
+        sessile.Engine(store="redis://127.0.0.1:6379/0")
+    with pytest.raises(sessile.ConfigError) as e:
+        sessile.Engine(store="redis//user:hunter2@127.0.0.1", store_key=STORE_KEY)
+    assert "hunter2" not in str(e.value) and "redis://" in str(e.value)
+    with pytest.raises(sessile.ConfigError) as e:
+        sessile.Engine(store="unix:///x.sock", store_key="0123456789abcdef" * 3 + "zz")
+    assert "0123456789abcdef" not in str(e.value) and "64 hex digits" in str(e.value)
+
+
 def test_store_keys_are_config_keys() -> None:
     names = [k.name for k in sessile.config_keys()]
     for name in ("store", "store_key", "store_prefix", "store_connect_timeout"):
