@@ -498,3 +498,17 @@ def test_other_threads_run_while_a_call_waits_for_the_store(tmp_path: Any) -> No
     server.join()
     listener.close()
     assert err.value.reason == "store_refused", "the call held the GIL while it waited"
+
+
+def test_the_glue_refuses_a_snapshot_path_for_a_shared_engine(
+    make_shared: Make, tmp_path: Any
+) -> None:
+    with pytest.raises(ValueError, match="in-process table"):
+        sf.SessionInterface(make_shared(), snapshot_path=tmp_path / "s", snapshot_key=bytes(32))
+    with pytest.raises(ValueError, match="in-process table"):
+        ss.SessionMiddleware(
+            None,  # type: ignore[arg-type]
+            engine=make_shared(),
+            snapshot_path=tmp_path / "s",
+            snapshot_key=bytes(32),
+        )

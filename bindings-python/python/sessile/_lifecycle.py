@@ -19,10 +19,16 @@ from typing import Any
 from . import Engine, Session, dumps, loads
 from ._native import Request
 
-__all__ = ["STORE_UNAVAILABLE", "SessionState", "begin", "write_snapshot"]
+__all__ = ["SHARED_NO_SNAPSHOT", "STORE_UNAVAILABLE", "SessionState", "begin", "write_snapshot"]
 
 #: The body of the 503 a request gets when the session store cannot answer.
 STORE_UNAVAILABLE = "session store unavailable"
+
+#: Why a shared engine takes no ``snapshot_path``.
+SHARED_NO_SNAPSHOT = (
+    "snapshot_path is for the in-process table; a shared store (store=...) keeps its "
+    "sessions itself (Redis persistence: AOF)"
+)
 
 log = logging.getLogger("sessile")
 

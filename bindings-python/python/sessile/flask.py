@@ -51,7 +51,13 @@ from flask.sessions import SessionInterface as _FlaskSessionInterface
 from werkzeug.exceptions import ServiceUnavailable
 
 from . import Engine, Session, StoreUnavailable
-from ._lifecycle import STORE_UNAVAILABLE, SessionState, begin, write_snapshot
+from ._lifecycle import (
+    SHARED_NO_SNAPSHOT,
+    STORE_UNAVAILABLE,
+    SessionState,
+    begin,
+    write_snapshot,
+)
 
 if TYPE_CHECKING:
     from flask.app import Flask
@@ -154,6 +160,8 @@ class SessionInterface(_FlaskSessionInterface):
         if snapshot_path is not None:
             if snapshot_key is None:
                 raise TypeError("snapshot_path needs snapshot_key (32 random bytes)")
+            if engine.shared:
+                raise ValueError(SHARED_NO_SNAPSHOT)
             atexit.register(self.write_snapshot)
 
     def write_snapshot(self) -> bool:

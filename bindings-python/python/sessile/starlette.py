@@ -45,7 +45,13 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import Engine, StoreUnavailable
-from ._lifecycle import STORE_UNAVAILABLE, SessionState, begin, write_snapshot
+from ._lifecycle import (
+    SHARED_NO_SNAPSHOT,
+    STORE_UNAVAILABLE,
+    SessionState,
+    begin,
+    write_snapshot,
+)
 
 __all__ = [
     "SessionDict",
@@ -134,6 +140,8 @@ class SessionMiddleware:
                 engine = Engine.restore_or_new(snapshot_path, snapshot_key, **config)
             else:
                 engine = Engine(**config)
+        if snapshot_path is not None and engine.shared:
+            raise ValueError(SHARED_NO_SNAPSHOT)
         self.engine = engine
         self.persistent = max_age is not None
 
