@@ -4,9 +4,14 @@ The engine is written once in Rust (``sessile._native``); this package adds JSON
 logging of security events and framework glue (:mod:`sessile.flask`,
 :mod:`sessile.starlette`).
 
+Sessions live in this process's table by default, or in a Redis or Valkey server shared
+by every worker and host (``Engine(store="redis://...", store_key=...)``; see
+docs/deploy-python.md). The API is the same over both.
+
 Durations and times are seconds (``float``). Times are on the engine's clock: by default
-a monotonic clock that starts at 0 when the engine is built; pass ``clock=`` (a callable
-returning monotonic seconds as ``int`` or ``float``) to control time in tests.
+a monotonic clock that starts at 0 when the engine is built (for a shared store: Unix
+time, which every process compares); pass ``clock=`` (a callable returning seconds as
+``int`` or ``float``) to control time in tests.
 """
 
 from __future__ import annotations
