@@ -37,7 +37,8 @@ lint-python: tools-python
 	cd $(PY_DIR) && MYPY_CACHE_DIR=$(VENV)/mypy-cache $(VENV)/bin/mypy --strict python/sessile
 	cargo fmt -p sessile-python -- --check
 
-test-python: tools-python
+# Its Redis tests start their own redis-server (Debian's, installed by tools-redis).
+test-python: tools-python tools-redis
 	cd $(PY_DIR) && MYPY_CACHE_DIR=$(VENV)/mypy-cache $(PY) -m mypy.stubtest sessile._native
 	cd $(PY_DIR) && $(PY) -m pytest -q -p no:cacheprovider tests
 
