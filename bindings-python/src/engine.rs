@@ -174,7 +174,7 @@ impl Engine {
     /// Events waiting in this process's ring (cheap for this process's table; a shared
     /// store reads its counters too, a round trip: drain instead).
     #[getter]
-    fn events_pending(&self, py: Python<'_>) -> u32 {
+    fn events_pending(&self, py: Python<'_>) -> PyResult<u32> {
         self.inner.with(py, |e| e.stats().events_pending)
     }
 
@@ -198,7 +198,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
-            .with(py, |e| e.create(now, &client))
+            .with(py, |e| e.create(now, &client))?
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
     }
@@ -219,7 +219,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let s = self
             .inner
-            .with(py, |e| e.validate(&token, now, &client))
+            .with(py, |e| e.validate(&token, now, &client))?
             .map_err(|e| to_py(py, e))?;
         Ok(Session::from_core(&s))
     }
@@ -232,7 +232,7 @@ impl Engine {
         let token = bytes_of(token, "token")?;
         let now = self.now_ms(py)?;
         self.inner
-            .with(py, |e| e.peek(&token, now))
+            .with(py, |e| e.peek(&token, now))?
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -261,7 +261,7 @@ impl Engine {
             .with(py, |e| {
                 e.validate_cookie(&header, now, &client)
                     .map(|f| f.map(|(t, s)| (t.to_vec(), s)))
-            })
+            })?
             .map_err(|e| to_py(py, e))?;
         let Some((token, s)) = found else {
             return Ok(None);
@@ -312,7 +312,7 @@ impl Engine {
                 };
                 let token = token.to_vec();
                 Ok(usable(Self::payload_of(e, s.handle, now))?.map(|p| (token, s, p)))
-            })
+            })?
             .map_err(|e| to_py(py, e))?;
         let Some((token, s, payload)) = found else {
             return Ok(None);
@@ -362,7 +362,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
-            .with(py, |e| e.login(&token, &principal, now))
+            .with(py, |e| e.login(&token, &principal, now))?
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
     }
@@ -377,7 +377,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
-            .with(py, |e| e.rotate(&token, now))
+            .with(py, |e| e.rotate(&token, now))?
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
     }
@@ -387,7 +387,7 @@ impl Engine {
         let token = bytes_of(token, "token")?;
         let now = self.now_ms(py)?;
         self.inner
-            .with(py, |e| e.logout(&token, now))
+            .with(py, |e| e.logout(&token, now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -395,7 +395,7 @@ impl Engine {
     fn revoke(&self, py: Python<'_>, handle: u64) -> PyResult<()> {
         let now = self.now_ms(py)?;
         self.inner
-            .with(py, |e| e.revoke(SessionRef::from_u64(handle), now))
+            .with(py, |e| e.revoke(SessionRef::from_u64(handle), now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -406,7 +406,7 @@ impl Engine {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
         self.inner
-            .run_detached(py, |e| e.revoke_principal(&principal, now))
+            .run_detached(py, |e| e.revoke_principal(&principal, now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -415,7 +415,7 @@ impl Engine {
     fn revoke_all(&self, py: Python<'_>) -> PyResult<usize> {
         let now = self.now_ms(py)?;
         self.inner
-            .run_detached(py, |e| e.revoke_all(now))
+            .run_detached(py, |e| e.revoke_all(now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -427,7 +427,7 @@ impl Engine {
             .with(py, |e| {
                 e.sessions_of(&principal, now)
                     .map(|all| all.map(|s| Session::from_core(&s)).collect())
-            })
+            })?
             .map_err(|e| to_py(py, e))
     }
 
@@ -436,7 +436,7 @@ impl Engine {
     fn session(&self, py: Python<'_>, handle: u64) -> PyResult<Session> {
         let now = self.now_ms(py)?;
         self.inner
-            .with(py, |e| e.session(SessionRef::from_u64(handle), now))
+            .with(py, |e| e.session(SessionRef::from_u64(handle), now))?
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -464,7 +464,7 @@ impl Engine {
         self.inner
             .with(py, |e| {
                 e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now)
-            })
+            })?
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -477,7 +477,7 @@ impl Engine {
         let bytes = data.as_bytes();
         let now = self.now_ms(py)?;
         self.inner
-            .with(py, |e| e.write(SessionRef::from_u64(handle), bytes, now))
+            .with(py, |e| e.write(SessionRef::from_u64(handle), bytes, now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -504,7 +504,7 @@ impl Engine {
             .inner
             .with(py, |e| {
                 e.save(SessionRef::from_u64(s.handle), s.epoch, bytes, now)
-            })
+            })?
             .map_err(|e| to_py(py, e))?;
         Ok(match saved {
             Saved::Written => "written",
@@ -520,7 +520,7 @@ impl Engine {
             .inner
             .with(py, |e| {
                 Self::payload_of(e, SessionRef::from_u64(handle), now)
-            })
+            })?
             .map_err(|e| to_py(py, e))?;
         Ok(PyBytes::new(py, &data))
     }
@@ -529,7 +529,7 @@ impl Engine {
     fn sweep(&self, py: Python<'_>) -> PyResult<usize> {
         let now = self.now_ms(py)?;
         self.inner
-            .run_detached(py, |e| e.sweep(now))
+            .run_detached(py, |e| e.sweep(now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -538,7 +538,7 @@ impl Engine {
     fn drain_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let events: Vec<Event> = self.inner.with(py, |e| {
             e.drain_events().map(|ev| Event::from_core(&ev)).collect()
-        });
+        })?;
         PyList::new(py, events)
     }
 
@@ -615,8 +615,8 @@ impl Engine {
     }
 
     /// Counters.
-    fn stats(&self, py: Python<'_>) -> Stats {
-        Stats::from_core(&self.inner.with(py, |e| e.stats()))
+    fn stats(&self, py: Python<'_>) -> PyResult<Stats> {
+        Ok(Stats::from_core(&self.inner.with(py, |e| e.stats())?))
     }
 
     /// The `Set-Cookie` value carrying `token` for `session`, with `Max-Age` until its
@@ -636,7 +636,7 @@ impl Engine {
             .with(py, |e| match persistent {
                 None => e.set_cookie(token, handle, now),
                 Some(p) => e.set_cookie_as(token, handle, now, p),
-            })
+            })?
             .map(|s| s.as_str().to_owned())
             .map_err(|e| to_py(py, e))
     }

@@ -1,12 +1,15 @@
 //! Fork safety: every engine of the process, reseeded in a forked child (through
 //! [`Backend::reseed`], for either store).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use pyo3::prelude::*;
 
+use sessile::StoreError;
 use sessile_backend::{Backend, StoreMut};
+
+use crate::errors::raise;
 
 /// An engine as the at-fork hook sees it: its store (this process's table, or a shared
 /// Redis/Valkey store, whose forked child also makes its own connection).
@@ -15,6 +18,10 @@ pub(crate) struct Registered {
     /// Calls on it running with the GIL released. Only these can hold its lock while
     /// another thread forks; in the child no thread will ever release that lock.
     pub(crate) detached: AtomicUsize,
+    /// Set in a forked child when a detached call held (or was about to take) the lock at
+    /// the fork: the lock is never released here, so every call fails instead of waiting
+    /// for ever.
+    orphaned: AtomicBool,
 }
 
 /// Every engine of the process, for [`reseed_after_fork`]; weak, so an engine is freed when
@@ -27,6 +34,7 @@ impl Registered {
         let it = Arc::new(Registered {
             backend,
             detached: AtomicUsize::new(0),
+            orphaned: AtomicBool::new(false),
         });
         let mut all = ENGINES.lock().unwrap_or_else(PoisonError::into_inner);
         all.retain(|w| w.strong_count() > 0);
@@ -43,12 +51,30 @@ impl Registered {
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut StoreMut<'_>) -> R + Send,
-    ) -> R {
+    ) -> PyResult<R> {
         if self.backend.is_shared() {
             self.run_detached(py, f)
         } else {
-            self.backend.with(f)
+            self.usable(py)?;
+            Ok(self.backend.with(f))
         }
+    }
+
+    /// `StoreUnavailable` in a forked child whose parent had another thread in a call on
+    /// this engine at the fork (see [`reseed_after_fork`]).
+    fn usable(&self, py: Python<'_>) -> PyResult<()> {
+        if self.orphaned.load(Ordering::SeqCst) {
+            return Err(raise(
+                py,
+                "StoreUnavailable",
+                "this engine was in use by another thread when the process forked, so its \
+                 lock is never released in this child: build a new Engine here (or fork \
+                 before serving, as gunicorn's master does)"
+                    .into(),
+                Some(StoreError::Unavailable.code()),
+            ));
+        }
+        Ok(())
     }
 
     /// Run `f` on the store with the GIL released, for calls whose cost grows with
@@ -58,7 +84,8 @@ impl Registered {
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut StoreMut<'_>) -> R + Send,
-    ) -> R {
+    ) -> PyResult<R> {
+        self.usable(py)?;
         struct Counted<'a>(&'a AtomicUsize);
         impl Drop for Counted<'_> {
             fn drop(&mut self) {
@@ -67,7 +94,7 @@ impl Registered {
         }
         self.detached.fetch_add(1, Ordering::SeqCst);
         let _counted = Counted(&self.detached);
-        py.detach(|| self.backend.with(f))
+        Ok(py.detach(|| self.backend.with(f)))
     }
 }
 
@@ -78,8 +105,9 @@ impl Registered {
 /// forking into a new pid namespace, where the child is pid 1 too) and reseeds at once.
 /// Skipped, and left to the guard, are engines whose lock a detached call held at the fork
 /// (a sweep or revocation of the in-process table, or any call waiting for a shared
-/// store, in another thread: that lock is never released in the child, so the engine
-/// cannot be used there; fork before serving, as gunicorn's master does), and
+/// store, in another thread: that lock is never released in the child, so every call on
+/// that engine there raises `StoreUnavailable` instead of waiting for ever; fork before
+/// serving, as gunicorn's master does), and
 /// engines when the OS gives no entropy (the guard then fails closed, `EntropyError`).
 #[pyfunction]
 #[pyo3(name = "_reseed_after_fork")]
@@ -93,6 +121,8 @@ pub(crate) fn reseed_after_fork() {
     for e in engines {
         if e.detached.load(Ordering::SeqCst) == 0 {
             let _ = e.backend.reseed();
+        } else {
+            e.orphaned.store(true, Ordering::SeqCst);
         }
     }
 }

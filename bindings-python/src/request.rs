@@ -49,7 +49,7 @@ impl Request {
                 payload.extend_from_slice(chunk);
             }
             (r, payload)
-        });
+        })?;
         if let Some(e) = inner.store_error() {
             return Err(to_py(py, e));
         }
@@ -104,7 +104,7 @@ impl Request {
     fn end(&mut self, py: Python<'_>) -> PyResult<()> {
         let engine = self.engine.borrow(py);
         let now = engine.now_ms(py)?;
-        engine.inner.with(py, |e| self.inner.end(e, now));
+        engine.inner.with(py, |e| self.inner.end(e, now))?;
         match self.inner.store_error() {
             Some(e) => Err(to_py(py, e)),
             None => Ok(()),
@@ -121,7 +121,7 @@ impl Request {
         let Request { inner, client, .. } = self;
         engine
             .inner
-            .with(py, |e| inner.login(e, &principal, now, &client.core()))
+            .with(py, |e| inner.login(e, &principal, now, &client.core()))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -131,7 +131,7 @@ impl Request {
         let now = engine.now_ms(py)?;
         engine
             .inner
-            .with(py, |e| self.inner.rotate(e, now))
+            .with(py, |e| self.inner.rotate(e, now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -163,7 +163,7 @@ impl Request {
             .inner
             .with(py, |e| {
                 inner.finish(e, data, persistent, now, &client.core())
-            })
+            })?
             .map(|c| c.map(|c| c.as_str().to_owned()))
             .map_err(|e| to_py(py, e))
     }

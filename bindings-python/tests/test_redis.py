@@ -7,6 +7,7 @@ threads."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -512,3 +513,57 @@ def test_the_glue_refuses_a_snapshot_path_for_a_shared_engine(
             snapshot_path=tmp_path / "s",
             snapshot_key=bytes(32),
         )
+
+
+def test_a_child_forked_while_another_thread_waits_for_the_store_fails_instead_of_hanging(
+    tmp_path: Any,
+) -> None:
+    # A server that reads and never answers: a thread's call waits in it (holding the
+    # engine's lock) while the main thread forks. That lock is never released in the
+    # child, so the child's calls raise StoreUnavailable at once, never wait for ever.
+    path = str(tmp_path / "hang.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(8)
+    arrived = threading.Event()
+    conns: list[socket.socket] = []
+
+    def hang() -> None:
+        conn, _ = listener.accept()
+        conns.append(conn)
+        conn.recv(65536)
+        arrived.set()
+
+    server = threading.Thread(target=hang)
+    server.start()
+    e = sessile.Engine(store=f"unix://{path}", store_key=STORE_KEY, store_response_timeout=10.0)
+    outcome: list[object] = []
+
+    def wait_for_the_store() -> None:
+        try:
+            outcome.append(e.create())
+        except sessile.StoreUnavailable as err:
+            outcome.append(err.reason)
+
+    waiting = threading.Thread(target=wait_for_the_store)
+    waiting.start()
+    assert arrived.wait(30)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.alarm(10)  # a child that hangs fails the test instead
+            try:
+                e.validate("A" * 43)
+            except sessile.StoreUnavailable as err:
+                code = 0 if "forked" in str(err) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    for conn in conns:
+        conn.close()  # the parent's waiting call ends
+    waiting.join()
+    server.join()
+    listener.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert outcome == ["store_unavailable"]  # the server closed: the parent's call failed
