@@ -61,8 +61,9 @@ test-node: tools-node tools-redis
 	cd $(NODE_DIR) && node --test test/
 	$(NODE_DIR)/scripts/check-install.sh
 
-bench-node: tools-node
+bench-node: tools-node tools-redis
 	node $(NODE_DIR)/bench/bench.js
+	node $(NODE_DIR)/bench/bench-redis.js
 
 # STORE=redis: a 4-worker cluster over one redis-server (started by cluster.js unless
 # SESSILE_STORE is given).

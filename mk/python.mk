@@ -42,8 +42,9 @@ test-python: tools-python tools-redis
 	cd $(PY_DIR) && MYPY_CACHE_DIR=$(VENV)/mypy-cache $(PY) -m mypy.stubtest sessile._native
 	cd $(PY_DIR) && $(PY) -m pytest -q -p no:cacheprovider tests
 
-bench-python: tools-python
+bench-python: tools-python tools-redis
 	$(PY) $(PY_DIR)/bench/bench.py
+	$(PY) $(PY_DIR)/bench/bench_redis.py
 
 # make demo DEMO=python: one process, sessions in its own table. STORE=redis: gunicorn
 # with $(WORKERS) workers over one Redis (SESSILE_STORE, or a redis-server the demo starts
