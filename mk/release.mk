@@ -1,0 +1,27 @@
+# Release hygiene: one version and one project URL for every package, licences and the
+# changelog shipped in each, and the core crate publishable (cargo publish --dry-run).
+# Network: `cargo publish --dry-run` reads the crates.io index (as a first `cargo build`
+# does); nothing is uploaded.
+.PHONY: test-release test-release-versions test-release-crate
+
+TEST_TARGETS += test-release
+
+REL_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
+REL_VERSION = $(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$$/\1/p' $(ROOT)/Cargo.toml)
+# The files every package carries (the core crate, the Python sdist and wheel, the npm
+# tarball, the C install); each install test checks them against these originals.
+REL_SHIPPED := LICENSE-MIT LICENSE-APACHE
+
+test-release: test-release-versions test-release-crate
+
+test-release-versions:
+	python3 tools/release/check_versions.py
+
+# The crate as crates.io would get it, built from its own tarball; it must hold the
+# licences, README and changelog as real files equal to the repository's.
+test-release-crate:
+	nice cargo publish --dry-run --allow-dirty -p sessile 2>&1 | grep -v '^warning: ignoring test'
+	crate=$(REL_TARGET_DIR)/package/sessile-$(REL_VERSION).crate; \
+	for f in $(REL_SHIPPED) README.md CHANGELOG.md; do \
+		tar -xOzf $$crate sessile-$(REL_VERSION)/$$f | cmp - $$f || { echo "$$crate: $$f differs" >&2; exit 1; }; \
+	done
