@@ -2,8 +2,9 @@
 # changelog shipped in each, and the core crate publishable (cargo publish --dry-run).
 # Network: `cargo publish --dry-run` reads the crates.io index (as a first `cargo build`
 # does); nothing is uploaded.
-.PHONY: test-release test-release-versions test-release-crate
+.PHONY: lint-release test-release test-release-versions test-release-crate
 
+LINT_TARGETS += lint-release
 TEST_TARGETS += test-release
 
 REL_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
@@ -25,3 +26,8 @@ test-release-crate:
 	for f in $(REL_SHIPPED) README.md CHANGELOG.md; do \
 		tar -xOzf $$crate sessile-$(REL_VERSION)/$$f | cmp - $$f || { echo "$$crate: $$f differs" >&2; exit 1; }; \
 	done
+
+# The release scripts in Python, under the Python binding's ruff settings.
+lint-release: tools-python
+	$(VENV)/bin/ruff check --no-cache --config $(PY_DIR)/pyproject.toml tools/release
+	$(VENV)/bin/ruff format --no-cache --config $(PY_DIR)/pyproject.toml --check tools/release

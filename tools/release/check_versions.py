@@ -17,8 +17,9 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 errors: list[str] = []
@@ -71,7 +72,10 @@ def main() -> int:
     package = json.loads((node / "package.json").read_text())
     check(package["version"] == version, f"package.json: version {package['version']} != {version}")
     lock = json.loads((node / "package-lock.json").read_text())
-    for where, found in (("version", lock.get("version")), ("packages['']", lock["packages"][""].get("version"))):
+    for where, found in (
+        ("version", lock.get("version")),
+        ("packages['']", lock["packages"][""].get("version")),
+    ):
         check(found == version, f"package-lock.json: {where} {found} != {version}")
     repo_url = package.get("repository", {}).get("url", "")
     check(url.split("://", 1)[1] in repo_url, f"package.json: repository {repo_url!r} is not {url}")
@@ -84,7 +88,11 @@ def main() -> int:
         found is not None and found.group(1) == version,
         f"sessile.h: SESSILE_VERSION {found and found.group(1)} != {version} (make header-c)",
     )
-    for template in ("c-api/sessile.pc.in", "cmake/sessileConfig.cmake.in", "cmake/sessileConfigVersion.cmake.in"):
+    for template in (
+        "c-api/sessile.pc.in",
+        "cmake/sessileConfig.cmake.in",
+        "cmake/sessileConfigVersion.cmake.in",
+    ):
         text = (ROOT / template).read_text()
         check("@VERSION@" in text, f"{template}: takes no @VERSION@")
         check(version not in text, f"{template}: states a version of its own")
