@@ -13,26 +13,7 @@ root="$(cd "$here/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-case "$(basename "$wheel")" in
-  sessile-"$version"-cp39-abi3-*.whl) ;;
-  *) echo "$wheel: not an abi3 wheel of sessile $version" >&2; exit 1 ;;
-esac
-python3 - "$wheel" "$version" "$root" <<'PY'
-import sys, zipfile
-from pathlib import Path
-wheel, version, root = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-with zipfile.ZipFile(wheel) as z:
-    names = set(z.namelist())
-    info = f"sessile-{version}.dist-info"
-    for lic in ("LICENSE-MIT", "LICENSE-APACHE"):
-        got = z.read(f"{info}/licenses/{lic}")
-        assert got == (root / lic).read_bytes(), f"{lic} in the wheel differs from the repository's"
-    for f in ("sessile/py.typed", "sessile/_native.pyi", "sessile/flask.py", "sessile/starlette.py"):
-        assert f in names, f"{f} missing from the wheel"
-    meta = z.read(f"{info}/METADATA").decode()
-    assert f"\nVersion: {version}\n" in meta, "wheel METADATA has another version"
-    assert "License-Expression: MIT OR Apache-2.0" in meta, "wheel METADATA lacks the licence"
-PY
+python3 "$root/tools/release/check_wheel.py" "$wheel" "$version"
 
 python3 -m venv "$work/venv"
 py="$work/venv/bin/python"
