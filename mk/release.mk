@@ -9,8 +9,8 @@ TEST_TARGETS += test-release
 
 REL_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
 REL_VERSION = $(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$$/\1/p' $(ROOT)/Cargo.toml)
-# The files every package carries (the core crate, the Python sdist and wheel, the npm
-# tarball, the C install); each install test checks them against these originals.
+# The licence files every package carries (the core crate, the Python sdist and wheel, the
+# npm tarballs, the C install); each package's check compares its copies with these.
 REL_SHIPPED := LICENSE-MIT LICENSE-APACHE
 
 test-release: test-release-versions test-release-crate
