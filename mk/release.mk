@@ -18,10 +18,13 @@ test-release: test-release-versions test-release-crate
 test-release-versions:
 	python3 tools/release/check_versions.py
 
-# The crate as crates.io would get it, built from its own tarball; it must hold the
-# licences, README and changelog as real files equal to the repository's.
+# The crate as crates.io would get it (publish --dry-run builds it from its own tarball),
+# and the tarball (cargo package; publish --dry-run keeps its own elsewhere) must hold
+# the licences, README and changelog as real files equal to the repository's.
 test-release-crate:
 	nice cargo publish --dry-run --allow-dirty -p sessile 2>&1 | grep -v '^warning: ignoring test'
+	rm -f $(REL_TARGET_DIR)/package/sessile-$(REL_VERSION).crate
+	cargo package --allow-dirty --no-verify -p sessile 2>&1 | grep -v '^warning: ignoring test'
 	crate=$(REL_TARGET_DIR)/package/sessile-$(REL_VERSION).crate; \
 	for f in $(REL_SHIPPED) README.md CHANGELOG.md; do \
 		tar -xOzf $$crate sessile-$(REL_VERSION)/$$f | cmp - $$f || { echo "$$crate: $$f differs" >&2; exit 1; }; \
