@@ -48,7 +48,8 @@ demo-python: tools-python
 
 # The path users take: `maturin build` makes the abi3 wheel (reusing the develop build's
 # compiled crates), then check-install.sh installs it into a fresh venv, checks what it
-# ships (licences, stubs, version) and runs the whole suite against the installed copy.
+# ships (licences, stubs, version) and runs the whole suite against the installed copy;
+# then `pip install ./bindings-python` (the README's route) into another fresh venv.
 # Network: the test frameworks come from PyPI (or pip's cache).
 PY_WHEELHOUSE := $(ROOT)/target/python-wheel
 .PHONY: test-python-install
