@@ -21,7 +21,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 rm -rf "$clone" && mkdir -p "$clone"
-(cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -P --preserve=timestamps -t "$clone")
+# (A tracked file deleted in the work tree is listed by git but not copied.)
+(cd "$root" && git ls-files -co --exclude-standard -z |
+  while IFS= read -r -d '' f; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done |
+  xargs -0 cp --parents -P --preserve=timestamps -t "$clone")
 if ls "$clone"/bindings-node/*.node >/dev/null 2>&1; then
   echo "the fresh clone already holds an addon: the test would prove nothing" >&2; exit 1
 fi
