@@ -112,9 +112,10 @@ demo-c: $(C_BUILD)/server
 # What a program linking libsessile.a needs from the platform: the Rust standard library's
 # native libraries, as this rustc lists them for this target (the crate adds none of its
 # own). Goes into sessile.pc's Libs.private and the CMake package's static target, so a
-# macOS or BSD build names its own libraries, not Linux's.
+# macOS or BSD build names its own libraries, not Linux's. Asked again with every library
+# build (a fraction of a second), so a new toolchain's list is never stale.
 C_NATIVE_LIBS_FILE := $(C_BUILD)/native-static-libs
-$(C_NATIVE_LIBS_FILE):
+$(C_NATIVE_LIBS_FILE): c-lib
 	mkdir -p $(C_BUILD)/probe
 	echo '' | rustc --crate-type staticlib --crate-name probe --print native-static-libs \
 		-o $(C_BUILD)/probe/libprobe.a - 2>&1 | sed -n 's/^note: native-static-libs: //p' > $@.tmp
