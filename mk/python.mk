@@ -61,3 +61,16 @@ ifeq ($(STORE),redis)
 else
 	$(PY) examples/python/app.py
 endif
+
+# The path users take: `maturin build` makes the abi3 wheel (reusing the develop build's
+# compiled crates), then check-install.sh installs it into a fresh venv, checks what it
+# ships (licences, stubs, version) and runs the whole suite against the installed copy;
+# then `pip install ./bindings-python` (the README's route) into another fresh venv.
+# Network: the test frameworks come from PyPI (or pip's cache).
+PY_WHEELHOUSE := $(ROOT)/target/python-wheel
+.PHONY: test-python-install
+TEST_TARGETS += test-python-install
+test-python-install: tools-python
+	rm -rf $(PY_WHEELHOUSE)
+	cd $(PY_DIR) && VIRTUAL_ENV=$(VENV) nice $(VENV)/bin/maturin build --release --quiet --out $(PY_WHEELHOUSE)
+	$(PY_DIR)/scripts/check-install.sh $(PY_WHEELHOUSE)/sessile-*.whl $(REL_VERSION)
