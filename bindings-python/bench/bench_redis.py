@@ -111,9 +111,7 @@ def flask_app(kind: str, server: Server, prefix: str) -> flask.Flask:
         return str(s.get("n", 0))
 
     if kind == "sessile":
-        engine = sessile.Engine(
-            store=f"unix://{server.sock}", store_key=KEY, store_prefix=prefix
-        )
+        engine = sessile.Engine(store=f"unix://{server.sock}", store_key=KEY, store_prefix=prefix)
         app.session_interface = sessile.flask.SessionInterface(engine)
     elif kind == "flask-session":
         app.config.update(
@@ -188,7 +186,9 @@ def memory_per_session(server: Server, kind: str) -> tuple[float, float]:
     after = server.used_memory()
     pattern = f"{{{prefix}}}:*" if kind == "sessile" else f"{prefix}:*"
     usage = 0
-    for k in server.client.scan_iter(match=pattern.replace("{", "\\{").replace("}", "\\}"), count=1000):
+    for k in server.client.scan_iter(
+        match=pattern.replace("{", "\\{").replace("}", "\\}"), count=1000
+    ):
         usage += int(server.client.memory_usage(k, samples=0) or 0)
     return (after - before) / SESSIONS, usage / SESSIONS
 
@@ -231,16 +231,20 @@ def report(server: Server) -> int:
             if k == "sessile" and path == "/r":
                 met = tr["reads"] <= 1.0
                 verdicts.append(met)
-                print(f"  target: read-only round trips <= 1: {tr['reads']:.2f} -> {'met' if met else 'NOT met'}")
+                verdict = "met" if met else "NOT met"
+                print(f"  target: read-only round trips <= 1: {tr['reads']:.2f} -> {verdict}")
         ratio = over["sessile"] / over["flask-session"]
         met = ratio <= 0.5
         verdicts.append(met)
-        print(f"  target: sessile <= 0.5 x Flask-Session ({what}): {ratio:.2f} x -> {'met' if met else 'NOT met'}")
+        verdict = "met" if met else "NOT met"
+        print(f"  target: sessile <= 0.5 x Flask-Session ({what}): {ratio:.2f} x -> {verdict}")
 
     print(f"\n  memory per session in Redis ({SESSIONS} sessions, payload {{'n': 1}})")
     for k in kinds[1:]:
         delta, usage = memory_per_session(server, k)
-        print(f"  {labels[k]:28s} {delta:7.0f} B used_memory, {usage:7.0f} B MEMORY USAGE of its keys")
+        print(
+            f"  {labels[k]:28s} {delta:7.0f} B used_memory, {usage:7.0f} B MEMORY USAGE of its keys"
+        )
     print(f"\nFlask over Redis targets: {'all met' if all(verdicts) else 'NOT all met'}")
     return 0
 

@@ -121,7 +121,10 @@ static void request_seam(sessile_engine *e) {
     OK(sessile_engine_create(e, T + 0, NULL, tok, sizeof tok, &n, &s));
     OK(sessile_engine_save(e, s.handle, s.epoch, S("{\"n\":1}"), T + 0, &saved));
     CHECK(saved == SESSILE_SAVED_WRITTEN);
-    OK(sessile_engine_save(e, s.handle, s.epoch, S("{\"n\":1}"), T + 0, &saved));
+    /* The write moved the epoch: a save prepared before it is dropped (no lost update). */
+    OK(sessile_engine_save(e, s.handle, s.epoch, S("{\"n\":9}"), T + 0, &saved));
+    CHECK(saved == SESSILE_SAVED_DROPPED);
+    OK(sessile_engine_save(e, s.handle, s.epoch + 1, S("{\"n\":1}"), T + 0, &saved));
     CHECK(saved == SESSILE_SAVED_UNCHANGED);
 
     snprintf(header, sizeof header, "a=b; __Host-sid=%s", tok);
