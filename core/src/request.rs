@@ -61,6 +61,8 @@ pub struct Request {
     cleared: bool,
     /// The store failed while this request began or ended its session.
     failure: Option<Error>,
+    /// The session must not outlive this request ([`Request::discard`]).
+    discard: bool,
 }
 
 impl Request {
@@ -106,6 +108,7 @@ impl Request {
             ended: false,
             cleared: false,
             failure,
+            discard: false,
         }
     }
 
@@ -208,6 +211,25 @@ impl Request {
         Ok(())
     }
 
+    /// Send the session's cookie with this response although its token did not change
+    /// (nothing without a session): the framework changed what the cookie says, such as
+    /// Flask's `session.permanent` (a `Max-Age` or none). The token stays; a concurrent
+    /// request holding it is unaffected.
+    pub fn resend_cookie(&mut self) {
+        if self.token.is_some() {
+            self.new_token = true;
+        }
+    }
+
+    /// The session must not outlive this request (a framework's max age of zero or less,
+    /// such as Starlette's `max_age=0`, which tells the browser to drop the cookie at
+    /// once): at [`Request::finish`] nothing is stored, a session the request holds ends
+    /// server-side, and when the app gave data or a session ended the response carries a
+    /// cookie that expires at once ([`crate::CookieConfig::expire_cookie`]).
+    pub fn discard(&mut self) {
+        self.discard = true;
+    }
+
     /// Give the session a new token (nothing without one).
     pub fn rotate<S: Store>(&mut self, store: &mut S, now: u64) -> Result<(), Error> {
         if let Some(t) = &self.token {
@@ -245,6 +267,21 @@ impl Request {
     ) -> Result<Option<SetCookie>, Error> {
         if let Some(e) = self.failure {
             return Err(e);
+        }
+        if self.discard {
+            let held = self.token.is_some();
+            if held {
+                self.end(store, now);
+                if let Some(e) = self.failure {
+                    return Err(e);
+                }
+            }
+            let given = data.is_some_and(|d| !d.is_empty());
+            return Ok(if held || given {
+                store.config().cookie.expire_cookie()
+            } else {
+                None
+            });
         }
         let emptied = data.is_some_and(<[u8]>::is_empty) && self.had_data;
         if self.token.is_some() && (self.cleared || emptied) {
