@@ -99,6 +99,69 @@ def cookie_of(resp: Any) -> str | None:
     return cookies[0] if cookies else None
 
 
+#: The cookie Starlette's SessionMiddleware sends when the app clears the session.
+STARLETTE_CLEARED = (
+    "session=null; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; samesite=lax"
+)
+
+
+def without_value(cookie: str | None) -> str:
+    assert cookie is not None
+    name, _, rest = cookie.partition("=")
+    return name + "=VALUE;" + rest.partition(";")[2]
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"max_age": None},
+        {"max_age": 3600, "same_site": "strict", "path": "/app"},
+        {"https_only": True, "same_site": "none", "partitioned": True, "domain": ".example.com"},
+        {"session_cookie": "sid", "https_only": True},
+    ],
+)
+def test_cookie_text_is_starlettes_byte_for_byte(kw: dict[str, Any]) -> None:
+    # The same app on Starlette's middleware and on sessile's: the Set-Cookie texts are
+    # equal but for the value (signed data there, a random token here), on write and clear.
+    texts = []
+    for mw in (StarletteSessionMiddleware, ss.SessionMiddleware):
+        c = TestClient(app_with(mw, secret_key="k", **kw), base_url="https://example.com")
+        written = cookie_of(c.post("/set/a/b"))
+        assert written is not None
+        # Sent back as a browser on the cookie's path would (the routes are at /).
+        cleared = cookie_of(c.post("/clear", headers={"Cookie": written.split(";")[0]}))
+        assert cleared is not None
+        texts.append((without_value(written), cleared))
+    assert texts[0] == texts[1]
+
+
+def test_vary_cookie_when_the_session_is_read_or_written() -> None:
+    async def untouched(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok", headers={"Vary": "Accept-Encoding"})
+
+    app = Starlette(
+        routes=[*ROUTES, Route("/untouched", untouched)],
+        middleware=[Middleware(ss.SessionMiddleware)],
+    )
+    c = TestClient(app)
+    assert c.post("/set/a/b").headers["vary"] == "Cookie"
+    assert c.get("/read").headers["vary"] == "Cookie"
+    assert c.get("/untouched").headers["vary"] == "Accept-Encoding"
+    c.cookies.clear()
+    assert c.get("/read").headers["vary"] == "Cookie"  # read, though empty
+
+
+@pytest.mark.parametrize("max_age", [0, -1])
+def test_zero_or_negative_max_age_keeps_no_session(max_age: int) -> None:
+    mw = ss.SessionMiddleware(app=None, max_age=max_age)  # type: ignore[arg-type]
+    c = TestClient(app_with(ss.SessionMiddleware, max_age=max_age, engine=mw.engine))
+    r = c.post("/set/a/b")
+    assert cookie_of(r) == "session=; path=/; Max-Age=0; httponly; samesite=lax"
+    assert mw.engine.stats().live == 0
+    assert c.get("/read").json()["data"] == {}
+
+
 def test_same_constructor_as_starlettes() -> None:
     kw = dict(
         secret_key="s3cret",
@@ -187,7 +250,7 @@ def test_login_rotates_and_logout_destroys() -> None:
     attacker = TestClient(app, cookies={"session": before})
     assert attacker.get("/read").json() == {"data": {}, "user": None}
     r = c.post("/logout")
-    assert "Max-Age=0" in (cookie_of(r) or "")
+    assert cookie_of(r) == STARLETTE_CLEARED
     with pytest.raises(sessile.SessionInvalid) as err:
         engine.validate(after)
     assert err.value.reason == "logged_out"
@@ -199,7 +262,7 @@ def test_clear_destroys_the_session() -> None:
     c.post("/set/a/b")
     token = c.cookies["session"]
     r = c.post("/clear")
-    assert "Max-Age=0" in (cookie_of(r) or "")
+    assert cookie_of(r) == STARLETTE_CLEARED
     with pytest.raises(sessile.SessionInvalid):
         mw.engine.validate(token)
 

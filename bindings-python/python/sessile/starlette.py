@@ -33,11 +33,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import Engine
 from ._lifecycle import SessionState, begin
+from ._max_age import max_age_options
 
 __all__ = [
+    "Session",
     "SessionDict",
     "SessionMiddleware",
     "SessionState",
+    "engine_options",
     "login",
     "logout",
     "principal",
@@ -45,20 +48,103 @@ __all__ = [
 ]
 
 
-class SessionDict(dict[str, Any]):
-    """``request.session``: a dict that tells the request's :class:`SessionState` when the
-    app calls ``clear()`` (the usual logout), which a plain dict could not."""
+class Session(dict[str, Any]):
+    """``request.session``: a dict that records, as Starlette's ``Session`` does, whether
+    the app read it (``accessed``: the response then carries ``Vary: Cookie``) or changed
+    it (``modified``), and tells the request's :class:`SessionState` when the app calls
+    ``clear()`` (the usual logout), which a plain dict could not."""
 
-    __slots__ = ("_state",)
+    accessed: bool = False
+    modified: bool = False
+    _state: SessionState | None = None
 
-    def __init__(self, state: SessionState, data: dict[str, Any]) -> None:
-        super().__init__(data)
-        self._state = state
+    def mark_accessed(self) -> None:
+        self.accessed = True
+
+    def mark_modified(self) -> None:
+        self.accessed = True
+        self.modified = True
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.mark_modified()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.mark_modified()
+        super().__delitem__(key)
 
     def clear(self) -> None:
         """Empty the session; at the end of the request it ends server-side (logout)."""
+        self.mark_modified()
         super().clear()
-        self._state.clear()
+        if self._state is not None:
+            self._state.clear()
+
+    def pop(self, key: str, *args: Any) -> Any:
+        if key in self:
+            self.mark_modified()
+        return super().pop(key, *args)
+
+    def popitem(self) -> tuple[str, Any]:
+        item = super().popitem()
+        self.mark_modified()
+        return item
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self.mark_modified()
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.mark_modified()
+        super().update(*args, **kwargs)
+
+    def __ior__(self, other: Any, /) -> Session:  # type: ignore[override,misc]
+        self.mark_modified()
+        return super().__ior__(other)
+
+
+#: The name this class had before it tracked access like Starlette's ``Session``.
+SessionDict = Session
+
+
+def _session(state: SessionState, data: dict[str, Any]) -> Session:
+    session = Session(data)
+    session._state = state
+    return session
+
+
+def engine_options(
+    session_cookie: str = "session",
+    max_age: int | None = 14 * 24 * 60 * 60,
+    path: str = "/",
+    same_site: Literal["lax", "strict", "none"] = "lax",
+    https_only: bool = False,
+    domain: str | None = None,
+    partitioned: bool = False,
+) -> dict[str, Any]:
+    """The :class:`sessile.Engine` options that Starlette's ``SessionMiddleware``
+    arguments mean (the cookie is spelled as Starlette spells it: ``cookie_style``).
+
+    ``max_age`` is how long a session lives from its start (its absolute and idle
+    timeouts; "max age" in the README), and the cookie's ``Max-Age`` counts down to it.
+    ``None`` makes a browser-session cookie and keeps the engine's timeouts; zero or
+    less: no session outlives its request.
+    """
+    options: dict[str, Any] = {
+        "cookie_name": session_cookie,
+        "cookie_path": path,
+        "cookie_same_site": same_site,
+        "cookie_secure": https_only,
+        "cookie_domain": domain,
+        "cookie_partitioned": partitioned,
+        "cookie_http_only": True,
+        "cookie_style": "starlette",
+        "cookie_persistent": max_age is not None,
+    }
+    if max_age is not None and max_age > 0:
+        options.update(max_age_options(float(max_age)))
+    return options
 
 
 class SessionMiddleware:
@@ -80,21 +166,16 @@ class SessionMiddleware:
     ) -> None:
         self.app = app
         if engine is None:
-            # max_age is the session's life server-side too; the core lifts its per-session
-            # maxima when a timeout given is longer.
-            life = None if max_age is None else float(max_age)
             engine = Engine(
-                cookie_name=session_cookie,
-                cookie_path=path,
-                cookie_same_site=same_site,
-                cookie_secure=https_only,
-                cookie_domain=domain,
-                cookie_partitioned=partitioned,
-                idle_timeout=life,
-                absolute_timeout=life,
+                **engine_options(
+                    session_cookie, max_age, path, same_site, https_only, domain, partitioned
+                )
             )
         self.engine = engine
         self.persistent = max_age is not None
+        #: Starlette's max_age of zero or less: the browser drops the cookie at once and no
+        #: session outlives its request (the core's ``Request.discard``).
+        self.discard = max_age is not None and max_age <= 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -114,17 +195,31 @@ class SessionMiddleware:
         state, data = begin(
             engine, header, ip=ip, user_agent=user_agent, persistent=self.persistent
         )
-        scope["session"] = SessionDict(state, data)
+        if self.discard:
+            state.request.discard()
+        session = _session(state, data)
+        scope["session"] = session
         scope["sessile"] = state
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                cookie = state.finish(scope["session"])
+                session = scope["session"]
+                cookie = state.finish(session)
+                headers = MutableHeaders(scope=message)
+                if cookie is not None or getattr(session, "accessed", True):
+                    _add_vary_cookie(headers)
                 if cookie is not None:
-                    MutableHeaders(scope=message).append("Set-Cookie", cookie)
+                    headers.append("Set-Cookie", cookie)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+def _add_vary_cookie(headers: MutableHeaders) -> None:
+    """``Vary: Cookie`` (a shared cache must not serve one user's page to another), once."""
+    vary = [v.strip().lower() for h in headers.getlist("vary") for v in h.split(",")]
+    if "cookie" not in vary and "*" not in vary:
+        headers.add_vary_header("Cookie")
 
 
 def _state(conn: HTTPConnection) -> SessionState:
