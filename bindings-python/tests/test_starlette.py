@@ -191,7 +191,10 @@ def test_same_constructor_as_starlettes() -> None:
             assert attr in cookie, (mw, attr, cookie)
         assert c.get("/read").json()["data"] == {"a": "b"}
     engine = ss.SessionMiddleware(app=None, secret_key="k", max_age=3600).engine  # type: ignore[arg-type]
-    assert engine.config["idle_timeout"] == 3600 and engine.config["absolute_timeout"] == 3600
+    # max_age is the absolute timeout; the idle timeout stays sessile's (30 min) as shorter.
+    assert engine.config["absolute_timeout"] == 3600 and engine.config["idle_timeout"] == 1800
+    engine = ss.SessionMiddleware(app=None, max_age=600).engine  # type: ignore[arg-type]
+    assert engine.config["absolute_timeout"] == 600 and engine.config["idle_timeout"] == 600
 
 
 def test_data_stays_server_side() -> None:
@@ -322,24 +325,24 @@ def test_removing_a_key_and_putting_it_back_keeps_the_login() -> None:
 
 
 def test_max_age_is_the_life_server_side_within_the_cores_maxima() -> None:
-    # max_age becomes both timeouts; the per-session maxima stay the core's defaults
-    # unless max_age is above them, then the core lifts them to max_age. The glue copies
-    # none of those numbers.
+    # max_age is the absolute timeout, the idle timeout stays the core's cut to max_age;
+    # the per-session maxima stay the core's defaults unless max_age is above them, then
+    # the core lifts them to max_age. The glue copies none of those numbers.
     core = sessile.Engine().config
     for max_age in (60, 14 * 24 * 3600):
         config = ss.SessionMiddleware(None, max_age=max_age).engine.config  # type: ignore[arg-type]
-        assert (config["idle_timeout"], config["absolute_timeout"]) == (max_age, max_age)
+        idle = min(max_age, core["idle_timeout"])  # type: ignore[type-var]
+        assert (config["idle_timeout"], config["absolute_timeout"]) == (idle, max_age)
         assert config["max_idle_timeout"] == core["max_idle_timeout"]
         assert config["max_absolute_timeout"] == core["max_absolute_timeout"]
-    life = int(max(core["max_idle_timeout"], core["max_absolute_timeout"])) + 3600  # type: ignore[call-overload]
+    life = int(core["max_absolute_timeout"]) + 3600  # type: ignore[call-overload]
     mw = ss.SessionMiddleware(Starlette(routes=ROUTES), max_age=life)
     config = mw.engine.config
-    assert [config[k] for k in ("idle_timeout", "absolute_timeout")] == [life, life]
-    assert [config[k] for k in ("max_idle_timeout", "max_absolute_timeout")] == [life, life]
+    assert config["absolute_timeout"] == config["max_absolute_timeout"] == life
     c = TestClient(mw)
     assert f"max-age={life}" in (cookie_of(c.post("/set/a/b")) or "").lower()
     info = mw.engine.peek(c.cookies["session"])
-    assert info.idle_timeout == info.absolute_timeout == life
+    assert info.absolute_timeout == life and info.idle_timeout == core["idle_timeout"]
     assert info.absolute_deadline - info.created == life
 
 

@@ -126,8 +126,9 @@ def engine_options(
     """The :class:`sessile.Engine` options that Starlette's ``SessionMiddleware``
     arguments mean (the cookie is spelled as Starlette spells it: ``cookie_style``).
 
-    ``max_age`` is how long a session lives from its start (its absolute and idle
-    timeouts; "max age" in the README), and the cookie's ``Max-Age`` counts down to it.
+    ``max_age`` is how long a session lives from its start (its absolute timeout; "max
+    age" in the README; the idle timeout stays sessile's, cut to it when shorter), and
+    the cookie's ``Max-Age`` counts down to it.
     ``None`` makes a browser-session cookie and keeps the engine's timeouts; zero or
     less: no session outlives its request.
     """
