@@ -63,6 +63,8 @@ pub struct Request {
     failure: Option<Error>,
     /// The session must not outlive this request ([`Request::discard`]).
     discard: bool,
+    /// Send the cookie although the token did not change ([`Request::resend_cookie`]).
+    resend: bool,
 }
 
 impl Request {
@@ -109,6 +111,7 @@ impl Request {
             cleared: false,
             failure,
             discard: false,
+            resend: false,
         }
     }
 
@@ -214,11 +217,11 @@ impl Request {
     /// Send the session's cookie with this response although its token did not change
     /// (nothing without a session): the framework changed what the cookie says, such as
     /// Flask's `session.permanent` (a `Max-Age` or none). The token stays; a concurrent
-    /// request holding it is unaffected.
+    /// request holding it is unaffected. Nothing is sent if, by [`Request::finish`], the
+    /// token no longer names the session (another request rotated or ended it): the
+    /// browser must not be handed back a dead token.
     pub fn resend_cookie(&mut self) {
-        if self.token.is_some() {
-            self.new_token = true;
-        }
+        self.resend = true;
     }
 
     /// The session must not outlive this request (a framework's max age of zero or less,
@@ -317,12 +320,19 @@ impl Request {
             self.had_data = !d.is_empty();
         }
         if !self.new_token {
-            return Ok(None);
+            let current = self.resend
+                && store
+                    .peek(token.as_bytes(), now)
+                    .is_ok_and(|s| s.handle == session.handle);
+            if !current {
+                return Ok(None);
+            }
         }
         let persistent = persistent.unwrap_or(store.config().cookie.persistent);
         match store.set_cookie_as(token.as_str(), session.handle, now, persistent) {
             Ok(cookie) => {
                 self.new_token = false;
+                self.resend = false;
                 Ok(Some(cookie))
             }
             // Ended since (another request logged it out): nothing to send.

@@ -215,3 +215,31 @@ fn resend_cookie_sends_the_same_token_again() {
     let (_, set) = request(&mut e, None, 2_000, |r, _| r.resend_cookie(), None);
     assert_eq!(set, None);
 }
+
+#[test]
+fn resend_cookie_never_hands_back_a_token_another_request_rotated_or_ended() {
+    let mut e = engine();
+    let (r, _) = request(&mut e, None, 0, |_, _| {}, Some(b"{\"a\":1}"));
+    let token = r.token().unwrap().to_owned();
+    for end in [false, true] {
+        let token = if end {
+            let (r, _) = request(&mut e, None, 10, |_, _| {}, Some(b"{\"a\":1}"));
+            r.token().unwrap().to_owned()
+        } else {
+            token.clone()
+        };
+        let h = header(&token);
+        let mut slow = Request::begin(&mut e, Some(h.as_bytes()), 20, NONE);
+        slow.resend_cookie();
+        // Meanwhile another request rotates (or logs out) the session.
+        let mut other = Request::begin(&mut e, Some(h.as_bytes()), 21, NONE);
+        if end {
+            other.end(&mut e, 22);
+        } else {
+            other.rotate(&mut e, 22).unwrap();
+        }
+        other.finish(&mut e, None, None, 22, NONE).unwrap();
+        let set = slow.finish(&mut e, None, None, 23, NONE).unwrap();
+        assert_eq!(set, None, "end={end}");
+    }
+}
