@@ -20,8 +20,18 @@ is stored in the engine, and the cookie carries only the session's random token.
   stores nothing and sends no cookie: it cannot overwrite the logged-in session's data
   nor bring back a logged-out one. (These rules are the core's request lifecycle,
   :mod:`sessile._lifecycle`.)
-- The cookie's name and attributes are the engine's (``cookie_name``, ``cookie_secure``,
-  ...), not Flask's ``SESSION_COOKIE_*`` settings.
+- Values go through Flask's tagged JSON (``flask.json.tag``), as in Flask's own
+  sessions: ``datetime``, ``tuple``, ``bytes``, ``UUID`` and ``Markup`` come back as
+  they went in. A value it cannot encode raises ``TypeError`` naming the key.
+- With :class:`Session` (``Session(app)`` or ``init_app(app)``) the engine is built from
+  Flask's ``SESSION_COOKIE_*`` settings and ``PERMANENT_SESSION_LIFETIME`` (see
+  :mod:`sessile._flask_settings`); where sessile's secure default wins, one
+  :class:`SettingsWarning` at startup says so. With a ``SessionInterface(engine)`` made
+  by hand the engine's settings are used, and the first request warns once about the
+  Flask settings the app set that are not applied.
+- A permanent session's cookie is resent on every response when
+  ``SESSION_REFRESH_EACH_REQUEST`` is on (Flask's default), and any session's when
+  ``session.permanent`` changed.
 - A missing, malformed, oversized, forged or expired cookie gives a new empty session,
   never an error. A cookie sent twice (another path's, or one planted from a sibling
   domain) follows the engine's rule (:meth:`sessile.Engine.validate_cookie`): the copy
@@ -30,20 +40,34 @@ is stored in the engine, and the cookie carries only the session's random token.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import flask
+from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSession
 from flask.sessions import SessionInterface as _FlaskSessionInterface
 
-from . import Engine, Session
+from . import Engine
+from . import Session as SessionInfo
+from ._flask_settings import SettingsWarning, engine_options
 from ._lifecycle import SessionState, begin
 
 if TYPE_CHECKING:
     from flask.app import Flask
     from flask.wrappers import Request, Response
 
-__all__ = ["ServerSession", "SessionInterface", "current_principal", "login", "logout", "rotate"]
+__all__ = [
+    "ServerSession",
+    "Session",
+    "SessionInterface",
+    "SettingsWarning",
+    "current_principal",
+    "login",
+    "logout",
+    "rotate",
+]
 
 
 class ServerSession(SecureCookieSession):
@@ -53,6 +77,8 @@ class ServerSession(SecureCookieSession):
         super().__init__(initial)
         #: The request's session lifecycle, shared with the ASGI glue.
         self.state = state
+        #: ``permanent`` as the request found it (a change resends the cookie).
+        self.was_permanent = self.permanent
 
     @property
     def token(self) -> str | None:
@@ -60,7 +86,7 @@ class ServerSession(SecureCookieSession):
         return self.state.token
 
     @property
-    def info(self) -> Session | None:
+    def info(self) -> SessionInfo | None:
         """The engine's snapshot of the request's session."""
         return self.state.info
 
@@ -79,12 +105,54 @@ class SessionInterface(_FlaskSessionInterface):
     """Flask ``SessionInterface`` backed by a :class:`sessile.Engine`.
 
     ``client_info=True`` passes the client address and User-Agent to the engine, so its
-    ``ip_policy`` / ``user_agent_policy`` can observe or enforce changes.
+    ``ip_policy`` / ``user_agent_policy`` can observe or enforce changes. ``serializer``
+    turns the session dict into the stored bytes and back (default: Flask's tagged JSON).
     """
 
-    def __init__(self, engine: Engine, *, client_info: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        client_info: bool = True,
+        serializer: Any = None,
+        settings_applied: bool = False,
+    ) -> None:
         self.engine = engine
         self.client_info = client_info
+        self.serializer = TaggedJSONSerializer() if serializer is None else serializer
+        #: The engine was built from the app's Flask settings (:class:`Session`); else
+        #: the first request warns about the ones the app set.
+        self.settings_applied = settings_applied
+
+    def _encode(self, data: dict[str, Any]) -> bytes:
+        try:
+            return str(self.serializer.dumps(data)).encode()
+        except (TypeError, ValueError, OverflowError) as e:
+            for key, value in data.items():
+                try:
+                    self.serializer.dumps({key: value})
+                except (TypeError, ValueError, OverflowError) as why:
+                    raise TypeError(f"session[{key!r}] cannot be stored: {why}") from why
+            raise TypeError(f"the session cannot be stored: {e}") from e
+
+    def _decode(self, payload: bytes) -> Any:
+        try:
+            return self.serializer.loads(payload.decode())
+        except Exception as e:  # written by other code, or corrupt: an empty session
+            raise ValueError(str(e)) from e
+
+    def _warn_unapplied(self, app: Flask) -> None:
+        self.settings_applied = True
+        given = [k for k in _COOKIE_SETTINGS if k in app.config and not _at_flask_default(app, k)]
+        if given:
+            warnings.warn(
+                "sessile.flask.SessionInterface was given an engine: its cookie and "
+                "timeouts are used, not these Flask settings: "
+                + ", ".join(given)
+                + " (sessile.flask.Session(app) applies them)",
+                SettingsWarning,
+                stacklevel=3,
+            )
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         header = request.headers.get("Cookie")
@@ -92,8 +160,18 @@ class SessionInterface(_FlaskSessionInterface):
             ip, user_agent = request.remote_addr, request.headers.get("User-Agent")
         else:
             ip = user_agent = None
+        if not self.settings_applied:
+            self._warn_unapplied(app)
         # permanent is Flask's: chosen by the app during the request (see save_session).
-        state, data = begin(self.engine, header, ip=ip, user_agent=user_agent, persistent=False)
+        state, data = begin(
+            self.engine,
+            header,
+            ip=ip,
+            user_agent=user_agent,
+            persistent=False,
+            decode=self._decode,
+            encode=self._encode,
+        )
         return ServerSession(state, data)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
@@ -103,6 +181,10 @@ class SessionInterface(_FlaskSessionInterface):
             response.vary.add("Cookie")
         state = session.state
         state.persistent = session.permanent
+        if session.permanent != session.was_permanent or (
+            session.permanent and app.config.get("SESSION_REFRESH_EACH_REQUEST", True)
+        ):
+            state.request.resend_cookie()
         cookie = state.finish(session, changed=session.modified)
         if cookie is not None:
             response.vary.add("Cookie")
@@ -149,3 +231,66 @@ def logout() -> None:
 def current_principal() -> str | None:
     """The logged-in user of the current request, or ``None``."""
     return _current().principal
+
+
+#: Flask's settings for its session cookie (applied by :class:`Session`).
+_COOKIE_SETTINGS = (
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_PATH",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_COOKIE_PARTITIONED",
+    "PERMANENT_SESSION_LIFETIME",
+)
+
+
+def _at_flask_default(app: Flask, name: str) -> bool:
+    return bool(app.config.get(name) == app.default_config.get(name))
+
+
+class Session:
+    """Server-side sessions for a Flask app, set up as Flask-Session's ``Session`` is::
+
+        sessile.flask.Session(app)
+        # or
+        sessions = sessile.flask.Session()
+        sessions.init_app(app)
+
+    The engine is built from the app's Flask settings (``SESSION_COOKIE_*``,
+    ``PERMANENT_SESSION_LIFETIME``) over sessile's own options, given as keywords here or
+    as ``app.config["SESSILE"]`` (a dict of :class:`sessile.Engine` keywords); sessile's
+    options win. Where sessile's secure default wins over a Flask setting, one
+    :class:`SettingsWarning` at startup says so. Pass ``engine=`` to use an engine built
+    elsewhere (its settings are then used as they are). ``app.extensions["sessile"]`` is
+    the engine.
+    """
+
+    def __init__(
+        self, app: Flask | None = None, *, engine: Engine | None = None, **options: Any
+    ) -> None:
+        self.engine = engine
+        self.options = options
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> Engine:
+        """Install sessile's sessions on ``app``; return its engine."""
+        configured = app.config.get("SESSILE") or {}
+        if not isinstance(configured, Mapping):
+            raise TypeError("app.config['SESSILE'] must be a dict of sessile.Engine keywords")
+        options = {**configured, **self.options}
+        engine = self.engine
+        if engine is None:
+            kwargs, kept = engine_options(app.config, app.default_config, options)
+            engine = Engine(**kwargs)
+            if kept:
+                warnings.warn(
+                    "sessile.flask keeps sessile's secure defaults over: " + "; ".join(kept),
+                    SettingsWarning,
+                    stacklevel=2,
+                )
+        app.session_interface = SessionInterface(engine, settings_applied=True)
+        app.extensions["sessile"] = engine
+        return engine
