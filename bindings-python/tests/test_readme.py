@@ -21,22 +21,40 @@ def test_quickstart_runs() -> None:
 
 
 def test_flask_snippet_runs() -> None:
+    import warnings
+
+    import sessile.flask
+
     ns: dict[str, object] = {"__name__": "__main__"}
-    exec(compile(snippets()[1], "README flask", "exec"), ns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sessile.flask.SettingsWarning)
+        exec(compile(snippets()[1], "README flask", "exec"), ns)
     client = ns["app"].test_client()  # type: ignore[attr-defined]
     r = client.post("/login")
     assert r.status_code == 200 and "__Host-sid=" in r.headers["Set-Cookie"]
+
+
+def test_flask_login_snippet_runs() -> None:
+    import warnings
+
+    import sessile.flask
+
+    ns: dict[str, object] = {"__name__": "__main__"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sessile.flask.SettingsWarning)
+        exec(compile(snippets()[2], "README flask-login", "exec"), ns)
+    assert "sessile" in ns["app"].extensions  # type: ignore[attr-defined]
 
 
 def test_asgi_snippet_runs() -> None:
     from starlette.testclient import TestClient
 
     ns: dict[str, object] = {}
-    exec(compile(snippets()[2], "README asgi", "exec"), ns)
+    exec(compile(snippets()[3], "README asgi", "exec"), ns)
     assert TestClient(ns["app"]).get("/nothing").status_code == 404  # type: ignore[arg-type]
 
 
 def test_snapshot_snippet_runs() -> None:
-    code = snippets()[3]
+    code = snippets()[4]
     assert "Engine.restore(" in code
     exec(compile(code, "README snapshot", "exec"), {})

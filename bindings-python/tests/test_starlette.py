@@ -459,3 +459,17 @@ def test_a_slow_request_does_not_revive_a_session_logged_out_meanwhile() -> None
         engine.validate(token)
     assert err.value.reason == "logged_out"
     assert engine.stats().live == 0
+
+
+def test_arguments_an_engine_overrides_are_named_in_one_warning() -> None:
+    engine = sessile.Engine(capacity=8, pool_bytes=64 * 1024)
+    with pytest.warns(ss.SettingsWarning) as caught:
+        ss.SessionMiddleware(None, session_cookie="sid", same_site="strict", engine=engine)  # type: ignore[arg-type]
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert "cookie_name='sid'" in text and "cookie_same_site='strict'" in text
+    import warnings
+
+    with warnings.catch_warnings():  # only engine=: nothing was asked that is not done
+        warnings.simplefilter("error", ss.SettingsWarning)
+        ss.SessionMiddleware(None, engine=engine)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ no cookie, so it cannot overwrite a login nor bring back a logout.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 from starlette.datastructures import MutableHeaders
@@ -40,6 +41,7 @@ __all__ = [
     "SessionDict",
     "SessionMiddleware",
     "SessionState",
+    "SettingsWarning",
     "engine_options",
     "login",
     "logout",
@@ -166,12 +168,13 @@ class SessionMiddleware:
         engine: Engine | None = None,
     ) -> None:
         self.app = app
+        wanted = engine_options(
+            session_cookie, max_age, path, same_site, https_only, domain, partitioned
+        )
         if engine is None:
-            engine = Engine(
-                **engine_options(
-                    session_cookie, max_age, path, same_site, https_only, domain, partitioned
-                )
-            )
+            engine = Engine(**wanted)
+        else:
+            _warn_unapplied(engine, wanted, engine_options())
         self.engine = engine
         self.persistent = max_age is not None
         #: Starlette's max_age of zero or less: the browser drops the cookie at once and no
@@ -214,6 +217,28 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+class SettingsWarning(UserWarning):
+    """A ``SessionMiddleware`` argument the engine given with ``engine=`` overrides."""
+
+
+def _warn_unapplied(engine: Engine, wanted: dict[str, Any], default: dict[str, Any]) -> None:
+    """One warning naming the arguments given (other than Starlette's defaults) that an
+    ``engine=`` given overrides: never silence."""
+    config = engine.config
+    differ = sorted(
+        f"{key}={value!r} (the engine's: {config.get(key)!r})"
+        for key, value in wanted.items()
+        if key in config and value != default.get(key) and config.get(key) != value
+    )
+    if differ:
+        warnings.warn(
+            "sessile.starlette.SessionMiddleware: the engine given decides, not these "
+            "arguments: " + "; ".join(differ),
+            SettingsWarning,
+            stacklevel=3,
+        )
 
 
 def _add_vary_cookie(headers: MutableHeaders) -> None:
