@@ -38,7 +38,7 @@ STARLETTE_VERSION := $(shell sed -n 's/^starlette==//p' $(PY_DIR)/requirements-d
 STARLETTE_SDIST_SHA256 := b8399098d4c1e3522734f7235dc79b1fc967f96cf139c81e0fa30479e0685f9b
 PEER_STARLETTE := $(PEER_DIR)/starlette-$(STARLETTE_VERSION)
 
-$(PEER_STARLETTE)/.ok: $(PY_STAMP_TOOLS)
+$(PEER_STARLETTE)/.ok: | $(PY_STAMP_TOOLS)
 	rm -rf $(PEER_STARLETTE) $(PEER_DIR)/starlette-$(STARLETTE_VERSION).tar.gz
 	mkdir -p $(PEER_DIR)
 	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
