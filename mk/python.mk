@@ -11,7 +11,7 @@ PY_RUST_SOURCES := $(wildcard core/src/*.rs $(PY_DIR)/src/*.rs) core/Cargo.toml 
 PY_LINT_PATHS := $(PY_DIR)/python $(PY_DIR)/tests $(PY_DIR)/bench $(PY_DIR)/peers examples/python \
 	examples/fastapi
 
-.PHONY: tools-python lint-python test-python bench-python demo-python
+.PHONY: tools-python lint-python test-python bench-python demo-python peer-flask-session
 
 TOOLS_TARGETS += tools-python
 LINT_TARGETS += lint-python
@@ -61,6 +61,13 @@ test-python: tools-python
 	cd $(PY_DIR) && $(PY) -m pytest -q -p no:cacheprovider tests
 	cd $(PEER_STARLETTE) && PYTHONPATH=$(ROOT)/$(PY_DIR)/peers $(PY) -m pytest -q -p no:cacheprovider \
 		-p sessile_peer_starlette tests/middleware/test_session.py
+
+# Flask-Session's generic checks against sessile.flask (bindings-python/peers/README.md).
+# Its sdist has no tests: give the tests/ of a checkout of the pinned tag,
+#   make peer-flask-session FLASK_SESSION_TESTS=/path/to/flask-session/tests
+peer-flask-session: tools-python
+	cd $(PY_DIR)/peers && FLASK_SESSION_TESTS="$(FLASK_SESSION_TESTS)" PYTHONPATH=. $(PY) -m pytest \
+		-q -p no:cacheprovider -p sessile_peer_flask_session test_flask_session_generic.py
 
 bench-python: tools-python
 	$(PY) $(PY_DIR)/bench/bench.py

@@ -28,6 +28,7 @@ def make_app(integrate: bool = True, **config: Any) -> tuple[flask.Flask, sessil
     app.testing = True
     app.config.update(
         SECRET_KEY="test secret",
+        SESSION_COOKIE_NAME="__Host-sid",
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=3600,

@@ -17,6 +17,7 @@ import sessile.flask as sf
 SMALL = {"capacity": 64, "pool_bytes": 64 * 1024}
 #: Flask settings as strict as sessile's: nothing to warn about.
 STRICT = {
+    "SESSION_COOKIE_NAME": "__Host-session",
     "SESSION_COOKIE_SECURE": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": datetime.timedelta(hours=1),
@@ -110,7 +111,7 @@ def test_a_value_that_cannot_be_stored_is_an_error_naming_the_key() -> None:
 
 def test_the_session_cookie_text_follows_the_settings() -> None:
     app = make_app(
-        SESSION_COOKIE_NAME="app_session",
+        SESSION_COOKIE_NAME="__Secure-app",
         SESSION_COOKIE_DOMAIN="example.com",
         SESSION_COOKIE_PATH="/",
         SESSION_COOKIE_SAMESITE="Strict",
@@ -126,22 +127,31 @@ def test_the_session_cookie_text_follows_the_settings() -> None:
     r = c.post("/set/a/b", base_url=site)
     token = (cookie_of(r) or "").split(";")[0].split("=")[1]
     assert cookie_of(r) == (
-        f"app_session={token}; Domain=example.com; Path=/; HttpOnly; Secure; "
+        f"__Secure-app={token}; Domain=example.com; Path=/; HttpOnly; Secure; "
         "SameSite=Strict; Partitioned"
     )
     r = c.post("/permanent/1", base_url=site)  # on an existing session: sent again
     assert cookie_of(r) == (
-        f"app_session={token}; Domain=example.com; Path=/; Max-Age=3600; HttpOnly; Secure; "
+        f"__Secure-app={token}; Domain=example.com; Path=/; Max-Age=3600; HttpOnly; Secure; "
         "SameSite=Strict; Partitioned"
     )
 
 
 def test_a_host_name_that_a_domain_rules_out_becomes_secure_prefixed() -> None:
     engine = install(make_app(SESSION_COOKIE_DOMAIN="example.com", **STRICT))
-    assert engine.config["cookie_name"] == "__Secure-sid"
-    engine = install(make_app(APPLICATION_ROOT="/shop", **STRICT))
+    assert engine.config["cookie_name"] == "__Secure-session"
+    engine = install(make_app(**{**STRICT, "APPLICATION_ROOT": "/shop"}))
     assert engine.config["cookie_path"] == "/shop"
-    assert engine.config["cookie_name"] == "__Secure-sid"
+    assert engine.config["cookie_name"] == "__Secure-session"
+
+
+def test_the_flask_name_gets_the_prefix_browsers_enforce_and_says_so() -> None:
+    strict = {k: v for k, v in STRICT.items() if k != "SESSION_COOKIE_NAME"}
+    with pytest.warns(sf.SettingsWarning, match="'__Host-session'") as caught:
+        sf.Session(app := make_app(**strict), **SMALL)
+    assert len(caught) == 1 and app.extensions["sessile"].config["cookie_name"] == "__Host-session"
+    engine = install(make_app(**strict), cookie_name="session")  # sessile's option: as given
+    assert engine.config["cookie_name"] == "session"
 
 
 def test_flasks_defaults_give_one_warning_naming_what_sessile_keeps() -> None:
@@ -155,7 +165,8 @@ def test_flasks_defaults_give_one_warning_naming_what_sessile_keeps() -> None:
     assert "PERMANENT_SESSION_LIFETIME=" in text and "28800 s" in text
     c = engine.config
     assert c["cookie_secure"] and c["cookie_same_site"] == "lax"
-    assert c["cookie_name"] == "__Host-sid" and c["absolute_timeout"] == 28800
+    assert "SESSION_COOKIE_NAME='session' (the cookie is '__Host-session'" in text
+    assert c["cookie_name"] == "__Host-session" and c["absolute_timeout"] == 28800
 
 
 def test_secure_default_wins_on_a_host_cookie_and_says_so() -> None:
@@ -171,11 +182,12 @@ def test_secure_default_wins_on_a_host_cookie_and_says_so() -> None:
 
 def test_sessiles_own_options_win_and_silence_their_line() -> None:
     app = make_app(
-        SESSILE={"cookie_secure": False, "cookie_name": "sid", "absolute_timeout": 40 * 86400},
+        SESSILE={"cookie_secure": False, "absolute_timeout": 40 * 86400},
         SESSION_COOKIE_SAMESITE="Lax",
     )
     engine = install(app)  # nothing left to warn about
-    assert not engine.config["cookie_secure"] and engine.config["cookie_name"] == "sid"
+    # Not Secure (the app's choice): no prefix is possible, Flask's name as it is.
+    assert not engine.config["cookie_secure"] and engine.config["cookie_name"] == "session"
     assert engine.config["absolute_timeout"] == 40 * 86400
 
 
@@ -232,3 +244,9 @@ def test_permanent_and_refresh_each_request(refresh: bool) -> None:
     back = cookie_of(r)
     assert back is not None and "Max-Age" not in back, "and unsetting it too"
     assert cookie_of(c.get("/read")) is None
+
+
+def test_settings_of_another_session_extension_are_named_not_dropped() -> None:
+    app = make_app(SESSION_TYPE="redis", SESSION_PERMANENT=False, **STRICT)
+    with pytest.warns(sf.SettingsWarning, match="SESSION_PERMANENT, SESSION_TYPE"):
+        sf.Session(app, **SMALL)

@@ -1,16 +1,18 @@
 """Flask's session settings in sessile's words: which engine options they mean, and which
 of them sessile keeps its own secure default over (named in one startup warning).
 
-- ``SESSION_COOKIE_NAME``, ``_DOMAIN``, ``_PATH`` (or ``APPLICATION_ROOT``),
-  ``_PARTITIONED`` and ``SESSION_COOKIE_SAMESITE="Strict"`` / ``"Lax"`` are applied when
-  the app set them (a value other than Flask's default); a ``__Host-`` name that a domain
-  or a path other than ``/`` rules out becomes ``__Secure-``.
+- ``SESSION_COOKIE_DOMAIN``, ``_PATH`` (or ``APPLICATION_ROOT``), ``_PARTITIONED`` and
+  ``SESSION_COOKIE_SAMESITE="Strict"`` / ``"Lax"`` are applied.
+- ``SESSION_COOKIE_NAME`` is the cookie's name, with the prefix browsers enforce added
+  (``session`` is ``__Host-session``; ``__Secure-session`` with a domain or a path other
+  than ``/``) unless it has one or the cookie is not Secure; the warning says so.
 - ``PERMANENT_SESSION_LIFETIME`` is the max age (:mod:`sessile._max_age`): the absolute
   timeout, the idle timeout cut to it, when it is no longer than sessile's absolute
   timeout.
 - A value weaker than sessile's default is not applied, and the warning names it, at
   Flask's default or set by the app alike (Flask's defaults are made for its signed
-  cookie): ``SESSION_COOKIE_SECURE=False``, ``SESSION_COOKIE_HTTPONLY=False``,
+  cookie): a name without a prefix, ``SESSION_COOKIE_SECURE=False``,
+  ``SESSION_COOKIE_HTTPONLY=False``,
   ``SESSION_COOKIE_SAMESITE`` ``None`` or ``"None"``, a lifetime longer than sessile's
   absolute timeout. Setting sessile's own option (``SESSILE`` in the config, or a keyword
   of :class:`sessile.flask.Session`) is the app's choice: it wins, and silences that
@@ -44,6 +46,29 @@ def _is_default(config: Mapping[str, Any], defaults: Mapping[str, Any], name: st
     return bool(config.get(name, defaults.get(name)) == defaults.get(name))
 
 
+def _cookie_name(
+    config: Mapping[str, Any],
+    flask_defaults: Mapping[str, Any],
+    core: Mapping[str, Any],
+    scoped: bool,
+    kept: list[str],
+) -> str:
+    """``SESSION_COOKIE_NAME`` with the prefix browsers enforce: ``__Host-`` (only this
+    host sets or overwrites it, over HTTPS) or, with a domain or a path, ``__Secure-``."""
+    name = str(config.get("SESSION_COOKIE_NAME") or flask_defaults.get("SESSION_COOKIE_NAME"))
+    lower = name.lower()
+    if lower.startswith("__host-") and scoped:
+        return "__Secure-" + name[len("__Host-") :]
+    if lower.startswith(("__host-", "__secure-")) or not core.get("cookie_secure", True):
+        return name
+    prefixed = ("__Secure-" if scoped else "__Host-") + name
+    kept.append(
+        f"SESSION_COOKIE_NAME={name!r} (the cookie is {prefixed!r}: with the prefix, "
+        "browsers refuse it from another subdomain or over plain HTTP)"
+    )
+    return prefixed
+
+
 def engine_options(
     config: Mapping[str, Any],
     flask_defaults: Mapping[str, Any],
@@ -68,8 +93,6 @@ def engine_options(
         if key not in options:
             kept.append(line)
 
-    if given("SESSION_COOKIE_NAME"):
-        adopt("cookie_name", config["SESSION_COOKIE_NAME"])
     if config.get("SESSION_COOKIE_DOMAIN"):
         adopt("cookie_domain", config["SESSION_COOKIE_DOMAIN"])
     path = config.get("SESSION_COOKIE_PATH") or config.get("APPLICATION_ROOT") or "/"
@@ -105,9 +128,13 @@ def engine_options(
                 "choose longer)"
             )
 
-    name = str(kwargs.get("cookie_name", core["cookie_name"]))
-    scoped = kwargs.get("cookie_domain") or kwargs.get("cookie_path", "/") != "/"
-    if scoped and name.lower().startswith("__host-") and "cookie_name" not in options:
-        # A __Host- cookie has no Domain and Path=/; __Secure- keeps the Secure rule.
-        kwargs["cookie_name"] = "__Secure-" + name[len("__Host-") :]
+    foreign = sorted(k for k in config if k.startswith("SESSION_") and k not in flask_defaults)
+    if foreign:
+        kept.append(
+            ", ".join(foreign) + " (not Flask's: sessile has no use for them, e.g. "
+            "Flask-Session's; sessile's own options go in SESSILE)"
+        )
+    scoped = bool(kwargs.get("cookie_domain")) or kwargs.get("cookie_path", "/") != "/"
+    if "cookie_name" not in options:
+        kwargs["cookie_name"] = _cookie_name(config, flask_defaults, core, scoped, kept)
     return kwargs, kept
