@@ -43,9 +43,28 @@ declare namespace session {
     unset?: 'destroy' | 'keep'
     /** A classic express-session store; default: the bounded sessile engine. */
     store?: Store
-    /** The engine to keep sessions in (default: a new one from `engineOptions`). */
+    /**
+     * The engine to keep sessions in (default: a new one from `engineOptions`). Over a
+     * shared store (`store: 'redis://...'` in its options) every worker and host sees
+     * the same sessions; while the store cannot answer, requests get 503 (a short text).
+     */
     engine?: Engine
     engineOptions?: EngineOptions
+    /**
+     * Sessions in this process kept across a restart: restored from `path` now, written
+     * there at SIGTERM, SIGINT and exit (encrypted and authenticated under `key`: 32
+     * bytes, a Buffer or 64 hex digits). A file refused (tampered, truncated, older than
+     * `maxAgeMs`, another key) is a warning, and the engine starts empty. Not for a
+     * shared store, which keeps its sessions itself.
+     */
+    snapshot?: SnapshotOnShutdown
+  }
+
+  interface SnapshotOnShutdown {
+    path: string
+    key: Buffer | string
+    /** The oldest snapshot accepted, ms (default one hour). */
+    maxAgeMs?: number
   }
 
   class Cookie {

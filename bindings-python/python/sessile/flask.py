@@ -32,6 +32,16 @@ is stored in the engine, and the cookie carries only the session's random token.
 - A permanent session's cookie is resent on every response when
   ``SESSION_REFRESH_EACH_REQUEST`` is on (Flask's default), and any session's when
   ``session.permanent`` changed.
+- A session store that cannot answer (Redis down or slow: :class:`sessile.StoreUnavailable`)
+  answers ``503`` with the text ``session store unavailable``: never a 500 with a trace,
+  and never the request served as if it had no session (fail closed). Any use of
+  ``flask.session`` then raises that 503 too. :func:`login`, :func:`logout` and
+  :func:`rotate` do the same; for the app's own calls on the engine, register
+  :func:`store_unavailable` as the error handler of ``sessile.StoreUnavailable``.
+- ``snapshot_path`` and ``snapshot_key`` (in-process engine only, one process): the
+  engine's sessions are written there at exit (``atexit``) and by
+  :meth:`SessionInterface.write_snapshot`; build the engine with
+  :meth:`sessile.Engine.restore_or_new` to start from it.
 - A missing, malformed, oversized, forged or expired cookie gives a new empty session,
   never an error. A cookie sent twice (another path's, or one planted from a sibling
   domain) follows the engine's rule (:meth:`sessile.Engine.validate_cookie`): the copy
@@ -40,19 +50,29 @@ is stored in the engine, and the cookie carries only the session's random token.
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import flask
 from flask.json.tag import TaggedJSONSerializer
-from flask.sessions import SecureCookieSession
+from flask.sessions import NullSession, SecureCookieSession
 from flask.sessions import SessionInterface as _FlaskSessionInterface
+from werkzeug.exceptions import ServiceUnavailable
 
-from . import Engine
+from . import Engine, StoreUnavailable
 from . import Session as SessionInfo
 from ._flask_settings import SettingsWarning, engine_options
-from ._lifecycle import SessionState, begin
+from ._lifecycle import (
+    SHARED_NO_SNAPSHOT,
+    STORE_UNAVAILABLE,
+    SessionState,
+    begin,
+    write_snapshot,
+)
 
 if TYPE_CHECKING:
     from flask.app import Flask
@@ -63,11 +83,43 @@ __all__ = [
     "Session",
     "SessionInterface",
     "SettingsWarning",
+    "UnavailableSession",
     "current_principal",
     "login",
     "logout",
     "rotate",
+    "store_unavailable",
 ]
+
+log = logging.getLogger("sessile")
+
+
+def store_unavailable(error: Exception | None = None) -> flask.Response:
+    """The response to a request the session store could not serve: ``503``, a short
+    plain text, no trace. Register it for the app's own engine calls::
+
+        app.register_error_handler(sessile.StoreUnavailable, sessile.flask.store_unavailable)
+    """
+    if error is not None:
+        log.warning("%s: %r", STORE_UNAVAILABLE, error)
+    return flask.Response(STORE_UNAVAILABLE + "\n", status=503, mimetype="text/plain")
+
+
+def _abort_unavailable(error: StoreUnavailable) -> NoReturn:
+    raise ServiceUnavailable(response=store_unavailable(error)) from error
+
+
+class UnavailableSession(NullSession):
+    """``flask.session`` of a request whose session the store could not check: every use
+    answers the request 503 (it is neither empty nor anyone's), and nothing is saved."""
+
+    def _unavailable(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ServiceUnavailable(response=store_unavailable())
+
+    _fail = _unavailable
+    __getitem__ = __contains__ = __iter__ = __len__ = _unavailable
+    get = keys = values = items = copy = _unavailable
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _unavailable
 
 
 class ServerSession(SecureCookieSession):
@@ -105,15 +157,21 @@ class SessionInterface(_FlaskSessionInterface):
     """Flask ``SessionInterface`` backed by a :class:`sessile.Engine`.
 
     ``client_info=True`` passes the client address and User-Agent to the engine, so its
-    ``ip_policy`` / ``user_agent_policy`` can observe or enforce changes. ``serializer``
-    turns the session dict into the stored bytes and back (default: Flask's tagged JSON).
+    ``ip_policy`` / ``user_agent_policy`` can observe or enforce changes.
+    ``snapshot_path`` and ``snapshot_key`` (32 bytes) write the in-process engine's
+    sessions at exit (see :meth:`write_snapshot`). ``serializer`` turns the session dict
+    into the stored bytes and back (default: Flask's tagged JSON).
     """
+
+    null_session_class = UnavailableSession
 
     def __init__(
         self,
         engine: Engine,
         *,
         client_info: bool = True,
+        snapshot_path: str | os.PathLike[str] | None = None,
+        snapshot_key: bytes | None = None,
         serializer: Any = None,
         settings_applied: bool = False,
     ) -> None:
@@ -123,6 +181,22 @@ class SessionInterface(_FlaskSessionInterface):
         #: The engine was built from the app's Flask settings (:class:`Session`); else
         #: the first request warns about the ones the app set.
         self.settings_applied = settings_applied
+        self.snapshot_path = snapshot_path
+        self.snapshot_key = snapshot_key
+        if snapshot_path is not None:
+            if snapshot_key is None:
+                raise TypeError("snapshot_path needs snapshot_key (32 random bytes)")
+            if engine.shared:
+                raise ValueError(SHARED_NO_SNAPSHOT)
+            atexit.register(self.write_snapshot)
+
+    def write_snapshot(self) -> bool:
+        """Write the engine's sessions to ``snapshot_path`` now (atomically, under
+        ``snapshot_key``); called at exit too. ``False`` when none is configured."""
+        if self.snapshot_path is None or self.snapshot_key is None:
+            return False
+        write_snapshot(self.engine, self.snapshot_path, self.snapshot_key)
+        return True
 
     def _encode(self, data: dict[str, Any]) -> bytes:
         try:
@@ -154,7 +228,7 @@ class SessionInterface(_FlaskSessionInterface):
                 stacklevel=3,
             )
 
-    def open_session(self, app: Flask, request: Request) -> ServerSession:
+    def open_session(self, app: Flask, request: Request) -> ServerSession | UnavailableSession:
         header = request.headers.get("Cookie")
         if self.client_info:
             ip, user_agent = request.remote_addr, request.headers.get("User-Agent")
@@ -163,15 +237,22 @@ class SessionInterface(_FlaskSessionInterface):
         if not self.settings_applied:
             self._warn_unapplied(app)
         # permanent is Flask's: chosen by the app during the request (see save_session).
-        state, data = begin(
-            self.engine,
-            header,
-            ip=ip,
-            user_agent=user_agent,
-            persistent=False,
-            decode=self._decode,
-            encode=self._encode,
-        )
+        try:
+            state, data = begin(
+                self.engine,
+                header,
+                ip=ip,
+                user_agent=user_agent,
+                persistent=False,
+                decode=self._decode,
+                encode=self._encode,
+            )
+        except StoreUnavailable as e:
+            # Flask turns an exception raised here into a 500; a routing exception is
+            # raised when the view would be dispatched, and answered as itself. Flask
+            # keeps one set here when the URL matches (an unknown URL stays a 404).
+            request.routing_exception = ServiceUnavailable(response=store_unavailable(e))
+            return UnavailableSession()
         return ServerSession(state, data)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
@@ -185,7 +266,16 @@ class SessionInterface(_FlaskSessionInterface):
             session.permanent and app.config.get("SESSION_REFRESH_EACH_REQUEST", True)
         ):
             state.request.resend_cookie()
-        cookie = state.finish(session, changed=session.modified)
+        try:
+            cookie = state.finish(session, changed=session.modified)
+        except StoreUnavailable as e:
+            # What the view did to the session was not stored: the response says so.
+            unavailable = store_unavailable(e)
+            response.status_code = 503
+            response.headers.clear()
+            response.headers.extend(unavailable.headers)
+            response.set_data(unavailable.get_data())
+            return
         if cookie is not None:
             response.vary.add("Cookie")
             response.headers.add("Set-Cookie", cookie)
@@ -194,6 +284,8 @@ class SessionInterface(_FlaskSessionInterface):
 def _current() -> ServerSession:
     iface = flask.current_app.session_interface
     s = flask.session._get_current_object()  # type: ignore[attr-defined]
+    if isinstance(s, UnavailableSession):
+        s._unavailable()
     if not isinstance(iface, SessionInterface) or not isinstance(s, ServerSession):
         raise RuntimeError("app.session_interface is not a sessile.flask.SessionInterface")
     return s
@@ -207,13 +299,19 @@ def login(user_id: str | bytes) -> None:
     the response. Starts a session if the request had none.
     """
     s = _current()
-    s.state.login(user_id)
+    try:
+        s.state.login(user_id)
+    except StoreUnavailable as e:
+        _abort_unavailable(e)
     s.accessed = True
 
 
 def rotate() -> None:
     """Give the current session a new token (e.g. after a privilege change)."""
-    _current().state.rotate()
+    try:
+        _current().state.rotate()
+    except StoreUnavailable as e:
+        _abort_unavailable(e)
 
 
 def logout() -> None:
@@ -223,7 +321,10 @@ def logout() -> None:
     """
     s = _current()
     s.clear()
-    s.state.end()
+    try:
+        s.state.end()
+    except StoreUnavailable as e:
+        _abort_unavailable(e)
     s.modified = True
     s.accessed = True
 

@@ -6,14 +6,18 @@
 
 Same constructor arguments with the same meaning as Starlette's (``session_cookie``,
 ``max_age``, ``path``, ``same_site``, ``https_only``, ``domain``, ``partitioned``);
-``request.session`` is a dict. Differences: the data stays on the server (the cookie
-carries only a random token), ``secret_key`` is accepted but not needed (nothing is
-signed), ``max_age`` also bounds the session's life server-side (idle and absolute
-timeout; ``None`` keeps the engine defaults and makes a browser-session cookie), and a
+``request.session`` is a dict tracking ``accessed`` / ``modified`` as Starlette's
+``Session``; ``Vary: Cookie`` is added when it was read or written, and the
+``Set-Cookie`` text is Starlette's (the core's ``cookie_style="starlette"``).
+Differences: the data stays on the server (the cookie carries only a random token),
+``secret_key`` is accepted but not needed (nothing is signed), ``max_age`` is the
+session's life server-side (its absolute timeout; ``None`` keeps the engine defaults and
+makes a browser-session cookie; zero or less keeps no session past its request), and a
 cookie is sent only when the token changes. An invalid, forged or expired cookie gives an
 empty session, never an exception; a cookie sent twice follows the engine's rule
 (:meth:`sessile.Engine.validate_cookie`). Pass ``engine=`` to share one
-:class:`sessile.Engine` (its cookie settings then win over the arguments).
+:class:`sessile.Engine` (its settings then win over the arguments; a
+:class:`SettingsWarning` names those given that it overrides).
 
 Use :func:`login` / :func:`logout` to rotate the token at login and destroy the session at
 logout. ``request.session.clear()`` logs out too: the session ends server-side and its
@@ -21,10 +25,23 @@ cookie is cleared, whether or not it held data (so does removing every key of a 
 that had data); data set after ``clear()`` starts a new session. A request that began
 before another one logged the session in, rotated, or ended it stores nothing and sends
 no cookie, so it cannot overwrite a login nor bring back a logout.
+
+A session store that cannot answer (Redis down or slow: :class:`sessile.StoreUnavailable`,
+also from :func:`login`, :func:`logout`, :func:`rotate` or the app's own engine calls)
+answers ``503`` with the text ``session store unavailable``, never a 500 with a trace, and
+the request is never served as if it had no session (fail closed). A websocket is closed
+with code 1013 (try again later).
+
+``snapshot_path`` and ``snapshot_key`` (32 bytes; in-process engine, one process): the
+middleware starts from the snapshot there (:meth:`sessile.Engine.restore_or_new`, when it
+builds its engine) and writes one at lifespan shutdown (and on
+:meth:`SessionMiddleware.write_snapshot`).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import warnings
 from typing import Any, Literal
 
@@ -32,8 +49,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import Engine
-from ._lifecycle import SessionState, begin
+from . import Engine, StoreUnavailable
+from ._lifecycle import (
+    SHARED_NO_SNAPSHOT,
+    STORE_UNAVAILABLE,
+    SessionState,
+    begin,
+    write_snapshot,
+)
 from ._max_age import max_age_options
 
 __all__ = [
@@ -48,6 +71,24 @@ __all__ = [
     "principal",
     "rotate",
 ]
+
+
+log = logging.getLogger("sessile")
+_BODY = (STORE_UNAVAILABLE + "\n").encode()
+
+
+async def _unavailable(scope: Scope, send: Send, error: StoreUnavailable) -> None:
+    """Answer a request the session store could not serve: 503, short text, no trace."""
+    log.warning("%s: %r", STORE_UNAVAILABLE, error)
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1013})
+        return
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(_BODY)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": _BODY})
 
 
 class Session(dict[str, Any]):
@@ -166,22 +207,55 @@ class SessionMiddleware:
         partitioned: bool = False,
         *,
         engine: Engine | None = None,
+        snapshot_path: str | os.PathLike[str] | None = None,
+        snapshot_key: bytes | None = None,
     ) -> None:
         self.app = app
+        if snapshot_path is not None and snapshot_key is None:
+            raise TypeError("snapshot_path needs snapshot_key (32 random bytes)")
+        self.snapshot_path = snapshot_path
+        self.snapshot_key = snapshot_key
         wanted = engine_options(
             session_cookie, max_age, path, same_site, https_only, domain, partitioned
         )
         if engine is None:
-            engine = Engine(**wanted)
+            if snapshot_path is not None and snapshot_key is not None:
+                engine = Engine.restore_or_new(snapshot_path, snapshot_key, **wanted)
+            else:
+                engine = Engine(**wanted)
         else:
             _warn_unapplied(engine, wanted, engine_options())
+        if snapshot_path is not None and engine.shared:
+            raise ValueError(SHARED_NO_SNAPSHOT)
         self.engine = engine
         self.persistent = max_age is not None
         #: Starlette's max_age of zero or less: the browser drops the cookie at once and no
         #: session outlives its request (the core's ``Request.discard``).
         self.discard = max_age is not None and max_age <= 0
 
+    def write_snapshot(self) -> bool:
+        """Write the engine's sessions to ``snapshot_path`` now (atomically, under
+        ``snapshot_key``); done at lifespan shutdown too. ``False`` when none is
+        configured."""
+        if self.snapshot_path is None or self.snapshot_key is None:
+            return False
+        write_snapshot(self.engine, self.snapshot_path, self.snapshot_key)
+        return True
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the lifespan through; write the snapshot once the app has shut down."""
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                self.write_snapshot()
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and self.snapshot_path is not None:
+            await self._lifespan(scope, receive, send)
+            return
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -196,27 +270,47 @@ class SessionMiddleware:
         client = scope.get("client")
         ip = client[0] if client else None
         header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
-        state, data = begin(
-            engine, header, ip=ip, user_agent=user_agent, persistent=self.persistent
-        )
+        try:
+            state, data = begin(
+                engine, header, ip=ip, user_agent=user_agent, persistent=self.persistent
+            )
+        except StoreUnavailable as e:
+            await _unavailable(scope, send, e)
+            return
         if self.discard:
             state.request.discard()
-        session = _session(state, data)
-        scope["session"] = session
+        scope["session"] = _session(state, data)
         scope["sessile"] = state
+        started = failed = False
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal started, failed
+            if failed:
+                return  # the app's body of a response replaced by the 503
             if message["type"] == "http.response.start":
                 session = scope["session"]
-                cookie = state.finish(session)
+                try:
+                    cookie = state.finish(session)
+                except StoreUnavailable as e:
+                    # What the app did to the session was not stored: say so instead.
+                    failed = True
+                    await _unavailable(scope, send, e)
+                    return
                 headers = MutableHeaders(scope=message)
                 if cookie is not None or getattr(session, "accessed", True):
                     _add_vary_cookie(headers)
                 if cookie is not None:
                     headers.append("Set-Cookie", cookie)
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                started = True
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except StoreUnavailable as e:
+            if started or failed:
+                raise  # the response is under way: the server ends it
+            await _unavailable(scope, send, e)
 
 
 class SettingsWarning(UserWarning):
