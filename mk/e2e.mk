@@ -12,7 +12,8 @@ e2e-demos: $(C_BUILD)/server tools-python tools-node
 
 # The same suite with every server's sessions in one redis-server (started by run.py on a
 # unix socket in a temporary folder), plus the scenarios that need several processes.
-E2E_REDIS_SERVERS := c=$(C_BUILD)/server "node-cluster=node examples/node/cluster.js"
+E2E_REDIS_SERVERS := c=$(C_BUILD)/server "node-cluster=node examples/node/cluster.js" \
+	"python-gunicorn=$(VENV)/bin/python examples/python/serve_gunicorn.py"
 
 test-e2e: e2e-demos tools-redis
 	python3 tests/e2e/run.py $(E2E_SERVERS)

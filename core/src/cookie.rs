@@ -676,7 +676,7 @@ impl CookieConfig {
         }
         w.write_str("; Path=")?;
         w.write_str(&self.path)?;
-match expiry {
+        match expiry {
             Expiry::Session => {}
             Expiry::MaxAge(secs) => {
                 w.write_str("; Max-Age=")?;

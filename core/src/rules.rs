@@ -276,6 +276,14 @@ pub enum SaveVerdict {
     Drop,
 }
 
+/// A session's epoch after its token changed or its payload was written: every store
+/// moves it by exactly this, so a request whose save landed ([`SaveVerdict::Write`])
+/// knows the epoch its next save in the same request must carry.
+#[inline]
+pub const fn next_epoch(epoch: u32) -> u32 {
+    epoch.wrapping_add(1)
+}
+
 /// Decide a save prepared under `loaded_epoch`, given the session as it is now:
 /// `None` if it ended, else its epoch and whether the stored bytes equal the new ones.
 pub const fn save(loaded_epoch: u32, now: Option<(u32, bool)>) -> SaveVerdict {
