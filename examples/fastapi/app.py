@@ -7,6 +7,10 @@ Sessions come from ``sessile.starlette.SessionMiddleware`` with sessile's secure
 dependencies of :mod:`sessile.fastapi`. Serves 127.0.0.1:$PORT with uvicorn and prints
 ``listening on 127.0.0.1:<port>`` once it accepts connections. Security events go to
 standard error as ``sessile-event <kind> session=<16 hex digits>``.
+
+Configured from the environment as every demo (tests/e2e/README.md): ``SESSILE_CAPACITY``,
+``SESSILE_IDLE_MS``, ``SESSILE_ABSOLUTE_MS``, and ``SESSILE_STORE`` / ``_STORE_KEY`` /
+``_STORE_PREFIX`` for sessions in Redis or Valkey; a store that cannot answer gives 503.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ def make_engine() -> sessile.Engine:
         capacity=env("SESSILE_CAPACITY"),
         idle_timeout=seconds("SESSILE_IDLE_MS"),
         absolute_timeout=seconds("SESSILE_ABSOLUTE_MS"),
+        store=os.environ.get("SESSILE_STORE") or None,
+        store_key=os.environ.get("SESSILE_STORE_KEY") or None,
+        store_prefix=os.environ.get("SESSILE_STORE_PREFIX") or None,
     )
 
 
@@ -105,6 +112,12 @@ def create_app(engine: sessile.Engine) -> FastAPI:
     @app.exception_handler(401)
     def unauthorized(_request: object, _exc: Exception) -> PlainTextResponse:
         return text("not logged in", 401)
+
+    @app.exception_handler(sessile.StoreUnavailable)
+    def unavailable(_request: object, _exc: Exception) -> PlainTextResponse:
+        # The app's own engine calls (log out everywhere, the sessions list); the
+        # middleware answers the same for the session itself.
+        return text("session store unavailable", 503)
 
     return app
 
