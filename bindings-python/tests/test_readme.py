@@ -62,6 +62,18 @@ def test_asgi_snippet_runs() -> None:
     assert TestClient(ns["app"]).get("/nothing").status_code == 404  # type: ignore[arg-type]
 
 
+def test_fastapi_snippet_runs() -> None:
+    from starlette.testclient import TestClient
+
+    ns: dict[str, object] = {}
+    exec(compile(snippet("sessile.fastapi"), "README fastapi", "exec"), ns)
+    c = TestClient(ns["app"], base_url="https://localhost")  # type: ignore[arg-type]
+    assert c.get("/me").status_code == 401
+    assert c.get("/hello").json() == "hello visitor"
+    c.post("/login")
+    assert c.get("/me").json() == "alice"
+
+
 def test_snapshot_snippet_runs() -> None:
     code = snippet("Engine.restore(")
     exec(compile(code, "README snapshot", "exec"), {})
