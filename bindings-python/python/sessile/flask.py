@@ -8,8 +8,9 @@
 is stored in the engine, and the cookie carries only the session's random token.
 
 - ``Vary: Cookie`` is added whenever the session was read or written.
-- ``Set-Cookie`` is sent only when the token changes (new session, :func:`login`,
-  :func:`rotate`) or the session ends (emptied, or :func:`logout`).
+- ``Set-Cookie`` is sent when the token changes (new session, :func:`login`,
+  :func:`rotate`) or the session ends (emptied, or :func:`logout`), and resent (same
+  token) as Flask resends it: see ``SESSION_REFRESH_EACH_REQUEST`` below.
 - ``session.permanent`` works as in Flask: a permanent session's cookie carries
   ``Max-Age`` (until the session's absolute deadline); otherwise it is a browser-session
   cookie. The server-side idle and absolute timeouts apply either way.
