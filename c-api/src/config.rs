@@ -323,6 +323,7 @@ unsafe fn write_sized(dst: *mut sessile_config, src: sessile_config, size: usize
         cookie_partitioned,
         cookie_priority,
         cookie_persistent,
+        cookie_style,
     } = src;
     macro_rules! put {
         ($($field:ident),*) => {
@@ -359,7 +360,8 @@ unsafe fn write_sized(dst: *mut sessile_config, src: sessile_config, size: usize
         cookie_same_site,
         cookie_partitioned,
         cookie_priority,
-        cookie_persistent
+        cookie_persistent,
+        cookie_style
     );
     // SAFETY: forwarded contract; byte copies.
     unsafe { core::ptr::copy_nonoverlapping(m.cast::<u8>(), dst.cast::<u8>(), size) };
