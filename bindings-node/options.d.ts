@@ -178,6 +178,11 @@ export interface EngineStoreOptions {
    */
   storeTombstoneTtlMs?: number
   /**
+   * For a `rediss://` store: the path of the PEM certificate of the authority that signed the server's (default: the platform's trust store).
+   * Takes text of at most 4096 bytes, or null; default null. Store key `store_tls_ca`.
+   */
+  storeTlsCa?: string | null
+  /**
    * Also append every security event to the shared store's stream `{prefix}:e`, trimmed to about this many entries, for one collector across processes and hosts (default: off; events reach the process that raised them in any case).
    * Takes a whole number from 1 to 100000000. Store key `store_event_stream`.
    */

@@ -9,10 +9,16 @@ TOOLS_TARGETS += tools-redis
 TEST_TARGETS += test-redis
 
 # Debian's redis-server (7.0 on bookworm), apt-get only when it is missing.
+# openssl makes the throwaway certificates of the rediss:// test.
 tools-redis:
-	@command -v redis-server >/dev/null || { \
+	@missing=""; \
+	for p in redis-server:redis-server openssl:openssl; do \
+		command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends redis-server; }
+		$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $$missing; \
+	fi
 
 test-redis:
 	dir=$$(mktemp -d); \

@@ -52,7 +52,7 @@ function cookieOf(res) {
 
 test('the store keys are options of new Engine, checked by the store, listed by configKeys', async () => {
   const names = configKeys().filter((k) => k.store).map((k) => k.name)
-  assert.deepEqual(names, ['store', 'storeKey', 'storePrefix', 'storeConnectTimeoutMs', 'storeResponseTimeoutMs', 'storeTombstoneTtlMs', 'storeEventStream'])
+  assert.deepEqual(names, ['store', 'storeKey', 'storePrefix', 'storeConnectTimeoutMs', 'storeResponseTimeoutMs', 'storeTombstoneTtlMs', 'storeTlsCa', 'storeEventStream'])
   const bad = (options, key) =>
     assert.throws(() => new Engine(options), (err) => err.code === 'SESSILE_CONFIG' && err.key === key && err.message.startsWith(key + ':'))
   bad({ store: 'localhost:6379', storeKey: KEY }, 'store')

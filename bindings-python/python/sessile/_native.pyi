@@ -180,6 +180,7 @@ class Engine:
         store_connect_timeout: float | None = None,
         store_response_timeout: float | None = None,
         store_tombstone_ttl: float | None = None,
+        store_tls_ca: str | None = None,
         store_event_stream: int | None = None,
     ) -> Engine: ...
     @property

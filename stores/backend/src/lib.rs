@@ -97,6 +97,15 @@ pub const STORE_KEYS: &[Key] = &[
               (default: `max_absolute_timeout_ms`).",
     },
     Key {
+        name: "store_tls_ca",
+        kind: Kind::Text {
+            max: 4096,
+            optional: true,
+        },
+        doc: "For a `rediss://` store: the path of the PEM certificate of the authority that \
+              signed the server's (default: the platform's trust store).",
+    },
+    Key {
         name: "store_event_stream",
         kind: Kind::Count {
             min: 1,
@@ -123,6 +132,7 @@ pub struct StoreOptions {
     response_timeout_ms: Option<u64>,
     tombstone_ttl_ms: Option<u64>,
     event_stream: Option<u32>,
+    tls_ca: Option<String>,
 }
 
 impl core::fmt::Debug for StoreOptions {
@@ -216,6 +226,7 @@ impl StoreOptions {
                     _ => return Err(bad),
                 }
             }
+            "store_tls_ca" => self.tls_ca = text(value)?,
             "store_connect_timeout_ms" => self.connect_timeout_ms = millis(value)?,
             "store_response_timeout_ms" => self.response_timeout_ms = millis(value)?,
             _ => self.tombstone_ttl_ms = millis(value)?,
@@ -274,6 +285,7 @@ impl StoreOptions {
                 ),
                 ("store_tombstone_ttl_ms", self.tombstone_ttl_ms.is_some()),
                 ("store_event_stream", self.event_stream.is_some()),
+                ("store_tls_ca", self.tls_ca.is_some()),
             ];
             return match stray.iter().find(|(_, set)| *set) {
                 Some(&(key, _)) => Err(ConfigError::BadValue { key }),
@@ -293,6 +305,20 @@ impl StoreOptions {
         }
         c.tombstone_ttl_ms = self.tombstone_ttl_ms;
         c.event_stream = self.event_stream;
+        if let Some(path) = &self.tls_ca {
+            let bad = ConfigError::BadValue {
+                key: "store_tls_ca",
+            };
+            // Only for a TLS URL, and the file must hold a PEM certificate.
+            if !url.starts_with("rediss://") {
+                return Err(bad);
+            }
+            let pem = std::fs::read(path).map_err(|_| bad)?;
+            if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                return Err(bad);
+            }
+            c.tls_ca = Some(pem);
+        }
         Ok(Some(c))
     }
 }

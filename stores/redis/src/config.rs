@@ -52,6 +52,10 @@ pub struct RedisConfig {
     /// that raised an event; when it fails the request's answer stands and the event is
     /// still in this process's ring.
     pub event_stream: Option<u32>,
+    /// For `rediss://`: the certificate (PEM) of the authority that signed the server's,
+    /// when it is a private one (as most Redis deployments' are). `None`: the platform's
+    /// trust store. The server's name is always checked against its certificate.
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 impl core::fmt::Debug for RedisConfig {
@@ -64,6 +68,7 @@ impl core::fmt::Debug for RedisConfig {
             .field("tombstone_ttl_ms", &self.tombstone_ttl_ms)
             .field("max_retries", &self.max_retries)
             .field("event_stream", &self.event_stream)
+            .field("tls_ca", &self.tls_ca.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +85,7 @@ impl RedisConfig {
             tombstone_ttl_ms: None,
             max_retries: 16,
             event_stream: None,
+            tls_ca: None,
         }
     }
 
@@ -109,6 +115,10 @@ impl RedisConfig {
             return Err(bad);
         }
         if !matches!(scheme, "redis" | "rediss" | "unix" | "redis+unix") {
+            return Err(bad);
+        }
+        // A trust anchor for a connection that is not TLS is a mistake, not a no-op.
+        if self.tls_ca.is_some() && scheme != "rediss" {
             return Err(bad);
         }
         Ok(())

@@ -36,8 +36,27 @@ pub(crate) fn classify(e: &RedisError) -> StoreError {
 }
 
 impl Conn {
-    pub(crate) fn new(url: &str, connect: Duration, response: Duration) -> Result<Conn, Error> {
-        let client = redis::Client::open(url).map_err(|_| Error::Store(StoreError::Config))?;
+    pub(crate) fn new(
+        url: &str,
+        tls_ca: Option<&[u8]>,
+        connect: Duration,
+        response: Duration,
+    ) -> Result<Conn, Error> {
+        let bad = |_| Error::Store(StoreError::Config);
+        let client = match tls_ca {
+            None => redis::Client::open(url).map_err(bad)?,
+            #[cfg(feature = "tls")]
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            )
+            .map_err(bad)?,
+            #[cfg(not(feature = "tls"))]
+            Some(_) => return Err(Error::Store(StoreError::Config)),
+        };
         Ok(Conn {
             client,
             con: None,

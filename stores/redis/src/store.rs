@@ -170,7 +170,12 @@ impl RedisStore {
     ) -> Result<RedisStore, Error> {
         config.validate()?;
         redis.validate()?;
-        let conn = Conn::new(&redis.url, redis.connect_timeout, redis.response_timeout)?;
+        let conn = Conn::new(
+            &redis.url,
+            redis.tls_ca.as_deref(),
+            redis.connect_timeout,
+            redis.response_timeout,
+        )?;
         let mut rng = IdGen::from_seed(seed);
         let mut id = [0u8; 16];
         rng.fill(&mut id);

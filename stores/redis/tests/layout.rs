@@ -306,7 +306,6 @@ fn a_request_that_reads_costs_one_round_trip_and_one_that_saves_two() {
         .unwrap()
         .unwrap();
     let (handle2, epoch2) = (loaded.session.handle, loaded.session.epoch);
-    let _ = loaded;
     assert_eq!((handle2, epoch2), (handle, epoch));
     assert_eq!(
         s.save(handle, epoch, b"{\"n\":2}", NOW + 3),
