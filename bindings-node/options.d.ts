@@ -135,6 +135,11 @@ export interface ConfigOptions {
    * Takes true or false; default true. Core key `cookie_persistent`.
    */
   cookiePersistent?: boolean
+  /**
+   * how Set-Cookie is spelled: sessile (RFC 6265bis names) or starlette (as Starlette's SessionMiddleware writes it).
+   * Takes one of 'sessile', 'starlette'; default 'sessile'. Core key `cookie_style`.
+   */
+  cookieStyle?: 'sessile' | 'starlette'
 }
 
 /**
@@ -314,4 +319,9 @@ export interface EngineConfig {
    * Takes true or false; default true. Core key `cookie_persistent`.
    */
   cookiePersistent: boolean
+  /**
+   * how Set-Cookie is spelled: sessile (RFC 6265bis names) or starlette (as Starlette's SessionMiddleware writes it).
+   * Takes one of 'sessile', 'starlette'; default 'sessile'. Core key `cookie_style`.
+   */
+  cookieStyle: 'sessile' | 'starlette'
 }

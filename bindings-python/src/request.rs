@@ -135,6 +135,19 @@ impl Request {
             .map_err(|e| to_py(py, e))
     }
 
+    /// Send the session's cookie with this response although its token did not change
+    /// (a framework changed what the cookie says, e.g. Flask's `session.permanent`).
+    fn resend_cookie(&mut self) {
+        self.inner.resend_cookie();
+    }
+
+    /// The session must not outlive this request (Starlette's `max_age` of zero or
+    /// less): `finish` stores nothing, ends a session the request holds, and answers a
+    /// cookie that expires at once when there was data or a session.
+    fn discard(&mut self) {
+        self.inner.discard();
+    }
+
     /// End the request: store `data` (bytes; `None` when the app did not modify the
     /// session) and return the `Set-Cookie` value the response must carry, if any.
     /// `persistent` chooses a `Max-Age` for that cookie (`None`: the engine's

@@ -355,7 +355,9 @@ def test_the_readme_settings_snippet_configures_the_backend() -> None:
     from conftest import ROOT
 
     readme = (ROOT / "bindings-python" / "README.md").read_text()
-    [code] = [c for c in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "SESSION_ENGINE" in c]
+    [code] = [
+        c for c in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "SESSION_ENGINE" in c
+    ]
     ns: dict[str, Any] = {}
     exec(compile(code, "README django", "exec"), ns)
     with override_settings(

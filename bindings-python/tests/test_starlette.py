@@ -99,6 +99,69 @@ def cookie_of(resp: Any) -> str | None:
     return cookies[0] if cookies else None
 
 
+#: The cookie Starlette's SessionMiddleware sends when the app clears the session.
+STARLETTE_CLEARED = (
+    "session=null; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; samesite=lax"
+)
+
+
+def without_value(cookie: str | None) -> str:
+    assert cookie is not None
+    name, _, rest = cookie.partition("=")
+    return name + "=VALUE;" + rest.partition(";")[2]
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"max_age": None},
+        {"max_age": 3600, "same_site": "strict", "path": "/app"},
+        {"https_only": True, "same_site": "none", "partitioned": True, "domain": ".example.com"},
+        {"session_cookie": "sid", "https_only": True},
+    ],
+)
+def test_cookie_text_is_starlettes_byte_for_byte(kw: dict[str, Any]) -> None:
+    # The same app on Starlette's middleware and on sessile's: the Set-Cookie texts are
+    # equal but for the value (signed data there, a random token here), on write and clear.
+    texts = []
+    for mw in (StarletteSessionMiddleware, ss.SessionMiddleware):
+        c = TestClient(app_with(mw, secret_key="k", **kw), base_url="https://example.com")
+        written = cookie_of(c.post("/set/a/b"))
+        assert written is not None
+        # Sent back as a browser on the cookie's path would (the routes are at /).
+        cleared = cookie_of(c.post("/clear", headers={"Cookie": written.split(";")[0]}))
+        assert cleared is not None
+        texts.append((without_value(written), cleared))
+    assert texts[0] == texts[1]
+
+
+def test_vary_cookie_when_the_session_is_read_or_written() -> None:
+    async def untouched(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok", headers={"Vary": "Accept-Encoding"})
+
+    app = Starlette(
+        routes=[*ROUTES, Route("/untouched", untouched)],
+        middleware=[Middleware(ss.SessionMiddleware)],
+    )
+    c = TestClient(app)
+    assert c.post("/set/a/b").headers["vary"] == "Cookie"
+    assert c.get("/read").headers["vary"] == "Cookie"
+    assert c.get("/untouched").headers["vary"] == "Accept-Encoding"
+    c.cookies.clear()
+    assert c.get("/read").headers["vary"] == "Cookie"  # read, though empty
+
+
+@pytest.mark.parametrize("max_age", [0, -1])
+def test_zero_or_negative_max_age_keeps_no_session(max_age: int) -> None:
+    mw = ss.SessionMiddleware(app=None, max_age=max_age)  # type: ignore[arg-type]
+    c = TestClient(app_with(ss.SessionMiddleware, max_age=max_age, engine=mw.engine))
+    r = c.post("/set/a/b")
+    assert cookie_of(r) == "session=; path=/; Max-Age=0; httponly; samesite=lax"
+    assert mw.engine.stats().live == 0
+    assert c.get("/read").json()["data"] == {}
+
+
 def test_same_constructor_as_starlettes() -> None:
     kw = dict(
         secret_key="s3cret",
@@ -128,7 +191,10 @@ def test_same_constructor_as_starlettes() -> None:
             assert attr in cookie, (mw, attr, cookie)
         assert c.get("/read").json()["data"] == {"a": "b"}
     engine = ss.SessionMiddleware(app=None, secret_key="k", max_age=3600).engine  # type: ignore[arg-type]
-    assert engine.config["idle_timeout"] == 3600 and engine.config["absolute_timeout"] == 3600
+    # max_age is the absolute timeout; the idle timeout stays sessile's (30 min) as shorter.
+    assert engine.config["absolute_timeout"] == 3600 and engine.config["idle_timeout"] == 1800
+    engine = ss.SessionMiddleware(app=None, max_age=600).engine  # type: ignore[arg-type]
+    assert engine.config["absolute_timeout"] == 600 and engine.config["idle_timeout"] == 600
 
 
 def test_data_stays_server_side() -> None:
@@ -187,7 +253,7 @@ def test_login_rotates_and_logout_destroys() -> None:
     attacker = TestClient(app, cookies={"session": before})
     assert attacker.get("/read").json() == {"data": {}, "user": None}
     r = c.post("/logout")
-    assert "Max-Age=0" in (cookie_of(r) or "")
+    assert cookie_of(r) == STARLETTE_CLEARED
     with pytest.raises(sessile.SessionInvalid) as err:
         engine.validate(after)
     assert err.value.reason == "logged_out"
@@ -199,7 +265,7 @@ def test_clear_destroys_the_session() -> None:
     c.post("/set/a/b")
     token = c.cookies["session"]
     r = c.post("/clear")
-    assert "Max-Age=0" in (cookie_of(r) or "")
+    assert cookie_of(r) == STARLETTE_CLEARED
     with pytest.raises(sessile.SessionInvalid):
         mw.engine.validate(token)
 
@@ -259,24 +325,24 @@ def test_removing_a_key_and_putting_it_back_keeps_the_login() -> None:
 
 
 def test_max_age_is_the_life_server_side_within_the_cores_maxima() -> None:
-    # max_age becomes both timeouts; the per-session maxima stay the core's defaults
-    # unless max_age is above them, then the core lifts them to max_age. The glue copies
-    # none of those numbers.
+    # max_age is the absolute timeout, the idle timeout stays the core's cut to max_age;
+    # the per-session maxima stay the core's defaults unless max_age is above them, then
+    # the core lifts them to max_age. The glue copies none of those numbers.
     core = sessile.Engine().config
     for max_age in (60, 14 * 24 * 3600):
         config = ss.SessionMiddleware(None, max_age=max_age).engine.config  # type: ignore[arg-type]
-        assert (config["idle_timeout"], config["absolute_timeout"]) == (max_age, max_age)
+        idle = min(max_age, core["idle_timeout"])  # type: ignore[type-var]
+        assert (config["idle_timeout"], config["absolute_timeout"]) == (idle, max_age)
         assert config["max_idle_timeout"] == core["max_idle_timeout"]
         assert config["max_absolute_timeout"] == core["max_absolute_timeout"]
-    life = int(max(core["max_idle_timeout"], core["max_absolute_timeout"])) + 3600  # type: ignore[call-overload]
+    life = int(core["max_absolute_timeout"]) + 3600  # type: ignore[call-overload]
     mw = ss.SessionMiddleware(Starlette(routes=ROUTES), max_age=life)
     config = mw.engine.config
-    assert [config[k] for k in ("idle_timeout", "absolute_timeout")] == [life, life]
-    assert [config[k] for k in ("max_idle_timeout", "max_absolute_timeout")] == [life, life]
+    assert config["absolute_timeout"] == config["max_absolute_timeout"] == life
     c = TestClient(mw)
     assert f"max-age={life}" in (cookie_of(c.post("/set/a/b")) or "").lower()
     info = mw.engine.peek(c.cookies["session"])
-    assert info.idle_timeout == info.absolute_timeout == life
+    assert info.absolute_timeout == life and info.idle_timeout == core["idle_timeout"]
     assert info.absolute_deadline - info.created == life
 
 
@@ -393,3 +459,17 @@ def test_a_slow_request_does_not_revive_a_session_logged_out_meanwhile() -> None
         engine.validate(token)
     assert err.value.reason == "logged_out"
     assert engine.stats().live == 0
+
+
+def test_arguments_an_engine_overrides_are_named_in_one_warning() -> None:
+    engine = sessile.Engine(capacity=8, pool_bytes=64 * 1024)
+    with pytest.warns(ss.SettingsWarning) as caught:
+        ss.SessionMiddleware(None, session_cookie="sid", same_site="strict", engine=engine)  # type: ignore[arg-type]
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert "cookie_name='sid'" in text and "cookie_same_site='strict'" in text
+    import warnings
+
+    with warnings.catch_warnings():  # only engine=: nothing was asked that is not done
+        warnings.simplefilter("error", ss.SettingsWarning)
+        ss.SessionMiddleware(None, engine=engine)  # type: ignore[arg-type]

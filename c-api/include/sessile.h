@@ -402,6 +402,25 @@ typedef uint32_t sessile_cookie_priority;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Values of `sessile_config.cookie_style`: how `Set-Cookie` is spelled.
+enum sessile_cookie_style
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // RFC 6265bis names (`Path`, `Max-Age`, `HttpOnly`, ...; the default).
+  SESSILE_COOKIE_STYLE_SESSILE = 0,
+  // As Starlette's SessionMiddleware writes it (`path`, `Max-Age`, `httponly`, ...).
+  SESSILE_COOKIE_STYLE_STARLETTE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum sessile_cookie_style sessile_cookie_style;
+#else
+typedef uint32_t sessile_cookie_style;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Arguments of `sessile_config_profile()`: NIST SP 800-63B reauthentication presets.
 enum sessile_profile
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -519,6 +538,8 @@ typedef struct sessile_config {
   uint32_t cookie_priority;
   // Write Max-Age (persistent cookie); false = browser-session cookie (default true).
   bool cookie_persistent;
+  // A `sessile_cookie_style` (default SESSILE).
+  uint32_t cookie_style;
 } sessile_config;
 
 // What the client looks like on this request. A NULL pointer means "not known" and is

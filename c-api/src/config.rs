@@ -6,8 +6,8 @@ use core::ffi::{CStr, c_char};
 use sessile_core::cookie::Priority;
 use sessile_core::vocabulary::{self, Kind, Value};
 use sessile_core::{
-    ClientPolicy, Config, ConfigError, CookieConfig, CookieConfigError, PrincipalLimitPolicy,
-    Profile, RotatedReusePolicy, SameSite,
+    ClientPolicy, Config, ConfigError, CookieConfig, CookieConfigError, CookieStyle,
+    PrincipalLimitPolicy, Profile, RotatedReusePolicy, SameSite,
 };
 
 use crate::boundary::run;
@@ -66,6 +66,15 @@ pub enum sessile_cookie_priority {
     SESSILE_COOKIE_PRIORITY_MEDIUM = 2,
     /// Priority=High.
     SESSILE_COOKIE_PRIORITY_HIGH = 3,
+}
+
+/// Values of `sessile_config.cookie_style`: how `Set-Cookie` is spelled.
+#[repr(u32)]
+pub enum sessile_cookie_style {
+    /// RFC 6265bis names (`Path`, `Max-Age`, `HttpOnly`, ...; the default).
+    SESSILE_COOKIE_STYLE_SESSILE = 0,
+    /// As Starlette's SessionMiddleware writes it (`path`, `Max-Age`, `httponly`, ...).
+    SESSILE_COOKIE_STYLE_STARLETTE = 1,
 }
 
 /// Arguments of `sessile_config_profile()`: NIST SP 800-63B reauthentication presets.
@@ -149,6 +158,8 @@ pub struct sessile_config {
     pub cookie_priority: u32,
     /// Write Max-Age (persistent cookie); false = browser-session cookie (default true).
     pub cookie_persistent: bool,
+    /// A `sessile_cookie_style` (default SESSILE).
+    pub cookie_style: u32,
 }
 
 impl sessile_config {
@@ -197,6 +208,10 @@ impl sessile_config {
                 Some(Priority::High) => 3,
             },
             cookie_persistent: c.cookie.persistent,
+            cookie_style: match c.cookie.style {
+                CookieStyle::Sessile => 0,
+                CookieStyle::Starlette => 1,
+            },
         }
     }
 }
@@ -308,6 +323,7 @@ unsafe fn write_sized(dst: *mut sessile_config, src: sessile_config, size: usize
         cookie_partitioned,
         cookie_priority,
         cookie_persistent,
+        cookie_style,
     } = src;
     macro_rules! put {
         ($($field:ident),*) => {
@@ -344,7 +360,8 @@ unsafe fn write_sized(dst: *mut sessile_config, src: sessile_config, size: usize
         cookie_same_site,
         cookie_partitioned,
         cookie_priority,
-        cookie_persistent
+        cookie_persistent,
+        cookie_style
     );
     // SAFETY: forwarded contract; byte copies.
     unsafe { core::ptr::copy_nonoverlapping(m.cast::<u8>(), dst.cast::<u8>(), size) };
@@ -400,6 +417,11 @@ unsafe fn convert(c: *const sessile_config) -> Result<Config, sessile_result> {
         1 => Some(Priority::Low),
         2 => Some(Priority::Medium),
         3 => Some(Priority::High),
+        _ => return Err(bad),
+    };
+    cookie.style = match c.cookie_style {
+        0 => CookieStyle::Sessile,
+        1 => CookieStyle::Starlette,
         _ => return Err(bad),
     };
     let config = Config {

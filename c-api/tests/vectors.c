@@ -141,7 +141,8 @@ static int same_config(const sessile_config *a, const sessile_config *b) {
            same_text(a->cookie_domain, b->cookie_domain) && same_text(a->cookie_path, b->cookie_path) &&
            a->cookie_secure == b->cookie_secure && a->cookie_http_only == b->cookie_http_only &&
            a->cookie_same_site == b->cookie_same_site && a->cookie_partitioned == b->cookie_partitioned &&
-           a->cookie_priority == b->cookie_priority && a->cookie_persistent == b->cookie_persistent;
+           a->cookie_priority == b->cookie_priority && a->cookie_persistent == b->cookie_persistent &&
+           a->cookie_style == b->cookie_style;
 }
 
 static void config_file(const json *doc) {

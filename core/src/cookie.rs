@@ -141,6 +141,50 @@ impl Priority {
     }
 }
 
+/// How the `Set-Cookie` text is spelled: the attributes' names and order, and how a
+/// cookie is cleared. Browsers read attribute names case-insensitively (RFC 6265 §5.2), so
+/// the styles differ only to code that compares the text (a framework's own tests, a proxy
+/// rule); the attributes written are the configuration's in every style.
+///
+/// ```
+/// use sessile::cookie::{CookieConfig, CookieStyle};
+///
+/// let cfg = CookieConfig { style: CookieStyle::Starlette, ..CookieConfig::default() }
+///     .with_name("session")
+///     .unwrap();
+/// assert_eq!(
+///     cfg.set_cookie("tok", Some(60)).unwrap().as_str(),
+///     "session=tok; path=/; Max-Age=60; httponly; samesite=lax; secure"
+/// );
+/// assert_eq!(
+///     cfg.clear_cookie().unwrap().as_str(),
+///     "session=null; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; samesite=lax; secure"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CookieStyle {
+    /// RFC 6265bis spelling: `Domain`, `Path`, `Max-Age`, `HttpOnly`, `Secure`,
+    /// `SameSite`, `Partitioned`, `Priority`; cleared with an empty value and `Max-Age=0`.
+    #[default]
+    Sessile,
+    /// Starlette's `SessionMiddleware` (1.x): `path`, `Max-Age`, `httponly`,
+    /// `samesite=lax`, `secure`, `domain`, `partitioned` (then `priority=high`, which
+    /// Starlette never writes), lower case, in that order; cleared with the value `null`
+    /// and `expires=Thu, 01 Jan 1970 00:00:00 GMT`.
+    Starlette,
+}
+
+/// When the cookie ends, as a `Set-Cookie` says it.
+#[derive(Clone, Copy)]
+enum Expiry {
+    /// No `Max-Age`: a browser-session cookie.
+    Session,
+    /// `Max-Age=n`.
+    MaxAge(u64),
+    /// The clearing cookie.
+    Clear,
+}
+
 /// How the session cookie is named and which attributes it carries.
 ///
 /// The default is the most locked-down choice: `__Host-sid`, `Path=/`,
@@ -181,6 +225,8 @@ pub struct CookieConfig {
     pub priority: Option<Priority>,
     /// Write Max-Age (a persistent cookie). false = a browser-session cookie (no Max-Age). Default true.
     pub persistent: bool,
+    /// How the text is spelled ([`CookieStyle`]). Default [`CookieStyle::Sessile`].
+    pub style: CookieStyle,
 }
 
 impl Default for CookieConfig {
@@ -206,6 +252,7 @@ impl Default for CookieConfig {
             partitioned: false,
             priority: None,
             persistent: true,
+            style: CookieStyle::Sessile,
         }
     }
 }
@@ -516,12 +563,16 @@ impl CookieConfig {
         {
             return Err(fmt::Error);
         }
-        let max_age = if self.persistent { max_age_s } else { None };
-        self.write_header(w, value, max_age)
+        let expiry = match max_age_s {
+            Some(secs) if self.persistent => Expiry::MaxAge(secs),
+            _ => Expiry::Session,
+        };
+        self.write_header(w, value, expiry)
     }
 
     /// Same attributes, empty value, `Max-Age=0` (always written, even if not
-    /// persistent), to delete the cookie at logout.
+    /// persistent), to delete the cookie at logout. ([`CookieStyle::Starlette`]: the
+    /// value `null` and `expires=Thu, 01 Jan 1970 00:00:00 GMT`, as Starlette clears.)
     ///
     /// # Errors
     ///
@@ -536,7 +587,34 @@ impl CookieConfig {
     /// assert_eq!(out, "__Host-sid=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
     /// ```
     pub fn write_clear_cookie<W: Write>(&self, w: &mut W) -> fmt::Result {
-        self.write_header(w, "", Some(0))
+        let value = match self.style {
+            CookieStyle::Sessile => "",
+            CookieStyle::Starlette => "null",
+        };
+        self.write_header(w, value, Expiry::Clear)
+    }
+
+    /// A cookie with an empty value that the browser drops at once: `Max-Age=0` (always
+    /// written, even if not persistent), spelled as a set cookie. For a framework whose
+    /// sessions end with the response (Starlette's `max_age` of zero or less). In
+    /// [`CookieStyle::Sessile`] this is the clearing cookie.
+    ///
+    /// ```
+    /// use sessile::cookie::{CookieConfig, CookieStyle};
+    ///
+    /// let cfg = CookieConfig::default();
+    /// assert_eq!(cfg.expire_cookie(), cfg.clear_cookie());
+    /// let cfg = CookieConfig { style: CookieStyle::Starlette, ..cfg };
+    /// assert_eq!(
+    ///     cfg.expire_cookie().unwrap().as_str(),
+    ///     "__Host-sid=; path=/; Max-Age=0; httponly; samesite=lax; secure"
+    /// );
+    /// ```
+    #[must_use]
+    pub fn expire_cookie(&self) -> Option<heapless::String<MAX_SET_COOKIE>> {
+        let mut out = heapless::String::new();
+        self.write_header(&mut out, "", Expiry::MaxAge(0)).ok()?;
+        Some(out)
     }
 
     /// Convenience: [`CookieConfig::write_set_cookie`] into a fixed-capacity
@@ -578,21 +656,33 @@ impl CookieConfig {
         Some(out)
     }
 
-    /// Validates, then writes the header; `value` is already checked.
-    fn write_header<W: Write>(&self, w: &mut W, value: &str, max_age: Option<u64>) -> fmt::Result {
+    /// Validates, then writes the header in the configured style; `value` is already
+    /// checked.
+    fn write_header<W: Write>(&self, w: &mut W, value: &str, expiry: Expiry) -> fmt::Result {
         self.validate().map_err(|_| fmt::Error)?;
         w.write_str(&self.name)?;
         w.write_char('=')?;
         w.write_str(value)?;
+        match self.style {
+            CookieStyle::Sessile => self.write_sessile(w, expiry),
+            CookieStyle::Starlette => self.write_starlette(w, expiry),
+        }
+    }
+
+    fn write_sessile<W: Write>(&self, w: &mut W, expiry: Expiry) -> fmt::Result {
         if let Some(d) = &self.domain {
             w.write_str("; Domain=")?;
             w.write_str(d)?;
         }
         w.write_str("; Path=")?;
         w.write_str(&self.path)?;
-        if let Some(secs) = max_age {
-            w.write_str("; Max-Age=")?;
-            write_decimal(w, secs)?;
+        match expiry {
+            Expiry::Session => {}
+            Expiry::MaxAge(secs) => {
+                w.write_str("; Max-Age=")?;
+                write_decimal(w, secs)?;
+            }
+            Expiry::Clear => w.write_str("; Max-Age=0")?,
         }
         if self.http_only {
             w.write_str("; HttpOnly")?;
@@ -610,6 +700,51 @@ impl CookieConfig {
         if let Some(p) = self.priority {
             w.write_str("; Priority=")?;
             w.write_str(p.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// Starlette 1.x's `SessionMiddleware` text: `; path=P; [Max-Age=N; ]httponly;
+    /// samesite=S[; secure][; domain=D][; partitioned]`, lower case.
+    fn write_starlette<W: Write>(&self, w: &mut W, expiry: Expiry) -> fmt::Result {
+        w.write_str("; path=")?;
+        w.write_str(&self.path)?;
+        match expiry {
+            Expiry::Session => {}
+            Expiry::MaxAge(secs) => {
+                w.write_str("; Max-Age=")?;
+                write_decimal(w, secs)?;
+            }
+            Expiry::Clear => w.write_str("; expires=Thu, 01 Jan 1970 00:00:00 GMT")?,
+        }
+        if self.http_only {
+            w.write_str("; httponly")?;
+        }
+        if let Some(s) = self.same_site {
+            w.write_str("; samesite=")?;
+            w.write_str(match s {
+                SameSite::Strict => "strict",
+                SameSite::Lax => "lax",
+                SameSite::None => "none",
+            })?;
+        }
+        if self.secure {
+            w.write_str("; secure")?;
+        }
+        if let Some(d) = &self.domain {
+            w.write_str("; domain=")?;
+            w.write_str(d)?;
+        }
+        if self.partitioned {
+            w.write_str("; partitioned")?;
+        }
+        if let Some(p) = self.priority {
+            w.write_str("; priority=")?;
+            w.write_str(match p {
+                Priority::Low => "low",
+                Priority::Medium => "medium",
+                Priority::High => "high",
+            })?;
         }
         Ok(())
     }
@@ -836,6 +971,86 @@ mod tests {
     }
 
     // ---------- defaults ----------
+
+    /// Starlette 1.10's `SessionMiddleware` text, attribute by attribute (its template:
+    /// `{name}={data}; path={path}; {max_age}{security_flags}`).
+    #[test]
+    fn starlette_style_exact() {
+        let base = CookieConfig {
+            style: CookieStyle::Starlette,
+            secure: false,
+            ..CookieConfig::default()
+        }
+        .with_name("session")
+        .unwrap();
+        let set = |c: &CookieConfig, max_age| c.set_cookie("v", max_age).unwrap();
+        assert_eq!(
+            set(&base, Some(1_209_600)).as_str(),
+            "session=v; path=/; Max-Age=1209600; httponly; samesite=lax"
+        );
+        let no_max_age = CookieConfig {
+            persistent: false,
+            ..base.clone()
+        };
+        assert_eq!(
+            set(&no_max_age, Some(60)).as_str(),
+            "session=v; path=/; httponly; samesite=lax"
+        );
+        let all = CookieConfig {
+            secure: true,
+            same_site: Some(SameSite::None),
+            partitioned: true,
+            ..base.clone()
+        }
+        .with_domain(Some(".example.com"))
+        .unwrap()
+        .with_path("/second_app")
+        .unwrap();
+        assert_eq!(
+            set(&all, Some(0)).as_str(),
+            "session=v; path=/second_app; Max-Age=0; httponly; samesite=none; secure; \
+             domain=.example.com; partitioned"
+        );
+        assert_eq!(
+            all.clear_cookie().unwrap().as_str(),
+            "session=null; path=/second_app; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; \
+             samesite=none; secure; domain=.example.com; partitioned"
+        );
+        assert_eq!(
+            all.expire_cookie().unwrap().as_str(),
+            "session=; path=/second_app; Max-Age=0; httponly; samesite=none; secure; \
+             domain=.example.com; partitioned"
+        );
+        let strict = CookieConfig {
+            same_site: Some(SameSite::Strict),
+            ..base.clone()
+        };
+        assert!(set(&strict, None).ends_with("; samesite=strict"));
+        let bare = CookieConfig {
+            http_only: false,
+            same_site: None,
+            priority: Some(Priority::High),
+            ..base
+        };
+        assert_eq!(
+            set(&bare, None).as_str(),
+            "session=v; path=/; priority=high"
+        );
+    }
+
+    /// The style changes spelling only: the browser rules are checked the same way.
+    #[test]
+    fn starlette_style_keeps_the_rules() {
+        let c = CookieConfig {
+            style: CookieStyle::Starlette,
+            secure: false,
+            ..CookieConfig::default()
+        };
+        assert_eq!(c.validate(), Err(CookieConfigError::HostPrefixNeedsSecure));
+        assert!(c.set_cookie("v", None).is_none());
+        assert!(c.clear_cookie().is_none());
+        assert!(c.expire_cookie().is_none());
+    }
 
     #[test]
     fn default_fields() {

@@ -83,7 +83,7 @@ pub mod shared;
 pub use config::{
     ClientPolicy, Config, ConfigError, PrincipalLimitPolicy, Profile, RotatedReusePolicy,
 };
-pub use cookie::{CookieConfig, CookieConfigError, CookieError, SameSite};
+pub use cookie::{CookieConfig, CookieConfigError, CookieError, CookieStyle, SameSite};
 pub use engine::{
     Client, Engine, ForkGuard, Loaded, Principal, Saved, Session, SessionRef, SessionsOf, Stats,
 };

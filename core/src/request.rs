@@ -62,6 +62,10 @@ pub struct Request {
     cleared: bool,
     /// The store failed while this request began or ended its session.
     failure: Option<Error>,
+    /// The session must not outlive this request ([`Request::discard`]).
+    discard: bool,
+    /// Send the cookie although the token did not change ([`Request::resend_cookie`]).
+    resend: bool,
 }
 
 impl Request {
@@ -107,6 +111,8 @@ impl Request {
             ended: false,
             cleared: false,
             failure,
+            discard: false,
+            resend: false,
         }
     }
 
@@ -209,6 +215,25 @@ impl Request {
         Ok(())
     }
 
+    /// Send the session's cookie with this response although its token did not change
+    /// (nothing without a session): the framework changed what the cookie says, such as
+    /// Flask's `session.permanent` (a `Max-Age` or none). The token stays; a concurrent
+    /// request holding it is unaffected. Nothing is sent if, by [`Request::finish`], the
+    /// token no longer names the session (another request rotated or ended it): the
+    /// browser must not be handed back a dead token.
+    pub fn resend_cookie(&mut self) {
+        self.resend = true;
+    }
+
+    /// The session must not outlive this request (a framework's max age of zero or less,
+    /// such as Starlette's `max_age=0`, which tells the browser to drop the cookie at
+    /// once): at [`Request::finish`] nothing is stored, a session the request holds ends
+    /// server-side, and when the app gave data or a session ended the response carries a
+    /// cookie that expires at once ([`crate::CookieConfig::expire_cookie`]).
+    pub fn discard(&mut self) {
+        self.discard = true;
+    }
+
     /// Give the session a new token (nothing without one).
     pub fn rotate<S: Store>(&mut self, store: &mut S, now: u64) -> Result<(), Error> {
         if let Some(t) = &self.token {
@@ -247,6 +272,21 @@ impl Request {
         if let Some(e) = self.failure {
             return Err(e);
         }
+        if self.discard {
+            let held = self.token.is_some();
+            if held {
+                self.end(store, now);
+                if let Some(e) = self.failure {
+                    return Err(e);
+                }
+            }
+            let given = data.is_some_and(|d| !d.is_empty());
+            return Ok(if held || given {
+                store.config().cookie.expire_cookie()
+            } else {
+                None
+            });
+        }
         let emptied = data.is_some_and(<[u8]>::is_empty) && self.had_data;
         if self.token.is_some() && (self.cleared || emptied) {
             self.end(store, now);
@@ -284,12 +324,19 @@ impl Request {
             self.had_data = !d.is_empty();
         }
         if !self.new_token {
-            return Ok(None);
+            let current = self.resend
+                && store
+                    .peek(token.as_bytes(), now)
+                    .is_ok_and(|s| s.handle == session.handle);
+            if !current {
+                return Ok(None);
+            }
         }
         let persistent = persistent.unwrap_or(store.config().cookie.persistent);
         match store.set_cookie_as(token.as_str(), session.handle, now, persistent) {
             Ok(cookie) => {
                 self.new_token = false;
+                self.resend = false;
                 Ok(Some(cookie))
             }
             // Ended since (another request logged it out): nothing to send.

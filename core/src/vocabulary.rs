@@ -24,7 +24,7 @@ use crate::config::{
     ClientPolicy, Config, ConfigError, MAX_CAPACITY, MAX_TOKEN_BYTES, MAX_TRACKED_ADDRESSES,
     MIN_TOKEN_BYTES, PrincipalLimitPolicy, Profile, RotatedReusePolicy,
 };
-use crate::cookie::{Priority, SameSite};
+use crate::cookie::{CookieStyle, Priority, SameSite};
 
 /// What values a key takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,6 +242,11 @@ pub const KEYS: &[Key] = &[
         kind: Kind::Flag,
         doc: "write Max-Age (else a browser-session cookie)",
     },
+    Key {
+        name: "cookie_style",
+        kind: Kind::Choice(&["sessile", "starlette"]),
+        doc: "how Set-Cookie is spelled: sessile (RFC 6265bis names) or starlette (as Starlette's SessionMiddleware writes it)",
+    },
 ];
 
 /// The key named `name`.
@@ -371,6 +376,9 @@ impl Config {
                 ][choice(k, value)?]
             }
             "cookie_persistent" => cookie.persistent = flag()?,
+            "cookie_style" => {
+                cookie.style = [CookieStyle::Sessile, CookieStyle::Starlette][choice(k, value)?]
+            }
             _ => return Err(ConfigError::UnknownKey),
         }
         Ok(())
@@ -438,6 +446,7 @@ impl Config {
                 },
             )?,
             "cookie_persistent" => Value::Flag(c.persistent),
+            "cookie_style" => choice(name, usize::from(c.style == CookieStyle::Starlette))?,
             _ => return None,
         })
     }

@@ -181,6 +181,70 @@ fn a_browser_session_cookie_has_no_max_age() {
 }
 
 #[test]
+fn a_discarded_request_stores_nothing_and_expires_the_cookie_at_once() {
+    let mut e = engine();
+    // Data given: no session is kept, the browser is told to drop the cookie.
+    let (r, set) = request(&mut e, None, 0, |r, _| r.discard(), Some(b"{\"a\":1}"));
+    assert_eq!(r.token(), None);
+    assert_eq!(
+        set.as_deref(),
+        Some("__Host-sid=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
+    );
+    assert_eq!(e.stats().live, 0);
+    // Nothing given, no session: nothing to say.
+    let (_, set) = request(&mut e, None, 1, |r, _| r.discard(), Some(b""));
+    assert_eq!(set, None);
+    // A session the cookie names ends server-side.
+    let (r, _) = request(&mut e, None, 2, |_, _| {}, Some(b"{\"a\":1}"));
+    let token = r.token().unwrap().to_owned();
+    let (_, set) = request(&mut e, Some(&token), 3, |r, _| r.discard(), None);
+    assert!(set.unwrap().contains("Max-Age=0"));
+    assert!(e.validate(token.as_bytes(), 4, NONE).is_err());
+}
+
+#[test]
+fn resend_cookie_sends_the_same_token_again() {
+    let mut e = engine();
+    let (r, _) = request(&mut e, None, 0, |_, _| {}, Some(b"{\"a\":1}"));
+    let token = r.token().unwrap().to_owned();
+    let (r, set) = request(&mut e, Some(&token), 1_000, |r, _| r.resend_cookie(), None);
+    assert_eq!(r.token(), Some(token.as_str()), "the token stays");
+    let set = set.expect("the cookie is sent again");
+    assert!(set.starts_with(&header(&token)), "{set}");
+    // Nothing to resend without a session.
+    let (_, set) = request(&mut e, None, 2_000, |r, _| r.resend_cookie(), None);
+    assert_eq!(set, None);
+}
+
+#[test]
+fn resend_cookie_never_hands_back_a_token_another_request_rotated_or_ended() {
+    let mut e = engine();
+    let (r, _) = request(&mut e, None, 0, |_, _| {}, Some(b"{\"a\":1}"));
+    let token = r.token().unwrap().to_owned();
+    for end in [false, true] {
+        let token = if end {
+            let (r, _) = request(&mut e, None, 10, |_, _| {}, Some(b"{\"a\":1}"));
+            r.token().unwrap().to_owned()
+        } else {
+            token.clone()
+        };
+        let h = header(&token);
+        let mut slow = Request::begin(&mut e, Some(h.as_bytes()), 20, NONE);
+        slow.resend_cookie();
+        // Meanwhile another request rotates (or logs out) the session.
+        let mut other = Request::begin(&mut e, Some(h.as_bytes()), 21, NONE);
+        if end {
+            other.end(&mut e, 22);
+        } else {
+            other.rotate(&mut e, 22).unwrap();
+        }
+        other.finish(&mut e, None, None, 22, NONE).unwrap();
+        let set = slow.finish(&mut e, None, None, 23, NONE).unwrap();
+        assert_eq!(set, None, "end={end}");
+    }
+}
+
+#[test]
 fn a_request_that_saves_twice_keeps_its_second_save() {
     // Django saves at login (cycle_key) and again at the end of the request: the first
     // save moved the session's epoch, and the second must not be taken for another

@@ -80,6 +80,9 @@ def make_engine() -> sessile.Engine:
 
 def create_app(engine: sessile.Engine) -> Flask:
     app = Flask(__name__)
+    # The cookie's Max-Age counts down to the session's absolute deadline: resending it
+    # on every response of a permanent session (Flask's default) would change nothing.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     snapshot = snapshot_from_env()
     app.session_interface = sessile.flask.SessionInterface(
         engine,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Callable
 
 from . import Engine, Session, dumps, loads
 from ._native import Request
@@ -46,6 +46,8 @@ def begin(
     ip: str | bytes | None = None,
     user_agent: str | bytes | None = None,
     persistent: bool | None = None,
+    decode: Callable[[bytes], Any] = loads,
+    encode: Callable[[dict[str, Any]], bytes] = dumps,
 ) -> tuple[SessionState, dict[str, Any]]:
     """The session a request's ``Cookie`` header names, and its data.
 
@@ -53,21 +55,24 @@ def begin(
     holds none (empty, written by other code, corrupt). Nothing the client sends raises.
     ``ip`` and ``user_agent`` go to the engine's client checks (and to a session this
     request starts). ``persistent`` is the response cookie's ``Max-Age`` choice (``None``:
-    the engine's ``cookie_persistent``). A shared store that cannot answer raises
-    :class:`sessile.StoreUnavailable` (the glue answers 503).
+    the engine's ``cookie_persistent``). ``decode`` / ``encode`` turn the payload into
+    the dict and back (default: plain JSON; Flask passes its tagged JSON). A shared store
+    that cannot answer raises :class:`sessile.StoreUnavailable` (the glue answers 503).
     """
     request, payload = engine.begin_request(cookie_header, ip=ip, user_agent=user_agent)
     try:
-        data = loads(payload)
+        data = decode(payload) if payload else {}
     except ValueError:
         data = {}
-    return SessionState(engine, request, persistent), data if isinstance(data, dict) else {}
+    state = SessionState(engine, request, persistent)
+    state.encode = encode
+    return state, data if isinstance(data, dict) else {}
 
 
 class SessionState:
     """The session behind one request: the core's request lifecycle, with JSON data."""
 
-    __slots__ = ("engine", "persistent", "request")
+    __slots__ = ("encode", "engine", "persistent", "request")
 
     def __init__(self, engine: Engine, request: Request, persistent: bool | None) -> None:
         self.engine = engine
@@ -75,6 +80,8 @@ class SessionState:
         #: Whether the response's cookie carries ``Max-Age`` (``None``: the engine's
         #: ``cookie_persistent``).
         self.persistent = persistent
+        #: How the session dict becomes the payload.
+        self.encode: Callable[[dict[str, Any]], bytes] = dumps
 
     @property
     def token(self) -> str | None:
@@ -116,7 +123,7 @@ class SessionState:
         ``changed=False`` says the app did not modify ``data`` (Flask's ``modified``), so
         it is neither serialised nor stored.
         """
-        body = (dumps(dict(data)) if data else b"") if changed else None
+        body = (self.encode(dict(data)) if data else b"") if changed else None
         try:
             return self.request.finish(body, persistent=self.persistent)
         finally:

@@ -8,8 +8,9 @@
 is stored in the engine, and the cookie carries only the session's random token.
 
 - ``Vary: Cookie`` is added whenever the session was read or written.
-- ``Set-Cookie`` is sent only when the token changes (new session, :func:`login`,
-  :func:`rotate`) or the session ends (emptied, or :func:`logout`).
+- ``Set-Cookie`` is sent when the token changes (new session, :func:`login`,
+  :func:`rotate`) or the session ends (emptied, or :func:`logout`), and resent (same
+  token) as Flask resends it: see ``SESSION_REFRESH_EACH_REQUEST`` below.
 - ``session.permanent`` works as in Flask: a permanent session's cookie carries
   ``Max-Age`` (until the session's absolute deadline); otherwise it is a browser-session
   cookie. The server-side idle and absolute timeouts apply either way.
@@ -20,8 +21,18 @@ is stored in the engine, and the cookie carries only the session's random token.
   stores nothing and sends no cookie: it cannot overwrite the logged-in session's data
   nor bring back a logged-out one. (These rules are the core's request lifecycle,
   :mod:`sessile._lifecycle`.)
-- The cookie's name and attributes are the engine's (``cookie_name``, ``cookie_secure``,
-  ...), not Flask's ``SESSION_COOKIE_*`` settings.
+- Values go through Flask's tagged JSON (``flask.json.tag``), as in Flask's own
+  sessions: ``datetime``, ``tuple``, ``bytes``, ``UUID`` and ``Markup`` come back as
+  they went in. A value it cannot encode raises ``TypeError`` naming the key.
+- With :class:`Session` (``Session(app)`` or ``init_app(app)``) the engine is built from
+  Flask's ``SESSION_COOKIE_*`` settings and ``PERMANENT_SESSION_LIFETIME`` (see
+  :mod:`sessile._flask_settings`); where sessile's secure default wins, one
+  :class:`SettingsWarning` at startup says so. With a ``SessionInterface(engine)`` made
+  by hand the engine's settings are used, and the first request warns once about the
+  Flask settings the app set that are not applied.
+- A permanent session's cookie is resent on every response when
+  ``SESSION_REFRESH_EACH_REQUEST`` is on (Flask's default), and any session's when
+  ``session.permanent`` changed.
 - A session store that cannot answer (Redis down or slow: :class:`sessile.StoreUnavailable`)
   answers ``503`` with the text ``session store unavailable``: never a 500 with a trace,
   and never the request served as if it had no session (fail closed). Any use of
@@ -43,14 +54,19 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import flask
+from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import NullSession, SecureCookieSession
 from flask.sessions import SessionInterface as _FlaskSessionInterface
 from werkzeug.exceptions import ServiceUnavailable
 
-from . import Engine, Session, StoreUnavailable
+from . import Engine, StoreUnavailable
+from . import Session as SessionInfo
+from ._flask_settings import SettingsWarning, engine_options
 from ._lifecycle import (
     SHARED_NO_SNAPSHOT,
     STORE_UNAVAILABLE,
@@ -65,7 +81,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ServerSession",
+    "Session",
     "SessionInterface",
+    "SettingsWarning",
     "UnavailableSession",
     "current_principal",
     "login",
@@ -112,6 +130,8 @@ class ServerSession(SecureCookieSession):
         super().__init__(initial)
         #: The request's session lifecycle, shared with the ASGI glue.
         self.state = state
+        #: ``permanent`` as the request found it (a change resends the cookie).
+        self.was_permanent = self.permanent
 
     @property
     def token(self) -> str | None:
@@ -119,7 +139,7 @@ class ServerSession(SecureCookieSession):
         return self.state.token
 
     @property
-    def info(self) -> Session | None:
+    def info(self) -> SessionInfo | None:
         """The engine's snapshot of the request's session."""
         return self.state.info
 
@@ -140,7 +160,8 @@ class SessionInterface(_FlaskSessionInterface):
     ``client_info=True`` passes the client address and User-Agent to the engine, so its
     ``ip_policy`` / ``user_agent_policy`` can observe or enforce changes.
     ``snapshot_path`` and ``snapshot_key`` (32 bytes) write the in-process engine's
-    sessions at exit (see :meth:`write_snapshot`).
+    sessions at exit (see :meth:`write_snapshot`). ``serializer`` turns the session dict
+    into the stored bytes and back (default: Flask's tagged JSON).
     """
 
     null_session_class = UnavailableSession
@@ -152,9 +173,15 @@ class SessionInterface(_FlaskSessionInterface):
         client_info: bool = True,
         snapshot_path: str | os.PathLike[str] | None = None,
         snapshot_key: bytes | None = None,
+        serializer: Any = None,
+        settings_applied: bool = False,
     ) -> None:
         self.engine = engine
         self.client_info = client_info
+        self.serializer = TaggedJSONSerializer() if serializer is None else serializer
+        #: The engine was built from the app's Flask settings (:class:`Session`); else
+        #: the first request warns about the ones the app set.
+        self.settings_applied = settings_applied
         self.snapshot_path = snapshot_path
         self.snapshot_key = snapshot_key
         if snapshot_path is not None:
@@ -172,15 +199,55 @@ class SessionInterface(_FlaskSessionInterface):
         write_snapshot(self.engine, self.snapshot_path, self.snapshot_key)
         return True
 
+    def _encode(self, data: dict[str, Any]) -> bytes:
+        try:
+            return str(self.serializer.dumps(data)).encode()
+        except (TypeError, ValueError, OverflowError) as e:
+            for key, value in data.items():
+                try:
+                    self.serializer.dumps({key: value})
+                except (TypeError, ValueError, OverflowError) as why:
+                    raise TypeError(f"session[{key!r}] cannot be stored: {why}") from why
+            raise TypeError(f"the session cannot be stored: {e}") from e
+
+    def _decode(self, payload: bytes) -> Any:
+        try:
+            return self.serializer.loads(payload.decode())
+        except Exception as e:  # written by other code, or corrupt: an empty session
+            raise ValueError(str(e)) from e
+
+    def _warn_unapplied(self, app: Flask) -> None:
+        self.settings_applied = True
+        given = [k for k in _COOKIE_SETTINGS if k in app.config and not _at_flask_default(app, k)]
+        if given:
+            warnings.warn(
+                "sessile.flask.SessionInterface was given an engine: its cookie and "
+                "timeouts are used, not these Flask settings: "
+                + ", ".join(given)
+                + " (sessile.flask.Session(app) applies them)",
+                SettingsWarning,
+                stacklevel=3,
+            )
+
     def open_session(self, app: Flask, request: Request) -> ServerSession | UnavailableSession:
         header = request.headers.get("Cookie")
         if self.client_info:
             ip, user_agent = request.remote_addr, request.headers.get("User-Agent")
         else:
             ip = user_agent = None
+        if not self.settings_applied:
+            self._warn_unapplied(app)
         # permanent is Flask's: chosen by the app during the request (see save_session).
         try:
-            state, data = begin(self.engine, header, ip=ip, user_agent=user_agent, persistent=False)
+            state, data = begin(
+                self.engine,
+                header,
+                ip=ip,
+                user_agent=user_agent,
+                persistent=False,
+                decode=self._decode,
+                encode=self._encode,
+            )
         except StoreUnavailable as e:
             # Flask turns an exception raised here into a 500; a routing exception is
             # raised when the view would be dispatched, and answered as itself. Flask
@@ -196,6 +263,10 @@ class SessionInterface(_FlaskSessionInterface):
             response.vary.add("Cookie")
         state = session.state
         state.persistent = session.permanent
+        if session.permanent != session.was_permanent or (
+            session.permanent and app.config.get("SESSION_REFRESH_EACH_REQUEST", True)
+        ):
+            state.request.resend_cookie()
         try:
             cookie = state.finish(session, changed=session.modified)
         except StoreUnavailable as e:
@@ -262,3 +333,66 @@ def logout() -> None:
 def current_principal() -> str | None:
     """The logged-in user of the current request, or ``None``."""
     return _current().principal
+
+
+#: Flask's settings for its session cookie (applied by :class:`Session`).
+_COOKIE_SETTINGS = (
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_PATH",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_COOKIE_PARTITIONED",
+    "PERMANENT_SESSION_LIFETIME",
+)
+
+
+def _at_flask_default(app: Flask, name: str) -> bool:
+    return bool(app.config.get(name) == app.default_config.get(name))
+
+
+class Session:
+    """Server-side sessions for a Flask app, set up as Flask-Session's ``Session`` is::
+
+        sessile.flask.Session(app)
+        # or
+        sessions = sessile.flask.Session()
+        sessions.init_app(app)
+
+    The engine is built from the app's Flask settings (``SESSION_COOKIE_*``,
+    ``PERMANENT_SESSION_LIFETIME``) over sessile's own options, given as keywords here or
+    as ``app.config["SESSILE"]`` (a dict of :class:`sessile.Engine` keywords); sessile's
+    options win. Where sessile's secure default wins over a Flask setting, one
+    :class:`SettingsWarning` at startup says so. Pass ``engine=`` to use an engine built
+    elsewhere (its settings are then used as they are). ``app.extensions["sessile"]`` is
+    the engine.
+    """
+
+    def __init__(
+        self, app: Flask | None = None, *, engine: Engine | None = None, **options: Any
+    ) -> None:
+        self.engine = engine
+        self.options = options
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> Engine:
+        """Install sessile's sessions on ``app``; return its engine."""
+        configured = app.config.get("SESSILE") or {}
+        if not isinstance(configured, Mapping):
+            raise TypeError("app.config['SESSILE'] must be a dict of sessile.Engine keywords")
+        options = {**configured, **self.options}
+        engine = self.engine
+        if engine is None:
+            kwargs, kept = engine_options(app.config, app.default_config, options)
+            engine = Engine(**kwargs)
+            if kept:
+                warnings.warn(
+                    "sessile.flask keeps sessile's secure defaults over: " + "; ".join(kept),
+                    SettingsWarning,
+                    stacklevel=2,
+                )
+        app.session_interface = SessionInterface(engine, settings_applied=True)
+        app.extensions["sessile"] = engine
+        return engine

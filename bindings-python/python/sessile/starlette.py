@@ -6,14 +6,18 @@
 
 Same constructor arguments with the same meaning as Starlette's (``session_cookie``,
 ``max_age``, ``path``, ``same_site``, ``https_only``, ``domain``, ``partitioned``);
-``request.session`` is a dict. Differences: the data stays on the server (the cookie
-carries only a random token), ``secret_key`` is accepted but not needed (nothing is
-signed), ``max_age`` also bounds the session's life server-side (idle and absolute
-timeout; ``None`` keeps the engine defaults and makes a browser-session cookie), and a
+``request.session`` is a dict tracking ``accessed`` / ``modified`` as Starlette's
+``Session``; ``Vary: Cookie`` is added when it was read or written, and the
+``Set-Cookie`` text is Starlette's (the core's ``cookie_style="starlette"``).
+Differences: the data stays on the server (the cookie carries only a random token),
+``secret_key`` is accepted but not needed (nothing is signed), ``max_age`` is the
+session's life server-side (its absolute timeout; ``None`` keeps the engine defaults and
+makes a browser-session cookie; zero or less keeps no session past its request), and a
 cookie is sent only when the token changes. An invalid, forged or expired cookie gives an
 empty session, never an exception; a cookie sent twice follows the engine's rule
 (:meth:`sessile.Engine.validate_cookie`). Pass ``engine=`` to share one
-:class:`sessile.Engine` (its cookie settings then win over the arguments).
+:class:`sessile.Engine` (its settings then win over the arguments; a
+:class:`SettingsWarning` names those given that it overrides).
 
 Use :func:`login` / :func:`logout` to rotate the token at login and destroy the session at
 logout. ``request.session.clear()`` logs out too: the session ends server-side and its
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from typing import Any, Literal
 
 from starlette.datastructures import MutableHeaders
@@ -52,11 +57,15 @@ from ._lifecycle import (
     begin,
     write_snapshot,
 )
+from ._max_age import max_age_options
 
 __all__ = [
+    "Session",
     "SessionDict",
     "SessionMiddleware",
     "SessionState",
+    "SettingsWarning",
+    "engine_options",
     "login",
     "logout",
     "principal",
@@ -82,20 +91,104 @@ async def _unavailable(scope: Scope, send: Send, error: StoreUnavailable) -> Non
     await send({"type": "http.response.body", "body": _BODY})
 
 
-class SessionDict(dict[str, Any]):
-    """``request.session``: a dict that tells the request's :class:`SessionState` when the
-    app calls ``clear()`` (the usual logout), which a plain dict could not."""
+class Session(dict[str, Any]):
+    """``request.session``: a dict that records, as Starlette's ``Session`` does, whether
+    the app read it (``accessed``: the response then carries ``Vary: Cookie``) or changed
+    it (``modified``), and tells the request's :class:`SessionState` when the app calls
+    ``clear()`` (the usual logout), which a plain dict could not."""
 
-    __slots__ = ("_state",)
+    accessed: bool = False
+    modified: bool = False
+    _state: SessionState | None = None
 
-    def __init__(self, state: SessionState, data: dict[str, Any]) -> None:
-        super().__init__(data)
-        self._state = state
+    def mark_accessed(self) -> None:
+        self.accessed = True
+
+    def mark_modified(self) -> None:
+        self.accessed = True
+        self.modified = True
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.mark_modified()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.mark_modified()
+        super().__delitem__(key)
 
     def clear(self) -> None:
         """Empty the session; at the end of the request it ends server-side (logout)."""
+        self.mark_modified()
         super().clear()
-        self._state.clear()
+        if self._state is not None:
+            self._state.clear()
+
+    def pop(self, key: str, *args: Any) -> Any:
+        if key in self:
+            self.mark_modified()
+        return super().pop(key, *args)
+
+    def popitem(self) -> tuple[str, Any]:
+        item = super().popitem()
+        self.mark_modified()
+        return item
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self.mark_modified()
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.mark_modified()
+        super().update(*args, **kwargs)
+
+    def __ior__(self, other: Any, /) -> Session:  # type: ignore[override,misc]
+        self.mark_modified()
+        return super().__ior__(other)
+
+
+#: The name this class had before it tracked access like Starlette's ``Session``.
+SessionDict = Session
+
+
+def _session(state: SessionState, data: dict[str, Any]) -> Session:
+    session = Session(data)
+    session._state = state
+    return session
+
+
+def engine_options(
+    session_cookie: str = "session",
+    max_age: int | None = 14 * 24 * 60 * 60,
+    path: str = "/",
+    same_site: Literal["lax", "strict", "none"] = "lax",
+    https_only: bool = False,
+    domain: str | None = None,
+    partitioned: bool = False,
+) -> dict[str, Any]:
+    """The :class:`sessile.Engine` options that Starlette's ``SessionMiddleware``
+    arguments mean (the cookie is spelled as Starlette spells it: ``cookie_style``).
+
+    ``max_age`` is how long a session lives from its start (its absolute timeout; "max
+    age" in the README; the idle timeout stays sessile's, cut to it when shorter), and
+    the cookie's ``Max-Age`` counts down to it.
+    ``None`` makes a browser-session cookie and keeps the engine's timeouts; zero or
+    less: no session outlives its request.
+    """
+    options: dict[str, Any] = {
+        "cookie_name": session_cookie,
+        "cookie_path": path,
+        "cookie_same_site": same_site,
+        "cookie_secure": https_only,
+        "cookie_domain": domain,
+        "cookie_partitioned": partitioned,
+        "cookie_http_only": True,
+        "cookie_style": "starlette",
+        "cookie_persistent": max_age is not None,
+    }
+    if max_age is not None and max_age > 0:
+        options.update(max_age_options(float(max_age)))
+    return options
 
 
 class SessionMiddleware:
@@ -122,28 +215,23 @@ class SessionMiddleware:
             raise TypeError("snapshot_path needs snapshot_key (32 random bytes)")
         self.snapshot_path = snapshot_path
         self.snapshot_key = snapshot_key
+        wanted = engine_options(
+            session_cookie, max_age, path, same_site, https_only, domain, partitioned
+        )
         if engine is None:
-            # max_age is the session's life server-side too; the core lifts its per-session
-            # maxima when a timeout given is longer.
-            life = None if max_age is None else float(max_age)
-            config: dict[str, Any] = dict(
-                cookie_name=session_cookie,
-                cookie_path=path,
-                cookie_same_site=same_site,
-                cookie_secure=https_only,
-                cookie_domain=domain,
-                cookie_partitioned=partitioned,
-                idle_timeout=life,
-                absolute_timeout=life,
-            )
             if snapshot_path is not None and snapshot_key is not None:
-                engine = Engine.restore_or_new(snapshot_path, snapshot_key, **config)
+                engine = Engine.restore_or_new(snapshot_path, snapshot_key, **wanted)
             else:
-                engine = Engine(**config)
+                engine = Engine(**wanted)
+        else:
+            _warn_unapplied(engine, wanted, engine_options())
         if snapshot_path is not None and engine.shared:
             raise ValueError(SHARED_NO_SNAPSHOT)
         self.engine = engine
         self.persistent = max_age is not None
+        #: Starlette's max_age of zero or less: the browser drops the cookie at once and no
+        #: session outlives its request (the core's ``Request.discard``).
+        self.discard = max_age is not None and max_age <= 0
 
     def write_snapshot(self) -> bool:
         """Write the engine's sessions to ``snapshot_path`` now (atomically, under
@@ -189,7 +277,9 @@ class SessionMiddleware:
         except StoreUnavailable as e:
             await _unavailable(scope, send, e)
             return
-        scope["session"] = SessionDict(state, data)
+        if self.discard:
+            state.request.discard()
+        scope["session"] = _session(state, data)
         scope["sessile"] = state
         started = failed = False
 
@@ -198,15 +288,19 @@ class SessionMiddleware:
             if failed:
                 return  # the app's body of a response replaced by the 503
             if message["type"] == "http.response.start":
+                session = scope["session"]
                 try:
-                    cookie = state.finish(scope["session"])
+                    cookie = state.finish(session)
                 except StoreUnavailable as e:
                     # What the app did to the session was not stored: say so instead.
                     failed = True
                     await _unavailable(scope, send, e)
                     return
+                headers = MutableHeaders(scope=message)
+                if cookie is not None or getattr(session, "accessed", True):
+                    _add_vary_cookie(headers)
                 if cookie is not None:
-                    MutableHeaders(scope=message).append("Set-Cookie", cookie)
+                    headers.append("Set-Cookie", cookie)
             if message["type"] in ("http.response.start", "websocket.accept"):
                 started = True
             await send(message)
@@ -217,6 +311,35 @@ class SessionMiddleware:
             if started or failed:
                 raise  # the response is under way: the server ends it
             await _unavailable(scope, send, e)
+
+
+class SettingsWarning(UserWarning):
+    """A ``SessionMiddleware`` argument the engine given with ``engine=`` overrides."""
+
+
+def _warn_unapplied(engine: Engine, wanted: dict[str, Any], default: dict[str, Any]) -> None:
+    """One warning naming the arguments given (other than Starlette's defaults) that an
+    ``engine=`` given overrides: never silence."""
+    config = engine.config
+    differ = sorted(
+        f"{key}={value!r} (the engine's: {config.get(key)!r})"
+        for key, value in wanted.items()
+        if key in config and value != default.get(key) and config.get(key) != value
+    )
+    if differ:
+        warnings.warn(
+            "sessile.starlette.SessionMiddleware: the engine given decides, not these "
+            "arguments: " + "; ".join(differ),
+            SettingsWarning,
+            stacklevel=3,
+        )
+
+
+def _add_vary_cookie(headers: MutableHeaders) -> None:
+    """``Vary: Cookie`` (a shared cache must not serve one user's page to another), once."""
+    vary = [v.strip().lower() for h in headers.getlist("vary") for v in h.split(",")]
+    if "cookie" not in vary and "*" not in vary:
+        headers.add_vary_header("Cookie")
 
 
 def _state(conn: HTTPConnection) -> SessionState:
