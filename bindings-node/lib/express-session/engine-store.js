@@ -385,4 +385,4 @@ SessileStore.prototype.clear = function (cb) {
   call(cb, null)
 }
 
-module.exports = { EngineStore, SessileStore, clientOf }
+module.exports = { EngineStore, SessileStore, clientOf, passportUser }

@@ -5,11 +5,14 @@
 // Which rules here are express-session's and which the core's: README.md in this folder.
 // Differences from express-session: bindings-node/README.md ("Secure defaults").
 const { Cookie, CookieText, read } = require('./cookie')
-const { Signer, resolveOptions } = require('../../index.js')
+const { Signer } = require('../../index.js')
 const { Session, Store, MemoryStore } = require('./store')
-const { EngineStore, SessileStore } = require('./engine-store')
+const { EngineStore, SessileStore, passportUser } = require('./engine-store')
+const { parse: parseOptions, checkCookieKeys } = require('./options')
 
 const PENDING = '\0sessile-pending'
+// The cookie options a `cookie` function gave for a request.
+const RESOLVED = Symbol('sessile.cookieOptions')
 
 function defineMethod(obj, name, fn) {
   Object.defineProperty(obj, name, { configurable: true, enumerable: false, value: fn, writable: true })
@@ -103,65 +106,60 @@ function appendHeader(res, data) {
   res.setHeader('Set-Cookie', Array.isArray(prev) ? prev.concat(data) : [prev, data])
 }
 
-function checkSecret(secret) {
-  const ok = (s) => (typeof s === 'string' && s.length > 0) || (Buffer.isBuffer(s) && s.length > 0)
-  if (Array.isArray(secret)) {
-    if (secret.length === 0) throw new TypeError('secret option array must contain one or more strings')
-    if (!secret.every(ok)) throw new TypeError('secret option must be non-empty strings or Buffers')
-    return secret
-  }
-  if (!ok(secret)) throw new TypeError('secret option required for sessions (a non-empty string, Buffer or array)')
-  return [secret]
-}
-
-// The cookie attributes sessile/express takes where express-session's options say nothing:
-// the core's defaults (resolveOptions), in express-session's words. The core's `Secure` is
-// express-session's `'auto'` (Secure whenever the request came over HTTPS), so that an
-// express-session app served over plain HTTP keeps its sessions; its attributes that
-// express-session's Cookie also defaults (HttpOnly, Path=/) are left to that Cookie.
-let cookieDefaults = null
-function defaultCookie() {
-  if (cookieDefaults === null) {
-    const core = resolveOptions()
-    cookieDefaults = {
-      sameSite: core.cookieSameSite === 'omit' ? false : core.cookieSameSite,
-      secure: core.cookieSecure ? 'auto' : false,
-    }
-  }
-  return cookieDefaults
-}
-
 function session(options) {
-  const opts = options || {}
-  const cookieOptions = Object.assign({}, defaultCookie(), opts.cookie)
-  const generateId = opts.genid
+  // Checked in express-session's order, then sessile's checks (options.js).
+  const o = parseOptions(options)
+  // The cookie's attributes, or express-session 1.19's function of req giving them.
+  const cookieOptions = o.cookie
+  const cookieFn = typeof cookieOptions === 'function' ? cookieOptions : null
+  const generateId = o.genid
   // express-session's name for the cookie.
-  const name = opts.name || opts.key || 'connect.sid'
+  const name = o.name
   // The cookie's Set-Cookie and clearing text, written by the core; its options are
-  // checked now, by the core's rules.
-  const cookieText = new CookieText(name, cookieOptions)
-  const store = opts.store || new EngineStore(opts.engine ? { engine: opts.engine } : opts.engineOptions)
-  const trustProxy = opts.proxy
-  const resaveSession = opts.resave === undefined ? false : Boolean(opts.resave)
-  const rollingSessions = Boolean(opts.rolling)
-  const saveUninitializedSession = opts.saveUninitialized === undefined ? false : Boolean(opts.saveUninitialized)
-  const signer = new Signer(checkSecret(opts.secret))
+  // checked now, by the core's rules (a function's, per request when first seen).
+  const cookieText = new CookieText(name, cookieFn ? o.cookieDefaults : cookieOptions)
+  const store = o.store || new EngineStore(o.engine ? { engine: o.engine } : o.engineOptions)
+  const trustProxy = o.proxy
+  const resaveSession = o.resave
+  const rollingSessions = o.rolling
+  const saveUninitializedSession = o.saveUninitialized
   const engineIds = store.issuesIds === true
-  // The engine store's per-request native calls, bound to this signer.
-  const link = engineIds ? store.link(signer) : null
+  // The secret's signer and the engine store's per-request native calls bound to it; with
+  // no secret option (compat only), those of each request's `req.secret`.
+  const keyed = o.secrets === null ? null : keyFor(o.secrets)
+  const bySecret = new Map()
+  function keyFor(secrets) {
+    const signer = new Signer(secrets)
+    return { signer, link: engineIds ? store.link(signer) : null }
+  }
+  function keyOf(req) {
+    if (keyed !== null) return keyed
+    const secret = req.secret
+    if (typeof secret !== 'string' || secret === '') return null
+    let k = bySecret.get(secret)
+    if (k === undefined) {
+      if (bySecret.size >= 8) bySecret.clear()
+      k = keyFor([secret])
+      bySecret.set(secret, k)
+    }
+    return k
+  }
   // A session's stored text (the engine store remembers its cookie's part).
   const text = engineIds && store.text ? store.text : JSON
-
-  if (generateId !== undefined && typeof generateId !== 'function') {
-    throw new TypeError('genid option must be a function')
+  // Who a saved session's user is (default: Passport's `passport.user`), bound in the
+  // engine at save (see Ctx#syncPrincipal).
+  const principalOf = o.principal || passportUser
+  // Security events: to `onEvent` and to the engine's listeners after each request.
+  const engine = engineIds ? store.engine : null
+  const onEvent = o.onEvent
+  if (onEvent !== undefined && engine === null) {
+    throw new TypeError('onEvent option needs the sessile engine store (events are the engine\'s)')
   }
+
   if (generateId !== undefined && engineIds) {
     throw new TypeError('genid cannot be used with the sessile engine store: the engine issues session IDs')
   }
-  if (opts.unset && opts.unset !== 'destroy' && opts.unset !== 'keep') {
-    throw new TypeError('unset option must be "destroy" or "keep"')
-  }
-  const unsetDestroy = opts.unset === 'destroy'
+  const unsetDestroy = o.unsetDestroy
   const idOf = generateId || defaultId
 
   store.generate = function (req) {
@@ -183,8 +181,40 @@ function session(options) {
       req.sessionID = idOf(req)
     }
     req.session = new Session(req)
-    req.session.cookie = new Cookie(cookieOptions)
-    if (cookieOptions.secure === 'auto') req.session.cookie.secure = cookieText.secureOnly || issecure(req, trustProxy)
+    req.session.cookie = cookieOf(req)
+  }
+
+  // The cookie options of `req` (express-session 1.19: `cookie` may be a function of req,
+  // called once per request here; sessile's defaults under what it gives).
+  function cookieOptionsOf(req) {
+    if (cookieFn === null) return cookieOptions
+    let c = req[RESOLVED]
+    if (c === undefined) {
+      const given = cookieFn(req)
+      checkCookieKeys(given)
+      c = Object.assign({}, o.cookieDefaults, given)
+      Object.defineProperty(req, RESOLVED, { configurable: true, value: c })
+    }
+    return c
+  }
+
+  // A new session's Cookie for `req`: `secure: 'auto'` and `sameSite: 'auto'` resolved by
+  // whether the request came over HTTPS (through `proxy` / `trust proxy`).
+  function cookieOf(req) {
+    const c = cookieOptionsOf(req)
+    const cookie = new Cookie(c)
+    if (c.secure === 'auto' || c.sameSite === 'auto') {
+      const isSecure = issecure(req, trustProxy)
+      if (c.secure === 'auto') {
+        cookie.secure = isSecure || (cookieFn === null ? cookieText.secureOnly : cookieText.needsSecure(c))
+      }
+      if (c.sameSite === 'auto') {
+        // SameSite=None needs Secure (browsers drop it otherwise); the request is HTTPS.
+        cookie.sameSite = isSecure ? 'none' : 'lax'
+        if (isSecure) cookie.secure = true
+      }
+    }
+    return cookie
   }
 
   // Sessions inflated from the engine store: the methods that wrapmethods() would define
@@ -249,8 +279,9 @@ function session(options) {
 
   // The state of one request; the middleware's steps are its methods (one object per
   // request instead of a closure per step).
-  function Ctx(req, res, next) {
+  function Ctx(req, res, next, key) {
     this.req = req
+    this.key = key
     this.res = res
     this.next = next
     this.originalHash = undefined
@@ -286,7 +317,11 @@ function session(options) {
     const req = this.req
     const res = this.res
     if (this.clearCookie && !req.session) {
-      appendHeader(res, cookieText.clearCookie(cookieOptions.secure === 'auto' ? issecure(req, trustProxy) : cookieOptions.secure))
+      try {
+        appendHeader(res, cookieFn === null ? cookieText.clearCookie(cookieOptions.secure === 'auto' || cookieOptions.sameSite === 'auto' ? issecure(req, trustProxy) : cookieOptions.secure) : cookieText.configFor(cookieOf(req)).clearCookie())
+      } catch (err) {
+        setImmediate(this.next, err)
+      }
       return
     }
     if (!req.session) return
@@ -300,7 +335,7 @@ function session(options) {
       this.touched = true
     }
     try {
-      appendHeader(res, cookieText.setCookie(req.session.cookie, 's:' + signer.sign(req.sessionID)))
+      appendHeader(res, cookieText.setCookie(req.session.cookie, 's:' + this.key.signer.sign(req.sessionID)))
     } catch (err) {
       setImmediate(this.next, err)
     }
@@ -331,7 +366,7 @@ function session(options) {
           // unchanged since it was loaded or saved
         } else if (typeof id === 'string' && id !== PENDING && this.cookieId === id) {
           // A live session: shouldSave() or shouldTouch() holds, and both write it.
-          store.saveLinked(link, id, req.session, json)
+          store.saveLinked(this.key.link, id, req.session, json)
         } else if (this.shouldSave()) {
           this.savedHash = this.fp(req.session)
           store.setSync(req.sessionID, req.session, json)
@@ -593,14 +628,25 @@ function session(options) {
     const url = req.originalUrl || req.url || '/'
     const q = url.indexOf('?')
     const originalPath = (q === -1 ? url : url.slice(0, q)) || '/'
-    if (originalPath.indexOf(cookieOptions.path || '/') !== 0) return next()
+    let resolved
+    try {
+      resolved = cookieOptionsOf(req)
+    } catch (err) {
+      return next(err)
+    }
+    if (originalPath.indexOf(resolved.path || '/') !== 0) return next()
+    // The secret (compat without a secret option: req.secret, as express-session reads it).
+    const key = keyOf(req)
+    if (key === null) return next(new Error('secret option required for sessions'))
+    const signer = key.signer
+    const link = key.link
 
     // Both get several properties below (req: sessionStore, sessionID, session; res:
     // writeHead, end).
     toDictionary(req, 'res')
     toDictionary(res, 'req')
     req.sessionStore = store
-    const ctx = new Ctx(req, res, next)
+    const ctx = new Ctx(req, res, next, key)
     const writeHead = ctx.writeHead
     res.writeHead = function (statusCode) {
       if (!ctx.headersFired) {
