@@ -13,6 +13,8 @@ const { parse: parseOptions, checkCookieKeys } = require('./options')
 const PENDING = '\0sessile-pending'
 // The cookie options a `cookie` function gave for a request.
 const RESOLVED = Symbol('sessile.cookieOptions')
+// The request's state (Ctx), for sessions that regenerate() makes (engine store).
+const CTX = Symbol('sessile.ctx')
 
 function defineMethod(obj, name, fn) {
   Object.defineProperty(obj, name, { configurable: true, enumerable: false, value: fn, writable: true })
@@ -155,6 +157,7 @@ function session(options) {
   if (onEvent !== undefined && engine === null) {
     throw new TypeError('onEvent option needs the sessile engine store (events are the engine\'s)')
   }
+  if (onEvent !== undefined) engine.on('event', onEvent)
 
   if (generateId !== undefined && engineIds) {
     throw new TypeError('genid cannot be used with the sessile engine store: the engine issues session IDs')
@@ -182,6 +185,10 @@ function session(options) {
     }
     req.session = new Session(req)
     req.session.cookie = cookieOf(req)
+    // A session made by regenerate() (Passport's login and logout) gets the request's
+    // methods too, so its save binds the user (engine store).
+    const ctx = req[CTX]
+    if (ctx !== undefined) ctx.wrapmethods(req.session)
   }
 
   // The cookie options of `req` (express-session 1.19: `cookie` may be a function of req,
@@ -245,8 +252,13 @@ function session(options) {
     if (!ctx.req[Session.lazyId]) ctx.req[Session.lazyId] = () => ctx.req.sessionID
     Session.prototype.reload.call(this, ctx.rewrapmethods(this, callback))
   })
-  defineMethod(EngineSession.prototype, 'save', function save() {
+  defineMethod(EngineSession.prototype, 'save', function save(callback) {
     const ctx = this[HOOKS]
+    try {
+      ctx.syncPrincipal(this)
+    } catch (err) {
+      return finish(callback, err)
+    }
     ctx.savedHash = fingerprint(this)
     ctx.storedJson = undefined
     Session.prototype.save.apply(this, arguments)
@@ -295,6 +307,8 @@ function session(options) {
     this.storedJson = undefined
     this.originalJson = undefined
     this.userId = null
+    // The user the session's data named (the `principal` option) when loaded or last bound.
+    this.namedUser = undefined
     // Within one phase (response headers, response end) no app code runs, so the
     // session's fingerprint is computed once per phase.
     this.phaseFp = null
@@ -358,6 +372,9 @@ function session(options) {
           req.session.touch()
           this.touched = true
         }
+        // A user named or no longer named by the session (Passport's passport.user) is
+        // bound or unbound now, unless the cookie has gone out already.
+        if (!res.headersSent) this.syncPrincipal(req.session)
         this.phaseFp = null
         // Identical text is not written again (whether a save or a touch).
         const json = this.storedJson === undefined ? undefined : text.stringify(req.session)
@@ -374,6 +391,9 @@ function session(options) {
           store.setSync(req.sessionID, req.session, json)
         }
       }
+      // Security events of this request (and any before) to onEvent and the engine's
+      // listeners, without the app draining them.
+      if (engine.eventNames().length > 0) engine.emitEvents()
     } catch (err) {
       setImmediate(this.next, err)
     } finally {
@@ -454,7 +474,7 @@ function session(options) {
     store.generate(req)
     this.originalId = engineIds ? PENDING : req.sessionID
     this.originalHash = fingerprint(req.session)
-    this.wrapmethods(req.session)
+    if (!engineIds) this.wrapmethods(req.session)
   }
 
   // `cookie`: the session's Cookie when the store read it apart from `sess`.
@@ -476,6 +496,7 @@ function session(options) {
         sess.cookie = cookie
       }
       this.userId = principal
+      this.namedUser = this.userOf(sess)
       req.session = new EngineSession(this, sess, cookie)
       this.originalId = req.sessionID
       this.originalHash = ORIGINAL
@@ -488,6 +509,7 @@ function session(options) {
     this.originalHash = fingerprint(sess)
     if (!resaveSession) this.savedHash = this.originalHash
     if (principal !== undefined) Object.defineProperty(req.session, 'userId', { configurable: true, value: principal })
+    if (engineIds) this.namedUser = this.userOf(sess)
     this.wrapmethods(req.session)
   }
 
@@ -517,7 +539,12 @@ function session(options) {
       ctx.storedJson = undefined
       _reload.call(this, ctx.rewrapmethods(this, callback))
     })
-    defineMethod(sess, 'save', function save() {
+    defineMethod(sess, 'save', function save(callback) {
+      try {
+        ctx.syncPrincipal(this)
+      } catch (err) {
+        return finish(callback, err)
+      }
       ctx.savedHash = fingerprint(this)
       ctx.storedJson = undefined
       _save.apply(this, arguments)
@@ -558,6 +585,47 @@ function session(options) {
     this.savedHash = undefined
     this.storedJson = undefined
     return finish(callback, null)
+  }
+
+  // The user `sess` names by the `principal` option (default: Passport's passport.user).
+  Ctx.prototype.userOf = function (sess) {
+    const user = principalOf(sess)
+    if (user === undefined || user === null || user === '') return undefined
+    if (typeof user !== 'string') throw new TypeError('principal option must return a string or undefined')
+    return user
+  }
+
+  // Bind the user the session names in the engine (its principal: "log out everywhere",
+  // the per-user cap, never evicted for an anonymous session), or unbind the one it no
+  // longer names: Passport's req.login sets passport.user and saves, req.logout deletes it
+  // and saves. Binding is the engine's login (the ID rotates); unbinding ends the user's
+  // engine session and carries the data on in a fresh anonymous one (new ID). A user bound
+  // by session.login() (no such field) stays bound.
+  Ctx.prototype.syncPrincipal = function (sess) {
+    if (!engineIds) return
+    const user = this.userOf(sess)
+    const bound = sess.userId || null
+    if (user === undefined && (bound === null || this.namedUser === undefined)) return
+    if (user === bound) {
+      this.namedUser = user
+      return
+    }
+    const req = this.req
+    if (bound !== null) {
+      const old = this.currentId()
+      if (typeof old === 'string' && old !== PENDING) store.destroySync(old)
+      req.sessionID = store.issue(req)
+    }
+    if (user !== undefined) {
+      const sid = req.sessionID // issues one when the session is new
+      store.setSync(sid, sess)
+      req.sessionID = store.engine.login(sid, user).token
+    }
+    Object.defineProperty(sess, 'userId', { configurable: true, value: user === undefined ? null : user })
+    this.userId = user === undefined ? null : user
+    this.namedUser = user
+    this.savedHash = undefined
+    this.storedJson = undefined
   }
 
   // End the session server-side and clear the cookie.
@@ -622,7 +690,7 @@ function session(options) {
       : rollingSessions || (this.req.session.cookie.expires != null && this.isModified(this.req.session))
   }
 
-  return function session(req, res, next) {
+  const middleware = function session(req, res, next) {
     if (req.session) return next()
     if (!storeReady) return next()
     const url = req.originalUrl || req.url || '/'
@@ -631,6 +699,8 @@ function session(options) {
     let resolved
     try {
       resolved = cookieOptionsOf(req)
+      // What a function gave is checked by the core's rules before the app runs.
+      if (cookieFn !== null) cookieText.configFor(cookieOf(req))
     } catch (err) {
       return next(err)
     }
@@ -647,6 +717,7 @@ function session(options) {
     toDictionary(res, 'req')
     req.sessionStore = store
     const ctx = new Ctx(req, res, next, key)
+    if (engineIds) req[CTX] = ctx
     const writeHead = ctx.writeHead
     res.writeHead = function (statusCode) {
       if (!ctx.headersFired) {
@@ -741,6 +812,10 @@ function session(options) {
       next()
     })
   }
+  // The engine sessions live in (null with a custom store): for engine.on(kind, ...),
+  // revokePrincipal, stats.
+  middleware.engine = engine
+  return middleware
 }
 
 function finish(callback, err, value) {
