@@ -89,3 +89,10 @@ tools-node: $(NODE_PEER_ES).stamp
 TEST_TARGETS += test-node-peer
 test-node-peer: tools-node
 	node $(NODE_DIR)/test/peer/run-express-session.js $(NODE_PEER_ES)
+
+# An Express app in TypeScript written as @types/express-session users write theirs
+# (SessionData augmented, req.session's methods), compiled with tsc --strict.
+.PHONY: test-node-types
+TEST_TARGETS += test-node-types
+test-node-types: tools-node
+	cd $(NODE_DIR) && npx tsc -p test/types/tsconfig.json

@@ -255,3 +255,37 @@ test('session.login() binds a user that stays bound on later saves (no passport 
   await agent.get('/').expect(200, '2')
   assert.equal(engine.sessionsOf('carol').length, 1)
 })
+
+test("req.session.userId = id (express-session apps' own field) is session data, kept across requests", async () => {
+  const engine = new Engine()
+  const app = appWith({ secret: 'k', engine }, (a) => {
+    a.post('/login', (req, res) => {
+      req.session.regenerate((err) => {
+        if (err) return res.status(500).end()
+        try {
+          req.session.userId = 'u-17'
+        } catch (e) {
+          return res.status(500).send(e.message)
+        }
+        res.send('ok')
+      })
+    })
+    a.post('/bind', (req, res) => {
+      req.session.login('alice')
+      res.send(String(req.session.userId))
+    })
+    a.get('/', (req, res) => res.send(JSON.stringify([req.session.userId ?? null, Object.keys(req.session)])))
+  })
+  const agent = request.agent(app)
+  await agent.post('/login').expect(200, 'ok')
+  await agent.get('/').expect(200, JSON.stringify(['u-17', ['cookie', 'userId']]))
+  await agent.get('/').expect(200, JSON.stringify(['u-17', ['cookie', 'userId']]))
+  // The app's field stays its own; the engine binding is separate.
+  await agent.post('/bind').expect(200, 'u-17')
+  await agent.get('/').expect(200, JSON.stringify(['u-17', ['cookie', 'userId']]))
+  assert.equal(engine.sessionsOf('alice').length, 1)
+  // Without a field of the app's, userId is the bound user.
+  const other = request.agent(app)
+  await other.post('/bind').expect(200, 'alice')
+  await other.get('/').expect(200, JSON.stringify(['alice', ['cookie']]))
+})

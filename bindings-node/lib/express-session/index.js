@@ -188,7 +188,11 @@ function session(options) {
     // A session made by regenerate() (Passport's login and logout) gets the request's
     // methods too, so its save binds the user (engine store).
     const ctx = req[CTX]
-    if (ctx !== undefined) ctx.wrapmethods(req.session)
+    if (ctx !== undefined) {
+      // A new session (regenerate() ended the old one): no user bound.
+      ctx.userId = null
+      ctx.wrapmethods(req.session)
+    }
   }
 
   // The cookie options of `req` (express-session 1.19: `cookie` may be a function of req,
@@ -226,14 +230,15 @@ function session(options) {
 
   // Sessions inflated from the engine store: the methods that wrapmethods() would define
   // on each one live on this prototype and call the request's state. Nothing is added to
-  // `req` for it beyond express-session's own properties: the request's state is a
+  // `req` for it beyond express-session's own properties (and the symbol-keyed CTX): the request's state is a
   // symbol-keyed property of the session (JSON.stringify, for...in and Object.keys skip
   // it), and `req` and `id` are prototype getters. No defineProperty per request.
   function EngineSession(ctx, data, cookie) {
     this[HOOKS] = ctx
     if (cookie !== undefined) this.cookie = cookie
     for (const prop in data) {
-      if (!(prop in this)) this[prop] = data[prop]
+      // `userId` stored by the app is its data (the setter below keeps it as such).
+      if (!(prop in this) || prop === 'userId') this[prop] = data[prop]
     }
   }
   EngineSession.prototype = Object.create(Session.prototype)
@@ -278,6 +283,7 @@ function session(options) {
     get() {
       return this[HOOKS].userId
     },
+    set: ownUserId,
   })
 
   const storeImplementsTouch = typeof store.touch === 'function'
@@ -508,7 +514,7 @@ function session(options) {
     this.originalId = req.sessionID
     this.originalHash = fingerprint(sess)
     if (!resaveSession) this.savedHash = this.originalHash
-    if (principal !== undefined) Object.defineProperty(req.session, 'userId', { configurable: true, value: principal })
+    if (principal !== undefined) this.userId = principal
     if (engineIds) this.namedUser = this.userOf(sess)
     this.wrapmethods(req.session)
   }
@@ -559,7 +565,13 @@ function session(options) {
       return ctx.doLogoutEverywhere(this, callback)
     })
     if (!Object.prototype.hasOwnProperty.call(sess, 'userId')) {
-      Object.defineProperty(sess, 'userId', { configurable: true, value: null })
+      Object.defineProperty(sess, 'userId', {
+        configurable: true,
+        get() {
+          return ctx.userId
+        },
+        set: ownUserId,
+      })
     }
   }
 
@@ -581,7 +593,7 @@ function session(options) {
       return finish(callback, err)
     }
     req.sessionID = issued.token
-    Object.defineProperty(sess, 'userId', { configurable: true, value: userId })
+    this.userId = userId
     this.savedHash = undefined
     this.storedJson = undefined
     return finish(callback, null)
@@ -604,7 +616,7 @@ function session(options) {
   Ctx.prototype.syncPrincipal = function (sess) {
     if (!engineIds) return
     const user = this.userOf(sess)
-    const bound = sess.userId || null
+    const bound = this.userId
     if (user === undefined && (bound === null || this.namedUser === undefined)) return
     if (user === bound) {
       this.namedUser = user
@@ -621,7 +633,6 @@ function session(options) {
       store.setSync(sid, sess)
       req.sessionID = store.engine.login(sid, user).token
     }
-    Object.defineProperty(sess, 'userId', { configurable: true, value: user === undefined ? null : user })
     this.userId = user === undefined ? null : user
     this.namedUser = user
     this.savedHash = undefined
@@ -644,10 +655,10 @@ function session(options) {
     if (!engineIds) {
       return finish(callback, new TypeError('session.logoutEverywhere() needs the sessile engine store'))
     }
-    if (!sess.userId) return finish(callback, null, 0)
+    if (!this.userId) return finish(callback, null, 0)
     let n
     try {
-      n = store.engine.revokePrincipal(sess.userId)
+      n = store.engine.revokePrincipal(this.userId)
     } catch (err) {
       return finish(callback, err)
     }
@@ -816,6 +827,13 @@ function session(options) {
   // revokePrincipal, stats.
   middleware.engine = engine
   return middleware
+}
+
+// `req.session.userId` is the user bound by login() until the app stores a `userId` of its
+// own (express-session apps do: `req.session.userId = user.id`); then it is that session
+// data, saved like any other.
+function ownUserId(value) {
+  Object.defineProperty(this, 'userId', { configurable: true, enumerable: true, writable: true, value })
 }
 
 function finish(callback, err, value) {
