@@ -289,3 +289,49 @@ test("req.session.userId = id (express-session apps' own field) is session data,
   await other.post('/bind').expect(200, 'alice')
   await other.get('/').expect(200, JSON.stringify(['alice', ['cookie']]))
 })
+
+test('max age: cookie.maxAge is how long a session lives from its start (the absolute timeout, idle cut to it); the cookie ends with it', async () => {
+  let now = 0
+  const mw = session({ secret: 'k', rolling: true, cookie: { maxAge: 60_000 }, engineOptions: { clock: () => now } })
+  assert.equal(mw.engine.config.absoluteTimeoutMs, 60_000)
+  assert.equal(mw.engine.config.idleTimeoutMs, 60_000, 'the 30-minute idle default is cut to the max age')
+  const app = express()
+  app.use(mw)
+  touch(app)
+  const agent = request.agent(app)
+  const first = await agent.get('/').expect(200, '1')
+  assert.match(sidCookie(first), /; Max-Age=60;/)
+  now = 40_000
+  const rolled = await agent.get('/').expect(200, '2')
+  // rolling re-sends the cookie; its Max-Age runs to the session's deadline, not 60 s more.
+  assert.match(sidCookie(rolled), /; Max-Age=20;/)
+  now = 59_000
+  await agent.get('/').expect(200, '3')
+  now = 60_000
+  await agent.get('/').expect(200, '1', 'busy or not, the session ended at its max age')
+
+  // The engine's idle timeout, when shorter, still ends an unused session first.
+  const short = session({ secret: 'k', cookie: { maxAge: 3_600_000 }, engineOptions: { idleTimeoutMs: 60_000 } })
+  assert.equal(short.engine.config.absoluteTimeoutMs, 3_600_000)
+  assert.equal(short.engine.config.idleTimeoutMs, 60_000)
+})
+
+test('max age: what the engine cannot keep, or another setting overrides, is a warning, never silent', async () => {
+  const warnings = []
+  const onWarning = (w) => warnings.push(w.message)
+  process.on('warning', onWarning)
+  try {
+    const year = session({ secret: 'k', cookie: { maxAge: 365 * 24 * 3_600_000 } })
+    assert.equal(year.engine.config.absoluteTimeoutMs, 4_294_967_295)
+    const given = session({ secret: 'k', cookie: { maxAge: 1000 }, engineOptions: { absoluteTimeoutMs: 5000, idleTimeoutMs: 5000 } })
+    assert.equal(given.engine.config.absoluteTimeoutMs, 5000)
+    session({ secret: 'k', cookie: { maxAge: 1000 }, engine: new Engine() })
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    process.off('warning', onWarning)
+  }
+  assert.equal(warnings.length, 3, warnings.join('\n'))
+  assert.match(warnings[0], /longer than a session may live in the engine; sessions end after 4294967295 ms/)
+  assert.match(warnings[1], /engineOptions set the session lifetime, so cookie.maxAge 1000 ms does not/)
+  assert.match(warnings[2], /is not the given engine's absolute timeout \(28800000 ms\)/)
+})

@@ -164,14 +164,18 @@ CookieText.prototype.configFor = function (c) {
 /**
  * The Set-Cookie value carrying `value` (URI-encoded, as express-session writes it) with
  * the attributes of the session's Cookie `cookie`: `Max-Age` from its `maxAge`
- * (express-session's milliseconds), none for a browser-session cookie.
+ * (express-session's milliseconds), none for a browser-session cookie; never more than
+ * `leftMs`, when given (the time the session has left: the cookie ends with it).
  */
-CookieText.prototype.setCookie = function (cookie, value) {
+CookieText.prototype.setCookie = function (cookie, value, leftMs) {
   const expires = cookie.expires
   if (expires != null && !(expires instanceof Date && !isNaN(expires.valueOf()))) {
     throw new TypeError('option expires is invalid')
   }
-  const text = this.configFor(cookie).setCookie(encodeURIComponent(value), expires == null ? null : cookie.maxAge)
+  let maxAge = expires == null ? null : cookie.maxAge
+  // Not past the session's own deadline (`leftMs`: the time it has left, when known).
+  if (maxAge !== null && leftMs !== undefined && leftMs < maxAge) maxAge = leftMs
+  const text = this.configFor(cookie).setCookie(encodeURIComponent(value), maxAge)
   if (text === null) throw new TypeError('argument val is invalid')
   return text
 }

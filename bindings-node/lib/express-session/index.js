@@ -355,9 +355,23 @@ function session(options) {
       this.touched = true
     }
     try {
-      appendHeader(res, cookieText.setCookie(req.session.cookie, 's:' + this.key.signer.sign(req.sessionID)))
+      const id = req.sessionID
+      appendHeader(res, cookieText.setCookie(req.session.cookie, 's:' + this.key.signer.sign(id), this.leftMs(id)))
     } catch (err) {
       setImmediate(this.next, err)
+    }
+  }
+
+  // The time session `id` has left before its absolute deadline, by the engine's clock
+  // (the cookie's Max-Age runs to it at most: "max age" is how long a session lives from
+  // its start); undefined for another store, or a cookie that has no Max-Age.
+  Ctx.prototype.leftMs = function (id) {
+    if (!engineIds || this.req.session.cookie.expires == null) return undefined
+    try {
+      return Math.max(0, engine.peek(id).absoluteDeadlineMs - engine.nowMs())
+    } catch (err) {
+      if (err.code === 'SESSILE_SESSION_INVALID') return undefined
+      throw err
     }
   }
 

@@ -4,7 +4,7 @@
 // sessile's own checks. `compat: 'express-session'` is the migration setting: it puts back
 // express-session's defaults where sessile's differ (bindings-node/README.md, "Moving from
 // express-session").
-const { resolveOptions } = require('../../index.js')
+const { resolveOptions, configKeys } = require('../../index.js')
 
 // express-session 1.19's options, and sessile/express's own.
 const KNOWN = new Set([
@@ -42,6 +42,57 @@ function warnUnknown(where, key) {
     type: 'SessileWarning',
     code: 'SESSILE_UNKNOWN_OPTION',
   })
+}
+
+// One meaning of "max age" in every sessile glue (bindings-node/README.md, "Max age"): how
+// long a session lives from its start, the core's absolute timeout; the idle timeout stays
+// the engine's, cut to the max age when that is shorter. `cookie.maxAge` (milliseconds)
+// becomes those engine options when the middleware builds its engine.
+let timeoutLimit = null
+function maxTimeoutMs() {
+  if (timeoutLimit === null) timeoutLimit = configKeys().find((k) => k.name === 'absoluteTimeoutMs').max
+  return timeoutLimit
+}
+
+function warnOnce(id, message) {
+  if (warned.has(id)) return
+  warned.add(id)
+  process.emitWarning(message, { type: 'SessileWarning', code: 'SESSILE_MAX_AGE' })
+}
+
+/**
+ * The engine options of the middleware's own engine: `engineOptions` with the timeouts
+ * that a static `cookie.maxAge` means. Timeouts given in `engineOptions` win (a warning
+ * names the max age they override); a max age above the longest timeout the engine keeps
+ * is cut to it, with a warning. With `engine` given, that engine's timeouts stand: a
+ * warning says when the max age differs from its absolute timeout.
+ */
+function engineOptionsFor(engine, engineOptions, cookie) {
+  const maxAge = cookie && typeof cookie === 'object' ? cookie.maxAge : undefined
+  if (typeof maxAge !== 'number' || !(maxAge > 0)) return engineOptions
+  if (engine !== undefined) {
+    const absolute = engine.config.absoluteTimeoutMs
+    if (absolute !== Math.ceil(maxAge)) {
+      warnOnce(`engine\0${maxAge}\0${absolute}`, `sessile/express: cookie.maxAge ${maxAge} ms is not the given engine's absolute timeout (${absolute} ms): sessions end by the engine's timeouts, and the cookie's Max-Age runs to that deadline at most`)
+    }
+    return engineOptions
+  }
+  let absolute = Math.ceil(maxAge)
+  if (absolute > maxTimeoutMs()) {
+    warnOnce(`max\0${maxAge}`, `sessile/express: cookie.maxAge ${maxAge} ms is longer than a session may live in the engine; sessions end after ${maxTimeoutMs()} ms (about 49 days)`)
+    absolute = maxTimeoutMs()
+  }
+  const given = Object.assign({}, engineOptions)
+  if (given.absoluteTimeoutMs !== undefined || given.profile !== undefined) {
+    if (given.absoluteTimeoutMs !== absolute) {
+      warnOnce(`given\0${maxAge}`, `sessile/express: engineOptions set the session lifetime, so cookie.maxAge ${maxAge} ms does not; the cookie's Max-Age runs to the session's deadline at most`)
+    }
+    return engineOptions
+  }
+  given.absoluteTimeoutMs = absolute
+  const idle = given.idleTimeoutMs === undefined ? resolveOptions().idleTimeoutMs : given.idleTimeoutMs
+  given.idleTimeoutMs = Math.min(idle, absolute)
+  return given
 }
 
 function checkCookieKeys(c) {
@@ -137,7 +188,8 @@ function parse(options) {
     name: opts.name || opts.key || 'connect.sid',
     store: opts.store,
     engine: opts.engine,
-    engineOptions: opts.engineOptions,
+    // The middleware's own engine's options, the max age applied (engineOptionsFor).
+    engineOptions: opts.store === undefined ? engineOptionsFor(opts.engine, opts.engineOptions, cookie) : undefined,
     proxy: opts.proxy,
     // express-session's defaults are true (with a deprecation warning); sessile's false.
     resave: opts.resave === undefined ? compat : Boolean(opts.resave),
