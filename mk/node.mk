@@ -79,7 +79,9 @@ NODE_PEER_ES := $(TOOLS)/peers/express-session-1.19.0
 $(NODE_PEER_ES).stamp:
 	rm -rf $(NODE_PEER_ES) && mkdir -p $(NODE_PEER_ES)
 	git -C $(NODE_PEER_ES) init -q
-	git -C $(NODE_PEER_ES) fetch -q --depth 1 $(EXPRESS_SESSION_GIT) tag v1.19.0
+	git -C $(NODE_PEER_ES) fetch -q --depth 1 $(EXPRESS_SESSION_GIT) tag v1.19.0 || { \
+		echo "could not fetch express-session's tests from $(EXPRESS_SESSION_GIT) (needs github.com once);" \
+			"give a local clone: make tools-node EXPRESS_SESSION_GIT=/path/to/expressjs/session" >&2; exit 1; }
 	test "$$(git -C $(NODE_PEER_ES) rev-parse 'v1.19.0^{commit}')" = $(EXPRESS_SESSION_COMMIT)
 	git -C $(NODE_PEER_ES) checkout -q --detach $(EXPRESS_SESSION_COMMIT)
 	touch $@
