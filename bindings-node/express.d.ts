@@ -81,7 +81,7 @@ declare namespace session {
      * The user a saved session names, bound in the engine at save (Passport's login and
      * logout). Default: Passport's `passport.user` (a string, a number, or an object's `id`).
      */
-    principal?: (session: Session & Partial<SessionData>) => string | undefined
+    principal?: (session: Partial<SessionData> & Record<string, unknown>) => string | undefined
   }
 
   class Cookie {
@@ -168,7 +168,7 @@ declare namespace session {
      * The user a stored session belongs to, or undefined for an anonymous one. Default:
      * Passport's `passport.user` (a string, a number, or an object's `id`).
      */
-    principal?: (session: SessionData) => string | undefined
+    principal?: (session: Partial<SessionData> & Record<string, unknown>) => string | undefined
   }
 
   /**

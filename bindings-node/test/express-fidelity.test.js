@@ -335,3 +335,12 @@ test('max age: what the engine cannot keep, or another setting overrides, is a w
   assert.match(warnings[1], /engineOptions set the session lifetime, so cookie.maxAge 1000 ms does not/)
   assert.match(warnings[2], /is not the given engine's absolute timeout \(28800000 ms\)/)
 })
+
+test('Passport: logging in a new visitor issues no engine session only to end it', async () => {
+  const { app, engine } = passportApp()
+  await logIn(app, 'alice', 'wonderland')
+  assert.deepEqual(
+    engine.drainEvents().map((e) => e.kind),
+    ['created', 'logged_in'],
+  )
+})

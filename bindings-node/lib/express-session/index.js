@@ -165,6 +165,19 @@ function session(options) {
   const unsetDestroy = o.unsetDestroy
   const idOf = generateId || defaultId
 
+  // A session whose ID was never issued has nothing to end: regenerate() (Passport's login
+  // and logout call it) would otherwise issue an engine session only to log it out.
+  if (engineIds) {
+    store.regenerate = function (req, fn) {
+      const lazy = req[Session.lazyId]
+      if (lazy === undefined || lazy() !== null) return Store.prototype.regenerate.call(this, req, fn)
+      process.nextTick(() => {
+        store.generate(req)
+        fn()
+      })
+    }
+  }
+
   store.generate = function (req) {
     if (engineIds) {
       let token = null

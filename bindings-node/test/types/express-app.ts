@@ -23,6 +23,7 @@ const middleware = session({
   engine,
   proxy: true,
   cookie: (req) => ({ maxAge: 3_600_000, sameSite: 'auto', secure: 'auto', path: req.url?.startsWith('/admin') ? '/admin' : '/' }),
+  principal: (sess) => (typeof sess.account === 'string' ? sess.account : undefined),
   onEvent: (event) => {
     if (event.alert) seen.push(event)
   },
