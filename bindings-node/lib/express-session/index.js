@@ -243,9 +243,10 @@ function session(options) {
 
   // Sessions inflated from the engine store: the methods that wrapmethods() would define
   // on each one live on this prototype and call the request's state. Nothing is added to
-  // `req` for it beyond express-session's own properties (and the symbol-keyed CTX): the request's state is a
-  // symbol-keyed property of the session (JSON.stringify, for...in and Object.keys skip
-  // it), and `req` and `id` are prototype getters. No defineProperty per request.
+  // `req` for it beyond express-session's own properties (and the symbol-keyed CTX): the
+  // request's state is a symbol-keyed property of the session (JSON.stringify, for...in
+  // and Object.keys skip it), and `req` and `id` are prototype getters. No defineProperty
+  // per request.
   function EngineSession(ctx, data, cookie) {
     this[HOOKS] = ctx
     if (cookie !== undefined) this.cookie = cookie
