@@ -169,6 +169,8 @@ declare namespace session {
      * Passport's `passport.user` (a string, a number, or an object's `id`).
      */
     principal?: (session: Partial<SessionData> & Record<string, unknown>) => string | undefined
+    /** Called with each security event of the engine, after the store call that caused it. */
+    onEvent?: (event: EventRecord) => void
   }
 
   /**

@@ -344,3 +344,21 @@ test('Passport: logging in a new visitor issues no engine session only to end it
     ['created', 'logged_in'],
   )
 })
+
+test('SessileStore under express-session: security events reach onEvent without emitEvents()', async () => {
+  const expressSession = require('express-session')
+  const seen = []
+  const store = new session.SessileStore({ capacity: 100, onEvent: (e) => seen.push(e.kind) })
+  const app = express()
+  app.use(expressSession({ secret: 'k', store, resave: false, saveUninitialized: false }))
+  app.post('/login', (req, res) => {
+    req.session.passport = { user: 'alice' }
+    res.send('ok')
+  })
+  app.post('/logout', (req, res) => req.session.destroy(() => res.send('bye')))
+  const agent = request.agent(app)
+  await agent.post('/login').expect(200, 'ok')
+  await agent.post('/logout').expect(200, 'bye')
+  assert.deepEqual(seen, ['created', 'logged_in', 'logged_out'])
+  assert.throws(() => new session.SessileStore({ onEvent: 'log' }), /'onEvent' must be a function/)
+})
