@@ -36,7 +36,7 @@ test: tools lint $(TEST_TARGETS)
 	@echo "make test: all suites passed ($(TEST_TARGETS))"
 bench: tools $(BENCH_TARGETS)
 
-# make demo [DEMO=rust|python|node|c] [PORT=8080]
+# make demo [DEMO=rust|python|node|c|django] [PORT=8080]
 demo: demo-$(DEMO)
 
 clean:

@@ -66,9 +66,21 @@ declare namespace session {
     unset?: 'destroy' | 'keep'
     /** A classic express-session store; default: the bounded sessile engine. */
     store?: Store
-    /** The engine to keep sessions in (default: a new one from `engineOptions`; not both). */
+    /**
+     * The engine to keep sessions in (default: a new one from `engineOptions`; not both).
+     * Over a shared store (`store: 'redis://...'` in its options) every worker and host
+     * sees the same sessions; while the store cannot answer, requests get 503 (a short text).
+     */
     engine?: Engine
     engineOptions?: EngineOptions
+    /**
+     * Sessions in this process kept across a restart: restored from `path` now, written
+     * there at SIGTERM, SIGINT and exit (encrypted and authenticated under `key`: 32
+     * bytes, a Buffer or 64 hex digits). A file refused (tampered, truncated, older than
+     * `maxAgeMs`, another key) is a warning, and the engine starts empty. Not for a
+     * shared store, which keeps its sessions itself.
+     */
+    snapshot?: SnapshotOnShutdown
     /**
      * The migration setting: express-session's defaults where sessile's differ (`resave`
      * and `saveUninitialized` true, `cookie.secure` false, no SameSite, `req.secret`
@@ -82,6 +94,13 @@ declare namespace session {
      * logout). Default: Passport's `passport.user` (a string, a number, or an object's `id`).
      */
     principal?: (session: Partial<SessionData> & Record<string, unknown>) => string | undefined
+  }
+
+  interface SnapshotOnShutdown {
+    path: string
+    key: Buffer | string
+    /** The oldest snapshot accepted, ms (default one hour). */
+    maxAgeMs?: number
   }
 
   class Cookie {

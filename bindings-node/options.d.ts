@@ -138,6 +138,48 @@ export interface ConfigOptions {
 }
 
 /**
+ * Where an engine's sessions live (`new Engine({...})` only): this process (the
+ * default) or a Redis/Valkey server shared by every worker and host.
+ */
+export interface EngineStoreOptions {
+  /**
+   * Where sessions live: unset or `memory` for this process's table; a Redis or Valkey URL (`redis://[user[:password]@]host[:port][/db]`, `rediss://...`, `unix:///path/redis.sock[?db=N]`) for one store shared by every worker and host.
+   * Takes text of at most 1024 bytes, or null; default 'memory'. Store key `store`.
+   */
+  store?: string | null
+  /**
+   * A shared store's deployment secret: 64 hex digits (32 random bytes), the same in every process. Keys in the store are digests under it. Required with a URL.
+   * Takes text of at most 64 bytes, or a Buffer of 32 bytes, or null; default null. Store key `store_key`.
+   */
+  storeKey?: string | Buffer | null
+  /**
+   * Prefix of every key in a shared store (default `sessile`); deployments sharing a server use distinct prefixes.
+   * Takes text of at most 64 bytes, or null; default 'sessile'. Store key `store_prefix`.
+   */
+  storePrefix?: string | null
+  /**
+   * Longest wait for a connection to a shared store (default 100 ms).
+   * Takes milliseconds from 1 to 60000; default 100. Store key `store_connect_timeout_ms`.
+   */
+  storeConnectTimeoutMs?: number
+  /**
+   * Longest wait for a shared store's answer (default 100 ms); slower is a `store_timeout` error, never a valid session.
+   * Takes milliseconds from 1 to 60000; default 100. Store key `store_response_timeout_ms`.
+   */
+  storeResponseTimeoutMs?: number
+  /**
+   * How long a shared store remembers a dead token, so its reuse is reported (default: `max_absolute_timeout_ms`).
+   * Takes milliseconds from 1 to 4294967295. Store key `store_tombstone_ttl_ms`.
+   */
+  storeTombstoneTtlMs?: number
+  /**
+   * Also append every security event to the shared store's stream `{prefix}:e`, trimmed to about this many entries, for one collector across processes and hosts (default: off; events reach the process that raised them in any case).
+   * Takes a whole number from 1 to 100000000. Store key `store_event_stream`.
+   */
+  storeEventStream?: number
+}
+
+/**
  * Every key an engine's config keeps, by its option name: `engine.config` and
  * `resolveOptions(options)`. `new Engine(config)` builds an engine configured alike.
  */

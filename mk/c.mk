@@ -1,7 +1,7 @@
 # The C API (c-api/): libsessile.a / libsessile.so, the generated sessile.h, C tests under
 # sanitizers and valgrind, the no_std build, pkg-config install, the C demo and bench.
 .PHONY: tools-c lint-c test-c bench-c demo-c install-c install header-c c-lib \
-	test-c-rust test-c-sanitize test-c-valgrind test-c-nostd test-c-install test-c-demo
+	test-c-rust test-c-sanitize test-c-valgrind test-c-nostd test-c-install test-c-demo test-c-redis
 
 TOOLS_TARGETS += tools-c
 LINT_TARGETS += lint-c
@@ -48,7 +48,7 @@ c-lib:
 header-c:
 	SESSILE_BLESS=1 cargo test -p sessile-c --test header
 
-test-c: test-c-rust test-c-sanitize test-c-valgrind test-c-nostd test-c-install test-c-demo
+test-c: test-c-rust test-c-sanitize test-c-valgrind test-c-nostd test-c-install test-c-demo test-c-redis
 
 # Unit tests (codes and names follow the core) and the header freshness check.
 test-c-rust:
@@ -68,6 +68,19 @@ test-c-valgrind: c-lib
 		cc $(C_CFLAGS) c-api/tests/$$t.c $(C_LIBDIR)/libsessile.a $(C_LIBS) -o $(C_BUILD)/$$t; \
 		$(VALGRIND) $(C_BUILD)/$$t $(ROOT)/tests/vectors; \
 	done
+
+# Heap engines over a shared Redis store (sessile_engine_open), under the sanitizers, then
+# two demo servers over one Redis. Each test starts and stops its own redis-server on a
+# unix socket in a temporary folder (and hangs, stops and restarts it), so they fail when
+# redis-server is missing: make tools-redis.
+test-c-redis: c-lib
+	mkdir -p $(C_BUILD)
+	cc $(C_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+		c-api/tests/redis.c $(C_LIBDIR)/libsessile.a $(C_LIBS) -o $(C_BUILD)/redis-asan
+	$(C_BUILD)/redis-asan
+	cc $(C_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all examples/c/server.c \
+		$(C_LIBDIR)/libsessile.a $(C_LIBS) -o $(C_BUILD)/server-redis-asan
+	c-api/tests/demo-redis.sh $(C_BUILD)/server-redis-asan
 
 # Bare metal: the static library with no allocator (checked on its symbols).
 test-c-nostd: c-lib

@@ -10,7 +10,8 @@ NODE_GEN := $(ROOT)/target/napi-node
 NODE_ADDON := $(NODE_DIR)/sessile.linux-x64-gnu.node
 NODE_STAMP_TOOLS := $(NODE_DIR)/node_modules/.sessile-tools
 NODE_STAMP_DEMO := $(NODE_DEMO_DIR)/node_modules/.sessile-demo
-NODE_RUST_SOURCES := $(wildcard core/src/*.rs $(NODE_DIR)/src/*.rs) core/Cargo.toml Cargo.toml Cargo.lock \
+NODE_RUST_SOURCES := $(wildcard core/src/*.rs core/src/*/*.rs $(NODE_DIR)/src/*.rs stores/*/src/*.rs stores/*/src/lua/*.lua) \
+	core/Cargo.toml stores/backend/Cargo.toml stores/redis/Cargo.toml Cargo.toml Cargo.lock \
 	$(NODE_DIR)/Cargo.toml $(NODE_DIR)/build.rs $(NODE_DIR)/dts-header.d.ts $(NODE_DIR)/package.json
 
 .PHONY: tools-node lint-node test-node bench-node demo-node node-regen
@@ -24,11 +25,12 @@ $(NODE_STAMP_TOOLS): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The stamp carries the time the build started: a source edited during the build is newer.
 $(NODE_GEN)/.stamp: $(NODE_STAMP_TOOLS) $(NODE_RUST_SOURCES)
-	rm -rf $(NODE_GEN) && mkdir -p $(NODE_GEN)
+	rm -rf $(NODE_GEN) && mkdir -p $(NODE_GEN) && touch $(NODE_GEN)/.started
 	cd $(NODE_DIR) && nice npx napi build --platform --release --strip --output-dir $(NODE_GEN) \
 		--js binding.js --dts index.d.ts
-	touch $@
+	mv $(NODE_GEN)/.started $@
 
 # Replaced by rename, never rewritten in place: a running process may have it mapped.
 $(NODE_ADDON): $(NODE_GEN)/.stamp
@@ -54,21 +56,24 @@ lint-node: tools-node
 	cd $(NODE_DIR) && npx tsc -p tsconfig.json
 	cargo fmt -p sessile-node -- --check
 
-test-node: tools-node
+# The Redis tests start their own redis-server (examples/node/redis.js): tools-redis.
+test-node: tools-node tools-redis
 	cd $(NODE_DIR) && node --test test/
 	$(NODE_DIR)/scripts/check-install.sh
 
 bench-node: tools-node
 	node $(NODE_DIR)/bench/bench.js
 
-demo-node: tools-node
-	cd $(NODE_DEMO_DIR) && node server.js
+# STORE=redis: a 4-worker cluster over one redis-server (started by cluster.js unless
+# SESSILE_STORE is given).
+demo-node: tools-node $(if $(filter redis,$(STORE)),tools-redis)
+	cd $(NODE_DEMO_DIR) && node $(if $(filter redis,$(STORE)),cluster.js,server.js)
 
 # express-session's own test suite (1.19.0) against sessile/express. Its tests are not in
 # this repository, nor in the npm package: `make tools-node` fetches the 1.19.0 tag with git
 # (from GitHub, once; EXPRESS_SESSION_GIT may name a local clone or mirror instead) into
 # .tools/peers/ (ignored) and checks the commit; the test run needs no network.
-# bindings-node/test/peer/run-express-session.js runs it (mocha, supertest, express 4:
+# bindings-node/peer/run-express-session.js runs it (mocha, supertest, express 4:
 # devDependencies) and fails on any failure not documented in bindings-node/README.md.
 EXPRESS_SESSION_GIT ?= https://github.com/expressjs/session.git
 EXPRESS_SESSION_COMMIT := c10b2a383841766899f6dcf53c8aff8c7fd3d2e7
@@ -90,7 +95,7 @@ tools-node: $(NODE_PEER_ES).stamp
 
 TEST_TARGETS += test-node-peer
 test-node-peer: tools-node
-	node $(NODE_DIR)/test/peer/run-express-session.js $(NODE_PEER_ES)
+	node $(NODE_DIR)/peer/run-express-session.js $(NODE_PEER_ES)
 
 # An Express app in TypeScript written as @types/express-session users write theirs
 # (SessionData augmented, req.session's methods), compiled with tsc --strict.

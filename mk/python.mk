@@ -6,7 +6,8 @@ PY_STAMP_TOOLS := $(VENV)/.sessile-python-tools
 # maturin develop writes the extension into the source tree (ignored by git) and points
 # $(VENV) at the package there; the file itself is the build's stamp.
 PY_NATIVE := $(PY_DIR)/python/sessile/_native.abi3.so
-PY_RUST_SOURCES := $(wildcard core/src/*.rs $(PY_DIR)/src/*.rs) core/Cargo.toml Cargo.toml Cargo.lock \
+PY_RUST_SOURCES := $(wildcard core/src/*.rs core/src/*/*.rs $(PY_DIR)/src/*.rs stores/*/src/*.rs stores/redis/src/lua/*.lua) \
+	core/Cargo.toml stores/backend/Cargo.toml stores/redis/Cargo.toml Cargo.toml Cargo.lock \
 	$(PY_DIR)/Cargo.toml $(PY_DIR)/pyproject.toml
 PY_LINT_PATHS := $(PY_DIR)/python $(PY_DIR)/tests $(PY_DIR)/bench examples/python
 
@@ -36,12 +37,26 @@ lint-python: tools-python
 	cd $(PY_DIR) && MYPY_CACHE_DIR=$(VENV)/mypy-cache $(VENV)/bin/mypy --strict python/sessile
 	cargo fmt -p sessile-python -- --check
 
-test-python: tools-python
+# Its Redis tests start their own redis-server (Debian's, installed by tools-redis).
+test-python: tools-python tools-redis
 	cd $(PY_DIR) && MYPY_CACHE_DIR=$(VENV)/mypy-cache $(PY) -m mypy.stubtest sessile._native
 	cd $(PY_DIR) && $(PY) -m pytest -q -p no:cacheprovider tests
 
 bench-python: tools-python
 	$(PY) $(PY_DIR)/bench/bench.py
 
+# make demo DEMO=python: one process, sessions in its own table. STORE=redis: gunicorn
+# with $(WORKERS) workers over one Redis (SESSILE_STORE, or a redis-server the demo starts
+# on a unix socket in a temporary folder and stops on exit; a store key per run unless
+# SESSILE_STORE_KEY is given).
+STORE ?= memory
+WORKERS ?= 4
+export WORKERS
+
 demo-python: tools-python
+ifeq ($(STORE),redis)
+	@command -v redis-server >/dev/null || [ -n "$${SESSILE_STORE:-}" ] || $(MAKE) tools-redis
+	$(PY) examples/python/serve_gunicorn.py
+else
 	$(PY) examples/python/app.py
+endif

@@ -39,6 +39,26 @@ if (variant === 'none+dict') {
   let mw
   if (variant === 'sessile') {
     mw = require('../express')(Object.assign(common, { engineOptions: { capacity: 100_000, poolBytes: 64 << 20 } }))
+  } else if (variant === 'sessile-redis') {
+    // bench-redis.js: the same middleware over the Redis store it started.
+    const engineOptions = {
+      capacity: 100_000,
+      poolBytes: 64 << 20,
+      store: process.env.SESSILE_STORE,
+      storeKey: process.env.SESSILE_STORE_KEY,
+      storePrefix: process.env.SESSILE_STORE_PREFIX,
+    }
+    mw = require('../express')(Object.assign(common, { engineOptions }))
+  } else if (variant === 'connect-redis') {
+    // express-session with connect-redis over the same Redis (node-redis client).
+    const session = require('express-session')
+    const { RedisStore } = require('connect-redis')
+    const client = require('redis').createClient({ socket: { path: process.env.BENCH_REDIS_SOCKET } })
+    client.connect().catch((err) => {
+      console.error(err)
+      process.exit(1)
+    })
+    mw = session(Object.assign(common, { store: new RedisStore({ client, prefix: `${process.env.SESSILE_STORE_PREFIX}:` }) }))
   } else {
     const session = require('express-session')
     let store
@@ -54,6 +74,11 @@ if (variant === 'none+dict') {
 app.get('/', (req, res) => {
   if (req.session) req.session.n = (req.session.n || 0) + 1
   res.send('n=' + (req.session ? req.session.n : 0))
+})
+
+// Read-only: reads the session, changes nothing (bench-redis.js).
+app.get('/r', (req, res) => {
+  res.send('n=' + (req.session ? req.session.n || 0 : 0))
 })
 
 const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`port ${server.address().port}\n`))

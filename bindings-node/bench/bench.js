@@ -53,11 +53,10 @@ const PIN = os.availableParallelism() >= 2 && spawnSync('taskset', ['-p', '-c', 
 // steady load never meets that, so it is turned off, for every layer alike.
 const NODE_FLAGS = ['--no-memory-reducer']
 
-function startServer(variant) {
+function startServer(variant, env = process.env) {
   const args = [...NODE_FLAGS, path.join(__dirname, 'app.js'), variant]
-  const child = PIN
-    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const opts = { stdio: ['ignore', 'pipe', 'inherit'], env }
+  const child = PIN ? spawn('taskset', ['-c', '1', process.execPath, ...args], opts) : spawn(process.execPath, args, opts)
   return new Promise((resolve, reject) => {
     child.on('error', reject)
     child.on('exit', (code) => reject(new Error(`${variant} server exited ${code}`)))
@@ -91,10 +90,10 @@ function only(servers, server) {
 }
 
 // One burst of load; the server's own CPU time is read before and after.
-async function burst(variant, server) {
+async function burst(variant, server, url = server.url) {
   const cpu = async () => Number(await (await fetch(server.url + '__cpu')).text())
   const before = await cpu()
-  const r = await autocannon({ url: server.url, headers: server.headers, connections: CONNECTIONS, duration: BURST })
+  const r = await autocannon({ url, headers: server.headers, connections: CONNECTIONS, duration: BURST })
   const used = (await cpu()) - before
   if (r.non2xx || r.errors) throw new Error(`${variant}: ${r.non2xx} non-2xx, ${r.errors} errors`)
   return { requests: r.requests.total, seconds: r.duration, cpu: used }
@@ -268,7 +267,11 @@ async function main() {
   console.log(`ratio engine.validate / Map: ${(raw.sessile / raw.map).toFixed(2)}; load / Map: ${(raw.load / raw.map).toFixed(2)}; link load / Map: ${(raw.linkLoad / raw.map).toFixed(2)}`)
 }
 
-main().catch((err) => {
-  console.error(err)
-  process.exit(1)
-})
+module.exports = { startServer, only, burst, CONNECTIONS }
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })
+}

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 'use strict'
 // Writes options.d.ts, the types of the engine's options and of `engine.config`, from the
-// core's config vocabulary as the built addon lists it (`configKeys()`), so a key added to
-// the core reaches the types without an edit. `make node-regen` runs it; with `--check`
+// core's config vocabulary and the store's keys as the built addon lists them
+// (`configKeys()`), so a key added to either reaches the types without an edit. `make node-regen` runs it; with `--check`
 // (`make lint-node`, and the test suite) it fails when the committed file differs.
 // Needs the addon built (make tools-node).
 const fs = require('node:fs')
@@ -12,6 +12,11 @@ const { configKeys } = require('../binding.js')
 const file = path.join(__dirname, '..', 'options.d.ts')
 
 function type(k) {
+  if (k.bufferBytes != null) return `${textOrChoice(k)} | Buffer`
+  return textOrChoice(k)
+}
+
+function textOrChoice(k) {
   switch (k.kind) {
     case 'count':
     case 'millis':
@@ -44,9 +49,9 @@ function takes(k) {
 const show = (v) => (typeof v === 'string' ? `'${v}'` : String(v))
 
 function doc(k) {
-  const nullable = k.nullable ? ', or null' : ''
+  const nullable = (k.bufferBytes != null ? `, or a Buffer of ${k.bufferBytes} bytes` : '') + (k.nullable ? ', or null' : '')
   const dflt = k.default === null ? (k.nullable ? '; default null' : '') : `; default ${show(k.default)}`
-  return ['  /**', `   * ${k.doc}.`, `   * Takes ${takes(k)}${nullable}${dflt}. Core key \`${k.coreName}\`.`, '   */'].join('\n')
+  return ['  /**', `   * ${k.doc.replace(/\.$/, '')}.`, `   * Takes ${takes(k)}${nullable}${dflt}. ${k.store ? 'Store' : 'Core'} key \`${k.coreName}\`.`, '   */'].join('\n')
 }
 
 function generate() {
@@ -61,7 +66,17 @@ function generate() {
     ' */',
     'export interface ConfigOptions {',
   ]
-  for (const k of keys) lines.push(doc(k), `  ${k.name}?: ${type(k)}${nullable(k)}`)
+  for (const k of keys.filter((k) => !k.store)) lines.push(doc(k), `  ${k.name}?: ${type(k)}${nullable(k)}`)
+  lines.push(
+    '}',
+    '',
+    '/**',
+    ' * Where an engine\'s sessions live (`new Engine({...})` only): this process (the',
+    ' * default) or a Redis/Valkey server shared by every worker and host.',
+    ' */',
+    'export interface EngineStoreOptions {',
+  )
+  for (const k of keys.filter((k) => k.store)) lines.push(doc(k), `  ${k.name}?: ${type(k)}${nullable(k)}`)
   lines.push(
     '}',
     '',

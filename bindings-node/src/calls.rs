@@ -7,8 +7,8 @@
 //! how they read their arguments and build their answer; no rule is decided here either:
 //! validation, deadlines and the duplicate rule are the core's.
 
-use sessile::shared::HeapEngine;
-use sessile::{Client, Error as CoreError, Session, Store};
+use sessile::{Client, Error as CoreError, Saved, Session, Store};
+use sessile_backend::StoreMut;
 
 /// Payloads up to this many bytes are copied out of the engine into a buffer on the stack.
 pub(crate) const PAYLOAD_STACK: usize = 4096;
@@ -40,7 +40,7 @@ impl PayloadCopy {
     }
 
     /// Copy the payload of the live session `s` (just validated at `now`).
-    fn fill(&mut self, e: &mut HeapEngine, s: &Session, now: u64) -> Result<(), CoreError> {
+    fn fill(&mut self, e: &mut StoreMut<'_>, s: &Session, now: u64) -> Result<(), CoreError> {
         let len = s.payload_len as usize;
         self.len = len;
         self.heap.clear();
@@ -62,13 +62,13 @@ impl PayloadCopy {
 
 /// Validate `token` (its idle timer restarts) and copy its payload into `out`.
 pub(crate) fn load(
-    e: &mut HeapEngine,
+    e: &mut StoreMut<'_>,
     token: &[u8],
     now: u64,
     client: &Client<'_>,
     out: &mut PayloadCopy,
 ) -> Result<Session, CoreError> {
-    let s = e.validate(token, now, client).map_err(CoreError::Session)?;
+    let s = e.validate(token, now, client)?;
     out.fill(e, &s, now)?;
     Ok(s)
 }
@@ -77,7 +77,7 @@ pub(crate) fn load(
 /// duplicate rule ([`sessile::Store::validate_any`]) chooses among `tokens`. Returns the
 /// place of the chosen token in `tokens`.
 pub(crate) fn load_any(
-    e: &mut HeapEngine,
+    e: &mut StoreMut<'_>,
     tokens: &[&[u8]],
     now: u64,
     client: &Client<'_>,
@@ -96,13 +96,20 @@ pub(crate) fn load_any(
 /// core's save (only changed bytes are written). A token that validates was neither
 /// rotated nor ended, so the save lands on the session the request holds.
 pub(crate) fn save(
-    e: &mut HeapEngine,
+    e: &mut StoreMut<'_>,
     token: &[u8],
     data: &[u8],
     now: u64,
 ) -> Result<(), CoreError> {
-    let s = e
-        .validate(token, now, &Client::NONE)
-        .map_err(CoreError::Session)?;
+    let s = e.validate(token, now, &Client::NONE)?;
     e.save(s.handle, s.epoch, data, now).map(|_| ())
+}
+
+/// A save's outcome as JS names it.
+pub(crate) fn saved_word(saved: Saved) -> &'static str {
+    match saved {
+        Saved::Written => "written",
+        Saved::Unchanged => "unchanged",
+        Saved::Dropped => "dropped",
+    }
 }

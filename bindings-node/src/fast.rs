@@ -8,7 +8,13 @@
 //! work is not here: they run the same functions as `Engine.load` and
 //! `Engine.savePayload` (`calls.rs`), after checking the cookie signature (`load`'s
 //! argument is the signed cookie value). `load` also takes every copy of a cookie sent
-//! several times, for the engine to choose among (`Engine.validateAny`'s rule).
+//! several times, for the engine to choose among (`Engine.validateAny`'s rule). `load`
+//! hands out the session's handle and epoch, and `save` takes them back, so a save lands
+//! only on the session the request loaded, unchanged since (`Engine.save`). They are
+//! written into `link.state` (a `Uint32Array`: handle high, handle low, epoch) rather
+//! than returned: a BigInt and an array per request cost more than the engine's load. Both go
+//! through the store seam: the in-process table or a shared store alike; a shared store
+//! that cannot answer is a thrown `SESSILE_STORE`, never a missing or valid session.
 //!
 //! Every `unsafe` block here is a Node-API call made on the JS thread inside a callback,
 //! with pointers to locals that outlive the call; statuses are checked, and a failed call
@@ -22,8 +28,8 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::Env;
 use napi::sys;
-use sessile::Client as CoreClient;
-use sessile::shared::SharedEngine;
+use sessile::{Client as CoreClient, Saved, SessionRef, Store};
+use sessile_backend::Backend;
 use subtle::ConstantTimeEq;
 
 use crate::calls::{self, PAYLOAD_STACK, PayloadCopy};
@@ -31,12 +37,44 @@ use crate::error::{arg_error, throw};
 use crate::signer::Keys;
 
 /// What both callbacks share: the engine, the cookie secrets, whether the engine has an
-/// injected clock (then the caller passes the time), the signatures verified lately.
+/// injected clock (then the caller passes the time), the signatures verified lately, and
+/// where `load` writes the loaded session's handle and epoch (`link.state`).
 pub(crate) struct Link {
-    pub engine: Arc<SharedEngine>,
+    pub engine: Arc<Backend>,
     pub keys: Keys,
     pub clock: bool,
     pub verified: RefCell<Option<Verified>>,
+    pub state: State,
+}
+
+/// The three `u32` of `link.state` (an ArrayBuffer's bytes, kept alive by a reference
+/// the link holds): handle high, handle low, epoch of the session `load` last found.
+pub(crate) struct State {
+    words: *mut u32,
+    buffer: sys::napi_ref,
+}
+
+impl State {
+    /// Before `link_object` fills it in.
+    pub(crate) fn unset() -> State {
+        State {
+            words: ptr::null_mut(),
+            buffer: ptr::null_mut(),
+        }
+    }
+
+    fn set(&self, handle: u64, epoch: u32) {
+        if self.words.is_null() {
+            return;
+        }
+        // SAFETY: `words` points at the 12 bytes of an ArrayBuffer that `buffer` keeps
+        // alive; only the JS thread runs these callbacks.
+        unsafe {
+            self.words.write((handle >> 32) as u32);
+            self.words.add(1).write(handle as u32);
+            self.words.add(2).write(epoch);
+        }
+    }
 }
 
 /// Signed cookie values whose signature verified lately, so that a returning cookie skips
@@ -128,15 +166,50 @@ fn ok(status: sys::napi_status) -> Option<()> {
     (status == sys::Status::napi_ok).then_some(())
 }
 
-/// Create the two callbacks over `link` as an object `{ load, save }`.
-pub(crate) fn link_object(env: &Env, link: Link) -> napi::Result<sys::napi_value> {
+/// Create the two callbacks over `link` as an object `{ load, save, state }`.
+pub(crate) fn link_object(env: &Env, mut link: Link) -> napi::Result<sys::napi_value> {
     let raw = env.raw();
-    let link = Rc::new(link);
     let mut obj = ptr::null_mut();
-    // SAFETY: Node-API calls on the JS thread with valid out-pointers; each function takes
-    // ownership of one Rc (a leaked Box) that its finalizer gives back.
+    // SAFETY: Node-API calls on the JS thread with valid out-pointers; the buffer is
+    // referenced (never collected while the link lives); each function takes ownership of
+    // one Rc (a leaked Box) that its finalizer gives back, the last one deleting the
+    // reference.
     unsafe {
         check(sys::napi_create_object(raw, &mut obj))?;
+        let mut data = ptr::null_mut();
+        let mut buffer = ptr::null_mut();
+        check(sys::napi_create_arraybuffer(
+            raw,
+            12,
+            &mut data,
+            &mut buffer,
+        ))?;
+        let mut words = ptr::null_mut();
+        check(sys::napi_create_typedarray(
+            raw,
+            sys::TypedarrayType::uint32_array,
+            3,
+            buffer,
+            0,
+            &mut words,
+        ))?;
+        check(sys::napi_create_reference(
+            raw,
+            buffer,
+            1,
+            &mut link.state.buffer,
+        ))?;
+        link.state.words = data as *mut u32;
+        check(sys::napi_set_named_property(
+            raw,
+            obj,
+            c"state".as_ptr(),
+            words,
+        ))?;
+    }
+    let link = Rc::new(link);
+    // SAFETY: as above.
+    unsafe {
         for (name, cb) in [
             (c"load", load as unsafe extern "C" fn(_, _) -> _),
             (c"save", save as unsafe extern "C" fn(_, _) -> _),
@@ -182,15 +255,20 @@ fn check(status: sys::napi_status) -> napi::Result<()> {
     }
 }
 
-unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
     // SAFETY: `data` is the Box made in link_object for this function, freed only here.
-    drop(unsafe { Box::from_raw(data as *mut Rc<Link>) });
+    let link = unsafe { Box::from_raw(data as *mut Rc<Link>) };
+    if Rc::strong_count(&link) == 1 && !link.state.buffer.is_null() {
+        // The last function of the link: its state buffer may be collected now.
+        // SAFETY: a reference made in link_object, deleted once, here.
+        unsafe { sys::napi_delete_reference(env, link.state.buffer) };
+    }
 }
 
 /// The arguments of one call and its link.
 struct Call<'a> {
     env: sys::napi_env,
-    argv: [sys::napi_value; 4],
+    argv: [sys::napi_value; 5],
     argc: usize,
     link: &'a Link,
 }
@@ -198,7 +276,7 @@ struct Call<'a> {
 impl Call<'_> {
     /// SAFETY: `info` is the callback info of a call to a function made by link_object.
     unsafe fn new<'a>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<Call<'a>> {
-        let mut argv = [ptr::null_mut(); 4];
+        let mut argv = [ptr::null_mut(); 5];
         let mut argc = argv.len();
         let mut data = ptr::null_mut();
         ok(unsafe {
@@ -216,7 +294,7 @@ impl Call<'_> {
         Some(Call {
             env,
             argv,
-            argc: argc.min(4),
+            argc: argc.min(5),
             link,
         })
     }
@@ -329,18 +407,45 @@ impl Call<'_> {
         v
     }
 
-    fn undefined(&self) -> sys::napi_value {
-        let mut v = ptr::null_mut();
-        // SAFETY: out-pointer to a local.
-        unsafe { sys::napi_get_undefined(self.env, &mut v) };
-        v
-    }
-
     fn boolean(&self, b: bool) -> sys::napi_value {
         let mut v = ptr::null_mut();
         // SAFETY: out-pointer to a local.
         unsafe { sys::napi_get_boolean(self.env, b, &mut v) };
         v
+    }
+
+    /// Number argument `i` as a u32: none for anything else.
+    fn u32_arg(&self, i: usize) -> Option<u32> {
+        if self.type_of(i) != sys::ValueType::napi_number {
+            return None;
+        }
+        let mut x = f64::NAN;
+        // SAFETY: argument i is a number; out-pointer to a local.
+        ok(unsafe { sys::napi_get_value_double(self.env, self.arg(i), &mut x) })?;
+        (x.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&x)).then_some(x as u32)
+    }
+
+    /// A JS array of `values`.
+    fn array(&self, values: &[sys::napi_value]) -> sys::napi_value {
+        let mut arr = ptr::null_mut();
+        // SAFETY: out-pointer to a local; arr is the array just made.
+        unsafe {
+            sys::napi_create_array_with_length(self.env, values.len(), &mut arr);
+            for (i, v) in values.iter().enumerate() {
+                sys::napi_set_element(self.env, arr, i as u32, *v);
+            }
+        }
+        arr
+    }
+
+    /// Throw a store's failure (`SESSILE_STORE`), or answer `null` for a token that
+    /// names no live session.
+    fn not_loaded(&self, e: sessile::Error) -> sys::napi_value {
+        if e.is_store() {
+            let _ = throw(&self.env(), e);
+            return ptr::null_mut();
+        }
+        self.null()
     }
 
     fn number(&self, n: u32) -> sys::napi_value {
@@ -465,7 +570,8 @@ unsafe fn enter(
 /// `load(signed, ip, userAgent, now)`: `signed` is the cookie value after `s:`
 /// (`token.signature`). `false` when no secret's signature matches, `null` when the token
 /// names no live session, else the payload text, or `[payload, principal]` for a
-/// logged-in session (what `Engine.load` reads, through `calls::load`).
+/// logged-in session (what `Engine.load` reads, through `calls::load`), its handle and
+/// epoch in `link.state`. Throws `SESSILE_STORE` when a shared store cannot answer.
 unsafe extern "C" fn load(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
     unsafe { enter(env, info, load_in) }
@@ -499,23 +605,15 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
         .link
         .engine
         .with(|e| calls::load(e, token, now, &client, &mut payload));
-    let Ok(s) = found else {
-        return call.null();
+    let s = match found {
+        Ok(s) => s,
+        Err(e) => return call.not_loaded(e),
     };
+    call.link.state.set(s.handle.to_u64(), s.epoch);
     let data = call.string(payload.bytes());
     match s.principal {
         None => data,
-        Some(p) => {
-            let p = call.string(p.as_bytes());
-            let mut arr = ptr::null_mut();
-            // SAFETY: out-pointer to a local; arr is the array just made.
-            unsafe {
-                sys::napi_create_array_with_length(call.env, 2, &mut arr);
-                sys::napi_set_element(call.env, arr, 0, data);
-                sys::napi_set_element(call.env, arr, 1, p);
-            }
-            arr
-        }
+        Some(p) => call.array(&[data, call.string(p.as_bytes())]),
     }
 }
 
@@ -525,7 +623,8 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
 /// duplicate rule chooses among them (`Engine::validate_any`): a planted copy naming no
 /// live session is passed over; several live ones are each ended. `false` when no copy's
 /// signature verifies, `null` when no candidate is usable, else `[payload, principal or
-/// null, index]`, `index` the chosen copy's place in the array.
+/// null, index]`, `index` the chosen copy's place in the array (handle and epoch in
+/// `link.state`).
 fn load_copies(call: &Call<'_>) -> sys::napi_value {
     let array = call.arg(0);
     let mut n = 0u32;
@@ -571,50 +670,47 @@ fn load_copies(call: &Call<'_>) -> sys::napi_value {
         .link
         .engine
         .with(|e| calls::load_any(e, &tokens, now, &client, &mut payload));
-    let Ok((chosen, s)) = found else {
-        return call.null();
+    let (chosen, s) = match found {
+        Ok(found) => found,
+        Err(e) => return call.not_loaded(e),
     };
     let index = candidates[chosen].0;
-    let principal = s.principal;
-    let values = [
+    call.link.state.set(s.handle.to_u64(), s.epoch);
+    call.array(&[
         call.string(payload.bytes()),
-        principal.map_or_else(|| call.null(), |p| call.string(p.as_bytes())),
+        s.principal
+            .map_or_else(|| call.null(), |p| call.string(p.as_bytes())),
         call.number(index),
-    ];
-    let mut arr = ptr::null_mut();
-    // SAFETY: out-pointer to a local; arr is the array just made.
-    unsafe {
-        sys::napi_create_array_with_length(call.env, values.len(), &mut arr);
-        for (i, v) in values.into_iter().enumerate() {
-            sys::napi_set_element(call.env, arr, i as u32, v);
-        }
-    }
-    arr
+    ])
 }
 
-/// `save(token, text, now)`: `Engine.savePayload` (the same `calls::save`, the same errors).
+/// `save(handleHigh, handleLow, epoch, text, now)`: `Engine.save` with the handle and
+/// epoch a `load` left in `link.state`; `true` when the text is stored (written or
+/// unchanged), `false` when the save was dropped (the session ended, or changed since
+/// that load: nothing written).
 unsafe extern "C" fn save(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: called by Node-API as a function made by link_object.
     unsafe { enter(env, info, save_in) }
 }
 
 fn save_in(call: &Call<'_>) -> sys::napi_value {
-    if call.type_of(0) != sys::ValueType::napi_string {
-        return call.throw_type("token");
-    }
-    if call.type_of(1) != sys::ValueType::napi_string {
-        return call.throw_type("data");
-    }
-    let mut token_buf = [0u8; room(sessile::MAX_TOKEN_CHARS)];
-    let Some((token, cut)) = call.str_into(0, &mut token_buf) else {
+    let (Some(high), Some(low)) = (call.u32_arg(0), call.u32_arg(1)) else {
+        let _ = arg_error(&call.env(), "handle", "not a session handle");
         return ptr::null_mut();
     };
+    let Some(epoch) = call.u32_arg(2) else {
+        let _ = arg_error(&call.env(), "epoch", "not a session epoch");
+        return ptr::null_mut();
+    };
+    if call.type_of(3) != sys::ValueType::napi_string {
+        return call.throw_type("data");
+    }
     let mut text_buf = [0u8; PAYLOAD_STACK];
     let heap;
-    let text: &[u8] = match call.str_into(1, &mut text_buf) {
+    let text: &[u8] = match call.str_into(3, &mut text_buf) {
         None => return ptr::null_mut(),
         Some((t, false)) => t,
-        Some((_, true)) => match call.str_heap(1) {
+        Some((_, true)) => match call.str_heap(3) {
             Some(v) => {
                 heap = v;
                 &heap
@@ -622,14 +718,13 @@ fn save_in(call: &Call<'_>) -> sys::napi_value {
             None => return ptr::null_mut(),
         },
     };
-    let Ok(now) = call.now(2) else {
+    let Ok(now) = call.now(4) else {
         return ptr::null_mut();
     };
-    // A token too long to be one is not a live session's.
-    let token: &[u8] = if cut { &[] } else { token };
-    let r = call.link.engine.with(|e| calls::save(e, token, text, now));
+    let h = SessionRef::from_u64(u64::from(high) << 32 | u64::from(low));
+    let r = call.link.engine.with(|e| e.save(h, epoch, text, now));
     match r {
-        Ok(()) => call.undefined(),
+        Ok(saved) => call.boolean(saved != Saved::Dropped),
         Err(err) => {
             let _ = throw(&call.env(), err);
             ptr::null_mut()

@@ -20,8 +20,8 @@ pub use snapshot::{RestoreOptions, Restored, SnapshotOptions};
 use napi::Result;
 use napi::bindgen_prelude::{BigInt, Buffer, Either, Env, FunctionRef, Object, Unknown};
 use napi_derive::napi;
-use sessile::shared::SharedEngine;
 use sessile::{Client as CoreClient, Error as CoreError, SessionRef, Store};
+use sessile_backend::Backend;
 
 use error::{arg_error, throw};
 
@@ -67,6 +67,9 @@ pub struct SessionInfo {
     pub principal: Option<String>,
     /// Payload size in bytes.
     pub payload_length: u32,
+    /// The version a save checks (`engine.save(handle, epoch, data)`): a save made with
+    /// the epoch of a load lands only while the session is the one that was loaded.
+    pub epoch: u32,
 }
 
 /// A session with the token that names it. The token is the only copy: the engine keeps
@@ -136,10 +139,13 @@ pub struct Stats {
 }
 
 /// The session engine: bounded table, exact idle and absolute timeouts, rotation at login,
-/// server-side logout with reuse detection. All durations are milliseconds.
+/// server-side logout with reuse detection. All durations are milliseconds. Sessions live
+/// in this process (the default) or in a Redis/Valkey server shared by every worker and
+/// host (`store`); every call goes through the same store seam over either, and a shared
+/// store that cannot answer is `SESSILE_STORE` (never a valid session).
 #[napi(js_name = "Engine")]
 pub struct NativeEngine {
-    inner: std::sync::Arc<SharedEngine>,
+    inner: std::sync::Arc<Backend>,
     clock: Option<FunctionRef<(), f64>>,
 }
 
@@ -157,6 +163,7 @@ fn session_info(s: &sessile::Session) -> SessionInfo {
             .principal
             .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned()),
         payload_length: s.payload_len,
+        epoch: s.epoch,
     }
 }
 
@@ -221,9 +228,13 @@ fn ms_arg(env: &Env, name: &str, v: Option<f64>) -> Result<Option<u32>> {
 #[napi]
 impl NativeEngine {
     /// Build an engine. Every option is optional: the core's config keys in camelCase
-    /// (`configKeys()`, docs/CONFIG.md). `seed` (32 bytes) makes IDs reproducible and is
-    /// for tests only; `clock` replaces the monotonic clock (it must return milliseconds
-    /// and never go backwards).
+    /// (`configKeys()`, docs/CONFIG.md), and the store's: `store` (unset or `'memory'`:
+    /// this process; a `redis://`, `rediss://` or `unix://` URL: a shared server),
+    /// `storeKey` (64 hex digits or a 32-byte Buffer, required with a URL), `storePrefix`,
+    /// `storeConnectTimeoutMs`, `storeResponseTimeoutMs`, `storeTombstoneTtlMs`. `seed`
+    /// (32 bytes) makes IDs reproducible and is for tests only; `clock` replaces the
+    /// clock (it must return milliseconds and never go backwards; Unix milliseconds for a
+    /// shared store).
     #[napi(constructor)]
     pub fn new(
         env: Env,
@@ -231,14 +242,11 @@ impl NativeEngine {
     ) -> Result<Self> {
         let options::Built {
             config,
+            store,
             seed,
             clock,
         } = options::build(&env, options, options::Takes::Engine)?;
-        let inner = match seed {
-            Some(seed) => SharedEngine::with_seed(config, seed),
-            None => SharedEngine::new(config),
-        }
-        .or_else(|e| Err(throw(&env, e)?))?;
+        let inner = Backend::open(config, &store, seed).or_else(|e| Err(throw(&env, e)?))?;
         let clock = match clock {
             Some(f) => Some(f.create_ref()?),
             None => None,
@@ -297,7 +305,7 @@ impl NativeEngine {
             .with(|e| e.validate(bytes_of(&token), now, &c.core()))
         {
             Ok(s) => Ok(session_info(&s)),
-            Err(why) => Err(throw(&env, CoreError::Session(why))?),
+            Err(e) => Err(throw(&env, e)?),
         }
     }
 
@@ -310,7 +318,7 @@ impl NativeEngine {
         let now = self.now(&env)?;
         match self.inner.with(|e| e.peek(bytes_of(&token), now)) {
             Ok(s) => Ok(session_info(&s)),
-            Err(why) => Err(throw(&env, CoreError::Session(why))?),
+            Err(e) => Err(throw(&env, e)?),
         }
     }
 
@@ -365,7 +373,7 @@ impl NativeEngine {
 
     /// Validate and read the payload in one call (what a middleware does per request).
     /// Returns `null` when the token does not name a live session (for any reason;
-    /// `validate` tells which). `sessile/express` makes the same call through
+    /// `validate` tells which). A shared store that cannot answer throws `SESSILE_STORE`. `sessile/express` makes the same call through
     /// `expressLink().load`, after checking the cookie signature.
     #[napi]
     pub fn load(
@@ -380,10 +388,14 @@ impl NativeEngine {
         let loaded = self
             .inner
             .with(|e| calls::load(e, bytes_of(&token), now, &c.core(), &mut payload));
-        Ok(loaded.ok().map(|s| LoadedSession {
-            session: session_info(&s),
-            data: String::from_utf8_lossy(payload.bytes()).into_owned(),
-        }))
+        match loaded {
+            Ok(s) => Ok(Some(LoadedSession {
+                session: session_info(&s),
+                data: String::from_utf8_lossy(payload.bytes()).into_owned(),
+            })),
+            Err(e) if e.is_store() => Err(throw(&env, e)?),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Internal to `sessile/express`: its two per-request calls bound to this engine and
@@ -391,13 +403,16 @@ impl NativeEngine {
     /// `load(signed)` checks the signature of the cookie value `signed` (`token.signature`)
     /// and then does what `load` does: `false` when no secret's signature matches, `null`
     /// when the token names no live session, the payload text for an anonymous session,
-    /// `[payload, principal]` for a logged-in one. `save` is `savePayload`. When the engine
-    /// has an injected clock, each takes the time as its last argument. Given an array
-    /// (every copy of a cookie sent several times), `load` verifies each and lets the
-    /// engine choose among those that verify, as `validateAny` does: `false` when none
-    /// verifies, `null` when no session is usable, else `[payload, principal, index]`.
+    /// `[payload, principal]` for a logged-in one; the session's handle (high and low
+    /// 32 bits) and epoch are then in `state`. A shared store that cannot answer throws
+    /// `SESSILE_STORE`. `save(handleHigh, handleLow, epoch, data)` is `save`: `true` when
+    /// stored, `false` when dropped. When the engine has an injected clock, each takes the
+    /// time as its last argument. Given an array (every copy of a cookie sent several
+    /// times), `load` verifies each and lets the engine choose among those that verify, as
+    /// `validateAny` does: `false` when none verifies, `null` when no session is usable,
+    /// else `[payload, principal, index]`.
     #[napi(
-        ts_return_type = "{ load(signed: string | string[], ip?: string | null, userAgent?: string | null, now?: number): false | null | string | [string, string] | [string, string | null, number]; save(token: string, data: string, now?: number): void; clock?: () => number }"
+        ts_return_type = "{ load(signed: string | string[], ip?: string | null, userAgent?: string | null, now?: number): false | null | string | [string, string] | [string, string | null, number]; save(handleHigh: number, handleLow: number, epoch: number, data: string, now?: number): boolean; state: Uint32Array; clock?: () => number }"
     )]
     pub fn express_link<'e>(
         &self,
@@ -409,14 +424,33 @@ impl NativeEngine {
             keys: signer.keys(),
             clock: self.clock.is_some(),
             verified: std::cell::RefCell::new(fast::Verified::new()),
+            state: fast::State::unset(),
         };
         let obj = fast::link_object(env, link)?;
         // SAFETY: a value just created in this env, returned to JS as is.
         Ok(unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env.raw(), obj) })
     }
 
-    /// Validate the token (no client comparison) and replace its payload with `data`.
-    /// Throws `SESSILE_SESSION_INVALID` when it names no live session.
+    /// Store `data` as the payload of the session a request loaded (`handle` and `epoch`
+    /// of the `SessionInfo` its load gave), writing only when the bytes differ. Returns
+    /// `'written'`, `'unchanged'`, or `'dropped'` when nothing was written because the
+    /// session ended or its token changed since that load, or (in a shared store) another
+    /// request wrote it meanwhile: a logged-out session is never recreated and a
+    /// concurrent update never silently overwritten (reload, and redo the change).
+    #[napi(ts_return_type = "'written' | 'unchanged' | 'dropped'")]
+    pub fn save(&self, env: Env, handle: BigInt, epoch: u32, data: String) -> Result<String> {
+        let now = self.now(&env)?;
+        let h = handle_of(&env, handle)?;
+        match self.inner.with(|e| e.save(h, epoch, data.as_bytes(), now)) {
+            Ok(saved) => Ok(calls::saved_word(saved).to_owned()),
+            Err(e) => Err(throw(&env, e)?),
+        }
+    }
+
+    /// Validate the token (no client comparison) and replace its payload with `data`:
+    /// whatever was written since the token was loaded is overwritten (`save` keeps the
+    /// load's epoch instead). Throws `SESSILE_SESSION_INVALID` when it names no live
+    /// session.
     #[napi]
     pub fn save_payload(&self, env: Env, token: Bytes, data: String) -> Result<()> {
         let now = self.now(&env)?;
@@ -478,14 +512,20 @@ impl NativeEngine {
     pub fn revoke_principal(&self, env: Env, principal: Bytes) -> Result<u32> {
         let now = self.now(&env)?;
         let p = bytes_of(&principal);
-        Ok(self.inner.with(|e| e.revoke_principal(p, now)) as u32)
+        match self.inner.with(|e| e.revoke_principal(p, now)) {
+            Ok(n) => Ok(n as u32),
+            Err(e) => Err(throw(&env, e)?),
+        }
     }
 
     /// End every live session (an administrator's "log everyone out"); returns how many.
     #[napi]
     pub fn revoke_all(&self, env: Env) -> Result<u32> {
         let now = self.now(&env)?;
-        Ok(self.inner.with(|e| e.revoke_all(now)) as u32)
+        match self.inner.with(|e| e.revoke_all(now)) {
+            Ok(n) => Ok(n as u32),
+            Err(e) => Err(throw(&env, e)?),
+        }
     }
 
     /// Give the ID generator a fresh key from the operating system. A forked child
@@ -505,9 +545,11 @@ impl NativeEngine {
     pub fn sessions_of(&self, env: Env, principal: Bytes) -> Result<Vec<SessionInfo>> {
         let p = bytes_of(&principal);
         let now = self.now(&env)?;
-        Ok(self
-            .inner
-            .with(|e| e.sessions_of(p, now).map(|s| session_info(&s)).collect()))
+        let r = self.inner.with(|e| {
+            e.sessions_of(p, now)
+                .map(|i| i.map(|s| session_info(&s)).collect())
+        });
+        r.or_else(|e| Err(throw(&env, e)?))
     }
 
     /// A snapshot of the session behind `handle` (throws `SESSILE_STALE_HANDLE` once it ended,
@@ -588,7 +630,10 @@ impl NativeEngine {
     #[napi]
     pub fn sweep(&self, env: Env) -> Result<u32> {
         let now = self.now(&env)?;
-        Ok(self.inner.with(|e| e.sweep(now)) as u32)
+        match self.inner.with(|e| e.sweep(now)) {
+            Ok(n) => Ok(n as u32),
+            Err(e) => Err(throw(&env, e)?),
+        }
     }
 
     /// Take every pending security event, oldest first, as plain objects.
@@ -697,6 +742,13 @@ impl NativeEngine {
         options::config_object(env, &c)
     }
 
+    /// Whether sessions live in a shared store (a `store` URL), rather than in this
+    /// process.
+    #[napi(getter)]
+    pub fn shared(&self) -> bool {
+        self.inner.is_shared()
+    }
+
     /// The name of the session cookie.
     #[napi(getter)]
     pub fn cookie_name(&self) -> String {
@@ -709,10 +761,9 @@ impl NativeEngine {
     /// values: `validateCookie` chooses among them instead).
     #[napi]
     pub fn token_from_cookie_header(&self, env: Env, header: Bytes) -> Result<Option<String>> {
-        let r = self.inner.with(|e| {
-            e.token_from_cookie_header(bytes_of(&header))
-                .map(|t| t.map(|b| String::from_utf8_lossy(b).into_owned()))
-        });
+        let name = self.inner.with(|e| e.config().cookie.name.clone());
+        let r = sessile::cookie::parse_cookie(bytes_of(&header), name.as_str())
+            .map(|t| t.map(|b| String::from_utf8_lossy(b).into_owned()));
         r.or_else(|e| Err(throw(&env, CoreError::Cookie(e))?))
     }
 }
@@ -727,7 +778,7 @@ pub struct LoadedSession {
 }
 
 fn read_payload(
-    e: &mut sessile::shared::HeapEngine,
+    e: &mut sessile_backend::StoreMut<'_>,
     h: SessionRef,
     now: u64,
 ) -> std::result::Result<Vec<u8>, CoreError> {

@@ -10,6 +10,10 @@
 //! unset, `undefined` not given; whether the key takes it, its range, and the rules
 //! between keys are the core's ([`Config::from_entries`]), whose errors name the key (in
 //! camelCase once thrown: `error.rs`).
+//!
+//! Beside the core's keys, the store's ([`sessile_backend::STORE_KEYS`]: `store`,
+//! `storeKey`, `storePrefix`, `storeConnectTimeoutMs`, ...), spelled the same way and
+//! checked by [`StoreOptions::set`]; `storeKey` also takes its 32 bytes as a Buffer.
 
 use napi::Result;
 use napi::bindgen_prelude::{Either4, Env, Function, JsValue, Null, Object};
@@ -17,6 +21,7 @@ use napi::bindgen_prelude::{Unknown, ValueType};
 use napi_derive::napi;
 use sessile::vocabulary::{KEYS, Key, Kind, Value};
 use sessile::{Config, ConfigError};
+use sessile_backend::{STORE_KEYS, StoreOptions};
 
 use crate::error::{arg_error, config_error};
 
@@ -37,9 +42,19 @@ pub(crate) fn js_name(core: &str) -> String {
     name
 }
 
-/// The core key a JS option names.
+/// Every key `new Engine` takes: the core's, then the store's.
+fn all_keys() -> impl Iterator<Item = &'static Key> {
+    KEYS.iter().chain(STORE_KEYS.iter())
+}
+
+/// Whether `k` is one of the store's keys (checked by [`StoreOptions::set`]).
+fn is_store_key(k: &Key) -> bool {
+    sessile_backend::store_key(k.name).is_some()
+}
+
+/// The key a JS option names.
 fn key_named(name: &str) -> Option<&'static Key> {
-    KEYS.iter().find(|k| js_name(k.name) == name)
+    all_keys().find(|k| js_name(k.name) == name)
 }
 
 /// Whether the key takes `null` (an attribute that may be absent).
@@ -55,8 +70,14 @@ fn kept(k: &Key) -> bool {
 }
 
 /// A core error's text in JS words: every key it names in camelCase. Whole words only,
-/// so `idle_timeout_ms` inside `max_idle_timeout_ms` is left to that key.
+/// so `idle_timeout_ms` inside `max_idle_timeout_ms` is left to that key. A store key's
+/// bad value (the core's text does not know its kind) says what the key takes.
 pub(crate) fn js_message(e: &ConfigError) -> String {
+    if let ConfigError::BadValue { key } = e
+        && let Some(k) = sessile_backend::store_key(key)
+    {
+        return format!("{}: not accepted. {}", js_name(k.name), k.doc);
+    }
     let text = e.to_string();
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(text.len());
@@ -65,7 +86,7 @@ pub(crate) fn js_message(e: &ConfigError) -> String {
         out.push_str(&rest[..start]);
         let word = &rest[start..];
         let len = word.find(|c| !is_word(c)).unwrap_or(word.len());
-        match sessile::vocabulary::key(&word[..len]) {
+        match sessile::vocabulary::key(&word[..len]).or(sessile_backend::store_key(&word[..len])) {
             Some(k) => out.push_str(&js_name(k.name)),
             None => out.push_str(&word[..len]),
         }
@@ -79,7 +100,7 @@ pub(crate) fn js_message(e: &ConfigError) -> String {
 /// (`idle_timeout_ms`), or a group of the flat keys given as one object (`cookie: {...}`),
 /// is told what Node calls it.
 pub(crate) fn unknown_message(name: &str, e: &ConfigError) -> String {
-    let names: Vec<String> = KEYS.iter().map(|k| js_name(k.name)).collect();
+    let names: Vec<String> = all_keys().map(|k| js_name(k.name)).collect();
     let squashed = name.replace('_', "");
     if let Some(js) = names.iter().find(|js| js.eq_ignore_ascii_case(&squashed)) {
         return format!("{name}: {e} (did you mean {js}?)");
@@ -108,6 +129,14 @@ enum Given {
 }
 
 impl Given {
+    /// Overwrite a text's bytes (the store key passes through here).
+    fn wipe(&mut self) {
+        if let Given::Text(t) = self {
+            // SAFETY: zeros are valid UTF-8.
+            unsafe { t.as_bytes_mut() }.fill(0);
+        }
+    }
+
     fn value(&self) -> Value<'_> {
         match self {
             Given::Int(n) => Value::Int(*n),
@@ -140,9 +169,11 @@ impl Given {
     }
 }
 
-/// What `new Engine(options)` resolves to: the config, the test seed and the test clock.
+/// What `new Engine(options)` resolves to: the config, where sessions live, the test
+/// seed and the test clock.
 pub struct Built<'e> {
     pub config: Config,
+    pub store: StoreOptions,
     pub seed: Option<[u8; 32]>,
     pub clock: Option<Function<'e, (), f64>>,
 }
@@ -160,6 +191,7 @@ pub enum Takes {
 pub fn build<'e>(env: &Env, options: Option<Unknown<'e>>, takes: Takes) -> Result<Built<'e>> {
     let mut built = Built {
         config: Config::default(),
+        store: StoreOptions::default(),
         seed: None,
         clock: None,
     };
@@ -172,6 +204,7 @@ pub fn build<'e>(env: &Env, options: Option<Unknown<'e>>, takes: Takes) -> Resul
     // SAFETY: the value is an object, as just checked.
     let obj = unsafe { options.cast::<Object>() }?;
     let mut given: Vec<(&'static str, Given)> = Vec::new();
+    let mut store: Vec<(&'static str, Given)> = Vec::new();
     for name in Object::keys(&obj)? {
         let Some(v) = obj.get::<Unknown>(&name)? else {
             continue;
@@ -180,11 +213,20 @@ pub fn build<'e>(env: &Env, options: Option<Unknown<'e>>, takes: Takes) -> Resul
             ("seed", Takes::Engine) => built.seed = Some(seed(env, v)?),
             ("clock", Takes::Engine) => built.clock = Some(clock(env, v)?),
             _ => {
-                let Some(k) = key_named(&name) else {
+                let Some(k) =
+                    key_named(&name).filter(|k| takes == Takes::Engine || !is_store_key(k))
+                else {
                     return Err(config_error(env, ConfigError::UnknownKey, Some(&name))?);
                 };
-                if let Some(g) = Given::of(env, k, v)? {
-                    given.push((k.name, g));
+                let g = if k.name == "store_key" && v.is_buffer()? {
+                    Some(Given::Text(key_hex(env, v)?))
+                } else {
+                    Given::of(env, k, v)?
+                };
+                match g {
+                    Some(g) if is_store_key(k) => store.push((k.name, g)),
+                    Some(g) => given.push((k.name, g)),
+                    None => {}
                 }
             }
         }
@@ -193,7 +235,30 @@ pub fn build<'e>(env: &Env, options: Option<Unknown<'e>>, takes: Takes) -> Resul
         Ok(c) => c,
         Err(e) => return Err(config_error(env, e, None)?),
     };
+    let checked = StoreOptions::from_entries(store.iter().map(|(k, g)| (*k, g.value())))
+        .and_then(|o| o.redis_config().map(|_| o));
+    for (_, g) in &mut store {
+        g.wipe();
+    }
+    built.store = match checked {
+        Ok(o) => o,
+        Err(e) => return Err(config_error(env, e, None)?),
+    };
     Ok(built)
+}
+
+/// `storeKey` given as its 32 bytes: their hex, as the text form takes it.
+fn key_hex(env: &Env, v: Unknown<'_>) -> Result<String> {
+    // SAFETY: a Buffer, as the caller checked.
+    let b = unsafe { v.cast::<napi::bindgen_prelude::BufferSlice>() }?;
+    if b.len() != 32 {
+        return Err(config_error(
+            env,
+            ConfigError::BadValue { key: "store_key" },
+            None,
+        )?);
+    }
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 fn seed(env: &Env, v: Unknown<'_>) -> Result<[u8; 32]> {
@@ -275,17 +340,33 @@ pub struct ConfigKey {
     /// Its value in a default engine (`null`: unset).
     #[napi(ts_type = "number | boolean | string | null")]
     pub default: Either4<f64, bool, String, Null>,
+    /// Whether it is a key of the session store (where sessions live: this process or a
+    /// shared Redis/Valkey server) rather than of the core's engine.
+    pub store: bool,
+    /// Bytes of a Buffer it also takes in place of its hex text (`storeKey`: 32).
+    pub buffer_bytes: Option<u32>,
     /// The core's line on what it does.
     pub doc: String,
 }
 
-/// Every option of `new Engine({...})` that configures the core, in the core's order
-/// (`seed` and `clock` are not config).
+/// Every option of `new Engine({...})`: the core's keys in the core's order, then the
+/// store's (`seed` and `clock` are not config).
 #[napi]
 pub fn config_keys() -> Vec<ConfigKey> {
     let defaults = Config::default();
-    KEYS.iter()
+    let store_defaults = StoreOptions::default();
+    all_keys()
         .map(|k| {
+            let store = is_store_key(k);
+            let default = if store {
+                match store_defaults.get(k.name) {
+                    // The key itself has no default (only whether one is set).
+                    Some(Value::Flag(_)) | None => Value::Unset,
+                    Some(v) => v,
+                }
+            } else {
+                defaults.get(k.name).unwrap_or(Value::Unset)
+            };
             let (kind, min, max, choices) = match k.kind {
                 Kind::Count { min, max } => ("count", Some(min as f64), Some(max as f64), None),
                 Kind::Millis { min, max } => ("millis", Some(min as f64), Some(max as f64), None),
@@ -306,14 +387,16 @@ pub fn config_keys() -> Vec<ConfigKey> {
                 max,
                 choices,
                 nullable: nullable(k),
-                kept: kept(k),
-                default: match defaults.get(k.name).unwrap_or(Value::Unset) {
+                kept: !store && kept(k),
+                default: match default {
                     Value::Int(n) => Either4::A(n as f64),
                     Value::Flag(b) => Either4::B(b),
                     Value::Text(t) => Either4::C(t.to_owned()),
                     Value::Unset => Either4::D(Null),
                 },
                 doc: k.doc.to_owned(),
+                store,
+                buffer_bytes: (k.name == "store_key").then_some(32),
             }
         })
         .collect()

@@ -1,16 +1,18 @@
 //! `engine.snapshot(path, key)` and `engine.restoreFrom(path, key)`: the in-process table
 //! carried across a restart of its process (the methods are declared in lib.rs, in the
 //! `Engine` class napi types). The file, its encryption and every check
-//! are the core's (`sessile::snapshot`, `sessile::shared::write_atomically`).
+//! are the core's (`sessile::snapshot`, `sessile::shared::write_atomically`). An engine
+//! over a shared store has no table of its own to carry: `SESSILE_SNAPSHOT` with reason
+//! `snapshot_shared_store` (the store keeps its sessions: Redis persistence, AOF).
 
 use napi::bindgen_prelude::{Env, JsObjectValue, Status};
 use napi::{Error, Result};
 use napi_derive::napi;
-use sessile::shared::{FileError, wall_ms};
+use sessile::shared::{FileError, SharedEngine, wall_ms};
 use sessile::snapshot::{Clocks, DEFAULT_MAX_AGE_MS};
 
 use crate::NativeEngine;
-use crate::error::{arg_error, throw};
+use crate::error::{arg_error, shared_store_snapshot, throw};
 
 /// Options of `engine.snapshot`.
 #[napi(object)]
@@ -88,6 +90,14 @@ fn file_error(env: &Env, e: FileError) -> Result<Error> {
     Ok(Error::new(Status::PendingException, String::new()))
 }
 
+/// The in-process table, or the typed refusal for an engine over a shared store.
+fn table<'a>(engine: &'a NativeEngine, env: &Env) -> Result<&'a SharedEngine> {
+    match engine.inner.memory() {
+        Some(t) => Ok(t),
+        None => Err(shared_store_snapshot(env)?),
+    }
+}
+
 /// `engine.snapshot` (see lib.rs, where napi sees it as a method of `Engine`).
 pub(crate) fn snapshot(
     engine: &NativeEngine,
@@ -101,7 +111,7 @@ pub(crate) fn snapshot(
         now_ms: engine.now(env)?,
         wall_ms: wall,
     };
-    match engine.inner.snapshot_to(path.as_ref(), key, at) {
+    match table(engine, env)?.snapshot_to(path.as_ref(), key, at) {
         Ok(n) => Ok(n as f64),
         Err(e) => Err(file_error(env, e)?),
     }
@@ -125,10 +135,7 @@ pub(crate) fn restore_from(
         now_ms: engine.now(env)?,
         wall_ms: wall,
     };
-    match engine
-        .inner
-        .restore_from(path.as_ref(), key, at, max_age_ms)
-    {
+    match table(engine, env)?.restore_from(path.as_ref(), key, at, max_age_ms) {
         Ok(r) => Ok(Restored {
             sessions: r.sessions,
             expired: r.expired,

@@ -491,10 +491,10 @@ test('an unchanged session is not written back: a write made meanwhile is kept; 
 })
 
 // The fast path sessile/express uses (plain Node-API callbacks, stack buffers): it must
-// answer as the signature check and then engine.load / savePayload do (the same engine
+// answer as the signature check and then engine.load / engine.save do (the same engine
 // work, calls.rs), including on the paths that leave the stack (long payloads, long
 // client strings) and on bad input.
-test('engine.expressLink: load and save answer as Signer.unsign + load and savePayload do', () => {
+test('engine.expressLink: load and save answer as Signer.unsign + load and save do', () => {
   const { Signer } = require('..')
   const engine = new Engine({ capacity: 8, maxPayload: 65536, poolBytes: 1 << 20, userAgentPolicy: 'enforce' })
   const signer = new Signer(['k1', 'k2'])
@@ -508,15 +508,30 @@ test('engine.expressLink: load and save answer as Signer.unsign + load and saveP
     if (token === null) return false
     const got = engine.load(token, { ip: ip ?? undefined, userAgent: ua ?? undefined })
     if (got === null) return null
-    return got.session.principal === undefined ? got.data : [got.data, got.session.principal]
+    const data = got.session.principal === undefined ? got.data : [got.data, got.session.principal]
+    return [data, got.session.handle, got.session.epoch]
   }
+  // The link leaves the session's handle (two halves) and epoch in link.state.
+  const stateOf = () => [(BigInt(link.state[0]) << 32n) | BigInt(link.state[1]), link.state[2]]
   const both = (s, ip, ua) => {
     const a = viaLoad(s, ip, ua)
+    link.state.fill(0)
     const b = link.load(s, ip, ua)
-    assert.deepEqual(b, a)
+    if (a === false || a === null) {
+      assert.equal(b, a)
+      assert.deepEqual(stateOf(), [0n, 0], 'state untouched')
+      return b
+    }
+    assert.deepEqual([b, ...stateOf()], a)
     return b
   }
+  const h = issued.session.handle
+  const e = issued.session.epoch
+  const hi = Number(h >> 32n)
+  const lo = Number(h & 0xffffffffn)
+  assert.ok(link.state instanceof Uint32Array && link.state.length === 3)
   assert.equal(both(signed, null, longUa), '')
+  assert.deepEqual(stateOf(), [h, e])
   // the whole long user agent is compared: one byte off at its end is another client
   assert.equal(both(signed, null, longUa.slice(0, -1) + 'x'), null)
   assert.equal(both(signature.sign(issued.token, 'other'), null, null), false)
@@ -526,30 +541,53 @@ test('engine.expressLink: load and save answer as Signer.unsign + load and saveP
   assert.equal(both('é'.repeat(200), null, null), false)
   // payloads: UTF-8 text, and longer than the stack buffer (4 KiB)
   const text = JSON.stringify({ name: 'Zoë 🍪', pad: 'é'.repeat(3000) })
-  link.save(issued.token, text)
+  assert.equal(link.save(hi, lo, e, text), true)
   assert.equal(both(signed, null, longUa), text)
   assert.equal(engine.load(issued.token, { userAgent: longUa }).data, text)
   const cut = 'x'.repeat(4093) + '€' // 4096 bytes: the 3-byte character does not fit the stack buffer whole
-  link.save(issued.token, cut)
+  // The write moved the epoch: a save with the epoch of the load before it is dropped
+  // (no lost update); the epoch of the latest load saves.
+  assert.equal(link.save(hi, lo, e, cut), false)
+  assert.equal(both(signed, null, longUa), text)
+  assert.equal(link.save(hi, lo, stateOf()[1], cut), true)
   assert.equal(both(signed, null, longUa), cut)
+  assert.equal(link.save(hi, lo, stateOf()[1], cut), true, 'unchanged is stored too')
   const li = engine.login(issued.token, 'bob')
   assert.deepEqual(both(signature.sign(li.token, 'k1'), '10.0.0.1', longUa), [cut, 'bob'])
-  // save: the errors savePayload throws, with the same codes and reasons
+  assert.deepEqual(stateOf(), [li.session.handle, li.session.epoch])
+  // A save with the epoch of a load before the login is dropped, as engine.save drops it.
+  assert.equal(engine.save(h, e, '{}'), 'dropped')
+  assert.equal(link.save(hi, lo, e, '{}'), false)
+  // save: the errors engine.save throws, with the same codes and reasons
   const same = (fn1, fn2) => {
     let e1
     let e2
-    assert.throws(fn1, (e) => (e1 = e) instanceof Error)
-    assert.throws(fn2, (e) => (e2 = e) instanceof Error)
+    assert.throws(fn1, (x) => (e1 = x) instanceof Error)
+    assert.throws(fn2, (x) => (e2 = x) instanceof Error)
     assert.deepEqual([e2.code, e2.reason, e2.message], [e1.code, e1.reason, e1.message])
     return e2
   }
-  assert.equal(same(() => engine.savePayload(issued.token, '{}'), () => link.save(issued.token, '{}')).reason, 'rotated_out')
-  assert.equal(same(() => engine.savePayload('A'.repeat(500), '{}'), () => link.save('A'.repeat(500), '{}')).code, 'SESSILE_SESSION_INVALID')
-  assert.equal(same(() => engine.savePayload(li.token, 'x'.repeat(70000)), () => link.save(li.token, 'x'.repeat(70000))).code, 'SESSILE_PAYLOAD_TOO_LARGE')
+  const lh = li.session.handle
+  const le = li.session.epoch
+  const lhi = Number(lh >> 32n)
+  const llo = Number(lh & 0xffffffffn)
+  assert.equal(same(() => engine.save(lh, le, 'x'.repeat(70000)), () => link.save(lhi, llo, le, 'x'.repeat(70000))).code, 'SESSILE_PAYLOAD_TOO_LARGE')
   assert.deepEqual(link.load(signature.sign(li.token, 'k1'), null, longUa), [cut, 'bob'], 'a failed save keeps the old payload')
+  engine.logout(li.token)
+  assert.equal(link.save(lhi, llo, le, '{}'), false, 'never onto a logged-out session')
+  assert.equal(engine.save(lh, le, '{}'), 'dropped')
   // wrong argument types: a typed error, never a crash
-  for (const call of [() => link.load(5), () => link.load(), () => link.save(li.token), () => link.save(null, '{}')]) {
-    assert.throws(call, (e) => e.code === 'SESSILE_INVALID_ARGUMENT')
+  for (const call of [
+    () => link.load(5),
+    () => link.load(),
+    () => link.save(lhi, llo, le),
+    () => link.save(null, 0, 0, '{}'),
+    () => link.save(lhi, 2 ** 32, le, '{}'),
+    () => link.save(lhi, llo, -1, '{}'),
+    () => link.save(lhi, llo, 0.5, '{}'),
+    () => link.save(li.token, '{}'),
+  ]) {
+    assert.throws(call, (x) => x.code === 'SESSILE_INVALID_ARGUMENT')
   }
   assert.throws(() => engine.expressLink({}))
 })
@@ -597,14 +635,17 @@ test('engine.expressLink with an injected clock takes the time from its caller',
   assert.equal(link.clock, clock)
   const issued = engine.create()
   const signed = signature.sign(issued.token, 'k')
-  link.save(issued.token, '{"a":1}', now)
+  const { handle, epoch } = issued.session
+  const hi = Number(handle >> 32n)
+  const lo = Number(handle & 0xffffffffn)
+  assert.equal(link.save(hi, lo, epoch, '{"a":1}', now), true)
   now += 99
   assert.equal(link.load(signed, null, null, now), '{"a":1}')
   now += 100
   assert.equal(link.load(signed, null, null, now), null, 'idle for 100 ms by the given time')
   for (const t of [undefined, -1, NaN, Infinity, '5']) {
     assert.throws(() => link.load(signed, null, null, t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
-    assert.throws(() => link.save(issued.token, '{}', t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
+    assert.throws(() => link.save(hi, lo, epoch, '{}', t), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'clock')
   }
 })
 
@@ -619,7 +660,10 @@ test('engine.expressLink: load of several copies lets the engine choose among th
   engine.savePayload(a.token, '{"a":1}')
   const dead = engine.create()
   engine.logout(dead.token)
+  const state = () => [(BigInt(link.state[0]) << 32n) | BigInt(link.state[1]), link.state[2]]
   assert.deepEqual(link.load([s(dead.token), 'garbage', s(a.token, 'k2')]), ['{"a":1}', null, 2])
+  // The payload write moved the epoch past the one create gave.
+  assert.deepEqual(state(), [a.session.handle, engine.load(a.token).session.epoch])
   assert.deepEqual(link.load([s(a.token), s('B'.repeat(43)), s(a.token)]), ['{"a":1}', null, 0])
   assert.deepEqual(link.load(['x'.repeat(500), s(a.token, 'other'), s(a.token)]), ['{"a":1}', null, 2])
   assert.equal(link.load(['x', s(a.token, 'other')]), false, 'no copy verifies')
@@ -627,6 +671,7 @@ test('engine.expressLink: load of several copies lets the engine choose among th
   assert.equal(link.load([s(dead.token), s('B'.repeat(43))]), null, 'none live')
   const li = engine.login(a.token, 'bob')
   assert.deepEqual(link.load([s(a.token), s(li.token)], '10.0.0.1', 'ua'), ['{"a":1}', 'bob', 1])
+  assert.deepEqual(state(), [li.session.handle, li.session.epoch])
   // Several live: it cannot be told which is the user's; each is ended.
   const b = engine.create()
   engine.drainEvents()

@@ -9,13 +9,15 @@
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple};
 
 use sessile::vocabulary::{KEYS, Key, Kind, Value};
 use sessile::{Config, ConfigError};
+use sessile_backend::{STORE_KEYS, StoreOptions};
+use zeroize::Zeroize;
 
 use crate::clock::{seconds_to_ms, secs};
-use crate::errors::config_error;
+use crate::errors::{config_error, config_error_saying};
 
 /// The Python keyword of a core key: the key, except that a duration `x_ms` is `x`.
 pub(crate) fn py_name(k: &Key) -> &'static str {
@@ -25,16 +27,26 @@ pub(crate) fn py_name(k: &Key) -> &'static str {
     }
 }
 
-/// The core key a Python keyword names.
+/// Every key `Engine(...)` takes: the core's, then the store's.
+fn all_keys() -> impl Iterator<Item = &'static Key> {
+    KEYS.iter().chain(STORE_KEYS)
+}
+
+/// The key a Python keyword names.
 fn key_named(name: &str) -> Option<&'static Key> {
-    KEYS.iter().find(|k| py_name(k) == name)
+    all_keys().find(|k| py_name(k) == name)
+}
+
+/// The key of a core or store name (`idle_timeout_ms`, `store_connect_timeout_ms`).
+fn key_of_name(name: &str) -> Option<&'static Key> {
+    all_keys().find(|k| k.name == name)
 }
 
 /// A core error's text in Python's words: keys under their Python names, durations in
 /// seconds.
 pub(crate) fn python_message(e: &ConfigError) -> String {
     if let ConfigError::BadValue { key } = e
-        && let Some(k) = sessile::vocabulary::key(key)
+        && let Some(k) = key_of_name(key)
         && let Kind::Millis { min, max } = k.kind
     {
         return format!(
@@ -44,16 +56,22 @@ pub(crate) fn python_message(e: &ConfigError) -> String {
             secs(max)
         );
     }
+    // A store key's refusal says what the key takes, in its own words (`STORE_KEYS`).
+    if let ConfigError::BadValue { key } = e
+        && let Some(k) = STORE_KEYS.iter().find(|k| k.name == *key)
+    {
+        return format!("{}: bad value. {}", py_name(k), k.doc);
+    }
     // `x_ms` -> `x` for every duration key; one key's name inside another's
     // (`idle_timeout_ms` in `max_idle_timeout_ms`) comes out right either way.
-    KEYS.iter()
+    all_keys()
         .filter(|k| matches!(k.kind, Kind::Millis { .. }))
         .fold(e.to_string(), |m, k| m.replace(k.name, py_name(k)))
 }
 
 /// The Python name of the key a core error names.
 pub(crate) fn python_key(e: &ConfigError) -> Option<&'static str> {
-    e.key().and_then(sessile::vocabulary::key).map(py_name)
+    e.key().and_then(key_of_name).map(py_name)
 }
 
 /// One keyword's value, converted for [`Config::set`].
@@ -102,6 +120,14 @@ impl Given {
                 Ok(b) => Ok(Given::Flag(b.is_true())),
                 Err(_) => wrong("bool"),
             },
+            // The store's key as its 32 bytes: the text `StoreOptions::set` checks.
+            Kind::Text { .. } if k.name == "store_key" && obj.is_instance_of::<PyBytes>() => {
+                let b = obj.cast::<PyBytes>()?.as_bytes();
+                if b.len() != 32 {
+                    return Err(bad());
+                }
+                Ok(Given::Text(b.iter().map(|x| format!("{x:02x}")).collect()))
+            }
             Kind::Choice(_) | Kind::Text { .. } => match obj.cast::<PyString>() {
                 Ok(s) => s
                     .to_cow()
@@ -113,12 +139,16 @@ impl Given {
     }
 }
 
-/// The core config that `Engine(**kwargs)` asks for (`seed` and `clock` taken out). A
-/// keyword given as `None` keeps the core's default; an unknown keyword is a `TypeError`
-/// naming it, as Python gives for any function; a value the core refuses is its
-/// `ConfigError`, naming the keyword.
-pub(crate) fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Config> {
+/// The core config and the store options that `Engine(**kwargs)` asks for (`seed` and
+/// `clock` taken out). A keyword given as `None` keeps the default; an unknown keyword is
+/// a `TypeError` naming it, as Python gives for any function; a value the core (or the
+/// store's options) refuses is its `ConfigError`, naming the keyword.
+pub(crate) fn from_kwargs(
+    py: Python<'_>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<(Config, StoreOptions)> {
     let mut given: Vec<(&'static str, Given)> = Vec::new();
+    let mut store: Vec<(&'static str, Given)> = Vec::new();
     for (name, value) in kwargs.into_iter().flat_map(|d| d.iter()) {
         let name = name.cast_into::<PyString>()?;
         let name = name.to_cow()?;
@@ -128,20 +158,56 @@ pub(crate) fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) ->
             ))
         })?;
         if !value.is_none() {
-            given.push((k.name, Given::of(py, k, &value)?));
+            let to = if STORE_KEYS.iter().any(|s| s.name == k.name) {
+                &mut store
+            } else {
+                &mut given
+            };
+            to.push((k.name, Given::of(py, k, &value)?));
         }
     }
-    Config::from_entries(given.iter().map(|(k, g)| (*k, g.value())))
-        .map_err(|e| config_error(py, e))
+    let options = StoreOptions::from_entries(store.iter().map(|(k, g)| (*k, g.value())));
+    // The key's hex text is no longer needed once parsed.
+    for (_, g) in &mut store {
+        if let Given::Text(t) = g {
+            t.zeroize();
+        }
+    }
+    let config = Config::from_entries(given.iter().map(|(k, g)| (*k, g.value())))
+        .map_err(|e| config_error(py, e))?;
+    let options = options.map_err(|e| config_error(py, e))?;
+    // Keys that only a shared store takes, without a URL, and a URL without a key: the
+    // store's rule, checked here so the error names the keyword before anything is built.
+    if let Err(e) = options.redis_config() {
+        let name = python_key(&e).unwrap_or("store");
+        let why = if options.is_shared() {
+            format!("{name}: required with store= a URL (64 hex digits, or the 32 bytes)")
+        } else {
+            format!("{name}: only a shared store takes it (store= a redis:// or unix:// URL)")
+        };
+        return Err(config_error_saying(py, e, why));
+    }
+    Ok((config, options))
 }
 
-/// `Engine.config`: every key's value in `c` under its Python name (durations in
-/// seconds; a key the core does not store, such as `profile`, and an unset attribute
-/// read `None`).
-pub(crate) fn to_dict<'py>(py: Python<'py>, c: &Config) -> PyResult<Bound<'py, PyDict>> {
+/// `Engine.config`: every key's value in `c` and `store` under its Python name
+/// (durations in seconds; a key the core does not store, such as `profile`, and an unset
+/// attribute read `None`). `store` is `"memory"` or the URL without its password; the
+/// other store keys read `None` for the in-process table (so the dict builds the same
+/// engine again), and for a shared store their values in effect, `store_key` only
+/// whether one is set (`True`), never the key.
+pub(crate) fn to_dict<'py>(
+    py: Python<'py>,
+    c: &Config,
+    store: &StoreOptions,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    for k in KEYS {
-        let v = c.get(k.name).unwrap_or(Value::Unset);
+    for k in all_keys() {
+        let v = match c.get(k.name) {
+            Some(v) => v,
+            None if k.name != "store" && !store.is_shared() => Value::Unset,
+            None => store.get(k.name).unwrap_or(Value::Unset),
+        };
         let name = py_name(k);
         match (k.kind, v) {
             (Kind::Millis { .. }, Value::Int(ms)) => d.set_item(name, secs(ms))?,
@@ -228,12 +294,11 @@ impl ConfigKey {
     }
 }
 
-/// Every keyword of `Engine(...)` that configures the core, in the core's order (`seed`
-/// and `clock` are not config).
+/// Every keyword of `Engine(...)` that configures the engine, in the core's order, then
+/// the store's (`seed` and `clock` are not config).
 #[pyfunction]
 pub(crate) fn config_keys(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
-    let keys = KEYS
-        .iter()
+    let keys = all_keys()
         .map(|key| Bound::new(py, ConfigKey { key }))
         .collect::<PyResult<Vec<_>>>()?;
     PyTuple::new(py, keys)

@@ -9,38 +9,57 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
 use sessile::cookie::CookieConfig;
-use sessile::shared::{HeapEngine, SharedEngine, wall_ms};
+use sessile::shared::{SharedEngine, wall_ms};
 use sessile::snapshot::{Clocks, DEFAULT_MAX_AGE_MS};
-use sessile::{Config, Error, Session as CoreSession, SessionRef, Store};
+use sessile::{Config, Error, Saved, Session as CoreSession, SessionRef, Store};
+use sessile_backend::{Backend, StoreMut, StoreOptions};
 
 use crate::client::ClientArgs;
 use crate::clock::{self, seconds_to_ms, secs};
 use crate::config;
 use crate::convert::{bytes_of, opt_bytes};
-use crate::errors::{bad_seed, file_error, key_of, to_py};
+use crate::errors::{bad_seed, file_error, key_of, raise, to_py};
 use crate::event::Event;
 use crate::fork::Registered;
 use crate::request::Request;
 use crate::session::Session;
 use crate::stats::Stats;
 
-/// The session engine. Thread-safe (one lock), fork-safe (a forked child reseeds its ID
-/// generator from the OS), all memory allocated here.
+/// The session engine, over this process's table (all memory allocated here) or a
+/// shared Redis/Valkey store (`store=`). Thread-safe (one lock), fork-safe (a forked child
+/// reseeds its ID generator from the OS, and makes its own connection to a shared store).
 #[pyclass(module = "sessile._native", subclass)]
 pub struct Engine {
     pub(crate) inner: Arc<Registered>,
     clock: Option<Py<PyAny>>,
     cookie: CookieConfig,
     config: Config,
+    store: StoreOptions,
 }
 
 impl Engine {
-    /// Engine time in ms: the injected clock (seconds) or the shared monotonic clock.
+    /// Engine time in ms: the injected clock (seconds), or the store's clock (the shared
+    /// monotonic clock for this process's table, Unix ms for a shared store).
     pub(crate) fn now_ms(&self, py: Python<'_>) -> PyResult<u64> {
         match &self.clock {
             Some(clock) => clock::read_ms(py, clock),
-            None => Ok(self.inner.engine.now_ms()),
+            None => Ok(self.inner.backend.now_ms()),
         }
+    }
+
+    /// This process's table, for the calls only it has (snapshot, restore); a shared
+    /// store persists itself, which says so as a `SnapshotError`.
+    fn memory(&self, py: Python<'_>) -> PyResult<&SharedEngine> {
+        self.inner.backend.memory().ok_or_else(|| {
+            raise(
+                py,
+                "SnapshotError",
+                "snapshot and restore are for the in-process table; a shared store \
+                 (store=...) keeps its sessions itself (Redis persistence: AOF)"
+                    .into(),
+                Some("snapshot_shared_store"),
+            )
+        })
     }
 
     /// The engine's clock and the wall clock (`wall_time` seconds, or the system's).
@@ -73,7 +92,7 @@ impl Engine {
     /// Copy a payload out under the lock. No Python code may run while the engine lock is
     /// held (it could switch threads or re-enter the engine), so Python objects are made
     /// only after it is released.
-    fn payload_of(e: &mut HeapEngine, handle: SessionRef, now: u64) -> Result<Vec<u8>, Error> {
+    fn payload_of(e: &mut StoreMut<'_>, handle: SessionRef, now: u64) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         for c in e.payload(handle, now)? {
             out.extend_from_slice(c);
@@ -85,8 +104,10 @@ impl Engine {
 #[pymethods]
 impl Engine {
     /// Build an engine. Every argument is keyword-only: one per key of the core's config
-    /// vocabulary (`config_keys()`; durations in seconds), `None` meaning the core's
-    /// default (see `Engine.config`), plus `seed` and `clock`.
+    /// vocabulary and of the store's (`config_keys()`; durations in seconds), `None`
+    /// meaning the default (see `Engine.config`), plus `seed` and `clock`. `store` (a
+    /// `redis://`, `rediss://` or `unix://` URL) keeps sessions in Redis or Valkey,
+    /// shared by every process with the same URL, `store_prefix` and `store_key`.
     #[new]
     #[pyo3(signature = (*, seed=None, clock=None, **config))]
     fn new(
@@ -95,7 +116,7 @@ impl Engine {
         clock: Option<Py<PyAny>>,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let c = config::from_kwargs(py, config)?;
+        let (c, store) = config::from_kwargs(py, config)?;
         let cookie = c.cookie.clone();
         if let Some(clock) = &clock {
             clock::check(py, clock)?;
@@ -115,25 +136,33 @@ impl Engine {
             }
         };
         let config = c.clone();
-        // Construction allocates every byte the engine will use: let other threads run.
-        let engine = py
-            .detach(move || match seed {
-                Some(seed) => SharedEngine::with_seed(c, seed),
-                None => SharedEngine::new(c),
-            })
+        // Construction allocates every byte the engine will use: let other threads run. (A
+        // shared store connects when first used.)
+        let options = &store;
+        let backend = py
+            .detach(move || Backend::open(c, options, seed))
             .map_err(|e| to_py(py, e))?;
         Ok(Engine {
-            inner: Registered::new(engine),
+            inner: Registered::new(backend),
             clock,
             cookie,
             config,
+            store,
         })
     }
 
-    /// Every configuration value in effect (durations in seconds).
+    /// Every configuration value in effect (durations in seconds; `store_key` is whether
+    /// one is set, `store` the URL without a password).
     #[getter]
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        config::to_dict(py, &self.config)
+        config::to_dict(py, &self.config, &self.store)
+    }
+
+    /// Whether sessions live in a shared store (`store=` a URL), not this process's
+    /// table.
+    #[getter]
+    fn shared(&self) -> bool {
+        self.inner.backend.is_shared()
     }
 
     /// The session cookie's name.
@@ -142,13 +171,15 @@ impl Engine {
         self.cookie.name.as_str()
     }
 
-    /// Events waiting in the ring (cheap; lets integrations drain only when needed).
+    /// Events waiting in this process's ring (cheap for this process's table; a shared
+    /// store reads its counters too, a round trip: drain instead).
     #[getter]
-    fn events_pending(&self) -> u32 {
-        self.inner.engine.with(|e| e.stats().events_pending)
+    fn events_pending(&self, py: Python<'_>) -> PyResult<u32> {
+        self.inner.with(py, |e| e.stats().events_pending)
     }
 
-    /// The engine's current time in seconds (injected clock, or monotonic since creation).
+    /// The engine's current time in seconds (injected clock; else monotonic since
+    /// creation, or Unix time for a shared store).
     #[pyo3(name = "now")]
     fn py_now(&self, py: Python<'_>) -> PyResult<f64> {
         Ok(secs(self.now_ms(py)?))
@@ -167,8 +198,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
-            .engine
-            .with(|e| e.create(now, &client))
+            .with(py, |e| e.create(now, &client))?
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
     }
@@ -189,9 +219,8 @@ impl Engine {
         let now = self.now_ms(py)?;
         let s = self
             .inner
-            .engine
-            .with(|e| e.validate(&token, now, &client))
-            .map_err(|why| to_py(py, Error::Session(why)))?;
+            .with(py, |e| e.validate(&token, now, &client))?
+            .map_err(|e| to_py(py, e))?;
         Ok(Session::from_core(&s))
     }
 
@@ -203,10 +232,9 @@ impl Engine {
         let token = bytes_of(token, "token")?;
         let now = self.now_ms(py)?;
         self.inner
-            .engine
-            .with(|e| e.peek(&token, now))
+            .with(py, |e| e.peek(&token, now))?
             .map(|s| Session::from_core(&s))
-            .map_err(|why| to_py(py, Error::Session(why)))
+            .map_err(|e| to_py(py, e))
     }
 
     /// Validate the session cookie of a request's `Cookie` header: `(token, Session)`, or
@@ -230,11 +258,10 @@ impl Engine {
         let now = self.now_ms(py)?;
         let found = self
             .inner
-            .engine
-            .with(|e| {
+            .with(py, |e| {
                 e.validate_cookie(&header, now, &client)
                     .map(|f| f.map(|(t, s)| (t.to_vec(), s)))
-            })
+            })?
             .map_err(|e| to_py(py, e))?;
         let Some((token, s)) = found else {
             return Ok(None);
@@ -253,7 +280,8 @@ impl Engine {
     /// Request fast path: `validate_cookie` and the session's payload in one call (one
     /// lock). Returns `(token, Session, payload)`, or `None` when the header has no usable
     /// session (absent, malformed, oversized, unknown, expired, several live copies, ...).
-    /// Never raises for anything the client sent.
+    /// Never raises for anything the client sent; a shared store that cannot answer
+    /// raises `StoreUnavailable` (never a session it could not check).
     #[pyo3(signature = (cookie_header, *, ip=None, user_agent=None))]
     fn load_cookie<'py>(
         &self,
@@ -268,11 +296,24 @@ impl Engine {
         let client = ClientArgs::new(ip, user_agent)?;
         let client = client.core();
         let now = self.now_ms(py)?;
-        let found = self.inner.engine.with(|e| {
-            let (token, s) = e.validate_cookie(&header, now, &client).ok()??;
-            let token = token.to_vec();
-            Some((token, s, Self::payload_of(e, s.handle, now).ok()?))
-        });
+        // Only a store failure is an error: anything the client sent gives `None`.
+        fn usable<T>(r: Result<T, Error>) -> Result<Option<T>, Error> {
+            match r {
+                Err(e) if e.is_store() => Err(e),
+                r => Ok(r.ok()),
+            }
+        }
+        let found = self
+            .inner
+            .with(py, |e| {
+                let Some(Some((token, s))) = usable(e.validate_cookie(&header, now, &client))?
+                else {
+                    return Ok(None);
+                };
+                let token = token.to_vec();
+                Ok(usable(Self::payload_of(e, s.handle, now))?.map(|p| (token, s, p)))
+            })?
+            .map_err(|e| to_py(py, e))?;
         let Some((token, s, payload)) = found else {
             return Ok(None);
         };
@@ -293,7 +334,9 @@ impl Engine {
     /// rule, deadlines and client checks apply) and that session's payload, in one call
     /// under one lock. Returns `(Request, payload)`; `payload` is `b""` without a session.
     /// Never raises for anything the client sent: an unusable cookie gives a request
-    /// without a session. `Request.finish` ends it.
+    /// without a session. A shared store that cannot answer raises `StoreUnavailable`
+    /// (answer 503: the user may have a session that could not be checked).
+    /// `Request.finish` ends it.
     #[pyo3(signature = (cookie_header, *, ip=None, user_agent=None))]
     fn begin_request<'py>(
         slf: &Bound<'py, Self>,
@@ -319,8 +362,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
-            .engine
-            .with(|e| e.login(&token, &principal, now))
+            .with(py, |e| e.login(&token, &principal, now))?
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
     }
@@ -335,8 +377,7 @@ impl Engine {
         let now = self.now_ms(py)?;
         let (t, s) = self
             .inner
-            .engine
-            .with(|e| e.rotate(&token, now))
+            .with(py, |e| e.rotate(&token, now))?
             .map_err(|e| to_py(py, e))?;
         Self::token_pair(py, &t, &s)
     }
@@ -346,8 +387,7 @@ impl Engine {
         let token = bytes_of(token, "token")?;
         let now = self.now_ms(py)?;
         self.inner
-            .engine
-            .with(|e| e.logout(&token, now))
+            .with(py, |e| e.logout(&token, now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -355,8 +395,7 @@ impl Engine {
     fn revoke(&self, py: Python<'_>, handle: u64) -> PyResult<()> {
         let now = self.now_ms(py)?;
         self.inner
-            .engine
-            .with(|e| e.revoke(SessionRef::from_u64(handle), now))
+            .with(py, |e| e.revoke(SessionRef::from_u64(handle), now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -366,27 +405,30 @@ impl Engine {
     fn revoke_principal(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<usize> {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
-        Ok(self
-            .inner
-            .run_detached(py, |e| e.revoke_principal(&principal, now)))
+        self.inner
+            .run_detached(py, |e| e.revoke_principal(&principal, now))?
+            .map_err(|e| to_py(py, e))
     }
 
     /// End every live session (an administrator's "log everyone out"); returns how many.
     /// Costs in proportion to capacity, so other threads run meanwhile.
     fn revoke_all(&self, py: Python<'_>) -> PyResult<usize> {
         let now = self.now_ms(py)?;
-        Ok(self.inner.run_detached(py, |e| e.revoke_all(now)))
+        self.inner
+            .run_detached(py, |e| e.revoke_all(now))?
+            .map_err(|e| to_py(py, e))
     }
 
     /// The live sessions of `principal`.
     fn sessions_of(&self, py: Python<'_>, principal: &Bound<'_, PyAny>) -> PyResult<Vec<Session>> {
         let principal = bytes_of(principal, "principal")?;
         let now = self.now_ms(py)?;
-        Ok(self.inner.engine.with(|e| {
-            e.sessions_of(&principal, now)
-                .map(|s| Session::from_core(&s))
-                .collect()
-        }))
+        self.inner
+            .with(py, |e| {
+                e.sessions_of(&principal, now)
+                    .map(|all| all.map(|s| Session::from_core(&s)).collect())
+            })?
+            .map_err(|e| to_py(py, e))
     }
 
     /// A fresh snapshot of the session behind `handle` (`StaleHandle` once it ended,
@@ -394,8 +436,7 @@ impl Engine {
     fn session(&self, py: Python<'_>, handle: u64) -> PyResult<Session> {
         let now = self.now_ms(py)?;
         self.inner
-            .engine
-            .with(|e| e.session(SessionRef::from_u64(handle), now))
+            .with(py, |e| e.session(SessionRef::from_u64(handle), now))?
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -421,8 +462,9 @@ impl Engine {
         let absolute = conv(absolute_timeout)?;
         let now = self.now_ms(py)?;
         self.inner
-            .engine
-            .with(|e| e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now))
+            .with(py, |e| {
+                e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now)
+            })?
             .map(|s| Session::from_core(&s))
             .map_err(|e| to_py(py, e))
     }
@@ -432,11 +474,43 @@ impl Engine {
         let data = data.cast::<PyBytes>().map_err(|_| {
             PyTypeError::new_err("payload must be bytes (use write_json for objects)")
         })?;
+        let bytes = data.as_bytes();
         let now = self.now_ms(py)?;
         self.inner
-            .engine
-            .with(|e| e.write(SessionRef::from_u64(handle), data.as_bytes(), now))
+            .with(py, |e| e.write(SessionRef::from_u64(handle), bytes, now))?
             .map_err(|e| to_py(py, e))
+    }
+
+    /// Store `data` (bytes) as the payload of the session a request loaded (`session`:
+    /// the `Session` that `load_cookie` or `validate` gave), at the end of that request.
+    /// Returns `"written"`, `"unchanged"` (the same bytes were stored) or `"dropped"`:
+    /// nothing was written because the session ended, or its token changed, since it was
+    /// loaded, or (a shared store) another request wrote it since; reload and redo the
+    /// change to keep it. Never lands on a session that ended: a save never brings a
+    /// logged-out session back.
+    fn save(
+        &self,
+        py: Python<'_>,
+        session: &Bound<'_, Session>,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<&'static str> {
+        let data = data.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err("payload must be bytes (use write_json for objects)")
+        })?;
+        let bytes = data.as_bytes();
+        let s = session.get();
+        let now = self.now_ms(py)?;
+        let saved = self
+            .inner
+            .with(py, |e| {
+                e.save(SessionRef::from_u64(s.handle), s.epoch, bytes, now)
+            })?
+            .map_err(|e| to_py(py, e))?;
+        Ok(match saved {
+            Saved::Written => "written",
+            Saved::Unchanged => "unchanged",
+            Saved::Dropped => "dropped",
+        })
     }
 
     /// The session's payload.
@@ -444,8 +518,9 @@ impl Engine {
         let now = self.now_ms(py)?;
         let data = self
             .inner
-            .engine
-            .with(|e| Self::payload_of(e, SessionRef::from_u64(handle), now))
+            .with(py, |e| {
+                Self::payload_of(e, SessionRef::from_u64(handle), now)
+            })?
             .map_err(|e| to_py(py, e))?;
         Ok(PyBytes::new(py, &data))
     }
@@ -453,16 +528,17 @@ impl Engine {
     /// Reclaim every expired session; returns how many.
     fn sweep(&self, py: Python<'_>) -> PyResult<usize> {
         let now = self.now_ms(py)?;
-        Ok(self.inner.run_detached(py, |e| e.sweep(now)))
+        self.inner
+            .run_detached(py, |e| e.sweep(now))?
+            .map_err(|e| to_py(py, e))
     }
 
     /// Every pending security event, oldest first (the Python `Engine` also logs them on
     /// the `sessile.security` logger).
     fn drain_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let events: Vec<Event> = self
-            .inner
-            .engine
-            .with(|e| e.drain_events().map(|ev| Event::from_core(&ev)).collect());
+        let events: Vec<Event> = self.inner.with(py, |e| {
+            e.drain_events().map(|ev| Event::from_core(&ev)).collect()
+        })?;
         PyList::new(py, events)
     }
 
@@ -472,7 +548,7 @@ impl Engine {
     /// Tokens issued afterwards do not follow from anything in memory before. A forked
     /// child needs no call: it is reseeded at the fork.
     fn reseed(&self, py: Python<'_>) -> PyResult<()> {
-        self.inner.engine.reseed().map_err(|e| to_py(py, e))
+        self.inner.backend.reseed().map_err(|e| to_py(py, e))
     }
 
     /// Write a snapshot of every session and dead token to `path`, encrypted and
@@ -492,7 +568,7 @@ impl Engine {
     ) -> PyResult<()> {
         let key = key_of(key)?;
         let at = self.clocks(py, wall_time)?;
-        let shared = &self.inner.engine;
+        let shared = self.memory(py)?;
         py.detach(|| shared.snapshot_to(&path, &key, at))
             .map_err(|e| file_error(py, e))?;
         Ok(())
@@ -509,7 +585,8 @@ impl Engine {
     /// `max_age` seconds, `snapshot_future`, `snapshot_does_not_fit` when the config is
     /// smaller than the snapshot's, ...); `OSError` when it cannot be read
     /// (`FileNotFoundError` on a first start). Build a new `Engine(...)` then: it starts
-    /// empty.
+    /// empty. For this process's table only: with `store=` a URL, `snapshot` and `restore`
+    /// raise `SnapshotError` (`snapshot_shared_store`).
     #[classmethod]
     #[pyo3(signature = (path, key, *, max_age=None, wall_time=None, **engine))]
     fn restore(
@@ -530,7 +607,7 @@ impl Engine {
         let made = cls.call((), engine)?;
         let e = made.cast::<Engine>()?.borrow();
         let at = e.clocks(py, wall_time)?;
-        let shared = &e.inner.engine;
+        let shared = e.memory(py)?;
         py.detach(|| shared.restore_from(&path, &key, at, max_age_ms))
             .map_err(|err| file_error(py, err))?;
         drop(e);
@@ -538,8 +615,8 @@ impl Engine {
     }
 
     /// Counters.
-    fn stats(&self) -> Stats {
-        Stats::from_core(&self.inner.engine.with(|e| e.stats()))
+    fn stats(&self, py: Python<'_>) -> PyResult<Stats> {
+        Ok(Stats::from_core(&self.inner.with(py, |e| e.stats())?))
     }
 
     /// The `Set-Cookie` value carrying `token` for `session`, with `Max-Age` until its
@@ -556,11 +633,10 @@ impl Engine {
         let now = self.now_ms(py)?;
         let handle = SessionRef::from_u64(session.get().handle);
         self.inner
-            .engine
-            .with(|e| match persistent {
+            .with(py, |e| match persistent {
                 None => e.set_cookie(token, handle, now),
                 Some(p) => e.set_cookie_as(token, handle, now, p),
-            })
+            })?
             .map(|s| s.as_str().to_owned())
             .map_err(|e| to_py(py, e))
     }

@@ -64,7 +64,13 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
 /// A core config error as `sessile.ConfigError`, in Python's words: its message and its
 /// `.key` name the keyword of `Engine(...)` (`idle_timeout`, not `idle_timeout_ms`).
 pub(crate) fn config_error(py: Python<'_>, e: ConfigError) -> PyErr {
-    let err = raise(py, "ConfigError", python_message(&e), Some(e.code()));
+    config_error_saying(py, e, python_message(&e))
+}
+
+/// [`config_error`] with a message of the binding's (a rule between the store's keys,
+/// said in Python's words).
+pub(crate) fn config_error_saying(py: Python<'_>, e: ConfigError, message: String) -> PyErr {
+    let err = raise(py, "ConfigError", message, Some(e.code()));
     // Only fails if `raise` fell back to a RuntimeError, which it already explains.
     let _ = err.value(py).setattr("key", python_key(&e));
     err

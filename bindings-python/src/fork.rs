@@ -1,18 +1,27 @@
-//! Fork safety: every engine of the process, reseeded in a forked child.
+//! Fork safety: every engine of the process, reseeded in a forked child (through
+//! [`Backend::reseed`], for either store).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use pyo3::prelude::*;
 
-use sessile::shared::{HeapEngine, SharedEngine};
+use sessile::StoreError;
+use sessile_backend::{Backend, StoreMut};
 
-/// An engine as the at-fork hook sees it.
+use crate::errors::raise;
+
+/// An engine as the at-fork hook sees it: its store (this process's table, or a shared
+/// Redis/Valkey store, whose forked child also makes its own connection).
 pub(crate) struct Registered {
-    pub(crate) engine: SharedEngine,
+    pub(crate) backend: Backend,
     /// Calls on it running with the GIL released. Only these can hold its lock while
     /// another thread forks; in the child no thread will ever release that lock.
     pub(crate) detached: AtomicUsize,
+    /// Set in a forked child when a detached call held (or was about to take) the lock at
+    /// the fork: the lock is never released here, so every call fails instead of waiting
+    /// for ever.
+    orphaned: AtomicBool,
 }
 
 /// Every engine of the process, for [`reseed_after_fork`]; weak, so an engine is freed when
@@ -21,10 +30,11 @@ pub(crate) struct Registered {
 static ENGINES: Mutex<Vec<Weak<Registered>>> = Mutex::new(Vec::new());
 
 impl Registered {
-    pub(crate) fn new(engine: SharedEngine) -> Arc<Registered> {
+    pub(crate) fn new(backend: Backend) -> Arc<Registered> {
         let it = Arc::new(Registered {
-            engine,
+            backend,
             detached: AtomicUsize::new(0),
+            orphaned: AtomicBool::new(false),
         });
         let mut all = ENGINES.lock().unwrap_or_else(PoisonError::into_inner);
         all.retain(|w| w.strong_count() > 0);
@@ -32,13 +42,50 @@ impl Registered {
         it
     }
 
-    /// Run `f` on the engine with the GIL released, for calls whose cost grows with
-    /// capacity, counted in `detached` meanwhile (see [`reseed_after_fork`]).
+    /// Run `f` on the store: a shared store's calls (round trips to Redis, up to its
+    /// timeouts) with the GIL released, so the process's other threads run meanwhile
+    /// ([`Registered::run_detached`]); the in-process table's with the GIL held (a lock
+    /// and memory only: cheaper than handing the GIL over).
+    #[inline]
+    pub(crate) fn with<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut StoreMut<'_>) -> R + Send,
+    ) -> PyResult<R> {
+        if self.backend.is_shared() {
+            self.run_detached(py, f)
+        } else {
+            self.usable(py)?;
+            Ok(self.backend.with(f))
+        }
+    }
+
+    /// `StoreUnavailable` in a forked child whose parent had another thread in a call on
+    /// this engine at the fork (see [`reseed_after_fork`]).
+    fn usable(&self, py: Python<'_>) -> PyResult<()> {
+        if self.orphaned.load(Ordering::SeqCst) {
+            return Err(raise(
+                py,
+                "StoreUnavailable",
+                "this engine was in use by another thread when the process forked, so its \
+                 lock is never released in this child: build a new Engine here (or fork \
+                 before serving, as gunicorn's master does)"
+                    .into(),
+                Some(StoreError::Unavailable.code()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Run `f` on the store with the GIL released, for calls whose cost grows with
+    /// capacity or that wait for a shared store, counted in `detached` meanwhile (see
+    /// [`reseed_after_fork`]).
     pub(crate) fn run_detached<R: Send>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&mut HeapEngine) -> R + Send,
-    ) -> R {
+        f: impl FnOnce(&mut StoreMut<'_>) -> R + Send,
+    ) -> PyResult<R> {
+        self.usable(py)?;
         struct Counted<'a>(&'a AtomicUsize);
         impl Drop for Counted<'_> {
             fn drop(&mut self) {
@@ -47,7 +94,7 @@ impl Registered {
         }
         self.detached.fetch_add(1, Ordering::SeqCst);
         let _counted = Counted(&self.detached);
-        py.detach(|| self.engine.with(f))
+        Ok(py.detach(|| self.backend.with(f)))
     }
 }
 
@@ -57,7 +104,10 @@ impl Registered {
 /// see, from C code); this also covers a child whose pid equals its parent's (pid 1
 /// forking into a new pid namespace, where the child is pid 1 too) and reseeds at once.
 /// Skipped, and left to the guard, are engines whose lock a detached call held at the fork
-/// (it is never released in the child, so the engine cannot be used there anyway), and
+/// (a sweep or revocation of the in-process table, or any call waiting for a shared
+/// store, in another thread: that lock is never released in the child, so every call on
+/// that engine there raises `StoreUnavailable` instead of waiting for ever; fork before
+/// serving, as gunicorn's master does), and
 /// engines when the OS gives no entropy (the guard then fails closed, `EntropyError`).
 #[pyfunction]
 #[pyo3(name = "_reseed_after_fork")]
@@ -70,7 +120,9 @@ pub(crate) fn reseed_after_fork() {
         .collect();
     for e in engines {
         if e.detached.load(Ordering::SeqCst) == 0 {
-            let _ = e.engine.reseed();
+            let _ = e.backend.reseed();
+        } else {
+            e.orphaned.store(true, Ordering::SeqCst);
         }
     }
 }

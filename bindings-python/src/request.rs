@@ -29,6 +29,8 @@ pub struct Request {
 impl Request {
     /// Begin a request (the core's `Request::begin`) and copy its session's payload out,
     /// under one lock: the request fast path. No Python code runs while the lock is held.
+    /// A store that could not answer is `StoreUnavailable`: the request may carry a
+    /// session that could not be checked, so it is not served as one without.
     pub(crate) fn begin(
         py: Python<'_>,
         engine: &Bound<'_, Engine>,
@@ -40,14 +42,17 @@ impl Request {
         let client = ClientArgs::new(ip, user_agent)?.into_owned();
         let e = engine.borrow();
         let now = e.now_ms(py)?;
-        let (inner, payload) = e.inner.engine.with(|store| {
+        let (inner, payload) = e.inner.with(py, |store| {
             let r = CoreRequest::begin(store, header.as_deref(), now, &client.core());
             let mut payload = Vec::new();
             for chunk in r.payload(store, now).into_iter().flatten() {
                 payload.extend_from_slice(chunk);
             }
             (r, payload)
-        });
+        })?;
+        if let Some(e) = inner.store_error() {
+            return Err(to_py(py, e));
+        }
         let request = Request {
             engine: engine.clone().unbind(),
             inner,
@@ -94,12 +99,16 @@ impl Request {
     }
 
     /// End the session server-side now, as a logout (later reuse of its token is
-    /// reported); the response clears the cookie.
+    /// reported); the response clears the cookie. `StoreUnavailable` when a shared store
+    /// could not answer: the session lives on, and `finish` raises it too.
     fn end(&mut self, py: Python<'_>) -> PyResult<()> {
         let engine = self.engine.borrow(py);
         let now = engine.now_ms(py)?;
-        engine.inner.engine.with(|e| self.inner.end(e, now));
-        Ok(())
+        engine.inner.with(py, |e| self.inner.end(e, now))?;
+        match self.inner.store_error() {
+            Some(e) => Err(to_py(py, e)),
+            None => Ok(()),
+        }
     }
 
     /// Bind the session to `principal` (str or bytes) and rotate its token
@@ -112,8 +121,7 @@ impl Request {
         let Request { inner, client, .. } = self;
         engine
             .inner
-            .engine
-            .with(|e| inner.login(e, &principal, now, &client.core()))
+            .with(py, |e| inner.login(e, &principal, now, &client.core()))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -123,8 +131,7 @@ impl Request {
         let now = engine.now_ms(py)?;
         engine
             .inner
-            .engine
-            .with(|e| self.inner.rotate(e, now))
+            .with(py, |e| self.inner.rotate(e, now))?
             .map_err(|e| to_py(py, e))
     }
 
@@ -148,21 +155,15 @@ impl Request {
                 })
             })
             .transpose()?;
+        let data = data.map(|d| d.as_bytes());
         let engine = self.engine.borrow(py);
         let now = engine.now_ms(py)?;
         let Request { inner, client, .. } = self;
         engine
             .inner
-            .engine
-            .with(|e| {
-                inner.finish(
-                    e,
-                    data.map(|d| d.as_bytes()),
-                    persistent,
-                    now,
-                    &client.core(),
-                )
-            })
+            .with(py, |e| {
+                inner.finish(e, data, persistent, now, &client.core())
+            })?
             .map(|c| c.map(|c| c.as_str().to_owned()))
             .map_err(|e| to_py(py, e))
     }

@@ -31,6 +31,10 @@ pub struct Session {
     absolute_timeout: f64,
     #[pyo3(get)]
     payload_len: u32,
+    /// What `Engine.save` checks: the session's state when this snapshot was taken (a
+    /// login, rotation or end moves it; so does every payload write in a shared store).
+    #[pyo3(get)]
+    pub(crate) epoch: u32,
     principal: Option<Vec<u8>>,
 }
 
@@ -46,6 +50,7 @@ impl Session {
             idle_timeout: secs(u64::from(s.idle_timeout_ms)),
             absolute_timeout: secs(u64::from(s.absolute_timeout_ms)),
             payload_len: s.payload_len,
+            epoch: s.epoch,
             principal: s.principal.map(|p| p.as_bytes().to_vec()),
         }
     }

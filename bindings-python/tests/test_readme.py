@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT
+import pytest
+
+from conftest import ROOT, STORE_KEY, RedisServer
 
 README = ROOT / "bindings-python" / "README.md"
 
@@ -40,3 +42,11 @@ def test_snapshot_snippet_runs() -> None:
     code = snippets()[3]
     assert "Engine.restore(" in code
     exec(compile(code, "README snapshot", "exec"), {})
+
+
+def test_redis_snippet_runs(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = snippets()[4]
+    assert 'store=os.environ["SESSILE_STORE"]' in code
+    monkeypatch.setenv("SESSILE_STORE", redis_server.url)
+    monkeypatch.setenv("SESSILE_STORE_KEY", STORE_KEY)
+    exec(compile(code, "README redis", "exec"), {})

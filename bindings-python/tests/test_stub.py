@@ -30,6 +30,8 @@ def wanted() -> list[tuple[str, str]]:
     for k in _native.config_keys():
         if k.kind == "choice":
             t = "Literal[" + ", ".join(f'"{c}"' for c in k.choices) + "]"
+        elif k.name == "store_key":
+            t = "str | bytes"  # 64 hex digits, or the 32 bytes themselves
         else:
             t = TYPES[k.kind]
         out.append((k.name, f"{t} | None"))

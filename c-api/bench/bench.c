@@ -1,6 +1,7 @@
 /* make bench-c: session create and validate through the C API, against the same
  * operations in Rust (the sessile_bench_rust_* exports, on the same SharedEngine the heap
- * engine wraps), measured in one run.
+ * engine serves from through sessile_backend::Backend, whose dispatch is counted on the C
+ * side), measured in one run.
  *
  * The machine is shared and its speed drifts from one millisecond to the next, so the two
  * sides take turns in small batches (the order flipping each batch) and the same clock here

@@ -10,15 +10,24 @@
  * - Byte strings are (pointer, length) pairs and are borrowed only for the call; the
  *   library keeps no pointer you pass it. Strings it returns are static (never free them)
  *   or written into buffers you own, NUL-terminated, with their length.
- * - Time is passed in as `now_ms`: monotonic milliseconds of your choosing (e.g.
- *   CLOCK_MONOTONIC). The engine never reads a clock; a clock going backwards never
- *   extends a session.
- * - Ownership: sessile_engine_new() pairs with sessile_engine_free(&engine), which sets
- *   the pointer to NULL. sessile_engine_init() builds an engine in your memory and pairs
- *   with sessile_engine_deinit(); the memory stays yours and must outlive the engine.
- * - Threads: a heap engine (sessile_engine_new) may be used from any number of threads
- *   at once (one lock inside). An engine in caller memory (sessile_engine_init) must be
- *   used by one thread at a time; serialise calls yourself.
+ * - Time is passed in as `now_ms`, one clock per engine for its whole life. An engine
+ *   whose sessions live in this process (sessile_engine_new, sessile_engine_init, or
+ *   sessile_engine_open without a store URL): monotonic milliseconds of your choosing
+ *   (e.g. CLOCK_MONOTONIC); it never reads a clock itself. An engine over a shared store
+ *   (sessile_engine_open with a Redis/Valkey URL): wall-clock Unix milliseconds
+ *   (CLOCK_REALTIME), since every process and host compares its deadlines; a smaller
+ *   value (a monotonic clock's) is SESSILE_RESULT_INVALID_ARGUMENT.
+ *   sessile_engine_now_ms() reads the right clock for either. A clock going backwards
+ *   never extends a session.
+ * - Ownership: sessile_engine_new() and sessile_engine_open() pair with
+ *   sessile_engine_free(&engine), which sets the pointer to NULL. sessile_engine_init()
+ *   builds an engine in your memory and pairs with sessile_engine_deinit(); the memory
+ *   stays yours and must outlive the engine.
+ * - Threads: a heap engine (sessile_engine_new, sessile_engine_open) may be used from
+ *   any number of threads at once (one lock inside). An engine in caller memory
+ *   (sessile_engine_init) must be used by one thread at a time; serialise calls yourself.
+ * - A shared store that is down or slow gives SESSILE_RESULT_STORE_* within its timeouts
+ *   (never a valid session); the same engine works again once the store is back.
  * - Memory: whoever reads a live engine's memory (a core dump, a debugger, an
  *   out-of-bounds read elsewhere in the process) finds no token issued so far, only its
  *   digest (HChaCha20 keyed by the token: one-way); payloads and principals in clear;
@@ -30,8 +39,8 @@
  *   payloads, principals and keys before they return.
  * - Panics never cross the boundary: with the standard library they become
  *   SESSILE_RESULT_PANIC. The no_std build (--no-default-features) has no allocator and
- *   no heap engine (sessile_engine_new*, sessile_engine_free and the OS-seeded
- *   sessile_engine_reseed are absent); there a panic, which the engine never raises on
+ *   no heap engine (sessile_engine_new*, sessile_engine_open, sessile_engine_free,
+ *   sessile_engine_now_ms and the OS-seeded sessile_engine_reseed are absent); there a panic, which the engine never raises on
  *   input, halts in a spin loop.
  */
 
@@ -88,7 +97,8 @@ enum sessile_result
   // The library panicked (a bug); the call had no effect that can be relied on.
   SESSILE_RESULT_PANIC = 3,
   // An argument is out of range: an enum value the header does not define, a seed that
-  // is not 32 bytes, a token that is not cookie-safe text.
+  // is not 32 bytes, a token that is not cookie-safe text, a `now_ms` below 10^12 (not
+  // Unix milliseconds) for an engine over a shared store.
   SESSILE_RESULT_INVALID_ARGUMENT = 4,
   // An output buffer is too small; nothing was written and nothing changed.
   SESSILE_RESULT_BUFFER_TOO_SMALL = 5,
@@ -96,7 +106,8 @@ enum sessile_result
   // or the storage does not match the configuration.
   SESSILE_RESULT_STORAGE_SIZE = 6,
   // `sessile_engine_free` on an engine built in caller memory, or
-  // `sessile_engine_deinit` on a heap engine.
+  // `sessile_engine_deinit` on a heap engine, or snapshot / restore on an engine whose
+  // sessions live in a shared store (Redis, Valkey), which keeps them itself.
   SESSILE_RESULT_WRONG_ENGINE_KIND = 7,
   // The pointer does not name a live engine (already deinitialised, or never built).
   SESSILE_RESULT_NOT_AN_ENGINE = 8,
@@ -421,7 +432,8 @@ typedef uint32_t sessile_saved;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// An engine. Opaque: make one with `sessile_engine_new` (heap, thread-safe) or
+// An engine. Opaque: make one with `sessile_engine_new` or `sessile_engine_open` (heap,
+// thread-safe; `_open` may serve from a shared Redis/Valkey store) or
 // `sessile_engine_init` (caller memory, one thread at a time).
 typedef struct sessile_engine sessile_engine;
 
@@ -679,7 +691,8 @@ sessile_result sessile_cookie_parse(const uint8_t *header,
 // Build a thread-safe engine on the heap, seeded from the operating system, and store it
 // in `*out`. Release it with `sessile_engine_free(&engine)`. Any thread may call any
 // function on it at any time: calls are serialised by the engine's lock. In a forked
-// child the generator is reseeded from the OS before the next token is drawn.
+// child the generator is reseeded from the OS before the next token is drawn. Sessions
+// live in this process's table (`sessile_engine_open` chooses the store).
 // (Not in the `no_std` build.)
 //
 // # Safety
@@ -697,6 +710,65 @@ sessile_result sessile_engine_new_seeded(const struct sessile_config *config,
                                          const uint8_t *seed,
                                          size_t seed_len,
                                          struct sessile_engine **out);
+#endif
+
+#if defined(SESSILE_STD)
+// Build a heap engine as `sessile_engine_new` does, serving from the store that the
+// `n` store options name: `store_keys[i]` set to `store_values[i]` (NUL-terminated; a
+// NULL value keeps the default). The keys, beside the `sessile_config` fields (names and
+// limits as in every binding, `docs/CONFIG.md`):
+//
+// - `store`: unset or `"memory"` for this process's table (then the engine is exactly
+//   one of `sessile_engine_new`); a Redis or Valkey URL
+//   (`redis://[user[:password]@]host[:port][/db]`, `rediss://...`,
+//   `unix:///path/redis.sock[?db=N]`) for one store shared by every process and host
+//   that has the same URL, prefix and key;
+// - `store_key`: 64 hex digits (32 random bytes, from your secrets), the same in every
+//   process; required with a URL. Keys in the store are digests under it;
+// - `store_prefix`: prefix of every key (default `sessile`), distinct per deployment;
+// - `store_connect_timeout_ms`, `store_response_timeout_ms` (decimal, default 100):
+//   the longest wait for a connection, an answer;
+// - `store_tombstone_ttl_ms`: how long a dead token is remembered (default the config's
+//   `max_absolute_timeout_ms`).
+//
+// `n` 0 (the arrays may then be NULL) is the in-process table. Errors, nothing built:
+// `NULL_ARGUMENT` (an array, a key, `config` or `out`), `CONFIG_UNKNOWN_KEY` (a name
+// that is not a store key), `CONFIG_BAD_VALUE` (a value the key does not take, a URL
+// without `store_key`, or a store-only key without a URL), `STORE_CONFIG` (a URL the
+// client cannot use), or the config's rule. The server is not contacted here: one that
+// is down gives `SESSILE_RESULT_STORE_*` on the calls that need it, within the timeouts,
+// and the engine works again once it is back. The texts are copied (the key is wiped
+// after use); nothing is kept of the arrays.
+//
+// Over a shared store every `now_ms` is wall-clock Unix milliseconds (CLOCK_REALTIME,
+// or `sessile_engine_now_ms`), since other processes and hosts compare the deadlines;
+// one below 10^12 (a monotonic clock's) is `INVALID_ARGUMENT`. Snapshot and restore are
+// `WRONG_ENGINE_KIND` there (the store keeps the sessions itself). After `fork()` the
+// child makes its own connection and reseeds its generator; the parent's connection is
+// left to the parent. (Not in the `no_std` build.)
+//
+// # Safety
+// `config` NULL or valid; `store_keys` and `store_values` NULL or readable for `n`
+// pointers, each NULL or NUL-terminated; `out` NULL or writable.
+sessile_result sessile_engine_open(const struct sessile_config *config,
+                                   const char *const *store_keys,
+                                   const char *const *store_values,
+                                   size_t n,
+                                   struct sessile_engine **out);
+#endif
+
+#if defined(SESSILE_STD)
+// `*out` gets the `now_ms` this engine's calls take, read from the clock that engine
+// expects: for an engine over a shared store, the wall clock in Unix milliseconds; for
+// a heap engine with its own table, monotonic milliseconds since it was built; for an
+// engine in caller memory, monotonic milliseconds since the library first read that
+// clock. A program that reads its own clock may keep doing so (any monotonic clock for
+// an in-process engine, CLOCK_REALTIME for a shared store), but one engine takes one
+// clock for its whole life. (Not in the `no_std` build.)
+//
+// # Safety
+// `engine` NULL or live; `out` NULL or writable.
+sessile_result sessile_engine_now_ms(struct sessile_engine *engine, uint64_t *out);
 #endif
 
 #if defined(SESSILE_STD)
@@ -741,7 +813,7 @@ sessile_result sessile_engine_reseed_with(struct sessile_engine *engine,
 // Start an anonymous session. The token (NUL-terminated, `*token_len` characters) goes
 // to `token_out`, which must hold the token and its NUL (`SESSILE_TOKEN_BUFFER` bytes are
 // always enough; a shorter buffer is `BUFFER_TOO_SMALL` and no session is created).
-// `client` and `session_out` may be NULL. `now_ms`: monotonic milliseconds.
+// `client` and `session_out` may be NULL. `now_ms`: the engine's clock (Time, at the top).
 //
 // # Safety
 // Pointers are NULL or valid for their stated sizes; `engine` is a live engine.
@@ -1095,7 +1167,8 @@ sessile_result sessile_engine_deinit(struct sessile_engine *engine);
 
 #if defined(SESSILE_STD)
 // `*size` gets the bytes `sessile_engine_snapshot` needs now. Other threads may change
-// the table in between: on `SESSILE_RESULT_BUFFER_TOO_SMALL` ask again.
+// the table in between: on `SESSILE_RESULT_BUFFER_TOO_SMALL` ask again. An engine over a
+// shared store has no table here: `SESSILE_RESULT_WRONG_ENGINE_KIND`.
 //
 // # Safety
 // `size` writable; `engine` live.
@@ -1111,7 +1184,9 @@ sessile_result sessile_engine_snapshot_size(struct sessile_engine *engine, size_
 // engine's monotonic clock as in every call. The engine keeps serving: take one on
 // graceful shutdown and on demand.
 //
-// `SESSILE_RESULT_SNAPSHOT_KEY` for a key that is not 32 bytes or is all zeros;
+// `SESSILE_RESULT_WRONG_ENGINE_KIND` for an engine over a shared store (Redis keeps its
+// sessions itself: run it with AOF on); `SESSILE_RESULT_SNAPSHOT_KEY` for a key that is
+// not 32 bytes or is all zeros;
 // `SESSILE_RESULT_BUFFER_TOO_SMALL` (nothing useful written) when `out_cap` is below
 // `sessile_engine_snapshot_size`; `SESSILE_RESULT_ENTROPY` in a forked child that
 // cannot reseed.
@@ -1141,7 +1216,8 @@ sessile_result sessile_engine_snapshot(struct sessile_engine *engine,
 // working): `KEY`, `UNRECOGNIZED` (another file), `VERSION`, `TRUNCATED`, `WRONG_KEY`,
 // `TAMPERED`, `FUTURE` (written after `wall_ms`), `STALE` (older than `max_age_ms`;
 // `SESSILE_SNAPSHOT_DEFAULT_MAX_AGE_MS` is a sound choice), `DOES_NOT_FIT`, `CORRUPT`,
-// `NOT_EMPTY`. The bytes are read, never changed.
+// `NOT_EMPTY`. An engine over a shared store is `SESSILE_RESULT_WRONG_ENGINE_KIND`. The
+// bytes are read, never changed.
 //
 // # Safety
 // `snapshot` readable for `len`; `key` readable for `key_len`; `restored` NULL or

@@ -1,6 +1,7 @@
 //! The pure-Rust side of `make bench-c` (feature `bench` only, never in releases): the same
 //! creates and validations as `c-api/bench/bench.c` makes through the C API, on the same
-//! kind of engine (the core's `SharedEngine`, which the heap engine wraps). The C program
+//! kind of engine (the core's `SharedEngine`, which the heap engine serves from through
+//! `sessile_backend::Backend`: the difference includes that dispatch). The C program
 //! calls these a batch at a time, alternating with its own batches, and times both sides
 //! with the same clock, so both see the same machine from moment to moment.
 

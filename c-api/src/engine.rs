@@ -2,7 +2,9 @@
 
 use core::ffi::c_char;
 
-use sessile_core::{Engine, SessionRef, SliceStorage, Storage, Store, Token};
+#[cfg(feature = "std")]
+use sessile_backend::{Backend, StoreMut};
+use sessile_core::{Config, Engine, SessionRef, SliceStorage, Storage, Store, Token};
 
 use crate::boundary::run;
 #[cfg(feature = "std")]
@@ -15,25 +17,79 @@ use sessile_result as R;
 /// Marks a live engine; cleared by free / deinit so a second call is refused.
 pub(crate) const LIVE: u64 = 0x5e55_11e0_0c0a_b1e5;
 
-/// An engine. Opaque: make one with `sessile_engine_new` (heap, thread-safe) or
+/// An engine. Opaque: make one with `sessile_engine_new` or `sessile_engine_open` (heap,
+/// thread-safe; `_open` may serve from a shared Redis/Valkey store) or
 /// `sessile_engine_init` (caller memory, one thread at a time).
 pub struct sessile_engine {
     pub(crate) magic: u64,
     pub(crate) inner: Inner,
 }
 
+// The engine in caller memory stays inline (there is no allocator to box it with).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Inner {
-    /// Thread-safe: every call takes the engine's lock.
+    /// Thread-safe: every call takes the store's lock. Sessions live in this process's
+    /// table or in a shared store, behind the one store seam (`Backend::with`). Boxed:
+    /// an engine in caller memory holds this enum too, and must not pay for its size.
     #[cfg(feature = "std")]
-    Heap(sessile_core::shared::SharedEngine),
+    Heap(Box<Backend>),
     /// In caller memory: one thread at a time (the caller's promise).
     Place(Engine<SliceStorage<'static>>),
 }
 
 pub(crate) enum Access<'a> {
     #[cfg(feature = "std")]
-    Heap(&'a sessile_core::shared::SharedEngine),
+    Heap(&'a Backend),
     Place(&'a mut Engine<SliceStorage<'static>>),
+}
+
+/// The earliest `now_ms` an engine over a shared store takes (2001-09-09 in Unix ms). Its
+/// deadlines are compared by every process and host, so `now_ms` must be the wall clock;
+/// a monotonic clock (milliseconds since boot) is far below this and is refused rather
+/// than have every other process see the sessions as decades old.
+#[cfg(feature = "std")]
+const SHARED_EPOCH_FLOOR_MS: u64 = 1_000_000_000_000;
+
+/// `now_ms` checked for the engine's clock: a shared store takes Unix milliseconds only.
+#[cfg(feature = "std")]
+pub(crate) fn check_now(backend: &Backend, now_ms: u64) -> Result<u64, sessile_result> {
+    if backend.is_shared() && now_ms < SHARED_EPOCH_FLOOR_MS {
+        return Err(R::SESSILE_RESULT_INVALID_ARGUMENT);
+    }
+    Ok(now_ms)
+}
+
+/// What the C API needs of a store beyond the core's seam, for both kinds of engine.
+pub(crate) trait Extra: Store {
+    /// The latest `now` the store has been given.
+    fn latest(&self) -> u64;
+    /// Replace the token generator's key.
+    fn reseed_with(&mut self, seed: [u8; 32]);
+}
+
+impl<S: Storage> Extra for Engine<S> {
+    fn latest(&self) -> u64 {
+        self.now()
+    }
+    fn reseed_with(&mut self, seed: [u8; 32]) {
+        self.reseed(seed);
+    }
+}
+
+#[cfg(feature = "std")]
+impl Extra for StoreMut<'_> {
+    fn latest(&self) -> u64 {
+        match self {
+            StoreMut::Memory(e) => e.now(),
+            StoreMut::Redis(r) => r.now(),
+        }
+    }
+    fn reseed_with(&mut self, seed: [u8; 32]) {
+        match self {
+            StoreMut::Memory(e) => e.reseed(seed),
+            StoreMut::Redis(r) => r.reseed(seed),
+        }
+    }
 }
 
 /// Check the pointer and borrow the engine: shared for a heap engine (other threads may be
@@ -54,8 +110,8 @@ pub(crate) unsafe fn access<'a>(p: *mut sessile_engine) -> Result<Access<'a>, se
     // SAFETY: as above; a shared borrow, so concurrent callers of a heap engine only ever
     // hold shared references to it.
     #[cfg(feature = "std")]
-    if let Inner::Heap(shared) = unsafe { &(*p).inner } {
-        return Ok(Access::Heap(shared));
+    if let Inner::Heap(backend) = unsafe { &(*p).inner } {
+        return Ok(Access::Heap(backend));
     }
     // SAFETY: an engine in caller memory is used by one thread at a time (the documented
     // rule), so this is the only reference for the duration of the call.
@@ -66,18 +122,31 @@ pub(crate) unsafe fn access<'a>(p: *mut sessile_engine) -> Result<Access<'a>, se
     }
 }
 
-/// Run `$body` (a `Result<(), sessile_result>` expression) with `$e: &mut Engine<_>`.
+/// Run `$body` (a `Result<(), sessile_result>` expression) with `$e`, a `&mut` store of
+/// either kind (the heap engine's `StoreMut`, or the engine in caller memory): the body
+/// calls it through the `Store` seam and `Extra` only, so it is the same code for both.
+/// With `$now`, a heap engine over a shared store first checks that it is Unix ms.
 macro_rules! with_engine {
     ($p:expr, $e:ident => $body:expr) => {{
         // SAFETY: `$p` is NULL or a live engine: the contract of every engine function.
         match unsafe { crate::engine::access($p) }? {
             #[cfg(feature = "std")]
-            crate::engine::Access::Heap(shared) => shared.with(|$e| $body),
+            crate::engine::Access::Heap(backend) => backend.with(|$e| $body),
+            crate::engine::Access::Place($e) => $body,
+        }
+    }};
+    ($p:expr, $now:expr, $e:ident => $body:expr) => {{
+        // SAFETY: `$p` is NULL or a live engine: the contract of every engine function.
+        match unsafe { crate::engine::access($p) }? {
+            #[cfg(feature = "std")]
+            crate::engine::Access::Heap(backend) => {
+                crate::engine::check_now(backend, $now)?;
+                backend.with(|$e| $body)
+            }
             crate::engine::Access::Place($e) => $body,
         }
     }};
 }
-pub(crate) use with_engine;
 
 /// A 32-byte seed from C.
 ///
@@ -105,8 +174,8 @@ impl TokenOut {
     }
 
     /// Checked before the operation, so a short buffer changes nothing.
-    fn check<S: Storage>(&self, e: &Engine<S>) -> Result<(), sessile_result> {
-        let chars = (usize::from(e.config().token_bytes) * 4).div_ceil(3);
+    fn check(&self, config: &Config) -> Result<(), sessile_result> {
+        let chars = (usize::from(config.token_bytes) * 4).div_ceil(3);
         if self.cap < chars + 1 {
             return Err(R::SESSILE_RESULT_BUFFER_TOO_SMALL);
         }
@@ -162,6 +231,32 @@ unsafe fn session_to(out: *mut sessile_session, s: &sessile_core::Session) {
     }
 }
 
+/// Copy a payload of `len` bytes, chunk by chunk, into the front of `out`:
+/// `BUFFER_TOO_SMALL` with nothing written when it does not fit. Chunks that do not add
+/// up to `len` (only a shared store holding bytes it should not could give them) are
+/// `STORE_CORRUPT`.
+fn copy_payload<'a>(
+    chunks: impl Iterator<Item = &'a [u8]>,
+    len: usize,
+    out: &mut [u8],
+) -> Result<usize, sessile_result> {
+    let dest = out
+        .get_mut(..len)
+        .ok_or(R::SESSILE_RESULT_BUFFER_TOO_SMALL)?;
+    let mut at = 0;
+    for c in chunks {
+        let end = at + c.len();
+        dest.get_mut(at..end)
+            .ok_or(R::SESSILE_RESULT_STORE_CORRUPT)?
+            .copy_from_slice(c);
+        at = end;
+    }
+    if at != len {
+        return Err(R::SESSILE_RESULT_STORE_CORRUPT);
+    }
+    Ok(len)
+}
+
 /// Write a required scalar output.
 ///
 /// # Safety
@@ -184,10 +279,10 @@ pub(crate) fn need<T>(p: *mut T) -> Result<(), sessile_result> {
 }
 
 #[cfg(feature = "std")]
-fn boxed(shared: sessile_core::shared::SharedEngine, out: *mut *mut sessile_engine) {
+fn boxed(backend: Backend, out: *mut *mut sessile_engine) {
     let b = Box::new(sessile_engine {
         magic: LIVE,
-        inner: Inner::Heap(shared),
+        inner: Inner::Heap(Box::new(backend)),
     });
     // SAFETY: `out` was checked non-NULL by the caller and is writable by contract.
     unsafe { out.write(Box::into_raw(b)) };
@@ -196,7 +291,8 @@ fn boxed(shared: sessile_core::shared::SharedEngine, out: *mut *mut sessile_engi
 /// Build a thread-safe engine on the heap, seeded from the operating system, and store it
 /// in `*out`. Release it with `sessile_engine_free(&engine)`. Any thread may call any
 /// function on it at any time: calls are serialised by the engine's lock. In a forked
-/// child the generator is reseeded from the OS before the next token is drawn.
+/// child the generator is reseeded from the OS before the next token is drawn. Sessions
+/// live in this process's table (`sessile_engine_open` chooses the store).
 /// (Not in the `no_std` build.)
 ///
 /// # Safety
@@ -211,7 +307,7 @@ pub unsafe extern "C" fn sessile_engine_new(
         need(out)?;
         // SAFETY: forwarded contract.
         let config = unsafe { crate::config::to_core(config) }?;
-        boxed(sessile_core::shared::SharedEngine::new(config)?, out);
+        boxed(Backend::open(config, &Default::default(), None)?, out);
         Ok(())
     })
 }
@@ -233,11 +329,151 @@ pub unsafe extern "C" fn sessile_engine_new_seeded(
         need(out)?;
         // SAFETY: forwarded contract.
         let (config, seed) = unsafe { (crate::config::to_core(config)?, seed32(seed, seed_len)?) };
-        boxed(
-            sessile_core::shared::SharedEngine::with_seed(config, seed)?,
-            out,
-        );
+        boxed(Backend::open(config, &Default::default(), Some(seed))?, out);
         Ok(())
+    })
+}
+
+/// The store options from C: `n` names and values, each NUL-terminated.
+///
+/// # Safety
+/// As `sessile_engine_open`.
+#[cfg(feature = "std")]
+unsafe fn store_options(
+    keys: *const *const c_char,
+    values: *const *const c_char,
+    n: usize,
+) -> Result<sessile_backend::StoreOptions, sessile_result> {
+    use core::ffi::CStr;
+    use sessile_core::ConfigError;
+    use sessile_core::vocabulary::{Kind, Value};
+
+    let mut options = sessile_backend::StoreOptions::default();
+    if n == 0 {
+        return Ok(options);
+    }
+    if keys.is_null() || values.is_null() {
+        return Err(R::SESSILE_RESULT_NULL_ARGUMENT);
+    }
+    for i in 0..n {
+        // SAFETY: both arrays hold `n` pointers (contract); `i < n`.
+        let (k, v) = unsafe { (keys.add(i).read(), values.add(i).read()) };
+        if k.is_null() {
+            return Err(R::SESSILE_RESULT_NULL_ARGUMENT);
+        }
+        // SAFETY: non-NULL and NUL-terminated (contract).
+        let name = unsafe { CStr::from_ptr(k) }.to_str().ok();
+        let key = name
+            .and_then(sessile_backend::store_key)
+            .ok_or(ConfigError::UnknownKey)?;
+        let bad = ConfigError::BadValue { key: key.name };
+        let text = if v.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL and NUL-terminated (contract).
+            Some(unsafe { CStr::from_ptr(v) }.to_str().map_err(|_| bad)?)
+        };
+        let value = match (key.kind, text) {
+            (_, None) => Value::Unset,
+            (Kind::Millis { .. } | Kind::Count { .. }, Some(t)) => {
+                Value::Int(t.parse().map_err(|_| bad)?)
+            }
+            (_, Some(t)) => Value::Text(t),
+        };
+        options.set(key.name, value)?;
+    }
+    Ok(options)
+}
+
+/// Build a heap engine as `sessile_engine_new` does, serving from the store that the
+/// `n` store options name: `store_keys[i]` set to `store_values[i]` (NUL-terminated; a
+/// NULL value keeps the default). The keys, beside the `sessile_config` fields (names and
+/// limits as in every binding, `docs/CONFIG.md`):
+///
+/// - `store`: unset or `"memory"` for this process's table (then the engine is exactly
+///   one of `sessile_engine_new`); a Redis or Valkey URL
+///   (`redis://[user[:password]@]host[:port][/db]`, `rediss://...`,
+///   `unix:///path/redis.sock[?db=N]`) for one store shared by every process and host
+///   that has the same URL, prefix and key;
+/// - `store_key`: 64 hex digits (32 random bytes, from your secrets), the same in every
+///   process; required with a URL. Keys in the store are digests under it;
+/// - `store_prefix`: prefix of every key (default `sessile`), distinct per deployment;
+/// - `store_connect_timeout_ms`, `store_response_timeout_ms` (decimal, default 100):
+///   the longest wait for a connection, an answer;
+/// - `store_tombstone_ttl_ms`: how long a dead token is remembered (default the config's
+///   `max_absolute_timeout_ms`).
+///
+/// `n` 0 (the arrays may then be NULL) is the in-process table. Errors, nothing built:
+/// `NULL_ARGUMENT` (an array, a key, `config` or `out`), `CONFIG_UNKNOWN_KEY` (a name
+/// that is not a store key), `CONFIG_BAD_VALUE` (a value the key does not take, a URL
+/// without `store_key`, or a store-only key without a URL), `STORE_CONFIG` (a URL the
+/// client cannot use), or the config's rule. The server is not contacted here: one that
+/// is down gives `SESSILE_RESULT_STORE_*` on the calls that need it, within the timeouts,
+/// and the engine works again once it is back. The texts are copied (the key is wiped
+/// after use); nothing is kept of the arrays.
+///
+/// Over a shared store every `now_ms` is wall-clock Unix milliseconds (CLOCK_REALTIME,
+/// or `sessile_engine_now_ms`), since other processes and hosts compare the deadlines;
+/// one below 10^12 (a monotonic clock's) is `INVALID_ARGUMENT`. Snapshot and restore are
+/// `WRONG_ENGINE_KIND` there (the store keeps the sessions itself). After `fork()` the
+/// child makes its own connection and reseeds its generator; the parent's connection is
+/// left to the parent. (Not in the `no_std` build.)
+///
+/// # Safety
+/// `config` NULL or valid; `store_keys` and `store_values` NULL or readable for `n`
+/// pointers, each NULL or NUL-terminated; `out` NULL or writable.
+#[cfg(feature = "std")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_open(
+    config: *const sessile_config,
+    store_keys: *const *const c_char,
+    store_values: *const *const c_char,
+    n: usize,
+    out: *mut *mut sessile_engine,
+) -> sessile_result {
+    run(|| {
+        need(out)?;
+        // SAFETY: forwarded contract.
+        let (config, options) = unsafe {
+            (
+                crate::config::to_core(config)?,
+                store_options(store_keys, store_values, n)?,
+            )
+        };
+        boxed(Backend::open(config, &options, None)?, out);
+        Ok(())
+    })
+}
+
+/// `*out` gets the `now_ms` this engine's calls take, read from the clock that engine
+/// expects: for an engine over a shared store, the wall clock in Unix milliseconds; for
+/// a heap engine with its own table, monotonic milliseconds since it was built; for an
+/// engine in caller memory, monotonic milliseconds since the library first read that
+/// clock. A program that reads its own clock may keep doing so (any monotonic clock for
+/// an in-process engine, CLOCK_REALTIME for a shared store), but one engine takes one
+/// clock for its whole life. (Not in the `no_std` build.)
+///
+/// # Safety
+/// `engine` NULL or live; `out` NULL or writable.
+#[cfg(feature = "std")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessile_engine_now_ms(
+    engine: *mut sessile_engine,
+    out: *mut u64,
+) -> sessile_result {
+    run(|| {
+        need(out)?;
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        // SAFETY: `engine` is NULL or live (contract).
+        let now = match unsafe { access(engine) }? {
+            Access::Heap(backend) => backend.now_ms(),
+            Access::Place(_) => START
+                .get_or_init(std::time::Instant::now)
+                .elapsed()
+                .as_millis() as u64,
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { put(out, now) }
     })
 }
 
@@ -293,7 +529,7 @@ pub unsafe extern "C" fn sessile_engine_reseed(engine: *mut sessile_engine) -> s
     run(|| {
         // SAFETY: `engine` is NULL or live (contract).
         match unsafe { access(engine) }? {
-            Access::Heap(shared) => Ok(shared.reseed()?),
+            Access::Heap(backend) => Ok(backend.reseed()?),
             Access::Place(e) => {
                 let mut seed = sessile_core::shared::os_seed()?;
                 e.reseed(seed);
@@ -321,7 +557,7 @@ pub unsafe extern "C" fn sessile_engine_reseed_with(
         // SAFETY: forwarded contract.
         let seed = unsafe { seed32(seed, seed_len) }?;
         with_engine!(engine, e => {
-            e.reseed(seed);
+            Extra::reseed_with(e, seed);
             Ok(())
         })
     })
@@ -340,7 +576,7 @@ fn wipe(seed: &mut [u8; 32]) {
 /// Start an anonymous session. The token (NUL-terminated, `*token_len` characters) goes
 /// to `token_out`, which must hold the token and its NUL (`SESSILE_TOKEN_BUFFER` bytes are
 /// always enough; a shorter buffer is `BUFFER_TOO_SMALL` and no session is created).
-/// `client` and `session_out` may be NULL. `now_ms`: monotonic milliseconds.
+/// `client` and `session_out` may be NULL. `now_ms`: the engine's clock (Time, at the top).
 ///
 /// # Safety
 /// Pointers are NULL or valid for their stated sizes; `engine` is a live engine.
@@ -358,9 +594,9 @@ pub unsafe extern "C" fn sessile_engine_create(
         let out = TokenOut::new(token_out, token_cap, token_len)?;
         // SAFETY: forwarded contract.
         let client = unsafe { crate::types::client(client) };
-        with_engine!(engine, e => {
-            out.check(e)?;
-            let (t, s) = e.create(now_ms, &client)?;
+        with_engine!(engine, now_ms, e => {
+            out.check(Store::config(e))?;
+            let (t, s) = Store::create(e, now_ms, &client)?;
             // SAFETY: checked above; forwarded contract.
             unsafe {
                 out.write(&t);
@@ -389,8 +625,8 @@ pub unsafe extern "C" fn sessile_engine_validate(
     run(|| {
         // SAFETY: forwarded contract.
         let (token, client) = unsafe { (bytes(token, token_len)?, crate::types::client(client)) };
-        with_engine!(engine, e => {
-            let s = e.validate(token, now_ms, &client)?;
+        with_engine!(engine, now_ms, e => {
+            let s = Store::validate(e, token, now_ms, &client)?;
             // SAFETY: forwarded contract.
             unsafe { session_to(session_out, &s) };
             Ok(())
@@ -439,8 +675,8 @@ pub unsafe extern "C" fn sessile_engine_validate_cookie_header(
         // SAFETY: forwarded contract.
         let (header, client) =
             unsafe { (bytes(header, header_len)?, crate::types::client(client)) };
-        with_engine!(engine, e => {
-            let found = e.validate_cookie(header, now_ms, &client)?;
+        with_engine!(engine, now_ms, e => {
+            let found = Store::validate_cookie(e, header, now_ms, &client)?;
             // SAFETY: `token` and `token_len` checked non-NULL; the rest forwarded contract.
             unsafe {
                 match found {
@@ -480,8 +716,8 @@ pub unsafe extern "C" fn sessile_engine_peek(
     run(|| {
         // SAFETY: forwarded contract.
         let token = unsafe { bytes(token, token_len) }?;
-        with_engine!(engine, e => {
-            let s = e.peek(token, now_ms)?;
+        with_engine!(engine, now_ms, e => {
+            let s = Store::peek(e, token, now_ms)?;
             // SAFETY: forwarded contract.
             unsafe { session_to(session_out, &s) };
             Ok(())
@@ -513,9 +749,9 @@ pub unsafe extern "C" fn sessile_engine_login(
         // SAFETY: forwarded contract.
         let (token, principal) =
             unsafe { (bytes(token, token_len)?, bytes(principal, principal_len)?) };
-        with_engine!(engine, e => {
-            out.check(e)?;
-            let (t, s) = e.login(token, principal, now_ms)?;
+        with_engine!(engine, now_ms, e => {
+            out.check(Store::config(e))?;
+            let (t, s) = Store::login(e, token, principal, now_ms)?;
             // SAFETY: checked above; forwarded contract.
             unsafe {
                 out.write(&t);
@@ -545,9 +781,9 @@ pub unsafe extern "C" fn sessile_engine_rotate(
         let out = TokenOut::new(token_out, token_cap, new_token_len)?;
         // SAFETY: forwarded contract.
         let token = unsafe { bytes(token, token_len) }?;
-        with_engine!(engine, e => {
-            out.check(e)?;
-            let (t, s) = e.rotate(token, now_ms)?;
+        with_engine!(engine, now_ms, e => {
+            out.check(Store::config(e))?;
+            let (t, s) = Store::rotate(e, token, now_ms)?;
             // SAFETY: checked above; forwarded contract.
             unsafe {
                 out.write(&t);
@@ -572,7 +808,7 @@ pub unsafe extern "C" fn sessile_engine_logout(
     run(|| {
         // SAFETY: forwarded contract.
         let token = unsafe { bytes(token, token_len) }?;
-        with_engine!(engine, e => Ok(e.logout(token, now_ms)?))
+        with_engine!(engine, now_ms, e => Ok(Store::logout(e, token, now_ms)?))
     })
 }
 
@@ -586,7 +822,9 @@ pub unsafe extern "C" fn sessile_engine_revoke(
     handle: u64,
     now_ms: u64,
 ) -> sessile_result {
-    run(|| with_engine!(engine, e => Ok(e.revoke(SessionRef::from_u64(handle), now_ms)?)))
+    run(
+        || with_engine!(engine, now_ms, e => Ok(Store::revoke(e, SessionRef::from_u64(handle), now_ms)?)),
+    )
 }
 
 /// End every session of `principal` ("log out everywhere"); `*count` gets how many were live
@@ -606,8 +844,8 @@ pub unsafe extern "C" fn sessile_engine_revoke_principal(
         need(count)?;
         // SAFETY: forwarded contract.
         let principal = unsafe { bytes(principal, principal_len) }?;
-        with_engine!(engine, e => {
-            let n = e.revoke_principal(principal, now_ms);
+        with_engine!(engine, now_ms, e => {
+            let n = Store::revoke_principal(e, principal, now_ms)?;
             // SAFETY: checked non-NULL; writable by contract.
             unsafe { put(count, n) }
         })
@@ -627,8 +865,8 @@ pub unsafe extern "C" fn sessile_engine_revoke_all(
 ) -> sessile_result {
     run(|| {
         need(count)?;
-        with_engine!(engine, e => {
-            let n = e.revoke_all(now_ms);
+        with_engine!(engine, now_ms, e => {
+            let n = Store::revoke_all(e, now_ms)?;
             // SAFETY: checked non-NULL; writable by contract.
             unsafe { put(count, n) }
         })
@@ -648,7 +886,7 @@ pub unsafe extern "C" fn sessile_engine_now(
     run(|| {
         need(out)?;
         // SAFETY: checked non-NULL.
-        with_engine!(engine, e => unsafe { put(out, e.now()) })
+        with_engine!(engine, e => unsafe { put(out, Extra::latest(e)) })
     })
 }
 
@@ -675,20 +913,37 @@ pub unsafe extern "C" fn sessile_engine_sessions_of(
         }
         // SAFETY: forwarded contract.
         let principal = unsafe { bytes(principal, principal_len) }?;
-        with_engine!(engine, e => {
-            let n = e.sessions_of(principal, now_ms).count();
+        // Write the listing only once it is known to fit. An engine in caller memory has
+        // no allocator: it counts, then lists the same table again under the caller's one
+        // thread. A heap engine lists once (over a shared store, one round trip, and
+        // the count is that of the list written).
+        let write = |list: &mut dyn Iterator<Item = sessile_core::Session>, n: usize| {
             if !out.is_null() {
                 if n > cap {
                     return Err(R::SESSILE_RESULT_BUFFER_TOO_SMALL);
                 }
-                for (i, s) in e.sessions_of(principal, now_ms).enumerate().take(cap) {
+                for (i, s) in list.enumerate().take(n) {
                     // SAFETY: `i < n <= cap` and `out` is writable for `cap` snapshots.
                     unsafe { crate::types::write_session(out.add(i), &s) };
                 }
             }
             // SAFETY: checked non-NULL; writable by contract.
             unsafe { put(count, n) }
-        })
+        };
+        // SAFETY: `engine` is NULL or live (contract).
+        match unsafe { access(engine) }? {
+            #[cfg(feature = "std")]
+            Access::Heap(backend) => {
+                check_now(backend, now_ms)?;
+                let all: Vec<_> = backend
+                    .with(|s| Store::sessions_of(s, principal, now_ms).map(|l| l.collect()))?;
+                write(&mut all.iter().copied(), all.len())
+            }
+            Access::Place(e) => {
+                let n = Store::sessions_of(e, principal, now_ms)?.count();
+                write(&mut Store::sessions_of(e, principal, now_ms)?, n)
+            }
+        }
     })
 }
 
@@ -707,8 +962,8 @@ pub unsafe extern "C" fn sessile_engine_session(
 ) -> sessile_result {
     run(|| {
         need(out)?;
-        with_engine!(engine, e => {
-            let s = e.session(SessionRef::from_u64(handle), now_ms)?;
+        with_engine!(engine, now_ms, e => {
+            let s = Store::session(e, SessionRef::from_u64(handle), now_ms)?;
             // SAFETY: checked non-NULL; writable by contract.
             unsafe { session_to(out, &s) };
             Ok(())
@@ -734,8 +989,8 @@ pub unsafe extern "C" fn sessile_engine_set_timeouts(
         // SAFETY: NULL or readable, by contract.
         let (idle, absolute) =
             unsafe { (idle_ms.as_ref().copied(), absolute_ms.as_ref().copied()) };
-        with_engine!(engine, e => {
-            let s = e.set_timeouts(SessionRef::from_u64(handle), idle, absolute, now_ms)?;
+        with_engine!(engine, now_ms, e => {
+            let s = Store::set_timeouts(e, SessionRef::from_u64(handle), idle, absolute, now_ms)?;
             // SAFETY: forwarded contract.
             unsafe { session_to(session_out, &s) };
             Ok(())
@@ -759,7 +1014,7 @@ pub unsafe extern "C" fn sessile_engine_write(
     run(|| {
         // SAFETY: forwarded contract.
         let data = unsafe { bytes(data, len) }?;
-        with_engine!(engine, e => Ok(e.write(SessionRef::from_u64(handle), data, now_ms)?))
+        with_engine!(engine, now_ms, e => Ok(Store::write(e, SessionRef::from_u64(handle), data, now_ms)?))
     })
 }
 
@@ -799,8 +1054,8 @@ pub unsafe extern "C" fn sessile_engine_save(
         need(saved)?;
         // SAFETY: forwarded contract.
         let data = unsafe { bytes(data, len) }?;
-        with_engine!(engine, e => {
-            let r = e.save(SessionRef::from_u64(handle), epoch, data, now_ms)?;
+        with_engine!(engine, now_ms, e => {
+            let r = Store::save(e, SessionRef::from_u64(handle), epoch, data, now_ms)?;
             let code = match r {
                 sessile_core::Saved::Written => sessile_saved::SESSILE_SAVED_WRITTEN,
                 sessile_core::Saved::Unchanged => sessile_saved::SESSILE_SAVED_UNCHANGED,
@@ -846,8 +1101,8 @@ pub unsafe extern "C" fn sessile_engine_load_cookie_header(
             unsafe { (bytes(header, header_len)?, crate::types::client(client)) };
         // SAFETY: non-NULL and writable for `cap` bytes by contract.
         let buf = unsafe { core::slice::from_raw_parts_mut(out, cap) };
-        with_engine!(engine, e => {
-            let Some(found) = e.load_cookie(header, now_ms, &client)? else {
+        with_engine!(engine, now_ms, e => {
+            let Some(found) = Store::load_cookie(e, header, now_ms, &client)? else {
                 // SAFETY: checked non-NULL.
                 unsafe {
                     token.write(core::ptr::null());
@@ -856,11 +1111,7 @@ pub unsafe extern "C" fn sessile_engine_load_cookie_header(
                 }
                 return Ok(());
             };
-            let n = found
-                .payload
-                .copy_into(buf)
-                .ok_or(R::SESSILE_RESULT_BUFFER_TOO_SMALL)?
-                .len();
+            let n = copy_payload(found.payload, found.session.payload_len as usize, buf)?;
             // SAFETY: checked non-NULL; the rest forwarded contract.
             unsafe {
                 session_to(session_out, &found.session);
@@ -892,8 +1143,8 @@ pub unsafe extern "C" fn sessile_engine_read(
         need(len)?;
         // SAFETY: non-NULL and writable for `cap` bytes by contract.
         let buf = unsafe { core::slice::from_raw_parts_mut(out, cap) };
-        with_engine!(engine, e => {
-            let n = e.read(SessionRef::from_u64(handle), buf, now_ms)?;
+        with_engine!(engine, now_ms, e => {
+            let n = Store::read(e, SessionRef::from_u64(handle), buf, now_ms)?;
             // SAFETY: checked non-NULL.
             unsafe { put(len, n) }
         })
@@ -912,8 +1163,8 @@ pub unsafe extern "C" fn sessile_engine_sweep(
 ) -> sessile_result {
     run(|| {
         need(count)?;
-        with_engine!(engine, e => {
-            let n = e.sweep(now_ms);
+        with_engine!(engine, now_ms, e => {
+            let n = Store::sweep(e, now_ms)?;
             // SAFETY: checked non-NULL.
             unsafe { put(count, n) }
         })
@@ -933,7 +1184,7 @@ pub unsafe extern "C" fn sessile_engine_next_event(
 ) -> sessile_result {
     run(|| {
         need(out)?;
-        with_engine!(engine, e => match e.pop_event() {
+        with_engine!(engine, e => match Store::pop_event(e) {
             // SAFETY: checked non-NULL.
             Some(ev) => unsafe { put(out, (&ev).into()) },
             None => Err(R::SESSILE_RESULT_NO_EVENT),
@@ -953,7 +1204,7 @@ pub unsafe extern "C" fn sessile_engine_stats(
     run(|| {
         need(out)?;
         // SAFETY: checked non-NULL.
-        with_engine!(engine, e => unsafe { put(out, e.stats().into()) })
+        with_engine!(engine, e => unsafe { put(out, Store::stats(e).into()) })
     })
 }
 
@@ -979,8 +1230,8 @@ pub unsafe extern "C" fn sessile_engine_set_cookie(
         // SAFETY: forwarded contract.
         let token = unsafe { bytes(token, token_len) }?;
         let token = core::str::from_utf8(token).map_err(|_| R::SESSILE_RESULT_INVALID_ARGUMENT)?;
-        with_engine!(engine, e => {
-            let v = match e.set_cookie(token, SessionRef::from_u64(handle), now_ms) {
+        with_engine!(engine, now_ms, e => {
+            let v = match Store::set_cookie(e, token, SessionRef::from_u64(handle), now_ms) {
                 Ok(v) => v,
                 Err(sessile_core::Error::Session(sessile_core::Invalid::Malformed)) => {
                     return Err(R::SESSILE_RESULT_INVALID_ARGUMENT)
@@ -1006,7 +1257,7 @@ pub unsafe extern "C" fn sessile_engine_clear_cookie(
 ) -> sessile_result {
     run(|| {
         with_engine!(engine, e => {
-            let v = e.clear_cookie().ok_or(R::SESSILE_RESULT_INVALID_ARGUMENT)?;
+            let v = Store::clear_cookie(e).ok_or(R::SESSILE_RESULT_INVALID_ARGUMENT)?;
             // SAFETY: forwarded contract.
             unsafe { write_text(v.as_bytes(), out, cap, len) }
         })
@@ -1038,7 +1289,8 @@ pub unsafe extern "C" fn sessile_engine_token_from_cookie_header(
         // SAFETY: forwarded contract.
         let header = unsafe { bytes(header, header_len) }?;
         with_engine!(engine, e => {
-            let found = e.token_from_cookie_header(header)?;
+            let name = Store::config(e).cookie.name.as_str();
+            let found = sessile_core::cookie::parse_cookie(header, name)?;
             let (p, n) = found.map_or((core::ptr::null(), 0), |t| (t.as_ptr(), t.len()));
             // SAFETY: both checked non-NULL.
             unsafe {

@@ -22,7 +22,8 @@ pub enum sessile_result {
     /// The library panicked (a bug); the call had no effect that can be relied on.
     SESSILE_RESULT_PANIC = 3,
     /// An argument is out of range: an enum value the header does not define, a seed that
-    /// is not 32 bytes, a token that is not cookie-safe text.
+    /// is not 32 bytes, a token that is not cookie-safe text, a `now_ms` below 10^12 (not
+    /// Unix milliseconds) for an engine over a shared store.
     SESSILE_RESULT_INVALID_ARGUMENT = 4,
     /// An output buffer is too small; nothing was written and nothing changed.
     SESSILE_RESULT_BUFFER_TOO_SMALL = 5,
@@ -30,7 +31,8 @@ pub enum sessile_result {
     /// or the storage does not match the configuration.
     SESSILE_RESULT_STORAGE_SIZE = 6,
     /// `sessile_engine_free` on an engine built in caller memory, or
-    /// `sessile_engine_deinit` on a heap engine.
+    /// `sessile_engine_deinit` on a heap engine, or snapshot / restore on an engine whose
+    /// sessions live in a shared store (Redis, Valkey), which keeps them itself.
     SESSILE_RESULT_WRONG_ENGINE_KIND = 7,
     /// The pointer does not name a live engine (already deinitialised, or never built).
     SESSILE_RESULT_NOT_AN_ENGINE = 8,

@@ -1,13 +1,30 @@
 //! Snapshot and restore of an engine's whole table across a restart of its process (not
 //! in the `no_std` build): into and out of caller buffers, so the caller chooses where the bytes
-//! go (write them to a temporary file and rename it over the old one).
+//! go (write them to a temporary file and rename it over the old one). Only an engine
+//! whose sessions live in this process has a table to snapshot: over a shared store
+//! (Redis) these calls are `WRONG_ENGINE_KIND`, as that store keeps its sessions itself.
 
 use sessile_core::snapshot::{Clocks, Restored};
 
 use crate::boundary::run;
-use crate::engine::{need, put, sessile_engine, with_engine};
+use crate::engine::{Access, access, need, put, sessile_engine};
 use crate::result::sessile_result;
 use crate::types::bytes;
+
+/// Run `$body` with `$e`, the in-process table (`&mut Engine<_>`) of a heap engine without
+/// a shared store or of an engine in caller memory; `WRONG_ENGINE_KIND` over a shared store.
+macro_rules! with_table {
+    ($p:expr, $e:ident => $body:expr) => {{
+        // SAFETY: `$p` is NULL or a live engine: the contract of every engine function.
+        match unsafe { access($p) }? {
+            Access::Heap(backend) => match backend.memory() {
+                Some(shared) => shared.with(|$e| $body),
+                None => Err(sessile_result::SESSILE_RESULT_WRONG_ENGINE_KIND),
+            },
+            Access::Place($e) => $body,
+        }
+    }};
+}
 
 /// Bytes of a snapshot key.
 pub const SESSILE_SNAPSHOT_KEY_BYTES: usize = 32;
@@ -42,7 +59,8 @@ impl From<Restored> for sessile_restored {
 }
 
 /// `*size` gets the bytes `sessile_engine_snapshot` needs now. Other threads may change
-/// the table in between: on `SESSILE_RESULT_BUFFER_TOO_SMALL` ask again.
+/// the table in between: on `SESSILE_RESULT_BUFFER_TOO_SMALL` ask again. An engine over a
+/// shared store has no table here: `SESSILE_RESULT_WRONG_ENGINE_KIND`.
 ///
 /// # Safety
 /// `size` writable; `engine` live.
@@ -54,7 +72,7 @@ pub unsafe extern "C" fn sessile_engine_snapshot_size(
     run(|| {
         need(size)?;
         // SAFETY: checked non-NULL.
-        with_engine!(engine, e => unsafe { put(size, e.snapshot_len()) })
+        with_table!(engine, e => unsafe { put(size, e.snapshot_len()) })
     })
 }
 
@@ -66,7 +84,9 @@ pub unsafe extern "C" fn sessile_engine_snapshot_size(
 /// engine's monotonic clock as in every call. The engine keeps serving: take one on
 /// graceful shutdown and on demand.
 ///
-/// `SESSILE_RESULT_SNAPSHOT_KEY` for a key that is not 32 bytes or is all zeros;
+/// `SESSILE_RESULT_WRONG_ENGINE_KIND` for an engine over a shared store (Redis keeps its
+/// sessions itself: run it with AOF on); `SESSILE_RESULT_SNAPSHOT_KEY` for a key that is
+/// not 32 bytes or is all zeros;
 /// `SESSILE_RESULT_BUFFER_TOO_SMALL` (nothing useful written) when `out_cap` is below
 /// `sessile_engine_snapshot_size`; `SESSILE_RESULT_ENTROPY` in a forked child that
 /// cannot reseed.
@@ -93,7 +113,7 @@ pub unsafe extern "C" fn sessile_engine_snapshot(
         // SAFETY: `out` is non-NULL and writable for `out_cap` bytes (contract).
         let buf = unsafe { core::slice::from_raw_parts_mut(out, out_cap) };
         let at = Clocks { now_ms, wall_ms };
-        with_engine!(engine, e => {
+        with_table!(engine, e => {
             let n = e.snapshot_into(key, at, buf)?;
             // SAFETY: checked non-NULL.
             unsafe { put(out_len, n) }
@@ -112,7 +132,8 @@ pub unsafe extern "C" fn sessile_engine_snapshot(
 /// working): `KEY`, `UNRECOGNIZED` (another file), `VERSION`, `TRUNCATED`, `WRONG_KEY`,
 /// `TAMPERED`, `FUTURE` (written after `wall_ms`), `STALE` (older than `max_age_ms`;
 /// `SESSILE_SNAPSHOT_DEFAULT_MAX_AGE_MS` is a sound choice), `DOES_NOT_FIT`, `CORRUPT`,
-/// `NOT_EMPTY`. The bytes are read, never changed.
+/// `NOT_EMPTY`. An engine over a shared store is `SESSILE_RESULT_WRONG_ENGINE_KIND`. The
+/// bytes are read, never changed.
 ///
 /// # Safety
 /// `snapshot` readable for `len`; `key` readable for `key_len`; `restored` NULL or
@@ -133,7 +154,7 @@ pub unsafe extern "C" fn sessile_engine_restore(
         // SAFETY: forwarded contract.
         let (file, key) = unsafe { (bytes(snapshot, len)?, bytes(key, key_len)?) };
         let at = Clocks { now_ms, wall_ms };
-        with_engine!(engine, e => {
+        with_table!(engine, e => {
             let done = e.restore(file, key, at, max_age_ms)?;
             if !restored.is_null() {
                 // SAFETY: non-NULL and writable (contract).

@@ -422,6 +422,21 @@ static void on_both_kinds(const sessile_config *c, void (*test)(sessile_engine *
     free(mem);
 }
 
+/* sessile_engine_now_ms reads the clock an engine takes: for one whose sessions live in
+ * this process, a monotonic clock (far below Unix ms), never going back, that its calls
+ * accept. (Over a shared store it is Unix ms: c-api/tests/redis.c.) */
+static void own_clock(sessile_engine *e) {
+    uint64_t t0 = UINT64_MAX, t1 = 0;
+    char tok[SESSILE_TOKEN_BUFFER];
+    size_t n = 0;
+    OK(sessile_engine_now_ms(e, &t0));
+    OK(sessile_engine_create(e, t0, NULL, tok, sizeof tok, &n, NULL));
+    OK(sessile_engine_now_ms(e, &t1));
+    CHECK(t0 < 1000000000000ull && t1 >= t0);
+    OK(sessile_engine_validate(e, (const uint8_t *)tok, n, t1, NULL, NULL));
+    EXPECT(SESSILE_RESULT_NULL_ARGUMENT, sessile_engine_now_ms(e, NULL));
+}
+
 static int drain(sessile_engine *e, sessile_event_kind kind) {
     sessile_event ev;
     int n = 0;
@@ -761,6 +776,7 @@ int main(void) {
     on_both_kinds(&c, cookie_header);
     on_both_kinds(&c, peeking);
     on_both_kinds(&c, reseeding);
+    on_both_kinds(&c, own_clock);
     snapshots();
     return check_done("api");
 }

@@ -591,7 +591,8 @@ impl CookieConfig {
         w.write_str("; Path=")?;
         w.write_str(&self.path)?;
         if let Some(secs) = max_age {
-            write!(w, "; Max-Age={secs}")?;
+            w.write_str("; Max-Age=")?;
+            write_decimal(w, secs)?;
         }
         if self.http_only {
             w.write_str("; HttpOnly")?;
@@ -612,6 +613,37 @@ impl CookieConfig {
         }
         Ok(())
     }
+}
+
+/// Powers of ten below `u64::MAX`, largest first, for [`write_decimal`].
+const POWERS_OF_TEN: [u64; 19] = {
+    let mut p = [1u64; 19];
+    let mut i = 19;
+    while i > 0 {
+        i -= 1;
+        p[i] = if i == 18 { 10 } else { p[i + 1] * 10 };
+    }
+    p
+};
+
+/// Writes `n` in decimal, exactly as `write!(w, "{n}")` does, by subtracting powers of
+/// ten: no `core::fmt` machinery and no 64-bit division, which on a 32-bit
+/// microcontroller is a library call (together about 2 KiB of a firmware's code).
+fn write_decimal<W: Write>(w: &mut W, mut n: u64) -> fmt::Result {
+    let mut started = false;
+    for &p in &POWERS_OF_TEN {
+        let mut digit = 0u8;
+        while n >= p {
+            n -= p;
+            digit += 1;
+        }
+        if started || digit > 0 {
+            w.write_char(char::from(b'0' + digit))?;
+            started = true;
+        }
+    }
+    // `n` is now the last digit (0 to 9).
+    w.write_char(char::from(b'0' + n as u8))
 }
 
 /// Finds cookie `name` in a `Cookie` request header (raw bytes; may be any bytes at all).
@@ -848,6 +880,40 @@ mod tests {
             set(&c, "v", Some(u64::MAX)),
             "__Host-sid=v; Path=/; Max-Age=18446744073709551615; HttpOnly; Secure; SameSite=Lax"
         );
+    }
+
+    #[test]
+    fn max_age_text_is_what_write_gave() {
+        // The Max-Age number is written without core::fmt (for the firmware); the text
+        // must be byte for byte what `write!` gave: every power of ten and its
+        // neighbours, every digit count's extremes, and a spread of others.
+        let c = CookieConfig::default();
+        let mut values = std::vec![0, 1, 9, 28_800, u64::from(u32::MAX), u64::MAX, u64::MAX - 1];
+        let mut p = 1u64;
+        for _ in 0..20 {
+            values.extend([
+                p - 1,
+                p,
+                p + 1,
+                p.saturating_mul(9),
+                p.saturating_mul(9) - 1,
+            ]);
+            p = p.saturating_mul(10);
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.extend([x, x >> (x % 64)]);
+        }
+        for n in values {
+            assert_eq!(
+                set(&c, "v", Some(n)),
+                format!("__Host-sid=v; Path=/; Max-Age={n}; HttpOnly; Secure; SameSite=Lax"),
+                "{n}"
+            );
+        }
     }
 
     #[test]

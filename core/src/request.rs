@@ -40,6 +40,7 @@
 use crate::cookie::MAX_SET_COOKIE;
 use crate::engine::{Client, Principal, Saved, Session};
 use crate::error::Error;
+use crate::rules;
 use crate::store::Store;
 use crate::token::Token;
 
@@ -274,7 +275,10 @@ impl Request {
         if let Some(d) = data {
             match store.save(session.handle, session.epoch, d, now)? {
                 Saved::Dropped => return Ok(None),
-                Saved::Written | Saved::Unchanged => {}
+                // The write moved the epoch: a later save of this request (a framework
+                // may save twice) carries the new one.
+                Saved::Written => session.epoch = rules::next_epoch(session.epoch),
+                Saved::Unchanged => {}
             }
             session.payload_len = d.len() as u32;
             self.had_data = !d.is_empty();

@@ -97,9 +97,25 @@ pub const fn max_age_until(absolute_deadline_ms: u64, now: u64) -> u64 {
 /// `Max-Age` for a cookie that lives `left_ms` more milliseconds: whole seconds, rounded
 /// up (a cookie must not die before what it carries). For a framework that chooses a
 /// cookie's life itself (express-session's `cookie.maxAge`).
+///
+/// Computed as a long division in 32-bit steps (`left_ms.div_ceil(1000)`, exactly): a
+/// 64-bit division is a library call of about 1 KiB on a 32-bit microcontroller, which
+/// the firmware (examples/firmware) would link for this one line.
 #[inline]
 pub const fn seconds_up(left_ms: u64) -> u64 {
-    left_ms.div_ceil(1000)
+    let high = (left_ms >> 32) as u32;
+    let low = left_ms as u32;
+    let mut quotient = (high / 1000) as u64;
+    let mut rem = high % 1000;
+    // Each step divides `rem * 2^16 + next 16 bits`, below 1000 * 2^16: fits a u32.
+    let mut shift = 32;
+    while shift > 0 {
+        shift -= 16;
+        let cur = (rem << 16) | ((low >> shift) & 0xFFFF);
+        quotient = (quotient << 16) | (cur / 1000) as u64;
+        rem = cur % 1000;
+    }
+    quotient + (rem != 0) as u64
 }
 
 /// A per-session timeout override is allowed: above zero and within its maximum.
@@ -260,6 +276,14 @@ pub enum SaveVerdict {
     Drop,
 }
 
+/// A session's epoch after its token changed or its payload was written: every store
+/// moves it by exactly this, so a request whose save landed ([`SaveVerdict::Write`])
+/// knows the epoch its next save in the same request must carry.
+#[inline]
+pub const fn next_epoch(epoch: u32) -> u32 {
+    epoch.wrapping_add(1)
+}
+
 /// Decide a save prepared under `loaded_epoch`, given the session as it is now:
 /// `None` if it ended, else its epoch and whether the stored bytes equal the new ones.
 pub const fn save(loaded_epoch: u32, now: Option<(u32, bool)>) -> SaveVerdict {
@@ -308,6 +332,28 @@ mod tests {
         };
         assert_eq!(late.deadline(), u64::MAX);
         assert!(liveness(&late, u64::MAX).is_err());
+    }
+
+    #[test]
+    fn seconds_up_is_div_ceil() {
+        // Around every multiple of 1000 near each 16-bit step boundary, and a spread.
+        let mut values = std::vec![0, 1, 999, 1000, 1001, u64::MAX, u64::MAX - 1];
+        for bits in 0..64 {
+            let b = 1u64 << bits;
+            for d in 0..2000u64 {
+                values.extend([b.wrapping_add(d), b.wrapping_sub(d), (b / 1000) * 1000 + d]);
+            }
+        }
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.extend([x, x >> (x % 64)]);
+        }
+        for n in values {
+            assert_eq!(seconds_up(n), n.div_ceil(1000), "{n}");
+        }
     }
 
     #[test]

@@ -179,3 +179,21 @@ fn a_browser_session_cookie_has_no_max_age() {
         .unwrap();
     assert!(set.contains("Max-Age=28800"), "{set}");
 }
+
+#[test]
+fn a_request_that_saves_twice_keeps_its_second_save() {
+    // Django saves at login (cycle_key) and again at the end of the request: the first
+    // save moved the session's epoch, and the second must not be taken for another
+    // request's stale save.
+    let mut e = engine();
+    let (r, _) = request(&mut e, None, 0, |_, _| {}, Some(b"{\"cart\":[1]}"));
+    let token = r.token().unwrap().to_owned();
+    let h = header(&token);
+    let mut r = Request::begin(&mut e, Some(h.as_bytes()), 1, NONE);
+    r.login(&mut e, b"alice", 1, NONE).unwrap();
+    r.finish(&mut e, Some(b"{\"cart\":[1],\"u\":1}"), None, 1, NONE)
+        .unwrap();
+    r.finish(&mut e, Some(b"{\"cart\":[1,2],\"u\":1}"), None, 2, NONE)
+        .unwrap();
+    assert_eq!(payload(&mut e, &r, 3), b"{\"cart\":[1,2],\"u\":1}");
+}

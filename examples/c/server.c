@@ -5,7 +5,13 @@
  * client (a browser's spare connection, a slowloris) never delays another.
  *
  * Build and run: make demo DEMO=c [PORT=8080]. PORT=0 picks a free port; the line
- * "listening on 127.0.0.1:<port>" on stdout names it. */
+ * "listening on 127.0.0.1:<port>" on stdout names it.
+ *
+ * Sessions live in this process, or with SESSILE_STORE=<redis:// or unix:// URL> (and
+ * SESSILE_STORE_KEY=<64 hex digits>, SESSILE_STORE_PREFIX=<prefix>, optional) in a Redis
+ * or Valkey server shared by every process running this demo: see docs/deploy-c.md. When
+ * that store cannot answer, a request that needs it gets 503 and a short text, never a
+ * session it could not check. */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,6 +56,8 @@ typedef struct {
 
 static const char *USERS[][2] = {{"admin", "admin"}, {"alice", "alice"}, {"bob", "bob"}};
 
+/* Monotonic ms, for this server's own connection deadlines (the engine's clock is
+ * sessile_engine_now_ms: wall-clock ms over a shared store). */
 static uint64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -130,9 +138,17 @@ static int parse_request(const char *data, size_t have, request *req) {
     return 0;
 }
 
-/* The session the request carries, if its cookie names a live one: its token is copied to
- * `token`. A dead session, an oversized Cookie header, or copies of the cookie naming
- * several live sessions (the engine then ends them all) count as no session. */
+/* The shared session store (Redis) could not answer: the request cannot be served. */
+static int store_down(sessile_result rc) {
+    return rc >= SESSILE_RESULT_STORE_UNAVAILABLE && rc <= SESSILE_RESULT_STORE_CONFIG;
+}
+
+enum { STORE_DOWN = -1 };
+
+/* The session the request carries, if its cookie names a live one (1): its token is copied
+ * to `token`. A dead session, an oversized Cookie header, or copies of the cookie naming
+ * several live sessions (the engine then ends them all) count as no session (0). A store
+ * that cannot answer is STORE_DOWN: not knowing is never "no session". */
 static int current(sessile_engine *e, const request *req, uint64_t now, char *token, size_t *token_len,
                    sessile_session *s) {
     if (!req->has_cookie) return 0;
@@ -140,10 +156,10 @@ static int current(sessile_engine *e, const request *req, uint64_t now, char *to
     size_t n = 0;
     sessile_client client = {(const uint8_t *)req->ip, strlen(req->ip),
                              req->user_agent_len ? (const uint8_t *)req->user_agent : NULL, req->user_agent_len};
-    if (sessile_engine_validate_cookie_header(e, (const uint8_t *)req->cookie, req->cookie_len, now, &client, &t,
-                                              &n, s) != SESSILE_RESULT_OK ||
-        !t || n >= SESSILE_TOKEN_BUFFER)
-        return 0;
+    sessile_result rc =
+        sessile_engine_validate_cookie_header(e, (const uint8_t *)req->cookie, req->cookie_len, now, &client, &t, &n, s);
+    if (store_down(rc)) return STORE_DOWN;
+    if (rc != SESSILE_RESULT_OK || !t || n >= SESSILE_TOKEN_BUFFER) return 0;
     memcpy(token, t, n);
     token[n] = 0;
     *token_len = n;
@@ -180,25 +196,42 @@ static int form_field(const char *body, const char *name, char *out, size_t cap)
     return 0;
 }
 
-static void set_cookie_for(sessile_engine *e, const char *token, size_t n, uint64_t handle, uint64_t now,
-                           response *r) {
-    size_t len;
-    if (sessile_engine_set_cookie(e, (const uint8_t *)token, n, handle, now, r->set_cookie, sizeof r->set_cookie, &len) !=
-        SESSILE_RESULT_OK)
-        r->set_cookie[0] = 0;
-}
-
 static void reply(response *r, int status, const char *body) {
     r->status = status;
     snprintf(r->body, sizeof r->body, "%s", body);
 }
 
+/* 503 for a store that cannot answer, else 1 when `rc` is OK and 0 otherwise. */
+static int served(sessile_result rc, response *r) {
+    if (store_down(rc)) {
+        reply(r, 503, "session store unavailable\n");
+        r->set_cookie[0] = 0;
+        return 0;
+    }
+    return rc == SESSILE_RESULT_OK;
+}
+
+/* The Set-Cookie for `token`; 0 (and a 503) when the store cannot answer. */
+static int set_cookie_for(sessile_engine *e, const char *token, size_t n, uint64_t handle, uint64_t now,
+                          response *r) {
+    size_t len;
+    sessile_result rc =
+        sessile_engine_set_cookie(e, (const uint8_t *)token, n, handle, now, r->set_cookie, sizeof r->set_cookie, &len);
+    if (rc != SESSILE_RESULT_OK) r->set_cookie[0] = 0;
+    return !store_down(rc) || served(rc, r);
+}
+
 static void handle(sessile_engine *e, const request *req, response *r) {
-    uint64_t now = now_ms();
+    uint64_t now = 0;
+    sessile_engine_now_ms(e, &now);
     char token[SESSILE_TOKEN_BUFFER];
     size_t token_len = 0;
     sessile_session s;
     int has = current(e, req, now, token, &token_len, &s);
+    if (has == STORE_DOWN) {
+        served(SESSILE_RESULT_STORE_UNAVAILABLE, r);
+        return;
+    }
     int authed = has && s.authenticated;
     const char *user = authed ? (const char *)s.principal : NULL;
     sessile_client client = {(const uint8_t *)req->ip, strlen(req->ip),
@@ -213,9 +246,11 @@ static void handle(sessile_engine *e, const request *req, response *r) {
             size_t n;
             sessile_session fresh;
             sessile_result rc = sessile_engine_create(e, now, &client, t, sizeof t, &n, &fresh);
-            if (rc != SESSILE_RESULT_OK) {
-                snprintf(msg, sizeof msg, "%s\n", sessile_result_str(rc));
-                reply(r, 503, msg);
+            if (!served(rc, r)) {
+                if (r->status != 503) {
+                    snprintf(msg, sizeof msg, "%s\n", sessile_result_str(rc));
+                    reply(r, 503, msg);
+                }
                 return;
             }
             set_cookie_for(e, t, n, fresh.handle, now, r);
@@ -242,12 +277,14 @@ static void handle(sessile_engine *e, const request *req, response *r) {
         if (rc == SESSILE_RESULT_OK)
             rc = sessile_engine_login(e, (const uint8_t *)token, token_len, (const uint8_t *)name, strlen(name), now,
                                       fresh, sizeof fresh, &n, &s);
-        if (rc != SESSILE_RESULT_OK) {
-            snprintf(msg, sizeof msg, "%s\n", sessile_result_str(rc));
-            reply(r, 503, msg);
+        if (!served(rc, r)) {
+            if (r->status != 503) {
+                snprintf(msg, sizeof msg, "%s\n", sessile_result_str(rc));
+                reply(r, 503, msg);
+            }
             return;
         }
-        set_cookie_for(e, fresh, n, s.handle, now, r);
+        if (!set_cookie_for(e, fresh, n, s.handle, now, r)) return;
         snprintf(msg, sizeof msg, "logged in as %s\n", name);
         reply(r, 200, msg);
     } else if (strcmp(p, "/profile") == 0 && strcmp(m, "GET") == 0) {
@@ -259,7 +296,11 @@ static void handle(sessile_engine *e, const request *req, response *r) {
         reply(r, 200, msg);
     } else if (strcmp(p, "/logout") == 0 && strcmp(m, "POST") == 0) {
         /* A dead token was already looked up above, which reports its reuse as an event. */
-        if (has) sessile_engine_logout(e, (const uint8_t *)token, token_len, now);
+        /* A logout the store did not take is not a logout: 503, and the cookie stays. */
+        if (has && store_down(sessile_engine_logout(e, (const uint8_t *)token, token_len, now))) {
+            served(SESSILE_RESULT_STORE_UNAVAILABLE, r);
+            return;
+        }
         size_t n;
         sessile_engine_clear_cookie(e, r->set_cookie, sizeof r->set_cookie, &n);
         reply(r, 200, "logged out\n");
@@ -269,7 +310,10 @@ static void handle(sessile_engine *e, const request *req, response *r) {
             return;
         }
         size_t count = 0, n;
-        sessile_engine_revoke_principal(e, s.principal, s.principal_len, now, &count);
+        if (!served(sessile_engine_revoke_principal(e, s.principal, s.principal_len, now, &count), r)) {
+            if (r->status != 503) reply(r, 503, "could not end the sessions\n");
+            return;
+        }
         sessile_engine_clear_cookie(e, r->set_cookie, sizeof r->set_cookie, &n);
         snprintf(msg, sizeof msg, "ended %zu sessions\n", count);
         reply(r, 200, msg);
@@ -279,7 +323,10 @@ static void handle(sessile_engine *e, const request *req, response *r) {
             return;
         }
         size_t count = 0;
-        sessile_engine_sessions_of(e, s.principal, s.principal_len, now, NULL, 0, &count);
+        if (!served(sessile_engine_sessions_of(e, s.principal, s.principal_len, now, NULL, 0, &count), r)) {
+            if (r->status != 503) reply(r, 503, "could not list the sessions\n");
+            return;
+        }
         snprintf(msg, sizeof msg, "{\"count\": %zu}\n", count);
         reply(r, 200, msg);
     } else if (!strcmp(p, "/") || !strcmp(p, "/login") || !strcmp(p, "/profile") || !strcmp(p, "/logout") ||
@@ -427,8 +474,20 @@ int main(void) {
     c.capacity = env_u32("SESSILE_CAPACITY", c.capacity);
     c.idle_timeout_ms = env_u32("SESSILE_IDLE_MS", c.idle_timeout_ms);
     c.absolute_timeout_ms = env_u32("SESSILE_ABSOLUTE_MS", c.absolute_timeout_ms);
+    /* The store, by the names every binding takes (unset: this process's table). */
+    const char *store_keys[3], *store_values[3];
+    size_t stores = 0;
+    const char *env[][2] = {
+        {"SESSILE_STORE", "store"}, {"SESSILE_STORE_KEY", "store_key"}, {"SESSILE_STORE_PREFIX", "store_prefix"}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(env[i][0]);
+        if (v && *v) {
+            store_keys[stores] = env[i][1];
+            store_values[stores++] = v;
+        }
+    }
     sessile_engine *e = NULL;
-    sessile_result rc = sessile_engine_new(&c, &e);
+    sessile_result rc = sessile_engine_open(&c, store_keys, store_values, stores, &e);
     if (rc != SESSILE_RESULT_OK) {
         fprintf(stderr, "cannot start engine: %s\n", sessile_result_str(rc));
         return 2;

@@ -1,6 +1,13 @@
 'use strict'
 // sessile demo (Express + sessile/express), the contract in tests/e2e/README.md.
-// Run: make demo DEMO=node [PORT=8080]
+// Run: make demo DEMO=node [PORT=8080]; over Redis with 4 workers: make demo DEMO=node
+// STORE=redis (cluster.js, which runs this file in each worker).
+//
+// Sessions live in this process unless SESSILE_STORE names a Redis/Valkey server
+// (`redis://...`, `unix:///.../redis.sock`); SESSILE_STORE_KEY (64 hex digits) and
+// SESSILE_STORE_PREFIX go with it. SESSILE_SNAPSHOT_PATH and SESSILE_SNAPSHOT_KEY (64 hex
+// digits), for sessions in this process: restored at start, written at SIGTERM / SIGINT.
+const cluster = require('node:cluster')
 const express = require('express')
 const session = require('sessile/express')
 const { Engine } = require('sessile')
@@ -13,12 +20,19 @@ const env = (name, fallback, min = 1) => {
   return n
 }
 
+const text = (name) => (process.env[name] === undefined || process.env[name] === '' ? undefined : process.env[name])
+
 const engine = new Engine({
   capacity: env('SESSILE_CAPACITY', 10000),
   idleTimeoutMs: env('SESSILE_IDLE_MS', 1_800_000),
   absoluteTimeoutMs: env('SESSILE_ABSOLUTE_MS', 28_800_000),
   tombstones: 1024,
+  store: text('SESSILE_STORE'),
+  storeKey: text('SESSILE_STORE_KEY'),
+  storePrefix: text('SESSILE_STORE_PREFIX'),
 })
+const snapshot =
+  text('SESSILE_SNAPSHOT_PATH') === undefined ? undefined : { path: text('SESSILE_SNAPSHOT_PATH'), key: text('SESSILE_SNAPSHOT_KEY') }
 engine.on('event', (e) => process.stderr.write(`sessile-event ${e.kind} session=${e.session}\n`))
 
 const USERS = { admin: 'admin', alice: 'alice', bob: 'bob' }
@@ -37,6 +51,7 @@ app.use(
     secret: process.env.SESSILE_SECRET || require('node:crypto').randomBytes(32),
     name: '__Host-sid',
     engine,
+    snapshot,
     cookie: { secure: true, httpOnly: true, sameSite: 'lax', path: '/' },
   }),
 )
@@ -76,6 +91,8 @@ app.post('/logout-everywhere', needUser, (req, res, next) => {
 app.get('/sessions', needUser, (req, res) => res.json({ count: engine.sessionsOf(req.session.userId).length }))
 
 app.use((err, req, res, next) => {
+  // The session store cannot answer (Redis down or slow): try again later.
+  if (err.code === 'SESSILE_STORE') return res.status(503).type('text').send('session store unavailable\n')
   const status = err.status || err.statusCode
   if (status >= 400 && status < 500) return res.status(status).type('text').send('bad request\n')
   process.stderr.write(`error: ${err.stack || err}\n`)
@@ -84,6 +101,14 @@ app.use((err, req, res, next) => {
 
 const port = env('PORT', 8080, 0) // 0: any free port (printed below)
 const server = app.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`listening on 127.0.0.1:${server.address().port}\n`)
+  // In a cluster the primary says it, once every worker listens (cluster.js).
+  if (cluster.isPrimary) process.stdout.write(`listening on 127.0.0.1:${server.address().port}\n`)
 })
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.close(() => process.exit(0)))
+// Keep-alive connections would hold close() open: end the idle ones now.
+const stop = () => {
+  server.close(() => process.exit(0))
+  server.closeIdleConnections()
+}
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, stop)
+// A worker whose primary went away (disconnect) stops too.
+if (cluster.isWorker) cluster.worker.on('disconnect', stop)

@@ -78,7 +78,7 @@ STORE_KEY = "5e" * 32
 def store_env(name: str, prefix: str | None = None) -> dict[str, str]:
     if REDIS is None:
         return {}
-    return {"SESSILE_STORE": REDIS.url, "SESSILE_STORE_KEY": STORE_KEY,
+    return {"SESSILE_STORE": REDIS.url, "SESSILE_STORE_KEY": STORE_KEY, "SESSILE_SECRET": STORE_KEY,
             "SESSILE_STORE_PREFIX": prefix or fresh_prefix(name)}
 
 

@@ -31,8 +31,26 @@ function isInvalid(err) {
   return err && (err.code === 'SESSILE_SESSION_INVALID' || err.code === 'SESSILE_STALE_HANDLE')
 }
 
+/** Whether `err` is a shared store's failure (`SESSILE_STORE`): "try again later". */
+function isStoreError(err) {
+  return err != null && err.code === 'SESSILE_STORE'
+}
+
+/**
+ * `err`, marked for HTTP when it is a store's failure: `status` 503 (Express's error
+ * handler and express-session pass it on), `expose` (its message is no secret).
+ */
+function forHttp(err) {
+  if (isStoreError(err) && err.status === undefined) {
+    err.status = 503
+    err.statusCode = 503
+    err.expose = true
+  }
+  return err
+}
+
 function call(cb, err, value) {
-  if (typeof cb === 'function') process.nextTick(cb, err, value)
+  if (typeof cb === 'function') process.nextTick(cb, err == null ? err : forHttp(err), value)
 }
 
 /** The default store of sessile/express: IDs are engine tokens. */
@@ -51,11 +69,15 @@ EngineStore.prototype.issue = function (req) {
   return this.engine.create(clientOf(req)).token
 }
 
-/** `[sess, principal]` for a live session, or null. Restarts its idle timer. */
+/**
+ * `[sess, principal, , , handleHigh, handleLow, epoch]` for a live session, or null.
+ * Restarts its idle timer. Throws `SESSILE_STORE` when a shared store cannot answer.
+ */
 EngineStore.prototype.loadSync = function (sid, req) {
   const got = this.engine.load(sid, clientOf(req))
   if (got === null || got.data === '') return null
-  return [JSON.parse(got.data), got.session.principal ?? null]
+  const h = got.session.handle
+  return [JSON.parse(got.data), got.session.principal ?? null, undefined, undefined, Number(h >> 32n), Number(h & 0xffffffffn), got.session.epoch]
 }
 
 /**
@@ -69,31 +91,29 @@ EngineStore.prototype.link = function (signer) {
 /**
  * The per-request load of sessile/express in one native call: `signed` is the cookie
  * value after "s:" (`token.signature`). Returns `false` when no secret's signature
- * matches, null when the session is not live, else `[sess, principal, json]` (`json`: the
- * payload text as stored), and a fourth element, the session's Cookie, when its text was
- * in the remembered layout (then `sess` holds the rest of the data).
+ * matches, null when the session is not live, else `[sess, principal, json, cookie,
+ * handleHigh, handleLow, epoch]` (`json`: the payload text as stored; `cookie`: the
+ * session's Cookie when its text was in the remembered layout, then `sess` holds the rest
+ * of the data; the handle's two halves and the epoch: what `saveLoaded` takes back).
+ * Throws `SESSILE_STORE` when a shared store cannot answer.
  */
 EngineStore.prototype.loadLinked = function (link, signed, req) {
   const ip = req.socket && req.socket.remoteAddress
   const ua = req.headers['user-agent']
   const clock = link.clock
   const got = link.load(signed, typeof ip === 'string' ? ip : null, typeof ua === 'string' ? ua : null, clock === undefined ? undefined : clock())
-  return this.loaded(got)
+  if (got === false || got === null) return got
+  return typeof got === 'string' ? this.loaded(got, null, link.state) : this.loaded(got[0], got[1], link.state)
 }
 
-// What loadLinked returns, from the native call's answer.
-EngineStore.prototype.loaded = function (got) {
-  if (got === false || got === null) return got
-  let json
-  let principal = null
-  if (typeof got === 'string') json = got
-  else {
-    json = got[0]
-    principal = got[1]
-  }
+// What loadLinked returns, from the native call's answer (`state`: the link's handle
+// and epoch of the session it found).
+EngineStore.prototype.loaded = function (json, principal, state) {
   if (json === '') return null
   const fast = this.text.parse(json)
-  return fast === undefined ? [JSON.parse(json), principal, json] : [fast[0], principal, json, fast[1]]
+  return fast === undefined
+    ? [JSON.parse(json), principal, json, undefined, state[0], state[1], state[2]]
+    : [fast[0], principal, json, fast[1], state[0], state[1], state[2]]
 }
 
 /**
@@ -112,15 +132,20 @@ EngineStore.prototype.loadCopies = function (link, signed, req) {
   const clock = link.clock
   const got = link.load(signed, ip, ua, clock === undefined ? undefined : clock())
   if (got === false || got === null) return got
-  const [json, principal, i] = got
-  const one = this.loaded(principal === null ? json : [json, principal])
-  return one === null ? null : [one, i]
+  const one = this.loaded(got[0], got[1], link.state)
+  return one === null ? null : [one, got[2]]
 }
 
-/** setSync through a link. */
-EngineStore.prototype.saveLinked = function (link, sid, sess, json) {
+/**
+ * Save `sess` onto the session a request loaded (the handle's two halves and the epoch
+ * from its load), through a link; `json` is its text when the caller already has it.
+ * Returns false when the save was dropped: the session ended, or its token changed, or
+ * (in a shared store) another request wrote it, since that load. Nothing was written
+ * then.
+ */
+EngineStore.prototype.saveLoaded = function (link, high, low, epoch, sess, json) {
   const clock = link.clock
-  link.save(sid, json === undefined ? this.text.stringify(sess) : json, clock === undefined ? undefined : clock())
+  return link.save(high, low, epoch, json === undefined ? this.text.stringify(sess) : json, clock === undefined ? undefined : clock())
 }
 
 /** Save `sess`; `json` is its JSON text when the caller already has it. */
@@ -243,6 +268,10 @@ function SessileStore(options) {
   delete o.principal
   delete o.onEvent
   this.engine = engineOf(o)
+  // Its map of express-session IDs is this process's: another worker would not find them.
+  if (this.engine.shared) {
+    throw new TypeError('SessileStore keeps express-session IDs in this process: over a shared store (store: a Redis URL) use sessile/express, whose IDs are the engine\'s')
+  }
   if (onEvent !== undefined) this.engine.on('event', onEvent)
   // express-session ID -> engine token. Never more than twice the engine's capacity:
   // entries of ended sessions are pruned when that bound is reached.
@@ -405,4 +434,4 @@ SessileStore.prototype.clear = function (cb) {
   call(cb, null)
 }
 
-module.exports = { EngineStore, SessileStore, clientOf, passportUser }
+module.exports = { EngineStore, SessileStore, clientOf, isStoreError, forHttp, passportUser }

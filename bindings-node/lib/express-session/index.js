@@ -7,8 +7,9 @@
 const { Cookie, CookieText, read } = require('./cookie')
 const { Signer } = require('../../index.js')
 const { Session, Store, MemoryStore } = require('./store')
-const { EngineStore, SessileStore, passportUser } = require('./engine-store')
+const { EngineStore, SessileStore, isStoreError, forHttp, passportUser } = require('./engine-store')
 const { parse: parseOptions, checkCookieKeys } = require('./options')
+const { snapshotOnShutdown } = require('./shutdown')
 
 const PENDING = '\0sessile-pending'
 // The cookie options a `cookie` function gave for a request.
@@ -103,6 +104,12 @@ function getcookie(req, name, signer) {
   return val
 }
 
+// What the middleware answers itself: a shared store that cannot answer (503, never the
+// app's answer served without its session, never a 500 with a trace), and an update of
+// the session lost to a concurrent request (409: the client retries).
+const STORE_UNAVAILABLE = 'session store unavailable: try again\n'
+const SESSION_CONFLICT = 'session changed by another request: try again\n'
+
 function appendHeader(res, data) {
   const prev = res.getHeader('Set-Cookie') || []
   res.setHeader('Set-Cookie', Array.isArray(prev) ? prev.concat(data) : [prev, data])
@@ -121,6 +128,12 @@ function session(options) {
   // checked now, by the core's rules (a function's, per request when first seen).
   const cookieText = new CookieText(name, cookieFn ? o.cookieDefaults : cookieOptions)
   const store = o.store || new EngineStore(o.engine ? { engine: o.engine } : o.engineOptions)
+  // Restarts of a single process keep their sessions: written at SIGTERM / SIGINT,
+  // restored now (see shutdown.js).
+  if (o.snapshot !== undefined) {
+    if (store.issuesIds !== true) throw new TypeError('snapshot needs the sessile engine store')
+    snapshotOnShutdown(store.engine, o.snapshot)
+  }
   const trustProxy = o.proxy
   const resaveSession = o.resave
   const rollingSessions = o.rolling
@@ -185,7 +198,13 @@ function session(options) {
         configurable: true,
         enumerable: true,
         get() {
-          if (token === null) token = store.issue(req)
+          if (token === null) {
+            try {
+              token = store.issue(req)
+            } catch (err) {
+              throw forHttp(err)
+            }
+          }
           return token
         },
         set(v) {
@@ -267,20 +286,31 @@ function session(options) {
   defineMethod(EngineSession.prototype, 'reload', function reload(callback) {
     const ctx = this[HOOKS]
     ctx.storedJson = undefined
+    // Saves after a reload go by the token (what was loaded is no longer the base).
+    ctx.epoch = undefined
     // The reloaded session (a plain Session) reads its ID from req.sessionID.
     if (!ctx.req[Session.lazyId]) ctx.req[Session.lazyId] = () => ctx.req.sessionID
     Session.prototype.reload.call(this, ctx.rewrapmethods(this, callback))
   })
-  defineMethod(EngineSession.prototype, 'save', function save(callback) {
+  defineMethod(EngineSession.prototype, 'save', function save(fn) {
     const ctx = this[HOOKS]
     try {
       ctx.syncPrincipal(this)
     } catch (err) {
-      return finish(callback, err)
+      return ctx.failed(fn, err)
     }
     ctx.savedHash = fingerprint(this)
     ctx.storedJson = undefined
-    Session.prototype.save.apply(this, arguments)
+    if (ctx.epoch === undefined || ctx.currentId() !== ctx.cookieId) return Session.prototype.save.apply(this, arguments)
+    // Onto the session as loaded, as at the end of the request.
+    let err = null
+    try {
+      ctx.saveNow(this)
+    } catch (e) {
+      err = forHttp(e)
+    }
+    if (typeof fn === 'function') process.nextTick(fn, err)
+    return this
   })
   defineMethod(EngineSession.prototype, 'login', function login(userId, callback) {
     return this[HOOKS].doLogin(this, userId, callback)
@@ -329,6 +359,14 @@ function session(options) {
     this.userId = null
     // The user the session's data named (the `principal` option) when loaded or last bound.
     this.namedUser = undefined
+    // The handle (two halves) and epoch of the session as loaded: a save lands only on
+    // it, unchanged since (no resurrection after a logout elsewhere, no lost concurrent
+    // update). No epoch: nothing loaded, saves go by the token.
+    this.handleHigh = 0
+    this.handleLow = 0
+    this.epoch = undefined
+    // No session cookie on this response (a dropped save, or the middleware's own answer).
+    this.noCookie = false
     // Within one phase (response headers, response end) no app code runs, so the
     // session's fingerprint is computed once per phase.
     this.phaseFp = null
@@ -350,6 +388,7 @@ function session(options) {
   Ctx.prototype.headers = function () {
     const req = this.req
     const res = this.res
+    if (this.noCookie) return
     if (this.clearCookie && !req.session) {
       try {
         appendHeader(res, cookieFn === null ? cookieText.clearCookie(cookieOptions.secure === 'auto' || cookieOptions.sameSite === 'auto' ? issecure(req, trustProxy) : cookieOptions.secure) : cookieText.configFor(cookieOf(req)).clearCookie())
@@ -372,7 +411,8 @@ function session(options) {
       const id = req.sessionID
       appendHeader(res, cookieText.setCookie(req.session.cookie, 's:' + this.key.signer.sign(id), this.leftMs(id)))
     } catch (err) {
-      setImmediate(this.next, err)
+      // A store failing as the ID is issued, with the response under way: no cookie.
+      if (!isStoreError(err)) setImmediate(this.next, err)
     }
   }
 
@@ -389,6 +429,53 @@ function session(options) {
     }
   }
 
+  // Answer `status` with the short text `body` in place of the app's response (whose
+  // headers are not sent yet), without a session cookie.
+  Ctx.prototype.answer = function (status, body) {
+    const res = this.res
+    this.ended = true
+    this.noCookie = true
+    for (const h of res.getHeaderNames()) res.removeHeader(h)
+    res.statusCode = status
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+    res.setHeader('Content-Length', Buffer.byteLength(body))
+    res.setHeader('Cache-Control', 'no-store')
+    if (status === 503) res.setHeader('Retry-After', '1')
+    return this._end.call(res, body)
+  }
+
+  // An error of login / logout / logoutEverywhere. A store that cannot answer is the
+  // middleware's to answer (503), while the response is not under way: the callback is
+  // not called then (the request is over). Anything else goes to the callback.
+  Ctx.prototype.failed = function (callback, err) {
+    if (isStoreError(err) && !this.res.headersSent && !this.ended) {
+      this.answer(503, STORE_UNAVAILABLE)
+      return undefined
+    }
+    return finish(callback, forHttp(err))
+  }
+
+  // Save `sess` onto the session as loaded; a dropped save throws SESSILE_CONFLICT
+  // (explicit `req.session.save()`); the epoch moves on with this request's own write.
+  Ctx.prototype.saveNow = function (sess) {
+    const json = text.stringify(sess)
+    if (!store.saveLoaded(this.key.link, this.handleHigh, this.handleLow, this.epoch, sess, json)) {
+      this.noCookie = true
+      throw Object.assign(new Error(SESSION_CONFLICT.trim()), { code: 'SESSILE_CONFLICT', status: 409, statusCode: 409, expose: true })
+    }
+    this.epoch = store.engine.session((BigInt(this.handleHigh) << 32n) | BigInt(this.handleLow)).epoch
+    this.storedJson = json
+  }
+
+  // A save dropped at the end of the request: nothing was written, and the cookie it
+  // loaded is not sent again. When the request changed the session's data, the change is
+  // lost: the client is told (409) rather than served as if it had been kept. A dropped
+  // touch (the data unchanged) is nothing to tell.
+  Ctx.prototype.dropped = function () {
+    this.noCookie = true
+    return this.origHash() !== this.fp(this.req.session) && !this.res.headersSent
+  }
+
   Ctx.prototype.end = function (chunk, encoding) {
     if (this.ended) return false
     this.ended = true
@@ -398,6 +485,7 @@ function session(options) {
     if (!engineIds) return this.endAsync(chunk, encoding)
     // The engine answers synchronously: save before the response is written, in one
     // piece (no split write waiting for a callback).
+    let answer = null
     try {
       if (this.shouldDestroy()) {
         store.destroySync(req.sessionID)
@@ -416,8 +504,10 @@ function session(options) {
         if (json !== undefined && json === this.storedJson && this.originalId === id) {
           // unchanged since it was loaded or saved
         } else if (typeof id === 'string' && id !== PENDING && this.cookieId === id) {
-          // A live session: shouldSave() or shouldTouch() holds, and both write it.
-          store.saveLinked(this.key.link, id, req.session, json)
+          // A live session: shouldSave() or shouldTouch() holds, and both write it, onto
+          // the session as loaded.
+          if (this.epoch === undefined) store.setSync(id, req.session, json)
+          else if (!store.saveLoaded(this.key.link, this.handleHigh, this.handleLow, this.epoch, req.session, json) && this.dropped()) answer = 409
         } else if (this.shouldSave()) {
           this.savedHash = this.fp(req.session)
           store.setSync(req.sessionID, req.session, json)
@@ -429,10 +519,13 @@ function session(options) {
       // listeners, without the app draining them.
       if (engine.eventNames().length > 0) engine.emitEvents()
     } catch (err) {
-      setImmediate(this.next, err)
+      if (isStoreError(err) && !res.headersSent) answer = 503
+      else setImmediate(this.next, err)
     } finally {
       this.phaseFp = null
     }
+    if (answer === 503) return this.answer(503, STORE_UNAVAILABLE)
+    if (answer === 409) return this.answer(409, SESSION_CONFLICT)
     return this._end.call(res, chunk, encoding)
   }
 
@@ -511,9 +604,13 @@ function session(options) {
     if (!engineIds) this.wrapmethods(req.session)
   }
 
-  // `cookie`: the session's Cookie when the store read it apart from `sess`.
-  Ctx.prototype.inflate = function (sess, principal, json, cookie) {
+  // `cookie`: the session's Cookie when the store read it apart from `sess`; the handle's
+  // halves and `epoch`: the session as loaded.
+  Ctx.prototype.inflate = function (sess, principal, json, cookie, high, low, epoch) {
     const req = this.req
+    this.handleHigh = high
+    this.handleLow = low
+    this.epoch = epoch
     if (json !== undefined) {
       // From the engine store: the hash is computed from the text when first needed.
       this.storedJson = json
@@ -577,10 +674,12 @@ function session(options) {
       try {
         ctx.syncPrincipal(this)
       } catch (err) {
-        return finish(callback, err)
+        return ctx.failed(callback, err)
       }
       ctx.savedHash = fingerprint(this)
       ctx.storedJson = undefined
+      // Saved by its ID from here on (this session object is not the engine store's).
+      ctx.epoch = undefined
       _save.apply(this, arguments)
     })
     defineMethod(sess, 'login', function login(userId, callback) {
@@ -615,11 +714,13 @@ function session(options) {
     let issued
     try {
       const sid = req.sessionID // issues one when the session is new
-      store.setSync(sid, sess)
+      if (this.epoch !== undefined && sid === this.cookieId) this.saveNow(sess)
+      else store.setSync(sid, sess)
       issued = store.engine.login(sid, userId)
     } catch (err) {
-      return finish(callback, err)
+      return this.failed(callback, err)
     }
+    this.epoch = undefined
     req.sessionID = issued.token
     this.userId = userId
     this.savedHash = undefined
@@ -655,11 +756,15 @@ function session(options) {
       const old = this.currentId()
       if (typeof old === 'string' && old !== PENDING) store.destroySync(old)
       req.sessionID = store.issue(req)
+      this.epoch = undefined
     }
     if (user !== undefined) {
       const sid = req.sessionID // issues one when the session is new
-      store.setSync(sid, sess)
+      // Onto the session as loaded when it is that one (as doLogin saves).
+      if (this.epoch !== undefined && sid === this.cookieId) this.saveNow(sess)
+      else store.setSync(sid, sess)
       req.sessionID = store.engine.login(sid, user).token
+      this.epoch = undefined
     }
     this.userId = user === undefined ? null : user
     this.namedUser = user
@@ -673,10 +778,13 @@ function session(options) {
     delete this.req.session
     this.clearCookie = true
     if (id === PENDING || typeof id !== 'string') return finish(callback, null)
+    const ctx = this
     store.destroy(id, function (err) {
-      finish(callback, err)
+      if (err) return ctx.failed(callback, err)
+      finish(callback, null)
     })
   }
+
 
   // End every session of the logged-in user; the callback gets how many.
   Ctx.prototype.doLogoutEverywhere = function (sess, callback) {
@@ -688,7 +796,7 @@ function session(options) {
     try {
       n = store.engine.revokePrincipal(this.userId)
     } catch (err) {
-      return finish(callback, err)
+      return this.failed(callback, err)
     }
     delete this.req.session
     this.clearCookie = true
@@ -817,7 +925,7 @@ function session(options) {
       cookieId = getcookie(req, name, signer)
     }
     req.sessionID = ctx.cookieId = cookieId
-    if (loadError !== undefined) return next(loadError)
+    if (loadError !== undefined) return isStoreError(loadError) ? ctx.answer(503, STORE_UNAVAILABLE) : next(loadError)
 
     if (!cookieId) {
       ctx.generate()
@@ -829,11 +937,11 @@ function session(options) {
         try {
           got = store.loadSync(cookieId, req)
         } catch (err) {
-          return next(err)
+          return isStoreError(err) ? ctx.answer(503, STORE_UNAVAILABLE) : next(err)
         }
       }
       try {
-        if (got) ctx.inflate(got[0], got[1], got[2], got[3])
+        if (got) ctx.inflate(got[0], got[1], got[2], got[3], got[4], got[5], got[6])
         else ctx.generate()
       } catch (err) {
         return next(err)
@@ -841,6 +949,7 @@ function session(options) {
       return next()
     }
     store.get(req.sessionID, function (err, sess) {
+      if (err && isStoreError(err)) return ctx.answer(503, STORE_UNAVAILABLE)
       if (err && err.code !== 'ENOENT') return next(err)
       try {
         if (err || !sess) ctx.generate()

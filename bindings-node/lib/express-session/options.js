@@ -24,6 +24,7 @@ const KNOWN = new Set([
   'engineOptions',
   'onEvent',
   'principal',
+  'snapshot',
 ])
 // What express-session's Cookie writes (cookie.serialize's options it passes on); `maxAge`
 // and `expires` are its lifetime.
@@ -199,6 +200,7 @@ function parse(options) {
     unsetDestroy: opts.unset === 'destroy',
     onEvent: opts.onEvent,
     principal: opts.principal,
+    snapshot: opts.snapshot,
   }
 }
 

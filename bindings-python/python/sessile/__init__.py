@@ -1,12 +1,17 @@
 """sessile: audited, allocation-bounded server-side web sessions.
 
 The engine is written once in Rust (``sessile._native``); this package adds JSON helpers,
-logging of security events and framework glue (:mod:`sessile.flask`,
+logging of security events and framework glue (:mod:`sessile.flask`, :mod:`sessile.django`,
 :mod:`sessile.starlette`).
 
+Sessions live in this process's table by default, or in a Redis or Valkey server shared
+by every worker and host (``Engine(store="redis://...", store_key=...)``; see
+docs/deploy-python.md). The API is the same over both.
+
 Durations and times are seconds (``float``). Times are on the engine's clock: by default
-a monotonic clock that starts at 0 when the engine is built; pass ``clock=`` (a callable
-returning monotonic seconds as ``int`` or ``float``) to control time in tests.
+a monotonic clock that starts at 0 when the engine is built (for a shared store: Unix
+time, which every process compares); pass ``clock=`` (a callable returning seconds as
+``int`` or ``float``) to control time in tests.
 """
 
 from __future__ import annotations
@@ -144,5 +149,34 @@ class Engine(_NativeEngine):
 
     def log_pending_events(self) -> None:
         """Drain and log events if any are pending (cheap when none are)."""
-        if self.events_pending:
+        # A shared store's counters are a round trip away; its ring is local: drain.
+        if self.shared or self.events_pending:
             self.drain_events()
+
+    @classmethod
+    def restore_or_new(
+        cls,
+        path: str | os.PathLike[str],
+        key: bytes,
+        *,
+        max_age: float | None = None,
+        **config: Any,
+    ) -> Engine:
+        """The engine a snapshot at ``path`` holds (:meth:`restore`), or a new empty
+        ``Engine(**config)`` when there is none yet or it is refused (tampered,
+        truncated, stale, another key, ...: logged at WARNING on the ``sessile`` logger,
+        never used). For one process's in-process table; a shared store keeps its own."""
+        try:
+            return cls.restore(path, key, max_age=max_age, **config)
+        except FileNotFoundError:
+            pass
+        except (SnapshotError, OSError) as e:
+            if isinstance(e, SnapshotError) and e.reason in (
+                "snapshot_key",
+                "snapshot_shared_store",
+            ):
+                raise  # the caller's key or config is wrong, not the file
+            logging.getLogger("sessile").warning(
+                "sessile: snapshot %s not used, starting empty: %r", os.fspath(path), e
+            )
+        return cls(**config)

@@ -11,13 +11,32 @@ JSON, and the words :mod:`sessile.flask` and :mod:`sessile.starlette` map onto i
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from . import Engine, Session, dumps, loads
 from ._native import Request
 
-__all__ = ["SessionState", "begin"]
+__all__ = ["SHARED_NO_SNAPSHOT", "STORE_UNAVAILABLE", "SessionState", "begin", "write_snapshot"]
+
+#: The body of the 503 a request gets when the session store cannot answer.
+STORE_UNAVAILABLE = "session store unavailable"
+
+#: Why a shared engine takes no ``snapshot_path``.
+SHARED_NO_SNAPSHOT = (
+    "snapshot_path is for the in-process table; a shared store (store=...) keeps its "
+    "sessions itself (Redis persistence: AOF)"
+)
+
+log = logging.getLogger("sessile")
+
+
+def write_snapshot(engine: Engine, path: str | os.PathLike[str], key: bytes) -> None:
+    """The glue's snapshot at shutdown: :meth:`Engine.snapshot`, logged."""
+    engine.snapshot(path, key)
+    log.info("sessile: sessions written to %s", os.fspath(path))
 
 
 def begin(
@@ -34,7 +53,8 @@ def begin(
     holds none (empty, written by other code, corrupt). Nothing the client sends raises.
     ``ip`` and ``user_agent`` go to the engine's client checks (and to a session this
     request starts). ``persistent`` is the response cookie's ``Max-Age`` choice (``None``:
-    the engine's ``cookie_persistent``).
+    the engine's ``cookie_persistent``). A shared store that cannot answer raises
+    :class:`sessile.StoreUnavailable` (the glue answers 503).
     """
     request, payload = engine.begin_request(cookie_header, ip=ip, user_agent=user_agent)
     try:

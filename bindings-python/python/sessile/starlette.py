@@ -21,18 +21,37 @@ cookie is cleared, whether or not it held data (so does removing every key of a 
 that had data); data set after ``clear()`` starts a new session. A request that began
 before another one logged the session in, rotated, or ended it stores nothing and sends
 no cookie, so it cannot overwrite a login nor bring back a logout.
+
+A session store that cannot answer (Redis down or slow: :class:`sessile.StoreUnavailable`,
+also from :func:`login`, :func:`logout`, :func:`rotate` or the app's own engine calls)
+answers ``503`` with the text ``session store unavailable``, never a 500 with a trace, and
+the request is never served as if it had no session (fail closed). A websocket is closed
+with code 1013 (try again later).
+
+``snapshot_path`` and ``snapshot_key`` (32 bytes; in-process engine, one process): the
+middleware starts from the snapshot there (:meth:`sessile.Engine.restore_or_new`, when it
+builds its engine) and writes one at lifespan shutdown (and on
+:meth:`SessionMiddleware.write_snapshot`).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any, Literal
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import Engine
-from ._lifecycle import SessionState, begin
+from . import Engine, StoreUnavailable
+from ._lifecycle import (
+    SHARED_NO_SNAPSHOT,
+    STORE_UNAVAILABLE,
+    SessionState,
+    begin,
+    write_snapshot,
+)
 
 __all__ = [
     "SessionDict",
@@ -43,6 +62,24 @@ __all__ = [
     "principal",
     "rotate",
 ]
+
+
+log = logging.getLogger("sessile")
+_BODY = (STORE_UNAVAILABLE + "\n").encode()
+
+
+async def _unavailable(scope: Scope, send: Send, error: StoreUnavailable) -> None:
+    """Answer a request the session store could not serve: 503, short text, no trace."""
+    log.warning("%s: %r", STORE_UNAVAILABLE, error)
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1013})
+        return
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(_BODY)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": _BODY})
 
 
 class SessionDict(dict[str, Any]):
@@ -77,13 +114,19 @@ class SessionMiddleware:
         partitioned: bool = False,
         *,
         engine: Engine | None = None,
+        snapshot_path: str | os.PathLike[str] | None = None,
+        snapshot_key: bytes | None = None,
     ) -> None:
         self.app = app
+        if snapshot_path is not None and snapshot_key is None:
+            raise TypeError("snapshot_path needs snapshot_key (32 random bytes)")
+        self.snapshot_path = snapshot_path
+        self.snapshot_key = snapshot_key
         if engine is None:
             # max_age is the session's life server-side too; the core lifts its per-session
             # maxima when a timeout given is longer.
             life = None if max_age is None else float(max_age)
-            engine = Engine(
+            config: dict[str, Any] = dict(
                 cookie_name=session_cookie,
                 cookie_path=path,
                 cookie_same_site=same_site,
@@ -93,10 +136,38 @@ class SessionMiddleware:
                 idle_timeout=life,
                 absolute_timeout=life,
             )
+            if snapshot_path is not None and snapshot_key is not None:
+                engine = Engine.restore_or_new(snapshot_path, snapshot_key, **config)
+            else:
+                engine = Engine(**config)
+        if snapshot_path is not None and engine.shared:
+            raise ValueError(SHARED_NO_SNAPSHOT)
         self.engine = engine
         self.persistent = max_age is not None
 
+    def write_snapshot(self) -> bool:
+        """Write the engine's sessions to ``snapshot_path`` now (atomically, under
+        ``snapshot_key``); done at lifespan shutdown too. ``False`` when none is
+        configured."""
+        if self.snapshot_path is None or self.snapshot_key is None:
+            return False
+        write_snapshot(self.engine, self.snapshot_path, self.snapshot_key)
+        return True
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the lifespan through; write the snapshot once the app has shut down."""
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                self.write_snapshot()
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and self.snapshot_path is not None:
+            await self._lifespan(scope, receive, send)
+            return
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -111,20 +182,41 @@ class SessionMiddleware:
         client = scope.get("client")
         ip = client[0] if client else None
         header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
-        state, data = begin(
-            engine, header, ip=ip, user_agent=user_agent, persistent=self.persistent
-        )
+        try:
+            state, data = begin(
+                engine, header, ip=ip, user_agent=user_agent, persistent=self.persistent
+            )
+        except StoreUnavailable as e:
+            await _unavailable(scope, send, e)
+            return
         scope["session"] = SessionDict(state, data)
         scope["sessile"] = state
+        started = failed = False
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal started, failed
+            if failed:
+                return  # the app's body of a response replaced by the 503
             if message["type"] == "http.response.start":
-                cookie = state.finish(scope["session"])
+                try:
+                    cookie = state.finish(scope["session"])
+                except StoreUnavailable as e:
+                    # What the app did to the session was not stored: say so instead.
+                    failed = True
+                    await _unavailable(scope, send, e)
+                    return
                 if cookie is not None:
                     MutableHeaders(scope=message).append("Set-Cookie", cookie)
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                started = True
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except StoreUnavailable as e:
+            if started or failed:
+                raise  # the response is under way: the server ends it
+            await _unavailable(scope, send, e)
 
 
 def _state(conn: HTTPConnection) -> SessionState:

@@ -44,7 +44,7 @@ impl State {
                             s.payload_len = data.len() as u32;
                             // A save prepared before this write is dropped (no lost
                             // update), as in every store.
-                            s.epoch = s.epoch.wrapping_add(1);
+                            s.epoch = rules::next_epoch(s.epoch);
                         }
                         Chain::Principal => {
                             s.principal_head = new_head;

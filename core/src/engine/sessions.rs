@@ -285,7 +285,7 @@ impl State {
         );
         let s = &mut p.slots[i as usize];
         s.digest = digest;
-        s.epoch = s.epoch.wrapping_add(1);
+        s.epoch = rules::next_epoch(s.epoch);
         index::insert(p.index, digest.hash(), i);
         token
     }

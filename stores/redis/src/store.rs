@@ -660,7 +660,7 @@ impl RedisStore {
         plan.hset(&tkey, vec![("s", sid_hex(rec.sid).into_bytes())]);
         self.bury(plan, &rec.token, Invalid::RotatedOut, rec.authenticated());
         rec.token = digest;
-        rec.epoch = rec.epoch.wrapping_add(1);
+        rec.epoch = rules::next_epoch(rec.epoch);
         token
     }
 
@@ -843,7 +843,7 @@ impl RedisStore {
             );
             fields.push((
                 record::EPOCH,
-                rec.epoch.wrapping_add(1).to_string().into_bytes(),
+                rules::next_epoch(rec.epoch).to_string().into_bytes(),
             ));
         }
         plan.hset(&rkey, fields);

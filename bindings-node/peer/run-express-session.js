@@ -24,7 +24,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { DEVIATIONS } = require('./express-session-deviations')
 
-const NODE_DIR = path.resolve(__dirname, '..', '..')
+const NODE_DIR = path.resolve(__dirname, '..')
 const ROOT = path.resolve(NODE_DIR, '..')
 const COMMIT = 'c10b2a383841766899f6dcf53c8aff8c7fd3d2e7' // express-session v1.19.0
 const compat = process.env.PEER_COMPAT !== 'off'

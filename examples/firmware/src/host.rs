@@ -1,0 +1,90 @@
+//! Semihosting: the debugger (here qemu, `-semihosting-config enable=on`) serves a
+//! `bkpt 0xAB` as a call to the host (Arm's "Semihosting for AArch32 and AArch64").
+//! Two calls are enough: SYS_WRITE0 prints a line, SYS_EXIT ends the run with a status.
+//! On a board with no debugger attached `bkpt` faults: this is for the emulator.
+//!
+//! Numbers are written by hand ([`say`]): nothing here reaches `core::fmt`.
+
+use core::arch::asm;
+
+const SYS_WRITE0: u32 = 0x04;
+const SYS_EXIT: u32 = 0x18;
+/// ADP_Stopped_ApplicationExit: qemu exits with status 0; any other reason gives 1.
+const EXIT_SUCCESS: usize = 0x20026;
+/// ADP_Stopped_RunTimeErrorUnknown.
+const EXIT_FAILURE: usize = 0x20023;
+
+/// One semihosting call: operation in r0, its argument in r1.
+fn call(op: u32, arg: usize) {
+    // SAFETY: `bkpt 0xAB` hands r0/r1 to the host, which reads at most the memory r1
+    // names (a NUL-terminated string that outlives the call) and writes only r0.
+    unsafe {
+        asm!("bkpt 0xAB", inout("r0") op => _, in("r1") arg, options(nostack));
+    }
+}
+
+/// Ends the run: qemu exits 0 for `true`, 1 for `false`.
+pub fn exit(success: bool) -> ! {
+    call(SYS_EXIT, if success { EXIT_SUCCESS } else { EXIT_FAILURE });
+    // Not reached under qemu; elsewhere, sleep.
+    loop {
+        // SAFETY: waits for an interrupt; touches no memory.
+        unsafe { asm!("wfi", options(nomem, nostack)) };
+    }
+}
+
+/// One piece of a printed line.
+#[derive(Clone, Copy)]
+pub enum Piece<'a> {
+    /// Text.
+    S(&'a str),
+    /// Bytes, printed as they are.
+    B(&'a [u8]),
+    /// A number, in decimal.
+    N(u32),
+}
+
+/// Prints the pieces and a newline, as one line: built in a fixed buffer (text past it
+/// is cut, never written out of bounds) and written with one SYS_WRITE0.
+pub fn say(pieces: &[Piece<'_>]) {
+    let mut line = [0u8; 128];
+    let mut len = 0;
+    let mut push = |b: &[u8]| {
+        for &c in b {
+            // One byte stays free for the NUL that SYS_WRITE0 needs.
+            if len + 1 < line.len() {
+                line[len] = if c == 0 { b'?' } else { c };
+                len += 1;
+            }
+        }
+    };
+    for piece in pieces {
+        match *piece {
+            Piece::S(s) => push(s.as_bytes()),
+            Piece::B(b) => push(b),
+            Piece::N(mut n) => {
+                let mut digits = [0u8; 10];
+                let mut i = digits.len();
+                loop {
+                    i -= 1;
+                    digits[i] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                push(&digits[i..]);
+            }
+        }
+    }
+    push(b"\n");
+    call(SYS_WRITE0, line.as_ptr() as usize);
+}
+
+/// A panic prints one line and fails the run (the message is not formatted: that would
+/// bring in `core::fmt`).
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    say(&[Piece::S("panic")]);
+    exit(false)
+}

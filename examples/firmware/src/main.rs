@@ -1,0 +1,243 @@
+//! The README flow on a Cortex-M4 with no allocator: the engine's every region is a
+//! static array (`.bss`), sized at compile time for 8 sessions. Each step prints one
+//! line over semihosting; `make test-firmware` runs it under `qemu-system-arm` and
+//! compares the output with `expected.txt`, and `make bench-firmware` measures it.
+//!
+//! The seed is fixed so that every run prints the same thing. A real device seeds the
+//! engine from its hardware random number generator, never from a constant.
+#![no_std]
+#![no_main]
+
+mod host;
+
+use cortex_m_rt::entry;
+use host::Piece::{B, N, S};
+use host::{exit, say};
+use sessile::wheel::Wheel;
+use sessile::{
+    Client, Config, Engine, Event, Invalid, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot,
+    Store, Tombstone,
+};
+
+const CAPACITY: usize = 8;
+/// Index cells: twice the entries, rounded up to a power of two (at least 8).
+const CELLS: usize = 16;
+const LINKS: usize = Wheel::links_len(CAPACITY);
+const POOL_BLOCKS: usize = 8;
+const TOMBSTONES: usize = 16;
+const TOMBSTONE_CELLS: usize = 32;
+const EVENTS: usize = 16;
+/// Fixed for a deterministic test only.
+const SEED: [u8; 32] = *b"sessile firmware: fixed test key";
+
+/// A free slot as all-zero bytes, so the slot array lands in `.bss` (no flash image).
+// SAFETY: `Slot` is plain integers and byte arrays, and the core documents all-zero
+// bytes as a valid free slot (the engine initialises every region itself anyway).
+const FREE_SLOT: Slot = unsafe { core::mem::zeroed() };
+const ZERO_LINK: Link = Link { prev: 0, next: 0 };
+
+/// Minutes, in the engine's milliseconds.
+const MIN: u64 = 60_000;
+
+fn config() -> Config {
+    Config {
+        capacity: CAPACITY as u32,
+        pool_bytes: (POOL_BLOCKS * POOL_BLOCK) as u32,
+        max_payload: 256,
+        tombstones: TOMBSTONES as u32,
+        events: EVENTS as u32,
+        ..Config::default()
+    }
+}
+
+// cortex-m-rt passes each `static mut` below to the real main as an argument.
+#[allow(clippy::too_many_arguments)]
+#[entry]
+fn main() -> ! {
+    // cortex-m-rt turns these into `&'static mut` borrows, taken once: static memory
+    // with no `unsafe` here.
+    static mut SLOTS: [Slot; CAPACITY] = [FREE_SLOT; CAPACITY];
+    static mut INDEX: [u32; CELLS] = [0; CELLS];
+    static mut PRINCIPALS: [u32; CELLS] = [0; CELLS];
+    static mut LINKS_: [Link; LINKS] = [ZERO_LINK; LINKS];
+    static mut POOL: [u8; POOL_BLOCKS * POOL_BLOCK] = [0; POOL_BLOCKS * POOL_BLOCK];
+    static mut POOL_NEXT: [u32; POOL_BLOCKS] = [0; POOL_BLOCKS];
+    static mut TOMBS: [Tombstone; TOMBSTONES] = [Tombstone::EMPTY; TOMBSTONES];
+    static mut TOMB_INDEX: [u32; TOMBSTONE_CELLS] = [0; TOMBSTONE_CELLS];
+    static mut EVENT_RING: [Event; EVENTS] = [Event::EMPTY; EVENTS];
+
+    let parts = Parts {
+        slots: SLOTS,
+        index: INDEX,
+        principals: PRINCIPALS,
+        links: LINKS_,
+        pool: POOL,
+        pool_next: POOL_NEXT,
+        tombstones: TOMBS,
+        tombstone_index: TOMB_INDEX,
+        events: EVENT_RING,
+    };
+    match run(parts) {
+        Ok(()) => {
+            say(&[S("ok")]);
+            exit(true)
+        }
+        Err(step) => {
+            say(&[S("FAIL: "), S(step)]);
+            exit(false)
+        }
+    }
+}
+
+/// The flow; an unexpected answer names the step that gave it.
+fn run(parts: Parts<'static>) -> Result<(), &'static str> {
+    let config = config();
+    let layout = Layout::of(&config);
+    let cookie_name = config.cookie.name.clone();
+    let name = cookie_name.as_str();
+    say(&[
+        S("sessile on Cortex-M: capacity "),
+        N(CAPACITY as u32),
+        S(", static storage "),
+        N(layout.bytes() as u32),
+        S(" bytes"),
+    ]);
+    let mut engine =
+        Engine::with_storage(config, SliceStorage::new(parts), SEED).map_err(|_| "engine")?;
+    let none = &Client::NONE;
+
+    // A visitor arrives: an anonymous session and its cookie.
+    let (anon, session) = engine.create(0, none).map_err(|_| "create")?;
+    let anon = anon.as_str();
+    say(&[
+        S("create: anonymous session, token of "),
+        N(anon.len() as u32),
+        S(" chars"),
+    ]);
+    let cookie = engine
+        .set_cookie(anon, session.handle, 0)
+        .map_err(|_| "set-cookie")?;
+    // The token itself is elided from the output; check it is the cookie's value.
+    let rest = cookie
+        .as_str()
+        .strip_prefix(name)
+        .and_then(|r| r.strip_prefix('='))
+        .and_then(|r| r.strip_prefix(anon))
+        .ok_or("set-cookie value")?;
+    say(&[S("set-cookie: "), S(name), S("=<token>"), S(rest)]);
+    // A second visitor, who never comes back (the sweep reclaims it).
+    engine.create(0, none).map_err(|_| "create second")?;
+
+    // Login rotates the token and binds the user; the pre-login token is dead.
+    let (token, _) = engine
+        .login(anon.as_bytes(), b"alice", MIN)
+        .map_err(|_| "login")?;
+    say(&[S("login: alice, token rotated")]);
+    let old = engine.validate(anon.as_bytes(), 2 * MIN, none);
+    say(&[S("validate pre-login token: "), S(refused(old)?)]);
+
+    // The next request: the browser sends the cookie back.
+    let mut header = [0u8; 96];
+    let len = join(
+        &mut header,
+        &[b"theme=dark; ", name.as_bytes(), b"=", token.as_bytes()],
+    );
+    let (_, session) = engine
+        .validate_cookie(&header[..len], 3 * MIN, none)
+        .map_err(|_| "validate cookie")?
+        .ok_or("no session cookie found")?;
+    let user = session.principal.as_ref().ok_or("no principal")?;
+    say(&[S("validate cookie: logged in as "), B(user.as_bytes())]);
+
+    let data = br#"{"theme":"dark"}"#;
+    engine
+        .write(session.handle, data, 3 * MIN)
+        .map_err(|_| "write")?;
+    let mut out = [0u8; 32];
+    let n = engine
+        .read(session.handle, &mut out, 3 * MIN)
+        .map_err(|_| "read")?;
+    say(&[
+        S("write: "),
+        N(data.len() as u32),
+        S(" bytes, read back "),
+        B(&out[..n]),
+    ]);
+
+    // Logout is server-side: the same token is dead, and showing it again is an event.
+    engine
+        .logout(token.as_bytes(), 4 * MIN)
+        .map_err(|_| "logout")?;
+    say(&[S("logout: ok")]);
+    let again = engine.validate(token.as_bytes(), 5 * MIN, none);
+    say(&[S("validate again: "), S(refused(again)?)]);
+    for event in engine.drain_events() {
+        say(&[S("event: "), S(event.kind.as_str())]);
+    }
+
+    // The second visitor's idle timeout passes; the sweep reclaims its slot.
+    let idle = u64::from(engine.config().idle_timeout_ms);
+    let swept = engine.sweep(idle + MIN);
+    let stats = engine.stats();
+    say(&[
+        S("sweep: "),
+        N(swept as u32),
+        S(" expired, "),
+        N(stats.live),
+        S(" live, pool "),
+        N(stats.pool_used_bytes as u32),
+        S(" bytes used"),
+    ]);
+    for event in engine.drain_events() {
+        say(&[S("event: "), S(event.kind.as_str())]);
+    }
+    #[cfg(feature = "stack-report")]
+    say(&[S("stack peak: "), N(stack_peak()), S(" bytes")]);
+    Ok(())
+}
+
+/// The deepest the stack has been: cortex-m-rt painted it with `STACK_PAINT_VALUE` at
+/// reset, from `_stack_end` (after `.bss`) up to `_stack_start` (the top of RAM); the
+/// lowest word no longer painted marks the peak.
+#[cfg(feature = "stack-report")]
+fn stack_peak() -> u32 {
+    unsafe extern "C" {
+        static _stack_end: u32;
+        static _stack_start: u32;
+    }
+    let low = &raw const _stack_end as usize;
+    let high = &raw const _stack_start as usize;
+    let mut at = low;
+    // SAFETY: every word from `_stack_end` to `_stack_start` is RAM the link script
+    // gives the stack; reading it (volatile: the compiler knows nothing of the paint)
+    // disturbs nothing.
+    while at < high
+        && unsafe { core::ptr::read_volatile(at as *const u32) } == cortex_m_rt::STACK_PAINT_VALUE
+    {
+        at += 4;
+    }
+    (high - at) as u32
+}
+
+/// Why a token was refused, as the core names it; accepting it is a failed step.
+fn refused(r: Result<sessile::Session, Invalid>) -> Result<&'static str, &'static str> {
+    match r {
+        Ok(_) => Err("a dead token was accepted"),
+        Err(why) => Ok(why.code()),
+    }
+}
+
+/// Concatenates `pieces` into `buf` (cut at its end); returns the length written.
+fn join(buf: &mut [u8], pieces: &[&[u8]]) -> usize {
+    let mut len = 0;
+    for piece in pieces {
+        for &b in *piece {
+            if len == buf.len() {
+                return len;
+            }
+            buf[len] = b;
+            len += 1;
+        }
+    }
+    len
+}
