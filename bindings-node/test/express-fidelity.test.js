@@ -362,3 +362,25 @@ test('SessileStore under express-session: security events reach onEvent without 
   assert.deepEqual(seen, ['created', 'logged_in', 'logged_out'])
   assert.throws(() => new session.SessileStore({ onEvent: 'log' }), /'onEvent' must be a function/)
 })
+
+test('Passport over a shared Redis store: a login through one worker is bound for all, log out everywhere from another ends it', async (t) => {
+  const path = require('node:path')
+  const { startRedis } = require(path.join(__dirname, '..', '..', 'examples', 'node', 'redis.js'))
+  const redis = await startRedis()
+  t.after(() => redis.close())
+  const shared = () => new Engine({ store: redis.url, storeKey: '5e'.repeat(32) })
+  const one = passportApp({ engine: shared() })
+  const two = passportApp({ engine: shared() })
+  const agent = request.agent(one.app)
+  await agent.post('/login').type('form').send({ username: 'alice', password: 'wonderland' }).expect(200, 'hello alice')
+  const cookie = agent.jar.getCookie('connect.sid', { path: '/', domain: '127.0.0.1', secure: false, script: false })
+  assert.ok(cookie, 'logged in with a cookie')
+  await request(two.app).get('/me').set('Cookie', `connect.sid=${cookie.value}`).expect(200, 'alice')
+  assert.equal(two.engine.sessionsOf('alice').length, 1)
+  assert.equal(two.engine.revokePrincipal('alice'), 1)
+  await agent.get('/me').expect(200, 'anonymous')
+
+  // Max age over the shared store (its clock is Unix time): the same cookie text.
+  const timed = appWith({ secret: 'k', cookie: { maxAge: 60_000 }, engineOptions: { store: redis.url, storeKey: '5e'.repeat(32) } }, touch)
+  assert.match(sidCookie(await request(timed).get('/').expect(200, '1')), /; Max-Age=60;/)
+})
