@@ -122,13 +122,42 @@ test-c-demo: c-lib
 demo-c: $(C_BUILD)/server
 	$(C_BUILD)/server
 
-install-c: c-lib
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 644 $(C_LIBDIR)/libsessile.a $(DESTDIR)$(PREFIX)/lib/libsessile.a
-	install -m 755 $(C_LIBDIR)/libsessile.so $(DESTDIR)$(PREFIX)/lib/libsessile.so
-	install -m 644 c-api/include/sessile.h $(DESTDIR)$(PREFIX)/include/sessile.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' c-api/sessile.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/sessile.pc
+# What a program linking libsessile.a needs from the platform: the Rust standard library's
+# native libraries, as this rustc lists them for this target (the crate adds none of its
+# own). Goes into sessile.pc's Libs.private and the CMake package's static target, so a
+# macOS or BSD build names its own libraries, not Linux's. Asked again with every library
+# build (a fraction of a second), so a new toolchain's list is never stale.
+C_NATIVE_LIBS_FILE := $(C_BUILD)/native-static-libs
+$(C_NATIVE_LIBS_FILE): c-lib
+	mkdir -p $(C_BUILD)/probe
+	echo '' | rustc --crate-type staticlib --crate-name probe --print native-static-libs \
+		-o $(C_BUILD)/probe/libprobe.a - 2>&1 | sed -n 's/^note: native-static-libs: //p' > $@.tmp
+	test -s $@.tmp && mv $@.tmp $@
+
+# Into $(DESTDIR)$(PREFIX): lib/libsessile.so.<version> with its SONAME link (read from the
+# library, set by c-api/build.rs) and the development link libsessile.so, libsessile.a,
+# include/sessile.h, lib/pkgconfig/sessile.pc and the CMake package in lib/cmake/sessile.
+install-c: c-lib $(C_NATIVE_LIBS_FILE)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/sessile \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/doc/sessile
+	soname=$$(readelf -d $(C_LIBDIR)/libsessile.so | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p'); \
+	test -n "$$soname" || { echo "libsessile.so has no SONAME (c-api/build.rs)" >&2; exit 1; }; \
+	libs="$$(cat $(C_NATIVE_LIBS_FILE))"; \
+	install -m 644 $(C_LIBDIR)/libsessile.a $(DESTDIR)$(PREFIX)/lib/libsessile.a; \
+	install -m 755 $(C_LIBDIR)/libsessile.so $(DESTDIR)$(PREFIX)/lib/libsessile.so.$(C_VERSION); \
+	ln -sfn libsessile.so.$(C_VERSION) $(DESTDIR)$(PREFIX)/lib/$$soname; \
+	ln -sfn $$soname $(DESTDIR)$(PREFIX)/lib/libsessile.so; \
+	install -m 644 c-api/include/sessile.h $(DESTDIR)$(PREFIX)/include/sessile.h; \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' -e "s|@LIBS_PRIVATE@|$$libs|" \
+		c-api/sessile.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sessile.pc; \
+	sed -e 's|@VERSION@|$(C_VERSION)|' -e "s|@SONAME@|$$soname|" \
+		-e 's|@SHARED_FILE@|libsessile.so.$(C_VERSION)|' \
+		-e "s|@LIBS_PRIVATE_CMAKE@|$$(echo $$libs | sed -e 's/-l//g' -e 's/ /;/g')|" \
+		cmake/sessileConfig.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/sessile/sessileConfig.cmake; \
+	sed -e 's|@VERSION@|$(C_VERSION)|' -e "s|@SIZEOF_VOID_P@|$$(getconf LONG_BIT | awk '{print $$1/8}')|" \
+		cmake/sessileConfigVersion.cmake.in \
+		> $(DESTDIR)$(PREFIX)/lib/cmake/sessile/sessileConfigVersion.cmake; \
+	install -m 644 LICENSE-MIT LICENSE-APACHE CHANGELOG.md $(DESTDIR)$(PREFIX)/share/doc/sessile/
 
 install: install-c
 
@@ -140,3 +169,47 @@ bench-c:
 	cc -std=c11 -O2 -Wall -Wextra -Werror -Ic-api/include c-api/bench/bench.c \
 		$(C_TARGET_DIR)/c-bench/release-c/libsessile.a $(C_LIBS) -o $(C_BUILD)/bench
 	$(C_BUILD)/bench
+
+# The installed copy as a package: the shared library is named by its ABI (SONAME, with
+# the links a distribution ships), programs record that name, sessile.pc names exactly
+# the libraries rustc lists for this platform, the licences are installed, and a CMake
+# project finds the package (find_package(sessile 0.1)), builds the quickstart on the
+# shared and on the static library, and runs both; a request for 0.2 fails (before 1.0 a
+# minor version may break, so only 0.1.x satisfies 0.1).
+.PHONY: test-c-package
+test-c: test-c-package
+C_PREFIX := $(C_BUILD)/prefix
+C_CMAKE_BUILD := $(C_BUILD)/cmake-consumer
+test-c-package: test-c-install
+	test "$$(readlink $(C_PREFIX)/lib/libsessile.so)" = libsessile.so.0
+	test "$$(readlink $(C_PREFIX)/lib/libsessile.so.0)" = libsessile.so.$(C_VERSION)
+	readelf -d $(C_PREFIX)/lib/libsessile.so.$(C_VERSION) | grep -F '(SONAME)' | grep -F '[libsessile.so.0]' >/dev/null
+	readelf -d $(C_BUILD)/quickstart | grep -F '(NEEDED)' | grep -F '[libsessile.so.0]' >/dev/null
+	test "$$(echo $$(PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig pkg-config --static --libs-only-l sessile))" = \
+		"$$(echo -lsessile $$(cat $(C_NATIVE_LIBS_FILE)))"
+	for f in LICENSE-MIT LICENSE-APACHE CHANGELOG.md; do cmp $$f $(C_PREFIX)/share/doc/sessile/$$f; done
+	command -v cmake >/dev/null || { echo "cmake missing: make tools-c-cmake" >&2; exit 1; }
+	rm -rf $(C_CMAKE_BUILD)
+	cmake -S c-api/tests/cmake-consumer -B $(C_CMAKE_BUILD) -DCMAKE_PREFIX_PATH=$(C_PREFIX) \
+		-DSESSILE_EXAMPLE=$(ROOT)/examples/c/quickstart.c >/dev/null
+	cmake --build $(C_CMAKE_BUILD) >/dev/null
+	readelf -d $(C_CMAKE_BUILD)/quickstart_shared | grep -F '[libsessile.so.0]' >/dev/null
+	if readelf -d $(C_CMAKE_BUILD)/quickstart_static | grep -F libsessile >/dev/null; then \
+		echo "quickstart_static links libsessile.so" >&2; exit 1; fi
+	for t in shared static; do \
+		LD_LIBRARY_PATH=$(C_PREFIX)/lib $(C_CMAKE_BUILD)/quickstart_$$t > $(C_CMAKE_BUILD)/$$t.out; \
+		grep -qx 'old token: rotated_out' $(C_CMAKE_BUILD)/$$t.out && grep -qx 'hello, alice' $(C_CMAKE_BUILD)/$$t.out; \
+	done
+	if cmake -S c-api/tests/cmake-consumer -B $(C_CMAKE_BUILD)-later -DCMAKE_PREFIX_PATH=$(C_PREFIX) \
+		-DSESSILE_EXAMPLE=$(ROOT)/examples/c/quickstart.c -DSESSILE_WANT=0.2 >/dev/null 2>&1; then \
+		echo "find_package(sessile 0.2) accepted $(C_VERSION)" >&2; exit 1; fi
+	rm -rf $(C_CMAKE_BUILD)-later
+	@echo "C package: SONAME libsessile.so.0, pkg-config and CMake builds run from $(C_PREFIX)"
+
+# CMake, for test-c-package (apt-get, as tools-c does for the compiler).
+.PHONY: tools-c-cmake
+tools-c: tools-c-cmake
+tools-c-cmake:
+	@command -v cmake >/dev/null || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends cmake; }

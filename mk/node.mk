@@ -61,13 +61,23 @@ test-node: tools-node tools-redis
 	cd $(NODE_DIR) && node --test test/
 	$(NODE_DIR)/scripts/check-install.sh
 
-bench-node: tools-node
+bench-node: tools-node tools-redis
 	node $(NODE_DIR)/bench/bench.js
+	node $(NODE_DIR)/bench/bench-redis.js
 
 # STORE=redis: a 4-worker cluster over one redis-server (started by cluster.js unless
 # SESSILE_STORE is given).
 demo-node: tools-node $(if $(filter redis,$(STORE)),tools-redis)
 	cd $(NODE_DEMO_DIR) && node $(if $(filter redis,$(STORE)),cluster.js,server.js)
+
+# A fresh clone, no make step first: `npm install <clone>/bindings-node` builds the addon
+# from source through the package's install script, and npm pack of the result installs
+# into another new project and loads (scripts/check-fresh-install.sh). Needs no
+# tools-node: that is the point. Incremental after the first run (target/npm-fresh).
+.PHONY: test-node-fresh-install
+TEST_TARGETS += test-node-fresh-install
+test-node-fresh-install:
+	nice $(NODE_DIR)/scripts/check-fresh-install.sh $(ROOT) $(REL_VERSION)
 
 # express-session's own test suite (1.19.0) against sessile/express. Its tests are not in
 # this repository, nor in the npm package: `make tools-node` fetches the 1.19.0 tag with git

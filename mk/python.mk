@@ -42,8 +42,9 @@ test-python: tools-python tools-redis
 	cd $(PY_DIR) && MYPY_CACHE_DIR=$(VENV)/mypy-cache $(PY) -m mypy.stubtest sessile._native
 	cd $(PY_DIR) && $(PY) -m pytest -q -p no:cacheprovider tests
 
-bench-python: tools-python
+bench-python: tools-python tools-redis
 	$(PY) $(PY_DIR)/bench/bench.py
+	$(PY) $(PY_DIR)/bench/bench_redis.py
 
 # make demo DEMO=python: one process, sessions in its own table. STORE=redis: gunicorn
 # with $(WORKERS) workers over one Redis (SESSILE_STORE, or a redis-server the demo starts
@@ -60,3 +61,16 @@ ifeq ($(STORE),redis)
 else
 	$(PY) examples/python/app.py
 endif
+
+# The path users take: `maturin build` makes the abi3 wheel (reusing the develop build's
+# compiled crates), then check-install.sh installs it into a fresh venv, checks what it
+# ships (licences, stubs, version) and runs the whole suite against the installed copy;
+# then `pip install ./bindings-python` (the README's route) into another fresh venv.
+# Network: the test frameworks come from PyPI (or pip's cache).
+PY_WHEELHOUSE := $(ROOT)/target/python-wheel
+.PHONY: test-python-install
+TEST_TARGETS += test-python-install
+test-python-install: tools-python
+	rm -rf $(PY_WHEELHOUSE)
+	cd $(PY_DIR) && VIRTUAL_ENV=$(VENV) nice $(VENV)/bin/maturin build --release --quiet --out $(PY_WHEELHOUSE)
+	$(PY_DIR)/scripts/check-install.sh $(PY_WHEELHOUSE)/sessile-*.whl $(REL_VERSION)

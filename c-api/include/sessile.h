@@ -37,6 +37,10 @@
  *   sessile_engine_reseed_with). Events name sessions by keyed digests, never by token.
  *   sessile_engine_free() and sessile_engine_deinit() wipe the digests, tombstones,
  *   payloads, principals and keys before they return.
+ * - ABI: libsessile.so.0 only grows (new functions, codes, and sessile_config fields at
+ *   its end). sessile_config records the program's sizeof (its first field, set by
+ *   sessile_config_default/_profile); the library reads that many bytes and defaults the
+ *   rest, and refuses a size it cannot serve (docs/C-API.md, "ABI").
  * - Panics never cross the boundary: with the standard library they become
  *   SESSILE_RESULT_PANIC. The no_std build (--no-default-features) has no allocator and
  *   no heap engine (sessile_engine_new*, sessile_engine_open, sessile_engine_free,
@@ -57,6 +61,15 @@
 #ifndef SESSILE_NO_STD
 #define SESSILE_STD 1
 #endif
+
+/* Fill a sessile_config with the defaults, or with a NIST profile's timeouts. Macros: they
+ * pass this header's sizeof(sessile_config), which the library keeps in config->size and
+ * reads back in every call taking the config, so a program built against this header
+ * keeps working with a later libsessile.so.0 whose struct has more fields at its end
+ * (they get their defaults). docs/C-API.md, "ABI". */
+#define sessile_config_default(config) sessile_config_init((config), sizeof(sessile_config))
+#define sessile_config_profile(config, profile) \
+  sessile_config_init_profile((config), (profile), sizeof(sessile_config))
 
 #if defined(SESSILE_STD)
 // Bytes of a snapshot key.
@@ -444,7 +457,18 @@ typedef struct sessile_engine sessile_engine;
 // `sessile_engine_init` / `sessile_config_validate` / `sessile_engine_size` run; the
 // engine keeps no pointer to them. `sessile_config_default()` points them at static
 // strings.
+//
+// ABI: `size` comes first and says how many bytes of the struct the program has (its
+// `sizeof(sessile_config)`, written by `sessile_config_default()` and
+// `sessile_config_profile()`, which are macros passing it). Fields are only ever added
+// at the end; a library newer than the program reads the program's bytes and gives the
+// fields it does not have their defaults. A program newer than the library (its struct
+// larger than the library's) is refused with `SESSILE_RESULT_INVALID_ARGUMENT` rather
+// than have options ignored. docs/C-API.md, "ABI".
 typedef struct sessile_config {
+  // `sizeof(sessile_config)` in the program that filled the struct. Set by
+  // `sessile_config_default()` / `sessile_config_profile()`; never set it by hand.
+  size_t size;
   // Most live sessions (default 10000).
   uint32_t capacity;
   // Bytes in the shared payload pool (default 4 MiB).
@@ -611,18 +635,25 @@ const char *sessile_version(void);
 // "unknown_result" for a value this library does not define). Do not free it.
 const char *sessile_result_str(uint32_t result);
 
-// Fill `*config` with the defaults (the core's `Config::default()`).
+// Fill `*config` with the defaults (the core's `Config::default()`). Called through the
+// header's `sessile_config_default(config)` macro, which passes
+// `sizeof(sessile_config)` as `size`; a size this library cannot serve (see
+// `sessile_config.size`) is `SESSILE_RESULT_INVALID_ARGUMENT` and writes nothing.
 //
 // # Safety
-// `config` is NULL or points to writable memory for one `sessile_config`.
-sessile_result sessile_config_default(struct sessile_config *config);
+// `config` is NULL or points to `size` writable bytes.
+sessile_result sessile_config_init(struct sessile_config *config, size_t size);
 
 // Fill `*config` with the defaults and the timeouts of a NIST profile
 // (`SESSILE_PROFILE_AAL1..3`). An unknown profile is `SESSILE_RESULT_INVALID_ARGUMENT`.
+// Called through the header's `sessile_config_profile(config, profile)` macro, which
+// passes `sizeof(sessile_config)` as `size` (as `sessile_config_init`).
 //
 // # Safety
-// `config` is NULL or points to writable memory for one `sessile_config`.
-sessile_result sessile_config_profile(struct sessile_config *config, uint32_t profile);
+// `config` is NULL or points to `size` writable bytes.
+sessile_result sessile_config_init_profile(struct sessile_config *config,
+                                           uint32_t profile,
+                                           size_t size);
 
 // Set one option by its name in the core's config vocabulary (`capacity`,
 // `idle_timeout_ms`, `profile`, `cookie_same_site`, ...: `docs/CONFIG.md`) from text: a

@@ -86,8 +86,19 @@ pub enum sessile_profile {
 /// `sessile_engine_init` / `sessile_config_validate` / `sessile_engine_size` run; the
 /// engine keeps no pointer to them. `sessile_config_default()` points them at static
 /// strings.
+///
+/// ABI: `size` comes first and says how many bytes of the struct the program has (its
+/// `sizeof(sessile_config)`, written by `sessile_config_default()` and
+/// `sessile_config_profile()`, which are macros passing it). Fields are only ever added
+/// at the end; a library newer than the program reads the program's bytes and gives the
+/// fields it does not have their defaults. A program newer than the library (its struct
+/// larger than the library's) is refused with `SESSILE_RESULT_INVALID_ARGUMENT` rather
+/// than have options ignored. docs/C-API.md, "ABI".
 #[repr(C)]
 pub struct sessile_config {
+    /// `sizeof(sessile_config)` in the program that filled the struct. Set by
+    /// `sessile_config_default()` / `sessile_config_profile()`; never set it by hand.
+    pub size: usize,
     /// Most live sessions (default 10000).
     pub capacity: u32,
     /// Bytes in the shared payload pool (default 4 MiB).
@@ -143,6 +154,7 @@ pub struct sessile_config {
 impl sessile_config {
     fn from_core(c: &Config) -> sessile_config {
         sessile_config {
+            size: size_of::<sessile_config>(),
             capacity: c.capacity,
             pool_bytes: c.pool_bytes,
             max_payload: c.max_payload,
@@ -222,6 +234,122 @@ unsafe fn text<'a>(
     s.to_str().map(Some).map_err(|_| bad.into())
 }
 
+/// The size of `sessile_config` in ABI 0, the smallest a program can hold. Fields added
+/// later go at the end and leave this as it is (pinned by `layout_of_abi_0` below). Until
+/// the first release (0.1.0) ABI 0 is still open: a field added before it updates the
+/// test's numbers; after it, this becomes the released size as a literal.
+const SIZE_ABI_0: usize = size_of::<sessile_config>();
+
+/// Whether `size` is one a program's `sessile_config` can have with this library.
+fn size_ok(size: usize) -> Result<(), sessile_result> {
+    if (SIZE_ABI_0..=size_of::<sessile_config>()).contains(&size) {
+        Ok(())
+    } else {
+        Err(sessile_result::SESSILE_RESULT_INVALID_ARGUMENT)
+    }
+}
+
+/// The program's config as this library's struct: its `size` bytes over the defaults.
+///
+/// # Safety
+/// `c` is NULL or points to a `sessile_config` of the program's `size` bytes.
+unsafe fn read_sized(c: *const sessile_config) -> Result<sessile_config, sessile_result> {
+    if c.is_null() {
+        return Err(sessile_result::SESSILE_RESULT_NULL_ARGUMENT);
+    }
+    // SAFETY: `size` is the first field, present in every version of the struct.
+    let size = unsafe { core::ptr::addr_of!((*c).size).read_unaligned() };
+    size_ok(size)?;
+    let mut out = sessile_config::from_core(&Config::default());
+    // SAFETY: the program's struct has `size` readable bytes (its contract), ours at least
+    // as many (size_ok); byte copies, so padding and alignment do not matter.
+    unsafe {
+        core::ptr::copy_nonoverlapping(c.cast::<u8>(), (&raw mut out).cast::<u8>(), size);
+    }
+    out.size = size;
+    Ok(out)
+}
+
+/// Write `src` into the program's struct at `dst`, `size` bytes of it, with that size.
+/// Field by field over the program's own bytes, so its padding keeps whatever it held (a
+/// byte copy of a Rust value would leave it undefined, and a program comparing two
+/// configs with memcmp would read it).
+///
+/// # Safety
+/// `dst` is readable and writable for `size` bytes, and `size_ok(size)`.
+unsafe fn write_sized(dst: *mut sessile_config, src: sessile_config, size: usize) {
+    let mut merged = core::mem::MaybeUninit::<sessile_config>::zeroed();
+    let m = merged.as_mut_ptr();
+    // Every field, by name: a field added to the struct and missing here fails to build.
+    let sessile_config {
+        size: _,
+        capacity,
+        pool_bytes,
+        max_payload,
+        token_bytes,
+        idle_timeout_ms,
+        absolute_timeout_ms,
+        max_idle_timeout_ms,
+        max_absolute_timeout_ms,
+        tombstones,
+        events,
+        max_sessions_per_principal,
+        principal_limit_policy,
+        rotated_reuse,
+        ip_policy,
+        user_agent_policy,
+        max_addresses,
+        cookie_name,
+        cookie_domain,
+        cookie_path,
+        cookie_secure,
+        cookie_http_only,
+        cookie_same_site,
+        cookie_partitioned,
+        cookie_priority,
+        cookie_persistent,
+    } = src;
+    macro_rules! put {
+        ($($field:ident),*) => {
+            // SAFETY: `m` points to a whole `sessile_config`; each write is one field.
+            $(unsafe { (&raw mut (*m).$field).write($field) };)*
+        };
+    }
+    // SAFETY: the program's struct is readable for `size` bytes (forwarded contract), and
+    // `merged` is at least that large (size_ok).
+    unsafe { core::ptr::copy_nonoverlapping(dst.cast::<u8>(), m.cast::<u8>(), size) };
+    put!(
+        size,
+        capacity,
+        pool_bytes,
+        max_payload,
+        token_bytes,
+        idle_timeout_ms,
+        absolute_timeout_ms,
+        max_idle_timeout_ms,
+        max_absolute_timeout_ms,
+        tombstones,
+        events,
+        max_sessions_per_principal,
+        principal_limit_policy,
+        rotated_reuse,
+        ip_policy,
+        user_agent_policy,
+        max_addresses,
+        cookie_name,
+        cookie_domain,
+        cookie_path,
+        cookie_secure,
+        cookie_http_only,
+        cookie_same_site,
+        cookie_partitioned,
+        cookie_priority,
+        cookie_persistent
+    );
+    // SAFETY: forwarded contract; byte copies.
+    unsafe { core::ptr::copy_nonoverlapping(m.cast::<u8>(), dst.cast::<u8>(), size) };
+}
+
 /// Convert and validate a C config (every rule of the core's `Config::validate`).
 ///
 /// # Safety
@@ -240,7 +368,7 @@ pub(crate) unsafe fn to_core(c: *const sessile_config) -> Result<Config, sessile
 /// As [`to_core`].
 unsafe fn convert(c: *const sessile_config) -> Result<Config, sessile_result> {
     // SAFETY: NULL or a valid config, by the caller's contract.
-    let c = unsafe { c.as_ref() }.ok_or(sessile_result::SESSILE_RESULT_NULL_ARGUMENT)?;
+    let c = &unsafe { read_sized(c) }?;
     let bad = sessile_result::SESSILE_RESULT_INVALID_ARGUMENT;
     // SAFETY: the string fields are NULL or NUL-terminated (the struct's contract).
     let (name, domain, path) = unsafe {
@@ -304,31 +432,41 @@ unsafe fn convert(c: *const sessile_config) -> Result<Config, sessile_result> {
     Ok(config)
 }
 
-/// Fill `*config` with the defaults (the core's `Config::default()`).
+/// Fill `*config` with the defaults (the core's `Config::default()`). Called through the
+/// header's `sessile_config_default(config)` macro, which passes
+/// `sizeof(sessile_config)` as `size`; a size this library cannot serve (see
+/// `sessile_config.size`) is `SESSILE_RESULT_INVALID_ARGUMENT` and writes nothing.
 ///
 /// # Safety
-/// `config` is NULL or points to writable memory for one `sessile_config`.
+/// `config` is NULL or points to `size` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn sessile_config_default(config: *mut sessile_config) -> sessile_result {
+pub unsafe extern "C" fn sessile_config_init(
+    config: *mut sessile_config,
+    size: usize,
+) -> sessile_result {
     run(|| {
-        let out = sessile_config::from_core(&Config::default());
-        // SAFETY: NULL or writable, by the caller's contract.
-        let slot =
-            unsafe { config.as_mut() }.ok_or(sessile_result::SESSILE_RESULT_NULL_ARGUMENT)?;
-        *slot = out;
+        if config.is_null() {
+            return Err(sessile_result::SESSILE_RESULT_NULL_ARGUMENT);
+        }
+        size_ok(size)?;
+        // SAFETY: writable for `size` bytes, by the caller's contract; size checked.
+        unsafe { write_sized(config, sessile_config::from_core(&Config::default()), size) };
         Ok(())
     })
 }
 
 /// Fill `*config` with the defaults and the timeouts of a NIST profile
 /// (`SESSILE_PROFILE_AAL1..3`). An unknown profile is `SESSILE_RESULT_INVALID_ARGUMENT`.
+/// Called through the header's `sessile_config_profile(config, profile)` macro, which
+/// passes `sizeof(sessile_config)` as `size` (as `sessile_config_init`).
 ///
 /// # Safety
-/// `config` is NULL or points to writable memory for one `sessile_config`.
+/// `config` is NULL or points to `size` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn sessile_config_profile(
+pub unsafe extern "C" fn sessile_config_init_profile(
     config: *mut sessile_config,
     profile: u32,
+    size: usize,
 ) -> sessile_result {
     run(|| {
         let profile = match profile {
@@ -337,11 +475,13 @@ pub unsafe extern "C" fn sessile_config_profile(
             3 => Profile::Aal3,
             _ => return Err(sessile_result::SESSILE_RESULT_INVALID_ARGUMENT),
         };
+        if config.is_null() {
+            return Err(sessile_result::SESSILE_RESULT_NULL_ARGUMENT);
+        }
+        size_ok(size)?;
         let out = sessile_config::from_core(&Config::profile(profile));
-        // SAFETY: NULL or writable, by the caller's contract.
-        let slot =
-            unsafe { config.as_mut() }.ok_or(sessile_result::SESSILE_RESULT_NULL_ARGUMENT)?;
-        *slot = out;
+        // SAFETY: writable for `size` bytes, by the caller's contract; size checked.
+        unsafe { write_sized(config, out, size) };
         Ok(())
     })
 }
@@ -370,7 +510,7 @@ pub unsafe extern "C" fn sessile_config_set(
     run(|| {
         let null = sessile_result::SESSILE_RESULT_NULL_ARGUMENT;
         // SAFETY: NULL or a valid config, by the caller's contract.
-        let c = unsafe { config.as_mut() }.ok_or(null)?;
+        let c = &unsafe { read_sized(config) }?;
         if key.is_null() {
             return Err(null);
         }
@@ -397,7 +537,7 @@ pub unsafe extern "C" fn sessile_config_set(
             (Kind::Flag, Some(_)) => return Err(bad.into()),
             (Kind::Choice(_) | Kind::Text { .. }, Some(t)) => Value::Text(t),
         };
-        // SAFETY: a valid config, by the caller's contract.
+        // SAFETY: a config of this library's size (read_sized).
         let mut core = unsafe { convert(c) }?;
         core.set(k.name, value)?;
         let mut out = sessile_config::from_core(&core);
@@ -409,7 +549,8 @@ pub unsafe extern "C" fn sessile_config_set(
             "cookie_path" => out.cookie_path = value_ptr(value)?,
             _ => {}
         }
-        *c = out;
+        // SAFETY: the program's struct, of the size read_sized checked.
+        unsafe { write_sized(config, out, c.size) };
         Ok(())
     })
 }
@@ -443,6 +584,88 @@ mod tests {
         // SAFETY: a valid config with static strings.
         let back = unsafe { to_core(&c) }.unwrap();
         assert_eq!(back, Config::default());
+    }
+
+    /// ABI 0's layout, on 64-bit targets. Fields are only added at the end: once 0.1.0 is
+    /// released, one added keeps this test passing only if SIZE_ABI_0 is frozen at the
+    /// released size (not size_of); before that, the numbers here follow the struct.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn layout_of_abi_0() {
+        use core::mem::offset_of;
+        assert_eq!(SIZE_ABI_0, 120);
+        assert_eq!(offset_of!(sessile_config, size), 0);
+        assert_eq!(offset_of!(sessile_config, capacity), 8);
+        assert_eq!(offset_of!(sessile_config, max_addresses), 68);
+        assert_eq!(offset_of!(sessile_config, cookie_name), 72);
+        assert_eq!(offset_of!(sessile_config, cookie_persistent), 112);
+    }
+
+    /// A program's struct of `size` bytes followed by guard bytes the library must not touch.
+    #[repr(C, align(8))]
+    struct Guarded([u8; 256]);
+
+    #[test]
+    fn init_writes_exactly_the_programs_size() {
+        let mut buf = Guarded([0xA5; 256]);
+        let p = buf.0.as_mut_ptr().cast::<sessile_config>();
+        let size = size_of::<sessile_config>();
+        // SAFETY: 256 writable, aligned bytes.
+        let r = unsafe { sessile_config_init(p, size) };
+        assert_eq!(r, sessile_result::SESSILE_RESULT_OK);
+        assert!(buf.0[size..].iter().all(|&b| b == 0xA5));
+        // SAFETY: just filled.
+        assert_eq!(unsafe { (*p).size }, size);
+        // SAFETY: a config of `size` bytes.
+        assert_eq!(unsafe { to_core(p) }, Ok(Config::default()));
+    }
+
+    #[test]
+    fn a_size_the_library_cannot_serve_is_refused_and_nothing_written() {
+        let invalid = sessile_result::SESSILE_RESULT_INVALID_ARGUMENT;
+        for size in [0, 8, SIZE_ABI_0 - 1, size_of::<sessile_config>() + 8] {
+            let mut buf = Guarded([0xA5; 256]);
+            let p = buf.0.as_mut_ptr().cast::<sessile_config>();
+            // SAFETY: 256 writable, aligned bytes.
+            assert_eq!(
+                unsafe { sessile_config_init(p, size) },
+                invalid,
+                "size {size}"
+            );
+            // SAFETY: as above.
+            assert_eq!(unsafe { sessile_config_init_profile(p, 2, size) }, invalid);
+            assert!(
+                buf.0.iter().all(|&b| b == 0xA5),
+                "size {size}: bytes written"
+            );
+        }
+    }
+
+    /// A struct never filled by sessile_config_default (stack garbage, or zeroed): its
+    /// size is refused before any other field is read, and sessile_config_set leaves it.
+    #[test]
+    fn a_config_without_a_valid_size_is_refused_everywhere() {
+        for size in [0, usize::MAX, size_of::<sessile_config>() + 1] {
+            let mut c = sessile_config::from_core(&Config::default());
+            c.size = size;
+            let before = c.capacity;
+            // SAFETY: a struct of this library's size with static strings.
+            let r = unsafe { to_core(&c) };
+            assert_eq!(r, Err(sessile_result::SESSILE_RESULT_INVALID_ARGUMENT));
+            // SAFETY: as above; key and value NUL-terminated.
+            let r = unsafe { sessile_config_set(&mut c, c"capacity".as_ptr(), c"5".as_ptr()) };
+            assert_eq!(r, sessile_result::SESSILE_RESULT_INVALID_ARGUMENT);
+            assert_eq!((c.capacity, c.size), (before, size));
+        }
+    }
+
+    #[test]
+    fn set_keeps_the_programs_size() {
+        let mut c = sessile_config::from_core(&Config::default());
+        // SAFETY: a valid config; key and value NUL-terminated.
+        let r = unsafe { sessile_config_set(&mut c, c"capacity".as_ptr(), c"5".as_ptr()) };
+        assert_eq!(r, sessile_result::SESSILE_RESULT_OK);
+        assert_eq!((c.capacity, c.size), (5, size_of::<sessile_config>()));
     }
 
     #[test]

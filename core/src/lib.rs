@@ -104,5 +104,5 @@ pub use storage::HeapStorage;
 
 /// The README's Rust quickstart, compiled and run as a doc test.
 #[cfg(all(doctest, feature = "std"))]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -199,6 +199,12 @@ pub trait Store {
                 .filter(move |&(i, t)| !all.clone().take(i).any(|u| u == t))
                 .map(|(_, t)| t)
         };
+        // One distinct copy (nearly every request): nothing to choose between, so no
+        // peek first (over a shared store that would be one more round trip).
+        let mut copies = distinct();
+        if let (Some(only), None) = (copies.next(), copies.next()) {
+            return Ok((only, self.validate(only, now, client)?));
+        }
         let (mut first_live, mut live) = (None, 0);
         for t in distinct() {
             match self.peek(t, now) {

@@ -131,6 +131,12 @@ pub struct RedisStore {
     /// The record the last validation found, for the payload read right after it (the
     /// request seam's load: one round trip).
     loaded: Option<Record>,
+    /// The record whose payload [`Store::payload`] handed out last, for the save that
+    /// ends the same request: its write is planned from it without reading again, under
+    /// the record's version (a record changed since fails the guard, and the save is
+    /// decided anew from a fresh read): a request that loads and saves costs two round
+    /// trips.
+    recent: Option<Record>,
     /// The payload handed out by [`Store::payload`].
     payload: Vec<u8>,
 }
@@ -193,6 +199,7 @@ impl RedisStore {
             max_retries: redis.max_retries,
             versioned: true,
             loaded: None,
+            recent: None,
             payload: Vec::new(),
             config,
         })
@@ -397,6 +404,7 @@ impl RedisStore {
         mut decide: impl FnMut(&mut RedisStore, &mut Plan) -> Result<T, Error>,
     ) -> Result<T, Error> {
         self.loaded = None;
+        self.recent = None;
         for _ in 0..=self.max_retries {
             let mut plan = Plan::new(self.keys.meta());
             let out = decide(self, &mut plan);
@@ -1297,12 +1305,13 @@ impl Store for RedisStore {
     fn payload(&mut self, handle: SessionRef, now: u64) -> Result<Self::Payload<'_>, Error> {
         let loaded = self.loaded.take();
         let now = self.tick(now);
-        let data = match loaded {
+        let rec = match loaded {
             // Right after the validation that read it (the request seam's load).
-            Some(rec) if rec.sid == handle.to_u64() && now < rec.deadline() => rec.data,
-            _ => self.run(|s, plan| Ok(s.live_at(plan, handle, now)?.data))?,
+            Some(rec) if rec.sid == handle.to_u64() && now < rec.deadline() => rec,
+            _ => self.run(|s, plan| s.live_at(plan, handle, now))?,
         };
-        self.payload = data;
+        self.payload.clone_from(&rec.data);
+        self.recent = Some(rec);
         Ok(Some(&self.payload[..])
             .filter(|p| !p.is_empty())
             .into_iter())
@@ -1326,8 +1335,19 @@ impl Store for RedisStore {
     ) -> Result<Saved, Error> {
         let now = self.tick(now);
         let max = self.config.max_payload as usize;
+        // The record this request loaded, when it is still live by what was read (its
+        // deadlines only move later): the first decision is made from it; the guard on
+        // its version makes a write from a stale copy fail and be decided anew.
+        let mut cached = self
+            .recent
+            .take()
+            .filter(|r| self.versioned && r.sid == handle.to_u64() && now < r.deadline());
         self.run(|s, plan| {
-            let current = match s.live_at(plan, handle, now) {
+            let read = match cached.take() {
+                Some(rec) => Ok(rec),
+                None => s.live_at(plan, handle, now),
+            };
+            let current = match read {
                 Ok(rec) => Some(rec),
                 Err(Error::StaleHandle | Error::Session(_)) => None,
                 Err(e) => return Err(e),

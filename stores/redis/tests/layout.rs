@@ -259,3 +259,62 @@ fn without_the_stream_option_no_stream_is_written() {
         .unwrap();
     assert_eq!(exists, 0);
 }
+
+/// Read events the server has processed: one per request a client sent and waited on.
+fn round_trips(c: &mut redis::Connection) -> i64 {
+    let info: String = redis::cmd("INFO").arg("stats").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_reads_processed:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_request_that_reads_costs_one_round_trip_and_one_that_saves_two() {
+    // Its own server: no other test's traffic in the counts.
+    let server = support::Server::start();
+    let url = server.url.clone();
+    let r = support::redis_config(&url, "trips");
+    let mut s = RedisStore::with_seed(Config::default(), &r, [3; 32]).unwrap();
+    let (t, h) = s.create(NOW, NONE).unwrap();
+    s.write(h.handle, b"{\"n\":1}", NOW).unwrap();
+    let header = format!("__Host-sid={}", t.as_str());
+    // Warm: scripts loaded, connection made.
+    s.load_cookie(header.as_bytes(), NOW + 1, NONE)
+        .unwrap()
+        .unwrap();
+
+    // The counter is read on a connection of its own: one read event per reading.
+    let mut m = conn(&url);
+    let before = round_trips(&mut m);
+    let loaded = s
+        .load_cookie(header.as_bytes(), NOW + 2, NONE)
+        .unwrap()
+        .unwrap();
+    let (handle, epoch) = (loaded.session.handle, loaded.session.epoch);
+    assert_eq!(
+        loaded.payload.flatten().copied().collect::<Vec<u8>>(),
+        b"{\"n\":1}"
+    );
+    assert_eq!(round_trips(&mut m) - before - 1, 1, "a read-only request");
+
+    let before = round_trips(&mut m);
+    let loaded = s
+        .load_cookie(header.as_bytes(), NOW + 3, NONE)
+        .unwrap()
+        .unwrap();
+    let (handle2, epoch2) = (loaded.session.handle, loaded.session.epoch);
+    assert_eq!((handle2, epoch2), (handle, epoch));
+    assert_eq!(
+        s.save(handle, epoch, b"{\"n\":2}", NOW + 3),
+        Ok(sessile::Saved::Written)
+    );
+    assert_eq!(
+        round_trips(&mut m) - before - 1,
+        2,
+        "a request that loads and saves"
+    );
+    drop(server);
+}
