@@ -1,12 +1,28 @@
 // Types of `sessile/express`, the drop-in replacement for express-session.
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Engine, EngineOptions } from './index'
+import type { Engine, EngineOptions, EventRecord } from './index'
 
 declare function session(options: session.SessionOptions): session.Middleware
 
+// `req.session`, `req.sessionID` and `req.sessionStore` on Express's Request, as
+// @types/express-session declares them: the session's data are typed by augmenting
+// `SessionData` (`declare module 'sessile/express' { interface SessionData { ... } }`).
+declare global {
+  namespace Express {
+    interface Request {
+      session: session.Session & Partial<session.SessionData>
+      sessionID: string
+      sessionStore: session.Store
+    }
+  }
+}
+
 declare namespace session {
-  type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
+  type Middleware = ((req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void) & {
+    /** The engine sessions are kept in; `null` with a custom `store`. */
+    readonly engine: Engine | null
+  }
   type Callback = (err?: unknown) => void
 
   interface CookieOptions {
@@ -16,8 +32,11 @@ declare namespace session {
     httpOnly?: boolean
     /** Default `'auto'`: Secure over HTTPS (express-session's default is false). */
     secure?: boolean | 'auto'
-    /** Default `'lax'` (express-session sets none). */
-    sameSite?: boolean | 'lax' | 'strict' | 'none'
+    /**
+     * Default `'lax'` (express-session, and `compat: 'express-session'`: none). `'auto'`:
+     * `None` (and Secure) over HTTPS, `Lax` over HTTP, as seen through `proxy`.
+     */
+    sameSite?: boolean | 'lax' | 'strict' | 'none' | 'auto'
     domain?: string
     path?: string
     partitioned?: boolean
@@ -25,28 +44,32 @@ declare namespace session {
   }
 
   interface SessionOptions {
-    /** Signing secret; an array rotates secrets (the first signs, all verify). */
-    secret: string | Buffer | Array<string | Buffer>
+    /**
+     * Signing secret; an array rotates secrets (the first signs, all verify). Required,
+     * except with `compat: 'express-session'`, where `req.secret` is used when absent.
+     */
+    secret?: string | Buffer | Array<string | Buffer>
     /** Cookie name, default `connect.sid`. */
     name?: string
     /** Deprecated alias of `name`, as in express-session. */
     key?: string
-    cookie?: CookieOptions
+    /** The cookie's attributes, or (express-session 1.19) a function of the request giving them. */
+    cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions)
     /** Only with a custom `store`: the sessile engine issues its own IDs. */
     genid?: (req: IncomingMessage) => string
     rolling?: boolean
-    /** Default false (express-session: true, deprecated). */
+    /** Default false (express-session, and `compat: 'express-session'`: true). */
     resave?: boolean
-    /** Default false (express-session: true, deprecated). */
+    /** Default false (express-session, and `compat: 'express-session'`: true). */
     saveUninitialized?: boolean
     proxy?: boolean
     unset?: 'destroy' | 'keep'
     /** A classic express-session store; default: the bounded sessile engine. */
     store?: Store
     /**
-     * The engine to keep sessions in (default: a new one from `engineOptions`). Over a
-     * shared store (`store: 'redis://...'` in its options) every worker and host sees
-     * the same sessions; while the store cannot answer, requests get 503 (a short text).
+     * The engine to keep sessions in (default: a new one from `engineOptions`; not both).
+     * Over a shared store (`store: 'redis://...'` in its options) every worker and host
+     * sees the same sessions; while the store cannot answer, requests get 503 (a short text).
      */
     engine?: Engine
     engineOptions?: EngineOptions
@@ -58,6 +81,19 @@ declare namespace session {
      * shared store, which keeps its sessions itself.
      */
     snapshot?: SnapshotOnShutdown
+    /**
+     * The migration setting: express-session's defaults where sessile's differ (`resave`
+     * and `saveUninitialized` true, `cookie.secure` false, no SameSite, `req.secret`
+     * read when `secret` is absent). The engine store and its lifetimes stay.
+     */
+    compat?: 'express-session'
+    /** Called with each security event of the engine, after the request that caused it. */
+    onEvent?: (event: EventRecord) => void
+    /**
+     * The user a saved session names, bound in the engine at save (Passport's login and
+     * logout). Default: Passport's `passport.user` (a string, a number, or an object's `id`).
+     */
+    principal?: (session: Partial<SessionData> & Record<string, unknown>) => string | undefined
   }
 
   interface SnapshotOnShutdown {
@@ -89,17 +125,24 @@ declare namespace session {
     toJSON(): CookieOptions & { originalMaxAge: number | null }
   }
 
+  /**
+   * The data of a session; augment it to type yours, as with @types/express-session:
+   * `declare module 'sessile/express' { interface SessionData { views: number } }`.
+   */
   interface SessionData {
     cookie: Cookie
-    [key: string]: unknown
   }
 
   class Session {
     constructor(req: IncomingMessage, data?: object)
     readonly id: string
     cookie: Cookie
-    /** The user bound by `login`, `null` for an anonymous session. */
-    readonly userId: string | null
+    /**
+     * The user bound in the engine (`login`, or Passport's `req.login`), `null` for an
+     * anonymous session; once the app stores a `userId` of its own in the session (as
+     * express-session apps do), that value instead.
+     */
+    userId: string | null
     regenerate(callback: Callback): this
     destroy(callback: Callback): this
     reload(callback: Callback): this
@@ -112,7 +155,6 @@ declare namespace session {
     logout(callback?: Callback): void
     /** End every session of the logged-in user; the callback gets how many. */
     logoutEverywhere(callback?: (err: unknown, count?: number) => void): void
-    [key: string]: unknown
   }
 
   class Store extends EventEmitter {
@@ -145,7 +187,9 @@ declare namespace session {
      * The user a stored session belongs to, or undefined for an anonymous one. Default:
      * Passport's `passport.user` (a string, a number, or an object's `id`).
      */
-    principal?: (session: SessionData) => string | undefined
+    principal?: (session: Partial<SessionData> & Record<string, unknown>) => string | undefined
+    /** Called with each security event of the engine, after the store call that caused it. */
+    onEvent?: (event: EventRecord) => void
   }
 
   /**

@@ -78,3 +78,38 @@ demo-node: tools-node $(if $(filter redis,$(STORE)),tools-redis)
 TEST_TARGETS += test-node-fresh-install
 test-node-fresh-install:
 	nice $(NODE_DIR)/scripts/check-fresh-install.sh $(ROOT) $(REL_VERSION)
+
+# express-session's own test suite (1.19.0) against sessile/express. Its tests are not in
+# this repository, nor in the npm package: `make tools-node` fetches the 1.19.0 tag with git
+# (from GitHub, once; EXPRESS_SESSION_GIT may name a local clone or mirror instead) into
+# .tools/peers/ (ignored) and checks the commit; the test run needs no network.
+# bindings-node/peer/run-express-session.js runs it (mocha, supertest, express 4:
+# devDependencies) and fails on any failure not documented in bindings-node/README.md.
+EXPRESS_SESSION_GIT ?= https://github.com/expressjs/session.git
+EXPRESS_SESSION_COMMIT := c10b2a383841766899f6dcf53c8aff8c7fd3d2e7
+NODE_PEER_ES := $(TOOLS)/peers/express-session-1.19.0
+
+.PHONY: test-node-peer
+
+$(NODE_PEER_ES).stamp:
+	rm -rf $(NODE_PEER_ES) && mkdir -p $(NODE_PEER_ES)
+	git -C $(NODE_PEER_ES) init -q
+	git -C $(NODE_PEER_ES) fetch -q --depth 1 $(EXPRESS_SESSION_GIT) tag v1.19.0 || { \
+		echo "could not fetch express-session's tests from $(EXPRESS_SESSION_GIT) (needs github.com once);" \
+			"give a local clone: make tools-node EXPRESS_SESSION_GIT=/path/to/expressjs/session" >&2; exit 1; }
+	test "$$(git -C $(NODE_PEER_ES) rev-parse 'v1.19.0^{commit}')" = $(EXPRESS_SESSION_COMMIT)
+	git -C $(NODE_PEER_ES) checkout -q --detach $(EXPRESS_SESSION_COMMIT)
+	touch $@
+
+tools-node: $(NODE_PEER_ES).stamp
+
+TEST_TARGETS += test-node-peer
+test-node-peer: tools-node
+	node $(NODE_DIR)/peer/run-express-session.js $(NODE_PEER_ES)
+
+# An Express app in TypeScript written as @types/express-session users write theirs
+# (SessionData augmented, req.session's methods), compiled with tsc --strict.
+.PHONY: test-node-types
+TEST_TARGETS += test-node-types
+test-node-types: tools-node
+	cd $(NODE_DIR) && npx tsc -p test/types/tsconfig.json

@@ -2,6 +2,12 @@
 import { CookieConfig, Engine, EngineConfig, EngineOptions, Restored, SessileError, SessileErrorCode, SnapshotReason, configKeys, formatSetCookie, resolveOptions } from 'sessile'
 import session = require('sessile/express')
 
+declare module 'sessile/express' {
+  interface SessionData {
+    uid: string
+  }
+}
+
 const engine = new Engine({ capacity: 10, idleTimeoutMs: 60_000, cookieSameSite: 'strict', cookieDomain: null, clock: () => 0 })
 const { token, session: info } = engine.create({ ip: '127.0.0.1' })
 const handle: bigint = info.handle

@@ -106,7 +106,8 @@ const REMEMBERED = 8
  * `SESSILE_CONFIG` (reason: the rule), and so does a spelling the core does not know
  * (reason `bad_value`). Without `options`, only `setCookie` is of use.
  *
- * With `secure: 'auto'` both forms are built; when the core refuses the cookie without
+ * With `secure: 'auto'` or `sameSite: 'auto'` both forms (over HTTPS, over HTTP) are
+ * built; with `secure: 'auto'`, when the core refuses the cookie without
  * Secure (SameSite=None, Partitioned, a `__Host-` or `__Secure-` name), `secureOnly` is
  * true: such a cookie is Secure whatever the request, and over plain HTTP it is not set
  * (express-session's rule for a Secure cookie there).
@@ -119,16 +120,27 @@ function CookieText(name, options) {
   this.plain = null
   this.secure = null
   if (options === undefined) return
+  // The attributes of a cookie sent over HTTPS and over plain HTTP: `secure: 'auto'` is
+  // Secure over HTTPS; `sameSite: 'auto'` (express-session 1.19) is SameSite=None over
+  // HTTPS (and then Secure, which browsers require of None) and Lax over HTTP.
+  const auto = options.sameSite === 'auto'
+  const onHttps = Object.assign({}, options)
+  const onHttp = Object.assign({}, options)
   if (options.secure === 'auto') {
-    this.secure = this.remember(new Cookie(Object.assign({}, options, { secure: true })))
-    try {
-      this.plain = this.remember(new Cookie(Object.assign({}, options, { secure: false })))
-    } catch (err) {
-      if (err.code !== 'SESSILE_CONFIG') throw err
-      this.secureOnly = true
-    }
-  } else {
-    this.plain = this.secure = this.remember(new Cookie(options))
+    onHttps.secure = true
+    onHttp.secure = false
+  }
+  if (auto) {
+    onHttps.sameSite = 'none'
+    onHttps.secure = true
+    onHttp.sameSite = 'lax'
+  }
+  this.secure = this.remember(new Cookie(onHttps))
+  try {
+    this.plain = this.remember(new Cookie(onHttp))
+  } catch (err) {
+    if (err.code !== 'SESSILE_CONFIG' || options.secure !== 'auto') throw err
+    this.secureOnly = true
   }
   this.configured = this.written.length
 }
@@ -152,16 +164,34 @@ CookieText.prototype.configFor = function (c) {
 /**
  * The Set-Cookie value carrying `value` (URI-encoded, as express-session writes it) with
  * the attributes of the session's Cookie `cookie`: `Max-Age` from its `maxAge`
- * (express-session's milliseconds), none for a browser-session cookie.
+ * (express-session's milliseconds), none for a browser-session cookie; never more than
+ * `leftMs`, when given (the time the session has left: the cookie ends with it).
  */
-CookieText.prototype.setCookie = function (cookie, value) {
+CookieText.prototype.setCookie = function (cookie, value, leftMs) {
   const expires = cookie.expires
   if (expires != null && !(expires instanceof Date && !isNaN(expires.valueOf()))) {
     throw new TypeError('option expires is invalid')
   }
-  const text = this.configFor(cookie).setCookie(encodeURIComponent(value), expires == null ? null : cookie.maxAge)
+  let maxAge = expires == null ? null : cookie.maxAge
+  // Not past the session's own deadline (`leftMs`: the time it has left, when known).
+  if (maxAge !== null && leftMs !== undefined && leftMs < maxAge) maxAge = leftMs
+  const text = this.configFor(cookie).setCookie(encodeURIComponent(value), maxAge)
   if (text === null) throw new TypeError('argument val is invalid')
   return text
+}
+
+/**
+ * Whether the core refuses cookie attributes `c` (express-session's words, `secure` as
+ * given) without Secure: then `secure: 'auto'` means Secure whatever the request.
+ */
+CookieText.prototype.needsSecure = function (c) {
+  try {
+    this.configFor(new Cookie(Object.assign({}, c, { secure: false, sameSite: c.sameSite === 'auto' ? 'lax' : c.sameSite })))
+    return false
+  } catch (err) {
+    if (err.code !== 'SESSILE_CONFIG') throw err
+    return true
+  }
 }
 
 /** The Set-Cookie value that deletes the cookie, with the configured attributes. */

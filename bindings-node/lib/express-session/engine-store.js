@@ -207,7 +207,7 @@ EngineStore.prototype.clear = function (cb) {
 }
 
 // Options of a SessileStore besides the engine's.
-const STORE_OPTIONS = new Set(['engine', 'principal'])
+const STORE_OPTIONS = new Set(['engine', 'principal', 'onEvent'])
 // Options of an engine besides the core's config keys (inputs for tests).
 const ENGINE_INPUTS = ['seed', 'clock']
 let engineOptions = null
@@ -224,6 +224,9 @@ function checkStoreOptions(options) {
   }
   if (options.principal !== undefined && typeof options.principal !== 'function') {
     throw new TypeError("SessileStore: option 'principal' must be a function (session => user ID or undefined)")
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+    throw new TypeError("SessileStore: option 'onEvent' must be a function (event => void)")
   }
 }
 
@@ -244,7 +247,8 @@ function passportUser(sess) {
 /**
  * A store for the original express-session: `session({ store: new SessileStore(opts) })`.
  * Options are the engine's (`capacity`, `idleTimeoutMs`, ...), or `{ engine }`, and
- * `principal`: `sess => user ID | undefined` (default: Passport's `passport.user`).
+ * `principal`: `sess => user ID | undefined` (default: Passport's `passport.user`), and
+ * `onEvent`: called with each security event of the engine.
  *
  * express-session chooses the session IDs and the client holds them; each maps to an
  * engine session, whose token never leaves the store. A session that names a user is
@@ -260,17 +264,28 @@ function SessileStore(options) {
   const o = Object.assign({}, options)
   checkStoreOptions(o)
   this.principal = o.principal === undefined ? passportUser : o.principal
+  const onEvent = o.onEvent
   delete o.principal
+  delete o.onEvent
   this.engine = engineOf(o)
   // Its map of express-session IDs is this process's: another worker would not find them.
   if (this.engine.shared) {
     throw new TypeError('SessileStore keeps express-session IDs in this process: over a shared store (store: a Redis URL) use sessile/express, whose IDs are the engine\'s')
   }
+  if (onEvent !== undefined) this.engine.on('event', onEvent)
   // express-session ID -> engine token. Never more than twice the engine's capacity:
   // entries of ended sessions are pruned when that bound is reached.
   this.ids = new Map()
 }
 util.inherits(SessileStore, Store)
+
+/**
+ * The engine's security events so far to `onEvent` and the engine's listeners, when there
+ * are any (after each operation: no app wiring needed).
+ */
+SessileStore.prototype.deliver = function () {
+  if (this.engine.eventNames().length > 0) this.engine.emitEvents()
+}
 
 /** The user `sess` names (the `principal` option), or undefined. */
 SessileStore.prototype.userOf = function (sess) {
@@ -315,6 +330,7 @@ SessileStore.prototype.get = function (sid, cb) {
   } catch (err) {
     return call(cb, err)
   }
+  this.deliver()
   call(cb, null, out)
 }
 
@@ -345,6 +361,7 @@ SessileStore.prototype.set = function (sid, sess, cb) {
   } catch (err) {
     return call(cb, err)
   }
+  this.deliver()
   call(cb, null)
 }
 
@@ -359,6 +376,7 @@ SessileStore.prototype.touch = function (sid, sess, cb) {
   } catch (err) {
     return call(cb, err)
   }
+  this.deliver()
   call(cb, null)
 }
 
@@ -372,6 +390,7 @@ SessileStore.prototype.destroy = function (sid, cb) {
       if (!isInvalid(err)) return call(cb, err)
     }
   }
+  this.deliver()
   call(cb, null)
 }
 
@@ -411,7 +430,8 @@ SessileStore.prototype.clear = function (cb) {
     }
   }
   this.ids.clear()
+  this.deliver()
   call(cb, null)
 }
 
-module.exports = { EngineStore, SessileStore, clientOf, isStoreError, forHttp }
+module.exports = { EngineStore, SessileStore, clientOf, isStoreError, forHttp, passportUser }

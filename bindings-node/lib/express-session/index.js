@@ -5,12 +5,17 @@
 // Which rules here are express-session's and which the core's: README.md in this folder.
 // Differences from express-session: bindings-node/README.md ("Secure defaults").
 const { Cookie, CookieText, read } = require('./cookie')
-const { Signer, resolveOptions } = require('../../index.js')
+const { Signer } = require('../../index.js')
 const { Session, Store, MemoryStore } = require('./store')
-const { EngineStore, SessileStore, isStoreError, forHttp } = require('./engine-store')
+const { EngineStore, SessileStore, isStoreError, forHttp, passportUser } = require('./engine-store')
+const { parse: parseOptions, checkCookieKeys } = require('./options')
 const { snapshotOnShutdown } = require('./shutdown')
 
 const PENDING = '\0sessile-pending'
+// The cookie options a `cookie` function gave for a request.
+const RESOLVED = Symbol('sessile.cookieOptions')
+// The request's state (Ctx), for sessions that regenerate() makes (engine store).
+const CTX = Symbol('sessile.ctx')
 
 function defineMethod(obj, name, fn) {
   Object.defineProperty(obj, name, { configurable: true, enumerable: false, value: fn, writable: true })
@@ -110,72 +115,81 @@ function appendHeader(res, data) {
   res.setHeader('Set-Cookie', Array.isArray(prev) ? prev.concat(data) : [prev, data])
 }
 
-function checkSecret(secret) {
-  const ok = (s) => (typeof s === 'string' && s.length > 0) || (Buffer.isBuffer(s) && s.length > 0)
-  if (Array.isArray(secret)) {
-    if (secret.length === 0) throw new TypeError('secret option array must contain one or more strings')
-    if (!secret.every(ok)) throw new TypeError('secret option must be non-empty strings or Buffers')
-    return secret
-  }
-  if (!ok(secret)) throw new TypeError('secret option required for sessions (a non-empty string, Buffer or array)')
-  return [secret]
-}
-
-// The cookie attributes sessile/express takes where express-session's options say nothing:
-// the core's defaults (resolveOptions), in express-session's words. The core's `Secure` is
-// express-session's `'auto'` (Secure whenever the request came over HTTPS), so that an
-// express-session app served over plain HTTP keeps its sessions; its attributes that
-// express-session's Cookie also defaults (HttpOnly, Path=/) are left to that Cookie.
-let cookieDefaults = null
-function defaultCookie() {
-  if (cookieDefaults === null) {
-    const core = resolveOptions()
-    cookieDefaults = {
-      sameSite: core.cookieSameSite === 'omit' ? false : core.cookieSameSite,
-      secure: core.cookieSecure ? 'auto' : false,
-    }
-  }
-  return cookieDefaults
-}
-
 function session(options) {
-  const opts = options || {}
-  const cookieOptions = Object.assign({}, defaultCookie(), opts.cookie)
-  const generateId = opts.genid
+  // Checked in express-session's order, then sessile's checks (options.js).
+  const o = parseOptions(options)
+  // The cookie's attributes, or express-session 1.19's function of req giving them.
+  const cookieOptions = o.cookie
+  const cookieFn = typeof cookieOptions === 'function' ? cookieOptions : null
+  const generateId = o.genid
   // express-session's name for the cookie.
-  const name = opts.name || opts.key || 'connect.sid'
+  const name = o.name
   // The cookie's Set-Cookie and clearing text, written by the core; its options are
-  // checked now, by the core's rules.
-  const cookieText = new CookieText(name, cookieOptions)
-  const store = opts.store || new EngineStore(opts.engine ? { engine: opts.engine } : opts.engineOptions)
+  // checked now, by the core's rules (a function's, per request when first seen).
+  const cookieText = new CookieText(name, cookieFn ? o.cookieDefaults : cookieOptions)
+  const store = o.store || new EngineStore(o.engine ? { engine: o.engine } : o.engineOptions)
   // Restarts of a single process keep their sessions: written at SIGTERM / SIGINT,
   // restored now (see shutdown.js).
-  if (opts.snapshot !== undefined) {
+  if (o.snapshot !== undefined) {
     if (store.issuesIds !== true) throw new TypeError('snapshot needs the sessile engine store')
-    snapshotOnShutdown(store.engine, opts.snapshot)
+    snapshotOnShutdown(store.engine, o.snapshot)
   }
-  const trustProxy = opts.proxy
-  const resaveSession = opts.resave === undefined ? false : Boolean(opts.resave)
-  const rollingSessions = Boolean(opts.rolling)
-  const saveUninitializedSession = opts.saveUninitialized === undefined ? false : Boolean(opts.saveUninitialized)
-  const signer = new Signer(checkSecret(opts.secret))
+  const trustProxy = o.proxy
+  const resaveSession = o.resave
+  const rollingSessions = o.rolling
+  const saveUninitializedSession = o.saveUninitialized
   const engineIds = store.issuesIds === true
-  // The engine store's per-request native calls, bound to this signer.
-  const link = engineIds ? store.link(signer) : null
+  // The secret's signer and the engine store's per-request native calls bound to it; with
+  // no secret option (compat only), those of each request's `req.secret`.
+  const keyed = o.secrets === null ? null : keyFor(o.secrets)
+  const bySecret = new Map()
+  function keyFor(secrets) {
+    const signer = new Signer(secrets)
+    return { signer, link: engineIds ? store.link(signer) : null }
+  }
+  function keyOf(req) {
+    if (keyed !== null) return keyed
+    const secret = req.secret
+    if (typeof secret !== 'string' || secret === '') return null
+    let k = bySecret.get(secret)
+    if (k === undefined) {
+      if (bySecret.size >= 8) bySecret.clear()
+      k = keyFor([secret])
+      bySecret.set(secret, k)
+    }
+    return k
+  }
   // A session's stored text (the engine store remembers its cookie's part).
   const text = engineIds && store.text ? store.text : JSON
-
-  if (generateId !== undefined && typeof generateId !== 'function') {
-    throw new TypeError('genid option must be a function')
+  // Who a saved session's user is (default: Passport's `passport.user`), bound in the
+  // engine at save (see Ctx#syncPrincipal).
+  const principalOf = o.principal || passportUser
+  // Security events: to `onEvent` and to the engine's listeners after each request.
+  const engine = engineIds ? store.engine : null
+  const onEvent = o.onEvent
+  if (onEvent !== undefined && engine === null) {
+    throw new TypeError('onEvent option needs the sessile engine store (events are the engine\'s)')
   }
+  if (onEvent !== undefined) engine.on('event', onEvent)
+
   if (generateId !== undefined && engineIds) {
     throw new TypeError('genid cannot be used with the sessile engine store: the engine issues session IDs')
   }
-  if (opts.unset && opts.unset !== 'destroy' && opts.unset !== 'keep') {
-    throw new TypeError('unset option must be "destroy" or "keep"')
-  }
-  const unsetDestroy = opts.unset === 'destroy'
+  const unsetDestroy = o.unsetDestroy
   const idOf = generateId || defaultId
+
+  // A session whose ID was never issued has nothing to end: regenerate() (Passport's login
+  // and logout call it) would otherwise issue an engine session only to log it out.
+  if (engineIds) {
+    store.regenerate = function (req, fn) {
+      const lazy = req[Session.lazyId]
+      if (lazy === undefined || lazy() !== null) return Store.prototype.regenerate.call(this, req, fn)
+      process.nextTick(() => {
+        store.generate(req)
+        fn()
+      })
+    }
+  }
 
   store.generate = function (req) {
     if (engineIds) {
@@ -202,20 +216,62 @@ function session(options) {
       req.sessionID = idOf(req)
     }
     req.session = new Session(req)
-    req.session.cookie = new Cookie(cookieOptions)
-    if (cookieOptions.secure === 'auto') req.session.cookie.secure = cookieText.secureOnly || issecure(req, trustProxy)
+    req.session.cookie = cookieOf(req)
+    // A session made by regenerate() (Passport's login and logout) gets the request's
+    // methods too, so its save binds the user (engine store).
+    const ctx = req[CTX]
+    if (ctx !== undefined) {
+      // A new session (regenerate() ended the old one): no user bound.
+      ctx.userId = null
+      ctx.wrapmethods(req.session)
+    }
+  }
+
+  // The cookie options of `req` (express-session 1.19: `cookie` may be a function of req,
+  // called once per request here; sessile's defaults under what it gives).
+  function cookieOptionsOf(req) {
+    if (cookieFn === null) return cookieOptions
+    let c = req[RESOLVED]
+    if (c === undefined) {
+      const given = cookieFn(req)
+      checkCookieKeys(given)
+      c = Object.assign({}, o.cookieDefaults, given)
+      Object.defineProperty(req, RESOLVED, { configurable: true, value: c })
+    }
+    return c
+  }
+
+  // A new session's Cookie for `req`: `secure: 'auto'` and `sameSite: 'auto'` resolved by
+  // whether the request came over HTTPS (through `proxy` / `trust proxy`).
+  function cookieOf(req) {
+    const c = cookieOptionsOf(req)
+    const cookie = new Cookie(c)
+    if (c.secure === 'auto' || c.sameSite === 'auto') {
+      const isSecure = issecure(req, trustProxy)
+      if (c.secure === 'auto') {
+        cookie.secure = isSecure || (cookieFn === null ? cookieText.secureOnly : cookieText.needsSecure(c))
+      }
+      if (c.sameSite === 'auto') {
+        // SameSite=None needs Secure (browsers drop it otherwise); the request is HTTPS.
+        cookie.sameSite = isSecure ? 'none' : 'lax'
+        if (isSecure) cookie.secure = true
+      }
+    }
+    return cookie
   }
 
   // Sessions inflated from the engine store: the methods that wrapmethods() would define
   // on each one live on this prototype and call the request's state. Nothing is added to
-  // `req` for it beyond express-session's own properties: the request's state is a
-  // symbol-keyed property of the session (JSON.stringify, for...in and Object.keys skip
-  // it), and `req` and `id` are prototype getters. No defineProperty per request.
+  // `req` for it beyond express-session's own properties (and the symbol-keyed CTX): the
+  // request's state is a symbol-keyed property of the session (JSON.stringify, for...in
+  // and Object.keys skip it), and `req` and `id` are prototype getters. No defineProperty
+  // per request.
   function EngineSession(ctx, data, cookie) {
     this[HOOKS] = ctx
     if (cookie !== undefined) this.cookie = cookie
     for (const prop in data) {
-      if (!(prop in this)) this[prop] = data[prop]
+      // `userId` stored by the app is its data (the setter below keeps it as such).
+      if (!(prop in this) || prop === 'userId') this[prop] = data[prop]
     }
   }
   EngineSession.prototype = Object.create(Session.prototype)
@@ -238,6 +294,11 @@ function session(options) {
   })
   defineMethod(EngineSession.prototype, 'save', function save(fn) {
     const ctx = this[HOOKS]
+    try {
+      ctx.syncPrincipal(this)
+    } catch (err) {
+      return ctx.failed(fn, err)
+    }
     ctx.savedHash = fingerprint(this)
     ctx.storedJson = undefined
     if (ctx.epoch === undefined || ctx.currentId() !== ctx.cookieId) return Session.prototype.save.apply(this, arguments)
@@ -266,6 +327,7 @@ function session(options) {
     get() {
       return this[HOOKS].userId
     },
+    set: ownUserId,
   })
 
   const storeImplementsTouch = typeof store.touch === 'function'
@@ -279,8 +341,9 @@ function session(options) {
 
   // The state of one request; the middleware's steps are its methods (one object per
   // request instead of a closure per step).
-  function Ctx(req, res, next) {
+  function Ctx(req, res, next, key) {
     this.req = req
+    this.key = key
     this.res = res
     this.next = next
     this.originalHash = undefined
@@ -294,6 +357,8 @@ function session(options) {
     this.storedJson = undefined
     this.originalJson = undefined
     this.userId = null
+    // The user the session's data named (the `principal` option) when loaded or last bound.
+    this.namedUser = undefined
     // The handle (two halves) and epoch of the session as loaded: a save lands only on
     // it, unchanged since (no resurrection after a logout elsewhere, no lost concurrent
     // update). No epoch: nothing loaded, saves go by the token.
@@ -325,7 +390,11 @@ function session(options) {
     const res = this.res
     if (this.noCookie) return
     if (this.clearCookie && !req.session) {
-      appendHeader(res, cookieText.clearCookie(cookieOptions.secure === 'auto' ? issecure(req, trustProxy) : cookieOptions.secure))
+      try {
+        appendHeader(res, cookieFn === null ? cookieText.clearCookie(cookieOptions.secure === 'auto' || cookieOptions.sameSite === 'auto' ? issecure(req, trustProxy) : cookieOptions.secure) : cookieText.configFor(cookieOf(req)).clearCookie())
+      } catch (err) {
+        setImmediate(this.next, err)
+      }
       return
     }
     if (!req.session) return
@@ -339,10 +408,24 @@ function session(options) {
       this.touched = true
     }
     try {
-      appendHeader(res, cookieText.setCookie(req.session.cookie, 's:' + signer.sign(req.sessionID)))
+      const id = req.sessionID
+      appendHeader(res, cookieText.setCookie(req.session.cookie, 's:' + this.key.signer.sign(id), this.leftMs(id)))
     } catch (err) {
       // A store failing as the ID is issued, with the response under way: no cookie.
       if (!isStoreError(err)) setImmediate(this.next, err)
+    }
+  }
+
+  // The time session `id` has left before its absolute deadline, by the engine's clock
+  // (the cookie's Max-Age runs to it at most: "max age" is how long a session lives from
+  // its start); undefined for another store, or a cookie that has no Max-Age.
+  Ctx.prototype.leftMs = function (id) {
+    if (!engineIds || this.req.session.cookie.expires == null) return undefined
+    try {
+      return Math.max(0, engine.peek(id).absoluteDeadlineMs - engine.nowMs())
+    } catch (err) {
+      if (err.code === 'SESSILE_SESSION_INVALID') return undefined
+      throw err
     }
   }
 
@@ -376,7 +459,7 @@ function session(options) {
   // (explicit `req.session.save()`); the epoch moves on with this request's own write.
   Ctx.prototype.saveNow = function (sess) {
     const json = text.stringify(sess)
-    if (!store.saveLoaded(link, this.handleHigh, this.handleLow, this.epoch, sess, json)) {
+    if (!store.saveLoaded(this.key.link, this.handleHigh, this.handleLow, this.epoch, sess, json)) {
       this.noCookie = true
       throw Object.assign(new Error(SESSION_CONFLICT.trim()), { code: 'SESSILE_CONFLICT', status: 409, statusCode: 409, expose: true })
     }
@@ -411,6 +494,9 @@ function session(options) {
           req.session.touch()
           this.touched = true
         }
+        // A user named or no longer named by the session (Passport's passport.user) is
+        // bound or unbound now, unless the cookie has gone out already.
+        if (!res.headersSent) this.syncPrincipal(req.session)
         this.phaseFp = null
         // Identical text is not written again (whether a save or a touch).
         const json = this.storedJson === undefined ? undefined : text.stringify(req.session)
@@ -421,7 +507,7 @@ function session(options) {
           // A live session: shouldSave() or shouldTouch() holds, and both write it, onto
           // the session as loaded.
           if (this.epoch === undefined) store.setSync(id, req.session, json)
-          else if (!store.saveLoaded(link, this.handleHigh, this.handleLow, this.epoch, req.session, json) && this.dropped()) answer = 409
+          else if (!store.saveLoaded(this.key.link, this.handleHigh, this.handleLow, this.epoch, req.session, json) && this.dropped()) answer = 409
         } else if (this.shouldSave()) {
           this.savedHash = this.fp(req.session)
           store.setSync(req.sessionID, req.session, json)
@@ -429,6 +515,9 @@ function session(options) {
           store.setSync(req.sessionID, req.session, json)
         }
       }
+      // Security events of this request (and any before) to onEvent and the engine's
+      // listeners, without the app draining them.
+      if (engine.eventNames().length > 0) engine.emitEvents()
     } catch (err) {
       if (isStoreError(err) && !res.headersSent) answer = 503
       else setImmediate(this.next, err)
@@ -512,7 +601,7 @@ function session(options) {
     store.generate(req)
     this.originalId = engineIds ? PENDING : req.sessionID
     this.originalHash = fingerprint(req.session)
-    this.wrapmethods(req.session)
+    if (!engineIds) this.wrapmethods(req.session)
   }
 
   // `cookie`: the session's Cookie when the store read it apart from `sess`; the handle's
@@ -538,6 +627,7 @@ function session(options) {
         sess.cookie = cookie
       }
       this.userId = principal
+      this.namedUser = this.userOf(sess)
       req.session = new EngineSession(this, sess, cookie)
       this.originalId = req.sessionID
       this.originalHash = ORIGINAL
@@ -549,7 +639,8 @@ function session(options) {
     this.originalId = req.sessionID
     this.originalHash = fingerprint(sess)
     if (!resaveSession) this.savedHash = this.originalHash
-    if (principal !== undefined) Object.defineProperty(req.session, 'userId', { configurable: true, value: principal })
+    if (principal !== undefined) this.userId = principal
+    if (engineIds) this.namedUser = this.userOf(sess)
     this.wrapmethods(req.session)
   }
 
@@ -579,7 +670,12 @@ function session(options) {
       ctx.storedJson = undefined
       _reload.call(this, ctx.rewrapmethods(this, callback))
     })
-    defineMethod(sess, 'save', function save() {
+    defineMethod(sess, 'save', function save(callback) {
+      try {
+        ctx.syncPrincipal(this)
+      } catch (err) {
+        return ctx.failed(callback, err)
+      }
       ctx.savedHash = fingerprint(this)
       ctx.storedJson = undefined
       // Saved by its ID from here on (this session object is not the engine store's).
@@ -596,7 +692,13 @@ function session(options) {
       return ctx.doLogoutEverywhere(this, callback)
     })
     if (!Object.prototype.hasOwnProperty.call(sess, 'userId')) {
-      Object.defineProperty(sess, 'userId', { configurable: true, value: null })
+      Object.defineProperty(sess, 'userId', {
+        configurable: true,
+        get() {
+          return ctx.userId
+        },
+        set: ownUserId,
+      })
     }
   }
 
@@ -620,10 +722,54 @@ function session(options) {
     }
     this.epoch = undefined
     req.sessionID = issued.token
-    Object.defineProperty(sess, 'userId', { configurable: true, value: userId })
+    this.userId = userId
     this.savedHash = undefined
     this.storedJson = undefined
     return finish(callback, null)
+  }
+
+  // The user `sess` names by the `principal` option (default: Passport's passport.user).
+  Ctx.prototype.userOf = function (sess) {
+    const user = principalOf(sess)
+    if (user === undefined || user === null || user === '') return undefined
+    if (typeof user !== 'string') throw new TypeError('principal option must return a string or undefined')
+    return user
+  }
+
+  // Bind the user the session names in the engine (its principal: "log out everywhere",
+  // the per-user cap, never evicted for an anonymous session), or unbind the one it no
+  // longer names: Passport's req.login sets passport.user and saves, req.logout deletes it
+  // and saves. Binding is the engine's login (the ID rotates); unbinding ends the user's
+  // engine session and carries the data on in a fresh anonymous one (new ID). A user bound
+  // by session.login() (no such field) stays bound.
+  Ctx.prototype.syncPrincipal = function (sess) {
+    if (!engineIds) return
+    const user = this.userOf(sess)
+    const bound = this.userId
+    if (user === undefined && (bound === null || this.namedUser === undefined)) return
+    if (user === bound) {
+      this.namedUser = user
+      return
+    }
+    const req = this.req
+    if (bound !== null) {
+      const old = this.currentId()
+      if (typeof old === 'string' && old !== PENDING) store.destroySync(old)
+      req.sessionID = store.issue(req)
+      this.epoch = undefined
+    }
+    if (user !== undefined) {
+      const sid = req.sessionID // issues one when the session is new
+      // Onto the session as loaded when it is that one (as doLogin saves).
+      if (this.epoch !== undefined && sid === this.cookieId) this.saveNow(sess)
+      else store.setSync(sid, sess)
+      req.sessionID = store.engine.login(sid, user).token
+      this.epoch = undefined
+    }
+    this.userId = user === undefined ? null : user
+    this.namedUser = user
+    this.savedHash = undefined
+    this.storedJson = undefined
   }
 
   // End the session server-side and clear the cookie.
@@ -645,10 +791,10 @@ function session(options) {
     if (!engineIds) {
       return finish(callback, new TypeError('session.logoutEverywhere() needs the sessile engine store'))
     }
-    if (!sess.userId) return finish(callback, null, 0)
+    if (!this.userId) return finish(callback, null, 0)
     let n
     try {
-      n = store.engine.revokePrincipal(sess.userId)
+      n = store.engine.revokePrincipal(this.userId)
     } catch (err) {
       return this.failed(callback, err)
     }
@@ -691,20 +837,34 @@ function session(options) {
       : rollingSessions || (this.req.session.cookie.expires != null && this.isModified(this.req.session))
   }
 
-  return function session(req, res, next) {
+  const middleware = function session(req, res, next) {
     if (req.session) return next()
     if (!storeReady) return next()
     const url = req.originalUrl || req.url || '/'
     const q = url.indexOf('?')
     const originalPath = (q === -1 ? url : url.slice(0, q)) || '/'
-    if (originalPath.indexOf(cookieOptions.path || '/') !== 0) return next()
+    let resolved
+    try {
+      resolved = cookieOptionsOf(req)
+      // What a function gave is checked by the core's rules before the app runs.
+      if (cookieFn !== null) cookieText.configFor(cookieOf(req))
+    } catch (err) {
+      return next(err)
+    }
+    if (originalPath.indexOf(resolved.path || '/') !== 0) return next()
+    // The secret (compat without a secret option: req.secret, as express-session reads it).
+    const key = keyOf(req)
+    if (key === null) return next(new Error('secret option required for sessions'))
+    const signer = key.signer
+    const link = key.link
 
     // Both get several properties below (req: sessionStore, sessionID, session; res:
     // writeHead, end).
     toDictionary(req, 'res')
     toDictionary(res, 'req')
     req.sessionStore = store
-    const ctx = new Ctx(req, res, next)
+    const ctx = new Ctx(req, res, next, key)
+    if (engineIds) req[CTX] = ctx
     const writeHead = ctx.writeHead
     res.writeHead = function (statusCode) {
       if (!ctx.headersFired) {
@@ -800,6 +960,17 @@ function session(options) {
       next()
     })
   }
+  // The engine sessions live in (null with a custom store): for engine.on(kind, ...),
+  // revokePrincipal, stats.
+  middleware.engine = engine
+  return middleware
+}
+
+// `req.session.userId` is the user bound by login() until the app stores a `userId` of its
+// own (express-session apps do: `req.session.userId = user.id`); then it is that session
+// data, saved like any other.
+function ownUserId(value) {
+  Object.defineProperty(this, 'userId', { configurable: true, enumerable: true, writable: true, value })
 }
 
 function finish(callback, err, value) {
