@@ -23,8 +23,11 @@ TOOLS_TARGETS :=
 LINT_TARGETS :=
 TEST_TARGETS :=
 BENCH_TARGETS :=
+# The peers' own test suites whose tests come from GitHub only (make test-peers; see
+# mk/node.mk and mk/python.mk). Starlette's and Django's come from PyPI and are in make test.
+PEER_TARGETS :=
 
-.PHONY: all test lint tools bench demo fuzz randomness clean
+.PHONY: all test lint tools bench demo fuzz randomness clean test-peers
 
 all: test
 
@@ -35,6 +38,7 @@ lint: tools $(LINT_TARGETS)
 test: tools lint $(TEST_TARGETS)
 	@echo "make test: all suites passed ($(TEST_TARGETS))"
 bench: tools $(BENCH_TARGETS)
+test-peers: tools $(PEER_TARGETS)
 
 # make demo [DEMO=rust|python|node|c|django] [PORT=8080]
 demo: demo-$(DEMO)

@@ -5,7 +5,8 @@ TEST_TARGETS += test-e2e
 
 E2E_SERVERS := rust=$(ROOT)/target/debug/sessile-demo c=$(C_BUILD)/server \
 	"python=$(VENV)/bin/python examples/python/app.py" "node=node examples/node/server.js" \
-	"django=$(VENV)/bin/python examples/django/app.py"
+	"django=$(VENV)/bin/python examples/django/app.py" \
+	"fastapi=$(VENV)/bin/python examples/fastapi/app.py"
 
 e2e-demos: $(C_BUILD)/server tools-python tools-node
 	cargo build -p sessile-demo

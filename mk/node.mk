@@ -79,10 +79,12 @@ TEST_TARGETS += test-node-fresh-install
 test-node-fresh-install:
 	nice $(NODE_DIR)/scripts/check-fresh-install.sh $(ROOT) $(REL_VERSION)
 
-# express-session's own test suite (1.19.0) against sessile/express. Its tests are not in
-# this repository, nor in the npm package: `make tools-node` fetches the 1.19.0 tag with git
-# (from GitHub, once; EXPRESS_SESSION_GIT may name a local clone or mirror instead) into
-# .tools/peers/ (ignored) and checks the commit; the test run needs no network.
+# express-session's own test suite (1.19.0) against sessile/express: `make test-peers`,
+# not part of `make test`. Its tests are neither in this repository nor in the npm package,
+# only in its git repository: the target fetches the 1.19.0 tag with git (from GitHub,
+# once; EXPRESS_SESSION_GIT may name a local clone or mirror instead) into .tools/peers/
+# (ignored) and checks the commit. `make test` needs no GitHub access (the machines CI
+# runs on have none), so the suite cannot be on its path.
 # bindings-node/peer/run-express-session.js runs it (mocha, supertest, express 4:
 # devDependencies) and fails on any failure not documented in bindings-node/README.md.
 EXPRESS_SESSION_GIT ?= https://github.com/expressjs/session.git
@@ -96,15 +98,13 @@ $(NODE_PEER_ES).stamp:
 	git -C $(NODE_PEER_ES) init -q
 	git -C $(NODE_PEER_ES) fetch -q --depth 1 $(EXPRESS_SESSION_GIT) tag v1.19.0 || { \
 		echo "could not fetch express-session's tests from $(EXPRESS_SESSION_GIT) (needs github.com once);" \
-			"give a local clone: make tools-node EXPRESS_SESSION_GIT=/path/to/expressjs/session" >&2; exit 1; }
+			"give a local clone: make test-peers EXPRESS_SESSION_GIT=/path/to/expressjs/session" >&2; exit 1; }
 	test "$$(git -C $(NODE_PEER_ES) rev-parse 'v1.19.0^{commit}')" = $(EXPRESS_SESSION_COMMIT)
 	git -C $(NODE_PEER_ES) checkout -q --detach $(EXPRESS_SESSION_COMMIT)
 	touch $@
 
-tools-node: $(NODE_PEER_ES).stamp
-
-TEST_TARGETS += test-node-peer
-test-node-peer: tools-node
+PEER_TARGETS += test-node-peer
+test-node-peer: tools-node $(NODE_PEER_ES).stamp
 	node $(NODE_DIR)/peer/run-express-session.js $(NODE_PEER_ES)
 
 # An Express app in TypeScript written as @types/express-session users write theirs

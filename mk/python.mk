@@ -67,6 +67,7 @@ test-python: tools-python tools-redis
 # Flask-Session's generic checks against sessile.flask (bindings-python/peers/README.md).
 # Its sdist has no tests: give the tests/ of a checkout of the pinned tag,
 #   make peer-flask-session FLASK_SESSION_TESTS=/path/to/flask-session/tests
+PEER_TARGETS += peer-flask-session
 peer-flask-session: tools-python
 	cd $(PY_DIR)/peers && FLASK_SESSION_TESTS="$(FLASK_SESSION_TESTS)" PYTHONPATH=. $(PY) -m pytest \
 		-q -p no:cacheprovider -p sessile_peer_flask_session test_flask_session_generic.py
