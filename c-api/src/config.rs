@@ -295,47 +295,20 @@ unsafe fn read_sized(c: *const sessile_config) -> Result<sessile_config, sessile
 unsafe fn write_sized(dst: *mut sessile_config, src: sessile_config, size: usize) {
     let mut merged = core::mem::MaybeUninit::<sessile_config>::zeroed();
     let m = merged.as_mut_ptr();
-    // Every field, by name: a field added to the struct and missing here fails to build.
-    let sessile_config {
-        size: _,
-        capacity,
-        pool_bytes,
-        max_payload,
-        token_bytes,
-        idle_timeout_ms,
-        absolute_timeout_ms,
-        max_idle_timeout_ms,
-        max_absolute_timeout_ms,
-        tombstones,
-        events,
-        max_sessions_per_principal,
-        principal_limit_policy,
-        rotated_reuse,
-        ip_policy,
-        user_agent_policy,
-        max_addresses,
-        cookie_name,
-        cookie_domain,
-        cookie_path,
-        cookie_secure,
-        cookie_http_only,
-        cookie_same_site,
-        cookie_partitioned,
-        cookie_priority,
-        cookie_persistent,
-        cookie_style,
-    } = src;
-    macro_rules! put {
-        ($($field:ident),*) => {
-            // SAFETY: `m` points to a whole `sessile_config`; each write is one field.
-            $(unsafe { (&raw mut (*m).$field).write($field) };)*
-        };
-    }
     // SAFETY: the program's struct is readable for `size` bytes (forwarded contract), and
     // `merged` is at least that large (size_ok).
     unsafe { core::ptr::copy_nonoverlapping(dst.cast::<u8>(), m.cast::<u8>(), size) };
+    // Every field, by name, listed once: the destructuring fails to build when a field
+    // added to the struct is missing here.
+    macro_rules! put {
+        ($($field:ident),*) => {
+            let sessile_config { size: _, $($field),* } = src;
+            // SAFETY: `m` points to a whole `sessile_config`; each write is one field.
+            unsafe { (&raw mut (*m).size).write(size) };
+            $(unsafe { (&raw mut (*m).$field).write($field) };)*
+        };
+    }
     put!(
-        size,
         capacity,
         pool_bytes,
         max_payload,
