@@ -30,7 +30,9 @@ dist: dist-node dist-python
 	@echo "Python wheels not built here: musllinux (x86_64, aarch64), macOS, Windows; other"
 	@echo "platforms install the sdist (pip builds it from source with Rust)."
 
-$(DIST_STAMP): tools/release/dist-requirements.txt $(PY_STAMP_TOOLS)
+# (mk/python.mk is included after this file, so its PY_STAMP_TOOLS is still empty when
+# this rule's prerequisites are read: the stamp is named here by its path.)
+$(DIST_STAMP): tools/release/dist-requirements.txt $(VENV)/.sessile-python-tools
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tools/release/dist-requirements.txt
 	rustup target add $(sort $(DIST_NODE_TARGETS) $(DIST_PY_TARGETS))
 	touch $@
