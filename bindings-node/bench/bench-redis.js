@@ -70,13 +70,17 @@ async function prepare(redis, variant, tag) {
   return server
 }
 
-// Redis's counters over `n` sequential requests to `url`, per request. The INFO call made
-// to read them is one read event itself, taken off.
+// Redis's counters over `n` sequential requests to `url`, per request. Reading them
+// (a redis-cli run) is read events and bytes of its own: measured by two readings with
+// nothing between, and taken off.
 async function traffic(redis, server, url, n) {
   const stats = () => {
     const s = redis.info('stats')
     return { reads: Number(s.total_reads_processed), in: Number(s.total_net_input_bytes), out: Number(s.total_net_output_bytes) }
   }
+  const a = stats()
+  const b = stats()
+  const cost = { reads: b.reads - a.reads, in: b.in - a.in, out: b.out - a.out }
   const before = stats()
   for (let i = 0; i < n; i++) {
     const r = await fetch(url, { headers: server.headers })
@@ -84,7 +88,8 @@ async function traffic(redis, server, url, n) {
     await r.text()
   }
   const after = stats()
-  return { reads: (after.reads - before.reads - 1) / n, in: (after.in - before.in) / n, out: (after.out - before.out) / n }
+  const per = (k) => (after[k] - before[k] - cost[k]) / n
+  return { reads: per('reads'), in: per('in'), out: per('out') }
 }
 
 async function memoryPerSession(redis, server) {

@@ -162,10 +162,14 @@ def best_per_call(runners: dict[str, Callable[[int], None]], n: int) -> dict[str
 
 
 def traffic(server: Server, run: Callable[[int], None], n: int) -> dict[str, float]:
+    # Reading the counters is traffic of its own: measured by two readings with nothing
+    # between, and taken off.
+    a, b = server.stats(), server.stats()
+    cost = {k: b[k] - a[k] for k in a}
     before = server.stats()
     run(n)
     after = server.stats()
-    return {k: (after[k] - before[k]) / n for k in before}
+    return {k: (after[k] - before[k] - cost[k]) / n for k in before}
 
 
 def memory_per_session(server: Server, kind: str) -> tuple[float, float]:
