@@ -14,7 +14,14 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = ["sessile/py.typed", "sessile/_native.pyi", "sessile/flask.py", "sessile/starlette.py"]
+PACKAGE = ROOT / "bindings-python" / "python" / "sessile"
+# Every file of the package's source (glue modules, stubs, py.typed), so a module added
+# later is checked without an edit here; the built native module is checked apart.
+FILES = sorted(
+    f"sessile/{p.name}"
+    for p in PACKAGE.iterdir()
+    if p.is_file() and (p.suffix in (".py", ".pyi") or p.name == "py.typed")
+)
 
 
 def problems(wheel: str, version: str) -> list[str]:
