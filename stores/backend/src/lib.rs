@@ -126,6 +126,8 @@ pub fn store_key(name: &str) -> Option<&'static Key> {
 #[derive(Clone, Default)]
 pub struct StoreOptions {
     url: Option<String>,
+    /// The URL as [`StoreOptions::get`] shows it: without its password.
+    shown: Option<String>,
     key: Option<[u8; 32]>,
     prefix: Option<String>,
     connect_timeout_ms: Option<u64>,
@@ -179,6 +181,7 @@ impl StoreOptions {
         };
         match k.name {
             "store" => {
+                self.shown = None;
                 self.url = match text(value)? {
                     Some(u) if u == "memory" => None,
                     Some(u) => {
@@ -191,7 +194,8 @@ impl StoreOptions {
                         Some(u)
                     }
                     None => None,
-                }
+                };
+                self.shown = self.url.as_deref().map(redact);
             }
             "store_key" => {
                 if let Some(k) = &mut self.key {
@@ -255,7 +259,7 @@ impl StoreOptions {
     pub fn get(&self, name: &str) -> Option<Value<'_>> {
         let ms = |m: Option<u64>, default: u64| Value::Int(m.unwrap_or(default));
         Some(match store_key(name)?.name {
-            "store" => Value::Text(self.url.as_deref().map_or("memory", redact)),
+            "store" => Value::Text(self.shown.as_deref().unwrap_or("memory")),
             "store_key" => Value::Flag(self.key.is_some()),
             "store_prefix" => Value::Text(self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX)),
             "store_connect_timeout_ms" => ms(self.connect_timeout_ms, DEFAULT_TIMEOUT_MS),
@@ -326,12 +330,32 @@ impl StoreOptions {
 const DEFAULT_PREFIX: &str = "sessile";
 const DEFAULT_TIMEOUT_MS: u64 = 100;
 
-/// A URL as it may be shown: without the password of `user:password@`.
-fn redact(url: &str) -> &str {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => &url[..s + 3],
-        _ => url,
+/// A URL as it may be shown: the password of `user:password@` (or `:password@`) and a
+/// `pass=` / `password=` query parameter replaced by `***`; the rest (scheme, user, host,
+/// port, database, socket path) kept, so a config view still says which server.
+fn redact(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(s) = url.find("://") {
+        let rest = &url[s + 3..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@')
+            && let Some(colon) = rest[..at].find(':')
+        {
+            out = format!("{}{}:***{}", &url[..s + 3], &rest[..colon], &rest[at..]);
+        }
     }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k == "pass" || k == "password" => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", query.join("&"));
+    }
+    out
 }
 
 fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
@@ -644,7 +668,19 @@ mod tests {
         o.set("store", Value::Text("redis://u:secret@h:1/0"))
             .unwrap();
         o.set("store_key", Value::Text(&"ab".repeat(32))).unwrap();
-        assert_eq!(o.get("store"), Some(Value::Text("redis://")));
+        assert_eq!(o.get("store"), Some(Value::Text("redis://u:***@h:1/0")));
+        let mut p = StoreOptions::default();
+        p.set("store", Value::Text("redis://:secret@h:1/0"))
+            .unwrap();
+        assert_eq!(p.get("store"), Some(Value::Text("redis://:***@h:1/0")));
+        p.set("store", Value::Text("unix:///r.sock?db=2&pass=secret"))
+            .unwrap();
+        assert_eq!(
+            p.get("store"),
+            Some(Value::Text("unix:///r.sock?db=2&pass=***"))
+        );
+        p.set("store", Value::Text("redis://alice@h:1/0")).unwrap();
+        assert_eq!(p.get("store"), Some(Value::Text("redis://alice@h:1/0")));
         assert_eq!(o.get("store_key"), Some(Value::Flag(true)));
         assert!(!format!("{o:?}").contains("secret"));
         let mut o = StoreOptions::default();
