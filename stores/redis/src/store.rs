@@ -149,6 +149,14 @@ impl core::fmt::Debug for RedisStore {
     }
 }
 
+/// Write `fields` of the record at `rkey`, read at `version`: only if no other request
+/// changed it since (the guard), moving its version on.
+fn update(plan: &mut Plan, rkey: &str, version: u64, fields: Vec<(&'static str, Vec<u8>)>) {
+    plan.guard(rkey, Guard::Eq(record::VERSION, version.to_string().into()));
+    plan.hset(rkey, fields);
+    plan.hincr(rkey, record::VERSION, 1);
+}
+
 impl RedisStore {
     /// A store with its token generator seeded from the operating system. Connects
     /// when first used; a server that is down now is no error here.
@@ -971,12 +979,7 @@ impl Store for RedisStore {
             }
             new.last_seen = rec.last_seen.max(now);
             let rkey = s.keys.record(rec.sid);
-            plan.guard(
-                &rkey,
-                Guard::Eq(record::VERSION, rec.version.to_string().into()),
-            );
-            plan.hset(&rkey, new.client_fields());
-            plan.hincr(&rkey, record::VERSION, 1);
+            update(plan, &rkey, rec.version, new.client_fields());
             new.version += 1;
             plan.cmd(
                 "HMAX",
@@ -1101,18 +1104,13 @@ impl Store for RedisStore {
             new.created = now;
             new.last_seen = now;
             let t = s.rekey(plan, &mut new);
-            plan.guard(
-                &rkey,
-                Guard::Eq(record::VERSION, rec.version.to_string().into()),
-            );
             fields.extend([
                 (record::CREATED, now.to_string().into_bytes()),
                 (record::LAST_SEEN, now.to_string().into_bytes()),
                 (record::TOKEN, new.token.clone().into_bytes()),
                 (record::EPOCH, new.epoch.to_string().into_bytes()),
             ]);
-            plan.hset(&rkey, fields);
-            plan.hincr(&rkey, record::VERSION, 1);
+            update(plan, &rkey, rec.version, fields);
             plan.cmd(
                 "ZADD",
                 &s.keys.deadlines(),
@@ -1137,18 +1135,15 @@ impl Store for RedisStore {
             let mut new = rec.clone();
             let t = s.rekey(plan, &mut new);
             let rkey = s.keys.record(rec.sid);
-            plan.guard(
+            update(
+                plan,
                 &rkey,
-                Guard::Eq(record::VERSION, rec.version.to_string().into()),
-            );
-            plan.hset(
-                &rkey,
+                rec.version,
                 vec![
                     (record::TOKEN, new.token.clone().into_bytes()),
                     (record::EPOCH, new.epoch.to_string().into_bytes()),
                 ],
             );
-            plan.hincr(&rkey, record::VERSION, 1);
             plan.event(EventKind::Rotated, s.keys.tag(rec.sid), now);
             Ok((t, new.session(&s.keys)))
         })
@@ -1263,18 +1258,15 @@ impl Store for RedisStore {
                 return Err(Error::Session(why));
             }
             let rkey = s.keys.record(rec.sid);
-            plan.guard(
+            update(
+                plan,
                 &rkey,
-                Guard::Eq(record::VERSION, rec.version.to_string().into()),
-            );
-            plan.hset(
-                &rkey,
+                rec.version,
                 vec![
                     (record::IDLE, new.idle.to_string().into_bytes()),
                     (record::ABSOLUTE, new.absolute.to_string().into_bytes()),
                 ],
             );
-            plan.hincr(&rkey, record::VERSION, 1);
             plan.cmd(
                 "ZADD",
                 &s.keys.deadlines(),
