@@ -4,6 +4,8 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -144,3 +146,19 @@ def make_shared(
         return sessile.Engine(**kw)
 
     return make
+
+
+def http_request(
+    url: str, method: str, cookie: str | None = None, data: str | None = None
+) -> tuple[int, str | None]:
+    """One request to a demo server: (status, the Set-Cookie's `name=value`, if any)."""
+    req = urllib.request.Request(url, method=method, data=data.encode() if data else None)
+    if cookie:
+        req.add_header("Cookie", cookie)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, headers = r.status, r.headers
+    except urllib.error.HTTPError as e:
+        status, headers = e.code, e.headers
+    set_cookie = headers.get("Set-Cookie")
+    return status, set_cookie.split(";", 1)[0] if set_cookie else None

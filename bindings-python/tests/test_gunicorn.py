@@ -9,14 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, STORE_KEY, RedisServer
+from conftest import ROOT, STORE_KEY, RedisServer, http_request
 
 
 class Gunicorn:
@@ -26,18 +24,7 @@ class Gunicorn:
     def request(
         self, method: str, path: str, cookie: str | None = None, data: str | None = None
     ) -> tuple[int, str | None]:
-        req = urllib.request.Request(
-            self.base + path, method=method, data=data.encode() if data else None
-        )
-        if cookie:
-            req.add_header("Cookie", cookie)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                status, headers = r.status, r.headers
-        except urllib.error.HTTPError as e:
-            status, headers = e.code, e.headers
-        set_cookie = headers.get("Set-Cookie")
-        return status, set_cookie.split(";", 1)[0] if set_cookie else None
+        return http_request(self.base + path, method, cookie, data)
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import flask
@@ -26,7 +24,7 @@ from starlette.testclient import TestClient
 import sessile
 import sessile.flask as sf
 import sessile.starlette as ss
-from conftest import ROOT
+from conftest import ROOT, http_request
 
 KEY = bytes(range(1, 33))
 
@@ -51,18 +49,7 @@ class DemoProcess:
         self, method: str, path: str, cookie: str | None, data: str | None = None
     ) -> tuple[int, str | None]:
         """(status, the Set-Cookie's `name=value`, if any)."""
-        req = urllib.request.Request(
-            self.base + path, method=method, data=data.encode() if data else None
-        )
-        if cookie:
-            req.add_header("Cookie", cookie)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                status, headers = r.status, r.headers
-        except urllib.error.HTTPError as e:
-            status, headers = e.code, e.headers
-        set_cookie = headers.get("Set-Cookie")
-        return status, set_cookie.split(";", 1)[0] if set_cookie else None
+        return http_request(self.base + path, method, cookie, data)
 
     def login(self, user: str) -> str:
         status, cookie = self.request("POST", "/login", None, f"username={user}&password={user}")
