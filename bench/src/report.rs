@@ -4,12 +4,16 @@ use std::fmt::Write as _;
 
 use crate::measure::{Costs, DigestCosts, Memory, Params, Point};
 
-/// Target: sessile's validate at the large count within this factor of the naive lookup.
-pub const VALIDATE_RATIO_MAX: f64 = 1.5;
+/// Target (issue 17): sessile's validate at the large count within this factor of the naive
+/// lookup.
+pub const VALIDATE_RATIO_MAX: f64 = 1.0;
+/// Target (issue 17): sessile's validate at the small count within this factor of the naive
+/// lookup.
+pub const VALIDATE_SMALL_RATIO_MAX: f64 = 1.5;
 /// Target: sessile's sweep at the large count within this factor of the small count.
-pub const SWEEP_GROWTH_MAX: f64 = 2.0;
+pub const SWEEP_GROWTH_MAX: f64 = 1.5;
 /// Target: bytes per session besides payload.
-pub const BYTES_PER_SESSION_MAX: f64 = 128.0;
+pub const BYTES_PER_SESSION_MAX: f64 = 96.0;
 
 /// Everything one run measured.
 #[derive(Clone, Debug)]
@@ -93,11 +97,12 @@ fn point(r: &Results, live: usize) -> Result<&Point, String> {
         .ok_or_else(|| format!("no measurement at {live} live sessions"))
 }
 
-/// The verdict on each of the three targets.
+/// The verdict on each of the four targets.
 pub fn targets(r: &Results) -> Result<Vec<Target>, String> {
     let [small, large] = r.params.table_at;
     let (ps, pl) = (point(r, small)?, point(r, large)?);
     let v = pl.sessile.validate_ns / pl.naive.validate_ns;
+    let vs = ps.sessile.validate_ns / ps.naive.validate_ns;
     let gs = pl.sessile.sweep_us / ps.sessile.sweep_us;
     let gn = pl.naive.sweep_us / ps.naive.sweep_us;
     let bytes = r.memory.sessile_layout.max(r.memory.sessile_measured);
@@ -114,6 +119,19 @@ pub fn targets(r: &Results) -> Result<Vec<Target>, String> {
                 fmt_ratio(v)
             ),
             met: v <= VALIDATE_RATIO_MAX,
+        },
+        Target {
+            goal: format!(
+                "validate at {} live within {VALIDATE_SMALL_RATIO_MAX}x of the naive lookup",
+                fmt_count(small)
+            ),
+            measured: format!(
+                "{} vs {} = {}",
+                fmt_ns(ps.sessile.validate_ns),
+                fmt_ns(ps.naive.validate_ns),
+                fmt_ratio(vs)
+            ),
+            met: vs <= VALIDATE_SMALL_RATIO_MAX,
         },
         Target {
             goal: format!(
@@ -233,11 +251,16 @@ pub fn digest_table(r: &Results) -> Result<String, String> {
     let mut out = String::from("| primitive | ns per call |\n|---|---:|\n");
     let _ = writeln!(
         out,
-        "| HChaCha20 (sessile's token digest, `Digest::of`) | {:.1} |",
+        "| sessile's token digest (HChaCha8, written out in `token.rs`: `Digest::of`) | {:.1} |",
+        d.sessile_ns
+    );
+    let _ = writeln!(
+        out,
+        "| HChaCha20 (the `chacha20` crate's; sessile's digest before issue 17) | {:.1} |",
         d.hchacha20_ns
     );
-    let _ = writeln!(out, "| HChaCha12 | {:.1} |", d.hchacha12_ns);
-    let _ = writeln!(out, "| HChaCha8 | {:.1} |", d.hchacha8_ns);
+    let _ = writeln!(out, "| HChaCha12 (the crate's) | {:.1} |", d.hchacha12_ns);
+    let _ = writeln!(out, "| HChaCha8 (the crate's) | {:.1} |", d.hchacha8_ns);
     let _ = writeln!(
         out,
         "| SipHash-1-3 of a 43-character ID (std `HashMap`, the naive store's hash) | {:.1} |",
@@ -257,12 +280,12 @@ pub fn digest_table(r: &Results) -> Result<String, String> {
                 paths.malformed_ns,
             ),
             (
-                "token digest (HChaCha20, microbenchmark above)",
-                d.hchacha20_ns,
+                "token digest (HChaCha8, microbenchmark above)",
+                d.sessile_ns,
             ),
             (
                 "the rest: index lookup, digest compare, touch, `Session` snapshot",
-                v - paths.malformed_ns - d.hchacha20_ns,
+                v - paths.malformed_ns - d.sessile_ns,
             ),
         ];
         for (name, ns) in rows {
@@ -276,15 +299,6 @@ pub fn digest_table(r: &Results) -> Result<String, String> {
             paths.unknown_ns
         );
     }
-    let with12 = pl.sessile.validate_ns - (d.hchacha20_ns - d.hchacha12_ns);
-    let _ = writeln!(
-        out,
-        "\nHChaCha12 in place of HChaCha20 alone would bring validate at {} live to about {} \
-         ({} of the naive lookup).",
-        fmt_count(pl.live),
-        fmt_ns(with12),
-        fmt_ratio(with12 / pl.naive.validate_ns)
-    );
     Ok(out)
 }
 

@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field (integers little-endian)
 //!      0     8  magic "SESSILE\x1a"
-//!      8     2  format version (1)
+//!      8     2  format version (2)
 //!     10     2  zero
 //!     12     8  body length in bytes (the ciphertext between header and tag)
 //!     20    16  key check: HChaCha20(key, "sessile snap kcv"), first 16 bytes
@@ -44,8 +44,11 @@ use crate::error::SnapshotError;
 
 /// Bytes of a snapshot key.
 pub const KEY_BYTES: usize = 32;
-/// The format version this build writes and the only one it reads.
-pub const VERSION: u16 = 1;
+/// The format version this build writes and the only one it reads. 2: token digests are
+/// HChaCha8 (`token.rs`); a version 1 file holds HChaCha20 digests, which no token would
+/// match after a restore, so it is refused as [`SnapshotError::UnknownVersion`] rather
+/// than restored into sessions nobody can reach.
+pub const VERSION: u16 = 2;
 /// The first bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"SESSILE\x1a";
 /// Bytes before the body.

@@ -1,11 +1,11 @@
 //! Session tokens: their text form (base64url, no padding) and the digest the table keeps.
 //!
-//! The table never holds a token. It holds `digest(token)`: HChaCha20 keyed by the token's
-//! random bytes over a fixed input, i.e. a PRF evaluated at one point. Recovering the token
-//! from a digest is a ChaCha20 key-recovery attack, so a memory dump yields nothing that
-//! can be replayed.
+//! The table never holds a token. It holds `digest(token)`: HChaCha8 (the ChaCha core with
+//! 8 rounds, no feed-forward) keyed by the token's random bytes over a fixed input, i.e. a
+//! PRF evaluated at one point, truncated to 128 bits. Recovering the token from a digest is
+//! a key-recovery attack on ChaCha8 from one known block, so a memory dump yields nothing
+//! that can be replayed (why 8 rounds are enough: docs/SECURITY.md, "The token digest").
 
-use chacha20::{R20, hchacha};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -16,8 +16,13 @@ pub const MAX_TOKEN_CHARS: usize = 43;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/// Domain separation for the digest (16 bytes, HChaCha's input block).
-const DIGEST_INPUT: &[u8; 16] = b"sessile digest 1";
+/// Domain separation for the digest (16 bytes, HChaCha's input block). Version 2: HChaCha8
+/// (version 1 was HChaCha20; a snapshot holding those digests is refused by its format
+/// version).
+const DIGEST_INPUT: &[u8; 16] = b"sessile digest 2";
+
+/// Rounds of the ChaCha core in the digest (see the module docs).
+pub(crate) const DIGEST_ROUNDS: usize = 8;
 
 /// Characters of the text form of `n` random bytes.
 pub const fn text_len(n: usize) -> usize {
@@ -141,24 +146,24 @@ pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as us
     }
     let mut bad = 0u8;
     let full = n / 3;
-    for g in 0..full {
-        let c = &text[g * 4..g * 4 + 4];
+    let (groups, rest) = text.split_at(full * 4);
+    // Exact chunks: no bounds check per character.
+    for (c, o) in groups.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
         let v = [
-            DECODE[c[0] as usize],
-            DECODE[c[1] as usize],
-            DECODE[c[2] as usize],
-            DECODE[c[3] as usize],
+            DECODE[usize::from(c[0])],
+            DECODE[usize::from(c[1])],
+            DECODE[usize::from(c[2])],
+            DECODE[usize::from(c[3])],
         ];
         bad |= v[0] | v[1] | v[2] | v[3];
         let acc = (u32::from(v[0]) << 18)
             | (u32::from(v[1]) << 12)
             | (u32::from(v[2]) << 6)
             | u32::from(v[3]);
-        out[g * 3] = (acc >> 16) as u8;
-        out[g * 3 + 1] = (acc >> 8) as u8;
-        out[g * 3 + 2] = acc as u8;
+        o[0] = (acc >> 16) as u8;
+        o[1] = (acc >> 8) as u8;
+        o[2] = acc as u8;
     }
-    let rest = &text[full * 4..];
     let mut acc = 0u32;
     for (i, &c) in rest.iter().enumerate() {
         let v = DECODE[c as usize];
@@ -180,23 +185,89 @@ pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as us
     bad & 0xc0 == 0
 }
 
+/// The first 16 bytes of HChaCha with `R` rounds (`R` even): the ChaCha state of the
+/// constants, `key` and `input`, permuted by `R` rounds, words 0 to 3, little-endian. The
+/// same function as the `chacha20` crate's `hchacha::<R8>` (a test checks it), written out
+/// here so the compiler keeps the state in registers and inlines it into the lookup: the
+/// crate's generic version costs about three times as much per call.
+#[inline(always)]
+fn hchacha_head<const R: usize>(key: &[u8; 32], input: &[u8; 16]) -> [u8; 16] {
+    #[inline(always)]
+    fn word(b: &[u8], i: usize) -> u32 {
+        u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+    }
+    #[inline(always)]
+    fn quarter(s: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
+        s[a] = s[a].wrapping_add(s[b]);
+        s[d] = (s[d] ^ s[a]).rotate_left(16);
+        s[c] = s[c].wrapping_add(s[d]);
+        s[b] = (s[b] ^ s[c]).rotate_left(12);
+        s[a] = s[a].wrapping_add(s[b]);
+        s[d] = (s[d] ^ s[a]).rotate_left(8);
+        s[c] = s[c].wrapping_add(s[d]);
+        s[b] = (s[b] ^ s[c]).rotate_left(7);
+    }
+    let mut s = [
+        0x6170_7865,
+        0x3320_646e,
+        0x7962_2d32,
+        0x6b20_6574,
+        word(key, 0),
+        word(key, 1),
+        word(key, 2),
+        word(key, 3),
+        word(key, 4),
+        word(key, 5),
+        word(key, 6),
+        word(key, 7),
+        word(input, 0),
+        word(input, 1),
+        word(input, 2),
+        word(input, 3),
+    ];
+    for _ in 0..R / 2 {
+        quarter(&mut s, 0, 4, 8, 12);
+        quarter(&mut s, 1, 5, 9, 13);
+        quarter(&mut s, 2, 6, 10, 14);
+        quarter(&mut s, 3, 7, 11, 15);
+        quarter(&mut s, 0, 5, 10, 15);
+        quarter(&mut s, 1, 6, 11, 12);
+        quarter(&mut s, 2, 7, 8, 13);
+        quarter(&mut s, 3, 4, 9, 14);
+    }
+    let mut out = [0u8; 16];
+    for (o, w) in out.chunks_exact_mut(4).zip(&s[..4]) {
+        o.copy_from_slice(&w.to_le_bytes());
+    }
+    s.zeroize();
+    out
+}
+
+/// The digest the table keeps for a token of random bytes `raw` (1 to 32 bytes; longer
+/// input is cut to 32). For the core benchmark's cost breakdown only: no store needs it.
+#[doc(hidden)]
+pub fn digest_of(raw: &[u8]) -> [u8; 16] {
+    Digest::of(&raw[..raw.len().min(MAX_TOKEN_BYTES as usize)]).0
+}
+
 /// What the table stores in place of a token.
 #[derive(Clone, Copy, Default, Debug)]
 pub struct Digest(pub(crate) [u8; 16]);
 
 impl Digest {
     /// Digest of a token's raw bytes (`raw.len()` <= 32).
+    #[inline]
     pub(crate) fn of(raw: &[u8]) -> Digest {
         let mut key = [0u8; 32];
         key[..raw.len()].copy_from_slice(raw);
         let mut input = *DIGEST_INPUT;
         // Tokens of different lengths never share a digest.
         input[15] ^= raw.len() as u8;
-        let out = hchacha::<R20>(&key.into(), &input.into());
+        let mut out = hchacha_head::<DIGEST_ROUNDS>(&key, &input);
         key.zeroize();
-        let mut d = [0u8; 16];
-        d.copy_from_slice(&out[..16]);
-        Digest(d)
+        let d = Digest(out);
+        out.zeroize();
+        d
     }
 
     /// Index hash: the digest is uniformly random already.
@@ -264,6 +335,34 @@ mod tests {
         assert!(!a.ct_eq(&b));
         assert!(!a.ct_eq(&c));
         assert!(a.ct_eq(&Digest::of(&[1; 32])));
+    }
+
+    #[test]
+    fn digest_is_hchacha8_of_the_crate() {
+        use chacha20::{R8, R12, R20, hchacha};
+        let key: [u8; 32] = core::array::from_fn(|i| (i * 7 + 3) as u8);
+        let input: [u8; 16] = core::array::from_fn(|i| (i * 13 + 5) as u8);
+        let want = |out: &[u8]| -> [u8; 16] { out[..16].try_into().unwrap() };
+        assert_eq!(
+            hchacha_head::<8>(&key, &input),
+            want(&hchacha::<R8>(&key.into(), &input.into()))
+        );
+        assert_eq!(
+            hchacha_head::<12>(&key, &input),
+            want(&hchacha::<R12>(&key.into(), &input.into()))
+        );
+        assert_eq!(
+            hchacha_head::<20>(&key, &input),
+            want(&hchacha::<R20>(&key.into(), &input.into()))
+        );
+        // And Digest::of is HChaCha8 over the zero-padded token bytes and the labelled input.
+        let raw = [0xa5u8; 32];
+        let mut inp = *DIGEST_INPUT;
+        inp[15] ^= 32;
+        assert_eq!(
+            Digest::of(&raw).0,
+            want(&hchacha::<R8>(&raw.into(), &inp.into()))
+        );
     }
 
     #[test]
