@@ -258,8 +258,9 @@ pub fn login_room(config: &Config, live: usize) -> LoginRoom {
 }
 
 /// Whether a session may be evicted to admit a new anonymous one when the table is full
-/// (after expired ones were reclaimed): only anonymous sessions, least recently used
-/// first; a logged-in user is never logged out to admit a visitor.
+/// (after expired ones were reclaimed): only anonymous sessions, one not used lately
+/// first (an approximate LRU: CLOCK, in the in-process table); a logged-in user is never
+/// logged out to admit a visitor.
 pub const fn evictable_for_new_session(authenticated: bool) -> bool {
     !authenticated
 }

@@ -1,7 +1,8 @@
 //! One session's record, and the intrusive lists that thread through records.
 //!
-//! A session is in exactly one list: anonymous sessions in the engine's LRU list (least
-//! recently used first), authenticated ones in their principal's list (in login order).
+//! A session is in exactly one list: anonymous sessions in the engine's eviction list (a
+//! CLOCK: its head is the hand), authenticated ones in their principal's list (in login
+//! order).
 //! So one link pair serves both. Lists are circular without a sentinel: the list's owner
 //! keeps the head (the first in); the tail is `head.prev`.
 
@@ -17,6 +18,10 @@ pub const NIL: u32 = u32::MAX;
 pub(crate) const STATE_FREE: u8 = 0;
 pub(crate) const STATE_ANON: u8 = 1;
 pub(crate) const STATE_AUTH: u8 = 2;
+
+/// Slot flag: an anonymous session used since the eviction hand last passed it (its
+/// second chance; `engine/capacity.rs`).
+pub(crate) const REFERENCED: u8 = 1;
 
 /// Storage for one session. Plain data: all-zero bytes are a valid (free) slot, so a C
 /// caller may hand the engine zeroed memory.
@@ -46,7 +51,8 @@ pub struct Slot {
     pub(crate) state: u8,
     pub(crate) principal_len: u8,
     pub(crate) addr_count: u8,
-    /// The ALERTED bit (too-many-addresses alarm raised; `engine/client.rs`).
+    /// [`REFERENCED`], and the ALERTED bit (too-many-addresses alarm raised;
+    /// `engine/client.rs`).
     pub(crate) flags: u8,
 }
 

@@ -262,11 +262,12 @@ fn deadlines_keep_counting_while_the_process_is_down() {
             Err(Invalid::Expired(Expiry::Absolute))
         );
         assert!(e.validate(fresh.as_bytes(), 7, NONE).is_ok());
-        // Least recently used first: `busy` was used after `idle`.
+        // In the eviction list's order, which the snapshot keeps: CLOCK's, from its hand
+        // (both were passed by no hand yet: the order they were created in, `busy` first).
         let ended: Vec<EventKind> = e.drain_events().map(|ev| ev.kind).collect();
         assert_eq!(
             ended,
-            [EventKind::ExpiredIdle, EventKind::ExpiredAbsolute],
+            [EventKind::ExpiredAbsolute, EventKind::ExpiredIdle],
             "gap {gap}"
         );
         assert_eq!(e.stats().expirations, 2);

@@ -1,12 +1,23 @@
 //! Room in the table: the free list of slots, and making room when the table is full
-//! (reclaim expired sessions, then evict the least recently used anonymous one), with
-//! its capacity-pressure events. Kept apart so the one place that may end a session to
-//! admit another is easy to audit.
+//! (reclaim expired sessions, then evict an anonymous session not used lately), with its
+//! capacity-pressure events. Kept apart so the one place that may end a session to admit
+//! another is easy to audit.
+//!
+//! Which anonymous session goes is decided by CLOCK (second chance, the approximate LRU
+//! of Redis and of most page caches): the anonymous sessions form a circular list in
+//! order of creation whose head is the hand; a validation only sets the session's
+//! [`REFERENCED`] bit. To evict, the hand passes referenced sessions (clearing the bit,
+//! which moves them to the tail) and takes the first one not used since it last passed.
+//! A validation therefore writes one bit in the slot it already holds instead of
+//! relinking the list (which touched up to four other slots, each a cache miss in a big
+//! table), and eviction costs O(1) amortized: each step clears a bit one validation set.
+//! Only this list is ever searched, so a logged-in session is never evicted to admit an
+//! anonymous one.
 
 use super::State;
 use crate::error::Error;
 use crate::event::EventKind;
-use crate::slot::{NIL, Slot};
+use crate::slot::{NIL, REFERENCED, Slot};
 use crate::storage::Parts;
 use crate::tombstone::Death;
 
@@ -21,8 +32,8 @@ pub(super) fn all_free(slots: &mut [Slot]) {
 
 impl State {
     /// A free slot for a new session, off the free list. When the table is full, expired
-    /// sessions are reclaimed first, then the least recently used anonymous session is
-    /// evicted (never an authenticated one: [`crate::rules::evictable_for_new_session`]); with
+    /// sessions are reclaimed first, then an anonymous session not used lately is
+    /// evicted (see the module docs) (never an authenticated one: [`crate::rules::evictable_for_new_session`]); with
     /// neither, `CapacityExhausted`.
     pub(super) fn take_free_slot(&mut self, p: &mut Parts<'_>, now: u64) -> Result<u32, Error> {
         if self.free_head == NIL {
@@ -56,21 +67,29 @@ impl State {
         self.free_head = i;
     }
 
-    /// Evict the least recently used anonymous session other than `except` (the head of
-    /// the LRU list, which `validate` keeps in order of use). False if none.
+    /// Evict an anonymous session other than `except`: the first the CLOCK hand (the
+    /// head of the anonymous list) finds not referenced since it last passed; referenced
+    /// ones it passes lose the bit and go to the tail. False if there is none but
+    /// `except`. Ends within two turns of the list: after one, no bit is set.
     pub(super) fn evict_anonymous(&mut self, p: &mut Parts<'_>, now: u64, except: u32) -> bool {
-        let mut i = self.lru_head;
-        if i == NIL {
-            return false;
-        }
-        if i == except {
-            i = p.slots[i as usize].next;
-            if i == except {
-                // `except` alone in the list.
+        loop {
+            let i = self.lru_head;
+            if i == NIL {
                 return false;
             }
+            let s = &mut p.slots[i as usize];
+            if i == except {
+                if s.next == i {
+                    // `except` alone in the list.
+                    return false;
+                }
+            } else if s.flags & REFERENCED == 0 {
+                self.destroy(p, i, Death::Evicted, now);
+                return true;
+            } else {
+                s.flags &= !REFERENCED;
+            }
+            self.lru_head = s.next;
         }
-        self.destroy(p, i, Death::Evicted, now);
-        true
     }
 }

@@ -77,8 +77,8 @@ struct State {
     pool: Pool,
     ring: Ring,
     tombs: Tombstones,
-    /// The anonymous sessions' list, least recently used first: what a full table evicts
-    /// (`capacity.rs`).
+    /// The anonymous sessions' list, a CLOCK whose head is the hand: what a full table
+    /// evicts (`capacity.rs`).
     lru_head: u32,
     /// The free slots' list (`capacity.rs`).
     free_head: u32,

@@ -18,8 +18,8 @@ pub(super) enum Chain {
 impl State {
     /// Replace slot `i`'s `which` chain with `data`. A write that fails leaves the old
     /// bytes (the pool checks for room before it touches anything). When the pool is
-    /// full, expired sessions are reclaimed once, then the least recently used anonymous
-    /// sessions other than `i` are evicted until the bytes fit.
+    /// full, expired sessions are reclaimed once, then anonymous sessions other than `i`
+    /// are evicted (the ones CLOCK picks, `capacity.rs`) until the bytes fit.
     pub(super) fn write_chain(
         &mut self,
         p: &mut Parts<'_>,

@@ -11,7 +11,7 @@ use crate::error::{Error, Expiry, Invalid};
 use crate::event::{Event, EventKind};
 use crate::index;
 use crate::rules;
-use crate::slot::{self, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
+use crate::slot::{self, REFERENCED, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::Parts;
 use crate::token::{self, Digest, Token};
 use crate::tombstone::{Death, Keep, Tombstones};
@@ -246,10 +246,10 @@ impl State {
         let s = &mut p.slots[i as usize];
         // now < deadline <= created + absolute_ms, so the offset fits in u32.
         s.seen_offset = (now - s.created) as u32;
-        // Exact LRU: a used anonymous session moves to the tail of the eviction list.
+        // CLOCK: a used anonymous session gets its second chance (`capacity.rs`); the
+        // eviction list is not touched.
         if s.state == STATE_ANON {
-            slot::unlink(p.slots, &mut self.lru_head, i);
-            slot::push_back(p.slots, &mut self.lru_head, i);
+            s.flags |= REFERENCED;
         }
         Ok(self.info(p, i))
     }

@@ -8,8 +8,8 @@
 //!   index mean the same after the restore;
 //! - every slot's generation (`capacity` × `u32`), so a handle or tag from before never
 //!   names a session made after, and a tombstone's successor stays the right session;
-//! - each session, anonymous ones least recently used first, then each principal's in
-//!   login order (so eviction and listing orders survive): slot `u32`, epoch `u32`,
+//! - each session, anonymous ones from the CLOCK hand on, then each principal's in login
+//!   order (so eviction and listing orders survive): slot `u32`, epoch `u32`,
 //!   token digest (16), state, principal length, address count, flags (`u8` each),
 //!   age of its start at the snapshot `u64`, last use after its start `u32`, idle and
 //!   absolute timeouts `u32`, address and user-agent digests `u32`, four short address
@@ -114,7 +114,7 @@ enum Fate {
 }
 
 impl State {
-    /// The order sessions are written in: anonymous ones least recently used first, then
+    /// The order sessions are written in: anonymous ones from the CLOCK hand on, then
     /// each principal's sessions in login order. `f` is called with each slot.
     fn each_session(&self, p: &Parts<'_>, mut f: impl FnMut(u32)) {
         let mut i = self.lru_head;

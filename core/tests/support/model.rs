@@ -71,6 +71,8 @@ struct MSession {
     addrs: Vec<&'static [u8]>,
     addr_count: u32,
     alerted: bool,
+    /// Used since the eviction hand last passed it (CLOCK's second chance).
+    referenced: bool,
 }
 
 impl MSession {
@@ -103,7 +105,8 @@ pub struct Model {
     clock: u64,
     sessions: Vec<MSession>,
     tokens: Vec<MToken>,
-    /// Anonymous sessions, least recently used first.
+    /// Anonymous sessions as a CLOCK: the first is the hand, created or passed by it
+    /// longest ago first.
     anon: Vec<usize>,
     /// Each principal's sessions, in the order they joined.
     by_principal: Vec<(Vec<u8>, Vec<usize>)>,
@@ -227,18 +230,29 @@ impl Model {
         due.len()
     }
 
+    /// CLOCK: the hand passes `except` and referenced sessions (clearing the bit, to the
+    /// back) and evicts the first other one.
     fn evict_anonymous(&mut self, except: usize) -> bool {
-        match self.anon.iter().copied().find(|&x| x != except) {
-            Some(victim) => {
-                self.destroy(victim, Death::Evicted);
-                true
+        loop {
+            let Some(&x) = self.anon.first() else {
+                return false;
+            };
+            if x == except {
+                if self.anon.len() == 1 {
+                    return false;
+                }
+            } else if !self.sessions[x].referenced {
+                self.destroy(x, Death::Evicted);
+                return true;
+            } else {
+                self.sessions[x].referenced = false;
             }
-            None => false,
+            self.anon.rotate_left(1);
         }
     }
 
     /// Room for `need` blocks where `have` are already held: sweep once, then evict the
-    /// least recently used anonymous sessions other than `sid`.
+    /// anonymous sessions other than `sid` CLOCK picks.
     fn make_room(&mut self, sid: usize, have: usize, need: usize) -> Result<(), Error> {
         let mut swept = false;
         loop {
@@ -345,6 +359,7 @@ impl Model {
             addrs: ip.into_iter().collect(),
             addr_count: u32::from(ip.is_some()),
             alerted: false,
+            referenced: false,
         });
         self.anon.push(sid);
         self.created += 1;
@@ -400,8 +415,7 @@ impl Model {
         }
         s.last_seen = self.clock;
         if s.principal.is_none() {
-            self.anon.retain(|&x| x != sid);
-            self.anon.push(sid);
+            s.referenced = true;
         }
         Ok(sid)
     }
