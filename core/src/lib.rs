@@ -95,9 +95,9 @@ pub use request::{Request, SetCookie};
 pub use slot::Slot;
 pub use storage::{Layout, Parts, SliceStorage, Storage};
 pub use store::Store;
-pub use token::{MAX_TOKEN_CHARS, Token};
 #[doc(hidden)]
 pub use token::digest_of;
+pub use token::{MAX_TOKEN_CHARS, Token};
 pub use tombstone::Tombstone;
 pub use wheel::Link;
 

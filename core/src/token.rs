@@ -139,61 +139,59 @@ const DECODE: [u8; 256] = {
 ///
 /// Strict: exactly `text_len(n)` characters of the base64url alphabet, and the unused low
 /// bits of the last character must be zero, so each token has one spelling only.
-/// Table-driven with no branch per character, so random tokens cost no mispredictions.
+/// Table-driven with no branch per character, so random tokens cost no mispredictions;
+/// eight characters go into one `u64` and come out as six bytes.
 pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as usize]) -> bool {
     if n > out.len() || text.len() != text_len(n) {
         return false;
     }
     let mut bad = 0u8;
-    let full = n / 3;
-    let (groups, rest) = text.split_at(full * 4);
-    // Exact chunks: no bounds check per character.
-    for (c, o) in groups.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
-        let v = [
-            DECODE[usize::from(c[0])],
-            DECODE[usize::from(c[1])],
-            DECODE[usize::from(c[2])],
-            DECODE[usize::from(c[3])],
-        ];
-        bad |= v[0] | v[1] | v[2] | v[3];
-        let acc = (u32::from(v[0]) << 18)
-            | (u32::from(v[1]) << 12)
-            | (u32::from(v[2]) << 6)
-            | u32::from(v[3]);
-        o[0] = (acc >> 16) as u8;
-        o[1] = (acc >> 8) as u8;
-        o[2] = acc as u8;
+    let mut o = 0;
+    // Eight characters (48 bits) at a time into one u64, then six bytes out.
+    // A foreign character (0xff) sets the high bits of `bad` and spoils `acc`, whose bytes
+    // are then never used: the token is refused.
+    let mut groups = text.chunks_exact(8);
+    for g in &mut groups {
+        let g: &[u8; 8] = g.try_into().unwrap_or(&[0; 8]);
+        let mut acc = 0u64;
+        for &c in g {
+            let v = DECODE[usize::from(c)];
+            bad |= v;
+            acc = (acc << 6) | u64::from(v);
+        }
+        out[o..o + 6].copy_from_slice(&acc.to_be_bytes()[2..]);
+        o += 6;
     }
-    let mut acc = 0u32;
-    for (i, &c) in rest.iter().enumerate() {
-        let v = DECODE[c as usize];
+    let rest = groups.remainder();
+    let mut acc = 0u64;
+    for &c in rest {
+        let v = DECODE[usize::from(c)];
         bad |= v;
-        acc |= u32::from(v & 63) << (18 - 6 * i);
+        acc = (acc << 6) | u64::from(v);
     }
-    let take = rest.len().saturating_sub(1);
-    let spare_mask = match take {
-        1 => 0x0000_ffff,
-        2 => 0x0000_00ff,
-        _ => 0,
-    };
-    if acc & spare_mask != 0 {
+    let bits = 6 * rest.len();
+    let take = bits / 8;
+    let spare = bits - 8 * take;
+    if acc & ((1 << spare) - 1) != 0 || o + take != n {
         return false;
     }
-    for k in 0..take {
-        out[full * 3 + k] = (acc >> (16 - 8 * k)) as u8;
+    acc >>= spare;
+    for (k, b) in out[o..n].iter_mut().enumerate() {
+        *b = (acc >> (8 * (take - 1 - k))) as u8;
     }
     bad & 0xc0 == 0
 }
 
-/// The first 16 bytes of HChaCha with `R` rounds (`R` even): the ChaCha state of the
-/// constants, `key` and `input`, permuted by `R` rounds, words 0 to 3, little-endian. The
-/// same function as the `chacha20` crate's `hchacha::<R8>` (a test checks it), written out
-/// here so the compiler keeps the state in registers and inlines it into the lookup: the
-/// crate's generic version costs about three times as much per call.
+/// The first 16 bytes of HChaCha8: the ChaCha state of the constants, `key` and `input`,
+/// permuted by 8 rounds, words 0 to 3, little-endian. The same function as the `chacha20`
+/// crate's `hchacha::<R8>` (a test checks it), written out so the compiler unrolls it and
+/// inlines it into the lookup: the crate's generic version costs about twice as much per
+/// call. Like the crate's, it leaves the state where the compiler put it (registers, and
+/// a few stack slots the next call overwrites); the caller wipes the key bytes.
 #[inline(always)]
-fn hchacha_head<const R: usize>(key: &[u8; 32], input: &[u8; 16]) -> [u8; 16] {
+fn hchacha8_head(key: &[u8; 32], input: &[u8; 16]) -> Digest {
     #[inline(always)]
-    fn word(b: &[u8], i: usize) -> u32 {
+    fn word<const N: usize>(b: &[u8; N], i: usize) -> u32 {
         u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
     }
     #[inline(always)]
@@ -206,6 +204,17 @@ fn hchacha_head<const R: usize>(key: &[u8; 32], input: &[u8; 16]) -> [u8; 16] {
         s[d] = (s[d] ^ s[a]).rotate_left(8);
         s[c] = s[c].wrapping_add(s[d]);
         s[b] = (s[b] ^ s[c]).rotate_left(7);
+    }
+    #[inline(always)]
+    fn double_round(s: &mut [u32; 16]) {
+        quarter(s, 0, 4, 8, 12);
+        quarter(s, 1, 5, 9, 13);
+        quarter(s, 2, 6, 10, 14);
+        quarter(s, 3, 7, 11, 15);
+        quarter(s, 0, 5, 10, 15);
+        quarter(s, 1, 6, 11, 12);
+        quarter(s, 2, 7, 8, 13);
+        quarter(s, 3, 4, 9, 14);
     }
     let mut s = [
         0x6170_7865,
@@ -225,23 +234,20 @@ fn hchacha_head<const R: usize>(key: &[u8; 32], input: &[u8; 16]) -> [u8; 16] {
         word(input, 2),
         word(input, 3),
     ];
-    for _ in 0..R / 2 {
-        quarter(&mut s, 0, 4, 8, 12);
-        quarter(&mut s, 1, 5, 9, 13);
-        quarter(&mut s, 2, 6, 10, 14);
-        quarter(&mut s, 3, 7, 11, 15);
-        quarter(&mut s, 0, 5, 10, 15);
-        quarter(&mut s, 1, 6, 11, 12);
-        quarter(&mut s, 2, 7, 8, 13);
-        quarter(&mut s, 3, 4, 9, 14);
-    }
+    // DIGEST_ROUNDS = 8: four double rounds, written out so they are unrolled.
+    double_round(&mut s);
+    double_round(&mut s);
+    double_round(&mut s);
+    double_round(&mut s);
     let mut out = [0u8; 16];
-    for (o, w) in out.chunks_exact_mut(4).zip(&s[..4]) {
-        o.copy_from_slice(&w.to_le_bytes());
-    }
-    s.zeroize();
-    out
+    out[..4].copy_from_slice(&s[0].to_le_bytes());
+    out[4..8].copy_from_slice(&s[1].to_le_bytes());
+    out[8..12].copy_from_slice(&s[2].to_le_bytes());
+    out[12..].copy_from_slice(&s[3].to_le_bytes());
+    Digest(out)
 }
+
+const _: () = assert!(DIGEST_ROUNDS == 8);
 
 /// The digest the table keeps for a token of random bytes `raw` (1 to 32 bytes; longer
 /// input is cut to 32). For the core benchmark's cost breakdown only: no store needs it.
@@ -258,21 +264,29 @@ impl Digest {
     /// Digest of a token's raw bytes (`raw.len()` <= 32).
     #[inline]
     pub(crate) fn of(raw: &[u8]) -> Digest {
-        let mut key = [0u8; 32];
-        key[..raw.len()].copy_from_slice(raw);
         let mut input = *DIGEST_INPUT;
         // Tokens of different lengths never share a digest.
         input[15] ^= raw.len() as u8;
-        let mut out = hchacha_head::<DIGEST_ROUNDS>(&key, &input);
+        if let Ok(key) = <&[u8; 32]>::try_from(raw) {
+            // The default length: the key is the caller's bytes, no copy to wipe.
+            return hchacha8_head(key, &input);
+        }
+        let mut key = [0u8; 32];
+        key[..raw.len()].copy_from_slice(raw);
+        let d = hchacha8_head(&key, &input);
         key.zeroize();
-        let d = Digest(out);
-        out.zeroize();
         d
     }
 
     /// Index hash: the digest is uniformly random already.
     pub(crate) fn hash(&self) -> u32 {
         u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
+    }
+
+    /// Other bits of the digest than [`Digest::hash`]'s, which the token index keeps
+    /// beside each slot number (`engine/sessions.rs`, `Tokens`).
+    pub(crate) fn tag(&self) -> u32 {
+        u32::from_le_bytes([self.0[4], self.0[5], self.0[6], self.0[7]])
     }
 
     /// Constant-time equality.
@@ -339,30 +353,27 @@ mod tests {
 
     #[test]
     fn digest_is_hchacha8_of_the_crate() {
-        use chacha20::{R8, R12, R20, hchacha};
+        use chacha20::{R8, hchacha};
         let key: [u8; 32] = core::array::from_fn(|i| (i * 7 + 3) as u8);
         let input: [u8; 16] = core::array::from_fn(|i| (i * 13 + 5) as u8);
         let want = |out: &[u8]| -> [u8; 16] { out[..16].try_into().unwrap() };
         assert_eq!(
-            hchacha_head::<8>(&key, &input),
+            hchacha8_head(&key, &input).0,
             want(&hchacha::<R8>(&key.into(), &input.into()))
         );
-        assert_eq!(
-            hchacha_head::<12>(&key, &input),
-            want(&hchacha::<R12>(&key.into(), &input.into()))
-        );
-        assert_eq!(
-            hchacha_head::<20>(&key, &input),
-            want(&hchacha::<R20>(&key.into(), &input.into()))
-        );
-        // And Digest::of is HChaCha8 over the zero-padded token bytes and the labelled input.
-        let raw = [0xa5u8; 32];
-        let mut inp = *DIGEST_INPUT;
-        inp[15] ^= 32;
-        assert_eq!(
-            Digest::of(&raw).0,
-            want(&hchacha::<R8>(&raw.into(), &inp.into()))
-        );
+        // And Digest::of is HChaCha8 over the zero-padded token bytes and the labelled
+        // input, for every token length.
+        for n in 1..=32 {
+            let raw: [u8; 32] =
+                core::array::from_fn(|i| if i < n { (i * 29 + 1) as u8 } else { 0 });
+            let mut inp = *DIGEST_INPUT;
+            inp[15] ^= n as u8;
+            assert_eq!(
+                Digest::of(&raw[..n]).0,
+                want(&hchacha::<R8>(&raw.into(), &inp.into())),
+                "{n} bytes"
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,8 @@ struct State {
     guard: Option<(ForkGuard, u32)>,
     /// The keyed digests' key (`digests.rs`).
     key: (u64, u64),
+    /// How the token index packs its cells (`sessions.rs`).
+    tokens: sessions::Tokens,
     /// How far the engine's time runs ahead of the caller's `now` ([`State::at`]): 0,
     /// unless a restored snapshot holds sessions that began before the caller's clock's
     /// zero (a process's monotonic clock starts near 0).
@@ -132,12 +134,14 @@ impl<S: Storage> Engine<S> {
         let mut rng = IdGen::from_seed(seed);
         let key = digests::new_key(&mut rng);
         let stats = fresh_stats(&config);
+        let tokens = sessions::Tokens::of(config.capacity);
         Ok(Engine {
             st: State {
                 config,
                 rng,
                 guard: None,
                 key,
+                tokens,
                 base: 0,
                 wheel,
                 pool,

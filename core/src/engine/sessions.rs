@@ -24,6 +24,58 @@ pub(super) fn expiry_of(s: &Slot) -> Death {
     }
 }
 
+/// The token index ([`crate::index`] over `Parts::index`). Each cell holds a slot number
+/// in its low `bits` bits and, above them, bits of that slot's token digest
+/// ([`Digest::tag`]), so a probe passes the cell of another token without reading its
+/// slot (a cache miss in a big table) but once in `2^(32 - bits)`: 4,096 at a million
+/// sessions, 32 at the largest capacity. `bits` is the width of `capacity`, so a slot
+/// number never fills it and no cell equals [`index::EMPTY`].
+#[derive(Clone, Copy)]
+pub(super) struct Tokens {
+    bits: u32,
+}
+
+impl Tokens {
+    pub(super) fn of(capacity: u32) -> Tokens {
+        Tokens {
+            bits: u32::BITS - capacity.leading_zeros(),
+        }
+    }
+
+    #[inline]
+    fn cell(self, i: u32, d: &Digest) -> u32 {
+        // `bits` <= 27 (capacity <= 2^26): the shift is in range.
+        i | (d.tag() << self.bits)
+    }
+
+    #[inline]
+    fn slot(self, cell: u32) -> u32 {
+        cell & ((1 << self.bits) - 1)
+    }
+
+    /// The slot whose token digest is `d`.
+    #[inline]
+    pub(super) fn find(self, index: &[u32], slots: &[Slot], d: &Digest) -> Option<u32> {
+        let want = self.cell(0, d);
+        index::find(index, d.hash(), |v| {
+            (v ^ want) >> self.bits == 0 && slots[self.slot(v) as usize].digest.ct_eq(d)
+        })
+        .map(|v| self.slot(v))
+    }
+
+    /// Index slot `i` under its digest `d`.
+    pub(super) fn insert(self, index: &mut [u32], i: u32, d: &Digest) {
+        index::insert(index, d.hash(), self.cell(i, d));
+    }
+
+    /// Take slot `i`, whose digest is `d`, out of the index.
+    pub(super) fn remove(self, index: &mut [u32], slots: &[Slot], i: u32, d: &Digest) {
+        index::remove(index, d.hash(), self.cell(i, d), |v| {
+            slots[self.slot(v) as usize].digest.hash()
+        });
+    }
+}
+
 impl State {
     fn live(p: &Parts<'_>, h: SessionRef) -> Result<u32, Error> {
         match p.slots.get(h.slot as usize) {
@@ -102,8 +154,7 @@ impl State {
         loop {
             self.rng.fill(&mut raw[..n]);
             let d = Digest::of(&raw[..n]);
-            let taken = index::find(p.index, d.hash(), |v| p.slots[v as usize].digest.ct_eq(&d))
-                .is_some()
+            let taken = self.tokens.find(p.index, p.slots, &d).is_some()
                 || Tombstones::find(p.tombstones, p.tombstone_index, &d).is_some();
             if !taken {
                 let t = Token::encode(&raw[..n]);
@@ -139,7 +190,7 @@ impl State {
             ..Slot::EMPTY
         };
         let deadline = s.deadline();
-        index::insert(p.index, digest.hash(), i);
+        self.tokens.insert(p.index, i, &digest);
         slot::push_back(p.slots, &mut self.lru_head, i);
         // deadline > now >= wheel time, so this cannot be AlreadyDue.
         let _ = self.wheel.insert(p.links, i, deadline);
@@ -161,10 +212,7 @@ impl State {
         }
         let digest = Digest::of(&raw[..n]);
         raw.zeroize();
-        let i = index::find(p.index, digest.hash(), |v| {
-            p.slots[v as usize].digest.ct_eq(&digest)
-        })
-        .ok_or(None)?;
+        let i = self.tokens.find(p.index, p.slots, &digest).ok_or(None)?;
         if now >= p.slots[i as usize].deadline() {
             return Err(Some(i));
         }
@@ -194,10 +242,7 @@ impl State {
         }
         let digest = Digest::of(&raw[..n]);
         raw.zeroize();
-        let slots = &*p.slots;
-        if let Some(i) = index::find(p.index, digest.hash(), |v| {
-            slots[v as usize].digest.ct_eq(&digest)
-        }) {
+        if let Some(i) = self.tokens.find(p.index, p.slots, &digest) {
             let s = &p.slots[i as usize];
             if now >= s.deadline() {
                 let death = expiry_of(s);
@@ -269,8 +314,7 @@ impl State {
     fn rekey(&mut self, p: &mut Parts<'_>, i: u32) -> Token {
         let (token, digest) = self.new_token(p);
         let old = p.slots[i as usize].digest;
-        let slots = &*p.slots;
-        index::remove(p.index, old.hash(), i, |v| slots[v as usize].digest.hash());
+        self.tokens.remove(p.index, p.slots, i, &old);
         let s = &p.slots[i as usize];
         // At login the slot is already authenticated: the pre-login token is kept.
         let keep = Keep::of(Death::RotatedOut, s.state == STATE_AUTH);
@@ -286,7 +330,7 @@ impl State {
         let s = &mut p.slots[i as usize];
         s.digest = digest;
         s.epoch = rules::next_epoch(s.epoch);
-        index::insert(p.index, digest.hash(), i);
+        self.tokens.insert(p.index, i, &digest);
         token
     }
 
@@ -357,10 +401,7 @@ impl State {
             return;
         }
         self.detach(p, i);
-        let slots = &*p.slots;
-        index::remove(p.index, s.digest.hash(), i, |v| {
-            slots[v as usize].digest.hash()
-        });
+        self.tokens.remove(p.index, p.slots, i, &s.digest);
         self.wheel.remove(p.links, i);
         self.pool.release(p.pool, p.pool_next, s.payload_head);
         self.pool.release(p.pool, p.pool_next, s.principal_head);
@@ -476,5 +517,58 @@ impl State {
             return Err(Error::Session(death.invalid()));
         }
         Ok(self.info(p, i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::Tokens;
+    use crate::index;
+    use crate::slot::Slot;
+    use crate::token::Digest;
+    use std::vec;
+
+    /// Digests that share their index hash, some their tag too: the index still finds each
+    /// slot by its whole digest, and only that one, through inserts and removals.
+    #[test]
+    fn token_cells_tell_digests_apart_by_tag_then_by_slot() {
+        let capacity = 8u32;
+        let tokens = Tokens::of(capacity);
+        let digest = |tag: u8, rest: u8| {
+            let mut d = [0u8; 16];
+            d[..4].copy_from_slice(&7u32.to_le_bytes());
+            d[4] = tag;
+            d[8] = rest;
+            Digest(d)
+        };
+        // Slots 0..6: tags 1, 1, 2, 2, 3, 3 and distinct remaining bytes; slot 7 unused.
+        let ds: std::vec::Vec<Digest> = (0..6u8).map(|i| digest(1 + i / 2, i)).collect();
+        let mut slots = vec![Slot::EMPTY; capacity as usize];
+        for (s, d) in slots.iter_mut().zip(&ds) {
+            s.digest = *d;
+        }
+        let mut table = vec![index::EMPTY; index::cells_for(capacity)];
+        for (i, d) in ds.iter().enumerate() {
+            tokens.insert(&mut table, i as u32, d);
+        }
+        assert!(
+            table
+                .iter()
+                .all(|&c| c == index::EMPTY || c >> tokens.bits != 0)
+        );
+        for (i, d) in ds.iter().enumerate() {
+            assert_eq!(tokens.find(&table, &slots, d), Some(i as u32));
+        }
+        // Same hash and tag as slot 0, another digest: not found.
+        assert_eq!(tokens.find(&table, &slots, &digest(1, 99)), None);
+        assert_eq!(tokens.find(&table, &slots, &digest(9, 0)), None);
+        for i in [2usize, 0, 5] {
+            tokens.remove(&mut table, &slots, i as u32, &ds[i]);
+            assert_eq!(tokens.find(&table, &slots, &ds[i]), None);
+        }
+        for i in [1usize, 3, 4] {
+            assert_eq!(tokens.find(&table, &slots, &ds[i]), Some(i as u32));
+        }
     }
 }

@@ -28,7 +28,6 @@ use super::{Engine, State};
 use crate::config::MAX_PRINCIPAL;
 use crate::error::{Error, Expiry, SnapshotError};
 use crate::event::Event;
-use crate::index;
 use crate::pool::{self, Chunks};
 use crate::rules::{self, Times};
 use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, Slot};
@@ -363,9 +362,7 @@ impl State {
     ) -> Result<(), SnapshotError> {
         let corrupt = SnapshotError::Corrupt;
         let i = rec.slot;
-        let taken = index::find(p.index, rec.digest.hash(), |v| {
-            p.slots[v as usize].digest.ct_eq(&rec.digest)
-        });
+        let taken = self.tokens.find(p.index, p.slots, &rec.digest);
         let s = p.slots.get(i as usize).ok_or(corrupt)?;
         let generation = s.generation;
         if s.is_live() || taken.is_some() {
@@ -407,7 +404,7 @@ impl State {
             addr_count: rec.addr_count,
             flags: rec.flags,
         };
-        index::insert(p.index, rec.digest.hash(), i);
+        self.tokens.insert(p.index, i, &rec.digest);
         if authenticated {
             self.attach_principal(p, i);
             self.stats.authenticated += 1;
