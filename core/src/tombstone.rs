@@ -169,6 +169,52 @@ impl Tombstones {
         index::insert(table, digest.hash(), pos);
     }
 
+    /// Read the cells an insert of `digest` will probe (for a sweep reading ahead, see
+    /// `engine/sessions.rs`); the result only feeds `black_box`.
+    pub(crate) fn warm_insert(table: &[u32], digest: &Digest) -> u32 {
+        let m = table.len().wrapping_sub(1);
+        table.get(digest.hash() as usize & m).copied().unwrap_or(0)
+    }
+
+    /// Read what the `ahead`-th next insert into ring `keep` will read to forget that
+    /// ring's oldest entry, if the ring is full by then: the entry, the run of index cells
+    /// from its home to the next empty one and the entries those name (the backward
+    /// shift asks for their hashes). The result only feeds `black_box`.
+    pub(crate) fn warm_victim(
+        &self,
+        ring: &[Tombstone],
+        table: &[u32],
+        keep: Keep,
+        ahead: u32,
+    ) -> u32 {
+        let total = ring.len() as u32;
+        let kept = kept_len(total);
+        let (base, cap) = match keep {
+            Keep::Kept => (0, kept),
+            Keep::Churn => (kept, total - kept),
+        };
+        let r = keep as usize;
+        if cap == 0 || self.len[r] < cap {
+            return 0;
+        }
+        let pos = base + (self.head[r] + ahead % cap) % cap;
+        let Some(old) = ring.get(pos as usize) else {
+            return 0;
+        };
+        let m = table.len().wrapping_sub(1);
+        let mut j = old.digest.hash() as usize & m;
+        let mut acc = 0;
+        for _ in 0..8 {
+            let Some(&v) = table.get(j) else { break };
+            if v == index::EMPTY {
+                break;
+            }
+            acc ^= ring.get(v as usize).map_or(0, |t| t.digest.hash());
+            j = (j + 1) & m;
+        }
+        acc
+    }
+
     /// One ring's entries, oldest first (what a snapshot carries, in the order a restore
     /// inserts them again).
     #[cfg(feature = "snapshot")]

@@ -16,6 +16,9 @@ use crate::storage::Parts;
 use crate::token::{self, Digest, Token};
 use crate::tombstone::{Death, Keep, Tombstones};
 
+/// Expired sessions a sweep takes out of the wheel and reads ahead for at a time.
+const SWEEP_BATCH: usize = 16;
+
 /// Which deadline ended a session whose deadline has passed.
 pub(super) fn expiry_of(s: &Slot) -> Death {
     match rules::expiry(&s.times()) {
@@ -66,6 +69,27 @@ impl Tokens {
     /// Index slot `i` under its digest `d`.
     pub(super) fn insert(self, index: &mut [u32], i: u32, d: &Digest) {
         index::insert(index, d.hash(), self.cell(i, d));
+    }
+
+    /// Read what taking the slot whose digest is `d` out of the index will read: the run
+    /// of cells from its home to the next empty one, and the slot each names (the
+    /// backward shift asks for their hashes). For [`State::sweep`], which reads ahead
+    /// for a batch so the cache misses overlap; the result only feeds `black_box`.
+    fn warm(self, index: &[u32], slots: &[Slot], d: &Digest) -> u32 {
+        let m = index.len().wrapping_sub(1);
+        let mut j = d.hash() as usize & m;
+        let mut acc = 0;
+        for _ in 0..8 {
+            let Some(&v) = index.get(j) else { break };
+            if v == index::EMPTY {
+                break;
+            }
+            acc ^= slots
+                .get(self.slot(v) as usize)
+                .map_or(0, |s| s.digest.hash());
+            j = (j + 1) & m;
+        }
+        acc
     }
 
     /// Take slot `i`, whose digest is `d`, out of the index.
@@ -455,24 +479,59 @@ impl State {
         n
     }
 
+    /// End every session past its deadline, in batches: the wheel hands out up to
+    /// [`SWEEP_BATCH`] of them, the memory their ends will touch is read for all of them
+    /// first ([`State::warm_ends`]), then each is ended. In a big table each end misses
+    /// the cache a few times (its index cells, its tombstone's); read one batch ahead,
+    /// those misses overlap instead of queueing.
     pub(super) fn sweep(&mut self, p: &mut Parts<'_>, now: u64) -> usize {
         let mut n = 0;
         loop {
-            let slots = &*p.slots;
-            let Some(i) = self
-                .wheel
-                .next_expired(p.links, now, |e| slots[e as usize].deadline())
-            else {
-                return n;
-            };
-            let s = &p.slots[i as usize];
-            if s.state == STATE_FREE {
-                continue;
+            let mut batch = [0u32; SWEEP_BATCH];
+            let mut k = 0;
+            while k < SWEEP_BATCH {
+                let slots = &*p.slots;
+                let Some(i) = self
+                    .wheel
+                    .next_expired(p.links, now, |e| slots[e as usize].deadline())
+                else {
+                    break;
+                };
+                // Handed out of the wheel (unlinked), so no later call hands it out again.
+                if p.slots[i as usize].state != STATE_FREE {
+                    batch[k] = i;
+                    k += 1;
+                }
             }
-            let death = expiry_of(s);
-            self.destroy(p, i, death, now);
-            n += 1;
+            self.warm_ends(p, &batch[..k]);
+            for &i in &batch[..k] {
+                let death = expiry_of(&p.slots[i as usize]);
+                self.destroy(p, i, death, now);
+            }
+            n += k;
+            if k < SWEEP_BATCH {
+                return n;
+            }
         }
+    }
+
+    /// Read what ending the sessions in `batch` (in order) will read and write in the
+    /// token index, the tombstones and their neighbours' slots, without changing anything.
+    fn warm_ends(&self, p: &Parts<'_>, batch: &[u32]) {
+        let mut acc = 0u32;
+        for (k, &i) in batch.iter().enumerate() {
+            let s = &p.slots[i as usize];
+            acc ^= self.tokens.warm(p.index, p.slots, &s.digest);
+            acc ^= Tombstones::warm_insert(p.tombstone_index, &s.digest);
+            let keep = Keep::of(expiry_of(s), s.state == STATE_AUTH);
+            acc ^= self
+                .tombs
+                .warm_victim(p.tombstones, p.tombstone_index, keep, k as u32);
+            for n in [s.prev, s.next] {
+                acc ^= p.slots.get(n as usize).map_or(0, |s| s.next);
+            }
+        }
+        core::hint::black_box(acc);
     }
 
     pub(super) fn session(
