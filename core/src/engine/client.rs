@@ -41,6 +41,11 @@ impl State {
         now: u64,
     ) -> Result<(), Invalid> {
         let (ip, ua) = self.client_digests(client);
+        if ip.is_none() && ua.is_none() {
+            // Nothing seen or watched: nothing to compare, count or remember
+            // (`rules::client_check` finds no change in nothing).
+            return Ok(());
+        }
         let s = p.slots[i as usize];
         let check = rules::client_check(&self.config, (s.ip, s.ua), (ip, ua));
         if check.ip_moved {

@@ -67,7 +67,7 @@ impl<const C: usize, const D: usize> Sip<C, D> {
         v[2] = v[2].rotate_left(32);
     }
 
-    #[inline(always)]
+    #[inline]
     fn block(&mut self, m: u64) {
         self.v[3] ^= m;
         for _ in 0..C {
@@ -101,7 +101,7 @@ impl<const C: usize, const D: usize> Sip<C, D> {
         }
     }
 
-    #[inline(always)]
+    #[inline]
     fn finish(mut self) -> u64 {
         let m = ((self.len as u64 & 0xff) << 56) | self.tail;
         self.block(m);

@@ -16,8 +16,14 @@ use crate::storage::Parts;
 use crate::token::{self, Digest, Token};
 use crate::tombstone::{Death, Keep, Tombstones};
 
-/// Expired sessions a sweep takes out of the wheel and reads ahead for at a time.
-const SWEEP_BATCH: usize = 64;
+/// Expired sessions a sweep takes out of the wheel and reads ahead for at a time: on
+/// 64-bit targets (servers, big tables); one at a time elsewhere (a microcontroller's
+/// table fits its memory, which has no cache to miss, and its stack is small).
+const SWEEP_BATCH: usize = if cfg!(target_pointer_width = "64") {
+    64
+} else {
+    1
+};
 
 /// Which deadline ended a session whose deadline has passed.
 pub(super) fn expiry_of(s: &Slot) -> Death {
@@ -509,7 +515,9 @@ impl State {
                     k += 1;
                 }
             }
-            self.warm_ends(p, &batch[..k]);
+            if SWEEP_BATCH > 1 {
+                self.warm_ends(p, &batch[..k]);
+            }
             for &i in &batch[..k] {
                 let death = expiry_of(&p.slots[i as usize]);
                 self.destroy(p, i, death, now);

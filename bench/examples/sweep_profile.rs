@@ -1,0 +1,28 @@
+//! Sweep under callgrind: `sweep_profile LIVE ROUNDS` fills an engine with LIVE sessions,
+//! then ROUNDS times adds 1,000 sessions that expire and sweeps them. Not part of `make bench`.
+
+use sessile::{Client, Engine, Store};
+use sessile_bench::stores::sessile_config;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let live: u32 = args.next().map_or(10_000, |a| a.parse().expect("LIVE"));
+    let rounds: u32 = args.next().map_or(5, |a| a.parse().expect("ROUNDS"));
+    let mut e = Engine::new(sessile_config(live + 1_016), [7; 32]).expect("config");
+    for _ in 0..live {
+        e.create(1, &Client::NONE).expect("room");
+    }
+    let mut now = 10;
+    let mut swept = 0;
+    for _ in 0..rounds {
+        for _ in 0..1_000 {
+            let (_, s) = e.create(now, &Client::NONE).expect("room");
+            e.set_timeouts(s.handle, Some(1_000), None, now)
+                .expect("timeout");
+        }
+        now += 1_001;
+        swept += sessile::Engine::sweep(&mut e, now);
+        while e.pop_event().is_some() {}
+    }
+    assert_eq!(swept, 1_000 * rounds as usize);
+}
