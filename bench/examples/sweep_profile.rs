@@ -1,5 +1,7 @@
 //! Sweep under callgrind: `sweep_profile LIVE ROUNDS` fills an engine with LIVE sessions,
-//! then ROUNDS times adds 1,000 sessions that expire and sweeps them. Not part of `make bench`.
+//! then ROUNDS times adds 1,000 sessions that expire and sweeps them. With FLUSH set, 64 MiB
+//! are touched before each sweep (as the bench does) and the median sweep time is printed.
+//! Not part of `make bench`.
 
 use sessile::{Client, Engine, Store};
 use sessile_bench::stores::sessile_config;
@@ -14,6 +16,9 @@ fn main() {
     }
     let mut now = 10;
     let mut swept = 0;
+    let flush = std::env::var_os("FLUSH").is_some();
+    let mut buf = vec![0u8; 64 << 20];
+    let mut times = Vec::new();
     for _ in 0..rounds {
         for _ in 0..1_000 {
             let (_, s) = e.create(now, &Client::NONE).expect("room");
@@ -21,8 +26,20 @@ fn main() {
                 .expect("timeout");
         }
         now += 1_001;
+        if flush {
+            sessile_bench::measure::evict_caches(&mut buf);
+        }
+        let t = sessile_bench::measure::Stamp::now();
         swept += sessile::Engine::sweep(&mut e, now);
+        times.push(t.elapsed().as_secs_f64() * 1e6);
         while e.pop_event().is_some() {}
     }
     assert_eq!(swept, 1_000 * rounds as usize);
+    if flush || std::env::var_os("PRINT").is_some() {
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{live} live: sweep median {:.0} µs (of {rounds})",
+            times[times.len() / 2]
+        );
+    }
 }
