@@ -235,6 +235,27 @@ pub fn memory_table(m: &Memory) -> String {
     out
 }
 
+/// Where sessile's bytes per session go, region by region (`Layout` of the memory
+/// measurement's config), as one markdown sentence.
+pub fn memory_breakdown(live: usize) -> String {
+    use sessile::{Layout, Link, Slot, Tombstone};
+    use std::mem::size_of;
+    let config = crate::stores::sessile_config(u32::try_from(live).unwrap_or(u32::MAX));
+    let l = Layout::of(&config);
+    let per = |bytes: usize| bytes as f64 / l.slots.max(1) as f64;
+    format!(
+        "Where they go: the session record (`Slot`) {:.1} B, the token index {:.1} B, the \
+         principal index {:.1} B, the timing wheel's links {:.1} B, the remembered dead \
+         tokens (ring and index) {:.1} B, the event ring {:.2} B.",
+        per(l.slots * size_of::<Slot>()),
+        per(l.index * 4),
+        per(l.principals * 4),
+        per(l.links * size_of::<Link>()),
+        per(l.tombstones * size_of::<Tombstone>() + l.tombstone_index * 4),
+        per(l.events * size_of::<sessile::Event>()),
+    )
+}
+
 /// The targets table (markdown).
 pub fn targets_table(ts: &[Target]) -> String {
     let mut out = String::from("| target | measured | verdict |\n|---|---|---|\n");
@@ -331,6 +352,7 @@ pub fn markdown(r: &Results) -> Result<String, String> {
         fmt_count(r.memory.live),
         r.memory.sessile_fill_allocations
     );
+    let _ = writeln!(out, "\n{}", memory_breakdown(r.memory.live));
     out.push_str("\n## Targets\n\n");
     out.push_str(&targets_table(&ts));
     out.push_str("\n## Where validate's time goes\n\n");

@@ -189,6 +189,10 @@ fn verdicts_follow_the_thresholds() {
         assert_eq!(md.matches(op).count(), 2, "{op} at both table counts");
     }
     assert!(md.contains("bench-core.png"));
+    assert!(
+        md.contains("Where they go: the session record (`Slot`) "),
+        "{md}"
+    );
     assert!(md.contains("| whole validate | 210 | 100% |"), "{md}");
     assert_eq!(report::fmt_count(1_000_000), "1,000,000");
     assert_eq!(report::fmt_ns(1_530.0), "1.53 µs");
