@@ -174,3 +174,42 @@ fn log_out_everywhere_counts_live_sessions_only_and_ends_lapsed_ones_as_expired(
         Err(sessile::Invalid::Revoked)
     );
 }
+
+#[test]
+fn eviction_gives_used_sessions_a_second_chance_within_a_bounded_walk() {
+    // A full table of anonymous sessions. The first 10 are never used again; the rest
+    // are: a create evicts the first unused one (CLOCK's second chance).
+    let capacity = 100u32;
+    let config = Config {
+        capacity,
+        ..Config::default()
+    };
+    let mut e = Engine::new(config, [3; 32]).unwrap();
+    let tokens: Vec<_> = (0..capacity)
+        .map(|_| e.create(0, &Client::NONE).unwrap().0)
+        .collect();
+    for t in &tokens[..10] {
+        e.validate(t.as_bytes(), 1, &Client::NONE).unwrap();
+    }
+    e.create(2, &Client::NONE).unwrap();
+    assert_eq!(
+        e.validate(tokens[10].as_bytes(), 3, &Client::NONE)
+            .unwrap_err(),
+        sessile::Invalid::Evicted,
+        "the first session not used since it was created goes"
+    );
+    for t in tokens[..10].iter().chain(&tokens[11..]) {
+        e.validate(t.as_bytes(), 3, &Client::NONE).unwrap();
+    }
+    // Now every session is used (bits set; the hand stands at tokens[11]). The walk that
+    // makes room passes 64 of them, clearing their bits, and takes the 65th: a create on
+    // a full table never walks the whole list.
+    e.create(4, &Client::NONE).unwrap();
+    assert_eq!(
+        e.validate(tokens[11 + 64].as_bytes(), 5, &Client::NONE)
+            .unwrap_err(),
+        sessile::Invalid::Evicted
+    );
+    assert_eq!(e.stats().evictions, 2);
+    assert_eq!(e.stats().live, capacity);
+}

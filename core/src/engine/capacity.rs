@@ -10,9 +10,11 @@
 //! which moves them to the tail) and takes the first one not used since it last passed.
 //! A validation therefore writes one bit in the slot it already holds instead of
 //! relinking the list (which touched up to four other slots, each a cache miss in a big
-//! table), and eviction costs O(1) amortized: each step clears a bit one validation set.
-//! Only this list is ever searched, so a logged-in session is never evicted to admit an
-//! anonymous one.
+//! table). One eviction passes at most [`CLOCK_MAX_PASS`] referenced sessions and then
+//! takes the next one even if referenced, so no create waits for a walk of the whole
+//! list (a million cache misses at a million sessions all used since the hand's last
+//! turn). Only this list is ever searched, so a logged-in session is never evicted to
+//! admit an anonymous one.
 
 use super::State;
 use crate::error::Error;
@@ -20,6 +22,11 @@ use crate::event::EventKind;
 use crate::slot::{NIL, REFERENCED, Slot};
 use crate::storage::Parts;
 use crate::tombstone::Death;
+
+/// Most referenced sessions one eviction passes (clearing their bits) before it takes
+/// the next anonymous session whatever its bit: the work of a create on a full table is
+/// bounded, as in Redis's sampled LRU.
+const CLOCK_MAX_PASS: u32 = 64;
 
 /// Every slot free and on the free list, in order (slot 0 first).
 pub(super) fn all_free(slots: &mut [Slot]) {
@@ -32,9 +39,9 @@ pub(super) fn all_free(slots: &mut [Slot]) {
 
 impl State {
     /// A free slot for a new session, off the free list. When the table is full, expired
-    /// sessions are reclaimed first, then an anonymous session not used lately is
-    /// evicted (see the module docs) (never an authenticated one: [`crate::rules::evictable_for_new_session`]); with
-    /// neither, `CapacityExhausted`.
+    /// sessions are reclaimed first, then an anonymous session not used lately is evicted
+    /// (see the module docs; never an authenticated one:
+    /// [`crate::rules::evictable_for_new_session`]); with neither, `CapacityExhausted`.
     pub(super) fn take_free_slot(&mut self, p: &mut Parts<'_>, now: u64) -> Result<u32, Error> {
         if self.free_head == NIL {
             // Raised when the table first fills, and again each time a whole table's worth
@@ -69,9 +76,10 @@ impl State {
 
     /// Evict an anonymous session other than `except`: the first the CLOCK hand (the
     /// head of the anonymous list) finds not referenced since it last passed; referenced
-    /// ones it passes lose the bit and go to the tail. False if there is none but
-    /// `except`. Ends within two turns of the list: after one, no bit is set.
+    /// ones it passes lose the bit and go to the tail; after [`CLOCK_MAX_PASS`] of them
+    /// the next one goes whatever its bit. False if there is none but `except`.
     pub(super) fn evict_anonymous(&mut self, p: &mut Parts<'_>, now: u64, except: u32) -> bool {
+        let mut passed = 0;
         loop {
             let i = self.lru_head;
             if i == NIL {
@@ -83,11 +91,12 @@ impl State {
                     // `except` alone in the list.
                     return false;
                 }
-            } else if s.flags & REFERENCED == 0 {
+            } else if s.flags & REFERENCED == 0 || passed == CLOCK_MAX_PASS {
                 self.destroy(p, i, Death::Evicted, now);
                 return true;
             } else {
                 s.flags &= !REFERENCED;
+                passed += 1;
             }
             self.lru_head = s.next;
         }

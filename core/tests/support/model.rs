@@ -231,8 +231,9 @@ impl Model {
     }
 
     /// CLOCK: the hand passes `except` and referenced sessions (clearing the bit, to the
-    /// back) and evicts the first other one.
+    /// back), at most 64 of the latter, and evicts the first other one.
     fn evict_anonymous(&mut self, except: usize) -> bool {
+        let mut passed = 0;
         loop {
             let Some(&x) = self.anon.first() else {
                 return false;
@@ -241,11 +242,12 @@ impl Model {
                 if self.anon.len() == 1 {
                     return false;
                 }
-            } else if !self.sessions[x].referenced {
+            } else if !self.sessions[x].referenced || passed == 64 {
                 self.destroy(x, Death::Evicted);
                 return true;
             } else {
                 self.sessions[x].referenced = false;
+                passed += 1;
             }
             self.anon.rotate_left(1);
         }
