@@ -65,6 +65,20 @@ pub(crate) fn remove(
     value: u32,
     hash_of: impl Fn(u32) -> u32,
 ) -> bool {
+    remove_with(table, hash, value, |v, _, _| hash_of(v) as usize)
+}
+
+/// [`remove`], where `home_of(v, j, d)` gives the home cell (or any number whose low
+/// bits are it) of the value `v` found at cell `j`, `d` cells after the first cell of
+/// its cluster (the run of full cells it is in): its home is one of the `d + 1` cells up
+/// to `j`. A caller that keeps the low bits of the home in each value can so tell homes
+/// without looking up the values' keys while `d` is small.
+pub(crate) fn remove_with(
+    table: &mut [u32],
+    hash: u32,
+    value: u32,
+    home_of: impl Fn(u32, usize, usize) -> usize,
+) -> bool {
     let m = mask(table);
     let mut i = hash as usize & m;
     let mut found = false;
@@ -81,6 +95,16 @@ pub(crate) fn remove(
     if !found {
         return false;
     }
+    // The cluster's first cell: entries only ever move back towards their homes, never
+    // before them, so every home in the cluster stays at or after it.
+    let mut start = i;
+    for _ in 0..table.len() {
+        let before = start.wrapping_sub(1) & m;
+        if table[before] == EMPTY {
+            break;
+        }
+        start = before;
+    }
     let mut j = i;
     loop {
         j = (j + 1) & m;
@@ -88,7 +112,7 @@ pub(crate) fn remove(
         if v == EMPTY {
             break;
         }
-        let k = hash_of(v) as usize & m;
+        let k = home_of(v, j, j.wrapping_sub(start) & m) & m;
         // The entry at j may stay if its home k lies cyclically in (i, j].
         let stays = if i <= j {
             i < k && k <= j

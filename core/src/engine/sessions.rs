@@ -34,27 +34,47 @@ pub(super) fn expiry_of(s: &Slot) -> Death {
 }
 
 /// The token index ([`crate::index`] over `Parts::index`). Each cell holds a slot number
-/// in its low `bits` bits and, above them, bits of that slot's token digest
-/// ([`Digest::tag`]), so a probe passes the cell of another token without reading its
-/// slot (a cache miss in a big table) but once in `2^(32 - bits)`: 4,096 at a million
-/// sessions, 32 at the largest capacity. `bits` is the width of `capacity`, so a slot
-/// number never fills it and no cell equals [`index::EMPTY`].
+/// in its low `bits` bits and, above them, the low `home_bits` bits of the digest's home
+/// cell, then bits of the digest itself ([`Digest::tag`]). So:
+///
+/// - a probe passes the cell of another token without reading its slot (a cache miss in
+///   a big table) but about once in `2^(32 - bits)` (4,096 at a million sessions);
+/// - a removal's backward shift tells each following entry's home from its cell while
+///   the entry is fewer than `2^home_bits` cells into its cluster (nearly always), instead
+///   of reading its slot for the hash.
+///
+/// `bits` is the width of `capacity`, so a slot number never fills it and no cell equals
+/// [`index::EMPTY`].
 #[derive(Clone, Copy)]
 pub(super) struct Tokens {
     bits: u32,
+    home_bits: u32,
 }
 
 impl Tokens {
     pub(super) fn of(capacity: u32) -> Tokens {
+        let bits = u32::BITS - capacity.leading_zeros();
+        // At most 6, at most what is left above the slot number (>= 5: capacity <= 2^26),
+        // and at most the index's own width, so a home's low bits mean the same
+        // wherever the probe wraps.
+        let cells = index::cells_for(capacity).trailing_zeros();
         Tokens {
-            bits: u32::BITS - capacity.leading_zeros(),
+            bits,
+            home_bits: 6.min(u32::BITS - bits).min(cells),
         }
     }
 
     #[inline]
+    fn home_mask(self) -> u32 {
+        (1 << self.home_bits) - 1
+    }
+
+    #[inline]
     fn cell(self, i: u32, d: &Digest) -> u32 {
-        // `bits` <= 27 (capacity <= 2^26): the shift is in range.
-        i | (d.tag() << self.bits)
+        // `bits` <= 27 and `bits + home_bits` <= 32: the first shift is in range, the
+        // second may be 32 (no digest bits then).
+        i | ((d.hash() & self.home_mask()) << self.bits)
+            | d.tag().checked_shl(self.bits + self.home_bits).unwrap_or(0)
     }
 
     #[inline]
@@ -84,10 +104,10 @@ impl Tokens {
     }
 
     /// Read what taking the slot whose digest is `d` out of the index will read: the run
-    /// of cells from its home to the next empty one, and the slot each names (the
-    /// backward shift asks for their hashes). For [`State::sweep`], which reads ahead
-    /// for a batch so the cache misses overlap; the result only feeds `black_box`.
-    fn warm(self, index: &[u32], slots: &[Slot], d: &Digest) -> u32 {
+    /// of cells from its home to the next empty one (the backward shift tells their
+    /// homes from the cells). For [`State::sweep`], which reads ahead for a batch so the
+    /// cache misses overlap; the result only feeds `black_box`.
+    fn warm(self, index: &[u32], d: &Digest) -> u32 {
         let m = index.len().wrapping_sub(1);
         let mut j = d.hash() as usize & m;
         let mut acc = 0;
@@ -96,9 +116,7 @@ impl Tokens {
             if v == index::EMPTY {
                 break;
             }
-            acc ^= slots
-                .get(self.slot(v) as usize)
-                .map_or(0, |s| s.digest.hash());
+            acc ^= v;
             j = (j + 1) & m;
         }
         acc
@@ -106,8 +124,16 @@ impl Tokens {
 
     /// Take slot `i`, whose digest is `d`, out of the index.
     pub(super) fn remove(self, index: &mut [u32], slots: &[Slot], i: u32, d: &Digest) {
-        index::remove(index, d.hash(), self.cell(i, d), |v| {
-            slots[self.slot(v) as usize].digest.hash()
+        let hm = self.home_mask() as usize;
+        index::remove_with(index, d.hash(), self.cell(i, d), |v, j, into| {
+            if into <= hm {
+                // The home is one of the `into + 1 <= 2^home_bits` cells up to `j`: the
+                // one whose low bits the cell keeps.
+                let low = (v >> self.bits) as usize & hm;
+                j.wrapping_sub(j.wrapping_sub(low) & hm)
+            } else {
+                slots[self.slot(v) as usize].digest.hash() as usize
+            }
         });
     }
 }
@@ -543,7 +569,7 @@ impl State {
         }
         for (k, &i) in batch.iter().enumerate() {
             let s = &p.slots[i as usize];
-            acc ^= self.tokens.warm(p.index, p.slots, &s.digest);
+            acc ^= self.tokens.warm(p.index, &s.digest);
             let keep = Keep::of(expiry_of(s), s.state == STATE_AUTH);
             acc ^= self
                 .tombs
@@ -608,6 +634,51 @@ mod tests {
     use crate::slot::Slot;
     use crate::token::Digest;
     use std::vec;
+
+    /// Removals keep every other digest findable, through clusters longer than the home
+    /// bits a cell keeps (where the shift reads slots instead) and across the table's
+    /// end: 90 digests crowd five homes, two of them next to the end of the table.
+    #[test]
+    fn token_removals_keep_the_rest_findable_in_long_clusters() {
+        let capacity = 100u32;
+        let tokens = Tokens::of(capacity);
+        assert_eq!(tokens.home_bits, 6);
+        let cells = index::cells_for(capacity) as u32;
+        let homes = [3u32, 4, 40, cells - 2, cells - 1];
+        let ds: std::vec::Vec<Digest> = (0..90u32)
+            .map(|i| {
+                let mut d = [0u8; 16];
+                // Hash bits above the table's width vary too: only the home counts.
+                let hash = homes[(i % 5) as usize] | (i << 20);
+                d[..4].copy_from_slice(&hash.to_le_bytes());
+                d[4..8].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_le_bytes());
+                d[8] = i as u8;
+                Digest(d)
+            })
+            .collect();
+        let mut slots = vec![Slot::EMPTY; capacity as usize];
+        for (s, d) in slots.iter_mut().zip(&ds) {
+            s.digest = *d;
+        }
+        let mut table = vec![index::EMPTY; cells as usize];
+        for (i, d) in ds.iter().enumerate() {
+            tokens.insert(&mut table, i as u32, d);
+        }
+        let mut live: std::vec::Vec<usize> = (0..ds.len()).collect();
+        let mut x = 0x9e37_79b9u32;
+        while !live.is_empty() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let gone = live.swap_remove(x as usize % live.len());
+            tokens.remove(&mut table, &slots, gone as u32, &ds[gone]);
+            assert_eq!(tokens.find(&table, &slots, &ds[gone]), None);
+            for &i in &live {
+                assert_eq!(tokens.find(&table, &slots, &ds[i]), Some(i as u32), "{i}");
+            }
+        }
+        assert!(table.iter().all(|&c| c == index::EMPTY));
+    }
 
     /// Digests that share their index hash, some their tag too: the index still finds each
     /// slot by its whole digest, and only that one, through inserts and removals.
