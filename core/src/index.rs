@@ -6,6 +6,7 @@
 //! The table is at least twice the number of entries it may hold (load <= 1/2).
 
 use crate::slot::NIL;
+use crate::token::Digest;
 
 /// An empty index cell: it holds no slot.
 pub(crate) const EMPTY: u32 = NIL;
@@ -126,6 +127,122 @@ pub(crate) fn remove_with(
     }
     table[i] = EMPTY;
     true
+}
+
+/// An index of values below a bound (slot numbers, ring positions) keyed by token
+/// digests, whose cells carry more than the value. Each cell holds the value in its low
+/// `bits` bits and, above them, the low `home_bits` bits of the digest's home cell, then
+/// bits of the digest itself ([`Digest::tag`]). So:
+///
+/// - a probe passes the cell of another digest without reading the record the value
+///   names (a cache miss in a big table) but about once in `2^(32 - bits)` (4,096 at a
+///   million values);
+/// - a removal's backward shift tells each following entry's home from its cell while
+///   the entry is fewer than `2^home_bits` cells into its cluster (nearly always), instead
+///   of reading its record for the hash.
+///
+/// `bits` is the width of the bound, so a value never fills it and no cell equals
+/// [`EMPTY`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tagged {
+    bits: u32,
+    home_bits: u32,
+}
+
+impl Tagged {
+    /// For values below `bound` (<= 2^26) in a table of `cells_for(bound)` cells.
+    pub(crate) fn of(bound: u32) -> Tagged {
+        let bits = u32::BITS - bound.leading_zeros();
+        // At most 6, at most what is left above the value (>= 5), and at most the
+        // table's own width, so a home's low bits mean the same wherever a probe wraps.
+        let cells = cells_for(bound).trailing_zeros();
+        Tagged {
+            bits,
+            home_bits: 6.min(u32::BITS.saturating_sub(bits)).min(cells),
+        }
+    }
+
+    #[inline]
+    fn home_mask(self) -> u32 {
+        (1 << self.home_bits) - 1
+    }
+
+    #[inline]
+    fn cell(self, value: u32, d: &Digest) -> u32 {
+        // `bits + home_bits` <= 32: the first shift is in range, the second may be 32
+        // (no digest bits then).
+        value
+            | (d.hash() & self.home_mask())
+                .checked_shl(self.bits)
+                .unwrap_or(0)
+            | d.tag().checked_shl(self.bits + self.home_bits).unwrap_or(0)
+    }
+
+    #[inline]
+    fn value(self, cell: u32) -> u32 {
+        cell & ((1 << self.bits) - 1)
+    }
+
+    /// The value stored under digest `d` for which `is` holds; `is` is asked only of
+    /// values whose cells carry `d`'s bits.
+    #[inline]
+    pub(crate) fn find(
+        self,
+        table: &[u32],
+        d: &Digest,
+        mut is: impl FnMut(u32) -> bool,
+    ) -> Option<u32> {
+        let want = self.cell(0, d);
+        find(table, d.hash(), |v| {
+            (v ^ want) >> self.bits == 0 && is(self.value(v))
+        })
+        .map(|v| self.value(v))
+    }
+
+    /// Store `value` under digest `d` (room guaranteed as for [`insert`]).
+    pub(crate) fn insert(self, table: &mut [u32], value: u32, d: &Digest) -> bool {
+        insert(table, d.hash(), self.cell(value, d))
+    }
+
+    /// Remove `value`, stored under digest `d`; `hash_of` gives the digest hash of the
+    /// record another value names, asked only 64 or more cells into a cluster.
+    pub(crate) fn remove(
+        self,
+        table: &mut [u32],
+        value: u32,
+        d: &Digest,
+        hash_of: impl Fn(u32) -> u32,
+    ) -> bool {
+        let hm = self.home_mask() as usize;
+        remove_with(table, d.hash(), self.cell(value, d), |v, j, into| {
+            if into <= hm {
+                // The home is one of the `into + 1 <= 2^home_bits` cells up to `j`: the
+                // one whose low bits the cell keeps.
+                let low = (v >> self.bits) as usize & hm;
+                j.wrapping_sub(j.wrapping_sub(low) & hm)
+            } else {
+                hash_of(self.value(v)) as usize
+            }
+        })
+    }
+
+    /// Read the cells a removal of digest `d` reads (its home to the next empty cell,
+    /// at most 8), for a caller reading ahead so cache misses overlap; the result only
+    /// feeds `black_box`.
+    pub(crate) fn warm(self, table: &[u32], d: &Digest) -> u32 {
+        let m = table.len().wrapping_sub(1);
+        let mut j = d.hash() as usize & m;
+        let mut acc = 0;
+        for _ in 0..8 {
+            let Some(&v) = table.get(j) else { break };
+            if v == EMPTY {
+                break;
+            }
+            acc ^= v;
+            j = (j + 1) & m;
+        }
+        acc
+    }
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ impl Tombstones {
         let pos = if self.len[r] == cap {
             let pos = base + self.head[r];
             let old = ring[pos as usize].digest;
-            index::remove(table, old.hash(), pos, |p| ring[p as usize].digest.hash());
+            index::Tagged::of(total).remove(table, pos, &old, |p| ring[p as usize].digest.hash());
             self.head[r] = (self.head[r] + 1) % cap;
             pos
         } else {
@@ -166,7 +166,7 @@ impl Tombstones {
             target_generation: target.1,
             death: death as u8,
         };
-        index::insert(table, digest.hash(), pos);
+        index::Tagged::of(total).insert(table, pos, &digest);
     }
 
     /// Read the cells an insert of `digest` will probe (for a sweep reading ahead, see
@@ -177,9 +177,8 @@ impl Tombstones {
     }
 
     /// Read what the `ahead`-th next insert into ring `keep` will read to forget that
-    /// ring's oldest entry, if the ring is full by then: the entry, the run of index cells
-    /// from its home to the next empty one and the entries those name (the backward
-    /// shift asks for their hashes). The result only feeds `black_box`.
+    /// ring's oldest entry, if the ring is full by then: the entry and the run of index
+    /// cells from its home to the next empty one. The result only feeds `black_box`.
     pub(crate) fn warm_victim(
         &self,
         ring: &[Tombstone],
@@ -201,18 +200,7 @@ impl Tombstones {
         let Some(old) = ring.get(pos as usize) else {
             return 0;
         };
-        let m = table.len().wrapping_sub(1);
-        let mut j = old.digest.hash() as usize & m;
-        let mut acc = 0;
-        for _ in 0..8 {
-            let Some(&v) = table.get(j) else { break };
-            if v == index::EMPTY {
-                break;
-            }
-            acc ^= ring.get(v as usize).map_or(0, |t| t.digest.hash());
-            j = (j + 1) & m;
-        }
-        acc
+        index::Tagged::of(total).warm(table, &old.digest) ^ old.target_slot
     }
 
     /// One ring's entries, oldest first (what a snapshot carries, in the order a restore
@@ -235,9 +223,8 @@ impl Tombstones {
     }
 
     pub(crate) fn find(ring: &[Tombstone], table: &[u32], digest: &Digest) -> Option<Found> {
-        let pos = index::find(table, digest.hash(), |p| {
-            ring[p as usize].digest.ct_eq(digest)
-        })?;
+        let pos = index::Tagged::of(ring.len() as u32)
+            .find(table, digest, |p| ring[p as usize].digest.ct_eq(digest))?;
         let t = &ring[pos as usize];
         Some(Found {
             death: Death::from_u8(t.death)?,

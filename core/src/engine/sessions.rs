@@ -33,68 +33,25 @@ pub(super) fn expiry_of(s: &Slot) -> Death {
     }
 }
 
-/// The token index ([`crate::index`] over `Parts::index`). Each cell holds a slot number
-/// in its low `bits` bits and, above them, the low `home_bits` bits of the digest's home
-/// cell, then bits of the digest itself ([`Digest::tag`]). So:
-///
-/// - a probe passes the cell of another token without reading its slot (a cache miss in
-///   a big table) but about once in `2^(32 - bits)` (4,096 at a million sessions);
-/// - a removal's backward shift tells each following entry's home from its cell while
-///   the entry is fewer than `2^home_bits` cells into its cluster (nearly always), instead
-///   of reading its slot for the hash.
-///
-/// `bits` is the width of `capacity`, so a slot number never fills it and no cell equals
-/// [`index::EMPTY`].
+/// The token index ([`index::Tagged`] over `Parts::index`): slot numbers keyed by
+/// their sessions' token digests.
 #[derive(Clone, Copy)]
-pub(super) struct Tokens {
-    bits: u32,
-    home_bits: u32,
-}
+pub(super) struct Tokens(index::Tagged);
 
 impl Tokens {
     pub(super) fn of(capacity: u32) -> Tokens {
-        let bits = u32::BITS - capacity.leading_zeros();
-        // At most 6, at most what is left above the slot number (>= 5: capacity <= 2^26),
-        // and at most the index's own width, so a home's low bits mean the same
-        // wherever the probe wraps.
-        let cells = index::cells_for(capacity).trailing_zeros();
-        Tokens {
-            bits,
-            home_bits: 6.min(u32::BITS - bits).min(cells),
-        }
-    }
-
-    #[inline]
-    fn home_mask(self) -> u32 {
-        (1 << self.home_bits) - 1
-    }
-
-    #[inline]
-    fn cell(self, i: u32, d: &Digest) -> u32 {
-        // `bits` <= 27 and `bits + home_bits` <= 32: the first shift is in range, the
-        // second may be 32 (no digest bits then).
-        i | ((d.hash() & self.home_mask()) << self.bits)
-            | d.tag().checked_shl(self.bits + self.home_bits).unwrap_or(0)
-    }
-
-    #[inline]
-    fn slot(self, cell: u32) -> u32 {
-        cell & ((1 << self.bits) - 1)
+        Tokens(index::Tagged::of(capacity))
     }
 
     /// The slot whose token digest is `d`.
     #[inline]
     pub(super) fn find(self, index: &[u32], slots: &[Slot], d: &Digest) -> Option<u32> {
-        let want = self.cell(0, d);
-        index::find(index, d.hash(), |v| {
-            (v ^ want) >> self.bits == 0 && slots[self.slot(v) as usize].digest.ct_eq(d)
-        })
-        .map(|v| self.slot(v))
+        self.0.find(index, d, |v| slots[v as usize].digest.ct_eq(d))
     }
 
     /// Index slot `i` under its digest `d`.
     pub(super) fn insert(self, index: &mut [u32], i: u32, d: &Digest) {
-        index::insert(index, d.hash(), self.cell(i, d));
+        self.0.insert(index, i, d);
     }
 
     /// Read the home cell of digest `d` (see [`Tokens::warm`]).
@@ -103,38 +60,16 @@ impl Tokens {
         index.get(d.hash() as usize & m).copied().unwrap_or(0)
     }
 
-    /// Read what taking the slot whose digest is `d` out of the index will read: the run
-    /// of cells from its home to the next empty one (the backward shift tells their
-    /// homes from the cells). For [`State::sweep`], which reads ahead for a batch so the
-    /// cache misses overlap; the result only feeds `black_box`.
+    /// Read what taking the slot whose digest is `d` out of the index will read (for
+    /// [`State::sweep`]'s read-ahead).
     fn warm(self, index: &[u32], d: &Digest) -> u32 {
-        let m = index.len().wrapping_sub(1);
-        let mut j = d.hash() as usize & m;
-        let mut acc = 0;
-        for _ in 0..8 {
-            let Some(&v) = index.get(j) else { break };
-            if v == index::EMPTY {
-                break;
-            }
-            acc ^= v;
-            j = (j + 1) & m;
-        }
-        acc
+        self.0.warm(index, d)
     }
 
     /// Take slot `i`, whose digest is `d`, out of the index.
     pub(super) fn remove(self, index: &mut [u32], slots: &[Slot], i: u32, d: &Digest) {
-        let hm = self.home_mask() as usize;
-        index::remove_with(index, d.hash(), self.cell(i, d), |v, j, into| {
-            if into <= hm {
-                // The home is one of the `into + 1 <= 2^home_bits` cells up to `j`: the
-                // one whose low bits the cell keeps.
-                let low = (v >> self.bits) as usize & hm;
-                j.wrapping_sub(j.wrapping_sub(low) & hm)
-            } else {
-                slots[self.slot(v) as usize].digest.hash() as usize
-            }
-        });
+        self.0
+            .remove(index, i, d, |v| slots[v as usize].digest.hash());
     }
 }
 
@@ -642,7 +577,10 @@ mod tests {
     fn token_removals_keep_the_rest_findable_in_long_clusters() {
         let capacity = 100u32;
         let tokens = Tokens::of(capacity);
-        assert_eq!(tokens.home_bits, 6);
+        assert_eq!(
+            std::format!("{:?}", tokens.0),
+            "Tagged { bits: 7, home_bits: 6 }"
+        );
         let cells = index::cells_for(capacity) as u32;
         let homes = [3u32, 4, 40, cells - 2, cells - 1];
         let ds: std::vec::Vec<Digest> = (0..90u32)
@@ -703,11 +641,6 @@ mod tests {
         for (i, d) in ds.iter().enumerate() {
             tokens.insert(&mut table, i as u32, d);
         }
-        assert!(
-            table
-                .iter()
-                .all(|&c| c == index::EMPTY || c >> tokens.bits != 0)
-        );
         for (i, d) in ds.iter().enumerate() {
             assert_eq!(tokens.find(&table, &slots, d), Some(i as u32));
         }
