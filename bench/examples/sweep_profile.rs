@@ -14,6 +14,12 @@ fn main() {
     for _ in 0..live {
         e.create(1, &Client::NONE).expect("room");
     }
+    // Fill the churn ring of dead tokens (an eighth of capacity, a quarter of it churn),
+    // as the bench's rotate and logout rounds do: each end then forgets the oldest.
+    for _ in 0..live / 16 + 100 {
+        let (t, _) = e.create(1, &Client::NONE).expect("room");
+        e.logout(t.as_bytes(), 1).expect("live");
+    }
     let mut now = 10;
     let mut swept = 0;
     let flush = std::env::var_os("FLUSH").is_some();
