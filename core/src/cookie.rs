@@ -558,13 +558,25 @@ impl CookieConfig {
         value: &str,
         max_age_s: Option<u64>,
     ) -> fmt::Result {
+        self.write_set_cookie_as(w, value, max_age_s, self.persistent)
+    }
+
+    /// [`CookieConfig::write_set_cookie`] with `persistent` given instead of the
+    /// configured one.
+    fn write_set_cookie_as<W: Write>(
+        &self,
+        w: &mut W,
+        value: &str,
+        max_age_s: Option<u64>,
+        persistent: bool,
+    ) -> fmt::Result {
         if !value.bytes().all(is_cookie_octet)
             || self.name.len().saturating_add(value.len()) > MAX_NAME_VALUE
         {
             return Err(fmt::Error);
         }
         let expiry = match max_age_s {
-            Some(secs) if self.persistent => Expiry::MaxAge(secs),
+            Some(secs) if persistent => Expiry::MaxAge(secs),
             _ => Expiry::Session,
         };
         self.write_header(w, value, expiry)
@@ -635,8 +647,20 @@ impl CookieConfig {
         value: &str,
         max_age_s: Option<u64>,
     ) -> Option<heapless::String<MAX_SET_COOKIE>> {
+        self.set_cookie_as(value, max_age_s, self.persistent)
+    }
+
+    /// [`CookieConfig::set_cookie`] with `persistent` chosen for this cookie alone
+    /// (what [`crate::Store::set_cookie_as`] writes).
+    pub(crate) fn set_cookie_as(
+        &self,
+        value: &str,
+        max_age_s: Option<u64>,
+        persistent: bool,
+    ) -> Option<heapless::String<MAX_SET_COOKIE>> {
         let mut out = heapless::String::new();
-        self.write_set_cookie(&mut out, value, max_age_s).ok()?;
+        self.write_set_cookie_as(&mut out, value, max_age_s, persistent)
+            .ok()?;
         Some(out)
     }
 
@@ -661,7 +685,7 @@ impl CookieConfig {
     fn write_header<W: Write>(&self, w: &mut W, value: &str, expiry: Expiry) -> fmt::Result {
         self.validate().map_err(|_| fmt::Error)?;
         w.write_str(&self.name)?;
-        w.write_char('=')?;
+        w.write_str("=")?;
         w.write_str(value)?;
         match self.style {
             CookieStyle::Sessile => self.write_sessile(w, expiry),
@@ -761,24 +785,28 @@ const POWERS_OF_TEN: [u64; 19] = {
     p
 };
 
+/// The decimal digits, for [`write_decimal`] to write one at a time.
+const DIGITS: &str = "0123456789";
+
 /// Writes `n` in decimal, exactly as `write!(w, "{n}")` does, by subtracting powers of
 /// ten: no `core::fmt` machinery and no 64-bit division, which on a 32-bit
 /// microcontroller is a library call (together about 2 KiB of a firmware's code).
 fn write_decimal<W: Write>(w: &mut W, mut n: u64) -> fmt::Result {
     let mut started = false;
     for &p in &POWERS_OF_TEN {
-        let mut digit = 0u8;
+        let mut digit = 0;
         while n >= p {
             n -= p;
             digit += 1;
         }
         if started || digit > 0 {
-            w.write_char(char::from(b'0' + digit))?;
+            w.write_str(&DIGITS[digit..=digit])?;
             started = true;
         }
     }
     // `n` is now the last digit (0 to 9).
-    w.write_char(char::from(b'0' + n as u8))
+    let n = n as usize;
+    w.write_str(&DIGITS[n..=n])
 }
 
 /// Finds cookie `name` in a `Cookie` request header (raw bytes; may be any bytes at all).
@@ -844,7 +872,7 @@ pub fn cookie_values<'h, 'n>(
     let name = name.as_bytes();
     Ok(CookieValues {
         // A name that is not a token never matches: search nothing.
-        pairs: if is_token(name) { header } else { &[] }.split(|&b| b == b';'),
+        rest: if is_token(name) { header } else { &[] },
         name,
     })
 }
@@ -852,20 +880,30 @@ pub fn cookie_values<'h, 'n>(
 /// The values of one cookie in a `Cookie` header, from [`cookie_values`].
 #[derive(Clone)]
 pub struct CookieValues<'h, 'n> {
-    pairs: core::slice::Split<'h, u8, fn(&u8) -> bool>,
+    /// The pairs not yet read, `;`-separated.
+    rest: &'h [u8],
     name: &'n [u8],
+}
+
+/// `s` up to the first `sep` and what follows it; `None` when `s` has no `sep`.
+fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let at = s.iter().position(|&b| b == sep)?;
+    Some((&s[..at], &s[at + 1..]))
 }
 
 impl<'h> Iterator for CookieValues<'h, '_> {
     type Item = &'h [u8];
 
     fn next(&mut self) -> Option<&'h [u8]> {
-        for pair in self.pairs.by_ref() {
-            let mut parts = pair.splitn(2, |&b| b == b'=');
-            let pair_name = trim_ows(parts.next().unwrap_or_default());
-            let Some(raw_value) = parts.next() else {
+        // An empty piece (the header's end, or `;;`) has no `=`, so it is skipped like
+        // any other pair without one: stopping at the end of `rest` loses nothing.
+        while !self.rest.is_empty() {
+            let pair;
+            (pair, self.rest) = split_once(self.rest, b';').unwrap_or((self.rest, &[]));
+            let Some((pair_name, raw_value)) = split_once(pair, b'=') else {
                 continue; // no '='
             };
+            let pair_name = trim_ows(pair_name);
             if pair_name.is_empty() || pair_name != self.name {
                 continue;
             }
@@ -878,18 +916,69 @@ impl<'h> Iterator for CookieValues<'h, '_> {
     }
 }
 
+/// A set of ASCII bytes, one bit each (built at compile time from the rules below): a
+/// test is a shift and a mask instead of comparisons and a search.
+type ByteSet = [u32; 4];
+
+/// Whether `b` is in `set` (never for a byte above 0x7F).
+fn in_set(set: &ByteSet, b: u8) -> bool {
+    let b = usize::from(b);
+    b < 128 && set[b / 32] >> (b % 32) & 1 == 1
+}
+
+/// The bytes `rule` accepts; `rule` 0: cookie-octet, 1: token character, 2: attribute
+/// character (see each rule below).
+const fn byte_set(rule: u8) -> ByteSet {
+    let mut set = [0u32; 4];
+    let mut b = 0;
+    while b < 128 {
+        let yes = match rule {
+            0 => cookie_octet_rule(b),
+            1 => token_char_rule(b),
+            _ => attr_char_rule(b),
+        };
+        if yes {
+            set[b as usize / 32] |= 1 << (b % 32);
+        }
+        b += 1;
+    }
+    set
+}
+
+const COOKIE_OCTETS: ByteSet = byte_set(0);
+const TOKEN_CHARS: ByteSet = byte_set(1);
+const ATTR_CHARS: ByteSet = byte_set(2);
+
 /// RFC 6265 cookie-octet: `%x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E`
 /// (US-ASCII visible characters except DQUOTE, comma, semicolon, backslash).
-fn is_cookie_octet(b: u8) -> bool {
+const fn cookie_octet_rule(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
+}
+
+fn is_cookie_octet(b: u8) -> bool {
+    in_set(&COOKIE_OCTETS, b)
 }
 
 /// RFC 2616 `separators`, which an RFC 6265 cookie-name (a `token`) may not contain.
 const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={} \t";
 
 /// RFC 2616 token character: visible US-ASCII except separators.
+const fn token_char_rule(b: u8) -> bool {
+    if !matches!(b, 0x21..=0x7E) {
+        return false;
+    }
+    let mut i = 0;
+    while i < SEPARATORS.len() {
+        if SEPARATORS[i] == b {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 fn is_token_char(b: u8) -> bool {
-    matches!(b, 0x21..=0x7E) && !SEPARATORS.contains(&b)
+    in_set(&TOKEN_CHARS, b)
 }
 
 fn is_token(s: &[u8]) -> bool {
@@ -897,8 +986,12 @@ fn is_token(s: &[u8]) -> bool {
 }
 
 /// Allowed in Domain and Path values: visible US-ASCII except `;`.
-fn is_attr_char(b: u8) -> bool {
+const fn attr_char_rule(b: u8) -> bool {
     matches!(b, 0x21..=0x7E) && b != b';'
+}
+
+fn is_attr_char(b: u8) -> bool {
+    in_set(&ATTR_CHARS, b)
 }
 
 fn check_name(name: &str) -> Result<(), CookieConfigError> {
@@ -1964,6 +2057,25 @@ mod tests {
             x ^= x << 17;
             self.0 = x;
             x
+        }
+    }
+
+    #[test]
+    fn byte_classes_are_the_rfc_ones() {
+        // Spelled independently of the rules the tables are built from.
+        for b in 0..=255u8 {
+            let visible = (0x21..=0x7E).contains(&b);
+            assert_eq!(
+                is_cookie_octet(b),
+                visible && !b"\",;\\".contains(&b),
+                "cookie-octet {b:#x}"
+            );
+            assert_eq!(
+                is_token_char(b),
+                visible && !b"()<>@,;:\\\"/[]?={}".contains(&b),
+                "token char {b:#x}"
+            );
+            assert_eq!(is_attr_char(b), visible && b != b';', "attr char {b:#x}");
         }
     }
 

@@ -358,15 +358,10 @@ pub trait Store {
         // The store's clock may be ahead of `now` (it never runs backwards).
         let now = now.max(s.last_seen_ms);
         let max_age = Some(rules::max_age_until(s.absolute_deadline_ms, now));
-        let config = &self.config().cookie;
-        let text = if persistent == config.persistent {
-            config.set_cookie(token, max_age)
-        } else {
-            let mut config = config.clone();
-            config.persistent = persistent;
-            config.set_cookie(token, max_age)
-        };
-        text.ok_or(Error::Session(Invalid::Malformed))
+        self.config()
+            .cookie
+            .set_cookie_as(token, max_age, persistent)
+            .ok_or(Error::Session(Invalid::Malformed))
     }
 
     /// The `Set-Cookie` value that deletes the session cookie (after logout).
