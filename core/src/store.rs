@@ -191,22 +191,19 @@ pub trait Store {
         Self: Sized,
     {
         let tokens = tokens.into_iter();
-        let distinct = || {
-            let all = tokens.clone();
-            tokens
-                .clone()
-                .enumerate()
-                .filter(move |&(i, t)| !all.clone().take(i).any(|u| u == t))
-                .map(|(_, t)| t)
+        let Some(first) = tokens.clone().next() else {
+            return Err(Error::Session(Invalid::Unknown));
         };
         // One distinct copy (nearly every request): nothing to choose between, so no
         // peek first (over a shared store that would be one more round trip).
-        let mut copies = distinct();
-        if let (Some(only), None) = (copies.next(), copies.next()) {
-            return Ok((only, self.validate(only, now, client)?));
+        if tokens.clone().all(|t| t == first) {
+            return Ok((first, self.validate(first, now, client)?));
         }
         let (mut first_live, mut live) = (None, 0);
-        for t in distinct() {
+        for (i, t) in tokens.clone().enumerate() {
+            if repeats(tokens.clone(), i, t) {
+                continue;
+            }
             match self.peek(t, now) {
                 Ok(_) => {
                     first_live = first_live.or(Some(t));
@@ -218,10 +215,12 @@ pub trait Store {
         }
         let chosen = match (first_live, live) {
             (Some(t), 1) => t,
-            (None, _) => distinct().next().ok_or(Error::Session(Invalid::Unknown))?,
+            (None, _) => first,
             (Some(_), _) => {
-                for t in distinct() {
-                    self.end_duplicate(t, now)?;
+                for (i, t) in tokens.clone().enumerate() {
+                    if !repeats(tokens.clone(), i, t) {
+                        self.end_duplicate(t, now)?;
+                    }
                 }
                 return Err(Error::Cookie(CookieError::Duplicate));
             }
@@ -368,4 +367,10 @@ pub trait Store {
     fn clear_cookie(&self) -> Option<heapless::String<MAX_SET_COOKIE>> {
         self.config().cookie.clear_cookie()
     }
+}
+
+/// Whether `t`, the copy at `i` of `tokens`, repeats an earlier one ([`Store::validate_any`]
+/// considers each distinct token once).
+fn repeats<'t>(tokens: impl Iterator<Item = &'t [u8]>, i: usize, t: &[u8]) -> bool {
+    tokens.take(i).any(|u| u == t)
 }
