@@ -104,11 +104,15 @@ pub enum SameSite {
 }
 
 impl SameSite {
-    fn as_str(self) -> &'static str {
-        match self {
-            SameSite::Strict => "Strict",
-            SameSite::Lax => "Lax",
-            SameSite::None => "None",
+    /// The attribute's value, in lower case for [`CookieStyle::Starlette`].
+    fn as_str(self, lower: bool) -> &'static str {
+        match (self, lower) {
+            (SameSite::Strict, false) => "Strict",
+            (SameSite::Lax, false) => "Lax",
+            (SameSite::None, false) => "None",
+            (SameSite::Strict, true) => "strict",
+            (SameSite::Lax, true) => "lax",
+            (SameSite::None, true) => "none",
         }
     }
 }
@@ -132,11 +136,15 @@ pub enum Priority {
 }
 
 impl Priority {
-    fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "Low",
-            Priority::Medium => "Medium",
-            Priority::High => "High",
+    /// The attribute's value, in lower case for [`CookieStyle::Starlette`].
+    fn as_str(self, lower: bool) -> &'static str {
+        match (self, lower) {
+            (Priority::Low, false) => "Low",
+            (Priority::Medium, false) => "Medium",
+            (Priority::High, false) => "High",
+            (Priority::Low, true) => "low",
+            (Priority::Medium, true) => "medium",
+            (Priority::High, true) => "high",
         }
     }
 }
@@ -681,24 +689,25 @@ impl CookieConfig {
     }
 
     /// Validates, then writes the header in the configured style; `value` is already
-    /// checked.
+    /// checked. One writer for both styles (they differ in spelling and in where
+    /// `Domain` and `Secure` go), each attribute's two spellings side by side.
     fn write_header<W: Write>(&self, w: &mut W, value: &str, expiry: Expiry) -> fmt::Result {
         self.validate().map_err(|_| fmt::Error)?;
+        // Starlette 1.x's `SessionMiddleware` text: `; path=P; [Max-Age=N; ]httponly;
+        // samesite=S[; secure][; domain=D][; partitioned]`, lower case.
+        let star = self.style == CookieStyle::Starlette;
+        let pick = |sessile: &'static str, starlette: &'static str| {
+            if star { starlette } else { sessile }
+        };
         w.write_str(&self.name)?;
         w.write_str("=")?;
         w.write_str(value)?;
-        match self.style {
-            CookieStyle::Sessile => self.write_sessile(w, expiry),
-            CookieStyle::Starlette => self.write_starlette(w, expiry),
-        }
-    }
-
-    fn write_sessile<W: Write>(&self, w: &mut W, expiry: Expiry) -> fmt::Result {
-        if let Some(d) = &self.domain {
+        let domain = self.domain.as_deref();
+        if let (false, Some(d)) = (star, domain) {
             w.write_str("; Domain=")?;
             w.write_str(d)?;
         }
-        w.write_str("; Path=")?;
+        w.write_str(pick("; Path=", "; path="))?;
         w.write_str(&self.path)?;
         match expiry {
             Expiry::Session => {}
@@ -706,69 +715,36 @@ impl CookieConfig {
                 w.write_str("; Max-Age=")?;
                 write_decimal(w, secs)?;
             }
-            Expiry::Clear => w.write_str("; Max-Age=0")?,
+            Expiry::Clear => w.write_str(pick(
+                "; Max-Age=0",
+                "; expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            ))?,
         }
         if self.http_only {
-            w.write_str("; HttpOnly")?;
+            w.write_str(pick("; HttpOnly", "; httponly"))?;
         }
-        if self.secure {
+        if self.secure && !star {
             w.write_str("; Secure")?;
         }
         if let Some(s) = self.same_site {
-            w.write_str("; SameSite=")?;
-            w.write_str(s.as_str())?;
+            w.write_str(pick("; SameSite=", "; samesite="))?;
+            w.write_str(s.as_str(star))?;
         }
-        if self.partitioned {
-            w.write_str("; Partitioned")?;
-        }
-        if let Some(p) = self.priority {
-            w.write_str("; Priority=")?;
-            w.write_str(p.as_str())?;
-        }
-        Ok(())
-    }
-
-    /// Starlette 1.x's `SessionMiddleware` text: `; path=P; [Max-Age=N; ]httponly;
-    /// samesite=S[; secure][; domain=D][; partitioned]`, lower case.
-    fn write_starlette<W: Write>(&self, w: &mut W, expiry: Expiry) -> fmt::Result {
-        w.write_str("; path=")?;
-        w.write_str(&self.path)?;
-        match expiry {
-            Expiry::Session => {}
-            Expiry::MaxAge(secs) => {
-                w.write_str("; Max-Age=")?;
-                write_decimal(w, secs)?;
+        if star {
+            if self.secure {
+                w.write_str("; secure")?;
             }
-            Expiry::Clear => w.write_str("; expires=Thu, 01 Jan 1970 00:00:00 GMT")?,
-        }
-        if self.http_only {
-            w.write_str("; httponly")?;
-        }
-        if let Some(s) = self.same_site {
-            w.write_str("; samesite=")?;
-            w.write_str(match s {
-                SameSite::Strict => "strict",
-                SameSite::Lax => "lax",
-                SameSite::None => "none",
-            })?;
-        }
-        if self.secure {
-            w.write_str("; secure")?;
-        }
-        if let Some(d) = &self.domain {
-            w.write_str("; domain=")?;
-            w.write_str(d)?;
+            if let Some(d) = domain {
+                w.write_str("; domain=")?;
+                w.write_str(d)?;
+            }
         }
         if self.partitioned {
-            w.write_str("; partitioned")?;
+            w.write_str(pick("; Partitioned", "; partitioned"))?;
         }
         if let Some(p) = self.priority {
-            w.write_str("; priority=")?;
-            w.write_str(match p {
-                Priority::Low => "low",
-                Priority::Medium => "medium",
-                Priority::High => "high",
-            })?;
+            w.write_str(pick("; Priority=", "; priority="))?;
+            w.write_str(p.as_str(star))?;
         }
         Ok(())
     }
@@ -1281,6 +1257,9 @@ mod tests {
 
     /// Reference rendering used to check every combination.
     fn expected(c: &CookieConfig, value: &str, max_age: Option<u64>) -> String {
+        if c.style == CookieStyle::Starlette {
+            return expected_starlette(c, value, max_age.map(|m| format!("Max-Age={m}")));
+        }
         let mut parts: Vec<String> = Vec::new();
         parts.push(format!("{}={}", c.name, value));
         if let Some(d) = &c.domain {
@@ -1314,6 +1293,38 @@ mod tests {
         parts.join("; ")
     }
 
+    /// Starlette 1.x's order and spelling (`expiry`: the `Max-Age` or `expires` pair).
+    fn expected_starlette(c: &CookieConfig, value: &str, expiry: Option<String>) -> String {
+        let mut parts: Vec<String> =
+            vec![format!("{}={}", c.name, value), format!("path={}", c.path)];
+        parts.extend(expiry);
+        if c.http_only {
+            parts.push("httponly".into());
+        }
+        match c.same_site {
+            Some(SameSite::Strict) => parts.push("samesite=strict".into()),
+            Some(SameSite::Lax) => parts.push("samesite=lax".into()),
+            Some(SameSite::None) => parts.push("samesite=none".into()),
+            None => {}
+        }
+        if c.secure {
+            parts.push("secure".into());
+        }
+        if let Some(d) = &c.domain {
+            parts.push(format!("domain={d}"));
+        }
+        if c.partitioned {
+            parts.push("partitioned".into());
+        }
+        match c.priority {
+            Some(Priority::Low) => parts.push("priority=low".into()),
+            Some(Priority::Medium) => parts.push("priority=medium".into()),
+            Some(Priority::High) => parts.push("priority=high".into()),
+            None => {}
+        }
+        parts.join("; ")
+    }
+
     #[test]
     fn every_attribute_combination() {
         let same_sites = [
@@ -1330,7 +1341,10 @@ mod tests {
         ];
         let mut ok = 0;
         let mut rejected = 0;
-        for name in ["sid", "__Secure-sid", "__Host-sid"] {
+        for (style, name) in [CookieStyle::Sessile, CookieStyle::Starlette]
+            .into_iter()
+            .flat_map(|style| ["sid", "__Secure-sid", "__Host-sid"].map(|name| (style, name)))
+        {
             for domain in [None, Some("example.com")] {
                 for path in ["/", "/app"] {
                     for bits in 0u8..16 {
@@ -1343,6 +1357,7 @@ mod tests {
                                     persistent: bits & 8 != 0,
                                     same_site,
                                     priority,
+                                    style,
                                     ..cfg_named(name)
                                 }
                                 .with_domain(domain)
@@ -1376,8 +1391,17 @@ mod tests {
                                 let mut s2 = String::new();
                                 c.write_set_cookie(&mut s2, "t", None).unwrap();
                                 assert_eq!(s2, expected(&c, "t", None));
+                                let cleared = match style {
+                                    CookieStyle::Sessile => expected(&c, "", Some(0)),
+                                    CookieStyle::Starlette => expected_starlette(
+                                        &c,
+                                        "null",
+                                        Some("expires=Thu, 01 Jan 1970 00:00:00 GMT".into()),
+                                    ),
+                                };
+                                assert_eq!(c.clear_cookie().unwrap().as_str(), cleared);
                                 assert_eq!(
-                                    c.clear_cookie().unwrap().as_str(),
+                                    c.expire_cookie().unwrap().as_str(),
                                     expected(&c, "", Some(0))
                                 );
                             }
