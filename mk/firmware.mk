@@ -42,7 +42,7 @@ FW_STACK_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/firmware-stack
 FW_STACK_ELF := $(FW_STACK_DIR)/$(FW_M4)/release/sessile-firmware
 
 # qemu-system-arm (the emulator) and llvm (llvm-size, llvm-nm): apt-get what is missing.
-# The thumb targets come with tools-core.
+# The thumb targets and nightly with rust-src (for build-std) come with tools-core.
 tools-firmware: $(TOOLS)/.rust-targets
 	@missing=""; \
 	for p in qemu-system-arm:qemu-system-arm llvm-size:llvm llvm-nm:llvm; do \
