@@ -578,7 +578,7 @@ impl CookieConfig {
         max_age_s: Option<u64>,
         persistent: bool,
     ) -> fmt::Result {
-        if !value.bytes().all(is_cookie_octet)
+        if !all_in(&COOKIE_OCTETS, value.as_bytes())
             || self.name.len().saturating_add(value.len()) > MAX_NAME_VALUE
         {
             return Err(fmt::Error);
@@ -884,7 +884,7 @@ impl<'h> Iterator for CookieValues<'h, '_> {
                 continue;
             }
             let value = unquote(trim_ows(raw_value));
-            if value.iter().all(|&b| is_cookie_octet(b)) {
+            if all_in(&COOKIE_OCTETS, value) {
                 return Some(value);
             }
         }
@@ -900,6 +900,11 @@ type ByteSet = [u32; 4];
 fn in_set(set: &ByteSet, b: u8) -> bool {
     let b = usize::from(b);
     b < 128 && set[b / 32] >> (b % 32) & 1 == 1
+}
+
+/// Whether every byte of `s` is in `set` (one loop for every class and caller).
+fn all_in(set: &ByteSet, s: &[u8]) -> bool {
+    s.iter().all(|&b| in_set(set, b))
 }
 
 /// The bytes `rule` accepts; `rule` 0: cookie-octet, 1: token character, 2: attribute
@@ -931,8 +936,10 @@ const fn cookie_octet_rule(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
 }
 
+/// One byte of the class, through [`all_in`] as the code tests it (for the tests).
+#[cfg(test)]
 fn is_cookie_octet(b: u8) -> bool {
-    in_set(&COOKIE_OCTETS, b)
+    all_in(&COOKIE_OCTETS, &[b])
 }
 
 /// RFC 2616 `separators`, which an RFC 6265 cookie-name (a `token`) may not contain.
@@ -953,12 +960,14 @@ const fn token_char_rule(b: u8) -> bool {
     true
 }
 
+/// One byte of the class, through [`all_in`] as the code tests it (for the tests).
+#[cfg(test)]
 fn is_token_char(b: u8) -> bool {
-    in_set(&TOKEN_CHARS, b)
+    all_in(&TOKEN_CHARS, &[b])
 }
 
 fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.len() <= MAX_NAME && s.iter().all(|&b| is_token_char(b))
+    !s.is_empty() && s.len() <= MAX_NAME && all_in(&TOKEN_CHARS, s)
 }
 
 /// Allowed in Domain and Path values: visible US-ASCII except `;`.
@@ -966,8 +975,10 @@ const fn attr_char_rule(b: u8) -> bool {
     matches!(b, 0x21..=0x7E) && b != b';'
 }
 
+/// One byte of the class, through [`all_in`] as the code tests it (for the tests).
+#[cfg(test)]
 fn is_attr_char(b: u8) -> bool {
-    in_set(&ATTR_CHARS, b)
+    all_in(&ATTR_CHARS, &[b])
 }
 
 fn check_name(name: &str) -> Result<(), CookieConfigError> {
@@ -975,7 +986,7 @@ fn check_name(name: &str) -> Result<(), CookieConfigError> {
         Err(CookieConfigError::EmptyName)
     } else if name.len() > MAX_NAME {
         Err(CookieConfigError::NameTooLong)
-    } else if !name.bytes().all(is_token_char) {
+    } else if !all_in(&TOKEN_CHARS, name.as_bytes()) {
         Err(CookieConfigError::InvalidName)
     } else {
         Ok(())
@@ -983,7 +994,7 @@ fn check_name(name: &str) -> Result<(), CookieConfigError> {
 }
 
 fn check_domain(domain: &str) -> Result<(), CookieConfigError> {
-    if domain.is_empty() || domain.len() > MAX_DOMAIN || !domain.bytes().all(is_attr_char) {
+    if domain.is_empty() || domain.len() > MAX_DOMAIN || !all_in(&ATTR_CHARS, domain.as_bytes()) {
         Err(CookieConfigError::InvalidDomain)
     } else {
         Ok(())
@@ -991,7 +1002,7 @@ fn check_domain(domain: &str) -> Result<(), CookieConfigError> {
 }
 
 fn check_path(path: &str) -> Result<(), CookieConfigError> {
-    if !path.starts_with('/') || path.len() > MAX_PATH || !path.bytes().all(is_attr_char) {
+    if !path.starts_with('/') || path.len() > MAX_PATH || !all_in(&ATTR_CHARS, path.as_bytes()) {
         Err(CookieConfigError::InvalidPath)
     } else {
         Ok(())
