@@ -299,15 +299,19 @@ impl Config {
         if !(MIN_TOKEN_BYTES..=MAX_TOKEN_BYTES).contains(&self.token_bytes) {
             return Err(ConfigError::TokenBytes);
         }
-        for (key, ms) in [
-            ("idle_timeout_ms", self.idle_timeout_ms),
-            ("absolute_timeout_ms", self.absolute_timeout_ms),
-            ("max_idle_timeout_ms", self.max_idle_timeout_ms),
-            ("max_absolute_timeout_ms", self.max_absolute_timeout_ms),
-        ] {
-            if ms == 0 {
-                return Err(ConfigError::ZeroTimeout { key });
-            }
+        let zero = if self.idle_timeout_ms == 0 {
+            Some("idle_timeout_ms")
+        } else if self.absolute_timeout_ms == 0 {
+            Some("absolute_timeout_ms")
+        } else if self.max_idle_timeout_ms == 0 {
+            Some("max_idle_timeout_ms")
+        } else if self.max_absolute_timeout_ms == 0 {
+            Some("max_absolute_timeout_ms")
+        } else {
+            None
+        };
+        if let Some(key) = zero {
+            return Err(ConfigError::ZeroTimeout { key });
         }
         if self.idle_timeout_ms > self.absolute_timeout_ms {
             return Err(ConfigError::IdleAboveAbsolute);
@@ -368,6 +372,24 @@ mod tests {
                 |c| c.idle_timeout_ms = 0,
                 ConfigError::ZeroTimeout {
                     key: "idle_timeout_ms",
+                },
+            ),
+            (
+                |c| c.absolute_timeout_ms = 0,
+                ConfigError::ZeroTimeout {
+                    key: "absolute_timeout_ms",
+                },
+            ),
+            (
+                |c| c.max_idle_timeout_ms = 0,
+                ConfigError::ZeroTimeout {
+                    key: "max_idle_timeout_ms",
+                },
+            ),
+            (
+                |c| c.max_absolute_timeout_ms = 0,
+                ConfigError::ZeroTimeout {
+                    key: "max_absolute_timeout_ms",
                 },
             ),
             (

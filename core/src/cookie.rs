@@ -104,11 +104,15 @@ pub enum SameSite {
 }
 
 impl SameSite {
-    fn as_str(self) -> &'static str {
-        match self {
-            SameSite::Strict => "Strict",
-            SameSite::Lax => "Lax",
-            SameSite::None => "None",
+    /// The attribute's value, in lower case for [`CookieStyle::Starlette`].
+    fn as_str(self, lower: bool) -> &'static str {
+        match (self, lower) {
+            (SameSite::Strict, false) => "Strict",
+            (SameSite::Lax, false) => "Lax",
+            (SameSite::None, false) => "None",
+            (SameSite::Strict, true) => "strict",
+            (SameSite::Lax, true) => "lax",
+            (SameSite::None, true) => "none",
         }
     }
 }
@@ -132,11 +136,15 @@ pub enum Priority {
 }
 
 impl Priority {
-    fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "Low",
-            Priority::Medium => "Medium",
-            Priority::High => "High",
+    /// The attribute's value, in lower case for [`CookieStyle::Starlette`].
+    fn as_str(self, lower: bool) -> &'static str {
+        match (self, lower) {
+            (Priority::Low, false) => "Low",
+            (Priority::Medium, false) => "Medium",
+            (Priority::High, false) => "High",
+            (Priority::Low, true) => "low",
+            (Priority::Medium, true) => "medium",
+            (Priority::High, true) => "high",
         }
     }
 }
@@ -558,13 +566,25 @@ impl CookieConfig {
         value: &str,
         max_age_s: Option<u64>,
     ) -> fmt::Result {
-        if !value.bytes().all(is_cookie_octet)
+        self.write_set_cookie_as(w, value, max_age_s, self.persistent)
+    }
+
+    /// [`CookieConfig::write_set_cookie`] with `persistent` given instead of the
+    /// configured one.
+    fn write_set_cookie_as<W: Write>(
+        &self,
+        w: &mut W,
+        value: &str,
+        max_age_s: Option<u64>,
+        persistent: bool,
+    ) -> fmt::Result {
+        if !all_in(&COOKIE_OCTETS, value.as_bytes())
             || self.name.len().saturating_add(value.len()) > MAX_NAME_VALUE
         {
             return Err(fmt::Error);
         }
         let expiry = match max_age_s {
-            Some(secs) if self.persistent => Expiry::MaxAge(secs),
+            Some(secs) if persistent => Expiry::MaxAge(secs),
             _ => Expiry::Session,
         };
         self.write_header(w, value, expiry)
@@ -635,8 +655,20 @@ impl CookieConfig {
         value: &str,
         max_age_s: Option<u64>,
     ) -> Option<heapless::String<MAX_SET_COOKIE>> {
+        self.set_cookie_as(value, max_age_s, self.persistent)
+    }
+
+    /// [`CookieConfig::set_cookie`] with `persistent` chosen for this cookie alone
+    /// (what [`crate::Store::set_cookie_as`] writes).
+    pub(crate) fn set_cookie_as(
+        &self,
+        value: &str,
+        max_age_s: Option<u64>,
+        persistent: bool,
+    ) -> Option<heapless::String<MAX_SET_COOKIE>> {
         let mut out = heapless::String::new();
-        self.write_set_cookie(&mut out, value, max_age_s).ok()?;
+        self.write_set_cookie_as(&mut out, value, max_age_s, persistent)
+            .ok()?;
         Some(out)
     }
 
@@ -657,24 +689,25 @@ impl CookieConfig {
     }
 
     /// Validates, then writes the header in the configured style; `value` is already
-    /// checked.
+    /// checked. One writer for both styles (they differ in spelling and in where
+    /// `Domain` and `Secure` go), each attribute's two spellings side by side.
     fn write_header<W: Write>(&self, w: &mut W, value: &str, expiry: Expiry) -> fmt::Result {
         self.validate().map_err(|_| fmt::Error)?;
+        // Starlette 1.x's `SessionMiddleware` text: `; path=P; [Max-Age=N; ]httponly;
+        // samesite=S[; secure][; domain=D][; partitioned]`, lower case.
+        let star = self.style == CookieStyle::Starlette;
+        let pick = |sessile: &'static str, starlette: &'static str| {
+            if star { starlette } else { sessile }
+        };
         w.write_str(&self.name)?;
-        w.write_char('=')?;
+        w.write_str("=")?;
         w.write_str(value)?;
-        match self.style {
-            CookieStyle::Sessile => self.write_sessile(w, expiry),
-            CookieStyle::Starlette => self.write_starlette(w, expiry),
-        }
-    }
-
-    fn write_sessile<W: Write>(&self, w: &mut W, expiry: Expiry) -> fmt::Result {
-        if let Some(d) = &self.domain {
+        let domain = self.domain.as_deref();
+        if let (false, Some(d)) = (star, domain) {
             w.write_str("; Domain=")?;
             w.write_str(d)?;
         }
-        w.write_str("; Path=")?;
+        w.write_str(pick("; Path=", "; path="))?;
         w.write_str(&self.path)?;
         match expiry {
             Expiry::Session => {}
@@ -682,69 +715,36 @@ impl CookieConfig {
                 w.write_str("; Max-Age=")?;
                 write_decimal(w, secs)?;
             }
-            Expiry::Clear => w.write_str("; Max-Age=0")?,
+            Expiry::Clear => w.write_str(pick(
+                "; Max-Age=0",
+                "; expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            ))?,
         }
         if self.http_only {
-            w.write_str("; HttpOnly")?;
+            w.write_str(pick("; HttpOnly", "; httponly"))?;
         }
-        if self.secure {
+        if self.secure && !star {
             w.write_str("; Secure")?;
         }
         if let Some(s) = self.same_site {
-            w.write_str("; SameSite=")?;
-            w.write_str(s.as_str())?;
+            w.write_str(pick("; SameSite=", "; samesite="))?;
+            w.write_str(s.as_str(star))?;
         }
-        if self.partitioned {
-            w.write_str("; Partitioned")?;
-        }
-        if let Some(p) = self.priority {
-            w.write_str("; Priority=")?;
-            w.write_str(p.as_str())?;
-        }
-        Ok(())
-    }
-
-    /// Starlette 1.x's `SessionMiddleware` text: `; path=P; [Max-Age=N; ]httponly;
-    /// samesite=S[; secure][; domain=D][; partitioned]`, lower case.
-    fn write_starlette<W: Write>(&self, w: &mut W, expiry: Expiry) -> fmt::Result {
-        w.write_str("; path=")?;
-        w.write_str(&self.path)?;
-        match expiry {
-            Expiry::Session => {}
-            Expiry::MaxAge(secs) => {
-                w.write_str("; Max-Age=")?;
-                write_decimal(w, secs)?;
+        if star {
+            if self.secure {
+                w.write_str("; secure")?;
             }
-            Expiry::Clear => w.write_str("; expires=Thu, 01 Jan 1970 00:00:00 GMT")?,
-        }
-        if self.http_only {
-            w.write_str("; httponly")?;
-        }
-        if let Some(s) = self.same_site {
-            w.write_str("; samesite=")?;
-            w.write_str(match s {
-                SameSite::Strict => "strict",
-                SameSite::Lax => "lax",
-                SameSite::None => "none",
-            })?;
-        }
-        if self.secure {
-            w.write_str("; secure")?;
-        }
-        if let Some(d) = &self.domain {
-            w.write_str("; domain=")?;
-            w.write_str(d)?;
+            if let Some(d) = domain {
+                w.write_str("; domain=")?;
+                w.write_str(d)?;
+            }
         }
         if self.partitioned {
-            w.write_str("; partitioned")?;
+            w.write_str(pick("; Partitioned", "; partitioned"))?;
         }
         if let Some(p) = self.priority {
-            w.write_str("; priority=")?;
-            w.write_str(match p {
-                Priority::Low => "low",
-                Priority::Medium => "medium",
-                Priority::High => "high",
-            })?;
+            w.write_str(pick("; Priority=", "; priority="))?;
+            w.write_str(p.as_str(star))?;
         }
         Ok(())
     }
@@ -761,24 +761,28 @@ const POWERS_OF_TEN: [u64; 19] = {
     p
 };
 
+/// The decimal digits, for [`write_decimal`] to write one at a time.
+const DIGITS: &str = "0123456789";
+
 /// Writes `n` in decimal, exactly as `write!(w, "{n}")` does, by subtracting powers of
 /// ten: no `core::fmt` machinery and no 64-bit division, which on a 32-bit
 /// microcontroller is a library call (together about 2 KiB of a firmware's code).
 fn write_decimal<W: Write>(w: &mut W, mut n: u64) -> fmt::Result {
     let mut started = false;
     for &p in &POWERS_OF_TEN {
-        let mut digit = 0u8;
+        let mut digit = 0;
         while n >= p {
             n -= p;
             digit += 1;
         }
         if started || digit > 0 {
-            w.write_char(char::from(b'0' + digit))?;
+            w.write_str(&DIGITS[digit..=digit])?;
             started = true;
         }
     }
     // `n` is now the last digit (0 to 9).
-    w.write_char(char::from(b'0' + n as u8))
+    let n = n as usize;
+    w.write_str(&DIGITS[n..=n])
 }
 
 /// Finds cookie `name` in a `Cookie` request header (raw bytes; may be any bytes at all).
@@ -844,7 +848,7 @@ pub fn cookie_values<'h, 'n>(
     let name = name.as_bytes();
     Ok(CookieValues {
         // A name that is not a token never matches: search nothing.
-        pairs: if is_token(name) { header } else { &[] }.split(|&b| b == b';'),
+        rest: if is_token(name) { header } else { &[] },
         name,
     })
 }
@@ -852,25 +856,35 @@ pub fn cookie_values<'h, 'n>(
 /// The values of one cookie in a `Cookie` header, from [`cookie_values`].
 #[derive(Clone)]
 pub struct CookieValues<'h, 'n> {
-    pairs: core::slice::Split<'h, u8, fn(&u8) -> bool>,
+    /// The pairs not yet read, `;`-separated.
+    rest: &'h [u8],
     name: &'n [u8],
+}
+
+/// `s` up to the first `sep` and what follows it; `None` when `s` has no `sep`.
+fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let at = s.iter().position(|&b| b == sep)?;
+    Some((&s[..at], &s[at + 1..]))
 }
 
 impl<'h> Iterator for CookieValues<'h, '_> {
     type Item = &'h [u8];
 
     fn next(&mut self) -> Option<&'h [u8]> {
-        for pair in self.pairs.by_ref() {
-            let mut parts = pair.splitn(2, |&b| b == b'=');
-            let pair_name = trim_ows(parts.next().unwrap_or_default());
-            let Some(raw_value) = parts.next() else {
+        // An empty piece (the header's end, or `;;`) has no `=`, so it is skipped like
+        // any other pair without one: stopping at the end of `rest` loses nothing.
+        while !self.rest.is_empty() {
+            let pair;
+            (pair, self.rest) = split_once(self.rest, b';').unwrap_or((self.rest, &[]));
+            let Some((pair_name, raw_value)) = split_once(pair, b'=') else {
                 continue; // no '='
             };
+            let pair_name = trim_ows(pair_name);
             if pair_name.is_empty() || pair_name != self.name {
                 continue;
             }
             let value = unquote(trim_ows(raw_value));
-            if value.iter().all(|&b| is_cookie_octet(b)) {
+            if all_in(&COOKIE_OCTETS, value) {
                 return Some(value);
             }
         }
@@ -878,27 +892,93 @@ impl<'h> Iterator for CookieValues<'h, '_> {
     }
 }
 
+/// A set of ASCII bytes, one bit each (built at compile time from the rules below): a
+/// test is a shift and a mask instead of comparisons and a search.
+type ByteSet = [u32; 4];
+
+/// Whether `b` is in `set` (never for a byte above 0x7F).
+fn in_set(set: &ByteSet, b: u8) -> bool {
+    let b = usize::from(b);
+    b < 128 && set[b / 32] >> (b % 32) & 1 == 1
+}
+
+/// Whether every byte of `s` is in `set` (one loop for every class and caller).
+fn all_in(set: &ByteSet, s: &[u8]) -> bool {
+    s.iter().all(|&b| in_set(set, b))
+}
+
+/// The bytes `rule` accepts; `rule` 0: cookie-octet, 1: token character, 2: attribute
+/// character (see each rule below).
+const fn byte_set(rule: u8) -> ByteSet {
+    let mut set = [0u32; 4];
+    let mut b = 0;
+    while b < 128 {
+        let yes = match rule {
+            0 => cookie_octet_rule(b),
+            1 => token_char_rule(b),
+            _ => attr_char_rule(b),
+        };
+        if yes {
+            set[b as usize / 32] |= 1 << (b % 32);
+        }
+        b += 1;
+    }
+    set
+}
+
+const COOKIE_OCTETS: ByteSet = byte_set(0);
+const TOKEN_CHARS: ByteSet = byte_set(1);
+const ATTR_CHARS: ByteSet = byte_set(2);
+
 /// RFC 6265 cookie-octet: `%x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E`
 /// (US-ASCII visible characters except DQUOTE, comma, semicolon, backslash).
-fn is_cookie_octet(b: u8) -> bool {
+const fn cookie_octet_rule(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
+}
+
+/// One byte of the class, through [`all_in`] as the code tests it (for the tests).
+#[cfg(test)]
+fn is_cookie_octet(b: u8) -> bool {
+    all_in(&COOKIE_OCTETS, &[b])
 }
 
 /// RFC 2616 `separators`, which an RFC 6265 cookie-name (a `token`) may not contain.
 const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={} \t";
 
 /// RFC 2616 token character: visible US-ASCII except separators.
+const fn token_char_rule(b: u8) -> bool {
+    if !matches!(b, 0x21..=0x7E) {
+        return false;
+    }
+    let mut i = 0;
+    while i < SEPARATORS.len() {
+        if SEPARATORS[i] == b {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// One byte of the class, through [`all_in`] as the code tests it (for the tests).
+#[cfg(test)]
 fn is_token_char(b: u8) -> bool {
-    matches!(b, 0x21..=0x7E) && !SEPARATORS.contains(&b)
+    all_in(&TOKEN_CHARS, &[b])
 }
 
 fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.len() <= MAX_NAME && s.iter().all(|&b| is_token_char(b))
+    !s.is_empty() && s.len() <= MAX_NAME && all_in(&TOKEN_CHARS, s)
 }
 
 /// Allowed in Domain and Path values: visible US-ASCII except `;`.
-fn is_attr_char(b: u8) -> bool {
+const fn attr_char_rule(b: u8) -> bool {
     matches!(b, 0x21..=0x7E) && b != b';'
+}
+
+/// One byte of the class, through [`all_in`] as the code tests it (for the tests).
+#[cfg(test)]
+fn is_attr_char(b: u8) -> bool {
+    all_in(&ATTR_CHARS, &[b])
 }
 
 fn check_name(name: &str) -> Result<(), CookieConfigError> {
@@ -906,7 +986,7 @@ fn check_name(name: &str) -> Result<(), CookieConfigError> {
         Err(CookieConfigError::EmptyName)
     } else if name.len() > MAX_NAME {
         Err(CookieConfigError::NameTooLong)
-    } else if !name.bytes().all(is_token_char) {
+    } else if !all_in(&TOKEN_CHARS, name.as_bytes()) {
         Err(CookieConfigError::InvalidName)
     } else {
         Ok(())
@@ -914,7 +994,7 @@ fn check_name(name: &str) -> Result<(), CookieConfigError> {
 }
 
 fn check_domain(domain: &str) -> Result<(), CookieConfigError> {
-    if domain.is_empty() || domain.len() > MAX_DOMAIN || !domain.bytes().all(is_attr_char) {
+    if domain.is_empty() || domain.len() > MAX_DOMAIN || !all_in(&ATTR_CHARS, domain.as_bytes()) {
         Err(CookieConfigError::InvalidDomain)
     } else {
         Ok(())
@@ -922,7 +1002,7 @@ fn check_domain(domain: &str) -> Result<(), CookieConfigError> {
 }
 
 fn check_path(path: &str) -> Result<(), CookieConfigError> {
-    if !path.starts_with('/') || path.len() > MAX_PATH || !path.bytes().all(is_attr_char) {
+    if !path.starts_with('/') || path.len() > MAX_PATH || !all_in(&ATTR_CHARS, path.as_bytes()) {
         Err(CookieConfigError::InvalidPath)
     } else {
         Ok(())
@@ -1188,6 +1268,9 @@ mod tests {
 
     /// Reference rendering used to check every combination.
     fn expected(c: &CookieConfig, value: &str, max_age: Option<u64>) -> String {
+        if c.style == CookieStyle::Starlette {
+            return expected_starlette(c, value, max_age.map(|m| format!("Max-Age={m}")));
+        }
         let mut parts: Vec<String> = Vec::new();
         parts.push(format!("{}={}", c.name, value));
         if let Some(d) = &c.domain {
@@ -1221,6 +1304,38 @@ mod tests {
         parts.join("; ")
     }
 
+    /// Starlette 1.x's order and spelling (`expiry`: the `Max-Age` or `expires` pair).
+    fn expected_starlette(c: &CookieConfig, value: &str, expiry: Option<String>) -> String {
+        let mut parts: Vec<String> =
+            vec![format!("{}={}", c.name, value), format!("path={}", c.path)];
+        parts.extend(expiry);
+        if c.http_only {
+            parts.push("httponly".into());
+        }
+        match c.same_site {
+            Some(SameSite::Strict) => parts.push("samesite=strict".into()),
+            Some(SameSite::Lax) => parts.push("samesite=lax".into()),
+            Some(SameSite::None) => parts.push("samesite=none".into()),
+            None => {}
+        }
+        if c.secure {
+            parts.push("secure".into());
+        }
+        if let Some(d) = &c.domain {
+            parts.push(format!("domain={d}"));
+        }
+        if c.partitioned {
+            parts.push("partitioned".into());
+        }
+        match c.priority {
+            Some(Priority::Low) => parts.push("priority=low".into()),
+            Some(Priority::Medium) => parts.push("priority=medium".into()),
+            Some(Priority::High) => parts.push("priority=high".into()),
+            None => {}
+        }
+        parts.join("; ")
+    }
+
     #[test]
     fn every_attribute_combination() {
         let same_sites = [
@@ -1237,7 +1352,10 @@ mod tests {
         ];
         let mut ok = 0;
         let mut rejected = 0;
-        for name in ["sid", "__Secure-sid", "__Host-sid"] {
+        for (style, name) in [CookieStyle::Sessile, CookieStyle::Starlette]
+            .into_iter()
+            .flat_map(|style| ["sid", "__Secure-sid", "__Host-sid"].map(|name| (style, name)))
+        {
             for domain in [None, Some("example.com")] {
                 for path in ["/", "/app"] {
                     for bits in 0u8..16 {
@@ -1250,6 +1368,7 @@ mod tests {
                                     persistent: bits & 8 != 0,
                                     same_site,
                                     priority,
+                                    style,
                                     ..cfg_named(name)
                                 }
                                 .with_domain(domain)
@@ -1283,8 +1402,17 @@ mod tests {
                                 let mut s2 = String::new();
                                 c.write_set_cookie(&mut s2, "t", None).unwrap();
                                 assert_eq!(s2, expected(&c, "t", None));
+                                let cleared = match style {
+                                    CookieStyle::Sessile => expected(&c, "", Some(0)),
+                                    CookieStyle::Starlette => expected_starlette(
+                                        &c,
+                                        "null",
+                                        Some("expires=Thu, 01 Jan 1970 00:00:00 GMT".into()),
+                                    ),
+                                };
+                                assert_eq!(c.clear_cookie().unwrap().as_str(), cleared);
                                 assert_eq!(
-                                    c.clear_cookie().unwrap().as_str(),
+                                    c.expire_cookie().unwrap().as_str(),
                                     expected(&c, "", Some(0))
                                 );
                             }
@@ -1964,6 +2092,25 @@ mod tests {
             x ^= x << 17;
             self.0 = x;
             x
+        }
+    }
+
+    #[test]
+    fn byte_classes_are_the_rfc_ones() {
+        // Spelled independently of the rules the tables are built from.
+        for b in 0..=255u8 {
+            let visible = (0x21..=0x7E).contains(&b);
+            assert_eq!(
+                is_cookie_octet(b),
+                visible && !b"\",;\\".contains(&b),
+                "cookie-octet {b:#x}"
+            );
+            assert_eq!(
+                is_token_char(b),
+                visible && !b"()<>@,;:\\\"/[]?={}".contains(&b),
+                "token char {b:#x}"
+            );
+            assert_eq!(is_attr_char(b), visible && b != b';', "attr char {b:#x}");
         }
     }
 

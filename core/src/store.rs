@@ -191,22 +191,19 @@ pub trait Store {
         Self: Sized,
     {
         let tokens = tokens.into_iter();
-        let distinct = || {
-            let all = tokens.clone();
-            tokens
-                .clone()
-                .enumerate()
-                .filter(move |&(i, t)| !all.clone().take(i).any(|u| u == t))
-                .map(|(_, t)| t)
+        let Some(first) = tokens.clone().next() else {
+            return Err(Error::Session(Invalid::Unknown));
         };
         // One distinct copy (nearly every request): nothing to choose between, so no
         // peek first (over a shared store that would be one more round trip).
-        let mut copies = distinct();
-        if let (Some(only), None) = (copies.next(), copies.next()) {
-            return Ok((only, self.validate(only, now, client)?));
+        if tokens.clone().all(|t| t == first) {
+            return Ok((first, self.validate(first, now, client)?));
         }
         let (mut first_live, mut live) = (None, 0);
-        for t in distinct() {
+        for (i, t) in tokens.clone().enumerate() {
+            if repeats(tokens.clone(), i, t) {
+                continue;
+            }
             match self.peek(t, now) {
                 Ok(_) => {
                     first_live = first_live.or(Some(t));
@@ -218,10 +215,12 @@ pub trait Store {
         }
         let chosen = match (first_live, live) {
             (Some(t), 1) => t,
-            (None, _) => distinct().next().ok_or(Error::Session(Invalid::Unknown))?,
+            (None, _) => first,
             (Some(_), _) => {
-                for t in distinct() {
-                    self.end_duplicate(t, now)?;
+                for (i, t) in tokens.clone().enumerate() {
+                    if !repeats(tokens.clone(), i, t) {
+                        self.end_duplicate(t, now)?;
+                    }
                 }
                 return Err(Error::Cookie(CookieError::Duplicate));
             }
@@ -358,19 +357,20 @@ pub trait Store {
         // The store's clock may be ahead of `now` (it never runs backwards).
         let now = now.max(s.last_seen_ms);
         let max_age = Some(rules::max_age_until(s.absolute_deadline_ms, now));
-        let config = &self.config().cookie;
-        let text = if persistent == config.persistent {
-            config.set_cookie(token, max_age)
-        } else {
-            let mut config = config.clone();
-            config.persistent = persistent;
-            config.set_cookie(token, max_age)
-        };
-        text.ok_or(Error::Session(Invalid::Malformed))
+        self.config()
+            .cookie
+            .set_cookie_as(token, max_age, persistent)
+            .ok_or(Error::Session(Invalid::Malformed))
     }
 
     /// The `Set-Cookie` value that deletes the session cookie (after logout).
     fn clear_cookie(&self) -> Option<heapless::String<MAX_SET_COOKIE>> {
         self.config().cookie.clear_cookie()
     }
+}
+
+/// Whether `t`, the copy at `i` of `tokens`, repeats an earlier one ([`Store::validate_any`]
+/// considers each distinct token once).
+fn repeats<'t>(tokens: impl Iterator<Item = &'t [u8]>, i: usize, t: &[u8]) -> bool {
+    tokens.take(i).any(|u| u == t)
 }
