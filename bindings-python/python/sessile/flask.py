@@ -59,12 +59,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import flask
+from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import NullSession, SecureCookieSession
 from flask.sessions import SessionInterface as _FlaskSessionInterface
 from werkzeug.exceptions import ServiceUnavailable
 
-from . import Engine, StoreUnavailable
+from . import Engine, StoreUnavailable, _payload
 from . import Session as SessionInfo
 from ._flask_settings import SettingsWarning, engine_options
 from ._lifecycle import (
@@ -179,6 +180,15 @@ class SessionInterface(_FlaskSessionInterface):
         self.engine = engine
         self.client_info = client_info
         self.serializer = TaggedJSONSerializer() if serializer is None else serializer
+        #: Flask's default tags, as built: while the serializer still has exactly these,
+        #: a session of plain values skips the tagged walk (see sessile._payload).
+        default = (
+            type(self.serializer) is TaggedJSONSerializer
+            and [type(t) for t in self.serializer.order] == TaggedJSONSerializer.default_tags
+        )
+        self._default_order = list(self.serializer.order) if default else None
+        #: The plain-JSON encoders, by the app's (sort_keys, ensure_ascii).
+        self._encoders: dict[tuple[bool, bool], Any] = {}
         #: The engine was built from the app's Flask settings (:class:`Session`); else
         #: the first request warns about the ones the app set.
         self.settings_applied = settings_applied
@@ -216,6 +226,38 @@ class SessionInterface(_FlaskSessionInterface):
         except Exception as e:  # written by other code, or corrupt: an empty session
             raise ValueError(str(e)) from e
 
+    def _plain_codec(self, app: Flask) -> tuple[Any, Any] | None:
+        """The tagged JSON's shortcut for plain values, when Flask's tagged JSON of them
+        is plain JSON: default tags and Flask's default JSON provider (whose
+        ``sort_keys`` and ``ensure_ascii`` are followed). ``None`` otherwise."""
+        provider = app.json
+        if (
+            type(provider) is not DefaultJSONProvider
+            or self._default_order is None
+            or self.serializer.order != self._default_order
+        ):
+            return None
+        key = (bool(provider.sort_keys), bool(provider.ensure_ascii))
+        codec = self._encoders.get(key)
+        if codec is None:
+            codec = self._encoders[key] = (
+                self._decode_plain,
+                _TaggedEncoder(self, _payload.encoder(sort_keys=key[0], ensure_ascii=key[1])),
+            )
+        return codec
+
+    def _decode_plain(self, payload: bytes) -> Any:
+        try:
+            text = payload.decode()
+        except UnicodeDecodeError as e:
+            raise ValueError(str(e)) from e
+        if _payload.text_has_no_tags(text):
+            try:
+                return _payload.loads_text(text)
+            except ValueError:
+                pass  # the tagged path says what is wrong
+        return self._decode(payload)
+
     def _warn_unapplied(self, app: Flask) -> None:
         self.settings_applied = True
         given = [k for k in _COOKIE_SETTINGS if k in app.config and not _at_flask_default(app, k)]
@@ -230,13 +272,17 @@ class SessionInterface(_FlaskSessionInterface):
             )
 
     def open_session(self, app: Flask, request: Request) -> ServerSession | UnavailableSession:
-        header = request.headers.get("Cookie")
+        # What request.headers.get("Cookie") and request.remote_addr read, without the
+        # header mapping's key translation on every request.
+        environ = request.environ
+        header = environ.get("HTTP_COOKIE")
         if self.client_info:
-            ip, user_agent = request.remote_addr, request.headers.get("User-Agent")
+            ip, user_agent = request.remote_addr, environ.get("HTTP_USER_AGENT")
         else:
             ip = user_agent = None
         if not self.settings_applied:
             self._warn_unapplied(app)
+        decode, encode = self._plain_codec(app) or (self._decode, self._encode)
         # permanent is Flask's: chosen by the app during the request (see save_session).
         try:
             state, data = begin(
@@ -245,8 +291,8 @@ class SessionInterface(_FlaskSessionInterface):
                 ip=ip,
                 user_agent=user_agent,
                 persistent=False,
-                decode=self._decode,
-                encode=self._encode,
+                decode=decode,
+                encode=encode,
             )
         except StoreUnavailable as e:
             # Flask turns an exception raised here into a 500; a routing exception is
@@ -260,7 +306,7 @@ class SessionInterface(_FlaskSessionInterface):
         if not isinstance(session, ServerSession):  # a null session: nothing to store
             return
         if session.accessed:
-            response.vary.add("Cookie")
+            _vary_cookie(response)
         state = session.state
         state.persistent = session.permanent
         if session.permanent != session.was_permanent or (
@@ -278,8 +324,34 @@ class SessionInterface(_FlaskSessionInterface):
             response.set_data(unavailable.get_data())
             return
         if cookie is not None:
-            response.vary.add("Cookie")
+            _vary_cookie(response)
             response.headers.add("Set-Cookie", cookie)
+
+
+class _TaggedEncoder:
+    """Flask's tagged JSON of a session dict: plain JSON when the tags would change
+    nothing (the same text Flask's serializer writes), else the interface's tagged path."""
+
+    __slots__ = ("iface", "plain_text")
+
+    def __init__(self, iface: SessionInterface, plain_text: Any) -> None:
+        self.iface = iface
+        self.plain_text = plain_text
+
+    def __call__(self, data: dict[str, Any]) -> bytes:
+        if _payload.plain(data, self.iface.serializer.tags):
+            return str(self.plain_text(data)).encode()
+        return self.iface._encode(data)
+
+
+def _vary_cookie(response: Response) -> None:
+    """``Vary: Cookie`` once, as ``response.vary.add("Cookie")`` makes it: without parsing
+    a header set when the response has no ``Vary`` yet (the usual case)."""
+    headers = response.headers
+    if "Vary" in headers:
+        response.vary.add("Cookie")
+    else:
+        headers.add("Vary", "Cookie")
 
 
 def _current() -> ServerSession:

@@ -1,0 +1,125 @@
+"""The session dict as payload bytes and back, on every request: plain JSON for
+:mod:`sessile` (``dumps`` / ``loads``) and the ASGI glue, Flask's tagged JSON for
+:mod:`sessile.flask`. Only the cost changes here, never the bytes or the values.
+
+Where the time went (``make bench-python``, profiled with callgrind): ``json.dumps`` with
+arguments builds a ``JSONEncoder`` and runs its Python ``iterencode`` on every call, and
+``json.loads`` of bytes sniffs the encoding and matches whitespace with regexes: together
+more than a native ``validate``. Flask's tagged JSON walks every value through eight tag
+checks in Python and rebuilds every dict and list when loading. So:
+
+- plain JSON calls the C encoder and scanner of the standard ``json`` module directly
+  (the ones ``json.dumps`` / ``json.loads`` end in), with the same arguments; anything
+  else than one JSON document (a BOM, whitespace, another encoding) goes to ``json.loads``.
+- Flask's tagged JSON is skipped when it would change nothing: a session of plain
+  ``dict`` (str keys) / ``list`` / ``str`` / ``int`` / ``float`` / ``bool`` / ``None``
+  with no one-key dict whose key is a tag's, under the default tags and Flask's
+  ``DefaultJSONProvider``. The bytes written are then the ones Flask's serializer writes
+  (same ``sort_keys`` and ``ensure_ascii``); a payload whose text holds no key starting with
+  a space (every default tag's key does) loads as plain JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from json import encoder as _encoder
+from typing import Any
+
+__all__ = ["dumps", "encoder", "loads", "loads_text", "plain", "text_has_no_tags"]
+
+# The scanner json.loads ends in (C where there is one); not in the typeshed stubs.
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_default = json.JSONEncoder().default  # TypeError "Object of type X is not JSON serializable"
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+#: Deeper than this the tagged walk decides (Flask's own recursion, and its errors).
+_MAX_DEPTH = 32
+
+
+def encoder(*, sort_keys: bool = False, ensure_ascii: bool = False) -> Callable[[Any], str]:
+    """``json.dumps(obj, separators=(",", ":"), sort_keys=..., ensure_ascii=...)``, as a
+    function that skips building a ``JSONEncoder`` and its Python layer per call."""
+    slow = json.JSONEncoder(
+        separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=ensure_ascii
+    ).encode
+    make: Any = getattr(_encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (e.g. PyPy's own json is used as is)
+        return slow
+    string = _encoder.encode_basestring_ascii if ensure_ascii else _encoder.encode_basestring
+
+    def fast(obj: Any) -> str:
+        # The arguments JSONEncoder.iterencode gives it (one-shot, no indent); a fresh
+        # markers dict per call keeps circular-reference detection.
+        return "".join(make({}, _default, string, None, ":", ",", sort_keys, False, True)(obj, 0))
+
+    # Trust the shortcut only if it writes what json.dumps writes on this Python.
+    probe = {"b": [1, 2.5, None, True, "é\n\x00"], "a": {"c": -1e300}}
+    try:
+        if fast(probe) == slow(probe):
+            return fast
+    except Exception:  # a Python whose private C encoder takes other arguments
+        pass
+    return slow
+
+
+_plain_text = encoder()
+
+
+def dumps(obj: Any) -> bytes:
+    """Encode a session payload: compact JSON, UTF-8."""
+    return _plain_text(obj).encode()
+
+
+def loads(data: bytes) -> Any:
+    """Decode a payload written by :func:`dumps` (empty bytes decode to ``{}``); any JSON
+    that ``json.loads`` reads is read as it reads it."""
+    if not data:
+        return {}
+    # One compact document in UTF-8 (what dumps writes): the C scanner alone.
+    try:
+        return loads_text(data.decode())
+    except ValueError:
+        return json.loads(data)
+
+
+def loads_text(text: str) -> Any:
+    """The one JSON document that is all of ``text`` (no surrounding whitespace), read by
+    the C scanner; ``ValueError`` for anything else (``json.loads`` then decides)."""
+    try:
+        value, end = _scan_once(text, 0)
+    except StopIteration as e:
+        raise ValueError("no JSON document at the start") from e
+    if end != len(text):
+        raise ValueError("more than one JSON document")
+    return value
+
+
+def plain(value: Any, tags: Any, depth: int = 0) -> bool:
+    """True when Flask's tagged JSON leaves ``value`` as it is: only plain ``dict`` (str
+    keys), ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None`` (exact types, so no
+    ``Markup`` nor ``tuple``), and no one-key dict whose key is in ``tags``."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if depth > _MAX_DEPTH:
+        return False
+    if kind is dict:
+        if len(value) == 1 and next(iter(value)) in tags:
+            return False
+        for k, v in value.items():
+            if type(k) is not str or (type(v) not in _SCALARS and not plain(v, tags, depth + 1)):
+                return False
+        return True
+    if kind is list:
+        for v in value:
+            if type(v) not in _SCALARS and not plain(v, tags, depth + 1):
+                return False
+        return True
+    return False
+
+
+def text_has_no_tags(text: str) -> bool:
+    """No JSON key in ``text`` starts with a space (literal or ``\\u0020``), so no
+    default tag of Flask's tagged JSON is in it. (A string value starting with a space, or
+    an escaped quote before a space, also says no: the tagged path then decides.)"""
+    return '" ' not in text and "\\u0020" not in text
