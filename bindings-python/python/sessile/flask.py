@@ -308,9 +308,9 @@ class SessionInterface(_FlaskSessionInterface):
         if session.accessed:
             _vary_cookie(response)
         state = session.state
-        state.persistent = session.permanent
-        if session.permanent != session.was_permanent or (
-            session.permanent and app.config.get("SESSION_REFRESH_EACH_REQUEST", True)
+        state.persistent = permanent = session.permanent
+        if permanent != session.was_permanent or (
+            permanent and app.config.get("SESSION_REFRESH_EACH_REQUEST", True)
         ):
             state.request.resend_cookie()
         try:
@@ -348,10 +348,11 @@ def _vary_cookie(response: Response) -> None:
     """``Vary: Cookie`` once, as ``response.vary.add("Cookie")`` makes it: without parsing
     a header set when the response has no ``Vary`` yet (the usual case)."""
     headers = response.headers
-    if "Vary" in headers:
-        response.vary.add("Cookie")
-    else:
-        headers.add("Vary", "Cookie")
+    for name, _ in headers:
+        if name.lower() == "vary":
+            response.vary.add("Cookie")
+            return
+    headers.add("Vary", "Cookie")
 
 
 def _current() -> ServerSession:
