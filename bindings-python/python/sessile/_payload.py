@@ -46,11 +46,17 @@ def encoder(*, sort_keys: bool = False, ensure_ascii: bool = False) -> Callable[
     if make is None:  # no C accelerator (e.g. PyPy's own json is used as is)
         return slow
     string = _encoder.encode_basestring_ascii if ensure_ascii else _encoder.encode_basestring
+    # The arguments JSONEncoder.iterencode gives it (one-shot, no indent), built once: its
+    # argument parsing per call cost as much as the encoding. Without a markers dict a
+    # circular value recurses to the recursion limit instead of being caught on the way:
+    # that RecursionError sends the value to json's own encoder, which says what it says.
+    plain = make(None, _default, string, None, ":", ",", sort_keys, False, True)
 
     def fast(obj: Any) -> str:
-        # The arguments JSONEncoder.iterencode gives it (one-shot, no indent); a fresh
-        # markers dict per call keeps circular-reference detection.
-        return "".join(make({}, _default, string, None, ":", ",", sort_keys, False, True)(obj, 0))
+        try:
+            return "".join(plain(obj, 0))
+        except RecursionError:
+            return slow(obj)
 
     # Trust the shortcut only if it writes what json.dumps writes on this Python.
     probe = {"b": [1, 2.5, None, True, "é\n\x00"], "a": {"c": -1e300}}
@@ -77,9 +83,13 @@ def loads(data: bytes) -> Any:
         return {}
     # One compact document in UTF-8 (what dumps writes): the C scanner alone.
     try:
-        return loads_text(data.decode())
-    except ValueError:
-        return json.loads(data)
+        text = data.decode()
+        value, end = _scan_once(text, 0)
+        if end == len(text):
+            return value
+    except (ValueError, StopIteration):
+        pass
+    return json.loads(data)
 
 
 def loads_text(text: str) -> Any:

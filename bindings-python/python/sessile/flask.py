@@ -128,11 +128,11 @@ class ServerSession(SecureCookieSession):
     """``flask.session``: a dict whose data lives in the engine."""
 
     def __init__(self, state: SessionState, initial: Any = None) -> None:
-        super().__init__(initial)
+        SecureCookieSession.__init__(self, initial)
         #: The request's session lifecycle, shared with the ASGI glue.
         self.state = state
         #: ``permanent`` as the request found it (a change resends the cookie).
-        self.was_permanent = self.permanent
+        self.was_permanent = dict.get(self, "_permanent", False)
 
     @property
     def token(self) -> str | None:
@@ -189,6 +189,7 @@ class SessionInterface(_FlaskSessionInterface):
         self._default_order = list(self.serializer.order) if default else None
         #: The plain-JSON encoders, by the app's (sort_keys, ensure_ascii).
         self._encoders: dict[tuple[bool, bool], Any] = {}
+        self._last_codec: tuple[tuple[bool, bool] | None, tuple[Any, Any] | None] = (None, None)
         #: The engine was built from the app's Flask settings (:class:`Session`); else
         #: the first request warns about the ones the app set.
         self.settings_applied = settings_applied
@@ -238,12 +239,16 @@ class SessionInterface(_FlaskSessionInterface):
         ):
             return None
         key = (bool(provider.sort_keys), bool(provider.ensure_ascii))
+        last = self._last_codec  # the same app's, but for a change of its settings
+        if last[0] == key:
+            return last[1]
         codec = self._encoders.get(key)
         if codec is None:
             codec = self._encoders[key] = (
                 self._decode_plain,
                 _TaggedEncoder(self, _payload.encoder(sort_keys=key[0], ensure_ascii=key[1])),
             )
+        self._last_codec = (key, codec)
         return codec
 
     def _decode_plain(self, payload: bytes) -> Any:
@@ -251,7 +256,8 @@ class SessionInterface(_FlaskSessionInterface):
             text = payload.decode()
         except UnicodeDecodeError as e:
             raise ValueError(str(e)) from e
-        if _payload.text_has_no_tags(text):
+        # No key starts with a space (_payload.text_has_no_tags, inlined: once a request).
+        if '" ' not in text and "\\u0020" not in text:
             try:
                 return _payload.loads_text(text)
             except ValueError:
