@@ -8,12 +8,14 @@ arguments builds a ``JSONEncoder`` and runs its Python ``iterencode`` on every c
 more than a native ``validate``. Flask's tagged JSON walks every value through eight tag
 checks in Python and rebuilds every dict and list when loading. So:
 
-- plain JSON calls the C encoder and scanner of the standard ``json`` module directly
-  (the ones ``json.dumps`` / ``json.loads`` end in), with the same arguments; anything
-  else than one JSON document (a BOM, whitespace, another encoding) goes to ``json.loads``.
-- Flask's tagged JSON is skipped when it would change nothing: a session of plain
-  ``dict`` (str keys) / ``list`` / ``str`` / ``int`` / ``float`` / ``bool`` / ``None``
-  with no one-key dict whose key is a tag's, under the default tags and Flask's
+- a session of plain values (exact ``dict`` with str keys, ``list``, ``str``, ``int``,
+  ``float``, ``bool``, ``None``) is written in one native pass
+  (``sessile._native._plain_json``, the bytes ``json.dumps`` writes); anything else goes
+  through the C encoder of the standard ``json`` module, called directly with the
+  arguments ``json.dumps`` gives it. Loading calls json's C scanner directly; anything
+  but one JSON document (a BOM, whitespace, another encoding) goes to ``json.loads``.
+- Flask's tagged JSON is skipped when it would change nothing: plain values with no
+  one-key dict whose key is a tag's, under the default tags and Flask's
   ``DefaultJSONProvider``. The bytes written are then the ones Flask's serializer writes
   (same ``sort_keys`` and ``ensure_ascii``); a payload whose text holds no key starting with
   a space (every default tag's key does) loads as plain JSON.
@@ -26,14 +28,13 @@ from collections.abc import Callable
 from json import encoder as _encoder
 from typing import Any
 
-__all__ = ["dumps", "encoder", "loads", "loads_text", "plain", "text_has_no_tags"]
+from ._native import _plain_json
+
+__all__ = ["dumps", "encoder", "loads", "loads_text"]
 
 # The scanner json.loads ends in (C where there is one); not in the typeshed stubs.
 _scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _default = json.JSONEncoder().default  # TypeError "Object of type X is not JSON serializable"
-_SCALARS = frozenset((str, int, float, bool, type(None)))
-#: Deeper than this the tagged walk decides (Flask's own recursion, and its errors).
-_MAX_DEPTH = 32
 
 
 def encoder(*, sort_keys: bool = False, ensure_ascii: bool = False) -> Callable[[Any], str]:
@@ -73,7 +74,9 @@ _plain_text = encoder()
 
 def dumps(obj: Any) -> bytes:
     """Encode a session payload: compact JSON, UTF-8."""
-    return _plain_text(obj).encode()
+    # Plain values in one native pass (the same bytes); anything else through json.
+    data = _plain_json(obj)
+    return data if data is not None else _plain_text(obj).encode()
 
 
 def loads(data: bytes) -> Any:
@@ -102,34 +105,3 @@ def loads_text(text: str) -> Any:
     if end != len(text):
         raise ValueError("more than one JSON document")
     return value
-
-
-def plain(value: Any, tags: Any, depth: int = 0) -> bool:
-    """True when Flask's tagged JSON leaves ``value`` as it is: only plain ``dict`` (str
-    keys), ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None`` (exact types, so no
-    ``Markup`` nor ``tuple``), and no one-key dict whose key is in ``tags``."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return True
-    if depth > _MAX_DEPTH:
-        return False
-    if kind is dict:
-        if len(value) == 1 and next(iter(value)) in tags:
-            return False
-        for k, v in value.items():
-            if type(k) is not str or (type(v) not in _SCALARS and not plain(v, tags, depth + 1)):
-                return False
-        return True
-    if kind is list:
-        for v in value:
-            if type(v) not in _SCALARS and not plain(v, tags, depth + 1):
-                return False
-        return True
-    return False
-
-
-def text_has_no_tags(text: str) -> bool:
-    """No JSON key in ``text`` starts with a space (literal or ``\\u0020``), so no
-    default tag of Flask's tagged JSON is in it. (A string value starting with a space, or
-    an escaped quote before a space, also says no: the tagged path then decides.)"""
-    return '" ' not in text and "\\u0020" not in text

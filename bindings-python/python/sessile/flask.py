@@ -75,6 +75,7 @@ from ._lifecycle import (
     begin,
     write_snapshot,
 )
+from ._native import _plain_json
 
 if TYPE_CHECKING:
     from flask.app import Flask
@@ -246,7 +247,7 @@ class SessionInterface(_FlaskSessionInterface):
         if codec is None:
             codec = self._encoders[key] = (
                 self._decode_plain,
-                _TaggedEncoder(self, _payload.encoder(sort_keys=key[0], ensure_ascii=key[1])),
+                _TaggedEncoder(self, *key),
             )
         self._last_codec = (key, codec)
         return codec
@@ -256,7 +257,7 @@ class SessionInterface(_FlaskSessionInterface):
             text = payload.decode()
         except UnicodeDecodeError as e:
             raise ValueError(str(e)) from e
-        # No key starts with a space (_payload.text_has_no_tags, inlined: once a request).
+        # No key starts with a space (literal or escaped): every default tag's key does.
         if '" ' not in text and "\\u0020" not in text:
             try:
                 return _payload.loads_text(text)
@@ -338,16 +339,21 @@ class _TaggedEncoder:
     """Flask's tagged JSON of a session dict: plain JSON when the tags would change
     nothing (the same text Flask's serializer writes), else the interface's tagged path."""
 
-    __slots__ = ("iface", "plain_text")
+    __slots__ = ("ensure_ascii", "iface", "sort_keys")
 
-    def __init__(self, iface: SessionInterface, plain_text: Any) -> None:
+    def __init__(self, iface: SessionInterface, sort_keys: bool, ensure_ascii: bool) -> None:
         self.iface = iface
-        self.plain_text = plain_text
+        self.sort_keys = sort_keys
+        self.ensure_ascii = ensure_ascii
 
     def __call__(self, data: dict[str, Any]) -> bytes:
-        if _payload.plain(data, self.iface.serializer.tags):
-            return str(self.plain_text(data)).encode()
-        return self.iface._encode(data)
+        plain = _plain_json(
+            data,
+            sort_keys=self.sort_keys,
+            ensure_ascii=self.ensure_ascii,
+            tags=self.iface.serializer.tags,
+        )
+        return plain if plain is not None else self.iface._encode(data)
 
 
 def _vary_cookie(response: Response) -> None:
