@@ -11,7 +11,7 @@
 //! snapshot classes), `errors.rs` (core error -> Python class), `convert.rs` and
 //! `client.rs` (arguments), `clock.rs` (seconds <-> ms, the injected clock), `fork.rs`
 //! (engine registry, GIL-released calls and the at-fork reseed), `cookie.rs`
-//! (`parse_cookie`).
+//! (`parse_cookie`), `json.rs` (a session dict of plain values as its JSON bytes).
 
 mod client;
 mod clock;
@@ -22,6 +22,7 @@ mod engine;
 mod errors;
 mod event;
 mod fork;
+mod json;
 mod request;
 mod session;
 mod stats;
@@ -37,6 +38,7 @@ use crate::cookie::parse_cookie;
 use crate::engine::Engine;
 use crate::event::Event;
 use crate::fork::reseed_after_fork;
+use crate::json::plain_json;
 use crate::request::Request;
 use crate::session::Session;
 use crate::stats::Stats;
@@ -53,6 +55,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config_keys, m)?)?;
     m.add_function(wrap_pyfunction!(parse_cookie, m)?)?;
     m.add_function(wrap_pyfunction!(reseed_after_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(plain_json, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_CAPACITY", MAX_CAPACITY)?;
     m.add("MAX_PRINCIPAL", MAX_PRINCIPAL)?;

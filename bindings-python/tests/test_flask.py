@@ -116,6 +116,29 @@ def test_no_session_no_cookie(app: flask.Flask) -> None:
     assert "Cookie" in r.headers["Vary"]  # the response depended on the session
 
 
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [(None, "Cookie"), ("Accept-Encoding", "Accept-Encoding, Cookie"), ("cookie", "cookie")],
+)
+def test_vary_cookie_is_sent_once_beside_the_apps_own(
+    make_engine,  # type: ignore[no-untyped-def]
+    given: str | None,
+    sent: str,
+) -> None:
+    app = make_app(make_engine())
+
+    @app.post("/vary/<key>/<value>")
+    def vary(key: str, value: str) -> Any:
+        flask.session[key] = value
+        return "ok", 200, {} if given is None else {"Vary": given}
+
+    c = app.test_client()
+    r = c.post("/vary/a/b")  # a new session: the cookie is set too
+    assert r.headers.getlist("Vary") == [sent] and cookie_of(r) is not None
+    r = c.post("/vary/a/c")
+    assert r.headers.getlist("Vary") == [sent] and cookie_of(r) is None
+
+
 def test_data_stays_server_side_and_cookie_only_when_needed(app: flask.Flask) -> None:
     engine = app.session_interface.engine  # type: ignore[attr-defined]
     c = app.test_client()

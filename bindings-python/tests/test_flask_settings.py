@@ -250,3 +250,89 @@ def test_settings_of_another_session_extension_are_named_not_dropped() -> None:
     app = make_app(SESSION_TYPE="redis", SESSION_PERMANENT=False, **STRICT)
     with pytest.warns(sf.SettingsWarning, match="SESSION_PERMANENT, SESSION_TYPE"):
         sf.Session(app, **SMALL)
+
+
+# The plain-JSON shortcut of the tagged JSON (sessile._payload): same values, same bytes.
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+TAG_LOOKALIKES: list[Any] = [
+    {" t": [1, 2]},  # a one-key dict named like a tag: Flask escapes it (" di")
+    {"x": {" u": "12345678-1234-5678-1234-567812345678"}},
+    {"s": " leading space", "t": 'say \\" hi'},
+    {"flashes": [("message", "saved")]},  # flash() stores tuples
+    {"n": 1, "f": 2.5, "b": True, "z": None, "l": [1, [2, {"k": "v"}]], "u": "é\n"},
+    {"deep": _nested(40)},  # deeper than the shortcut walks
+    {3: "int key"},
+]
+
+
+@pytest.mark.parametrize("sort_keys", [True, False])
+@pytest.mark.parametrize("value", TAG_LOOKALIKES)
+def test_stored_bytes_and_values_are_flasks_tagged_json(
+    value: dict[Any, Any], sort_keys: bool
+) -> None:
+    from flask.json.tag import TaggedJSONSerializer
+
+    app = make_app(**STRICT)
+    app.json.sort_keys = sort_keys  # type: ignore[attr-defined]
+    engine = install(app)
+    tagged = TaggedJSONSerializer()
+
+    @app.post("/store")
+    def store() -> str:
+        flask.session.update(value)
+        return "ok"
+
+    @app.get("/same")
+    def same() -> str:
+        s = flask.session
+        # The bytes Flask's own serializer writes for it (with the app's JSON provider).
+        assert engine.read(s.info.handle) == tagged.dumps(value).encode()
+        back = tagged.loads(tagged.dumps(value))
+        assert list(s.items()) == list(back.items())
+        assert [type(v) for v in s.values()] == [type(v) for v in back.values()]
+        return "ok"
+
+    c = app.test_client()
+    c.post("/store")
+    assert c.get("/same").status_code == 200
+
+
+def test_a_tag_registered_later_is_used() -> None:
+    from flask.json.tag import JSONTag
+
+    class TagSet(JSONTag):
+        key = " set"
+
+        def check(self, value: Any) -> bool:
+            return isinstance(value, int) and value == 7  # a plain value, tagged
+
+        def to_json(self, value: Any) -> Any:
+            return "seven"
+
+        def to_python(self, value: Any) -> Any:
+            return 7.0
+
+    app = make_app(**STRICT)
+    install(app)
+    app.session_interface.serializer.register(TagSet, index=0)  # type: ignore[attr-defined]
+
+    @app.post("/store")
+    def store() -> str:
+        flask.session["n"] = 7
+        return "ok"
+
+    @app.get("/type")
+    def type_of() -> Any:
+        return {"type": type(flask.session["n"]).__name__}
+
+    c = app.test_client()
+    c.post("/store")
+    assert c.get("/type").json == {"type": "float"}

@@ -152,6 +152,30 @@ def test_vary_cookie_when_the_session_is_read_or_written() -> None:
     assert c.get("/read").headers["vary"] == "Cookie"  # read, though empty
 
 
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [("Accept-Encoding", "Accept-Encoding, Cookie"), ("cookie", "cookie"), ("*", "*")],
+)
+def test_vary_cookie_joins_the_apps_own_vary(given: str, sent: str) -> None:
+    async def read_vary(request: Request) -> PlainTextResponse:
+        request.session.get("a")
+        return PlainTextResponse("ok", headers={"Vary": given})
+
+    async def write_vary(request: Request) -> PlainTextResponse:
+        request.session["a"] = "b"
+        return PlainTextResponse("ok", headers={"Vary": given})
+
+    app = Starlette(
+        routes=[Route("/read-vary", read_vary), Route("/write-vary", write_vary, methods=["POST"])],
+        middleware=[Middleware(ss.SessionMiddleware)],
+    )
+    c = TestClient(app)
+    r = c.post("/write-vary")
+    assert r.headers.get_list("vary") == [sent] and cookie_of(r) is not None
+    r = c.get("/read-vary")
+    assert r.headers.get_list("vary") == [sent] and cookie_of(r) is None
+
+
 @pytest.mark.parametrize("max_age", [0, -1])
 def test_zero_or_negative_max_age_keeps_no_session(max_age: int) -> None:
     mw = ss.SessionMiddleware(app=None, max_age=max_age)  # type: ignore[arg-type]

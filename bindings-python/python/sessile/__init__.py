@@ -16,7 +16,6 @@ time, which every process compares); pass ``clock=`` (a callable returning secon
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import Any
@@ -36,6 +35,7 @@ from ._native import (
     parse_cookie,
 )
 from ._native import Engine as _NativeEngine
+from ._payload import dumps, loads
 from .errors import (
     BufferTooSmall,
     CapacityExhausted,
@@ -107,16 +107,6 @@ if hasattr(os, "register_at_fork"):  # absent on Windows, which has no fork
 #: INFO, as ``sessile-event <kind> session=<16 hex digits>`` with the :class:`Event` in
 #: the record's ``sessile_event`` attribute.
 security_log = logging.getLogger("sessile.security")
-
-
-def dumps(obj: Any) -> bytes:
-    """Encode a session payload: compact JSON, UTF-8."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def loads(data: bytes) -> Any:
-    """Decode a payload written by :func:`dumps` (empty bytes decode to ``{}``)."""
-    return json.loads(data) if data else {}
 
 
 class Engine(_NativeEngine):

@@ -60,13 +60,15 @@ def begin(
     that cannot answer raises :class:`sessile.StoreUnavailable` (the glue answers 503).
     """
     request, payload = engine.begin_request(cookie_header, ip=ip, user_agent=user_agent)
-    try:
-        data = decode(payload) if payload else {}
-    except ValueError:
-        data = {}
-    state = SessionState(engine, request, persistent)
-    state.encode = encode
-    return state, data if isinstance(data, dict) else {}
+    data: Any = {}
+    if payload:
+        try:
+            data = decode(payload)
+        except ValueError:
+            pass
+        if not isinstance(data, dict):
+            data = {}
+    return SessionState(engine, request, persistent, encode), data
 
 
 class SessionState:
@@ -74,14 +76,20 @@ class SessionState:
 
     __slots__ = ("encode", "engine", "persistent", "request")
 
-    def __init__(self, engine: Engine, request: Request, persistent: bool | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        request: Request,
+        persistent: bool | None,
+        encode: Callable[[dict[str, Any]], bytes] = dumps,
+    ) -> None:
         self.engine = engine
         self.request = request
         #: Whether the response's cookie carries ``Max-Age`` (``None``: the engine's
         #: ``cookie_persistent``).
         self.persistent = persistent
         #: How the session dict becomes the payload.
-        self.encode: Callable[[dict[str, Any]], bytes] = dumps
+        self.encode = encode
 
     @property
     def token(self) -> str | None:

@@ -17,6 +17,7 @@ __all__ = [
     "Session",
     "Stats",
     "__version__",
+    "_plain_json",
     "_reseed_after_fork",
     "config_keys",
     "parse_cookie",
@@ -265,3 +266,6 @@ class Engine:
 def parse_cookie(header: _Bytes, name: str) -> bytes | None: ...
 def config_keys() -> tuple[ConfigKey, ...]: ...
 def _reseed_after_fork() -> None: ...
+def _plain_json(
+    obj: object, *, sort_keys: bool = False, ensure_ascii: bool = False, tags: Any = None
+) -> bytes | None: ...

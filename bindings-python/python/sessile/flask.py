@@ -59,12 +59,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import flask
+from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import NullSession, SecureCookieSession
 from flask.sessions import SessionInterface as _FlaskSessionInterface
 from werkzeug.exceptions import ServiceUnavailable
 
-from . import Engine, StoreUnavailable
+from . import Engine, StoreUnavailable, _payload
 from . import Session as SessionInfo
 from ._flask_settings import SettingsWarning, engine_options
 from ._lifecycle import (
@@ -74,6 +75,7 @@ from ._lifecycle import (
     begin,
     write_snapshot,
 )
+from ._native import _plain_json
 
 if TYPE_CHECKING:
     from flask.app import Flask
@@ -127,11 +129,11 @@ class ServerSession(SecureCookieSession):
     """``flask.session``: a dict whose data lives in the engine."""
 
     def __init__(self, state: SessionState, initial: Any = None) -> None:
-        super().__init__(initial)
+        SecureCookieSession.__init__(self, initial)
         #: The request's session lifecycle, shared with the ASGI glue.
         self.state = state
         #: ``permanent`` as the request found it (a change resends the cookie).
-        self.was_permanent = self.permanent
+        self.was_permanent = dict.get(self, "_permanent", False)
 
     @property
     def token(self) -> str | None:
@@ -179,6 +181,16 @@ class SessionInterface(_FlaskSessionInterface):
         self.engine = engine
         self.client_info = client_info
         self.serializer = TaggedJSONSerializer() if serializer is None else serializer
+        #: Flask's default tags, as built: while the serializer still has exactly these,
+        #: a session of plain values skips the tagged walk (see sessile._payload).
+        default = (
+            type(self.serializer) is TaggedJSONSerializer
+            and [type(t) for t in self.serializer.order] == TaggedJSONSerializer.default_tags
+        )
+        self._default_order = list(self.serializer.order) if default else None
+        #: The plain-JSON encoders, by the app's (sort_keys, ensure_ascii).
+        self._encoders: dict[tuple[bool, bool], Any] = {}
+        self._last_codec: tuple[tuple[bool, bool] | None, tuple[Any, Any] | None] = (None, None)
         #: The engine was built from the app's Flask settings (:class:`Session`); else
         #: the first request warns about the ones the app set.
         self.settings_applied = settings_applied
@@ -216,6 +228,43 @@ class SessionInterface(_FlaskSessionInterface):
         except Exception as e:  # written by other code, or corrupt: an empty session
             raise ValueError(str(e)) from e
 
+    def _plain_codec(self, app: Flask) -> tuple[Any, Any] | None:
+        """The tagged JSON's shortcut for plain values, when Flask's tagged JSON of them
+        is plain JSON: default tags and Flask's default JSON provider (whose
+        ``sort_keys`` and ``ensure_ascii`` are followed). ``None`` otherwise."""
+        provider = app.json
+        if (
+            type(provider) is not DefaultJSONProvider
+            or self._default_order is None
+            or self.serializer.order != self._default_order
+        ):
+            return None
+        key = (bool(provider.sort_keys), bool(provider.ensure_ascii))
+        last = self._last_codec  # the same app's, but for a change of its settings
+        if last[0] == key:
+            return last[1]
+        codec = self._encoders.get(key)
+        if codec is None:
+            codec = self._encoders[key] = (
+                self._decode_plain,
+                _TaggedEncoder(self, *key),
+            )
+        self._last_codec = (key, codec)
+        return codec
+
+    def _decode_plain(self, payload: bytes) -> Any:
+        try:
+            text = payload.decode()
+        except UnicodeDecodeError as e:
+            raise ValueError(str(e)) from e
+        # No key starts with a space (literal or escaped): every default tag's key does.
+        if '" ' not in text and "\\u0020" not in text:
+            try:
+                return _payload.loads_text(text)
+            except ValueError:
+                pass  # the tagged path says what is wrong
+        return self._decode(payload)
+
     def _warn_unapplied(self, app: Flask) -> None:
         self.settings_applied = True
         given = [k for k in _COOKIE_SETTINGS if k in app.config and not _at_flask_default(app, k)]
@@ -230,13 +279,17 @@ class SessionInterface(_FlaskSessionInterface):
             )
 
     def open_session(self, app: Flask, request: Request) -> ServerSession | UnavailableSession:
-        header = request.headers.get("Cookie")
+        # What request.headers.get("Cookie") and request.remote_addr read, without the
+        # header mapping's key translation on every request.
+        environ = request.environ
+        header = environ.get("HTTP_COOKIE")
         if self.client_info:
-            ip, user_agent = request.remote_addr, request.headers.get("User-Agent")
+            ip, user_agent = request.remote_addr, environ.get("HTTP_USER_AGENT")
         else:
             ip = user_agent = None
         if not self.settings_applied:
             self._warn_unapplied(app)
+        decode, encode = self._plain_codec(app) or (self._decode, self._encode)
         # permanent is Flask's: chosen by the app during the request (see save_session).
         try:
             state, data = begin(
@@ -245,8 +298,8 @@ class SessionInterface(_FlaskSessionInterface):
                 ip=ip,
                 user_agent=user_agent,
                 persistent=False,
-                decode=self._decode,
-                encode=self._encode,
+                decode=decode,
+                encode=encode,
             )
         except StoreUnavailable as e:
             # Flask turns an exception raised here into a 500; a routing exception is
@@ -260,11 +313,11 @@ class SessionInterface(_FlaskSessionInterface):
         if not isinstance(session, ServerSession):  # a null session: nothing to store
             return
         if session.accessed:
-            response.vary.add("Cookie")
+            _vary_cookie(response)
         state = session.state
-        state.persistent = session.permanent
-        if session.permanent != session.was_permanent or (
-            session.permanent and app.config.get("SESSION_REFRESH_EACH_REQUEST", True)
+        state.persistent = permanent = session.permanent
+        if permanent != session.was_permanent or (
+            permanent and app.config.get("SESSION_REFRESH_EACH_REQUEST", True)
         ):
             state.request.resend_cookie()
         try:
@@ -278,8 +331,40 @@ class SessionInterface(_FlaskSessionInterface):
             response.set_data(unavailable.get_data())
             return
         if cookie is not None:
-            response.vary.add("Cookie")
+            _vary_cookie(response)
             response.headers.add("Set-Cookie", cookie)
+
+
+class _TaggedEncoder:
+    """Flask's tagged JSON of a session dict: plain JSON when the tags would change
+    nothing (the same text Flask's serializer writes), else the interface's tagged path."""
+
+    __slots__ = ("ensure_ascii", "iface", "sort_keys")
+
+    def __init__(self, iface: SessionInterface, sort_keys: bool, ensure_ascii: bool) -> None:
+        self.iface = iface
+        self.sort_keys = sort_keys
+        self.ensure_ascii = ensure_ascii
+
+    def __call__(self, data: dict[str, Any]) -> bytes:
+        plain = _plain_json(
+            data,
+            sort_keys=self.sort_keys,
+            ensure_ascii=self.ensure_ascii,
+            tags=self.iface.serializer.tags,
+        )
+        return plain if plain is not None else self.iface._encode(data)
+
+
+def _vary_cookie(response: Response) -> None:
+    """``Vary: Cookie`` once, as ``response.vary.add("Cookie")`` makes it: without parsing
+    a header set when the response has no ``Vary`` yet (the usual case)."""
+    headers = response.headers
+    for name, _ in headers:
+        if name.lower() == "vary":
+            response.vary.add("Cookie")
+            return
+    headers.add("Vary", "Cookie")
 
 
 def _current() -> ServerSession:

@@ -1,0 +1,179 @@
+//! `_plain_json`: a session dict of plain values as the compact JSON text Python's `json`
+//! writes for it, in one native pass (type conversion: the payload's bytes). The glue's
+//! JSON (`sessile/_payload.py`) calls it first and takes Python's own encoder for anything
+//! it declines, so the bytes never differ from `json.dumps(obj, separators=(",", ":"),
+//! sort_keys=..., ensure_ascii=...)`: the profile put that encoder, with the walk that
+//! checks a Flask session holds plain values only, at a fifth of the glue's cost.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
+
+/// Deeper than this, Python's encoder decides (and raises what it raises).
+const MAX_DEPTH: u32 = 32;
+
+/// The compact JSON text of `obj` as UTF-8 bytes, exactly as `json.dumps(obj,
+/// separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=ensure_ascii).encode()`
+/// writes it, when `obj` holds only exact `dict` (str keys), `list`, `str`, `int`,
+/// `float`, `bool` and `None`, and no one-key dict whose key is in `tags` (Flask's
+/// tagged JSON escapes those). `None` for anything else: the caller's encoder decides.
+#[pyfunction]
+#[pyo3(name = "_plain_json", signature = (obj, *, sort_keys=false, ensure_ascii=false, tags=None))]
+pub(crate) fn plain_json<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    sort_keys: bool,
+    ensure_ascii: bool,
+    tags: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    let mut w = Writer {
+        out: Vec::with_capacity(64),
+        sort_keys,
+        ensure_ascii,
+        tags,
+    };
+    Ok(w.value(obj, 0)?.then(|| PyBytes::new(py, &w.out)))
+}
+
+struct Writer<'a, 'py> {
+    out: Vec<u8>,
+    sort_keys: bool,
+    ensure_ascii: bool,
+    tags: Option<&'a Bound<'py, PyAny>>,
+}
+
+impl Writer<'_, '_> {
+    /// Append `v`; false when it is not plain (the output is then unspecified).
+    fn value(&mut self, v: &Bound<'_, PyAny>, depth: u32) -> PyResult<bool> {
+        if v.is_none() {
+            self.out.extend_from_slice(b"null");
+        } else if let Ok(s) = v.cast_exact::<PyString>() {
+            return self.string(s);
+        } else if let Ok(b) = v.cast_exact::<PyBool>() {
+            let text: &[u8] = if b.is_true() { b"true" } else { b"false" };
+            self.out.extend_from_slice(text);
+        } else if let Ok(i) = v.cast_exact::<PyInt>() {
+            match i.extract::<i64>() {
+                Ok(n) => self.out.extend_from_slice(n.to_string().as_bytes()),
+                // int.__repr__, as json writes every int.
+                Err(_) => self.out.extend_from_slice(i.repr()?.to_cow()?.as_bytes()),
+            }
+        } else if let Ok(f) = v.cast_exact::<PyFloat>() {
+            let x = f.value();
+            if x.is_nan() {
+                self.out.extend_from_slice(b"NaN");
+            } else if x.is_infinite() {
+                let text: &[u8] = if x > 0.0 { b"Infinity" } else { b"-Infinity" };
+                self.out.extend_from_slice(text);
+            } else {
+                // float.__repr__, as json writes every finite float.
+                self.out.extend_from_slice(f.repr()?.to_cow()?.as_bytes());
+            }
+        } else if depth >= MAX_DEPTH {
+            return Ok(false);
+        } else if let Ok(d) = v.cast_exact::<PyDict>() {
+            return self.dict(d, depth);
+        } else if let Ok(l) = v.cast_exact::<PyList>() {
+            self.out.push(b'[');
+            for (n, item) in l.iter().enumerate() {
+                if n > 0 {
+                    self.out.push(b',');
+                }
+                if !self.value(&item, depth + 1)? {
+                    return Ok(false);
+                }
+            }
+            self.out.push(b']');
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn dict(&mut self, d: &Bound<'_, PyDict>, depth: u32) -> PyResult<bool> {
+        let mut items = Vec::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let Ok(k) = k.cast_into_exact::<PyString>() else {
+                return Ok(false);
+            };
+            items.push((k, v));
+        }
+        if items.len() == 1
+            && let Some(tags) = self.tags
+            && tags.contains(&items[0].0)?
+        {
+            return Ok(false);
+        }
+        if self.sort_keys {
+            // Python orders str by code point, as UTF-8 bytes order; a key that is no
+            // UTF-8 (a lone surrogate) declines below anyway.
+            let mut keyed = Vec::with_capacity(items.len());
+            for (k, v) in items {
+                let Ok(text) = k.to_cow() else {
+                    return Ok(false);
+                };
+                keyed.push((text.into_owned(), k, v));
+            }
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            items = keyed.into_iter().map(|(_, k, v)| (k, v)).collect();
+        }
+        self.out.push(b'{');
+        for (n, (k, v)) in items.iter().enumerate() {
+            if n > 0 {
+                self.out.push(b',');
+            }
+            if !self.string(k)? {
+                return Ok(false);
+            }
+            self.out.push(b':');
+            if !self.value(v, depth + 1)? {
+                return Ok(false);
+            }
+        }
+        self.out.push(b'}');
+        Ok(true)
+    }
+
+    /// A JSON string as Python's `json` escapes it (`encode_basestring`, or
+    /// `encode_basestring_ascii` with `ensure_ascii`); false for a str that is no UTF-8
+    /// (lone surrogates: Python's encoder decides).
+    fn string(&mut self, s: &Bound<'_, PyString>) -> PyResult<bool> {
+        let Ok(text) = s.to_cow() else {
+            return Ok(false);
+        };
+        self.out.push(b'"');
+        for c in text.chars() {
+            match c {
+                '"' => self.out.extend_from_slice(b"\\\""),
+                '\\' => self.out.extend_from_slice(b"\\\\"),
+                '\n' => self.out.extend_from_slice(b"\\n"),
+                '\r' => self.out.extend_from_slice(b"\\r"),
+                '\t' => self.out.extend_from_slice(b"\\t"),
+                '\u{8}' => self.out.extend_from_slice(b"\\b"),
+                '\u{c}' => self.out.extend_from_slice(b"\\f"),
+                c if (c as u32) < 0x20 => self.escape(c as u16),
+                c if self.ensure_ascii && !(' '..='~').contains(&c) => {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        self.escape(*unit);
+                    }
+                }
+                c => {
+                    let mut buf = [0u8; 4];
+                    self.out
+                        .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        self.out.push(b'"');
+        Ok(true)
+    }
+
+    /// `\uXXXX`, lowercase hex as Python writes it.
+    fn escape(&mut self, unit: u16) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.out.extend_from_slice(b"\\u");
+        for shift in [12, 8, 4, 0] {
+            self.out.push(HEX[usize::from((unit >> shift) & 0xf)]);
+        }
+    }
+}
