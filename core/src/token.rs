@@ -62,7 +62,7 @@ impl Token {
     /// A copy of token text a store accepted (so it is short and of the token alphabet);
     /// `None` for anything else.
     pub(crate) fn copy_of(text: &[u8]) -> Option<Token> {
-        if text.len() > MAX_TOKEN_CHARS || !text.iter().all(|b| ALPHABET.contains(b)) {
+        if text.len() > MAX_TOKEN_CHARS || !text.iter().all(|&b| DECODE[usize::from(b)] != 0xff) {
             return None;
         }
         let mut t = Token {
@@ -418,5 +418,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn copy_of_keeps_alphabet_text_only() {
+        // Spelled out apart from ALPHABET and DECODE, so a wrong table fails here.
+        let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        for b in 0..=255u8 {
+            let text = [b'A', b, b'z'];
+            assert_eq!(Token::copy_of(&text).is_some(), ok(b), "byte {b}");
+        }
+        let long = [b'A'; MAX_TOKEN_CHARS + 1];
+        assert!(Token::copy_of(&long).is_none());
+        assert_eq!(Token::copy_of(b"ab-_9").map(|t| t.len), Some(5));
     }
 }
