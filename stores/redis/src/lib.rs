@@ -26,7 +26,9 @@
 //!
 //! Every decision is [`sessile::rules`]': whether a session is live and which deadline
 //! ended it, what the reuse of a dead token means, whether a client change is tolerated,
-//! the per-user cap and who makes room, what a full table evicts, `Max-Age`, whether a
+//! the per-user cap and who makes room, what a full table evicts (an anonymous session;
+//! here the least recently used, where the in-process table approximates that with CLOCK),
+//! `Max-Age`, whether a
 //! save lands. An operation reads what its decision needs, decides in Rust, and writes
 //! through one Lua script (`commit.lua`) that applies the writes only if what was read
 //! is unchanged (guards on record versions and counters: optimistic concurrency); when
