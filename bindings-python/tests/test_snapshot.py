@@ -103,7 +103,8 @@ def test_a_new_snapshot_replaces_the_old_one(tmp_path: Path) -> None:
     ("change", "reason"),
     [
         (lambda b: b"NOTSNAPS" + b[8:], "snapshot_unrecognized"),
-        (lambda b: b[:8] + b"\x02" + b[9:], "snapshot_version"),
+        # Version 1: the format before the HChaCha8 digest.
+        (lambda b: b[:8] + b"\x01" + b[9:], "snapshot_version"),
         (lambda b: b[:-1], "snapshot_truncated"),
         (lambda b: b[:100] + bytes([b[100] ^ 1]) + b[101:], "snapshot_tampered"),
         (lambda b: b[:-1] + bytes([b[-1] ^ 0x80]), "snapshot_tampered"),
