@@ -45,6 +45,9 @@ pub(crate) struct Link {
     pub clock: bool,
     pub verified: RefCell<Option<Verified>>,
     pub state: State,
+    /// The buffer a call copies a payload into (load) or reads one into (save), kept from
+    /// call to call: no zeroed or fresh buffer per request.
+    pub scratch: RefCell<Vec<u8>>,
 }
 
 /// The three `u32` of `link.state` (an ArrayBuffer's bytes, kept alive by a reference
@@ -336,6 +339,35 @@ impl Call<'_> {
         Some((&buf[..len], len + 4 >= buf.len()))
     }
 
+    /// String argument `i` whole into `buf` (its contents replaced, its capacity reused:
+    /// at least [`PAYLOAD_STACK`] bytes are read without asking the length first).
+    fn str_vec(&self, i: usize, buf: &mut Vec<u8>) -> Option<()> {
+        buf.clear();
+        buf.reserve(PAYLOAD_STACK);
+        let cap = buf.capacity();
+        let mut len = 0usize;
+        // SAFETY: buf's spare capacity is writable for `cap` bytes and Node-API writes at
+        // most that many (its NUL included); only the `len` bytes it wrote are then
+        // taken as the vector's contents.
+        ok(unsafe {
+            sys::napi_get_value_string_utf8(
+                self.env,
+                self.arg(i),
+                buf.as_mut_ptr().cast(),
+                cap,
+                &mut len,
+            )
+        })?;
+        if len + 4 < cap {
+            // SAFETY: Node-API wrote `len` bytes (len < cap).
+            unsafe { buf.set_len(len) };
+            return Some(());
+        }
+        // It may have been cut short: read it whole.
+        *buf = self.str_heap(i)?;
+        Some(())
+    }
+
     /// String argument `i` whole, on the heap.
     fn str_heap(&self, i: usize) -> Option<Vec<u8>> {
         self.string_of(self.arg(i), usize::MAX)
@@ -599,7 +631,7 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
         return ptr::null_mut();
     };
     let client = request.core();
-    let mut payload = PayloadCopy::new();
+    let mut payload = PayloadCopy::reusing(call.link.scratch.take());
     // Copy out under the lock; build the JS values after.
     let found = call
         .link
@@ -607,10 +639,14 @@ fn load_in(call: &Call<'_>) -> sys::napi_value {
         .with(|e| calls::load(e, token, now, &client, &mut payload));
     let s = match found {
         Ok(s) => s,
-        Err(e) => return call.not_loaded(e),
+        Err(e) => {
+            call.link.scratch.replace(payload.into_buffer());
+            return call.not_loaded(e);
+        }
     };
     call.link.state.set(s.handle.to_u64(), s.epoch);
     let data = call.string(payload.bytes());
+    call.link.scratch.replace(payload.into_buffer());
     match s.principal {
         None => data,
         Some(p) => call.array(&[data, call.string(p.as_bytes())]),
@@ -705,24 +741,16 @@ fn save_in(call: &Call<'_>) -> sys::napi_value {
     if call.type_of(3) != sys::ValueType::napi_string {
         return call.throw_type("data");
     }
-    let mut text_buf = [0u8; PAYLOAD_STACK];
-    let heap;
-    let text: &[u8] = match call.str_into(3, &mut text_buf) {
-        None => return ptr::null_mut(),
-        Some((t, false)) => t,
-        Some((_, true)) => match call.str_heap(3) {
-            Some(v) => {
-                heap = v;
-                &heap
-            }
-            None => return ptr::null_mut(),
-        },
-    };
+    let mut text = call.link.scratch.take();
+    if call.str_vec(3, &mut text).is_none() {
+        return ptr::null_mut();
+    }
     let Ok(now) = call.now(4) else {
         return ptr::null_mut();
     };
     let h = SessionRef::from_u64(u64::from(high) << 32 | u64::from(low));
-    let r = call.link.engine.with(|e| e.save(h, epoch, text, now));
+    let r = call.link.engine.with(|e| e.save(h, epoch, &text, now));
+    call.link.scratch.replace(text);
     match r {
         Ok(saved) => call.boolean(saved != Saved::Dropped),
         Err(err) => {

@@ -425,6 +425,7 @@ impl NativeEngine {
             clock: self.clock.is_some(),
             verified: std::cell::RefCell::new(fast::Verified::new()),
             state: fast::State::unset(),
+            scratch: std::cell::RefCell::new(Vec::new()),
         };
         let obj = fast::link_object(env, link)?;
         // SAFETY: a value just created in this env, returned to JS as is.
