@@ -188,8 +188,10 @@ pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as us
 /// inlines it into the lookup: the crate's generic version costs about twice as much per
 /// call. Like the crate's, it leaves the state where the compiler put it (registers, and
 /// a few stack slots the next call overwrites); the caller wipes the key bytes.
+/// The key comes as its eight little-endian words (so the caller's copy of the token's
+/// bytes is eight words to wipe, not 32 bytes).
 #[inline(always)]
-fn hchacha8_head(key: &[u8; 32], input: &[u8; 16]) -> Digest {
+fn hchacha8_head(key: &[u32; 8], input: &[u8; 16]) -> Digest {
     #[inline(always)]
     fn word<const N: usize>(b: &[u8; N], i: usize) -> u32 {
         u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
@@ -221,14 +223,14 @@ fn hchacha8_head(key: &[u8; 32], input: &[u8; 16]) -> Digest {
         0x3320_646e,
         0x7962_2d32,
         0x6b20_6574,
-        word(key, 0),
-        word(key, 1),
-        word(key, 2),
-        word(key, 3),
-        word(key, 4),
-        word(key, 5),
-        word(key, 6),
-        word(key, 7),
+        key[0],
+        key[1],
+        key[2],
+        key[3],
+        key[4],
+        key[5],
+        key[6],
+        key[7],
         word(input, 0),
         word(input, 1),
         word(input, 2),
@@ -257,6 +259,80 @@ fn hchacha8_head(key: &[u8; 32], input: &[u8; 16]) -> Digest {
 
 const _: () = assert!(DIGEST_ROUNDS == 8);
 
+/// HChaCha's input for a token of `n` random bytes: tokens of different lengths never
+/// share a digest.
+#[inline(always)]
+fn digest_input(n: usize) -> [u8; 16] {
+    let mut input = *DIGEST_INPUT;
+    input[15] ^= n as u8;
+    input
+}
+
+/// The digest of the token whose text is `text`, for tokens of `n` random bytes; `None`
+/// when `text` is no such token (the strict rule of [`decode`]). The same digest as
+/// [`Digest::of`] of the decoded bytes (a test checks it); the token's bytes exist only as
+/// key words on the stack, wiped before returning.
+///
+/// The default length (32 bytes, 43 characters) is decoded straight into the key words,
+/// with no byte array between, no bounds checks and no loop; other lengths go through
+/// [`decode`].
+#[inline]
+pub(crate) fn digest_of_text(text: &[u8], n: usize) -> Option<Digest> {
+    let mut key = [0u32; 8];
+    let ok = if n == 32 {
+        decode_key32(text, &mut key)
+    } else {
+        let mut raw = [0u8; MAX_TOKEN_BYTES as usize];
+        let ok = decode(text, n, &mut raw);
+        for (k, w) in key.iter_mut().zip(raw.chunks_exact(4)) {
+            *k = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        }
+        raw.zeroize();
+        ok
+    };
+    let d = ok.then(|| hchacha8_head(&key, &digest_input(n)));
+    key.zeroize();
+    d
+}
+
+/// [`decode`] for 32-byte tokens, into HChaCha's key words: the same rule (exactly 43
+/// characters of the alphabet, the last one's two spare bits zero).
+#[inline(always)]
+fn decode_key32(text: &[u8], key: &mut [u32; 8]) -> bool {
+    let Ok(t) = <&[u8; 43]>::try_from(text) else {
+        return false;
+    };
+    let mut bad = 0u8;
+    // `len` characters from `at` as one big-endian number of 6 * len bits.
+    let mut bits = |at: usize, len: usize| -> u64 {
+        let mut acc = 0u64;
+        for &c in &t[at..at + len] {
+            let v = DECODE[usize::from(c)];
+            bad |= v;
+            acc = (acc << 6) | u64::from(v);
+        }
+        acc
+    };
+    // Five groups of 8 characters (6 bytes each), then 3 characters: 16 bits and 2 spare.
+    let g = [bits(0, 8), bits(8, 8), bits(16, 8), bits(24, 8), bits(32, 8)];
+    let tail = bits(40, 3);
+    // Big-endian 32-bit runs of the byte stream; a key word is its bytes little-endian.
+    let be = [
+        g[0] >> 16,
+        ((g[0] & 0xffff) << 16) | (g[1] >> 32),
+        g[1],
+        g[2] >> 16,
+        ((g[2] & 0xffff) << 16) | (g[3] >> 32),
+        g[3],
+        g[4] >> 16,
+        ((g[4] & 0xffff) << 16) | (tail >> 2),
+    ];
+    for (k, b) in key.iter_mut().zip(be) {
+        *k = (b as u32).swap_bytes();
+    }
+    bad & 0xc0 == 0 && tail & 3 == 0
+}
+
 /// The digest the table keeps for a token of random bytes `raw` (1 to 32 bytes; longer
 /// input is cut to 32). For the core benchmark's cost breakdown only: no store needs it.
 #[doc(hidden)]
@@ -272,23 +348,16 @@ impl Digest {
     /// Digest of a token's raw bytes (`raw.len()` <= 32).
     #[inline]
     pub(crate) fn of(raw: &[u8]) -> Digest {
-        let mut input = *DIGEST_INPUT;
-        // Tokens of different lengths never share a digest.
-        input[15] ^= raw.len() as u8;
-        // The default length keys HChaCha with the caller's bytes themselves (no copy
-        // to wipe); a shorter token is zero-padded in a copy, wiped after.
-        let mut padded = [0u8; 32];
-        let key = match <&[u8; 32]>::try_from(raw) {
-            Ok(key) => key,
-            Err(_) => {
-                padded[..raw.len()].copy_from_slice(raw);
-                &padded
-            }
-        };
-        let d = hchacha8_head(key, &input);
-        if raw.len() != padded.len() {
-            padded.zeroize();
+        // The bytes zero-padded to 32, as eight little-endian key words, wiped after.
+        let mut key = [0u32; 8];
+        for (k, w) in raw.chunks(4).enumerate().take(8) {
+            let mut b = [0u8; 4];
+            b[..w.len()].copy_from_slice(w);
+            key[k] = u32::from_le_bytes(b);
+            b.zeroize();
         }
+        let d = hchacha8_head(&key, &digest_input(raw.len()));
+        key.zeroize();
         d
     }
 
@@ -371,8 +440,11 @@ mod tests {
         let key: [u8; 32] = core::array::from_fn(|i| (i * 7 + 3) as u8);
         let input: [u8; 16] = core::array::from_fn(|i| (i * 13 + 5) as u8);
         let want = |out: &[u8]| -> [u8; 16] { out[..16].try_into().unwrap() };
+        let words: [u32; 8] = core::array::from_fn(|i| {
+            u32::from_le_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]])
+        });
         assert_eq!(
-            hchacha8_head(&key, &input).0,
+            hchacha8_head(&words, &input).0,
             want(&hchacha::<R8>(&key.into(), &input.into()))
         );
         // And Digest::of is HChaCha8 over the zero-padded token bytes and the labelled
@@ -413,6 +485,65 @@ mod tests {
                         assert!(!ok, "n={n} pos={pos} byte={b}");
                     } else if pos + 1 < len {
                         // Any alphabet char in a non-final position decodes.
+                        assert!(ok, "n={n} pos={pos} byte={b}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The engine's path from token text to digest is `Digest::of` of what `decode`
+    /// gives, and refuses what `decode` refuses: at the default length (decoded straight
+    /// into key words) and at others.
+    #[test]
+    fn digest_of_text_is_the_digest_of_the_decoded_bytes() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for n in [1usize, 16, 17, 24, 31, 32] {
+            for _ in 0..200 {
+                let raw: [u8; 32] = core::array::from_fn(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                });
+                let t = Token::encode(&raw[..n]);
+                let d = digest_of_text(t.as_bytes(), n).expect("a token");
+                assert_eq!(d.0, Digest::of(&raw[..n]).0, "{n} bytes");
+                // Any other length of token is refused.
+                for m in [n - 1, n + 1] {
+                    if (1..=32).contains(&m) && text_len(m) != text_len(n) {
+                        assert!(digest_of_text(t.as_bytes(), m).is_none(), "{n} as {m}");
+                    }
+                }
+            }
+        }
+        // The spare bits of the last character, a short and a long text.
+        let t = Token::encode(&[0xff; 32]);
+        let mut alt = [0u8; 44];
+        alt[..43].copy_from_slice(t.as_bytes());
+        alt[42] = b'_';
+        assert!(digest_of_text(&alt[..43], 32).is_none());
+        assert!(digest_of_text(&t.as_bytes()[..42], 32).is_none());
+        alt[42] = t.as_bytes()[42];
+        alt[43] = b'A';
+        assert!(digest_of_text(&alt, 32).is_none());
+        assert!(digest_of_text(b"", 32).is_none());
+    }
+
+    #[test]
+    fn digest_of_text_refuses_every_foreign_byte_at_every_position() {
+        for n in [16usize, 32] {
+            let good = Token::encode(&[0x5a; 32][..n]);
+            let len = good.as_bytes().len();
+            for pos in 0..len {
+                for b in 0..=255u8 {
+                    let mut text = [0u8; MAX_TOKEN_CHARS];
+                    text[..len].copy_from_slice(good.as_bytes());
+                    text[pos] = b;
+                    let ok = digest_of_text(&text[..len], n).is_some();
+                    if !ALPHABET.contains(&b) {
+                        assert!(!ok, "n={n} pos={pos} byte={b}");
+                    } else if pos + 1 < len {
                         assert!(ok, "n={n} pos={pos} byte={b}");
                     }
                 }

@@ -40,6 +40,11 @@ impl State {
         client: &Client<'_>,
         now: u64,
     ) -> Result<(), Invalid> {
+        if client.ip.is_none() && client.user_agent.is_none() {
+            // No client facts (the common case of a caller that checks none): nothing to
+            // digest, compare, count or remember.
+            return Ok(());
+        }
         let (ip, ua) = self.client_digests(client);
         if ip.is_none() && ua.is_none() {
             // Nothing seen or watched: nothing to compare, count or remember

@@ -203,12 +203,7 @@ impl State {
     /// Reads only.
     fn find_live(&self, p: &Parts<'_>, token: &[u8], now: u64) -> Result<u32, Option<u32>> {
         let n = usize::from(self.config.token_bytes);
-        let mut raw = [0u8; 32];
-        if !token::decode(token, n, &mut raw) {
-            return Err(None);
-        }
-        let digest = Digest::of(&raw[..n]);
-        raw.zeroize();
+        let digest = token::digest_of_text(token, n).ok_or(None)?;
         let i = self.tokens.find(p.index, p.slots, &digest).ok_or(None)?;
         if now >= p.slots[i as usize].deadline() {
             return Err(Some(i));
@@ -219,12 +214,9 @@ impl State {
     /// What the tombstones say of a token that names no session (reads only).
     fn find_dead(&self, p: &Parts<'_>, token: &[u8]) -> Invalid {
         let n = usize::from(self.config.token_bytes);
-        let mut raw = [0u8; 32];
-        if !token::decode(token, n, &mut raw) {
+        let Some(digest) = token::digest_of_text(token, n) else {
             return Invalid::Malformed;
-        }
-        let digest = Digest::of(&raw[..n]);
-        raw.zeroize();
+        };
         Tombstones::find(p.tombstones, p.tombstone_index, &digest)
             .map_or(Invalid::Unknown, |f| f.death.invalid())
     }
@@ -233,12 +225,7 @@ impl State {
     /// tokens are answered from the tombstones, raising reuse events.
     fn resolve(&mut self, p: &mut Parts<'_>, token: &[u8], now: u64) -> Result<u32, Invalid> {
         let n = usize::from(self.config.token_bytes);
-        let mut raw = [0u8; 32];
-        if !token::decode(token, n, &mut raw) {
-            return Err(Invalid::Malformed);
-        }
-        let digest = Digest::of(&raw[..n]);
-        raw.zeroize();
+        let digest = token::digest_of_text(token, n).ok_or(Invalid::Malformed)?;
         if let Some(i) = self.tokens.find(p.index, p.slots, &digest) {
             let s = &p.slots[i as usize];
             if now >= s.deadline() {
