@@ -314,7 +314,13 @@ fn decode_key32(text: &[u8], key: &mut [u32; 8]) -> bool {
         acc
     };
     // Five groups of 8 characters (6 bytes each), then 3 characters: 16 bits and 2 spare.
-    let g = [bits(0, 8), bits(8, 8), bits(16, 8), bits(24, 8), bits(32, 8)];
+    let g = [
+        bits(0, 8),
+        bits(8, 8),
+        bits(16, 8),
+        bits(24, 8),
+        bits(32, 8),
+    ];
     let tail = bits(40, 3);
     // Big-endian 32-bit runs of the byte stream; a key word is its bytes little-endian.
     let be = [
