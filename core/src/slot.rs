@@ -23,30 +23,12 @@ pub(crate) const STATE_AUTH: u8 = 2;
 /// second chance; `engine/capacity.rs`).
 pub(crate) const REFERENCED: u8 = 1;
 
-/// The session's tag ([`crate::Session::tag`]) as its slot keeps it: on 64-bit targets
-/// (servers) the tag itself, set when the session begins, so a validation reads it
-/// instead of computing a keyed hash after its slot arrives from memory (about 15 ns of
-/// a validation's critical path at 10,000 live, `make bench-core`); elsewhere nothing
-/// (a microcontroller's RAM counts more), and the tag is computed where it is needed.
-#[cfg(target_pointer_width = "64")]
-pub(crate) type KeptTag = u64;
-/// See the 64-bit definition.
-#[cfg(not(target_pointer_width = "64"))]
-pub(crate) type KeptTag = ();
-
-#[cfg(target_pointer_width = "64")]
-const NO_TAG: KeptTag = 0;
-#[cfg(not(target_pointer_width = "64"))]
-const NO_TAG: KeptTag = ();
-
 /// Storage for one session. Plain data: all-zero bytes are a valid (free) slot, so a C
 /// caller may hand the engine zeroed memory.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Slot {
     pub(crate) digest: Digest,
     pub(crate) created: u64,
-    /// Its tag, on 64-bit targets ([`KeptTag`]); only meaningful while it is live.
-    pub(crate) tag: KeptTag,
     /// `last_seen - created`; fits because a session never outlives its absolute timeout (u32 ms).
     pub(crate) seen_offset: u32,
     pub(crate) idle_ms: u32,
@@ -79,7 +61,6 @@ impl Slot {
     pub const EMPTY: Slot = Slot {
         digest: Digest([0; 16]),
         created: 0,
-        tag: NO_TAG,
         seen_offset: 0,
         idle_ms: 0,
         absolute_ms: 0,

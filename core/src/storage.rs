@@ -18,7 +18,7 @@ use crate::wheel::{Link, Wheel};
 /// ```
 /// let layout = sessile::Layout::of(&sessile::Config::default());
 /// assert_eq!(layout.slots, 10_000);
-/// assert!(layout.bytes_per_session() <= 136);
+/// assert!(layout.bytes_per_session() <= 128);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {

@@ -7,7 +7,6 @@ use zeroize::Zeroize;
 
 use super::State;
 use crate::idgen::IdGen;
-use crate::slot::Slot;
 
 /// Domain bytes, one per use, so a digest made for one use never stands for another.
 const TAG: u8 = 0;
@@ -139,32 +138,6 @@ impl State {
         let mut h = Sip::<1, 3>::new(self.key);
         h.write(&m);
         h.finish().max(1)
-    }
-
-    /// Note the tag of the session that has just begun in slot `i` in the slot (on 64-bit
-    /// targets: [`crate::slot::KeptTag`]). Every path that makes a slot live calls it.
-    #[inline]
-    pub(super) fn keep_tag(&self, i: u32, s: &mut Slot) {
-        #[cfg(target_pointer_width = "64")]
-        {
-            s.tag = self.tag(i, s.generation);
-        }
-        #[cfg(not(target_pointer_width = "64"))]
-        let _ = (i, s);
-    }
-
-    /// The tag of the live session in slot `i`: the one its slot keeps on 64-bit
-    /// targets, computed elsewhere.
-    #[inline]
-    pub(super) fn live_tag(&self, i: u32, s: &Slot) -> u64 {
-        #[cfg(target_pointer_width = "64")]
-        {
-            let _ = i;
-            debug_assert_eq!(s.tag, self.tag(i, s.generation), "slot {i}'s kept tag");
-            s.tag
-        }
-        #[cfg(not(target_pointer_width = "64"))]
-        self.tag(i, s.generation)
     }
 
     /// A client address's digest, never 0 (which a slot holds for "not known yet").

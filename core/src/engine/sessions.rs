@@ -131,7 +131,7 @@ impl State {
                 slot: i,
                 generation: s.generation,
             },
-            tag: self.live_tag(i, s),
+            tag: self.tag(i, s.generation),
             created_ms: self.out(s.created),
             last_seen_ms: self.out(s.last_seen()),
             idle_deadline_ms: self.out(s.times().idle_deadline()),
@@ -186,7 +186,6 @@ impl State {
             addr_count: u8::from(ip != 0),
             ..Slot::EMPTY
         };
-        self.keep_tag(i, s);
         let deadline = s.deadline();
         self.tokens.insert(p.index, i, &digest);
         slot::push_back(p.slots, &mut self.lru_head, i);

@@ -403,9 +403,7 @@ impl State {
             principal_len: rec.principal.len() as u8,
             addr_count: rec.addr_count,
             flags: rec.flags,
-            ..Slot::EMPTY
         };
-        self.keep_tag(i, &mut p.slots[i as usize]);
         self.tokens.insert(p.index, i, &rec.digest);
         if authenticated {
             self.attach_principal(p, i);
