@@ -177,3 +177,177 @@ impl Writer<'_, '_> {
         }
     }
 }
+
+/// The dict that `data`, a compact JSON object of plain values, is to `json.loads(data)`,
+/// in one native pass (a session payload is the glue's dict): values are objects (str keys), arrays, strings without escapes, ints and
+/// `true` / `false` / `null`. `None` for anything else (an escape, a float, whitespace,
+/// invalid UTF-8, deeper than `MAX_DEPTH`, trailing bytes, no object, or, with `no_space_keys`, a
+/// key starting with a space, as every key of Flask's tagged JSON does): the caller's
+/// decoder then reads it, so the values never differ from Python's.
+#[pyfunction]
+#[pyo3(name = "_plain_loads", signature = (data, *, no_space_keys=false))]
+pub(crate) fn plain_loads<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyBytes>,
+    no_space_keys: bool,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let mut r = Reader {
+        py,
+        text: data.as_bytes(),
+        at: 0,
+        no_space_keys,
+    };
+    if r.peek() != Some(b'{') {
+        return Ok(None);
+    }
+    match r.value(0)? {
+        Some(v) if r.at == r.text.len() => Ok(Some(v)),
+        _ => Ok(None),
+    }
+}
+
+struct Reader<'a, 'py> {
+    py: Python<'py>,
+    text: &'a [u8],
+    at: usize,
+    no_space_keys: bool,
+}
+
+impl<'py> Reader<'_, 'py> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.at).copied()
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        let found = self.text[self.at..].starts_with(word);
+        if found {
+            self.at += word.len();
+        }
+        found
+    }
+
+    /// The value at `at`; `Ok(None)` when it is not plain JSON as this reader takes it.
+    fn value(&mut self, depth: u32) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = self.py;
+        Ok(match self.peek() {
+            Some(b'"') => self.string()?.map(Bound::into_any),
+            Some(b'{') if depth < MAX_DEPTH => self.object(depth)?,
+            Some(b'[') if depth < MAX_DEPTH => self.array(depth)?,
+            Some(b't') if self.literal(b"true") => {
+                Some(PyBool::new(py, true).to_owned().into_any())
+            }
+            Some(b'f') if self.literal(b"false") => {
+                Some(PyBool::new(py, false).to_owned().into_any())
+            }
+            Some(b'n') if self.literal(b"null") => Some(py.None().into_bound(py)),
+            Some(b'-' | b'0'..=b'9') => self.int()?,
+            _ => None,
+        })
+    }
+
+    /// `-?(0|[1-9][0-9]*)` that fits an i64, not followed by a fraction or exponent.
+    fn int(&mut self) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let start = self.at;
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        let digits = self.at;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+        let len = self.at - digits;
+        if len == 0 || len > 18 || (len > 1 && self.text[digits] == b'0') {
+            return Ok(None);
+        }
+        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return Ok(None); // a float: Python's float() decides its value
+        }
+        let mut n: i64 = 0;
+        for &d in &self.text[digits..self.at] {
+            n = n * 10 + i64::from(d - b'0');
+        }
+        if self.text[start] == b'-' {
+            n = -n;
+        }
+        Ok(Some(n.into_pyobject(self.py)?.into_any()))
+    }
+
+    /// A string without escapes or control characters, valid UTF-8.
+    fn string(&mut self) -> PyResult<Option<Bound<'py, PyString>>> {
+        let start = self.at + 1;
+        let Some(len) = self.text[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        else {
+            return Ok(None);
+        };
+        let end = start + len;
+        if self.text[end] != b'"' {
+            return Ok(None);
+        }
+        let Ok(s) = std::str::from_utf8(&self.text[start..end]) else {
+            return Ok(None);
+        };
+        self.at = end + 1;
+        Ok(Some(PyString::new(self.py, s)))
+    }
+
+    fn object(&mut self, depth: u32) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let dict = PyDict::new(self.py);
+        self.at += 1;
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(Some(dict.into_any()));
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Ok(None);
+            }
+            if self.no_space_keys && self.text.get(self.at + 1) == Some(&b' ') {
+                return Ok(None);
+            }
+            let Some(key) = self.string()? else {
+                return Ok(None);
+            };
+            if self.peek() != Some(b':') {
+                return Ok(None);
+            }
+            self.at += 1;
+            let Some(value) = self.value(depth + 1)? else {
+                return Ok(None);
+            };
+            dict.set_item(key, value)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(Some(dict.into_any()));
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: u32) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let list = PyList::empty(self.py);
+        self.at += 1;
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Ok(Some(list.into_any()));
+        }
+        loop {
+            let Some(value) = self.value(depth + 1)? else {
+                return Ok(None);
+            };
+            list.append(value)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    return Ok(Some(list.into_any()));
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+}

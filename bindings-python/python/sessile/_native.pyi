@@ -18,6 +18,7 @@ __all__ = [
     "Stats",
     "__version__",
     "_plain_json",
+    "_plain_loads",
     "_reseed_after_fork",
     "config_keys",
     "parse_cookie",
@@ -269,3 +270,4 @@ def _reseed_after_fork() -> None: ...
 def _plain_json(
     obj: object, *, sort_keys: bool = False, ensure_ascii: bool = False, tags: Any = None
 ) -> bytes | None: ...
+def _plain_loads(data: bytes, *, no_space_keys: bool = False) -> dict[str, Any] | None: ...
