@@ -17,7 +17,7 @@ const MAX_DEPTH: u32 = 32;
 /// `float`, `bool` and `None`, and no one-key dict whose key is in `tags` (Flask's
 /// tagged JSON escapes those). `None` for anything else: the caller's encoder decides.
 #[pyfunction]
-#[pyo3(name = "_plain_json", signature = (obj, *, sort_keys=false, ensure_ascii=false, tags=None))]
+#[pyo3(name = "_plain_json", signature = (obj, sort_keys=false, ensure_ascii=false, tags=None))]
 pub(crate) fn plain_json<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
@@ -185,7 +185,7 @@ impl Writer<'_, '_> {
 /// key starting with a space, as every key of Flask's tagged JSON does): the caller's
 /// decoder then reads it, so the values never differ from Python's.
 #[pyfunction]
-#[pyo3(name = "_plain_loads", signature = (data, *, no_space_keys=false))]
+#[pyo3(name = "_plain_loads", signature = (data, no_space_keys=false))]
 pub(crate) fn plain_loads<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyBytes>,

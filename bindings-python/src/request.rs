@@ -192,6 +192,18 @@ impl Request {
             .map_err(|e| to_py(py, e))
     }
 
+    /// `finish` with positional arguments, for the glue's request path (see
+    /// `Engine._begin_request`).
+    #[pyo3(name = "_finish", signature = (data, persistent, /))]
+    fn finish_positional(
+        &mut self,
+        py: Python<'_>,
+        data: Option<&Bound<'_, PyAny>>,
+        persistent: Option<bool>,
+    ) -> PyResult<Option<String>> {
+        self.finish(py, data, persistent)
+    }
+
     /// Events waiting in this process's table when `finish` returned (0 before it, and
     /// for a shared store).
     #[getter]

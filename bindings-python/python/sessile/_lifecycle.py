@@ -144,7 +144,7 @@ class SessionState:
         body = (self.encode(dict(data)) if data else b"") if changed else None
         request = self.request
         try:
-            return request.finish(body, persistent=self.persistent)
+            return request._finish(body, self.persistent)  # finish(), positionally
         finally:
             # Engine.log_pending_events, with the count finish read under its own lock
             # (a shared store's counters are a round trip away, its ring is local: drain).

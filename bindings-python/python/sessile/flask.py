@@ -255,7 +255,7 @@ class SessionInterface(_FlaskSessionInterface):
     def _decode_plain(self, payload: bytes) -> Any:
         # An object of plain values with no key starting with a space (every default
         # tag's key does, so the tags would change nothing), in one native pass.
-        value = _plain_loads(payload, no_space_keys=True)
+        value = _plain_loads(payload, True)  # no_space_keys
         if value is not None:
             return value
         try:
@@ -299,7 +299,7 @@ class SessionInterface(_FlaskSessionInterface):
         # _lifecycle.begin, inlined (one Python call less on every request).
         engine = self.engine
         try:
-            native, payload = engine.begin_request(header, ip=ip, user_agent=user_agent)
+            native, payload = engine._begin_request(header, ip, user_agent)
         except StoreUnavailable as e:
             # Flask turns an exception raised here into a 500; a routing exception is
             # raised when the view would be dispatched, and answered as itself. Flask
@@ -347,12 +347,8 @@ class _TaggedEncoder:
         self.ensure_ascii = ensure_ascii
 
     def __call__(self, data: dict[str, Any]) -> bytes:
-        plain = _plain_json(
-            data,
-            sort_keys=self.sort_keys,
-            ensure_ascii=self.ensure_ascii,
-            tags=self.iface.serializer.tags,
-        )
+        # Positional: pyo3 reads each keyword's name into a new object (stable ABI).
+        plain = _plain_json(data, self.sort_keys, self.ensure_ascii, self.iface.serializer.tags)
         return plain if plain is not None else self.iface._encode(data)
 
 

@@ -264,8 +264,9 @@ class SessionMiddleware:
                 user_agent = value
         client = scope.get("client")
         try:
-            request, payload = self.engine.begin_request(
-                header, ip=client[0] if client else None, user_agent=user_agent
+            # Positional: pyo3 reads each keyword's name into a new object (stable ABI).
+            request, payload = self.engine._begin_request(
+                header, client[0] if client else None, user_agent
             )
         except StoreUnavailable as e:
             await _unavailable(scope, send, e)
