@@ -53,7 +53,7 @@ impl Writer<'_, '_> {
             self.out.extend_from_slice(text);
         } else if let Ok(i) = v.cast_exact::<PyInt>() {
             match i.extract::<i64>() {
-                Ok(n) => self.out.extend_from_slice(n.to_string().as_bytes()),
+                Ok(n) => self.int(n),
                 // int.__repr__, as json writes every int.
                 Err(_) => self.out.extend_from_slice(i.repr()?.to_cow()?.as_bytes()),
             }
@@ -103,7 +103,7 @@ impl Writer<'_, '_> {
         {
             return Ok(false);
         }
-        if self.sort_keys {
+        if self.sort_keys && items.len() > 1 {
             // Python orders str by code point, as UTF-8 bytes order; a key that is no
             // UTF-8 (a lone surrogate) declines below anyway.
             let mut keyed = Vec::with_capacity(items.len());
@@ -166,6 +166,26 @@ impl Writer<'_, '_> {
         }
         self.out.push(b'"');
         Ok(true)
+    }
+
+    /// An int's decimal digits, as `int.__repr__` writes them (without `to_string`'s
+    /// allocation on every call).
+    fn int(&mut self, n: i64) {
+        if n < 0 {
+            self.out.push(b'-');
+        }
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut m = n.unsigned_abs();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (m % 10) as u8;
+            m /= 10;
+            if m == 0 {
+                break;
+            }
+        }
+        self.out.extend_from_slice(&digits[at..]);
     }
 
     /// `\uXXXX`, lowercase hex as Python writes it.
