@@ -17,7 +17,7 @@ const MAX_DEPTH: u32 = 32;
 /// `float`, `bool` and `None`, and no one-key dict whose key is in `tags` (Flask's
 /// tagged JSON escapes those). `None` for anything else: the caller's encoder decides.
 #[pyfunction]
-#[pyo3(name = "_plain_json", signature = (obj, *, sort_keys=false, ensure_ascii=false, tags=None))]
+#[pyo3(name = "_plain_json", signature = (obj, sort_keys=false, ensure_ascii=false, tags=None))]
 pub(crate) fn plain_json<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
@@ -53,7 +53,7 @@ impl Writer<'_, '_> {
             self.out.extend_from_slice(text);
         } else if let Ok(i) = v.cast_exact::<PyInt>() {
             match i.extract::<i64>() {
-                Ok(n) => self.out.extend_from_slice(n.to_string().as_bytes()),
+                Ok(n) => self.int(n),
                 // int.__repr__, as json writes every int.
                 Err(_) => self.out.extend_from_slice(i.repr()?.to_cow()?.as_bytes()),
             }
@@ -103,7 +103,7 @@ impl Writer<'_, '_> {
         {
             return Ok(false);
         }
-        if self.sort_keys {
+        if self.sort_keys && items.len() > 1 {
             // Python orders str by code point, as UTF-8 bytes order; a key that is no
             // UTF-8 (a lone surrogate) declines below anyway.
             let mut keyed = Vec::with_capacity(items.len());
@@ -168,12 +168,206 @@ impl Writer<'_, '_> {
         Ok(true)
     }
 
+    /// An int's decimal digits, as `int.__repr__` writes them (without `to_string`'s
+    /// allocation on every call).
+    fn int(&mut self, n: i64) {
+        if n < 0 {
+            self.out.push(b'-');
+        }
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut m = n.unsigned_abs();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (m % 10) as u8;
+            m /= 10;
+            if m == 0 {
+                break;
+            }
+        }
+        self.out.extend_from_slice(&digits[at..]);
+    }
+
     /// `\uXXXX`, lowercase hex as Python writes it.
     fn escape(&mut self, unit: u16) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         self.out.extend_from_slice(b"\\u");
         for shift in [12, 8, 4, 0] {
             self.out.push(HEX[usize::from((unit >> shift) & 0xf)]);
+        }
+    }
+}
+
+/// The dict that `data`, a compact JSON object of plain values, is to `json.loads(data)`,
+/// in one native pass (a session payload is the glue's dict): values are objects (str keys), arrays, strings without escapes, ints and
+/// `true` / `false` / `null`. `None` for anything else (an escape, a float, whitespace,
+/// invalid UTF-8, deeper than `MAX_DEPTH`, trailing bytes, no object, or, with `no_space_keys`, a
+/// key starting with a space, as every key of Flask's tagged JSON does): the caller's
+/// decoder then reads it, so the values never differ from Python's.
+#[pyfunction]
+#[pyo3(name = "_plain_loads", signature = (data, no_space_keys=false))]
+pub(crate) fn plain_loads<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyBytes>,
+    no_space_keys: bool,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let mut r = Reader {
+        py,
+        text: data.as_bytes(),
+        at: 0,
+        no_space_keys,
+    };
+    if r.peek() != Some(b'{') {
+        return Ok(None);
+    }
+    match r.value(0)? {
+        Some(v) if r.at == r.text.len() => Ok(Some(v)),
+        _ => Ok(None),
+    }
+}
+
+struct Reader<'a, 'py> {
+    py: Python<'py>,
+    text: &'a [u8],
+    at: usize,
+    no_space_keys: bool,
+}
+
+impl<'py> Reader<'_, 'py> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.at).copied()
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        let found = self.text[self.at..].starts_with(word);
+        if found {
+            self.at += word.len();
+        }
+        found
+    }
+
+    /// The value at `at`; `Ok(None)` when it is not plain JSON as this reader takes it.
+    fn value(&mut self, depth: u32) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = self.py;
+        Ok(match self.peek() {
+            Some(b'"') => self.string()?.map(Bound::into_any),
+            Some(b'{') if depth < MAX_DEPTH => self.object(depth)?,
+            Some(b'[') if depth < MAX_DEPTH => self.array(depth)?,
+            Some(b't') if self.literal(b"true") => {
+                Some(PyBool::new(py, true).to_owned().into_any())
+            }
+            Some(b'f') if self.literal(b"false") => {
+                Some(PyBool::new(py, false).to_owned().into_any())
+            }
+            Some(b'n') if self.literal(b"null") => Some(py.None().into_bound(py)),
+            Some(b'-' | b'0'..=b'9') => self.int()?,
+            _ => None,
+        })
+    }
+
+    /// `-?(0|[1-9][0-9]*)` that fits an i64, not followed by a fraction or exponent.
+    fn int(&mut self) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let start = self.at;
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        let digits = self.at;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+        let len = self.at - digits;
+        if len == 0 || len > 18 || (len > 1 && self.text[digits] == b'0') {
+            return Ok(None);
+        }
+        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return Ok(None); // a float: Python's float() decides its value
+        }
+        let mut n: i64 = 0;
+        for &d in &self.text[digits..self.at] {
+            n = n * 10 + i64::from(d - b'0');
+        }
+        if self.text[start] == b'-' {
+            n = -n;
+        }
+        Ok(Some(n.into_pyobject(self.py)?.into_any()))
+    }
+
+    /// A string without escapes or control characters, valid UTF-8.
+    fn string(&mut self) -> PyResult<Option<Bound<'py, PyString>>> {
+        let start = self.at + 1;
+        let Some(len) = self.text[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        else {
+            return Ok(None);
+        };
+        let end = start + len;
+        if self.text[end] != b'"' {
+            return Ok(None);
+        }
+        let Ok(s) = std::str::from_utf8(&self.text[start..end]) else {
+            return Ok(None);
+        };
+        self.at = end + 1;
+        Ok(Some(PyString::new(self.py, s)))
+    }
+
+    fn object(&mut self, depth: u32) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let dict = PyDict::new(self.py);
+        self.at += 1;
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(Some(dict.into_any()));
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Ok(None);
+            }
+            if self.no_space_keys && self.text.get(self.at + 1) == Some(&b' ') {
+                return Ok(None);
+            }
+            let Some(key) = self.string()? else {
+                return Ok(None);
+            };
+            if self.peek() != Some(b':') {
+                return Ok(None);
+            }
+            self.at += 1;
+            let Some(value) = self.value(depth + 1)? else {
+                return Ok(None);
+            };
+            dict.set_item(key, value)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(Some(dict.into_any()));
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: u32) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let list = PyList::empty(self.py);
+        self.at += 1;
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Ok(Some(list.into_any()));
+        }
+        loop {
+            let Some(value) = self.value(depth + 1)? else {
+                return Ok(None);
+            };
+            list.append(value)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    return Ok(Some(list.into_any()));
+                }
+                _ => return Ok(None),
+            }
         }
     }
 }

@@ -38,7 +38,7 @@ use crate::cookie::parse_cookie;
 use crate::engine::Engine;
 use crate::event::Event;
 use crate::fork::reseed_after_fork;
-use crate::json::plain_json;
+use crate::json::{plain_json, plain_loads};
 use crate::request::Request;
 use crate::session::Session;
 use crate::stats::Stats;
@@ -56,6 +56,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_cookie, m)?)?;
     m.add_function(wrap_pyfunction!(reseed_after_fork, m)?)?;
     m.add_function(wrap_pyfunction!(plain_json, m)?)?;
+    m.add_function(wrap_pyfunction!(plain_loads, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_CAPACITY", MAX_CAPACITY)?;
     m.add("MAX_PRINCIPAL", MAX_PRINCIPAL)?;

@@ -8,9 +8,9 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use sessile::Request as CoreRequest;
+use sessile::{Request as CoreRequest, Store};
 
-use crate::client::ClientArgs;
+use crate::client::HeldClient;
 use crate::convert::{bytes_of, opt_bytes};
 use crate::engine::Engine;
 use crate::errors::to_py;
@@ -23,7 +23,11 @@ pub struct Request {
     engine: Py<Engine>,
     inner: CoreRequest,
     /// The request's client, for the checks of a session this request starts.
-    client: ClientArgs<'static>,
+    client: HeldClient,
+    /// Events in this process's ring when `finish` returned (read under its lock, so
+    /// the glue does not take the engine's lock a third time to ask); 0 for a shared
+    /// store, whose glue always drains.
+    events_pending: u32,
 }
 
 impl Request {
@@ -39,7 +43,7 @@ impl Request {
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Request, Vec<u8>)> {
         let header = opt_bytes(cookie_header, "cookie_header")?;
-        let client = ClientArgs::new(ip, user_agent)?.into_owned();
+        let client = HeldClient::new(ip, user_agent)?;
         let e = engine.borrow();
         let now = e.now_ms(py)?;
         let (inner, payload) = e.inner.with(py, |store| {
@@ -57,6 +61,7 @@ impl Request {
             engine: engine.clone().unbind(),
             inner,
             client,
+            events_pending: 0,
         };
         Ok((request, payload))
     }
@@ -171,14 +176,39 @@ impl Request {
         let data = data.map(|d| d.as_bytes());
         let engine = self.engine.borrow(py);
         let now = engine.now_ms(py)?;
-        let Request { inner, client, .. } = self;
-        engine
-            .inner
-            .with(py, |e| {
-                inner.finish(e, data, persistent, now, &client.core())
-            })?
-            .map(|c| c.map(|c| c.as_str().to_owned()))
+        let shared = engine.inner.backend.is_shared();
+        let Request {
+            inner,
+            client,
+            events_pending,
+            ..
+        } = self;
+        let (done, pending) = engine.inner.with(py, |e| {
+            let done = inner.finish(e, data, persistent, now, &client.core());
+            (done, if shared { 0 } else { e.stats().events_pending })
+        })?;
+        *events_pending = pending;
+        done.map(|c| c.map(|c| c.as_str().to_owned()))
             .map_err(|e| to_py(py, e))
+    }
+
+    /// `finish` with positional arguments, for the glue's request path (see
+    /// `Engine._begin_request`).
+    #[pyo3(name = "_finish", signature = (data, persistent, /))]
+    fn finish_positional(
+        &mut self,
+        py: Python<'_>,
+        data: Option<&Bound<'_, PyAny>>,
+        persistent: Option<bool>,
+    ) -> PyResult<Option<String>> {
+        self.finish(py, data, persistent)
+    }
+
+    /// Events waiting in this process's table when `finish` returned (0 before it, and
+    /// for a shared store).
+    #[getter]
+    fn events_pending(&self) -> u32 {
+        self.events_pending
     }
 
     fn __repr__(&self) -> String {

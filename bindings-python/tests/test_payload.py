@@ -12,7 +12,7 @@ import pytest
 from markupsafe import Markup
 
 import sessile
-from sessile._native import _plain_json
+from sessile._native import _plain_json, _plain_loads
 
 
 class Color(enum.IntEnum):
@@ -110,3 +110,60 @@ def test_loads_refuses_what_json_refuses(data: bytes) -> None:
         json.loads(data)
     with pytest.raises(ValueError):
         sessile.loads(data)
+
+
+#: Payloads the native reader takes: what it reads must be what json.loads reads, to the
+#: type (repr tells 1 from 1.0 and True, and shows the keys' order).
+PLAIN_TEXT: list[bytes] = [
+    b"{}",
+    b'{"n":5}',
+    b'{"a":1,"a":2,"b":{}}',
+    b'{"i":[0,-0,-1,123456789012345678,-123456789012345678],"e":[]}',
+    b'{"b":[true,false,null],"d":{"x":{"y":[1,{"z":[]}]}}}',
+    '{"u":"é ü 中文 \u2028 😀","é":"\x7f"}'.encode(),
+    b'{" t":1}',
+]
+#: Payloads it declines (json reads them, or refuses them, itself).
+DECLINED: list[bytes] = [
+    b'{"f":1.5}',
+    b'{"f":1e3}',
+    b'{"i":1234567890123456789}',
+    b'{"i":01}',
+    b'{"s":"a\\nb"}',
+    b'{"s":"\\u00e9"}',
+    b'{"s":"tab\tin"}',
+    b'{"a":1} ',
+    b' {"a":1}',
+    b'{"a": 1}',
+    b'{"a":1}x',
+    b'{"a":1,}',
+    b'{"a":-}',
+    b'{"a":tru}',
+    b"[1]",
+    b"null",
+    b"5",
+    b'"s"',
+    b'{"bad":"\xed\xa0\x80"}',
+    b'{"bad":"\xff"}',
+    b"{" + b'"a":[' * 40 + b"]" * 40 + b"}",
+    b"",
+]
+
+
+@pytest.mark.parametrize("data", PLAIN_TEXT)
+def test_native_reader_reads_what_json_reads(data: bytes) -> None:
+    value = _plain_loads(data)
+    assert value is not None
+    assert repr(value) == repr(json.loads(data))
+
+
+@pytest.mark.parametrize("data", DECLINED)
+def test_native_reader_declines_what_is_not_plain(data: bytes) -> None:
+    assert _plain_loads(data) is None
+
+
+def test_native_reader_declines_keys_like_a_tags_when_asked() -> None:
+    # Flask's tagged JSON marks its values with one-key dicts whose key starts with a space.
+    assert _plain_loads(b'{" t":[1]}', no_space_keys=True) is None
+    assert _plain_loads(b'{"x":{" di":1}}', no_space_keys=True) is None
+    assert _plain_loads(b'{"x":" value"}', no_space_keys=True) == {"x": " value"}

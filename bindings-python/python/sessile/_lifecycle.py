@@ -19,7 +19,14 @@ from typing import Any, Callable
 from . import Engine, Session, dumps, loads
 from ._native import Request
 
-__all__ = ["SHARED_NO_SNAPSHOT", "STORE_UNAVAILABLE", "SessionState", "begin", "write_snapshot"]
+__all__ = [
+    "SHARED_NO_SNAPSHOT",
+    "STORE_UNAVAILABLE",
+    "SessionState",
+    "begin",
+    "payload_dict",
+    "write_snapshot",
+]
 
 #: The body of the 503 a request gets when the session store cannot answer.
 STORE_UNAVAILABLE = "session store unavailable"
@@ -60,15 +67,18 @@ def begin(
     that cannot answer raises :class:`sessile.StoreUnavailable` (the glue answers 503).
     """
     request, payload = engine.begin_request(cookie_header, ip=ip, user_agent=user_agent)
-    data: Any = {}
-    if payload:
-        try:
-            data = decode(payload)
-        except ValueError:
-            pass
-        if not isinstance(data, dict):
-            data = {}
+    data = payload_dict(payload, decode) if payload else {}
     return SessionState(engine, request, persistent, encode), data
+
+
+def payload_dict(payload: bytes, decode: Callable[[bytes], Any] = loads) -> dict[str, Any]:
+    """The session dict a payload holds: ``decode(payload)`` when that is a dict, else
+    ``{}`` (written by other code, corrupt: nothing the client sends raises)."""
+    try:
+        data = decode(payload)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class SessionState:
@@ -132,7 +142,12 @@ class SessionState:
         it is neither serialised nor stored.
         """
         body = (self.encode(dict(data)) if data else b"") if changed else None
+        request = self.request
         try:
-            return self.request.finish(body, persistent=self.persistent)
+            return request._finish(body, self.persistent)  # finish(), positionally
         finally:
-            self.engine.log_pending_events()
+            # Engine.log_pending_events, with the count finish read under its own lock
+            # (a shared store's counters are a round trip away, its ring is local: drain).
+            engine = self.engine
+            if request.events_pending or engine.shared:
+                engine.drain_events()

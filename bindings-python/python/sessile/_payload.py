@@ -12,8 +12,10 @@ checks in Python and rebuilds every dict and list when loading. So:
   ``float``, ``bool``, ``None``) is written in one native pass
   (``sessile._native._plain_json``, the bytes ``json.dumps`` writes); anything else goes
   through the C encoder of the standard ``json`` module, called directly with the
-  arguments ``json.dumps`` gives it. Loading calls json's C scanner directly; anything
-  but one JSON document (a BOM, whitespace, another encoding) goes to ``json.loads``.
+  arguments ``json.dumps`` gives it. Loading reads an object of plain values natively
+  (``sessile._native._plain_loads``: no floats, no escapes; it declines anything else),
+  then json's C scanner directly; anything but one JSON document (a BOM, whitespace,
+  another encoding) goes to ``json.loads``.
 - Flask's tagged JSON is skipped when it would change nothing: plain values with no
   one-key dict whose key is a tag's, under the default tags and Flask's
   ``DefaultJSONProvider``. The bytes written are then the ones Flask's serializer writes
@@ -28,7 +30,7 @@ from collections.abc import Callable
 from json import encoder as _encoder
 from typing import Any
 
-from ._native import _plain_json
+from ._native import _plain_json, _plain_loads
 
 __all__ = ["dumps", "encoder", "loads", "loads_text"]
 
@@ -84,6 +86,12 @@ def loads(data: bytes) -> Any:
     that ``json.loads`` reads is read as it reads it."""
     if not data:
         return {}
+    # An object of plain values (what dumps writes for a session) in one native pass;
+    # anything it declines (floats, escapes, ...) goes to json's own reader.
+    if type(data) is bytes:
+        value = _plain_loads(data)
+        if value is not None:
+            return value
     # One compact document in UTF-8 (what dumps writes): the C scanner alone.
     try:
         text = data.decode()

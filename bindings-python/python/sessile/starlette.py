@@ -54,7 +54,7 @@ from ._lifecycle import (
     SHARED_NO_SNAPSHOT,
     STORE_UNAVAILABLE,
     SessionState,
-    begin,
+    payload_dict,
     write_snapshot,
 )
 from ._max_age import max_age_options
@@ -149,12 +149,6 @@ class Session(dict[str, Any]):
 
 #: The name this class had before it tracked access like Starlette's ``Session``.
 SessionDict = Session
-
-
-def _session(state: SessionState, data: dict[str, Any]) -> Session:
-    session = Session(data)
-    session._state = state
-    return session
 
 
 def engine_options(
@@ -253,33 +247,36 @@ class SessionMiddleware:
         await self.app(scope, receive, send_wrapper)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" and self.snapshot_path is not None:
-            await self._lifespan(scope, receive, send)
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            if kind == "lifespan" and self.snapshot_path is not None:
+                await self._lifespan(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        engine = self.engine
-        cookies = []
-        user_agent = None
+        # The request's work is inlined here (not _lifecycle.begin): each Python call on
+        # the path was a measurable share of this middleware's cost (bench.py, cProfile).
+        header = user_agent = None
         for name, value in scope["headers"]:
-            if name == b"cookie":
-                cookies.append(value)
+            if name == b"cookie":  # a header sent twice: joined, as one Cookie header
+                header = value if header is None else header + b"; " + value
             elif name == b"user-agent":
                 user_agent = value
         client = scope.get("client")
-        ip = client[0] if client else None
-        header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
         try:
-            state, data = begin(
-                engine, header, ip=ip, user_agent=user_agent, persistent=self.persistent
+            # Positional: pyo3 reads each keyword's name into a new object (stable ABI).
+            request, payload = self.engine._begin_request(
+                header, client[0] if client else None, user_agent
             )
         except StoreUnavailable as e:
             await _unavailable(scope, send, e)
             return
+        state = SessionState(self.engine, request, self.persistent)
         if self.discard:
-            state.request.discard()
-        scope["session"] = _session(state, data)
+            request.discard()
+        session = Session(payload_dict(payload) if payload else ())
+        session._state = state
+        scope["session"] = session
         scope["sessile"] = state
         started = failed = False
 
@@ -287,7 +284,8 @@ class SessionMiddleware:
             nonlocal started, failed
             if failed:
                 return  # the app's body of a response replaced by the 503
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 session = scope["session"]
                 try:
                     cookie = state.finish(session)
@@ -298,7 +296,8 @@ class SessionMiddleware:
                     return
                 if cookie is not None or getattr(session, "accessed", True):
                     _add_headers(message, cookie)
-            if message["type"] in ("http.response.start", "websocket.accept"):
+                started = True
+            elif kind == "websocket.accept":
                 started = True
             await send(message)
 
