@@ -119,6 +119,15 @@ fn kept_len(cap: u32) -> u32 {
     crate::rules::tombstone_shares(cap).0
 }
 
+/// Where `keep`'s share of a ring of `total` entries starts, and how many entries it has.
+fn share(total: u32, keep: Keep) -> (u32, u32) {
+    let kept = kept_len(total);
+    match keep {
+        Keep::Kept => (0, kept),
+        Keep::Churn => (kept, total - kept),
+    }
+}
+
 impl Tombstones {
     pub(crate) const fn new() -> Tombstones {
         Tombstones {
@@ -141,11 +150,7 @@ impl Tombstones {
         keep: Keep,
     ) {
         let total = ring.len() as u32;
-        let kept = kept_len(total);
-        let (base, cap) = match keep {
-            Keep::Kept => (0, kept),
-            Keep::Churn => (kept, total - kept),
-        };
+        let (base, cap) = share(total, keep);
         if cap == 0 {
             return;
         }
@@ -187,11 +192,7 @@ impl Tombstones {
         ahead: u32,
     ) -> u32 {
         let total = ring.len() as u32;
-        let kept = kept_len(total);
-        let (base, cap) = match keep {
-            Keep::Kept => (0, kept),
-            Keep::Churn => (kept, total - kept),
-        };
+        let (base, cap) = share(total, keep);
         let r = keep as usize;
         if cap == 0 || self.len[r] < cap {
             return 0;
@@ -212,11 +213,7 @@ impl Tombstones {
         keep: Keep,
     ) -> impl Iterator<Item = &'a Tombstone> + 'a {
         let total = ring.len() as u32;
-        let kept = kept_len(total);
-        let (base, cap) = match keep {
-            Keep::Kept => (0, kept),
-            Keep::Churn => (kept, total - kept),
-        };
+        let (base, cap) = share(total, keep);
         let r = keep as usize;
         let (head, len) = (self.head[r], self.len[r]);
         (0..len).filter_map(move |k| ring.get((base + (head + k) % cap.max(1)) as usize))
