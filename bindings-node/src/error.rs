@@ -76,25 +76,6 @@ pub fn config_error(env: &Env, e: ConfigError, given: Option<&str>) -> Result<Er
     raise(env, &code, message, Some(e.code()), key.as_deref())
 }
 
-/// Reason of the `SESSILE_SNAPSHOT` thrown by snapshot and restore on an engine over a
-/// shared store.
-pub const SNAPSHOT_SHARED_STORE: &str = "snapshot_shared_store";
-
-/// Throw `SESSILE_SNAPSHOT` for a snapshot or restore asked of an engine over a shared
-/// store: its sessions are the store's, which keeps them across restarts itself.
-pub fn shared_store_snapshot(env: &Env) -> Result<Error> {
-    let code = js_code(CoreError::Snapshot(SnapshotError::Key).code());
-    raise(
-        env,
-        &code,
-        "snapshot and restore are for sessions in this process; a shared store (store: \
-         a Redis URL) keeps its sessions across restarts itself (Redis persistence: AOF)"
-            .to_owned(),
-        Some(SNAPSHOT_SHARED_STORE),
-        None,
-    )
-}
-
 /// Throw `SESSILE_INVALID_ARGUMENT` naming the argument.
 pub fn arg_error(env: &Env, name: &str, what: &str) -> Result<Error> {
     raise(

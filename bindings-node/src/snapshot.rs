@@ -12,7 +12,7 @@ use sessile::shared::{FileError, SharedEngine, wall_ms};
 use sessile::snapshot::{Clocks, DEFAULT_MAX_AGE_MS};
 
 use crate::NativeEngine;
-use crate::error::{arg_error, shared_store_snapshot, throw};
+use crate::error::{arg_error, throw};
 
 /// Options of `engine.snapshot`.
 #[napi(object)]
@@ -92,10 +92,7 @@ fn file_error(env: &Env, e: FileError) -> Result<Error> {
 
 /// The in-process table, or the typed refusal for an engine over a shared store.
 fn table<'a>(engine: &'a NativeEngine, env: &Env) -> Result<&'a SharedEngine> {
-    match engine.inner.memory() {
-        Some(t) => Ok(t),
-        None => Err(shared_store_snapshot(env)?),
-    }
+    engine.inner.table().or_else(|e| Err(throw(env, e)?))
 }
 
 /// `engine.snapshot` (see lib.rs, where napi sees it as a method of `Engine`).

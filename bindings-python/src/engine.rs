@@ -18,7 +18,7 @@ use crate::client::ClientArgs;
 use crate::clock::{self, seconds_to_ms, secs};
 use crate::config;
 use crate::convert::{bytes_of, opt_bytes};
-use crate::errors::{bad_seed, file_error, key_of, raise, to_py};
+use crate::errors::{bad_seed, file_error, key_of, to_py};
 use crate::event::Event;
 use crate::fork::Registered;
 use crate::request::Request;
@@ -50,16 +50,7 @@ impl Engine {
     /// This process's table, for the calls only it has (snapshot, restore); a shared
     /// store persists itself, which says so as a `SnapshotError`.
     fn memory(&self, py: Python<'_>) -> PyResult<&SharedEngine> {
-        self.inner.backend.memory().ok_or_else(|| {
-            raise(
-                py,
-                "SnapshotError",
-                "snapshot and restore are for the in-process table; a shared store \
-                 (store=...) keeps its sessions itself (Redis persistence: AOF)"
-                    .into(),
-                Some("snapshot_shared_store"),
-            )
-        })
+        self.inner.backend.table().map_err(|e| to_py(py, e))
     }
 
     /// The engine's clock and the wall clock (`wall_time` seconds, or the system's).

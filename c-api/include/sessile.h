@@ -243,6 +243,9 @@ enum sessile_result
   SESSILE_RESULT_SNAPSHOT_CORRUPT = 119,
   // Snapshot: restore is only into an engine that holds nothing yet.
   SESSILE_RESULT_SNAPSHOT_NOT_EMPTY = 120,
+  // Snapshot: the engine's sessions live in a shared store (Redis), which keeps them
+  // across restarts itself; snapshot and restore are for the in-process table.
+  SESSILE_RESULT_SNAPSHOT_SHARED_STORE = 121,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -795,7 +798,7 @@ sessile_result sessile_engine_new_seeded(const struct sessile_config *config,
 // Over a shared store every `now_ms` is wall-clock Unix milliseconds (CLOCK_REALTIME,
 // or `sessile_engine_now_ms`), since other processes and hosts compare the deadlines;
 // one below 10^12 (a monotonic clock's) is `INVALID_ARGUMENT`. Snapshot and restore are
-// `WRONG_ENGINE_KIND` there (the store keeps the sessions itself). After `fork()` the
+// `SNAPSHOT_SHARED_STORE` there (the store keeps the sessions itself). After `fork()` the
 // child makes its own connection and reseeds its generator; the parent's connection is
 // left to the parent. (Not in the `no_std` build.)
 //
@@ -1220,7 +1223,7 @@ sessile_result sessile_engine_deinit(struct sessile_engine *engine);
 #if defined(SESSILE_STD)
 // `*size` gets the bytes `sessile_engine_snapshot` needs now. Other threads may change
 // the table in between: on `SESSILE_RESULT_BUFFER_TOO_SMALL` ask again. An engine over a
-// shared store has no table here: `SESSILE_RESULT_WRONG_ENGINE_KIND`.
+// shared store has no table here: `SESSILE_RESULT_SNAPSHOT_SHARED_STORE`.
 //
 // # Safety
 // `size` writable; `engine` live.
@@ -1236,7 +1239,7 @@ sessile_result sessile_engine_snapshot_size(struct sessile_engine *engine, size_
 // engine's monotonic clock as in every call. The engine keeps serving: take one on
 // graceful shutdown and on demand.
 //
-// `SESSILE_RESULT_WRONG_ENGINE_KIND` for an engine over a shared store (Redis keeps its
+// `SESSILE_RESULT_SNAPSHOT_SHARED_STORE` for an engine over a shared store (Redis keeps its
 // sessions itself: run it with AOF on); `SESSILE_RESULT_SNAPSHOT_KEY` for a key that is
 // not 32 bytes or is all zeros;
 // `SESSILE_RESULT_BUFFER_TOO_SMALL` (nothing useful written) when `out_cap` is below
@@ -1268,7 +1271,7 @@ sessile_result sessile_engine_snapshot(struct sessile_engine *engine,
 // working): `KEY`, `UNRECOGNIZED` (another file), `VERSION`, `TRUNCATED`, `WRONG_KEY`,
 // `TAMPERED`, `FUTURE` (written after `wall_ms`), `STALE` (older than `max_age_ms`;
 // `SESSILE_SNAPSHOT_DEFAULT_MAX_AGE_MS` is a sound choice), `DOES_NOT_FIT`, `CORRUPT`,
-// `NOT_EMPTY`. An engine over a shared store is `SESSILE_RESULT_WRONG_ENGINE_KIND`. The
+// `NOT_EMPTY`. An engine over a shared store is `SESSILE_RESULT_SNAPSHOT_SHARED_STORE`. The
 // bytes are read, never changed.
 //
 // # Safety

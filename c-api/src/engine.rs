@@ -415,7 +415,7 @@ unsafe fn store_options(
 /// Over a shared store every `now_ms` is wall-clock Unix milliseconds (CLOCK_REALTIME,
 /// or `sessile_engine_now_ms`), since other processes and hosts compare the deadlines;
 /// one below 10^12 (a monotonic clock's) is `INVALID_ARGUMENT`. Snapshot and restore are
-/// `WRONG_ENGINE_KIND` there (the store keeps the sessions itself). After `fork()` the
+/// `SNAPSHOT_SHARED_STORE` there (the store keeps the sessions itself). After `fork()` the
 /// child makes its own connection and reseeds its generator; the parent's connection is
 /// left to the parent. (Not in the `no_std` build.)
 ///

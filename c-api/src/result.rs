@@ -155,6 +155,9 @@ pub enum sessile_result {
     SESSILE_RESULT_SNAPSHOT_CORRUPT = 119,
     /// Snapshot: restore is only into an engine that holds nothing yet.
     SESSILE_RESULT_SNAPSHOT_NOT_EMPTY = 120,
+    /// Snapshot: the engine's sessions live in a shared store (Redis), which keeps them
+    /// across restarts itself; snapshot and restore are for the in-process table.
+    SESSILE_RESULT_SNAPSHOT_SHARED_STORE = 121,
 }
 
 use sessile_result as R;
@@ -249,6 +252,7 @@ impl From<SnapshotError> for sessile_result {
             SnapshotError::DoesNotFit { .. } => R::SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT,
             SnapshotError::Corrupt => R::SESSILE_RESULT_SNAPSHOT_CORRUPT,
             SnapshotError::NotEmpty => R::SESSILE_RESULT_SNAPSHOT_NOT_EMPTY,
+            SnapshotError::SharedStore => R::SESSILE_RESULT_SNAPSHOT_SHARED_STORE,
         }
     }
 }
@@ -356,6 +360,7 @@ impl sessile_result {
             R::SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT => c"snapshot_does_not_fit",
             R::SESSILE_RESULT_SNAPSHOT_CORRUPT => c"snapshot_corrupt",
             R::SESSILE_RESULT_SNAPSHOT_NOT_EMPTY => c"snapshot_not_empty",
+            R::SESSILE_RESULT_SNAPSHOT_SHARED_STORE => c"snapshot_shared_store",
         }
     }
 }
@@ -365,7 +370,7 @@ pub(crate) fn from_u32(v: u32) -> Option<sessile_result> {
     KNOWN.iter().copied().find(|r| *r as u32 == v)
 }
 
-const KNOWN: [sessile_result; 68] = [
+const KNOWN: [sessile_result; 69] = [
     R::SESSILE_RESULT_OK,
     R::SESSILE_RESULT_NO_EVENT,
     R::SESSILE_RESULT_NULL_ARGUMENT,
@@ -434,6 +439,7 @@ const KNOWN: [sessile_result; 68] = [
     R::SESSILE_RESULT_SNAPSHOT_DOES_NOT_FIT,
     R::SESSILE_RESULT_SNAPSHOT_CORRUPT,
     R::SESSILE_RESULT_SNAPSHOT_NOT_EMPTY,
+    R::SESSILE_RESULT_SNAPSHOT_SHARED_STORE,
 ];
 
 #[cfg(test)]
@@ -536,6 +542,7 @@ mod tests {
             SnapshotError::DoesNotFit { key: "capacity" },
             SnapshotError::Corrupt,
             SnapshotError::NotEmpty,
+            SnapshotError::SharedStore,
         ];
         for e in snapshot {
             let code = R::from(Error::Snapshot(e)).code().to_str().unwrap();

@@ -2,7 +2,7 @@
 //! in the `no_std` build): into and out of caller buffers, so the caller chooses where the bytes
 //! go (write them to a temporary file and rename it over the old one). Only an engine
 //! whose sessions live in this process has a table to snapshot: over a shared store
-//! (Redis) these calls are `WRONG_ENGINE_KIND`, as that store keeps its sessions itself.
+//! (Redis) these calls are `SNAPSHOT_SHARED_STORE`, as that store keeps its sessions itself.
 
 use sessile_core::snapshot::{Clocks, Restored};
 
@@ -12,14 +12,15 @@ use crate::result::sessile_result;
 use crate::types::bytes;
 
 /// Run `$body` with `$e`, the in-process table (`&mut Engine<_>`) of a heap engine without
-/// a shared store or of an engine in caller memory; `WRONG_ENGINE_KIND` over a shared store.
+/// a shared store or of an engine in caller memory; `SNAPSHOT_SHARED_STORE` over a shared
+/// store (the core's `SnapshotError::SharedStore`, as in every binding).
 macro_rules! with_table {
     ($p:expr, $e:ident => $body:expr) => {{
         // SAFETY: `$p` is NULL or a live engine: the contract of every engine function.
         match unsafe { access($p) }? {
-            Access::Heap(backend) => match backend.memory() {
-                Some(shared) => shared.with(|$e| $body),
-                None => Err(sessile_result::SESSILE_RESULT_WRONG_ENGINE_KIND),
+            Access::Heap(backend) => match backend.table() {
+                Ok(shared) => shared.with(|$e| $body),
+                Err(e) => Err(sessile_result::from(e)),
             },
             Access::Place($e) => $body,
         }
@@ -60,7 +61,7 @@ impl From<Restored> for sessile_restored {
 
 /// `*size` gets the bytes `sessile_engine_snapshot` needs now. Other threads may change
 /// the table in between: on `SESSILE_RESULT_BUFFER_TOO_SMALL` ask again. An engine over a
-/// shared store has no table here: `SESSILE_RESULT_WRONG_ENGINE_KIND`.
+/// shared store has no table here: `SESSILE_RESULT_SNAPSHOT_SHARED_STORE`.
 ///
 /// # Safety
 /// `size` writable; `engine` live.
@@ -84,7 +85,7 @@ pub unsafe extern "C" fn sessile_engine_snapshot_size(
 /// engine's monotonic clock as in every call. The engine keeps serving: take one on
 /// graceful shutdown and on demand.
 ///
-/// `SESSILE_RESULT_WRONG_ENGINE_KIND` for an engine over a shared store (Redis keeps its
+/// `SESSILE_RESULT_SNAPSHOT_SHARED_STORE` for an engine over a shared store (Redis keeps its
 /// sessions itself: run it with AOF on); `SESSILE_RESULT_SNAPSHOT_KEY` for a key that is
 /// not 32 bytes or is all zeros;
 /// `SESSILE_RESULT_BUFFER_TOO_SMALL` (nothing useful written) when `out_cap` is below
@@ -132,7 +133,7 @@ pub unsafe extern "C" fn sessile_engine_snapshot(
 /// working): `KEY`, `UNRECOGNIZED` (another file), `VERSION`, `TRUNCATED`, `WRONG_KEY`,
 /// `TAMPERED`, `FUTURE` (written after `wall_ms`), `STALE` (older than `max_age_ms`;
 /// `SESSILE_SNAPSHOT_DEFAULT_MAX_AGE_MS` is a sound choice), `DOES_NOT_FIT`, `CORRUPT`,
-/// `NOT_EMPTY`. An engine over a shared store is `SESSILE_RESULT_WRONG_ENGINE_KIND`. The
+/// `NOT_EMPTY`. An engine over a shared store is `SESSILE_RESULT_SNAPSHOT_SHARED_STORE`. The
 /// bytes are read, never changed.
 ///
 /// # Safety

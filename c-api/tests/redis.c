@@ -252,10 +252,10 @@ static void shared(void) {
     /* The store keeps its sessions itself: no snapshot of it here. */
     size_t size = 0;
     uint8_t key[32] = {1}, buf[64];
-    EXPECT(SESSILE_RESULT_WRONG_ENGINE_KIND, sessile_engine_snapshot_size(a, &size));
-    EXPECT(SESSILE_RESULT_WRONG_ENGINE_KIND,
+    EXPECT(SESSILE_RESULT_SNAPSHOT_SHARED_STORE, sessile_engine_snapshot_size(a, &size));
+    EXPECT(SESSILE_RESULT_SNAPSHOT_SHARED_STORE,
            sessile_engine_snapshot(a, key, sizeof key, now, now, buf, sizeof buf, &size));
-    EXPECT(SESSILE_RESULT_WRONG_ENGINE_KIND,
+    EXPECT(SESSILE_RESULT_SNAPSHOT_SHARED_STORE,
            sessile_engine_restore(a, buf, sizeof buf, key, sizeof key, now, now, 1000, NULL));
     /* Another prefix is another deployment: it does not know these tokens. */
     sessile_engine *c = open_shared("c-test-other");

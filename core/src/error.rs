@@ -162,6 +162,9 @@ pub enum SnapshotError {
     Corrupt,
     /// Restore is for an engine that holds nothing yet (no session, no tombstone).
     NotEmpty,
+    /// Snapshot and restore are for the in-process table: the engine's sessions live in
+    /// a shared store (Redis), which keeps them across restarts itself.
+    SharedStore,
 }
 
 impl SnapshotError {
@@ -180,11 +183,12 @@ impl SnapshotError {
             SnapshotError::DoesNotFit { .. } => "snapshot_does_not_fit",
             SnapshotError::Corrupt => "snapshot_corrupt",
             SnapshotError::NotEmpty => "snapshot_not_empty",
+            SnapshotError::SharedStore => "snapshot_shared_store",
         }
     }
 
     /// Every code [`SnapshotError::code`] can return.
-    pub const CODES: [&'static str; 11] = [
+    pub const CODES: [&'static str; 12] = [
         "snapshot_key",
         "snapshot_unrecognized",
         "snapshot_version",
@@ -196,6 +200,7 @@ impl SnapshotError {
         "snapshot_does_not_fit",
         "snapshot_corrupt",
         "snapshot_not_empty",
+        "snapshot_shared_store",
     ];
 }
 
@@ -221,6 +226,10 @@ impl core::fmt::Display for SnapshotError {
             SnapshotError::NotEmpty => {
                 f.write_str("a snapshot is restored only into an engine that holds nothing")
             }
+            SnapshotError::SharedStore => f.write_str(
+                "snapshot and restore are for the in-process table; a shared store keeps its \
+                 sessions itself (Redis persistence: AOF)",
+            ),
         }
     }
 }

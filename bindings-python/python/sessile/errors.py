@@ -159,7 +159,9 @@ class SnapshotError(SessileError):
     ``snapshot_version``, ``snapshot_truncated``, ``snapshot_wrong_key``,
     ``snapshot_tampered``, ``snapshot_future``, ``snapshot_stale``,
     ``snapshot_does_not_fit`` (``key`` names the keyword of ``Engine(...)`` that is
-    smaller than the snapshot's), ``snapshot_corrupt``, ``snapshot_not_empty``."""
+    smaller than the snapshot's), ``snapshot_corrupt``, ``snapshot_not_empty``,
+    ``snapshot_shared_store`` (the engine's sessions live in a shared store, which keeps
+    them itself)."""
 
     code = "snapshot"
     key: str | None = None

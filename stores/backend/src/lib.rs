@@ -415,6 +415,14 @@ impl Backend {
         }
     }
 
+    /// The in-process table for a snapshot or restore: over a shared store, which keeps
+    /// its sessions itself, the one error every binding reports for that
+    /// (`SnapshotError::SharedStore`).
+    pub fn table(&self) -> Result<&SharedEngine, Error> {
+        self.memory()
+            .ok_or(Error::Snapshot(sessile::SnapshotError::SharedStore))
+    }
+
     /// Whether sessions live in a shared store.
     pub fn is_shared(&self) -> bool {
         matches!(self, Backend::Redis(_))
@@ -600,6 +608,7 @@ mod tests {
     fn memory_is_the_default_and_serves_through_the_seam() {
         let b = Backend::open(Config::default(), &StoreOptions::default(), Some([1; 32])).unwrap();
         assert!(!b.is_shared());
+        assert!(b.table().is_ok());
         let now = b.now_ms();
         let (token, _) = b.with(|s| s.create(now, &Client::NONE)).unwrap();
         let header = format!("__Host-sid={}", token.as_str());
@@ -707,5 +716,10 @@ mod tests {
         assert!(matches!(r, Err(Error::Store(_))), "{r:?}");
         let r = b.with(|s| s.create(now, &Client::NONE));
         assert!(matches!(r, Err(Error::Store(_))), "{r:?}");
+        // No table here to snapshot: the one typed refusal every binding reports.
+        assert_eq!(
+            b.table().err(),
+            Some(Error::Snapshot(sessile::SnapshotError::SharedStore))
+        );
     }
 }
