@@ -269,15 +269,74 @@ fn digest_input(n: usize) -> [u8; 16] {
 }
 
 /// The digest of the token whose text is `text`, for tokens of `n` random bytes; `None`
-/// when `text` is no such token (the strict rule of [`decode`], the one decoder). The same
-/// digest as [`Digest::of`] of the decoded bytes (a test checks it); the token's bytes are
-/// wiped before returning.
+/// when `text` is no such token (the strict rule of [`decode`]). The same digest as
+/// [`Digest::of`] of the decoded bytes (a test checks it); the token's bytes exist only as
+/// key words on the stack, wiped before returning.
+///
+/// The default length (32 bytes, 43 characters) is decoded straight into the key words,
+/// with no byte array between, no bounds checks and no loop; other lengths go through
+/// [`decode`].
 #[inline]
 pub(crate) fn digest_of_text(text: &[u8], n: usize) -> Option<Digest> {
-    let mut raw = [0u8; MAX_TOKEN_BYTES as usize];
-    let d = decode(text, n, &mut raw).then(|| Digest::of(&raw[..n]));
-    raw.zeroize();
+    let mut key = [0u32; 8];
+    let ok = if n == 32 {
+        decode_key32(text, &mut key)
+    } else {
+        let mut raw = [0u8; MAX_TOKEN_BYTES as usize];
+        let ok = decode(text, n, &mut raw);
+        for (k, w) in key.iter_mut().zip(raw.chunks_exact(4)) {
+            *k = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        }
+        raw.zeroize();
+        ok
+    };
+    let d = ok.then(|| hchacha8_head(&key, &digest_input(n)));
+    key.zeroize();
     d
+}
+
+/// [`decode`] for 32-byte tokens, into HChaCha's key words: the same rule (exactly 43
+/// characters of the alphabet, the last one's two spare bits zero).
+#[inline(always)]
+fn decode_key32(text: &[u8], key: &mut [u32; 8]) -> bool {
+    let Ok(t) = <&[u8; 43]>::try_from(text) else {
+        return false;
+    };
+    let mut bad = 0u8;
+    // `len` characters from `at` as one big-endian number of 6 * len bits.
+    let mut bits = |at: usize, len: usize| -> u64 {
+        let mut acc = 0u64;
+        for &c in &t[at..at + len] {
+            let v = DECODE[usize::from(c)];
+            bad |= v;
+            acc = (acc << 6) | u64::from(v);
+        }
+        acc
+    };
+    // Five groups of 8 characters (6 bytes each), then 3 characters: 16 bits and 2 spare.
+    let g = [
+        bits(0, 8),
+        bits(8, 8),
+        bits(16, 8),
+        bits(24, 8),
+        bits(32, 8),
+    ];
+    let tail = bits(40, 3);
+    // Big-endian 32-bit runs of the byte stream; a key word is its bytes little-endian.
+    let be = [
+        g[0] >> 16,
+        ((g[0] & 0xffff) << 16) | (g[1] >> 32),
+        g[1],
+        g[2] >> 16,
+        ((g[2] & 0xffff) << 16) | (g[3] >> 32),
+        g[3],
+        g[4] >> 16,
+        ((g[4] & 0xffff) << 16) | (tail >> 2),
+    ];
+    for (k, b) in key.iter_mut().zip(be) {
+        *k = (b as u32).swap_bytes();
+    }
+    bad & 0xc0 == 0 && tail & 3 == 0
 }
 
 /// The digest the table keeps for a token of random bytes `raw` (1 to 32 bytes; longer
