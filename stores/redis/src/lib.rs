@@ -90,7 +90,9 @@
 //!   reloads (no lost update).
 //! - A user's list of sessions (for listing, the cap and "log out everywhere") is
 //!   written in the same atomic step as the session itself: it cannot leak, and no
-//!   keyspace notification is involved.
+//!   keyspace notification is involved. "Log out everywhere" ends every session of
+//!   the user that was logged in when it began; it does not wait for the user's other
+//!   logins to stop (a login racing it lands, and the next call ends it).
 //! - Capacity, the payload pool and the per-user cap hold across every process.
 //! - A store that is down or slow gives `Error::Store(..)` within the configured
 //!   timeouts (100 ms by default), never a valid session, and works again when the

@@ -139,6 +139,9 @@ pub struct RedisStore {
     recent: Option<Record>,
     /// The payload handed out by [`Store::payload`].
     payload: Vec<u8>,
+    /// Test hook: runs after an operation decided its writes and before it commits them
+    /// (see [`RedisStore::set_before_commit_for_tests`]).
+    before_commit: Option<Box<dyn FnMut() + Send>>,
 }
 
 impl core::fmt::Debug for RedisStore {
@@ -214,6 +217,7 @@ impl RedisStore {
             loaded: None,
             recent: None,
             payload: Vec::new(),
+            before_commit: None,
             config,
         })
     }
@@ -283,6 +287,14 @@ impl RedisStore {
     #[doc(hidden)]
     pub fn set_versioning_for_tests(&mut self, on: bool) {
         self.versioned = on;
+    }
+
+    /// Test hook: `hook` runs in every operation between its reads and its commit (the
+    /// window in which another process's write makes the commit's guards fail), so a
+    /// test can place a concurrent write there deterministically. Only for tests.
+    #[doc(hidden)]
+    pub fn set_before_commit_for_tests(&mut self, hook: Option<Box<dyn FnMut() + Send>>) {
+        self.before_commit = hook;
     }
 
     /// Delete every key of this deployment (its prefix), a batch at a time (SCAN, so
@@ -423,6 +435,11 @@ impl RedisStore {
             let out = decide(self, &mut plan);
             if matches!(&out, Err(e) if e.is_store()) {
                 return out;
+            }
+            if plan.has_writes()
+                && let Some(hook) = self.before_commit.as_mut()
+            {
+                hook();
             }
             if plan.has_writes() && !self.commit_plan(&plan)? {
                 continue;
@@ -1176,8 +1193,12 @@ impl Store for RedisStore {
         }
         let pkey = self.keys.principal(&self.keys.principal_digest(principal));
         self.run(|s, plan| {
-            let (version, sids) = s.read_principal(&pkey)?;
-            plan.guard(&pkey, Guard::Eq("v", version));
+            // No guard on the user's list: each session read is ended under its record's
+            // version, and leaves the list one field at a time (HLEAVE), so a login that
+            // lands meanwhile neither fails this commit (a user logging in again and
+            // again cannot keep "log out everywhere" from landing) nor drops from the list;
+            // it began after the list was read, and the next call ends it.
+            let (_, sids) = s.read_principal(&pkey)?;
             let mut n = 0;
             for rec in s.read_records(&sids)?.into_iter().flatten() {
                 n += usize::from(s.end_live(plan, &rec, now));

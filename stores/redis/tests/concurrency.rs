@@ -220,6 +220,50 @@ fn log_out_everywhere_ends_every_login_made_before_it_while_logins_race_it() {
     assert!(checked > 0);
 }
 
+/// "Log out everywhere" is not starved by the user's other logins: a login lands in
+/// the window between its reads and its commit on every attempt (the hook makes that
+/// interleaving certain, where the test above only makes it likely). It still ends every
+/// session that was logged in when it began; the logins that raced it end at the next
+/// "log out everywhere", and the user's list loses none of them.
+#[test]
+fn log_out_everywhere_succeeds_while_a_login_lands_before_each_of_its_commits() {
+    let (url, _server) = support::server();
+    let r = support::redis_config(&url, "starve");
+    let mut s = support::peer(&r, config()).unwrap();
+    let mut before = Vec::new();
+    for _ in 0..3 {
+        let (t, _) = s.create(NOW, NONE).unwrap();
+        before.push(s.login(t.as_bytes(), b"alice", NOW).unwrap().0);
+    }
+    let raced = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut other = support::peer(&r, config()).unwrap();
+    let hook_raced = raced.clone();
+    s.set_before_commit_for_tests(Some(Box::new(move || {
+        let (t, _) = other.create(NOW, NONE).unwrap();
+        let (t, _) = other.login(t.as_bytes(), b"alice", NOW).unwrap();
+        hook_raced.lock().unwrap().push(t);
+    })));
+    assert_eq!(s.revoke_principal(b"alice", NOW), Ok(3));
+    s.set_before_commit_for_tests(None);
+    for t in &before {
+        assert_eq!(
+            s.validate(t.as_bytes(), NOW, NONE),
+            Err(Error::Session(Invalid::Revoked))
+        );
+    }
+    let raced = raced.lock().unwrap().clone();
+    assert!(!raced.is_empty());
+    assert_eq!(s.sessions_of(b"alice", NOW).unwrap().count(), raced.len());
+    assert_eq!(s.revoke_principal(b"alice", NOW), Ok(raced.len()));
+    for t in &raced {
+        assert_eq!(
+            s.validate(t.as_bytes(), NOW, NONE),
+            Err(Error::Session(Invalid::Revoked))
+        );
+    }
+    assert_eq!(s.sessions_of(b"alice", NOW).unwrap().count(), 0);
+}
+
 #[test]
 fn the_per_user_cap_holds_across_processes_logging_in_at_once() {
     const THREADS: usize = 4;
