@@ -169,7 +169,9 @@ mod tests {
         use core::hash::Hasher;
         let key = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
         let msg: std::vec::Vec<u8> = (0..40u8).collect();
-        for len in 0..msg.len() {
+        // Under miri, the lengths up to two blocks and a tail (every split of each).
+        let lengths = if cfg!(miri) { 18 } else { msg.len() };
+        for len in 0..lengths {
             let mut want = core::hash::SipHasher::new_with_keys(key.0, key.1);
             want.write(&msg[..len]);
             let want = want.finish();
