@@ -55,7 +55,7 @@ function cargoBuild() {
     ['build', '--release', '--locked', '-p', 'sessile-node', '--message-format=json-render-diagnostics'],
     {
       cwd: pkg,
-      // Stripped, as `napi build --strip` makes it: the release profile keeps debug info.
+      // Stripped of its symbol table, as `napi build --strip` makes it.
       env: { CARGO_PROFILE_RELEASE_STRIP: 'symbols', ...process.env },
       stdio: ['ignore', 'pipe', 'inherit'],
       encoding: 'utf8',
