@@ -190,7 +190,10 @@ pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as us
 /// a few stack slots the next call overwrites); the caller wipes the key bytes.
 /// The key comes as its eight little-endian words (so the caller's copy of the token's
 /// bytes is eight words to wipe, not 32 bytes).
-#[inline(always)]
+/// Inlined into both callers on 64-bit targets (servers: speed); one shared copy
+/// elsewhere (the firmware: each inlined copy is about 500 bytes of Cortex-M0 code).
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 fn hchacha8_head(key: &[u32; 8], input: &[u8; 16]) -> Digest {
     #[inline(always)]
     fn word<const N: usize>(b: &[u8; N], i: usize) -> u32 {
@@ -273,26 +276,34 @@ fn digest_input(n: usize) -> [u8; 16] {
 /// [`Digest::of`] of the decoded bytes (a test checks it); the token's bytes exist only as
 /// key words on the stack, wiped before returning.
 ///
-/// The default length (32 bytes, 43 characters) is decoded straight into the key words,
-/// with no byte array between, no bounds checks and no loop; other lengths go through
-/// [`decode`].
+/// On 64-bit targets (servers) the default length (32 bytes, 43 characters) is decoded
+/// straight into the key words, with no byte array between, no bounds checks and no
+/// loop; other lengths, and every length elsewhere (the firmware, where the second
+/// decoder would cost about 250 bytes of code), go through [`decode`].
 #[inline]
 pub(crate) fn digest_of_text(text: &[u8], n: usize) -> Option<Digest> {
     let mut key = [0u32; 8];
-    let ok = if n == 32 {
+    let ok = if n == 32 && cfg!(target_pointer_width = "64") {
         decode_key32(text, &mut key)
     } else {
-        let mut raw = [0u8; MAX_TOKEN_BYTES as usize];
-        let ok = decode(text, n, &mut raw);
-        for (k, w) in key.iter_mut().zip(raw.chunks_exact(4)) {
-            *k = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        }
-        raw.zeroize();
-        ok
+        decode_key(text, n, &mut key)
     };
     let d = ok.then(|| hchacha8_head(&key, &digest_input(n)));
     key.zeroize();
     d
+}
+
+/// [`decode`] into HChaCha's key words (the bytes zero-padded to 32, little-endian words),
+/// through a byte array wiped after.
+#[inline(always)]
+fn decode_key(text: &[u8], n: usize, key: &mut [u32; 8]) -> bool {
+    let mut raw = [0u8; MAX_TOKEN_BYTES as usize];
+    let ok = decode(text, n, &mut raw);
+    for (k, w) in key.iter_mut().zip(raw.chunks_exact(4)) {
+        *k = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+    }
+    raw.zeroize();
+    ok
 }
 
 /// [`decode`] for 32-byte tokens, into HChaCha's key words: the same rule (exactly 43
@@ -534,6 +545,49 @@ mod tests {
         alt[43] = b'A';
         assert!(digest_of_text(&alt, 32).is_none());
         assert!(digest_of_text(b"", 32).is_none());
+    }
+
+    /// The two ways from text to key words agree on 32-byte tokens (64-bit targets take
+    /// `decode_key32`, others `decode_key`, which the tests above reach only at other
+    /// lengths on the host): the same words, and the same refusals.
+    #[test]
+    fn both_decoders_give_the_same_key_words() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..500 {
+            let raw: [u8; 32] = core::array::from_fn(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            });
+            let t = Token::encode(&raw);
+            let (mut a, mut b) = ([0u32; 8], [0u32; 8]);
+            assert!(decode_key32(t.as_bytes(), &mut a));
+            assert!(decode_key(t.as_bytes(), 32, &mut b));
+            assert_eq!(a, b);
+        }
+        let good = Token::encode(&[0x5a; 32]);
+        // Every byte at every position natively; a sample when interpreted (make test-miri).
+        let step = if cfg!(miri) { 23 } else { 1 };
+        for pos in 0..43 {
+            for byte in (0..=255u8).step_by(step) {
+                let mut text = [0u8; MAX_TOKEN_CHARS];
+                text.copy_from_slice(good.as_bytes());
+                text[pos] = byte;
+                let (mut a, mut b) = ([0u32; 8], [0u32; 8]);
+                let ok = decode_key32(&text, &mut a);
+                assert_eq!(ok, decode_key(&text, 32, &mut b), "pos={pos} byte={byte}");
+                if ok {
+                    assert_eq!(a, b, "pos={pos} byte={byte}");
+                }
+            }
+        }
+        for len in [0usize, 42, 44] {
+            let text = [b'A'; 44];
+            let mut k = [0u32; 8];
+            assert!(!decode_key32(&text[..len], &mut k));
+            assert!(!decode_key(&text[..len], 32, &mut k));
+        }
     }
 
     #[test]
