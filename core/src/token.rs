@@ -9,6 +9,7 @@
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
+use crate::chacha;
 use crate::config::MAX_TOKEN_BYTES;
 
 /// Longest token text: 32 bytes in base64url without padding.
@@ -194,69 +195,30 @@ pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as us
 /// inlines it into the lookup: the crate's generic version costs about twice as much per
 /// call. Like the crate's, it leaves the state where the compiler put it (registers, and
 /// a few stack slots the next call overwrites); the caller wipes the key bytes.
-/// The key comes as its eight little-endian words (so the caller's copy of the token's
-/// bytes is eight words to wipe, not 32 bytes).
-/// Inlined into both callers on 64-bit targets (servers: speed); one shared copy
-/// elsewhere (the firmware: each inlined copy is about 500 bytes of Cortex-M0 code).
+/// The key and the input come as their little-endian words (so the caller's copy of the
+/// token's bytes is eight words to wipe, not 32 bytes).
+///
+/// On 64-bit targets (servers) it is inlined into both callers and its rounds are
+/// written out; elsewhere (the firmware) it is one shared copy over [`chacha::permute`],
+/// the loop the generator uses too: each inlined, unrolled copy was about 500 bytes of
+/// Cortex-M0 code.
 #[cfg_attr(target_pointer_width = "64", inline(always))]
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-fn hchacha8_head(key: &[u32; 8], input: &[u8; 16]) -> Digest {
-    #[inline(always)]
-    fn word<const N: usize>(b: &[u8; N], i: usize) -> u32 {
-        u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
-    }
-    #[inline(always)]
-    fn quarter(s: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
-        s[a] = s[a].wrapping_add(s[b]);
-        s[d] = (s[d] ^ s[a]).rotate_left(16);
-        s[c] = s[c].wrapping_add(s[d]);
-        s[b] = (s[b] ^ s[c]).rotate_left(12);
-        s[a] = s[a].wrapping_add(s[b]);
-        s[d] = (s[d] ^ s[a]).rotate_left(8);
-        s[c] = s[c].wrapping_add(s[d]);
-        s[b] = (s[b] ^ s[c]).rotate_left(7);
-    }
-    #[inline(always)]
-    fn double_round(s: &mut [u32; 16]) {
-        quarter(s, 0, 4, 8, 12);
-        quarter(s, 1, 5, 9, 13);
-        quarter(s, 2, 6, 10, 14);
-        quarter(s, 3, 7, 11, 15);
-        quarter(s, 0, 5, 10, 15);
-        quarter(s, 1, 6, 11, 12);
-        quarter(s, 2, 7, 8, 13);
-        quarter(s, 3, 4, 9, 14);
-    }
+fn hchacha8_head(key: &[u32; 8], input: &[u32; 4]) -> Digest {
+    let [c0, c1, c2, c3] = chacha::SIGMA;
     let mut s = [
-        0x6170_7865,
-        0x3320_646e,
-        0x7962_2d32,
-        0x6b20_6574,
-        key[0],
-        key[1],
-        key[2],
-        key[3],
-        key[4],
-        key[5],
-        key[6],
-        key[7],
-        word(input, 0),
-        word(input, 1),
-        word(input, 2),
-        word(input, 3),
+        c0, c1, c2, c3, key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7], input[0],
+        input[1], input[2], input[3],
     ];
     // DIGEST_ROUNDS = 8: four double rounds. Written out on 64-bit targets (servers),
-    // where unrolled they are about a third faster; a loop elsewhere, where code size
-    // counts more (the firmware).
+    // where unrolled they are about a third faster.
     if cfg!(target_pointer_width = "64") {
-        double_round(&mut s);
-        double_round(&mut s);
-        double_round(&mut s);
-        double_round(&mut s);
+        chacha::double_round(&mut s);
+        chacha::double_round(&mut s);
+        chacha::double_round(&mut s);
+        chacha::double_round(&mut s);
     } else {
-        for _ in 0..DIGEST_ROUNDS / 2 {
-            double_round(&mut s);
-        }
+        chacha::permute(&mut s, DIGEST_ROUNDS / 2);
     }
     let mut out = [0u8; 16];
     out[..4].copy_from_slice(&s[0].to_le_bytes());
@@ -268,13 +230,20 @@ fn hchacha8_head(key: &[u32; 8], input: &[u8; 16]) -> Digest {
 
 const _: () = assert!(DIGEST_ROUNDS == 8);
 
-/// HChaCha's input for a token of `n` random bytes: tokens of different lengths never
-/// share a digest.
+/// HChaCha's input for a token of `n` random bytes, as little-endian words: tokens of
+/// different lengths never share a digest (`n` is XORed into the label's last byte).
 #[inline(always)]
-fn digest_input(n: usize) -> [u8; 16] {
-    let mut input = *DIGEST_INPUT;
-    input[15] ^= n as u8;
-    input
+fn digest_input(n: usize) -> [u32; 4] {
+    const fn word(i: usize) -> u32 {
+        let b = DIGEST_INPUT;
+        u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+    }
+    [
+        word(0),
+        word(1),
+        word(2),
+        word(3) ^ ((n as u8 as u32) << 24),
+    ]
 }
 
 /// The digest of the token whose text is `text`, for tokens of `n` random bytes; `None`
@@ -466,8 +435,16 @@ mod tests {
         let words: [u32; 8] = core::array::from_fn(|i| {
             u32::from_le_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]])
         });
+        let input_words: [u32; 4] = core::array::from_fn(|i| {
+            u32::from_le_bytes([
+                input[4 * i],
+                input[4 * i + 1],
+                input[4 * i + 2],
+                input[4 * i + 3],
+            ])
+        });
         assert_eq!(
-            hchacha8_head(&words, &input).0,
+            hchacha8_head(&words, &input_words).0,
             want(&hchacha::<R8>(&key.into(), &input.into()))
         );
         // And Digest::of is HChaCha8 over the zero-padded token bytes and the labelled
