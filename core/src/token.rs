@@ -146,47 +146,36 @@ const DECODE: [u8; 256] = {
 ///
 /// Strict: exactly `text_len(n)` characters of the base64url alphabet, and the unused low
 /// bits of the last character must be zero, so each token has one spelling only.
-/// Table-driven with no branch per character, so random tokens cost no mispredictions;
-/// eight characters go into one `u64` and come out as six bytes.
+/// Table-driven, a character at a time: each adds six bits to an accumulator, and a byte
+/// comes out whenever eight are waiting. A foreign character (0xff in the table) sets the
+/// high bits of `bad`: its bits land in `out`, but the token is refused. (The servers'
+/// path for the default length is `decode_key32`; this one serves the other lengths, the
+/// firmware and stores that keep tokens themselves, where its size counts more.)
 pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as usize]) -> bool {
     if n > out.len() || text.len() != text_len(n) {
         return false;
     }
     let mut bad = 0u8;
+    // The bits not yet written out are the low `bits` bits of `acc` (fewer than 8 between
+    // characters; what is shifted past 32 bits was written out already).
+    let mut acc = 0u32;
+    let mut bits = 0;
     let mut o = 0;
-    // Eight characters (48 bits) at a time into one u64, then six bytes out.
-    // A foreign character (0xff) sets the high bits of `bad` and spoils `acc`, whose bytes
-    // are then never used: the token is refused.
-    let mut groups = text.chunks_exact(8);
-    for g in &mut groups {
-        let g: &[u8; 8] = g.try_into().unwrap_or(&[0; 8]);
-        let mut acc = 0u64;
-        for &c in g {
-            let v = DECODE[usize::from(c)];
-            bad |= v;
-            acc = (acc << 6) | u64::from(v);
-        }
-        out[o..o + 6].copy_from_slice(&acc.to_be_bytes()[2..]);
-        o += 6;
-    }
-    let rest = groups.remainder();
-    let mut acc = 0u64;
-    for &c in rest {
+    for &c in text {
         let v = DECODE[usize::from(c)];
         bad |= v;
-        acc = (acc << 6) | u64::from(v);
+        acc = (acc << 6) | u32::from(v & 63);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            // `text_len(n)` characters carry exactly `n` whole bytes.
+            if let Some(b) = out.get_mut(o) {
+                *b = (acc >> bits) as u8;
+            }
+            o += 1;
+        }
     }
-    let bits = 6 * rest.len();
-    let take = bits / 8;
-    let spare = bits - 8 * take;
-    if acc & ((1 << spare) - 1) != 0 || o + take != n {
-        return false;
-    }
-    acc >>= spare;
-    for (k, b) in out[o..n].iter_mut().enumerate() {
-        *b = (acc >> (8 * (take - 1 - k))) as u8;
-    }
-    bad & 0xc0 == 0
+    bad & 0xc0 == 0 && acc & ((1 << bits) - 1) == 0 && o == n
 }
 
 /// The first 16 bytes of HChaCha8: the ChaCha state of the constants, `key` and `input`,
