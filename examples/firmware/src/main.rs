@@ -79,11 +79,11 @@ fn main() -> ! {
     };
     match run(parts) {
         Ok(()) => {
-            say(&[S("ok")]);
+            say("ok", &[]);
             exit(true)
         }
         Err(step) => {
-            say(&[S("FAIL: "), S(step)]);
+            say("FAIL: %", &[S(step)]);
             exit(false)
         }
     }
@@ -95,13 +95,10 @@ fn run(parts: Parts<'static>) -> Result<(), &'static str> {
     let layout = Layout::of(&config);
     let cookie_name = config.cookie.name.clone();
     let name = cookie_name.as_str();
-    say(&[
-        S("sessile on Cortex-M: capacity "),
-        N(CAPACITY as u32),
-        S(", static storage "),
-        N(layout.bytes() as u32),
-        S(" bytes"),
-    ]);
+    say(
+        "sessile on Cortex-M: capacity %, static storage % bytes",
+        &[N(CAPACITY as u32), N(layout.bytes() as u32)],
+    );
     let Ok(mut engine) = Engine::with_storage(config, SliceStorage::new(parts), SEED) else {
         return Err("engine");
     };
@@ -110,11 +107,10 @@ fn run(parts: Parts<'static>) -> Result<(), &'static str> {
     // A visitor arrives: an anonymous session and its cookie.
     let (anon, session) = engine.create(0, none).map_err(|_| "create")?;
     let anon = anon.as_str();
-    say(&[
-        S("create: anonymous session, token of "),
-        N(anon.len() as u32),
-        S(" chars"),
-    ]);
+    say(
+        "create: anonymous session, token of % chars",
+        &[N(anon.len() as u32)],
+    );
     let cookie = engine
         .set_cookie(anon, session.handle, 0)
         .map_err(|_| "set-cookie")?;
@@ -125,7 +121,7 @@ fn run(parts: Parts<'static>) -> Result<(), &'static str> {
         .and_then(|r| r.strip_prefix('='))
         .and_then(|r| r.strip_prefix(anon))
         .ok_or("set-cookie value")?;
-    say(&[S("set-cookie: "), S(name), S("=<token>"), S(rest)]);
+    say("set-cookie: %=<token>%", &[S(name), S(rest)]);
     // A second visitor, who never comes back (the sweep reclaims it).
     engine.create(0, none).map_err(|_| "create second")?;
 
@@ -133,9 +129,9 @@ fn run(parts: Parts<'static>) -> Result<(), &'static str> {
     let (token, _) = engine
         .login(anon.as_bytes(), b"alice", MIN)
         .map_err(|_| "login")?;
-    say(&[S("login: alice, token rotated")]);
+    say("login: alice, token rotated", &[]);
     let old = engine.validate(anon.as_bytes(), 2 * MIN, none).err();
-    say(&[S("validate pre-login token: "), S(refused(old)?)]);
+    say("validate pre-login token: %", &[S(refused(old)?)]);
 
     // The next request: the browser sends the cookie back.
     let mut header = [0u8; 96];
@@ -148,7 +144,7 @@ fn run(parts: Parts<'static>) -> Result<(), &'static str> {
         .map_err(|_| "validate cookie")?
         .ok_or("no session cookie found")?;
     let user = session.principal.as_ref().ok_or("no principal")?;
-    say(&[S("validate cookie: logged in as "), B(user.as_bytes())]);
+    say("validate cookie: logged in as %", &[B(user.as_bytes())]);
 
     let data = br#"{"theme":"dark"}"#;
     engine
@@ -158,42 +154,39 @@ fn run(parts: Parts<'static>) -> Result<(), &'static str> {
     let n = engine
         .read(session.handle, &mut out, 3 * MIN)
         .map_err(|_| "read")?;
-    say(&[
-        S("write: "),
-        N(data.len() as u32),
-        S(" bytes, read back "),
-        B(&out[..n]),
-    ]);
+    say(
+        "write: % bytes, read back %",
+        &[N(data.len() as u32), B(&out[..n])],
+    );
 
     // Logout is server-side: the same token is dead, and showing it again is an event.
     engine
         .logout(token.as_bytes(), 4 * MIN)
         .map_err(|_| "logout")?;
-    say(&[S("logout: ok")]);
+    say("logout: ok", &[]);
     let again = engine.validate(token.as_bytes(), 5 * MIN, none).err();
-    say(&[S("validate again: "), S(refused(again)?)]);
+    say("validate again: %", &[S(refused(again)?)]);
     for event in engine.drain_events() {
-        say(&[S("event: "), S(event.kind.as_str())]);
+        say("event: %", &[S(event.kind.as_str())]);
     }
 
     // The second visitor's idle timeout passes; the sweep reclaims its slot.
     let idle = u64::from(engine.config().idle_timeout_ms);
     let swept = engine.sweep(idle + MIN);
     let stats = engine.stats();
-    say(&[
-        S("sweep: "),
-        N(swept as u32),
-        S(" expired, "),
-        N(stats.live),
-        S(" live, pool "),
-        N(stats.pool_used_bytes as u32),
-        S(" bytes used"),
-    ]);
+    say(
+        "sweep: % expired, % live, pool % bytes used",
+        &[
+            N(swept as u32),
+            N(stats.live),
+            N(stats.pool_used_bytes as u32),
+        ],
+    );
     for event in engine.drain_events() {
-        say(&[S("event: "), S(event.kind.as_str())]);
+        say("event: %", &[S(event.kind.as_str())]);
     }
     #[cfg(feature = "stack-report")]
-    say(&[S("stack peak: "), N(stack_peak()), S(" bytes")]);
+    say("stack peak: % bytes", &[N(stack_peak())]);
     Ok(())
 }
 
