@@ -61,12 +61,11 @@ pub fn say(text: &str, args: &[Piece<'_>]) {
         }
     };
     let mut args = args.iter();
-    for part in text.as_bytes().split_inclusive(|&c| c == b'%') {
-        let Some((b'%', part)) = part.split_last() else {
-            push(part);
+    for &c in text.as_bytes() {
+        if c != b'%' {
+            push(&[c]);
             continue;
-        };
-        push(part);
+        }
         match args.next() {
             Some(Piece::S(s)) => push(s.as_bytes()),
             Some(Piece::B(b)) => push(b),
