@@ -152,7 +152,9 @@ const DECODE: [u8; 256] = {
 /// path for the default length is `decode_key32`; this one serves the other lengths, the
 /// firmware and stores that keep tokens themselves, where its size counts more.)
 pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as usize]) -> bool {
-    if n > out.len() || text.len() != text_len(n) {
+    // A token's text is at most MAX_TOKEN_CHARS long; that its length is exactly
+    // `text_len(n)` is checked at the end, with no division (see there).
+    if n > out.len() || text.len() > MAX_TOKEN_CHARS {
         return false;
     }
     let mut bad = 0u8;
@@ -168,14 +170,16 @@ pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as us
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            // `text_len(n)` characters carry exactly `n` whole bytes.
+            // At most MAX_TOKEN_CHARS characters carry at most 32 bytes.
             if let Some(b) = out.get_mut(o) {
                 *b = (acc >> bits) as u8;
             }
             o += 1;
         }
     }
-    bad & 0xc0 == 0 && acc & ((1 << bits) - 1) == 0 && o == n
+    // The length is `text_len(n)` exactly when the characters carry `n` whole bytes and
+    // leave fewer than six bits over (a length of 4k + 1 leaves six: no token has it).
+    bad & 0xc0 == 0 && bits < 6 && acc & ((1 << bits) - 1) == 0 && o == n
 }
 
 /// The first 16 bytes of HChaCha8: the ChaCha state of the constants, `key` and `input`,
@@ -395,6 +399,23 @@ mod tests {
         assert!(!decode(&bad, 32, &mut out));
         bad[0] = b'+';
         assert!(!decode(&bad, 32, &mut out));
+    }
+
+    /// decode takes exactly `text_len(n)` characters for `n` bytes, every other length
+    /// refused (it checks the length without dividing).
+    #[test]
+    fn decode_takes_exactly_text_len_characters() {
+        let text = [b'A'; 64];
+        let mut out = [0u8; 32];
+        for n in 0..=32 {
+            for len in 0..=text.len() {
+                assert_eq!(
+                    decode(&text[..len], n, &mut out),
+                    len == text_len(n),
+                    "{n} bytes, {len} characters"
+                );
+            }
+        }
     }
 
     #[test]
