@@ -118,12 +118,12 @@ fn set_cookie(
         .set_cookie(token, handle, 0)
         .map_err(|_| "set-cookie")?;
     let rest = cookie
-        .as_str()
-        .strip_prefix(name)
-        .and_then(|r| r.strip_prefix('='))
-        .and_then(|r| r.strip_prefix(token))
+        .as_bytes()
+        .strip_prefix(name.as_bytes())
+        .and_then(|r| r.strip_prefix(b"="))
+        .and_then(|r| r.strip_prefix(token.as_bytes()))
         .ok_or("set-cookie value")?;
-    say("set-cookie: %=<token>%", &[S(name), S(rest)]);
+    say("set-cookie: %=<token>%", &[S(name), B(rest)]);
     Ok(())
 }
 
