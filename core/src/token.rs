@@ -193,12 +193,9 @@ pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as us
 /// The key and the input come as their little-endian words (so the caller's copy of the
 /// token's bytes is eight words to wipe, not 32 bytes).
 ///
-/// On 64-bit targets (servers) it is inlined into both callers and its rounds are
-/// written out; elsewhere (the firmware) it is one shared copy over [`chacha::permute`],
-/// the loop the generator uses too: each inlined, unrolled copy was about 500 bytes of
-/// Cortex-M0 code.
-#[cfg_attr(target_pointer_width = "64", inline(always))]
-#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+/// On 64-bit targets (servers) its rounds are written out; elsewhere (the firmware) it
+/// runs [`chacha::permute`], the loop the generator uses too.
+#[inline(always)]
 fn hchacha8_head(key: &[u32; 8], input: &[u32; 4]) -> Digest {
     let [c0, c1, c2, c3] = chacha::SIGMA;
     let mut s = [
@@ -224,6 +221,15 @@ fn hchacha8_head(key: &[u32; 8], input: &[u32; 4]) -> Digest {
 }
 
 const _: () = assert!(DIGEST_ROUNDS == 8);
+
+/// The digest of a token of `n` random bytes, given as key words. Inlined into both
+/// callers on 64-bit targets (servers: speed); one shared copy elsewhere (the firmware:
+/// each inlined, unrolled copy of HChaCha8 was about 500 bytes of Cortex-M0 code).
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+fn digest_words(key: &[u32; 8], n: usize) -> Digest {
+    hchacha8_head(key, &digest_input(n))
+}
 
 /// HChaCha's input for a token of `n` random bytes, as little-endian words: tokens of
 /// different lengths never share a digest (`n` is XORed into the label's last byte).
@@ -258,7 +264,7 @@ pub(crate) fn digest_of_text(text: &[u8], n: usize) -> Option<Digest> {
     } else {
         decode_key(text, n, &mut key)
     };
-    let d = ok.then(|| hchacha8_head(&key, &digest_input(n)));
+    let d = ok.then(|| digest_words(&key, n));
     key.zeroize();
     d
 }
@@ -343,7 +349,7 @@ impl Digest {
             key[k] = u32::from_le_bytes(b);
             b.zeroize();
         }
-        let d = hchacha8_head(&key, &digest_input(raw.len()));
+        let d = digest_words(&key, raw.len());
         key.zeroize();
         d
     }
