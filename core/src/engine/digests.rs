@@ -142,7 +142,7 @@ fn sip13_small(key: (u64, u64), parts: &[&[u8]]) -> u64 {
         for &b in *part {
             m[len % 8] = b;
             len += 1;
-            if len % 8 == 0 {
+            if len.is_multiple_of(8) {
                 compress(&mut v, &m);
                 m = [0; 8];
             }
