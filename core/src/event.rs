@@ -115,6 +115,15 @@ impl Event {
     };
 }
 
+/// `(a + b) % cap` for a ring position `a < cap` and a step `b <= cap` (so the sum is
+/// below `2 * cap`): one comparison, not a division, which a Cortex-M0 has no
+/// instruction for (the firmware would link a software divider for it).
+#[inline]
+pub(crate) fn ring_add(a: u32, b: u32, cap: u32) -> u32 {
+    let s = a + b;
+    if s >= cap { s - cap } else { s }
+}
+
 /// Ring bookkeeping; the events live in the engine's storage.
 #[derive(Debug)]
 pub(crate) struct Ring {
@@ -144,10 +153,10 @@ impl Ring {
         }
         if self.len == cap {
             buf[self.head as usize] = e;
-            self.head = (self.head + 1) % cap;
+            self.head = ring_add(self.head, 1, cap);
             self.dropped += 1;
         } else {
-            buf[((self.head + self.len) % cap) as usize] = e;
+            buf[ring_add(self.head, self.len, cap) as usize] = e;
             self.len += 1;
         }
     }
@@ -157,7 +166,7 @@ impl Ring {
             return None;
         }
         let e = buf[self.head as usize];
-        self.head = (self.head + 1) % buf.len() as u32;
+        self.head = ring_add(self.head, 1, buf.len() as u32);
         self.len -= 1;
         Some(e)
     }

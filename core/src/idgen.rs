@@ -10,6 +10,8 @@
 //! the next reseed, which is why every binding offers `reseed()`.
 
 use chacha20::ChaCha20Rng;
+
+use crate::chacha;
 use rand_core::{Rng, SeedableRng};
 use zeroize::Zeroize;
 
@@ -58,13 +60,53 @@ impl IdGen {
         self.used += out.len();
     }
 
+    /// The next four blocks of ChaCha20 under the key: the `chacha20` crate's generator on
+    /// 64-bit targets (servers: its SIMD backends), elsewhere (the firmware) the same
+    /// blocks from the one ChaCha loop the token digest uses too ([`chacha::permute`]),
+    /// not a second ChaCha core beside it. A test checks that both give the same bytes.
     fn refill(&mut self) {
-        // With chacha20's `zeroize` feature the generator wipes its state and its
-        // keystream buffer when dropped at the end of this function.
-        let mut rng = ChaCha20Rng::from_seed(self.key);
-        rng.fill_bytes(&mut self.key);
-        rng.fill_bytes(&mut self.buf);
+        if cfg!(target_pointer_width = "64") {
+            // With chacha20's `zeroize` feature the generator wipes its state and its
+            // keystream buffer when dropped at the end of this block.
+            let mut rng = ChaCha20Rng::from_seed(self.key);
+            rng.fill_bytes(&mut self.key);
+            rng.fill_bytes(&mut self.buf);
+        } else {
+            self.refill_small();
+        }
         self.used = 0;
+    }
+
+    /// [`IdGen::refill`] through [`chacha::permute`]: blocks 0 to 3 of ChaCha20 with a
+    /// 64-bit block counter and stream 0 (the `chacha20` crate's `ChaCha20Rng`), the first
+    /// 32 bytes the next key, the rest the buffer. The key words and the states are
+    /// wiped after.
+    #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+    fn refill_small(&mut self) {
+        let mut key = [0u32; 8];
+        for (k, b) in key.iter_mut().zip(self.key.chunks_exact(4)) {
+            *k = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        let mut input = [0u32; 16];
+        let mut state = [0u32; 16];
+        input[..4].copy_from_slice(&chacha::SIGMA);
+        input[4..12].copy_from_slice(&key);
+        for block in 0..4 {
+            input[12] = block as u32;
+            state = input;
+            chacha::permute(&mut state, 10);
+            for (i, (w, x)) in state.iter().zip(input).enumerate() {
+                let at = 64 * block + 4 * i;
+                let out = match at.checked_sub(32) {
+                    None => &mut self.key[at..at + 4],
+                    Some(at) => &mut self.buf[at..at + 4],
+                };
+                out.copy_from_slice(&w.wrapping_add(x).to_le_bytes());
+            }
+        }
+        key.zeroize();
+        input.zeroize();
+        state.zeroize();
     }
 }
 
@@ -95,6 +137,37 @@ mod tests {
         }
         assert_ne!(keys[0], [9; 32]);
         assert_ne!(keys[0], keys[19]);
+    }
+
+    /// The 32-bit targets' refill gives the `chacha20` crate's stream: every byte
+    /// handed out, and every key, over many refills from several seeds.
+    #[test]
+    fn the_small_refill_is_the_crates_generator() {
+        for seed in [
+            [0u8; 32],
+            [9; 32],
+            core::array::from_fn(|i| (i * 37 + 5) as u8),
+        ] {
+            let mut a = IdGen::from_seed(seed);
+            let mut b = IdGen::from_seed(seed);
+            let mut want = ChaCha20Rng::from_seed(seed);
+            let mut first = [0u8; 32];
+            want.fill_bytes(&mut first);
+            for _ in 0..20 {
+                a.refill();
+                b.refill_small();
+                b.used = 0;
+                assert_eq!(a.key, b.key);
+                assert_eq!(a.buf, b.buf);
+            }
+            // And the first refill is the crate's stream itself: the key, then the buffer.
+            let mut c = IdGen::from_seed(seed);
+            c.refill_small();
+            assert_eq!(c.key, first);
+            let mut rest = [0u8; BUFFER];
+            want.fill_bytes(&mut rest);
+            assert_eq!(c.buf, rest);
+        }
     }
 
     #[test]

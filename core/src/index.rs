@@ -74,11 +74,28 @@ pub(crate) fn remove(
 /// its cluster (the run of full cells it is in): its home is one of the `d + 1` cells up
 /// to `j`. A caller that keeps the low bits of the home in each value can so tell homes
 /// without looking up the values' keys while `d` is small.
+///
+/// Each caller's `home_of` is its own copy of this code on 64-bit targets (servers: the
+/// call inlines); elsewhere (the firmware) one copy serves all three callers through a
+/// `dyn Fn` (each copy is about 200 bytes of Cortex-M code).
 pub(crate) fn remove_with(
     table: &mut [u32],
     hash: u32,
     value: u32,
     home_of: impl Fn(u32, usize, usize) -> usize,
+) -> bool {
+    if cfg!(target_pointer_width = "64") {
+        remove_in(table, hash, value, &home_of)
+    } else {
+        remove_in::<dyn Fn(u32, usize, usize) -> usize>(table, hash, value, &home_of)
+    }
+}
+
+fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
+    table: &mut [u32],
+    hash: u32,
+    value: u32,
+    home_of: &F,
 ) -> bool {
     let m = mask(table);
     let mut i = hash as usize & m;

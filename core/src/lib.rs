@@ -57,6 +57,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod chacha;
 pub mod config;
 pub mod cookie;
 mod engine;

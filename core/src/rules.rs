@@ -98,22 +98,34 @@ pub const fn max_age_until(absolute_deadline_ms: u64, now: u64) -> u64 {
 /// up (a cookie must not die before what it carries). For a framework that chooses a
 /// cookie's life itself (express-session's `cookie.maxAge`).
 ///
-/// Computed as a long division in 32-bit steps (`left_ms.div_ceil(1000)`, exactly): a
-/// 64-bit division is a library call of about 1 KiB on a 32-bit microcontroller, which
-/// the firmware (examples/firmware) would link for this one line.
+/// `left_ms.div_ceil(1000)`: one instruction or two on a 64-bit target; on 32-bit
+/// targets a 64-bit division is a library call of about 1 KiB (and even a 32-bit one is
+/// a call on a Cortex-M0), so there it is [`seconds_up_by_shifts`].
 #[inline]
 pub const fn seconds_up(left_ms: u64) -> u64 {
-    let high = (left_ms >> 32) as u32;
-    let low = left_ms as u32;
-    let mut quotient = (high / 1000) as u64;
-    let mut rem = high % 1000;
-    // Each step divides `rem * 2^16 + next 16 bits`, below 1000 * 2^16: fits a u32.
-    let mut shift = 32;
-    while shift > 0 {
-        shift -= 16;
-        let cur = (rem << 16) | ((low >> shift) & 0xFFFF);
-        quotient = (quotient << 16) | (cur / 1000) as u64;
-        rem = cur % 1000;
+    if cfg!(target_pointer_width = "64") {
+        left_ms.div_ceil(1000)
+    } else {
+        seconds_up_by_shifts(left_ms)
+    }
+}
+
+/// [`seconds_up`] as a binary long division, a bit at a time: shifts, compares and
+/// subtractions only (the remainder stays below 2000, a `u32`), so the firmware
+/// (examples/firmware) links no divider for it. A test checks it against `div_ceil`.
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+const fn seconds_up_by_shifts(left_ms: u64) -> u64 {
+    let mut quotient = 0u64;
+    let mut rem = 0u32;
+    let mut bit = 64;
+    while bit > 0 {
+        bit -= 1;
+        rem = (rem << 1) | ((left_ms >> bit) & 1) as u32;
+        quotient <<= 1;
+        if rem >= 1000 {
+            rem -= 1000;
+            quotient |= 1;
+        }
     }
     quotient + (rem != 0) as u64
 }
@@ -354,6 +366,7 @@ mod tests {
         }
         for n in values {
             assert_eq!(seconds_up(n), n.div_ceil(1000), "{n}");
+            assert_eq!(super::seconds_up_by_shifts(n), n.div_ceil(1000), "{n}");
         }
     }
 

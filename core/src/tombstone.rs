@@ -13,6 +13,7 @@
 //! no anonymous flood erases the memory of a logged-out or rotated-out token.
 
 use crate::error::{Expiry, Invalid};
+use crate::event::ring_add;
 use crate::index;
 use crate::token::Digest;
 
@@ -159,11 +160,11 @@ impl Tombstones {
             let pos = base + self.head[r];
             let old = ring[pos as usize].digest;
             index::Tagged::of(total).remove(table, pos, &old, |p| ring[p as usize].digest.hash());
-            self.head[r] = (self.head[r] + 1) % cap;
+            self.head[r] = ring_add(self.head[r], 1, cap);
             pos
         } else {
             self.len[r] += 1;
-            base + (self.head[r] + self.len[r] - 1) % cap
+            base + ring_add(self.head[r], self.len[r] - 1, cap)
         };
         ring[pos as usize] = Tombstone {
             digest,

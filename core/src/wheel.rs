@@ -397,8 +397,23 @@ fn level_for(elapsed: u64, when: u64) -> usize {
         masked = RANGE - 1;
     }
     let significant = 63 - masked.leading_zeros() as usize;
-    significant / SLOT_BITS
+    per_slot_bits(significant)
 }
+
+/// `x / SLOT_BITS` for `x < 64` as a multiplication and a shift (`x * 43 >> 8`, checked
+/// for every such `x` at compile time below): a Cortex-M0 has no divide instruction, and
+/// this division alone would make the firmware link a software divider.
+const fn per_slot_bits(x: usize) -> usize {
+    (x * 43) >> 8
+}
+
+const _: () = {
+    let mut x = 0;
+    while x < 64 {
+        assert!(per_slot_bits(x) == x / SLOT_BITS);
+        x += 1;
+    }
+};
 
 /// Slot of time `when` on `level` (`level < LEVELS`).
 fn slot_for(when: u64, level: usize) -> usize {

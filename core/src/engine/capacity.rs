@@ -49,7 +49,11 @@ impl State {
             if self.pressure == 0 {
                 self.emit_global(EventKind::CapacityPressure, now, p.events);
             }
-            self.pressure = (self.pressure + 1) % self.config.capacity;
+            // (pressure + 1) % capacity, with no division (pressure < capacity).
+            self.pressure += 1;
+            if self.pressure >= self.config.capacity {
+                self.pressure = 0;
+            }
             self.sweep(p, now);
             if self.free_head == NIL && !self.evict_anonymous(p, now, NIL) {
                 return Err(Error::CapacityExhausted);

@@ -457,17 +457,20 @@ impl State {
     }
 
     /// The caller's `now` in the engine's time (see `base`).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn at(&self, now: u64) -> u64 {
         now.saturating_add(self.base)
     }
 
     /// An engine time in the caller's time; a moment before the caller's zero reads 0.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn out(&self, t: u64) -> u64 {
         t.saturating_sub(self.base)
     }
 
     /// The engine's clock: the latest `now` seen. A clock that goes backwards therefore
     /// never extends a session.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn tick(&mut self, now: u64) -> u64 {
         self.clock = self.clock.max(now);
         self.clock
