@@ -48,7 +48,8 @@ c-lib:
 header-c:
 	SESSILE_BLESS=1 cargo test -p sessile-c --test header
 
-test-c: test-c-rust test-c-sanitize test-c-valgrind test-c-nostd test-c-install test-c-demo test-c-redis
+# (The crate's Rust tests, test-c-rust, run in make test through test-core's --workspace.)
+test-c: test-c-sanitize test-c-valgrind test-c-nostd test-c-install test-c-demo test-c-redis
 
 # Unit tests (codes and names follow the core) and the header freshness check.
 test-c-rust:
