@@ -26,10 +26,13 @@ $(NODE_STAMP_TOOLS): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	touch $@
 
 # The stamp carries the time the build started: a source edited during the build is newer.
+# Stripped as the package's install script strips a build from source (the profile's
+# strip, not napi's --strip, which sets RUSTFLAGS): the same flags, so the fresh-install
+# check (scripts/check-fresh-install.sh) reuses this build's dependencies.
 $(NODE_GEN)/.stamp: $(NODE_STAMP_TOOLS) $(NODE_RUST_SOURCES)
 	rm -rf $(NODE_GEN) && mkdir -p $(NODE_GEN) && touch $(NODE_GEN)/.started
-	cd $(NODE_DIR) && nice npx napi build --platform --release --strip --output-dir $(NODE_GEN) \
-		--js binding.js --dts index.d.ts
+	cd $(NODE_DIR) && CARGO_PROFILE_RELEASE_STRIP=symbols nice npx napi build --platform --release \
+		--output-dir $(NODE_GEN) --js binding.js --dts index.d.ts
 	mv $(NODE_GEN)/.started $@
 
 # Replaced by rename, never rewritten in place: a running process may have it mapped.

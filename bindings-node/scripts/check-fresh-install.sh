@@ -7,9 +7,13 @@
 # the tarball must ship the licences, the changelog and the install script.
 #
 # The "clone" is this checkout's tracked and not-ignored files (so uncommitted edits are
-# tested too) copied with their timestamps to target/npm-fresh/clone, and the build goes
-# to target/npm-fresh, so cargo recompiles only what changed since the last run; the
-# addon is never copied in (ignored files are not part of a clone). Network: none for npm
+# tested too) copied with their timestamps to target/npm-fresh/clone; the addon is never
+# copied in (ignored files are not part of a clone). The build goes to this checkout's
+# target/ for the host triple, where `make tools-node`'s napi build (same profile, same
+# flags) left its units: cargo fingerprints a workspace's crates by their paths inside the
+# workspace and the files' times, so the clone's are that build's and only the link and
+# copy are redone (a build that differed in any input, an environment variable napi sets
+# included, would be compiled anew). The install script's steps all run as a user's do. Network: none for npm
 # (the package has no dependencies); cargo fetches crates only when its cache lacks them.
 # Usage: check-fresh-install.sh <root> <version>
 set -euo pipefail
@@ -45,7 +49,8 @@ console.log("ok", process.argv[1])
 # 1. npm install <path>: the install script builds the addon from source.
 mkdir "$work/dir" && cd "$work/dir"
 npm init -y >/dev/null
-CARGO_TARGET_DIR="$fresh" npm install --no-audit --no-fund --foreground-scripts \
+host=$(rustc -vV | sed -n 's/^host: //p')
+CARGO_TARGET_DIR="$root/target" CARGO_BUILD_TARGET="$host" npm install --no-audit --no-fund --foreground-scripts \
   "$clone/bindings-node" > "$work/install.log" 2>&1 || { cat "$work/install.log" >&2; exit 1; }
 grep -q 'building it from source with cargo' "$work/install.log" || {
   cat "$work/install.log" >&2; echo "the install script did not build the addon" >&2; exit 1; }
