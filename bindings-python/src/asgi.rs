@@ -72,7 +72,9 @@ impl AsgiSend {
             return hooks.get_item(3)?.call0();
         }
         let kind = message.get_item(intern!(py, "type"))?;
-        if kind.eq(intern!(py, "http.response.start"))? {
+        // Servers and Starlette send literals, interned as these are: the pointer first.
+        let start = intern!(py, "http.response.start");
+        if kind.is(start) || kind.eq(start)? {
             if let Err(e) = self.finish(py, message) {
                 let hooks = self.hooks.bind(py);
                 if !e.is_instance(py, &hooks.get_item(0)?) {

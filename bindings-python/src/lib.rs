@@ -27,6 +27,7 @@ mod json;
 mod request;
 mod session;
 mod stats;
+mod tracked;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -53,6 +54,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Stats>()?;
     m.add_class::<Request>()?;
     m.add_class::<asgi::AsgiSend>()?;
+    m.add("_TrackedDict", tracked::make_type(m.py())?)?;
     m.add_class::<ConfigKey>()?;
     m.add_function(wrap_pyfunction!(config_keys, m)?)?;
     m.add_function(wrap_pyfunction!(parse_cookie, m)?)?;

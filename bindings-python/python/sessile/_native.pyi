@@ -19,6 +19,7 @@ __all__ = [
     "Request",
     "Session",
     "Stats",
+    "_TrackedDict",
     "__version__",
     "_plain_json",
     "_plain_loads",
@@ -125,6 +126,19 @@ class ConfigKey:
     def choices(self) -> tuple[str, ...]: ...
     @property
     def doc(self) -> str: ...
+
+@disjoint_base
+class _TrackedDict(dict[str, Any]):
+    @property
+    def accessed(self) -> bool: ...
+    @accessed.setter
+    def accessed(self, value: object) -> None: ...
+    @property
+    def modified(self) -> bool: ...
+    @modified.setter
+    def modified(self, value: object) -> None: ...
+    def mark_accessed(self) -> None: ...
+    def mark_modified(self) -> None: ...
 
 @final
 class AsgiSend:

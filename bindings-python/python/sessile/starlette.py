@@ -58,7 +58,7 @@ from ._lifecycle import (
     write_snapshot,
 )
 from ._max_age import max_age_options
-from ._native import Request
+from ._native import Request, _TrackedDict
 
 __all__ = [
     "Session",
@@ -92,37 +92,23 @@ async def _unavailable(scope: Scope, send: Send, error: StoreUnavailable) -> Non
     await send({"type": "http.response.body", "body": _BODY})
 
 
-class Session(dict[str, Any]):
+class Session(_TrackedDict):
     """``request.session``: a dict that records, as Starlette's ``Session`` does, whether
     the app read it (``accessed``: the response then carries ``Vary: Cookie``) or changed
-    it (``modified``), and tells the request's :class:`SessionState` when the app calls
-    ``clear()`` (the usual logout), which a plain dict could not."""
+    it (``modified``), and tells the request's session state when the app calls
+    ``clear()`` (the usual logout), which a plain dict could not. Storing and deleting a
+    key, ``mark_accessed()`` and ``mark_modified()`` are native (``_TrackedDict``)."""
 
-    accessed: bool = False
-    modified: bool = False
-    _state: Request | None = None
-
-    def mark_accessed(self) -> None:
-        self.accessed = True
-
-    def mark_modified(self) -> None:
-        self.accessed = True
-        self.modified = True
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.accessed = self.modified = True  # mark_modified(), one call less per write
-        dict.__setitem__(self, key, value)
-
-    def __delitem__(self, key: str) -> None:
-        self.mark_modified()
-        super().__delitem__(key)
+    __slots__ = ("__dict__", "_state")
+    _state: Request | None
 
     def clear(self) -> None:
         """Empty the session; at the end of the request it ends server-side (logout)."""
         self.mark_modified()
         super().clear()
-        if self._state is not None:
-            self._state.clear()
+        state = getattr(self, "_state", None)
+        if state is not None:
+            state.clear()
 
     def pop(self, key: str, *args: Any) -> Any:
         if key in self:
