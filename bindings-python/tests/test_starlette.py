@@ -538,3 +538,22 @@ def test_session_dict_tracks_access_and_changes_as_starlettes() -> None:
     del x
     gc.collect()
     assert sys.getrefcount(Session) == before
+
+
+def test_values_the_native_reader_declines_come_back() -> None:
+    # A float or an escaped string is not read by the native plain-JSON path at the
+    # request's start: json reads it, and the app sees what it stored.
+    async def write(request: Any) -> PlainTextResponse:
+        request.session.update({"f": 1.5, "s": 'a"b\n', "n": [1, {"x": None}]})
+        return PlainTextResponse("ok")
+
+    async def read(request: Any) -> JSONResponse:
+        return JSONResponse(dict(request.session))
+
+    app = Starlette(
+        routes=[Route("/w", write), Route("/r", read)],
+        middleware=[Middleware(ss.SessionMiddleware, secret_key="unused")],
+    )
+    client = TestClient(app)
+    assert client.get("/w").status_code == 200
+    assert client.get("/r").json() == {"f": 1.5, "s": 'a"b\n', "n": [1, {"x": None}]}
