@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::path::PathBuf;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
@@ -14,6 +15,7 @@ use sessile::snapshot::{Clocks, DEFAULT_MAX_AGE_MS};
 use sessile::{Config, Error, Saved, Session as CoreSession, SessionRef, Store};
 use sessile_backend::{Backend, StoreMut, StoreOptions};
 
+use crate::asgi::AsgiSend;
 use crate::client::ClientArgs;
 use crate::clock::{self, seconds_to_ms, secs};
 use crate::config;
@@ -352,6 +354,88 @@ impl Engine {
         user_agent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Request, Bound<'py, PyBytes>)> {
         Self::begin_request(slf, py, cookie_header, ip, user_agent)
+    }
+
+    /// The ASGI glue's start of a request, in one call: the `Cookie` header(s) and
+    /// `User-Agent` found in `headers` (an ASGI scope's list of `(name, value)` byte
+    /// pairs; a `Cookie` sent twice is joined with `"; "`, as one header) and the address
+    /// of `client` (the scope's `(host, port)` or `None`), `begin_request` over them, and
+    /// the request's session as a new `session_cls()` (a dict subclass) holding the
+    /// payload's JSON object, with `_state` set to the request, which carries
+    /// `persistent`. When the payload is not a plain JSON object the second value is its
+    /// bytes instead, for the glue's own decoder.
+    #[pyo3(name = "_begin_asgi", signature = (scope, send, session_cls, persistent, hooks, /))]
+    fn begin_asgi<'py>(
+        slf: &Bound<'py, Self>,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        send: &Bound<'py, PyAny>,
+        session_cls: &Bound<'py, PyAny>,
+        persistent: Option<bool>,
+        hooks: &Bound<'py, PyTuple>,
+    ) -> PyResult<(Bound<'py, Request>, Bound<'py, PyAny>, AsgiSend)> {
+        let headers = scope.get_item(intern!(py, "headers"))?;
+        let client = match scope.cast::<PyDict>() {
+            Ok(d) => d.get_item(intern!(py, "client"))?,
+            Err(_) => scope
+                .call_method1(intern!(py, "get"), (intern!(py, "client"),))
+                .ok(),
+        };
+        let client = client.as_ref();
+        let mut cookie: Option<Bound<'py, PyAny>> = None;
+        let mut joined: Option<Vec<u8>> = None;
+        let mut user_agent: Option<Bound<'py, PyAny>> = None;
+        for pair in headers.try_iter()? {
+            let pair = pair?;
+            let (name, value) = match pair.cast::<PyTuple>() {
+                Ok(t) if t.len() == 2 => (t.get_item(0)?, t.get_item(1)?),
+                _ => pair.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?,
+            };
+            let Ok(name) = name.cast::<PyBytes>() else {
+                continue;
+            };
+            match name.as_bytes() {
+                b"cookie" => match &cookie {
+                    None => cookie = Some(value),
+                    Some(first) => {
+                        let all = match &mut joined {
+                            Some(all) => all,
+                            None => joined.insert(bytes_of(first, "cookie_header")?.into_owned()),
+                        };
+                        all.extend_from_slice(b"; ");
+                        all.extend_from_slice(&bytes_of(&value, "cookie_header")?);
+                    }
+                },
+                b"user-agent" => user_agent = Some(value),
+                _ => {}
+            }
+        }
+        let ip = match client {
+            Some(c) if c.is_truthy()? => Some(c.get_item(0)?),
+            _ => None,
+        };
+        let header = match &joined {
+            Some(all) => Some(std::borrow::Cow::Borrowed(all.as_slice())),
+            None => opt_bytes(cookie.as_ref(), "cookie_header")?,
+        };
+        let (mut request, payload) =
+            Request::begin_bytes(py, slf, header.as_deref(), ip.as_ref(), user_agent.as_ref())?;
+        request.set_persistent_value(persistent);
+        let request = Bound::new(py, request)?;
+        let sender = AsgiSend::new(
+            request.clone().unbind(),
+            scope.clone().unbind(),
+            send.clone().unbind(),
+            hooks.clone().unbind(),
+        );
+        let session = session_cls.call0()?;
+        if !payload.is_empty()
+            && !crate::json::plain_loads_into(py, &payload, session.cast::<PyDict>()?)?
+        {
+            return Ok((request, PyBytes::new(py, &payload).into_any(), sender));
+        }
+        session.setattr(intern!(py, "_state"), &request)?;
+        Ok((request, session, sender))
     }
 
     /// Bind the session to `principal` (str or bytes) and rotate its token: returns the new

@@ -226,6 +226,39 @@ pub(crate) fn plain_loads<'py>(
     }
 }
 
+/// `data`, a compact JSON object of plain values (as [`plain_loads`] reads it), into
+/// `dict`, an empty dict or dict subclass: false, with `dict` emptied again, when it is
+/// not plain (the caller's decoder then reads it).
+pub(crate) fn plain_loads_into<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    dict: &Bound<'py, PyDict>,
+) -> PyResult<bool> {
+    let mut r = Reader {
+        py,
+        text: data,
+        at: 0,
+        no_space_keys: false,
+    };
+    if r.peek() == Some(b'{') && r.object_into(dict, 0)? && r.at == data.len() {
+        return Ok(true);
+    }
+    dict.clear();
+    Ok(false)
+}
+
+/// `obj` as [`plain_json`] writes it with the default arguments (`sessile.dumps`'s
+/// bytes), or `None` when it is not plain.
+pub(crate) fn plain_json_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
+    let mut w = Writer {
+        out: Vec::with_capacity(64),
+        sort_keys: false,
+        ensure_ascii: false,
+        tags: None,
+    };
+    Ok(w.value(obj, 0)?.then_some(w.out))
+}
+
 struct Reader<'a, 'py> {
     py: Python<'py>,
     text: &'a [u8],
@@ -314,36 +347,42 @@ impl<'py> Reader<'_, 'py> {
 
     fn object(&mut self, depth: u32) -> PyResult<Option<Bound<'py, PyAny>>> {
         let dict = PyDict::new(self.py);
+        Ok(self.object_into(&dict, depth)?.then(|| dict.into_any()))
+    }
+
+    /// The object at `at` into `dict` (through the dict's own storage, never a
+    /// subclass's `__setitem__`); false when it is not plain (`dict` then holds part).
+    fn object_into(&mut self, dict: &Bound<'py, PyDict>, depth: u32) -> PyResult<bool> {
         self.at += 1;
         if self.peek() == Some(b'}') {
             self.at += 1;
-            return Ok(Some(dict.into_any()));
+            return Ok(true);
         }
         loop {
             if self.peek() != Some(b'"') {
-                return Ok(None);
+                return Ok(false);
             }
             if self.no_space_keys && self.text.get(self.at + 1) == Some(&b' ') {
-                return Ok(None);
+                return Ok(false);
             }
             let Some(key) = self.string()? else {
-                return Ok(None);
+                return Ok(false);
             };
             if self.peek() != Some(b':') {
-                return Ok(None);
+                return Ok(false);
             }
             self.at += 1;
             let Some(value) = self.value(depth + 1)? else {
-                return Ok(None);
+                return Ok(false);
             };
             dict.set_item(key, value)?;
             match self.peek() {
                 Some(b',') => self.at += 1,
                 Some(b'}') => {
                     self.at += 1;
-                    return Ok(Some(dict.into_any()));
+                    return Ok(true);
                 }
-                _ => return Ok(None),
+                _ => return Ok(false),
             }
         }
     }

@@ -13,6 +13,7 @@
 //! (engine registry, GIL-released calls and the at-fork reseed), `cookie.rs`
 //! (`parse_cookie`), `json.rs` (a session dict of plain values as its JSON bytes).
 
+mod asgi;
 mod client;
 mod clock;
 mod config;
@@ -26,6 +27,7 @@ mod json;
 mod request;
 mod session;
 mod stats;
+mod tracked;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -51,6 +53,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Event>()?;
     m.add_class::<Stats>()?;
     m.add_class::<Request>()?;
+    m.add_class::<asgi::AsgiSend>()?;
+    m.add("_TrackedDict", tracked::make_type(m.py())?)?;
     m.add_class::<ConfigKey>()?;
     m.add_function(wrap_pyfunction!(config_keys, m)?)?;
     m.add_function(wrap_pyfunction!(parse_cookie, m)?)?;

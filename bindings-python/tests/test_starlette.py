@@ -497,3 +497,63 @@ def test_arguments_an_engine_overrides_are_named_in_one_warning() -> None:
     with warnings.catch_warnings():  # only engine=: nothing was asked that is not done
         warnings.simplefilter("error", ss.SettingsWarning)
         ss.SessionMiddleware(None, engine=engine)  # type: ignore[arg-type]
+
+
+def test_session_dict_tracks_access_and_changes_as_starlettes() -> None:
+    # request.session is sessile.starlette.Session, whose storing, deleting and marking
+    # are native (_TrackedDict): the flags must follow Starlette's Session exactly.
+    import gc
+    import sys
+
+    from sessile.starlette import Session
+
+    s = Session({"a": 1})
+    assert isinstance(s, dict) and s == {"a": 1}
+    assert (s.accessed, s.modified) == (False, False)
+    assert s["a"] == 1 and s.get("a") == 1 and (s.accessed, s.modified) == (False, False)
+    s.mark_accessed()
+    assert (s.accessed, s.modified) == (True, False)
+    t = Session()
+    t["b"] = 2
+    assert t == {"b": 2} and (t.accessed, t.modified) == (True, True)
+    u = Session({"c": 3})
+    del u["c"]
+    assert u == {} and u.modified
+    v = Session()
+    with pytest.raises(KeyError):
+        del v["missing"]
+    assert v.modified  # marked first, as Starlette's __delitem__ does
+    w = Session()
+    w.mark_modified()
+    assert (w.accessed, w.modified) == (True, True)
+    w.modified = 0
+    assert w.modified is False
+    w.note = "apps may set attributes"  # as on Starlette's Session
+    assert w.note == "apps may set attributes"
+    # No reference kept or lost per instance: the class's count is unchanged.
+    before = sys.getrefcount(Session)
+    for _ in range(1000):
+        x = Session({"k": [1]})
+        x["self"] = x  # a cycle: the collector must see into it
+    del x
+    gc.collect()
+    assert sys.getrefcount(Session) == before
+
+
+def test_values_the_native_reader_declines_come_back() -> None:
+    # A float or an escaped string is not read by the native plain-JSON path at the
+    # request's start: json reads it, and the app sees what it stored.
+    async def write(request: Any) -> PlainTextResponse:
+        request.session.update({"f": 1.5, "s": 'a"b\n', "n": [1, {"x": None}]})
+        return PlainTextResponse("ok")
+
+    async def read(request: Any) -> JSONResponse:
+        return JSONResponse(dict(request.session))
+
+    app = Starlette(
+        routes=[Route("/w", write), Route("/r", read)],
+        middleware=[Middleware(ss.SessionMiddleware, secret_key="unused")],
+    )
+    client = TestClient(app)
+    assert client.get("/w").status_code == 200
+    assert client.get("/r").json() == {"f": 1.5, "s": 'a"b\n', "n": [1, {"x": None}]}

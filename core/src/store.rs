@@ -241,11 +241,21 @@ pub trait Store {
     where
         Self: Sized,
     {
+        // One walk of the header finds the first copy and whether any other differs; one
+        // distinct copy (nearly every request) is validated as `validate_any` would,
+        // without walking the header again nor copying the cookie's name.
+        let (first, single) = {
+            let mut values = cookie::cookie_values(header, self.config().cookie.name.as_str())?;
+            let Some(first) = values.next() else {
+                return Ok(None);
+            };
+            (first, values.all(|t| t == first))
+        };
+        if single {
+            return Ok(Some((first, self.validate(first, now, client)?)));
+        }
         let name = self.config().cookie.name.clone();
         let values = cookie::cookie_values(header, name.as_str())?;
-        if values.clone().next().is_none() {
-            return Ok(None);
-        }
         self.validate_any(values, now, client).map(Some)
     }
 

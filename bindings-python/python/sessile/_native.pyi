@@ -1,7 +1,9 @@
 """Type stubs of the native module (checked against the built module by mypy.stubtest)."""
 
+from collections.abc import Awaitable, Mapping
 from os import PathLike
-from typing import Any, Callable, Literal, final
+from types import NotImplementedType
+from typing import Any, Callable, Literal, TypeVar, final
 
 from typing_extensions import Self, disjoint_base
 
@@ -10,12 +12,14 @@ __all__ = [
     "EVENT_KINDS",
     "MAX_CAPACITY",
     "MAX_PRINCIPAL",
+    "AsgiSend",
     "ConfigKey",
     "Engine",
     "Event",
     "Request",
     "Session",
     "Stats",
+    "_TrackedDict",
     "__version__",
     "_plain_json",
     "_plain_loads",
@@ -25,6 +29,7 @@ __all__ = [
 ]
 
 _Bytes = str | bytes
+_D = TypeVar("_D", bound=dict[str, Any])
 
 __version__: str
 MAX_CAPACITY: int
@@ -122,6 +127,25 @@ class ConfigKey:
     @property
     def doc(self) -> str: ...
 
+@disjoint_base
+class _TrackedDict(dict[str, Any]):
+    @property
+    def accessed(self) -> bool: ...
+    @accessed.setter
+    def accessed(self, value: object) -> None: ...
+    @property
+    def modified(self) -> bool: ...
+    @modified.setter
+    def modified(self, value: object) -> None: ...
+    def mark_accessed(self) -> None: ...
+    def mark_modified(self) -> None: ...
+
+@final
+class AsgiSend:
+    def __call__(self, message: Any, /) -> Awaitable[None]: ...
+    @property
+    def started(self) -> bool: ...
+
 @final
 class Request:
     @property
@@ -142,6 +166,16 @@ class Request:
     def discard(self) -> None: ...
     def finish(self, data: bytes | None, *, persistent: bool | None = None) -> str | None: ...
     def _finish(self, data: bytes | None, persistent: bool | None, /) -> str | None: ...
+    def _finish_session(self, session: object, /) -> bytes | NotImplementedType | None: ...
+    def _finish_asgi(
+        self, session: object, message: object, /
+    ) -> tuple[bytes | None] | NotImplementedType | None: ...
+    @property
+    def persistent(self) -> bool | None: ...
+    @persistent.setter
+    def persistent(self, persistent: bool | None) -> None: ...
+    @property
+    def engine(self) -> Engine: ...
 
 @disjoint_base
 class Engine:
@@ -228,6 +262,15 @@ class Engine:
     def _begin_request(
         self, cookie_header: _Bytes | None, ip: _Bytes | None, user_agent: _Bytes | None, /
     ) -> tuple[Request, bytes]: ...
+    def _begin_asgi(
+        self,
+        scope: Mapping[str, Any],
+        send: Callable[[Any], Awaitable[None]],
+        session_cls: type[_D],
+        persistent: bool | None,
+        hooks: tuple[Any, ...],
+        /,
+    ) -> tuple[Request, _D | bytes, AsgiSend]: ...
     def login(self, token: _Bytes, principal: _Bytes) -> tuple[str, Session]: ...
     def rotate(self, token: _Bytes) -> tuple[str, Session]: ...
     def logout(self, token: _Bytes) -> None: ...

@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
@@ -58,6 +58,7 @@ from ._lifecycle import (
     write_snapshot,
 )
 from ._max_age import max_age_options
+from ._native import Request, _TrackedDict
 
 __all__ = [
     "Session",
@@ -91,37 +92,23 @@ async def _unavailable(scope: Scope, send: Send, error: StoreUnavailable) -> Non
     await send({"type": "http.response.body", "body": _BODY})
 
 
-class Session(dict[str, Any]):
+class Session(_TrackedDict):
     """``request.session``: a dict that records, as Starlette's ``Session`` does, whether
     the app read it (``accessed``: the response then carries ``Vary: Cookie``) or changed
-    it (``modified``), and tells the request's :class:`SessionState` when the app calls
-    ``clear()`` (the usual logout), which a plain dict could not."""
+    it (``modified``), and tells the request's session state when the app calls
+    ``clear()`` (the usual logout), which a plain dict could not. Storing and deleting a
+    key, ``mark_accessed()`` and ``mark_modified()`` are native (``_TrackedDict``)."""
 
-    accessed: bool = False
-    modified: bool = False
-    _state: SessionState | None = None
-
-    def mark_accessed(self) -> None:
-        self.accessed = True
-
-    def mark_modified(self) -> None:
-        self.accessed = True
-        self.modified = True
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.accessed = self.modified = True  # mark_modified(), one call less per write
-        dict.__setitem__(self, key, value)
-
-    def __delitem__(self, key: str) -> None:
-        self.mark_modified()
-        super().__delitem__(key)
+    __slots__ = ("__dict__", "_state")
+    _state: Request | None
 
     def clear(self) -> None:
         """Empty the session; at the end of the request it ends server-side (logout)."""
         self.mark_modified()
         super().clear()
-        if self._state is not None:
-            self._state.clear()
+        state = getattr(self, "_state", None)
+        if state is not None:
+            state.clear()
 
     def pop(self, key: str, *args: Any) -> Any:
         if key in self:
@@ -254,59 +241,51 @@ class SessionMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        # The request's work is inlined here (not _lifecycle.begin): each Python call on
-        # the path was a measurable share of this middleware's cost (bench.py, cProfile).
-        header = user_agent = None
-        for name, value in scope["headers"]:
-            if name == b"cookie":  # a header sent twice: joined, as one Cookie header
-                header = value if header is None else header + b"; " + value
-            elif name == b"user-agent":
-                user_agent = value
-        client = scope.get("client")
+        # The request's start in one native call (headers, begin_request, the payload
+        # into a new Session, the send the app gets): each Python call and object on
+        # this path was a measurable share of the middleware's cost (bench.py, callgrind).
         try:
-            # Positional: pyo3 reads each keyword's name into a new object (stable ABI).
-            request, payload = self.engine._begin_request(
-                header, client[0] if client else None, user_agent
+            request, session, sender = self.engine._begin_asgi(
+                scope, send, Session, self.persistent, _HOOKS
             )
         except StoreUnavailable as e:
             await _unavailable(scope, send, e)
             return
-        state = SessionState(self.engine, request, self.persistent)
+        if type(session) is bytes:  # not a plain JSON object: json decides
+            session = Session(payload_dict(session))
+            session._state = request
         if self.discard:
             request.discard()
-        session = Session(payload_dict(payload) if payload else ())
-        session._state = state
         scope["session"] = session
-        scope["sessile"] = state
-        started = failed = False
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal started, failed
-            if failed:
-                return  # the app's body of a response replaced by the 503
-            kind = message["type"]
-            if kind == "http.response.start":
-                session = scope["session"]
-                try:
-                    cookie = state.finish(session)
-                except StoreUnavailable as e:
-                    # What the app did to the session was not stored: say so instead.
-                    failed = True
-                    await _unavailable(scope, send, e)
-                    return
-                if cookie is not None or getattr(session, "accessed", True):
-                    _add_headers(message, cookie)
-                started = True
-            elif kind == "websocket.accept":
-                started = True
-            await send(message)
-
+        scope["sessile"] = request
         try:
-            await self.app(scope, receive, send_wrapper)
+            # sender: at the response's start, the session is stored and Vary /
+            # Set-Cookie added (_finish_slow for what it cannot do natively).
+            await self.app(scope, receive, sender)
         except StoreUnavailable as e:
-            if started or failed:
+            if sender.started:
                 raise  # the response is under way: the server ends it
             await _unavailable(scope, send, e)
+
+
+def _finish_slow(request: Request, session: Any, message: Message, done: Any) -> None:
+    """The end of a request the native sender hands back: a session of values that are
+    not plain JSON (``done`` is ``NotImplemented``: json's encoder), or a response that
+    has a ``Vary`` already (``done`` is the cookie in a 1-tuple: merged here)."""
+    if done is NotImplemented:
+        cookie = _state_of(request).finish(session)
+        if cookie is not None or getattr(session, "accessed", True):
+            _add_headers(message, cookie)
+    else:
+        _add_headers(message, done[0])
+
+
+async def _nothing() -> None:
+    """What the sender returns for a message of a response replaced by the 503."""
+
+
+#: What the native sender (``sessile._native.AsgiSend``) needs of this module.
+_HOOKS = (StoreUnavailable, _unavailable, _finish_slow, _nothing)
 
 
 class SettingsWarning(UserWarning):
@@ -331,7 +310,7 @@ def _warn_unapplied(engine: Engine, wanted: dict[str, Any], default: dict[str, A
         )
 
 
-def _add_headers(message: Message, cookie: str | None) -> None:
+def _add_headers(message: Message, cookie: str | bytes | None) -> None:
     """Add ``Vary: Cookie`` and the ``Set-Cookie`` (if any) to a response's start message.
 
     Its raw header list is extended directly (what ``MutableHeaders`` does, without
@@ -349,7 +328,7 @@ def _add_headers(message: Message, cookie: str | None) -> None:
     else:
         raw.append((b"vary", b"Cookie"))
     if cookie is not None:
-        raw.append((b"set-cookie", cookie.encode("latin-1")))
+        raw.append((b"set-cookie", cookie.encode("latin-1") if isinstance(cookie, str) else cookie))
 
 
 def _add_vary_cookie(headers: MutableHeaders) -> None:
@@ -359,11 +338,15 @@ def _add_vary_cookie(headers: MutableHeaders) -> None:
         headers.add_vary_header("Cookie")
 
 
+def _state_of(request: Request) -> SessionState:
+    return SessionState(cast(Engine, request.engine), request, request.persistent)
+
+
 def _state(conn: HTTPConnection) -> SessionState:
-    state = conn.scope.get("sessile")
-    if not isinstance(state, SessionState):
+    request = conn.scope.get("sessile")
+    if not isinstance(request, Request):
         raise RuntimeError("sessile.starlette.SessionMiddleware is not installed")
-    return state
+    return _state_of(request)
 
 
 def login(conn: HTTPConnection, user_id: str | bytes) -> None:
