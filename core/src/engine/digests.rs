@@ -245,7 +245,9 @@ mod tests {
     fn the_small_siphash_is_sip13_for_every_length_and_split() {
         let key = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
         let msg: std::vec::Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(151)).collect();
-        for len in 0..msg.len() {
+        // Under miri, the lengths up to two blocks and a tail (every split of each).
+        let lengths = if cfg!(miri) { 18 } else { msg.len() };
+        for len in 0..lengths {
             let mut want = Sip::<1, 3>::new(key);
             want.write(&msg[..len]);
             let want = want.finish();
