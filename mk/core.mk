@@ -21,9 +21,10 @@ lint-core:
 	# The bench-only exports of the C library, which nothing else builds.
 	cargo clippy -p sessile-c --features bench --all-targets -- -D warnings
 
-# The Redis store's tests need a server: test-redis runs them (mk/redis.mk).
-test-core:
-	cargo test --workspace --exclude sessile-redis
+# Every crate's tests, the Redis store's too, against a redis-server of their own (started
+# and stopped by WITH_REDIS, mk/redis.mk): one build of the workspace's tests.
+test-core: tools-redis
+	$(call WITH_REDIS,cargo test --workspace)
 
 # The core with no allocator at all, for bare-metal targets; alloc without std; snapshots
 # without std or alloc; and the engine on caller-owned arrays run on the host with no
