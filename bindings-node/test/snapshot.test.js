@@ -13,8 +13,12 @@ const KEY = Buffer.alloc(32, 7)
 const WALL = 1_796_000_000_000
 const SMALL = { capacity: 64, poolBytes: 64 * 1024, maxPayload: 4096, idleTimeoutMs: 60_000 }
 
+// Every folder a test makes is removed when the file's tests are done.
+const made = []
+test.after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })))
 function dir() {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'sessile-snap-'))
+  made.push(fs.mkdtempSync(path.join(os.tmpdir(), 'sessile-snap-')))
+  return made[made.length - 1]
 }
 
 /** A new process's engine: its clock starts again at 0, `gap` ms later. */

@@ -20,12 +20,22 @@ import hmac
 import logging
 import os
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import django
 from django.conf import settings
 
 USERS = {"admin": "admin", "alice": "alice", "bob": "bob"}
+
+
+def offset_clock(wall: bool) -> Callable[[], float] | None:
+    """Tests only: SESSILE_CLOCK_OFFSET_FILE, as in examples/python/app.py."""
+    path = os.environ.get("SESSILE_CLOCK_OFFSET_FILE")
+    base = time.time if wall else time.monotonic
+    return (lambda: base() + int(Path(path).read_text()) / 1000) if path else None
 
 
 def configure() -> None:
@@ -39,6 +49,7 @@ def configure() -> None:
         else None,
         "idle_timeout": seconds("SESSILE_IDLE_MS"),
         "absolute_timeout": seconds("SESSILE_ABSOLUTE_MS"),
+        "clock": offset_clock(wall=False),
     }
     settings.configure(
         DEBUG=False,

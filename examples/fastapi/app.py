@@ -20,6 +20,9 @@ import logging
 import os
 import socket
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import uvicorn
@@ -31,6 +34,13 @@ from sessile.fastapi import CurrentUser, RequiredUser, SessionDep
 from sessile.starlette import SessionMiddleware
 
 USERS = {"admin": "admin", "alice": "alice", "bob": "bob"}
+
+
+def offset_clock(wall: bool) -> Callable[[], float] | None:
+    """Tests only: SESSILE_CLOCK_OFFSET_FILE, as in examples/python/app.py."""
+    path = os.environ.get("SESSILE_CLOCK_OFFSET_FILE")
+    base = time.time if wall else time.monotonic
+    return (lambda: base() + int(Path(path).read_text()) / 1000) if path else None
 
 
 def make_engine() -> sessile.Engine:
@@ -50,6 +60,7 @@ def make_engine() -> sessile.Engine:
         store=os.environ.get("SESSILE_STORE") or None,
         store_key=os.environ.get("SESSILE_STORE_KEY") or None,
         store_prefix=os.environ.get("SESSILE_STORE_PREFIX") or None,
+        clock=offset_clock(wall=bool(os.environ.get("SESSILE_STORE"))),
     )
 
 

@@ -22,6 +22,12 @@ const env = (name, fallback, min = 1) => {
 
 const text = (name) => (process.env[name] === undefined || process.env[name] === '' ? undefined : process.env[name])
 
+// Tests only (tests/e2e/README.md): the engine's clock plus the milliseconds in the file
+// SESSILE_CLOCK_OFFSET_FILE names, read at each reading, so a test moves time on without
+// waiting. Unix milliseconds that never go backwards (what a shared store needs too).
+const offsetFile = text('SESSILE_CLOCK_OFFSET_FILE')
+const clock = () => performance.timeOrigin + performance.now() + Number(require('node:fs').readFileSync(offsetFile, 'utf8'))
+
 const engine = new Engine({
   capacity: env('SESSILE_CAPACITY', 10000),
   idleTimeoutMs: env('SESSILE_IDLE_MS', 1_800_000),
@@ -30,6 +36,7 @@ const engine = new Engine({
   store: text('SESSILE_STORE'),
   storeKey: text('SESSILE_STORE_KEY'),
   storePrefix: text('SESSILE_STORE_PREFIX'),
+  ...(offsetFile && { clock }),
 })
 const snapshot =
   text('SESSILE_SNAPSHOT_PATH') === undefined ? undefined : { path: text('SESSILE_SNAPSHOT_PATH'), key: text('SESSILE_SNAPSHOT_KEY') }

@@ -23,6 +23,9 @@ import logging
 import os
 import signal
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request, session
@@ -53,7 +56,17 @@ def config_from_env() -> dict[str, Any]:
         store=os.environ.get("SESSILE_STORE") or None,
         store_key=os.environ.get("SESSILE_STORE_KEY") or None,
         store_prefix=os.environ.get("SESSILE_STORE_PREFIX") or None,
+        clock=offset_clock(wall=bool(os.environ.get("SESSILE_STORE"))),
     )
+
+
+def offset_clock(wall: bool) -> Callable[[], float] | None:
+    """Tests only (tests/e2e/README.md): the engine's clock plus the milliseconds in the
+    file SESSILE_CLOCK_OFFSET_FILE names, read at each reading, so a test moves time on
+    without waiting. Unix time over a shared store (``wall``), else monotonic."""
+    path = os.environ.get("SESSILE_CLOCK_OFFSET_FILE")
+    base = time.time if wall else time.monotonic
+    return (lambda: base() + int(Path(path).read_text()) / 1000) if path else None
 
 
 def snapshot_from_env() -> tuple[str, bytes] | None:

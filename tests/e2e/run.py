@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -83,12 +84,21 @@ def store_env(name: str, prefix: str | None = None) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, name: str, command: str, env: dict[str, str] | None = None, prefix: str | None = None):
+    """A demo server on a free port, its curl jars and log in a temporary folder (removed at
+    stop). With ``clock=True`` its engine's clock runs ``advance``'s milliseconds ahead
+    (SESSILE_CLOCK_OFFSET_FILE, tests/e2e/README.md): timeouts are tested without waiting,
+    so a slow machine cannot change the verdict."""
+
+    def __init__(self, name: str, command: str, env: dict[str, str] | None = None, prefix: str | None = None,
+                 clock: bool = False):
         self.name = name
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix=f"sessile-e2e-{name}-"))
         self.log = self.dir / "stderr"
         full_env = dict(os.environ, PORT=str(self.port), **store_env(name, prefix), **(env or {}))
+        if clock:
+            self.advance(0)
+            full_env["SESSILE_CLOCK_OFFSET_FILE"] = str(self.dir / "clock-offset-ms")
         self.proc = subprocess.Popen(
             shlex.split(command),
             cwd=ROOT,
@@ -125,6 +135,14 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def advance(self, ms: int) -> None:
+        """The server's clock is now ``ms`` milliseconds ahead of real time (only ever
+        forward). Written whole and renamed into place: a reader never sees half of it."""
+        tmp = self.dir / "clock-offset-ms.new"
+        tmp.write_text(str(ms))
+        os.replace(tmp, self.dir / "clock-offset-ms")
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -265,27 +283,32 @@ def cookie_tossing(s: Server) -> None:
 
 
 def idle_expiry(name: str, command: str) -> None:
-    s = Server(name, command, {"SESSILE_IDLE_MS": "400", "SESSILE_ABSOLUTE_MS": "60000"})
+    """A session unused for its idle timeout ends; each use restarts the count. Time is
+    moved on through the server's clock (``Server.advance``): no sleeping, no race with
+    a slow machine (the margins are seconds of engine time; real time adds milliseconds)."""
+    s = Server(name, command, {"SESSILE_IDLE_MS": "60000", "SESSILE_ABSOLUTE_MS": "3600000"}, clock=True)
     try:
         assert login(s, "j", "admin") == 200
-        time.sleep(0.15)
-        assert s.curl("/profile", "-b", "j")[0] == 200
-        time.sleep(0.8)
+        s.advance(45_000)
+        assert s.curl("/profile", "-b", "j")[0] == 200, "45 s idle of 60: still alive"
+        s.advance(100_000)
+        assert s.curl("/profile", "-b", "j")[0] == 200, "55 s since its last use: a use must restart the count"
+        s.advance(170_000)
         assert s.curl("/profile", "-b", "j")[0] == 401, "idle session must expire"
     finally:
         s.stop()
 
 
 def absolute_expiry(name: str, command: str) -> None:
-    s = Server(name, command, {"SESSILE_IDLE_MS": "800", "SESSILE_ABSOLUTE_MS": "1500"})
+    """A session in use ends at its absolute timeout all the same."""
+    s = Server(name, command, {"SESSILE_IDLE_MS": "60000", "SESSILE_ABSOLUTE_MS": "150000"}, clock=True)
     try:
         assert login(s, "j", "admin") == 200
-        start = time.monotonic()
         # Stay busy: the idle timer never fires, the absolute one must.
-        while time.monotonic() - start < 1.2:
-            assert s.curl("/profile", "-b", "j")[0] == 200
-            time.sleep(0.3)
-        time.sleep(0.6)
+        for at in (50_000, 100_000, 140_000):
+            s.advance(at)
+            assert s.curl("/profile", "-b", "j")[0] == 200, f"busy session ended early, at {at} ms"
+        s.advance(151_000)
         assert s.curl("/profile", "-b", "j")[0] == 401, "absolute timeout must end a busy session"
     finally:
         s.stop()
@@ -403,6 +426,7 @@ def main(argv: list[str]) -> int:
     finally:
         if REDIS is not None:
             REDIS.stop()
+            shutil.rmtree(REDIS.dir, ignore_errors=True)
             REDIS = None
 
 

@@ -47,6 +47,16 @@ fn env_u32(name: &str, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// Tests only (tests/e2e/README.md): milliseconds added to the engine's clock, read from
+/// the file `SESSILE_CLOCK_OFFSET_FILE` names at each request, so a test moves time on
+/// without waiting.
+fn clock_offset_ms() -> u64 {
+    std::env::var_os("SESSILE_CLOCK_OFFSET_FILE")
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|ms| ms.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn config() -> Result<Config, sessile::ConfigError> {
     let defaults = Config::default();
     let config = Config {
@@ -246,7 +256,7 @@ fn url_decode(s: &str) -> Option<String> {
 }
 
 fn handle(engine: &SharedEngine, req: &Request) -> Response {
-    let now = engine.now_ms();
+    let now = engine.now_ms().saturating_add(clock_offset_ms());
     let session = current(engine, req, now);
     let user = session
         .as_ref()
