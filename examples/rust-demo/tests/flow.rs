@@ -31,8 +31,12 @@ fn start(env: &[(&str, &str)]) -> Demo {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("sessile-demo-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    // The demo's clock runs this file's milliseconds ahead (tests/e2e/README.md): see
+    // `advance`.
+    std::fs::write(dir.join("clock"), "0").unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessile-demo"));
     cmd.env("PORT", port.to_string())
+        .env("SESSILE_CLOCK_OFFSET_FILE", dir.join("clock"))
         .stdout(Stdio::piped())
         .stderr(Stdio::from(
             std::fs::File::create(dir.join("stderr")).unwrap(),
@@ -47,6 +51,14 @@ fn start(env: &[(&str, &str)]) -> Demo {
         .unwrap();
     assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
     Demo { child, port, dir }
+}
+
+/// Moves the demo's clock to `ms` milliseconds ahead of real time (only forward): a
+/// timeout is tested without sleeping, so a slow machine cannot change the verdict.
+fn advance(demo: &Demo, ms: u64) {
+    let next = demo.dir.join("clock.new");
+    std::fs::write(&next, ms.to_string()).unwrap();
+    std::fs::rename(next, demo.dir.join("clock")).unwrap();
 }
 
 /// Runs curl; returns (status, body).
@@ -158,14 +170,18 @@ fn set_cookie_has_secure_attributes() {
 
 #[test]
 fn idle_timeout_from_environment() {
-    let demo = start(&[("SESSILE_IDLE_MS", "300"), ("SESSILE_ABSOLUTE_MS", "60000")]);
+    let demo = start(&[
+        ("SESSILE_IDLE_MS", "60000"),
+        ("SESSILE_ABSOLUTE_MS", "3600000"),
+    ]);
     curl(
         &demo,
         &["-c", "jar", "-d", "username=admin&password=admin"],
         "/login",
     );
+    advance(&demo, 50_000);
     assert_eq!(curl(&demo, &["-b", "jar"], "/profile").0, 200);
-    std::thread::sleep(std::time::Duration::from_millis(600));
+    advance(&demo, 120_000);
     assert_eq!(curl(&demo, &["-b", "jar"], "/profile").0, 401);
 }
 
