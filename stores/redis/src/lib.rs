@@ -125,9 +125,11 @@ mod keys;
 mod plan;
 mod record;
 mod store;
+mod wire;
 
 pub use config::{MAX_PREFIX, RedisConfig};
 pub use store::RedisStore;
+pub use wire::{PendingSave, SaveStep, Wire, WireAddr};
 
 // A store moves to the thread that serves a request (bindings keep one per process
 // behind a lock, or one per thread).
