@@ -18,7 +18,7 @@ const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { startServer, only, burst } = require('./bench')
+const { startServer, only, burst, CONNECTIONS } = require('./bench')
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 8)
 const WARMUP = Number(process.env.BENCH_WARMUP || 2)
@@ -61,12 +61,22 @@ function env(redis, variant, tag) {
   })
 }
 
+// Each of the load's connections gets a session of its own, as each browser has: the
+// requests of one session are not in flight together. (When they are, sessile's versioned
+// saves let one of them land and answer the others 409, no update lost, where
+// connect-redis lets the last write win; a load of concurrent writes to one session would
+// measure conflicts, not session work.)
 async function prepare(redis, variant, tag) {
   const server = await startServer(variant, env(redis, variant, tag))
-  const first = await fetch(server.url)
-  const set = first.headers.getSetCookie()[0]
-  await first.text()
-  server.headers = set ? { cookie: set.split(';')[0] } : {}
+  server.cookies = []
+  for (let i = 0; i < CONNECTIONS; i++) {
+    const first = await fetch(server.url)
+    const set = first.headers.getSetCookie()[0]
+    await first.text()
+    if (set) server.cookies.push(set.split(';')[0])
+  }
+  if (server.cookies.length === 0) delete server.cookies
+  server.headers = server.cookies ? { cookie: server.cookies[0] } : {}
   return server
 }
 
