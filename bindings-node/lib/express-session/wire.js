@@ -16,31 +16,49 @@
 const net = require('node:net')
 
 // Where the reply that starts at `at` in `buf` ends (RESP2), or -1 when not all of it is
-// there yet.
+// there yet. Reads the bytes once, without strings (the lookup's reply is an array of
+// about twenty); throws on what is not RESP. The engine checks each reply whole.
 function replyEnd(buf, at) {
-  if (at >= buf.length) return -1
-  const type = buf[at]
-  const eol = buf.indexOf(13, at) // '\r'
-  if (eol < 0 || eol + 1 >= buf.length) return -1
-  const line = eol + 2
-  if (type === 43 || type === 45 || type === 58) return line // + - :
-  const n = parseInt(buf.toString('latin1', at + 1, eol), 10)
-  if (type === 36) {
-    // $
-    if (n < 0) return line
-    const end = line + n + 2
-    return end <= buf.length ? end : -1
-  }
-  if (type === 42) {
-    // *
-    let p = line
-    for (let i = 0; i < n; i++) {
-      p = replyEnd(buf, p)
-      if (p < 0) return -1
+  const len = buf.length
+  let p = at
+  let pending = 1 // values still to skip
+  while (pending > 0) {
+    if (p >= len) return -1
+    const type = buf[p++]
+    let n = 0
+    let negative = false
+    if (type === 36 || type === 42) {
+      // $ and *: a count
+      if (p < len && buf[p] === 45) {
+        negative = true
+        p++
+      }
+      let digits = 0
+      while (p < len && buf[p] !== 13) {
+        const d = buf[p++] - 48
+        if (d < 0 || d > 9 || ++digits > 15) throw new Error('sessile: not a RESP reply')
+        n = n * 10 + d
+      }
+      if (digits === 0 && p < len) throw new Error('sessile: not a RESP reply')
+    } else if (type === 43 || type === 45 || type === 58) {
+      // + - :
+      while (p < len && buf[p] !== 13) p++
+    } else {
+      throw new Error('sessile: not a RESP reply')
     }
-    return p
+    if (p + 1 >= len) return -1
+    if (buf[p + 1] !== 10) throw new Error('sessile: not a RESP reply')
+    p += 2
+    pending--
+    if (negative) continue
+    if (type === 36) {
+      p += n + 2
+      if (p > len) return -1
+    } else if (type === 42) {
+      pending += n
+    }
   }
-  throw new Error('sessile: not a RESP reply')
+  return p
 }
 
 class Wire {
