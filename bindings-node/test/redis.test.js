@@ -442,6 +442,35 @@ test('a script flushed from Redis (NOSCRIPT) is loaded again: requests go on', a
   assert.equal((await get(port, '/read', cookie)).text, '2')
 })
 
+test('the URL\'s database and password reach the carried connection too: sessions land in that database; a refused login is a 503', async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.close())
+  const sock = redis.url.slice('unix://'.length)
+  const cli = (...args) => spawnSync('redis-cli', ['-s', sock, ...args], { encoding: 'utf8' }).stdout.trim()
+  const withDb = express()
+  withDb.use(session({ secret: SECRET, engine: new Engine({ store: `${redis.url}?db=3`, storeKey: KEY }) }))
+  withDb.get('/', (req, res) => {
+    req.session.n = (req.session.n || 0) + 1
+    res.send(String(req.session.n))
+  })
+  const port = await listen(t, withDb)
+  const cookie = (await get(port, '/')).cookie
+  assert.equal((await get(port, '/', cookie)).text, '2')
+  assert.equal((await get(port, '/', cookie)).text, '3')
+  assert.ok(Number(cli('-n', '3', 'DBSIZE')) > 0, 'keys in database 3')
+  assert.equal(cli('-n', '0', 'DBSIZE'), '0', 'none in database 0')
+  // A password the server does not take: every request of that engine is a 503 with the
+  // short text (the server has no password set: AUTH is refused).
+  const wrong = express()
+  wrong.use(session({ secret: SECRET, engine: new Engine({ store: `${redis.url}?db=3&pass=nope`, storeKey: KEY }) }))
+  wrong.get('/', (req, res) => res.send('served'))
+  const wrongPort = await listen(t, wrong)
+  for (let i = 0; i < 2; i++) {
+    const r = await get(wrongPort, '/', cookie)
+    assert.deepEqual([r.status, r.text], [503, 'session store unavailable: try again\n'])
+  }
+})
+
 test('SessileStore (IDs kept in this process) refuses a shared store rather than lose sessions between workers', () => {
   const { SessileStore } = session
   assert.throws(() => new SessileStore({ store: 'redis://127.0.0.1:1', storeKey: KEY }), /use sessile\/express/)
