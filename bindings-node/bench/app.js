@@ -49,7 +49,7 @@ if (variant === 'none+dict') {
       storePrefix: process.env.SESSILE_STORE_PREFIX,
     }
     mw = require('../express')(Object.assign(common, { engineOptions }))
-  } else if (variant === 'connect-redis') {
+  } else if (variant === 'connect-redis' || variant === 'connect-redis+dict') {
     // express-session with connect-redis over the same Redis (node-redis client).
     const session = require('express-session')
     const { RedisStore } = require('connect-redis')

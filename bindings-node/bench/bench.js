@@ -95,7 +95,13 @@ function only(servers, server) {
 async function burst(variant, server, url = server.url) {
   const cpu = async () => Number(await (await fetch(server.url + '__cpu')).text())
   const before = await cpu()
-  const r = await autocannon({ url, headers: server.headers, connections: CONNECTIONS, duration: BURST })
+  const opts = { url, headers: server.headers, connections: CONNECTIONS, duration: BURST }
+  if (server.cookies !== undefined) {
+    // One session per connection (bench-redis.js), as each browser has its own.
+    let i = 0
+    opts.setupClient = (client) => client.setHeaders({ cookie: server.cookies[i++ % server.cookies.length] })
+  }
+  const r = await autocannon(opts)
   const used = (await cpu()) - before
   if (r.non2xx || r.errors) throw new Error(`${variant}: ${r.non2xx} non-2xx, ${r.errors} errors`)
   return { requests: r.requests.total, seconds: r.duration, cpu: used }

@@ -8,6 +8,7 @@
 //! validation, deadlines and the duplicate rule are the core's.
 
 use sessile::{Client, Error as CoreError, Saved, Session, Store};
+use sessile_backend::RedisStore;
 use sessile_backend::StoreMut;
 
 /// Text arguments up to this many bytes are read into a buffer without asking their length
@@ -43,7 +44,7 @@ impl PayloadCopy {
     }
 
     /// Copy the payload of the live session `s` (just validated at `now`).
-    fn fill(&mut self, e: &mut StoreMut<'_>, s: &Session, now: u64) -> Result<(), CoreError> {
+    fn fill(&mut self, e: &mut impl Store, s: &Session, now: u64) -> Result<(), CoreError> {
         self.buf.clear();
         self.buf.reserve(s.payload_len as usize);
         for chunk in e.payload(s.handle, now)? {
@@ -62,6 +63,21 @@ pub(crate) fn load(
     out: &mut PayloadCopy,
 ) -> Result<Session, CoreError> {
     let s = e.validate(token, now, client)?;
+    out.fill(e, &s, now)?;
+    Ok(s)
+}
+
+/// [`load`] with the reply to the lookup [`RedisStore::validate_command`] gave, which
+/// the caller carried to Redis and back itself (`expressLink().loadReply`).
+pub(crate) fn load_reply(
+    e: &mut RedisStore,
+    token: &[u8],
+    now: u64,
+    client: &Client<'_>,
+    reply: &[u8],
+    out: &mut PayloadCopy,
+) -> Result<Session, CoreError> {
+    let s = e.validate_reply(token, now, client, reply)?;
     out.fill(e, &s, now)?;
     Ok(s)
 }

@@ -11,16 +11,25 @@
 //! several times, for the engine to choose among (`Engine.validateAny`'s rule). `load`
 //! hands out the session's handle and epoch, and `save` takes them back, so a save lands
 //! only on the session the request loaded, unchanged since (`Engine.save`). They are
-//! written into `link.state` (a `Uint32Array`: handle high, handle low, epoch) rather
+//! written into `link.state` (a `Uint32Array`: handle high, handle low, epoch, and the id
+//! of a save on its way, below) rather
 //! than returned: a BigInt and an array per request cost more than the engine's load. Both go
 //! through the store seam: the in-process table or a shared store alike; a shared store
 //! that cannot answer is a thrown `SESSILE_STORE`, never a missing or valid session.
+//!
+//! Over a Redis store (not TLS), `link.wire` says how to reach it, and the same two calls
+//! come in two halves each, so that sessile/express carries the bytes to Redis itself on
+//! the event loop (`lib/express-session/wire.js`) instead of the engine's synchronous
+//! client blocking it for each round trip: `loadCommand` / `loadReply` and `saveCommand` /
+//! `saveReply` (the store's `wire` module: the command's bytes are built, and the reply's
+//! decided, by the same code as the synchronous calls).
 //!
 //! Every `unsafe` block here is a Node-API call made on the JS thread inside a callback,
 //! with pointers to locals that outlive the call; statuses are checked, and a failed call
 //! becomes a thrown JS error (or the pending one stays).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::ptr;
 use std::rc::Rc;
@@ -28,8 +37,8 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::Env;
 use napi::sys;
-use sessile::{Client as CoreClient, Saved, SessionRef, Store};
-use sessile_backend::Backend;
+use sessile::{Client as CoreClient, Saved, SessionRef, Store, StoreError};
+use sessile_backend::{Backend, PendingSave, SaveStep, WireAddr};
 use subtle::ConstantTimeEq;
 
 use crate::calls::{self, PAYLOAD_STACK, PayloadCopy};
@@ -48,10 +57,14 @@ pub(crate) struct Link {
     /// The buffer a call copies a payload into (load) or reads one into (save), kept from
     /// call to call: no zeroed or fresh buffer per request.
     pub scratch: RefCell<Vec<u8>>,
+    /// Saves whose commit is on its way to Redis (`saveCommand` to `saveReply`), by id.
+    pub pending: RefCell<HashMap<u32, PendingSave>>,
+    pub next_pending: Cell<u32>,
 }
 
-/// The three `u32` of `link.state` (an ArrayBuffer's bytes, kept alive by a reference
-/// the link holds): handle high, handle low, epoch of the session `load` last found.
+/// The four `u32` of `link.state` (an ArrayBuffer's bytes, kept alive by a reference
+/// the link holds): handle high, handle low, epoch of the session `load` last found, and
+/// the id of the save `saveCommand` last sent on its way.
 pub(crate) struct State {
     words: *mut u32,
     buffer: sys::napi_ref,
@@ -66,11 +79,20 @@ impl State {
         }
     }
 
+    /// The id of a save whose commit is on its way (`saveCommand`), in the fourth word.
+    fn set_pending(&self, id: u32) {
+        if self.words.is_null() {
+            return;
+        }
+        // SAFETY: as in `set` (the buffer has four words).
+        unsafe { self.words.add(3).write(id) };
+    }
+
     fn set(&self, handle: u64, epoch: u32) {
         if self.words.is_null() {
             return;
         }
-        // SAFETY: `words` points at the 12 bytes of an ArrayBuffer that `buffer` keeps
+        // SAFETY: `words` points at the 16 bytes of an ArrayBuffer that `buffer` keeps
         // alive; only the JS thread runs these callbacks.
         unsafe {
             self.words.write((handle >> 32) as u32);
@@ -183,7 +205,7 @@ pub(crate) fn link_object(env: &Env, mut link: Link) -> napi::Result<sys::napi_v
         let mut buffer = ptr::null_mut();
         check(sys::napi_create_arraybuffer(
             raw,
-            12,
+            16,
             &mut data,
             &mut buffer,
         ))?;
@@ -191,7 +213,7 @@ pub(crate) fn link_object(env: &Env, mut link: Link) -> napi::Result<sys::napi_v
         check(sys::napi_create_typedarray(
             raw,
             sys::TypedarrayType::uint32_array,
-            3,
+            4,
             buffer,
             0,
             &mut words,
@@ -216,6 +238,21 @@ pub(crate) fn link_object(env: &Env, mut link: Link) -> napi::Result<sys::napi_v
         for (name, cb) in [
             (c"load", load as unsafe extern "C" fn(_, _) -> _),
             (c"save", save as unsafe extern "C" fn(_, _) -> _),
+            (
+                c"loadCommand",
+                load_command as unsafe extern "C" fn(_, _) -> _,
+            ),
+            (c"loadReply", load_reply as unsafe extern "C" fn(_, _) -> _),
+            (
+                c"saveCommand",
+                save_command as unsafe extern "C" fn(_, _) -> _,
+            ),
+            (c"saveReply", save_reply as unsafe extern "C" fn(_, _) -> _),
+            (c"saveAbort", save_abort as unsafe extern "C" fn(_, _) -> _),
+            (
+                c"storeError",
+                store_error as unsafe extern "C" fn(_, _) -> _,
+            ),
         ] {
             let data = Box::into_raw(Box::new(Rc::clone(&link))) as *mut c_void;
             let mut f = ptr::null_mut();
@@ -240,7 +277,75 @@ pub(crate) fn link_object(env: &Env, mut link: Link) -> napi::Result<sys::napi_v
             check(sys::napi_set_named_property(raw, obj, name.as_ptr(), f))?;
         }
     }
+    wire_object(raw, obj, &link)?;
     Ok(obj)
+}
+
+/// `link.wire`: how to reach the Redis server the engine uses, for sessile/express to
+/// carry the per-request commands itself (`{ path }` or `{ host, port }`, `hello`: the
+/// bytes every new connection starts with, `helloReplies`, `connectTimeoutMs`,
+/// `responseTimeoutMs`); absent for the in-process table and for a TLS server (the
+/// synchronous calls serve those).
+fn wire_object(raw: sys::napi_env, obj: sys::napi_value, link: &Link) -> napi::Result<()> {
+    let Some(Some(wire)) = link.engine.redis(|s| s.wire()) else {
+        return Ok(());
+    };
+    // SAFETY: Node-API calls on the JS thread with valid pointers to locals and to
+    // `wire`'s bytes, which outlive the calls.
+    unsafe {
+        let mut w = ptr::null_mut();
+        check(sys::napi_create_object(raw, &mut w))?;
+        let set_str = |name: &std::ffi::CStr, text: &str| -> napi::Result<()> {
+            let mut v = ptr::null_mut();
+            check(sys::napi_create_string_utf8(
+                raw,
+                text.as_ptr().cast(),
+                text.len() as isize,
+                &mut v,
+            ))?;
+            check(sys::napi_set_named_property(raw, w, name.as_ptr(), v))
+        };
+        let set_num = |name: &std::ffi::CStr, n: f64| -> napi::Result<()> {
+            let mut v = ptr::null_mut();
+            check(sys::napi_create_double(raw, n, &mut v))?;
+            check(sys::napi_set_named_property(raw, w, name.as_ptr(), v))
+        };
+        match &wire.addr {
+            WireAddr::Unix(path) => {
+                let Some(p) = path.to_str() else {
+                    return Ok(());
+                };
+                set_str(c"path", p)?;
+            }
+            WireAddr::Tcp(host, port) => {
+                set_str(c"host", host)?;
+                set_num(c"port", f64::from(*port))?;
+            }
+        }
+        set_num(c"helloReplies", f64::from(wire.hello_replies))?;
+        set_num(c"connectTimeoutMs", wire.connect_timeout.as_millis() as f64)?;
+        set_num(
+            c"responseTimeoutMs",
+            wire.response_timeout.as_millis() as f64,
+        )?;
+        let mut data = ptr::null_mut();
+        let mut hello = ptr::null_mut();
+        check(sys::napi_create_buffer_copy(
+            raw,
+            wire.hello.len(),
+            wire.hello.as_ptr().cast(),
+            &mut data,
+            &mut hello,
+        ))?;
+        check(sys::napi_set_named_property(
+            raw,
+            w,
+            c"hello".as_ptr(),
+            hello,
+        ))?;
+        check(sys::napi_set_named_property(raw, obj, c"wire".as_ptr(), w))?;
+    }
+    Ok(())
 }
 
 fn status_error(status: sys::napi_status) -> napi::Error {
@@ -271,7 +376,7 @@ unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut
 /// The arguments of one call and its link.
 struct Call<'a> {
     env: sys::napi_env,
-    argv: [sys::napi_value; 5],
+    argv: [sys::napi_value; 8],
     argc: usize,
     link: &'a Link,
 }
@@ -279,7 +384,7 @@ struct Call<'a> {
 impl Call<'_> {
     /// SAFETY: `info` is the callback info of a call to a function made by link_object.
     unsafe fn new<'a>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<Call<'a>> {
-        let mut argv = [ptr::null_mut(); 5];
+        let mut argv = [ptr::null_mut(); 8];
         let mut argc = argv.len();
         let mut data = ptr::null_mut();
         ok(unsafe {
@@ -297,7 +402,7 @@ impl Call<'_> {
         Some(Call {
             env,
             argv,
-            argc: argc.min(5),
+            argc: argc.min(8),
             link,
         })
     }
@@ -509,6 +614,52 @@ impl Call<'_> {
                 );
             }
         }
+        v
+    }
+
+    /// Buffer argument `i`'s bytes (valid during the call); none for anything else.
+    fn buffer_arg(&self, i: usize) -> Option<&[u8]> {
+        let v = self.arg(i);
+        let mut yes = false;
+        // SAFETY: v is an argument of this call; out-pointer to a local.
+        if v.is_null()
+            || ok(unsafe { sys::napi_is_buffer(self.env, v, &mut yes) }).is_none()
+            || !yes
+        {
+            return None;
+        }
+        let mut data = ptr::null_mut();
+        let mut len = 0usize;
+        // SAFETY: v is a Buffer; its bytes stay alive (an argument) during this call.
+        ok(unsafe { sys::napi_get_buffer_info(self.env, v, &mut data, &mut len) })?;
+        if len == 0 {
+            return Some(&[]);
+        }
+        // SAFETY: Node-API gave a pointer to `len` readable bytes.
+        Some(unsafe { std::slice::from_raw_parts(data as *const u8, len) })
+    }
+
+    /// A new Buffer holding a copy of `bytes`.
+    fn buffer(&self, bytes: &[u8]) -> sys::napi_value {
+        let mut data = ptr::null_mut();
+        let mut v = ptr::null_mut();
+        // SAFETY: bytes is readable for its length; out-pointers to locals.
+        unsafe {
+            sys::napi_create_buffer_copy(
+                self.env,
+                bytes.len(),
+                bytes.as_ptr().cast(),
+                &mut data,
+                &mut v,
+            )
+        };
+        v
+    }
+
+    fn undefined(&self) -> sys::napi_value {
+        let mut v = ptr::null_mut();
+        // SAFETY: out-pointer to a local.
+        unsafe { sys::napi_get_undefined(self.env, &mut v) };
         v
     }
 
@@ -758,4 +909,257 @@ fn save_in(call: &Call<'_>) -> sys::napi_value {
             ptr::null_mut()
         }
     }
+}
+
+/// The signed cookie value of argument 0, verified: its token, or the answer to give
+/// (`false` for a bad signature, or a thrown error).
+fn verified_token<'b>(
+    call: &Call<'_>,
+    buf: &'b mut [u8; room(SIGNED_MAX)],
+) -> Result<&'b [u8], sys::napi_value> {
+    if call.type_of(0) != sys::ValueType::napi_string {
+        return Err(call.throw_type("signed"));
+    }
+    let Some((signed, cut)) = call.str_into(0, buf) else {
+        return Err(ptr::null_mut());
+    };
+    if cut {
+        return Err(call.boolean(false));
+    }
+    verify(call.link, signed).ok_or_else(|| call.boolean(false))
+}
+
+/// `loadCommand(signed, ip, userAgent, now)`: the bytes of the command `load` would send
+/// to Redis for this request (its lookup), for the caller to carry there itself; its
+/// reply goes to `loadReply` with the same arguments. `false` when no secret's signature
+/// matches; `undefined` when `load` needs no command (the in-process table, a malformed
+/// token): call `load` then.
+unsafe extern "C" fn load_command(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API as a function made by link_object.
+    unsafe { enter(env, info, load_command_in) }
+}
+
+fn load_command_in(call: &Call<'_>) -> sys::napi_value {
+    let mut signed_buf = [0u8; room(SIGNED_MAX)];
+    let token = match verified_token(call, &mut signed_buf) {
+        Ok(t) => t,
+        Err(answer) => return answer,
+    };
+    let request = RequestClient::read(call);
+    let Ok(now) = call.now(3) else {
+        return ptr::null_mut();
+    };
+    let client = request.core();
+    match call
+        .link
+        .engine
+        .redis(|s| s.validate_command(token, now, &client))
+    {
+        Some(Some(command)) => call.buffer(&command),
+        _ => call.undefined(),
+    }
+}
+
+/// `loadReply(signed, ip, userAgent, now, reply)`: `load`'s answer, with `reply` (a
+/// Buffer holding one whole reply to `loadCommand`'s bytes) in place of its round trip.
+unsafe extern "C" fn load_reply(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API as a function made by link_object.
+    unsafe { enter(env, info, load_reply_in) }
+}
+
+fn load_reply_in(call: &Call<'_>) -> sys::napi_value {
+    let mut signed_buf = [0u8; room(SIGNED_MAX)];
+    let token = match verified_token(call, &mut signed_buf) {
+        Ok(t) => t,
+        Err(answer) => return answer,
+    };
+    let Some(reply) = call.buffer_arg(4) else {
+        let _ = arg_error(&call.env(), "reply", "must be a Buffer");
+        return ptr::null_mut();
+    };
+    let request = RequestClient::read(call);
+    let Ok(now) = call.now(3) else {
+        return ptr::null_mut();
+    };
+    let client = request.core();
+    let mut payload = PayloadCopy::reusing(call.link.scratch.take());
+    let found = call
+        .link
+        .engine
+        .redis(|s| calls::load_reply(s, token, now, &client, reply, &mut payload));
+    let s = match found {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            call.link.scratch.replace(payload.into_buffer());
+            return call.not_loaded(e);
+        }
+        None => {
+            call.link.scratch.replace(payload.into_buffer());
+            let _ = arg_error(&call.env(), "reply", "the engine has no shared store");
+            return ptr::null_mut();
+        }
+    };
+    call.link.state.set(s.handle.to_u64(), s.epoch);
+    let data = call.string(payload.bytes());
+    call.link.scratch.replace(payload.into_buffer());
+    match s.principal {
+        None => data,
+        Some(p) => call.array(&[data, call.string(p.as_bytes())]),
+    }
+}
+
+/// The arguments `save` and `saveCommand` share from `first` on: handle, epoch, text
+/// (into `text`), now.
+fn save_args(call: &Call<'_>, first: usize, text: &mut Vec<u8>) -> Option<(SessionRef, u32, u64)> {
+    let (Some(high), Some(low)) = (call.u32_arg(first), call.u32_arg(first + 1)) else {
+        let _ = arg_error(&call.env(), "handle", "not a session handle");
+        return None;
+    };
+    let Some(epoch) = call.u32_arg(first + 2) else {
+        let _ = arg_error(&call.env(), "epoch", "not a session epoch");
+        return None;
+    };
+    if call.type_of(first + 3) != sys::ValueType::napi_string {
+        call.throw_type("data");
+        return None;
+    }
+    call.str_vec(first + 3, text)?;
+    let now = call.now(first + 4).ok()?;
+    Some((
+        SessionRef::from_u64(u64::from(high) << 32 | u64::from(low)),
+        epoch,
+        now,
+    ))
+}
+
+/// `saveCommand(handleHigh, handleLow, epoch, text, now)`: `save`'s first decision.
+/// `true` / `false` as `save` answers when nothing is to be sent; else a Buffer, the
+/// commit to carry to Redis, its id in `state[3]` for `saveReply` (or `saveAbort`).
+/// `undefined` for the in-process table: call `save`.
+unsafe extern "C" fn save_command(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API as a function made by link_object.
+    unsafe { enter(env, info, save_command_in) }
+}
+
+fn save_command_in(call: &Call<'_>) -> sys::napi_value {
+    let mut text = call.link.scratch.take();
+    let Some((h, epoch, now)) = save_args(call, 0, &mut text) else {
+        call.link.scratch.replace(text);
+        return ptr::null_mut();
+    };
+    let r = call
+        .link
+        .engine
+        .redis(|s| s.save_command(h, epoch, &text, now));
+    call.link.scratch.replace(text);
+    match r {
+        None => call.undefined(),
+        Some(Ok(SaveStep::Done(saved))) => call.boolean(saved != Saved::Dropped),
+        Some(Ok(SaveStep::Commit(pending))) => {
+            let id = call.link.next_pending.get().wrapping_add(1);
+            call.link.next_pending.set(id);
+            let bytes = call.buffer(pending.command());
+            call.link.pending.borrow_mut().insert(id, pending);
+            call.link.state.set_pending(id);
+            bytes
+        }
+        Some(Err(err)) => {
+            let _ = throw(&call.env(), err);
+            ptr::null_mut()
+        }
+    }
+}
+
+/// `saveReply(id, reply, handleHigh, handleLow, epoch, text, now)`: the save of
+/// `saveCommand` (the same arguments after `id`) once `reply`, its commit's whole reply,
+/// came back: `true` when stored, `false` when dropped, as `save`. A guard that failed
+/// (another request wrote meanwhile) is decided anew, as `save` does.
+unsafe extern "C" fn save_reply(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API as a function made by link_object.
+    unsafe { enter(env, info, save_reply_in) }
+}
+
+fn save_reply_in(call: &Call<'_>) -> sys::napi_value {
+    let pending = call
+        .u32_arg(0)
+        .and_then(|id| call.link.pending.borrow_mut().remove(&id));
+    let Some(pending) = pending else {
+        let _ = arg_error(&call.env(), "id", "not a save on its way");
+        return ptr::null_mut();
+    };
+    let Some(reply) = call.buffer_arg(1) else {
+        let _ = arg_error(&call.env(), "reply", "must be a Buffer");
+        return ptr::null_mut();
+    };
+    let mut text = call.link.scratch.take();
+    let Some((h, epoch, now)) = save_args(call, 2, &mut text) else {
+        call.link.scratch.replace(text);
+        return ptr::null_mut();
+    };
+    let r = call
+        .link
+        .engine
+        .redis(|s| s.save_reply(pending, reply, h, epoch, &text, now));
+    call.link.scratch.replace(text);
+    match r {
+        Some(Ok(saved)) => call.boolean(saved != Saved::Dropped),
+        Some(Err(err)) => {
+            let _ = throw(&call.env(), err);
+            ptr::null_mut()
+        }
+        None => call.undefined(),
+    }
+}
+
+/// `saveAbort(id)`: forget a save whose reply will not come (the connection failed or
+/// timed out: whether it landed is not known, and its events are not raised, as when the
+/// synchronous call fails).
+unsafe extern "C" fn save_abort(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API as a function made by link_object.
+    unsafe { enter(env, info, save_abort_in) }
+}
+
+fn save_abort_in(call: &Call<'_>) -> sys::napi_value {
+    if let Some(id) = call.u32_arg(0) {
+        call.link.pending.borrow_mut().remove(&id);
+    }
+    call.undefined()
+}
+
+/// `storeError(kind)`: throws the `SESSILE_STORE` error a synchronous call throws when
+/// the store failed so (`'timeout'`, `'unavailable'`, `'refused'`, else corrupt), for
+/// the connection sessile/express carries.
+unsafe extern "C" fn store_error(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API as a function made by link_object.
+    unsafe { enter(env, info, store_error_in) }
+}
+
+fn store_error_in(call: &Call<'_>) -> sys::napi_value {
+    let mut buf = [0u8; 32];
+    let kind = match call.str_into(0, &mut buf) {
+        Some((b"timeout", _)) => StoreError::Timeout,
+        Some((b"unavailable", _)) => StoreError::Unavailable,
+        Some((b"refused", _)) => StoreError::Refused,
+        _ => StoreError::Corrupt,
+    };
+    let _ = throw(&call.env(), sessile::Error::Store(kind));
+    ptr::null_mut()
 }

@@ -426,6 +426,8 @@ impl NativeEngine {
             verified: std::cell::RefCell::new(fast::Verified::new()),
             state: fast::State::unset(),
             scratch: std::cell::RefCell::new(Vec::new()),
+            pending: std::cell::RefCell::new(std::collections::HashMap::new()),
+            next_pending: std::cell::Cell::new(0),
         };
         let obj = fast::link_object(env, link)?;
         // SAFETY: a value just created in this env, returned to JS as is.

@@ -529,7 +529,7 @@ test('engine.expressLink: load and save answer as Signer.unsign + load and save 
   const e = issued.session.epoch
   const hi = Number(h >> 32n)
   const lo = Number(h & 0xffffffffn)
-  assert.ok(link.state instanceof Uint32Array && link.state.length === 3)
+  assert.ok(link.state instanceof Uint32Array && link.state.length === 4)
   assert.equal(both(signed, null, longUa), '')
   assert.deepEqual(stateOf(), [h, e])
   // the whole long user agent is compared: one byte off at its end is another client

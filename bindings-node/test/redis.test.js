@@ -9,6 +9,8 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
+const http = require('node:http')
+const { spawnSync } = require('node:child_process')
 const request = require('supertest')
 const express = require('express5')
 const session = require('../express')
@@ -289,6 +291,184 @@ test('redis too slow (paused): store_timeout, 503, then recovery when it answers
   process.kill(redis.pid, 'SIGCONT')
   await a.get('/profile').set('Cookie', alice).expect(200, 'profile of alice')
   engine.validate(token)
+})
+
+// An HTTP server of `expressApp` on a free port; closed after the test.
+async function listen(t, expressApp) {
+  const server = http.createServer(expressApp)
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise((resolve) => server.close(resolve)))
+  return server.address().port
+}
+
+function get(port, route, cookie) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: route, headers: cookie ? { cookie } : {} }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode, text: body, cookie: cookieOf(res) }))
+    })
+    req.on('error', reject)
+  })
+}
+
+test('sessile/express does not block the event loop on Redis: other requests are served while one waits', async (t) => {
+  const redis = await startRedis()
+  t.after(async () => {
+    if (redis.pid) process.kill(redis.pid, 'SIGCONT')
+    await redis.close()
+  })
+  const a = express()
+  a.get('/plain', (req, res) => res.send('plain'))
+  a.use(session({ secret: SECRET, engine: redisEngine(redis, { storeResponseTimeoutMs: 5000 }) }))
+  a.get('/', (req, res) => {
+    req.session.n = (req.session.n || 0) + 1
+    res.send(String(req.session.n))
+  })
+  const port = await listen(t, a)
+  const cookie = (await get(port, '/')).cookie
+  assert.equal((await get(port, '/', cookie)).text, '2')
+  process.kill(redis.pid, 'SIGSTOP')
+  let sessionDone = false
+  const waiting = get(port, '/', cookie).then((r) => {
+    sessionDone = true
+    return r
+  })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Served while the session request waits on the paused Redis (the synchronous client
+  // would hold the event loop for the whole response timeout).
+  const plain = await get(port, '/plain')
+  assert.equal(plain.text, 'plain')
+  assert.equal(sessionDone, false, 'the session request still waits on Redis')
+  process.kill(redis.pid, 'SIGCONT')
+  const r = await waiting
+  assert.deepEqual([r.status, r.text], [200, '3'])
+})
+
+test('many requests in flight on one connection to Redis: each gets its own session, every counter exact', async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.close())
+  const engine = redisEngine(redis)
+  const a = express()
+  a.use(session({ secret: SECRET, engine }))
+  a.get('/inc', (req, res) => {
+    req.session.n = (req.session.n || 0) + 1
+    setImmediate(() => res.send(String(req.session.n)))
+  })
+  a.get('/n', (req, res) => res.send(String(req.session.n ?? 'none')))
+  const port = await listen(t, a)
+  const clients = 30
+  const rounds = 8
+  const cookies = []
+  for (let i = 0; i < clients; i++) cookies.push((await get(port, '/inc')).cookie)
+  // Every client's session holds a different count before they all run at once.
+  for (let i = 0; i < clients; i++) for (let k = 0; k < i % 5; k++) await get(port, '/inc', cookies[i])
+  const stats = () => spawnSync('redis-cli', ['-s', redis.url.slice('unix://'.length), 'INFO', 'stats'], { encoding: 'utf8' }).stdout
+  const connections = () => Number(/total_connections_received:(\d+)/.exec(stats())[1])
+  const before = connections()
+  const finals = await Promise.all(
+    cookies.map(async (cookie, i) => {
+      const start = 1 + (i % 5)
+      for (let k = 1; k <= rounds; k++) {
+        const r = await get(port, '/inc', cookie)
+        assert.deepEqual([r.status, r.text], [200, String(start + k)], 'its own session, no increment lost')
+      }
+      return (await get(port, '/n', cookie)).text
+    }),
+  )
+  assert.deepEqual(
+    finals,
+    cookies.map((_, i) => String(1 + (i % 5) + rounds)),
+  )
+  // One connection carried them all: none was made for this burst but the second
+  // reading's own (redis-cli).
+  assert.equal(connections() - before, 1)
+})
+
+test('two workers incrementing one session at once over Redis: every 200 counted, none lost', async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.close())
+  const ports = []
+  for (let w = 0; w < 2; w++) {
+    const a = express()
+    a.use(session({ secret: SECRET, engine: redisEngine(redis) }))
+    a.get('/inc', (req, res) => {
+      req.session.n = (req.session.n || 0) + 1
+      setImmediate(() => res.send(String(req.session.n)))
+    })
+    a.get('/n', (req, res) => res.send(String(req.session.n ?? 0)))
+    ports.push(await listen(t, a))
+  }
+  const cookie = (await get(ports[0], '/inc')).cookie
+  let landed = 1
+  let conflicts = 0
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, c) => {
+      for (let k = 0; k < 6; k++) {
+        // A 409 (another request wrote first) is retried, as a client would.
+        for (;;) {
+          const r = await get(ports[c % 2], '/inc', cookie)
+          if (r.status === 200) break
+          assert.equal(r.status, 409, r.text)
+          conflicts++
+        }
+        landed++
+      }
+    }),
+  )
+  assert.equal((await get(ports[1], '/n', cookie)).text, String(landed))
+  assert.ok(conflicts > 0, 'the requests did overlap')
+})
+
+test('a script flushed from Redis (NOSCRIPT) is loaded again: requests go on', async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.close())
+  const a = express()
+  a.use(session({ secret: SECRET, engine: redisEngine(redis) }))
+  a.get('/', (req, res) => {
+    req.session.n = (req.session.n || 0) + 1
+    res.send(String(req.session.n))
+  })
+  a.get('/read', (req, res) => res.send(String(req.session.n ?? 'none')))
+  const port = await listen(t, a)
+  const cookie = (await get(port, '/')).cookie
+  for (const route of ['/read', '/']) {
+    const flushed = spawnSync('redis-cli', ['-s', redis.url.slice('unix://'.length), 'SCRIPT', 'FLUSH'], { encoding: 'utf8' })
+    assert.equal(flushed.stdout.trim(), 'OK')
+    const r = await get(port, route, cookie)
+    assert.deepEqual([r.status, r.text], [200, route === '/' ? '2' : '1'])
+  }
+  assert.equal((await get(port, '/read', cookie)).text, '2')
+})
+
+test('the URL\'s database and password reach the carried connection too: sessions land in that database; a refused login is a 503', async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.close())
+  const sock = redis.url.slice('unix://'.length)
+  const cli = (...args) => spawnSync('redis-cli', ['-s', sock, ...args], { encoding: 'utf8' }).stdout.trim()
+  const withDb = express()
+  withDb.use(session({ secret: SECRET, engine: new Engine({ store: `${redis.url}?db=3`, storeKey: KEY }) }))
+  withDb.get('/', (req, res) => {
+    req.session.n = (req.session.n || 0) + 1
+    res.send(String(req.session.n))
+  })
+  const port = await listen(t, withDb)
+  const cookie = (await get(port, '/')).cookie
+  assert.equal((await get(port, '/', cookie)).text, '2')
+  assert.equal((await get(port, '/', cookie)).text, '3')
+  assert.ok(Number(cli('-n', '3', 'DBSIZE')) > 0, 'keys in database 3')
+  assert.equal(cli('-n', '0', 'DBSIZE'), '0', 'none in database 0')
+  // A password the server does not take: every request of that engine is a 503 with the
+  // short text (the server has no password set: AUTH is refused).
+  const wrong = express()
+  wrong.use(session({ secret: SECRET, engine: new Engine({ store: `${redis.url}?db=3&pass=nope`, storeKey: KEY }) }))
+  wrong.get('/', (req, res) => res.send('served'))
+  const wrongPort = await listen(t, wrong)
+  for (let i = 0; i < 2; i++) {
+    const r = await get(wrongPort, '/', cookie)
+    assert.deepEqual([r.status, r.text], [503, 'session store unavailable: try again\n'])
+  }
 })
 
 test('SessileStore (IDs kept in this process) refuses a shared store rather than lose sessions between workers', () => {

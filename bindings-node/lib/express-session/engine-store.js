@@ -12,6 +12,10 @@ const util = require('node:util')
 const { Engine, configKeys } = require('../../index.js')
 const { Store } = require('./store')
 const { SessionText } = require('./session-text')
+const { Wire } = require('./wire')
+
+// A link's connection (see EngineStore#wire).
+const WIRE = Symbol('sessile.wire')
 
 function engineOf(options) {
   if (options && options.engine) return options.engine
@@ -114,6 +118,99 @@ EngineStore.prototype.loaded = function (json, principal, state) {
   return fast === undefined
     ? [JSON.parse(json), principal, json, undefined, state[0], state[1], state[2]]
     : [fast[0], principal, json, fast[1], state[0], state[1], state[2]]
+}
+
+/**
+ * The connection that carries `link`'s commands to a shared store without blocking the
+ * event loop (wire.js), or null when the link has none (the in-process table, a TLS
+ * server: the synchronous calls serve them).
+ */
+EngineStore.prototype.wire = function (link) {
+  if (link.wire === undefined) return null
+  if (link[WIRE] === undefined) link[WIRE] = new Wire(link)
+  return link[WIRE]
+}
+
+/**
+ * loadLinked without blocking the event loop: `cb(err, loaded)` with what loadLinked
+ * returns (or throws), the lookup carried to Redis on `wire`.
+ */
+EngineStore.prototype.loadLinkedAsync = function (link, wire, signed, req, cb) {
+  const addr = req.socket && req.socket.remoteAddress
+  const agent = req.headers['user-agent']
+  const ip = typeof addr === 'string' ? addr : null
+  const ua = typeof agent === 'string' ? agent : null
+  const clock = link.clock
+  const now = clock === undefined ? undefined : clock()
+  let command
+  try {
+    command = link.loadCommand(signed, ip, ua, now)
+  } catch (err) {
+    return cb(err)
+  }
+  if (command === false) return cb(null, false)
+  if (command === undefined) {
+    // Nothing to carry (a malformed token): the engine answers at once.
+    let got
+    try {
+      got = this.loadLinked(link, signed, req)
+    } catch (err) {
+      return cb(err)
+    }
+    return cb(null, got)
+  }
+  const store = this
+  wire.send(command, function (err, reply) {
+    if (err) return cb(err)
+    let got
+    try {
+      got = link.loadReply(signed, ip, ua, now, reply)
+      if (got !== false && got !== null) got = typeof got === 'string' ? store.loaded(got, null, link.state) : store.loaded(got[0], got[1], link.state)
+    } catch (e) {
+      return cb(e)
+    }
+    cb(null, got)
+  })
+}
+
+/**
+ * saveLoaded without blocking the event loop: `cb(err, stored)`, `stored` false when the
+ * save was dropped (as saveLoaded returns).
+ */
+EngineStore.prototype.saveLoadedAsync = function (link, wire, high, low, epoch, sess, json, cb) {
+  const clock = link.clock
+  const now = clock === undefined ? undefined : clock()
+  const text = json === undefined ? this.text.stringify(sess) : json
+  let step
+  try {
+    step = link.saveCommand(high, low, epoch, text, now)
+  } catch (err) {
+    return cb(err)
+  }
+  if (step === true || step === false) return cb(null, step)
+  if (step === undefined) {
+    let stored
+    try {
+      stored = link.save(high, low, epoch, text, now)
+    } catch (err) {
+      return cb(err)
+    }
+    return cb(null, stored)
+  }
+  const id = link.state[3]
+  wire.send(step, function (err, reply) {
+    if (err) {
+      link.saveAbort(id)
+      return cb(err)
+    }
+    let stored
+    try {
+      stored = link.saveReply(id, reply, high, low, epoch, text, now)
+    } catch (e) {
+      return cb(e)
+    }
+    cb(null, stored)
+  })
 }
 
 /**

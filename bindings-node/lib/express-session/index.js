@@ -484,8 +484,11 @@ function session(options) {
     const res = this.res
     if (!engineIds) return this.endAsync(chunk, encoding)
     // The engine answers synchronously: save before the response is written, in one
-    // piece (no split write waiting for a callback).
+    // piece (no split write waiting for a callback). Over a shared store, the save goes
+    // to Redis without blocking the event loop, and the response waits for it whole
+    // (endSaving).
     let answer = null
+    let wire
     try {
       if (this.shouldDestroy()) {
         store.destroySync(req.sessionID)
@@ -507,6 +510,7 @@ function session(options) {
           // A live session: shouldSave() or shouldTouch() holds, and both write it, onto
           // the session as loaded.
           if (this.epoch === undefined) store.setSync(id, req.session, json)
+          else if ((wire = store.wire(this.key.link)) !== null) return this.endSaving(wire, json, chunk, encoding)
           else if (!store.saveLoaded(this.key.link, this.handleHigh, this.handleLow, this.epoch, req.session, json) && this.dropped()) answer = 409
         } else if (this.shouldSave()) {
           this.savedHash = this.fp(req.session)
@@ -527,6 +531,35 @@ function session(options) {
     if (answer === 503) return this.answer(503, STORE_UNAVAILABLE)
     if (answer === 409) return this.answer(409, SESSION_CONFLICT)
     return this._end.call(res, chunk, encoding)
+  }
+
+  // The end of a request whose save goes to a shared store on `wire`: the response is
+  // written whole once the save is in (so a failed or dropped save can still answer 503
+  // or 409 in its place, as the synchronous save does).
+  Ctx.prototype.endSaving = function (wire, json, chunk, encoding) {
+    const ctx = this
+    const req = this.req
+    const res = this.res
+    store.saveLoadedAsync(this.key.link, wire, this.handleHigh, this.handleLow, this.epoch, req.session, json, function (err, stored) {
+      let answer = null
+      if (err) {
+        if (isStoreError(err) && !res.headersSent) answer = 503
+        else setImmediate(ctx.next, err)
+      } else if (!stored && ctx.dropped()) {
+        answer = 409
+      }
+      try {
+        if (engine.eventNames().length > 0) engine.emitEvents()
+      } catch (e) {
+        setImmediate(ctx.next, e)
+      }
+      ctx.phaseFp = null
+      if (answer === 503) return ctx.answer(503, STORE_UNAVAILABLE)
+      if (answer === 409) return ctx.answer(409, SESSION_CONFLICT)
+      ctx._end.call(res, chunk, encoding)
+    })
+    this.phaseFp = null
+    return res
   }
 
   // express-session's end() with an asynchronous store.
@@ -892,6 +925,14 @@ function session(options) {
         // "s:" + token + "." + signature, the token not empty
         const dot = raw.lastIndexOf('.')
         if (dot > 2 && raw.startsWith('s:')) {
+          const wire = store.wire(link)
+          if (wire !== null) {
+            // A shared store: the lookup goes to Redis without blocking the event loop.
+            return store.loadLinkedAsync(link, wire, raw.slice(2), req, function (err, got) {
+              if (err) return start(ctx, req, next, undefined, err, raw.slice(2, dot))
+              start(ctx, req, next, got, undefined, got !== false ? raw.slice(2, dot) : undefined)
+            })
+          }
           try {
             loaded = store.loadLinked(link, raw.slice(2), req)
           } catch (err) {
@@ -924,6 +965,13 @@ function session(options) {
     } else {
       cookieId = getcookie(req, name, signer)
     }
+    return start(ctx, req, next, loaded, loadError, cookieId)
+  }
+
+  // The request goes on with what its load found (`loaded`: as loadLinked returns, or
+  // undefined when there was nothing to load with the cookie alone), `loadError`, and
+  // the ID its cookie named.
+  function start(ctx, req, next, loaded, loadError, cookieId) {
     req.sessionID = ctx.cookieId = cookieId
     if (loadError !== undefined) return isStoreError(loadError) ? ctx.answer(503, STORE_UNAVAILABLE) : next(loadError)
 

@@ -33,10 +33,10 @@ use sessile::{
     Chunks, Client, Config, ConfigError, Error, Event, Saved, Session, SessionRef,
     SessionsOf as EngineSessionsOf, Stats, Store, Token,
 };
-use sessile_redis::{RedisConfig, RedisStore};
+use sessile_redis::RedisConfig;
 use zeroize::Zeroize;
 
-pub use sessile_redis::unix_ms;
+pub use sessile_redis::{PendingSave, RedisStore, SaveStep, Wire, WireAddr, unix_ms};
 
 /// The store keys, in the order a binding documents them, after the core's. A binding
 /// takes them beside the core's keys, with the same kinds and units (`_ms` keys in the
@@ -443,6 +443,15 @@ impl Backend {
         match self {
             Backend::Memory(e) => e.with(|e| f(&mut StoreMut::Memory(e))),
             Backend::Redis(m) => f(&mut StoreMut::Redis(&mut lock(m))),
+        }
+    }
+
+    /// Run `f` on the Redis store (locked), `None` for the in-process table: for a
+    /// binding that carries the store's bytes itself ([`sessile_redis::Wire`]).
+    pub fn redis<R>(&self, f: impl FnOnce(&mut RedisStore) -> R) -> Option<R> {
+        match self {
+            Backend::Memory(_) => None,
+            Backend::Redis(m) => Some(f(&mut lock(m))),
         }
     }
 

@@ -71,6 +71,16 @@ impl Conn {
     /// out broken (the server restarted, a proxy closed it while idle) is made anew and
     /// `f` run once more, so a restart costs no request. A timeout is not retried (it
     /// would double the wait).
+    /// Where the server is and how to log in, for a binding that carries its own
+    /// connection (the `wire` module).
+    pub(crate) fn info(&self) -> Option<redis::ConnectionInfo> {
+        Some(self.client.get_connection_info().clone())
+    }
+
+    pub(crate) fn timeouts(&self) -> (Duration, Duration) {
+        (self.connect_timeout, self.response_timeout)
+    }
+
     pub(crate) fn call<T>(
         &mut self,
         mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,

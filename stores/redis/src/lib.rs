@@ -110,6 +110,18 @@
 //! share's entries. When Redis cannot answer, `stats` shows this process's counts only
 //! ([`RedisStore::try_stats`] says why).
 //!
+//! ## Carrying the bytes yourself
+//!
+//! A binding whose callers must not wait on a round trip (Node's event loop) carries the
+//! per-request commands itself: [`RedisStore::wire`] says where the server is and what a
+//! new connection sends first; [`RedisStore::validate_command`] and
+//! [`RedisStore::validate_reply`], [`RedisStore::save_command`] and
+//! [`RedisStore::save_reply`] give each command's bytes and decide from each reply's, with
+//! the same code as [`sessile::Store::validate`] and [`sessile::Store::save`] (what is
+//! rare, a failed guard included, goes on through the synchronous client). Replies to one
+//! connection's commands come back in order, so the commands of several requests can
+//! share it.
+//!
 //! ## Running Redis for sessions
 //!
 //! Turn AOF on (`appendonly yes`, `appendfsync everysec`: a crash loses about a second,
@@ -125,9 +137,11 @@ mod keys;
 mod plan;
 mod record;
 mod store;
+mod wire;
 
 pub use config::{MAX_PREFIX, RedisConfig};
 pub use store::RedisStore;
+pub use wire::{PendingSave, SaveStep, Wire, WireAddr};
 
 // A store moves to the thread that serves a request (bindings keep one per process
 // behind a lock, or one per thread).

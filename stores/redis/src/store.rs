@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use redis::Value;
 use sessile::rules::{self, LoginRoom, SaveVerdict};
@@ -142,6 +143,10 @@ pub struct RedisStore {
     /// Test hook: runs after an operation decided its writes and before it commits them
     /// (see [`RedisStore::set_before_commit_for_tests`]).
     before_commit: Option<Box<dyn FnMut() + Send>>,
+    /// A lookup's reply that a binding carried itself (the `wire` module): the token
+    /// digest it was asked for and the reply, taken by the next touching lookup of that
+    /// digest instead of a round trip.
+    pub(crate) prefetched: RefCell<Option<(String, Vec<Value>)>>,
 }
 
 impl core::fmt::Debug for RedisStore {
@@ -218,6 +223,7 @@ impl RedisStore {
             recent: None,
             payload: Vec::new(),
             before_commit: None,
+            prefetched: RefCell::new(None),
             config,
         })
     }
@@ -428,26 +434,42 @@ impl RedisStore {
         &mut self,
         mut decide: impl FnMut(&mut RedisStore, &mut Plan) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.loaded = None;
-        self.recent = None;
+        self.begin_operation();
         for _ in 0..=self.max_retries {
-            let mut plan = Plan::new(self.keys.meta());
-            let out = decide(self, &mut plan);
-            if matches!(&out, Err(e) if e.is_store()) {
-                return out;
+            match self.decide_once(&mut decide) {
+                (out, None) => return out,
+                (out, Some(plan)) => {
+                    if !self.commit_plan(&plan)? {
+                        continue;
+                    }
+                    self.emit(plan.events);
+                    return out;
+                }
             }
-            if plan.has_writes()
-                && let Some(hook) = self.before_commit.as_mut()
-            {
-                hook();
-            }
-            if plan.has_writes() && !self.commit_plan(&plan)? {
-                continue;
-            }
-            self.emit(plan.events);
-            return out;
         }
         Err(Error::Store(StoreError::Conflict))
+    }
+
+    /// One decision of an operation: its answer, and the plan still to commit when it has
+    /// writes (a plan without writes has raised its events already). `run` commits it
+    /// here; the `wire` module hands its bytes to a binding that carries them.
+    pub(crate) fn decide_once<T>(
+        &mut self,
+        decide: &mut impl FnMut(&mut RedisStore, &mut Plan) -> Result<T, Error>,
+    ) -> (Result<T, Error>, Option<Plan>) {
+        let mut plan = Plan::new(self.keys.meta());
+        let out = decide(self, &mut plan);
+        if matches!(&out, Err(e) if e.is_store()) {
+            return (out, None);
+        }
+        if !plan.has_writes() {
+            self.emit(plan.events);
+            return (out, None);
+        }
+        if let Some(hook) = self.before_commit.as_mut() {
+            hook();
+        }
+        (out, Some(plan))
     }
 
     fn commit_plan(&self, plan: &Plan) -> Result<bool, Error> {
@@ -466,25 +488,189 @@ impl RedisStore {
         Ok(landed == 1)
     }
 
+    /// The record this request loaded, when it is still live by what was read (its
+    /// deadlines only move later): a save's first decision is made from it; the guard on
+    /// its version makes a write from a stale copy fail and be decided anew.
+    pub(crate) fn cached_for_save(&mut self, handle: SessionRef, now: u64) -> Option<Record> {
+        self.recent
+            .take()
+            .filter(|r| self.versioned && r.sid == handle.to_u64() && now < r.deadline())
+    }
+
+    /// A save's decision ([`rules::save`]): from `cached` the first time, else from a
+    /// fresh read.
+    pub(crate) fn decide_save(
+        &mut self,
+        plan: &mut Plan,
+        cached: &mut Option<Record>,
+        handle: SessionRef,
+        epoch: u32,
+        data: &[u8],
+        now: u64,
+    ) -> Result<Saved, Error> {
+        let max = self.config.max_payload as usize;
+        let read = match cached.take() {
+            Some(rec) => Ok(rec),
+            None => self.live_at(plan, handle, now),
+        };
+        let current = match read {
+            Ok(rec) => Some(rec),
+            Err(Error::StaleHandle | Error::Session(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let now_is = current.as_ref().map(|r| (r.epoch, r.data == data));
+        match rules::save(epoch, now_is) {
+            SaveVerdict::Drop => Ok(Saved::Dropped),
+            SaveVerdict::Unchanged => Ok(Saved::Unchanged),
+            SaveVerdict::Write => {
+                let Some(rec) = current else {
+                    return Ok(Saved::Dropped);
+                };
+                if data.len() > max {
+                    return Err(Error::PayloadTooLarge);
+                }
+                self.room(
+                    plan,
+                    rec.sid,
+                    blocks(rec.data.len()),
+                    blocks(data.len()),
+                    now,
+                )?;
+                self.write_payload(plan, &rec, data);
+                Ok(Saved::Written)
+            }
+        }
+    }
+
+    /// The bytes of `commit.lua`'s EVALSHA for `plan` (what `commit_plan` sends).
+    pub(crate) fn commit_command(&self, plan: &Plan) -> Vec<u8> {
+        let (keys, argv) = plan.encode();
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.commit.get_hash())
+            .arg(keys.len())
+            .arg(keys)
+            .arg(argv);
+        cmd.get_packed_command()
+    }
+
+    /// The bytes of `lookup.lua`'s EVALSHA (what `lookup` sends).
+    pub(crate) fn lookup_command(
+        &self,
+        digest: &str,
+        touch: Option<(u64, Option<u32>, Option<u32>)>,
+    ) -> Vec<u8> {
+        let (keys, args) = self.lookup_args(digest, touch);
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.lookup.get_hash())
+            .arg(keys.len())
+            .arg(&keys[..])
+            .arg(&args[..]);
+        cmd.get_packed_command()
+    }
+
+    /// `SCRIPT LOAD` of both scripts, for a connection a binding carries.
+    pub(crate) fn script_loads(&self) -> Vec<u8> {
+        let mut out = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(LOOKUP)
+            .get_packed_command();
+        out.extend(
+            redis::cmd("SCRIPT")
+                .arg("LOAD")
+                .arg(COMMIT)
+                .get_packed_command(),
+        );
+        out
+    }
+
+    /// Emit the events of a plan that landed (the `wire` module's commit).
+    pub(crate) fn landed(&mut self, events: Vec<Event>) {
+        self.emit(events);
+    }
+
+    /// What every operation starts with (as `run` does): the cached records of the last
+    /// validation and payload read are not carried into it.
+    pub(crate) fn begin_operation(&mut self) {
+        self.loaded = None;
+        self.recent = None;
+    }
+
+    pub(crate) fn tick_now(&mut self, now: u64) -> u64 {
+        self.tick(now)
+    }
+
+    pub(crate) fn digest_for(&self, token: &[u8]) -> Option<String> {
+        self.digest_of(token)
+    }
+
+    pub(crate) fn client_digests_for(&self, client: &Client<'_>) -> (Option<u32>, Option<u32>) {
+        self.client_digests(client)
+    }
+
+    pub(crate) fn conn_info(&self) -> Option<(redis::ConnectionInfo, Duration, Duration)> {
+        let c = self.conn.borrow();
+        let (connect, response) = c.timeouts();
+        c.info().map(|i| (i, connect, response))
+    }
+
     // ------------------------------------------------------------------ reads
+
+    /// The `KEYS` and `ARGV` of `lookup.lua` for a token's digest; with `touch` (now,
+    /// the request's client digests), a live session is marked used.
+    pub(crate) fn lookup_args(
+        &self,
+        digest: &str,
+        touch: Option<(u64, Option<u32>, Option<u32>)>,
+    ) -> ([String; 3], [Vec<u8>; 5]) {
+        let opt = |v: Option<u32>| v.map_or_else(Vec::new, |d| d.to_string().into_bytes());
+        let keys = [self.keys.token(digest), self.keys.meta(), self.keys.anon()];
+        let prefix = self.keys.record_prefix().into_bytes();
+        let args = match touch {
+            Some((now, ip, ua)) => [
+                prefix,
+                b"touch".to_vec(),
+                now.to_string().into_bytes(),
+                opt(ip),
+                opt(ua),
+            ],
+            None => [
+                prefix,
+                b"peek".to_vec(),
+                b"0".to_vec(),
+                Vec::new(),
+                Vec::new(),
+            ],
+        };
+        (keys, args)
+    }
 
     fn lookup(
         &self,
         digest: &str,
         touch: Option<(u64, Option<u32>, Option<u32>)>,
     ) -> Result<Found, Error> {
+        if touch.is_some() {
+            let carried = self.prefetched.borrow_mut().take();
+            match carried {
+                Some((d, reply)) if d == digest => return self.parse_lookup(&reply, digest),
+                _ => {}
+            }
+        }
+        let (keys, args) = self.lookup_args(digest, touch);
         let mut inv = self.lookup.prepare_invoke();
-        inv.key(self.keys.token(digest))
-            .key(self.keys.meta())
-            .key(self.keys.anon())
-            .arg(self.keys.record_prefix());
-        let opt = |v: Option<u32>| v.map_or_else(String::new, |d| d.to_string());
-        match touch {
-            Some((now, ip, ua)) => inv.arg("touch").arg(now).arg(opt(ip)).arg(opt(ua)),
-            None => inv.arg("peek").arg(0).arg("").arg(""),
-        };
+        for k in &keys {
+            inv.key(k);
+        }
+        for a in &args {
+            inv.arg(a);
+        }
         let reply: Vec<Value> = self.call(|c| inv.invoke(c))?;
-        match reply.as_slice() {
+        self.parse_lookup(&reply, digest)
+    }
+
+    /// What `lookup.lua`'s reply says a token's digest names.
+    fn parse_lookup(&self, reply: &[Value], digest: &str) -> Result<Found, Error> {
+        match reply {
             [Value::Int(0)] => Ok(Found::Nothing),
             [Value::Int(1), Value::BulkString(sid), Value::BulkString(d)] => {
                 let sid = parse_sid(sid).ok_or_else(corrupt)?;
@@ -1352,47 +1538,8 @@ impl Store for RedisStore {
         now: u64,
     ) -> Result<Saved, Error> {
         let now = self.tick(now);
-        let max = self.config.max_payload as usize;
-        // The record this request loaded, when it is still live by what was read (its
-        // deadlines only move later): the first decision is made from it; the guard on
-        // its version makes a write from a stale copy fail and be decided anew.
-        let mut cached = self
-            .recent
-            .take()
-            .filter(|r| self.versioned && r.sid == handle.to_u64() && now < r.deadline());
-        self.run(|s, plan| {
-            let read = match cached.take() {
-                Some(rec) => Ok(rec),
-                None => s.live_at(plan, handle, now),
-            };
-            let current = match read {
-                Ok(rec) => Some(rec),
-                Err(Error::StaleHandle | Error::Session(_)) => None,
-                Err(e) => return Err(e),
-            };
-            let now_is = current.as_ref().map(|r| (r.epoch, r.data == data));
-            match rules::save(epoch, now_is) {
-                SaveVerdict::Drop => Ok(Saved::Dropped),
-                SaveVerdict::Unchanged => Ok(Saved::Unchanged),
-                SaveVerdict::Write => {
-                    let Some(rec) = current else {
-                        return Ok(Saved::Dropped);
-                    };
-                    if data.len() > max {
-                        return Err(Error::PayloadTooLarge);
-                    }
-                    s.room(
-                        plan,
-                        rec.sid,
-                        blocks(rec.data.len()),
-                        blocks(data.len()),
-                        now,
-                    )?;
-                    s.write_payload(plan, &rec, data);
-                    Ok(Saved::Written)
-                }
-            }
-        })
+        let mut cached = self.cached_for_save(handle, now);
+        self.run(|s, plan| s.decide_save(plan, &mut cached, handle, epoch, data, now))
     }
 
     fn sweep(&mut self, now: u64) -> Result<usize, Error> {
