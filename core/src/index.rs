@@ -6,7 +6,17 @@
 //! The table is at least twice the number of entries it may hold (load <= 1/2).
 
 use crate::slot::NIL;
-use crate::token::Digest;
+
+/// What a [`Tagged`] index files a value under: `hash` picks the value's home cell, `tag`
+/// is other bits of the same key, kept in the cell (a token digest's: [`Digest::key`];
+/// a principal's: its keyed hash).
+///
+/// [`Digest::key`]: crate::token::Digest::key
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub(crate) hash: u32,
+    pub(crate) tag: u32,
+}
 
 /// An empty index cell: it holds no slot.
 pub(crate) const EMPTY: u32 = NIL;
@@ -147,9 +157,9 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
 }
 
 /// An index of values below a bound (slot numbers, ring positions) keyed by token
-/// digests, whose cells carry more than the value. Each cell holds the value in its low
-/// `bits` bits and, above them, the low `home_bits` bits of the digest's home cell, then
-/// bits of the digest itself ([`Digest::tag`]). So:
+/// digests or principals ([`Key`]), whose cells carry more than the value. Each cell holds
+/// the value in its low `bits` bits and, above them, the low `home_bits` bits of the key's
+/// home cell, then bits of the key's tag. So:
 ///
 /// - a probe passes the cell of another digest without reading the record the value
 ///   names (a cache miss in a big table) but about once in `2^(32 - bits)` (4,096 at a
@@ -185,14 +195,14 @@ impl Tagged {
     }
 
     #[inline]
-    fn cell(self, value: u32, d: &Digest) -> u32 {
+    fn cell(self, value: u32, k: Key) -> u32 {
         // `bits + home_bits` <= 32: the first shift is in range, the second may be 32
-        // (no digest bits then).
+        // (no tag bits then).
         value
-            | (d.hash() & self.home_mask())
+            | (k.hash & self.home_mask())
                 .checked_shl(self.bits)
                 .unwrap_or(0)
-            | d.tag().checked_shl(self.bits + self.home_bits).unwrap_or(0)
+            | k.tag.checked_shl(self.bits + self.home_bits).unwrap_or(0)
     }
 
     #[inline]
@@ -200,38 +210,38 @@ impl Tagged {
         cell & ((1 << self.bits) - 1)
     }
 
-    /// The value stored under digest `d` for which `is` holds; `is` is asked only of
-    /// values whose cells carry `d`'s bits.
+    /// The value stored under key `k` for which `is` holds; `is` is asked only of
+    /// values whose cells carry `k`'s bits.
     #[inline]
     pub(crate) fn find(
         self,
         table: &[u32],
-        d: &Digest,
+        k: Key,
         mut is: impl FnMut(u32) -> bool,
     ) -> Option<u32> {
-        let want = self.cell(0, d);
-        find(table, d.hash(), |v| {
+        let want = self.cell(0, k);
+        find(table, k.hash, |v| {
             (v ^ want) >> self.bits == 0 && is(self.value(v))
         })
         .map(|v| self.value(v))
     }
 
-    /// Store `value` under digest `d` (room guaranteed as for [`insert`]).
-    pub(crate) fn insert(self, table: &mut [u32], value: u32, d: &Digest) -> bool {
-        insert(table, d.hash(), self.cell(value, d))
+    /// Store `value` under key `k` (room guaranteed as for [`insert`]).
+    pub(crate) fn insert(self, table: &mut [u32], value: u32, k: Key) -> bool {
+        insert(table, k.hash, self.cell(value, k))
     }
 
-    /// Remove `value`, stored under digest `d`; `hash_of` gives the digest hash of the
-    /// record another value names, asked only 64 or more cells into a cluster.
+    /// Remove `value`, stored under key `k`; `hash_of` gives the key hash of the record
+    /// another value names, asked only 64 or more cells into a cluster.
     pub(crate) fn remove(
         self,
         table: &mut [u32],
         value: u32,
-        d: &Digest,
+        k: Key,
         hash_of: impl Fn(u32) -> u32,
     ) -> bool {
         let hm = self.home_mask() as usize;
-        remove_with(table, d.hash(), self.cell(value, d), |v, j, into| {
+        remove_with(table, k.hash, self.cell(value, k), |v, j, into| {
             if into <= hm {
                 // The home is one of the `into + 1 <= 2^home_bits` cells up to `j`: the
                 // one whose low bits the cell keeps.
@@ -243,12 +253,12 @@ impl Tagged {
         })
     }
 
-    /// Read the cells a removal of digest `d` reads (its home to the next empty cell,
+    /// Read the cells a removal of key `k` reads (its home to the next empty cell,
     /// at most 8), for a caller reading ahead so cache misses overlap; the result only
     /// feeds `black_box`.
-    pub(crate) fn warm(self, table: &[u32], d: &Digest) -> u32 {
+    pub(crate) fn warm(self, table: &[u32], k: Key) -> u32 {
         let m = table.len().wrapping_sub(1);
-        let mut j = d.hash() as usize & m;
+        let mut j = k.hash as usize & m;
         let mut acc = 0;
         for _ in 0..8 {
             let Some(&v) = table.get(j) else { break };

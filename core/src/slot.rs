@@ -23,12 +23,20 @@ pub(crate) const STATE_AUTH: u8 = 2;
 /// second chance; `engine/capacity.rs`).
 pub(crate) const REFERENCED: u8 = 1;
 
+/// The distinct client addresses (short digests, 0 = none yet) one session was seen
+/// from, for the too-many-addresses alarm: beside the slots, in their own region
+/// ([`crate::Parts::addresses`]), which only a config that raises the alarm has.
+pub type Addresses = [u16; 4];
+
 /// Storage for one session. Plain data: all-zero bytes are a valid (free) slot, so a C
 /// caller may hand the engine zeroed memory.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Slot {
     pub(crate) digest: Digest,
-    pub(crate) created: u64,
+    /// When the session (or its login) began: a `u64` of ms kept as two `u32` halves
+    /// ([`Slot::created`]), so the record aligns to 4 bytes and packs with no padding.
+    pub(crate) created_lo: u32,
+    pub(crate) created_hi: u32,
     /// `last_seen - created`; fits because a session never outlives its absolute timeout (u32 ms).
     pub(crate) seen_offset: u32,
     pub(crate) idle_ms: u32,
@@ -40,16 +48,15 @@ pub struct Slot {
     pub(crate) payload_head: u32,
     pub(crate) payload_len: u32,
     pub(crate) principal_head: u32,
-    pub(crate) principal_hash: u32,
     pub(crate) prev: u32,
     pub(crate) next: u32,
     /// Keyed digests of the client's address and user agent (0 = not known yet).
     pub(crate) ip: u32,
     pub(crate) ua: u32,
-    /// Distinct addresses seen (short digests), for the too-many-addresses alarm.
-    pub(crate) addrs: [u16; 4],
     pub(crate) state: u8,
     pub(crate) principal_len: u8,
+    /// Distinct addresses seen (saturating), for the too-many-addresses alarm; the
+    /// first four are in the slot's [`Addresses`].
     pub(crate) addr_count: u8,
     /// [`REFERENCED`], and the ALERTED bit (too-many-addresses alarm raised;
     /// `engine/client.rs`).
@@ -60,7 +67,8 @@ impl Slot {
     /// A free slot.
     pub const EMPTY: Slot = Slot {
         digest: Digest([0; 16]),
-        created: 0,
+        created_lo: 0,
+        created_hi: 0,
         seen_offset: 0,
         idle_ms: 0,
         absolute_ms: 0,
@@ -69,28 +77,39 @@ impl Slot {
         payload_head: NIL,
         payload_len: 0,
         principal_head: NIL,
-        principal_hash: 0,
         prev: NIL,
         next: NIL,
         ip: 0,
         ua: 0,
-        addrs: [0; 4],
         state: STATE_FREE,
         principal_len: 0,
         addr_count: 0,
         flags: 0,
     };
 
+    /// When the session (or its login) began.
+    #[inline]
+    pub(crate) fn created(&self) -> u64 {
+        u64::from(self.created_hi) << 32 | u64::from(self.created_lo)
+    }
+
+    /// Set when the session (or its login) began.
+    #[inline]
+    pub(crate) fn set_created(&mut self, t: u64) {
+        self.created_lo = t as u32;
+        self.created_hi = (t >> 32) as u32;
+    }
+
     #[inline]
     pub(crate) fn last_seen(&self) -> u64 {
-        self.created.saturating_add(u64::from(self.seen_offset))
+        self.created().saturating_add(u64::from(self.seen_offset))
     }
 
     /// The record's times, for the rules ([`crate::rules`]).
     #[inline]
     pub(crate) fn times(&self) -> Times {
         Times {
-            created_ms: self.created,
+            created_ms: self.created(),
             last_seen_ms: self.last_seen(),
             idle_ms: self.idle_ms,
             absolute_ms: self.absolute_ms,

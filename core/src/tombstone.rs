@@ -159,7 +159,7 @@ impl Tombstones {
         let pos = if self.len[r] == cap {
             let pos = base + self.head[r];
             let old = ring[pos as usize].digest;
-            index::Tagged::of(total).remove(table, pos, &old, |p| ring[p as usize].digest.hash());
+            index::Tagged::of(total).remove(table, pos, old.key(), |p| ring[p as usize].digest.hash());
             self.head[r] = ring_add(self.head[r], 1, cap);
             pos
         } else {
@@ -172,7 +172,7 @@ impl Tombstones {
             target_generation: target.1,
             death: death as u8,
         };
-        index::Tagged::of(total).insert(table, pos, &digest);
+        index::Tagged::of(total).insert(table, pos, digest.key());
     }
 
     /// Read the cells an insert of `digest` will probe (for a sweep reading ahead, see
@@ -202,7 +202,7 @@ impl Tombstones {
         let Some(old) = ring.get(pos as usize) else {
             return 0;
         };
-        index::Tagged::of(total).warm(table, &old.digest) ^ old.target_slot
+        index::Tagged::of(total).warm(table, old.digest.key()) ^ old.target_slot
     }
 
     /// One ring's entries, oldest first (what a snapshot carries, in the order a restore
@@ -222,7 +222,7 @@ impl Tombstones {
 
     pub(crate) fn find(ring: &[Tombstone], table: &[u32], digest: &Digest) -> Option<Found> {
         let pos = index::Tagged::of(ring.len() as u32)
-            .find(table, digest, |p| ring[p as usize].digest.ct_eq(digest))?;
+            .find(table, digest.key(), |p| ring[p as usize].digest.ct_eq(digest))?;
         let t = &ring[pos as usize];
         Some(Found {
             death: Death::from_u8(t.death)?,

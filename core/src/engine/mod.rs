@@ -402,6 +402,7 @@ impl<S: Storage> Drop for Engine<S> {
             *s = Slot::EMPTY;
             s.digest.0.zeroize();
         }
+        p.addresses.zeroize();
         for t in p.tombstones.iter_mut() {
             t.wipe();
         }
@@ -413,6 +414,7 @@ impl<S: Storage> Drop for Engine<S> {
 /// pool wiped, tombstones wiped), and the wheel and pool bookkeeping over it.
 fn fresh(config: &Config, p: &mut crate::storage::Parts<'_>) -> Result<(Wheel, Pool), Error> {
     capacity::all_free(p.slots);
+    p.addresses.fill([0; 4]);
     p.index.fill(index::EMPTY);
     p.principals.fill(index::EMPTY);
     p.tombstone_index.fill(index::EMPTY);

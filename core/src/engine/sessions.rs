@@ -46,12 +46,12 @@ impl Tokens {
     /// The slot whose token digest is `d`.
     #[inline]
     pub(super) fn find(self, index: &[u32], slots: &[Slot], d: &Digest) -> Option<u32> {
-        self.0.find(index, d, |v| slots[v as usize].digest.ct_eq(d))
+        self.0.find(index, d.key(), |v| slots[v as usize].digest.ct_eq(d))
     }
 
     /// Index slot `i` under its digest `d`.
     pub(super) fn insert(self, index: &mut [u32], i: u32, d: &Digest) {
-        self.0.insert(index, i, d);
+        self.0.insert(index, i, d.key());
     }
 
     /// Read the home cell of digest `d` (see [`Tokens::warm`]).
@@ -63,13 +63,13 @@ impl Tokens {
     /// Read what taking the slot whose digest is `d` out of the index will read (for
     /// [`State::sweep`]'s read-ahead).
     fn warm(self, index: &[u32], d: &Digest) -> u32 {
-        self.0.warm(index, d)
+        self.0.warm(index, d.key())
     }
 
     /// Take slot `i`, whose digest is `d`, out of the index.
     pub(super) fn remove(self, index: &mut [u32], slots: &[Slot], i: u32, d: &Digest) {
         self.0
-            .remove(index, i, d, |v| slots[v as usize].digest.hash());
+            .remove(index, i, d.key(), |v| slots[v as usize].digest.hash());
     }
 }
 
@@ -132,7 +132,7 @@ impl State {
                 generation: s.generation,
             },
             tag: self.tag(i, s.generation),
-            created_ms: self.out(s.created),
+            created_ms: self.out(s.created()),
             last_seen_ms: self.out(s.last_seen()),
             idle_deadline_ms: self.out(s.times().idle_deadline()),
             absolute_deadline_ms: self.out(s.times().absolute_deadline()),
@@ -175,17 +175,21 @@ impl State {
         let s = &mut p.slots[i as usize];
         *s = Slot {
             digest,
-            created: now,
+            created_lo: now as u32,
+            created_hi: (now >> 32) as u32,
             idle_ms: self.config.idle_timeout_ms,
             absolute_ms: self.config.absolute_timeout_ms,
             generation: s.generation,
             state: STATE_ANON,
             ip,
             ua,
-            addrs: [ip as u16, 0, 0, 0],
-            addr_count: u8::from(ip != 0),
             ..Slot::EMPTY
         };
+        if let Some(seen) = p.addresses.get_mut(i as usize) {
+            // Only a config that counts addresses has the region.
+            *seen = [ip as u16, 0, 0, 0];
+            s.addr_count = u8::from(ip != 0);
+        }
         let deadline = s.deadline();
         self.tokens.insert(p.index, i, &digest);
         slot::push_back(p.slots, &mut self.lru_head, i);
@@ -274,7 +278,7 @@ impl State {
         self.check_client(p, i, client, now)?;
         let s = &mut p.slots[i as usize];
         // now < deadline <= created + absolute_ms, so the offset fits in u32.
-        s.seen_offset = (now - s.created) as u32;
+        s.seen_offset = (now - s.created()) as u32;
         // CLOCK: a used anonymous session gets its second chance (`capacity.rs`); the
         // eviction list is not touched.
         if s.state == STATE_ANON {
@@ -345,7 +349,7 @@ impl State {
         let i = self.resolve(p, token, now)?;
         self.bind_principal(p, i, principal, now)?;
         let s = &mut p.slots[i as usize];
-        s.created = now;
+        s.set_created(now);
         s.seen_offset = 0;
         let deadline = s.deadline();
         let _ = self.wheel.insert(p.links, i, deadline);

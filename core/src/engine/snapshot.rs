@@ -186,13 +186,15 @@ impl State {
             w.u8(s.principal_len);
             w.u8(s.addr_count);
             w.u8(s.flags);
-            w.u64(now.saturating_sub(s.created));
+            w.u64(now.saturating_sub(s.created()));
             w.u32(s.seen_offset);
             w.u32(s.idle_ms);
             w.u32(s.absolute_ms);
             w.u32(s.ip);
             w.u32(s.ua);
-            for a in s.addrs {
+            // The format keeps four address digests; an engine that does not count
+            // addresses has none (zeros).
+            for a in p.addresses.get(i as usize).copied().unwrap_or([0; 4]) {
                 w.u16(a);
             }
             w.u32(s.payload_len);
@@ -380,7 +382,8 @@ impl State {
         let authenticated = rec.state == STATE_AUTH;
         p.slots[i as usize] = Slot {
             digest: rec.digest,
-            created: start,
+            created_lo: start as u32,
+            created_hi: (start >> 32) as u32,
             seen_offset: rec.seen_offset,
             idle_ms,
             absolute_ms,
@@ -389,21 +392,18 @@ impl State {
             payload_head,
             payload_len: rec.payload.len() as u32,
             principal_head,
-            principal_hash: if authenticated {
-                self.principal_hash(rec.principal)
-            } else {
-                0
-            },
             prev: NIL,
             next: NIL,
             ip: rec.ip,
             ua: rec.ua,
-            addrs: rec.addrs,
             state: rec.state,
             principal_len: rec.principal.len() as u8,
             addr_count: rec.addr_count,
             flags: rec.flags,
         };
+        if let Some(seen) = p.addresses.get_mut(i as usize) {
+            *seen = rec.addrs;
+        }
         self.tokens.insert(p.index, i, &rec.digest);
         if authenticated {
             self.attach_principal(p, i);

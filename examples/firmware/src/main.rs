@@ -68,6 +68,8 @@ fn main() -> ! {
 
     let parts = Parts {
         slots: SLOTS,
+        // The config counts no addresses (`max_addresses` 0): no address sets.
+        addresses: &mut [],
         index: INDEX,
         principals: PRINCIPALS,
         links: LINKS_,
