@@ -33,10 +33,11 @@ pub type Addresses = [u16; 4];
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Slot {
     pub(crate) digest: Digest,
-    /// When the session (or its login) began: a `u64` of ms kept as two `u32` halves
-    /// ([`Slot::created`]), so the record aligns to 4 bytes and packs with no padding.
-    pub(crate) created_lo: u32,
-    pub(crate) created_hi: u32,
+    /// When the session (or its login) began, in ms after the engine's time origin (the
+    /// engine keeps the origin, a `u64`, and moves it forward before an offset would pass
+    /// `u32::MAX`: `engine/sessions.rs`, `State::offset_of`). Exact to the millisecond as
+    /// ever; only where the record counts from changes.
+    pub(crate) created: u32,
     /// `last_seen - created`; fits because a session never outlives its absolute timeout (u32 ms).
     pub(crate) seen_offset: u32,
     pub(crate) idle_ms: u32,
@@ -67,8 +68,7 @@ impl Slot {
     /// A free slot.
     pub const EMPTY: Slot = Slot {
         digest: Digest([0; 16]),
-        created_lo: 0,
-        created_hi: 0,
+        created: 0,
         seen_offset: 0,
         idle_ms: 0,
         absolute_ms: 0,
@@ -87,39 +87,35 @@ impl Slot {
         flags: 0,
     };
 
-    /// When the session (or its login) began.
+    /// When the session (or its login) began, for the engine whose time origin is
+    /// `origin`.
     #[inline]
-    pub(crate) fn created(&self) -> u64 {
-        u64::from(self.created_hi) << 32 | u64::from(self.created_lo)
+    pub(crate) fn created_ms(&self, origin: u64) -> u64 {
+        origin.saturating_add(u64::from(self.created))
     }
 
-    /// Set when the session (or its login) began.
+    /// Its last use (`origin` as for [`Slot::created_ms`]).
     #[inline]
-    pub(crate) fn set_created(&mut self, t: u64) {
-        self.created_lo = t as u32;
-        self.created_hi = (t >> 32) as u32;
-    }
-
-    #[inline]
-    pub(crate) fn last_seen(&self) -> u64 {
-        self.created().saturating_add(u64::from(self.seen_offset))
+    pub(crate) fn last_seen_ms(&self, origin: u64) -> u64 {
+        self.created_ms(origin)
+            .saturating_add(u64::from(self.seen_offset))
     }
 
     /// The record's times, for the rules ([`crate::rules`]).
     #[inline]
-    pub(crate) fn times(&self) -> Times {
+    pub(crate) fn times(&self, origin: u64) -> Times {
         Times {
-            created_ms: self.created(),
-            last_seen_ms: self.last_seen(),
+            created_ms: self.created_ms(origin),
+            last_seen_ms: self.last_seen_ms(origin),
             idle_ms: self.idle_ms,
             absolute_ms: self.absolute_ms,
         }
     }
 
-    /// The moment the session dies: it is live while `now < deadline()`.
+    /// The moment the session dies: it is live while `now < deadline(origin)`.
     #[inline]
-    pub(crate) fn deadline(&self) -> u64 {
-        self.times().deadline()
+    pub(crate) fn deadline(&self, origin: u64) -> u64 {
+        self.times(origin).deadline()
     }
 
     #[inline]

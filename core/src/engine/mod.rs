@@ -75,6 +75,9 @@ struct State {
     /// unless a restored snapshot holds sessions that began before the caller's clock's
     /// zero (a process's monotonic clock starts near 0).
     base: u64,
+    /// The engine time the slots' times count from (`Slot::created` is a `u32` offset
+    /// from it); moved forward by `State::offset_of` before an offset would overflow.
+    origin: u64,
     wheel: Wheel,
     pool: Pool,
     ring: Ring,
@@ -143,6 +146,7 @@ impl<S: Storage> Engine<S> {
                 key,
                 tokens,
                 base: 0,
+                origin: 0,
                 wheel,
                 pool,
                 ring: Ring::new(),
@@ -402,7 +406,9 @@ impl<S: Storage> Drop for Engine<S> {
             *s = Slot::EMPTY;
             s.digest.0.zeroize();
         }
-        p.addresses.zeroize();
+        for a in p.addresses.iter_mut() {
+            a.zeroize();
+        }
         for t in p.tombstones.iter_mut() {
             t.wipe();
         }
@@ -452,6 +458,7 @@ impl State {
         self.lru_head = NIL;
         self.free_head = 0;
         self.base = 0;
+        self.origin = 0;
         self.clock = 0;
         self.pressure = 0;
         self.stats = fresh_stats(&self.config);

@@ -37,7 +37,7 @@ impl Iterator for SessionsOf<'_> {
             let i = self.cur;
             let n = self.slots[i as usize].next;
             self.cur = if n == self.head { NIL } else { n };
-            if self.slots[i as usize].deadline() > self.now {
+            if self.slots[i as usize].deadline(self.st.origin) > self.now {
                 return Some(self.st.info_from(self.slots, self.pool, self.pool_next, i));
             }
         }
@@ -209,7 +209,7 @@ impl State {
         while let Some((_, head)) = self.principal_cell(p, principal) {
             let mut i = head;
             let lapsed = loop {
-                if p.slots[i as usize].deadline() <= now {
+                if p.slots[i as usize].deadline(self.origin) <= now {
                     break Some(i);
                 }
                 i = p.slots[i as usize].next;
@@ -218,7 +218,7 @@ impl State {
                 }
             };
             let Some(i) = lapsed else { return };
-            let death = expiry_of(&p.slots[i as usize]);
+            let death = expiry_of(&p.slots[i as usize], self.origin);
             self.destroy(p, i, death, now);
         }
     }
@@ -231,7 +231,8 @@ impl State {
         let mut best = head;
         let mut i = p.slots[head as usize].next;
         while i != head {
-            if p.slots[i as usize].last_seen() < p.slots[best as usize].last_seen() {
+            let o = self.origin;
+            if p.slots[i as usize].last_seen_ms(o) < p.slots[best as usize].last_seen_ms(o) {
                 best = i;
             }
             i = p.slots[i as usize].next;

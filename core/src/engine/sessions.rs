@@ -26,8 +26,8 @@ const SWEEP_BATCH: usize = if cfg!(target_pointer_width = "64") {
 };
 
 /// Which deadline ended a session whose deadline has passed.
-pub(super) fn expiry_of(s: &Slot) -> Death {
-    match rules::expiry(&s.times()) {
+pub(super) fn expiry_of(s: &Slot, origin: u64) -> Death {
+    match rules::expiry(&s.times(origin)) {
         Expiry::Absolute => Death::ExpiredAbsolute,
         Expiry::Idle => Death::ExpiredIdle,
     }
@@ -85,8 +85,8 @@ impl State {
     /// swept (it was not live any more); true when it was revoked.
     pub(super) fn end_live(&mut self, p: &mut Parts<'_>, i: u32, now: u64) -> bool {
         let s = &p.slots[i as usize];
-        if s.deadline() <= now {
-            let death = expiry_of(s);
+        if s.deadline(self.origin) <= now {
+            let death = expiry_of(s, self.origin);
             self.destroy(p, i, death, now);
             false
         } else {
@@ -105,8 +105,8 @@ impl State {
     ) -> Result<u32, Error> {
         let i = State::live(p, h)?;
         let s = &p.slots[i as usize];
-        if s.deadline() <= now {
-            let death = expiry_of(s);
+        if s.deadline(self.origin) <= now {
+            let death = expiry_of(s, self.origin);
             self.destroy(p, i, death, now);
             return Err(Error::Session(death.invalid()));
         }
@@ -132,10 +132,10 @@ impl State {
                 generation: s.generation,
             },
             tag: self.tag(i, s.generation),
-            created_ms: self.out(s.created()),
-            last_seen_ms: self.out(s.last_seen()),
-            idle_deadline_ms: self.out(s.times().idle_deadline()),
-            absolute_deadline_ms: self.out(s.times().absolute_deadline()),
+            created_ms: self.out(s.created_ms(self.origin)),
+            last_seen_ms: self.out(s.last_seen_ms(self.origin)),
+            idle_deadline_ms: self.out(s.times(self.origin).idle_deadline()),
+            absolute_deadline_ms: self.out(s.times(self.origin).absolute_deadline()),
             idle_timeout_ms: s.idle_ms,
             absolute_timeout_ms: s.absolute_ms,
             principal,
@@ -168,6 +168,7 @@ impl State {
         client: &Client<'_>,
     ) -> Result<(Token, Session), Error> {
         let now = self.tick(now);
+        let created = self.offset_of(p, now, now);
         let i = self.take_free_slot(p, now)?;
         let (token, digest) = self.new_token(p);
         let (ip, ua) = self.client_digests(client);
@@ -175,8 +176,7 @@ impl State {
         let s = &mut p.slots[i as usize];
         *s = Slot {
             digest,
-            created_lo: now as u32,
-            created_hi: (now >> 32) as u32,
+            created,
             idle_ms: self.config.idle_timeout_ms,
             absolute_ms: self.config.absolute_timeout_ms,
             generation: s.generation,
@@ -190,7 +190,7 @@ impl State {
             *seen = [ip as u16, 0, 0, 0];
             s.addr_count = u8::from(ip != 0);
         }
-        let deadline = s.deadline();
+        let deadline = s.deadline(self.origin);
         self.tokens.insert(p.index, i, &digest);
         slot::push_back(p.slots, &mut self.lru_head, i);
         // deadline > now >= wheel time, so this cannot be AlreadyDue.
@@ -209,7 +209,7 @@ impl State {
         let n = usize::from(self.config.token_bytes);
         let digest = token::digest_of_text(token, n).ok_or(None)?;
         let i = self.tokens.find(p.index, p.slots, &digest).ok_or(None)?;
-        if now >= p.slots[i as usize].deadline() {
+        if now >= p.slots[i as usize].deadline(self.origin) {
             return Err(Some(i));
         }
         Ok(i)
@@ -232,8 +232,8 @@ impl State {
         let digest = token::digest_of_text(token, n).ok_or(Invalid::Malformed)?;
         if let Some(i) = self.tokens.find(p.index, p.slots, &digest) {
             let s = &p.slots[i as usize];
-            if now >= s.deadline() {
-                let death = expiry_of(s);
+            if now >= s.deadline(self.origin) {
+                let death = expiry_of(s, self.origin);
                 self.destroy(p, i, death, now);
                 return Err(death.invalid());
             }
@@ -278,7 +278,7 @@ impl State {
         self.check_client(p, i, client, now)?;
         let s = &mut p.slots[i as usize];
         // now < deadline <= created + absolute_ms, so the offset fits in u32.
-        s.seen_offset = (now - s.created()) as u32;
+        s.seen_offset = (now - s.created_ms(self.origin)) as u32;
         // CLOCK: a used anonymous session gets its second chance (`capacity.rs`); the
         // eviction list is not touched.
         if s.state == STATE_ANON {
@@ -293,7 +293,7 @@ impl State {
         let now = now.max(self.clock);
         match self.find_live(p, token, now) {
             Ok(i) => Ok(self.info(p, i)),
-            Err(Some(i)) => Err(expiry_of(&p.slots[i as usize]).invalid()),
+            Err(Some(i)) => Err(expiry_of(&p.slots[i as usize], self.origin).invalid()),
             Err(None) => Err(self.find_dead(p, token)),
         }
     }
@@ -348,10 +348,12 @@ impl State {
         }
         let i = self.resolve(p, token, now)?;
         self.bind_principal(p, i, principal, now)?;
+        // Slot `i` is live at `now`, so a sweep here (`offset_of`) leaves it.
+        let created = self.offset_of(p, now, now);
         let s = &mut p.slots[i as usize];
-        s.set_created(now);
+        s.created = created;
         s.seen_offset = 0;
-        let deadline = s.deadline();
+        let deadline = s.deadline(self.origin);
         let _ = self.wheel.insert(p.links, i, deadline);
         let t = self.rekey(p, i);
         self.emit(&p.slots[i as usize], i, EventKind::LoggedIn, now, p.events);
@@ -443,6 +445,47 @@ impl State {
         n
     }
 
+    /// Engine time `t` as an offset from the slots' time origin ([`Slot::created`]), for a
+    /// session that begins at `t` (live at `now`). When `t` is before the origin or more
+    /// than `u32::MAX` ms after it, the origin moves first ([`State::rebase`]).
+    pub(super) fn offset_of(&mut self, p: &mut Parts<'_>, t: u64, now: u64) -> u32 {
+        if let Some(d) = t.checked_sub(self.origin).and_then(|d| u32::try_from(d).ok()) {
+            return d;
+        }
+        self.rebase(p, t, now);
+        // The rebase left `origin <= t < origin + 2^32` (see there); were it ever not
+        // to, the clamp makes the session older, never younger.
+        t.saturating_sub(self.origin).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Move the slots' time origin to the earliest start among the sessions and `t`:
+    /// about once in 2^32 ms (49.7 days) of engine time (at most once per 2^32 ms less
+    /// the longest absolute timeout), one pass over the slots.
+    ///
+    /// The sessions past their deadline are swept first: they may have begun any time
+    /// before. Every session left is live at `now`, so it began less than its absolute
+    /// timeout (a `u32` of ms) before `now`; `t` is `now` or the start of a session live
+    /// at `now` (a restore); so from the new origin every start, `t`'s too, is less than
+    /// 2^32 ms away, and every record still says exactly when it began.
+    #[cold]
+    #[inline(never)]
+    fn rebase(&mut self, p: &mut Parts<'_>, t: u64, now: u64) {
+        self.sweep(p, now);
+        let old = self.origin;
+        let origin = p
+            .slots
+            .iter()
+            .filter(|s| s.is_live())
+            .map(|s| s.created_ms(old))
+            .fold(t, u64::min);
+        for s in p.slots.iter_mut().filter(|s| s.is_live()) {
+            // Fits (above); were it ever not to, the clamp makes the session older, never
+            // younger: it would end early, not live on.
+            s.created = u32::try_from(s.created_ms(old) - origin).unwrap_or(u32::MAX);
+        }
+        self.origin = origin;
+    }
+
     /// End every session past its deadline, in batches: the wheel hands out up to
     /// [`SWEEP_BATCH`] of them, the memory their ends will touch is read for all of them
     /// first ([`State::warm_ends`]), then each is ended. In a big table each end misses
@@ -454,10 +497,10 @@ impl State {
             let mut batch = [0u32; SWEEP_BATCH];
             let mut k = 0;
             while k < SWEEP_BATCH {
-                let slots = &*p.slots;
+                let (slots, origin) = (&*p.slots, self.origin);
                 let Some(i) = self
                     .wheel
-                    .next_expired(p.links, now, |e| slots[e as usize].deadline())
+                    .next_expired(p.links, now, |e| slots[e as usize].deadline(origin))
                 else {
                     break;
                 };
@@ -471,7 +514,7 @@ impl State {
                 self.warm_ends(p, &batch[..k]);
             }
             for &i in &batch[..k] {
-                let death = expiry_of(&p.slots[i as usize]);
+                let death = expiry_of(&p.slots[i as usize], self.origin);
                 self.destroy(p, i, death, now);
             }
             n += k;
@@ -496,7 +539,7 @@ impl State {
         for (k, &i) in batch.iter().enumerate() {
             let s = &p.slots[i as usize];
             acc ^= self.tokens.warm(p.index, &s.digest);
-            let keep = Keep::of(expiry_of(s), s.state == STATE_AUTH);
+            let keep = Keep::of(expiry_of(s, self.origin), s.state == STATE_AUTH);
             acc ^= self
                 .tombs
                 .warm_victim(p.tombstones, p.tombstone_index, keep, k as u32);
@@ -542,9 +585,9 @@ impl State {
         if let Some(v) = absolute_ms {
             s.absolute_ms = v;
         }
-        let deadline = s.deadline();
+        let deadline = s.deadline(self.origin);
         if deadline <= now || self.wheel.insert(p.links, i, deadline).is_err() {
-            let death = expiry_of(s);
+            let death = expiry_of(s, self.origin);
             self.destroy(p, i, death, now);
             return Err(Error::Session(death.invalid()));
         }

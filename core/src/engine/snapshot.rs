@@ -186,7 +186,7 @@ impl State {
             w.u8(s.principal_len);
             w.u8(s.addr_count);
             w.u8(s.flags);
-            w.u64(now.saturating_sub(s.created()));
+            w.u64(now.saturating_sub(s.created_ms(self.origin)));
             w.u32(s.seen_offset);
             w.u32(s.idle_ms);
             w.u32(s.absolute_ms);
@@ -325,6 +325,18 @@ impl State {
             s.generation = r.u32().ok_or(corrupt)?;
         }
         let sessions_at = r.position();
+        // The slots' times count from the earliest start among the sessions that stay
+        // live: each began less than its absolute timeout (a u32 of ms) before `now`, so
+        // every offset fits ([`Slot::created`]) and no record needs the origin moved.
+        let mut oldest = 0u64;
+        let mut ages = Reader::new(&body[sessions_at..]);
+        for _ in 0..h.sessions {
+            let rec = read_record(&mut ages).ok_or(corrupt)?;
+            if let Fate::Live { started_ago } = self.fate(&rec, gap_ms) {
+                oldest = oldest.max(started_ago);
+            }
+        }
+        self.origin = now.checked_sub(oldest).ok_or(corrupt)?;
         let mut done = Restored::default();
         for _ in 0..h.sessions {
             let rec = read_record(&mut r).ok_or(corrupt)?;
@@ -371,6 +383,7 @@ impl State {
             return Err(corrupt);
         }
         let (idle_ms, absolute_ms) = self.restored_timeouts(rec);
+        let created = self.offset_of(p, start, now);
         let payload_head = self
             .pool
             .write(p.pool, p.pool_next, NIL, 0, rec.payload)
@@ -382,8 +395,7 @@ impl State {
         let authenticated = rec.state == STATE_AUTH;
         p.slots[i as usize] = Slot {
             digest: rec.digest,
-            created_lo: start as u32,
-            created_hi: (start >> 32) as u32,
+            created,
             seen_offset: rec.seen_offset,
             idle_ms,
             absolute_ms,
@@ -413,7 +425,7 @@ impl State {
             self.stats.anonymous += 1;
         }
         self.stats.live += 1;
-        let deadline = p.slots[i as usize].deadline();
+        let deadline = p.slots[i as usize].deadline(self.origin);
         if deadline <= now || self.wheel.insert(p.links, i, deadline).is_err() {
             return Err(corrupt);
         }
