@@ -12,6 +12,7 @@
 //! but only a logged-in user can add to the kept ring, one login or logout at a time, so
 //! no anonymous flood erases the memory of a logged-out or rotated-out token.
 
+use crate::config::MAX_CAPACITY;
 use crate::error::{Expiry, Invalid};
 use crate::event::ring_add;
 use crate::index;
@@ -58,11 +59,16 @@ impl Death {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tombstone {
     pub(crate) digest: Digest,
-    /// For `RotatedOut`: the session the token was rotated into.
-    pub(crate) target_slot: u32,
+    /// For `RotatedOut`: the slot of the session the token was rotated into (below
+    /// [`MAX_CAPACITY`], 26 bits), and above it the [`Death`] (`death << SLOT_BITS`): one
+    /// word, so an entry is 24 bytes, not 28.
+    pub(crate) target: u32,
     pub(crate) target_generation: u32,
-    pub(crate) death: u8,
 }
+
+/// Bits of [`Tombstone::target`] that hold the slot.
+const SLOT_BITS: u32 = MAX_CAPACITY.trailing_zeros();
+const _: () = assert!(MAX_CAPACITY.is_power_of_two() && SLOT_BITS <= 26);
 
 impl Tombstone {
     /// Overwrite the entry with zeros the compiler cannot leave out.
@@ -74,10 +80,19 @@ impl Tombstone {
     /// An empty entry.
     pub const EMPTY: Tombstone = Tombstone {
         digest: Digest([0; 16]),
-        target_slot: 0,
+        target: 0,
         target_generation: 0,
-        death: 0,
     };
+
+    /// For `RotatedOut`: the slot of the session the token was rotated into.
+    pub(crate) fn target_slot(&self) -> u32 {
+        self.target & (MAX_CAPACITY - 1)
+    }
+
+    /// How the token's session ended, as stored (`Death as u8`).
+    pub(crate) fn death(&self) -> u8 {
+        (self.target >> SLOT_BITS) as u8
+    }
 }
 
 /// What a tombstone says about a token.
@@ -168,9 +183,8 @@ impl Tombstones {
         };
         ring[pos as usize] = Tombstone {
             digest,
-            target_slot: target.0,
+            target: (target.0 & (MAX_CAPACITY - 1)) | (death as u32) << SLOT_BITS,
             target_generation: target.1,
-            death: death as u8,
         };
         index::Tagged::of(total).insert(table, pos, digest.key());
     }
@@ -202,7 +216,7 @@ impl Tombstones {
         let Some(old) = ring.get(pos as usize) else {
             return 0;
         };
-        index::Tagged::of(total).warm(table, old.digest.key()) ^ old.target_slot
+        index::Tagged::of(total).warm(table, old.digest.key()) ^ old.target
     }
 
     /// One ring's entries, oldest first (what a snapshot carries, in the order a restore
@@ -225,8 +239,8 @@ impl Tombstones {
             .find(table, digest.key(), |p| ring[p as usize].digest.ct_eq(digest))?;
         let t = &ring[pos as usize];
         Some(Found {
-            death: Death::from_u8(t.death)?,
-            target_slot: t.target_slot,
+            death: Death::from_u8(t.death())?,
+            target_slot: t.target_slot(),
             target_generation: t.target_generation,
         })
     }

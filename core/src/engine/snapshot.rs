@@ -216,9 +216,9 @@ impl State {
         for keep in [Keep::Kept, Keep::Churn] {
             for t in self.tombs.oldest_first(p.tombstones, keep) {
                 w.u8(keep as u8);
-                w.u8(t.death);
+                w.u8(t.death());
                 w.bytes(&t.digest.0);
-                w.u32(t.target_slot);
+                w.u32(t.target_slot());
                 w.u32(t.target_generation);
             }
         }
