@@ -3,7 +3,10 @@
 //! Values are slot numbers; the key lives in the slot, so the index asks the caller to
 //! compare (`is`) and to rehash (`hash_of`). Linear probing with backward-shift deletion
 //! keeps probe runs short without tombstones, so the table never needs rebuilding.
-//! The table is at least twice the number of entries it may hold (load <= 1/2).
+//! The table has at least half again as many cells as entries it may hold (load <= 2/3),
+//! and is a multiple of 64 cells rather than a power of two: a hash picks its home cell
+//! by a multiply ([`home`]), so the table costs 6 bytes per entry at any size instead of
+//! 8 to 16.
 
 use crate::slot::NIL;
 
@@ -21,26 +24,44 @@ pub(crate) struct Key {
 /// An empty index cell: it holds no slot.
 pub(crate) const EMPTY: u32 = NIL;
 
-/// Cells needed to index at most `entries` values (a power of two, load <= 1/2).
+/// Cells needed to index at most `entries` values: load at most 2/3, at least 8 cells;
+/// up to 64 a power of two, above a multiple of 64 (so a cell number's low six bits mean
+/// the same wherever a probe wraps, see [`Tagged`]).
 pub(crate) const fn cells_for(entries: u32) -> usize {
-    let want = (entries as usize) * 2;
-    if want < 8 {
+    let want = (entries as usize * 3).div_ceil(2);
+    if want <= 8 {
         8
-    } else {
+    } else if want <= 64 {
         want.next_power_of_two()
+    } else {
+        want.next_multiple_of(64)
     }
 }
 
+/// The home cell of `hash` in a table of `len` cells: `hash * len / 2^32` (Lemire's
+/// multiply-shift), uniform for any `len`, with no division.
 #[inline]
-fn mask(table: &[u32]) -> usize {
-    table.len() - 1
+pub(crate) fn home(hash: u32, len: usize) -> usize {
+    ((u64::from(hash) * len as u64) >> 32) as usize
+}
+
+/// The cell after `i` in a table of `len` cells (wrapping).
+#[inline]
+fn next(i: usize, len: usize) -> usize {
+    if i + 1 >= len { 0 } else { i + 1 }
+}
+
+/// Cell `j` less `d` (at most `len`) in a table of `len` cells (wrapping).
+#[inline]
+fn back(j: usize, d: usize, len: usize) -> usize {
+    if d <= j { j - d } else { j + len - d }
 }
 
 /// The value whose key matches, probing from `hash`.
 #[inline]
 pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
-    let m = mask(table);
-    let mut i = hash as usize & m;
+    let len = table.len();
+    let mut i = home(hash, len);
     // Bounded by the table length so a (buggy) full table cannot loop forever.
     for _ in 0..table.len() {
         let v = table[i];
@@ -50,21 +71,21 @@ pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) ->
         if is(v) {
             return Some(v);
         }
-        i = (i + 1) & m;
+        i = next(i, len);
     }
     None
 }
 
-/// Add `value` under `hash`. The caller guarantees room (load <= 1/2 by construction).
+/// Add `value` under `hash`. The caller guarantees room (load <= 2/3 by construction).
 pub(crate) fn insert(table: &mut [u32], hash: u32, value: u32) -> bool {
-    let m = mask(table);
-    let mut i = hash as usize & m;
-    for _ in 0..table.len() {
+    let len = table.len();
+    let mut i = home(hash, len);
+    for _ in 0..len {
         if table[i] == EMPTY {
             table[i] = value;
             return true;
         }
-        i = (i + 1) & m;
+        i = next(i, len);
     }
     false
 }
@@ -78,13 +99,13 @@ pub(crate) fn remove(
     value: u32,
     hash_of: impl Fn(u32) -> u32,
 ) -> bool {
-    remove_with(table, hash, value, |v, _, _| hash_of(v) as usize)
+    let len = table.len();
+    remove_with(table, hash, value, |v, _, _| home(hash_of(v), len))
 }
 
-/// [`remove`], where `home_of(v, j, d)` gives the home cell (or any number whose low
-/// bits are it) of the value `v` found at cell `j`, `d` cells after the first cell of
-/// its cluster (the run of full cells it is in): its home is one of the `d + 1` cells up
-/// to `j`. A caller that keeps the low bits of the home in each value can so tell homes
+/// [`remove`], where `home_of(v, j, d)` gives the home cell of the value `v` found at
+/// cell `j`, `d` cells after the first cell of its cluster (the run of full cells it is
+/// in): its home is one of the `d + 1` cells up to `j`. A caller that keeps the low bits of the home in each value can so tell homes
 /// without looking up the values' keys while `d` is small.
 ///
 /// Each caller's `home_of` is its own copy of this code on 64-bit targets (servers: the
@@ -109,17 +130,17 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
     value: u32,
     home_of: &F,
 ) -> bool {
-    let m = mask(table);
-    let mut i = hash as usize & m;
+    let len = table.len();
+    let mut i = home(hash, len);
     let mut found = false;
-    for _ in 0..table.len() {
+    for _ in 0..len {
         match table[i] {
             EMPTY => return false,
             v if v == value => {
                 found = true;
                 break;
             }
-            _ => i = (i + 1) & m,
+            _ => i = next(i, len),
         }
     }
     if !found {
@@ -128,8 +149,8 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
     // The cluster's first cell: entries only ever move back towards their homes, never
     // before them, so every home in the cluster stays at or after it.
     let mut start = i;
-    for _ in 0..table.len() {
-        let before = start.wrapping_sub(1) & m;
+    for _ in 0..len {
+        let before = back(start, 1, len);
         if table[before] == EMPTY {
             break;
         }
@@ -137,12 +158,14 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
     }
     let mut j = i;
     loop {
-        j = (j + 1) & m;
+        j = next(j, len);
         let v = table[j];
         if v == EMPTY {
             break;
         }
-        let k = home_of(v, j, j.wrapping_sub(start) & m) & m;
+        // Cells from the cluster's first to j (wrapping).
+        let into = if j >= start { j - start } else { j + len - start };
+        let k = home_of(v, j, into);
         // The entry at j may stay if its home k lies cyclically in (i, j].
         let stays = if i <= j {
             i < k && k <= j
@@ -196,12 +219,13 @@ impl Tagged {
         (1 << self.home_bits) - 1
     }
 
+    /// The cell for `value` under `k` in a table of `len` cells.
     #[inline]
-    fn cell(self, value: u32, k: Key) -> u32 {
+    fn cell(self, value: u32, k: Key, len: usize) -> u32 {
         // `bits + home_bits` <= 32: the first shift is in range, the second may be 32
         // (no tag bits then).
         value
-            | (k.hash & self.home_mask())
+            | (home(k.hash, len) as u32 & self.home_mask())
                 .checked_shl(self.bits)
                 .unwrap_or(0)
             | k.tag.checked_shl(self.bits + self.home_bits).unwrap_or(0)
@@ -221,7 +245,7 @@ impl Tagged {
         k: Key,
         mut is: impl FnMut(u32) -> bool,
     ) -> Option<u32> {
-        let want = self.cell(0, k);
+        let want = self.cell(0, k, table.len());
         find(table, k.hash, |v| {
             (v ^ want) >> self.bits == 0 && is(self.value(v))
         })
@@ -230,7 +254,7 @@ impl Tagged {
 
     /// Store `value` under key `k` (room guaranteed as for [`insert`]).
     pub(crate) fn insert(self, table: &mut [u32], value: u32, k: Key) -> bool {
-        insert(table, k.hash, self.cell(value, k))
+        insert(table, k.hash, self.cell(value, k, table.len()))
     }
 
     /// Remove `value`, stored under key `k`; `hash_of` gives the key hash of the record
@@ -243,14 +267,16 @@ impl Tagged {
         hash_of: impl Fn(u32) -> u32,
     ) -> bool {
         let hm = self.home_mask() as usize;
-        remove_with(table, k.hash, self.cell(value, k), |v, j, into| {
+        let len = table.len();
+        remove_with(table, k.hash, self.cell(value, k, len), |v, j, into| {
             if into <= hm {
                 // The home is one of the `into + 1 <= 2^home_bits` cells up to `j`: the
-                // one whose low bits the cell keeps.
+                // one whose low bits the cell keeps (the table is a multiple of
+                // 2^home_bits cells, so wrapping keeps them).
                 let low = (v >> self.bits) as usize & hm;
-                j.wrapping_sub(j.wrapping_sub(low) & hm)
+                back(j, j.wrapping_sub(low) & hm, len)
             } else {
-                hash_of(self.value(v)) as usize
+                home(hash_of(self.value(v)), len)
             }
         })
     }
@@ -259,8 +285,8 @@ impl Tagged {
     /// at most 8), for a caller reading ahead so cache misses overlap; the result only
     /// feeds `black_box`.
     pub(crate) fn warm(self, table: &[u32], k: Key) -> u32 {
-        let m = table.len().wrapping_sub(1);
-        let mut j = k.hash as usize & m;
+        let len = table.len();
+        let mut j = home(k.hash, len);
         let mut acc = 0;
         for _ in 0..8 {
             let Some(&v) = table.get(j) else { break };
@@ -268,7 +294,7 @@ impl Tagged {
                 break;
             }
             acc ^= v;
-            j = (j + 1) & m;
+            j = next(j, len);
         }
         acc
     }
@@ -284,16 +310,34 @@ mod tests {
     #[test]
     fn sizes() {
         assert_eq!(cells_for(0), 8);
-        assert_eq!(cells_for(4), 8);
-        assert_eq!(cells_for(5), 16);
-        assert_eq!(cells_for(1000), 2048);
+        assert_eq!(cells_for(5), 8);
+        assert_eq!(cells_for(6), 16);
+        assert_eq!(cells_for(8), 16);
+        assert_eq!(cells_for(42), 64);
+        assert_eq!(cells_for(43), 128);
+        assert_eq!(cells_for(1000), 1536);
+        assert_eq!(cells_for(1_001_000), 1_501_504);
+        // Load at most 2/3, and a multiple of 64 cells above 64.
+        for n in [0u32, 1, 7, 9, 100, 999, 65_535, 1 << 20, 1 << 26] {
+            let c = cells_for(n);
+            assert!(3 * n as usize <= 2 * c, "{n}");
+            assert!(c <= 64 || c % 64 == 0, "{n}");
+        }
     }
 
     #[test]
     fn matches_a_hashmap_under_churn_with_colliding_hashes() {
-        // Hashes deliberately crowd a few homes to exercise wrap-around and shifting.
-        let hash_of = |v: u32| (v.wrapping_mul(2_654_435_761) >> 29) ^ (v % 3);
-        let mut table = vec![EMPTY; cells_for(32)];
+        // A power of two and a multiple of 64 that is not one.
+        for cells in [cells_for(32), 192] {
+            churn(cells);
+        }
+    }
+
+    fn churn(cells: usize) {
+        // Hashes deliberately crowd eight homes, one near the end of the table, to
+        // exercise wrap-around and shifting (the top three bits pick the home).
+        let hash_of = |v: u32| ((v.wrapping_mul(2_654_435_761) >> 29) ^ (v % 3)) << 29;
+        let mut table = vec![EMPTY; cells];
         let mut model: HashMap<u32, ()> = HashMap::new();
         let mut x = 0x1234_5678u32;
         // Fewer rounds under miri (interpreted), enough to wrap and shift many times.

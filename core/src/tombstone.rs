@@ -192,8 +192,10 @@ impl Tombstones {
     /// Read the cells an insert of `digest` will probe (for a sweep reading ahead, see
     /// `engine/sessions.rs`); the result only feeds `black_box`.
     pub(crate) fn warm_insert(table: &[u32], digest: &Digest) -> u32 {
-        let m = table.len().wrapping_sub(1);
-        table.get(digest.hash() as usize & m).copied().unwrap_or(0)
+        table
+            .get(index::home(digest.hash(), table.len()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Read what the `ahead`-th next insert into ring `keep` will read to forget that

@@ -56,8 +56,10 @@ impl Tokens {
 
     /// Read the home cell of digest `d` (see [`Tokens::warm`]).
     fn home(self, index: &[u32], d: &Digest) -> u32 {
-        let m = index.len().wrapping_sub(1);
-        index.get(d.hash() as usize & m).copied().unwrap_or(0)
+        index
+            .get(index::home(d.hash(), index.len()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Read what taking the slot whose digest is `d` out of the index will read (for
@@ -620,8 +622,11 @@ mod tests {
         let ds: std::vec::Vec<Digest> = (0..90u32)
             .map(|i| {
                 let mut d = [0u8; 16];
-                // Hash bits above the table's width vary too: only the home counts.
-                let hash = homes[(i % 5) as usize] | (i << 20);
+                // The least hash with that home, plus a little: hashes differ, homes
+                // do not (a home is `hash * cells / 2^32`, `index::home`).
+                let home = u64::from(homes[(i % 5) as usize]);
+                let hash = ((home << 32).div_ceil(u64::from(cells)) + u64::from(i)) as u32;
+                assert_eq!(index::home(hash, cells as usize) as u64, home);
                 d[..4].copy_from_slice(&hash.to_le_bytes());
                 d[4..8].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_le_bytes());
                 d[8] = i as u8;
