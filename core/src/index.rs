@@ -164,7 +164,11 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
             break;
         }
         // Cells from the cluster's first to j (wrapping).
-        let into = if j >= start { j - start } else { j + len - start };
+        let into = if j >= start {
+            j - start
+        } else {
+            j + len - start
+        };
         let k = home_of(v, j, into);
         // The entry at j may stay if its home k lies cyclically in (i, j].
         let stays = if i <= j {
@@ -325,7 +329,7 @@ mod tests {
         for n in [0u32, 1, 7, 9, 100, 999, 65_535, 1 << 20, 1 << 26] {
             let c = cells_for(n);
             assert!(3 * n as usize <= 2 * c, "{n}");
-            assert!(c <= 64 || c % 64 == 0, "{n}");
+            assert!(c <= 64 || c.is_multiple_of(64), "{n}");
         }
     }
 

@@ -174,7 +174,8 @@ impl Tombstones {
         let pos = if self.len[r] == cap {
             let pos = base + self.head[r];
             let old = ring[pos as usize].digest;
-            index::Tagged::of(total).remove(table, pos, old.key(), |p| ring[p as usize].digest.hash());
+            index::Tagged::of(total)
+                .remove(table, pos, old.key(), |p| ring[p as usize].digest.hash());
             self.head[r] = ring_add(self.head[r], 1, cap);
             pos
         } else {
@@ -237,8 +238,9 @@ impl Tombstones {
     }
 
     pub(crate) fn find(ring: &[Tombstone], table: &[u32], digest: &Digest) -> Option<Found> {
-        let pos = index::Tagged::of(ring.len() as u32)
-            .find(table, digest.key(), |p| ring[p as usize].digest.ct_eq(digest))?;
+        let pos = index::Tagged::of(ring.len() as u32).find(table, digest.key(), |p| {
+            ring[p as usize].digest.ct_eq(digest)
+        })?;
         let t = &ring[pos as usize];
         Some(Found {
             death: Death::from_u8(t.death())?,

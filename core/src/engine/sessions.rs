@@ -46,7 +46,8 @@ impl Tokens {
     /// The slot whose token digest is `d`.
     #[inline]
     pub(super) fn find(self, index: &[u32], slots: &[Slot], d: &Digest) -> Option<u32> {
-        self.0.find(index, d.key(), |v| slots[v as usize].digest.ct_eq(d))
+        self.0
+            .find(index, d.key(), |v| slots[v as usize].digest.ct_eq(d))
     }
 
     /// Index slot `i` under its digest `d`.
@@ -451,7 +452,10 @@ impl State {
     /// session that begins at `t` (live at `now`). When `t` is before the origin or more
     /// than `u32::MAX` ms after it, the origin moves first ([`State::rebase`]).
     pub(super) fn offset_of(&mut self, p: &mut Parts<'_>, t: u64, now: u64) -> u32 {
-        if let Some(d) = t.checked_sub(self.origin).and_then(|d| u32::try_from(d).ok()) {
+        if let Some(d) = t
+            .checked_sub(self.origin)
+            .and_then(|d| u32::try_from(d).ok())
+        {
             return d;
         }
         self.rebase(p, t, now);
