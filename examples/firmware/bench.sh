@@ -51,9 +51,10 @@ echo "| --- | ---: | --- | --- |"
 echo "| slot $per_slot + wheel link $link + token index $per_index + principal index $per_principal | $per_session |" \
 	"at most 64 B (capacities under 65,536) | $(verdict "$per_session" 64) |"
 echo
-echo "Index cells are twice the capacity rounded up to a power of two: between 2 and 4 cells"
-echo "(8 to 16 bytes) per session and index, so $per_session B at a power-of-two capacity and up"
-echo "to $((per_slot + link + 16 + 16)) B just above one."
+echo "Index cells are half again the capacity (load at most 2/3), at least 8, rounded up to a power of"
+echo "two up to 64 cells and to a multiple of 64 above: at most 3 cells (12 bytes) per session and"
+echo "index from capacity 6 up, about 1.5 (6 bytes) in big tables; so $per_session B here and at most"
+echo "$((per_slot + link + 12 + 12)) B at any capacity from 6 up."
 echo
 echo "Not per session: wheel list heads $heads B (fixed); sized by their own settings: tombstones $(region "$m4" TOMBS) B" \
 	"+ index $(region "$m4" TOMB_INDEX) B; event ring $(region "$m4" EVENT_RING) B;" \

@@ -20,7 +20,8 @@ use sessile::{
 };
 
 const CAPACITY: usize = 8;
-/// Index cells: twice the entries, rounded up to a power of two (at least 8).
+/// Index cells: half again the entries (load at most 2/3), at least 8, a power of two up
+/// to 64 (`Layout::of` says so too: the engine refuses regions of another size).
 const CELLS: usize = 16;
 const LINKS: usize = Wheel::links_len(CAPACITY);
 const POOL_BLOCKS: usize = 8;
