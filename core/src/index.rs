@@ -3,10 +3,11 @@
 //! Values are slot numbers; the key lives in the slot, so the index asks the caller to
 //! compare (`is`) and to rehash (`hash_of`). Linear probing with backward-shift deletion
 //! keeps probe runs short without tombstones, so the table never needs rebuilding.
-//! The table has at least half again as many cells as entries it may hold (load <= 2/3),
-//! and is a multiple of 64 cells rather than a power of two: a hash picks its home cell
-//! by a multiply ([`home`]), so the table costs 6 bytes per entry at any size instead of
-//! 8 to 16.
+//! Each table's most entries per cell (its load) is chosen for how often it is probed
+//! ([`TOKENS`], [`PRINCIPALS`], [`TOMBSTONES`]), and a table is a multiple of 64 cells
+//! rather than a power of two: a hash picks its home cell by a multiply ([`home`]), so a
+//! table costs what its load asks at any size (a power of two at load <= 1/2 costs 8 to
+//! 16 bytes per entry).
 
 use crate::slot::NIL;
 
@@ -24,11 +25,22 @@ pub(crate) struct Key {
 /// An empty index cell: it holds no slot.
 pub(crate) const EMPTY: u32 = NIL;
 
-/// Cells needed to index at most `entries` values: load at most 2/3, at least 8 cells;
-/// up to 64 a power of two, above a multiple of 64 (so a cell number's low six bits mean
-/// the same wherever a probe wraps, see [`Tagged`]).
-pub(crate) const fn cells_for(entries: u32) -> usize {
-    let want = (entries as usize * 3).div_ceil(2);
+/// The token index's most entries per cell, as (numerator, denominator): 3/5. Every
+/// request probes it, every ended session removes from it.
+pub(crate) const TOKENS: (usize, usize) = (3, 5);
+/// The principal index's: 4/5. It holds one entry per principal, so it is that full only
+/// when every session is logged in as someone else; it is probed at logins, logouts and
+/// listings only.
+pub(crate) const PRINCIPALS: (usize, usize) = (4, 5);
+/// The tombstone index's: 1/2. Every ended session writes it twice (the oldest entry out,
+/// its own in), so its probe runs count in a sweep; it is an eighth of the sessions.
+pub(crate) const TOMBSTONES: (usize, usize) = (1, 2);
+
+/// Cells needed to index at most `entries` values at most `load` (entries per cell,
+/// see [`TOKENS`]) full: at least 8; up to 64 a power of two, above a multiple of 64 (so
+/// a cell number's low six bits mean the same wherever a probe wraps, see [`Tagged`]).
+pub(crate) const fn cells_for(entries: u32, load: (usize, usize)) -> usize {
+    let want = (entries as usize * load.1).div_ceil(load.0);
     if want <= 8 {
         8
     } else if want <= 64 {
@@ -76,7 +88,7 @@ pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) ->
     None
 }
 
-/// Add `value` under `hash`. The caller guarantees room (load <= 2/3 by construction).
+/// Add `value` under `hash`. The caller guarantees room (load below 1 by construction).
 pub(crate) fn insert(table: &mut [u32], hash: u32, value: u32) -> bool {
     let len = table.len();
     let mut i = home(hash, len);
@@ -206,33 +218,36 @@ pub(crate) struct Tagged {
 }
 
 impl Tagged {
-    /// For values below `bound` (<= 2^26) in a table of `cells_for(bound)` cells.
+    /// For values below `bound` (<= 2^26) in a table of `cells_for(bound, _)` cells.
     pub(crate) fn of(bound: u32) -> Tagged {
         let bits = u32::BITS - bound.leading_zeros();
-        // At most 6, at most what is left above the value (>= 5), and at most the
-        // table's own width, so a home's low bits mean the same wherever a probe wraps.
-        let cells = cells_for(bound).trailing_zeros();
         Tagged {
             bits,
-            home_bits: 6.min(u32::BITS.saturating_sub(bits)).min(cells),
+            // At most 6 and at most what is left above the value (>= 5); each use takes
+            // at most the table's own power of two too ([`Tagged::home_bits`]).
+            home_bits: 6.min(u32::BITS.saturating_sub(bits)),
         }
     }
 
+    /// The home bits a cell of a table of `len` cells keeps: at most the table's own
+    /// power of two (`len` is one up to 64 cells, a multiple of 64 above), so a home's low
+    /// bits mean the same wherever a probe wraps.
     #[inline]
-    fn home_mask(self) -> u32 {
-        (1 << self.home_bits) - 1
+    fn home_bits(self, len: usize) -> u32 {
+        self.home_bits.min(len.trailing_zeros())
     }
 
     /// The cell for `value` under `k` in a table of `len` cells.
     #[inline]
     fn cell(self, value: u32, k: Key, len: usize) -> u32 {
-        // `bits + home_bits` <= 32: the first shift is in range, the second may be 32
-        // (no tag bits then).
+        let hb = self.home_bits(len);
+        // `bits + hb` <= 32: the first shift is in range, the second may be 32 (no tag
+        // bits then).
         value
-            | (home(k.hash, len) as u32 & self.home_mask())
+            | (home(k.hash, len) as u32 & ((1 << hb) - 1))
                 .checked_shl(self.bits)
                 .unwrap_or(0)
-            | k.tag.checked_shl(self.bits + self.home_bits).unwrap_or(0)
+            | k.tag.checked_shl(self.bits + hb).unwrap_or(0)
     }
 
     #[inline]
@@ -270,8 +285,8 @@ impl Tagged {
         k: Key,
         hash_of: impl Fn(u32) -> u32,
     ) -> bool {
-        let hm = self.home_mask() as usize;
         let len = table.len();
+        let hm = (1usize << self.home_bits(len)) - 1;
         remove_with(table, k.hash, self.cell(value, k, len), |v, j, into| {
             if into <= hm {
                 // The home is one of the `into + 1 <= 2^home_bits` cells up to `j`: the
@@ -317,26 +332,33 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(cells_for(0), 8);
-        assert_eq!(cells_for(5), 8);
-        assert_eq!(cells_for(6), 16);
-        assert_eq!(cells_for(8), 16);
-        assert_eq!(cells_for(42), 64);
-        assert_eq!(cells_for(43), 128);
-        assert_eq!(cells_for(1000), 1536);
-        assert_eq!(cells_for(1_001_000), 1_501_504);
-        // Load at most 2/3, and a multiple of 64 cells above 64.
-        for n in [0u32, 1, 7, 9, 100, 999, 65_535, 1 << 20, 1 << 26] {
-            let c = cells_for(n);
-            assert!(3 * n as usize <= 2 * c, "{n}");
-            assert!(c <= 64 || c.is_multiple_of(64), "{n}");
+        let third = (2, 3);
+        assert_eq!(cells_for(0, third), 8);
+        assert_eq!(cells_for(5, third), 8);
+        assert_eq!(cells_for(6, third), 16);
+        assert_eq!(cells_for(8, third), 16);
+        assert_eq!(cells_for(42, third), 64);
+        assert_eq!(cells_for(43, third), 128);
+        assert_eq!(cells_for(1000, third), 1536);
+        assert_eq!(cells_for(1_001_000, TOKENS), 1_668_352);
+        assert_eq!(cells_for(1_001_000, PRINCIPALS), 1_251_264);
+        assert_eq!(cells_for(8, TOKENS), 16);
+        assert_eq!(cells_for(8, PRINCIPALS), 16);
+        assert_eq!(cells_for(16, TOMBSTONES), 32);
+        // At most `load` full, and a multiple of 64 cells above 64.
+        for load in [TOKENS, PRINCIPALS, TOMBSTONES, third] {
+            for n in [0u32, 1, 7, 9, 100, 999, 65_535, 1 << 20, 1 << 26] {
+                let c = cells_for(n, load);
+                assert!(n as usize * load.1 <= c * load.0, "{n}");
+                assert!(c <= 64 || c.is_multiple_of(64), "{n}");
+            }
         }
     }
 
     #[test]
     fn matches_a_hashmap_under_churn_with_colliding_hashes() {
         // A power of two and a multiple of 64 that is not one.
-        for cells in [cells_for(32), 192] {
+        for cells in [cells_for(32, (2, 3)), 192] {
             churn(cells);
         }
     }

@@ -56,12 +56,12 @@ impl Layout {
             } else {
                 0
             },
-            index: index::cells_for(capacity),
-            principals: index::cells_for(capacity),
+            index: index::cells_for(capacity, index::TOKENS),
+            principals: index::cells_for(capacity, index::PRINCIPALS),
             links: Wheel::links_len(capacity as usize),
             pool_blocks: pool::blocks_for(config.pool_bytes as usize),
             tombstones: tombstones as usize,
-            tombstone_index: index::cells_for(tombstones),
+            tombstone_index: index::cells_for(tombstones, index::TOMBSTONES),
             events: config.events.min(crate::config::MAX_CAPACITY) as usize,
         }
     }

@@ -260,7 +260,7 @@ mod tests {
     fn oldest_is_forgotten_first() {
         // Three kept entries, one churn entry.
         let mut ring = vec![Tombstone::EMPTY; 4];
-        let mut table = vec![index::EMPTY; index::cells_for(4)];
+        let mut table = vec![index::EMPTY; index::cells_for(4, index::TOMBSTONES)];
         let mut t = Tombstones::new();
         let d = |n: u8| Digest::of(&[n; 32]);
         for n in 0..5u8 {
@@ -289,7 +289,7 @@ mod tests {
         // The churn ring's share of 5000 entries.
         let cap = 1250;
         let mut ring = vec![Tombstone::EMPTY; 4 * cap];
-        let mut table = vec![index::EMPTY; index::cells_for(4 * cap as u32)];
+        let mut table = vec![index::EMPTY; index::cells_for(4 * cap as u32, index::TOMBSTONES)];
         let mut t = Tombstones::new();
         let d = |n: u32| {
             Digest::of(&[n.to_le_bytes(), n.wrapping_mul(0x9e37_79b9).to_le_bytes()].concat())
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn a_churn_flood_never_pushes_out_kept_tombstones() {
         let mut ring = vec![Tombstone::EMPTY; 16];
-        let mut table = vec![index::EMPTY; index::cells_for(16)];
+        let mut table = vec![index::EMPTY; index::cells_for(16, index::TOMBSTONES)];
         let mut t = Tombstones::new();
         let d = |n: u32| Digest::of(&n.to_le_bytes());
         for n in 0..12 {

@@ -621,7 +621,7 @@ mod tests {
             std::format!("{:?}", tokens.0),
             "Tagged { bits: 7, home_bits: 6 }"
         );
-        let cells = index::cells_for(capacity) as u32;
+        let cells = index::cells_for(capacity, index::TOKENS) as u32;
         let homes = [3u32, 4, 40, cells - 2, cells - 1];
         let ds: std::vec::Vec<Digest> = (0..90u32)
             .map(|i| {
@@ -680,7 +680,7 @@ mod tests {
         for (s, d) in slots.iter_mut().zip(&ds) {
             s.digest = *d;
         }
-        let mut table = vec![index::EMPTY; index::cells_for(capacity)];
+        let mut table = vec![index::EMPTY; index::cells_for(capacity, index::TOKENS)];
         for (i, d) in ds.iter().enumerate() {
             tokens.insert(&mut table, i as u32, d);
         }
