@@ -25,22 +25,24 @@ pub(crate) struct Key {
 /// An empty index cell: it holds no slot.
 pub(crate) const EMPTY: u32 = NIL;
 
-/// The token index's most entries per cell, as (numerator, denominator): 3/5. Every
-/// request probes it, every ended session removes from it.
-pub(crate) const TOKENS: (usize, usize) = (3, 5);
-/// The principal index's: 4/5. It holds one entry per principal, so it is that full only
-/// when every session is logged in as someone else; it is probed at logins, logouts and
-/// listings only.
-pub(crate) const PRINCIPALS: (usize, usize) = (4, 5);
-/// The tombstone index's: 1/2. Every ended session writes it twice (the oldest entry out,
-/// its own in), so its probe runs count in a sweep; it is an eighth of the sessions.
-pub(crate) const TOMBSTONES: (usize, usize) = (1, 2);
+/// The token index's cells per entry, in eighths: 13 (load at most 8/13, about 0.62).
+/// Every request probes it, every ended session removes from it.
+pub(crate) const TOKENS: usize = 13;
+/// The principal index's: 10 (load at most 0.8). It holds one entry per principal, so it
+/// is that full only when every session is logged in as someone else; it is probed at
+/// logins, logouts and listings only.
+pub(crate) const PRINCIPALS: usize = 10;
+/// The tombstone index's: 16 (load at most 1/2). Every ended session writes it twice
+/// (the oldest entry out, its own in), so its probe runs count in a sweep; it is an eighth
+/// of the sessions.
+pub(crate) const TOMBSTONES: usize = 16;
 
-/// Cells needed to index at most `entries` values at most `load` (entries per cell,
-/// see [`TOKENS`]) full: at least 8; up to 64 a power of two, above a multiple of 64 (so
-/// a cell number's low six bits mean the same wherever a probe wraps, see [`Tagged`]).
-pub(crate) const fn cells_for(entries: u32, load: (usize, usize)) -> usize {
-    let want = (entries as usize * load.1).div_ceil(load.0);
+/// Cells needed to index at most `entries` values with `eighths` / 8 cells per entry
+/// (see [`TOKENS`]; eighths, so sizing needs no division, which a Cortex-M0 has not):
+/// at least 8; up to 64 a power of two, above a multiple of 64 (so a cell number's low six
+/// bits mean the same wherever a probe wraps, see [`Tagged`]).
+pub(crate) const fn cells_for(entries: u32, eighths: usize) -> usize {
+    let want = (entries as usize * eighths).div_ceil(8);
     if want <= 8 {
         8
     } else if want <= 64 {
@@ -218,36 +220,38 @@ pub(crate) struct Tagged {
 }
 
 impl Tagged {
-    /// For values below `bound` (<= 2^26) in a table of `cells_for(bound, _)` cells.
-    pub(crate) fn of(bound: u32) -> Tagged {
+    /// For values below `bound` (<= 2^26) in a table of `cells` cells (from
+    /// [`cells_for`]). One copy on 32-bit targets: a Cortex-M0 counts bits in software,
+    /// about 100 bytes at each call inlined.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn of(bound: u32, cells: usize) -> Tagged {
         let bits = u32::BITS - bound.leading_zeros();
         Tagged {
             bits,
-            // At most 6 and at most what is left above the value (>= 5); each use takes
-            // at most the table's own power of two too ([`Tagged::home_bits`]).
-            home_bits: 6.min(u32::BITS.saturating_sub(bits)),
+            // At most 6, at most what is left above the value (>= 5), and at most the
+            // table's own power of two (it is one up to 64 cells, a multiple of 64
+            // above), so a home's low bits mean the same wherever a probe wraps.
+            home_bits: 6
+                .min(u32::BITS.saturating_sub(bits))
+                .min(cells.trailing_zeros()),
         }
     }
 
-    /// The home bits a cell of a table of `len` cells keeps: at most the table's own
-    /// power of two (`len` is one up to 64 cells, a multiple of 64 above), so a home's low
-    /// bits mean the same wherever a probe wraps.
     #[inline]
-    fn home_bits(self, len: usize) -> u32 {
-        self.home_bits.min(len.trailing_zeros())
+    fn home_mask(self) -> u32 {
+        (1 << self.home_bits) - 1
     }
 
     /// The cell for `value` under `k` in a table of `len` cells.
     #[inline]
     fn cell(self, value: u32, k: Key, len: usize) -> u32 {
-        let hb = self.home_bits(len);
-        // `bits + hb` <= 32: the first shift is in range, the second may be 32 (no tag
-        // bits then).
+        // `bits + home_bits` <= 32: the first shift is in range, the second may be 32
+        // (no tag bits then).
         value
-            | (home(k.hash, len) as u32 & ((1 << hb) - 1))
+            | (home(k.hash, len) as u32 & self.home_mask())
                 .checked_shl(self.bits)
                 .unwrap_or(0)
-            | k.tag.checked_shl(self.bits + hb).unwrap_or(0)
+            | k.tag.checked_shl(self.bits + self.home_bits).unwrap_or(0)
     }
 
     #[inline]
@@ -286,7 +290,7 @@ impl Tagged {
         hash_of: impl Fn(u32) -> u32,
     ) -> bool {
         let len = table.len();
-        let hm = (1usize << self.home_bits(len)) - 1;
+        let hm = self.home_mask() as usize;
         remove_with(table, k.hash, self.cell(value, k, len), |v, j, into| {
             if into <= hm {
                 // The home is one of the `into + 1 <= 2^home_bits` cells up to `j`: the
@@ -332,7 +336,7 @@ mod tests {
 
     #[test]
     fn sizes() {
-        let third = (2, 3);
+        let third = 12;
         assert_eq!(cells_for(0, third), 8);
         assert_eq!(cells_for(5, third), 8);
         assert_eq!(cells_for(6, third), 16);
@@ -340,16 +344,16 @@ mod tests {
         assert_eq!(cells_for(42, third), 64);
         assert_eq!(cells_for(43, third), 128);
         assert_eq!(cells_for(1000, third), 1536);
-        assert_eq!(cells_for(1_001_000, TOKENS), 1_668_352);
+        assert_eq!(cells_for(1_001_000, TOKENS), 1_626_688);
         assert_eq!(cells_for(1_001_000, PRINCIPALS), 1_251_264);
         assert_eq!(cells_for(8, TOKENS), 16);
         assert_eq!(cells_for(8, PRINCIPALS), 16);
         assert_eq!(cells_for(16, TOMBSTONES), 32);
-        // At most `load` full, and a multiple of 64 cells above 64.
-        for load in [TOKENS, PRINCIPALS, TOMBSTONES, third] {
+        // At least `eighths` / 8 cells per entry, and a multiple of 64 cells above 64.
+        for eighths in [TOKENS, PRINCIPALS, TOMBSTONES, third] {
             for n in [0u32, 1, 7, 9, 100, 999, 65_535, 1 << 20, 1 << 26] {
-                let c = cells_for(n, load);
-                assert!(n as usize * load.1 <= c * load.0, "{n}");
+                let c = cells_for(n, eighths);
+                assert!(n as usize * eighths <= c * 8, "{n}");
                 assert!(c <= 64 || c.is_multiple_of(64), "{n}");
             }
         }
@@ -358,7 +362,7 @@ mod tests {
     #[test]
     fn matches_a_hashmap_under_churn_with_colliding_hashes() {
         // A power of two and a multiple of 64 that is not one.
-        for cells in [cells_for(32, (2, 3)), 192] {
+        for cells in [cells_for(32, 12), 192] {
             churn(cells);
         }
     }

@@ -174,7 +174,7 @@ impl Tombstones {
         let pos = if self.len[r] == cap {
             let pos = base + self.head[r];
             let old = ring[pos as usize].digest;
-            index::Tagged::of(total)
+            index::Tagged::of(total, table.len())
                 .remove(table, pos, old.key(), |p| ring[p as usize].digest.hash());
             self.head[r] = ring_add(self.head[r], 1, cap);
             pos
@@ -187,7 +187,7 @@ impl Tombstones {
             target: (target.0 & (MAX_CAPACITY - 1)) | (death as u32) << SLOT_BITS,
             target_generation: target.1,
         };
-        index::Tagged::of(total).insert(table, pos, digest.key());
+        index::Tagged::of(total, table.len()).insert(table, pos, digest.key());
     }
 
     /// Read the cells an insert of `digest` will probe (for a sweep reading ahead, see
@@ -219,7 +219,7 @@ impl Tombstones {
         let Some(old) = ring.get(pos as usize) else {
             return 0;
         };
-        index::Tagged::of(total).warm(table, old.digest.key()) ^ old.target
+        index::Tagged::of(total, table.len()).warm(table, old.digest.key()) ^ old.target
     }
 
     /// One ring's entries, oldest first (what a snapshot carries, in the order a restore
@@ -238,9 +238,10 @@ impl Tombstones {
     }
 
     pub(crate) fn find(ring: &[Tombstone], table: &[u32], digest: &Digest) -> Option<Found> {
-        let pos = index::Tagged::of(ring.len() as u32).find(table, digest.key(), |p| {
-            ring[p as usize].digest.ct_eq(digest)
-        })?;
+        let pos =
+            index::Tagged::of(ring.len() as u32, table.len()).find(table, digest.key(), |p| {
+                ring[p as usize].digest.ct_eq(digest)
+            })?;
         let t = &ring[pos as usize];
         Some(Found {
             death: Death::from_u8(t.death())?,

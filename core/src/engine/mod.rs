@@ -71,6 +71,8 @@ struct State {
     key: (u64, u64),
     /// How the token index packs its cells (`sessions.rs`).
     tokens: sessions::Tokens,
+    /// How the principal index packs its cells (`principals.rs`).
+    principals: index::Tagged,
     /// How far the engine's time runs ahead of the caller's `now` ([`State::at`]): 0,
     /// unless a restored snapshot holds sessions that began before the caller's clock's
     /// zero (a process's monotonic clock starts near 0).
@@ -138,6 +140,10 @@ impl<S: Storage> Engine<S> {
         let key = digests::new_key(&mut rng);
         let stats = fresh_stats(&config);
         let tokens = sessions::Tokens::of(config.capacity);
+        let principals = index::Tagged::of(
+            config.capacity,
+            index::cells_for(config.capacity, index::PRINCIPALS),
+        );
         Ok(Engine {
             st: State {
                 config,
@@ -145,6 +151,7 @@ impl<S: Storage> Engine<S> {
                 guard: None,
                 key,
                 tokens,
+                principals,
                 base: 0,
                 origin: 0,
                 wheel,

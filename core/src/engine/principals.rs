@@ -75,7 +75,7 @@ impl State {
     /// How the principal index packs its cells: slot numbers, tagged with their
     /// principal's key ([`index::Tagged`]), so the slot need not keep the key.
     fn principals(&self) -> index::Tagged {
-        index::Tagged::of(self.config.capacity)
+        self.principals
     }
 
     /// The principal's index key and list head.

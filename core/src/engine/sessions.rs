@@ -40,7 +40,10 @@ pub(super) struct Tokens(index::Tagged);
 
 impl Tokens {
     pub(super) fn of(capacity: u32) -> Tokens {
-        Tokens(index::Tagged::of(capacity))
+        Tokens(index::Tagged::of(
+            capacity,
+            index::cells_for(capacity, index::TOKENS),
+        ))
     }
 
     /// The slot whose token digest is `d`.
