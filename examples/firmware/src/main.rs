@@ -20,8 +20,8 @@ use sessile::{
 };
 
 const CAPACITY: usize = 8;
-/// Index cells: half again the entries (load at most 2/3), at least 8, a power of two up
-/// to 64 (`Layout::of` says so too: the engine refuses regions of another size).
+/// Index cells: 13/8 (tokens) and 10/8 (principals) of the entries, at least 8, a power
+/// of two up to 64: 16 both (`Layout::of` says so too: the engine refuses other sizes).
 const CELLS: usize = 16;
 const LINKS: usize = Wheel::links_len(CAPACITY);
 const POOL_BLOCKS: usize = 8;
