@@ -181,3 +181,67 @@ fn times_stay_exact_when_the_origin_moves() {
         now += 60 * DAY;
     }
 }
+
+/// The principal index at its fullest: every session logged in as someone else, 8,000 in
+/// 10,048 cells (load 0.8). Clusters then run past the 64 cells whose homes a cell's bits
+/// tell apart, so a removal there recomputes other principals' keys from their bytes in
+/// the pool; through logouts in a scrambled order every principal left stays findable,
+/// and none that left is. (Too slow interpreted; test-core runs it.)
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_full_principal_index_keeps_every_principal_findable() {
+    extern crate std;
+    use std::format;
+    use std::vec::Vec;
+    let n = 8_000u32;
+    let mut e = engine(|c| {
+        c.capacity = n;
+        c.pool_bytes = n * 64 + 1024;
+        c.max_sessions_per_principal = 0;
+        c.tombstones = 16;
+    });
+    let name = |i: u32| format!("user-{i}");
+    let mut tokens = Vec::new();
+    for i in 0..n {
+        let (anon, _) = e.create(1, NONE).unwrap();
+        let (t, _) = e.login(anon.as_bytes(), name(i).as_bytes(), 2).unwrap();
+        tokens.push(Some(t));
+    }
+    let longest = {
+        let p = e.storage.parts();
+        let (mut run, mut longest) = (0usize, 0usize);
+        // Twice round, so a run across the table's end counts whole.
+        for k in 0..2 * p.principals.len() {
+            if p.principals[k % p.principals.len()] == index::EMPTY {
+                run = 0;
+            } else {
+                run += 1;
+                longest = longest.max(run);
+            }
+        }
+        longest
+    };
+    assert!(
+        longest > 64,
+        "longest cluster {longest}: the test needs one past 64"
+    );
+    let mut x = 0x2545_f491u32;
+    for round in 0..n {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let mut i = x % n;
+        while tokens[i as usize].is_none() {
+            i = (i + 1) % n;
+        }
+        let t = tokens[i as usize].take().unwrap();
+        e.logout(t.as_bytes(), 3).unwrap();
+        assert_eq!(e.sessions_of(name(i).as_bytes(), 3).count(), 0);
+        if round % 400 == 0 || round + 1 == n {
+            for (j, t) in tokens.iter().enumerate() {
+                let found = e.sessions_of(name(j as u32).as_bytes(), 3).count();
+                assert_eq!(found, usize::from(t.is_some()), "{}", name(j as u32));
+            }
+        }
+    }
+}
