@@ -13,6 +13,12 @@
 //! - `capacity.rs`: the free list, and making room when the table is full;
 //! - `digests.rs`: the keyed digests (event tags, client and principal hashes);
 //! - `snapshot.rs`: snapshot and restore of the whole table (feature `snapshot`).
+//!
+//! A slot keeps when its session began as a `u32` of ms after the engine's time origin
+//! (`State::origin`). About once in 49.7 days of engine time a create or a login finds
+//! its start too far from it and moves it (`State::rebase`): it sweeps first (the sessions
+//! past their deadline end then, with their events, as in a sweep the caller asks for)
+//! and makes one pass over the slots. Every time stays exact to the millisecond.
 
 mod capacity;
 mod client;
@@ -97,6 +103,10 @@ struct State {
 }
 
 /// The session engine.
+///
+/// Besides [`Store::sweep`], it sweeps by itself when the payload pool has no room for a
+/// write, and about once in 49.7 days of engine time, when a create or a login moves the
+/// origin its records count time from (then also one pass over the slots).
 ///
 /// ```
 /// use sessile::{Client, Config, Engine, Invalid, Store};
