@@ -246,13 +246,16 @@ pub fn memory_breakdown(live: usize) -> String {
     format!(
         "Where they go: the session record (`Slot`) {:.1} B, the token index {:.1} B, the \
          principal index {:.1} B, the timing wheel's links {:.1} B, the remembered dead \
-         tokens (ring and index) {:.1} B, the event ring {:.2} B.",
+         tokens (ring and index) {:.1} B, the event ring {:.2} B; the address sets {:.1} B \
+         (a config that counts addresses, `max_addresses` above 0, adds {} B).",
         per(l.slots * size_of::<Slot>()),
         per(l.index * 4),
         per(l.principals * 4),
         per(l.links * size_of::<Link>()),
         per(l.tombstones * size_of::<Tombstone>() + l.tombstone_index * 4),
         per(l.events * size_of::<sessile::Event>()),
+        per(l.addresses * size_of::<sessile::Addresses>()),
+        size_of::<sessile::Addresses>(),
     )
 }
 

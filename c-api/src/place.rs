@@ -4,7 +4,9 @@
 
 use core::mem::{align_of, size_of};
 
-use sessile_core::{Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot, Tombstone};
+use sessile_core::{
+    Addresses, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot, Tombstone,
+};
 
 use crate::boundary::{run, run_or};
 use crate::config::sessile_config;
@@ -16,6 +18,7 @@ use sessile_result as R;
 /// Offsets of each region from an address aligned to [`ALIGN`].
 struct Plan {
     slots: usize,
+    addresses: usize,
     index: usize,
     principals: usize,
     links: usize,
@@ -53,6 +56,7 @@ fn plan(l: &Layout) -> Option<Plan> {
     let mut at = size_of::<sessile_engine>();
     Some(Plan {
         slots: take::<Slot>(&mut at, l.slots)?,
+        addresses: take::<Addresses>(&mut at, l.addresses)?,
         index: take::<u32>(&mut at, l.index)?,
         principals: take::<u32>(&mut at, l.principals)?,
         links: take::<Link>(&mut at, l.links)?,
@@ -150,6 +154,7 @@ pub unsafe extern "C" fn sessile_engine_init(
         let parts = unsafe {
             Parts {
                 slots: region(base.add(p.slots), layout.slots, Slot::EMPTY),
+                addresses: region(base.add(p.addresses), layout.addresses, [0u16; 4]),
                 index: region(base.add(p.index), layout.index, 0u32),
                 principals: region(base.add(p.principals), layout.principals, 0u32),
                 links: region(base.add(p.links), layout.links, Link::UNLINKED),

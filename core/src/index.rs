@@ -3,34 +3,79 @@
 //! Values are slot numbers; the key lives in the slot, so the index asks the caller to
 //! compare (`is`) and to rehash (`hash_of`). Linear probing with backward-shift deletion
 //! keeps probe runs short without tombstones, so the table never needs rebuilding.
-//! The table is at least twice the number of entries it may hold (load <= 1/2).
+//! Each table's most entries per cell (its load) is chosen for how often it is probed
+//! ([`TOKENS`], [`PRINCIPALS`], [`TOMBSTONES`]), and a table is a multiple of 64 cells
+//! rather than a power of two: a hash picks its home cell by a multiply ([`home`]), so a
+//! table costs what its load asks at any size (a power of two at load <= 1/2 costs 8 to
+//! 16 bytes per entry).
 
 use crate::slot::NIL;
-use crate::token::Digest;
+
+/// What a [`Tagged`] index files a value under: `hash` picks the value's home cell, `tag`
+/// is other bits of the same key, kept in the cell (a token digest's: [`Digest::key`];
+/// a principal's: its keyed hash).
+///
+/// [`Digest::key`]: crate::token::Digest::key
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub(crate) hash: u32,
+    pub(crate) tag: u32,
+}
 
 /// An empty index cell: it holds no slot.
 pub(crate) const EMPTY: u32 = NIL;
 
-/// Cells needed to index at most `entries` values (a power of two, load <= 1/2).
-pub(crate) const fn cells_for(entries: u32) -> usize {
-    let want = (entries as usize) * 2;
-    if want < 8 {
+/// The token index's cells per entry, in eighths: 13 (load at most 8/13, about 0.62).
+/// Every request probes it, every ended session removes from it.
+pub(crate) const TOKENS: usize = 13;
+/// The principal index's: 10 (load at most 0.8). It holds one entry per principal, so it
+/// is that full only when every session is logged in as someone else; it is probed at
+/// logins, logouts and listings only.
+pub(crate) const PRINCIPALS: usize = 10;
+/// The tombstone index's: 16 (load at most 1/2). Every ended session writes it twice
+/// (the oldest entry out, its own in), so its probe runs count in a sweep; it is an eighth
+/// of the sessions.
+pub(crate) const TOMBSTONES: usize = 16;
+
+/// Cells needed to index at most `entries` values with `eighths` / 8 cells per entry
+/// (see [`TOKENS`]; eighths, so sizing needs no division, which a Cortex-M0 has not):
+/// at least 8; up to 64 a power of two, above a multiple of 64 (so a cell number's low six
+/// bits mean the same wherever a probe wraps, see [`Tagged`]).
+pub(crate) const fn cells_for(entries: u32, eighths: usize) -> usize {
+    let want = (entries as usize * eighths).div_ceil(8);
+    if want <= 8 {
         8
-    } else {
+    } else if want <= 64 {
         want.next_power_of_two()
+    } else {
+        want.next_multiple_of(64)
     }
 }
 
+/// The home cell of `hash` in a table of `len` cells: `hash * len / 2^32` (Lemire's
+/// multiply-shift), uniform for any `len`, with no division.
 #[inline]
-fn mask(table: &[u32]) -> usize {
-    table.len() - 1
+pub(crate) fn home(hash: u32, len: usize) -> usize {
+    ((u64::from(hash) * len as u64) >> 32) as usize
+}
+
+/// The cell after `i` in a table of `len` cells (wrapping).
+#[inline]
+fn next(i: usize, len: usize) -> usize {
+    if i + 1 >= len { 0 } else { i + 1 }
+}
+
+/// Cell `j` less `d` (at most `len`) in a table of `len` cells (wrapping).
+#[inline]
+fn back(j: usize, d: usize, len: usize) -> usize {
+    if d <= j { j - d } else { j + len - d }
 }
 
 /// The value whose key matches, probing from `hash`.
 #[inline]
 pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
-    let m = mask(table);
-    let mut i = hash as usize & m;
+    let len = table.len();
+    let mut i = home(hash, len);
     // Bounded by the table length so a (buggy) full table cannot loop forever.
     for _ in 0..table.len() {
         let v = table[i];
@@ -40,39 +85,41 @@ pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) ->
         if is(v) {
             return Some(v);
         }
-        i = (i + 1) & m;
+        i = next(i, len);
     }
     None
 }
 
-/// Add `value` under `hash`. The caller guarantees room (load <= 1/2 by construction).
+/// Add `value` under `hash`. The caller guarantees room (load below 1 by construction).
 pub(crate) fn insert(table: &mut [u32], hash: u32, value: u32) -> bool {
-    let m = mask(table);
-    let mut i = hash as usize & m;
-    for _ in 0..table.len() {
+    let len = table.len();
+    let mut i = home(hash, len);
+    for _ in 0..len {
         if table[i] == EMPTY {
             table[i] = value;
             return true;
         }
-        i = (i + 1) & m;
+        i = next(i, len);
     }
     false
 }
 
 /// Remove `value` (stored under `hash`); `hash_of` gives the hash of any other stored value.
+/// (The engine's indexes are all [`Tagged`]; this plain form is the model its tests check.)
+#[cfg(test)]
 pub(crate) fn remove(
     table: &mut [u32],
     hash: u32,
     value: u32,
     hash_of: impl Fn(u32) -> u32,
 ) -> bool {
-    remove_with(table, hash, value, |v, _, _| hash_of(v) as usize)
+    let len = table.len();
+    remove_with(table, hash, value, |v, _, _| home(hash_of(v), len))
 }
 
-/// [`remove`], where `home_of(v, j, d)` gives the home cell (or any number whose low
-/// bits are it) of the value `v` found at cell `j`, `d` cells after the first cell of
-/// its cluster (the run of full cells it is in): its home is one of the `d + 1` cells up
-/// to `j`. A caller that keeps the low bits of the home in each value can so tell homes
+/// [`remove`], where `home_of(v, j, d)` gives the home cell of the value `v` found at
+/// cell `j`, `d` cells after the first cell of its cluster (the run of full cells it is
+/// in): its home is one of the `d + 1` cells up to `j`. A caller that keeps the low bits of the home in each value can so tell homes
 /// without looking up the values' keys while `d` is small.
 ///
 /// Each caller's `home_of` is its own copy of this code on 64-bit targets (servers: the
@@ -97,17 +144,17 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
     value: u32,
     home_of: &F,
 ) -> bool {
-    let m = mask(table);
-    let mut i = hash as usize & m;
+    let len = table.len();
+    let mut i = home(hash, len);
     let mut found = false;
-    for _ in 0..table.len() {
+    for _ in 0..len {
         match table[i] {
             EMPTY => return false,
             v if v == value => {
                 found = true;
                 break;
             }
-            _ => i = (i + 1) & m,
+            _ => i = next(i, len),
         }
     }
     if !found {
@@ -116,8 +163,8 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
     // The cluster's first cell: entries only ever move back towards their homes, never
     // before them, so every home in the cluster stays at or after it.
     let mut start = i;
-    for _ in 0..table.len() {
-        let before = start.wrapping_sub(1) & m;
+    for _ in 0..len {
+        let before = back(start, 1, len);
         if table[before] == EMPTY {
             break;
         }
@@ -125,12 +172,18 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
     }
     let mut j = i;
     loop {
-        j = (j + 1) & m;
+        j = next(j, len);
         let v = table[j];
         if v == EMPTY {
             break;
         }
-        let k = home_of(v, j, j.wrapping_sub(start) & m) & m;
+        // Cells from the cluster's first to j (wrapping).
+        let into = if j >= start {
+            j - start
+        } else {
+            j + len - start
+        };
+        let k = home_of(v, j, into);
         // The entry at j may stay if its home k lies cyclically in (i, j].
         let stays = if i <= j {
             i < k && k <= j
@@ -147,9 +200,9 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
 }
 
 /// An index of values below a bound (slot numbers, ring positions) keyed by token
-/// digests, whose cells carry more than the value. Each cell holds the value in its low
-/// `bits` bits and, above them, the low `home_bits` bits of the digest's home cell, then
-/// bits of the digest itself ([`Digest::tag`]). So:
+/// digests or principals ([`Key`]), whose cells carry more than the value. Each cell holds
+/// the value in its low `bits` bits and, above them, the low `home_bits` bits of the key's
+/// home cell, then bits of the key's tag. So:
 ///
 /// - a probe passes the cell of another digest without reading the record the value
 ///   names (a cache miss in a big table) but about once in `2^(32 - bits)` (4,096 at a
@@ -167,15 +220,20 @@ pub(crate) struct Tagged {
 }
 
 impl Tagged {
-    /// For values below `bound` (<= 2^26) in a table of `cells_for(bound)` cells.
-    pub(crate) fn of(bound: u32) -> Tagged {
+    /// For values below `bound` (<= 2^26) in a table of `cells` cells (from
+    /// [`cells_for`]). One copy on 32-bit targets: a Cortex-M0 counts bits in software,
+    /// about 100 bytes at each call inlined.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn of(bound: u32, cells: usize) -> Tagged {
         let bits = u32::BITS - bound.leading_zeros();
-        // At most 6, at most what is left above the value (>= 5), and at most the
-        // table's own width, so a home's low bits mean the same wherever a probe wraps.
-        let cells = cells_for(bound).trailing_zeros();
         Tagged {
             bits,
-            home_bits: 6.min(u32::BITS.saturating_sub(bits)).min(cells),
+            // At most 6, at most what is left above the value (>= 5), and at most the
+            // table's own power of two (it is one up to 64 cells, a multiple of 64
+            // above), so a home's low bits mean the same wherever a probe wraps.
+            home_bits: 6
+                .min(u32::BITS.saturating_sub(bits))
+                .min(cells.trailing_zeros()),
         }
     }
 
@@ -184,15 +242,16 @@ impl Tagged {
         (1 << self.home_bits) - 1
     }
 
+    /// The cell for `value` under `k` in a table of `len` cells.
     #[inline]
-    fn cell(self, value: u32, d: &Digest) -> u32 {
+    fn cell(self, value: u32, k: Key, len: usize) -> u32 {
         // `bits + home_bits` <= 32: the first shift is in range, the second may be 32
-        // (no digest bits then).
+        // (no tag bits then).
         value
-            | (d.hash() & self.home_mask())
+            | (home(k.hash, len) as u32 & self.home_mask())
                 .checked_shl(self.bits)
                 .unwrap_or(0)
-            | d.tag().checked_shl(self.bits + self.home_bits).unwrap_or(0)
+            | k.tag.checked_shl(self.bits + self.home_bits).unwrap_or(0)
     }
 
     #[inline]
@@ -200,63 +259,69 @@ impl Tagged {
         cell & ((1 << self.bits) - 1)
     }
 
-    /// The value stored under digest `d` for which `is` holds; `is` is asked only of
-    /// values whose cells carry `d`'s bits.
+    /// The value stored under key `k` for which `is` holds; `is` is asked only of
+    /// values whose cells carry `k`'s bits.
     #[inline]
     pub(crate) fn find(
         self,
         table: &[u32],
-        d: &Digest,
+        k: Key,
         mut is: impl FnMut(u32) -> bool,
     ) -> Option<u32> {
-        let want = self.cell(0, d);
-        find(table, d.hash(), |v| {
+        let want = self.cell(0, k, table.len());
+        find(table, k.hash, |v| {
             (v ^ want) >> self.bits == 0 && is(self.value(v))
         })
         .map(|v| self.value(v))
     }
 
-    /// Store `value` under digest `d` (room guaranteed as for [`insert`]).
-    pub(crate) fn insert(self, table: &mut [u32], value: u32, d: &Digest) -> bool {
-        insert(table, d.hash(), self.cell(value, d))
+    /// Store `value` under key `k` (room guaranteed as for [`insert`]).
+    pub(crate) fn insert(self, table: &mut [u32], value: u32, k: Key) -> bool {
+        insert(table, k.hash, self.cell(value, k, table.len()))
     }
 
-    /// Remove `value`, stored under digest `d`; `hash_of` gives the digest hash of the
-    /// record another value names, asked only 64 or more cells into a cluster.
+    /// Remove `value`, stored under key `k`; `hash_of` gives the key hash of the record
+    /// another value names, asked only 64 or more cells into a cluster.
     pub(crate) fn remove(
         self,
         table: &mut [u32],
         value: u32,
-        d: &Digest,
+        k: Key,
         hash_of: impl Fn(u32) -> u32,
     ) -> bool {
+        let len = table.len();
         let hm = self.home_mask() as usize;
-        remove_with(table, d.hash(), self.cell(value, d), |v, j, into| {
+        remove_with(table, k.hash, self.cell(value, k, len), |v, j, into| {
             if into <= hm {
                 // The home is one of the `into + 1 <= 2^home_bits` cells up to `j`: the
-                // one whose low bits the cell keeps.
+                // one whose low bits the cell keeps (the table is a multiple of
+                // 2^home_bits cells, so wrapping keeps them).
                 let low = (v >> self.bits) as usize & hm;
-                j.wrapping_sub(j.wrapping_sub(low) & hm)
+                back(j, j.wrapping_sub(low) & hm, len)
             } else {
-                hash_of(self.value(v)) as usize
+                home(hash_of(self.value(v)), len)
             }
         })
     }
 
-    /// Read the cells a removal of digest `d` reads (its home to the next empty cell,
-    /// at most 8), for a caller reading ahead so cache misses overlap; the result only
-    /// feeds `black_box`.
-    pub(crate) fn warm(self, table: &[u32], d: &Digest) -> u32 {
-        let m = table.len().wrapping_sub(1);
-        let mut j = d.hash() as usize & m;
+    /// Read the cells a removal of key `k` reads (its home to the next empty cell on
+    /// either side, at most 8 each way: the shift reads forward, the search for the
+    /// cluster's first cell backward), for a caller reading ahead so cache misses
+    /// overlap; the result only feeds `black_box`.
+    pub(crate) fn warm(self, table: &[u32], k: Key) -> u32 {
+        let len = table.len();
+        let h = home(k.hash, len);
         let mut acc = 0;
-        for _ in 0..8 {
-            let Some(&v) = table.get(j) else { break };
-            if v == EMPTY {
-                break;
+        for step in [next as fn(usize, usize) -> usize, |j, len| back(j, 1, len)] {
+            let mut j = h;
+            for _ in 0..8 {
+                let Some(&v) = table.get(j) else { break };
+                if v == EMPTY {
+                    break;
+                }
+                acc ^= v;
+                j = step(j, len);
             }
-            acc ^= v;
-            j = (j + 1) & m;
         }
         acc
     }
@@ -271,17 +336,42 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(cells_for(0), 8);
-        assert_eq!(cells_for(4), 8);
-        assert_eq!(cells_for(5), 16);
-        assert_eq!(cells_for(1000), 2048);
+        let third = 12;
+        assert_eq!(cells_for(0, third), 8);
+        assert_eq!(cells_for(5, third), 8);
+        assert_eq!(cells_for(6, third), 16);
+        assert_eq!(cells_for(8, third), 16);
+        assert_eq!(cells_for(42, third), 64);
+        assert_eq!(cells_for(43, third), 128);
+        assert_eq!(cells_for(1000, third), 1536);
+        assert_eq!(cells_for(1_001_000, TOKENS), 1_626_688);
+        assert_eq!(cells_for(1_001_000, PRINCIPALS), 1_251_264);
+        assert_eq!(cells_for(8, TOKENS), 16);
+        assert_eq!(cells_for(8, PRINCIPALS), 16);
+        assert_eq!(cells_for(16, TOMBSTONES), 32);
+        // At least `eighths` / 8 cells per entry, and a multiple of 64 cells above 64.
+        for eighths in [TOKENS, PRINCIPALS, TOMBSTONES, third] {
+            for n in [0u32, 1, 7, 9, 100, 999, 65_535, 1 << 20, 1 << 26] {
+                let c = cells_for(n, eighths);
+                assert!(n as usize * eighths <= c * 8, "{n}");
+                assert!(c <= 64 || c.is_multiple_of(64), "{n}");
+            }
+        }
     }
 
     #[test]
     fn matches_a_hashmap_under_churn_with_colliding_hashes() {
-        // Hashes deliberately crowd a few homes to exercise wrap-around and shifting.
-        let hash_of = |v: u32| (v.wrapping_mul(2_654_435_761) >> 29) ^ (v % 3);
-        let mut table = vec![EMPTY; cells_for(32)];
+        // A power of two and a multiple of 64 that is not one.
+        for cells in [cells_for(32, 12), 192] {
+            churn(cells);
+        }
+    }
+
+    fn churn(cells: usize) {
+        // Hashes deliberately crowd eight homes, one near the end of the table, to
+        // exercise wrap-around and shifting (the top three bits pick the home).
+        let hash_of = |v: u32| ((v.wrapping_mul(2_654_435_761) >> 29) ^ (v % 3)) << 29;
+        let mut table = vec![EMPTY; cells];
         let mut model: HashMap<u32, ()> = HashMap::new();
         let mut x = 0x1234_5678u32;
         // Fewer rounds under miri (interpreted), enough to wrap and shift many times.

@@ -93,7 +93,7 @@ pub use event::{Event, EventKind};
 pub use idgen::IdGen;
 pub use pool::{BLOCK as POOL_BLOCK, Chunks};
 pub use request::{Request, SetCookie};
-pub use slot::Slot;
+pub use slot::{Addresses, Slot};
 pub use storage::{Layout, Parts, SliceStorage, Storage};
 pub use store::Store;
 #[doc(hidden)]

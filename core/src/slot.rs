@@ -23,12 +23,21 @@ pub(crate) const STATE_AUTH: u8 = 2;
 /// second chance; `engine/capacity.rs`).
 pub(crate) const REFERENCED: u8 = 1;
 
+/// The distinct client addresses (short digests, 0 = none yet) one session was seen
+/// from, for the too-many-addresses alarm: beside the slots, in their own region
+/// ([`crate::Parts::addresses`]), which only a config that raises the alarm has.
+pub type Addresses = [u16; 4];
+
 /// Storage for one session. Plain data: all-zero bytes are a valid (free) slot, so a C
 /// caller may hand the engine zeroed memory.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Slot {
     pub(crate) digest: Digest,
-    pub(crate) created: u64,
+    /// When the session (or its login) began, in ms after the engine's time origin (the
+    /// engine keeps the origin, a `u64`, and moves it forward before an offset would pass
+    /// `u32::MAX`: `engine/sessions.rs`, `State::offset_of`). Exact to the millisecond as
+    /// ever; only where the record counts from changes.
+    pub(crate) created: u32,
     /// `last_seen - created`; fits because a session never outlives its absolute timeout (u32 ms).
     pub(crate) seen_offset: u32,
     pub(crate) idle_ms: u32,
@@ -40,16 +49,15 @@ pub struct Slot {
     pub(crate) payload_head: u32,
     pub(crate) payload_len: u32,
     pub(crate) principal_head: u32,
-    pub(crate) principal_hash: u32,
     pub(crate) prev: u32,
     pub(crate) next: u32,
     /// Keyed digests of the client's address and user agent (0 = not known yet).
     pub(crate) ip: u32,
     pub(crate) ua: u32,
-    /// Distinct addresses seen (short digests), for the too-many-addresses alarm.
-    pub(crate) addrs: [u16; 4],
     pub(crate) state: u8,
     pub(crate) principal_len: u8,
+    /// Distinct addresses seen (saturating), for the too-many-addresses alarm; the
+    /// first four are in the slot's [`Addresses`].
     pub(crate) addr_count: u8,
     /// [`REFERENCED`], and the ALERTED bit (too-many-addresses alarm raised;
     /// `engine/client.rs`).
@@ -69,38 +77,45 @@ impl Slot {
         payload_head: NIL,
         payload_len: 0,
         principal_head: NIL,
-        principal_hash: 0,
         prev: NIL,
         next: NIL,
         ip: 0,
         ua: 0,
-        addrs: [0; 4],
         state: STATE_FREE,
         principal_len: 0,
         addr_count: 0,
         flags: 0,
     };
 
+    /// When the session (or its login) began, for the engine whose time origin is
+    /// `origin`.
     #[inline]
-    pub(crate) fn last_seen(&self) -> u64 {
-        self.created.saturating_add(u64::from(self.seen_offset))
+    pub(crate) fn created_ms(&self, origin: u64) -> u64 {
+        origin.saturating_add(u64::from(self.created))
+    }
+
+    /// Its last use (`origin` as for [`Slot::created_ms`]).
+    #[inline]
+    pub(crate) fn last_seen_ms(&self, origin: u64) -> u64 {
+        self.created_ms(origin)
+            .saturating_add(u64::from(self.seen_offset))
     }
 
     /// The record's times, for the rules ([`crate::rules`]).
     #[inline]
-    pub(crate) fn times(&self) -> Times {
+    pub(crate) fn times(&self, origin: u64) -> Times {
         Times {
-            created_ms: self.created,
-            last_seen_ms: self.last_seen(),
+            created_ms: self.created_ms(origin),
+            last_seen_ms: self.last_seen_ms(origin),
             idle_ms: self.idle_ms,
             absolute_ms: self.absolute_ms,
         }
     }
 
-    /// The moment the session dies: it is live while `now < deadline()`.
+    /// The moment the session dies: it is live while `now < deadline(origin)`.
     #[inline]
-    pub(crate) fn deadline(&self) -> u64 {
-        self.times().deadline()
+    pub(crate) fn deadline(&self, origin: u64) -> u64 {
+        self.times(origin).deadline()
     }
 
     #[inline]

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::event::Event;
 use crate::index;
 use crate::pool;
-use crate::slot::Slot;
+use crate::slot::{Addresses, Slot};
 use crate::tombstone::Tombstone;
 use crate::wheel::{Link, Wheel};
 
@@ -24,6 +24,9 @@ use crate::wheel::{Link, Wheel};
 pub struct Layout {
     /// Session records.
     pub slots: usize,
+    /// Address sets ([`Addresses`]), one per slot when the config counts addresses
+    /// (`max_addresses > 0`), else none: only that alarm reads them.
+    pub addresses: usize,
     /// Token index cells (`u32`).
     pub index: usize,
     /// Principal index cells (`u32`).
@@ -48,12 +51,17 @@ impl Layout {
         let tombstones = config.tombstone_count().min(crate::config::MAX_CAPACITY);
         Layout {
             slots: capacity as usize,
-            index: index::cells_for(capacity),
-            principals: index::cells_for(capacity),
+            addresses: if config.max_addresses > 0 {
+                capacity as usize
+            } else {
+                0
+            },
+            index: index::cells_for(capacity, index::TOKENS),
+            principals: index::cells_for(capacity, index::PRINCIPALS),
             links: Wheel::links_len(capacity as usize),
             pool_blocks: pool::blocks_for(config.pool_bytes as usize),
             tombstones: tombstones as usize,
-            tombstone_index: index::cells_for(tombstones),
+            tombstone_index: index::cells_for(tombstones, index::TOMBSTONES),
             events: config.events.min(crate::config::MAX_CAPACITY) as usize,
         }
     }
@@ -62,6 +70,7 @@ impl Layout {
     pub fn bytes(&self) -> usize {
         use core::mem::size_of;
         self.slots * size_of::<Slot>()
+            + self.addresses * size_of::<Addresses>()
             + (self.index + self.principals + self.tombstone_index + self.pool_blocks) * 4
             + self.links * size_of::<Link>()
             + self.pool_blocks * pool::BLOCK
@@ -79,6 +88,8 @@ impl Layout {
 pub struct Parts<'a> {
     /// Session records.
     pub slots: &'a mut [Slot],
+    /// Address sets (empty unless the config counts addresses).
+    pub addresses: &'a mut [Addresses],
     /// Token index.
     pub index: &'a mut [u32],
     /// Principal index.
@@ -101,6 +112,7 @@ impl Parts<'_> {
     /// True when every region has exactly the layout's size.
     pub fn matches(&self, l: &Layout) -> bool {
         self.slots.len() == l.slots
+            && self.addresses.len() == l.addresses
             && self.index.len() == l.index
             && self.principals.len() == l.principals
             && self.links.len() == l.links
@@ -132,12 +144,13 @@ impl<'a> SliceStorage<'a> {
 
 impl Storage for SliceStorage<'_> {
     // Not inlined: the engine borrows the regions at every call, and each inlined copy
-    // of these nine slices is about 70 bytes of code (a Cortex-M firmware's .text was
+    // of these ten slices is about 70 bytes of code (a Cortex-M firmware's .text was
     // 1 KiB larger); one call costs a few nanoseconds.
     #[inline(never)]
     fn parts(&mut self) -> Parts<'_> {
         Parts {
             slots: self.parts.slots,
+            addresses: self.parts.addresses,
             index: self.parts.index,
             principals: self.parts.principals,
             links: self.parts.links,
@@ -163,6 +176,7 @@ mod heap {
     /// Storage allocated once, at construction, sized by the config.
     pub struct HeapStorage {
         slots: Box<[Slot]>,
+        addresses: Box<[Addresses]>,
         index: Box<[u32]>,
         principals: Box<[u32]>,
         links: Box<[Link]>,
@@ -187,6 +201,7 @@ mod heap {
         pub fn new(layout: &Layout) -> Result<HeapStorage, Error> {
             Ok(HeapStorage {
                 slots: region(layout.slots, Slot::EMPTY)?,
+                addresses: region(layout.addresses, [0; 4])?,
                 index: region(layout.index, 0)?,
                 principals: region(layout.principals, 0)?,
                 links: region(layout.links, Link::UNLINKED)?,
@@ -203,6 +218,7 @@ mod heap {
         fn parts(&mut self) -> Parts<'_> {
             Parts {
                 slots: &mut self.slots,
+                addresses: &mut self.addresses,
                 index: &mut self.index,
                 principals: &mut self.principals,
                 links: &mut self.links,

@@ -365,6 +365,16 @@ impl Digest {
         u32::from_le_bytes([self.0[4], self.0[5], self.0[6], self.0[7]])
     }
 
+    /// [`Digest::hash`] and [`Digest::tag`]: what the token and tombstone indexes file a
+    /// digest under.
+    #[inline]
+    pub(crate) fn key(&self) -> crate::index::Key {
+        crate::index::Key {
+            hash: self.hash(),
+            tag: self.tag(),
+        }
+    }
+
     /// Constant-time equality.
     pub(crate) fn ct_eq(&self, other: &Digest) -> bool {
         // One 128-bit XOR and one constant-time test instead of 16 byte-wise ones.

@@ -12,6 +12,7 @@
 //! but only a logged-in user can add to the kept ring, one login or logout at a time, so
 //! no anonymous flood erases the memory of a logged-out or rotated-out token.
 
+use crate::config::MAX_CAPACITY;
 use crate::error::{Expiry, Invalid};
 use crate::event::ring_add;
 use crate::index;
@@ -58,11 +59,16 @@ impl Death {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tombstone {
     pub(crate) digest: Digest,
-    /// For `RotatedOut`: the session the token was rotated into.
-    pub(crate) target_slot: u32,
+    /// For `RotatedOut`: the slot of the session the token was rotated into (below
+    /// [`MAX_CAPACITY`], 26 bits), and above it the [`Death`] (`death << SLOT_BITS`): one
+    /// word, so an entry is 24 bytes, not 28.
+    pub(crate) target: u32,
     pub(crate) target_generation: u32,
-    pub(crate) death: u8,
 }
+
+/// Bits of [`Tombstone::target`] that hold the slot.
+const SLOT_BITS: u32 = MAX_CAPACITY.trailing_zeros();
+const _: () = assert!(MAX_CAPACITY.is_power_of_two() && SLOT_BITS <= 26);
 
 impl Tombstone {
     /// Overwrite the entry with zeros the compiler cannot leave out.
@@ -74,10 +80,19 @@ impl Tombstone {
     /// An empty entry.
     pub const EMPTY: Tombstone = Tombstone {
         digest: Digest([0; 16]),
-        target_slot: 0,
+        target: 0,
         target_generation: 0,
-        death: 0,
     };
+
+    /// For `RotatedOut`: the slot of the session the token was rotated into.
+    pub(crate) fn target_slot(&self) -> u32 {
+        self.target & (MAX_CAPACITY - 1)
+    }
+
+    /// How the token's session ended, as stored (`Death as u8`).
+    pub(crate) fn death(&self) -> u8 {
+        (self.target >> SLOT_BITS) as u8
+    }
 }
 
 /// What a tombstone says about a token.
@@ -159,7 +174,8 @@ impl Tombstones {
         let pos = if self.len[r] == cap {
             let pos = base + self.head[r];
             let old = ring[pos as usize].digest;
-            index::Tagged::of(total).remove(table, pos, &old, |p| ring[p as usize].digest.hash());
+            index::Tagged::of(total, table.len())
+                .remove(table, pos, old.key(), |p| ring[p as usize].digest.hash());
             self.head[r] = ring_add(self.head[r], 1, cap);
             pos
         } else {
@@ -168,18 +184,19 @@ impl Tombstones {
         };
         ring[pos as usize] = Tombstone {
             digest,
-            target_slot: target.0,
+            target: (target.0 & (MAX_CAPACITY - 1)) | (death as u32) << SLOT_BITS,
             target_generation: target.1,
-            death: death as u8,
         };
-        index::Tagged::of(total).insert(table, pos, &digest);
+        index::Tagged::of(total, table.len()).insert(table, pos, digest.key());
     }
 
     /// Read the cells an insert of `digest` will probe (for a sweep reading ahead, see
     /// `engine/sessions.rs`); the result only feeds `black_box`.
     pub(crate) fn warm_insert(table: &[u32], digest: &Digest) -> u32 {
-        let m = table.len().wrapping_sub(1);
-        table.get(digest.hash() as usize & m).copied().unwrap_or(0)
+        table
+            .get(index::home(digest.hash(), table.len()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Read what the `ahead`-th next insert into ring `keep` will read to forget that
@@ -202,7 +219,7 @@ impl Tombstones {
         let Some(old) = ring.get(pos as usize) else {
             return 0;
         };
-        index::Tagged::of(total).warm(table, &old.digest) ^ old.target_slot
+        index::Tagged::of(total, table.len()).warm(table, old.digest.key()) ^ old.target
     }
 
     /// One ring's entries, oldest first (what a snapshot carries, in the order a restore
@@ -221,12 +238,14 @@ impl Tombstones {
     }
 
     pub(crate) fn find(ring: &[Tombstone], table: &[u32], digest: &Digest) -> Option<Found> {
-        let pos = index::Tagged::of(ring.len() as u32)
-            .find(table, digest, |p| ring[p as usize].digest.ct_eq(digest))?;
+        let pos =
+            index::Tagged::of(ring.len() as u32, table.len()).find(table, digest.key(), |p| {
+                ring[p as usize].digest.ct_eq(digest)
+            })?;
         let t = &ring[pos as usize];
         Some(Found {
-            death: Death::from_u8(t.death)?,
-            target_slot: t.target_slot,
+            death: Death::from_u8(t.death())?,
+            target_slot: t.target_slot(),
             target_generation: t.target_generation,
         })
     }
@@ -242,7 +261,7 @@ mod tests {
     fn oldest_is_forgotten_first() {
         // Three kept entries, one churn entry.
         let mut ring = vec![Tombstone::EMPTY; 4];
-        let mut table = vec![index::EMPTY; index::cells_for(4)];
+        let mut table = vec![index::EMPTY; index::cells_for(4, index::TOMBSTONES)];
         let mut t = Tombstones::new();
         let d = |n: u8| Digest::of(&[n; 32]);
         for n in 0..5u8 {
@@ -271,7 +290,7 @@ mod tests {
         // The churn ring's share of 5000 entries.
         let cap = 1250;
         let mut ring = vec![Tombstone::EMPTY; 4 * cap];
-        let mut table = vec![index::EMPTY; index::cells_for(4 * cap as u32)];
+        let mut table = vec![index::EMPTY; index::cells_for(4 * cap as u32, index::TOMBSTONES)];
         let mut t = Tombstones::new();
         let d = |n: u32| {
             Digest::of(&[n.to_le_bytes(), n.wrapping_mul(0x9e37_79b9).to_le_bytes()].concat())
@@ -303,7 +322,7 @@ mod tests {
     #[test]
     fn a_churn_flood_never_pushes_out_kept_tombstones() {
         let mut ring = vec![Tombstone::EMPTY; 16];
-        let mut table = vec![index::EMPTY; index::cells_for(16)];
+        let mut table = vec![index::EMPTY; index::cells_for(16, index::TOMBSTONES)];
         let mut t = Tombstones::new();
         let d = |n: u32| Digest::of(&n.to_le_bytes());
         for n in 0..12 {

@@ -30,6 +30,8 @@ fn config() -> Config {
 
 struct Regions {
     slots: [Slot; SLOTS],
+    /// The config counts no addresses (`max_addresses` 0): no address sets.
+    addresses: [sessile::Addresses; 0],
     index: [u32; CELLS],
     principals: [u32; CELLS],
     links: [Link; LINKS],
@@ -45,6 +47,7 @@ impl Regions {
         // Zeroed / default contents: the engine initialises every region itself.
         Regions {
             slots: [Slot::default(); SLOTS],
+            addresses: [],
             index: [0; CELLS],
             principals: [0; CELLS],
             links: [Link::UNLINKED; LINKS],
@@ -59,6 +62,7 @@ impl Regions {
     fn parts(&mut self) -> Parts<'_> {
         Parts {
             slots: &mut self.slots,
+            addresses: &mut self.addresses,
             index: &mut self.index,
             principals: &mut self.principals,
             links: &mut self.links,
@@ -77,6 +81,7 @@ fn layout_of_the_config_matches_the_arrays() {
     assert_eq!(
         (
             l.slots,
+            l.addresses,
             l.index,
             l.principals,
             l.links,
@@ -86,7 +91,7 @@ fn layout_of_the_config_matches_the_arrays() {
             l.events
         ),
         (
-            SLOTS, CELLS, CELLS, LINKS, BLOCKS, TOMBS, TOMB_CELLS, EVENTS
+            SLOTS, 0, CELLS, CELLS, LINKS, BLOCKS, TOMBS, TOMB_CELLS, EVENTS
         )
     );
 }

@@ -51,9 +51,10 @@ echo "| --- | ---: | --- | --- |"
 echo "| slot $per_slot + wheel link $link + token index $per_index + principal index $per_principal | $per_session |" \
 	"at most 64 B (capacities under 65,536) | $(verdict "$per_session" 64) |"
 echo
-echo "Index cells are twice the capacity rounded up to a power of two: between 2 and 4 cells"
-echo "(8 to 16 bytes) per session and index, so $per_session B at a power-of-two capacity and up"
-echo "to $((per_slot + link + 16 + 16)) B just above one."
+echo "Index cells: 13/8 of the capacity for tokens, 10/8 for principals, at least 8, rounded up to a"
+echo "power of two up to 64 cells and to a multiple of 64 above: both indexes together 16 bytes per"
+echo "session here, at most 19.7 (capacity 13) from capacity 6 up, 11.5 at 65,535; so $per_session B"
+echo "here and at most $((per_slot + link + 20)) B at any capacity from 6 up."
 echo
 echo "Not per session: wheel list heads $heads B (fixed); sized by their own settings: tombstones $(region "$m4" TOMBS) B" \
 	"+ index $(region "$m4" TOMB_INDEX) B; event ring $(region "$m4" EVENT_RING) B;" \

@@ -66,18 +66,21 @@ impl State {
         let s = &mut p.slots[i as usize];
         if let Some(d) = ip {
             s.ip = d;
-            let short = d as u16;
-            let known = usize::from(s.addr_count).min(s.addrs.len());
-            if !s.addrs[..known].contains(&short) {
-                if known < s.addrs.len() {
-                    s.addrs[known] = short;
+            // Only a config that counts addresses has the address sets.
+            if let Some(seen) = p.addresses.get_mut(i as usize) {
+                let short = d as u16;
+                let known = usize::from(s.addr_count).min(seen.len());
+                if !seen[..known].contains(&short) {
+                    if known < seen.len() {
+                        seen[known] = short;
+                    }
+                    s.addr_count = s.addr_count.saturating_add(1);
                 }
-                s.addr_count = s.addr_count.saturating_add(1);
-            }
-            if rules::too_many_addresses(max, s.addr_count) && s.flags & ALERTED == 0 {
-                s.flags |= ALERTED;
-                let s = *s;
-                self.emit(&s, i, EventKind::TooManyAddresses, now, p.events);
+                if rules::too_many_addresses(max, s.addr_count) && s.flags & ALERTED == 0 {
+                    s.flags |= ALERTED;
+                    let s = *s;
+                    self.emit(&s, i, EventKind::TooManyAddresses, now, p.events);
+                }
             }
         }
         if let Some(d) = ua {

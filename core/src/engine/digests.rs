@@ -7,6 +7,7 @@ use zeroize::Zeroize;
 
 use super::State;
 use crate::idgen::IdGen;
+use crate::index::Key;
 
 /// Domain bytes, one per use, so a digest made for one use never stands for another.
 const TAG: u8 = 0;
@@ -200,9 +201,15 @@ impl State {
         (siphash(self.key, USER_AGENT, bytes) as u32).max(1)
     }
 
-    /// The principal index's hash of a principal.
-    pub(super) fn principal_hash(&self, principal: &[u8]) -> u32 {
-        siphash(self.key, PRINCIPAL, principal) as u32
+    /// The principal index's key of a principal: where its cell is (`hash`) and the bits
+    /// the cell keeps so a probe passes other principals' cells without reading their
+    /// slots and pool bytes (`tag`).
+    pub(super) fn principal_key(&self, principal: &[u8]) -> Key {
+        let h = siphash(self.key, PRINCIPAL, principal);
+        Key {
+            hash: h as u32,
+            tag: (h >> 32) as u32,
+        }
     }
 }
 

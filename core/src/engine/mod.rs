@@ -13,6 +13,12 @@
 //! - `capacity.rs`: the free list, and making room when the table is full;
 //! - `digests.rs`: the keyed digests (event tags, client and principal hashes);
 //! - `snapshot.rs`: snapshot and restore of the whole table (feature `snapshot`).
+//!
+//! A slot keeps when its session began as a `u32` of ms after the engine's time origin
+//! (`State::origin`). About once in 49.7 days of engine time a create or a login finds
+//! its start too far from it and moves it (`State::rebase`): it sweeps first (the sessions
+//! past their deadline end then, with their events, as in a sweep the caller asks for)
+//! and makes one pass over the slots. Every time stays exact to the millisecond.
 
 mod capacity;
 mod client;
@@ -71,10 +77,15 @@ struct State {
     key: (u64, u64),
     /// How the token index packs its cells (`sessions.rs`).
     tokens: sessions::Tokens,
+    /// How the principal index packs its cells (`principals.rs`).
+    principals: index::Tagged,
     /// How far the engine's time runs ahead of the caller's `now` ([`State::at`]): 0,
     /// unless a restored snapshot holds sessions that began before the caller's clock's
     /// zero (a process's monotonic clock starts near 0).
     base: u64,
+    /// The engine time the slots' times count from (`Slot::created` is a `u32` offset
+    /// from it); moved forward by `State::offset_of` before an offset would overflow.
+    origin: u64,
     wheel: Wheel,
     pool: Pool,
     ring: Ring,
@@ -92,6 +103,10 @@ struct State {
 }
 
 /// The session engine.
+///
+/// Besides [`Store::sweep`], it sweeps by itself when the payload pool has no room for a
+/// write, and about once in 49.7 days of engine time, when a create or a login moves the
+/// origin its records count time from (then also one pass over the slots).
 ///
 /// ```
 /// use sessile::{Client, Config, Engine, Invalid, Store};
@@ -135,6 +150,10 @@ impl<S: Storage> Engine<S> {
         let key = digests::new_key(&mut rng);
         let stats = fresh_stats(&config);
         let tokens = sessions::Tokens::of(config.capacity);
+        let principals = index::Tagged::of(
+            config.capacity,
+            index::cells_for(config.capacity, index::PRINCIPALS),
+        );
         Ok(Engine {
             st: State {
                 config,
@@ -142,7 +161,9 @@ impl<S: Storage> Engine<S> {
                 guard: None,
                 key,
                 tokens,
+                principals,
                 base: 0,
+                origin: 0,
                 wheel,
                 pool,
                 ring: Ring::new(),
@@ -402,6 +423,9 @@ impl<S: Storage> Drop for Engine<S> {
             *s = Slot::EMPTY;
             s.digest.0.zeroize();
         }
+        for a in p.addresses.iter_mut() {
+            a.zeroize();
+        }
         for t in p.tombstones.iter_mut() {
             t.wipe();
         }
@@ -413,6 +437,7 @@ impl<S: Storage> Drop for Engine<S> {
 /// pool wiped, tombstones wiped), and the wheel and pool bookkeeping over it.
 fn fresh(config: &Config, p: &mut crate::storage::Parts<'_>) -> Result<(Wheel, Pool), Error> {
     capacity::all_free(p.slots);
+    p.addresses.fill([0; 4]);
     p.index.fill(index::EMPTY);
     p.principals.fill(index::EMPTY);
     p.tombstone_index.fill(index::EMPTY);
@@ -450,6 +475,7 @@ impl State {
         self.lru_head = NIL;
         self.free_head = 0;
         self.base = 0;
+        self.origin = 0;
         self.clock = 0;
         self.pressure = 0;
         self.stats = fresh_stats(&self.config);

@@ -7,7 +7,7 @@ use super::sessions::expiry_of;
 use super::{Principal, Session, State};
 use crate::config::MAX_PRINCIPAL;
 use crate::error::Error;
-use crate::index;
+use crate::index::{self, Key};
 use crate::pool::Chunks;
 use crate::rules::{self, LoginRoom};
 use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, Slot};
@@ -37,7 +37,7 @@ impl Iterator for SessionsOf<'_> {
             let i = self.cur;
             let n = self.slots[i as usize].next;
             self.cur = if n == self.head { NIL } else { n };
-            if self.slots[i as usize].deadline() > self.now {
+            if self.slots[i as usize].deadline(self.st.origin) > self.now {
                 return Some(self.st.info_from(self.slots, self.pool, self.pool_next, i));
             }
         }
@@ -72,14 +72,26 @@ fn principal_matches(pool: &[u8], pool_next: &[u32], s: &Slot, principal: &[u8])
 }
 
 impl State {
-    /// The principal's index cell and list head.
-    pub(super) fn principal_cell(&self, p: &Parts<'_>, principal: &[u8]) -> Option<(u32, u32)> {
-        let h = self.principal_hash(principal);
-        let head = index::find(p.principals, h, |v| {
-            let s = &p.slots[v as usize];
-            s.principal_hash == h && principal_matches(p.pool, p.pool_next, s, principal)
+    /// How the principal index packs its cells: slot numbers, tagged with their
+    /// principal's key ([`index::Tagged`]), so the slot need not keep the key.
+    fn principals(&self) -> index::Tagged {
+        self.principals
+    }
+
+    /// The principal's index key and list head.
+    pub(super) fn principal_cell(&self, p: &Parts<'_>, principal: &[u8]) -> Option<(Key, u32)> {
+        let k = self.principal_key(principal);
+        let head = self.principals().find(p.principals, k, |v| {
+            principal_matches(p.pool, p.pool_next, &p.slots[v as usize], principal)
         })?;
-        Some((h, head))
+        Some((k, head))
+    }
+
+    /// The principal index's hash of the principal bound to slot `v` (asked by a removal
+    /// deep in a cluster only, see [`index::Tagged::remove`]).
+    fn principal_hash_of(&self, slots: &[Slot], pool: &[u8], pool_next: &[u32], v: u32) -> u32 {
+        let pr = read_principal(pool, pool_next, &slots[v as usize]);
+        self.principal_key(pr.as_bytes()).hash
     }
 
     /// End every session of `principal`; how many were live (see
@@ -130,11 +142,8 @@ impl State {
         principal: &[u8],
         now: u64,
     ) -> Result<(), Error> {
-        let ph = self.principal_hash(principal);
         let s = p.slots[i as usize];
-        let same = s.state == STATE_AUTH
-            && s.principal_hash == ph
-            && principal_matches(p.pool, p.pool_next, &s, principal);
+        let same = s.state == STATE_AUTH && principal_matches(p.pool, p.pool_next, &s, principal);
         if same {
             return Ok(());
         }
@@ -173,7 +182,6 @@ impl State {
         }
         let s = &mut p.slots[i as usize];
         s.state = STATE_AUTH;
-        s.principal_hash = ph;
         s.principal_len = principal.len() as u8;
         self.attach_principal(p, i);
         if was_anon {
@@ -201,7 +209,7 @@ impl State {
         while let Some((_, head)) = self.principal_cell(p, principal) {
             let mut i = head;
             let lapsed = loop {
-                if p.slots[i as usize].deadline() <= now {
+                if p.slots[i as usize].deadline(self.origin) <= now {
                     break Some(i);
                 }
                 i = p.slots[i as usize].next;
@@ -210,7 +218,7 @@ impl State {
                 }
             };
             let Some(i) = lapsed else { return };
-            let death = expiry_of(&p.slots[i as usize]);
+            let death = expiry_of(&p.slots[i as usize], self.origin);
             self.destroy(p, i, death, now);
         }
     }
@@ -223,7 +231,8 @@ impl State {
         let mut best = head;
         let mut i = p.slots[head as usize].next;
         while i != head {
-            if p.slots[i as usize].last_seen() < p.slots[best as usize].last_seen() {
+            let o = self.origin;
+            if p.slots[i as usize].last_seen_ms(o) < p.slots[best as usize].last_seen_ms(o) {
                 best = i;
             }
             i = p.slots[i as usize].next;
@@ -243,7 +252,8 @@ impl State {
             None => {
                 let mut h = NIL;
                 slot::push_back(p.slots, &mut h, i);
-                index::insert(p.principals, s.principal_hash, i);
+                let k = self.principal_key(principal.as_bytes());
+                self.principals().insert(p.principals, i, k);
             }
         }
     }
@@ -259,16 +269,18 @@ impl State {
             STATE_ANON => slot::unlink(p.slots, &mut self.lru_head, i),
             STATE_AUTH => {
                 let principal = self.principal_bytes(p, &s);
-                let Some((h, head)) = self.principal_cell(p, principal.as_bytes()) else {
+                let Some((k, head)) = self.principal_cell(p, principal.as_bytes()) else {
                     return;
                 };
                 let mut new_head = head;
                 slot::unlink(p.slots, &mut new_head, i);
                 if new_head != head {
-                    let slots = &*p.slots;
-                    index::remove(p.principals, h, head, |v| slots[v as usize].principal_hash);
+                    let (slots, pool, pool_next) = (&*p.slots, &*p.pool, &*p.pool_next);
+                    self.principals().remove(p.principals, head, k, |v| {
+                        self.principal_hash_of(slots, pool, pool_next, v)
+                    });
                     if new_head != NIL {
-                        index::insert(p.principals, h, new_head);
+                        self.principals().insert(p.principals, new_head, k);
                     }
                 }
             }

@@ -26,8 +26,8 @@ const SWEEP_BATCH: usize = if cfg!(target_pointer_width = "64") {
 };
 
 /// Which deadline ended a session whose deadline has passed.
-pub(super) fn expiry_of(s: &Slot) -> Death {
-    match rules::expiry(&s.times()) {
+pub(super) fn expiry_of(s: &Slot, origin: u64) -> Death {
+    match rules::expiry(&s.times(origin)) {
         Expiry::Absolute => Death::ExpiredAbsolute,
         Expiry::Idle => Death::ExpiredIdle,
     }
@@ -40,36 +40,42 @@ pub(super) struct Tokens(index::Tagged);
 
 impl Tokens {
     pub(super) fn of(capacity: u32) -> Tokens {
-        Tokens(index::Tagged::of(capacity))
+        Tokens(index::Tagged::of(
+            capacity,
+            index::cells_for(capacity, index::TOKENS),
+        ))
     }
 
     /// The slot whose token digest is `d`.
     #[inline]
     pub(super) fn find(self, index: &[u32], slots: &[Slot], d: &Digest) -> Option<u32> {
-        self.0.find(index, d, |v| slots[v as usize].digest.ct_eq(d))
+        self.0
+            .find(index, d.key(), |v| slots[v as usize].digest.ct_eq(d))
     }
 
     /// Index slot `i` under its digest `d`.
     pub(super) fn insert(self, index: &mut [u32], i: u32, d: &Digest) {
-        self.0.insert(index, i, d);
+        self.0.insert(index, i, d.key());
     }
 
     /// Read the home cell of digest `d` (see [`Tokens::warm`]).
     fn home(self, index: &[u32], d: &Digest) -> u32 {
-        let m = index.len().wrapping_sub(1);
-        index.get(d.hash() as usize & m).copied().unwrap_or(0)
+        index
+            .get(index::home(d.hash(), index.len()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Read what taking the slot whose digest is `d` out of the index will read (for
     /// [`State::sweep`]'s read-ahead).
     fn warm(self, index: &[u32], d: &Digest) -> u32 {
-        self.0.warm(index, d)
+        self.0.warm(index, d.key())
     }
 
     /// Take slot `i`, whose digest is `d`, out of the index.
     pub(super) fn remove(self, index: &mut [u32], slots: &[Slot], i: u32, d: &Digest) {
         self.0
-            .remove(index, i, d, |v| slots[v as usize].digest.hash());
+            .remove(index, i, d.key(), |v| slots[v as usize].digest.hash());
     }
 }
 
@@ -85,8 +91,8 @@ impl State {
     /// swept (it was not live any more); true when it was revoked.
     pub(super) fn end_live(&mut self, p: &mut Parts<'_>, i: u32, now: u64) -> bool {
         let s = &p.slots[i as usize];
-        if s.deadline() <= now {
-            let death = expiry_of(s);
+        if s.deadline(self.origin) <= now {
+            let death = expiry_of(s, self.origin);
             self.destroy(p, i, death, now);
             false
         } else {
@@ -105,8 +111,8 @@ impl State {
     ) -> Result<u32, Error> {
         let i = State::live(p, h)?;
         let s = &p.slots[i as usize];
-        if s.deadline() <= now {
-            let death = expiry_of(s);
+        if s.deadline(self.origin) <= now {
+            let death = expiry_of(s, self.origin);
             self.destroy(p, i, death, now);
             return Err(Error::Session(death.invalid()));
         }
@@ -132,10 +138,10 @@ impl State {
                 generation: s.generation,
             },
             tag: self.tag(i, s.generation),
-            created_ms: self.out(s.created),
-            last_seen_ms: self.out(s.last_seen()),
-            idle_deadline_ms: self.out(s.times().idle_deadline()),
-            absolute_deadline_ms: self.out(s.times().absolute_deadline()),
+            created_ms: self.out(s.created_ms(self.origin)),
+            last_seen_ms: self.out(s.last_seen_ms(self.origin)),
+            idle_deadline_ms: self.out(s.times(self.origin).idle_deadline()),
+            absolute_deadline_ms: self.out(s.times(self.origin).absolute_deadline()),
             idle_timeout_ms: s.idle_ms,
             absolute_timeout_ms: s.absolute_ms,
             principal,
@@ -168,6 +174,7 @@ impl State {
         client: &Client<'_>,
     ) -> Result<(Token, Session), Error> {
         let now = self.tick(now);
+        let created = self.offset_of(p, now, now);
         let i = self.take_free_slot(p, now)?;
         let (token, digest) = self.new_token(p);
         let (ip, ua) = self.client_digests(client);
@@ -175,18 +182,21 @@ impl State {
         let s = &mut p.slots[i as usize];
         *s = Slot {
             digest,
-            created: now,
+            created,
             idle_ms: self.config.idle_timeout_ms,
             absolute_ms: self.config.absolute_timeout_ms,
             generation: s.generation,
             state: STATE_ANON,
             ip,
             ua,
-            addrs: [ip as u16, 0, 0, 0],
-            addr_count: u8::from(ip != 0),
             ..Slot::EMPTY
         };
-        let deadline = s.deadline();
+        if let Some(seen) = p.addresses.get_mut(i as usize) {
+            // Only a config that counts addresses has the region.
+            *seen = [ip as u16, 0, 0, 0];
+            s.addr_count = u8::from(ip != 0);
+        }
+        let deadline = s.deadline(self.origin);
         self.tokens.insert(p.index, i, &digest);
         slot::push_back(p.slots, &mut self.lru_head, i);
         // deadline > now >= wheel time, so this cannot be AlreadyDue.
@@ -205,7 +215,7 @@ impl State {
         let n = usize::from(self.config.token_bytes);
         let digest = token::digest_of_text(token, n).ok_or(None)?;
         let i = self.tokens.find(p.index, p.slots, &digest).ok_or(None)?;
-        if now >= p.slots[i as usize].deadline() {
+        if now >= p.slots[i as usize].deadline(self.origin) {
             return Err(Some(i));
         }
         Ok(i)
@@ -228,8 +238,8 @@ impl State {
         let digest = token::digest_of_text(token, n).ok_or(Invalid::Malformed)?;
         if let Some(i) = self.tokens.find(p.index, p.slots, &digest) {
             let s = &p.slots[i as usize];
-            if now >= s.deadline() {
-                let death = expiry_of(s);
+            if now >= s.deadline(self.origin) {
+                let death = expiry_of(s, self.origin);
                 self.destroy(p, i, death, now);
                 return Err(death.invalid());
             }
@@ -274,7 +284,7 @@ impl State {
         self.check_client(p, i, client, now)?;
         let s = &mut p.slots[i as usize];
         // now < deadline <= created + absolute_ms, so the offset fits in u32.
-        s.seen_offset = (now - s.created) as u32;
+        s.seen_offset = (now - s.created_ms(self.origin)) as u32;
         // CLOCK: a used anonymous session gets its second chance (`capacity.rs`); the
         // eviction list is not touched.
         if s.state == STATE_ANON {
@@ -289,7 +299,7 @@ impl State {
         let now = now.max(self.clock);
         match self.find_live(p, token, now) {
             Ok(i) => Ok(self.info(p, i)),
-            Err(Some(i)) => Err(expiry_of(&p.slots[i as usize]).invalid()),
+            Err(Some(i)) => Err(expiry_of(&p.slots[i as usize], self.origin).invalid()),
             Err(None) => Err(self.find_dead(p, token)),
         }
     }
@@ -344,10 +354,12 @@ impl State {
         }
         let i = self.resolve(p, token, now)?;
         self.bind_principal(p, i, principal, now)?;
+        // Slot `i` is live at `now`, so a sweep here (`offset_of`) leaves it.
+        let created = self.offset_of(p, now, now);
         let s = &mut p.slots[i as usize];
-        s.created = now;
+        s.created = created;
         s.seen_offset = 0;
-        let deadline = s.deadline();
+        let deadline = s.deadline(self.origin);
         let _ = self.wheel.insert(p.links, i, deadline);
         let t = self.rekey(p, i);
         self.emit(&p.slots[i as usize], i, EventKind::LoggedIn, now, p.events);
@@ -439,6 +451,50 @@ impl State {
         n
     }
 
+    /// Engine time `t` as an offset from the slots' time origin ([`Slot::created`]), for a
+    /// session that begins at `t` (live at `now`). When `t` is before the origin or more
+    /// than `u32::MAX` ms after it, the origin moves first ([`State::rebase`]).
+    pub(super) fn offset_of(&mut self, p: &mut Parts<'_>, t: u64, now: u64) -> u32 {
+        if let Some(d) = t
+            .checked_sub(self.origin)
+            .and_then(|d| u32::try_from(d).ok())
+        {
+            return d;
+        }
+        self.rebase(p, t, now);
+        // The rebase left `origin <= t < origin + 2^32` (see there); were it ever not
+        // to, the clamp makes the session older, never younger.
+        t.saturating_sub(self.origin).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Move the slots' time origin to the earliest start among the sessions and `t`:
+    /// about once in 2^32 ms (49.7 days) of engine time (at most once per 2^32 ms less
+    /// the longest absolute timeout), one pass over the slots.
+    ///
+    /// The sessions past their deadline are swept first: they may have begun any time
+    /// before. Every session left is live at `now`, so it began less than its absolute
+    /// timeout (a `u32` of ms) before `now`; `t` is `now` or the start of a session live
+    /// at `now` (a restore); so from the new origin every start, `t`'s too, is less than
+    /// 2^32 ms away, and every record still says exactly when it began.
+    #[cold]
+    #[inline(never)]
+    fn rebase(&mut self, p: &mut Parts<'_>, t: u64, now: u64) {
+        self.sweep(p, now);
+        let old = self.origin;
+        let origin = p
+            .slots
+            .iter()
+            .filter(|s| s.is_live())
+            .map(|s| s.created_ms(old))
+            .fold(t, u64::min);
+        for s in p.slots.iter_mut().filter(|s| s.is_live()) {
+            // Fits (above); were it ever not to, the clamp makes the session older, never
+            // younger: it would end early, not live on.
+            s.created = u32::try_from(s.created_ms(old) - origin).unwrap_or(u32::MAX);
+        }
+        self.origin = origin;
+    }
+
     /// End every session past its deadline, in batches: the wheel hands out up to
     /// [`SWEEP_BATCH`] of them, the memory their ends will touch is read for all of them
     /// first ([`State::warm_ends`]), then each is ended. In a big table each end misses
@@ -450,10 +506,10 @@ impl State {
             let mut batch = [0u32; SWEEP_BATCH];
             let mut k = 0;
             while k < SWEEP_BATCH {
-                let slots = &*p.slots;
+                let (slots, origin) = (&*p.slots, self.origin);
                 let Some(i) = self
                     .wheel
-                    .next_expired(p.links, now, |e| slots[e as usize].deadline())
+                    .next_expired(p.links, now, |e| slots[e as usize].deadline(origin))
                 else {
                     break;
                 };
@@ -467,7 +523,7 @@ impl State {
                 self.warm_ends(p, &batch[..k]);
             }
             for &i in &batch[..k] {
-                let death = expiry_of(&p.slots[i as usize]);
+                let death = expiry_of(&p.slots[i as usize], self.origin);
                 self.destroy(p, i, death, now);
             }
             n += k;
@@ -492,7 +548,7 @@ impl State {
         for (k, &i) in batch.iter().enumerate() {
             let s = &p.slots[i as usize];
             acc ^= self.tokens.warm(p.index, &s.digest);
-            let keep = Keep::of(expiry_of(s), s.state == STATE_AUTH);
+            let keep = Keep::of(expiry_of(s, self.origin), s.state == STATE_AUTH);
             acc ^= self
                 .tombs
                 .warm_victim(p.tombstones, p.tombstone_index, keep, k as u32);
@@ -538,9 +594,9 @@ impl State {
         if let Some(v) = absolute_ms {
             s.absolute_ms = v;
         }
-        let deadline = s.deadline();
+        let deadline = s.deadline(self.origin);
         if deadline <= now || self.wheel.insert(p.links, i, deadline).is_err() {
-            let death = expiry_of(s);
+            let death = expiry_of(s, self.origin);
             self.destroy(p, i, death, now);
             return Err(Error::Session(death.invalid()));
         }
@@ -568,13 +624,16 @@ mod tests {
             std::format!("{:?}", tokens.0),
             "Tagged { bits: 7, home_bits: 6 }"
         );
-        let cells = index::cells_for(capacity) as u32;
+        let cells = index::cells_for(capacity, index::TOKENS) as u32;
         let homes = [3u32, 4, 40, cells - 2, cells - 1];
         let ds: std::vec::Vec<Digest> = (0..90u32)
             .map(|i| {
                 let mut d = [0u8; 16];
-                // Hash bits above the table's width vary too: only the home counts.
-                let hash = homes[(i % 5) as usize] | (i << 20);
+                // The least hash with that home, plus a little: hashes differ, homes
+                // do not (a home is `hash * cells / 2^32`, `index::home`).
+                let home = u64::from(homes[(i % 5) as usize]);
+                let hash = ((home << 32).div_ceil(u64::from(cells)) + u64::from(i)) as u32;
+                assert_eq!(index::home(hash, cells as usize) as u64, home);
                 d[..4].copy_from_slice(&hash.to_le_bytes());
                 d[4..8].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_le_bytes());
                 d[8] = i as u8;
@@ -624,7 +683,7 @@ mod tests {
         for (s, d) in slots.iter_mut().zip(&ds) {
             s.digest = *d;
         }
-        let mut table = vec![index::EMPTY; index::cells_for(capacity)];
+        let mut table = vec![index::EMPTY; index::cells_for(capacity, index::TOKENS)];
         for (i, d) in ds.iter().enumerate() {
             tokens.insert(&mut table, i as u32, d);
         }

@@ -186,13 +186,15 @@ impl State {
             w.u8(s.principal_len);
             w.u8(s.addr_count);
             w.u8(s.flags);
-            w.u64(now.saturating_sub(s.created));
+            w.u64(now.saturating_sub(s.created_ms(self.origin)));
             w.u32(s.seen_offset);
             w.u32(s.idle_ms);
             w.u32(s.absolute_ms);
             w.u32(s.ip);
             w.u32(s.ua);
-            for a in s.addrs {
+            // The format keeps four address digests; an engine that does not count
+            // addresses has none (zeros).
+            for a in p.addresses.get(i as usize).copied().unwrap_or([0; 4]) {
                 w.u16(a);
             }
             w.u32(s.payload_len);
@@ -214,9 +216,9 @@ impl State {
         for keep in [Keep::Kept, Keep::Churn] {
             for t in self.tombs.oldest_first(p.tombstones, keep) {
                 w.u8(keep as u8);
-                w.u8(t.death);
+                w.u8(t.death());
                 w.bytes(&t.digest.0);
-                w.u32(t.target_slot);
+                w.u32(t.target_slot());
                 w.u32(t.target_generation);
             }
         }
@@ -323,6 +325,18 @@ impl State {
             s.generation = r.u32().ok_or(corrupt)?;
         }
         let sessions_at = r.position();
+        // The slots' times count from the earliest start among the sessions that stay
+        // live: each began less than its absolute timeout (a u32 of ms) before `now`, so
+        // every offset fits ([`Slot::created`]) and no record needs the origin moved.
+        let mut oldest = 0u64;
+        let mut ages = Reader::new(&body[sessions_at..]);
+        for _ in 0..h.sessions {
+            let rec = read_record(&mut ages).ok_or(corrupt)?;
+            if let Fate::Live { started_ago } = self.fate(&rec, gap_ms) {
+                oldest = oldest.max(started_ago);
+            }
+        }
+        self.origin = now.checked_sub(oldest).ok_or(corrupt)?;
         let mut done = Restored::default();
         for _ in 0..h.sessions {
             let rec = read_record(&mut r).ok_or(corrupt)?;
@@ -369,6 +383,7 @@ impl State {
             return Err(corrupt);
         }
         let (idle_ms, absolute_ms) = self.restored_timeouts(rec);
+        let created = self.offset_of(p, start, now);
         let payload_head = self
             .pool
             .write(p.pool, p.pool_next, NIL, 0, rec.payload)
@@ -380,7 +395,7 @@ impl State {
         let authenticated = rec.state == STATE_AUTH;
         p.slots[i as usize] = Slot {
             digest: rec.digest,
-            created: start,
+            created,
             seen_offset: rec.seen_offset,
             idle_ms,
             absolute_ms,
@@ -389,21 +404,18 @@ impl State {
             payload_head,
             payload_len: rec.payload.len() as u32,
             principal_head,
-            principal_hash: if authenticated {
-                self.principal_hash(rec.principal)
-            } else {
-                0
-            },
             prev: NIL,
             next: NIL,
             ip: rec.ip,
             ua: rec.ua,
-            addrs: rec.addrs,
             state: rec.state,
             principal_len: rec.principal.len() as u8,
             addr_count: rec.addr_count,
             flags: rec.flags,
         };
+        if let Some(seen) = p.addresses.get_mut(i as usize) {
+            *seen = rec.addrs;
+        }
         self.tokens.insert(p.index, i, &rec.digest);
         if authenticated {
             self.attach_principal(p, i);
@@ -413,7 +425,7 @@ impl State {
             self.stats.anonymous += 1;
         }
         self.stats.live += 1;
-        let deadline = p.slots[i as usize].deadline();
+        let deadline = p.slots[i as usize].deadline(self.origin);
         if deadline <= now || self.wheel.insert(p.links, i, deadline).is_err() {
             return Err(corrupt);
         }

@@ -127,3 +127,121 @@ fn by_handle_a_session_past_its_deadline_is_expired() {
         );
     }
 }
+
+/// A slot keeps when its session began as a `u32` of ms after the engine's time origin,
+/// which the engine moves (`State::rebase`) before an offset would pass `u32::MAX` (49.7
+/// days). Across that move every time stays exact to the millisecond, and a session that
+/// died before it, never swept, stays dead: were the move to make old records younger,
+/// the first assertions on `dead` would fail.
+#[test]
+fn times_stay_exact_when_the_origin_moves() {
+    const DAY: u64 = 86_400_000;
+    let mut e = engine(|c| {
+        c.idle_timeout_ms = 30 * crate::config::DAY_MS;
+        c.absolute_timeout_ms = 30 * crate::config::DAY_MS;
+    });
+    // Dies at 30 days (idle and absolute at once: absolute), and is never swept.
+    let (dead, _) = e.create(0, NONE).unwrap();
+    let t1 = 25 * DAY + 123;
+    let (live, _) = e.create(t1, NONE).unwrap();
+    // 2^32 + 5 ms after the origin (0): this start does not fit; the origin moves.
+    let t2 = (1u64 << 32) + 5;
+    let (_, newer) = e.create(t2, NONE).unwrap();
+    assert_eq!(e.st.origin, t1, "the earliest live start");
+    assert_eq!(newer.created_ms, t2);
+    assert_eq!(
+        e.validate(dead.as_bytes(), t2, NONE),
+        Err(Invalid::Expired(Expiry::Absolute))
+    );
+    let s = e.validate(live.as_bytes(), t2 + 1, NONE).unwrap();
+    assert_eq!(
+        (s.created_ms, s.last_seen_ms, s.absolute_deadline_ms),
+        (t1, t2 + 1, t1 + 30 * DAY)
+    );
+    assert!(e.validate(live.as_bytes(), t1 + 30 * DAY - 1, NONE).is_ok());
+    assert_eq!(
+        e.validate(live.as_bytes(), t1 + 30 * DAY, NONE),
+        Err(Invalid::Expired(Expiry::Absolute))
+    );
+
+    // Years of engine time, a session begun every 20 days: each start and each deadline
+    // to the millisecond, through the origin moving every 49.7 days or so.
+    let mut now = t2;
+    for _ in 0..60 {
+        now += 20 * DAY + 7;
+        let (t, s) = e.create(now, NONE).unwrap();
+        assert_eq!(s.created_ms, now);
+        assert!(e.st.origin <= now && now - e.st.origin <= u64::from(u32::MAX));
+        assert!(e.validate(t.as_bytes(), now + 30 * DAY - 1, NONE).is_ok());
+        let (t, _) = e.create(now + 30 * DAY - 1, NONE).unwrap();
+        assert_eq!(
+            e.validate(t.as_bytes(), now + 60 * DAY - 1, NONE),
+            Err(Invalid::Expired(Expiry::Absolute))
+        );
+        now += 60 * DAY;
+    }
+}
+
+/// The principal index at its fullest: every session logged in as someone else, 8,000 in
+/// 10,048 cells (load 0.8). Clusters then run past the 64 cells whose homes a cell's bits
+/// tell apart, so a removal there recomputes other principals' keys from their bytes in
+/// the pool; through logouts in a scrambled order every principal left stays findable,
+/// and none that left is. (Too slow interpreted; test-core runs it.)
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_full_principal_index_keeps_every_principal_findable() {
+    extern crate std;
+    use std::format;
+    use std::vec::Vec;
+    let n = 8_000u32;
+    let mut e = engine(|c| {
+        c.capacity = n;
+        c.pool_bytes = n * 64 + 1024;
+        c.max_sessions_per_principal = 0;
+        c.tombstones = 16;
+    });
+    let name = |i: u32| format!("user-{i}");
+    let mut tokens = Vec::new();
+    for i in 0..n {
+        let (anon, _) = e.create(1, NONE).unwrap();
+        let (t, _) = e.login(anon.as_bytes(), name(i).as_bytes(), 2).unwrap();
+        tokens.push(Some(t));
+    }
+    let longest = {
+        let p = e.storage.parts();
+        let (mut run, mut longest) = (0usize, 0usize);
+        // Twice round, so a run across the table's end counts whole.
+        for k in 0..2 * p.principals.len() {
+            if p.principals[k % p.principals.len()] == index::EMPTY {
+                run = 0;
+            } else {
+                run += 1;
+                longest = longest.max(run);
+            }
+        }
+        longest
+    };
+    assert!(
+        longest > 64,
+        "longest cluster {longest}: the test needs one past 64"
+    );
+    let mut x = 0x2545_f491u32;
+    for round in 0..n {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let mut i = x % n;
+        while tokens[i as usize].is_none() {
+            i = (i + 1) % n;
+        }
+        let t = tokens[i as usize].take().unwrap();
+        e.logout(t.as_bytes(), 3).unwrap();
+        assert_eq!(e.sessions_of(name(i).as_bytes(), 3).count(), 0);
+        if round % 400 == 0 || round + 1 == n {
+            for (j, t) in tokens.iter().enumerate() {
+                let found = e.sessions_of(name(j as u32).as_bytes(), 3).count();
+                assert_eq!(found, usize::from(t.is_some()), "{}", name(j as u32));
+            }
+        }
+    }
+}

@@ -20,7 +20,8 @@ use sessile::{
 };
 
 const CAPACITY: usize = 8;
-/// Index cells: twice the entries, rounded up to a power of two (at least 8).
+/// Index cells: 13/8 (tokens) and 10/8 (principals) of the entries, at least 8, a power
+/// of two up to 64: 16 both (`Layout::of` says so too: the engine refuses other sizes).
 const CELLS: usize = 16;
 const LINKS: usize = Wheel::links_len(CAPACITY);
 const POOL_BLOCKS: usize = 8;
@@ -68,6 +69,8 @@ fn main() -> ! {
 
     let parts = Parts {
         slots: SLOTS,
+        // The config counts no addresses (`max_addresses` 0): no address sets.
+        addresses: &mut [],
         index: INDEX,
         principals: PRINCIPALS,
         links: LINKS_,
