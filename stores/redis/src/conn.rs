@@ -1,4 +1,5 @@
-//! The connection: made when first needed, with the configured timeouts; dropped after
+//! The connection: made when first needed, with the configured timeouts and every script
+//! loaded (one round trip, so no request meets `NOSCRIPT`); dropped after
 //! any failure that may leave it out of step (a timeout, an I/O error), so the next call
 //! makes a new one; and never used by a forked child (it checks the process id, as
 //! redis-py does, and leaves the parent's socket alone).
@@ -15,6 +16,10 @@ pub(crate) struct Conn {
     pid: u32,
     connect_timeout: Duration,
     response_timeout: Duration,
+    /// Scripts loaded on every new connection, in one round trip: so that no request
+    /// pays for a script the server does not hold yet (an EVALSHA answered `NOSCRIPT`,
+    /// then `SCRIPT LOAD`, then the EVALSHA again), whichever script it runs first.
+    scripts: &'static [&'static str],
 }
 
 /// What a client error means for sessile.
@@ -41,6 +46,7 @@ impl Conn {
         tls_ca: Option<&[u8]>,
         connect: Duration,
         response: Duration,
+        scripts: &'static [&'static str],
     ) -> Result<Conn, Error> {
         let bad = |_| Error::Store(StoreError::Config);
         let client = match tls_ca {
@@ -63,6 +69,7 @@ impl Conn {
             pid: std::process::id(),
             connect_timeout: connect,
             response_timeout: response,
+            scripts,
         })
     }
 
@@ -85,9 +92,11 @@ impl Conn {
         &mut self,
         mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
-        let reused = self.con.is_some() && self.pid == std::process::id();
-        match self.call_once(&mut f) {
-            Err(Error::Store(StoreError::Unavailable)) if reused => self.call_once(&mut f),
+        // One getpid per call (a syscall each): the fork check and the retry share it.
+        let pid = std::process::id();
+        let reused = self.con.is_some() && self.pid == pid;
+        match self.call_at(pid, &mut f) {
+            Err(Error::Store(StoreError::Unavailable)) if reused => self.call_at(pid, &mut f),
             other => other,
         }
     }
@@ -100,7 +109,15 @@ impl Conn {
         &mut self,
         f: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
-        let pid = std::process::id();
+        self.call_at(std::process::id(), f)
+    }
+
+    /// [`Conn::call_once`] in the process `pid` (this one's id, read by the caller).
+    fn call_at<T>(
+        &mut self,
+        pid: u32,
+        f: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, Error> {
         if pid != self.pid {
             // A forked child: the socket is the parent's too. Closing it here would not
             // hurt the parent, but a shutdown would, and a reply meant for one process
@@ -111,7 +128,7 @@ impl Conn {
             self.pid = pid;
         }
         if self.con.is_none() {
-            let con = self
+            let mut con = self
                 .client
                 .get_connection_with_timeout(self.connect_timeout)
                 .map_err(|e| Error::Store(classify(&e)))?;
@@ -119,6 +136,14 @@ impl Conn {
             con.set_read_timeout(t)
                 .and_then(|()| con.set_write_timeout(t))
                 .map_err(|e| Error::Store(classify(&e)))?;
+            if !self.scripts.is_empty() {
+                let mut pipe = redis::pipe();
+                for script in self.scripts {
+                    pipe.cmd("SCRIPT").arg("LOAD").arg(*script).ignore();
+                }
+                pipe.query::<()>(&mut con)
+                    .map_err(|e| Error::Store(classify(&e)))?;
+            }
             self.con = Some(con);
         }
         let con = self.con.as_mut().expect("connected above");

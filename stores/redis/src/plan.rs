@@ -94,6 +94,21 @@ impl Plan {
         });
     }
 
+    /// When the plan is one guarded write of one hash (a guard `Eq("v", version)` and an
+    /// HSET of the same key, nothing else): the key and `write.lua`'s `ARGV` (the
+    /// version, then the field/value pairs), which does the same as `commit.lua` would.
+    pub(crate) fn versioned_write(&self) -> Option<(&str, Vec<Vec<u8>>)> {
+        match (&self.guards[..], &self.cmds[..]) {
+            ([(g, Guard::Eq("v", version))], [("HSET", k, fields)]) if g == k => {
+                let mut argv = Vec::with_capacity(fields.len() + 1);
+                argv.push(version.clone());
+                argv.extend(fields.iter().cloned());
+                Some((self.keys[*k].as_str(), argv))
+            }
+            _ => None,
+        }
+    }
+
     /// The script's `KEYS` and `ARGV`.
     pub(crate) fn encode(&self) -> (&[String], Vec<Vec<u8>>) {
         let mut argv: Vec<Vec<u8>> = vec![self.guards.len().to_string().into_bytes()];
@@ -116,5 +131,53 @@ impl Plan {
             argv.extend(args.iter().cloned());
         }
         (&self.keys, argv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn save_plan() -> Plan {
+        let mut p = Plan::new("{p}:m".into());
+        p.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
+        p.hset(
+            "{p}:s:1",
+            vec![
+                ("d", b"x".to_vec()),
+                ("ep", b"2".to_vec()),
+                ("v", b"8".to_vec()),
+            ],
+        );
+        p
+    }
+
+    #[test]
+    fn only_one_guarded_hset_of_one_key_is_a_versioned_write() {
+        let plan = save_plan();
+        let (key, argv) = plan.versioned_write().expect("a save's plan");
+        assert_eq!(key, "{p}:s:1");
+        let want: Vec<&[u8]> = vec![b"7", b"d", b"x", b"ep", b"2", b"v", b"8"];
+        assert_eq!(argv, want);
+
+        // Anything more, or a guard on anything else, goes through commit.lua.
+        let mut more = save_plan();
+        more.hincr("{p}:m", "blocks", 1);
+        assert!(more.versioned_write().is_none());
+        let mut guarded = save_plan();
+        guarded.guard("{p}:m", Guard::Le("blocks", 9));
+        assert!(guarded.versioned_write().is_none());
+        let mut other_key = Plan::new("{p}:m".into());
+        other_key.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
+        other_key.hset("{p}:s:2", vec![("d", b"x".to_vec())]);
+        assert!(other_key.versioned_write().is_none());
+        let mut other_field = Plan::new("{p}:m".into());
+        other_field.guard("{p}:s:1", Guard::Eq("ls", b"7".to_vec()));
+        other_field.hset("{p}:s:1", vec![("d", b"x".to_vec())]);
+        assert!(other_field.versioned_write().is_none());
+        let mut absent = Plan::new("{p}:m".into());
+        absent.guard("{p}:s:1", Guard::Absent);
+        absent.hset("{p}:s:1", vec![("d", b"x".to_vec())]);
+        assert!(absent.versioned_write().is_none());
     }
 }

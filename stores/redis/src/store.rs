@@ -23,6 +23,9 @@ use crate::record::{self, Record, blocks};
 
 const LOOKUP: &str = include_str!("lua/lookup.lua");
 const COMMIT: &str = include_str!("lua/commit.lua");
+const WRITE: &str = include_str!("lua/write.lua");
+/// Every script, as each new connection loads them (the store's own and a carried one).
+pub(crate) const SCRIPTS: [&str; 3] = [LOOKUP, COMMIT, WRITE];
 
 /// Sessions a sweep, a revoke-all or a lookup of candidates reads at once.
 const BATCH: usize = 256;
@@ -113,6 +116,8 @@ pub struct RedisStore {
     conn: RefCell<Conn>,
     lookup: redis::Script,
     commit: redis::Script,
+    /// `write.lua`: a plan that is one versioned HSET (the commonest: a save).
+    write: redis::Script,
     rng: IdGen,
     /// The process the generator was seeded in (a forked child reseeds).
     rng_pid: u32,
@@ -158,11 +163,13 @@ impl core::fmt::Debug for RedisStore {
 }
 
 /// Write `fields` of the record at `rkey`, read at `version`: only if no other request
-/// changed it since (the guard), moving its version on.
-fn update(plan: &mut Plan, rkey: &str, version: u64, fields: Vec<(&'static str, Vec<u8>)>) {
+/// changed it since (the guard), moving its version on. The guard makes the next
+/// version known here, so it is set in the same HSET (one call into Redis fewer than an
+/// HINCRBY; each call is a good part of a script's time).
+fn update(plan: &mut Plan, rkey: &str, version: u64, mut fields: Vec<(&'static str, Vec<u8>)>) {
     plan.guard(rkey, Guard::Eq(record::VERSION, version.to_string().into()));
+    fields.push((record::VERSION, (version + 1).to_string().into_bytes()));
     plan.hset(rkey, fields);
-    plan.hincr(rkey, record::VERSION, 1);
 }
 
 impl RedisStore {
@@ -191,6 +198,7 @@ impl RedisStore {
             redis.tls_ca.as_deref(),
             redis.connect_timeout,
             redis.response_timeout,
+            &SCRIPTS,
         )?;
         let mut rng = IdGen::from_seed(seed);
         let mut id = [0u8; 16];
@@ -205,6 +213,7 @@ impl RedisStore {
             conn: RefCell::new(conn),
             lookup: redis::Script::new(LOOKUP),
             commit: redis::Script::new(COMMIT),
+            write: redis::Script::new(WRITE),
             rng,
             rng_pid: std::process::id(),
             instance: u128::from_le_bytes(id),
@@ -473,13 +482,22 @@ impl RedisStore {
     }
 
     fn commit_plan(&self, plan: &Plan) -> Result<bool, Error> {
-        let (keys, argv) = plan.encode();
-        let mut inv = self.commit.prepare_invoke();
-        for k in keys {
-            inv.key(k);
-        }
-        for a in argv {
-            inv.arg(a);
+        let mut inv;
+        if let Some((key, argv)) = plan.versioned_write() {
+            inv = self.write.prepare_invoke();
+            inv.key(key);
+            for a in argv {
+                inv.arg(a);
+            }
+        } else {
+            let (keys, argv) = plan.encode();
+            inv = self.commit.prepare_invoke();
+            for k in keys {
+                inv.key(k);
+            }
+            for a in argv {
+                inv.arg(a);
+            }
         }
         let landed: i64 = self
             .conn
@@ -542,10 +560,15 @@ impl RedisStore {
         }
     }
 
-    /// The bytes of `commit.lua`'s EVALSHA for `plan` (what `commit_plan` sends).
+    /// The bytes of `write.lua`'s or `commit.lua`'s EVALSHA for `plan` (what
+    /// `commit_plan` sends).
     pub(crate) fn commit_command(&self, plan: &Plan) -> Vec<u8> {
-        let (keys, argv) = plan.encode();
         let mut cmd = redis::cmd("EVALSHA");
+        if let Some((key, argv)) = plan.versioned_write() {
+            cmd.arg(self.write.get_hash()).arg(1).arg(key).arg(argv);
+            return cmd.get_packed_command();
+        }
+        let (keys, argv) = plan.encode();
         cmd.arg(self.commit.get_hash())
             .arg(keys.len())
             .arg(keys)
@@ -568,18 +591,17 @@ impl RedisStore {
         cmd.get_packed_command()
     }
 
-    /// `SCRIPT LOAD` of both scripts, for a connection a binding carries.
+    /// `SCRIPT LOAD` of every script, for a connection a binding carries.
     pub(crate) fn script_loads(&self) -> Vec<u8> {
-        let mut out = redis::cmd("SCRIPT")
-            .arg("LOAD")
-            .arg(LOOKUP)
-            .get_packed_command();
-        out.extend(
-            redis::cmd("SCRIPT")
-                .arg("LOAD")
-                .arg(COMMIT)
-                .get_packed_command(),
-        );
+        let mut out = Vec::new();
+        for script in SCRIPTS {
+            out.extend(
+                redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(script)
+                    .get_packed_command(),
+            );
+        }
         out
     }
 
@@ -1059,19 +1081,18 @@ impl RedisStore {
     /// prepared before this write never lands over it.
     fn write_payload(&self, plan: &mut Plan, rec: &Record, data: &[u8]) {
         let rkey = self.keys.record(rec.sid);
-        let mut fields = vec![(record::DATA, data.to_vec())];
         if self.versioned {
-            plan.guard(
+            let epoch = rules::next_epoch(rec.epoch).to_string().into_bytes();
+            update(
+                plan,
                 &rkey,
-                Guard::Eq(record::VERSION, rec.version.to_string().into()),
+                rec.version,
+                vec![(record::DATA, data.to_vec()), (record::EPOCH, epoch)],
             );
-            fields.push((
-                record::EPOCH,
-                rules::next_epoch(rec.epoch).to_string().into_bytes(),
-            ));
+        } else {
+            plan.hset(&rkey, vec![(record::DATA, data.to_vec())]);
+            plan.hincr(&rkey, record::VERSION, 1);
         }
-        plan.hset(&rkey, fields);
-        plan.hincr(&rkey, record::VERSION, 1);
         let delta = blocks(data.len()) as i64 - blocks(rec.data.len()) as i64;
         plan.hincr(&self.keys.meta(), "blocks", delta);
     }

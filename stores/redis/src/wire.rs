@@ -33,7 +33,7 @@ pub enum WireAddr {
 }
 
 /// How a binding reaches the server: its address, the bytes to send first on every new
-/// connection (`AUTH` and `SELECT` as the URL asks, then `SCRIPT LOAD` of both scripts),
+/// connection (`AUTH` and `SELECT` as the URL asks, then `SCRIPT LOAD` of every script),
 /// how many replies they get (each must not be an error), and the timeouts. Holds the
 /// password (in `hello`): never printed.
 pub struct Wire {
@@ -188,7 +188,7 @@ impl RedisStore {
             hello_replies += 1;
         }
         hello.extend(self.script_loads());
-        hello_replies += 2;
+        hello_replies += crate::store::SCRIPTS.len() as u32;
         Some(Wire {
             addr,
             hello,

@@ -117,6 +117,12 @@ fn the_script_touches_exactly_what_the_rules_call_live() {
                                 .arg("0000000000000001")
                                 .query(&mut con)
                                 .unwrap();
+                            // The record as returned is the record as stored (Rust
+                            // decides from it): after the touch, with its last-seen time.
+                            let fields: Vec<(String, String)> =
+                                redis::from_redis_value_ref(&reply[3]).unwrap();
+                            let returned = fields.iter().find(|(k, _)| k == "ls").unwrap();
+                            assert_eq!(returned.1, ls_now.to_string());
                             if touched {
                                 // Last seen never moves back; an anonymous session goes to
                                 // the tail of the eviction order.

@@ -64,45 +64,46 @@ local function greater(a, b)
   return a > b
 end
 
-while i <= #ARGV do
+-- Each command's arguments are read from ARGV where they stand (no table is built for
+-- them: allocating one per command was a good part of this script's time).
+local last = #ARGV
+while i <= last do
   local n = tonumber(ARGV[i])
   local name, key = ARGV[i + 1], KEYS[tonumber(ARGV[i + 2])]
-  local args = {}
-  for k = 3, n do
-    args[#args + 1] = ARGV[i + k]
-  end
+  local a1, a2 = ARGV[i + 3], ARGV[i + 4]
+  local from, to = i + 3, i + n
   i = i + n + 1
   if name == 'ZSEQ' then
-    redis.call('ZADD', key, redis.call('HINCRBY', meta, 'seq', 1), args[1])
+    redis.call('ZADD', key, redis.call('HINCRBY', meta, 'seq', 1), a1)
   elseif name == 'HJOIN' then
     local seq = redis.call('HINCRBY', meta, 'seq', 1)
-    redis.call('HSET', key, args[1], seq, 'v', seq)
+    redis.call('HSET', key, a1, seq, 'v', seq)
   elseif name == 'HMAX' then
-    local have = redis.call('HGET', key, args[1])
-    if not have or greater(args[2], have) then
-      redis.call('HSET', key, args[1], args[2])
+    local have = redis.call('HGET', key, a1)
+    if not have or greater(a2, have) then
+      redis.call('HSET', key, a1, a2)
     end
   elseif name == 'HLEAVE' then
-    redis.call('HDEL', key, args[1])
+    redis.call('HDEL', key, a1)
     if redis.call('HLEN', key) <= 1 then
       redis.call('DEL', key)
     else
       redis.call('HSET', key, 'v', redis.call('HINCRBY', meta, 'seq', 1))
     end
   elseif name == 'TRIM' then
-    local over = redis.call('ZCARD', key) - tonumber(args[1])
+    local over = redis.call('ZCARD', key) - tonumber(a1)
     if over > 0 then
       local popped = redis.call('ZPOPMIN', key, over)
       for k = 1, #popped, 2 do
-        redis.call('DEL', args[2] .. popped[k])
+        redis.call('DEL', a2 .. popped[k])
       end
     end
   elseif name == 'KEPT' then
-    redis.call('ZADD', key, server_ms() + tonumber(args[2]), args[1])
+    redis.call('ZADD', key, server_ms() + tonumber(a2), a1)
   elseif name == 'PRUNE' then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', server_ms())
   else
-    redis.call(name, key, unpack(args))
+    redis.call(name, key, unpack(ARGV, from, to))
   end
 end
 return 1
