@@ -526,7 +526,6 @@ impl RedisStore {
         data: &[u8],
         now: u64,
     ) -> Result<Saved, Error> {
-        let max = self.config.max_payload as usize;
         let read = match cached.take() {
             Some(rec) => Ok(rec),
             None => self.live_at(plan, handle, now),
@@ -544,17 +543,7 @@ impl RedisStore {
                 let Some(rec) = current else {
                     return Ok(Saved::Dropped);
                 };
-                if data.len() > max {
-                    return Err(Error::PayloadTooLarge);
-                }
-                self.room(
-                    plan,
-                    rec.sid,
-                    blocks(rec.data.len()),
-                    blocks(data.len()),
-                    now,
-                )?;
-                self.write_payload(plan, &rec, data);
+                self.write_payload(plan, &rec, data, now)?;
                 Ok(Saved::Written)
             }
         }
@@ -1077,9 +1066,26 @@ impl RedisStore {
         }
     }
 
-    /// Write a new payload into `rec` (room already made): the epoch moves, so a save
-    /// prepared before this write never lands over it.
-    fn write_payload(&self, plan: &mut Plan, rec: &Record, data: &[u8]) {
+    /// Write `data` as `rec`'s new payload: refused over `max_payload`, room made in the
+    /// pool first (`room`), and the epoch moves, so a save prepared before this write
+    /// never lands over it.
+    fn write_payload(
+        &self,
+        plan: &mut Plan,
+        rec: &Record,
+        data: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
+        if data.len() > self.config.max_payload as usize {
+            return Err(Error::PayloadTooLarge);
+        }
+        self.room(
+            plan,
+            rec.sid,
+            blocks(rec.data.len()),
+            blocks(data.len()),
+            now,
+        )?;
         let rkey = self.keys.record(rec.sid);
         if self.versioned {
             let epoch = rules::next_epoch(rec.epoch).to_string().into_bytes();
@@ -1095,6 +1101,7 @@ impl RedisStore {
         }
         let delta = blocks(data.len()) as i64 - blocks(rec.data.len()) as i64;
         plan.hincr(&self.keys.meta(), "blocks", delta);
+        Ok(())
     }
 }
 
@@ -1509,21 +1516,9 @@ impl Store for RedisStore {
 
     fn write(&mut self, handle: SessionRef, data: &[u8], now: u64) -> Result<(), Error> {
         let now = self.tick(now);
-        let max = self.config.max_payload as usize;
         self.run(|s, plan| {
             let rec = s.live_at(plan, handle, now)?;
-            if data.len() > max {
-                return Err(Error::PayloadTooLarge);
-            }
-            s.room(
-                plan,
-                rec.sid,
-                blocks(rec.data.len()),
-                blocks(data.len()),
-                now,
-            )?;
-            s.write_payload(plan, &rec, data);
-            Ok(())
+            s.write_payload(plan, &rec, data, now)
         })
     }
 
