@@ -100,7 +100,7 @@ pub const fn max_age_until(absolute_deadline_ms: u64, now: u64) -> u64 {
 ///
 /// `left_ms.div_ceil(1000)`: one instruction or two on a 64-bit target; on 32-bit
 /// targets a 64-bit division is a library call of about 1 KiB (and even a 32-bit one is
-/// a call on a Cortex-M0), so there it is [`seconds_up_by_shifts`].
+/// a call on a Cortex-M0), so there it is `seconds_up_by_shifts` (below).
 #[inline]
 pub const fn seconds_up(left_ms: u64) -> u64 {
     if cfg!(target_pointer_width = "64") {
