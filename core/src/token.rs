@@ -255,8 +255,10 @@ fn digest_input(n: usize) -> [u32; 4] {
 /// On 64-bit targets (servers) the default length (32 bytes, 43 characters) is decoded
 /// straight into the key words, with no byte array between, no bounds checks and no
 /// loop; other lengths, and every length elsewhere (the firmware, where the second
-/// decoder would cost about 250 bytes of code), go through [`decode`].
-#[inline]
+/// decoder would cost about 250 bytes of code), go through [`decode`]. Inlined into
+/// its callers on 64-bit targets, so the digest stays in registers for the lookup.
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
 pub(crate) fn digest_of_text(text: &[u8], n: usize) -> Option<Digest> {
     let mut key = [0u32; 8];
     let ok = if n == 32 && cfg!(target_pointer_width = "64") {
