@@ -287,7 +287,7 @@ mod tests {
             1,
             0xff,
             0x100,
-            0xffff_ff,
+            0x00ff_ffff,
             0x0100_0000,
             u32::MAX - 1,
             u32::MAX,
