@@ -134,7 +134,10 @@ fn results(validate_large: f64, validate_small: f64, sweep_large: f64, bytes: f6
                 live: small,
                 sessile: costs(validate_small, 50.0),
                 naive: costs(80.0, 60.0),
-                paths: None,
+                paths: Some(ValidatePaths {
+                    malformed_ns: 20.0,
+                    unknown_ns: 90.0,
+                }),
             },
             Point {
                 live: large,
@@ -193,7 +196,10 @@ fn verdicts_follow_the_thresholds() {
         md.contains("Where they go: the session record (`Slot`) "),
         "{md}"
     );
+    // validate taken apart at both table counts, each with its own figures.
     assert!(md.contains("| whole validate | 210 | 100% |"), "{md}");
+    assert!(md.contains("| whole validate | 100 | 100% |"), "{md}");
+    assert_eq!(md.matches("taken apart through its public API").count(), 2);
     assert_eq!(report::fmt_count(1_000_000), "1,000,000");
     assert_eq!(report::fmt_ns(1_530.0), "1.53 µs");
 }

@@ -131,8 +131,7 @@ impl State {
         i: u32,
     ) -> Session {
         let s = &slots[i as usize];
-        let principal = (s.state == STATE_AUTH).then(|| read_principal(pool, pool_next, s));
-        Session {
+        let mut out = Session {
             handle: SessionRef {
                 slot: i,
                 generation: s.generation,
@@ -144,10 +143,17 @@ impl State {
             absolute_deadline_ms: self.out(s.times(self.origin).absolute_deadline()),
             idle_timeout_ms: s.idle_ms,
             absolute_timeout_ms: s.absolute_ms,
-            principal,
+            principal: None,
             payload_len: s.payload_len,
             epoch: s.epoch,
+        };
+        // Filled in place, for a logged-in session only: built beside the snapshot and
+        // moved in (`then`), the principal's 129 bytes were copied on every call, an
+        // anonymous session's too (36 instructions of each validation, callgrind).
+        if s.state == STATE_AUTH {
+            out.principal = Some(read_principal(pool, pool_next, s));
         }
+        out
     }
 
     /// A fresh token whose digest no live session and no tombstone has.
