@@ -535,7 +535,7 @@ pub fn measure_memory(live: usize) -> Result<Memory, String> {
         black_box(&created);
     }
     let fill_calls = alloc_count::calls() - calls;
-    let sessile_bytes = alloc_count::current_bytes() - before - pool;
+    let sessile_bytes = alloc_count::current_bytes().wrapping_sub(before) - pool;
     drop(engine);
 
     let before = alloc_count::current_bytes();
@@ -543,7 +543,7 @@ pub fn measure_memory(live: usize) -> Result<Memory, String> {
     for _ in 0..live {
         black_box(store.create(1));
     }
-    let naive_bytes = alloc_count::current_bytes() - before;
+    let naive_bytes = alloc_count::current_bytes().wrapping_sub(before);
     drop(store);
 
     Ok(Memory {
