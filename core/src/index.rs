@@ -53,10 +53,32 @@ pub(crate) const fn cells_for(entries: u32, eighths: usize) -> usize {
 }
 
 /// The home cell of `hash` in a table of `len` cells: `hash * len / 2^32` (Lemire's
-/// multiply-shift), uniform for any `len`, with no division.
+/// multiply-shift), uniform for any `len`, with no division. On Arm cores with only the
+/// Thumb-1 instructions (a Cortex-M0) it is [`mul_high_approx`]'s, at most 2 cells before.
 #[inline]
 pub(crate) fn home(hash: u32, len: usize) -> usize {
-    ((u64::from(hash) * len as u64) >> 32) as usize
+    if cfg!(all(target_arch = "arm", not(target_feature = "thumb2"))) {
+        mul_high_approx(hash, len as u32) as usize
+    } else {
+        ((u64::from(hash) * len as u64) >> 32) as usize
+    }
+}
+
+/// `a * b / 2^32` from three 16-bit partial products, leaving out the carry of the
+/// low ones: at most 2 below the exact quotient, never above (so still below `b`), and
+/// as evenly spread. A Cortex-M0 has no 32 x 32 -> 64 bit multiply: the exact product
+/// links the software one (about 80 bytes, and a call at each home), and LLVM turns the
+/// exact four-product spelling back into that call. (A Cortex-M4's `umull` is one
+/// instruction: it keeps the product.)
+#[cfg_attr(target_arch = "arm", inline(never))]
+#[cfg_attr(
+    not(all(target_arch = "arm", not(target_feature = "thumb2"))),
+    allow(dead_code)
+)]
+fn mul_high_approx(a: u32, b: u32) -> u32 {
+    let (a1, a0) = (a >> 16, a & 0xffff);
+    let (b1, b0) = (b >> 16, b & 0xffff);
+    a1 * b1 + ((a1 * b0) >> 16) + ((a0 * b1) >> 16)
 }
 
 /// The cell after `i` in a table of `len` cells (wrapping).
@@ -391,6 +413,27 @@ mod tests {
             for probe in 0..48 {
                 let got = find(&table, hash_of(probe), |s| s == probe);
                 assert_eq!(got.is_some(), model.contains_key(&probe), "value {probe}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_cortex_m0_home_is_at_most_two_cells_before_the_exact_one() {
+        let mut values = vec![0u32, 1, 2, 0xffff, 0x1_0000, 0x1_0001, u32::MAX, u32::MAX - 1];
+        let mut x = 0x9e37_79b9u32;
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            values.push(x);
+        }
+        for &a in &values {
+            for &b in &values[..64] {
+                let exact = ((u64::from(a) * u64::from(b)) >> 32) as u32;
+                for got in [mul_high_approx(a, b), mul_high_approx(b, a)] {
+                    assert!(got <= exact && exact - got <= 2, "{a} * {b}: {got}, {exact}");
+                    assert!(b == 0 || got < b);
+                }
             }
         }
     }
