@@ -47,6 +47,9 @@ fn config() -> Config {
         max_payload: 256,
         tombstones: TOMBSTONES as u32,
         events: EVENTS as u32,
+        // Built without the core's `principal-cap` feature (about 620 bytes of code):
+        // the engine then refuses a config with a cap. One user per device here.
+        max_sessions_per_principal: 0,
         ..Config::default()
     }
 }
