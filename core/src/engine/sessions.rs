@@ -27,7 +27,7 @@ const SWEEP_BATCH: usize = if cfg!(target_pointer_width = "64") {
 
 /// Which deadline ended a session whose deadline has passed.
 pub(super) fn expiry_of(s: &Slot, origin: u64) -> Death {
-    match rules::expiry(&s.times(origin)) {
+    match s.times(origin).expiry() {
         Expiry::Absolute => Death::ExpiredAbsolute,
         Expiry::Idle => Death::ExpiredIdle,
     }
