@@ -57,7 +57,7 @@ pub(crate) const fn cells_for(entries: u32, eighths: usize) -> usize {
 /// Thumb-1 instructions (a Cortex-M0) it is [`mul_high_approx`]'s, at most 2 cells before.
 #[inline]
 pub(crate) fn home(hash: u32, len: usize) -> usize {
-    if cfg!(all(target_arch = "arm", not(target_feature = "thumb2"))) {
+    if crate::THUMB1 {
         mul_high_approx(hash, len as u32) as usize
     } else {
         ((u64::from(hash) * len as u64) >> 32) as usize
@@ -71,10 +71,6 @@ pub(crate) fn home(hash: u32, len: usize) -> usize {
 /// exact four-product spelling back into that call. (A Cortex-M4's `umull` is one
 /// instruction: it keeps the product.)
 #[cfg_attr(target_arch = "arm", inline(never))]
-#[cfg_attr(
-    not(all(target_arch = "arm", not(target_feature = "thumb2"))),
-    allow(dead_code)
-)]
 fn mul_high_approx(a: u32, b: u32) -> u32 {
     let (a1, a0) = (a >> 16, a & 0xffff);
     let (b1, b0) = (b >> 16, b & 0xffff);
@@ -419,7 +415,16 @@ mod tests {
 
     #[test]
     fn the_cortex_m0_home_is_at_most_two_cells_before_the_exact_one() {
-        let mut values = vec![0u32, 1, 2, 0xffff, 0x1_0000, 0x1_0001, u32::MAX, u32::MAX - 1];
+        let mut values = vec![
+            0u32,
+            1,
+            2,
+            0xffff,
+            0x1_0000,
+            0x1_0001,
+            u32::MAX,
+            u32::MAX - 1,
+        ];
         let mut x = 0x9e37_79b9u32;
         for _ in 0..2_000 {
             x ^= x << 13;
@@ -431,7 +436,10 @@ mod tests {
             for &b in &values[..64] {
                 let exact = ((u64::from(a) * u64::from(b)) >> 32) as u32;
                 for got in [mul_high_approx(a, b), mul_high_approx(b, a)] {
-                    assert!(got <= exact && exact - got <= 2, "{a} * {b}: {got}, {exact}");
+                    assert!(
+                        got <= exact && exact - got <= 2,
+                        "{a} * {b}: {got}, {exact}"
+                    );
                     assert!(b == 0 || got < b);
                 }
             }

@@ -57,6 +57,12 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+/// Built for an Arm core with only the Thumb-1 instructions (a Cortex-M0): no
+/// 32 x 32 -> 64 bit multiply, no unaligned loads, eight low registers. A few spellings
+/// are chosen by it (the index's homes, the digests' key), each checked by a host test
+/// against the one every other target keeps.
+pub(crate) const THUMB1: bool = cfg!(all(target_arch = "arm", not(target_feature = "thumb2")));
+
 mod chacha;
 pub mod config;
 pub mod cookie;

@@ -478,14 +478,28 @@ mod tests {
     /// gives, up to the end of time.
     #[test]
     fn offsets_agree_with_times() {
-        let origins = [0, 1, 1 << 40, u64::MAX - (1 << 34), u64::MAX - (1 << 32), u64::MAX - 5, u64::MAX];
+        let origins = [
+            0,
+            1,
+            1 << 40,
+            u64::MAX - (1 << 34),
+            u64::MAX - (1 << 32),
+            u64::MAX - 5,
+            u64::MAX,
+        ];
         let offsets = [0u32, 1, 2, 999, 1 << 31, u32::MAX - 1, u32::MAX];
         for origin in origins {
             for created in offsets {
                 for seen in offsets {
                     for idle_ms in offsets {
                         for absolute_ms in offsets {
-                            let o = Offsets { origin, created, seen, idle_ms, absolute_ms };
+                            let o = Offsets {
+                                origin,
+                                created,
+                                seen,
+                                idle_ms,
+                                absolute_ms,
+                            };
                             let created_ms = origin.saturating_add(created.into());
                             let t = Times {
                                 created_ms,
