@@ -45,11 +45,23 @@ pub(crate) const fn cells_for(entries: u32, eighths: usize) -> usize {
     let want = (entries as usize * eighths).div_ceil(8);
     if want <= 8 {
         8
+    } else if want <= 64 && crate::THUMB1 {
+        power_of_two_by_doubling(want)
     } else if want <= 64 {
         want.next_power_of_two()
     } else {
         want.next_multiple_of(64)
     }
+}
+
+/// `want.next_power_of_two()` (for `want` in 9..=64) by doubling, for a Cortex-M0
+/// (`crate::THUMB1`): it counts leading zeros in software (see [`Tagged::of`]).
+const fn power_of_two_by_doubling(want: usize) -> usize {
+    let mut cells = 16;
+    while cells < want {
+        cells *= 2;
+    }
+    cells
 }
 
 /// The home cell of `hash` in a table of `len` cells: `hash * len / 2^32` (Lemire's
@@ -243,6 +255,9 @@ impl Tagged {
     /// about 100 bytes at each call inlined.
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn of(bound: u32, cells: usize) -> Tagged {
+        if crate::THUMB1 {
+            return Tagged::of_by_shifts(bound, cells);
+        }
         let bits = u32::BITS - bound.leading_zeros();
         Tagged {
             bits,
@@ -253,6 +268,20 @@ impl Tagged {
                 .min(u32::BITS.saturating_sub(bits))
                 .min(cells.trailing_zeros()),
         }
+    }
+
+    /// [`Tagged::of`] for a Cortex-M0 (`crate::THUMB1`), which counts leading and
+    /// trailing zeros in software (`__clzsi2`, 80 bytes): the widths counted by shifting.
+    fn of_by_shifts(bound: u32, cells: usize) -> Tagged {
+        let mut bits = 0;
+        while bits < u32::BITS && bound >> bits != 0 {
+            bits += 1;
+        }
+        let mut home_bits = 0;
+        while home_bits < 6 && bits + home_bits < u32::BITS && (cells >> home_bits) & 1 == 0 {
+            home_bits += 1;
+        }
+        Tagged { bits, home_bits }
     }
 
     #[inline]
@@ -373,6 +402,36 @@ mod tests {
                 let c = cells_for(n, eighths);
                 assert!(n as usize * eighths <= c * 8, "{n}");
                 assert!(c <= 64 || c.is_multiple_of(64), "{n}");
+            }
+        }
+    }
+
+    /// The Cortex-M0's spellings of the index sizes and cell layouts are the others'.
+    #[test]
+    fn counting_by_shifts_is_counting_zeros() {
+        for want in 9..=64 {
+            assert_eq!(power_of_two_by_doubling(want), want.next_power_of_two());
+        }
+        let mut bounds = vec![0u32, 1, 2, 3, 8, 9, 65_535, 65_536, 1 << 26, u32::MAX];
+        bounds.extend((0..32).map(|b| 1u32 << b));
+        bounds.extend((1..32).map(|b| (1u32 << b) - 1));
+        for bound in bounds {
+            for eighths in [TOKENS, PRINCIPALS, TOMBSTONES] {
+                for cells in [
+                    cells_for(bound.min(1 << 26), eighths),
+                    8,
+                    16,
+                    64,
+                    192,
+                    1 << 20,
+                ] {
+                    let (a, b) = (Tagged::of(bound, cells), Tagged::of_by_shifts(bound, cells));
+                    assert_eq!(
+                        (a.bits, a.home_bits),
+                        (b.bits, b.home_bits),
+                        "{bound} {cells}"
+                    );
+                }
             }
         }
     }
