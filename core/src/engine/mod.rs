@@ -187,8 +187,8 @@ impl<S: Storage> Engine<S> {
     /// cloned (VM snapshot, CRIU restore), which the fork guard cannot see, or after its
     /// memory may have been read. Tokens issued afterwards do not follow from anything
     /// in memory before the call.
-    pub fn reseed(&mut self, seed: [u8; 32]) {
-        self.st.rng = IdGen::from_seed(seed);
+    pub fn reseed(&mut self, mut seed: [u8; 32]) {
+        self.st.rng.reseed(&mut seed);
         if let Some((g, _)) = self.st.guard {
             self.st.guard = Some((g, (g.epoch)()));
         }
@@ -509,8 +509,7 @@ impl State {
             let epoch = (g.epoch)();
             if epoch != seeded {
                 let mut seed = (g.seed)().ok_or(Error::Entropy)?;
-                self.rng = IdGen::from_seed(seed);
-                seed.zeroize();
+                self.rng.reseed(&mut seed);
                 self.guard = Some((g, epoch));
             }
         }
