@@ -58,6 +58,10 @@ use crate::wheel::Wheel;
 /// It sees a fork, not a clone: a process restored from a VM snapshot or a CRIU image
 /// keeps its pid and repeats its generator's stream. Call [`Engine::reseed`] after such
 /// a restore.
+///
+/// Installed with `Engine::set_fork_guard`, which only a build with the `fork-guard`
+/// feature has (every build with `std`): a build without an OS to fork it (a firmware)
+/// leaves the check out.
 #[derive(Clone, Copy, Debug)]
 pub struct ForkGuard {
     /// Names the running process; a change since the last draw means a fork happened.
@@ -198,6 +202,9 @@ impl<S: Storage> Engine<S> {
     /// asks `guard.epoch()`, and when it differs from the epoch at the last (re)seed it
     /// replaces the generator with `guard.seed(..)` first, so parent and child never issue
     /// the same IDs. Only operations that issue tokens draw randomness, so only they pay.
+    ///
+    /// With the `fork-guard` feature only (every build with `std` has it).
+    #[cfg(feature = "fork-guard")]
     pub fn set_fork_guard(&mut self, guard: ForkGuard) {
         self.st.guard = Some((guard, (guard.epoch)()));
     }
@@ -505,6 +512,10 @@ impl State {
     /// In a forked child, reseed before the first token (see [`ForkGuard`]); with no
     /// entropy to be had, refuse rather than repeat the parent's stream.
     fn check_fork(&mut self) -> Result<(), Error> {
+        // Without the `fork-guard` feature no guard can be set.
+        if !cfg!(feature = "fork-guard") {
+            return Ok(());
+        }
         if let Some((g, seeded)) = self.guard {
             let epoch = (g.epoch)();
             if epoch != seeded {
