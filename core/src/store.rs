@@ -199,34 +199,7 @@ pub trait Store {
         if tokens.clone().all(|t| t == first) {
             return Ok((first, self.validate(first, now, client)?));
         }
-        let (mut first_live, mut live) = (None, 0);
-        for (i, t) in tokens.clone().enumerate() {
-            if repeats(tokens.clone(), i, t) {
-                continue;
-            }
-            match self.peek(t, now) {
-                Ok(_) => {
-                    first_live = first_live.or(Some(t));
-                    live += 1;
-                }
-                Err(e) if e.is_store() => return Err(e),
-                Err(_) => {}
-            }
-        }
-        let chosen = match (first_live, live) {
-            (Some(t), 1) => t,
-            (None, _) => first,
-            (Some(_), _) => {
-                for (i, t) in tokens.clone().enumerate() {
-                    if !repeats(tokens.clone(), i, t) {
-                        self.end_duplicate(t, now)?;
-                    }
-                }
-                return Err(Error::Cookie(CookieError::Duplicate));
-            }
-        };
-        let session = self.validate(chosen, now, client)?;
-        Ok((chosen, session))
+        validate_distinct(self, tokens, first, now, client)
     }
 
     /// Find and validate the session cookie of a request's `Cookie` header (the
@@ -256,7 +229,7 @@ pub trait Store {
         }
         let name = self.config().cookie.name.clone();
         let values = cookie::cookie_values(header, name.as_str())?;
-        self.validate_any(values, now, client).map(Some)
+        validate_distinct(self, values, first, now, client).map(Some)
     }
 
     /// The request seam's *load*: find the session a request's `Cookie` header names
@@ -381,6 +354,47 @@ pub trait Store {
 
 /// Whether `t`, the copy at `i` of `tokens`, repeats an earlier one ([`Store::validate_any`]
 /// considers each distinct token once).
+/// [`Store::validate_any`] over `tokens` (whose first is `first`) once they are known to
+/// hold more than one distinct token: the one live among them, or the first when none
+/// is; with two or more live, every one ends as a duplicate. One copy for both callers
+/// (`validate_cookie` knows that already from its own walk of the header).
+fn validate_distinct<'t, S: Store, I: Iterator<Item = &'t [u8]> + Clone>(
+    store: &mut S,
+    tokens: I,
+    first: &'t [u8],
+    now: u64,
+    client: &Client<'_>,
+) -> Result<(&'t [u8], Session), Error> {
+    let (mut first_live, mut live) = (None, 0);
+    for (i, t) in tokens.clone().enumerate() {
+        if repeats(tokens.clone(), i, t) {
+            continue;
+        }
+        match store.peek(t, now) {
+            Ok(_) => {
+                first_live = first_live.or(Some(t));
+                live += 1;
+            }
+            Err(e) if e.is_store() => return Err(e),
+            Err(_) => {}
+        }
+    }
+    let chosen = match (first_live, live) {
+        (Some(t), 1) => t,
+        (None, _) => first,
+        (Some(_), _) => {
+            for (i, t) in tokens.clone().enumerate() {
+                if !repeats(tokens.clone(), i, t) {
+                    store.end_duplicate(t, now)?;
+                }
+            }
+            return Err(Error::Cookie(CookieError::Duplicate));
+        }
+    };
+    let session = store.validate(chosen, now, client)?;
+    Ok((chosen, session))
+}
+
 fn repeats<'t>(tokens: impl Iterator<Item = &'t [u8]>, i: usize, t: &[u8]) -> bool {
     tokens.take(i).any(|u| u == t)
 }
