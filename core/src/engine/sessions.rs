@@ -501,6 +501,9 @@ impl State {
     /// the cache a few times (its index cells, its tombstone's); read one batch ahead,
     /// those misses overlap instead of queueing.
     pub(super) fn sweep(&mut self, p: &mut Parts<'_>, now: u64) -> usize {
+        if SWEEP_BATCH == 1 {
+            return self.sweep_each(p, now);
+        }
         let mut n = 0;
         loop {
             let mut batch = [0u32; SWEEP_BATCH];
@@ -529,6 +532,28 @@ impl State {
             n += k;
             if k < SWEEP_BATCH {
                 return n;
+            }
+        }
+    }
+
+    /// [`State::sweep`] one session at a time, where its batch is one (32-bit targets):
+    /// the same ends in the same order, without a batch to fill (about 110 bytes less
+    /// Cortex-M code). A test checks it against the batched sweep.
+    pub(super) fn sweep_each(&mut self, p: &mut Parts<'_>, now: u64) -> usize {
+        let mut n = 0;
+        loop {
+            let (slots, origin) = (&*p.slots, self.origin);
+            let Some(i) = self
+                .wheel
+                .next_expired(p.links, now, |e| slots[e as usize].deadline(origin))
+            else {
+                return n;
+            };
+            // Handed out of the wheel (unlinked), so no later call hands it out again.
+            if p.slots[i as usize].state != STATE_FREE {
+                let death = expiry_of(&p.slots[i as usize], self.origin);
+                self.destroy(p, i, death, now);
+                n += 1;
             }
         }
     }
