@@ -352,8 +352,6 @@ pub trait Store {
     }
 }
 
-/// Whether `t`, the copy at `i` of `tokens`, repeats an earlier one ([`Store::validate_any`]
-/// considers each distinct token once).
 /// [`Store::validate_any`] over `tokens` (whose first is `first`) once they are known to
 /// hold more than one distinct token: the one live among them, or the first when none
 /// is; with two or more live, every one ends as a duplicate. One copy for both callers
@@ -395,6 +393,8 @@ fn validate_distinct<'t, S: Store, I: Iterator<Item = &'t [u8]> + Clone>(
     Ok((chosen, session))
 }
 
+/// Whether `t`, the copy at `i` of `tokens`, repeats an earlier one ([`Store::validate_any`]
+/// considers each distinct token once).
 fn repeats<'t>(tokens: impl Iterator<Item = &'t [u8]>, i: usize, t: &[u8]) -> bool {
     tokens.take(i).any(|u| u == t)
 }
