@@ -336,6 +336,23 @@ impl Tagged {
         k: Key,
         hash_of: impl Fn(u32) -> u32,
     ) -> bool {
+        if cfg!(target_pointer_width = "64") {
+            self.remove_by(table, value, k, &hash_of)
+        } else {
+            self.remove_by::<dyn Fn(u32) -> u32>(table, value, k, &hash_of)
+        }
+    }
+
+    /// [`Tagged::remove`]: each caller's own copy on 64-bit targets (servers: `hash_of`
+    /// inlines); elsewhere one copy behind a `dyn Fn` for the three indexes (as
+    /// [`remove_with`]).
+    fn remove_by<F: Fn(u32) -> u32 + ?Sized>(
+        self,
+        table: &mut [u32],
+        value: u32,
+        k: Key,
+        hash_of: &F,
+    ) -> bool {
         let len = table.len();
         let hm = self.home_mask() as usize;
         remove_with(table, k.hash, self.cell(value, k, len), |v, j, into| {
