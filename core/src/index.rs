@@ -315,6 +315,24 @@ impl Tagged {
         k: Key,
         mut is: impl FnMut(u32) -> bool,
     ) -> Option<u32> {
+        if cfg!(target_pointer_width = "64") {
+            self.find_by(table, k, &mut is)
+        } else {
+            self.find_by::<dyn FnMut(u32) -> bool>(table, k, &mut is)
+        }
+    }
+
+    /// [`Tagged::find`]: inlined into each caller on 64-bit targets (servers: every
+    /// request probes the token index); elsewhere one copy behind a `dyn FnMut` for the
+    /// three indexes.
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    fn find_by<F: FnMut(u32) -> bool + ?Sized>(
+        self,
+        table: &[u32],
+        k: Key,
+        is: &mut F,
+    ) -> Option<u32> {
         let want = self.cell(0, k, table.len());
         find(table, k.hash, |v| {
             (v ^ want) >> self.bits == 0 && is(self.value(v))
