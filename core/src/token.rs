@@ -378,10 +378,7 @@ impl Digest {
     /// Constant-time equality. One copy on a Cortex-M0 (`crate::THUMB1`), where the
     /// bytes are OR-ed together a byte at a time (no unaligned loads: the 128-bit form is
     /// about 150 bytes of its code at each of the token and tombstone lookups).
-    #[cfg_attr(
-        all(target_arch = "arm", not(target_feature = "thumb2")),
-        inline(never)
-    )]
+    #[cfg_attr(all(target_arch = "arm", not(target_has_atomic = "32")), inline(never))]
     pub(crate) fn ct_eq(&self, other: &Digest) -> bool {
         if crate::THUMB1 {
             return self.ct_eq_by_bytes(other);
