@@ -71,6 +71,18 @@ pub trait Store {
     /// token gives what validation would (`LoggedOut`, `Expired(..)`, ...).
     fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Error>;
 
+    /// Whether `token` names a live session at `now`, touching nothing: [`Store::peek`]
+    /// without the session's values, for the duplicate-cookie rule
+    /// ([`Store::validate_any`]). Only a store failure is an error. A store that can
+    /// answer without building the session does (the in-process table does).
+    fn is_live(&mut self, token: &[u8], now: u64) -> Result<bool, Error> {
+        match self.peek(token, now) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_store() => Err(e),
+            Err(_) => Ok(false),
+        }
+    }
+
     /// End the live session `token` names because a request carried it beside another
     /// live one (event [`crate::EventKind::DuplicateCookie`], ended as revoked). A
     /// token that names no live session is left alone. Used by
@@ -368,13 +380,9 @@ fn validate_distinct<'t, S: Store, I: Iterator<Item = &'t [u8]> + Clone>(
         if repeats(tokens.clone(), i, t) {
             continue;
         }
-        match store.peek(t, now) {
-            Ok(_) => {
-                first_live = first_live.or(Some(t));
-                live += 1;
-            }
-            Err(e) if e.is_store() => return Err(e),
-            Err(_) => {}
+        if store.is_live(t, now)? {
+            first_live = first_live.or(Some(t));
+            live += 1;
         }
     }
     let chosen = match (first_live, live) {

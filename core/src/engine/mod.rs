@@ -241,6 +241,12 @@ impl<S: Storage> Store for Engine<S> {
         Engine::peek(self, token, now).map_err(Error::Session)
     }
 
+    fn is_live(&mut self, token: &[u8], now: u64) -> Result<bool, Error> {
+        let now = self.st.at(now);
+        let p = self.storage.parts();
+        Ok(self.st.is_live(&p, token, now))
+    }
+
     fn login(
         &mut self,
         token: &[u8],

@@ -315,6 +315,12 @@ impl State {
         }
     }
 
+    /// Whether `token` names a session live at `now` ([`crate::Store::is_live`]): what
+    /// `peek` would find, without building the session (reads only).
+    pub(super) fn is_live(&self, p: &Parts<'_>, token: &[u8], now: u64) -> bool {
+        matches!(self.lookup(p, token, now.max(self.clock)), Lookup::Live(_))
+    }
+
     /// Swap the session's token for a fresh one; the old digest becomes a tombstone.
     fn rekey(&mut self, p: &mut Parts<'_>, i: u32) -> Token {
         let (token, digest) = self.new_token(p);
