@@ -285,3 +285,30 @@ fn sweeping_one_at_a_time_is_sweeping_in_batches() {
     assert!(each.0[0] > 0 && batched.1.live == 0);
     assert_eq!(each, batched);
 }
+
+/// `is_live` answers what `peek` finds, live or not, and touches nothing.
+#[test]
+fn is_live_is_what_peek_finds() {
+    let mut e = engine(|_| {});
+    let (live, _) = e.create(0, NONE).unwrap();
+    let (idle, _) = e.create(0, NONE).unwrap();
+    let (out, _) = e.create(0, NONE).unwrap();
+    e.logout(out.as_bytes(), 10).unwrap();
+    e.validate(live.as_bytes(), 900, NONE).unwrap();
+    // At 1,500 `idle` is past its idle deadline (1,000), not yet swept.
+    for (token, want) in [
+        (live.as_bytes(), true),
+        (idle.as_bytes(), false),
+        (out.as_bytes(), false),
+        (&b"not a token"[..], false),
+        (&[b'A'; 43][..], false),
+    ] {
+        assert_eq!(Store::is_live(&mut e, token, 1_500), Ok(want));
+        assert_eq!(Store::peek(&mut e, token, 1_500).is_ok(), want);
+    }
+    // Asking restarted no idle timer: `live` was last used at 900.
+    assert_eq!(
+        e.validate(live.as_bytes(), 1_900, NONE),
+        Err(Invalid::Expired(Expiry::Idle))
+    );
+}
