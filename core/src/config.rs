@@ -115,6 +115,9 @@ pub struct Config {
     /// policy the principal's least recently used session makes room instead, and ten
     /// covers a person's browsers and devices. Size `capacity` for the logged-in users
     /// you expect times the sessions each keeps, plus headroom for anonymous visitors.
+    ///
+    /// Built without the `principal-cap` feature (only a build without `std` can be),
+    /// the engine has no cap, and [`Config::validate`] refuses any value but 0.
     pub max_sessions_per_principal: u32,
     /// What a login over `max_sessions_per_principal` does.
     pub principal_limit_policy: PrincipalLimitPolicy,
@@ -331,6 +334,12 @@ impl Config {
         }
         if self.max_addresses > MAX_TRACKED_ADDRESSES - 1 {
             return Err(ConfigError::MaxAddresses);
+        }
+        if !cfg!(feature = "principal-cap") && self.max_sessions_per_principal > 0 {
+            // Built without the cap: a config asking for one must not run capless.
+            return Err(ConfigError::BadValue {
+                key: "max_sessions_per_principal",
+            });
         }
         if self.events == 0 || self.events > MAX_CAPACITY {
             return Err(ConfigError::Events);

@@ -42,6 +42,15 @@ impl IdGen {
         }
     }
 
+    /// Rekey with `seed` in place, as [`IdGen::from_seed`] would (what the old key and
+    /// buffer held is wiped), and wipe `seed`.
+    pub(crate) fn reseed(&mut self, seed: &mut [u8; 32]) {
+        self.key = *seed;
+        self.buf.zeroize();
+        self.used = BUFFER;
+        seed.zeroize();
+    }
+
     /// Fill `out` with bytes no one has seen, and wipe them from the generator.
     pub fn fill(&mut self, out: &mut [u8]) {
         for part in out.chunks_mut(MAX_DRAW) {
@@ -120,6 +129,25 @@ impl Drop for IdGen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reseeding in place draws what a new generator from that seed draws, whatever was
+    /// drawn before, and wipes the seed.
+    #[test]
+    fn reseed_is_a_new_generator() {
+        let mut g = IdGen::from_seed([1; 32]);
+        let mut out = [0u8; 20];
+        g.fill(&mut out);
+        let mut seed = [9u8; 32];
+        g.reseed(&mut seed);
+        assert_eq!(seed, [0; 32]);
+        let mut fresh = IdGen::from_seed([9; 32]);
+        for _ in 0..20 {
+            let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+            g.fill(&mut a);
+            fresh.fill(&mut b);
+            assert_eq!(a, b);
+        }
+    }
 
     #[test]
     fn draws_never_repeat_and_the_key_moves_at_each_refill() {

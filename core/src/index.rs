@@ -45,6 +45,8 @@ pub(crate) const fn cells_for(entries: u32, eighths: usize) -> usize {
     let want = (entries as usize * eighths).div_ceil(8);
     if want <= 8 {
         8
+    } else if want <= 64 && crate::THUMB1 {
+        power_of_two_by_doubling(want)
     } else if want <= 64 {
         want.next_power_of_two()
     } else {
@@ -52,11 +54,39 @@ pub(crate) const fn cells_for(entries: u32, eighths: usize) -> usize {
     }
 }
 
+/// `want.next_power_of_two()` (for `want` in 9..=64) by doubling, for a Cortex-M0
+/// (`crate::THUMB1`): it counts leading zeros in software (see [`Tagged::of`]).
+const fn power_of_two_by_doubling(want: usize) -> usize {
+    let mut cells = 16;
+    while cells < want {
+        cells *= 2;
+    }
+    cells
+}
+
 /// The home cell of `hash` in a table of `len` cells: `hash * len / 2^32` (Lemire's
-/// multiply-shift), uniform for any `len`, with no division.
+/// multiply-shift), uniform for any `len`, with no division. On Arm cores with only the
+/// Thumb-1 instructions (a Cortex-M0) it is [`mul_high_approx`]'s, at most 2 cells before.
 #[inline]
 pub(crate) fn home(hash: u32, len: usize) -> usize {
-    ((u64::from(hash) * len as u64) >> 32) as usize
+    if crate::THUMB1 {
+        mul_high_approx(hash, len as u32) as usize
+    } else {
+        ((u64::from(hash) * len as u64) >> 32) as usize
+    }
+}
+
+/// `a * b / 2^32` from three 16-bit partial products, leaving out the carry of the
+/// low ones: at most 2 below the exact quotient, never above (so still below `b`), and
+/// as evenly spread. A Cortex-M0 has no 32 x 32 -> 64 bit multiply: the exact product
+/// links the software one (about 80 bytes, and a call at each home), and LLVM turns the
+/// exact four-product spelling back into that call. (A Cortex-M4's `umull` is one
+/// instruction: it keeps the product.)
+#[cfg_attr(target_arch = "arm", inline(never))]
+fn mul_high_approx(a: u32, b: u32) -> u32 {
+    let (a1, a0) = (a >> 16, a & 0xffff);
+    let (b1, b0) = (b >> 16, b & 0xffff);
+    a1 * b1 + ((a1 * b0) >> 16) + ((a0 * b1) >> 16)
 }
 
 /// The cell after `i` in a table of `len` cells (wrapping).
@@ -225,6 +255,9 @@ impl Tagged {
     /// about 100 bytes at each call inlined.
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn of(bound: u32, cells: usize) -> Tagged {
+        if crate::THUMB1 {
+            return Tagged::of_by_shifts(bound, cells);
+        }
         let bits = u32::BITS - bound.leading_zeros();
         Tagged {
             bits,
@@ -235,6 +268,20 @@ impl Tagged {
                 .min(u32::BITS.saturating_sub(bits))
                 .min(cells.trailing_zeros()),
         }
+    }
+
+    /// [`Tagged::of`] for a Cortex-M0 (`crate::THUMB1`), which counts leading and
+    /// trailing zeros in software (`__clzsi2`, 80 bytes): the widths counted by shifting.
+    fn of_by_shifts(bound: u32, cells: usize) -> Tagged {
+        let mut bits = 0;
+        while bits < u32::BITS && bound >> bits != 0 {
+            bits += 1;
+        }
+        let mut home_bits = 0;
+        while home_bits < 6 && bits + home_bits < u32::BITS && (cells >> home_bits) & 1 == 0 {
+            home_bits += 1;
+        }
+        Tagged { bits, home_bits }
     }
 
     #[inline]
@@ -268,6 +315,24 @@ impl Tagged {
         k: Key,
         mut is: impl FnMut(u32) -> bool,
     ) -> Option<u32> {
+        if cfg!(target_pointer_width = "64") {
+            self.find_by(table, k, &mut is)
+        } else {
+            self.find_by::<dyn FnMut(u32) -> bool>(table, k, &mut is)
+        }
+    }
+
+    /// [`Tagged::find`]: inlined into each caller on 64-bit targets (servers: every
+    /// request probes the token index); elsewhere one copy behind a `dyn FnMut` for the
+    /// three indexes.
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    fn find_by<F: FnMut(u32) -> bool + ?Sized>(
+        self,
+        table: &[u32],
+        k: Key,
+        is: &mut F,
+    ) -> Option<u32> {
         let want = self.cell(0, k, table.len());
         find(table, k.hash, |v| {
             (v ^ want) >> self.bits == 0 && is(self.value(v))
@@ -288,6 +353,23 @@ impl Tagged {
         value: u32,
         k: Key,
         hash_of: impl Fn(u32) -> u32,
+    ) -> bool {
+        if cfg!(target_pointer_width = "64") {
+            self.remove_by(table, value, k, &hash_of)
+        } else {
+            self.remove_by::<dyn Fn(u32) -> u32>(table, value, k, &hash_of)
+        }
+    }
+
+    /// [`Tagged::remove`]: each caller's own copy on 64-bit targets (servers: `hash_of`
+    /// inlines); elsewhere one copy behind a `dyn Fn` for the three indexes (as
+    /// [`remove_with`]).
+    fn remove_by<F: Fn(u32) -> u32 + ?Sized>(
+        self,
+        table: &mut [u32],
+        value: u32,
+        k: Key,
+        hash_of: &F,
     ) -> bool {
         let len = table.len();
         let hm = self.home_mask() as usize;
@@ -359,6 +441,36 @@ mod tests {
         }
     }
 
+    /// The Cortex-M0's spellings of the index sizes and cell layouts are the others'.
+    #[test]
+    fn counting_by_shifts_is_counting_zeros() {
+        for want in 9..=64 {
+            assert_eq!(power_of_two_by_doubling(want), want.next_power_of_two());
+        }
+        let mut bounds = vec![0u32, 1, 2, 3, 8, 9, 65_535, 65_536, 1 << 26, u32::MAX];
+        bounds.extend((0..32).map(|b| 1u32 << b));
+        bounds.extend((1..32).map(|b| (1u32 << b) - 1));
+        for bound in bounds {
+            for eighths in [TOKENS, PRINCIPALS, TOMBSTONES] {
+                for cells in [
+                    cells_for(bound.min(1 << 26), eighths),
+                    8,
+                    16,
+                    64,
+                    192,
+                    1 << 20,
+                ] {
+                    let (a, b) = (Tagged::of(bound, cells), Tagged::of_by_shifts(bound, cells));
+                    assert_eq!(
+                        (a.bits, a.home_bits),
+                        (b.bits, b.home_bits),
+                        "{bound} {cells}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn matches_a_hashmap_under_churn_with_colliding_hashes() {
         // A power of two and a multiple of 64 that is not one.
@@ -391,6 +503,39 @@ mod tests {
             for probe in 0..48 {
                 let got = find(&table, hash_of(probe), |s| s == probe);
                 assert_eq!(got.is_some(), model.contains_key(&probe), "value {probe}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_cortex_m0_home_is_at_most_two_cells_before_the_exact_one() {
+        let mut values = vec![
+            0u32,
+            1,
+            2,
+            0xffff,
+            0x1_0000,
+            0x1_0001,
+            u32::MAX,
+            u32::MAX - 1,
+        ];
+        let mut x = 0x9e37_79b9u32;
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            values.push(x);
+        }
+        for &a in &values {
+            for &b in &values[..64] {
+                let exact = ((u64::from(a) * u64::from(b)) >> 32) as u32;
+                for got in [mul_high_approx(a, b), mul_high_approx(b, a)] {
+                    assert!(
+                        got <= exact && exact - got <= 2,
+                        "{a} * {b}: {got}, {exact}"
+                    );
+                    assert!(b == 0 || got < b);
+                }
             }
         }
     }

@@ -57,6 +57,17 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+/// Built for an Arm core with only the Thumb-1 instructions (a Cortex-M0): no
+/// 32 x 32 -> 64 bit multiply, no count of leading zeros, no unaligned loads. A few
+/// spellings are chosen by it (the index's homes, widths and small sizes, the wheel's
+/// level, the digests' key, the digest comparison), each checked by a host test against
+/// the one every other target keeps.
+///
+/// Told by the missing 32-bit atomic read-modify-write (ARMv6-M has none), not by the
+/// `thumb2` target feature: stable Rust shows no Arm target feature to `cfg`, so that
+/// test would take every Arm target, a Cortex-M4 or an Armv7 Linux server too, for one.
+pub(crate) const THUMB1: bool = cfg!(all(target_arch = "arm", not(target_has_atomic = "32")));
+
 mod chacha;
 pub mod config;
 pub mod cookie;

@@ -49,6 +49,133 @@ impl Times {
     }
 }
 
+/// The same times as the in-process table keeps them (`Slot`): the start `created` ms
+/// after an `origin`, the last use `seen` ms after the start, and [`Times`]'s rules over
+/// them. On 64-bit targets (servers) each answer is [`Times`]'s, from [`Offsets::times`].
+/// On 32-bit targets, where each saturating `u64` step is several instructions, each is
+/// spelled over the offsets (a test checks every one against [`Times`]'s): both deadlines
+/// are sums of `u32`s after the origin, which cannot overflow a `u64`, so only adding the
+/// origin saturates, once a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Offsets {
+    pub(crate) origin: u64,
+    pub(crate) created: u32,
+    pub(crate) seen: u32,
+    pub(crate) idle_ms: u32,
+    pub(crate) absolute_ms: u32,
+}
+
+/// Whether [`Offsets`] answers over the offsets (see there).
+const BY_OFFSETS: bool = !cfg!(target_pointer_width = "64");
+
+impl Offsets {
+    /// The times as [`Times`]: the start and last use, each a saturating sum.
+    #[inline]
+    pub(crate) const fn times(&self) -> Times {
+        let created_ms = self.origin.saturating_add(self.created as u64);
+        Times {
+            created_ms,
+            last_seen_ms: created_ms.saturating_add(self.seen as u64),
+            idle_ms: self.idle_ms,
+            absolute_ms: self.absolute_ms,
+        }
+    }
+
+    /// The last use, as an offset from the origin.
+    #[inline]
+    const fn seen_at(&self) -> u64 {
+        self.created as u64 + self.seen as u64
+    }
+
+    /// [`Times::idle_deadline`], as an offset from the origin.
+    #[inline]
+    const fn idle_at(&self) -> u64 {
+        self.seen_at() + self.idle_ms as u64
+    }
+
+    /// [`Times::absolute_deadline`], as an offset from the origin.
+    #[inline]
+    const fn absolute_at(&self) -> u64 {
+        self.created as u64 + self.absolute_ms as u64
+    }
+
+    /// `Times::created_ms`.
+    #[inline]
+    pub(crate) const fn created_ms(&self) -> u64 {
+        self.origin.saturating_add(self.created as u64)
+    }
+
+    /// `Times::last_seen_ms`.
+    #[inline]
+    pub(crate) const fn last_seen_ms(&self) -> u64 {
+        if BY_OFFSETS {
+            self.origin.saturating_add(self.seen_at())
+        } else {
+            self.times().last_seen_ms
+        }
+    }
+
+    /// [`Times::idle_deadline`].
+    #[inline]
+    pub(crate) const fn idle_deadline(&self) -> u64 {
+        if BY_OFFSETS {
+            self.origin.saturating_add(self.idle_at())
+        } else {
+            self.times().idle_deadline()
+        }
+    }
+
+    /// [`Times::absolute_deadline`].
+    #[inline]
+    pub(crate) const fn absolute_deadline(&self) -> u64 {
+        if BY_OFFSETS {
+            self.origin.saturating_add(self.absolute_at())
+        } else {
+            self.times().absolute_deadline()
+        }
+    }
+
+    /// [`Times::deadline`].
+    #[inline]
+    pub(crate) const fn deadline(&self) -> u64 {
+        if BY_OFFSETS {
+            self.deadline_by_offsets()
+        } else {
+            self.times().deadline()
+        }
+    }
+
+    /// The earlier deadline's offset, then the origin added (which keeps the order).
+    #[inline]
+    const fn deadline_by_offsets(&self) -> u64 {
+        let (i, a) = (self.idle_at(), self.absolute_at());
+        self.origin.saturating_add(if i < a { i } else { a })
+    }
+
+    /// [`expiry`].
+    #[inline]
+    pub(crate) const fn expiry(&self) -> Expiry {
+        if BY_OFFSETS {
+            self.expiry_by_offsets()
+        } else {
+            expiry(&self.times())
+        }
+    }
+
+    /// The absolute deadline on a tie, and so too when both saturate at the end of
+    /// time (the idle one does then whenever the absolute one is later).
+    #[inline]
+    const fn expiry_by_offsets(&self) -> Expiry {
+        if self.absolute_at() <= self.idle_at()
+            || self.origin.saturating_add(self.idle_at()) == u64::MAX
+        {
+            Expiry::Absolute
+        } else {
+            Expiry::Idle
+        }
+    }
+}
+
 /// Live at `now`, or which deadline ended it. Checked exactly, to the millisecond, on
 /// every lookup; a sweep only reclaims memory.
 ///
@@ -345,6 +472,57 @@ mod tests {
         };
         assert_eq!(late.deadline(), u64::MAX);
         assert!(liveness(&late, u64::MAX).is_err());
+    }
+
+    /// The table's form of the times gives every time, deadline and expiry [`Times`]
+    /// gives, up to the end of time.
+    #[test]
+    fn offsets_agree_with_times() {
+        let origins = [
+            0,
+            1,
+            1 << 40,
+            u64::MAX - (1 << 34),
+            u64::MAX - (1 << 32),
+            u64::MAX - 5,
+            u64::MAX,
+        ];
+        let offsets = [0u32, 1, 2, 999, 1 << 31, u32::MAX - 1, u32::MAX];
+        for origin in origins {
+            for created in offsets {
+                for seen in offsets {
+                    for idle_ms in offsets {
+                        for absolute_ms in offsets {
+                            let o = Offsets {
+                                origin,
+                                created,
+                                seen,
+                                idle_ms,
+                                absolute_ms,
+                            };
+                            let created_ms = origin.saturating_add(created.into());
+                            let t = Times {
+                                created_ms,
+                                last_seen_ms: created_ms.saturating_add(seen.into()),
+                                idle_ms,
+                                absolute_ms,
+                            };
+                            assert_eq!(o.times(), t, "{o:?}");
+                            // The 32-bit targets' spellings, over the offsets.
+                            assert_eq!(o.created_ms(), t.created_ms, "{o:?}");
+                            assert_eq!(o.origin.saturating_add(o.seen_at()), t.last_seen_ms);
+                            assert_eq!(o.origin.saturating_add(o.idle_at()), t.idle_deadline());
+                            assert_eq!(
+                                o.origin.saturating_add(o.absolute_at()),
+                                t.absolute_deadline()
+                            );
+                            assert_eq!(o.deadline_by_offsets(), t.deadline(), "{o:?}");
+                            assert_eq!(o.expiry_by_offsets(), expiry(&t), "{o:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

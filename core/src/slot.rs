@@ -6,7 +6,7 @@
 //! So one link pair serves both. Lists are circular without a sentinel: the list's owner
 //! keeps the head (the first in); the tail is `head.prev`.
 
-use crate::rules::Times;
+use crate::rules::Offsets;
 use crate::token::Digest;
 
 /// "None" for every `u32` index in the crate: the end of a slot list or a pool chain, an
@@ -87,29 +87,29 @@ impl Slot {
         flags: 0,
     };
 
-    /// When the session (or its login) began, for the engine whose time origin is
-    /// `origin`.
+    /// The record's times, for the rules ([`crate::rules`]), in the engine whose time
+    /// origin is `origin`.
     #[inline]
-    pub(crate) fn created_ms(&self, origin: u64) -> u64 {
-        origin.saturating_add(u64::from(self.created))
-    }
-
-    /// Its last use (`origin` as for [`Slot::created_ms`]).
-    #[inline]
-    pub(crate) fn last_seen_ms(&self, origin: u64) -> u64 {
-        self.created_ms(origin)
-            .saturating_add(u64::from(self.seen_offset))
-    }
-
-    /// The record's times, for the rules ([`crate::rules`]).
-    #[inline]
-    pub(crate) fn times(&self, origin: u64) -> Times {
-        Times {
-            created_ms: self.created_ms(origin),
-            last_seen_ms: self.last_seen_ms(origin),
+    pub(crate) fn times(&self, origin: u64) -> Offsets {
+        Offsets {
+            origin,
+            created: self.created,
+            seen: self.seen_offset,
             idle_ms: self.idle_ms,
             absolute_ms: self.absolute_ms,
         }
+    }
+
+    /// When the session (or its login) began.
+    #[inline]
+    pub(crate) fn created_ms(&self, origin: u64) -> u64 {
+        self.times(origin).created_ms()
+    }
+
+    /// Its last use.
+    #[inline]
+    pub(crate) fn last_seen_ms(&self, origin: u64) -> u64 {
+        self.times(origin).last_seen_ms()
     }
 
     /// The moment the session dies: it is live while `now < deadline(origin)`.

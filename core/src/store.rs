@@ -71,6 +71,18 @@ pub trait Store {
     /// token gives what validation would (`LoggedOut`, `Expired(..)`, ...).
     fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Error>;
 
+    /// Whether `token` names a live session at `now`, touching nothing: [`Store::peek`]
+    /// without the session's values, for the duplicate-cookie rule
+    /// ([`Store::validate_any`]). Only a store failure is an error. A store that can
+    /// answer without building the session does (the in-process table does).
+    fn is_live(&mut self, token: &[u8], now: u64) -> Result<bool, Error> {
+        match self.peek(token, now) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_store() => Err(e),
+            Err(_) => Ok(false),
+        }
+    }
+
     /// End the live session `token` names because a request carried it beside another
     /// live one (event [`crate::EventKind::DuplicateCookie`], ended as revoked). A
     /// token that names no live session is left alone. Used by
@@ -199,34 +211,7 @@ pub trait Store {
         if tokens.clone().all(|t| t == first) {
             return Ok((first, self.validate(first, now, client)?));
         }
-        let (mut first_live, mut live) = (None, 0);
-        for (i, t) in tokens.clone().enumerate() {
-            if repeats(tokens.clone(), i, t) {
-                continue;
-            }
-            match self.peek(t, now) {
-                Ok(_) => {
-                    first_live = first_live.or(Some(t));
-                    live += 1;
-                }
-                Err(e) if e.is_store() => return Err(e),
-                Err(_) => {}
-            }
-        }
-        let chosen = match (first_live, live) {
-            (Some(t), 1) => t,
-            (None, _) => first,
-            (Some(_), _) => {
-                for (i, t) in tokens.clone().enumerate() {
-                    if !repeats(tokens.clone(), i, t) {
-                        self.end_duplicate(t, now)?;
-                    }
-                }
-                return Err(Error::Cookie(CookieError::Duplicate));
-            }
-        };
-        let session = self.validate(chosen, now, client)?;
-        Ok((chosen, session))
+        validate_distinct(self, tokens, first, now, client)
     }
 
     /// Find and validate the session cookie of a request's `Cookie` header (the
@@ -256,7 +241,7 @@ pub trait Store {
         }
         let name = self.config().cookie.name.clone();
         let values = cookie::cookie_values(header, name.as_str())?;
-        self.validate_any(values, now, client).map(Some)
+        validate_distinct(self, values, first, now, client).map(Some)
     }
 
     /// The request seam's *load*: find the session a request's `Cookie` header names
@@ -377,6 +362,43 @@ pub trait Store {
     fn clear_cookie(&self) -> Option<heapless::String<MAX_SET_COOKIE>> {
         self.config().cookie.clear_cookie()
     }
+}
+
+/// [`Store::validate_any`] over `tokens` (whose first is `first`) once they are known to
+/// hold more than one distinct token: the one live among them, or the first when none
+/// is; with two or more live, every one ends as a duplicate. One copy for both callers
+/// (`validate_cookie` knows that already from its own walk of the header).
+fn validate_distinct<'t, S: Store, I: Iterator<Item = &'t [u8]> + Clone>(
+    store: &mut S,
+    tokens: I,
+    first: &'t [u8],
+    now: u64,
+    client: &Client<'_>,
+) -> Result<(&'t [u8], Session), Error> {
+    let (mut first_live, mut live) = (None, 0);
+    for (i, t) in tokens.clone().enumerate() {
+        if repeats(tokens.clone(), i, t) {
+            continue;
+        }
+        if store.is_live(t, now)? {
+            first_live = first_live.or(Some(t));
+            live += 1;
+        }
+    }
+    let chosen = match (first_live, live) {
+        (Some(t), 1) => t,
+        (None, _) => first,
+        (Some(_), _) => {
+            for (i, t) in tokens.clone().enumerate() {
+                if !repeats(tokens.clone(), i, t) {
+                    store.end_duplicate(t, now)?;
+                }
+            }
+            return Err(Error::Cookie(CookieError::Duplicate));
+        }
+    };
+    let session = store.validate(chosen, now, client)?;
+    Ok((chosen, session))
 }
 
 /// Whether `t`, the copy at `i` of `tokens`, repeats an earlier one ([`Store::validate_any`]

@@ -396,8 +396,24 @@ fn level_for(elapsed: u64, when: u64) -> usize {
     if masked >= RANGE {
         masked = RANGE - 1;
     }
+    if crate::THUMB1 {
+        return level_by_shifts(masked);
+    }
     let significant = 63 - masked.leading_zeros() as usize;
     per_slot_bits(significant)
+}
+
+/// [`level_for`]'s level of `masked` (in `SLOT_MASK..RANGE`) for a Cortex-M0
+/// (`crate::THUMB1`), which counts leading zeros in software: its 6-bit groups above the
+/// lowest, counted by shifting.
+fn level_by_shifts(masked: u64) -> usize {
+    let mut level = 0;
+    let mut rest = masked >> SLOT_BITS;
+    while rest != 0 {
+        level += 1;
+        rest >>= SLOT_BITS;
+    }
+    level
 }
 
 /// `x / SLOT_BITS` for `x < 64` as a multiplication and a shift (`x * 43 >> 8`, checked
@@ -629,6 +645,20 @@ mod tests {
         }
         assert_eq!(level_for(0, MAX_AHEAD), LEVELS - 1);
         assert_eq!(level_for(0, u64::MAX), LEVELS - 1);
+    }
+
+    /// The Cortex-M0's level by shifts is the level by leading zeros, for every masked
+    /// value's highest bit and the values around it.
+    #[test]
+    fn level_by_shifts_is_level_by_leading_zeros() {
+        for top in SLOT_BITS..SLOT_BITS * LEVELS {
+            let b = 1u64 << top;
+            for masked in [b - 1, b, b + 1, b | SLOT_MASK, (b << 1) - 1] {
+                let masked = (masked | SLOT_MASK).min(RANGE - 1);
+                let want = per_slot_bits(63 - masked.leading_zeros() as usize);
+                assert_eq!(level_by_shifts(masked), want, "{masked}");
+            }
+        }
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! where `Engine::new` and the heap do not exist, so it uses only `with_storage`.
 
 use sessile::{
-    Client, Config, Engine, Error, Event, Invalid, Layout, Link, Parts, SliceStorage, Slot, Store,
-    Tombstone,
+    Client, Config, ConfigError, Engine, Error, Event, Invalid, Layout, Link, Parts, SliceStorage,
+    Slot, Store, Tombstone,
 };
 
 const SLOTS: usize = 8;
@@ -24,6 +24,13 @@ fn config() -> Config {
         events: EVENTS as u32,
         idle_timeout_ms: 1_000,
         absolute_timeout_ms: 5_000,
+        // The default cap (10), unless the core is built without it (then 0: a build
+        // without the `principal-cap` feature refuses a config with a cap).
+        max_sessions_per_principal: if cfg!(feature = "principal-cap") {
+            Config::default().max_sessions_per_principal
+        } else {
+            0
+        },
         ..Config::default()
     }
 }
@@ -141,4 +148,36 @@ fn mis_sized_storage_is_a_typed_error() {
     c.events = 0;
     let got = Engine::with_storage(c, SliceStorage::new(regions.parts()), [0; 32]);
     assert!(matches!(got.err(), Some(Error::Config(_))));
+}
+
+/// The per-principal cap is a feature a build may leave out (a firmware short of flash);
+/// such a build refuses a config that asks for a cap instead of running without one.
+#[test]
+fn a_cap_is_enforced_or_the_config_refused() {
+    let mut regions = Regions::new();
+    let mut c = config();
+    c.max_sessions_per_principal = 1;
+    let got = Engine::with_storage(c, SliceStorage::new(regions.parts()), [0; 32]);
+    if !cfg!(feature = "principal-cap") {
+        assert_eq!(
+            got.err(),
+            Some(Error::Config(ConfigError::BadValue {
+                key: "max_sessions_per_principal"
+            }))
+        );
+        return;
+    }
+    let Ok(mut e) = got else {
+        panic!("a config with a cap is refused where the cap is built in");
+    };
+    let (a, _) = e.create(0, &Client::NONE).unwrap();
+    let (a, _) = e.login(a.as_bytes(), b"alice", 1).unwrap();
+    let (b, _) = e.create(2, &Client::NONE).unwrap();
+    let (b, _) = e.login(b.as_bytes(), b"alice", 3).unwrap();
+    // Alice's second login made room under the cap of 1: her first session is gone.
+    assert_eq!(
+        e.validate(a.as_bytes(), 4, &Client::NONE).unwrap_err(),
+        Invalid::Evicted
+    );
+    assert!(e.validate(b.as_bytes(), 4, &Client::NONE).is_ok());
 }

@@ -19,12 +19,23 @@ const PRINCIPAL: u8 = 3;
 pub(super) fn new_key(rng: &mut IdGen) -> (u64, u64) {
     let mut k = [0u8; 16];
     rng.fill(&mut k);
-    let key = (
-        u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]]),
-        u64::from_le_bytes([k[8], k[9], k[10], k[11], k[12], k[13], k[14], k[15]]),
-    );
+    let key = if crate::THUMB1 {
+        (le_word(&k[..8]), le_word(&k[8..]))
+    } else {
+        (
+            u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]]),
+            u64::from_le_bytes([k[8], k[9], k[10], k[11], k[12], k[13], k[14], k[15]]),
+        )
+    };
     k.zeroize();
     key
+}
+
+/// `u64::from_le_bytes` of `b` (8 bytes) in a loop, for a Cortex-M0 (`crate::THUMB1`):
+/// the two conversions written out are about 150 bytes of its code; elsewhere (a Cortex-M4
+/// loads the word in one instruction) they stay.
+fn le_word(b: &[u8]) -> u64 {
+    b.iter().rev().fold(0, |w, &b| (w << 8) | u64::from(b))
 }
 
 /// SipHash with `C` compression and `D` finalization rounds, fed as one message.
@@ -241,6 +252,18 @@ impl State {
 mod tests {
     extern crate std;
     use super::Sip;
+
+    /// The Cortex-M0's key words are the other targets'.
+    #[test]
+    fn le_word_is_from_le_bytes() {
+        let mut b = [0u8; 8];
+        for i in 0..=255u8 {
+            for (j, x) in b.iter_mut().enumerate() {
+                *x = i.wrapping_mul(31).wrapping_add((j as u8).wrapping_mul(57));
+            }
+            assert_eq!(super::le_word(&b), u64::from_le_bytes(b));
+        }
+    }
 
     /// Fed the same bytes in any split, the written-out SipHash-2-4 is `core`'s (the
     /// reference function), so its 1-3 variant is SipHash-1-3.

@@ -58,6 +58,10 @@ use crate::wheel::Wheel;
 /// It sees a fork, not a clone: a process restored from a VM snapshot or a CRIU image
 /// keeps its pid and repeats its generator's stream. Call [`Engine::reseed`] after such
 /// a restore.
+///
+/// Installed with `Engine::set_fork_guard`, which only a build with the `fork-guard`
+/// feature has (every build with `std`): a build without an OS to fork it (a firmware)
+/// leaves the check out.
 #[derive(Clone, Copy, Debug)]
 pub struct ForkGuard {
     /// Names the running process; a change since the last draw means a fork happened.
@@ -187,8 +191,8 @@ impl<S: Storage> Engine<S> {
     /// cloned (VM snapshot, CRIU restore), which the fork guard cannot see, or after its
     /// memory may have been read. Tokens issued afterwards do not follow from anything
     /// in memory before the call.
-    pub fn reseed(&mut self, seed: [u8; 32]) {
-        self.st.rng = IdGen::from_seed(seed);
+    pub fn reseed(&mut self, mut seed: [u8; 32]) {
+        self.st.rng.reseed(&mut seed);
         if let Some((g, _)) = self.st.guard {
             self.st.guard = Some((g, (g.epoch)()));
         }
@@ -198,6 +202,9 @@ impl<S: Storage> Engine<S> {
     /// asks `guard.epoch()`, and when it differs from the epoch at the last (re)seed it
     /// replaces the generator with `guard.seed(..)` first, so parent and child never issue
     /// the same IDs. Only operations that issue tokens draw randomness, so only they pay.
+    ///
+    /// With the `fork-guard` feature only (every build with `std` has it).
+    #[cfg(feature = "fork-guard")]
     pub fn set_fork_guard(&mut self, guard: ForkGuard) {
         self.st.guard = Some((guard, (guard.epoch)()));
     }
@@ -232,6 +239,12 @@ impl<S: Storage> Store for Engine<S> {
 
     fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Error> {
         Engine::peek(self, token, now).map_err(Error::Session)
+    }
+
+    fn is_live(&mut self, token: &[u8], now: u64) -> Result<bool, Error> {
+        let now = self.st.at(now);
+        let p = self.storage.parts();
+        Ok(self.st.is_live(&p, token, now))
     }
 
     fn login(
@@ -505,12 +518,15 @@ impl State {
     /// In a forked child, reseed before the first token (see [`ForkGuard`]); with no
     /// entropy to be had, refuse rather than repeat the parent's stream.
     fn check_fork(&mut self) -> Result<(), Error> {
+        // Without the `fork-guard` feature no guard can be set.
+        if !cfg!(feature = "fork-guard") {
+            return Ok(());
+        }
         if let Some((g, seeded)) = self.guard {
             let epoch = (g.epoch)();
             if epoch != seeded {
                 let mut seed = (g.seed)().ok_or(Error::Entropy)?;
-                self.rng = IdGen::from_seed(seed);
-                seed.zeroize();
+                self.rng.reseed(&mut seed);
                 self.guard = Some((g, epoch));
             }
         }

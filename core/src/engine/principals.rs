@@ -147,7 +147,8 @@ impl State {
         if same {
             return Ok(());
         }
-        let capped = self.config.max_sessions_per_principal > 0;
+        // Without the `principal-cap` feature a config with a cap is refused (Config::validate).
+        let capped = cfg!(feature = "principal-cap") && self.config.max_sessions_per_principal > 0;
         if capped {
             // Sessions past their deadline (not yet swept) are dead: they neither
             // count against the cap nor get evicted for it; they end as expired.

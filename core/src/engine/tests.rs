@@ -245,3 +245,70 @@ fn a_full_principal_index_keeps_every_principal_findable() {
         }
     }
 }
+
+/// The sweep one session at a time (32-bit targets) ends what the batched sweep ends, in
+/// the same order, with the same events and counts.
+#[test]
+fn sweeping_one_at_a_time_is_sweeping_in_batches() {
+    let run = |each: bool| {
+        let mut e = engine(|c| c.capacity = 200);
+        let mut tokens = std::vec::Vec::new();
+        for k in 0..150u64 {
+            let (t, _) = e.create(k * 37, NONE).unwrap();
+            tokens.push(t);
+        }
+        // Some used later (their idle deadlines move), some logged out before.
+        for (k, t) in tokens.iter().enumerate().step_by(3) {
+            let _ = e.validate(t.as_bytes(), 5_000 + k as u64, NONE);
+        }
+        for t in tokens.iter().skip(1).step_by(7) {
+            let _ = e.logout(t.as_bytes(), 5_600);
+        }
+        while e.pop_event().is_some() {}
+        let mut swept = std::vec::Vec::new();
+        for now in [3_000u64, 5_900, 6_200, 20_000] {
+            let n = if each {
+                let now = e.st.tick(e.st.at(now));
+                let mut p = e.storage.parts();
+                e.st.sweep_each(&mut p, now)
+            } else {
+                e.sweep(now)
+            };
+            swept.push(n);
+            while let Some(ev) = e.pop_event() {
+                swept.push(ev.session as usize ^ ev.kind as usize);
+            }
+        }
+        (swept, e.stats())
+    };
+    let (each, batched) = (run(true), run(false));
+    assert!(each.0[0] > 0 && batched.1.live == 0);
+    assert_eq!(each, batched);
+}
+
+/// `is_live` answers what `peek` finds, live or not, and touches nothing.
+#[test]
+fn is_live_is_what_peek_finds() {
+    let mut e = engine(|_| {});
+    let (live, _) = e.create(0, NONE).unwrap();
+    let (idle, _) = e.create(0, NONE).unwrap();
+    let (out, _) = e.create(0, NONE).unwrap();
+    e.logout(out.as_bytes(), 10).unwrap();
+    e.validate(live.as_bytes(), 900, NONE).unwrap();
+    // At 1,500 `idle` is past its idle deadline (1,000), not yet swept.
+    for (token, want) in [
+        (live.as_bytes(), true),
+        (idle.as_bytes(), false),
+        (out.as_bytes(), false),
+        (&b"not a token"[..], false),
+        (&[b'A'; 43][..], false),
+    ] {
+        assert_eq!(Store::is_live(&mut e, token, 1_500), Ok(want));
+        assert_eq!(Store::peek(&mut e, token, 1_500).is_ok(), want);
+    }
+    // Asking restarted no idle timer: `live` was last used at 900.
+    assert_eq!(
+        e.validate(live.as_bytes(), 1_900, NONE),
+        Err(Invalid::Expired(Expiry::Idle))
+    );
+}

@@ -533,6 +533,9 @@ impl Store for StoreMut<'_> {
     fn peek(&mut self, token: &[u8], now: u64) -> Result<Session, Error> {
         both!(self, s => Store::peek(*s, token, now))
     }
+    fn is_live(&mut self, token: &[u8], now: u64) -> Result<bool, Error> {
+        both!(self, s => Store::is_live(*s, token, now))
+    }
     fn end_duplicate(&mut self, token: &[u8], now: u64) -> Result<(), Error> {
         both!(self, s => Store::end_duplicate(*s, token, now))
     }
