@@ -19,7 +19,7 @@ use crate::config::RedisConfig;
 use crate::conn::Conn;
 use crate::keys::{Keys, parse_sid, sid_hex};
 use crate::plan::{Guard, Plan};
-use crate::record::{self, Record, blocks};
+use crate::record::{self, Fields, Record, blocks};
 
 const LOOKUP: &str = include_str!("lua/lookup.lua");
 const COMMIT: &str = include_str!("lua/commit.lua");
@@ -633,7 +633,7 @@ impl RedisStore {
         digest: &str,
         touch: Option<(u64, Option<u32>, Option<u32>)>,
     ) -> ([String; 3], [Vec<u8>; 5]) {
-        let opt = |v: Option<u32>| v.map_or_else(Vec::new, |d| d.to_string().into_bytes());
+        let opt = record::client_digest_text;
         let keys = [self.keys.token(digest), self.keys.meta(), self.keys.anon()];
         let prefix = self.keys.record_prefix().into_bytes();
         let args = match touch {
@@ -691,12 +691,34 @@ impl RedisStore {
                 Value::Int(2),
                 Value::Int(touched),
                 Value::BulkString(sid),
-                rec,
+                Value::BulkString(version),
+                Value::BulkString(head),
+                Value::BulkString(extra),
+                Value::BulkString(token),
+                Value::BulkString(last_seen),
+                Value::BulkString(data),
+                principal @ ..,
             ] => {
-                let pairs: Vec<(Vec<u8>, Vec<u8>)> =
-                    redis::from_redis_value_ref(rec).map_err(|_| corrupt())?;
+                // An anonymous session's absent principal: no element or a nil (how
+                // Redis ends a Lua array whose last element is nil varies).
+                let principal = match principal {
+                    [] | [Value::Nil] => None,
+                    [Value::BulkString(p)] => Some(p.clone()),
+                    _ => return Err(corrupt()),
+                };
                 let sid = parse_sid(sid).ok_or_else(corrupt)?;
-                let rec = Record::parse(sid, pairs)?;
+                let rec = Record::parse(
+                    sid,
+                    Fields {
+                        version,
+                        head,
+                        extra,
+                        token,
+                        last_seen,
+                        data: data.clone(),
+                        principal,
+                    },
+                )?;
                 if rec.token != digest {
                     return Err(corrupt());
                 }
@@ -712,17 +734,42 @@ impl RedisStore {
         }
         let mut pipe = redis::pipe();
         for &sid in sids {
-            pipe.cmd("HGETALL").arg(self.keys.record(sid));
+            pipe.cmd("HMGET")
+                .arg(self.keys.record(sid))
+                .arg(&record::FIELDS[..]);
         }
-        let all: Vec<Vec<(Vec<u8>, Vec<u8>)>> = self.call(|c| pipe.query(c))?;
+        let all: Vec<Vec<Option<Vec<u8>>>> = self.call(|c| pipe.query(c))?;
         sids.iter()
             .zip(all)
-            .map(|(&sid, pairs)| {
-                if pairs.is_empty() {
-                    Ok(None)
-                } else {
-                    Record::parse(sid, pairs).map(Some)
+            .map(|(&sid, mut fields)| {
+                if fields.iter().all(Option::is_none) {
+                    return Ok(None);
                 }
+                let principal = fields.pop().ok_or_else(corrupt)?;
+                let [
+                    Some(version),
+                    Some(head),
+                    Some(extra),
+                    Some(token),
+                    Some(last_seen),
+                    Some(data),
+                ] = <[Option<Vec<u8>>; 6]>::try_from(fields).map_err(|_| corrupt())?
+                else {
+                    return Err(corrupt());
+                };
+                Record::parse(
+                    sid,
+                    Fields {
+                        version: &version,
+                        head: &head,
+                        extra: &extra,
+                        token: &token,
+                        last_seen: &last_seen,
+                        data,
+                        principal,
+                    },
+                )
+                .map(Some)
             })
             .collect()
     }
@@ -1088,12 +1135,12 @@ impl RedisStore {
         )?;
         let rkey = self.keys.record(rec.sid);
         if self.versioned {
-            let epoch = rules::next_epoch(rec.epoch).to_string().into_bytes();
+            let extra = rec.extra(rules::next_epoch(rec.epoch));
             update(
                 plan,
                 &rkey,
                 rec.version,
-                vec![(record::DATA, data.to_vec()), (record::EPOCH, epoch)],
+                vec![(record::DATA, data.to_vec()), (record::EXTRA, extra)],
             );
         } else {
             plan.hset(&rkey, vec![(record::DATA, data.to_vec())]);
@@ -1210,7 +1257,7 @@ impl Store for RedisStore {
             }
             new.last_seen = rec.last_seen.max(now);
             let rkey = s.keys.record(rec.sid);
-            update(plan, &rkey, rec.version, new.client_fields());
+            update(plan, &rkey, rec.version, new.packed_fields());
             new.version += 1;
             plan.cmd(
                 "HMAX",
@@ -1328,19 +1375,14 @@ impl Store for RedisStore {
                 plan.cmd("HJOIN", &pkey, vec![id]);
                 plan.hincr(&mkey, "blocks", need as i64 - have as i64);
                 new.principal = Some(principal.to_vec());
-                fields.push((record::STATE, record::USER.into()));
                 fields.push((record::PRINCIPAL, principal.to_vec()));
             }
             // The absolute timer restarts at login.
             new.created = now;
             new.last_seen = now;
             let t = s.rekey(plan, &mut new);
-            fields.extend([
-                (record::CREATED, now.to_string().into_bytes()),
-                (record::LAST_SEEN, now.to_string().into_bytes()),
-                (record::TOKEN, new.token.clone().into_bytes()),
-                (record::EPOCH, new.epoch.to_string().into_bytes()),
-            ]);
+            fields.extend(new.packed_fields());
+            fields.push((record::LAST_SEEN, now.to_string().into_bytes()));
             update(plan, &rkey, rec.version, fields);
             plan.cmd(
                 "ZADD",
@@ -1366,15 +1408,7 @@ impl Store for RedisStore {
             let mut new = rec.clone();
             let t = s.rekey(plan, &mut new);
             let rkey = s.keys.record(rec.sid);
-            update(
-                plan,
-                &rkey,
-                rec.version,
-                vec![
-                    (record::TOKEN, new.token.clone().into_bytes()),
-                    (record::EPOCH, new.epoch.to_string().into_bytes()),
-                ],
-            );
+            update(plan, &rkey, rec.version, new.packed_fields());
             plan.event(EventKind::Rotated, s.keys.tag(rec.sid), now);
             Ok((t, new.session(&s.keys)))
         })
@@ -1493,15 +1527,7 @@ impl Store for RedisStore {
                 return Err(Error::Session(why));
             }
             let rkey = s.keys.record(rec.sid);
-            update(
-                plan,
-                &rkey,
-                rec.version,
-                vec![
-                    (record::IDLE, new.idle.to_string().into_bytes()),
-                    (record::ABSOLUTE, new.absolute.to_string().into_bytes()),
-                ],
-            );
+            update(plan, &rkey, rec.version, new.packed_fields());
             plan.cmd(
                 "ZADD",
                 &s.keys.deadlines(),
