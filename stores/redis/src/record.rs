@@ -294,7 +294,7 @@ impl Record {
         );
         debug_assert_eq!(h.len(), HEAD_LEN);
         debug_assert_eq!(
-            h[H_QUIET_IP.0..H_QUIET_IP.0 + H_QUIET_IP.1].as_bytes(),
+            &h.as_bytes()[H_QUIET_IP.0..H_QUIET_IP.0 + H_QUIET_IP.1],
             client_digest_text(Some(self.quiet_ip()))
         );
         h.into_bytes()
