@@ -868,7 +868,7 @@ impl RedisStore {
             );
         }
         plan.cmd("DEL", &rkey, vec![]);
-        self.bury(plan, &rec.token, why, rec.authenticated());
+        self.bury(plan, rec.sid, &rec.token, why, rec.authenticated());
         let sid = sid_hex(rec.sid).into_bytes();
         let meta = self.keys.meta();
         match &rec.principal {
@@ -898,13 +898,14 @@ impl RedisStore {
         }
     }
 
-    /// Turn a token key into a tombstone: how it died, remembered for the TTL; kept
-    /// ones by time alone, churn ones also within the churn share.
-    fn bury(&self, plan: &mut Plan, digest: &str, why: Invalid, authenticated: bool) {
+    /// Turn a token key into a tombstone: its session and how it died, remembered for
+    /// the TTL (one SET with PX); kept ones by time alone, churn ones also within the
+    /// churn share.
+    fn bury(&self, plan: &mut Plan, sid: u64, digest: &str, why: Invalid, authenticated: bool) {
         let tkey = self.keys.token(digest);
         let ttl = self.tombstone_ttl_ms.to_string().into_bytes();
-        plan.hset(&tkey, vec![("d", death_code(why).into())]);
-        plan.cmd("PEXPIRE", &tkey, vec![ttl.clone()]);
+        let dead = format!("{}{}", sid_hex(sid), death_code(why)).into_bytes();
+        plan.cmd("SET", &tkey, vec![dead, b"PX".to_vec(), ttl.clone()]);
         if rules::keep_tombstone(why, authenticated) {
             plan.cmd("KEPT", &self.keys.kept(), vec![digest.into(), ttl]);
         } else {
@@ -939,8 +940,14 @@ impl RedisStore {
         let (token, digest, _) = self.draw_token();
         let tkey = self.keys.token(&digest);
         plan.guard(&tkey, Guard::Absent);
-        plan.hset(&tkey, vec![("s", sid_hex(rec.sid).into_bytes())]);
-        self.bury(plan, &rec.token, Invalid::RotatedOut, rec.authenticated());
+        plan.cmd("SET", &tkey, vec![sid_hex(rec.sid).into_bytes()]);
+        self.bury(
+            plan,
+            rec.sid,
+            &rec.token,
+            Invalid::RotatedOut,
+            rec.authenticated(),
+        );
         rec.token = digest;
         rec.epoch = rules::next_epoch(rec.epoch);
         token
@@ -1205,7 +1212,7 @@ impl Store for RedisStore {
             plan.guard(&rkey, Guard::Absent);
             plan.guard(&tkey, Guard::Absent);
             plan.hset(&rkey, rec.all_fields());
-            plan.hset(&tkey, vec![("s", sid_hex(sid).into_bytes())]);
+            plan.cmd("SET", &tkey, vec![sid_hex(sid).into_bytes()]);
             let id = sid_hex(sid).into_bytes();
             plan.cmd("ZSEQ", &s.keys.anon(), vec![id.clone()]);
             plan.cmd(

@@ -58,9 +58,8 @@ fn the_script_touches_exactly_what_the_rules_call_live() {
         format!("{root}s:0000000000000001"),
     );
     let script = redis::Script::new(LOOKUP);
-    let _: () = redis::cmd("HSET")
+    let _: () = redis::cmd("SET")
         .arg(&token)
-        .arg("s")
         .arg("0000000000000001")
         .query(&mut con)
         .unwrap();
@@ -175,9 +174,8 @@ fn peeking_never_touches() {
         .unwrap();
     let root = format!("{{{}}}:", support::fresh_prefix("peek"));
     let record = format!("{root}s:0000000000000002");
-    let _: () = redis::cmd("HSET")
+    let _: () = redis::cmd("SET")
         .arg(format!("{root}t:tok"))
-        .arg("s")
         .arg("0000000000000002")
         .query(&mut con)
         .unwrap();

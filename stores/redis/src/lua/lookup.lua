@@ -11,14 +11,17 @@
 -- tombstone), {2, touched, sid, v, h, x, t, ls, d[, pr]} for a live token (the
 -- record's fields, with the touch's last-seen time). Every decision about what it means is made
 -- in Rust.
-local tok = redis.call('HMGET', KEYS[1], 's', 'd')
-if not tok[1] then
+-- A token's key is a string: its session's id (16 hex digits), followed by how the
+-- token died when it is a tombstone.
+local tok = redis.call('GET', KEYS[1])
+if not tok then
   return {0}
 end
-if tok[2] then
-  return {1, tok[1], tok[2]}
+local sid = string.sub(tok, 1, 16)
+if #tok > 16 then
+  return {1, sid, string.sub(tok, 17)}
 end
-local key = ARGV[1] .. tok[1]
+local key = ARGV[1] .. sid
 -- The record in few fields (each one Redis converts for Lua and back is a good part of
 -- a script's time): 'h' holds the numbers the touch compares at fixed places
 -- (record.rs, Record::head): created 1-20, idle 21-30, absolute 31-40, the quiet
@@ -46,11 +49,11 @@ if ARGV[2] == 'touch' and h then
       rec[5] = ARGV[3]
     end
     if string.byte(h, 61) == 97 then -- 'a': anonymous
-      redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), tok[1])
+      redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), sid)
     end
     touched = 1
   end
 end
 -- A flat reply (a nested table costs Redis more to convert); pr, absent for an
 -- anonymous session, is last (a nil there ends the array or is sent as a nil).
-return {2, touched, tok[1], rec[1], h, rec[3], rec[4], rec[5], rec[6], rec[7]}
+return {2, touched, sid, rec[1], h, rec[3], rec[4], rec[5], rec[6], rec[7]}
