@@ -362,7 +362,7 @@ impl RedisStore {
 
     fn call<T>(
         &self,
-        f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+        f: impl FnMut(&mut crate::link::Link) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
         self.conn.borrow_mut().call(f)
     }
@@ -502,7 +502,7 @@ impl RedisStore {
         let landed: i64 = self
             .conn
             .borrow_mut()
-            .call_once(&mut |c: &mut redis::Connection| inv.invoke(c))?;
+            .call_once(&mut |c: &mut crate::link::Link| inv.invoke(c))?;
         Ok(landed == 1)
     }
 
@@ -578,20 +578,6 @@ impl RedisStore {
             .arg(&keys[..])
             .arg(&args[..]);
         cmd.get_packed_command()
-    }
-
-    /// `SCRIPT LOAD` of every script, for a connection a binding carries.
-    pub(crate) fn script_loads(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for script in SCRIPTS {
-            out.extend(
-                redis::cmd("SCRIPT")
-                    .arg("LOAD")
-                    .arg(script)
-                    .get_packed_command(),
-            );
-        }
-        out
     }
 
     /// Emit the events of a plan that landed (the `wire` module's commit).
