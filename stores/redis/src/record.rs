@@ -1,5 +1,6 @@
-//! One session as the store keeps it (the `{p}:s:<sid>` hash), read and written field by
-//! field. The client-address bookkeeping mirrors the in-process table's
+//! One session as the store keeps it (the `{p}:s:<sid>` hash of seven fields, see
+//! [`FIELDS`]), read whole and written a few fields at a time under its version. The
+//! client-address bookkeeping mirrors the in-process table's
 //! (`core/src/engine/client.rs`) so both stores raise the same alarms.
 
 use sessile::rules::{self, Times};
