@@ -9,9 +9,11 @@ use std::time::Duration;
 use redis::{ErrorKind, RedisError};
 use sessile::{Error, StoreError};
 
+use crate::link::{Link, Plain};
+
 pub(crate) struct Conn {
     client: redis::Client,
-    con: Option<redis::Connection>,
+    con: Option<Link>,
     /// The process that made `con`.
     pid: u32,
     connect_timeout: Duration,
@@ -78,6 +80,34 @@ impl Conn {
     /// out broken (the server restarted, a proxy closed it while idle) is made anew and
     /// `f` run once more, so a restart costs no request. A timeout is not retried (it
     /// would double the wait).
+    /// A new connection, with the timeouts set and every script loaded: a plain one of
+    /// the store's own (`link.rs`), or redis-rs's for TLS.
+    fn connect(&self) -> redis::RedisResult<Link> {
+        let info = self.client.get_connection_info();
+        if let Some(plain) = Plain::connect(
+            info,
+            self.connect_timeout,
+            self.response_timeout,
+            self.scripts,
+        ) {
+            return plain.map(Link::Plain);
+        }
+        let mut con = self
+            .client
+            .get_connection_with_timeout(self.connect_timeout)?;
+        let t = Some(self.response_timeout);
+        con.set_read_timeout(t)?;
+        con.set_write_timeout(t)?;
+        if !self.scripts.is_empty() {
+            let mut pipe = redis::pipe();
+            for script in self.scripts {
+                pipe.cmd("SCRIPT").arg("LOAD").arg(*script).ignore();
+            }
+            pipe.query::<()>(&mut con)?;
+        }
+        Ok(Link::Client(con))
+    }
+
     /// Where the server is and how to log in, for a binding that carries its own
     /// connection (the `wire` module).
     pub(crate) fn info(&self) -> Option<redis::ConnectionInfo> {
@@ -90,7 +120,7 @@ impl Conn {
 
     pub(crate) fn call<T>(
         &mut self,
-        mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+        mut f: impl FnMut(&mut Link) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
         // One getpid per call (a syscall each): the fork check and the retry share it.
         let pid = std::process::id();
@@ -107,7 +137,7 @@ impl Conn {
     /// error; the next call makes a new connection.
     pub(crate) fn call_once<T>(
         &mut self,
-        f: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+        f: &mut impl FnMut(&mut Link) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
         self.call_at(std::process::id(), f)
     }
@@ -116,7 +146,7 @@ impl Conn {
     fn call_at<T>(
         &mut self,
         pid: u32,
-        f: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+        f: &mut impl FnMut(&mut Link) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
         if pid != self.pid {
             // A forked child: the socket is the parent's too. Closing it here would not
@@ -128,22 +158,7 @@ impl Conn {
             self.pid = pid;
         }
         if self.con.is_none() {
-            let mut con = self
-                .client
-                .get_connection_with_timeout(self.connect_timeout)
-                .map_err(|e| Error::Store(classify(&e)))?;
-            let t = Some(self.response_timeout);
-            con.set_read_timeout(t)
-                .and_then(|()| con.set_write_timeout(t))
-                .map_err(|e| Error::Store(classify(&e)))?;
-            if !self.scripts.is_empty() {
-                let mut pipe = redis::pipe();
-                for script in self.scripts {
-                    pipe.cmd("SCRIPT").arg("LOAD").arg(*script).ignore();
-                }
-                pipe.query::<()>(&mut con)
-                    .map_err(|e| Error::Store(classify(&e)))?;
-            }
+            let con = self.connect().map_err(|e| Error::Store(classify(&e)))?;
             self.con = Some(con);
         }
         let con = self.con.as_mut().expect("connected above");

@@ -4,8 +4,8 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `{p}:m` | hash | counters (`live`, `anon`, `auth`, `blocks`, `created`, `evictions`, `expirations`, `revocations`, `pressure`) and `seq`, the order of use |
-//! | `{p}:s:<sid>` | hash | one session: `v` version, `ep` epoch, `t` token digest, `c` created, `ls` last seen, `i`/`a` timeouts, `st` `a`nonymous or `u`ser, `pr` principal, `d` payload, `ip`/`ua`/`ad`/`an`/`fl`/`q` client digests |
-//! | `{p}:t:<digest>` | hash | a token: `s` its session; a dead one also `d`, how it died, and a TTL |
+//! | `{p}:s:<sid>` | hash | one session in few fields (`record.rs`): `v` version, `ls` last seen, `d` payload, `pr` principal (logged in only), `t` token digest, `h` created, idle and absolute timeouts, quiet address, user-agent digest and `a`nonymous or `u`ser at fixed places (what `lookup.lua` compares), `x` epoch, address and remembered addresses, their count, flags |
+//! | `{p}:t:<digest>` | string | a token: its session's `<sid>`; a dead one also how it died (one digit after the id), and a TTL |
 //! | `{p}:p:<digest>` | hash | a principal's sessions: `<sid>` → order of login, `v` version |
 //! | `{p}:a` | zset | anonymous sessions, least recently used first |
 //! | `{p}:x` | zset | every live session by a lower bound of its deadline (what a sweep visits) |

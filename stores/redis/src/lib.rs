@@ -137,6 +137,7 @@
 mod config;
 mod conn;
 mod keys;
+mod link;
 mod plan;
 mod record;
 mod store;

@@ -1,5 +1,6 @@
-//! One session as the store keeps it (the `{p}:s:<sid>` hash), read and written field by
-//! field. The client-address bookkeeping mirrors the in-process table's
+//! One session as the store keeps it (the `{p}:s:<sid>` hash of seven fields, see
+//! [`FIELDS`]), read whole and written a few fields at a time under its version. The
+//! client-address bookkeeping mirrors the in-process table's
 //! (`core/src/engine/client.rs`) so both stores raise the same alarms.
 
 use sessile::rules::{self, Times};
@@ -7,23 +8,49 @@ use sessile::{Error, Invalid, POOL_BLOCK, Principal, Session, SessionRef, StoreE
 
 use crate::keys::Keys;
 
-/// Record fields.
+/// Record fields. The record is a hash of few fields (each field is a value Redis
+/// converts for Lua and for the reply: a lookup cost about twice as much with one field
+/// per number): the version, which every write's guard compares; the last-seen time,
+/// which a request's touch writes alone; the payload; the principal (a logged-in session
+/// only); the token's digest; and the numbers in two fixed-width fields, `h` (what
+/// `lookup.lua` compares before a touch) and `x` (the rest). Each of these is at most 64
+/// bytes, so that Redis keeps the hash compact (`hash-max-listpack-value`).
 pub(crate) const VERSION: &str = "v";
-pub(crate) const EPOCH: &str = "ep";
+pub(crate) const HEAD: &str = "h";
+pub(crate) const EXTRA: &str = "x";
 pub(crate) const TOKEN: &str = "t";
-pub(crate) const CREATED: &str = "c";
 pub(crate) const LAST_SEEN: &str = "ls";
-pub(crate) const IDLE: &str = "i";
-pub(crate) const ABSOLUTE: &str = "a";
-pub(crate) const STATE: &str = "st";
-pub(crate) const PRINCIPAL: &str = "pr";
 pub(crate) const DATA: &str = "d";
-pub(crate) const IP: &str = "ip";
-pub(crate) const UA: &str = "ua";
-pub(crate) const ADDRS: &str = "ad";
-pub(crate) const ADDR_COUNT: &str = "an";
-pub(crate) const FLAGS: &str = "fl";
-pub(crate) const QUIET_IP: &str = "q";
+pub(crate) const PRINCIPAL: &str = "pr";
+/// The fields a read asks for (HMGET), in the order `lookup.lua` returns them too.
+pub(crate) const FIELDS: [&str; 7] = [VERSION, HEAD, EXTRA, TOKEN, LAST_SEEN, DATA, PRINCIPAL];
+
+/// Places in `h` and `x`: decimal numbers with leading zeros, each at a fixed place
+/// (first byte, 0-based, and width), so that `lookup.lua` reads what its touch compares
+/// (created, idle, absolute, the quiet address, the user agent, the state) by position,
+/// 1-based there.
+const H_CREATED: (usize, usize) = (0, 20);
+const H_IDLE: (usize, usize) = (20, 10);
+const H_ABSOLUTE: (usize, usize) = (30, 10);
+const H_QUIET_IP: (usize, usize) = (40, 10);
+const H_UA: (usize, usize) = (50, 10);
+const H_STATE: (usize, usize) = (60, 1);
+/// `h`'s length.
+pub(crate) const HEAD_LEN: usize = 61;
+const X_EPOCH: (usize, usize) = (0, 10);
+const X_IP: (usize, usize) = (10, 10);
+/// Four addresses of five digits each.
+const X_ADDRS: (usize, usize) = (20, 20);
+const X_ADDR_COUNT: (usize, usize) = (40, 3);
+const X_FLAGS: (usize, usize) = (43, 3);
+/// `x`'s length.
+pub(crate) const EXTRA_LEN: usize = 46;
+
+/// A request's client digest as `lookup.lua` compares it with the header's (the same
+/// width and zeros); empty when not given or not watched.
+pub(crate) fn client_digest_text(d: Option<u32>) -> Vec<u8> {
+    d.map_or_else(Vec::new, |d| format!("{d:010}").into_bytes())
+}
 
 /// `st` of an anonymous session and of a logged-in one.
 pub(crate) const ANONYMOUS: &str = "a";
@@ -37,6 +64,17 @@ const TRACKED: usize = 4;
 /// Largest deadline hint written to the deadline set (doubles are exact below 2^53; a
 /// hint must never be above the true deadline).
 const MAX_HINT: u64 = 1 << 53;
+
+/// A record's fields as read, before they are checked ([`Record::parse`]).
+pub(crate) struct Fields<'a> {
+    pub version: &'a [u8],
+    pub head: &'a [u8],
+    pub extra: &'a [u8],
+    pub token: &'a [u8],
+    pub last_seen: &'a [u8],
+    pub data: Vec<u8>,
+    pub principal: Option<Vec<u8>>,
+}
 
 #[derive(Clone, Debug)]
 pub(crate) struct Record {
@@ -104,46 +142,53 @@ impl Record {
         }
     }
 
-    /// Parse HGETALL's field/value pairs.
-    pub(crate) fn parse(sid: u64, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Record, Error> {
-        let mut r = Record::new(sid, String::new(), 0, 0, 0, 0, 0);
-        r.version = 0;
-        r.addrs = [0; TRACKED];
-        r.addr_count = 0;
-        let mut state = None;
-        for (k, v) in pairs {
-            match std::str::from_utf8(&k).map_err(|_| corrupt())? {
-                VERSION => r.version = num(&v)?,
-                EPOCH => r.epoch = num(&v)?,
-                TOKEN => r.token = String::from_utf8(v).map_err(|_| corrupt())?,
-                CREATED => r.created = num(&v)?,
-                LAST_SEEN => r.last_seen = num(&v)?,
-                IDLE => r.idle = num(&v)?,
-                ABSOLUTE => r.absolute = num(&v)?,
-                STATE => state = Some(v),
-                PRINCIPAL => r.principal = Some(v),
-                DATA => r.data = v,
-                IP => r.ip = num(&v)?,
-                UA => r.ua = num(&v)?,
-                ADDRS => {
-                    let text = std::str::from_utf8(&v).map_err(|_| corrupt())?;
-                    for (slot, part) in r.addrs.iter_mut().zip(text.split(',')) {
-                        *slot = num(part.as_bytes())?;
-                    }
-                }
-                ADDR_COUNT => r.addr_count = num(&v)?,
-                FLAGS => r.flags = num(&v)?,
-                QUIET_IP => {}
-                _ => return Err(corrupt()),
-            }
+    /// Parse a record from its fields, as [`FIELDS`] names them.
+    pub(crate) fn parse(sid: u64, f: Fields) -> Result<Record, Error> {
+        let Fields {
+            version,
+            head,
+            extra,
+            token,
+            last_seen,
+            data,
+            principal,
+        } = f;
+        if head.len() != HEAD_LEN || extra.len() != EXTRA_LEN || token.len() != 32 {
+            return Err(corrupt());
         }
-        let authenticated = match state.as_deref() {
-            Some(b"a") => false,
-            Some(b"u") => true,
+        let h = |(from, len): (usize, usize)| &head[from..from + len];
+        let x = |(from, len): (usize, usize)| &extra[from..from + len];
+        let mut addrs = [0u16; TRACKED];
+        for (k, slot) in addrs.iter_mut().enumerate() {
+            let (from, _) = X_ADDRS;
+            *slot = num(&extra[from + 5 * k..from + 5 * (k + 1)])?;
+        }
+        let authenticated = match h(H_STATE) {
+            b"a" => false,
+            b"u" => true,
             _ => return Err(corrupt()),
         };
+        if !token.iter().all(u8::is_ascii_hexdigit) {
+            return Err(corrupt());
+        }
+        let r = Record {
+            sid,
+            version: num(version)?,
+            epoch: num(x(X_EPOCH))?,
+            token: String::from_utf8(token.to_vec()).map_err(|_| corrupt())?,
+            created: num(h(H_CREATED))?,
+            last_seen: num(last_seen)?,
+            idle: num(h(H_IDLE))?,
+            absolute: num(h(H_ABSOLUTE))?,
+            principal,
+            data,
+            ip: num(x(X_IP))?,
+            ua: num(h(H_UA))?,
+            addrs,
+            addr_count: num(x(X_ADDR_COUNT))?,
+            flags: num(x(X_FLAGS))?,
+        };
         if r.version == 0
-            || r.token.len() != 32
             || authenticated != r.principal.is_some()
             || r.principal
                 .as_deref()
@@ -233,43 +278,148 @@ impl Record {
         }
     }
 
-    pub(crate) fn addrs_text(&self) -> String {
-        let a = self.addrs;
-        format!("{},{},{},{}", a[0], a[1], a[2], a[3])
+    /// `h`: what `lookup.lua` compares before a touch (see [`HEAD_LEN`]'s places).
+    pub(crate) fn head(&self) -> Vec<u8> {
+        let state = if self.authenticated() {
+            USER
+        } else {
+            ANONYMOUS
+        };
+        let h = format!(
+            "{:020}{:010}{:010}{:010}{:010}{state}",
+            self.created,
+            self.idle,
+            self.absolute,
+            self.quiet_ip(),
+            self.ua,
+        );
+        debug_assert_eq!(h.len(), HEAD_LEN);
+        debug_assert_eq!(
+            &h.as_bytes()[H_QUIET_IP.0..H_QUIET_IP.0 + H_QUIET_IP.1],
+            client_digest_text(Some(self.quiet_ip()))
+        );
+        h.into_bytes()
     }
 
-    /// The client fields, as written.
-    pub(crate) fn client_fields(&self) -> Vec<(&'static str, Vec<u8>)> {
+    /// `x`: the other numbers, with `epoch` for the epoch (a payload write's next one).
+    pub(crate) fn extra(&self, epoch: u32) -> Vec<u8> {
+        let a = self.addrs;
+        let x = format!(
+            "{epoch:010}{:010}{:05}{:05}{:05}{:05}{:03}{:03}",
+            self.ip, a[0], a[1], a[2], a[3], self.addr_count, self.flags,
+        );
+        debug_assert_eq!(x.len(), EXTRA_LEN);
+        x.into_bytes()
+    }
+
+    /// `h`, `x` and `t` as this record holds them (what a rule that changed its client,
+    /// timeouts, state or token writes, under the version).
+    pub(crate) fn packed_fields(&self) -> Vec<(&'static str, Vec<u8>)> {
         vec![
-            (IP, self.ip.to_string().into_bytes()),
-            (UA, self.ua.to_string().into_bytes()),
-            (ADDRS, self.addrs_text().into_bytes()),
-            (ADDR_COUNT, self.addr_count.to_string().into_bytes()),
-            (FLAGS, self.flags.to_string().into_bytes()),
-            (QUIET_IP, self.quiet_ip().to_string().into_bytes()),
+            (HEAD, self.head()),
+            (EXTRA, self.extra(self.epoch)),
+            (TOKEN, self.token.clone().into_bytes()),
         ]
     }
 
     /// Every field, as a new record is written.
     pub(crate) fn all_fields(&self) -> Vec<(&'static str, Vec<u8>)> {
-        let mut f = vec![
+        let mut f = self.packed_fields();
+        f.extend([
             (VERSION, self.version.to_string().into_bytes()),
-            (EPOCH, self.epoch.to_string().into_bytes()),
-            (TOKEN, self.token.clone().into_bytes()),
-            (CREATED, self.created.to_string().into_bytes()),
             (LAST_SEEN, self.last_seen.to_string().into_bytes()),
-            (IDLE, self.idle.to_string().into_bytes()),
-            (ABSOLUTE, self.absolute.to_string().into_bytes()),
-        ];
-        match &self.principal {
-            None => f.push((STATE, ANONYMOUS.into())),
-            Some(p) => {
-                f.push((STATE, USER.into()));
-                f.push((PRINCIPAL, p.clone()));
-            }
+            (DATA, self.data.clone()),
+        ]);
+        if let Some(p) = &self.principal {
+            f.push((PRINCIPAL, p.clone()));
         }
-        f.push((DATA, self.data.clone()));
-        f.extend(self.client_fields());
         f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Record {
+        let mut r = Record::new(
+            7,
+            "0123456789abcdef0123456789abcdef".into(),
+            1_796_663_548_603,
+            1_800_000,
+            u32::MAX,
+            4_000_000_001,
+            2_344_216_626,
+        );
+        r.note_address(17, 3);
+        r.version = 12;
+        r.epoch = 3;
+        r.last_seen = 1_796_663_549_706;
+        r.data = b"{\"n\":1}".to_vec();
+        r.principal = Some(b"alice".to_vec());
+        r
+    }
+
+    fn read_back(r: &Record, head: &[u8], principal: Option<Vec<u8>>) -> Result<Record, Error> {
+        let version = r.version.to_string();
+        let last_seen = r.last_seen.to_string();
+        Record::parse(
+            r.sid,
+            Fields {
+                version: version.as_bytes(),
+                head,
+                extra: &r.extra(r.epoch),
+                token: r.token.as_bytes(),
+                last_seen: last_seen.as_bytes(),
+                data: r.data.clone(),
+                principal,
+            },
+        )
+    }
+
+    #[test]
+    fn a_record_reads_back_as_written_in_compact_fields() {
+        let r = sample();
+        for (name, value) in r.all_fields() {
+            // Longer values would make Redis keep the hash in its large encoding.
+            assert!(
+                value.len() <= 64 || name == DATA || name == PRINCIPAL,
+                "{name}"
+            );
+        }
+        let back = read_back(&r, &r.head(), r.principal.clone()).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{r:?}"));
+        // The state follows the principal; a record that disagrees, or a field of the
+        // wrong length, is corrupt.
+        assert_eq!(read_back(&r, &r.head(), None).unwrap_err(), corrupt());
+        assert_eq!(
+            read_back(&r, &r.head()[1..], r.principal.clone()).unwrap_err(),
+            corrupt()
+        );
+    }
+
+    #[test]
+    fn h_holds_what_lookup_lua_reads_where_it_reads_it() {
+        let r = sample();
+        let h = r.head();
+        // lookup.lua's string.sub(h, from, to), 1-based and inclusive.
+        let lua = |from: usize, to: usize| std::str::from_utf8(&h[from - 1..to]).unwrap();
+        assert_eq!(lua(1, 20).parse::<u64>().unwrap(), r.created);
+        assert_eq!(lua(21, 30).parse::<u32>().unwrap(), r.idle);
+        assert_eq!(lua(31, 40).parse::<u32>().unwrap(), r.absolute);
+        assert_eq!(
+            lua(41, 50).as_bytes(),
+            client_digest_text(Some(r.quiet_ip()))
+        );
+        assert_eq!(lua(51, 60).as_bytes(), client_digest_text(Some(r.ua)));
+        assert_eq!(lua(61, 61), "u");
+        assert_eq!((H_QUIET_IP.0 + 1, H_UA.0 + 1, H_STATE.0 + 1), (41, 51, 61));
+        let mut anon = r.clone();
+        anon.principal = None;
+        assert_eq!(anon.head()[60], b'a');
+        // A client digest is compared as text: the same width, whatever its value.
+        assert_eq!(client_digest_text(Some(1)), b"0000000001");
+        assert_eq!(client_digest_text(Some(u32::MAX)), b"4294967295");
+        assert!(client_digest_text(None).is_empty());
     }
 }

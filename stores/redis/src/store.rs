@@ -19,7 +19,7 @@ use crate::config::RedisConfig;
 use crate::conn::Conn;
 use crate::keys::{Keys, parse_sid, sid_hex};
 use crate::plan::{Guard, Plan};
-use crate::record::{self, Record, blocks};
+use crate::record::{self, Fields, Record, blocks};
 
 const LOOKUP: &str = include_str!("lua/lookup.lua");
 const COMMIT: &str = include_str!("lua/commit.lua");
@@ -362,7 +362,7 @@ impl RedisStore {
 
     fn call<T>(
         &self,
-        f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+        f: impl FnMut(&mut crate::link::Link) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
         self.conn.borrow_mut().call(f)
     }
@@ -502,7 +502,7 @@ impl RedisStore {
         let landed: i64 = self
             .conn
             .borrow_mut()
-            .call_once(&mut |c: &mut redis::Connection| inv.invoke(c))?;
+            .call_once(&mut |c: &mut crate::link::Link| inv.invoke(c))?;
         Ok(landed == 1)
     }
 
@@ -580,20 +580,6 @@ impl RedisStore {
         cmd.get_packed_command()
     }
 
-    /// `SCRIPT LOAD` of every script, for a connection a binding carries.
-    pub(crate) fn script_loads(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for script in SCRIPTS {
-            out.extend(
-                redis::cmd("SCRIPT")
-                    .arg("LOAD")
-                    .arg(script)
-                    .get_packed_command(),
-            );
-        }
-        out
-    }
-
     /// Emit the events of a plan that landed (the `wire` module's commit).
     pub(crate) fn landed(&mut self, events: Vec<Event>) {
         self.emit(events);
@@ -633,7 +619,7 @@ impl RedisStore {
         digest: &str,
         touch: Option<(u64, Option<u32>, Option<u32>)>,
     ) -> ([String; 3], [Vec<u8>; 5]) {
-        let opt = |v: Option<u32>| v.map_or_else(Vec::new, |d| d.to_string().into_bytes());
+        let opt = record::client_digest_text;
         let keys = [self.keys.token(digest), self.keys.meta(), self.keys.anon()];
         let prefix = self.keys.record_prefix().into_bytes();
         let args = match touch {
@@ -691,12 +677,34 @@ impl RedisStore {
                 Value::Int(2),
                 Value::Int(touched),
                 Value::BulkString(sid),
-                rec,
+                Value::BulkString(version),
+                Value::BulkString(head),
+                Value::BulkString(extra),
+                Value::BulkString(token),
+                Value::BulkString(last_seen),
+                Value::BulkString(data),
+                principal @ ..,
             ] => {
-                let pairs: Vec<(Vec<u8>, Vec<u8>)> =
-                    redis::from_redis_value_ref(rec).map_err(|_| corrupt())?;
+                // An anonymous session's absent principal: no element or a nil (how
+                // Redis ends a Lua array whose last element is nil varies).
+                let principal = match principal {
+                    [] | [Value::Nil] => None,
+                    [Value::BulkString(p)] => Some(p.clone()),
+                    _ => return Err(corrupt()),
+                };
                 let sid = parse_sid(sid).ok_or_else(corrupt)?;
-                let rec = Record::parse(sid, pairs)?;
+                let rec = Record::parse(
+                    sid,
+                    Fields {
+                        version,
+                        head,
+                        extra,
+                        token,
+                        last_seen,
+                        data: data.clone(),
+                        principal,
+                    },
+                )?;
                 if rec.token != digest {
                     return Err(corrupt());
                 }
@@ -712,17 +720,42 @@ impl RedisStore {
         }
         let mut pipe = redis::pipe();
         for &sid in sids {
-            pipe.cmd("HGETALL").arg(self.keys.record(sid));
+            pipe.cmd("HMGET")
+                .arg(self.keys.record(sid))
+                .arg(&record::FIELDS[..]);
         }
-        let all: Vec<Vec<(Vec<u8>, Vec<u8>)>> = self.call(|c| pipe.query(c))?;
+        let all: Vec<Vec<Option<Vec<u8>>>> = self.call(|c| pipe.query(c))?;
         sids.iter()
             .zip(all)
-            .map(|(&sid, pairs)| {
-                if pairs.is_empty() {
-                    Ok(None)
-                } else {
-                    Record::parse(sid, pairs).map(Some)
+            .map(|(&sid, mut fields)| {
+                if fields.iter().all(Option::is_none) {
+                    return Ok(None);
                 }
+                let principal = fields.pop().ok_or_else(corrupt)?;
+                let [
+                    Some(version),
+                    Some(head),
+                    Some(extra),
+                    Some(token),
+                    Some(last_seen),
+                    Some(data),
+                ] = <[Option<Vec<u8>>; 6]>::try_from(fields).map_err(|_| corrupt())?
+                else {
+                    return Err(corrupt());
+                };
+                Record::parse(
+                    sid,
+                    Fields {
+                        version: &version,
+                        head: &head,
+                        extra: &extra,
+                        token: &token,
+                        last_seen: &last_seen,
+                        data,
+                        principal,
+                    },
+                )
+                .map(Some)
             })
             .collect()
     }
@@ -821,7 +854,7 @@ impl RedisStore {
             );
         }
         plan.cmd("DEL", &rkey, vec![]);
-        self.bury(plan, &rec.token, why, rec.authenticated());
+        self.bury(plan, rec.sid, &rec.token, why, rec.authenticated());
         let sid = sid_hex(rec.sid).into_bytes();
         let meta = self.keys.meta();
         match &rec.principal {
@@ -851,13 +884,14 @@ impl RedisStore {
         }
     }
 
-    /// Turn a token key into a tombstone: how it died, remembered for the TTL; kept
-    /// ones by time alone, churn ones also within the churn share.
-    fn bury(&self, plan: &mut Plan, digest: &str, why: Invalid, authenticated: bool) {
+    /// Turn a token key into a tombstone: its session and how it died, remembered for
+    /// the TTL (one SET with PX); kept ones by time alone, churn ones also within the
+    /// churn share.
+    fn bury(&self, plan: &mut Plan, sid: u64, digest: &str, why: Invalid, authenticated: bool) {
         let tkey = self.keys.token(digest);
         let ttl = self.tombstone_ttl_ms.to_string().into_bytes();
-        plan.hset(&tkey, vec![("d", death_code(why).into())]);
-        plan.cmd("PEXPIRE", &tkey, vec![ttl.clone()]);
+        let dead = format!("{}{}", sid_hex(sid), death_code(why)).into_bytes();
+        plan.cmd("SET", &tkey, vec![dead, b"PX".to_vec(), ttl.clone()]);
         if rules::keep_tombstone(why, authenticated) {
             plan.cmd("KEPT", &self.keys.kept(), vec![digest.into(), ttl]);
         } else {
@@ -892,8 +926,14 @@ impl RedisStore {
         let (token, digest, _) = self.draw_token();
         let tkey = self.keys.token(&digest);
         plan.guard(&tkey, Guard::Absent);
-        plan.hset(&tkey, vec![("s", sid_hex(rec.sid).into_bytes())]);
-        self.bury(plan, &rec.token, Invalid::RotatedOut, rec.authenticated());
+        plan.cmd("SET", &tkey, vec![sid_hex(rec.sid).into_bytes()]);
+        self.bury(
+            plan,
+            rec.sid,
+            &rec.token,
+            Invalid::RotatedOut,
+            rec.authenticated(),
+        );
         rec.token = digest;
         rec.epoch = rules::next_epoch(rec.epoch);
         token
@@ -1088,12 +1128,12 @@ impl RedisStore {
         )?;
         let rkey = self.keys.record(rec.sid);
         if self.versioned {
-            let epoch = rules::next_epoch(rec.epoch).to_string().into_bytes();
+            let extra = rec.extra(rules::next_epoch(rec.epoch));
             update(
                 plan,
                 &rkey,
                 rec.version,
-                vec![(record::DATA, data.to_vec()), (record::EPOCH, epoch)],
+                vec![(record::DATA, data.to_vec()), (record::EXTRA, extra)],
             );
         } else {
             plan.hset(&rkey, vec![(record::DATA, data.to_vec())]);
@@ -1158,7 +1198,7 @@ impl Store for RedisStore {
             plan.guard(&rkey, Guard::Absent);
             plan.guard(&tkey, Guard::Absent);
             plan.hset(&rkey, rec.all_fields());
-            plan.hset(&tkey, vec![("s", sid_hex(sid).into_bytes())]);
+            plan.cmd("SET", &tkey, vec![sid_hex(sid).into_bytes()]);
             let id = sid_hex(sid).into_bytes();
             plan.cmd("ZSEQ", &s.keys.anon(), vec![id.clone()]);
             plan.cmd(
@@ -1210,7 +1250,7 @@ impl Store for RedisStore {
             }
             new.last_seen = rec.last_seen.max(now);
             let rkey = s.keys.record(rec.sid);
-            update(plan, &rkey, rec.version, new.client_fields());
+            update(plan, &rkey, rec.version, new.packed_fields());
             new.version += 1;
             plan.cmd(
                 "HMAX",
@@ -1328,19 +1368,14 @@ impl Store for RedisStore {
                 plan.cmd("HJOIN", &pkey, vec![id]);
                 plan.hincr(&mkey, "blocks", need as i64 - have as i64);
                 new.principal = Some(principal.to_vec());
-                fields.push((record::STATE, record::USER.into()));
                 fields.push((record::PRINCIPAL, principal.to_vec()));
             }
             // The absolute timer restarts at login.
             new.created = now;
             new.last_seen = now;
             let t = s.rekey(plan, &mut new);
-            fields.extend([
-                (record::CREATED, now.to_string().into_bytes()),
-                (record::LAST_SEEN, now.to_string().into_bytes()),
-                (record::TOKEN, new.token.clone().into_bytes()),
-                (record::EPOCH, new.epoch.to_string().into_bytes()),
-            ]);
+            fields.extend(new.packed_fields());
+            fields.push((record::LAST_SEEN, now.to_string().into_bytes()));
             update(plan, &rkey, rec.version, fields);
             plan.cmd(
                 "ZADD",
@@ -1366,15 +1401,7 @@ impl Store for RedisStore {
             let mut new = rec.clone();
             let t = s.rekey(plan, &mut new);
             let rkey = s.keys.record(rec.sid);
-            update(
-                plan,
-                &rkey,
-                rec.version,
-                vec![
-                    (record::TOKEN, new.token.clone().into_bytes()),
-                    (record::EPOCH, new.epoch.to_string().into_bytes()),
-                ],
-            );
+            update(plan, &rkey, rec.version, new.packed_fields());
             plan.event(EventKind::Rotated, s.keys.tag(rec.sid), now);
             Ok((t, new.session(&s.keys)))
         })
@@ -1493,15 +1520,7 @@ impl Store for RedisStore {
                 return Err(Error::Session(why));
             }
             let rkey = s.keys.record(rec.sid);
-            update(
-                plan,
-                &rkey,
-                rec.version,
-                vec![
-                    (record::IDLE, new.idle.to_string().into_bytes()),
-                    (record::ABSOLUTE, new.absolute.to_string().into_bytes()),
-                ],
-            );
+            update(plan, &rkey, rec.version, new.packed_fields());
             plan.cmd(
                 "ZADD",
                 &s.keys.deadlines(),

@@ -111,7 +111,7 @@ const MAX_DEPTH: usize = 4;
 /// The RESP2 value at `at` and where it ends (a binding hands whole replies, of the
 /// shapes the scripts return: integers, bulk strings, nil, arrays). redis-rs's parser,
 /// general and resumable, took half of the store's time per request here.
-fn resp(buf: &[u8], at: usize, depth: usize) -> Option<(Value, usize)> {
+pub(crate) fn resp(buf: &[u8], at: usize, depth: usize) -> Option<(Value, usize)> {
     let kind = *buf.get(at)?;
     let eol = at + 1 + buf.get(at + 1..)?.iter().position(|&b| b == b'\r')?;
     if buf.get(eol + 1) != Some(&b'\n') {
@@ -171,24 +171,7 @@ impl RedisStore {
             ConnectionAddr::Unix(path) => WireAddr::Unix(path.clone()),
             _ => return None,
         };
-        let settings = info.redis_settings();
-        let mut hello = Vec::new();
-        let mut hello_replies = 0;
-        if let Some(password) = settings.password() {
-            let mut auth = redis::cmd("AUTH");
-            if let Some(user) = settings.username() {
-                auth.arg(user);
-            }
-            auth.arg(password);
-            hello.extend(auth.get_packed_command());
-            hello_replies += 1;
-        }
-        if settings.db() != 0 {
-            hello.extend(redis::cmd("SELECT").arg(settings.db()).get_packed_command());
-            hello_replies += 1;
-        }
-        hello.extend(self.script_loads());
-        hello_replies += crate::store::SCRIPTS.len() as u32;
+        let (hello, hello_replies) = crate::link::hello(&info, &crate::store::SCRIPTS);
         Some(Wire {
             addr,
             hello,

@@ -4,56 +4,56 @@
 --
 -- KEYS[1] the token's key, KEYS[2] the meta hash, KEYS[3] the anonymous sessions' LRU.
 -- ARGV[1] the prefix of record keys, ARGV[2] 'touch' or 'peek', ARGV[3] now (ms),
--- ARGV[4] the request's address digest and ARGV[5] its user-agent digest ('' when not
--- given or not watched).
+-- ARGV[4] the request's address digest and ARGV[5] its user-agent digest, each as ten
+-- digits ('' when not given or not watched).
 --
 -- Returns {0} when no key has the digest, {1, sid, death} for a dead token (a
--- tombstone), {2, touched, sid, record} for a live token (the record as HGETALL gives
--- it, with the touch's last-seen time). Every decision about what it means is made in Rust.
-local tok = redis.call('HMGET', KEYS[1], 's', 'd')
-if not tok[1] then
+-- tombstone), {2, touched, sid, v, h, x, t, ls, d[, pr]} for a live token (the
+-- record's fields, with the touch's last-seen time). Every decision about what it means is made
+-- in Rust.
+-- A token's key is a string: its session's id (16 hex digits), followed by how the
+-- token died when it is a tombstone.
+local tok = redis.call('GET', KEYS[1])
+if not tok then
   return {0}
 end
-if tok[2] then
-  return {1, tok[1], tok[2]}
+local sid = string.sub(tok, 1, 16)
+if #tok > 16 then
+  return {1, sid, string.sub(tok, 17)}
 end
-local key = ARGV[1] .. tok[1]
--- The record is read once: the touch is decided from the same fields it returns (one
--- call fewer than reading the touch's fields apart; each call into Redis is most of a
--- script's time).
-local rec = redis.call('HGETALL', key)
+local key = ARGV[1] .. sid
+-- The record in few fields (each one Redis converts for Lua and back is a good part of
+-- a script's time): 'h' holds the numbers the touch compares at fixed places
+-- (record.rs, Record::head): created 1-20, idle 21-30, absolute 31-40, the quiet
+-- address 41-50, the user agent 51-60, the state at 61.
+local rec = redis.call('HMGET', key, 'v', 'h', 'x', 't', 'ls', 'd', 'pr')
 local touched = 0
-if ARGV[2] == 'touch' then
-  local c, ls, i, a, q, ua, st, at
-  for k = 1, #rec, 2 do
-    local name = rec[k]
-    if name == 'c' then c = tonumber(rec[k + 1])
-    elseif name == 'ls' then ls = tonumber(rec[k + 1]); at = k + 1
-    elseif name == 'i' then i = tonumber(rec[k + 1])
-    elseif name == 'a' then a = tonumber(rec[k + 1])
-    elseif name == 'q' then q = rec[k + 1]
-    elseif name == 'ua' then ua = rec[k + 1]
-    elseif name == 'st' then st = rec[k + 1]
-    end
-  end
+local h = rec[2]
+if ARGV[2] == 'touch' and h then
+  local c = tonumber(string.sub(h, 1, 20))
+  local i = tonumber(string.sub(h, 21, 30))
+  local a = tonumber(string.sub(h, 31, 40))
+  local ls = tonumber(rec[5])
   local now = tonumber(ARGV[3])
   -- The one rule restated here (sessile::rules::liveness, tested equal to it on a grid
   -- of inputs): a session is live while now < min(last seen + idle, created + absolute).
   -- Times past 2^52 (where doubles stop being exact) are left to Rust. A touch is only
-  -- made when the client is the one the session already knows ('q' is the address a
-  -- repeat of which changes nothing), so nothing but the last-seen time changes.
+  -- made when the client is the one the session already knows (the quiet address is
+  -- the one a repeat of which changes nothing), so nothing but the last-seen time changes.
   if c and ls and i and a and now < 2^52 and c < 2^52 and ls < 2^52
     and now < ls + i and now < c + a
-    and (ARGV[4] == '' or ARGV[4] == q)
-    and (ARGV[5] == '' or ARGV[5] == ua) then
+    and (ARGV[4] == '' or ARGV[4] == string.sub(h, 41, 50))
+    and (ARGV[5] == '' or ARGV[5] == string.sub(h, 51, 60)) then
     if now > ls then
       redis.call('HSET', key, 'ls', ARGV[3])
-      rec[at] = ARGV[3]
+      rec[5] = ARGV[3]
     end
-    if st == 'a' then
-      redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), tok[1])
+    if string.byte(h, 61) == 97 then -- 'a': anonymous
+      redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), sid)
     end
     touched = 1
   end
 end
-return {2, touched, tok[1], rec}
+-- A flat reply (a nested table costs Redis more to convert); pr, absent for an
+-- anonymous session, is last (a nil there ends the array or is sent as a nil).
+return {2, touched, sid, rec[1], h, rec[3], rec[4], rec[5], rec[6], rec[7]}

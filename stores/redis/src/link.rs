@@ -1,0 +1,305 @@
+//! The socket to the server, for a plain (not TLS) connection: the store's own, writing
+//! the bytes redis-rs packs and reading replies with the `wire` module's parser.
+//! redis-rs's synchronous connection parses replies with a general, resumable parser
+//! (combine), which was most of the store's own client work per request (46k of 77k
+//! instructions in the Flask bench's read-modify-write); a reply the store waits for is whole
+//! once it has arrived, so a plain parser over the bytes read serves. Everything else
+//! (commands, pipelines, scripts and their reload on `NOSCRIPT`, typed results) is still
+//! redis-rs's, through [`redis::ConnectionLike`]; TLS connections (`rediss://`) stay
+//! redis-rs's entirely.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use redis::{ConnectionAddr, ConnectionInfo, ConnectionLike, RedisResult, Value};
+
+use crate::wire::resp;
+
+/// The connection a store talks through.
+pub(crate) enum Link {
+    /// redis-rs's own (TLS).
+    Client(redis::Connection),
+    /// A plain socket of the store's own.
+    Plain(Plain),
+}
+
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+pub(crate) struct Plain {
+    stream: Stream,
+    /// Bytes read and not yet parsed: `buf[start..]`.
+    buf: Vec<u8>,
+    start: usize,
+    db: i64,
+    open: bool,
+}
+
+/// The bytes to send first on a new connection (`AUTH` and `SELECT` as the URL asks,
+/// then `SCRIPT LOAD` of each script) and how many replies they get.
+pub(crate) fn hello(info: &ConnectionInfo, scripts: &[&str]) -> (Vec<u8>, u32) {
+    let settings = info.redis_settings();
+    let mut bytes = Vec::new();
+    let mut replies = 0;
+    if let Some(password) = settings.password() {
+        let mut auth = redis::cmd("AUTH");
+        if let Some(user) = settings.username() {
+            auth.arg(user);
+        }
+        auth.arg(password);
+        bytes.extend(auth.get_packed_command());
+        replies += 1;
+    }
+    if settings.db() != 0 {
+        bytes.extend(redis::cmd("SELECT").arg(settings.db()).get_packed_command());
+        replies += 1;
+    }
+    for script in scripts {
+        bytes.extend(
+            redis::cmd("SCRIPT")
+                .arg("LOAD")
+                .arg(*script)
+                .get_packed_command(),
+        );
+        replies += 1;
+    }
+    (bytes, replies)
+}
+
+impl Plain {
+    /// A connection to a plain (unix socket or TCP) address, with `hello` sent and its
+    /// replies checked; `None` for an address it does not serve (TLS).
+    pub(crate) fn connect(
+        info: &ConnectionInfo,
+        connect: Duration,
+        response: Duration,
+        scripts: &[&str],
+    ) -> Option<RedisResult<Plain>> {
+        let stream = match info.addr() {
+            ConnectionAddr::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
+            ConnectionAddr::Tcp(host, port) => tcp(host, *port, connect).map(Stream::Tcp),
+            _ => return None,
+        };
+        Some(Plain::start(stream, info, response, scripts))
+    }
+
+    fn start(
+        stream: io::Result<Stream>,
+        info: &ConnectionInfo,
+        response: Duration,
+        scripts: &[&str],
+    ) -> RedisResult<Plain> {
+        let stream = stream?;
+        let t = Some(response);
+        match &stream {
+            Stream::Unix(s) => {
+                s.set_read_timeout(t)?;
+                s.set_write_timeout(t)?;
+            }
+            Stream::Tcp(s) => {
+                s.set_read_timeout(t)?;
+                s.set_write_timeout(t)?;
+            }
+        }
+        let mut plain = Plain {
+            stream,
+            buf: Vec::with_capacity(4096),
+            start: 0,
+            db: info.redis_settings().db(),
+            open: true,
+        };
+        let (bytes, replies) = hello(info, scripts);
+        if replies > 0 {
+            for reply in plain.req_packed_commands(&bytes, 0, replies as usize)? {
+                reply.extract_error()?;
+            }
+        }
+        Ok(plain)
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> RedisResult<()> {
+        let out = match &mut self.stream {
+            Stream::Unix(s) => s.write_all(bytes),
+            Stream::Tcp(s) => s.write_all(bytes),
+        };
+        out.map_err(|e| self.broken(e))
+    }
+
+    fn broken(&mut self, e: io::Error) -> redis::RedisError {
+        self.open = false;
+        e.into()
+    }
+
+    /// The next whole reply: parsed from what was read, reading more until it is whole
+    /// (a reply that never parses waits for the response timeout, an error).
+    fn read_reply(&mut self) -> RedisResult<Value> {
+        loop {
+            if let Some((value, used)) = parse(&self.buf[self.start..]) {
+                self.start += used;
+                if self.start == self.buf.len() {
+                    self.buf.clear();
+                    self.start = 0;
+                }
+                return value;
+            }
+            if self.start > 0 {
+                self.buf.drain(..self.start);
+                self.start = 0;
+            }
+            let len = self.buf.len();
+            self.buf.resize(len + 16 * 1024, 0);
+            let n = match &mut self.stream {
+                Stream::Unix(s) => s.read(&mut self.buf[len..]),
+                Stream::Tcp(s) => s.read(&mut self.buf[len..]),
+            };
+            self.buf.truncate(len + *n.as_ref().unwrap_or(&0));
+            match n {
+                Ok(0) => return Err(self.broken(io::ErrorKind::UnexpectedEof.into())),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.broken(e)),
+            }
+        }
+    }
+}
+
+/// One reply at the start of `buf` and how many bytes it took; `None` until it is whole.
+/// An error reply (`-...`) is read by redis-rs, so that it carries redis-rs's error kinds
+/// (`NOSCRIPT` reloads the script).
+fn parse(buf: &[u8]) -> Option<(RedisResult<Value>, usize)> {
+    if buf.first() == Some(&b'-') {
+        let end = buf.windows(2).position(|w| w == b"\r\n")? + 2;
+        return Some((redis::parse_redis_value(&buf[..end]), end));
+    }
+    resp(buf, 0, 0).map(|(v, end)| (Ok(v), end))
+}
+
+fn tcp(host: &str, port: u16, connect: Duration) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+    for addr in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, connect) {
+            Ok(s) => {
+                s.set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+impl ConnectionLike for Plain {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
+        self.send(cmd)?;
+        self.read_reply()
+    }
+
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        self.send(cmd)?;
+        let mut out = Vec::with_capacity(count);
+        let mut first_err = None;
+        for i in 0..offset + count {
+            // Every reply is read, whatever came before, so the next command's reply is
+            // its own.
+            match self.read_reply() {
+                Ok(v) if i >= offset => out.push(v),
+                Ok(_) => {}
+                Err(e) if !self.open => return Err(e),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(out), Err)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.db
+    }
+
+    fn check_connection(&mut self) -> bool {
+        self.req_packed_command(&redis::cmd("PING").get_packed_command())
+            .is_ok()
+    }
+
+    fn is_open(&self) -> bool {
+        self.open
+    }
+}
+
+impl ConnectionLike for Link {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
+        match self {
+            Link::Client(c) => c.req_packed_command(cmd),
+            Link::Plain(p) => p.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        match self {
+            Link::Client(c) => c.req_packed_commands(cmd, offset, count),
+            Link::Plain(p) => p.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn req_command(&mut self, cmd: &redis::Cmd) -> RedisResult<Value> {
+        match self {
+            Link::Client(c) => c.req_command(cmd),
+            Link::Plain(p) => p.req_packed_command(&cmd.get_packed_command()),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Link::Client(c) => c.get_db(),
+            Link::Plain(p) => p.get_db(),
+        }
+    }
+
+    fn check_connection(&mut self) -> bool {
+        match self {
+            Link::Client(c) => c.check_connection(),
+            Link::Plain(p) => p.check_connection(),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        match self {
+            Link::Client(c) => c.is_open(),
+            Link::Plain(p) => p.is_open(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_parse_when_whole_and_errors_keep_their_kind() {
+        assert!(parse(b"").is_none());
+        assert!(parse(b"$5\r\nab").is_none());
+        assert!(parse(b"*2\r\n:1\r\n").is_none());
+        assert!(parse(b"-NOSCRIPT No matching").is_none());
+        let (v, used) = parse(b":7\r\n+OK\r\n").unwrap();
+        assert_eq!((v.unwrap(), used), (Value::Int(7), 4));
+        let (v, used) = parse(b"-NOSCRIPT No matching script.\r\n:1\r\n").unwrap();
+        assert_eq!(used, 31);
+        let err = v.unwrap().extract_error().unwrap_err();
+        assert_eq!(err.code(), Some("NOSCRIPT"));
+    }
+}
