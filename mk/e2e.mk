@@ -3,7 +3,7 @@
 .PHONY: test-e2e e2e-demos
 TEST_TARGETS += test-e2e
 
-E2E_SERVERS := rust=$(ROOT)/target/debug/sessile-demo c=$(C_BUILD)/server \
+E2E_SERVERS := rust=$(or $(CARGO_TARGET_DIR),$(ROOT)/target)/debug/sessile-demo c=$(C_BUILD)/server \
 	"python=$(VENV)/bin/python examples/python/app.py" "node=node examples/node/server.js" \
 	"django=$(VENV)/bin/python examples/django/app.py" \
 	"fastapi=$(VENV)/bin/python examples/fastapi/app.py"
