@@ -164,7 +164,14 @@ impl Conn {
         let con = self.con.as_mut().expect("connected above");
         f(con).map_err(|e| {
             let why = classify(&e);
-            if matches!(why, StoreError::Timeout | StoreError::Unavailable)
+            // A connection that says it is closed (bytes that were no reply leave it out
+            // of step) is dropped whatever the error's kind.
+            let closed = !self
+                .con
+                .as_ref()
+                .is_some_and(redis::ConnectionLike::is_open);
+            if closed
+                || matches!(why, StoreError::Timeout | StoreError::Unavailable)
                 || e.is_unrecoverable_error()
             {
                 self.con = None;

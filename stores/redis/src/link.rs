@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use redis::{ConnectionAddr, ConnectionInfo, ConnectionLike, RedisResult, Value};
 
-use crate::wire::resp;
+use crate::wire::{Malformed, resp};
 
 /// The connection a store talks through.
 pub(crate) enum Link {
@@ -135,16 +135,27 @@ impl Plain {
     }
 
     /// The next whole reply: parsed from what was read, reading more until it is whole
-    /// (a reply that never parses waits for the response timeout, an error).
+    /// (one that has not all arrived within the response timeout is a timeout error).
+    /// Bytes that are not a reply are a parse error at once, and end the connection:
+    /// what follows them is out of step.
     fn read_reply(&mut self) -> RedisResult<Value> {
         loop {
-            if let Some((value, used)) = parse(&self.buf[self.start..]) {
-                self.start += used;
-                if self.start == self.buf.len() {
+            match parse(&self.buf[self.start..]) {
+                Ok(Some((value, used))) => {
+                    self.start += used;
+                    if self.start == self.buf.len() {
+                        self.buf.clear();
+                        self.start = 0;
+                    }
+                    return value;
+                }
+                Ok(None) => {}
+                Err(Malformed) => {
+                    self.open = false;
                     self.buf.clear();
                     self.start = 0;
+                    return Err((redis::ErrorKind::Parse, "not a Redis reply").into());
                 }
-                return value;
             }
             if self.start > 0 {
                 self.buf.drain(..self.start);
@@ -167,15 +178,18 @@ impl Plain {
     }
 }
 
-/// One reply at the start of `buf` and how many bytes it took; `None` until it is whole.
-/// An error reply (`-...`) is read by redis-rs, so that it carries redis-rs's error kinds
-/// (`NOSCRIPT` reloads the script).
-fn parse(buf: &[u8]) -> Option<(RedisResult<Value>, usize)> {
+/// One reply at the start of `buf` and how many bytes it took; `Ok(None)` until it is
+/// whole. An error reply (`-...`) is read by redis-rs, so that it carries redis-rs's error
+/// kinds (`NOSCRIPT` reloads the script).
+fn parse(buf: &[u8]) -> Result<Option<(RedisResult<Value>, usize)>, Malformed> {
     if buf.first() == Some(&b'-') {
-        let end = buf.windows(2).position(|w| w == b"\r\n")? + 2;
-        return Some((redis::parse_redis_value(&buf[..end]), end));
+        let Some(end) = buf.windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
+        let end = end + 2;
+        return Ok(Some((redis::parse_redis_value(&buf[..end]), end)));
     }
-    resp(buf, 0, 0).map(|(v, end)| (Ok(v), end))
+    Ok(resp(buf, 0, 0)?.map(|(v, end)| (Ok(v), end)))
 }
 
 fn tcp(host: &str, port: u16, connect: Duration) -> io::Result<TcpStream> {
@@ -291,15 +305,72 @@ mod tests {
 
     #[test]
     fn replies_parse_when_whole_and_errors_keep_their_kind() {
-        assert!(parse(b"").is_none());
-        assert!(parse(b"$5\r\nab").is_none());
-        assert!(parse(b"*2\r\n:1\r\n").is_none());
-        assert!(parse(b"-NOSCRIPT No matching").is_none());
-        let (v, used) = parse(b":7\r\n+OK\r\n").unwrap();
+        assert!(parse(b"").unwrap().is_none());
+        assert!(parse(b"$5\r\nab").unwrap().is_none());
+        assert!(parse(b"*2\r\n:1\r\n").unwrap().is_none());
+        assert!(parse(b"-NOSCRIPT No matching").unwrap().is_none());
+        let (v, used) = parse(b":7\r\n+OK\r\n").unwrap().unwrap();
         assert_eq!((v.unwrap(), used), (Value::Int(7), 4));
-        let (v, used) = parse(b"-NOSCRIPT No matching script.\r\n:1\r\n").unwrap();
+        let (v, used) = parse(b"-NOSCRIPT No matching script.\r\n:1\r\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(used, 31);
         let err = v.unwrap().extract_error().unwrap_err();
         assert_eq!(err.code(), Some("NOSCRIPT"));
+    }
+
+    /// A connection whose server end the test writes (no server needed).
+    fn pair() -> (Plain, UnixStream) {
+        let (ours, server) = UnixStream::pair().unwrap();
+        let info =
+            redis::IntoConnectionInfo::into_connection_info("redis+unix:///nowhere").unwrap();
+        // A long response timeout: a reply taken for incomplete would wait it out and end
+        // as a timeout, which the test tells apart from the parse error it expects.
+        let plain =
+            Plain::start(Ok(Stream::Unix(ours)), &info, Duration::from_secs(10), &[]).unwrap();
+        (plain, server)
+    }
+
+    #[test]
+    fn a_malformed_reply_is_a_parse_error_at_once_and_the_connection_is_dropped() {
+        for bad in [
+            &b"?what\r\n"[..],
+            b"*1\r\n-ERR an error inside an array\r\n",
+            b":1\rX\r\n",
+            b":12x\r\n",
+            b"$3\r\nabcde\r\n",
+            b"*1\r\n%1\r\n",
+        ] {
+            let (mut plain, mut server) = pair();
+            server.write_all(bad).unwrap();
+            let err = plain.req_packed_command(b"PING\r\n").unwrap_err();
+            assert_eq!(
+                err.kind(),
+                redis::ErrorKind::Parse,
+                "{}: {err}",
+                String::from_utf8_lossy(bad)
+            );
+            assert!(!plain.is_open(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn a_reply_arriving_in_pieces_is_read_whole() {
+        let (mut plain, mut server) = pair();
+        let reply = b"*2\r\n$5\r\nhello\r\n:42\r\n";
+        let writer = std::thread::spawn(move || {
+            for b in reply {
+                server.write_all(&[*b]).unwrap();
+                std::thread::yield_now();
+            }
+            server
+        });
+        let v = plain.req_packed_command(b"PING\r\n").unwrap();
+        assert_eq!(
+            v,
+            Value::Array(vec![Value::BulkString(b"hello".to_vec()), Value::Int(42)])
+        );
+        assert!(plain.is_open());
+        drop(writer.join().unwrap());
     }
 }

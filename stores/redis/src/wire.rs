@@ -100,7 +100,7 @@ fn reply_value(reply: &[u8]) -> Result<Option<Value>, Error> {
         };
     }
     match resp(reply, 0, 0) {
-        Some((v, end)) if end == reply.len() => Ok(Some(v)),
+        Ok(Some((v, end))) if end == reply.len() => Ok(Some(v)),
         _ => Err(corrupt()),
     }
 }
@@ -108,56 +108,98 @@ fn reply_value(reply: &[u8]) -> Result<Option<Value>, Error> {
 /// Deepest nesting of arrays a reply of the scripts has (a lookup's record is at 2).
 const MAX_DEPTH: usize = 4;
 
-/// The RESP2 value at `at` and where it ends (a binding hands whole replies, of the
-/// shapes the scripts return: integers, bulk strings, nil, arrays). redis-rs's parser,
-/// general and resumable, took half of the store's time per request here.
-pub(crate) fn resp(buf: &[u8], at: usize, depth: usize) -> Option<(Value, usize)> {
-    let kind = *buf.get(at)?;
-    let eol = at + 1 + buf.get(at + 1..)?.iter().position(|&b| b == b'\r')?;
-    if buf.get(eol + 1) != Some(&b'\n') {
-        return None;
+/// Longest bulk string Redis sends (its `proto-max-bulk-len` default, 512 MiB): a longer
+/// length is not a reply, whatever follows.
+const MAX_BULK: usize = 512 << 20;
+
+/// Bytes that are not a reply of the shapes the store reads (RESP2 integers, simple and
+/// bulk strings, nil and arrays; an error only at the top, where its reader takes it).
+/// Whatever comes after them on that connection is out of step.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Malformed;
+
+/// The RESP2 value at `at` and where it ends, `Ok(None)` while it has not all arrived
+/// (a binding hands whole replies, of the shapes the scripts return: integers, bulk
+/// strings, nil, arrays). redis-rs's parser, general and resumable, took half of the
+/// store's time per request here.
+pub(crate) fn resp(
+    buf: &[u8],
+    at: usize,
+    depth: usize,
+) -> Result<Option<(Value, usize)>, Malformed> {
+    let Some(&kind) = buf.get(at) else {
+        return Ok(None);
+    };
+    if !matches!(kind, b':' | b'+' | b'$' | b'*') {
+        return Err(Malformed);
+    }
+    let Some(cr) = buf[at + 1..].iter().position(|&b| b == b'\r') else {
+        return Ok(None);
+    };
+    let eol = at + 1 + cr;
+    match buf.get(eol + 1) {
+        None => return Ok(None),
+        Some(b'\n') => {}
+        Some(_) => return Err(Malformed),
     }
     let line = &buf[at + 1..eol];
     let next = eol + 2;
-    let int = || -> Option<i64> { std::str::from_utf8(line).ok()?.parse().ok() };
+    let int = || -> Result<i64, Malformed> {
+        std::str::from_utf8(line)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Malformed)
+    };
     match kind {
-        b':' => Some((Value::Int(int()?), next)),
-        b'+' if line == b"OK" => Some((Value::Okay, next)),
-        b'+' => Some((
-            Value::SimpleString(String::from_utf8(line.to_vec()).ok()?),
-            next,
-        )),
+        b':' => Ok(Some((Value::Int(int()?), next))),
+        b'+' if line == b"OK" => Ok(Some((Value::Okay, next))),
+        b'+' => {
+            let text = String::from_utf8(line.to_vec()).map_err(|_| Malformed)?;
+            Ok(Some((Value::SimpleString(text), next)))
+        }
         b'$' => {
             let n = int()?;
             if n < 0 {
-                return Some((Value::Nil, next));
+                return Ok(Some((Value::Nil, next)));
             }
-            let end = next.checked_add(usize::try_from(n).ok()?)?;
-            if buf.get(end..end + 2)? != b"\r\n" {
-                return None;
+            let n = usize::try_from(n)
+                .ok()
+                .filter(|&n| n <= MAX_BULK)
+                .ok_or(Malformed)?;
+            let end = next.checked_add(n).ok_or(Malformed)?;
+            let Some(tail) = end.checked_add(2).and_then(|e| buf.get(end..e)) else {
+                return Ok(None);
+            };
+            if tail != b"\r\n" {
+                return Err(Malformed);
             }
-            Some((Value::BulkString(buf[next..end].to_vec()), end + 2))
+            Ok(Some((Value::BulkString(buf[next..end].to_vec()), end + 2)))
         }
-        b'*' => {
+        _ => {
             let n = int()?;
             if n < 0 {
-                return Some((Value::Nil, next));
+                return Ok(Some((Value::Nil, next)));
             }
             if depth >= MAX_DEPTH {
-                return None;
+                return Err(Malformed);
             }
-            // Each element takes at least 3 bytes: a count past that is not a reply.
-            let n = usize::try_from(n).ok().filter(|&n| n <= buf.len() / 3)?;
+            let n = usize::try_from(n).map_err(|_| Malformed)?;
+            // Each element takes at least 3 bytes: a count past what has arrived is not
+            // whole yet (and no vector is sized by an unchecked count).
+            if n > (buf.len() - next) / 3 {
+                return Ok(None);
+            }
             let mut items = Vec::with_capacity(n);
             let mut p = next;
             for _ in 0..n {
-                let (v, end) = resp(buf, p, depth + 1)?;
+                let Some((v, end)) = resp(buf, p, depth + 1)? else {
+                    return Ok(None);
+                };
                 items.push(v);
                 p = end;
             }
-            Some((Value::Array(items), p))
+            Ok(Some((Value::Array(items), p)))
         }
-        _ => None,
     }
 }
 
@@ -310,6 +352,9 @@ mod tests {
             b":1\r\n:2\r\n",
             b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n",
             b"?\r\n",
+            b"*1\r\n-ERR inside an array\r\n",
+            b"$18446744073709551615\r\n",
+            b"$536870913\r\n",
         ] {
             assert_eq!(
                 reply_value(bad),
@@ -317,6 +362,50 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    /// A value of the shapes the store reads, and its bytes.
+    fn encoded() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(|n| format!(":{n}\r\n").into_bytes()),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| {
+                let mut v = format!("${}\r\n", b.len()).into_bytes();
+                v.extend(b);
+                v.extend(b"\r\n");
+                v
+            }),
+            Just(b"$-1\r\n".to_vec()),
+            Just(b"+OK\r\n".to_vec()),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            proptest::collection::vec(inner, 0..6).prop_map(|items| {
+                let mut v = format!("*{}\r\n", items.len()).into_bytes();
+                for i in items {
+                    v.extend(i);
+                }
+                v
+            })
+        })
+    }
+
+    proptest::proptest! {
+        /// Any bytes: an answer, never a panic; a value's bytes: every strict prefix is
+        /// "not whole yet" (never a parse error: a reply split across reads), the whole
+        /// parses as redis-rs parses it and ends where it ends.
+        #[test]
+        fn any_bytes_get_an_answer_and_prefixes_of_a_reply_wait(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            reply in encoded(),
+        ) {
+            let _ = resp(&junk, 0, 0);
+            for cut in 0..reply.len() {
+                proptest::prop_assert_eq!(resp(&reply[..cut], 0, 0), Ok(None), "cut {}", cut);
+            }
+            let (v, end) = resp(&reply, 0, 0).unwrap().unwrap();
+            proptest::prop_assert_eq!(end, reply.len());
+            proptest::prop_assert_eq!(v, redis::parse_redis_value(&reply).unwrap());
         }
     }
 }
