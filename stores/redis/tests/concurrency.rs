@@ -21,10 +21,6 @@ fn config() -> Config {
     }
 }
 
-fn counter(data: &[u8]) -> u64 {
-    std::str::from_utf8(data).unwrap().parse().unwrap_or(0)
-}
-
 /// One request: load the session, add one to its counter, save; until the save lands.
 /// Returns how many attempts it took.
 fn increment(s: &mut RedisStore, token: &[u8]) -> usize {
@@ -35,7 +31,7 @@ fn increment(s: &mut RedisStore, token: &[u8]) -> usize {
             Err(Error::Store(StoreError::Conflict)) => continue,
             Err(e) => panic!("load: {e}"),
         };
-        let n = counter(&loaded.payload.flatten().copied().collect::<Vec<u8>>());
+        let n = support::counter(&loaded.payload.flatten().copied().collect::<Vec<u8>>());
         let (handle, epoch) = (loaded.session.handle, loaded.session.epoch);
         let next = (n + 1).to_string();
         match s.save(handle, epoch, next.as_bytes(), NOW) {
@@ -49,17 +45,13 @@ fn increment(s: &mut RedisStore, token: &[u8]) -> usize {
 }
 
 fn session(url: &str) -> (RedisConfig, sessile::Token) {
-    let r = support::redis_config(url, "counter");
-    let mut s = support::peer(&r, config()).unwrap();
-    let (t, h) = s.create(NOW, NONE).unwrap();
-    s.write(h.handle, b"0", NOW).unwrap();
-    (r, t)
+    support::counter_session(url, "counter", config(), NOW)
 }
 
 fn stored_counter(r: &RedisConfig, token: &[u8]) -> u64 {
     let mut s = support::peer(r, config()).unwrap();
     let l = s.load(token, NOW, NONE).unwrap();
-    counter(&l.payload.flatten().copied().collect::<Vec<u8>>())
+    support::counter(&l.payload.flatten().copied().collect::<Vec<u8>>())
 }
 
 #[test]

@@ -83,10 +83,6 @@ impl Conn {
     }
 }
 
-fn counter(data: &[u8]) -> u64 {
-    std::str::from_utf8(data).unwrap().parse().unwrap_or(0)
-}
-
 fn payload(s: &mut RedisStore, h: sessile::SessionRef) -> Vec<u8> {
     s.payload(h, NOW).unwrap().flatten().copied().collect()
 }
@@ -102,7 +98,7 @@ fn increment(s: &mut RedisStore, c: &mut Conn, token: &[u8]) -> usize {
             Err(Error::Store(StoreError::Conflict)) => continue,
             Err(e) => panic!("load: {e}"),
         };
-        let n = counter(&payload(s, session.handle));
+        let n = support::counter(&payload(s, session.handle));
         let next = (n + 1).to_string();
         let (h, epoch) = (session.handle, session.epoch);
         let saved = match s.save_command(h, epoch, next.as_bytes(), NOW) {
@@ -124,11 +120,7 @@ fn increment(s: &mut RedisStore, c: &mut Conn, token: &[u8]) -> usize {
 }
 
 fn session(url: &str) -> (RedisConfig, sessile::Token) {
-    let r = support::redis_config(url, "wire");
-    let mut s = support::peer(&r, config()).unwrap();
-    let (t, h) = s.create(NOW, NONE).unwrap();
-    s.write(h.handle, b"0", NOW).unwrap();
-    (r, t)
+    support::counter_session(url, "wire", config(), NOW)
 }
 
 #[test]
@@ -276,7 +268,7 @@ fn threads_incrementing_one_counter_over_the_wire_lose_nothing() {
     let retried: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
     let mut s = support::peer(&r, config()).unwrap();
     let l = s.load(token.as_bytes(), NOW, NONE).unwrap();
-    let n = counter(&l.payload.flatten().copied().collect::<Vec<u8>>());
+    let n = support::counter(&l.payload.flatten().copied().collect::<Vec<u8>>());
     assert_eq!(n, (THREADS * EACH) as u64);
     eprintln!("{retried} saves were dropped and redone");
 }

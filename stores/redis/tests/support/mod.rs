@@ -169,3 +169,25 @@ pub fn store(url: &str, name: &str, config: Config) -> RedisStore {
 pub fn peer(r: &RedisConfig, config: Config) -> Result<RedisStore, Error> {
     RedisStore::new(config, r)
 }
+
+/// A session for the counter tests (its payload a decimal counter, starting at "0"),
+/// made at `now` through a store on a fresh prefix named `name`; with the Redis side, so
+/// that each thread or process can open its own store on it.
+pub fn counter_session(
+    url: &str,
+    name: &str,
+    config: Config,
+    now: u64,
+) -> (RedisConfig, sessile::Token) {
+    use sessile::Store;
+    let r = redis_config(url, name);
+    let mut s = peer(&r, config).unwrap();
+    let (t, h) = s.create(now, &sessile::Client::NONE).unwrap();
+    s.write(h.handle, b"0", now).unwrap();
+    (r, t)
+}
+
+/// A counter payload's value (0 when it is not a number yet).
+pub fn counter(data: &[u8]) -> u64 {
+    std::str::from_utf8(data).unwrap().parse().unwrap_or(0)
+}
