@@ -15,7 +15,7 @@ use crate::client::HeldClient;
 use crate::convert::{bytes_of, opt_bytes};
 use crate::engine::Engine;
 use crate::errors::to_py;
-use crate::json::plain_json_bytes;
+use crate::json::plain_json_dict_bytes;
 use crate::session::Session;
 
 /// The session behind one request, and what its response must do. Made by
@@ -219,13 +219,14 @@ impl Request {
         py: Python<'py>,
         session: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let Ok(dict) = session.cast::<PyDict>() else {
-            return Ok(py.NotImplemented().into_bound(py));
+        let dict = match session.cast::<PyDict>() {
+            Ok(d) if crate::tracked::reads_as_dict(d) => d,
+            _ => return Ok(py.NotImplemented().into_bound(py)),
         };
         let body = if dict.is_empty() {
             Vec::new()
         } else {
-            match plain_json_bytes(dict.as_any())? {
+            match plain_json_dict_bytes(dict)? {
                 Some(body) => body,
                 None => return Ok(py.NotImplemented().into_bound(py)),
             }
