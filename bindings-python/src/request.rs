@@ -7,6 +7,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use sessile::{Request as CoreRequest, Store};
@@ -168,7 +169,7 @@ impl Request {
     /// The session must not outlive this request (Starlette's `max_age` of zero or
     /// less): `finish` stores nothing, ends a session the request holds, and answers a
     /// cookie that expires at once when there was data or a session.
-    fn discard(&mut self) {
+    pub(crate) fn discard(&mut self) {
         self.inner.discard();
     }
 
@@ -291,7 +292,7 @@ impl Request {
                 raw.append(pair)?;
             }
         }
-        raw.append((PyBytes::new(py, b"vary"), PyBytes::new(py, b"Cookie")))?;
+        raw.append(vary_cookie(py)?)?;
         if !cookie.is_none() {
             raw.append((PyBytes::new(py, b"set-cookie"), cookie))?;
         }
@@ -330,6 +331,17 @@ impl Request {
             None => "Request(session=None)".to_owned(),
         }
     }
+}
+
+/// The `(b"vary", b"Cookie")` header pair, made once: a tuple of bytes cannot change, so
+/// every response may share it.
+fn vary_cookie(py: Python<'_>) -> PyResult<&Bound<'_, PyTuple>> {
+    static VARY: PyOnceLock<Py<PyTuple>> = PyOnceLock::new();
+    VARY.get_or_try_init(py, || {
+        PyTuple::new(py, [PyBytes::new(py, b"vary"), PyBytes::new(py, b"Cookie")])
+            .map(Bound::unbind)
+    })
+    .map(|t| t.bind(py))
 }
 
 impl Request {
