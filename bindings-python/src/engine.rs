@@ -370,7 +370,6 @@ impl Engine {
     #[pyo3(name = "_begin_asgi", signature = (scope, send, session_cls, persistent, discard, hooks, /))]
     fn begin_asgi<'py>(
         slf: &Bound<'py, Self>,
-        py: Python<'py>,
         scope: &Bound<'py, PyAny>,
         send: &Bound<'py, PyAny>,
         session_cls: &Bound<'py, PyAny>,
@@ -378,6 +377,7 @@ impl Engine {
         discard: bool,
         hooks: &Bound<'py, PyTuple>,
     ) -> PyResult<AsgiSend> {
+        let py = slf.py();
         let headers = scope.get_item(intern!(py, "headers"))?;
         let client = match scope.cast::<PyDict>() {
             Ok(d) => d.get_item(intern!(py, "client"))?,
