@@ -573,7 +573,7 @@ def test_a_plain_session_is_stored_natively_and_others_through_json(
         fallback.append(args[3])
         finish_slow(*args)
 
-    monkeypatch.setattr(ss, "_HOOKS", (*ss._HOOKS[:2], counting, ss._HOOKS[3]))
+    monkeypatch.setattr(ss, "_HOOKS", (*ss._HOOKS[:2], counting, *ss._HOOKS[3:]))
 
     async def write(request: Any) -> PlainTextResponse:
         request.session[request.path_params["kind"]] = (
