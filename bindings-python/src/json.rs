@@ -247,16 +247,18 @@ pub(crate) fn plain_loads_into<'py>(
     Ok(false)
 }
 
-/// `obj` as [`plain_json`] writes it with the default arguments (`sessile.dumps`'s
-/// bytes), or `None` when it is not plain.
-pub(crate) fn plain_json_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
+/// The items of the dict `d` as [`plain_json`] writes `dict(d)` with the default
+/// arguments (`sessile.dumps`'s bytes), or `None` when they are not plain. `d` itself may
+/// be of a subclass (the ASGI glue's `Session`): the caller has checked that `dict(d)`
+/// reads the same items (see `tracked::reads_as_dict`); what it holds must be plain.
+pub(crate) fn plain_json_dict_bytes(d: &Bound<'_, PyDict>) -> PyResult<Option<Vec<u8>>> {
     let mut w = Writer {
         out: Vec::with_capacity(64),
         sort_keys: false,
         ensure_ascii: false,
         tags: None,
     };
-    Ok(w.value(obj, 0)?.then_some(w.out))
+    Ok(w.dict(d, 0)?.then_some(w.out))
 }
 
 struct Reader<'a, 'py> {

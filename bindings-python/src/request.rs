@@ -7,6 +7,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use sessile::{Request as CoreRequest, Store};
@@ -15,7 +16,7 @@ use crate::client::HeldClient;
 use crate::convert::{bytes_of, opt_bytes};
 use crate::engine::Engine;
 use crate::errors::to_py;
-use crate::json::plain_json_bytes;
+use crate::json::plain_json_dict_bytes;
 use crate::session::Session;
 
 /// The session behind one request, and what its response must do. Made by
@@ -168,7 +169,7 @@ impl Request {
     /// The session must not outlive this request (Starlette's `max_age` of zero or
     /// less): `finish` stores nothing, ends a session the request holds, and answers a
     /// cookie that expires at once when there was data or a session.
-    fn discard(&mut self) {
+    pub(crate) fn discard(&mut self) {
         self.inner.discard();
     }
 
@@ -219,13 +220,14 @@ impl Request {
         py: Python<'py>,
         session: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let Ok(dict) = session.cast::<PyDict>() else {
-            return Ok(py.NotImplemented().into_bound(py));
+        let dict = match session.cast::<PyDict>() {
+            Ok(d) if crate::tracked::reads_as_dict(d) => d,
+            _ => return Ok(py.NotImplemented().into_bound(py)),
         };
         let body = if dict.is_empty() {
             Vec::new()
         } else {
-            match plain_json_bytes(dict.as_any())? {
+            match plain_json_dict_bytes(dict)? {
                 Some(body) => body,
                 None => return Ok(py.NotImplemented().into_bound(py)),
             }
@@ -290,7 +292,7 @@ impl Request {
                 raw.append(pair)?;
             }
         }
-        raw.append((PyBytes::new(py, b"vary"), PyBytes::new(py, b"Cookie")))?;
+        raw.append(vary_cookie(py)?)?;
         if !cookie.is_none() {
             raw.append((PyBytes::new(py, b"set-cookie"), cookie))?;
         }
@@ -329,6 +331,17 @@ impl Request {
             None => "Request(session=None)".to_owned(),
         }
     }
+}
+
+/// The `(b"vary", b"Cookie")` header pair, made once: a tuple of bytes cannot change, so
+/// every response may share it.
+fn vary_cookie(py: Python<'_>) -> PyResult<&Bound<'_, PyTuple>> {
+    static VARY: PyOnceLock<Py<PyTuple>> = PyOnceLock::new();
+    VARY.get_or_try_init(py, || {
+        PyTuple::new(py, [PyBytes::new(py, b"vary"), PyBytes::new(py, b"Cookie")])
+            .map(Bound::unbind)
+    })
+    .map(|t| t.bind(py))
 }
 
 impl Request {

@@ -140,6 +140,33 @@ pub(crate) fn accessed(obj: &Bound<'_, PyAny>) -> Option<bool> {
     Some(unsafe { *flag(obj.as_ptr(), ACCESSED) } != 0)
 }
 
+/// Whether `dict(d)` reads the items stored in `d` itself, as the native JSON writer does
+/// (the glue's `SessionState.finish` stores `dict(session)`): true for an exact dict and
+/// for a subclass that keeps dict's `__iter__` (the glue's `Session`), whose storage
+/// CPython's `dict(d)` copies whatever its `keys()` or `__getitem__` say; false for one
+/// that redefines `__iter__` (the glue's Python path decides then).
+pub(crate) fn reads_as_dict(d: &Bound<'_, PyDict>) -> bool {
+    if d.is_exact_instance_of::<PyDict>() {
+        return true;
+    }
+    let Some(tracked) = TYPE.get(d.py()) else {
+        return false;
+    };
+    let ty = d.get_type();
+    // SAFETY: both are live type objects; `PyType_GetSlot` is asked of heap types only
+    // (before Python 3.10 it refuses static ones), and the tracked type, made from a
+    // spec over dict without an iterator of its own, holds dict's inherited one.
+    unsafe {
+        let ty = ty.as_type_ptr();
+        if ffi::PyType_GetFlags(ty) & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+            return false;
+        }
+        let own = ffi::PyType_GetSlot(ty, ffi::Py_tp_iter);
+        !own.is_null()
+            && own == ffi::PyType_GetSlot(tracked.bind(d.py()).as_type_ptr(), ffi::Py_tp_iter)
+    }
+}
+
 /// Whether `ty`'s `accessed` is the type's own descriptor (a subclass may redefine it).
 fn own_accessed(ty: &Bound<'_, PyType>) -> bool {
     let py = ty.py();

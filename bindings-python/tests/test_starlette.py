@@ -557,3 +557,41 @@ def test_values_the_native_reader_declines_come_back() -> None:
     client = TestClient(app)
     assert client.get("/w").status_code == 200
     assert client.get("/r").json() == {"f": 1.5, "s": 'a"b\n', "n": [1, {"x": None}]}
+
+
+def test_a_plain_session_is_stored_natively_and_others_through_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The request's end is native for a session of plain JSON values (the glue's Python
+    # fallback, json's encoder, cost as much as the rest of the middleware): the Session
+    # is a dict subclass, which the native writer must take as the dict it is. A value
+    # json writes differently from how it reads back (a tuple) still goes to json.
+    fallback: list[Any] = []
+    finish_slow = ss._finish_slow
+
+    def counting(*args: Any) -> None:
+        fallback.append(args[3])
+        finish_slow(*args)
+
+    monkeypatch.setattr(ss, "_HOOKS", (*ss._HOOKS[:2], counting, *ss._HOOKS[3:]))
+
+    async def write(request: Any) -> PlainTextResponse:
+        request.session[request.path_params["kind"]] = (
+            (1, "t") if request.path_params["kind"] == "tuple" else {"n": [1, "x", None]}
+        )
+        return PlainTextResponse("ok")
+
+    async def read(request: Any) -> JSONResponse:
+        return JSONResponse(dict(request.session))
+
+    app = Starlette(
+        routes=[Route("/w/{kind}", write), Route("/r", read)],
+        middleware=[Middleware(ss.SessionMiddleware, secret_key="unused")],
+    )
+    client = TestClient(app)
+    assert client.get("/w/plain").status_code == 200
+    assert client.get("/r").json() == {"plain": {"n": [1, "x", None]}}
+    assert fallback == []
+    assert client.get("/w/tuple").status_code == 200
+    assert fallback == [NotImplemented]
+    assert client.get("/r").json() == {"plain": {"n": [1, "x", None]}, "tuple": [1, "t"]}

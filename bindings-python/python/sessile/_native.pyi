@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Mapping
 from os import PathLike
 from types import NotImplementedType
-from typing import Any, Callable, Literal, TypeVar, final
+from typing import Any, Callable, Literal, final
 
 from typing_extensions import Self, disjoint_base
 
@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 _Bytes = str | bytes
-_D = TypeVar("_D", bound=dict[str, Any])
 
 __version__: str
 MAX_CAPACITY: int
@@ -266,11 +265,12 @@ class Engine:
         self,
         scope: Mapping[str, Any],
         send: Callable[[Any], Awaitable[None]],
-        session_cls: type[_D],
+        session_cls: type[dict[str, Any]],
         persistent: bool | None,
+        discard: bool,
         hooks: tuple[Any, ...],
         /,
-    ) -> tuple[Request, _D | bytes, AsgiSend]: ...
+    ) -> AsgiSend: ...
     def login(self, token: _Bytes, principal: _Bytes) -> tuple[str, Session]: ...
     def rotate(self, token: _Bytes) -> tuple[str, Session]: ...
     def logout(self, token: _Bytes) -> None: ...

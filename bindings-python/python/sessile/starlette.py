@@ -242,22 +242,16 @@ class SessionMiddleware:
                 await self.app(scope, receive, send)
             return
         # The request's start in one native call (headers, begin_request, the payload
-        # into a new Session, the send the app gets): each Python call and object on
-        # this path was a measurable share of the middleware's cost (bench.py, callgrind).
+        # into a new Session, scope["session"] and scope["sessile"], the send the app
+        # gets): each Python call and object on this path was a measurable share of the
+        # middleware's cost (bench.py, callgrind).
         try:
-            request, session, sender = self.engine._begin_asgi(
-                scope, send, Session, self.persistent, _HOOKS
+            sender = self.engine._begin_asgi(
+                scope, send, Session, self.persistent, self.discard, _HOOKS
             )
         except StoreUnavailable as e:
             await _unavailable(scope, send, e)
             return
-        if type(session) is bytes:  # not a plain JSON object: json decides
-            session = Session(payload_dict(session))
-            session._state = request
-        if self.discard:
-            request.discard()
-        scope["session"] = session
-        scope["sessile"] = request
         try:
             # sender: at the response's start, the session is stored and Vary /
             # Set-Cookie added (_finish_slow for what it cannot do natively).
@@ -284,8 +278,17 @@ async def _nothing() -> None:
     """What the sender returns for a message of a response replaced by the 503."""
 
 
-#: What the native sender (``sessile._native.AsgiSend``) needs of this module.
-_HOOKS = (StoreUnavailable, _unavailable, _finish_slow, _nothing)
+def _load_slow(payload: bytes, request: Request) -> Session:
+    """The session of a payload that is not a plain JSON object (the native reader
+    declines it): json decides (``{}`` when it is no object)."""
+    session = Session(payload_dict(payload))
+    session._state = request
+    return session
+
+
+#: What the native start (``Engine._begin_asgi``) and sender (``AsgiSend``) need of
+#: this module.
+_HOOKS = (StoreUnavailable, _unavailable, _finish_slow, _nothing, _load_slow)
 
 
 class SettingsWarning(UserWarning):
