@@ -3,9 +3,11 @@
 //! raise. `commit.lua` applies it atomically or not at all; the store retries the whole
 //! operation (read, decide, write) when a guard failed.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use sessile::{Event, EventKind};
+
+use crate::record::Record;
 
 pub(crate) enum Guard {
     /// A hash field equals a value ('' when absent).
@@ -30,6 +32,11 @@ pub(crate) struct Plan {
     pub(crate) ended: HashSet<u64>,
     /// Pool blocks the sessions it ends free.
     pub(crate) freed_blocks: u64,
+    /// Anonymous sessions the eviction's CLOCK hand moved to the tail of the list in this
+    /// plan (in that order, with their bits as the hand left them), and their ids: the
+    /// list as this plan leaves it is the stored one without these, then these.
+    pub(crate) hand_tail: VecDeque<Record>,
+    pub(crate) hand_moved: HashSet<u64>,
 }
 
 impl Plan {

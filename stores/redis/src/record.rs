@@ -22,8 +22,15 @@ pub(crate) const TOKEN: &str = "t";
 pub(crate) const LAST_SEEN: &str = "ls";
 pub(crate) const DATA: &str = "d";
 pub(crate) const PRINCIPAL: &str = "pr";
-/// The fields a read asks for (HMGET), in the order `lookup.lua` returns them too.
-pub(crate) const FIELDS: [&str; 7] = [VERSION, HEAD, EXTRA, TOKEN, LAST_SEEN, DATA, PRINCIPAL];
+/// Present (`1`) when an anonymous session was used since the eviction's CLOCK hand last
+/// passed it (`rules::clock_takes`): set by a request's touch, in the same HSET as its
+/// last-seen time, and cleared (HDEL) by the hand. Only the hand reads it.
+pub(crate) const REFERENCED: &str = "r";
+/// The fields a read asks for (HMGET), in the order `lookup.lua` returns them too, and
+/// the referenced bit last (which the lookup does not return).
+pub(crate) const FIELDS: [&str; 8] = [
+    VERSION, HEAD, EXTRA, TOKEN, LAST_SEEN, DATA, PRINCIPAL, REFERENCED,
+];
 
 /// Places in `h` and `x`: decimal numbers with leading zeros, each at a fixed place
 /// (first byte, 0-based, and width), so that `lookup.lua` reads what its touch compares
@@ -74,6 +81,8 @@ pub(crate) struct Fields<'a> {
     pub last_seen: &'a [u8],
     pub data: Vec<u8>,
     pub principal: Option<Vec<u8>>,
+    /// Whether `r` is set (false where it was not read: a lookup).
+    pub referenced: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -94,6 +103,8 @@ pub(crate) struct Record {
     pub addrs: [u16; TRACKED],
     pub addr_count: u8,
     pub flags: u8,
+    /// Used since the CLOCK hand last passed it ([`REFERENCED`]).
+    pub referenced: bool,
 }
 
 fn corrupt() -> Error {
@@ -139,6 +150,7 @@ impl Record {
             addrs: [ip as u16, 0, 0, 0],
             addr_count: u8::from(ip != 0),
             flags: 0,
+            referenced: false,
         }
     }
 
@@ -152,6 +164,7 @@ impl Record {
             last_seen,
             data,
             principal,
+            referenced,
         } = f;
         if head.len() != HEAD_LEN || extra.len() != EXTRA_LEN || token.len() != 32 {
             return Err(corrupt());
@@ -187,6 +200,7 @@ impl Record {
             addrs,
             addr_count: num(x(X_ADDR_COUNT))?,
             flags: num(x(X_FLAGS))?,
+            referenced,
         };
         if r.version == 0
             || authenticated != r.principal.is_some()
@@ -373,6 +387,7 @@ mod tests {
                 last_seen: last_seen.as_bytes(),
                 data: r.data.clone(),
                 principal,
+                referenced: false,
             },
         )
     }

@@ -618,9 +618,9 @@ impl RedisStore {
         &self,
         digest: &str,
         touch: Option<(u64, Option<u32>, Option<u32>)>,
-    ) -> ([String; 3], [Vec<u8>; 5]) {
+    ) -> ([String; 1], [Vec<u8>; 5]) {
         let opt = record::client_digest_text;
-        let keys = [self.keys.token(digest), self.keys.meta(), self.keys.anon()];
+        let keys = [self.keys.token(digest)];
         let prefix = self.keys.record_prefix().into_bytes();
         let args = match touch {
             Some((now, ip, ua)) => [
@@ -703,6 +703,7 @@ impl RedisStore {
                         last_seen,
                         data: data.clone(),
                         principal,
+                        referenced: false,
                     },
                 )?;
                 if rec.token != digest {
@@ -731,6 +732,7 @@ impl RedisStore {
                 if fields.iter().all(Option::is_none) {
                     return Ok(None);
                 }
+                let referenced = fields.pop().ok_or_else(corrupt)?.is_some();
                 let principal = fields.pop().ok_or_else(corrupt)?;
                 let [
                     Some(version),
@@ -753,6 +755,7 @@ impl RedisStore {
                         last_seen: &last_seen,
                         data,
                         principal,
+                        referenced,
                     },
                 )
                 .map(Some)
@@ -1032,32 +1035,70 @@ impl RedisStore {
         }
     }
 
-    /// End the least recently used anonymous session other than `except` (evicted);
-    /// false if there is none.
+    /// End the anonymous session CLOCK takes (evicted), other than `except`, as the
+    /// in-process table's hand does ([`rules::clock_takes`]): from the head of the
+    /// anonymous list (in order of creation or of the hand's last pass), a referenced
+    /// session loses its bit and goes to the tail, as `except` does with its bit; false
+    /// if there is no other. Only this list is searched, so no logged-in session is ever
+    /// evicted for an anonymous one (one that logged in since the list was read is left).
     fn evict_anonymous(
         &self,
         plan: &mut Plan,
         now: u64,
         except: Option<u64>,
     ) -> Result<bool, Error> {
+        let anon = self.keys.anon();
+        // The stored list less what this plan ended or moved, read a page at a time;
+        // after it, the ones this plan moved to the tail (`plan.hand_tail`).
+        let mut head: VecDeque<Record> = VecDeque::new();
         let mut from = 0;
+        let mut stored_done = false;
+        let mut passed = 0;
         loop {
-            let sids = self.zrange(&self.keys.anon(), from, 8)?;
-            if sids.is_empty() {
-                return Ok(false);
+            while head.is_empty() && !stored_done {
+                let sids = self.zrange(&anon, from, 8)?;
+                stored_done = sids.len() < 8;
+                from += sids.len();
+                let wanted: Vec<u64> = sids
+                    .into_iter()
+                    .filter(|s| !plan.ended.contains(s) && !plan.hand_moved.contains(s))
+                    .collect();
+                head.extend(
+                    self.read_records(&wanted)?
+                        .into_iter()
+                        .flatten()
+                        .filter(|r| !r.authenticated()),
+                );
             }
-            from += sids.len();
-            let wanted: Vec<u64> = sids
-                .into_iter()
-                .filter(|s| Some(*s) != except && !plan.ended.contains(s))
-                .collect();
-            for rec in self.read_records(&wanted)?.into_iter().flatten() {
-                if rec.authenticated() {
-                    continue;
+            let Some(mut rec) = head.pop_front().or_else(|| plan.hand_tail.pop_front()) else {
+                return Ok(false);
+            };
+            if plan.ended.contains(&rec.sid) {
+                continue;
+            }
+            let sid = sid_hex(rec.sid).into_bytes();
+            if Some(rec.sid) == except {
+                let alone = head.is_empty()
+                    && stored_done
+                    && plan.hand_tail.iter().all(|r| plan.ended.contains(&r.sid));
+                if alone {
+                    if plan.hand_moved.contains(&rec.sid) {
+                        plan.hand_tail.push_front(rec);
+                    }
+                    return Ok(false);
                 }
+            } else if rules::clock_takes(rec.referenced, passed) {
                 self.end(plan, &rec, Invalid::Evicted, now);
                 return Ok(true);
+            } else {
+                passed += 1;
+                rec.referenced = false;
+                let rkey = self.keys.record(rec.sid);
+                plan.cmd("HDEL", &rkey, vec![record::REFERENCED.into()]);
             }
+            plan.cmd("ZBACK", &anon, vec![sid]);
+            plan.hand_moved.insert(rec.sid);
+            plan.hand_tail.push_back(rec);
         }
     }
 
@@ -1250,16 +1291,19 @@ impl Store for RedisStore {
             }
             new.last_seen = rec.last_seen.max(now);
             let rkey = s.keys.record(rec.sid);
-            update(plan, &rkey, rec.version, new.packed_fields());
+            let mut fields = new.packed_fields();
+            if !rec.authenticated() {
+                // Used: the eviction's hand passes it once more (as the touch marks it).
+                fields.push((record::REFERENCED, b"1".to_vec()));
+                new.referenced = true;
+            }
+            update(plan, &rkey, rec.version, fields);
             new.version += 1;
             plan.cmd(
                 "HMAX",
                 &rkey,
                 vec![record::LAST_SEEN.into(), now.to_string().into_bytes()],
             );
-            if !rec.authenticated() {
-                plan.cmd("ZSEQ", &s.keys.anon(), vec![sid_hex(rec.sid).into_bytes()]);
-            }
             Ok((new.session(&s.keys), new))
         })?;
         self.loaded = Some(rec);

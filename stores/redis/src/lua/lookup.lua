@@ -2,7 +2,7 @@
 -- mark it used when nothing else about it changes, so that a request that only reads
 -- costs one round trip.
 --
--- KEYS[1] the token's key, KEYS[2] the meta hash, KEYS[3] the anonymous sessions' LRU.
+-- KEYS[1] the token's key.
 -- ARGV[1] the prefix of record keys, ARGV[2] 'touch' or 'peek', ARGV[3] now (ms),
 -- ARGV[4] the request's address digest and ARGV[5] its user-agent digest, each as ten
 -- digits ('' when not given or not watched).
@@ -39,17 +39,20 @@ if ARGV[2] == 'touch' and h then
   -- of inputs): a session is live while now < min(last seen + idle, created + absolute).
   -- Times past 2^52 (where doubles stop being exact) are left to Rust. A touch is only
   -- made when the client is the one the session already knows (the quiet address is
-  -- the one a repeat of which changes nothing), so nothing but the last-seen time changes.
+  -- the one a repeat of which changes nothing), so nothing but the last-seen time (and,
+  -- for an anonymous session, the eviction's referenced bit 'r') changes. Both go in one
+  -- HSET: each redis.call is a good part of a script's time.
   if c and ls and i and a and now < 2^52 and c < 2^52 and ls < 2^52
     and now < ls + i and now < c + a
     and (ARGV[4] == '' or ARGV[4] == string.sub(h, 41, 50))
     and (ARGV[5] == '' or ARGV[5] == string.sub(h, 51, 60)) then
     if now > ls then
-      redis.call('HSET', key, 'ls', ARGV[3])
       rec[5] = ARGV[3]
     end
     if string.byte(h, 61) == 97 then -- 'a': anonymous
-      redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), sid)
+      redis.call('HSET', key, 'ls', rec[5], 'r', '1')
+    elseif now > ls then
+      redis.call('HSET', key, 'ls', ARGV[3])
     end
     touched = 1
   end
