@@ -116,6 +116,20 @@ impl Plan {
         }
     }
 
+    /// When the versioned write is a save's (the payload, `x` and the version, in that
+    /// order): `save.lua`'s `ARGV` (the version read, the payload, `x`, the next version).
+    pub(crate) fn save_write(&self) -> Option<(&str, Vec<Vec<u8>>)> {
+        let (key, mut argv) = self.versioned_write()?;
+        if argv.len() != 7 || argv[1] != b"d" || argv[3] != b"x" || argv[5] != b"v" {
+            return None;
+        }
+        let next = argv.swap_remove(6);
+        let extra = argv.swap_remove(4);
+        let data = argv.swap_remove(2);
+        let version = argv.swap_remove(0);
+        Some((key, vec![version, data, extra, next]))
+    }
+
     /// The script's `KEYS` and `ARGV`.
     pub(crate) fn encode(&self) -> (&[String], Vec<Vec<u8>>) {
         let mut argv: Vec<Vec<u8>> = vec![self.guards.len().to_string().into_bytes()];
@@ -166,6 +180,21 @@ mod tests {
         assert_eq!(key, "{p}:s:1");
         let want: Vec<&[u8]> = vec![b"7", b"d", b"x", b"ep", b"2", b"v", b"8"];
         assert_eq!(argv, want);
+        assert!(plan.save_write().is_none(), "ep is not x");
+        let mut save = Plan::new("{p}:m".into());
+        save.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
+        save.hset(
+            "{p}:s:1",
+            vec![
+                ("d", b"{}".to_vec()),
+                ("x", b"0001".to_vec()),
+                ("v", b"8".to_vec()),
+            ],
+        );
+        let (key, argv) = save.save_write().expect("a save");
+        assert_eq!(key, "{p}:s:1");
+        let want: Vec<&[u8]> = vec![b"7", b"{}", b"0001", b"8"];
+        assert_eq!(argv, want);
 
         // Anything more, or a guard on anything else, goes through commit.lua.
         let mut more = save_plan();
@@ -182,6 +211,12 @@ mod tests {
         other_field.guard("{p}:s:1", Guard::Eq("ls", b"7".to_vec()));
         other_field.hset("{p}:s:1", vec![("d", b"x".to_vec())]);
         assert!(other_field.versioned_write().is_none());
+        // Only a save's fields, in a save's order, make a save.
+        assert!(other_field.save_write().is_none());
+        let mut rotate = Plan::new("{p}:m".into());
+        rotate.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
+        rotate.hset("{p}:s:1", vec![("t", b"x".to_vec()), ("v", b"8".to_vec())]);
+        assert!(rotate.versioned_write().is_some() && rotate.save_write().is_none());
         let mut absent = Plan::new("{p}:m".into());
         absent.guard("{p}:s:1", Guard::Absent);
         absent.hset("{p}:s:1", vec![("d", b"x".to_vec())]);

@@ -24,8 +24,9 @@ use crate::record::{self, Fields, Record, blocks};
 const LOOKUP: &str = include_str!("lua/lookup.lua");
 const COMMIT: &str = include_str!("lua/commit.lua");
 const WRITE: &str = include_str!("lua/write.lua");
+const SAVE: &str = include_str!("lua/save.lua");
 /// Every script, as each new connection loads them (the store's own and a carried one).
-pub(crate) const SCRIPTS: [&str; 3] = [LOOKUP, COMMIT, WRITE];
+pub(crate) const SCRIPTS: [&str; 4] = [LOOKUP, COMMIT, WRITE, SAVE];
 
 /// Sessions a sweep, a revoke-all or a lookup of candidates reads at once.
 const BATCH: usize = 256;
@@ -116,8 +117,10 @@ pub struct RedisStore {
     conn: RefCell<Conn>,
     lookup: redis::Script,
     commit: redis::Script,
-    /// `write.lua`: a plan that is one versioned HSET (the commonest: a save).
+    /// `write.lua`: a plan that is one versioned HSET.
     write: redis::Script,
+    /// `save.lua`: the commonest of those, a save's.
+    save: redis::Script,
     rng: IdGen,
     /// The process the generator was seeded in (a forked child reseeds).
     rng_pid: u32,
@@ -214,6 +217,7 @@ impl RedisStore {
             lookup: redis::Script::new(LOOKUP),
             commit: redis::Script::new(COMMIT),
             write: redis::Script::new(WRITE),
+            save: redis::Script::new(SAVE),
             rng,
             rng_pid: std::process::id(),
             instance: u128::from_le_bytes(id),
@@ -483,7 +487,13 @@ impl RedisStore {
 
     fn commit_plan(&self, plan: &Plan) -> Result<bool, Error> {
         let mut inv;
-        if let Some((key, argv)) = plan.versioned_write() {
+        if let Some((key, argv)) = plan.save_write() {
+            inv = self.save.prepare_invoke();
+            inv.key(key);
+            for a in argv {
+                inv.arg(a);
+            }
+        } else if let Some((key, argv)) = plan.versioned_write() {
             inv = self.write.prepare_invoke();
             inv.key(key);
             for a in argv {
@@ -549,10 +559,14 @@ impl RedisStore {
         }
     }
 
-    /// The bytes of `write.lua`'s or `commit.lua`'s EVALSHA for `plan` (what
+    /// The bytes of `save.lua`'s, `write.lua`'s or `commit.lua`'s EVALSHA for `plan` (what
     /// `commit_plan` sends).
     pub(crate) fn commit_command(&self, plan: &Plan) -> Vec<u8> {
         let mut cmd = redis::cmd("EVALSHA");
+        if let Some((key, argv)) = plan.save_write() {
+            cmd.arg(self.save.get_hash()).arg(1).arg(key).arg(argv);
+            return cmd.get_packed_command();
+        }
         if let Some((key, argv)) = plan.versioned_write() {
             cmd.arg(self.write.get_hash()).arg(1).arg(key).arg(argv);
             return cmd.get_packed_command();
@@ -618,25 +632,13 @@ impl RedisStore {
         &self,
         digest: &str,
         touch: Option<(u64, Option<u32>, Option<u32>)>,
-    ) -> ([String; 1], [Vec<u8>; 5]) {
+    ) -> ([String; 1], [Vec<u8>; 4]) {
         let opt = record::client_digest_text;
         let keys = [self.keys.token(digest)];
         let prefix = self.keys.record_prefix().into_bytes();
         let args = match touch {
-            Some((now, ip, ua)) => [
-                prefix,
-                b"touch".to_vec(),
-                now.to_string().into_bytes(),
-                opt(ip),
-                opt(ua),
-            ],
-            None => [
-                prefix,
-                b"peek".to_vec(),
-                b"0".to_vec(),
-                Vec::new(),
-                Vec::new(),
-            ],
+            Some((now, ip, ua)) => [prefix, now.to_string().into_bytes(), opt(ip), opt(ua)],
+            None => [prefix, Vec::new(), Vec::new(), Vec::new()],
         };
         (keys, args)
     }
@@ -674,13 +676,11 @@ impl RedisStore {
                 Ok(Found::Dead(sid, death_of(d).ok_or_else(corrupt)?))
             }
             [
-                Value::Int(2),
-                Value::Int(touched),
+                Value::Int(kind @ (2 | 3)),
                 Value::BulkString(sid),
                 Value::BulkString(version),
                 Value::BulkString(head),
                 Value::BulkString(extra),
-                Value::BulkString(token),
                 Value::BulkString(last_seen),
                 Value::BulkString(data),
                 principal @ ..,
@@ -699,17 +699,16 @@ impl RedisStore {
                         version,
                         head,
                         extra,
-                        token,
+                        // The token key names the session whose token it is (a
+                        // rotated-out one is a tombstone): its digest is the one looked up.
+                        token: digest.as_bytes(),
                         last_seen,
                         data: data.clone(),
                         principal,
                         referenced: false,
                     },
                 )?;
-                if rec.token != digest {
-                    return Err(corrupt());
-                }
-                Ok(Found::Live(rec, *touched == 1))
+                Ok(Found::Live(rec, *kind == 3))
             }
             _ => Err(corrupt()),
         }

@@ -1,15 +1,17 @@
--- sessile: find the session a token's digest names and, on a request (mode 'touch'),
--- mark it used when nothing else about it changes, so that a request that only reads
--- costs one round trip.
+-- sessile: find the session a token's digest names and, on a request (given now), mark
+-- it used when nothing else about it changes, so that a request that only reads costs
+-- one round trip.
 --
 -- KEYS[1] the token's key.
--- ARGV[1] the prefix of record keys, ARGV[2] 'touch' or 'peek', ARGV[3] now (ms),
--- ARGV[4] the request's address digest and ARGV[5] its user-agent digest, each as ten
--- digits ('' when not given or not watched).
+-- ARGV[1] the prefix of record keys, ARGV[2] now (ms) to touch, '' to only look,
+-- ARGV[3] the request's address digest and ARGV[4] its user-agent digest, each as ten
+-- digits ('' when not given or not watched). Each argument costs Redis about as much as
+-- a field it reads: there are no more than these.
 --
 -- Returns {0} when no key has the digest, {1, sid, death} for a dead token (a
--- tombstone), {2, touched, sid, v, h, x, t, ls, d[, pr]} for a live token (the
--- record's fields, with the touch's last-seen time). Every decision about what it means is made
+-- tombstone), {2, sid, v, h, x, ls, d[, pr]} for a live token, 3 in place of 2 when it
+-- was touched (the record's fields, with the touch's last-seen time; not its token's
+-- digest 't', which is the one looked up). Every decision about what it means is made
 -- in Rust.
 -- A token's key is a string: its session's id (16 hex digits), followed by how the
 -- token died when it is a tombstone.
@@ -26,15 +28,15 @@ local key = ARGV[1] .. sid
 -- a script's time): 'h' holds the numbers the touch compares at fixed places
 -- (record.rs, Record::head): created 1-20, idle 21-30, absolute 31-40, the quiet
 -- address 41-50, the user agent 51-60, the state at 61.
-local rec = redis.call('HMGET', key, 'v', 'h', 'x', 't', 'ls', 'd', 'pr')
-local touched = 0
+local rec = redis.call('HMGET', key, 'v', 'h', 'x', 'ls', 'd', 'pr')
+local kind = 2
 local h = rec[2]
-if ARGV[2] == 'touch' and h then
+if ARGV[2] ~= '' and h then
   local c = tonumber(string.sub(h, 1, 20))
   local i = tonumber(string.sub(h, 21, 30))
   local a = tonumber(string.sub(h, 31, 40))
-  local ls = tonumber(rec[5])
-  local now = tonumber(ARGV[3])
+  local ls = tonumber(rec[4])
+  local now = tonumber(ARGV[2])
   -- The one rule restated here (sessile::rules::liveness, tested equal to it on a grid
   -- of inputs): a session is live while now < min(last seen + idle, created + absolute).
   -- Times past 2^52 (where doubles stop being exact) are left to Rust. A touch is only
@@ -44,19 +46,20 @@ if ARGV[2] == 'touch' and h then
   -- HSET: each redis.call is a good part of a script's time.
   if c and ls and i and a and now < 2^52 and c < 2^52 and ls < 2^52
     and now < ls + i and now < c + a
-    and (ARGV[4] == '' or ARGV[4] == string.sub(h, 41, 50))
-    and (ARGV[5] == '' or ARGV[5] == string.sub(h, 51, 60)) then
+    and (ARGV[3] == '' or ARGV[3] == string.sub(h, 41, 50))
+    and (ARGV[4] == '' or ARGV[4] == string.sub(h, 51, 60)) then
     if now > ls then
-      rec[5] = ARGV[3]
+      rec[4] = ARGV[2]
     end
     if string.byte(h, 61) == 97 then -- 'a': anonymous
-      redis.call('HSET', key, 'ls', rec[5], 'r', '1')
+      redis.call('HSET', key, 'ls', rec[4], 'r', '1')
     elseif now > ls then
-      redis.call('HSET', key, 'ls', ARGV[3])
+      redis.call('HSET', key, 'ls', ARGV[2])
     end
-    touched = 1
+    kind = 3
   end
 end
--- A flat reply (a nested table costs Redis more to convert); pr, absent for an
--- anonymous session, is last (a nil there ends the array or is sent as a nil).
-return {2, touched, sid, rec[1], h, rec[3], rec[4], rec[5], rec[6], rec[7]}
+-- A flat reply (a nested table costs Redis more to convert, and each element about a
+-- thousand instructions); pr, absent for an anonymous session, is last (a nil there ends
+-- the array or is sent as a nil).
+return {kind, sid, rec[1], h, rec[3], rec[4], rec[5], rec[6]}
