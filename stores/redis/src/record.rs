@@ -34,9 +34,12 @@ pub(crate) const FIELDS: [&str; 8] = [
 
 /// Places in `h` and `x`: decimal numbers with leading zeros, each at a fixed place
 /// (first byte, 0-based, and width), so that `lookup.lua` reads what its touch compares
-/// (created, idle, absolute, the quiet address, the user agent, the state) by position,
-/// 1-based there.
-const H_CREATED: (usize, usize) = (0, 20);
+/// (the absolute deadline, idle, absolute, the quiet address, the user agent, the state)
+/// by position, 1-based there. The absolute deadline (created + absolute, exact: at most
+/// 20 digits) is held rather than the creation time, so that the script compares it with
+/// now as text (a number Lua converts costs about 2k instructions); created is the
+/// deadline less the absolute timeout.
+const H_DEADLINE: (usize, usize) = (0, 20);
 const H_IDLE: (usize, usize) = (20, 10);
 const H_ABSOLUTE: (usize, usize) = (30, 10);
 const H_QUIET_IP: (usize, usize) = (40, 10);
@@ -109,6 +112,22 @@ pub(crate) struct Record {
 
 fn corrupt() -> Error {
     Error::Store(StoreError::Corrupt)
+}
+
+/// The creation time from `h`'s absolute deadline and absolute timeout.
+fn created(deadline: &[u8], absolute: &[u8]) -> Result<u64, Error> {
+    let d: u128 = num(deadline)?;
+    let a: u128 = num(absolute)?;
+    d.checked_sub(a)
+        .and_then(|c| u64::try_from(c).ok())
+        .ok_or_else(corrupt)
+}
+
+/// A last-seen time as stored: twenty digits with leading zeros, as `lookup.lua` writes
+/// the request's time, so that times compare as text (there, in `commit.lua`'s HMAX and
+/// in a guard on it).
+pub(crate) fn last_seen_text(ms: u64) -> Vec<u8> {
+    format!("{ms:020}").into_bytes()
 }
 
 fn num<T: std::str::FromStr>(v: &[u8]) -> Result<T, Error> {
@@ -189,7 +208,7 @@ impl Record {
             version: num(version)?,
             epoch: num(x(X_EPOCH))?,
             token: String::from_utf8(token.to_vec()).map_err(|_| corrupt())?,
-            created: num(h(H_CREATED))?,
+            created: created(h(H_DEADLINE), h(H_ABSOLUTE))?,
             last_seen: num(last_seen)?,
             idle: num(h(H_IDLE))?,
             absolute: num(h(H_ABSOLUTE))?,
@@ -301,7 +320,7 @@ impl Record {
         };
         let h = format!(
             "{:020}{:010}{:010}{:010}{:010}{state}",
-            self.created,
+            u128::from(self.created) + u128::from(self.absolute),
             self.idle,
             self.absolute,
             self.quiet_ip(),
@@ -341,7 +360,7 @@ impl Record {
         let mut f = self.packed_fields();
         f.extend([
             (VERSION, self.version.to_string().into_bytes()),
-            (LAST_SEEN, self.last_seen.to_string().into_bytes()),
+            (LAST_SEEN, last_seen_text(self.last_seen)),
             (DATA, self.data.clone()),
         ]);
         if let Some(p) = &self.principal {
@@ -376,7 +395,7 @@ mod tests {
 
     fn read_back(r: &Record, head: &[u8], principal: Option<Vec<u8>>) -> Result<Record, Error> {
         let version = r.version.to_string();
-        let last_seen = r.last_seen.to_string();
+        let last_seen = last_seen_text(r.last_seen);
         Record::parse(
             r.sid,
             Fields {
@@ -384,7 +403,7 @@ mod tests {
                 head,
                 extra: &r.extra(r.epoch),
                 token: r.token.as_bytes(),
-                last_seen: last_seen.as_bytes(),
+                last_seen: &last_seen,
                 data: r.data.clone(),
                 principal,
                 referenced: false,
@@ -419,7 +438,23 @@ mod tests {
         let h = r.head();
         // lookup.lua's string.sub(h, from, to), 1-based and inclusive.
         let lua = |from: usize, to: usize| std::str::from_utf8(&h[from - 1..to]).unwrap();
-        assert_eq!(lua(1, 20).parse::<u64>().unwrap(), r.created);
+        let deadline = u128::from(r.created) + u128::from(r.absolute);
+        assert_eq!(lua(1, 20).parse::<u128>().unwrap(), deadline);
+        // The script compares it with the request's time as text (both twenty digits).
+        for now in [0, r.created, deadline as u64 - 1, deadline as u64, u64::MAX] {
+            let text = last_seen_text(now);
+            assert_eq!(
+                &text[..] < lua(1, 20).as_bytes(),
+                u128::from(now) < deadline
+            );
+        }
+        // The largest times still fit twenty digits, and read back.
+        let mut late = r.clone();
+        late.created = u64::MAX;
+        late.last_seen = u64::MAX;
+        assert_eq!(late.head().len(), HEAD_LEN);
+        let back = read_back(&late, &late.head(), late.principal.clone()).unwrap();
+        assert_eq!(back.created, u64::MAX);
         assert_eq!(lua(21, 30).parse::<u32>().unwrap(), r.idle);
         assert_eq!(lua(31, 40).parse::<u32>().unwrap(), r.absolute);
         assert_eq!(

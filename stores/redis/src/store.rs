@@ -637,7 +637,7 @@ impl RedisStore {
         let keys = [self.keys.token(digest)];
         let prefix = self.keys.record_prefix().into_bytes();
         let args = match touch {
-            Some((now, ip, ua)) => [prefix, now.to_string().into_bytes(), opt(ip), opt(ua)],
+            Some((now, ip, ua)) => [prefix, record::last_seen_text(now), opt(ip), opt(ua)],
             None => [prefix, Vec::new(), Vec::new(), Vec::new()],
         };
         (keys, args)
@@ -852,7 +852,7 @@ impl RedisStore {
             // A touch moves no version; one after this was read would make it live.
             plan.guard(
                 &rkey,
-                Guard::Eq(record::LAST_SEEN, rec.last_seen.to_string().into()),
+                Guard::Eq(record::LAST_SEEN, record::last_seen_text(rec.last_seen)),
             );
         }
         plan.cmd("DEL", &rkey, vec![]);
@@ -1301,7 +1301,7 @@ impl Store for RedisStore {
             plan.cmd(
                 "HMAX",
                 &rkey,
-                vec![record::LAST_SEEN.into(), now.to_string().into_bytes()],
+                vec![record::LAST_SEEN.into(), record::last_seen_text(now)],
             );
             Ok((new.session(&s.keys), new))
         })?;
@@ -1418,7 +1418,7 @@ impl Store for RedisStore {
             new.last_seen = now;
             let t = s.rekey(plan, &mut new);
             fields.extend(new.packed_fields());
-            fields.push((record::LAST_SEEN, now.to_string().into_bytes()));
+            fields.push((record::LAST_SEEN, record::last_seen_text(now)));
             update(plan, &rkey, rec.version, fields);
             plan.cmd(
                 "ZADD",

@@ -11,10 +11,12 @@ use sessile::rules::{Times, liveness};
 const LOOKUP: &str = include_str!("../src/lua/lookup.lua");
 const EXACT: u64 = 1 << 52;
 
-/// A record's `h` (`record.rs`, `Record::head`): created, idle, absolute, the quiet
-/// address, the user agent and the state, at the places the script reads them.
+/// A record's `h` (`record.rs`, `Record::head`): the absolute deadline (created +
+/// absolute, exact), idle, absolute, the quiet address, the user agent and the state, at
+/// the places the script reads them.
 fn header(c: u64, i: u32, a: u32, quiet: u32, ua: u32, state: char) -> String {
-    let h = format!("{c:020}{i:010}{a:010}{quiet:010}{ua:010}{state}");
+    let d = u128::from(c) + u128::from(a);
+    let h = format!("{d:020}{i:010}{a:010}{quiet:010}{ua:010}{state}");
     assert_eq!(h.len(), 61);
     h
 }
@@ -33,14 +35,15 @@ fn digest(d: Option<u32>) -> String {
     d.map_or_else(String::new, |d| format!("{d:010}"))
 }
 
-/// What the script promises: touch exactly when the core's rule says live, the times
-/// are where Lua's numbers are exact (else Rust decides), and the client is known.
+/// What the script promises: touch exactly when the core's rule says live, the times it
+/// adds are where Lua's numbers are exact (else Rust decides), and the client is known.
 fn promised(t: &Times, now: u64, client_known: bool) -> bool {
-    liveness(t, now).is_ok()
-        && now < EXACT
-        && t.created_ms < EXACT
-        && t.last_seen_ms < EXACT
-        && client_known
+    liveness(t, now).is_ok() && now < EXACT && t.last_seen_ms < EXACT && client_known
+}
+
+/// A time as the store writes it (`record::last_seen_text`): twenty digits.
+fn text(ms: u64) -> String {
+    format!("{ms:020}")
 }
 
 #[test]
@@ -96,7 +99,7 @@ fn the_script_touches_exactly_what_the_rules_call_live() {
                                 .arg(&[
                                     ("v", "1".to_string()),
                                     ("h", header(c, i, a, quiet, 5, 'a')),
-                                    ("ls", ls.to_string()),
+                                    ("ls", text(ls)),
                                 ])
                                 .arg(&rest())
                                 .ignore();
@@ -104,7 +107,7 @@ fn the_script_touches_exactly_what_the_rules_call_live() {
                             let reply: Vec<redis::Value> = script
                                 .key(&token)
                                 .arg(format!("{root}s:"))
-                                .arg(now)
+                                .arg(text(now))
                                 .arg(digest(ip))
                                 .arg(digest(Some(5)))
                                 .invoke(&mut con)
@@ -131,7 +134,7 @@ fn the_script_touches_exactly_what_the_rules_call_live() {
                             // The reply: 2 (3 when touched), sid, then v, h, x, ls, d.
                             assert_eq!(
                                 reply[5],
-                                redis::Value::BulkString(ls_now.to_string().into_bytes())
+                                redis::Value::BulkString(text(ls_now).into_bytes())
                             );
                             if touched {
                                 // Last seen never moves back; an anonymous session is

@@ -57,7 +57,8 @@ local function server_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- a > b for decimal integers without leading zeros (exact beyond 2^53).
+-- a > b for decimal integers of the same width or without leading zeros (exact beyond
+-- 2^53; last-seen times are twenty digits).
 local function greater(a, b)
   if #a ~= #b then
     return #a > #b
