@@ -101,12 +101,13 @@ impl Plan {
         });
     }
 
-    /// When the plan is one guarded write of one hash (a guard `Eq("v", version)` and an
-    /// HSET of the same key, nothing else): the key and `write.lua`'s `ARGV` (the
-    /// version, then the field/value pairs), which does the same as `commit.lua` would.
+    /// When the plan is one guarded write of one record (a guard `Eq("x", as read)`, `x`
+    /// holding the version, and an HSET of the same key, nothing else): the key and
+    /// `write.lua`'s `ARGV` (`x` as read, then the field/value pairs), which does the same
+    /// as `commit.lua` would.
     pub(crate) fn versioned_write(&self) -> Option<(&str, Vec<Vec<u8>>)> {
         match (&self.guards[..], &self.cmds[..]) {
-            ([(g, Guard::Eq("v", version))], [("HSET", k, fields)]) if g == k => {
+            ([(g, Guard::Eq("x", version))], [("HSET", k, fields)]) if g == k => {
                 let mut argv = Vec::with_capacity(fields.len() + 1);
                 argv.push(version.clone());
                 argv.extend(fields.iter().cloned());
@@ -116,18 +117,17 @@ impl Plan {
         }
     }
 
-    /// When the versioned write is a save's (the payload, `x` and the version, in that
-    /// order): `save.lua`'s `ARGV` (the version read, the payload, `x`, the next version).
+    /// When the versioned write is a save's (the payload and `x`, in that order):
+    /// `save.lua`'s `ARGV` (`x` as read, the payload, the new `x`).
     pub(crate) fn save_write(&self) -> Option<(&str, Vec<Vec<u8>>)> {
         let (key, mut argv) = self.versioned_write()?;
-        if argv.len() != 7 || argv[1] != b"d" || argv[3] != b"x" || argv[5] != b"v" {
+        if argv.len() != 5 || argv[1] != b"d" || argv[3] != b"x" {
             return None;
         }
-        let next = argv.swap_remove(6);
         let extra = argv.swap_remove(4);
         let data = argv.swap_remove(2);
-        let version = argv.swap_remove(0);
-        Some((key, vec![version, data, extra, next]))
+        let read = argv.swap_remove(0);
+        Some((key, vec![read, data, extra]))
     }
 
     /// The script's `KEYS` and `ARGV`.
@@ -161,14 +161,10 @@ mod tests {
 
     fn save_plan() -> Plan {
         let mut p = Plan::new("{p}:m".into());
-        p.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
+        p.guard("{p}:s:1", Guard::Eq("x", b"x7".to_vec()));
         p.hset(
             "{p}:s:1",
-            vec![
-                ("d", b"x".to_vec()),
-                ("ep", b"2".to_vec()),
-                ("v", b"8".to_vec()),
-            ],
+            vec![("d", b"{}".to_vec()), ("x", b"x8".to_vec())],
         );
         p
     }
@@ -178,45 +174,43 @@ mod tests {
         let plan = save_plan();
         let (key, argv) = plan.versioned_write().expect("a save's plan");
         assert_eq!(key, "{p}:s:1");
-        let want: Vec<&[u8]> = vec![b"7", b"d", b"x", b"ep", b"2", b"v", b"8"];
+        let want: Vec<&[u8]> = vec![b"x7", b"d", b"{}", b"x", b"x8"];
         assert_eq!(argv, want);
-        assert!(plan.save_write().is_none(), "ep is not x");
-        let mut save = Plan::new("{p}:m".into());
-        save.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
-        save.hset(
-            "{p}:s:1",
-            vec![
-                ("d", b"{}".to_vec()),
-                ("x", b"0001".to_vec()),
-                ("v", b"8".to_vec()),
-            ],
-        );
-        let (key, argv) = save.save_write().expect("a save");
+        let (key, argv) = plan.save_write().expect("a save");
         assert_eq!(key, "{p}:s:1");
-        let want: Vec<&[u8]> = vec![b"7", b"{}", b"0001", b"8"];
+        let want: Vec<&[u8]> = vec![b"x7", b"{}", b"x8"];
         assert_eq!(argv, want);
+        // Other fields, or the same in another order, are a versioned write, not a save.
+        let mut rotate = Plan::new("{p}:m".into());
+        rotate.guard("{p}:s:1", Guard::Eq("x", b"x7".to_vec()));
+        rotate.hset(
+            "{p}:s:1",
+            vec![("t", b"ab".to_vec()), ("x", b"x8".to_vec())],
+        );
+        assert!(rotate.versioned_write().is_some() && rotate.save_write().is_none());
+        let mut swapped = Plan::new("{p}:m".into());
+        swapped.guard("{p}:s:1", Guard::Eq("x", b"x7".to_vec()));
+        swapped.hset(
+            "{p}:s:1",
+            vec![("x", b"x8".to_vec()), ("d", b"{}".to_vec())],
+        );
+        assert!(swapped.save_write().is_none());
 
         // Anything more, or a guard on anything else, goes through commit.lua.
         let mut more = save_plan();
         more.hincr("{p}:m", "blocks", 1);
-        assert!(more.versioned_write().is_none());
+        assert!(more.versioned_write().is_none() && more.save_write().is_none());
         let mut guarded = save_plan();
         guarded.guard("{p}:m", Guard::Le("blocks", 9));
         assert!(guarded.versioned_write().is_none());
         let mut other_key = Plan::new("{p}:m".into());
-        other_key.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
+        other_key.guard("{p}:s:1", Guard::Eq("x", b"x7".to_vec()));
         other_key.hset("{p}:s:2", vec![("d", b"x".to_vec())]);
         assert!(other_key.versioned_write().is_none());
         let mut other_field = Plan::new("{p}:m".into());
         other_field.guard("{p}:s:1", Guard::Eq("ls", b"7".to_vec()));
         other_field.hset("{p}:s:1", vec![("d", b"x".to_vec())]);
         assert!(other_field.versioned_write().is_none());
-        // Only a save's fields, in a save's order, make a save.
-        assert!(other_field.save_write().is_none());
-        let mut rotate = Plan::new("{p}:m".into());
-        rotate.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
-        rotate.hset("{p}:s:1", vec![("t", b"x".to_vec()), ("v", b"8".to_vec())]);
-        assert!(rotate.versioned_write().is_some() && rotate.save_write().is_none());
         let mut absent = Plan::new("{p}:m".into());
         absent.guard("{p}:s:1", Guard::Absent);
         absent.hset("{p}:s:1", vec![("d", b"x".to_vec())]);

@@ -15,7 +15,6 @@ use crate::keys::Keys;
 /// only); the token's digest; and the numbers in two fixed-width fields, `h` (what
 /// `lookup.lua` compares before a touch) and `x` (the rest). Each of these is at most 64
 /// bytes, so that Redis keeps the hash compact (`hash-max-listpack-value`).
-pub(crate) const VERSION: &str = "v";
 pub(crate) const HEAD: &str = "h";
 pub(crate) const EXTRA: &str = "x";
 pub(crate) const TOKEN: &str = "t";
@@ -28,9 +27,7 @@ pub(crate) const PRINCIPAL: &str = "pr";
 pub(crate) const REFERENCED: &str = "r";
 /// The fields a read asks for (HMGET), in the order `lookup.lua` returns them too, and
 /// the referenced bit last (which the lookup does not return).
-pub(crate) const FIELDS: [&str; 8] = [
-    VERSION, HEAD, EXTRA, TOKEN, LAST_SEEN, DATA, PRINCIPAL, REFERENCED,
-];
+pub(crate) const FIELDS: [&str; 7] = [HEAD, EXTRA, TOKEN, LAST_SEEN, DATA, PRINCIPAL, REFERENCED];
 
 /// Places in `h` and `x`: decimal numbers with leading zeros, each at a fixed place
 /// (first byte, 0-based, and width), so that `lookup.lua` reads what its touch compares
@@ -53,8 +50,19 @@ const X_IP: (usize, usize) = (10, 10);
 const X_ADDRS: (usize, usize) = (20, 20);
 const X_ADDR_COUNT: (usize, usize) = (40, 3);
 const X_FLAGS: (usize, usize) = (43, 3);
+/// The record's version, which every write of the record moves (every write but a
+/// touch's last-seen time and the eviction's bit writes `x`), so a guard on `x` as read
+/// is a guard on the version: one field fewer for every script to read.
+const X_VERSION: (usize, usize) = (46, 18);
 /// `x`'s length.
-pub(crate) const EXTRA_LEN: usize = 46;
+pub(crate) const EXTRA_LEN: usize = 64;
+/// Versions count from 1 and wrap before they outgrow their eighteen digits.
+const MAX_VERSION: u64 = 999_999_999_999_999_999;
+
+/// The version a write of a record read at `v` gives it.
+pub(crate) fn next_version(v: u64) -> u64 {
+    if v >= MAX_VERSION { 1 } else { v + 1 }
+}
 
 /// A request's client digest as `lookup.lua` compares it with the header's (the same
 /// width and zeros); empty when not given or not watched.
@@ -77,7 +85,6 @@ const MAX_HINT: u64 = 1 << 53;
 
 /// A record's fields as read, before they are checked ([`Record::parse`]).
 pub(crate) struct Fields<'a> {
-    pub version: &'a [u8],
     pub head: &'a [u8],
     pub extra: &'a [u8],
     pub token: &'a [u8],
@@ -176,7 +183,6 @@ impl Record {
     /// Parse a record from its fields, as [`FIELDS`] names them.
     pub(crate) fn parse(sid: u64, f: Fields) -> Result<Record, Error> {
         let Fields {
-            version,
             head,
             extra,
             token,
@@ -205,7 +211,7 @@ impl Record {
         }
         let r = Record {
             sid,
-            version: num(version)?,
+            version: num(x(X_VERSION))?,
             epoch: num(x(X_EPOCH))?,
             token: String::from_utf8(token.to_vec()).map_err(|_| corrupt())?,
             created: created(h(H_DEADLINE), h(H_ABSOLUTE))?,
@@ -334,15 +340,21 @@ impl Record {
         h.into_bytes()
     }
 
-    /// `x`: the other numbers, with `epoch` for the epoch (a payload write's next one).
-    pub(crate) fn extra(&self, epoch: u32) -> Vec<u8> {
+    /// `x`: the other numbers, with `epoch` for the epoch (a payload write's next one)
+    /// and `version` for the version (a write's next one).
+    pub(crate) fn extra(&self, epoch: u32, version: u64) -> Vec<u8> {
         let a = self.addrs;
         let x = format!(
-            "{epoch:010}{:010}{:05}{:05}{:05}{:05}{:03}{:03}",
+            "{epoch:010}{:010}{:05}{:05}{:05}{:05}{:03}{:03}{version:018}",
             self.ip, a[0], a[1], a[2], a[3], self.addr_count, self.flags,
         );
         debug_assert_eq!(x.len(), EXTRA_LEN);
         x.into_bytes()
+    }
+
+    /// `x` as this record holds it (as it was read, for a guard on it).
+    pub(crate) fn extra_text(&self) -> Vec<u8> {
+        self.extra(self.epoch, self.version)
     }
 
     /// `h`, `x` and `t` as this record holds them (what a rule that changed its client,
@@ -350,7 +362,7 @@ impl Record {
     pub(crate) fn packed_fields(&self) -> Vec<(&'static str, Vec<u8>)> {
         vec![
             (HEAD, self.head()),
-            (EXTRA, self.extra(self.epoch)),
+            (EXTRA, self.extra_text()),
             (TOKEN, self.token.clone().into_bytes()),
         ]
     }
@@ -359,7 +371,6 @@ impl Record {
     pub(crate) fn all_fields(&self) -> Vec<(&'static str, Vec<u8>)> {
         let mut f = self.packed_fields();
         f.extend([
-            (VERSION, self.version.to_string().into_bytes()),
             (LAST_SEEN, last_seen_text(self.last_seen)),
             (DATA, self.data.clone()),
         ]);
@@ -394,14 +405,12 @@ mod tests {
     }
 
     fn read_back(r: &Record, head: &[u8], principal: Option<Vec<u8>>) -> Result<Record, Error> {
-        let version = r.version.to_string();
         let last_seen = last_seen_text(r.last_seen);
         Record::parse(
             r.sid,
             Fields {
-                version: version.as_bytes(),
                 head,
-                extra: &r.extra(r.epoch),
+                extra: &r.extra_text(),
                 token: r.token.as_bytes(),
                 last_seen: &last_seen,
                 data: r.data.clone(),

@@ -165,13 +165,21 @@ impl core::fmt::Debug for RedisStore {
     }
 }
 
-/// Write `fields` of the record at `rkey`, read at `version`: only if no other request
-/// changed it since (the guard), moving its version on. The guard makes the next
-/// version known here, so it is set in the same HSET (one call into Redis fewer than an
-/// HINCRBY; each call is a good part of a script's time).
-fn update(plan: &mut Plan, rkey: &str, version: u64, mut fields: Vec<(&'static str, Vec<u8>)>) {
-    plan.guard(rkey, Guard::Eq(record::VERSION, version.to_string().into()));
-    fields.push((record::VERSION, (version + 1).to_string().into_bytes()));
+/// Write the record at `rkey`, read as `read`, as `new` (its `h`, `x` and `t`, and the
+/// `more` fields): only if no other request changed it since. The guard is on `x` as
+/// read, which holds the version; the `x` written holds the next one, so the version
+/// moves in the same HSET (each call is a good part of a script's time).
+fn update(
+    plan: &mut Plan,
+    rkey: &str,
+    read: &Record,
+    new: &mut Record,
+    more: Vec<(&'static str, Vec<u8>)>,
+) {
+    plan.guard(rkey, Guard::Eq(record::EXTRA, read.extra_text()));
+    new.version = record::next_version(read.version);
+    let mut fields = new.packed_fields();
+    fields.extend(more);
     plan.hset(rkey, fields);
 }
 
@@ -678,7 +686,6 @@ impl RedisStore {
             [
                 Value::Int(kind @ (2 | 3)),
                 Value::BulkString(sid),
-                Value::BulkString(version),
                 Value::BulkString(head),
                 Value::BulkString(extra),
                 Value::BulkString(last_seen),
@@ -696,7 +703,6 @@ impl RedisStore {
                 let rec = Record::parse(
                     sid,
                     Fields {
-                        version,
                         head,
                         extra,
                         // The token key names the session whose token it is (a
@@ -734,20 +740,18 @@ impl RedisStore {
                 let referenced = fields.pop().ok_or_else(corrupt)?.is_some();
                 let principal = fields.pop().ok_or_else(corrupt)?;
                 let [
-                    Some(version),
                     Some(head),
                     Some(extra),
                     Some(token),
                     Some(last_seen),
                     Some(data),
-                ] = <[Option<Vec<u8>>; 6]>::try_from(fields).map_err(|_| corrupt())?
+                ] = <[Option<Vec<u8>>; 5]>::try_from(fields).map_err(|_| corrupt())?
                 else {
                     return Err(corrupt());
                 };
                 Record::parse(
                     sid,
                     Fields {
-                        version: &version,
                         head: &head,
                         extra: &extra,
                         token: &token,
@@ -844,10 +848,7 @@ impl RedisStore {
             return;
         }
         let rkey = self.keys.record(rec.sid);
-        plan.guard(
-            &rkey,
-            Guard::Eq(record::VERSION, rec.version.to_string().into()),
-        );
+        plan.guard(&rkey, Guard::Eq(record::EXTRA, rec.extra_text()));
         if matches!(why, Invalid::Expired(_)) {
             // A touch moves no version; one after this was read would make it live.
             plan.guard(
@@ -1168,16 +1169,18 @@ impl RedisStore {
         )?;
         let rkey = self.keys.record(rec.sid);
         if self.versioned {
-            let extra = rec.extra(rules::next_epoch(rec.epoch));
-            update(
-                plan,
+            // Only the payload and x (the epoch and the version move): a save's write.
+            plan.guard(&rkey, Guard::Eq(record::EXTRA, rec.extra_text()));
+            let extra = rec.extra(
+                rules::next_epoch(rec.epoch),
+                record::next_version(rec.version),
+            );
+            plan.hset(
                 &rkey,
-                rec.version,
                 vec![(record::DATA, data.to_vec()), (record::EXTRA, extra)],
             );
         } else {
             plan.hset(&rkey, vec![(record::DATA, data.to_vec())]);
-            plan.hincr(&rkey, record::VERSION, 1);
         }
         let delta = blocks(data.len()) as i64 - blocks(rec.data.len()) as i64;
         plan.hincr(&self.keys.meta(), "blocks", delta);
@@ -1290,14 +1293,13 @@ impl Store for RedisStore {
             }
             new.last_seen = rec.last_seen.max(now);
             let rkey = s.keys.record(rec.sid);
-            let mut fields = new.packed_fields();
+            let mut more = Vec::new();
             if !rec.authenticated() {
                 // Used: the eviction's hand passes it once more (as the touch marks it).
-                fields.push((record::REFERENCED, b"1".to_vec()));
+                more.push((record::REFERENCED, b"1".to_vec()));
                 new.referenced = true;
             }
-            update(plan, &rkey, rec.version, fields);
-            new.version += 1;
+            update(plan, &rkey, &rec, &mut new, more);
             plan.cmd(
                 "HMAX",
                 &rkey,
@@ -1417,9 +1419,8 @@ impl Store for RedisStore {
             new.created = now;
             new.last_seen = now;
             let t = s.rekey(plan, &mut new);
-            fields.extend(new.packed_fields());
             fields.push((record::LAST_SEEN, record::last_seen_text(now)));
-            update(plan, &rkey, rec.version, fields);
+            update(plan, &rkey, &rec, &mut new, fields);
             plan.cmd(
                 "ZADD",
                 &s.keys.deadlines(),
@@ -1444,7 +1445,7 @@ impl Store for RedisStore {
             let mut new = rec.clone();
             let t = s.rekey(plan, &mut new);
             let rkey = s.keys.record(rec.sid);
-            update(plan, &rkey, rec.version, new.packed_fields());
+            update(plan, &rkey, &rec, &mut new, Vec::new());
             plan.event(EventKind::Rotated, s.keys.tag(rec.sid), now);
             Ok((t, new.session(&s.keys)))
         })
@@ -1563,7 +1564,7 @@ impl Store for RedisStore {
                 return Err(Error::Session(why));
             }
             let rkey = s.keys.record(rec.sid);
-            update(plan, &rkey, rec.version, new.packed_fields());
+            update(plan, &rkey, &rec, &mut new, Vec::new());
             plan.cmd(
                 "ZADD",
                 &s.keys.deadlines(),

@@ -10,7 +10,7 @@
 -- a field it reads: there are no more than these.
 --
 -- Returns {0} when no key has the digest, {1, sid, death} for a dead token (a
--- tombstone), {2, sid, v, h, x, ls, d[, pr]} for a live token, 3 in place of 2 when it
+-- tombstone), {2, sid, h, x, ls, d[, pr]} for a live token, 3 in place of 2 when it
 -- was touched (the record's fields, with the touch's last-seen time; not its token's
 -- digest 't', which is the one looked up). Every decision about what it means is made
 -- in Rust.
@@ -30,12 +30,12 @@ local key = ARGV[1] .. sid
 -- (record.rs, Record::head): the absolute deadline 1-20, idle 21-30, absolute 31-40,
 -- the quiet address 41-50, the user agent 51-60, the state at 61. Times of twenty
 -- digits compare as text, with no conversion to a number (about 2k instructions each).
-local rec = redis.call('HMGET', key, 'v', 'h', 'x', 'ls', 'd', 'pr')
+local rec = redis.call('HMGET', key, 'h', 'x', 'ls', 'd', 'pr')
 local kind = 2
-local h = rec[2]
+local h = rec[1]
 if ARGV[2] ~= '' and h then
   local i = tonumber(string.sub(h, 21, 30))
-  local ls = tonumber(rec[4])
+  local ls = tonumber(rec[3])
   local now = tonumber(ARGV[2])
   -- The one rule restated here (sessile::rules::liveness, tested equal to it on a grid
   -- of inputs): a session is live while now < min(last seen + idle, created + absolute).
@@ -49,10 +49,10 @@ if ARGV[2] ~= '' and h then
     and (ARGV[3] == '' or ARGV[3] == string.sub(h, 41, 50))
     and (ARGV[4] == '' or ARGV[4] == string.sub(h, 51, 60)) then
     if now > ls then
-      rec[4] = ARGV[2]
+      rec[3] = ARGV[2]
     end
     if string.byte(h, 61) == 97 then -- 'a': anonymous
-      redis.call('HSET', key, 'ls', rec[4], 'r', '1')
+      redis.call('HSET', key, 'ls', rec[3], 'r', '1')
     elseif now > ls then
       redis.call('HSET', key, 'ls', ARGV[2])
     end
@@ -62,4 +62,4 @@ end
 -- A flat reply (a nested table costs Redis more to convert, and each element about a
 -- thousand instructions); pr, absent for an anonymous session, is last (a nil there ends
 -- the array or is sent as a nil).
-return {kind, sid, rec[1], h, rec[3], rec[4], rec[5], rec[6]}
+return {kind, sid, h, rec[2], rec[3], rec[4], rec[5]}
