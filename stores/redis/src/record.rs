@@ -1,4 +1,4 @@
-//! One session as the store keeps it (the `{p}:s:<sid>` hash of seven fields, see
+//! One session as the store keeps it (the `{p}:s:<sid>` hash of six fields and a flag, see
 //! [`FIELDS`]), read whole and written a few fields at a time under its version. The
 //! client-address bookkeeping mirrors the in-process table's
 //! (`core/src/engine/client.rs`) so both stores raise the same alarms.
@@ -10,11 +10,12 @@ use crate::keys::Keys;
 
 /// Record fields. The record is a hash of few fields (each field is a value Redis
 /// converts for Lua and for the reply: a lookup cost about twice as much with one field
-/// per number): the version, which every write's guard compares; the last-seen time,
-/// which a request's touch writes alone; the payload; the principal (a logged-in session
-/// only); the token's digest; and the numbers in two fixed-width fields, `h` (what
-/// `lookup.lua` compares before a touch) and `x` (the rest). Each of these is at most 64
-/// bytes, so that Redis keeps the hash compact (`hash-max-listpack-value`).
+/// per number, and each field costs a script about 2.5k instructions to read): the
+/// last-seen time, which a request's touch writes alone; the payload; the principal (a
+/// logged-in session only); the token's digest; and the numbers in two fixed-width
+/// fields, `h` (what `lookup.lua` compares before a touch) and `x` (the rest, with the
+/// version, which every write's guard compares). Each of these is at most 64 bytes, so
+/// that Redis keeps the hash compact (`hash-max-listpack-value`).
 pub(crate) const HEAD: &str = "h";
 pub(crate) const EXTRA: &str = "x";
 pub(crate) const TOKEN: &str = "t";
