@@ -1041,6 +1041,9 @@ impl RedisStore {
     /// session loses its bit and goes to the tail, as `except` does with its bit; false
     /// if there is no other. Only this list is searched, so no logged-in session is ever
     /// evicted for an anonymous one (one that logged in since the list was read is left).
+    /// The hand's writes need no guard (HDEL and ZADD XX recreate nothing a concurrent end
+    /// removed); a touch that lands between its read and its commit may lose its bit,
+    /// one second chance fewer (CLOCK stays an approximation, as in the table).
     fn evict_anonymous(
         &self,
         plan: &mut Plan,
@@ -1103,9 +1106,8 @@ impl RedisStore {
     }
 
     /// Room in the payload pool for `need` blocks where `have` are held: when the pool
-    /// is full, expired sessions are reclaimed once, then the least recently used
-    /// anonymous sessions other than `except` are evicted until the bytes fit (as the
-    /// table). The plan's guard keeps the pool within its size whatever lands first.
+    /// is full, expired sessions are reclaimed once, then the anonymous sessions other
+    /// than `except` that CLOCK takes are evicted until the bytes fit (as the table). The plan's guard keeps the pool within its size whatever lands first.
     fn room(
         &self,
         plan: &mut Plan,
