@@ -414,7 +414,7 @@ pub const CLOCK_MAX_PASS: u32 = 64;
 /// used since the hand last passed it (`referenced` false) or when the hand has passed
 /// [`CLOCK_MAX_PASS`] already; else it clears the bit and moves the session to the tail.
 pub const fn clock_takes(referenced: bool, passed: u32) -> bool {
-    !referenced || passed >= CLOCK_MAX_PASS
+    !referenced || passed == CLOCK_MAX_PASS
 }
 
 /// What a save does.
