@@ -404,6 +404,19 @@ pub const fn evictable_for_new_session(authenticated: bool) -> bool {
     !authenticated
 }
 
+/// Most referenced sessions one eviction's CLOCK hand passes (clearing their bits) before
+/// it takes the next anonymous session whatever its bit: the work of a create on a full
+/// store is bounded, as in Redis's sampled LRU.
+pub const CLOCK_MAX_PASS: u32 = 64;
+
+/// CLOCK's step, the same in every store: the hand, at an anonymous session (not the one
+/// being made room for) after passing `passed` referenced ones, takes it when it was not
+/// used since the hand last passed it (`referenced` false) or when the hand has passed
+/// [`CLOCK_MAX_PASS`] already; else it clears the bit and moves the session to the tail.
+pub const fn clock_takes(referenced: bool, passed: u32) -> bool {
+    !referenced || passed == CLOCK_MAX_PASS
+}
+
 /// What a save does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SaveVerdict {

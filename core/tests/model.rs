@@ -5,7 +5,7 @@
 #[path = "support/model.rs"]
 mod model;
 
-use model::{Eviction, Run, config, op, step};
+use model::{Run, config, op, step};
 use proptest::prelude::*;
 use sessile::{Engine, HeapStorage};
 
@@ -19,6 +19,6 @@ proptest! {
         // One fixed seed: client digests are keyed by it, and the addresses used here are
         // known not to collide under it, so the model can compare addresses by value.
         let engine = Engine::new(cfg.clone(), [0x6d; 32]).unwrap();
-        Run::new(engine, Engine::<HeapStorage>::now, cfg, Eviction::Clock).run(&ops);
+        Run::new(engine, Engine::<HeapStorage>::now, cfg).run(&ops);
     }
 }

@@ -10,7 +10,7 @@
 //! which moves them to the tail) and takes the first one not used since it last passed.
 //! A validation therefore writes one bit in the slot it already holds instead of
 //! relinking the list (which touched up to four other slots, each a cache miss in a big
-//! table). One eviction passes at most [`CLOCK_MAX_PASS`] referenced sessions and then
+//! table). One eviction passes at most [`rules::CLOCK_MAX_PASS`] referenced sessions and then
 //! takes the next one even if referenced, so no create waits for a walk of the whole
 //! list (a million cache misses at a million sessions all used since the hand's last
 //! turn). Only this list is ever searched, so a logged-in session is never evicted to
@@ -19,14 +19,10 @@
 use super::State;
 use crate::error::Error;
 use crate::event::EventKind;
+use crate::rules;
 use crate::slot::{NIL, REFERENCED, Slot};
 use crate::storage::Parts;
 use crate::tombstone::Death;
-
-/// Most referenced sessions one eviction passes (clearing their bits) before it takes
-/// the next anonymous session whatever its bit: the work of a create on a full table is
-/// bounded, as in Redis's sampled LRU.
-const CLOCK_MAX_PASS: u32 = 64;
 
 /// Every slot free and on the free list, in order (slot 0 first).
 pub(super) fn all_free(slots: &mut [Slot]) {
@@ -80,7 +76,7 @@ impl State {
 
     /// Evict an anonymous session other than `except`: the first the CLOCK hand (the
     /// head of the anonymous list) finds not referenced since it last passed; referenced
-    /// ones it passes lose the bit and go to the tail; after [`CLOCK_MAX_PASS`] of them
+    /// ones it passes lose the bit and go to the tail; after [`rules::CLOCK_MAX_PASS`] of them
     /// the next one goes whatever its bit. False if there is none but `except`.
     pub(super) fn evict_anonymous(&mut self, p: &mut Parts<'_>, now: u64, except: u32) -> bool {
         let mut passed = 0;
@@ -95,7 +91,7 @@ impl State {
                     // `except` alone in the list.
                     return false;
                 }
-            } else if s.flags & REFERENCED == 0 || passed == CLOCK_MAX_PASS {
+            } else if rules::clock_takes(s.flags & REFERENCED != 0, passed) {
                 self.destroy(p, i, Death::Evicted, now);
                 return true;
             } else {

@@ -100,25 +100,17 @@ struct MToken {
     dead: Option<Death>,
 }
 
-/// Which anonymous session a full store evicts. Both stores evict only anonymous sessions
-/// (the capacity policy); they differ in which one: the in-process table approximates
-/// least-recently-used with CLOCK (a validation sets a bit instead of relinking a list, a
-/// cache miss per neighbour at a million live), the Redis store keeps exact use order in
-/// a sorted set (its validation writes the record anyway).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Eviction {
-    Clock,
-    Lru,
-}
-
+/// Which anonymous session a full store evicts: every store evicts only anonymous
+/// sessions (the capacity policy), and picks the one CLOCK picks (`rules::clock_takes`):
+/// a validation marks the session referenced, the hand passes referenced ones (clearing
+/// the mark, to the tail) and takes the first one not used since it last passed.
 pub struct Model {
     cfg: Config,
-    eviction: Eviction,
     clock: u64,
     sessions: Vec<MSession>,
     tokens: Vec<MToken>,
-    /// Anonymous sessions. CLOCK: the first is the hand, created or passed by it longest
-    /// ago first. LRU: least recently used first.
+    /// Anonymous sessions, the first at the CLOCK hand: created or passed by it longest
+    /// ago first.
     anon: Vec<usize>,
     /// Each principal's sessions, in the order they joined.
     by_principal: Vec<(Vec<u8>, Vec<usize>)>,
@@ -133,10 +125,9 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn new(cfg: Config, eviction: Eviction) -> Model {
+    pub fn new(cfg: Config) -> Model {
         Model {
             cfg,
-            eviction,
             clock: 0,
             sessions: Vec::new(),
             tokens: Vec::new(),
@@ -246,15 +237,6 @@ impl Model {
     /// CLOCK: the hand passes `except` and referenced sessions (clearing the bit, to the
     /// back), at most 64 of the latter, and evicts the first other one.
     fn evict_anonymous(&mut self, except: usize) -> bool {
-        if self.eviction == Eviction::Lru {
-            return match self.anon.iter().copied().find(|&x| x != except) {
-                Some(victim) => {
-                    self.destroy(victim, Death::Evicted);
-                    true
-                }
-                None => false,
-            };
-        }
         let mut passed = 0;
         loop {
             let Some(&x) = self.anon.first() else {
@@ -439,13 +421,7 @@ impl Model {
         }
         s.last_seen = self.clock;
         if s.principal.is_none() {
-            match self.eviction {
-                Eviction::Clock => self.sessions[sid].referenced = true,
-                Eviction::Lru => {
-                    self.anon.retain(|&x| x != sid);
-                    self.anon.push(sid);
-                }
-            }
+            self.sessions[sid].referenced = true;
         }
         Ok(sid)
     }
@@ -755,13 +731,12 @@ pub struct Run<S: Store> {
 }
 
 impl<S: Store> Run<S> {
-    /// A run of `store`, freshly built from `cfg`, whose clock `clock` reads, and which
-    /// evicts by `eviction`.
-    pub fn new(store: S, clock: fn(&S) -> u64, cfg: Config, eviction: Eviction) -> Run<S> {
+    /// A run of `store`, freshly built from `cfg`, whose clock `clock` reads.
+    pub fn new(store: S, clock: fn(&S) -> u64, cfg: Config) -> Run<S> {
         Run {
             engine: store,
             clock,
-            model: Model::new(cfg, eviction),
+            model: Model::new(cfg),
             tags: HashMap::new(),
             now: 0,
         }

@@ -3,11 +3,11 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `{p}:m` | hash | counters (`live`, `anon`, `auth`, `blocks`, `created`, `evictions`, `expirations`, `revocations`, `pressure`) and `seq`, the order of use |
-//! | `{p}:s:<sid>` | hash | one session in few fields (`record.rs`): `v` version, `ls` last seen, `d` payload, `pr` principal (logged in only), `t` token digest, `h` created, idle and absolute timeouts, quiet address, user-agent digest and `a`nonymous or `u`ser at fixed places (what `lookup.lua` compares), `x` epoch, address and remembered addresses, their count, flags |
+//! | `{p}:m` | hash | counters (`live`, `anon`, `auth`, `blocks`, `created`, `evictions`, `expirations`, `revocations`, `pressure`) and `seq`, the order of the anonymous list and of logins |
+//! | `{p}:s:<sid>` | hash | one session in few fields (`record.rs`): `ls` last seen (twenty digits), `d` payload, `pr` principal (logged in only), `t` token digest, `h` absolute deadline, idle and absolute timeouts, quiet address, user-agent digest and `a`nonymous or `u`ser at fixed places (what `lookup.lua` compares), `x` epoch, address and remembered addresses, their count, flags and the version (what every write's guard compares), `r` (an anonymous session used since the CLOCK hand passed it) |
 //! | `{p}:t:<digest>` | string | a token: its session's `<sid>`; a dead one also how it died (one digit after the id), and a TTL |
 //! | `{p}:p:<digest>` | hash | a principal's sessions: `<sid>` → order of login, `v` version |
-//! | `{p}:a` | zset | anonymous sessions, least recently used first |
+//! | `{p}:a` | zset | anonymous sessions, the CLOCK hand first: in order of creation or of the hand's last pass |
 //! | `{p}:x` | zset | every live session by a lower bound of its deadline (what a sweep visits) |
 //! | `{p}:k` | zset | kept tombstones (a logged-in user's logged-out, rotated-out, revoked tokens) by when they expire |
 //! | `{p}:c` | zset | churn tombstones (every other death), oldest first, at most the churn share |

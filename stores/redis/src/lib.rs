@@ -26,18 +26,18 @@
 //!
 //! Every decision is [`sessile::rules`]': whether a session is live and which deadline
 //! ended it, what the reuse of a dead token means, whether a client change is tolerated,
-//! the per-user cap and who makes room, what a full table evicts (an anonymous session;
-//! here the least recently used, where the in-process table approximates that with CLOCK),
+//! the per-user cap and who makes room, what a full table evicts (an anonymous session,
+//! the one CLOCK takes, as in the in-process table: [`sessile::rules::clock_takes`]),
 //! `Max-Age`, whether a
 //! save lands. An operation reads what its decision needs, decides in Rust, and writes
 //! through one Lua script (`commit.lua`) that applies the writes only if what was read
 //! is unchanged (guards on record versions and counters: optimistic concurrency); when
 //! another request got there first, the operation is decided anew, at most
 //! [`RedisConfig::max_retries`] times, then `StoreError::Conflict`. The script compares
-//! and writes; it decides nothing. The commonest plan, one hash written under its
-//! version (a save's payload), goes through `write.lua` instead, which does what
-//! `commit.lua` would do with that plan without interpreting one (about half the
-//! server's work per save).
+//! and writes; it decides nothing. The commonest plans, one record written under its
+//! version (a save's payload: `save.lua`; a rotation's token, a client's move:
+//! `write.lua`), go through smaller scripts that do what `commit.lua` would do with
+//! that plan without interpreting one (about half the server's work per save).
 //!
 //! One rule is restated in Lua, so that a request that only reads costs one round trip:
 //! `lookup.lua` marks a session used only while `now < min(last seen + idle, created +

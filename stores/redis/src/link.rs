@@ -30,11 +30,17 @@ enum Stream {
     Tcp(TcpStream),
 }
 
+/// Room the reply buffer starts with, and grows by when a reply does not fit.
+const READ_CHUNK: usize = 16 * 1024;
+
 pub(crate) struct Plain {
     stream: Stream,
-    /// Bytes read and not yet parsed: `buf[start..]`.
+    /// Bytes read and not yet parsed: `buf[start..end]`. The buffer is zeroed once, when
+    /// it is allocated or grows, never per read (zeroing 16 KiB before every read was half
+    /// of this client's instructions per request, and pushed the rest out of the cache).
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     db: i64,
     open: bool,
 }
@@ -107,8 +113,9 @@ impl Plain {
         }
         let mut plain = Plain {
             stream,
-            buf: Vec::with_capacity(4096),
+            buf: vec![0; READ_CHUNK],
             start: 0,
+            end: 0,
             db: info.redis_settings().db(),
             open: true,
         };
@@ -140,37 +147,38 @@ impl Plain {
     /// what follows them is out of step.
     fn read_reply(&mut self) -> RedisResult<Value> {
         loop {
-            match parse(&self.buf[self.start..]) {
+            match parse(&self.buf[self.start..self.end]) {
                 Ok(Some((value, used))) => {
                     self.start += used;
-                    if self.start == self.buf.len() {
-                        self.buf.clear();
+                    if self.start == self.end {
                         self.start = 0;
+                        self.end = 0;
                     }
                     return value;
                 }
                 Ok(None) => {}
                 Err(Malformed) => {
                     self.open = false;
-                    self.buf.clear();
                     self.start = 0;
+                    self.end = 0;
                     return Err((redis::ErrorKind::Parse, "not a Redis reply").into());
                 }
             }
             if self.start > 0 {
-                self.buf.drain(..self.start);
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
                 self.start = 0;
             }
-            let len = self.buf.len();
-            self.buf.resize(len + 16 * 1024, 0);
+            if self.end == self.buf.len() {
+                self.buf.resize(self.end + READ_CHUNK, 0);
+            }
             let n = match &mut self.stream {
-                Stream::Unix(s) => s.read(&mut self.buf[len..]),
-                Stream::Tcp(s) => s.read(&mut self.buf[len..]),
+                Stream::Unix(s) => s.read(&mut self.buf[self.end..]),
+                Stream::Tcp(s) => s.read(&mut self.buf[self.end..]),
             };
-            self.buf.truncate(len + *n.as_ref().unwrap_or(&0));
             match n {
                 Ok(0) => return Err(self.broken(io::ErrorKind::UnexpectedEof.into())),
-                Ok(_) => {}
+                Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.broken(e)),
             }

@@ -3,9 +3,11 @@
 //! raise. `commit.lua` applies it atomically or not at all; the store retries the whole
 //! operation (read, decide, write) when a guard failed.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use sessile::{Event, EventKind};
+
+use crate::record::Record;
 
 pub(crate) enum Guard {
     /// A hash field equals a value ('' when absent).
@@ -30,6 +32,11 @@ pub(crate) struct Plan {
     pub(crate) ended: HashSet<u64>,
     /// Pool blocks the sessions it ends free.
     pub(crate) freed_blocks: u64,
+    /// Anonymous sessions the eviction's CLOCK hand moved to the tail of the list in this
+    /// plan (in that order, with their bits as the hand left them), and their ids: the
+    /// list as this plan leaves it is the stored one without these, then these.
+    pub(crate) hand_tail: VecDeque<Record>,
+    pub(crate) hand_moved: HashSet<u64>,
 }
 
 impl Plan {
@@ -94,12 +101,13 @@ impl Plan {
         });
     }
 
-    /// When the plan is one guarded write of one hash (a guard `Eq("v", version)` and an
-    /// HSET of the same key, nothing else): the key and `write.lua`'s `ARGV` (the
-    /// version, then the field/value pairs), which does the same as `commit.lua` would.
+    /// When the plan is one guarded write of one record (a guard `Eq("x", as read)`, `x`
+    /// holding the version, and an HSET of the same key, nothing else): the key and
+    /// `write.lua`'s `ARGV` (`x` as read, then the field/value pairs), which does the same
+    /// as `commit.lua` would.
     pub(crate) fn versioned_write(&self) -> Option<(&str, Vec<Vec<u8>>)> {
         match (&self.guards[..], &self.cmds[..]) {
-            ([(g, Guard::Eq("v", version))], [("HSET", k, fields)]) if g == k => {
+            ([(g, Guard::Eq("x", version))], [("HSET", k, fields)]) if g == k => {
                 let mut argv = Vec::with_capacity(fields.len() + 1);
                 argv.push(version.clone());
                 argv.extend(fields.iter().cloned());
@@ -107,6 +115,19 @@ impl Plan {
             }
             _ => None,
         }
+    }
+
+    /// When the versioned write is a save's (the payload and `x`, in that order):
+    /// `save.lua`'s `ARGV` (`x` as read, the payload, the new `x`).
+    pub(crate) fn save_write(&self) -> Option<(&str, Vec<Vec<u8>>)> {
+        let (key, mut argv) = self.versioned_write()?;
+        if argv.len() != 5 || argv[1] != b"d" || argv[3] != b"x" {
+            return None;
+        }
+        let extra = argv.swap_remove(4);
+        let data = argv.swap_remove(2);
+        let read = argv.swap_remove(0);
+        Some((key, vec![read, data, extra]))
     }
 
     /// The script's `KEYS` and `ARGV`.
@@ -140,14 +161,10 @@ mod tests {
 
     fn save_plan() -> Plan {
         let mut p = Plan::new("{p}:m".into());
-        p.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
+        p.guard("{p}:s:1", Guard::Eq("x", b"x7".to_vec()));
         p.hset(
             "{p}:s:1",
-            vec![
-                ("d", b"x".to_vec()),
-                ("ep", b"2".to_vec()),
-                ("v", b"8".to_vec()),
-            ],
+            vec![("d", b"{}".to_vec()), ("x", b"x8".to_vec())],
         );
         p
     }
@@ -157,18 +174,37 @@ mod tests {
         let plan = save_plan();
         let (key, argv) = plan.versioned_write().expect("a save's plan");
         assert_eq!(key, "{p}:s:1");
-        let want: Vec<&[u8]> = vec![b"7", b"d", b"x", b"ep", b"2", b"v", b"8"];
+        let want: Vec<&[u8]> = vec![b"x7", b"d", b"{}", b"x", b"x8"];
         assert_eq!(argv, want);
+        let (key, argv) = plan.save_write().expect("a save");
+        assert_eq!(key, "{p}:s:1");
+        let want: Vec<&[u8]> = vec![b"x7", b"{}", b"x8"];
+        assert_eq!(argv, want);
+        // Other fields, or the same in another order, are a versioned write, not a save.
+        let mut rotate = Plan::new("{p}:m".into());
+        rotate.guard("{p}:s:1", Guard::Eq("x", b"x7".to_vec()));
+        rotate.hset(
+            "{p}:s:1",
+            vec![("t", b"ab".to_vec()), ("x", b"x8".to_vec())],
+        );
+        assert!(rotate.versioned_write().is_some() && rotate.save_write().is_none());
+        let mut swapped = Plan::new("{p}:m".into());
+        swapped.guard("{p}:s:1", Guard::Eq("x", b"x7".to_vec()));
+        swapped.hset(
+            "{p}:s:1",
+            vec![("x", b"x8".to_vec()), ("d", b"{}".to_vec())],
+        );
+        assert!(swapped.save_write().is_none());
 
         // Anything more, or a guard on anything else, goes through commit.lua.
         let mut more = save_plan();
         more.hincr("{p}:m", "blocks", 1);
-        assert!(more.versioned_write().is_none());
+        assert!(more.versioned_write().is_none() && more.save_write().is_none());
         let mut guarded = save_plan();
         guarded.guard("{p}:m", Guard::Le("blocks", 9));
         assert!(guarded.versioned_write().is_none());
         let mut other_key = Plan::new("{p}:m".into());
-        other_key.guard("{p}:s:1", Guard::Eq("v", b"7".to_vec()));
+        other_key.guard("{p}:s:1", Guard::Eq("x", b"x7".to_vec()));
         other_key.hset("{p}:s:2", vec![("d", b"x".to_vec())]);
         assert!(other_key.versioned_write().is_none());
         let mut other_field = Plan::new("{p}:m".into());

@@ -1,4 +1,4 @@
-//! One session as the store keeps it (the `{p}:s:<sid>` hash of seven fields, see
+//! One session as the store keeps it (the `{p}:s:<sid>` hash of six fields and a flag, see
 //! [`FIELDS`]), read whole and written a few fields at a time under its version. The
 //! client-address bookkeeping mirrors the in-process table's
 //! (`core/src/engine/client.rs`) so both stores raise the same alarms.
@@ -10,26 +10,34 @@ use crate::keys::Keys;
 
 /// Record fields. The record is a hash of few fields (each field is a value Redis
 /// converts for Lua and for the reply: a lookup cost about twice as much with one field
-/// per number): the version, which every write's guard compares; the last-seen time,
-/// which a request's touch writes alone; the payload; the principal (a logged-in session
-/// only); the token's digest; and the numbers in two fixed-width fields, `h` (what
-/// `lookup.lua` compares before a touch) and `x` (the rest). Each of these is at most 64
-/// bytes, so that Redis keeps the hash compact (`hash-max-listpack-value`).
-pub(crate) const VERSION: &str = "v";
+/// per number, and each field costs a script about 2.5k instructions to read): the
+/// last-seen time, which a request's touch writes alone; the payload; the principal (a
+/// logged-in session only); the token's digest; and the numbers in two fixed-width
+/// fields, `h` (what `lookup.lua` compares before a touch) and `x` (the rest, with the
+/// version, which every write's guard compares). Each of these is at most 64 bytes, so
+/// that Redis keeps the hash compact (`hash-max-listpack-value`).
 pub(crate) const HEAD: &str = "h";
 pub(crate) const EXTRA: &str = "x";
 pub(crate) const TOKEN: &str = "t";
 pub(crate) const LAST_SEEN: &str = "ls";
 pub(crate) const DATA: &str = "d";
 pub(crate) const PRINCIPAL: &str = "pr";
-/// The fields a read asks for (HMGET), in the order `lookup.lua` returns them too.
-pub(crate) const FIELDS: [&str; 7] = [VERSION, HEAD, EXTRA, TOKEN, LAST_SEEN, DATA, PRINCIPAL];
+/// Present (`1`) when an anonymous session was used since the eviction's CLOCK hand last
+/// passed it (`rules::clock_takes`): set by a request's touch, in the same HSET as its
+/// last-seen time, and cleared (HDEL) by the hand. Only the hand reads it.
+pub(crate) const REFERENCED: &str = "r";
+/// The fields a read asks for (HMGET), in the order `lookup.lua` returns them too, and
+/// the referenced bit last (which the lookup does not return).
+pub(crate) const FIELDS: [&str; 7] = [HEAD, EXTRA, TOKEN, LAST_SEEN, DATA, PRINCIPAL, REFERENCED];
 
 /// Places in `h` and `x`: decimal numbers with leading zeros, each at a fixed place
 /// (first byte, 0-based, and width), so that `lookup.lua` reads what its touch compares
-/// (created, idle, absolute, the quiet address, the user agent, the state) by position,
-/// 1-based there.
-const H_CREATED: (usize, usize) = (0, 20);
+/// (the absolute deadline, idle, absolute, the quiet address, the user agent, the state)
+/// by position, 1-based there. The absolute deadline (created + absolute, exact: at most
+/// 20 digits) is held rather than the creation time, so that the script compares it with
+/// now as text (a number Lua converts costs about 2k instructions); created is the
+/// deadline less the absolute timeout.
+const H_DEADLINE: (usize, usize) = (0, 20);
 const H_IDLE: (usize, usize) = (20, 10);
 const H_ABSOLUTE: (usize, usize) = (30, 10);
 const H_QUIET_IP: (usize, usize) = (40, 10);
@@ -43,8 +51,19 @@ const X_IP: (usize, usize) = (10, 10);
 const X_ADDRS: (usize, usize) = (20, 20);
 const X_ADDR_COUNT: (usize, usize) = (40, 3);
 const X_FLAGS: (usize, usize) = (43, 3);
+/// The record's version, which every write of the record moves (every write but a
+/// touch's last-seen time and the eviction's bit writes `x`), so a guard on `x` as read
+/// is a guard on the version: one field fewer for every script to read.
+const X_VERSION: (usize, usize) = (46, 18);
 /// `x`'s length.
-pub(crate) const EXTRA_LEN: usize = 46;
+pub(crate) const EXTRA_LEN: usize = 64;
+/// Versions count from 1 and wrap before they outgrow their eighteen digits.
+const MAX_VERSION: u64 = 999_999_999_999_999_999;
+
+/// The version a write of a record read at `v` gives it.
+pub(crate) fn next_version(v: u64) -> u64 {
+    if v >= MAX_VERSION { 1 } else { v + 1 }
+}
 
 /// A request's client digest as `lookup.lua` compares it with the header's (the same
 /// width and zeros); empty when not given or not watched.
@@ -67,13 +86,14 @@ const MAX_HINT: u64 = 1 << 53;
 
 /// A record's fields as read, before they are checked ([`Record::parse`]).
 pub(crate) struct Fields<'a> {
-    pub version: &'a [u8],
     pub head: &'a [u8],
     pub extra: &'a [u8],
     pub token: &'a [u8],
     pub last_seen: &'a [u8],
     pub data: Vec<u8>,
     pub principal: Option<Vec<u8>>,
+    /// Whether `r` is set (false where it was not read: a lookup).
+    pub referenced: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -94,10 +114,28 @@ pub(crate) struct Record {
     pub addrs: [u16; TRACKED],
     pub addr_count: u8,
     pub flags: u8,
+    /// Used since the CLOCK hand last passed it ([`REFERENCED`]).
+    pub referenced: bool,
 }
 
 fn corrupt() -> Error {
     Error::Store(StoreError::Corrupt)
+}
+
+/// The creation time from `h`'s absolute deadline and absolute timeout.
+fn created(deadline: &[u8], absolute: &[u8]) -> Result<u64, Error> {
+    let d: u128 = num(deadline)?;
+    let a: u128 = num(absolute)?;
+    d.checked_sub(a)
+        .and_then(|c| u64::try_from(c).ok())
+        .ok_or_else(corrupt)
+}
+
+/// A last-seen time as stored: twenty digits with leading zeros, as `lookup.lua` writes
+/// the request's time, so that times compare as text (there, in `commit.lua`'s HMAX and
+/// in a guard on it).
+pub(crate) fn last_seen_text(ms: u64) -> Vec<u8> {
+    format!("{ms:020}").into_bytes()
 }
 
 fn num<T: std::str::FromStr>(v: &[u8]) -> Result<T, Error> {
@@ -139,19 +177,20 @@ impl Record {
             addrs: [ip as u16, 0, 0, 0],
             addr_count: u8::from(ip != 0),
             flags: 0,
+            referenced: false,
         }
     }
 
     /// Parse a record from its fields, as [`FIELDS`] names them.
     pub(crate) fn parse(sid: u64, f: Fields) -> Result<Record, Error> {
         let Fields {
-            version,
             head,
             extra,
             token,
             last_seen,
             data,
             principal,
+            referenced,
         } = f;
         if head.len() != HEAD_LEN || extra.len() != EXTRA_LEN || token.len() != 32 {
             return Err(corrupt());
@@ -173,10 +212,10 @@ impl Record {
         }
         let r = Record {
             sid,
-            version: num(version)?,
+            version: num(x(X_VERSION))?,
             epoch: num(x(X_EPOCH))?,
             token: String::from_utf8(token.to_vec()).map_err(|_| corrupt())?,
-            created: num(h(H_CREATED))?,
+            created: created(h(H_DEADLINE), h(H_ABSOLUTE))?,
             last_seen: num(last_seen)?,
             idle: num(h(H_IDLE))?,
             absolute: num(h(H_ABSOLUTE))?,
@@ -187,6 +226,7 @@ impl Record {
             addrs,
             addr_count: num(x(X_ADDR_COUNT))?,
             flags: num(x(X_FLAGS))?,
+            referenced,
         };
         if r.version == 0
             || authenticated != r.principal.is_some()
@@ -287,7 +327,7 @@ impl Record {
         };
         let h = format!(
             "{:020}{:010}{:010}{:010}{:010}{state}",
-            self.created,
+            u128::from(self.created) + u128::from(self.absolute),
             self.idle,
             self.absolute,
             self.quiet_ip(),
@@ -301,15 +341,21 @@ impl Record {
         h.into_bytes()
     }
 
-    /// `x`: the other numbers, with `epoch` for the epoch (a payload write's next one).
-    pub(crate) fn extra(&self, epoch: u32) -> Vec<u8> {
+    /// `x`: the other numbers, with `epoch` for the epoch (a payload write's next one)
+    /// and `version` for the version (a write's next one).
+    pub(crate) fn extra(&self, epoch: u32, version: u64) -> Vec<u8> {
         let a = self.addrs;
         let x = format!(
-            "{epoch:010}{:010}{:05}{:05}{:05}{:05}{:03}{:03}",
+            "{epoch:010}{:010}{:05}{:05}{:05}{:05}{:03}{:03}{version:018}",
             self.ip, a[0], a[1], a[2], a[3], self.addr_count, self.flags,
         );
         debug_assert_eq!(x.len(), EXTRA_LEN);
         x.into_bytes()
+    }
+
+    /// `x` as this record holds it (as it was read, for a guard on it).
+    pub(crate) fn extra_text(&self) -> Vec<u8> {
+        self.extra(self.epoch, self.version)
     }
 
     /// `h`, `x` and `t` as this record holds them (what a rule that changed its client,
@@ -317,7 +363,7 @@ impl Record {
     pub(crate) fn packed_fields(&self) -> Vec<(&'static str, Vec<u8>)> {
         vec![
             (HEAD, self.head()),
-            (EXTRA, self.extra(self.epoch)),
+            (EXTRA, self.extra_text()),
             (TOKEN, self.token.clone().into_bytes()),
         ]
     }
@@ -326,8 +372,7 @@ impl Record {
     pub(crate) fn all_fields(&self) -> Vec<(&'static str, Vec<u8>)> {
         let mut f = self.packed_fields();
         f.extend([
-            (VERSION, self.version.to_string().into_bytes()),
-            (LAST_SEEN, self.last_seen.to_string().into_bytes()),
+            (LAST_SEEN, last_seen_text(self.last_seen)),
             (DATA, self.data.clone()),
         ]);
         if let Some(p) = &self.principal {
@@ -361,18 +406,17 @@ mod tests {
     }
 
     fn read_back(r: &Record, head: &[u8], principal: Option<Vec<u8>>) -> Result<Record, Error> {
-        let version = r.version.to_string();
-        let last_seen = r.last_seen.to_string();
+        let last_seen = last_seen_text(r.last_seen);
         Record::parse(
             r.sid,
             Fields {
-                version: version.as_bytes(),
                 head,
-                extra: &r.extra(r.epoch),
+                extra: &r.extra_text(),
                 token: r.token.as_bytes(),
-                last_seen: last_seen.as_bytes(),
+                last_seen: &last_seen,
                 data: r.data.clone(),
                 principal,
+                referenced: false,
             },
         )
     }
@@ -404,7 +448,23 @@ mod tests {
         let h = r.head();
         // lookup.lua's string.sub(h, from, to), 1-based and inclusive.
         let lua = |from: usize, to: usize| std::str::from_utf8(&h[from - 1..to]).unwrap();
-        assert_eq!(lua(1, 20).parse::<u64>().unwrap(), r.created);
+        let deadline = u128::from(r.created) + u128::from(r.absolute);
+        assert_eq!(lua(1, 20).parse::<u128>().unwrap(), deadline);
+        // The script compares it with the request's time as text (both twenty digits).
+        for now in [0, r.created, deadline as u64 - 1, deadline as u64, u64::MAX] {
+            let text = last_seen_text(now);
+            assert_eq!(
+                &text[..] < lua(1, 20).as_bytes(),
+                u128::from(now) < deadline
+            );
+        }
+        // The largest times still fit twenty digits, and read back.
+        let mut late = r.clone();
+        late.created = u64::MAX;
+        late.last_seen = u64::MAX;
+        assert_eq!(late.head().len(), HEAD_LEN);
+        let back = read_back(&late, &late.head(), late.principal.clone()).unwrap();
+        assert_eq!(back.created, u64::MAX);
         assert_eq!(lua(21, 30).parse::<u32>().unwrap(), r.idle);
         assert_eq!(lua(31, 40).parse::<u32>().unwrap(), r.absolute);
         assert_eq!(

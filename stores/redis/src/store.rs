@@ -24,8 +24,9 @@ use crate::record::{self, Fields, Record, blocks};
 const LOOKUP: &str = include_str!("lua/lookup.lua");
 const COMMIT: &str = include_str!("lua/commit.lua");
 const WRITE: &str = include_str!("lua/write.lua");
+const SAVE: &str = include_str!("lua/save.lua");
 /// Every script, as each new connection loads them (the store's own and a carried one).
-pub(crate) const SCRIPTS: [&str; 3] = [LOOKUP, COMMIT, WRITE];
+pub(crate) const SCRIPTS: [&str; 4] = [LOOKUP, COMMIT, WRITE, SAVE];
 
 /// Sessions a sweep, a revoke-all or a lookup of candidates reads at once.
 const BATCH: usize = 256;
@@ -116,8 +117,10 @@ pub struct RedisStore {
     conn: RefCell<Conn>,
     lookup: redis::Script,
     commit: redis::Script,
-    /// `write.lua`: a plan that is one versioned HSET (the commonest: a save).
+    /// `write.lua`: a plan that is one versioned HSET.
     write: redis::Script,
+    /// `save.lua`: the commonest of those, a save's.
+    save: redis::Script,
     rng: IdGen,
     /// The process the generator was seeded in (a forked child reseeds).
     rng_pid: u32,
@@ -162,13 +165,21 @@ impl core::fmt::Debug for RedisStore {
     }
 }
 
-/// Write `fields` of the record at `rkey`, read at `version`: only if no other request
-/// changed it since (the guard), moving its version on. The guard makes the next
-/// version known here, so it is set in the same HSET (one call into Redis fewer than an
-/// HINCRBY; each call is a good part of a script's time).
-fn update(plan: &mut Plan, rkey: &str, version: u64, mut fields: Vec<(&'static str, Vec<u8>)>) {
-    plan.guard(rkey, Guard::Eq(record::VERSION, version.to_string().into()));
-    fields.push((record::VERSION, (version + 1).to_string().into_bytes()));
+/// Write the record at `rkey`, read as `read`, as `new` (its `h`, `x` and `t`, and the
+/// `more` fields): only if no other request changed it since. The guard is on `x` as
+/// read, which holds the version; the `x` written holds the next one, so the version
+/// moves in the same HSET (each call is a good part of a script's time).
+fn update(
+    plan: &mut Plan,
+    rkey: &str,
+    read: &Record,
+    new: &mut Record,
+    more: Vec<(&'static str, Vec<u8>)>,
+) {
+    plan.guard(rkey, Guard::Eq(record::EXTRA, read.extra_text()));
+    new.version = record::next_version(read.version);
+    let mut fields = new.packed_fields();
+    fields.extend(more);
     plan.hset(rkey, fields);
 }
 
@@ -214,6 +225,7 @@ impl RedisStore {
             lookup: redis::Script::new(LOOKUP),
             commit: redis::Script::new(COMMIT),
             write: redis::Script::new(WRITE),
+            save: redis::Script::new(SAVE),
             rng,
             rng_pid: std::process::id(),
             instance: u128::from_le_bytes(id),
@@ -483,7 +495,13 @@ impl RedisStore {
 
     fn commit_plan(&self, plan: &Plan) -> Result<bool, Error> {
         let mut inv;
-        if let Some((key, argv)) = plan.versioned_write() {
+        if let Some((key, argv)) = plan.save_write() {
+            inv = self.save.prepare_invoke();
+            inv.key(key);
+            for a in argv {
+                inv.arg(a);
+            }
+        } else if let Some((key, argv)) = plan.versioned_write() {
             inv = self.write.prepare_invoke();
             inv.key(key);
             for a in argv {
@@ -549,10 +567,14 @@ impl RedisStore {
         }
     }
 
-    /// The bytes of `write.lua`'s or `commit.lua`'s EVALSHA for `plan` (what
+    /// The bytes of `save.lua`'s, `write.lua`'s or `commit.lua`'s EVALSHA for `plan` (what
     /// `commit_plan` sends).
     pub(crate) fn commit_command(&self, plan: &Plan) -> Vec<u8> {
         let mut cmd = redis::cmd("EVALSHA");
+        if let Some((key, argv)) = plan.save_write() {
+            cmd.arg(self.save.get_hash()).arg(1).arg(key).arg(argv);
+            return cmd.get_packed_command();
+        }
         if let Some((key, argv)) = plan.versioned_write() {
             cmd.arg(self.write.get_hash()).arg(1).arg(key).arg(argv);
             return cmd.get_packed_command();
@@ -618,25 +640,13 @@ impl RedisStore {
         &self,
         digest: &str,
         touch: Option<(u64, Option<u32>, Option<u32>)>,
-    ) -> ([String; 3], [Vec<u8>; 5]) {
+    ) -> ([String; 1], [Vec<u8>; 4]) {
         let opt = record::client_digest_text;
-        let keys = [self.keys.token(digest), self.keys.meta(), self.keys.anon()];
+        let keys = [self.keys.token(digest)];
         let prefix = self.keys.record_prefix().into_bytes();
         let args = match touch {
-            Some((now, ip, ua)) => [
-                prefix,
-                b"touch".to_vec(),
-                now.to_string().into_bytes(),
-                opt(ip),
-                opt(ua),
-            ],
-            None => [
-                prefix,
-                b"peek".to_vec(),
-                b"0".to_vec(),
-                Vec::new(),
-                Vec::new(),
-            ],
+            Some((now, ip, ua)) => [prefix, record::last_seen_text(now), opt(ip), opt(ua)],
+            None => [prefix, Vec::new(), Vec::new(), Vec::new()],
         };
         (keys, args)
     }
@@ -674,13 +684,10 @@ impl RedisStore {
                 Ok(Found::Dead(sid, death_of(d).ok_or_else(corrupt)?))
             }
             [
-                Value::Int(2),
-                Value::Int(touched),
+                Value::Int(kind @ (2 | 3)),
                 Value::BulkString(sid),
-                Value::BulkString(version),
                 Value::BulkString(head),
                 Value::BulkString(extra),
-                Value::BulkString(token),
                 Value::BulkString(last_seen),
                 Value::BulkString(data),
                 principal @ ..,
@@ -696,19 +703,18 @@ impl RedisStore {
                 let rec = Record::parse(
                     sid,
                     Fields {
-                        version,
                         head,
                         extra,
-                        token,
+                        // The token key names the session whose token it is (a
+                        // rotated-out one is a tombstone): its digest is the one looked up.
+                        token: digest.as_bytes(),
                         last_seen,
                         data: data.clone(),
                         principal,
+                        referenced: false,
                     },
                 )?;
-                if rec.token != digest {
-                    return Err(corrupt());
-                }
-                Ok(Found::Live(rec, *touched == 1))
+                Ok(Found::Live(rec, *kind == 3))
             }
             _ => Err(corrupt()),
         }
@@ -731,28 +737,28 @@ impl RedisStore {
                 if fields.iter().all(Option::is_none) {
                     return Ok(None);
                 }
+                let referenced = fields.pop().ok_or_else(corrupt)?.is_some();
                 let principal = fields.pop().ok_or_else(corrupt)?;
                 let [
-                    Some(version),
                     Some(head),
                     Some(extra),
                     Some(token),
                     Some(last_seen),
                     Some(data),
-                ] = <[Option<Vec<u8>>; 6]>::try_from(fields).map_err(|_| corrupt())?
+                ] = <[Option<Vec<u8>>; 5]>::try_from(fields).map_err(|_| corrupt())?
                 else {
                     return Err(corrupt());
                 };
                 Record::parse(
                     sid,
                     Fields {
-                        version: &version,
                         head: &head,
                         extra: &extra,
                         token: &token,
                         last_seen: &last_seen,
                         data,
                         principal,
+                        referenced,
                     },
                 )
                 .map(Some)
@@ -842,15 +848,12 @@ impl RedisStore {
             return;
         }
         let rkey = self.keys.record(rec.sid);
-        plan.guard(
-            &rkey,
-            Guard::Eq(record::VERSION, rec.version.to_string().into()),
-        );
+        plan.guard(&rkey, Guard::Eq(record::EXTRA, rec.extra_text()));
         if matches!(why, Invalid::Expired(_)) {
             // A touch moves no version; one after this was read would make it live.
             plan.guard(
                 &rkey,
-                Guard::Eq(record::LAST_SEEN, rec.last_seen.to_string().into()),
+                Guard::Eq(record::LAST_SEEN, record::last_seen_text(rec.last_seen)),
             );
         }
         plan.cmd("DEL", &rkey, vec![]);
@@ -1032,39 +1035,79 @@ impl RedisStore {
         }
     }
 
-    /// End the least recently used anonymous session other than `except` (evicted);
-    /// false if there is none.
+    /// End the anonymous session CLOCK takes (evicted), other than `except`, as the
+    /// in-process table's hand does ([`rules::clock_takes`]): from the head of the
+    /// anonymous list (in order of creation or of the hand's last pass), a referenced
+    /// session loses its bit and goes to the tail, as `except` does with its bit; false
+    /// if there is no other. Only this list is searched, so no logged-in session is ever
+    /// evicted for an anonymous one (one that logged in since the list was read is left).
+    /// The hand's writes need no guard (HDEL and ZADD XX recreate nothing a concurrent end
+    /// removed); a touch that lands between its read and its commit may lose its bit,
+    /// one second chance fewer (CLOCK stays an approximation, as in the table).
     fn evict_anonymous(
         &self,
         plan: &mut Plan,
         now: u64,
         except: Option<u64>,
     ) -> Result<bool, Error> {
+        let anon = self.keys.anon();
+        // The stored list less what this plan ended or moved, read a page at a time;
+        // after it, the ones this plan moved to the tail (`plan.hand_tail`).
+        let mut head: VecDeque<Record> = VecDeque::new();
         let mut from = 0;
+        let mut stored_done = false;
+        let mut passed = 0;
         loop {
-            let sids = self.zrange(&self.keys.anon(), from, 8)?;
-            if sids.is_empty() {
-                return Ok(false);
+            while head.is_empty() && !stored_done {
+                let sids = self.zrange(&anon, from, 8)?;
+                stored_done = sids.len() < 8;
+                from += sids.len();
+                let wanted: Vec<u64> = sids
+                    .into_iter()
+                    .filter(|s| !plan.ended.contains(s) && !plan.hand_moved.contains(s))
+                    .collect();
+                head.extend(
+                    self.read_records(&wanted)?
+                        .into_iter()
+                        .flatten()
+                        .filter(|r| !r.authenticated()),
+                );
             }
-            from += sids.len();
-            let wanted: Vec<u64> = sids
-                .into_iter()
-                .filter(|s| Some(*s) != except && !plan.ended.contains(s))
-                .collect();
-            for rec in self.read_records(&wanted)?.into_iter().flatten() {
-                if rec.authenticated() {
-                    continue;
+            let Some(mut rec) = head.pop_front().or_else(|| plan.hand_tail.pop_front()) else {
+                return Ok(false);
+            };
+            if plan.ended.contains(&rec.sid) {
+                continue;
+            }
+            let sid = sid_hex(rec.sid).into_bytes();
+            if Some(rec.sid) == except {
+                let alone = head.is_empty()
+                    && stored_done
+                    && plan.hand_tail.iter().all(|r| plan.ended.contains(&r.sid));
+                if alone {
+                    if plan.hand_moved.contains(&rec.sid) {
+                        plan.hand_tail.push_front(rec);
+                    }
+                    return Ok(false);
                 }
+            } else if rules::clock_takes(rec.referenced, passed) {
                 self.end(plan, &rec, Invalid::Evicted, now);
                 return Ok(true);
+            } else {
+                passed += 1;
+                rec.referenced = false;
+                let rkey = self.keys.record(rec.sid);
+                plan.cmd("HDEL", &rkey, vec![record::REFERENCED.into()]);
             }
+            plan.cmd("ZBACK", &anon, vec![sid]);
+            plan.hand_moved.insert(rec.sid);
+            plan.hand_tail.push_back(rec);
         }
     }
 
     /// Room in the payload pool for `need` blocks where `have` are held: when the pool
-    /// is full, expired sessions are reclaimed once, then the least recently used
-    /// anonymous sessions other than `except` are evicted until the bytes fit (as the
-    /// table). The plan's guard keeps the pool within its size whatever lands first.
+    /// is full, expired sessions are reclaimed once, then the anonymous sessions other
+    /// than `except` that CLOCK takes are evicted until the bytes fit (as the table). The plan's guard keeps the pool within its size whatever lands first.
     fn room(
         &self,
         plan: &mut Plan,
@@ -1128,16 +1171,18 @@ impl RedisStore {
         )?;
         let rkey = self.keys.record(rec.sid);
         if self.versioned {
-            let extra = rec.extra(rules::next_epoch(rec.epoch));
-            update(
-                plan,
+            // Only the payload and x (the epoch and the version move): a save's write.
+            plan.guard(&rkey, Guard::Eq(record::EXTRA, rec.extra_text()));
+            let extra = rec.extra(
+                rules::next_epoch(rec.epoch),
+                record::next_version(rec.version),
+            );
+            plan.hset(
                 &rkey,
-                rec.version,
                 vec![(record::DATA, data.to_vec()), (record::EXTRA, extra)],
             );
         } else {
             plan.hset(&rkey, vec![(record::DATA, data.to_vec())]);
-            plan.hincr(&rkey, record::VERSION, 1);
         }
         let delta = blocks(data.len()) as i64 - blocks(rec.data.len()) as i64;
         plan.hincr(&self.keys.meta(), "blocks", delta);
@@ -1250,16 +1295,18 @@ impl Store for RedisStore {
             }
             new.last_seen = rec.last_seen.max(now);
             let rkey = s.keys.record(rec.sid);
-            update(plan, &rkey, rec.version, new.packed_fields());
-            new.version += 1;
+            let mut more = Vec::new();
+            if !rec.authenticated() {
+                // Used: the eviction's hand passes it once more (as the touch marks it).
+                more.push((record::REFERENCED, b"1".to_vec()));
+                new.referenced = true;
+            }
+            update(plan, &rkey, &rec, &mut new, more);
             plan.cmd(
                 "HMAX",
                 &rkey,
-                vec![record::LAST_SEEN.into(), now.to_string().into_bytes()],
+                vec![record::LAST_SEEN.into(), record::last_seen_text(now)],
             );
-            if !rec.authenticated() {
-                plan.cmd("ZSEQ", &s.keys.anon(), vec![sid_hex(rec.sid).into_bytes()]);
-            }
             Ok((new.session(&s.keys), new))
         })?;
         self.loaded = Some(rec);
@@ -1374,9 +1421,8 @@ impl Store for RedisStore {
             new.created = now;
             new.last_seen = now;
             let t = s.rekey(plan, &mut new);
-            fields.extend(new.packed_fields());
-            fields.push((record::LAST_SEEN, now.to_string().into_bytes()));
-            update(plan, &rkey, rec.version, fields);
+            fields.push((record::LAST_SEEN, record::last_seen_text(now)));
+            update(plan, &rkey, &rec, &mut new, fields);
             plan.cmd(
                 "ZADD",
                 &s.keys.deadlines(),
@@ -1401,7 +1447,7 @@ impl Store for RedisStore {
             let mut new = rec.clone();
             let t = s.rekey(plan, &mut new);
             let rkey = s.keys.record(rec.sid);
-            update(plan, &rkey, rec.version, new.packed_fields());
+            update(plan, &rkey, &rec, &mut new, Vec::new());
             plan.event(EventKind::Rotated, s.keys.tag(rec.sid), now);
             Ok((t, new.session(&s.keys)))
         })
@@ -1520,7 +1566,7 @@ impl Store for RedisStore {
                 return Err(Error::Session(why));
             }
             let rkey = s.keys.record(rec.sid);
-            update(plan, &rkey, rec.version, new.packed_fields());
+            update(plan, &rkey, &rec, &mut new, Vec::new());
             plan.cmd(
                 "ZADD",
                 &s.keys.deadlines(),

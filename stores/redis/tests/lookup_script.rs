@@ -11,10 +11,12 @@ use sessile::rules::{Times, liveness};
 const LOOKUP: &str = include_str!("../src/lua/lookup.lua");
 const EXACT: u64 = 1 << 52;
 
-/// A record's `h` (`record.rs`, `Record::head`): created, idle, absolute, the quiet
-/// address, the user agent and the state, at the places the script reads them.
+/// A record's `h` (`record.rs`, `Record::head`): the absolute deadline (created +
+/// absolute, exact), idle, absolute, the quiet address, the user agent and the state, at
+/// the places the script reads them.
 fn header(c: u64, i: u32, a: u32, quiet: u32, ua: u32, state: char) -> String {
-    let h = format!("{c:020}{i:010}{a:010}{quiet:010}{ua:010}{state}");
+    let d = u128::from(c) + u128::from(a);
+    let h = format!("{d:020}{i:010}{a:010}{quiet:010}{ua:010}{state}");
     assert_eq!(h.len(), 61);
     h
 }
@@ -22,7 +24,7 @@ fn header(c: u64, i: u32, a: u32, quiet: u32, ua: u32, state: char) -> String {
 /// The record's other fields, which the script returns and does not read.
 fn rest() -> [(&'static str, String); 3] {
     [
-        ("x", "0".repeat(46)),
+        ("x", "0".repeat(63) + "1"),
         ("t", "0123456789abcdef0123456789abcdef".to_string()),
         ("d", String::new()),
     ]
@@ -33,14 +35,15 @@ fn digest(d: Option<u32>) -> String {
     d.map_or_else(String::new, |d| format!("{d:010}"))
 }
 
-/// What the script promises: touch exactly when the core's rule says live, the times
-/// are where Lua's numbers are exact (else Rust decides), and the client is known.
+/// What the script promises: touch exactly when the core's rule says live, the times it
+/// adds are where Lua's numbers are exact (else Rust decides), and the client is known.
 fn promised(t: &Times, now: u64, client_known: bool) -> bool {
-    liveness(t, now).is_ok()
-        && now < EXACT
-        && t.created_ms < EXACT
-        && t.last_seen_ms < EXACT
-        && client_known
+    liveness(t, now).is_ok() && now < EXACT && t.last_seen_ms < EXACT && client_known
+}
+
+/// A time as the store writes it (`record::last_seen_text`): twenty digits.
+fn text(ms: u64) -> String {
+    format!("{ms:020}")
 }
 
 #[test]
@@ -51,12 +54,7 @@ fn the_script_touches_exactly_what_the_rules_call_live() {
         .get_connection()
         .unwrap();
     let root = format!("{{{}}}:", support::fresh_prefix("lookup"));
-    let (token, meta, anon, record) = (
-        format!("{root}t:tok"),
-        format!("{root}m"),
-        format!("{root}a"),
-        format!("{root}s:0000000000000001"),
-    );
+    let (token, record) = (format!("{root}t:tok"), format!("{root}s:0000000000000001"));
     let script = redis::Script::new(LOOKUP);
     let _: () = redis::cmd("SET")
         .arg(&token)
@@ -98,27 +96,19 @@ fn the_script_touches_exactly_what_the_rules_call_live() {
                             pipe.cmd("DEL").arg(&record).ignore();
                             pipe.cmd("HSET")
                                 .arg(&record)
-                                .arg(&[
-                                    ("v", "1".to_string()),
-                                    ("h", header(c, i, a, quiet, 5, 'a')),
-                                    ("ls", ls.to_string()),
-                                ])
+                                .arg(&[("h", header(c, i, a, quiet, 5, 'a')), ("ls", text(ls))])
                                 .arg(&rest())
                                 .ignore();
-                            pipe.cmd("DEL").arg(&anon).ignore();
                             pipe.query::<()>(&mut con).unwrap();
                             let reply: Vec<redis::Value> = script
                                 .key(&token)
-                                .key(&meta)
-                                .key(&anon)
                                 .arg(format!("{root}s:"))
-                                .arg("touch")
-                                .arg(now)
+                                .arg(text(now))
                                 .arg(digest(ip))
                                 .arg(digest(Some(5)))
                                 .invoke(&mut con)
                                 .unwrap();
-                            let touched = reply[1] == redis::Value::Int(1);
+                            let touched = reply[0] == redis::Value::Int(3);
                             let want = promised(&t, now, known);
                             assert_eq!(
                                 touched, want,
@@ -130,27 +120,27 @@ fn the_script_touches_exactly_what_the_rules_call_live() {
                                 .arg("ls")
                                 .query(&mut con)
                                 .unwrap();
-                            let lru: Option<f64> = redis::cmd("ZSCORE")
-                                .arg(&anon)
-                                .arg("0000000000000001")
+                            let referenced: Option<String> = redis::cmd("HGET")
+                                .arg(&record)
+                                .arg("r")
                                 .query(&mut con)
                                 .unwrap();
                             // The record as returned is the record as stored (Rust
                             // decides from it): after the touch, with its last-seen time.
-                            // The reply: 2, touched, sid, then v, h, x, t, ls, d.
+                            // The reply: 2 (3 when touched), sid, then h, x, ls, d.
                             assert_eq!(
-                                reply[7],
-                                redis::Value::BulkString(ls_now.to_string().into_bytes())
+                                reply[4],
+                                redis::Value::BulkString(text(ls_now).into_bytes())
                             );
                             if touched {
-                                // Last seen never moves back; an anonymous session goes to
-                                // the tail of the eviction order.
+                                // Last seen never moves back; an anonymous session is
+                                // marked used for the eviction's CLOCK hand.
                                 assert_eq!(ls_now, ls.max(now));
-                                assert!(lru.is_some());
+                                assert_eq!(referenced.as_deref(), Some("1"));
                                 touched_live += 1;
                             } else {
                                 assert_eq!(ls_now, ls, "a session not touched is not written");
-                                assert!(lru.is_none());
+                                assert!(referenced.is_none());
                             }
                             checked += 1;
                         }
@@ -182,7 +172,6 @@ fn peeking_never_touches() {
     let _: () = redis::cmd("HSET")
         .arg(&record)
         .arg(&[
-            ("v", "1".to_string()),
             ("h", header(0, 100, 100, 0, 0, 'a')),
             ("ls", "0".to_string()),
         ])
@@ -191,16 +180,13 @@ fn peeking_never_touches() {
         .unwrap();
     let reply: Vec<redis::Value> = redis::Script::new(LOOKUP)
         .key(format!("{root}t:tok"))
-        .key(format!("{root}m"))
-        .key(format!("{root}a"))
         .arg(format!("{root}s:"))
-        .arg("peek")
-        .arg(50)
+        .arg("")
         .arg("")
         .arg("")
         .invoke(&mut con)
         .unwrap();
-    assert_eq!(reply[1], redis::Value::Int(0));
+    assert_eq!(reply[0], redis::Value::Int(2));
     let ls: u64 = redis::cmd("HGET")
         .arg(&record)
         .arg("ls")

@@ -6,7 +6,7 @@
 mod model;
 mod support;
 
-use model::{Eviction, Run, config, op, step};
+use model::{Run, config, op, step};
 use proptest::prelude::*;
 use sessile_redis::RedisStore;
 
@@ -22,6 +22,6 @@ proptest! {
         // the ones it uses do not collide under it.
         let (url, _server) = support::server();
         let store = support::store(&url, "model", cfg.clone());
-        Run::new(store, RedisStore::now, cfg, Eviction::Lru).run(&ops);
+        Run::new(store, RedisStore::now, cfg).run(&ops);
     }
 }

@@ -11,7 +11,8 @@
 --   kind 'absent': the key does not exist.
 -- Then the commands, each: n, name, key index, n - 2 arguments. Besides plain Redis
 -- commands on that key, the bookkeeping ones:
---   ZSEQ member        ZADD key <next seq> member (a list in order of use)
+--   ZSEQ member        ZADD key <next seq> member (to the tail of a list in order)
+--   ZBACK member       the same, only for a member still there (ZADD XX)
 --   HJOIN field        HSET key field <next seq> and v <that seq> (a list in order
 --                      of joining, and its version: never the same number twice)
 --   HLEAVE field       HDEL key field, then DEL the hash if only its 'v' is left,
@@ -56,7 +57,8 @@ local function server_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- a > b for decimal integers without leading zeros (exact beyond 2^53).
+-- a > b for decimal integers of the same width or without leading zeros (exact beyond
+-- 2^53; last-seen times are twenty digits).
 local function greater(a, b)
   if #a ~= #b then
     return #a > #b
@@ -75,6 +77,8 @@ while i <= last do
   i = i + n + 1
   if name == 'ZSEQ' then
     redis.call('ZADD', key, redis.call('HINCRBY', meta, 'seq', 1), a1)
+  elseif name == 'ZBACK' then
+    redis.call('ZADD', key, 'XX', redis.call('HINCRBY', meta, 'seq', 1), a1)
   elseif name == 'HJOIN' then
     local seq = redis.call('HINCRBY', meta, 'seq', 1)
     redis.call('HSET', key, a1, seq, 'v', seq)
