@@ -8,14 +8,17 @@ mod support;
 use std::time::{Duration, Instant};
 
 use sessile::{Client, Config, Error, Invalid, Request, Store, StoreError};
-use sessile_redis::RedisStore;
+use sessile_redis::{RedisConfig, RedisStore};
 use support::Server;
 
 const NONE: &Client<'static> = &Client::NONE;
 const NOW: u64 = 1_000_000;
 
+/// A store with the default timeouts (100 ms), the ones these tests are about.
 fn store(server: &Server) -> RedisStore {
-    let r = support::redis_config(&server.url, "failure");
+    let mut r = support::redis_config(&server.url, "failure");
+    let defaults = RedisConfig::new(&server.url, support::KEY);
+    (r.connect_timeout, r.response_timeout) = (defaults.connect_timeout, defaults.response_timeout);
     RedisStore::with_seed(Config::default(), &r, [3; 32]).unwrap()
 }
 

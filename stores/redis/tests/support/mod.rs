@@ -153,10 +153,15 @@ pub fn server() -> (String, Option<Server>) {
 
 /// The Redis side of a test store on `url`, on a fresh prefix; dead tokens are
 /// remembered for a day, far longer than any test runs, so none expires by time.
+/// Timeouts of 2 s, not the 100 ms default: a machine busy with the rest of `make test`
+/// can hold a healthy server's reply past 100 ms, and a test of something else must not
+/// fail on that (failure.rs, which tests the timeouts, puts the defaults back).
 pub fn redis_config(url: &str, name: &str) -> RedisConfig {
     let mut r = RedisConfig::new(url, KEY);
     r.prefix = fresh_prefix(name);
     r.tombstone_ttl_ms = Some(86_400_000);
+    r.connect_timeout = Duration::from_secs(2);
+    r.response_timeout = Duration::from_secs(2);
     r
 }
 
