@@ -9,7 +9,29 @@
 //! table costs what its load asks at any size (a power of two at load <= 1/2 costs 8 to
 //! 16 bytes per entry).
 
-use crate::slot::NIL;
+use crate::slot::{Ix, NIL_IX};
+
+/// An index cell as stored: [`Ix`], `u16` with the feature `narrow` (a cell then keeps 16
+/// bits: the value's, then the home's and the tag's while they fit; at a capacity near
+/// 65,536 a probe asks the record of every cell it passes, the answers are the same).
+pub type Cell = Ix;
+
+/// Bits in a [`Cell`].
+const CELL_BITS: u32 = Cell::BITS;
+
+/// A stored cell as the index computes with it.
+#[inline]
+#[allow(clippy::useless_conversion)]
+pub(crate) fn load(c: Cell) -> u32 {
+    u32::from(c)
+}
+
+/// A computed cell as stored: its low [`CELL_BITS`] bits (all it has, by [`Tagged::cell`]).
+#[inline]
+#[allow(clippy::unnecessary_cast)]
+fn store(c: u32) -> Cell {
+    c as Cell
+}
 
 /// What a [`Tagged`] index files a value under: `hash` picks the value's home cell, `tag`
 /// is other bits of the same key, kept in the cell (a token digest's: [`Digest::key`];
@@ -23,7 +45,7 @@ pub(crate) struct Key {
 }
 
 /// An empty index cell: it holds no slot.
-pub(crate) const EMPTY: u32 = NIL;
+pub(crate) const EMPTY: Cell = NIL_IX;
 
 /// The token index's cells per entry, in eighths: 13 (load at most 8/13, about 0.62).
 /// Every request probes it, every ended session removes from it.
@@ -103,7 +125,7 @@ fn back(j: usize, d: usize, len: usize) -> usize {
 
 /// The value whose key matches, probing from `hash`.
 #[inline]
-pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
+pub(crate) fn find(table: &[Cell], hash: u32, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
     let len = table.len();
     let mut i = home(hash, len);
     // Bounded by the table length so a (buggy) full table cannot loop forever.
@@ -112,6 +134,7 @@ pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) ->
         if v == EMPTY {
             return None;
         }
+        let v = load(v);
         if is(v) {
             return Some(v);
         }
@@ -121,12 +144,12 @@ pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) ->
 }
 
 /// Add `value` under `hash`. The caller guarantees room (load below 1 by construction).
-pub(crate) fn insert(table: &mut [u32], hash: u32, value: u32) -> bool {
+pub(crate) fn insert(table: &mut [Cell], hash: u32, value: u32) -> bool {
     let len = table.len();
     let mut i = home(hash, len);
     for _ in 0..len {
         if table[i] == EMPTY {
-            table[i] = value;
+            table[i] = store(value);
             return true;
         }
         i = next(i, len);
@@ -138,7 +161,7 @@ pub(crate) fn insert(table: &mut [u32], hash: u32, value: u32) -> bool {
 /// (The engine's indexes are all [`Tagged`]; this plain form is the model its tests check.)
 #[cfg(test)]
 pub(crate) fn remove(
-    table: &mut [u32],
+    table: &mut [Cell],
     hash: u32,
     value: u32,
     hash_of: impl Fn(u32) -> u32,
@@ -156,7 +179,7 @@ pub(crate) fn remove(
 /// call inlines); elsewhere (the firmware) one copy serves all three callers through a
 /// `dyn Fn` (each copy is about 200 bytes of Cortex-M code).
 pub(crate) fn remove_with(
-    table: &mut [u32],
+    table: &mut [Cell],
     hash: u32,
     value: u32,
     home_of: impl Fn(u32, usize, usize) -> usize,
@@ -169,7 +192,7 @@ pub(crate) fn remove_with(
 }
 
 fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
-    table: &mut [u32],
+    table: &mut [Cell],
     hash: u32,
     value: u32,
     home_of: &F,
@@ -177,6 +200,7 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
     let len = table.len();
     let mut i = home(hash, len);
     let mut found = false;
+    let value = store(value);
     for _ in 0..len {
         match table[i] {
             EMPTY => return false,
@@ -213,7 +237,7 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
         } else {
             j + len - start
         };
-        let k = home_of(v, j, into);
+        let k = home_of(load(v), j, into);
         // The entry at j may stay if its home k lies cyclically in (i, j].
         let stays = if i <= j {
             i < k && k <= j
@@ -261,11 +285,12 @@ impl Tagged {
         let bits = u32::BITS - bound.leading_zeros();
         Tagged {
             bits,
-            // At most 6, at most what is left above the value (>= 5), and at most the
-            // table's own power of two (it is one up to 64 cells, a multiple of 64
-            // above), so a home's low bits mean the same wherever a probe wraps.
+            // At most 6, at most what is left above the value (>= 5; with 16-bit cells
+            // maybe none), and at most the table's own power of two (it is one up to 64
+            // cells, a multiple of 64 above), so a home's low bits mean the same wherever
+            // a probe wraps.
             home_bits: 6
-                .min(u32::BITS.saturating_sub(bits))
+                .min(CELL_BITS.saturating_sub(bits))
                 .min(cells.trailing_zeros()),
         }
     }
@@ -278,7 +303,7 @@ impl Tagged {
             bits += 1;
         }
         let mut home_bits = 0;
-        while home_bits < 6 && bits + home_bits < u32::BITS && (cells >> home_bits) & 1 == 0 {
+        while home_bits < 6 && bits + home_bits < CELL_BITS && (cells >> home_bits) & 1 == 0 {
             home_bits += 1;
         }
         Tagged { bits, home_bits }
@@ -289,16 +314,19 @@ impl Tagged {
         (1 << self.home_bits) - 1
     }
 
-    /// The cell for `value` under `k` in a table of `len` cells.
+    /// The cell for `value` under `k` in a table of `len` cells (its low [`CELL_BITS`]
+    /// bits: what a cell keeps).
     #[inline]
     fn cell(self, value: u32, k: Key, len: usize) -> u32 {
         // `bits + home_bits` <= 32: the first shift is in range, the second may be 32
         // (no tag bits then).
-        value
-            | (home(k.hash, len) as u32 & self.home_mask())
-                .checked_shl(self.bits)
-                .unwrap_or(0)
-            | k.tag.checked_shl(self.bits + self.home_bits).unwrap_or(0)
+        load(store(
+            value
+                | (home(k.hash, len) as u32 & self.home_mask())
+                    .checked_shl(self.bits)
+                    .unwrap_or(0)
+                | k.tag.checked_shl(self.bits + self.home_bits).unwrap_or(0),
+        ))
     }
 
     #[inline]
@@ -311,7 +339,7 @@ impl Tagged {
     #[inline]
     pub(crate) fn find(
         self,
-        table: &[u32],
+        table: &[Cell],
         k: Key,
         mut is: impl FnMut(u32) -> bool,
     ) -> Option<u32> {
@@ -329,7 +357,7 @@ impl Tagged {
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn find_by<F: FnMut(u32) -> bool + ?Sized>(
         self,
-        table: &[u32],
+        table: &[Cell],
         k: Key,
         is: &mut F,
     ) -> Option<u32> {
@@ -341,15 +369,16 @@ impl Tagged {
     }
 
     /// Store `value` under key `k` (room guaranteed as for [`insert`]).
-    pub(crate) fn insert(self, table: &mut [u32], value: u32, k: Key) -> bool {
+    pub(crate) fn insert(self, table: &mut [Cell], value: u32, k: Key) -> bool {
         insert(table, k.hash, self.cell(value, k, table.len()))
     }
 
     /// Remove `value`, stored under key `k`; `hash_of` gives the key hash of the record
     /// another value names, asked only 64 or more cells into a cluster.
+    #[cfg_attr(target_pointer_width = "64", inline)]
     pub(crate) fn remove(
         self,
-        table: &mut [u32],
+        table: &mut [Cell],
         value: u32,
         k: Key,
         hash_of: impl Fn(u32) -> u32,
@@ -366,7 +395,7 @@ impl Tagged {
     /// [`remove_with`]).
     fn remove_by<F: Fn(u32) -> u32 + ?Sized>(
         self,
-        table: &mut [u32],
+        table: &mut [Cell],
         value: u32,
         k: Key,
         hash_of: &F,
@@ -390,7 +419,7 @@ impl Tagged {
     /// either side, at most 8 each way: the shift reads forward, the search for the
     /// cluster's first cell backward), for a caller reading ahead so cache misses
     /// overlap; the result only feeds `black_box`.
-    pub(crate) fn warm(self, table: &[u32], k: Key) -> u32 {
+    pub(crate) fn warm(self, table: &[Cell], k: Key) -> u32 {
         let len = table.len();
         let h = home(k.hash, len);
         let mut acc = 0;
@@ -401,7 +430,7 @@ impl Tagged {
                 if v == EMPTY {
                     break;
                 }
-                acc ^= v;
+                acc ^= load(v);
                 j = step(j, len);
             }
         }

@@ -15,6 +15,52 @@ use crate::token::Digest;
 // Defined once, here; public as `sessile::wheel::NIL`.
 pub const NIL: u32 = u32::MAX;
 
+/// How the core stores a slot number, wheel node, pool block or index cell where one is
+/// kept per session (the slot's links and chain heads, the wheel's links, the indexes'
+/// cells): `u32`, or `u16` with the feature `narrow`, for a microcontroller (issue 17:
+/// at most 64 bytes of RAM per session). The rules compute in `u32` either way; only
+/// what is stored narrows, through [`wide`] and [`narrow`], so every behaviour is the
+/// same on both widths (the core's tests run on both). The narrow build refuses any
+/// config whose numbers would not fit below [`NIL_IX`] (`ConfigError::Capacity`,
+/// `Tombstones`, `Events` or `BadValue { key: "pool_bytes" }`, see
+/// [`crate::config::MAX_CAPACITY`]), never wraps one.
+#[cfg(not(feature = "narrow"))]
+pub type Ix = u32;
+/// See the `u32` build's documentation.
+#[cfg(feature = "narrow")]
+pub type Ix = u16;
+
+/// [`NIL`] as stored ([`Ix`]).
+pub const NIL_IX: Ix = Ix::MAX;
+
+/// A stored number as the rules compute with it ([`NIL_IX`] is [`NIL`]).
+#[inline]
+pub(crate) fn wide(x: Ix) -> u32 {
+    #[cfg(feature = "narrow")]
+    {
+        if x == NIL_IX { NIL } else { u32::from(x) }
+    }
+    #[cfg(not(feature = "narrow"))]
+    {
+        x
+    }
+}
+
+/// A number as stored: [`NIL`] becomes [`NIL_IX`]; every other number the core stores is
+/// below [`NIL_IX`] by the config's checks.
+#[inline]
+pub(crate) fn narrow(x: u32) -> Ix {
+    #[cfg(feature = "narrow")]
+    {
+        debug_assert!(x == NIL || x < u32::from(NIL_IX));
+        x as Ix
+    }
+    #[cfg(not(feature = "narrow"))]
+    {
+        x
+    }
+}
+
 pub(crate) const STATE_FREE: u8 = 0;
 pub(crate) const STATE_ANON: u8 = 1;
 pub(crate) const STATE_AUTH: u8 = 2;
@@ -27,6 +73,13 @@ pub(crate) const REFERENCED: u8 = 1;
 /// from, for the too-many-addresses alarm: beside the slots, in their own region
 /// ([`crate::Parts::addresses`]), which only a config that raises the alarm has.
 pub type Addresses = [u16; 4];
+
+/// The keyed digests of the client's address and user agent a session was last seen with
+/// (0 = not known yet): beside the slots, in their own region ([`crate::Parts::clients`]),
+/// which only a config that watches either has (`ip_policy` or `user_agent_policy` not
+/// `off`, or `max_addresses` above 0): an engine that watches neither keeps 8 bytes per
+/// session less.
+pub type ClientDigests = [u32; 2];
 
 /// Storage for one session. Plain data: all-zero bytes are a valid (free) slot, so a C
 /// caller may hand the engine zeroed memory.
@@ -46,14 +99,15 @@ pub struct Slot {
     /// Bumped each time the session's token changes (login, rotation): a save prepared
     /// under an older token never lands (see `rules::save`).
     pub(crate) epoch: u32,
-    pub(crate) payload_head: u32,
+    /// The payload's first pool block, read through [`Slot::payload_head`]: any value
+    /// while the payload is empty (no block), so a narrow build indexes every one of
+    /// 65,536 blocks.
+    pub(crate) payload_head: Ix,
     pub(crate) payload_len: u32,
-    pub(crate) principal_head: u32,
-    pub(crate) prev: u32,
-    pub(crate) next: u32,
-    /// Keyed digests of the client's address and user agent (0 = not known yet).
-    pub(crate) ip: u32,
-    pub(crate) ua: u32,
+    /// The principal's first pool block ([`Slot::principal_head`]), as `payload_head`.
+    pub(crate) principal_head: Ix,
+    pub(crate) prev: Ix,
+    pub(crate) next: Ix,
     pub(crate) state: u8,
     pub(crate) principal_len: u8,
     /// Distinct addresses seen (saturating), for the too-many-addresses alarm; the
@@ -74,13 +128,11 @@ impl Slot {
         absolute_ms: 0,
         generation: 0,
         epoch: 0,
-        payload_head: NIL,
+        payload_head: NIL_IX,
         payload_len: 0,
-        principal_head: NIL,
-        prev: NIL,
-        next: NIL,
-        ip: 0,
-        ua: 0,
+        principal_head: NIL_IX,
+        prev: NIL_IX,
+        next: NIL_IX,
         state: STATE_FREE,
         principal_len: 0,
         addr_count: 0,
@@ -118,42 +170,89 @@ impl Slot {
         self.times(origin).deadline()
     }
 
+    /// The payload's first pool block, [`NIL`] when it is empty.
+    #[inline]
+    pub(crate) fn payload_head(&self) -> u32 {
+        head(self.payload_head, self.payload_len == 0)
+    }
+
+    /// The principal's first pool block, [`NIL`] when there is none.
+    #[inline]
+    pub(crate) fn principal_head(&self) -> u32 {
+        head(self.principal_head, self.principal_len == 0)
+    }
+
+    /// The previous slot in the session's list.
+    #[inline]
+    pub(crate) fn prev(&self) -> u32 {
+        wide(self.prev)
+    }
+
+    /// The next slot in the session's list.
+    #[inline]
+    pub(crate) fn next(&self) -> u32 {
+        wide(self.next)
+    }
+
     #[inline]
     pub(crate) fn is_live(&self) -> bool {
         self.state != STATE_FREE
     }
 }
 
+/// A chain's head as stored: a chain is empty exactly when its length is 0 (the pool
+/// gives an empty chain no block), so the narrow build tells it by the length and keeps
+/// all 16 bits for block numbers; the `u32` build keeps [`NIL`] in the field as ever.
+#[inline]
+#[allow(clippy::useless_conversion)]
+fn head(stored: Ix, empty: bool) -> u32 {
+    if cfg!(feature = "narrow") {
+        // Not `wide`: block 65,535 is stored as `NIL_IX` and is a block here.
+        if empty { NIL } else { u32::from(stored) }
+    } else {
+        wide(stored)
+    }
+}
+
+/// A chain's head (a pool block, or [`NIL`] for none) as stored: every block fits, the
+/// last of 65,536 too ([`head`] tells "none" by the chain's length).
+#[inline]
+#[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+pub(crate) fn store_head(block: u32) -> Ix {
+    debug_assert!(block == NIL || block <= u32::from(NIL_IX));
+    block as Ix
+}
+
 /// Append `i` at the tail of the list whose head is `*head`.
 pub(crate) fn push_back(slots: &mut [Slot], head: &mut u32, i: u32) {
     if *head == NIL {
-        slots[i as usize].prev = i;
-        slots[i as usize].next = i;
+        slots[i as usize].prev = narrow(i);
+        slots[i as usize].next = narrow(i);
         *head = i;
         return;
     }
     let h = *head;
-    let tail = slots[h as usize].prev;
-    slots[i as usize].prev = tail;
-    slots[i as usize].next = h;
-    slots[tail as usize].next = i;
-    slots[h as usize].prev = i;
+    let tail = slots[h as usize].prev();
+    slots[i as usize].prev = narrow(tail);
+    slots[i as usize].next = narrow(h);
+    slots[tail as usize].next = narrow(i);
+    slots[h as usize].prev = narrow(i);
 }
 
 /// Take `i` out of the list whose head is `*head`.
 pub(crate) fn unlink(slots: &mut [Slot], head: &mut u32, i: u32) {
-    let (p, n) = (slots[i as usize].prev, slots[i as usize].next);
+    let (p, n) = (slots[i as usize].prev(), slots[i as usize].next());
     if n == i {
         *head = NIL;
     } else {
-        slots[p as usize].next = n;
-        slots[n as usize].prev = p;
+        slots[p as usize].next = narrow(n);
+        slots[n as usize].prev = narrow(p);
         if *head == i {
             *head = n;
         }
     }
-    slots[i as usize].prev = NIL;
-    slots[i as usize].next = NIL;
+    slots[i as usize].prev = NIL_IX;
+    slots[i as usize].next = NIL_IX;
 }
 
 #[cfg(test)]
@@ -170,7 +269,7 @@ mod tests {
         let mut i = head;
         loop {
             out.push(i);
-            i = slots[i as usize].next;
+            i = slots[i as usize].next();
             if i == head {
                 break;
             }

@@ -52,7 +52,10 @@ impl State {
             return Ok(());
         }
         let s = p.slots[i as usize];
-        let check = rules::client_check(&self.config, (s.ip, s.ua), (ip, ua));
+        // A digest is computed only when a policy or the alarm watches it, so the config
+        // has the region then.
+        let [seen_ip, seen_ua] = p.clients.get(i as usize).copied().unwrap_or([0; 2]);
+        let check = rules::client_check(&self.config, (seen_ip, seen_ua), (ip, ua));
         if check.ip_moved {
             self.emit(&s, i, EventKind::AddressChanged, now, p.events);
         }
@@ -65,7 +68,9 @@ impl State {
         let max = self.config.max_addresses;
         let s = &mut p.slots[i as usize];
         if let Some(d) = ip {
-            s.ip = d;
+            if let Some(c) = p.clients.get_mut(i as usize) {
+                c[0] = d;
+            }
             // Only a config that counts addresses has the address sets.
             if let Some(seen) = p.addresses.get_mut(i as usize) {
                 let short = d as u16;
@@ -83,8 +88,8 @@ impl State {
                 }
             }
         }
-        if let Some(d) = ua {
-            p.slots[i as usize].ua = d;
+        if let (Some(d), Some(c)) = (ua, p.clients.get_mut(i as usize)) {
+            c[1] = d;
         }
         Ok(())
     }

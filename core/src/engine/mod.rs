@@ -439,6 +439,9 @@ impl<S: Storage> Drop for Engine<S> {
         for a in p.addresses.iter_mut() {
             a.zeroize();
         }
+        for c in p.clients.iter_mut() {
+            c.zeroize();
+        }
         for t in p.tombstones.iter_mut() {
             t.wipe();
         }
@@ -451,6 +454,7 @@ impl<S: Storage> Drop for Engine<S> {
 fn fresh(config: &Config, p: &mut crate::storage::Parts<'_>) -> Result<(Wheel, Pool), Error> {
     capacity::all_free(p.slots);
     p.addresses.fill([0; 4]);
+    p.clients.fill([0; 2]);
     p.index.fill(index::EMPTY);
     p.principals.fill(index::EMPTY);
     p.tombstone_index.fill(index::EMPTY);

@@ -35,7 +35,7 @@ impl Iterator for SessionsOf<'_> {
                 return None;
             }
             let i = self.cur;
-            let n = self.slots[i as usize].next;
+            let n = self.slots[i as usize].next();
             self.cur = if n == self.head { NIL } else { n };
             if self.slots[i as usize].deadline(self.st.origin) > self.now {
                 return Some(self.st.info_from(self.slots, self.pool, self.pool_next, i));
@@ -53,7 +53,7 @@ pub(super) fn read_principal(pool: &[u8], pool_next: &[u32], s: &Slot) -> Princi
     Chunks {
         bytes: pool,
         next: pool_next,
-        block: s.principal_head,
+        block: s.principal_head(),
         left: s.principal_len.into(),
     }
     .copy_into(&mut pr.bytes);
@@ -65,7 +65,7 @@ fn principal_matches(pool: &[u8], pool_next: &[u32], s: &Slot, principal: &[u8])
         && Chunks {
             bytes: pool,
             next: pool_next,
-            block: s.principal_head,
+            block: s.principal_head(),
             left: principal.len(),
         }
         .eq_bytes(principal)
@@ -197,10 +197,10 @@ impl State {
             return 0;
         };
         let mut n = 1;
-        let mut i = p.slots[head as usize].next;
+        let mut i = p.slots[head as usize].next();
         while i != head {
             n += 1;
-            i = p.slots[i as usize].next;
+            i = p.slots[i as usize].next();
         }
         n
     }
@@ -213,7 +213,7 @@ impl State {
                 if p.slots[i as usize].deadline(self.origin) <= now {
                     break Some(i);
                 }
-                i = p.slots[i as usize].next;
+                i = p.slots[i as usize].next();
                 if i == head {
                     break None;
                 }
@@ -230,13 +230,13 @@ impl State {
     fn least_recently_used_of(&self, p: &Parts<'_>, principal: &[u8]) -> Option<u32> {
         let (_, head) = self.principal_cell(p, principal)?;
         let mut best = head;
-        let mut i = p.slots[head as usize].next;
+        let mut i = p.slots[head as usize].next();
         while i != head {
             let o = self.origin;
             if p.slots[i as usize].last_seen_ms(o) < p.slots[best as usize].last_seen_ms(o) {
                 best = i;
             }
-            i = p.slots[i as usize].next;
+            i = p.slots[i as usize].next();
         }
         Some(best)
     }

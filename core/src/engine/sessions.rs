@@ -9,7 +9,7 @@ use super::{Client, Session, SessionRef, State};
 use crate::config::MAX_PRINCIPAL;
 use crate::error::{Error, Expiry, Invalid};
 use crate::event::{Event, EventKind};
-use crate::index;
+use crate::index::{self, Cell};
 use crate::rules;
 use crate::slot::{self, REFERENCED, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::Parts;
@@ -60,32 +60,32 @@ impl Tokens {
 
     /// The slot whose token digest is `d`.
     #[inline]
-    pub(super) fn find(self, index: &[u32], slots: &[Slot], d: &Digest) -> Option<u32> {
+    pub(super) fn find(self, index: &[Cell], slots: &[Slot], d: &Digest) -> Option<u32> {
         self.0
             .find(index, d.key(), |v| slots[v as usize].digest.ct_eq(d))
     }
 
     /// Index slot `i` under its digest `d`.
-    pub(super) fn insert(self, index: &mut [u32], i: u32, d: &Digest) {
+    pub(super) fn insert(self, index: &mut [Cell], i: u32, d: &Digest) {
         self.0.insert(index, i, d.key());
     }
 
     /// Read the home cell of digest `d` (see [`Tokens::warm`]).
-    fn home(self, index: &[u32], d: &Digest) -> u32 {
+    fn home(self, index: &[Cell], d: &Digest) -> u32 {
         index
             .get(index::home(d.hash(), index.len()))
             .copied()
-            .unwrap_or(0)
+            .map_or(0, index::load)
     }
 
     /// Read what taking the slot whose digest is `d` out of the index will read (for
     /// [`State::sweep`]'s read-ahead).
-    fn warm(self, index: &[u32], d: &Digest) -> u32 {
+    fn warm(self, index: &[Cell], d: &Digest) -> u32 {
         self.0.warm(index, d.key())
     }
 
     /// Take slot `i`, whose digest is `d`, out of the index.
-    pub(super) fn remove(self, index: &mut [u32], slots: &[Slot], i: u32, d: &Digest) {
+    pub(super) fn remove(self, index: &mut [Cell], slots: &[Slot], i: u32, d: &Digest) {
         self.0
             .remove(index, i, d.key(), |v| slots[v as usize].digest.hash());
     }
@@ -205,10 +205,12 @@ impl State {
             absolute_ms: self.config.absolute_timeout_ms,
             generation: s.generation,
             state: STATE_ANON,
-            ip,
-            ua,
             ..Slot::EMPTY
         };
+        if let Some(c) = p.clients.get_mut(i as usize) {
+            // Only a config that watches a client fact has the region.
+            *c = [ip, ua];
+        }
         if let Some(seen) = p.addresses.get_mut(i as usize) {
             // Only a config that counts addresses has the region.
             *seen = [ip as u16, 0, 0, 0];
@@ -422,8 +424,8 @@ impl State {
         self.detach(p, i);
         self.tokens.remove(p.index, p.slots, i, &s.digest);
         self.wheel.remove(p.links, i);
-        self.pool.release(p.pool, p.pool_next, s.payload_head);
-        self.pool.release(p.pool, p.pool_next, s.principal_head);
+        self.pool.release(p.pool, p.pool_next, s.payload_head());
+        self.pool.release(p.pool, p.pool_next, s.principal_head());
         let keep = Keep::of(death, s.state == STATE_AUTH);
         self.tombs.insert(
             p.tombstones,
@@ -600,8 +602,8 @@ impl State {
             acc ^= self
                 .tombs
                 .warm_victim(p.tombstones, p.tombstone_index, keep, k as u32);
-            for n in [s.prev, s.next] {
-                acc ^= p.slots.get(n as usize).map_or(0, |s| s.next);
+            for n in [s.prev(), s.next()] {
+                acc ^= p.slots.get(n as usize).map_or(0, |s| s.next());
             }
         }
         core::hint::black_box(acc);

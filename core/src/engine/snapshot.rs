@@ -30,7 +30,7 @@ use crate::error::{Error, Expiry, SnapshotError};
 use crate::event::Event;
 use crate::pool::{self, Chunks};
 use crate::rules::{self, Times};
-use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, Slot};
+use crate::slot::{self, NIL, NIL_IX, STATE_ANON, STATE_AUTH, Slot, narrow};
 use crate::snapshot::{self as file, Clocks, Header, Key, Reader, Restored, Writer};
 use crate::storage::{Parts, Storage};
 use crate::token::Digest;
@@ -119,7 +119,7 @@ impl State {
         let mut i = self.lru_head;
         while i != NIL {
             f(i);
-            i = p.slots[i as usize].next;
+            i = p.slots[i as usize].next();
             if i == self.lru_head {
                 break;
             }
@@ -136,7 +136,7 @@ impl State {
             let mut i = head as u32;
             loop {
                 f(i);
-                i = p.slots[i as usize].next;
+                i = p.slots[i as usize].next();
                 if i == head as u32 || i == NIL {
                     break;
                 }
@@ -190,8 +190,10 @@ impl State {
             w.u32(s.seen_offset);
             w.u32(s.idle_ms);
             w.u32(s.absolute_ms);
-            w.u32(s.ip);
-            w.u32(s.ua);
+            // An engine that watches no client fact has no digests (zeros).
+            for d in p.clients.get(i as usize).copied().unwrap_or([0; 2]) {
+                w.u32(d);
+            }
             // The format keeps four address digests; an engine that does not count
             // addresses has none (zeros).
             for a in p.addresses.get(i as usize).copied().unwrap_or([0; 4]) {
@@ -199,8 +201,8 @@ impl State {
             }
             w.u32(s.payload_len);
             for (head, len) in [
-                (s.principal_head, usize::from(s.principal_len)),
-                (s.payload_head, s.payload_len as usize),
+                (s.principal_head(), usize::from(s.principal_len)),
+                (s.payload_head(), s.payload_len as usize),
             ] {
                 let chunks = Chunks {
                     bytes: p.pool,
@@ -401,13 +403,11 @@ impl State {
             absolute_ms,
             generation,
             epoch: rec.epoch,
-            payload_head,
+            payload_head: slot::store_head(payload_head),
             payload_len: rec.payload.len() as u32,
-            principal_head,
-            prev: NIL,
-            next: NIL,
-            ip: rec.ip,
-            ua: rec.ua,
+            principal_head: slot::store_head(principal_head),
+            prev: NIL_IX,
+            next: NIL_IX,
             state: rec.state,
             principal_len: rec.principal.len() as u8,
             addr_count: rec.addr_count,
@@ -415,6 +415,9 @@ impl State {
         };
         if let Some(seen) = p.addresses.get_mut(i as usize) {
             *seen = rec.addrs;
+        }
+        if let Some(c) = p.clients.get_mut(i as usize) {
+            *c = [rec.ip, rec.ua];
         }
         self.tokens.insert(p.index, i, &rec.digest);
         if authenticated {
@@ -479,8 +482,8 @@ impl State {
         for i in (0..p.slots.len() as u32).rev() {
             let s = &mut p.slots[i as usize];
             if !s.is_live() {
-                s.prev = NIL;
-                s.next = self.free_head;
+                s.prev = NIL_IX;
+                s.next = narrow(self.free_head);
                 self.free_head = i;
             }
         }
