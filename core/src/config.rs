@@ -20,6 +20,13 @@ pub const MAX_CAPACITY: u32 = 1 << 26;
 /// `u16::MAX` reserved, and the wheel's nodes are the slots and its 385 list heads.
 #[cfg(feature = "narrow")]
 pub const MAX_CAPACITY: u32 = u16::MAX as u32 - crate::wheel::SENTINELS as u32 - 1;
+/// Largest `max_payload`: `u32::MAX`, or 65,535 bytes with the feature `narrow` (a slot
+/// keeps the payload's length in 16 bits there).
+pub const MAX_PAYLOAD: u32 = if cfg!(feature = "narrow") {
+    u16::MAX as u32
+} else {
+    u32::MAX
+};
 /// Largest payload pool: `u32::MAX` bytes, or with the feature `narrow` 65,536 blocks
 /// (4 MiB, the default pool), numbered in 16 bits in the slots ([`crate::Ix`]).
 pub const MAX_POOL_BYTES: u32 = if cfg!(feature = "narrow") {
@@ -350,6 +357,11 @@ impl Config {
         if self.max_payload > self.pool_bytes {
             return Err(ConfigError::PayloadAbovePool);
         }
+        #[allow(clippy::absurd_extreme_comparisons)] // u32::MAX in the default build
+        if self.max_payload > MAX_PAYLOAD {
+            // Only in a `narrow` build: its slots keep a payload's length in 16 bits.
+            return Err(ConfigError::BadValue { key: "max_payload" });
+        }
         if self.max_addresses > MAX_TRACKED_ADDRESSES - 1 {
             return Err(ConfigError::MaxAddresses);
         }
@@ -473,21 +485,25 @@ mod tests {
     /// count, event ring and pool build, one more is refused. In the default build the
     /// same lines check the documented limits.
     #[test]
+    #[allow(clippy::unnecessary_min_or_max)] // the two limits are equal in the default build
     fn the_stored_widths_limits_are_refused_not_wrapped() {
         if cfg!(feature = "narrow") {
             assert_eq!(MAX_CAPACITY, 65_149);
             assert_eq!(MAX_POOL_BYTES, 4 * 1024 * 1024);
+            assert_eq!(MAX_PAYLOAD, 65_535);
             // The default config is a narrow build's too (4 MiB pool, 10,000 sessions).
             assert_eq!(Config::default().validate(), Ok(()));
         } else {
             assert_eq!(MAX_CAPACITY, 1 << 26);
             assert_eq!(MAX_POOL_BYTES, u32::MAX);
+            assert_eq!(MAX_PAYLOAD, u32::MAX);
         }
         let full = Config {
             capacity: MAX_CAPACITY,
             tombstones: MAX_CAPACITY,
             events: MAX_CAPACITY,
             pool_bytes: MAX_POOL_BYTES,
+            max_payload: MAX_PAYLOAD.min(MAX_POOL_BYTES),
             ..Config::default()
         };
         assert_eq!(full.validate(), Ok(()));
@@ -501,6 +517,17 @@ mod tests {
             let mut c = full.clone();
             mutate(&mut c);
             assert_eq!(c.validate(), Err(*want));
+        }
+        if let Some(over) = MAX_PAYLOAD.checked_add(1) {
+            let c = Config {
+                max_payload: over,
+                pool_bytes: over,
+                ..full.clone()
+            };
+            assert_eq!(
+                c.validate(),
+                Err(ConfigError::BadValue { key: "max_payload" })
+            );
         }
         if let Some(over) = MAX_POOL_BYTES.checked_add(1) {
             let c = Config {

@@ -61,29 +61,21 @@ pub(crate) const TOMBSTONES: usize = 16;
 
 /// Cells needed to index at most `entries` values with `eighths` / 8 cells per entry
 /// (see [`TOKENS`]; eighths, so sizing needs no division, which a Cortex-M0 has not):
-/// at least 8; up to 64 a power of two, above a multiple of 64 (so a cell number's low six
-/// bits mean the same wherever a probe wraps, see [`Tagged`]).
+/// at least 8; up to 128 a multiple of 8, above a multiple of 64 (so a cell number's low
+/// three bits, above six, mean the same wherever a probe wraps, see [`Tagged`]). Small
+/// tables round to eighths, not powers of two, for a microcontroller's RAM (issue 17: the
+/// indexes' bytes per session at most 8 with 16-bit cells at every capacity from 8 up;
+/// powers of two up to 64 cells cost up to 9.85, at capacity 13); a server's tables, far
+/// above 128 cells, are sized as before.
 pub(crate) const fn cells_for(entries: u32, eighths: usize) -> usize {
     let want = (entries as usize * eighths).div_ceil(8);
     if want <= 8 {
         8
-    } else if want <= 64 && crate::THUMB1 {
-        power_of_two_by_doubling(want)
-    } else if want <= 64 {
-        want.next_power_of_two()
+    } else if want <= 128 {
+        want.next_multiple_of(8)
     } else {
         want.next_multiple_of(64)
     }
-}
-
-/// `want.next_power_of_two()` (for `want` in 9..=64) by doubling, for a Cortex-M0
-/// (`crate::THUMB1`): it counts leading zeros in software (see [`Tagged::of`]).
-const fn power_of_two_by_doubling(want: usize) -> usize {
-    let mut cells = 16;
-    while cells < want {
-        cells *= 2;
-    }
-    cells
 }
 
 /// The home cell of `hash` in a table of `len` cells: `hash * len / 2^32` (Lemire's
@@ -286,9 +278,9 @@ impl Tagged {
         Tagged {
             bits,
             // At most 6, at most what is left above the value (>= 5; with 16-bit cells
-            // maybe none), and at most the table's own power of two (it is one up to 64
-            // cells, a multiple of 64 above), so a home's low bits mean the same wherever
-            // a probe wraps.
+            // maybe none), and at most the table's own factor of two (at least 8 up to
+            // 128 cells, 64 above), so a home's low bits mean the same wherever a probe
+            // wraps.
             home_bits: 6
                 .min(CELL_BITS.saturating_sub(bits))
                 .min(cells.trailing_zeros()),
@@ -452,20 +444,30 @@ mod tests {
         assert_eq!(cells_for(5, third), 8);
         assert_eq!(cells_for(6, third), 16);
         assert_eq!(cells_for(8, third), 16);
+        assert_eq!(cells_for(13, TOKENS), 24);
+        assert_eq!(cells_for(13, PRINCIPALS), 24);
         assert_eq!(cells_for(42, third), 64);
-        assert_eq!(cells_for(43, third), 128);
+        assert_eq!(cells_for(43, third), 72);
+        assert_eq!(cells_for(85, third), 128);
+        assert_eq!(cells_for(86, third), 192);
         assert_eq!(cells_for(1000, third), 1536);
         assert_eq!(cells_for(1_001_000, TOKENS), 1_626_688);
         assert_eq!(cells_for(1_001_000, PRINCIPALS), 1_251_264);
         assert_eq!(cells_for(8, TOKENS), 16);
         assert_eq!(cells_for(8, PRINCIPALS), 16);
         assert_eq!(cells_for(16, TOMBSTONES), 32);
-        // At least `eighths` / 8 cells per entry, and a multiple of 64 cells above 64.
+        // At least `eighths` / 8 cells per entry, fewer than 8 more than that up to 128
+        // cells, fewer than 64 more above (a multiple of 64).
         for eighths in [TOKENS, PRINCIPALS, TOMBSTONES, third] {
-            for n in [0u32, 1, 7, 9, 100, 999, 65_535, 1 << 20, 1 << 26] {
+            for n in (0u32..2_000).chain([65_535, 65_149, 1 << 20, 1 << 26]) {
                 let c = cells_for(n, eighths);
-                assert!(n as usize * eighths <= c * 8, "{n}");
-                assert!(c <= 64 || c.is_multiple_of(64), "{n}");
+                let want = (n as usize * eighths).div_ceil(8);
+                assert!(want <= c, "{n}");
+                if c <= 128 {
+                    assert!(c.is_multiple_of(8) && (c == 8 || c - want < 8), "{n}");
+                } else {
+                    assert!(c.is_multiple_of(64) && c - want < 64, "{n}");
+                }
             }
         }
     }
@@ -473,9 +475,6 @@ mod tests {
     /// The Cortex-M0's spellings of the index sizes and cell layouts are the others'.
     #[test]
     fn counting_by_shifts_is_counting_zeros() {
-        for want in 9..=64 {
-            assert_eq!(power_of_two_by_doubling(want), want.next_power_of_two());
-        }
         let mut bounds = vec![0u32, 1, 2, 3, 8, 9, 65_535, 65_536, 1 << 26, u32::MAX];
         bounds.extend((0..32).map(|b| 1u32 << b));
         bounds.extend((1..32).map(|b| (1u32 << b) - 1));
@@ -485,6 +484,8 @@ mod tests {
                     cells_for(bound.min(1 << 26), eighths),
                     8,
                     16,
+                    24,
+                    40,
                     64,
                     192,
                     1 << 20,
@@ -502,8 +503,8 @@ mod tests {
 
     #[test]
     fn matches_a_hashmap_under_churn_with_colliding_hashes() {
-        // A power of two and a multiple of 64 that is not one.
-        for cells in [cells_for(32, 12), 192] {
+        // A multiple of 16, of only 8, and of 64 that is no power of two.
+        for cells in [cells_for(32, 12), 40, 192] {
             churn(cells);
         }
     }

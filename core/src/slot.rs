@@ -46,6 +46,18 @@ pub(crate) fn wide(x: Ix) -> u32 {
     }
 }
 
+/// A payload's length as stored: `u16` with the feature `narrow` (which refuses a
+/// `max_payload` above 65,535: `BadValue` on `max_payload`), else `u32`.
+#[cfg(not(feature = "narrow"))]
+pub(crate) type PayloadLen = u32;
+#[cfg(feature = "narrow")]
+pub(crate) type PayloadLen = u16;
+
+/// Distinct client addresses a session counts, at most: the alarm needs to tell at most
+/// [`crate::config::MAX_TRACKED_ADDRESSES`] (4) apart, so the count stops at 15 in every
+/// build (a `narrow` slot keeps it in 4 bits beside the state and the flags).
+pub(crate) const ADDR_COUNT_MAX: u8 = 15;
+
 /// A number as stored: [`NIL`] becomes [`NIL_IX`]; every other number the core stores is
 /// below [`NIL_IX`] by the config's checks.
 #[inline]
@@ -68,6 +80,10 @@ pub(crate) const STATE_AUTH: u8 = 2;
 /// Slot flag: an anonymous session used since the eviction hand last passed it (its
 /// second chance; `engine/capacity.rs`).
 pub(crate) const REFERENCED: u8 = 1;
+
+/// Slot flag: the too-many-addresses alarm has been raised for this session
+/// (`engine/client.rs`).
+pub(crate) const ALERTED: u8 = 2;
 
 /// The distinct client addresses (short digests, 0 = none yet) one session was seen
 /// from, for the too-many-addresses alarm: beside the slots, in their own region
@@ -103,19 +119,34 @@ pub struct Slot {
     /// while the payload is empty (no block), so a narrow build indexes every one of
     /// 65,536 blocks.
     pub(crate) payload_head: Ix,
-    pub(crate) payload_len: u32,
+    pub(crate) payload_len: PayloadLen,
     /// The principal's first pool block ([`Slot::principal_head`]), as `payload_head`.
     pub(crate) principal_head: Ix,
     pub(crate) prev: Ix,
     pub(crate) next: Ix,
+    /// `STATE_*`, read and written through [`Slot::state`]; with the feature `narrow`
+    /// also the flags (bits 2 and 3) and the address count (bits 4 to 7), one byte for
+    /// three.
     pub(crate) state: u8,
     pub(crate) principal_len: u8,
-    /// Distinct addresses seen (saturating), for the too-many-addresses alarm; the
-    /// first four are in the slot's [`Addresses`].
+    /// Distinct addresses seen (stopping at [`ADDR_COUNT_MAX`]), for the
+    /// too-many-addresses alarm; the first four are in the slot's [`Addresses`]. Through
+    /// [`Slot::addr_count`].
+    #[cfg(not(feature = "narrow"))]
     pub(crate) addr_count: u8,
     /// [`REFERENCED`], and the ALERTED bit (too-many-addresses alarm raised;
-    /// `engine/client.rs`).
+    /// `engine/client.rs`). Through [`Slot::flags`].
+    #[cfg(not(feature = "narrow"))]
     pub(crate) flags: u8,
+}
+
+/// The `narrow` slot's one byte for state, flags and address count.
+#[cfg(feature = "narrow")]
+mod packed {
+    pub(super) const STATE: u8 = 0b11;
+    pub(super) const FLAGS_SHIFT: u32 = 2;
+    pub(super) const FLAGS: u8 = 0b11 << FLAGS_SHIFT;
+    pub(super) const COUNT_SHIFT: u32 = 4;
 }
 
 impl Slot {
@@ -135,9 +166,96 @@ impl Slot {
         next: NIL_IX,
         state: STATE_FREE,
         principal_len: 0,
+        #[cfg(not(feature = "narrow"))]
         addr_count: 0,
+        #[cfg(not(feature = "narrow"))]
         flags: 0,
     };
+
+    /// The session's state (`STATE_*`).
+    #[inline]
+    pub(crate) fn state(&self) -> u8 {
+        #[cfg(feature = "narrow")]
+        {
+            self.state & packed::STATE
+        }
+        #[cfg(not(feature = "narrow"))]
+        {
+            self.state
+        }
+    }
+
+    #[inline]
+    pub(crate) fn set_state(&mut self, state: u8) {
+        #[cfg(feature = "narrow")]
+        {
+            self.state = (self.state & !packed::STATE) | state;
+        }
+        #[cfg(not(feature = "narrow"))]
+        {
+            self.state = state;
+        }
+    }
+
+    /// [`REFERENCED`] and the client alarm's ALERTED bit.
+    #[inline]
+    pub(crate) fn flags(&self) -> u8 {
+        #[cfg(feature = "narrow")]
+        {
+            (self.state & packed::FLAGS) >> packed::FLAGS_SHIFT
+        }
+        #[cfg(not(feature = "narrow"))]
+        {
+            self.flags
+        }
+    }
+
+    #[inline]
+    pub(crate) fn set_flags(&mut self, flags: u8) {
+        #[cfg(feature = "narrow")]
+        {
+            self.state = (self.state & !packed::FLAGS) | (flags << packed::FLAGS_SHIFT);
+        }
+        #[cfg(not(feature = "narrow"))]
+        {
+            self.flags = flags;
+        }
+    }
+
+    /// Distinct addresses seen, at most [`ADDR_COUNT_MAX`].
+    #[inline]
+    pub(crate) fn addr_count(&self) -> u8 {
+        #[cfg(feature = "narrow")]
+        {
+            self.state >> packed::COUNT_SHIFT
+        }
+        #[cfg(not(feature = "narrow"))]
+        {
+            self.addr_count
+        }
+    }
+
+    /// `count` is at most [`ADDR_COUNT_MAX`].
+    #[inline]
+    pub(crate) fn set_addr_count(&mut self, count: u8) {
+        debug_assert!(count <= ADDR_COUNT_MAX);
+        #[cfg(feature = "narrow")]
+        {
+            self.state = (self.state & !(ADDR_COUNT_MAX << packed::COUNT_SHIFT))
+                | (count << packed::COUNT_SHIFT);
+        }
+        #[cfg(not(feature = "narrow"))]
+        {
+            self.addr_count = count;
+        }
+    }
+
+    /// The payload's length in bytes.
+    #[inline]
+    #[allow(clippy::useless_conversion)]
+    pub(crate) fn payload_len(&self) -> u32 {
+        u32::from(self.payload_len)
+    }
 
     /// The record's times, for the rules ([`crate::rules`]), in the engine whose time
     /// origin is `origin`.
@@ -196,7 +314,7 @@ impl Slot {
 
     #[inline]
     pub(crate) fn is_live(&self) -> bool {
-        self.state != STATE_FREE
+        self.state() != STATE_FREE
     }
 }
 
@@ -296,9 +414,37 @@ mod tests {
         assert_eq!(head, NIL);
     }
 
+    /// What a session's record costs (issue 17: 64 bytes of RAM per session on a
+    /// microcontroller, with 12 more for its wheel link and index cells at capacity 8).
+    #[test]
+    fn a_slot_is_52_bytes_narrow_and_64_wide() {
+        let want = if cfg!(feature = "narrow") { 52 } else { 64 };
+        assert_eq!(core::mem::size_of::<Slot>(), want);
+    }
+
+    /// The narrow slot's shared byte keeps state, flags and count apart.
+    #[test]
+    fn state_flags_and_count_do_not_disturb_each_other() {
+        let mut s = Slot::EMPTY;
+        for state in [STATE_ANON, STATE_AUTH, STATE_FREE] {
+            for flags in 0..4 {
+                for count in [0, 1, 4, ADDR_COUNT_MAX] {
+                    s.set_state(state);
+                    s.set_flags(flags);
+                    s.set_addr_count(count);
+                    s.set_state(state);
+                    assert_eq!(
+                        (s.state(), s.flags(), s.addr_count()),
+                        (state, flags, count)
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn zeroed_memory_is_a_free_slot() {
-        assert_eq!(Slot::default().state, STATE_FREE);
+        assert_eq!(Slot::default().state(), STATE_FREE);
         assert!(!Slot::default().is_live());
     }
 }

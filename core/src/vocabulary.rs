@@ -21,7 +21,7 @@
 //! ```
 
 use crate::config::{
-    ClientPolicy, Config, ConfigError, MAX_CAPACITY, MAX_POOL_BYTES, MAX_TOKEN_BYTES,
+    ClientPolicy, Config, ConfigError, MAX_CAPACITY, MAX_PAYLOAD, MAX_POOL_BYTES, MAX_TOKEN_BYTES,
     MAX_TRACKED_ADDRESSES, MIN_TOKEN_BYTES, PrincipalLimitPolicy, Profile, RotatedReusePolicy,
 };
 use crate::cookie::{CookieStyle, Priority, SameSite};
@@ -111,7 +111,10 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         name: "max_payload",
-        kind: Kind::Count { min: 0, max: U32 },
+        kind: Kind::Count {
+            min: 0,
+            max: MAX_PAYLOAD as u64,
+        },
         doc: "most payload bytes one session may hold",
     },
     Key {

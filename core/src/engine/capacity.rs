@@ -95,11 +95,11 @@ impl State {
                     // `except` alone in the list.
                     return false;
                 }
-            } else if s.flags & REFERENCED == 0 || passed == CLOCK_MAX_PASS {
+            } else if s.flags() & REFERENCED == 0 || passed == CLOCK_MAX_PASS {
                 self.destroy(p, i, Death::Evicted, now);
                 return true;
             } else {
-                s.flags &= !REFERENCED;
+                s.set_flags(s.flags() & !REFERENCED);
                 passed += 1;
             }
             self.lru_head = s.next();

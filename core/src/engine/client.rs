@@ -8,10 +8,8 @@ use crate::config::ClientPolicy;
 use crate::error::Invalid;
 use crate::event::EventKind;
 use crate::rules;
+use crate::slot::{ADDR_COUNT_MAX, ALERTED};
 use crate::storage::Parts;
-
-/// Slot flag: the too-many-addresses alarm has been raised for this session.
-const ALERTED: u8 = 2;
 
 impl State {
     /// Addresses are digested when they are checked or counted for the alarm.
@@ -74,15 +72,15 @@ impl State {
             // Only a config that counts addresses has the address sets.
             if let Some(seen) = p.addresses.get_mut(i as usize) {
                 let short = d as u16;
-                let known = usize::from(s.addr_count).min(seen.len());
+                let known = usize::from(s.addr_count()).min(seen.len());
                 if !seen[..known].contains(&short) {
                     if known < seen.len() {
                         seen[known] = short;
                     }
-                    s.addr_count = s.addr_count.saturating_add(1);
+                    s.set_addr_count((s.addr_count() + 1).min(ADDR_COUNT_MAX));
                 }
-                if rules::too_many_addresses(max, s.addr_count) && s.flags & ALERTED == 0 {
-                    s.flags |= ALERTED;
+                if rules::too_many_addresses(max, s.addr_count()) && s.flags() & ALERTED == 0 {
+                    s.set_flags(s.flags() | ALERTED);
                     let s = *s;
                     self.emit(&s, i, EventKind::TooManyAddresses, now, p.events);
                 }

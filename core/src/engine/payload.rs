@@ -6,7 +6,7 @@ use super::{Saved, SessionRef, State};
 use crate::error::Error;
 use crate::pool::{Chunks, NoRoom};
 use crate::rules;
-use crate::slot::store_head;
+use crate::slot::{PayloadLen, store_head};
 use crate::storage::Parts;
 
 /// Which chain of a slot to write.
@@ -42,7 +42,7 @@ impl State {
                     match which {
                         Chain::Payload => {
                             s.payload_head = store_head(new_head);
-                            s.payload_len = data.len() as u32;
+                            s.payload_len = data.len() as PayloadLen;
                             // A save prepared before this write is dropped (no lost
                             // update), as in every store.
                             s.epoch = rules::next_epoch(s.epoch);

@@ -143,7 +143,7 @@ impl State {
         now: u64,
     ) -> Result<(), Error> {
         let s = p.slots[i as usize];
-        let same = s.state == STATE_AUTH && principal_matches(p.pool, p.pool_next, &s, principal);
+        let same = s.state() == STATE_AUTH && principal_matches(p.pool, p.pool_next, &s, principal);
         if same {
             return Ok(());
         }
@@ -160,7 +160,7 @@ impl State {
         }
         // Leave the old list (anonymous LRU, or the previous principal's) while the
         // slot still holds the old principal, so the lookup finds the right list.
-        let was_anon = s.state == STATE_ANON;
+        let was_anon = s.state() == STATE_ANON;
         self.detach(p, i);
         if let Err(e) = self.write_chain(p, i, Chain::Principal, principal, now) {
             // A failed write keeps the old principal: put the slot back where it was.
@@ -182,7 +182,7 @@ impl State {
             }
         }
         let s = &mut p.slots[i as usize];
-        s.state = STATE_AUTH;
+        s.set_state(STATE_AUTH);
         s.principal_len = principal.len() as u8;
         self.attach_principal(p, i);
         if was_anon {
@@ -266,7 +266,7 @@ impl State {
     /// Take a slot out of whichever list holds it (anonymous LRU or its principal's).
     pub(super) fn detach(&mut self, p: &mut Parts<'_>, i: u32) {
         let s = p.slots[i as usize];
-        match s.state {
+        match s.state() {
             STATE_ANON => slot::unlink(p.slots, &mut self.lru_head, i),
             STATE_AUTH => {
                 let principal = self.principal_bytes(p, &s);

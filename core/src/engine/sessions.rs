@@ -156,13 +156,13 @@ impl State {
             idle_timeout_ms: s.idle_ms,
             absolute_timeout_ms: s.absolute_ms,
             principal: None,
-            payload_len: s.payload_len,
+            payload_len: s.payload_len(),
             epoch: s.epoch,
         };
         // Filled in place, for a logged-in session only: built beside the snapshot and
         // moved in (`then`), the principal's 129 bytes were copied on every call, an
         // anonymous session's too (36 instructions of each validation, callgrind).
-        if s.state == STATE_AUTH {
+        if s.state() == STATE_AUTH {
             out.principal = Some(read_principal(pool, pool_next, s));
         }
         out
@@ -204,9 +204,9 @@ impl State {
             idle_ms: self.config.idle_timeout_ms,
             absolute_ms: self.config.absolute_timeout_ms,
             generation: s.generation,
-            state: STATE_ANON,
             ..Slot::EMPTY
         };
+        s.set_state(STATE_ANON);
         if let Some(c) = p.clients.get_mut(i as usize) {
             // Only a config that watches a client fact has the region.
             *c = [ip, ua];
@@ -214,7 +214,7 @@ impl State {
         if let Some(seen) = p.addresses.get_mut(i as usize) {
             // Only a config that counts addresses has the region.
             *seen = [ip as u16, 0, 0, 0];
-            s.addr_count = u8::from(ip != 0);
+            s.set_addr_count(u8::from(ip != 0));
         }
         let deadline = s.deadline(self.origin);
         self.tokens.insert(p.index, i, &digest);
@@ -304,8 +304,8 @@ impl State {
         s.seen_offset = (now - s.created_ms(self.origin)) as u32;
         // CLOCK: a used anonymous session gets its second chance (`capacity.rs`); the
         // eviction list is not touched.
-        if s.state == STATE_ANON {
-            s.flags |= REFERENCED;
+        if s.state() == STATE_ANON {
+            s.set_flags(s.flags() | REFERENCED);
         }
         Ok(self.info(p, i))
     }
@@ -336,7 +336,7 @@ impl State {
         self.tokens.remove(p.index, p.slots, i, &old);
         let s = &p.slots[i as usize];
         // At login the slot is already authenticated: the pre-login token is kept.
-        let keep = Keep::of(Death::RotatedOut, s.state == STATE_AUTH);
+        let keep = Keep::of(Death::RotatedOut, s.state() == STATE_AUTH);
         let generation = s.generation;
         self.tombs.insert(
             p.tombstones,
@@ -426,7 +426,7 @@ impl State {
         self.wheel.remove(p.links, i);
         self.pool.release(p.pool, p.pool_next, s.payload_head());
         self.pool.release(p.pool, p.pool_next, s.principal_head());
-        let keep = Keep::of(death, s.state == STATE_AUTH);
+        let keep = Keep::of(death, s.state() == STATE_AUTH);
         self.tombs.insert(
             p.tombstones,
             p.tombstone_index,
@@ -445,7 +445,7 @@ impl State {
             _ => {}
         }
         self.stats.live -= 1;
-        if s.state == STATE_AUTH {
+        if s.state() == STATE_AUTH {
             self.stats.authenticated -= 1;
         } else {
             self.stats.anonymous -= 1;
@@ -542,7 +542,7 @@ impl State {
                     break;
                 };
                 // Handed out of the wheel (unlinked), so no later call hands it out again.
-                if p.slots[i as usize].state != STATE_FREE {
+                if p.slots[i as usize].state() != STATE_FREE {
                     batch[k] = i;
                     k += 1;
                 }
@@ -575,7 +575,7 @@ impl State {
                 return n;
             };
             // Handed out of the wheel (unlinked), so no later call hands it out again.
-            if p.slots[i as usize].state != STATE_FREE {
+            if p.slots[i as usize].state() != STATE_FREE {
                 let death = expiry_of(&p.slots[i as usize], self.origin);
                 self.destroy(p, i, death, now);
                 n += 1;
@@ -598,7 +598,7 @@ impl State {
         for (k, &i) in batch.iter().enumerate() {
             let s = &p.slots[i as usize];
             acc ^= self.tokens.warm(p.index, &s.digest);
-            let keep = Keep::of(expiry_of(s, self.origin), s.state == STATE_AUTH);
+            let keep = Keep::of(expiry_of(s, self.origin), s.state() == STATE_AUTH);
             acc ^= self
                 .tombs
                 .warm_victim(p.tombstones, p.tombstone_index, keep, k as u32);

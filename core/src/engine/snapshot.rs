@@ -125,7 +125,7 @@ impl State {
             }
         }
         for (head, s) in p.slots.iter().enumerate() {
-            if s.state != STATE_AUTH {
+            if s.state() != STATE_AUTH {
                 continue;
             }
             let principal = super::principals::read_principal(p.pool, p.pool_next, s);
@@ -182,10 +182,10 @@ impl State {
             w.u32(i);
             w.u32(s.epoch);
             w.bytes(&s.digest.0);
-            w.u8(s.state);
+            w.u8(s.state());
             w.u8(s.principal_len);
-            w.u8(s.addr_count);
-            w.u8(s.flags);
+            w.u8(s.addr_count());
+            w.u8(s.flags());
             w.u64(now.saturating_sub(s.created_ms(self.origin)));
             w.u32(s.seen_offset);
             w.u32(s.idle_ms);
@@ -199,7 +199,7 @@ impl State {
             for a in p.addresses.get(i as usize).copied().unwrap_or([0; 4]) {
                 w.u16(a);
             }
-            w.u32(s.payload_len);
+            w.u32(s.payload_len());
             for (head, len) in [
                 (s.principal_head(), usize::from(s.principal_len)),
                 (s.payload_head(), s.payload_len as usize),
@@ -404,15 +404,19 @@ impl State {
             generation,
             epoch: rec.epoch,
             payload_head: slot::store_head(payload_head),
-            payload_len: rec.payload.len() as u32,
+            payload_len: rec.payload.len() as slot::PayloadLen,
             principal_head: slot::store_head(principal_head),
             prev: NIL_IX,
             next: NIL_IX,
-            state: rec.state,
             principal_len: rec.principal.len() as u8,
-            addr_count: rec.addr_count,
-            flags: rec.flags,
+            ..Slot::EMPTY
         };
+        let s = &mut p.slots[i as usize];
+        s.set_state(rec.state);
+        // The two flags an engine writes; the count as far as it counts (a snapshot of
+        // an older engine may hold up to 255), the same in every build.
+        s.set_flags(rec.flags & (slot::REFERENCED | slot::ALERTED));
+        s.set_addr_count(rec.addr_count.min(slot::ADDR_COUNT_MAX));
         if let Some(seen) = p.addresses.get_mut(i as usize) {
             *seen = rec.addrs;
         }
