@@ -5,8 +5,7 @@
 use core::mem::{align_of, size_of};
 
 use sessile_core::{
-    Addresses, Cell, ClientDigests, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage,
-    Slot, Tombstone,
+    Addresses, Cell, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot, Tombstone,
 };
 
 use crate::boundary::{run, run_or};
@@ -20,7 +19,6 @@ use sessile_result as R;
 struct Plan {
     slots: usize,
     addresses: usize,
-    clients: usize,
     index: usize,
     principals: usize,
     links: usize,
@@ -59,7 +57,6 @@ fn plan(l: &Layout) -> Option<Plan> {
     Some(Plan {
         slots: take::<Slot>(&mut at, l.slots)?,
         addresses: take::<Addresses>(&mut at, l.addresses)?,
-        clients: take::<ClientDigests>(&mut at, l.clients)?,
         index: take::<Cell>(&mut at, l.index)?,
         principals: take::<Cell>(&mut at, l.principals)?,
         links: take::<Link>(&mut at, l.links)?,
@@ -158,7 +155,6 @@ pub unsafe extern "C" fn sessile_engine_init(
             Parts {
                 slots: region(base.add(p.slots), layout.slots, Slot::EMPTY),
                 addresses: region(base.add(p.addresses), layout.addresses, [0u16; 4]),
-                clients: region(base.add(p.clients), layout.clients, [0u32; 2]),
                 index: region(base.add(p.index), layout.index, 0 as Cell),
                 principals: region(base.add(p.principals), layout.principals, 0 as Cell),
                 links: region(base.add(p.links), layout.links, Link::UNLINKED),

@@ -7,6 +7,7 @@
 //! keeps the head (the first in); the tail is `head.prev`.
 
 use crate::rules::Offsets;
+use crate::storage::Parts;
 use crate::token::Digest;
 
 /// "None" for every `u32` index in the crate: the end of a slot list or a pool chain, an
@@ -91,11 +92,39 @@ pub(crate) const ALERTED: u8 = 2;
 pub type Addresses = [u16; 4];
 
 /// The keyed digests of the client's address and user agent a session was last seen with
-/// (0 = not known yet): beside the slots, in their own region ([`crate::Parts::clients`]),
-/// which only a config that watches either has (`ip_policy` or `user_agent_policy` not
-/// `off`, or `max_addresses` above 0): an engine that watches neither keeps 8 bytes per
-/// session less.
+/// (0 = not known yet). In the slot in the default build (a server's check reads them
+/// with the record, in the same cache lines); with the feature `narrow` in a region of
+/// their own (`Parts::clients`, in that build only) that only a config watching either has
+/// (`ip_policy` or `user_agent_policy` not `off`, or `max_addresses` above 0): a firmware
+/// that watches neither keeps 8 bytes per session less.
 pub type ClientDigests = [u32; 2];
+
+/// Slot `i`'s client digests ([0, 0] where the `narrow` build has no region for them).
+#[inline]
+pub(crate) fn client_of(p: &Parts<'_>, i: u32) -> ClientDigests {
+    #[cfg(feature = "narrow")]
+    {
+        p.clients.get(i as usize).copied().unwrap_or([0; 2])
+    }
+    #[cfg(not(feature = "narrow"))]
+    {
+        p.slots[i as usize].client
+    }
+}
+
+/// Where slot `i`'s client digests are kept (`None` where the `narrow` build has no region
+/// for them: its config watches no client fact, so it never computes a digest).
+#[inline]
+pub(crate) fn client_mut<'a>(p: &'a mut Parts<'_>, i: u32) -> Option<&'a mut ClientDigests> {
+    #[cfg(feature = "narrow")]
+    {
+        p.clients.get_mut(i as usize)
+    }
+    #[cfg(not(feature = "narrow"))]
+    {
+        Some(&mut p.slots[i as usize].client)
+    }
+}
 
 /// Storage for one session. Plain data: all-zero bytes are a valid (free) slot, so a C
 /// caller may hand the engine zeroed memory.
@@ -124,6 +153,9 @@ pub struct Slot {
     pub(crate) principal_head: Ix,
     pub(crate) prev: Ix,
     pub(crate) next: Ix,
+    /// Through [`client_of`] and [`client_mut`].
+    #[cfg(not(feature = "narrow"))]
+    pub(crate) client: ClientDigests,
     /// `STATE_*`, read and written through [`Slot::state`]; with the feature `narrow`
     /// also the flags (bits 2 and 3) and the address count (bits 4 to 7), one byte for
     /// three.
@@ -164,6 +196,8 @@ impl Slot {
         principal_head: NIL_IX,
         prev: NIL_IX,
         next: NIL_IX,
+        #[cfg(not(feature = "narrow"))]
+        client: [0; 2],
         state: STATE_FREE,
         principal_len: 0,
         #[cfg(not(feature = "narrow"))]
@@ -417,8 +451,8 @@ mod tests {
     /// What a session's record costs (issue 17: 64 bytes of RAM per session on a
     /// microcontroller, with 12 more for its wheel link and index cells at capacity 8).
     #[test]
-    fn a_slot_is_52_bytes_narrow_and_64_wide() {
-        let want = if cfg!(feature = "narrow") { 52 } else { 64 };
+    fn a_slot_is_52_bytes_narrow_and_72_wide() {
+        let want = if cfg!(feature = "narrow") { 52 } else { 72 };
         assert_eq!(core::mem::size_of::<Slot>(), want);
     }
 

@@ -27,8 +27,9 @@ pub struct Layout {
     /// Address sets ([`Addresses`]), one per slot when the config counts addresses
     /// (`max_addresses > 0`), else none: only that alarm reads them.
     pub addresses: usize,
-    /// Client digests ([`ClientDigests`]), one per slot when the config watches a client
-    /// fact ([`Config::watches_clients`]), else none.
+    /// Client digests ([`ClientDigests`]), one per slot in a `narrow` build whose config
+    /// watches a client fact ([`Config::watches_clients`]), else none (the default build
+    /// keeps them in the slot).
     pub clients: usize,
     /// Token index cells ([`Cell`]).
     pub index: usize,
@@ -59,7 +60,7 @@ impl Layout {
             } else {
                 0
             },
-            clients: if config.watches_clients() {
+            clients: if cfg!(feature = "narrow") && config.watches_clients() {
                 capacity as usize
             } else {
                 0
@@ -100,7 +101,10 @@ pub struct Parts<'a> {
     pub slots: &'a mut [Slot],
     /// Address sets (empty unless the config counts addresses).
     pub addresses: &'a mut [Addresses],
-    /// Client digests (empty unless the config watches a client fact).
+    /// Client digests (empty unless the config watches a client fact). Only in a
+    /// `narrow` build: the default build keeps them in the slot, and a server's every
+    /// call lends its regions (one slice more there cost about one instruction a call).
+    #[cfg(feature = "narrow")]
     pub clients: &'a mut [ClientDigests],
     /// Token index.
     pub index: &'a mut [Cell],
@@ -121,11 +125,21 @@ pub struct Parts<'a> {
 }
 
 impl Parts<'_> {
+    #[cfg(feature = "narrow")]
+    fn clients_match(&self, l: &Layout) -> bool {
+        self.clients.len() == l.clients
+    }
+
+    #[cfg(not(feature = "narrow"))]
+    fn clients_match(&self, l: &Layout) -> bool {
+        l.clients == 0
+    }
+
     /// True when every region has exactly the layout's size.
     pub fn matches(&self, l: &Layout) -> bool {
         self.slots.len() == l.slots
             && self.addresses.len() == l.addresses
-            && self.clients.len() == l.clients
+            && self.clients_match(l)
             && self.index.len() == l.index
             && self.principals.len() == l.principals
             && self.links.len() == l.links
@@ -164,6 +178,7 @@ impl Storage for SliceStorage<'_> {
         Parts {
             slots: self.parts.slots,
             addresses: self.parts.addresses,
+            #[cfg(feature = "narrow")]
             clients: self.parts.clients,
             index: self.parts.index,
             principals: self.parts.principals,
@@ -191,6 +206,7 @@ mod heap {
     pub struct HeapStorage {
         slots: Box<[Slot]>,
         addresses: Box<[Addresses]>,
+        #[cfg(feature = "narrow")]
         clients: Box<[ClientDigests]>,
         index: Box<[Cell]>,
         principals: Box<[Cell]>,
@@ -217,6 +233,7 @@ mod heap {
             Ok(HeapStorage {
                 slots: region(layout.slots, Slot::EMPTY)?,
                 addresses: region(layout.addresses, [0; 4])?,
+                #[cfg(feature = "narrow")]
                 clients: region(layout.clients, [0; 2])?,
                 index: region(layout.index, 0)?,
                 principals: region(layout.principals, 0)?,
@@ -235,6 +252,7 @@ mod heap {
             Parts {
                 slots: &mut self.slots,
                 addresses: &mut self.addresses,
+                #[cfg(feature = "narrow")]
                 clients: &mut self.clients,
                 index: &mut self.index,
                 principals: &mut self.principals,

@@ -39,6 +39,7 @@ struct Regions {
     slots: [Slot; SLOTS],
     /// The config counts no addresses (`max_addresses` 0): no address sets.
     addresses: [sessile::Addresses; 0],
+    #[cfg(feature = "narrow")]
     clients: [sessile::ClientDigests; SLOTS],
     index: [sessile::Cell; CELLS],
     principals: [sessile::Cell; CELLS],
@@ -56,6 +57,7 @@ impl Regions {
         Regions {
             slots: [Slot::default(); SLOTS],
             addresses: [],
+            #[cfg(feature = "narrow")]
             clients: [[0; 2]; SLOTS],
             index: [0; CELLS],
             principals: [0; CELLS],
@@ -72,6 +74,7 @@ impl Regions {
         Parts {
             slots: &mut self.slots,
             addresses: &mut self.addresses,
+            #[cfg(feature = "narrow")]
             clients: &mut self.clients,
             index: &mut self.index,
             principals: &mut self.principals,

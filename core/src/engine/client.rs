@@ -8,7 +8,7 @@ use crate::config::ClientPolicy;
 use crate::error::Invalid;
 use crate::event::EventKind;
 use crate::rules;
-use crate::slot::{ADDR_COUNT_MAX, ALERTED};
+use crate::slot::{self, ADDR_COUNT_MAX, ALERTED};
 use crate::storage::Parts;
 
 impl State {
@@ -50,9 +50,9 @@ impl State {
             return Ok(());
         }
         let s = p.slots[i as usize];
-        // A digest is computed only when a policy or the alarm watches it, so the config
-        // has the region then.
-        let [seen_ip, seen_ua] = p.clients.get(i as usize).copied().unwrap_or([0; 2]);
+        // A digest is computed only when a policy or the alarm watches it, so a `narrow`
+        // build's config has the region then.
+        let [seen_ip, seen_ua] = slot::client_of(p, i);
         let check = rules::client_check(&self.config, (seen_ip, seen_ua), (ip, ua));
         if check.ip_moved {
             self.emit(&s, i, EventKind::AddressChanged, now, p.events);
@@ -64,11 +64,11 @@ impl State {
             return Err(Invalid::ClientMismatch);
         }
         let max = self.config.max_addresses;
+        if let Some(c) = slot::client_mut(p, i) {
+            *c = [ip.unwrap_or(c[0]), ua.unwrap_or(c[1])];
+        }
         let s = &mut p.slots[i as usize];
         if let Some(d) = ip {
-            if let Some(c) = p.clients.get_mut(i as usize) {
-                c[0] = d;
-            }
             // Only a config that counts addresses has the address sets.
             if let Some(seen) = p.addresses.get_mut(i as usize) {
                 let short = d as u16;
@@ -85,9 +85,6 @@ impl State {
                     self.emit(&s, i, EventKind::TooManyAddresses, now, p.events);
                 }
             }
-        }
-        if let (Some(d), Some(c)) = (ua, p.clients.get_mut(i as usize)) {
-            c[1] = d;
         }
         Ok(())
     }

@@ -204,9 +204,12 @@ impl State {
             idle_ms: self.config.idle_timeout_ms,
             absolute_ms: self.config.absolute_timeout_ms,
             generation: s.generation,
+            #[cfg(not(feature = "narrow"))]
+            client: [ip, ua],
             ..Slot::EMPTY
         };
         s.set_state(STATE_ANON);
+        #[cfg(feature = "narrow")]
         if let Some(c) = p.clients.get_mut(i as usize) {
             // Only a config that watches a client fact has the region.
             *c = [ip, ua];

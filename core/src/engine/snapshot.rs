@@ -191,7 +191,7 @@ impl State {
             w.u32(s.idle_ms);
             w.u32(s.absolute_ms);
             // An engine that watches no client fact has no digests (zeros).
-            for d in p.clients.get(i as usize).copied().unwrap_or([0; 2]) {
+            for d in slot::client_of(p, i) {
                 w.u32(d);
             }
             // The format keeps four address digests; an engine that does not count
@@ -420,7 +420,7 @@ impl State {
         if let Some(seen) = p.addresses.get_mut(i as usize) {
             *seen = rec.addrs;
         }
-        if let Some(c) = p.clients.get_mut(i as usize) {
+        if let Some(c) = slot::client_mut(p, i) {
             *c = [rec.ip, rec.ua];
         }
         self.tokens.insert(p.index, i, &rec.digest);
