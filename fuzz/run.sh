@@ -150,6 +150,27 @@ for t in "${targets[@]}"; do
         "${rss:-?}MB" "$n" "${used:-?}")")
 done
 
+# Every committed input once more on the core's `narrow` build (16-bit stored indices, as
+# the firmware builds it; its own target directory, so neither build undoes the other):
+# the same rules must hold on both widths.
+narrow=(--features narrow --target-dir target-narrow)
+nice cargo +nightly fuzz build "${narrow[@]}"
+for t in "${targets[@]}"; do
+    mapfile -t inputs < <(find "seeds/$t" "regressions/$t" -type f | LC_ALL=C sort)
+    [ ${#inputs[@]} -gt 0 ] || continue
+    log="$tmp/$t.narrow.log"
+    if nice cargo +nightly fuzz run "${narrow[@]}" "$t" "${inputs[@]}" -- -runs=0 >"$log" 2>&1; then
+        rows+=("$(printf '%-13s %-6s %s' "$t" ok "narrow build: ${#inputs[@]} inputs replayed")")
+    else
+        bad=$(sed -n 's/^Running: //p' "$log" | tail -n1)
+        echo "== $t: a committed input fails on the narrow build: $bad" >&2
+        grep -E -A8 "panicked|ERROR" "$log" >&2 || tail -n 30 "$log" >&2
+        echo "   reproduce: cd fuzz && cargo +nightly fuzz run ${narrow[*]} $t $bad" >&2
+        fail=1
+        rows+=("$(printf '%-13s %-6s' "$t" REPLAY) (narrow build)")
+    fi
+done
+
 echo
 printf '%-13s %-6s %8s %11s %9s %6s %8s %7s %8s %8s %11s\n' \
     target status time execs execs/s cov features corpus peak-rss replayed seed

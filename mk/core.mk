@@ -23,8 +23,13 @@ lint-core:
 
 # Every crate's tests, the Redis store's too, against a redis-server of their own (started
 # and stopped by WITH_REDIS, mk/redis.mk): one build of the workspace's tests.
+# The core's tests twice: in the default build and with the feature `narrow` (16-bit slot
+# links, chain heads, wheel links and index cells, as the firmware builds it): every rule
+# must answer the same on both widths (unit tests, the model, the vectors, the width
+# limits in tests/widths.rs).
 test-core: tools-redis
 	$(call WITH_REDIS,cargo test --workspace)
+	cargo test -p sessile --features narrow
 
 # The core with no allocator at all, for bare-metal targets; alloc without std; snapshots
 # without std or alloc; and the engine on caller-owned arrays run on the host with no
@@ -35,6 +40,8 @@ test-nostd:
 	cargo build -p sessile --no-default-features --features alloc --target thumbv6m-none-eabi
 	cargo build -p sessile --no-default-features --features snapshot --target thumbv7em-none-eabihf
 	cargo test -p sessile --no-default-features --test slice_storage
+	for t in $(THUMB_TARGETS); do cargo build -p sessile --no-default-features --features narrow --target $$t; done
+	cargo test -p sessile --no-default-features --features narrow --test slice_storage
 
 # The core's unit tests under miri (undefined behaviour, out-of-bounds, leaks), chosen to
 # run in about a minute: the modules that do the table's memory bookkeeping (engine, slot
@@ -47,8 +54,10 @@ test-nostd:
 MIRI_MODULES := engine:: slot:: index:: pool:: tombstone:: event:: token:: config:: idgen::
 MIRI_SKIP := token::tests::every_foreign_byte token::tests::digest_of_text_refuses_every_foreign_byte \
 	tombstone::tests::exactly_the_newest_are_found_after_many_wraps
+# Twice: the default build and the feature `narrow` (16-bit stored indices).
 test-miri:
 	MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p sessile --lib -- $(MIRI_MODULES) $(addprefix --skip ,$(MIRI_SKIP))
+	MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p sessile --lib --features narrow -- $(MIRI_MODULES) $(addprefix --skip ,$(MIRI_SKIP))
 
 # sessile vs a naive HashMap store, same run: prints the table, writes docs/bench-core.md
 # and docs/bench-core.png (a few minutes on 2 cores, release build included).

@@ -5,7 +5,7 @@
 use core::mem::{align_of, size_of};
 
 use sessile_core::{
-    Addresses, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot, Tombstone,
+    Addresses, Cell, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot, Tombstone,
 };
 
 use crate::boundary::{run, run_or};
@@ -57,13 +57,13 @@ fn plan(l: &Layout) -> Option<Plan> {
     Some(Plan {
         slots: take::<Slot>(&mut at, l.slots)?,
         addresses: take::<Addresses>(&mut at, l.addresses)?,
-        index: take::<u32>(&mut at, l.index)?,
-        principals: take::<u32>(&mut at, l.principals)?,
+        index: take::<Cell>(&mut at, l.index)?,
+        principals: take::<Cell>(&mut at, l.principals)?,
         links: take::<Link>(&mut at, l.links)?,
         pool: take::<u8>(&mut at, l.pool_blocks.checked_mul(POOL_BLOCK)?)?,
         pool_next: take::<u32>(&mut at, l.pool_blocks)?,
         tombstones: take::<Tombstone>(&mut at, l.tombstones)?,
-        tombstone_index: take::<u32>(&mut at, l.tombstone_index)?,
+        tombstone_index: take::<Cell>(&mut at, l.tombstone_index)?,
         events: take::<Event>(&mut at, l.events)?,
         total: at,
     })
@@ -155,13 +155,17 @@ pub unsafe extern "C" fn sessile_engine_init(
             Parts {
                 slots: region(base.add(p.slots), layout.slots, Slot::EMPTY),
                 addresses: region(base.add(p.addresses), layout.addresses, [0u16; 4]),
-                index: region(base.add(p.index), layout.index, 0u32),
-                principals: region(base.add(p.principals), layout.principals, 0u32),
+                index: region(base.add(p.index), layout.index, 0 as Cell),
+                principals: region(base.add(p.principals), layout.principals, 0 as Cell),
                 links: region(base.add(p.links), layout.links, Link::UNLINKED),
                 pool: region(base.add(p.pool), layout.pool_blocks * POOL_BLOCK, 0u8),
                 pool_next: region(base.add(p.pool_next), layout.pool_blocks, 0u32),
                 tombstones: region(base.add(p.tombstones), layout.tombstones, Tombstone::EMPTY),
-                tombstone_index: region(base.add(p.tombstone_index), layout.tombstone_index, 0u32),
+                tombstone_index: region(
+                    base.add(p.tombstone_index),
+                    layout.tombstone_index,
+                    0 as Cell,
+                ),
                 events: region(base.add(p.events), layout.events, Event::EMPTY),
             }
         };

@@ -10,10 +10,30 @@ pub const HOUR_MS: u32 = 60 * MINUTE_MS;
 /// One day in milliseconds.
 pub const DAY_MS: u32 = 24 * HOUR_MS;
 
-/// Largest number of sessions one engine can hold. Slot indices are `u32`
-/// with `u32::MAX` reserved ([`crate::wheel::NIL`]), and the index tables must stay
-/// addressable.
+/// Largest number of sessions one engine can hold (and tombstones, and events). Slot
+/// indices are `u32` with `u32::MAX` reserved ([`crate::wheel::NIL`]), and the index
+/// tables must stay addressable.
+#[cfg(not(feature = "narrow"))]
 pub const MAX_CAPACITY: u32 = 1 << 26;
+/// Largest number of sessions one engine can hold (and tombstones, and events): the
+/// feature `narrow` stores slot and wheel node numbers in 16 bits ([`crate::Ix`]) with
+/// `u16::MAX` reserved, and the wheel's nodes are the slots and its 385 list heads.
+#[cfg(feature = "narrow")]
+pub const MAX_CAPACITY: u32 = u16::MAX as u32 - crate::wheel::SENTINELS as u32 - 1;
+/// Largest `max_payload`: `u32::MAX`, or 65,535 bytes with the feature `narrow` (a slot
+/// keeps the payload's length in 16 bits there).
+pub const MAX_PAYLOAD: u32 = if cfg!(feature = "narrow") {
+    u16::MAX as u32
+} else {
+    u32::MAX
+};
+/// Largest payload pool: `u32::MAX` bytes, or with the feature `narrow` 65,536 blocks
+/// (4 MiB, the default pool), numbered in 16 bits in the slots ([`crate::Ix`]).
+pub const MAX_POOL_BYTES: u32 = if cfg!(feature = "narrow") {
+    (u16::MAX as u32 + 1) * crate::pool::BLOCK as u32
+} else {
+    u32::MAX
+};
 /// Longest principal (user ID) in bytes.
 pub const MAX_PRINCIPAL: usize = 128;
 /// Fewest random bytes in a token (128 bits).
@@ -329,8 +349,18 @@ impl Config {
                 key: "absolute_timeout_ms",
             });
         }
+        #[allow(clippy::absurd_extreme_comparisons)] // u32::MAX in the default build
+        if self.pool_bytes > MAX_POOL_BYTES {
+            // Only in a `narrow` build: its slots number pool blocks in 16 bits.
+            return Err(ConfigError::BadValue { key: "pool_bytes" });
+        }
         if self.max_payload > self.pool_bytes {
             return Err(ConfigError::PayloadAbovePool);
+        }
+        #[allow(clippy::absurd_extreme_comparisons)] // u32::MAX in the default build
+        if self.max_payload > MAX_PAYLOAD {
+            // Only in a `narrow` build: its slots keep a payload's length in 16 bits.
+            return Err(ConfigError::BadValue { key: "max_payload" });
         }
         if self.max_addresses > MAX_TRACKED_ADDRESSES - 1 {
             return Err(ConfigError::MaxAddresses);
@@ -348,6 +378,15 @@ impl Config {
             return Err(ConfigError::Tombstones);
         }
         self.cookie.validate().map_err(ConfigError::Cookie)
+    }
+
+    /// Whether the engine remembers a client fact of each session (its address or user
+    /// agent digest): a policy watches one, or the address alarm counts addresses. Only
+    /// then has it the per-session region of client digests ([`crate::Parts::clients`]).
+    pub fn watches_clients(&self) -> bool {
+        self.ip_policy != ClientPolicy::Off
+            || self.user_agent_policy != ClientPolicy::Off
+            || self.max_addresses > 0
     }
 
     /// Tombstones actually kept: the configured count, or an eighth of capacity (at least 16) when 0.
@@ -439,5 +478,66 @@ mod tests {
         assert!(c.validate().is_ok());
         assert!(Config::profile(Profile::Aal1).validate().is_ok());
         assert!(Config::profile(Profile::Aal2).validate().is_ok());
+    }
+
+    /// What a `narrow` build (16-bit slot, node, block and cell numbers) can hold is
+    /// refused beyond, with a typed error, never wrapped: the largest capacity, tombstone
+    /// count, event ring and pool build, one more is refused. In the default build the
+    /// same lines check the documented limits.
+    #[test]
+    #[allow(clippy::unnecessary_min_or_max)] // the two limits are equal in the default build
+    fn the_stored_widths_limits_are_refused_not_wrapped() {
+        if cfg!(feature = "narrow") {
+            assert_eq!(MAX_CAPACITY, 65_149);
+            assert_eq!(MAX_POOL_BYTES, 4 * 1024 * 1024);
+            assert_eq!(MAX_PAYLOAD, 65_535);
+            // The default config is a narrow build's too (4 MiB pool, 10,000 sessions).
+            assert_eq!(Config::default().validate(), Ok(()));
+        } else {
+            assert_eq!(MAX_CAPACITY, 1 << 26);
+            assert_eq!(MAX_POOL_BYTES, u32::MAX);
+            assert_eq!(MAX_PAYLOAD, u32::MAX);
+        }
+        let full = Config {
+            capacity: MAX_CAPACITY,
+            tombstones: MAX_CAPACITY,
+            events: MAX_CAPACITY,
+            pool_bytes: MAX_POOL_BYTES,
+            max_payload: MAX_PAYLOAD.min(MAX_POOL_BYTES),
+            ..Config::default()
+        };
+        assert_eq!(full.validate(), Ok(()));
+        type Case = (fn(&mut Config), ConfigError);
+        let cases: &[Case] = &[
+            (|c| c.capacity = MAX_CAPACITY + 1, ConfigError::Capacity),
+            (|c| c.tombstones = MAX_CAPACITY + 1, ConfigError::Tombstones),
+            (|c| c.events = MAX_CAPACITY + 1, ConfigError::Events),
+        ];
+        for (mutate, want) in cases {
+            let mut c = full.clone();
+            mutate(&mut c);
+            assert_eq!(c.validate(), Err(*want));
+        }
+        if let Some(over) = MAX_PAYLOAD.checked_add(1) {
+            let c = Config {
+                max_payload: over,
+                pool_bytes: over,
+                ..full.clone()
+            };
+            assert_eq!(
+                c.validate(),
+                Err(ConfigError::BadValue { key: "max_payload" })
+            );
+        }
+        if let Some(over) = MAX_POOL_BYTES.checked_add(1) {
+            let c = Config {
+                pool_bytes: over,
+                ..full.clone()
+            };
+            assert_eq!(
+                c.validate(),
+                Err(ConfigError::BadValue { key: "pool_bytes" })
+            );
+        }
     }
 }

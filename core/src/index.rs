@@ -9,7 +9,29 @@
 //! table costs what its load asks at any size (a power of two at load <= 1/2 costs 8 to
 //! 16 bytes per entry).
 
-use crate::slot::NIL;
+use crate::slot::{Ix, NIL_IX};
+
+/// An index cell as stored: [`Ix`], `u16` with the feature `narrow` (a cell then keeps 16
+/// bits: the value's, then the home's and the tag's while they fit; at a capacity near
+/// 65,536 a probe asks the record of every cell it passes, the answers are the same).
+pub type Cell = Ix;
+
+/// Bits in a [`Cell`].
+const CELL_BITS: u32 = Cell::BITS;
+
+/// A stored cell as the index computes with it.
+#[inline]
+#[allow(clippy::useless_conversion)]
+pub(crate) fn load(c: Cell) -> u32 {
+    u32::from(c)
+}
+
+/// A computed cell as stored: its low [`CELL_BITS`] bits (all it has, by [`Tagged::cell`]).
+#[inline]
+#[allow(clippy::unnecessary_cast)]
+fn store(c: u32) -> Cell {
+    c as Cell
+}
 
 /// What a [`Tagged`] index files a value under: `hash` picks the value's home cell, `tag`
 /// is other bits of the same key, kept in the cell (a token digest's: [`Digest::key`];
@@ -23,7 +45,7 @@ pub(crate) struct Key {
 }
 
 /// An empty index cell: it holds no slot.
-pub(crate) const EMPTY: u32 = NIL;
+pub(crate) const EMPTY: Cell = NIL_IX;
 
 /// The token index's cells per entry, in eighths: 13 (load at most 8/13, about 0.62).
 /// Every request probes it, every ended session removes from it.
@@ -39,29 +61,21 @@ pub(crate) const TOMBSTONES: usize = 16;
 
 /// Cells needed to index at most `entries` values with `eighths` / 8 cells per entry
 /// (see [`TOKENS`]; eighths, so sizing needs no division, which a Cortex-M0 has not):
-/// at least 8; up to 64 a power of two, above a multiple of 64 (so a cell number's low six
-/// bits mean the same wherever a probe wraps, see [`Tagged`]).
+/// at least 8; up to 128 a multiple of 8, above a multiple of 64 (so a cell number's low
+/// three bits, above six, mean the same wherever a probe wraps, see [`Tagged`]). Small
+/// tables round to eighths, not powers of two, for a microcontroller's RAM (issue 17: the
+/// indexes' bytes per session at most 8 with 16-bit cells at every capacity from 8 up;
+/// powers of two up to 64 cells cost up to 9.85, at capacity 13); a server's tables, far
+/// above 128 cells, are sized as before.
 pub(crate) const fn cells_for(entries: u32, eighths: usize) -> usize {
     let want = (entries as usize * eighths).div_ceil(8);
     if want <= 8 {
         8
-    } else if want <= 64 && crate::THUMB1 {
-        power_of_two_by_doubling(want)
-    } else if want <= 64 {
-        want.next_power_of_two()
+    } else if want <= 128 {
+        want.next_multiple_of(8)
     } else {
         want.next_multiple_of(64)
     }
-}
-
-/// `want.next_power_of_two()` (for `want` in 9..=64) by doubling, for a Cortex-M0
-/// (`crate::THUMB1`): it counts leading zeros in software (see [`Tagged::of`]).
-const fn power_of_two_by_doubling(want: usize) -> usize {
-    let mut cells = 16;
-    while cells < want {
-        cells *= 2;
-    }
-    cells
 }
 
 /// The home cell of `hash` in a table of `len` cells: `hash * len / 2^32` (Lemire's
@@ -103,7 +117,7 @@ fn back(j: usize, d: usize, len: usize) -> usize {
 
 /// The value whose key matches, probing from `hash`.
 #[inline]
-pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
+pub(crate) fn find(table: &[Cell], hash: u32, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
     let len = table.len();
     let mut i = home(hash, len);
     // Bounded by the table length so a (buggy) full table cannot loop forever.
@@ -112,6 +126,7 @@ pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) ->
         if v == EMPTY {
             return None;
         }
+        let v = load(v);
         if is(v) {
             return Some(v);
         }
@@ -121,12 +136,12 @@ pub(crate) fn find(table: &[u32], hash: u32, mut is: impl FnMut(u32) -> bool) ->
 }
 
 /// Add `value` under `hash`. The caller guarantees room (load below 1 by construction).
-pub(crate) fn insert(table: &mut [u32], hash: u32, value: u32) -> bool {
+pub(crate) fn insert(table: &mut [Cell], hash: u32, value: u32) -> bool {
     let len = table.len();
     let mut i = home(hash, len);
     for _ in 0..len {
         if table[i] == EMPTY {
-            table[i] = value;
+            table[i] = store(value);
             return true;
         }
         i = next(i, len);
@@ -138,7 +153,7 @@ pub(crate) fn insert(table: &mut [u32], hash: u32, value: u32) -> bool {
 /// (The engine's indexes are all [`Tagged`]; this plain form is the model its tests check.)
 #[cfg(test)]
 pub(crate) fn remove(
-    table: &mut [u32],
+    table: &mut [Cell],
     hash: u32,
     value: u32,
     hash_of: impl Fn(u32) -> u32,
@@ -156,7 +171,7 @@ pub(crate) fn remove(
 /// call inlines); elsewhere (the firmware) one copy serves all three callers through a
 /// `dyn Fn` (each copy is about 200 bytes of Cortex-M code).
 pub(crate) fn remove_with(
-    table: &mut [u32],
+    table: &mut [Cell],
     hash: u32,
     value: u32,
     home_of: impl Fn(u32, usize, usize) -> usize,
@@ -169,7 +184,7 @@ pub(crate) fn remove_with(
 }
 
 fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
-    table: &mut [u32],
+    table: &mut [Cell],
     hash: u32,
     value: u32,
     home_of: &F,
@@ -177,6 +192,7 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
     let len = table.len();
     let mut i = home(hash, len);
     let mut found = false;
+    let value = store(value);
     for _ in 0..len {
         match table[i] {
             EMPTY => return false,
@@ -213,7 +229,7 @@ fn remove_in<F: Fn(u32, usize, usize) -> usize + ?Sized>(
         } else {
             j + len - start
         };
-        let k = home_of(v, j, into);
+        let k = home_of(load(v), j, into);
         // The entry at j may stay if its home k lies cyclically in (i, j].
         let stays = if i <= j {
             i < k && k <= j
@@ -261,11 +277,12 @@ impl Tagged {
         let bits = u32::BITS - bound.leading_zeros();
         Tagged {
             bits,
-            // At most 6, at most what is left above the value (>= 5), and at most the
-            // table's own power of two (it is one up to 64 cells, a multiple of 64
-            // above), so a home's low bits mean the same wherever a probe wraps.
+            // At most 6, at most what is left above the value (>= 5; with 16-bit cells
+            // maybe none), and at most the table's own factor of two (at least 8 up to
+            // 128 cells, 64 above), so a home's low bits mean the same wherever a probe
+            // wraps.
             home_bits: 6
-                .min(u32::BITS.saturating_sub(bits))
+                .min(CELL_BITS.saturating_sub(bits))
                 .min(cells.trailing_zeros()),
         }
     }
@@ -278,7 +295,7 @@ impl Tagged {
             bits += 1;
         }
         let mut home_bits = 0;
-        while home_bits < 6 && bits + home_bits < u32::BITS && (cells >> home_bits) & 1 == 0 {
+        while home_bits < 6 && bits + home_bits < CELL_BITS && (cells >> home_bits) & 1 == 0 {
             home_bits += 1;
         }
         Tagged { bits, home_bits }
@@ -289,16 +306,19 @@ impl Tagged {
         (1 << self.home_bits) - 1
     }
 
-    /// The cell for `value` under `k` in a table of `len` cells.
+    /// The cell for `value` under `k` in a table of `len` cells (its low [`CELL_BITS`]
+    /// bits: what a cell keeps).
     #[inline]
     fn cell(self, value: u32, k: Key, len: usize) -> u32 {
         // `bits + home_bits` <= 32: the first shift is in range, the second may be 32
         // (no tag bits then).
-        value
-            | (home(k.hash, len) as u32 & self.home_mask())
-                .checked_shl(self.bits)
-                .unwrap_or(0)
-            | k.tag.checked_shl(self.bits + self.home_bits).unwrap_or(0)
+        load(store(
+            value
+                | (home(k.hash, len) as u32 & self.home_mask())
+                    .checked_shl(self.bits)
+                    .unwrap_or(0)
+                | k.tag.checked_shl(self.bits + self.home_bits).unwrap_or(0),
+        ))
     }
 
     #[inline]
@@ -311,7 +331,7 @@ impl Tagged {
     #[inline]
     pub(crate) fn find(
         self,
-        table: &[u32],
+        table: &[Cell],
         k: Key,
         mut is: impl FnMut(u32) -> bool,
     ) -> Option<u32> {
@@ -329,7 +349,7 @@ impl Tagged {
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn find_by<F: FnMut(u32) -> bool + ?Sized>(
         self,
-        table: &[u32],
+        table: &[Cell],
         k: Key,
         is: &mut F,
     ) -> Option<u32> {
@@ -341,15 +361,16 @@ impl Tagged {
     }
 
     /// Store `value` under key `k` (room guaranteed as for [`insert`]).
-    pub(crate) fn insert(self, table: &mut [u32], value: u32, k: Key) -> bool {
+    pub(crate) fn insert(self, table: &mut [Cell], value: u32, k: Key) -> bool {
         insert(table, k.hash, self.cell(value, k, table.len()))
     }
 
     /// Remove `value`, stored under key `k`; `hash_of` gives the key hash of the record
     /// another value names, asked only 64 or more cells into a cluster.
+    #[cfg_attr(target_pointer_width = "64", inline)]
     pub(crate) fn remove(
         self,
-        table: &mut [u32],
+        table: &mut [Cell],
         value: u32,
         k: Key,
         hash_of: impl Fn(u32) -> u32,
@@ -366,7 +387,7 @@ impl Tagged {
     /// [`remove_with`]).
     fn remove_by<F: Fn(u32) -> u32 + ?Sized>(
         self,
-        table: &mut [u32],
+        table: &mut [Cell],
         value: u32,
         k: Key,
         hash_of: &F,
@@ -390,7 +411,7 @@ impl Tagged {
     /// either side, at most 8 each way: the shift reads forward, the search for the
     /// cluster's first cell backward), for a caller reading ahead so cache misses
     /// overlap; the result only feeds `black_box`.
-    pub(crate) fn warm(self, table: &[u32], k: Key) -> u32 {
+    pub(crate) fn warm(self, table: &[Cell], k: Key) -> u32 {
         let len = table.len();
         let h = home(k.hash, len);
         let mut acc = 0;
@@ -401,7 +422,7 @@ impl Tagged {
                 if v == EMPTY {
                     break;
                 }
-                acc ^= v;
+                acc ^= load(v);
                 j = step(j, len);
             }
         }
@@ -423,20 +444,30 @@ mod tests {
         assert_eq!(cells_for(5, third), 8);
         assert_eq!(cells_for(6, third), 16);
         assert_eq!(cells_for(8, third), 16);
+        assert_eq!(cells_for(13, TOKENS), 24);
+        assert_eq!(cells_for(13, PRINCIPALS), 24);
         assert_eq!(cells_for(42, third), 64);
-        assert_eq!(cells_for(43, third), 128);
+        assert_eq!(cells_for(43, third), 72);
+        assert_eq!(cells_for(85, third), 128);
+        assert_eq!(cells_for(86, third), 192);
         assert_eq!(cells_for(1000, third), 1536);
         assert_eq!(cells_for(1_001_000, TOKENS), 1_626_688);
         assert_eq!(cells_for(1_001_000, PRINCIPALS), 1_251_264);
         assert_eq!(cells_for(8, TOKENS), 16);
         assert_eq!(cells_for(8, PRINCIPALS), 16);
         assert_eq!(cells_for(16, TOMBSTONES), 32);
-        // At least `eighths` / 8 cells per entry, and a multiple of 64 cells above 64.
+        // At least `eighths` / 8 cells per entry, fewer than 8 more than that up to 128
+        // cells, fewer than 64 more above (a multiple of 64).
         for eighths in [TOKENS, PRINCIPALS, TOMBSTONES, third] {
-            for n in [0u32, 1, 7, 9, 100, 999, 65_535, 1 << 20, 1 << 26] {
+            for n in (0u32..2_000).chain([65_535, 65_149, 1 << 20, 1 << 26]) {
                 let c = cells_for(n, eighths);
-                assert!(n as usize * eighths <= c * 8, "{n}");
-                assert!(c <= 64 || c.is_multiple_of(64), "{n}");
+                let want = (n as usize * eighths).div_ceil(8);
+                assert!(want <= c, "{n}");
+                if c <= 128 {
+                    assert!(c.is_multiple_of(8) && (c == 8 || c - want < 8), "{n}");
+                } else {
+                    assert!(c.is_multiple_of(64) && c - want < 64, "{n}");
+                }
             }
         }
     }
@@ -444,9 +475,6 @@ mod tests {
     /// The Cortex-M0's spellings of the index sizes and cell layouts are the others'.
     #[test]
     fn counting_by_shifts_is_counting_zeros() {
-        for want in 9..=64 {
-            assert_eq!(power_of_two_by_doubling(want), want.next_power_of_two());
-        }
         let mut bounds = vec![0u32, 1, 2, 3, 8, 9, 65_535, 65_536, 1 << 26, u32::MAX];
         bounds.extend((0..32).map(|b| 1u32 << b));
         bounds.extend((1..32).map(|b| (1u32 << b) - 1));
@@ -456,6 +484,8 @@ mod tests {
                     cells_for(bound.min(1 << 26), eighths),
                     8,
                     16,
+                    24,
+                    40,
                     64,
                     192,
                     1 << 20,
@@ -473,8 +503,8 @@ mod tests {
 
     #[test]
     fn matches_a_hashmap_under_churn_with_colliding_hashes() {
-        // A power of two and a multiple of 64 that is not one.
-        for cells in [cells_for(32, 12), 192] {
+        // A multiple of 16, of only 8, and of 64 that is no power of two.
+        for cells in [cells_for(32, 12), 40, 192] {
             churn(cells);
         }
     }

@@ -102,9 +102,10 @@ pub use engine::{
 pub use error::{Error, Expiry, Invalid, SnapshotError, StoreError};
 pub use event::{Event, EventKind};
 pub use idgen::IdGen;
+pub use index::Cell;
 pub use pool::{BLOCK as POOL_BLOCK, Chunks};
 pub use request::{Request, SetCookie};
-pub use slot::{Addresses, Slot};
+pub use slot::{Addresses, ClientDigests, Ix, NIL_IX, Slot};
 pub use storage::{Layout, Parts, SliceStorage, Storage};
 pub use store::Store;
 #[doc(hidden)]

@@ -7,9 +7,9 @@
 
 use crate::config::Config;
 use crate::event::Event;
-use crate::index;
+use crate::index::{self, Cell};
 use crate::pool;
-use crate::slot::{Addresses, Slot};
+use crate::slot::{Addresses, ClientDigests, Slot};
 use crate::tombstone::Tombstone;
 use crate::wheel::{Link, Wheel};
 
@@ -27,9 +27,13 @@ pub struct Layout {
     /// Address sets ([`Addresses`]), one per slot when the config counts addresses
     /// (`max_addresses > 0`), else none: only that alarm reads them.
     pub addresses: usize,
-    /// Token index cells (`u32`).
+    /// Client digests ([`ClientDigests`]), one per slot in a `narrow` build whose config
+    /// watches a client fact ([`Config::watches_clients`]), else none (the default build
+    /// keeps them in the slot).
+    pub clients: usize,
+    /// Token index cells ([`Cell`]).
     pub index: usize,
-    /// Principal index cells (`u32`).
+    /// Principal index cells ([`Cell`]).
     pub principals: usize,
     /// Timing wheel links.
     pub links: usize,
@@ -37,7 +41,7 @@ pub struct Layout {
     pub pool_blocks: usize,
     /// Tombstones.
     pub tombstones: usize,
-    /// Tombstone index cells (`u32`).
+    /// Tombstone index cells ([`Cell`]).
     pub tombstone_index: usize,
     /// Event ring entries.
     pub events: usize,
@@ -52,6 +56,11 @@ impl Layout {
         Layout {
             slots: capacity as usize,
             addresses: if config.max_addresses > 0 {
+                capacity as usize
+            } else {
+                0
+            },
+            clients: if cfg!(feature = "narrow") && config.watches_clients() {
                 capacity as usize
             } else {
                 0
@@ -71,7 +80,9 @@ impl Layout {
         use core::mem::size_of;
         self.slots * size_of::<Slot>()
             + self.addresses * size_of::<Addresses>()
-            + (self.index + self.principals + self.tombstone_index + self.pool_blocks) * 4
+            + self.clients * size_of::<ClientDigests>()
+            + (self.index + self.principals + self.tombstone_index) * size_of::<Cell>()
+            + self.pool_blocks * 4
             + self.links * size_of::<Link>()
             + self.pool_blocks * pool::BLOCK
             + self.tombstones * size_of::<Tombstone>()
@@ -90,10 +101,15 @@ pub struct Parts<'a> {
     pub slots: &'a mut [Slot],
     /// Address sets (empty unless the config counts addresses).
     pub addresses: &'a mut [Addresses],
+    /// Client digests (empty unless the config watches a client fact). Only in a
+    /// `narrow` build: the default build keeps them in the slot, and a server's every
+    /// call lends its regions (one slice more there cost about one instruction a call).
+    #[cfg(feature = "narrow")]
+    pub clients: &'a mut [ClientDigests],
     /// Token index.
-    pub index: &'a mut [u32],
+    pub index: &'a mut [Cell],
     /// Principal index.
-    pub principals: &'a mut [u32],
+    pub principals: &'a mut [Cell],
     /// Timing wheel links.
     pub links: &'a mut [Link],
     /// Payload bytes.
@@ -103,16 +119,27 @@ pub struct Parts<'a> {
     /// Tombstones.
     pub tombstones: &'a mut [Tombstone],
     /// Tombstone index.
-    pub tombstone_index: &'a mut [u32],
+    pub tombstone_index: &'a mut [Cell],
     /// Event ring.
     pub events: &'a mut [Event],
 }
 
 impl Parts<'_> {
+    #[cfg(feature = "narrow")]
+    fn clients_match(&self, l: &Layout) -> bool {
+        self.clients.len() == l.clients
+    }
+
+    #[cfg(not(feature = "narrow"))]
+    fn clients_match(&self, l: &Layout) -> bool {
+        l.clients == 0
+    }
+
     /// True when every region has exactly the layout's size.
     pub fn matches(&self, l: &Layout) -> bool {
         self.slots.len() == l.slots
             && self.addresses.len() == l.addresses
+            && self.clients_match(l)
             && self.index.len() == l.index
             && self.principals.len() == l.principals
             && self.links.len() == l.links
@@ -151,6 +178,8 @@ impl Storage for SliceStorage<'_> {
         Parts {
             slots: self.parts.slots,
             addresses: self.parts.addresses,
+            #[cfg(feature = "narrow")]
+            clients: self.parts.clients,
             index: self.parts.index,
             principals: self.parts.principals,
             links: self.parts.links,
@@ -177,13 +206,15 @@ mod heap {
     pub struct HeapStorage {
         slots: Box<[Slot]>,
         addresses: Box<[Addresses]>,
-        index: Box<[u32]>,
-        principals: Box<[u32]>,
+        #[cfg(feature = "narrow")]
+        clients: Box<[ClientDigests]>,
+        index: Box<[Cell]>,
+        principals: Box<[Cell]>,
         links: Box<[Link]>,
         pool: Box<[u8]>,
         pool_next: Box<[u32]>,
         tombstones: Box<[Tombstone]>,
-        tombstone_index: Box<[u32]>,
+        tombstone_index: Box<[Cell]>,
         events: Box<[Event]>,
     }
 
@@ -202,6 +233,8 @@ mod heap {
             Ok(HeapStorage {
                 slots: region(layout.slots, Slot::EMPTY)?,
                 addresses: region(layout.addresses, [0; 4])?,
+                #[cfg(feature = "narrow")]
+                clients: region(layout.clients, [0; 2])?,
                 index: region(layout.index, 0)?,
                 principals: region(layout.principals, 0)?,
                 links: region(layout.links, Link::UNLINKED)?,
@@ -219,6 +252,8 @@ mod heap {
             Parts {
                 slots: &mut self.slots,
                 addresses: &mut self.addresses,
+                #[cfg(feature = "narrow")]
+                clients: &mut self.clients,
                 index: &mut self.index,
                 principals: &mut self.principals,
                 links: &mut self.links,

@@ -66,9 +66,11 @@ pub struct Tombstone {
     pub(crate) target_generation: u32,
 }
 
-/// Bits of [`Tombstone::target`] that hold the slot.
-const SLOT_BITS: u32 = MAX_CAPACITY.trailing_zeros();
-const _: () = assert!(MAX_CAPACITY.is_power_of_two() && SLOT_BITS <= 26);
+/// Bits of [`Tombstone::target`] that hold the slot: 26 in every build (a `narrow` one's
+/// [`MAX_CAPACITY`] is lower; the encoding stays the same).
+const SLOT_BITS: u32 = 26;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+const _: () = assert!(MAX_CAPACITY <= 1 << SLOT_BITS);
 
 impl Tombstone {
     /// Overwrite the entry with zeros the compiler cannot leave out.
@@ -86,7 +88,7 @@ impl Tombstone {
 
     /// For `RotatedOut`: the slot of the session the token was rotated into.
     pub(crate) fn target_slot(&self) -> u32 {
-        self.target & (MAX_CAPACITY - 1)
+        self.target & SLOT_MASK
     }
 
     /// How the token's session ended, as stored (`Death as u8`).
@@ -156,10 +158,11 @@ impl Tombstones {
         (self.len[0] + self.len[1]) as usize
     }
 
+    #[inline]
     pub(crate) fn insert(
         &mut self,
         ring: &mut [Tombstone],
-        table: &mut [u32],
+        table: &mut [index::Cell],
         digest: Digest,
         death: Death,
         target: (u32, u32),
@@ -184,7 +187,7 @@ impl Tombstones {
         };
         ring[pos as usize] = Tombstone {
             digest,
-            target: (target.0 & (MAX_CAPACITY - 1)) | (death as u32) << SLOT_BITS,
+            target: (target.0 & SLOT_MASK) | (death as u32) << SLOT_BITS,
             target_generation: target.1,
         };
         index::Tagged::of(total, table.len()).insert(table, pos, digest.key());
@@ -192,11 +195,11 @@ impl Tombstones {
 
     /// Read the cells an insert of `digest` will probe (for a sweep reading ahead, see
     /// `engine/sessions.rs`); the result only feeds `black_box`.
-    pub(crate) fn warm_insert(table: &[u32], digest: &Digest) -> u32 {
+    pub(crate) fn warm_insert(table: &[index::Cell], digest: &Digest) -> u32 {
         table
             .get(index::home(digest.hash(), table.len()))
             .copied()
-            .unwrap_or(0)
+            .map_or(0, index::load)
     }
 
     /// Read what the `ahead`-th next insert into ring `keep` will read to forget that
@@ -205,7 +208,7 @@ impl Tombstones {
     pub(crate) fn warm_victim(
         &self,
         ring: &[Tombstone],
-        table: &[u32],
+        table: &[index::Cell],
         keep: Keep,
         ahead: u32,
     ) -> u32 {
@@ -237,7 +240,11 @@ impl Tombstones {
         (0..len).filter_map(move |k| ring.get((base + (head + k) % cap.max(1)) as usize))
     }
 
-    pub(crate) fn find(ring: &[Tombstone], table: &[u32], digest: &Digest) -> Option<Found> {
+    pub(crate) fn find(
+        ring: &[Tombstone],
+        table: &[index::Cell],
+        digest: &Digest,
+    ) -> Option<Found> {
         let pos =
             index::Tagged::of(ring.len() as u32, table.len()).find(table, digest.key(), |p| {
                 ring[p as usize].digest.ct_eq(digest)

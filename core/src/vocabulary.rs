@@ -21,8 +21,8 @@
 //! ```
 
 use crate::config::{
-    ClientPolicy, Config, ConfigError, MAX_CAPACITY, MAX_TOKEN_BYTES, MAX_TRACKED_ADDRESSES,
-    MIN_TOKEN_BYTES, PrincipalLimitPolicy, Profile, RotatedReusePolicy,
+    ClientPolicy, Config, ConfigError, MAX_CAPACITY, MAX_PAYLOAD, MAX_POOL_BYTES, MAX_TOKEN_BYTES,
+    MAX_TRACKED_ADDRESSES, MIN_TOKEN_BYTES, PrincipalLimitPolicy, Profile, RotatedReusePolicy,
 };
 use crate::cookie::{CookieStyle, Priority, SameSite};
 
@@ -103,12 +103,18 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         name: "pool_bytes",
-        kind: Kind::Count { min: 0, max: U32 },
+        kind: Kind::Count {
+            min: 0,
+            max: MAX_POOL_BYTES as u64,
+        },
         doc: "bytes in the shared payload pool",
     },
     Key {
         name: "max_payload",
-        kind: Kind::Count { min: 0, max: U32 },
+        kind: Kind::Count {
+            min: 0,
+            max: MAX_PAYLOAD as u64,
+        },
         doc: "most payload bytes one session may hold",
     },
     Key {

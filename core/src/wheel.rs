@@ -29,6 +29,7 @@ pub const SENTINELS: usize = LEVELS * SLOTS + 1;
 
 // "No node": an unlinked entry's links are NIL, so membership is a single comparison.
 pub use crate::slot::NIL;
+use crate::slot::{Ix, NIL_IX, narrow, wide};
 
 /// log2(SLOTS): bits of a deadline each level consumes.
 const SLOT_BITS: usize = 6;
@@ -46,20 +47,38 @@ const _: () = assert!(SLOT_BITS * LEVELS < 64);
 /// One node of an intrusive circular list. Plain data so that the storage can live wherever
 /// the caller wants (static, pool, C memory) and be inspected or reset without the wheel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Node numbers are stored as [`Ix`] (`u16` with the feature `narrow`); the wheel computes
+/// in `u32`.
 pub struct Link {
-    /// Previous node's index (or [`NIL`] when unlinked).
-    pub prev: u32,
-    /// Next node's index (or [`NIL`] when unlinked).
-    pub next: u32,
+    /// Previous node's index (or [`crate::slot::NIL_IX`] when unlinked).
+    pub prev: Ix,
+    /// Next node's index (or [`crate::slot::NIL_IX`] when unlinked).
+    pub next: Ix,
 }
 
 impl Link {
     /// State of an entry that is in no list; what storage must hold before [`Wheel::new`]
     /// initialises it (which it does itself, so any contents are accepted).
     pub const UNLINKED: Link = Link {
-        prev: NIL,
-        next: NIL,
+        prev: NIL_IX,
+        next: NIL_IX,
     };
+
+    /// The links `prev` and `next` (node numbers, or [`NIL`]) as stored.
+    #[inline]
+    fn of(prev: u32, next: u32) -> Link {
+        Link {
+            prev: narrow(prev),
+            next: narrow(next),
+        }
+    }
+}
+
+/// A [`Link`] as the wheel computes with it.
+#[derive(Clone, Copy)]
+struct Wide {
+    prev: u32,
+    next: u32,
 }
 
 /// Returned by [`Wheel::insert`] when the deadline is not after the wheel's current time:
@@ -123,17 +142,16 @@ impl Wheel {
     pub fn new(links: &mut [Link], capacity: u32, now: u64) -> Option<Wheel> {
         let entries = usize::try_from(capacity).ok()?;
         let total = entries.checked_add(SENTINELS)?;
-        // Node indices run up to `total - 1`, which must stay below NIL.
-        if links.len() != total || u32::try_from(total).is_err() {
+        // Node indices run up to `total - 1`, which must stay below NIL (as stored).
+        if links.len() != total
+            || u32::try_from(total).map_or(true, |t| t > crate::index::load(NIL_IX))
+        {
             return None;
         }
         let (entry_links, sentinel_links) = links.split_at_mut(entries);
         entry_links.fill(Link::UNLINKED);
         for (index, link) in (capacity..).zip(sentinel_links.iter_mut()) {
-            *link = Link {
-                prev: index,
-                next: index,
-            };
+            *link = Link::of(index, index);
         }
         Some(Wheel {
             elapsed: now,
@@ -291,7 +309,7 @@ impl Wheel {
 
     /// Unlinks `entry` from whatever list holds it; false if it was not linked.
     fn unlink(&mut self, links: &mut [Link], entry: u32) -> bool {
-        let Link { prev, next } = node(links, entry);
+        let Wide { prev, next } = node(links, entry);
         if next == NIL {
             return false;
         }
@@ -330,10 +348,7 @@ impl Wheel {
         {
             // Corrupted by the caller: drop the list rather than loop or panic.
             if let Some(link) = links.get_mut(pending as usize) {
-                *link = Link {
-                    prev: pending,
-                    next: pending,
-                };
+                *link = Link::of(pending, pending);
             }
             return None;
         }
@@ -345,7 +360,7 @@ impl Wheel {
         self.occupied[level] &= !(1 << slot);
         let from = self.sentinel(level, slot);
         let to = self.pending();
-        let Link {
+        let Wide {
             prev: last,
             next: first,
         } = node(links, from);
@@ -459,19 +474,23 @@ fn next_occupied(occupied: u64, level: usize, now: u64) -> Option<(usize, u64)> 
     Some((slot, at))
 }
 
-fn node(links: &[Link], index: u32) -> Link {
-    links.get(index as usize).copied().unwrap_or(Link::UNLINKED)
+fn node(links: &[Link], index: u32) -> Wide {
+    let link = links.get(index as usize).copied().unwrap_or(Link::UNLINKED);
+    Wide {
+        prev: wide(link.prev),
+        next: wide(link.next),
+    }
 }
 
 fn set_next(links: &mut [Link], index: u32, next: u32) {
     if let Some(link) = links.get_mut(index as usize) {
-        link.next = next;
+        link.next = narrow(next);
     }
 }
 
 fn set_prev(links: &mut [Link], index: u32, prev: u32) {
     if let Some(link) = links.get_mut(index as usize) {
-        link.prev = prev;
+        link.prev = narrow(prev);
     }
 }
 
@@ -479,10 +498,7 @@ fn set_prev(links: &mut [Link], index: u32, prev: u32) {
 fn push_back(links: &mut [Link], list: u32, entry: u32) {
     let tail = node(links, list).prev;
     if let Some(link) = links.get_mut(entry as usize) {
-        *link = Link {
-            prev: tail,
-            next: list,
-        };
+        *link = Link::of(tail, list);
     }
     set_next(links, tail, entry);
     set_prev(links, list, entry);
@@ -759,7 +775,7 @@ mod tests {
     // ---- wheel ----
 
     fn wheel(capacity: u32, now: u64) -> (Wheel, Vec<Link>) {
-        let mut links = vec![Link { prev: 7, next: 9 }; Wheel::links_len(capacity as usize)];
+        let mut links = vec![Link::of(7, 9); Wheel::links_len(capacity as usize)];
         let w = Wheel::new(&mut links, capacity, now).unwrap();
         (w, links)
     }
@@ -773,13 +789,13 @@ mod tests {
         for list in 0..SENTINELS {
             let s = cap + list as u32;
             let mut prev = s;
-            let mut cur = links[s as usize].next;
+            let mut cur = wide(links[s as usize].next);
             let mut n = 0;
             while cur != s {
                 assert!(cur < cap, "list {list} holds {cur}");
                 assert!(!seen[cur as usize], "{cur} twice");
                 seen[cur as usize] = true;
-                assert_eq!(links[cur as usize].prev, prev);
+                assert_eq!(wide(links[cur as usize].prev), prev);
                 let d = deadline(cur).unwrap_or_else(|| panic!("inactive {cur} linked"));
                 if list < PENDING {
                     let (level, slot) = (list / SLOTS, list % SLOTS);
@@ -790,10 +806,10 @@ mod tests {
                     );
                 }
                 prev = cur;
-                cur = links[cur as usize].next;
+                cur = wide(links[cur as usize].next);
                 n += 1;
             }
-            assert_eq!(links[s as usize].prev, prev);
+            assert_eq!(wide(links[s as usize].prev), prev);
             if list < PENDING {
                 let bit = w.occupied[list / SLOTS] >> (list % SLOTS) & 1 == 1;
                 assert_eq!(bit, n > 0, "occupancy of list {list}");
@@ -832,7 +848,7 @@ mod tests {
         assert!(links[..10].iter().all(|l| *l == Link::UNLINKED));
         for (i, l) in links[10..].iter().enumerate() {
             let me = 10 + i as u32;
-            assert_eq!(*l, Link { prev: me, next: me });
+            assert_eq!(*l, Link::of(me, me));
         }
         check_invariants(&w, &links, |_| None);
     }
@@ -1263,9 +1279,9 @@ mod tests {
                     rng.below(n + 3) as u32
                 };
                 if rng.chance(2) {
-                    links[i].next = v;
+                    links[i].next = narrow(v);
                 } else {
-                    links[i].prev = v;
+                    links[i].prev = narrow(v);
                 }
             }
             let mut now = 1000;

@@ -39,13 +39,15 @@ struct Regions {
     slots: [Slot; SLOTS],
     /// The config counts no addresses (`max_addresses` 0): no address sets.
     addresses: [sessile::Addresses; 0],
-    index: [u32; CELLS],
-    principals: [u32; CELLS],
+    #[cfg(feature = "narrow")]
+    clients: [sessile::ClientDigests; SLOTS],
+    index: [sessile::Cell; CELLS],
+    principals: [sessile::Cell; CELLS],
     links: [Link; LINKS],
     pool: [u8; BLOCKS * sessile::POOL_BLOCK],
     pool_next: [u32; BLOCKS],
     tombstones: [Tombstone; TOMBS],
-    tombstone_index: [u32; TOMB_CELLS],
+    tombstone_index: [sessile::Cell; TOMB_CELLS],
     events: [Event; EVENTS],
 }
 
@@ -55,6 +57,8 @@ impl Regions {
         Regions {
             slots: [Slot::default(); SLOTS],
             addresses: [],
+            #[cfg(feature = "narrow")]
+            clients: [[0; 2]; SLOTS],
             index: [0; CELLS],
             principals: [0; CELLS],
             links: [Link::UNLINKED; LINKS],
@@ -70,6 +74,8 @@ impl Regions {
         Parts {
             slots: &mut self.slots,
             addresses: &mut self.addresses,
+            #[cfg(feature = "narrow")]
+            clients: &mut self.clients,
             index: &mut self.index,
             principals: &mut self.principals,
             links: &mut self.links,

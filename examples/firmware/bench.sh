@@ -39,10 +39,12 @@ done
 echo
 
 # Per session: the regions that grow with capacity. The wheel's links are one per
-# session plus fixed list heads; a Link is two u32 (8 bytes).
+# session plus 385 fixed list heads (sessile::wheel::SENTINELS); a Link is two stored
+# node numbers (sessile::Ix: u16 in this build, the core's feature narrow).
 slots=$(region "$m4" SLOTS) index=$(region "$m4" INDEX) principals=$(region "$m4" PRINCIPALS)
 links=$(region "$m4" LINKS_)
-link=8
+link=$((links / (capacity + 385)))
+[ $((link * (capacity + 385))) -eq "$links" ] || { echo "LINKS_ is not capacity + 385 links" >&2; exit 1; }
 heads=$((links - capacity * link))
 per_slot=$((slots / capacity)) per_index=$((index / capacity)) per_principal=$((principals / capacity))
 per_session=$((per_slot + link + per_index + per_principal))
@@ -51,10 +53,28 @@ echo "| --- | ---: | --- | --- |"
 echo "| slot $per_slot + wheel link $link + token index $per_index + principal index $per_principal | $per_session |" \
 	"at most 64 B (capacities under 65,536) | $(verdict "$per_session" 64) |"
 echo
-echo "Index cells: 13/8 of the capacity for tokens, 10/8 for principals, at least 8, rounded up to a"
-echo "power of two up to 64 cells and to a multiple of 64 above: both indexes together 16 bytes per"
-echo "session here, at most 19.7 (capacity 13) from capacity 6 up, 11.5 at 65,535; so $per_session B"
-echo "here and at most $((per_slot + link + 20)) B at any capacity from 6 up."
+# Index cells for ENTRIES at EIGHTHS/8 cells each (the core's index::cells_for): at least
+# 8, a multiple of 8 up to 128, a multiple of 64 above.
+cells_for() {
+	awk -v n="$1" -v e="$2" 'BEGIN { w = int((n * e + 7) / 8); if (w <= 8) c = 8; else if (w <= 128) c = int((w + 7) / 8) * 8; else c = int((w + 63) / 64) * 64; print c }'
+}
+cell=$((index / $(cells_for "$capacity" 13)))
+# The most sessions the build can hold: 65,149 with 16-bit cells (the core's feature
+# narrow, MAX_CAPACITY), else far more (the worst case below is then taken up to 65,535).
+if [ "$cell" -eq 2 ]; then top=65149; else top=65535; fi
+# The worst capacity from 8 up for the indexes' bytes per session (below 8 the tables'
+# floor of 8 cells can dominate: 32 B per session at capacity 1).
+read -r worst_cap worst_index < <(awk -v c="$cell" -v top="$top" '
+	function cells(n, e,   w) { w = int((n * e + 7) / 8); if (w <= 8) return 8; if (w <= 128) return int((w + 7) / 8) * 8; return int((w + 63) / 64) * 64 }
+	BEGIN { for (n = 8; n <= top; n++) { b = (cells(n, 13) + cells(n, 10)) * c / n; if (b > m) { m = b; at = n } } printf "%d %.2f\n", at, m }')
+worst=$(awk -v s="$per_slot" -v l="$link" -v i="$worst_index" 'BEGIN { printf "%.2f", s + l + i }')
+worst_met=$(awk -v w="$worst" 'BEGIN { print (w <= 64) ? "met" : "NOT MET" }')
+echo "Index cells ($cell bytes each): 13/8 of the capacity for tokens, 10/8 for principals, at least 8,"
+echo "rounded up to a multiple of 8 up to 128 cells and to a multiple of 64 above: both indexes together"
+echo "$((per_index + per_principal)) bytes per session here, at most $worst_index (capacity $worst_cap) from capacity 8 up to $top."
+echo "So $per_session B per session here (capacity $capacity) and at most $worst B at any capacity from 8 up to"
+echo "$top: $worst_met against at most 64 B. (Below 8 the tables' floor of 8 cells can cost more: at"
+echo "capacity 7, $(awk -v s="$per_slot" -v l="$link" -v c="$cell" 'BEGIN { printf "%.2f", s + l + 32 * c / 7 }') B; at 1, $((per_slot + link + 16 * cell)) B.)"
 echo
 echo "Not per session: wheel list heads $heads B (fixed); sized by their own settings: tombstones $(region "$m4" TOMBS) B" \
 	"+ index $(region "$m4" TOMB_INDEX) B; event ring $(region "$m4" EVENT_RING) B;" \

@@ -20,7 +20,7 @@ use super::State;
 use crate::error::Error;
 use crate::event::EventKind;
 use crate::rules;
-use crate::slot::{NIL, REFERENCED, Slot};
+use crate::slot::{NIL, REFERENCED, Slot, narrow};
 use crate::storage::Parts;
 use crate::tombstone::Death;
 
@@ -29,7 +29,7 @@ pub(super) fn all_free(slots: &mut [Slot]) {
     let n = slots.len();
     for (i, s) in slots.iter_mut().enumerate() {
         *s = Slot::EMPTY;
-        s.next = if i + 1 < n { i as u32 + 1 } else { NIL };
+        s.next = narrow(if i + 1 < n { i as u32 + 1 } else { NIL });
     }
 }
 
@@ -58,7 +58,7 @@ impl State {
             self.pressure = 0;
         }
         let i = self.free_head;
-        self.free_head = p.slots[i as usize].next;
+        self.free_head = p.slots[i as usize].next();
         Ok(i)
     }
 
@@ -68,7 +68,7 @@ impl State {
         let generation = p.slots[i as usize].generation.wrapping_add(1);
         p.slots[i as usize] = Slot {
             generation,
-            next: self.free_head,
+            next: narrow(self.free_head),
             ..Slot::EMPTY
         };
         self.free_head = i;
@@ -87,18 +87,18 @@ impl State {
             }
             let s = &mut p.slots[i as usize];
             if i == except {
-                if s.next == i {
+                if s.next() == i {
                     // `except` alone in the list.
                     return false;
                 }
-            } else if rules::clock_takes(s.flags & REFERENCED != 0, passed) {
+            } else if rules::clock_takes(s.flags() & REFERENCED != 0, passed) {
                 self.destroy(p, i, Death::Evicted, now);
                 return true;
             } else {
-                s.flags &= !REFERENCED;
+                s.set_flags(s.flags() & !REFERENCED);
                 passed += 1;
             }
-            self.lru_head = s.next;
+            self.lru_head = s.next();
         }
     }
 }

@@ -8,10 +8,8 @@ use crate::config::ClientPolicy;
 use crate::error::Invalid;
 use crate::event::EventKind;
 use crate::rules;
+use crate::slot::{self, ADDR_COUNT_MAX, ALERTED};
 use crate::storage::Parts;
-
-/// Slot flag: the too-many-addresses alarm has been raised for this session.
-const ALERTED: u8 = 2;
 
 impl State {
     /// Addresses are digested when they are checked or counted for the alarm.
@@ -52,7 +50,10 @@ impl State {
             return Ok(());
         }
         let s = p.slots[i as usize];
-        let check = rules::client_check(&self.config, (s.ip, s.ua), (ip, ua));
+        // A digest is computed only when a policy or the alarm watches it, so a `narrow`
+        // build's config has the region then.
+        let [seen_ip, seen_ua] = slot::client_of(p, i);
+        let check = rules::client_check(&self.config, (seen_ip, seen_ua), (ip, ua));
         if check.ip_moved {
             self.emit(&s, i, EventKind::AddressChanged, now, p.events);
         }
@@ -63,28 +64,27 @@ impl State {
             return Err(Invalid::ClientMismatch);
         }
         let max = self.config.max_addresses;
+        if let Some(c) = slot::client_mut(p, i) {
+            *c = [ip.unwrap_or(c[0]), ua.unwrap_or(c[1])];
+        }
         let s = &mut p.slots[i as usize];
         if let Some(d) = ip {
-            s.ip = d;
             // Only a config that counts addresses has the address sets.
             if let Some(seen) = p.addresses.get_mut(i as usize) {
                 let short = d as u16;
-                let known = usize::from(s.addr_count).min(seen.len());
+                let known = usize::from(s.addr_count()).min(seen.len());
                 if !seen[..known].contains(&short) {
                     if known < seen.len() {
                         seen[known] = short;
                     }
-                    s.addr_count = s.addr_count.saturating_add(1);
+                    s.set_addr_count((s.addr_count() + 1).min(ADDR_COUNT_MAX));
                 }
-                if rules::too_many_addresses(max, s.addr_count) && s.flags & ALERTED == 0 {
-                    s.flags |= ALERTED;
+                if rules::too_many_addresses(max, s.addr_count()) && s.flags() & ALERTED == 0 {
+                    s.set_flags(s.flags() | ALERTED);
                     let s = *s;
                     self.emit(&s, i, EventKind::TooManyAddresses, now, p.events);
                 }
             }
-        }
-        if let Some(d) = ua {
-            p.slots[i as usize].ua = d;
         }
         Ok(())
     }

@@ -439,6 +439,10 @@ impl<S: Storage> Drop for Engine<S> {
         for a in p.addresses.iter_mut() {
             a.zeroize();
         }
+        #[cfg(feature = "narrow")]
+        for c in p.clients.iter_mut() {
+            c.zeroize();
+        }
         for t in p.tombstones.iter_mut() {
             t.wipe();
         }
@@ -451,6 +455,8 @@ impl<S: Storage> Drop for Engine<S> {
 fn fresh(config: &Config, p: &mut crate::storage::Parts<'_>) -> Result<(Wheel, Pool), Error> {
     capacity::all_free(p.slots);
     p.addresses.fill([0; 4]);
+    #[cfg(feature = "narrow")]
+    p.clients.fill([0; 2]);
     p.index.fill(index::EMPTY);
     p.principals.fill(index::EMPTY);
     p.tombstone_index.fill(index::EMPTY);

@@ -6,6 +6,7 @@ use super::{Saved, SessionRef, State};
 use crate::error::Error;
 use crate::pool::{Chunks, NoRoom};
 use crate::rules;
+use crate::slot::{PayloadLen, store_head};
 use crate::storage::Parts;
 
 /// Which chain of a slot to write.
@@ -32,22 +33,22 @@ impl State {
         loop {
             let s = &p.slots[i as usize];
             let (head, len) = match which {
-                Chain::Payload => (s.payload_head, s.payload_len as usize),
-                Chain::Principal => (s.principal_head, usize::from(s.principal_len)),
+                Chain::Payload => (s.payload_head(), s.payload_len as usize),
+                Chain::Principal => (s.principal_head(), usize::from(s.principal_len)),
             };
             match self.pool.write(p.pool, p.pool_next, head, len, data) {
                 Ok(new_head) => {
                     let s = &mut p.slots[i as usize];
                     match which {
                         Chain::Payload => {
-                            s.payload_head = new_head;
-                            s.payload_len = data.len() as u32;
+                            s.payload_head = store_head(new_head);
+                            s.payload_len = data.len() as PayloadLen;
                             // A save prepared before this write is dropped (no lost
                             // update), as in every store.
                             s.epoch = rules::next_epoch(s.epoch);
                         }
                         Chain::Principal => {
-                            s.principal_head = new_head;
+                            s.principal_head = store_head(new_head);
                             s.principal_len = data.len() as u8;
                         }
                     }
@@ -97,7 +98,7 @@ impl State {
         Ok(Chunks {
             bytes: p.pool,
             next: p.pool_next,
-            block: s.payload_head,
+            block: s.payload_head(),
             left: s.payload_len as usize,
         })
     }
@@ -120,7 +121,7 @@ impl State {
                     && Chunks {
                         bytes: p.pool,
                         next: p.pool_next,
-                        block: s.payload_head,
+                        block: s.payload_head(),
                         left: data.len(),
                     }
                     .eq_bytes(data);

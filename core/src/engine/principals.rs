@@ -35,7 +35,7 @@ impl Iterator for SessionsOf<'_> {
                 return None;
             }
             let i = self.cur;
-            let n = self.slots[i as usize].next;
+            let n = self.slots[i as usize].next();
             self.cur = if n == self.head { NIL } else { n };
             if self.slots[i as usize].deadline(self.st.origin) > self.now {
                 return Some(self.st.info_from(self.slots, self.pool, self.pool_next, i));
@@ -53,7 +53,7 @@ pub(super) fn read_principal(pool: &[u8], pool_next: &[u32], s: &Slot) -> Princi
     Chunks {
         bytes: pool,
         next: pool_next,
-        block: s.principal_head,
+        block: s.principal_head(),
         left: s.principal_len.into(),
     }
     .copy_into(&mut pr.bytes);
@@ -65,7 +65,7 @@ fn principal_matches(pool: &[u8], pool_next: &[u32], s: &Slot, principal: &[u8])
         && Chunks {
             bytes: pool,
             next: pool_next,
-            block: s.principal_head,
+            block: s.principal_head(),
             left: principal.len(),
         }
         .eq_bytes(principal)
@@ -143,7 +143,7 @@ impl State {
         now: u64,
     ) -> Result<(), Error> {
         let s = p.slots[i as usize];
-        let same = s.state == STATE_AUTH && principal_matches(p.pool, p.pool_next, &s, principal);
+        let same = s.state() == STATE_AUTH && principal_matches(p.pool, p.pool_next, &s, principal);
         if same {
             return Ok(());
         }
@@ -160,7 +160,7 @@ impl State {
         }
         // Leave the old list (anonymous LRU, or the previous principal's) while the
         // slot still holds the old principal, so the lookup finds the right list.
-        let was_anon = s.state == STATE_ANON;
+        let was_anon = s.state() == STATE_ANON;
         self.detach(p, i);
         if let Err(e) = self.write_chain(p, i, Chain::Principal, principal, now) {
             // A failed write keeps the old principal: put the slot back where it was.
@@ -182,7 +182,7 @@ impl State {
             }
         }
         let s = &mut p.slots[i as usize];
-        s.state = STATE_AUTH;
+        s.set_state(STATE_AUTH);
         s.principal_len = principal.len() as u8;
         self.attach_principal(p, i);
         if was_anon {
@@ -197,10 +197,10 @@ impl State {
             return 0;
         };
         let mut n = 1;
-        let mut i = p.slots[head as usize].next;
+        let mut i = p.slots[head as usize].next();
         while i != head {
             n += 1;
-            i = p.slots[i as usize].next;
+            i = p.slots[i as usize].next();
         }
         n
     }
@@ -213,7 +213,7 @@ impl State {
                 if p.slots[i as usize].deadline(self.origin) <= now {
                     break Some(i);
                 }
-                i = p.slots[i as usize].next;
+                i = p.slots[i as usize].next();
                 if i == head {
                     break None;
                 }
@@ -230,13 +230,13 @@ impl State {
     fn least_recently_used_of(&self, p: &Parts<'_>, principal: &[u8]) -> Option<u32> {
         let (_, head) = self.principal_cell(p, principal)?;
         let mut best = head;
-        let mut i = p.slots[head as usize].next;
+        let mut i = p.slots[head as usize].next();
         while i != head {
             let o = self.origin;
             if p.slots[i as usize].last_seen_ms(o) < p.slots[best as usize].last_seen_ms(o) {
                 best = i;
             }
-            i = p.slots[i as usize].next;
+            i = p.slots[i as usize].next();
         }
         Some(best)
     }
@@ -266,7 +266,7 @@ impl State {
     /// Take a slot out of whichever list holds it (anonymous LRU or its principal's).
     pub(super) fn detach(&mut self, p: &mut Parts<'_>, i: u32) {
         let s = p.slots[i as usize];
-        match s.state {
+        match s.state() {
             STATE_ANON => slot::unlink(p.slots, &mut self.lru_head, i),
             STATE_AUTH => {
                 let principal = self.principal_bytes(p, &s);

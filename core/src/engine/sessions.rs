@@ -9,7 +9,7 @@ use super::{Client, Session, SessionRef, State};
 use crate::config::MAX_PRINCIPAL;
 use crate::error::{Error, Expiry, Invalid};
 use crate::event::{Event, EventKind};
-use crate::index;
+use crate::index::{self, Cell};
 use crate::rules;
 use crate::slot::{self, REFERENCED, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
 use crate::storage::Parts;
@@ -60,32 +60,32 @@ impl Tokens {
 
     /// The slot whose token digest is `d`.
     #[inline]
-    pub(super) fn find(self, index: &[u32], slots: &[Slot], d: &Digest) -> Option<u32> {
+    pub(super) fn find(self, index: &[Cell], slots: &[Slot], d: &Digest) -> Option<u32> {
         self.0
             .find(index, d.key(), |v| slots[v as usize].digest.ct_eq(d))
     }
 
     /// Index slot `i` under its digest `d`.
-    pub(super) fn insert(self, index: &mut [u32], i: u32, d: &Digest) {
+    pub(super) fn insert(self, index: &mut [Cell], i: u32, d: &Digest) {
         self.0.insert(index, i, d.key());
     }
 
     /// Read the home cell of digest `d` (see [`Tokens::warm`]).
-    fn home(self, index: &[u32], d: &Digest) -> u32 {
+    fn home(self, index: &[Cell], d: &Digest) -> u32 {
         index
             .get(index::home(d.hash(), index.len()))
             .copied()
-            .unwrap_or(0)
+            .map_or(0, index::load)
     }
 
     /// Read what taking the slot whose digest is `d` out of the index will read (for
     /// [`State::sweep`]'s read-ahead).
-    fn warm(self, index: &[u32], d: &Digest) -> u32 {
+    fn warm(self, index: &[Cell], d: &Digest) -> u32 {
         self.0.warm(index, d.key())
     }
 
     /// Take slot `i`, whose digest is `d`, out of the index.
-    pub(super) fn remove(self, index: &mut [u32], slots: &[Slot], i: u32, d: &Digest) {
+    pub(super) fn remove(self, index: &mut [Cell], slots: &[Slot], i: u32, d: &Digest) {
         self.0
             .remove(index, i, d.key(), |v| slots[v as usize].digest.hash());
     }
@@ -156,13 +156,13 @@ impl State {
             idle_timeout_ms: s.idle_ms,
             absolute_timeout_ms: s.absolute_ms,
             principal: None,
-            payload_len: s.payload_len,
+            payload_len: s.payload_len(),
             epoch: s.epoch,
         };
         // Filled in place, for a logged-in session only: built beside the snapshot and
         // moved in (`then`), the principal's 129 bytes were copied on every call, an
         // anonymous session's too (36 instructions of each validation, callgrind).
-        if s.state == STATE_AUTH {
+        if s.state() == STATE_AUTH {
             out.principal = Some(read_principal(pool, pool_next, s));
         }
         out
@@ -204,15 +204,20 @@ impl State {
             idle_ms: self.config.idle_timeout_ms,
             absolute_ms: self.config.absolute_timeout_ms,
             generation: s.generation,
-            state: STATE_ANON,
-            ip,
-            ua,
+            #[cfg(not(feature = "narrow"))]
+            client: [ip, ua],
             ..Slot::EMPTY
         };
+        s.set_state(STATE_ANON);
+        #[cfg(feature = "narrow")]
+        if let Some(c) = p.clients.get_mut(i as usize) {
+            // Only a config that watches a client fact has the region.
+            *c = [ip, ua];
+        }
         if let Some(seen) = p.addresses.get_mut(i as usize) {
             // Only a config that counts addresses has the region.
             *seen = [ip as u16, 0, 0, 0];
-            s.addr_count = u8::from(ip != 0);
+            s.set_addr_count(u8::from(ip != 0));
         }
         let deadline = s.deadline(self.origin);
         self.tokens.insert(p.index, i, &digest);
@@ -302,8 +307,8 @@ impl State {
         s.seen_offset = (now - s.created_ms(self.origin)) as u32;
         // CLOCK: a used anonymous session gets its second chance (`capacity.rs`); the
         // eviction list is not touched.
-        if s.state == STATE_ANON {
-            s.flags |= REFERENCED;
+        if s.state() == STATE_ANON {
+            s.set_flags(s.flags() | REFERENCED);
         }
         Ok(self.info(p, i))
     }
@@ -334,7 +339,7 @@ impl State {
         self.tokens.remove(p.index, p.slots, i, &old);
         let s = &p.slots[i as usize];
         // At login the slot is already authenticated: the pre-login token is kept.
-        let keep = Keep::of(Death::RotatedOut, s.state == STATE_AUTH);
+        let keep = Keep::of(Death::RotatedOut, s.state() == STATE_AUTH);
         let generation = s.generation;
         self.tombs.insert(
             p.tombstones,
@@ -422,9 +427,9 @@ impl State {
         self.detach(p, i);
         self.tokens.remove(p.index, p.slots, i, &s.digest);
         self.wheel.remove(p.links, i);
-        self.pool.release(p.pool, p.pool_next, s.payload_head);
-        self.pool.release(p.pool, p.pool_next, s.principal_head);
-        let keep = Keep::of(death, s.state == STATE_AUTH);
+        self.pool.release(p.pool, p.pool_next, s.payload_head());
+        self.pool.release(p.pool, p.pool_next, s.principal_head());
+        let keep = Keep::of(death, s.state() == STATE_AUTH);
         self.tombs.insert(
             p.tombstones,
             p.tombstone_index,
@@ -443,7 +448,7 @@ impl State {
             _ => {}
         }
         self.stats.live -= 1;
-        if s.state == STATE_AUTH {
+        if s.state() == STATE_AUTH {
             self.stats.authenticated -= 1;
         } else {
             self.stats.anonymous -= 1;
@@ -540,7 +545,7 @@ impl State {
                     break;
                 };
                 // Handed out of the wheel (unlinked), so no later call hands it out again.
-                if p.slots[i as usize].state != STATE_FREE {
+                if p.slots[i as usize].state() != STATE_FREE {
                     batch[k] = i;
                     k += 1;
                 }
@@ -573,7 +578,7 @@ impl State {
                 return n;
             };
             // Handed out of the wheel (unlinked), so no later call hands it out again.
-            if p.slots[i as usize].state != STATE_FREE {
+            if p.slots[i as usize].state() != STATE_FREE {
                 let death = expiry_of(&p.slots[i as usize], self.origin);
                 self.destroy(p, i, death, now);
                 n += 1;
@@ -596,12 +601,12 @@ impl State {
         for (k, &i) in batch.iter().enumerate() {
             let s = &p.slots[i as usize];
             acc ^= self.tokens.warm(p.index, &s.digest);
-            let keep = Keep::of(expiry_of(s, self.origin), s.state == STATE_AUTH);
+            let keep = Keep::of(expiry_of(s, self.origin), s.state() == STATE_AUTH);
             acc ^= self
                 .tombs
                 .warm_victim(p.tombstones, p.tombstone_index, keep, k as u32);
-            for n in [s.prev, s.next] {
-                acc ^= p.slots.get(n as usize).map_or(0, |s| s.next);
+            for n in [s.prev(), s.next()] {
+                acc ^= p.slots.get(n as usize).map_or(0, |s| s.next());
             }
         }
         core::hint::black_box(acc);

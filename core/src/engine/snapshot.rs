@@ -30,7 +30,7 @@ use crate::error::{Error, Expiry, SnapshotError};
 use crate::event::Event;
 use crate::pool::{self, Chunks};
 use crate::rules::{self, Times};
-use crate::slot::{self, NIL, STATE_ANON, STATE_AUTH, Slot};
+use crate::slot::{self, NIL, NIL_IX, STATE_ANON, STATE_AUTH, Slot, narrow};
 use crate::snapshot::{self as file, Clocks, Header, Key, Reader, Restored, Writer};
 use crate::storage::{Parts, Storage};
 use crate::token::Digest;
@@ -119,13 +119,13 @@ impl State {
         let mut i = self.lru_head;
         while i != NIL {
             f(i);
-            i = p.slots[i as usize].next;
+            i = p.slots[i as usize].next();
             if i == self.lru_head {
                 break;
             }
         }
         for (head, s) in p.slots.iter().enumerate() {
-            if s.state != STATE_AUTH {
+            if s.state() != STATE_AUTH {
                 continue;
             }
             let principal = super::principals::read_principal(p.pool, p.pool_next, s);
@@ -136,7 +136,7 @@ impl State {
             let mut i = head as u32;
             loop {
                 f(i);
-                i = p.slots[i as usize].next;
+                i = p.slots[i as usize].next();
                 if i == head as u32 || i == NIL {
                     break;
                 }
@@ -182,25 +182,27 @@ impl State {
             w.u32(i);
             w.u32(s.epoch);
             w.bytes(&s.digest.0);
-            w.u8(s.state);
+            w.u8(s.state());
             w.u8(s.principal_len);
-            w.u8(s.addr_count);
-            w.u8(s.flags);
+            w.u8(s.addr_count());
+            w.u8(s.flags());
             w.u64(now.saturating_sub(s.created_ms(self.origin)));
             w.u32(s.seen_offset);
             w.u32(s.idle_ms);
             w.u32(s.absolute_ms);
-            w.u32(s.ip);
-            w.u32(s.ua);
+            // An engine that watches no client fact has no digests (zeros).
+            for d in slot::client_of(p, i) {
+                w.u32(d);
+            }
             // The format keeps four address digests; an engine that does not count
             // addresses has none (zeros).
             for a in p.addresses.get(i as usize).copied().unwrap_or([0; 4]) {
                 w.u16(a);
             }
-            w.u32(s.payload_len);
+            w.u32(s.payload_len());
             for (head, len) in [
-                (s.principal_head, usize::from(s.principal_len)),
-                (s.payload_head, s.payload_len as usize),
+                (s.principal_head(), usize::from(s.principal_len)),
+                (s.payload_head(), s.payload_len as usize),
             ] {
                 let chunks = Chunks {
                     bytes: p.pool,
@@ -401,20 +403,25 @@ impl State {
             absolute_ms,
             generation,
             epoch: rec.epoch,
-            payload_head,
-            payload_len: rec.payload.len() as u32,
-            principal_head,
-            prev: NIL,
-            next: NIL,
-            ip: rec.ip,
-            ua: rec.ua,
-            state: rec.state,
+            payload_head: slot::store_head(payload_head),
+            payload_len: rec.payload.len() as slot::PayloadLen,
+            principal_head: slot::store_head(principal_head),
+            prev: NIL_IX,
+            next: NIL_IX,
             principal_len: rec.principal.len() as u8,
-            addr_count: rec.addr_count,
-            flags: rec.flags,
+            ..Slot::EMPTY
         };
+        let s = &mut p.slots[i as usize];
+        s.set_state(rec.state);
+        // The two flags an engine writes; the count as far as it counts (a snapshot of
+        // an older engine may hold up to 255), the same in every build.
+        s.set_flags(rec.flags & (slot::REFERENCED | slot::ALERTED));
+        s.set_addr_count(rec.addr_count.min(slot::ADDR_COUNT_MAX));
         if let Some(seen) = p.addresses.get_mut(i as usize) {
             *seen = rec.addrs;
+        }
+        if let Some(c) = slot::client_mut(p, i) {
+            *c = [rec.ip, rec.ua];
         }
         self.tokens.insert(p.index, i, &rec.digest);
         if authenticated {
@@ -479,8 +486,8 @@ impl State {
         for i in (0..p.slots.len() as u32).rev() {
             let s = &mut p.slots[i as usize];
             if !s.is_live() {
-                s.prev = NIL;
-                s.next = self.free_head;
+                s.prev = NIL_IX;
+                s.next = narrow(self.free_head);
                 self.free_head = i;
             }
         }

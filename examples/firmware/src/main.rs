@@ -15,13 +15,14 @@ use host::Piece::{B, N, S};
 use host::{exit, say};
 use sessile::wheel::Wheel;
 use sessile::{
-    Client, Config, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SessionRef, SliceStorage, Slot,
-    Store, Tombstone,
+    Cell, Client, ClientPolicy, Config, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SessionRef,
+    SliceStorage, Slot, Store, Tombstone,
 };
 
 const CAPACITY: usize = 8;
-/// Index cells: 13/8 (tokens) and 10/8 (principals) of the entries, at least 8, a power
-/// of two up to 64: 16 both (`Layout::of` says so too: the engine refuses other sizes).
+/// Index cells: 13/8 (tokens) and 10/8 (principals) of the entries, at least 8, a
+/// multiple of 8 up to 128: 16 both (`Layout::of` says so too: the engine refuses other
+/// sizes).
 const CELLS: usize = 16;
 const LINKS: usize = Wheel::links_len(CAPACITY);
 const POOL_BLOCKS: usize = 8;
@@ -50,6 +51,10 @@ fn config() -> Config {
         // Built without the core's `principal-cap` feature (about 620 bytes of code):
         // the engine then refuses a config with a cap. One user per device here.
         max_sessions_per_principal: 0,
+        // No client facts on this device (every request passes `Client::NONE`): with
+        // both policies off the engine keeps no client digests (8 bytes per session).
+        ip_policy: ClientPolicy::Off,
+        user_agent_policy: ClientPolicy::Off,
         ..Config::default()
     }
 }
@@ -61,19 +66,21 @@ fn main() -> ! {
     // cortex-m-rt turns these into `&'static mut` borrows, taken once: static memory
     // with no `unsafe` here.
     static mut SLOTS: [Slot; CAPACITY] = [FREE_SLOT; CAPACITY];
-    static mut INDEX: [u32; CELLS] = [0; CELLS];
-    static mut PRINCIPALS: [u32; CELLS] = [0; CELLS];
+    static mut INDEX: [Cell; CELLS] = [0; CELLS];
+    static mut PRINCIPALS: [Cell; CELLS] = [0; CELLS];
     static mut LINKS_: [Link; LINKS] = [ZERO_LINK; LINKS];
     static mut POOL: [u8; POOL_BLOCKS * POOL_BLOCK] = [0; POOL_BLOCKS * POOL_BLOCK];
     static mut POOL_NEXT: [u32; POOL_BLOCKS] = [0; POOL_BLOCKS];
     static mut TOMBS: [Tombstone; TOMBSTONES] = [Tombstone::EMPTY; TOMBSTONES];
-    static mut TOMB_INDEX: [u32; TOMBSTONE_CELLS] = [0; TOMBSTONE_CELLS];
+    static mut TOMB_INDEX: [Cell; TOMBSTONE_CELLS] = [0; TOMBSTONE_CELLS];
     static mut EVENT_RING: [Event; EVENTS] = [Event::EMPTY; EVENTS];
 
     let parts = Parts {
         slots: SLOTS,
         // The config counts no addresses (`max_addresses` 0): no address sets.
         addresses: &mut [],
+        // Nor does it watch the client (both policies off): no client digests.
+        clients: &mut [],
         index: INDEX,
         principals: PRINCIPALS,
         links: LINKS_,
