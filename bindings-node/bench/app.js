@@ -37,7 +37,7 @@ if (variant === 'none+dict') {
 } else if (variant !== 'none') {
   const common = { secret: 'bench secret', resave: false, saveUninitialized: false }
   let mw
-  if (variant === 'sessile') {
+  if (variant === 'sessile' || variant === 'sessile+dict') {
     mw = require('../express')(Object.assign(common, { engineOptions: { capacity: 100_000, poolBytes: 64 << 20 } }))
   } else if (variant === 'sessile-redis') {
     // bench-redis.js: the same middleware over the Redis store it started.

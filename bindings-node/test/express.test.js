@@ -683,3 +683,26 @@ test('engine.expressLink: load of several copies lets the engine choose among th
     assert.throws(() => link.load(bad), (e) => e.code === 'SESSILE_INVALID_ARGUMENT' && e.reason === 'signed')
   }
 })
+
+// The cookie value is read as the `cookie` package reads it (decodeURIComponent), however
+// its escapes are written: the signature's '+' and '/' in either case, or characters
+// escaped that need not be; the session is found each time.
+test('a session cookie is read whatever its escapes', async () => {
+  const app = appWith(versions.express4, { session: { secret: 'keyboard cat' } }, counter)
+  const first = await request(app).get('/').expect('1')
+  const value = valueOf(cookieOf(first))
+  const hex = (c) => '%' + c.charCodeAt(0).toString(16)
+  const spellings = [
+    's%3A' + value.slice(2).replace(/[+/=]/g, (c) => hex(c).toLowerCase()),
+    's%3A' + value.slice(2).replace(/[+/=]/g, (c) => hex(c).toUpperCase()),
+    's%3A' + value.slice(2).replace(/[A-Za-z.+/=]/g, hex),
+    's%3A' + value.slice(2),
+  ]
+  let n = 1
+  for (const v of spellings) {
+    n++
+    await request(app).get('/').set('Cookie', `connect.sid=${v}`).expect(String(n))
+  }
+  // An escape that is no character leaves the value as it came: not a signed ID.
+  await request(app).get('/').set('Cookie', `connect.sid=${spellings[0]}%E2`).expect('1')
+})

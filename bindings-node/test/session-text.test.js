@@ -130,6 +130,19 @@ test('SessionText: the same cookie many times, only expires and data changing', 
   }
 })
 
+test('SessionText: each read gives a Cookie of its own (one request changing its cookie changes no other)', () => {
+  const text = new SessionText()
+  const sess = session(new Cookie({ secure: true }), { n: 1 })
+  const json = text.stringify(sess)
+  const a = text.parse(json)[1]
+  a.secure = false
+  a.maxAge = 5000
+  const b = text.parse(json)[1]
+  assert.notEqual(a, b)
+  assert.equal(b.secure, true)
+  assert.equal(b.expires, null)
+})
+
 test('SessionText: unusual sessions are written by JSON.stringify itself', () => {
   const text = new SessionText()
   const cases = {

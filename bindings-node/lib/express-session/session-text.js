@@ -46,8 +46,24 @@ function Layout(c) {
   const at = text.indexOf(EXPIRES)
   this.before = '{"cookie":' + text.slice(0, at + EXPIRES.length - 4)
   this.after = text.slice(at + EXPIRES.length)
-  // What JSON.parse gives for the cookie; `expires` is set before each fromStored.
-  this.stored = JSON.parse(text)
+  // The Cookie that Cookie.fromStored gives for this text with `expires` null; each parse
+  // builds one like it with named stores in its key order (no loop over the fields, no
+  // keyed stores) and sets `expires`. Null when fromStored gives none.
+  const read = Cookie.fromStored(JSON.parse(text))
+  this.cookie = read
+  if (read !== null) {
+    this.path = read.path
+    this.originalMaxAge = read.originalMaxAge
+    this.httpOnly = read.httpOnly
+    this.partitioned = hasOwn.call(read, 'partitioned') ? read.partitioned : ABSENT
+    this.priority = hasOwn.call(read, 'priority') ? read.priority : ABSENT
+    this.secure = hasOwn.call(read, 'secure') ? read.secure : ABSENT
+    this.domain = hasOwn.call(read, 'domain') ? read.domain : ABSENT
+    this.sameSite = hasOwn.call(read, 'sameSite') ? read.sameSite : ABSENT
+    // fromStored's order (toJSON's, after the four it sets first), checked once.
+    const built = this.cookieOf(null)
+    if (Object.keys(built).join() !== Object.keys(read).join()) this.cookie = null
+  }
 }
 
 Layout.prototype.fits = function (c) {
@@ -61,6 +77,24 @@ Layout.prototype.fits = function (c) {
     c.path === this.f6 &&
     c.sameSite === this.f7
   )
+}
+
+// Marks a field the cookie's text does not hold.
+const ABSENT = Symbol('absent')
+
+// The Cookie of a text in this layout whose `expires` is `expires` (a string or null).
+Layout.prototype.cookieOf = function (expires) {
+  const c = Object.create(Cookie.prototype)
+  c.path = this.path
+  c._expires = expires === null ? null : new Date(expires)
+  c.originalMaxAge = this.originalMaxAge
+  c.httpOnly = this.httpOnly
+  if (this.partitioned !== ABSENT) c.partitioned = this.partitioned
+  if (this.priority !== ABSENT) c.priority = this.priority
+  if (this.secure !== ABSENT) c.secure = this.secure
+  if (this.domain !== ABSENT) c.domain = this.domain
+  if (this.sameSite !== ABSENT) c.sameSite = this.sameSite
+  return c
 }
 
 function SessionText() {
@@ -145,10 +179,7 @@ SessionText.prototype.parse = function (json) {
     // A second "cookie" key would replace the first in JSON.parse.
     if (hasOwn.call(data, 'cookie')) return undefined
   }
-  const stored = layout.stored
-  stored.expires = expires
-  const cookie = Cookie.fromStored(stored)
-  return cookie === null ? undefined : [data, cookie]
+  return layout.cookie === null ? undefined : [data, layout.cookieOf(expires)]
 }
 
 module.exports = { SessionText }
