@@ -406,28 +406,6 @@ impl Tagged {
             }
         })
     }
-
-    /// Read the cells a removal of key `k` reads (its home to the next empty cell on
-    /// either side, at most 8 each way: the shift reads forward, the search for the
-    /// cluster's first cell backward), for a caller reading ahead so cache misses
-    /// overlap; the result only feeds `black_box`.
-    pub(crate) fn warm(self, table: &[Cell], k: Key) -> u32 {
-        let len = table.len();
-        let h = home(k.hash, len);
-        let mut acc = 0;
-        for step in [next as fn(usize, usize) -> usize, |j, len| back(j, 1, len)] {
-            let mut j = h;
-            for _ in 0..8 {
-                let Some(&v) = table.get(j) else { break };
-                if v == EMPTY {
-                    break;
-                }
-                acc ^= load(v);
-                j = step(j, len);
-            }
-        }
-        acc
-    }
 }
 
 #[cfg(test)]

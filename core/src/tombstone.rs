@@ -193,36 +193,17 @@ impl Tombstones {
         index::Tagged::of(total, table.len()).insert(table, pos, digest.key());
     }
 
-    /// Read the cells an insert of `digest` will probe (for a sweep reading ahead, see
-    /// `engine/sessions.rs`); the result only feeds `black_box`.
-    pub(crate) fn warm_insert(table: &[index::Cell], digest: &Digest) -> u32 {
-        table
-            .get(index::home(digest.hash(), table.len()))
-            .copied()
-            .map_or(0, index::load)
-    }
-
-    /// Read what the `ahead`-th next insert into ring `keep` will read to forget that
-    /// ring's oldest entry, if the ring is full by then: the entry and the run of index
-    /// cells from its home to the next empty one. The result only feeds `black_box`.
-    pub(crate) fn warm_victim(
-        &self,
-        ring: &[Tombstone],
-        table: &[index::Cell],
-        keep: Keep,
-        ahead: u32,
-    ) -> u32 {
-        let total = ring.len() as u32;
-        let (base, cap) = share(total, keep);
+    /// The index hash of the entry that the `ahead`-th next insert into ring `keep` will
+    /// forget, if the ring is full by then (for a sweep reading ahead, see
+    /// `engine/sessions.rs`).
+    pub(crate) fn oldest_hash(&self, ring: &[Tombstone], keep: Keep, ahead: u32) -> Option<u32> {
+        let (base, cap) = share(ring.len() as u32, keep);
         let r = keep as usize;
         if cap == 0 || self.len[r] < cap {
-            return 0;
+            return None;
         }
         let pos = base + (self.head[r] + ahead % cap) % cap;
-        let Some(old) = ring.get(pos as usize) else {
-            return 0;
-        };
-        index::Tagged::of(total, table.len()).warm(table, old.digest.key()) ^ old.target
+        ring.get(pos as usize).map(|old| old.digest.hash())
     }
 
     /// One ring's entries, oldest first (what a snapshot carries, in the order a restore
