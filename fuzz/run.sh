@@ -73,22 +73,33 @@ if [ "$mode" = test ]; then
     fi
 fi
 
+# Replay every committed input of target $1 (seeds/ and regressions/) once, -runs=0, on
+# the build the cargo options after $2 choose ($2 names that build in messages; '' for the
+# default one). The inputs are named one by one: libFuzzer then only reads them, and the
+# last `Running:` line names the one that fails, which this says with how to rerun it.
+# Sets n to the number of inputs.
+replay() {
+    local t=$1 build=$2 log bad
+    shift 2
+    mapfile -t inputs < <(find "seeds/$t" "regressions/$t" -type f | LC_ALL=C sort)
+    n=${#inputs[@]}
+    [ "$n" -gt 0 ] || return 0
+    log="$tmp/$t.replay${build:+.$build}.log"
+    nice cargo +nightly fuzz run "$@" "$t" "${inputs[@]}" -- -runs=0 >"$log" 2>&1 && return 0
+    bad=$(sed -n 's/^Running: //p' "$log" | tail -n1)
+    echo "== $t: a committed input fails${build:+ on the $build build}: $bad" >&2
+    grep -E -A8 "panicked|ERROR" "$log" >&2 || tail -n 30 "$log" >&2
+    echo "   reproduce: cd fuzz && cargo +nightly fuzz run${*:+ $*} $t $bad" >&2
+    return 1
+}
+
 fail=0
 rows=()
 for t in "${targets[@]}"; do
     mkdir -p "seeds/$t" "regressions/$t" "artifacts/$t"
     log="$tmp/$t.log"
 
-    # Replay: the inputs are named one by one (libFuzzer then only reads them, and the
-    # last `Running:` line names the one that fails).
-    mapfile -t inputs < <(find "seeds/$t" "regressions/$t" -type f | LC_ALL=C sort)
-    n=${#inputs[@]}
-    if [ "$n" -gt 0 ] &&
-        ! nice cargo +nightly fuzz run "$t" "${inputs[@]}" -- -runs=0 >"$log" 2>&1; then
-        bad=$(sed -n 's/^Running: //p' "$log" | tail -n1)
-        echo "== $t: a committed input fails: $bad" >&2
-        grep -E -A8 "panicked|ERROR" "$log" >&2 || tail -n 30 "$log" >&2
-        echo "   reproduce: cd fuzz && cargo +nightly fuzz run $t $bad" >&2
+    if ! replay "$t" ""; then
         fail=1
         rows+=("$(printf '%-13s %-6s' "$t" REPLAY)")
         continue
@@ -156,18 +167,11 @@ done
 narrow=(--features narrow --target-dir target-narrow)
 nice cargo +nightly fuzz build "${narrow[@]}"
 for t in "${targets[@]}"; do
-    mapfile -t inputs < <(find "seeds/$t" "regressions/$t" -type f | LC_ALL=C sort)
-    [ ${#inputs[@]} -gt 0 ] || continue
-    log="$tmp/$t.narrow.log"
-    if nice cargo +nightly fuzz run "${narrow[@]}" "$t" "${inputs[@]}" -- -runs=0 >"$log" 2>&1; then
-        rows+=("$(printf '%-13s %-6s %s' "$t" ok "narrow build: ${#inputs[@]} inputs replayed")")
-    else
-        bad=$(sed -n 's/^Running: //p' "$log" | tail -n1)
-        echo "== $t: a committed input fails on the narrow build: $bad" >&2
-        grep -E -A8 "panicked|ERROR" "$log" >&2 || tail -n 30 "$log" >&2
-        echo "   reproduce: cd fuzz && cargo +nightly fuzz run ${narrow[*]} $t $bad" >&2
+    if ! replay "$t" narrow "${narrow[@]}"; then
         fail=1
         rows+=("$(printf '%-13s %-6s' "$t" REPLAY) (narrow build)")
+    elif [ "$n" -gt 0 ]; then
+        rows+=("$(printf '%-13s %-6s %s' "$t" ok "narrow build: $n inputs replayed")")
     fi
 done
 
