@@ -540,6 +540,20 @@ def test_session_dict_tracks_access_and_changes_as_starlettes() -> None:
     assert sys.getrefcount(Session) == before
 
 
+def writer_and_reader(path: str, write: Any) -> TestClient:
+    """A client of an app with the view `write` at `path` and, at /r, a view that answers
+    the session's items as JSON."""
+
+    async def read(request: Any) -> JSONResponse:
+        return JSONResponse(dict(request.session))
+
+    app = Starlette(
+        routes=[Route(path, write), Route("/r", read)],
+        middleware=[Middleware(ss.SessionMiddleware, secret_key="unused")],
+    )
+    return TestClient(app)
+
+
 def test_values_the_native_reader_declines_come_back() -> None:
     # A float or an escaped string is not read by the native plain-JSON path at the
     # request's start: json reads it, and the app sees what it stored.
@@ -547,14 +561,7 @@ def test_values_the_native_reader_declines_come_back() -> None:
         request.session.update({"f": 1.5, "s": 'a"b\n', "n": [1, {"x": None}]})
         return PlainTextResponse("ok")
 
-    async def read(request: Any) -> JSONResponse:
-        return JSONResponse(dict(request.session))
-
-    app = Starlette(
-        routes=[Route("/w", write), Route("/r", read)],
-        middleware=[Middleware(ss.SessionMiddleware, secret_key="unused")],
-    )
-    client = TestClient(app)
+    client = writer_and_reader("/w", write)
     assert client.get("/w").status_code == 200
     assert client.get("/r").json() == {"f": 1.5, "s": 'a"b\n', "n": [1, {"x": None}]}
 
@@ -581,14 +588,7 @@ def test_a_plain_session_is_stored_natively_and_others_through_json(
         )
         return PlainTextResponse("ok")
 
-    async def read(request: Any) -> JSONResponse:
-        return JSONResponse(dict(request.session))
-
-    app = Starlette(
-        routes=[Route("/w/{kind}", write), Route("/r", read)],
-        middleware=[Middleware(ss.SessionMiddleware, secret_key="unused")],
-    )
-    client = TestClient(app)
+    client = writer_and_reader("/w/{kind}", write)
     assert client.get("/w/plain").status_code == 200
     assert client.get("/r").json() == {"plain": {"n": [1, "x", None]}}
     assert fallback == []
