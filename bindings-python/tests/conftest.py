@@ -143,6 +143,11 @@ def make_shared(
         kw.setdefault("store", redis_server.url)
         kw.setdefault("store_key", STORE_KEY)
         kw.setdefault("store_prefix", "t-" + request.node.name[:40])
+        # Two seconds, not the 100 ms defaults: a healthy server's late reply on a busy
+        # machine must not fail a test that is not about timeouts (the ones that are set
+        # their own; test_redis.py checks the defaults).
+        kw.setdefault("store_connect_timeout", 2.0)
+        kw.setdefault("store_response_timeout", 2.0)
         return sessile.Engine(**kw)
 
     return make

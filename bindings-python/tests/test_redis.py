@@ -207,7 +207,9 @@ WORKER = textwrap.dedent(
     import sys, threading
     import sessile
     url, key, prefix, cookie, threads, rounds = sys.argv[1:7]
-    engine = sessile.Engine(store=url, store_key=key, store_prefix=prefix)
+    engine = sessile.Engine(
+        store=url, store_key=key, store_prefix=prefix, store_response_timeout=2.0
+    )
     retries = []
 
     def work():
