@@ -152,10 +152,14 @@ pub fn targets(r: &Results) -> Result<Vec<Target>, String> {
                 fmt_count(large)
             ),
             measured: format!(
-                "sessile {} -> {}: {} (naive {} -> {} = {})",
+                "sessile {} -> {}: {}, swept in the same rounds (at their own points {} -> {} = {}; \
+                 naive {} -> {} = {})",
                 fmt_ns(g.small_us * 1e3),
                 fmt_ns(g.large_us * 1e3),
                 fmt_ratio(gs),
+                fmt_ns(ps.sessile.sweep_us * 1e3),
+                fmt_ns(pl.sessile.sweep_us * 1e3),
+                fmt_ratio(pl.sessile.sweep_us / ps.sessile.sweep_us),
                 fmt_ns(ps.naive.sweep_us * 1e3),
                 fmt_ns(pl.naive.sweep_us * 1e3),
                 fmt_ratio(gn)
