@@ -69,19 +69,42 @@ fn run() -> Result<(), String> {
     let mut flush = vec![0u8; params.flush_bytes];
     let mut now = 1_000;
     let mut points = Vec::new();
+    // The small table point's engine, kept to be swept again in the large point's rounds.
+    let mut small = None;
     for &live in &series {
         let t = Instant::now();
         let all = params.table_at.contains(&live);
-        let p = measure::run_point(live, all, &params, &mut now, &mut flush);
+        let peer = if live == params.table_at[1] {
+            small.as_mut()
+        } else {
+            None
+        };
+        let (p, fixture) = measure::run_point(live, all, &params, &mut now, &mut flush, peer);
+        if live == params.table_at[0] {
+            small = Some(fixture);
+        }
         eprintln!(
-            "{:>9} live: validate {:.0} / {:.0} ns, sweep {:.1} / {:.1} µs (sessile / naive) [{:.1} s]",
+            "{:>9} live: validate {:.0} / {:.0} ns ({:.2}x), sweep {:.1} / {:.1} µs (sessile / naive) [{:.1} s]",
             fmt_count(live),
             p.sessile.validate_ns,
             p.naive.validate_ns,
+            p.ratio.validate,
             p.sessile.sweep_us,
             p.naive.sweep_us,
             t.elapsed().as_secs_f64()
         );
+        if let Some(w) = p.warm {
+            eprintln!(
+                "          each store warm: validate {:.0} / {:.0} ns ({:.2}x)",
+                w.sessile_ns, w.naive_ns, w.ratio
+            );
+        }
+        if let Some(g) = p.growth {
+            eprintln!(
+                "          sweep growth in the same rounds: {:.1} -> {:.1} µs ({:.2}x)",
+                g.small_us, g.large_us, g.ratio
+            );
+        }
         points.push(p);
     }
 

@@ -2,9 +2,13 @@
 //! medians of interleaved repeats, and the memory and digest measurements.
 //!
 //! Method, in short: both stores hold the same number of live sessions and are measured in
-//! turn within each repeat (the order alternates, so drift on a shared machine hits both);
-//! the first round of every operation is a discarded warm-up; each figure is the median of
-//! the remaining rounds; tokens are picked uniformly at random, so with a million sessions
+//! alternating batches, sessile then naive in every round, so each batch starts after one of
+//! the other store's (the same cache state for both; see `interleaved`); the first round of
+//! every operation is a discarded warm-up; each time is the median of the remaining rounds
+//! and each ratio the median of the rounds' own ratios (a round's two batches are timed
+//! next to each other, so drift and neighbours' load hit both); the sweep's growth is
+//! likewise the median of per-round ratios of the large and the small table point's engines,
+//! swept in the same rounds; tokens are picked uniformly at random, so with a million sessions
 //! lookups miss the caches as they would on a busy server; inputs are laid out contiguously
 //! so that reading them costs the same for both stores. Time is the thread's CPU time
 //! (user + system), so that rounds during which the scheduler ran other processes on a
@@ -52,7 +56,7 @@ impl Params {
             lookups: 100_000,
             batch: 1_000,
             expiring: 1_000,
-            repeats: 11,
+            repeats: 21,
             memory_live: 1_000_000,
             flush_bytes: 64 << 20,
         }
@@ -100,6 +104,48 @@ pub struct ValidatePaths {
     pub unknown_ns: f64,
 }
 
+/// sessile / naive per operation: the median of the rounds' own ratios (each round times a
+/// batch of each store, next to each other).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Ratios {
+    /// create (table points only).
+    pub create: Option<f64>,
+    /// validate.
+    pub validate: f64,
+    /// rotate (table points only).
+    pub rotate: Option<f64>,
+    /// logout (table points only).
+    pub logout: Option<f64>,
+    /// sweep.
+    pub sweep: f64,
+}
+
+/// validate with each store warm: every timed batch follows an untimed batch of the same
+/// store over the same tokens, instead of the other store's batch (table points only).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Warm {
+    /// sessile, ns per validation (median of rounds).
+    pub sessile_ns: f64,
+    /// The naive store, ns per validation (median of rounds).
+    pub naive_ns: f64,
+    /// Median of the rounds' sessile / naive.
+    pub ratio: f64,
+}
+
+/// The sweep's growth: the large table point's engine and the small one's (kept from its own
+/// point), swept in the same rounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Growth {
+    /// Live sessions of the small engine.
+    pub small_live: usize,
+    /// µs per sweep of the small engine in these rounds (median).
+    pub small_us: f64,
+    /// µs per sweep of the large engine in these rounds (median).
+    pub large_us: f64,
+    /// Median of the rounds' large / small.
+    pub ratio: f64,
+}
+
 /// Both stores at one live count.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Point {
@@ -109,8 +155,14 @@ pub struct Point {
     pub sessile: Costs,
     /// The naive store.
     pub naive: Costs,
+    /// sessile / naive, median of per-round ratios.
+    pub ratio: Ratios,
     /// sessile's validate paths (table points only).
     pub paths: Option<ValidatePaths>,
+    /// validate with each store warm (table points only).
+    pub warm: Option<Warm>,
+    /// The sweep's growth from a smaller engine swept in the same rounds (when one was given).
+    pub growth: Option<Growth>,
 }
 
 /// SplitMix64: a fixed, fast generator for access order (not for tokens).
@@ -366,37 +418,57 @@ struct Pair {
     perm: Vec<usize>,
 }
 
-/// Run `f(sessile)` and `f(naive)` once per repeat after one warm-up, alternating which
-/// goes first; returns the two medians.
+/// Median of the ratios `a[i] / b[i]`.
+pub fn median_ratio(a: &[f64], b: &[f64]) -> f64 {
+    let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    median(&r)
+}
+
+/// Run `f(sessile)` and then `f(naive)` once per repeat after one warm-up round; returns the
+/// two medians and the median of the rounds' ratios.
+///
+/// The order is the same in every round, so every timed batch follows a batch of the other
+/// store (a round's naive batch follows its sessile one, the next round's sessile batch this
+/// naive one) and starts with the caches in the same kind of state. Swapping the order every
+/// other round (as this harness did before) made half of each store's batches follow a
+/// batch of their own, with their data still cached: at 10,000 live the naive lookup took
+/// about 52 ns after its own batch and 80 ns after sessile's, sessile 88 and 100 ns, and
+/// each store's median of 11 fell on one side or the other of that split from run to run
+/// (the validate ratio 1.33x-1.79x with the same instruction counts).
 fn interleaved(
     repeats: usize,
     pair: &mut Pair,
     mut prepare: impl FnMut(&mut Pair) -> Vec<usize>,
     mut fs: impl FnMut(&mut Fixture<SessileStore>, &[usize]) -> f64,
     mut fnaive: impl FnMut(&mut Fixture<NaiveStore>, &[usize]) -> f64,
-) -> (f64, f64) {
+) -> (f64, f64, f64) {
     let mut a = Vec::with_capacity(repeats);
     let mut b = Vec::with_capacity(repeats);
     for r in 0..=repeats {
         let idx = prepare(pair);
-        let (x, y) = if r % 2 == 0 {
-            let x = fs(&mut pair.s, &idx);
-            (x, fnaive(&mut pair.n, &idx))
-        } else {
-            let y = fnaive(&mut pair.n, &idx);
-            (fs(&mut pair.s, &idx), y)
-        };
+        let x = fs(&mut pair.s, &idx);
+        let y = fnaive(&mut pair.n, &idx);
         if r > 0 {
             a.push(x);
             b.push(y);
         }
     }
-    (median(&a), median(&b))
+    (median(&a), median(&b), median_ratio(&a, &b))
 }
 
 /// Measure both stores with `live` sessions: validate and sweep always, create, rotate and
 /// logout too when `all_ops`. `now` is the run's clock (ms), advanced as rounds go by.
-pub fn run_point(live: usize, all_ops: bool, p: &Params, now: &mut u64, flush: &mut [u8]) -> Point {
+/// `small`, if given, is a smaller point's sessile fixture: it is swept in the same rounds,
+/// for the sweep's growth. Returns the point and its sessile fixture (the naive one is
+/// dropped).
+pub fn run_point(
+    live: usize,
+    all_ops: bool,
+    p: &Params,
+    now: &mut u64,
+    flush: &mut [u8],
+    mut small: Option<&mut Fixture<SessileStore>>,
+) -> (Point, Fixture<SessileStore>) {
     assert!(live > 0, "a point needs live sessions");
     // Headroom: a create round's batch plus a sweep round's expiring sessions.
     let capacity = live + p.batch + p.expiring + 16;
@@ -410,11 +482,12 @@ pub fn run_point(live: usize, all_ops: bool, p: &Params, now: &mut u64, flush: &
     let mut order = Order::new(0x5e55_11e0 ^ live as u64);
     let mut sessile = Costs::default();
     let mut naive = Costs::default();
+    let mut ratio = Ratios::default();
     *now += 1;
     let t = *now;
 
     let lookups = p.lookups;
-    (sessile.validate_ns, naive.validate_ns) = interleaved(
+    (sessile.validate_ns, naive.validate_ns, ratio.validate) = interleaved(
         p.repeats,
         &mut pair,
         |pr| (0..lookups).map(|_| order.below(pr.perm.len())).collect(),
@@ -423,7 +496,27 @@ pub fn run_point(live: usize, all_ops: bool, p: &Params, now: &mut u64, flush: &
     );
 
     let mut paths = None;
+    let mut warm = None;
     if all_ops {
+        // Each store warm: an untimed batch of the same store over the same tokens first.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for r in 0..=p.repeats {
+            let idx: Vec<usize> = (0..lookups).map(|_| order.below(live)).collect();
+            pair.s.validate_round(&idx, t);
+            let x = pair.s.validate_round(&idx, t);
+            pair.n.validate_round(&idx, t);
+            let y = pair.n.validate_round(&idx, t);
+            if r > 0 {
+                a.push(x);
+                b.push(y);
+            }
+        }
+        warm = Some(Warm {
+            sessile_ns: median(&a),
+            naive_ns: median(&b),
+            ratio: median_ratio(&a, &b),
+        });
+
         let idx: Vec<usize> = (0..lookups).map(|_| order.below(live)).collect();
         let malformed = pair.s.malformed(&idx);
         let unknown: String = (0..lookups).map(|_| crate::naive::new_id()).collect();
@@ -442,62 +535,79 @@ pub fn run_point(live: usize, all_ops: bool, p: &Params, now: &mut u64, flush: &
         });
 
         let batch = p.batch;
-        let (a, b) = interleaved(
+        let (a, b, c) = interleaved(
             p.repeats,
             &mut pair,
             |_| Vec::new(),
             |f, _| f.create_round(batch, t),
             |f, _| f.create_round(batch, t),
         );
-        (sessile.create_ns, naive.create_ns) = (Some(a), Some(b));
+        (sessile.create_ns, naive.create_ns, ratio.create) = (Some(a), Some(b), Some(c));
         let mut o2 = order.clone();
-        let (a, b) = interleaved(
+        let (a, b, c) = interleaved(
             p.repeats,
             &mut pair,
             |pr| distinct(&mut pr.perm, batch, &mut o2),
             |f, idx| f.rotate_round(idx, t),
             |f, idx| f.rotate_round(idx, t),
         );
-        (sessile.rotate_ns, naive.rotate_ns) = (Some(a), Some(b));
-        let (a, b) = interleaved(
+        (sessile.rotate_ns, naive.rotate_ns, ratio.rotate) = (Some(a), Some(b), Some(c));
+        let (a, b, c) = interleaved(
             p.repeats,
             &mut pair,
             |pr| distinct(&mut pr.perm, batch, &mut order),
             |f, idx| f.logout_round(idx, t),
             |f, idx| f.logout_round(idx, t),
         );
-        (sessile.logout_ns, naive.logout_ns) = (Some(a), Some(b));
+        (sessile.logout_ns, naive.logout_ns, ratio.logout) = (Some(a), Some(b), Some(c));
     }
 
     // Sweep: each round adds `expiring` sessions due in SWEEP_IDLE_MS, then sweeps just
-    // after that; the long-lived sessions (30 min idle) are not due.
+    // after that; the long-lived sessions (30 min idle) are not due. Every sweep starts with
+    // the caches evicted; sessile's (and the smaller engine's, when given) first.
     let mut a = Vec::with_capacity(p.repeats);
     let mut b = Vec::with_capacity(p.repeats);
+    let mut c = Vec::with_capacity(p.repeats);
     for r in 0..=p.repeats {
         *now += 1;
         pair.s.add_expiring(p.expiring, *now);
         pair.n.add_expiring(p.expiring, *now);
+        if let Some(f) = small.as_deref_mut() {
+            f.add_expiring(p.expiring, *now);
+        }
         *now += u64::from(SWEEP_IDLE_MS);
-        let (x, y) = if r % 2 == 0 {
-            let x = pair.s.sweep_round(*now, p.expiring, flush);
-            (x, pair.n.sweep_round(*now, p.expiring, flush))
-        } else {
-            let y = pair.n.sweep_round(*now, p.expiring, flush);
-            (pair.s.sweep_round(*now, p.expiring, flush), y)
-        };
+        let z = small
+            .as_deref_mut()
+            .map(|f| f.sweep_round(*now, p.expiring, flush));
+        let x = pair.s.sweep_round(*now, p.expiring, flush);
+        let y = pair.n.sweep_round(*now, p.expiring, flush);
         if r > 0 {
             a.push(x);
             b.push(y);
+            c.extend(z);
         }
     }
     sessile.sweep_us = median(&a);
     naive.sweep_us = median(&b);
-    Point {
-        live,
-        sessile,
-        naive,
-        paths,
-    }
+    ratio.sweep = median_ratio(&a, &b);
+    let growth = small.map(|f| Growth {
+        small_live: f.ids.len() / TOKEN_CHARS,
+        small_us: median(&c),
+        large_us: median(&a),
+        ratio: median_ratio(&a, &c),
+    });
+    (
+        Point {
+            live,
+            sessile,
+            naive,
+            ratio,
+            paths,
+            warm,
+            growth,
+        },
+        pair.s,
+    )
 }
 
 /// Bytes of memory per live session, payload aside.

@@ -4,7 +4,7 @@
 
 use sessile_bench::chart;
 use sessile_bench::measure::{
-    self, Costs, DigestCosts, Memory, Order, Params, Point, ValidatePaths,
+    self, Costs, DigestCosts, Growth, Memory, Order, Params, Point, Ratios, ValidatePaths, Warm,
 };
 use sessile_bench::naive::{ID_CHARS, NaiveStore};
 use sessile_bench::report::{self, Results};
@@ -64,9 +64,30 @@ fn every_operation_is_measured_for_both_stores() {
     p.repeats = 2;
     let mut flush = vec![0u8; p.flush_bytes];
     let mut now = 1_000;
-    let full = measure::run_point(500, true, &p, &mut now, &mut flush);
-    let part = measure::run_point(200, false, &p, &mut now, &mut flush);
+    let (full, mut engine) = measure::run_point(500, true, &p, &mut now, &mut flush, None);
+    let (part, _) = measure::run_point(200, false, &p, &mut now, &mut flush, Some(&mut engine));
     assert!(now > 1_000, "the run's clock moves forward");
+    // Every ratio is measured, the warm validate at the table point only, and the growth
+    // where another point's engine was swept in the same rounds.
+    let r = full.ratio;
+    for v in [r.create, r.rotate, r.logout].map(|v| v.expect("measured at a table point")) {
+        assert!(v.is_finite() && v > 0.0, "{r:?}");
+    }
+    assert!(r.validate > 0.0 && r.sweep > 0.0, "{r:?}");
+    let w = full.warm.expect("warm validate at a table point");
+    assert!(
+        w.sessile_ns > 0.0 && w.naive_ns > 0.0 && w.ratio > 0.0,
+        "{w:?}"
+    );
+    assert_eq!((part.warm, full.growth), (None, None));
+    let g = part
+        .growth
+        .expect("the other engine was swept in the same rounds");
+    assert_eq!(g.small_live, 500);
+    assert!(
+        g.small_us > 0.0 && g.large_us > 0.0 && g.ratio > 0.0,
+        "{g:?}"
+    );
     for c in [full.sessile, full.naive] {
         for v in
             [c.create_ns, c.rotate_ns, c.logout_ns].map(|v| v.expect("measured at a table point"))
@@ -125,29 +146,63 @@ fn costs(validate_ns: f64, sweep_us: f64) -> Costs {
     }
 }
 
+fn ratios(s: &Costs, n: &Costs) -> Ratios {
+    let r = |a: Option<f64>, b: Option<f64>| Some(a? / b?);
+    Ratios {
+        create: r(s.create_ns, n.create_ns),
+        validate: s.validate_ns / n.validate_ns,
+        rotate: r(s.rotate_ns, n.rotate_ns),
+        logout: r(s.logout_ns, n.logout_ns),
+        sweep: s.sweep_us / n.sweep_us,
+    }
+}
+
+fn point(live: usize, sessile: Costs, naive: Costs, paths: ValidatePaths) -> Point {
+    Point {
+        live,
+        sessile,
+        naive,
+        ratio: ratios(&sessile, &naive),
+        paths: Some(paths),
+        warm: Some(Warm {
+            sessile_ns: sessile.validate_ns,
+            naive_ns: naive.validate_ns * 0.6,
+            ratio: sessile.validate_ns / (naive.validate_ns * 0.6),
+        }),
+        growth: None,
+    }
+}
+
 fn results(validate_large: f64, validate_small: f64, sweep_large: f64, bytes: f64) -> Results {
     let params = Params::quick();
     let [small, large] = params.table_at;
+    let mut large_point = point(
+        large,
+        costs(validate_large, sweep_large),
+        costs(200.0, 6_000.0),
+        ValidatePaths {
+            malformed_ns: 40.0,
+            unknown_ns: 250.0,
+        },
+    );
+    large_point.growth = Some(Growth {
+        small_live: small,
+        small_us: 50.0,
+        large_us: sweep_large,
+        ratio: sweep_large / 50.0,
+    });
     Results {
         points: vec![
-            Point {
-                live: small,
-                sessile: costs(validate_small, 50.0),
-                naive: costs(80.0, 60.0),
-                paths: Some(ValidatePaths {
+            point(
+                small,
+                costs(validate_small, 50.0),
+                costs(80.0, 60.0),
+                ValidatePaths {
                     malformed_ns: 20.0,
                     unknown_ns: 90.0,
-                }),
-            },
-            Point {
-                live: large,
-                sessile: costs(validate_large, sweep_large),
-                naive: costs(200.0, 6_000.0),
-                paths: Some(ValidatePaths {
-                    malformed_ns: 40.0,
-                    unknown_ns: 250.0,
-                }),
-            },
+                },
+            ),
+            large_point,
         ],
         params,
         memory: Memory {
