@@ -9,6 +9,7 @@
 #![no_main]
 
 mod host;
+mod mem;
 
 use cortex_m_rt::entry;
 use host::Piece::{B, N, S};
