@@ -36,9 +36,7 @@ pub fn exit(success: bool) -> ! {
 /// An argument of a printed line.
 #[derive(Clone, Copy)]
 pub enum Piece<'a> {
-    /// Text.
-    S(&'a str),
-    /// Bytes, printed as they are.
+    /// Bytes (text too: `s.as_bytes()`), printed as they are.
     B(&'a [u8]),
     /// A number, in decimal.
     N(u32),
@@ -55,7 +53,6 @@ pub fn say(text: &str, args: &[Piece<'_>]) {
             continue;
         }
         match args.next() {
-            Some(Piece::S(s)) => put_all(s.as_bytes()),
             Some(Piece::B(b)) => put_all(b),
             Some(&Piece::N(mut n)) => {
                 // By subtracting powers of ten: a Cortex-M0 has no divide instruction.

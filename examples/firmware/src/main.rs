@@ -12,7 +12,7 @@ mod host;
 mod mem;
 
 use cortex_m_rt::entry;
-use host::Piece::{B, N, S};
+use host::Piece::{B, N};
 use host::{exit, say};
 use sessile::wheel::Wheel;
 use sessile::{
@@ -99,7 +99,7 @@ fn main() -> ! {
 /// value moved the value again).
 #[inline(never)]
 fn fail(step: &'static str) -> ! {
-    say("FAIL: %", &[S(step)]);
+    say("FAIL: %", &[B(step.as_bytes())]);
     exit(false)
 }
 
@@ -156,7 +156,7 @@ fn set_cookie(engine: &mut Engine<SliceStorage<'static>>, token: &str, handle: S
         .and_then(|r| r.strip_prefix(b"="))
         .and_then(|r| r.strip_prefix(token.as_bytes()))
         .or_fail("set-cookie value");
-    say("set-cookie: %=<token>%", &[S(name), B(rest)]);
+    say("set-cookie: %=<token>%", &[B(name.as_bytes()), B(rest)]);
 }
 
 /// Validates the request's `Cookie` header and prints who is logged in; returns the
@@ -189,7 +189,7 @@ fn write_and_read(engine: &mut Engine<SliceStorage<'static>>, handle: SessionRef
 #[inline(never)]
 fn print_events(engine: &mut Engine<SliceStorage<'static>>) {
     for event in engine.drain_events() {
-        say("event: %", &[S(event.kind.as_str())]);
+        say("event: %", &[B(event.kind.as_str().as_bytes())]);
     }
 }
 
@@ -294,7 +294,7 @@ fn refused(engine: &mut Engine<SliceStorage<'static>>, token: &[u8], now: u64, l
         .validate(token, now, &Client::NONE)
         .err()
         .or_fail("a dead token was accepted");
-    say(line, &[S(why.code())]);
+    say(line, &[B(why.code().as_bytes())]);
 }
 
 /// Concatenates `pieces` into `buf` (cut at its end); returns the length written.
