@@ -10,6 +10,7 @@
 
 mod host;
 mod mem;
+mod shift;
 
 use cortex_m_rt::entry;
 use host::Piece::{B, N};
