@@ -115,7 +115,7 @@ fn digit(n: &mut u32, power: u32, started: bool) -> bool {
 /// build`, clippy).
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    fail()
+    fail("panic", "")
 }
 
 /// A fault (and, in the measured image, a panic: see [`panic`]) prints `panic` and fails
@@ -123,10 +123,13 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// from the fault handler too.
 #[cortex_m_rt::exception(trampoline = false)]
 unsafe fn HardFault() -> ! {
-    fail()
+    fail("panic", "")
 }
 
-fn fail() -> ! {
-    say("panic", &[]);
+/// Prints `text` (its `%` replaced by `arg`) and fails the run: a panic or fault here, a
+/// step that answered wrongly in the flow (`FAIL: <step>`), one function for both.
+#[inline(never)]
+pub fn fail(text: &str, arg: &str) -> ! {
+    say(text, &[Piece::B(arg.as_bytes())]);
     exit(false)
 }

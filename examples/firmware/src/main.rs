@@ -100,8 +100,7 @@ fn main() -> ! {
 /// value moved the value again).
 #[inline(never)]
 fn fail(step: &'static str) -> ! {
-    say("FAIL: %", &[B(step.as_bytes())]);
-    exit(false)
+    host::fail("FAIL: %", step)
 }
 
 /// The value of a step that must succeed, or [`fail`] naming it.
