@@ -17,7 +17,7 @@ use host::Piece::{B, N};
 use host::{exit, say};
 use sessile::wheel::Wheel;
 use sessile::{
-    Cell, Client, ClientPolicy, Config, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SessionRef,
+    Cell, Client, ClientPolicy, Config, Engine, Event, Link, POOL_BLOCK, Parts, SessionRef,
     SliceStorage, Slot, Store, Tombstone,
 };
 
@@ -31,6 +31,16 @@ const POOL_BLOCKS: usize = 8;
 const TOMBSTONES: usize = 16;
 const TOMBSTONE_CELLS: usize = 32;
 const EVENTS: usize = 16;
+/// The bytes of the static regions below (`main`'s `static mut`s), all `.bss`. The engine
+/// checks them against the config's `Layout` and refuses other sizes (`FAIL: engine`).
+const STORAGE_BYTES: usize = size_of::<[Slot; CAPACITY]>()
+    + size_of::<[Cell; CELLS]>() * 2
+    + size_of::<[Link; LINKS]>()
+    + POOL_BLOCKS * POOL_BLOCK
+    + size_of::<[u32; POOL_BLOCKS]>()
+    + size_of::<[Tombstone; TOMBSTONES]>()
+    + size_of::<[Cell; TOMBSTONE_CELLS]>()
+    + size_of::<[Event; EVENTS]>();
 /// Fixed for a deterministic test only.
 const SEED: [u8; 32] = *b"sessile firmware: fixed test key";
 
@@ -135,13 +145,11 @@ impl<T> Step<T> for Option<T> {
 /// The engine over the static regions, as configured.
 #[inline(never)]
 fn start(parts: Parts<'static>) -> Engine<SliceStorage<'static>> {
-    let config = config();
-    let layout = Layout::of(&config);
     say(
         "sessile on Cortex-M: capacity %, static storage % bytes",
-        &[N(CAPACITY as u32), N(layout.bytes() as u32)],
+        &[N(CAPACITY as u32), N(STORAGE_BYTES as u32)],
     );
-    Engine::with_storage(config, SliceStorage::new(parts), SEED).or_fail("engine")
+    Engine::with_storage(config(), SliceStorage::new(parts), SEED).or_fail("engine")
 }
 
 /// The `Set-Cookie` for `token`'s session, printed with the token elided (after
