@@ -275,7 +275,15 @@ impl State {
 
     /// Find the live session a token names. Expired sessions found here die now; dead
     /// tokens are answered from the tombstones, raising reuse events.
-    fn resolve(&mut self, p: &mut Parts<'_>, token: &[u8], now: u64) -> Result<u32, Invalid> {
+    pub(super) fn resolve(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+    ) -> Result<u32, Invalid> {
+        if !cfg!(target_pointer_width = "64") {
+            return self.resolve_by_lookup(p, token, now);
+        }
         let n = usize::from(self.config.token_bytes);
         let digest = token::digest_of_text(token, n).ok_or(Invalid::Malformed)?;
         if let Some(i) = self.tokens.find(p.index, p.slots, &digest) {
@@ -287,8 +295,39 @@ impl State {
             }
             return Ok(i);
         }
-        let Some(found) = Tombstones::find(p.tombstones, p.tombstone_index, &digest) else {
-            return Err(Invalid::Unknown);
+        Err(self.dead(p, &digest, now))
+    }
+
+    /// [`State::resolve`] through [`State::lookup`] (one digest and index probe for both
+    /// `peek` and `resolve`), on 32-bit targets: about 90 bytes less Cortex-M code. 64-bit
+    /// targets (servers) keep `resolve`'s own spelling, where going through the lookup's
+    /// enum costs each validation 2 instructions. A test checks both give the same answers
+    /// and leave the same table and events.
+    #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+    pub(super) fn resolve_by_lookup(
+        &mut self,
+        p: &mut Parts<'_>,
+        token: &[u8],
+        now: u64,
+    ) -> Result<u32, Invalid> {
+        let digest = match self.lookup(p, token, now) {
+            Lookup::Live(i) => return Ok(i),
+            Lookup::Lapsed(i) => {
+                let death = expiry_of(&p.slots[i as usize], self.origin);
+                self.destroy(p, i, death, now);
+                return Err(death.invalid());
+            }
+            Lookup::Malformed => return Err(Invalid::Malformed),
+            Lookup::Dead(digest) => digest,
+        };
+        Err(self.dead(p, &digest, now))
+    }
+
+    /// Why a token whose `digest` names no session is refused: its tombstone's death (a
+    /// reuse event and, by the policy, the successor revoked) or unknown.
+    fn dead(&mut self, p: &mut Parts<'_>, digest: &Digest, now: u64) -> Invalid {
+        let Some(found) = Tombstones::find(p.tombstones, p.tombstone_index, digest) else {
+            return Invalid::Unknown;
         };
         let tag = self.tag(found.target_slot, found.target_generation);
         let reuse = rules::reuse(found.death.invalid(), self.config.rotated_reuse);
@@ -311,7 +350,7 @@ impl State {
                 self.destroy(p, i, Death::Revoked, now);
             }
         }
-        Err(found.death.invalid())
+        found.death.invalid()
     }
 
     pub(super) fn validate(

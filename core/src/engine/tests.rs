@@ -2,6 +2,7 @@
 //! the public API are in `core/tests/`).
 
 use super::*;
+use crate::config::RotatedReusePolicy;
 use crate::error::Expiry;
 
 const NONE: &Client<'static> = &Client::NONE;
@@ -311,4 +312,70 @@ fn is_live_is_what_peek_finds() {
         e.validate(live.as_bytes(), 1_900, NONE),
         Err(Invalid::Expired(Expiry::Idle))
     );
+}
+
+/// `resolve` through `lookup` (32-bit targets) answers what `resolve`'s own spelling
+/// (64-bit targets) answers for every kind of token, and leaves the same table and
+/// events: live, past its idle deadline and not yet swept, rotated out at login (with
+/// either reuse policy: reported, or the successor revoked too), logged out, unknown,
+/// and not a token at all.
+#[test]
+fn resolving_through_the_lookup_is_resolving() {
+    for policy in [
+        RotatedReusePolicy::Report,
+        RotatedReusePolicy::RevokeSession,
+    ] {
+        let run = |by_lookup: bool| {
+            let mut e = engine(|c| c.rotated_reuse = policy);
+            let (live, _) = e.create(0, NONE).unwrap();
+            let (idle, _) = e.create(0, NONE).unwrap();
+            let (anon, _) = e.create(0, NONE).unwrap();
+            let (out, _) = e.create(0, NONE).unwrap();
+            let (user, _) = e.login(anon.as_bytes(), b"alice", 100).unwrap();
+            e.logout(out.as_bytes(), 200).unwrap();
+            e.validate(live.as_bytes(), 900, NONE).unwrap();
+            while e.pop_event().is_some() {}
+            let mut seen = std::vec::Vec::new();
+            // At 1,500 `idle` is past its idle deadline (1,000), not yet swept; `user`
+            // logged in at 100 and is live until 1,100: asked again at 1,050.
+            for (token, now) in [
+                (live.as_bytes(), 1_500),
+                (idle.as_bytes(), 1_500),
+                (idle.as_bytes(), 1_500),
+                (anon.as_bytes(), 1_050),
+                (user.as_bytes(), 1_050),
+                (out.as_bytes(), 1_500),
+                (&[b'A'; 43][..], 1_500),
+                (&b"not a token"[..], 1_500),
+            ] {
+                let now = e.st.tick(e.st.at(now));
+                let mut p = e.storage.parts();
+                let got = if by_lookup {
+                    e.st.resolve_by_lookup(&mut p, token, now)
+                } else {
+                    e.st.resolve(&mut p, token, now)
+                };
+                seen.push(std::format!("{got:?}"));
+                while let Some(ev) = e.pop_event() {
+                    seen.push(std::format!("{:?} {} {}", ev.kind, ev.session, ev.at_ms));
+                }
+            }
+            (seen, e.stats())
+        };
+        let (by_lookup, own) = (run(true), run(false));
+        // Each kind of answer is there: a live slot, an idle expiry, a rotated-out reuse,
+        // a logout, an unknown token and a malformed one.
+        let answers = own.0.join(" ");
+        for want in [
+            "Ok(",
+            "Idle",
+            "RotatedOut",
+            "LoggedOut",
+            "Unknown",
+            "Malformed",
+        ] {
+            assert!(answers.contains(want), "{want} missing from {answers}");
+        }
+        assert_eq!(by_lookup, own, "{policy:?}");
+    }
 }

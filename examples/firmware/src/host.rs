@@ -1,13 +1,13 @@
 //! Semihosting: the debugger (here qemu, `-semihosting-config enable=on`) serves a
 //! `bkpt 0xAB` as a call to the host (Arm's "Semihosting for AArch32 and AArch64").
-//! Two calls are enough: SYS_WRITE0 prints a line, SYS_EXIT ends the run with a status.
+//! Two calls are enough: SYS_WRITEC prints a byte, SYS_EXIT ends the run with a status.
 //! On a board with no debugger attached `bkpt` faults: this is for the emulator.
 //!
 //! Numbers are written by hand ([`say`]): nothing here reaches `core::fmt`.
 
 use core::arch::asm;
 
-const SYS_WRITE0: u32 = 0x04;
+const SYS_WRITEC: u32 = 0x03;
 const SYS_EXIT: u32 = 0x18;
 /// ADP_Stopped_ApplicationExit: qemu exits with status 0; any other reason gives 1.
 const EXIT_SUCCESS: usize = 0x20026;
@@ -17,7 +17,7 @@ const EXIT_FAILURE: usize = 0x20023;
 /// One semihosting call: operation in r0, its argument in r1.
 fn call(op: u32, arg: usize) {
     // SAFETY: `bkpt 0xAB` hands r0/r1 to the host, which reads at most the memory r1
-    // names (a NUL-terminated string that outlives the call) and writes only r0.
+    // names (a byte that outlives the call) and writes only r0.
     unsafe {
         asm!("bkpt 0xAB", inout("r0") op => _, in("r1") arg, options(nostack));
     }
@@ -36,52 +36,48 @@ pub fn exit(success: bool) -> ! {
 /// An argument of a printed line.
 #[derive(Clone, Copy)]
 pub enum Piece<'a> {
-    /// Text.
-    S(&'a str),
-    /// Bytes, printed as they are.
+    /// Bytes (text too: `s.as_bytes()`), printed as they are.
     B(&'a [u8]),
     /// A number, in decimal.
     N(u32),
 }
 
-/// Prints `text` and a newline, as one line, each `%` in `text` replaced by the next of
-/// `args` (one template and its few arguments are less code at each call than a list
-/// of pieces). Built in a fixed buffer (text past it is cut, never written out of
-/// bounds) and written with one SYS_WRITE0.
+/// Prints `text` and a newline, each `%` in `text` replaced by the next of `args` (one
+/// template and its few arguments are less code at each call than a list of pieces),
+/// a byte at a time with SYS_WRITEC: no line buffer to fill, bound and terminate.
 pub fn say(text: &str, args: &[Piece<'_>]) {
-    let mut line = [0u8; 128];
-    let mut len = 0;
-    let mut push = |b: &[u8]| {
-        for &c in b {
-            // One byte stays free for the NUL that SYS_WRITE0 needs.
-            if len + 1 < line.len() {
-                line[len] = if c == 0 { b'?' } else { c };
-                len += 1;
-            }
-        }
-    };
     let mut args = args.iter();
     for &c in text.as_bytes() {
         if c != b'%' {
-            push(&[c]);
+            put(c);
             continue;
         }
         match args.next() {
-            Some(Piece::S(s)) => push(s.as_bytes()),
-            Some(Piece::B(b)) => push(b),
+            Some(Piece::B(b)) => put_all(b),
             Some(&Piece::N(mut n)) => {
                 // By subtracting powers of ten: a Cortex-M0 has no divide instruction.
                 let mut started = false;
                 for &power in &POWERS {
-                    started |= digit(&mut n, power, started, &mut push);
+                    started |= digit(&mut n, power, started);
                 }
-                push(&[b'0' + n as u8]);
+                put(b'0' + n as u8);
             }
-            None => push(b"%"),
+            None => put(b'%'),
         }
     }
-    push(b"\n");
-    call(SYS_WRITE0, line.as_ptr() as usize);
+    put(b'\n');
+}
+
+/// Prints one byte (SYS_WRITEC: r1 points at it).
+#[inline(never)]
+fn put(c: u8) {
+    call(SYS_WRITEC, &raw const c as usize);
+}
+
+fn put_all(bytes: &[u8]) {
+    for &c in bytes {
+        put(c);
+    }
 }
 
 /// The powers of ten a `u32` can hold, but 1.
@@ -97,9 +93,9 @@ static POWERS: [u32; 9] = [
     10,
 ];
 
-/// Takes the multiples of `power` off `n` and pushes their count as a digit, unless it
-/// is a leading zero (nothing `started` and the digit 0); returns whether it pushed.
-fn digit(n: &mut u32, power: u32, started: bool, push: &mut impl FnMut(&[u8])) -> bool {
+/// Takes the multiples of `power` off `n` and prints their count as a digit, unless it
+/// is a leading zero (nothing `started` and the digit 0); returns whether it printed.
+fn digit(n: &mut u32, power: u32, started: bool) -> bool {
     let mut d = b'0';
     while *n >= power {
         *n -= power;
@@ -107,7 +103,7 @@ fn digit(n: &mut u32, power: u32, started: bool, push: &mut impl FnMut(&[u8])) -
     }
     let print = started || d != b'0';
     if print {
-        push(&[d]);
+        put(d);
     }
     print
 }
@@ -119,7 +115,7 @@ fn digit(n: &mut u32, power: u32, started: bool, push: &mut impl FnMut(&[u8])) -
 /// build`, clippy).
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    fail()
+    fail("panic", "")
 }
 
 /// A fault (and, in the measured image, a panic: see [`panic`]) prints `panic` and fails
@@ -127,10 +123,13 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// from the fault handler too.
 #[cortex_m_rt::exception(trampoline = false)]
 unsafe fn HardFault() -> ! {
-    fail()
+    fail("panic", "")
 }
 
-fn fail() -> ! {
-    say("panic", &[]);
+/// Prints `text` (its `%` replaced by `arg`) and fails the run: a panic or fault here, a
+/// step that answered wrongly in the flow (`FAIL: <step>`), one function for both.
+#[inline(never)]
+pub fn fail(text: &str, arg: &str) -> ! {
+    say(text, &[Piece::B(arg.as_bytes())]);
     exit(false)
 }

@@ -9,13 +9,15 @@
 #![no_main]
 
 mod host;
+mod mem;
+mod shift;
 
 use cortex_m_rt::entry;
-use host::Piece::{B, N, S};
+use host::Piece::{B, N};
 use host::{exit, say};
 use sessile::wheel::Wheel;
 use sessile::{
-    Cell, Client, ClientPolicy, Config, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SessionRef,
+    Cell, Client, ClientPolicy, Config, Engine, Event, Link, POOL_BLOCK, Parts, SessionRef,
     SliceStorage, Slot, Store, Tombstone,
 };
 
@@ -29,6 +31,16 @@ const POOL_BLOCKS: usize = 8;
 const TOMBSTONES: usize = 16;
 const TOMBSTONE_CELLS: usize = 32;
 const EVENTS: usize = 16;
+/// The bytes of the static regions below (`main`'s `static mut`s), all `.bss`. The engine
+/// checks them against the config's `Layout` and refuses other sizes (`FAIL: engine`).
+const STORAGE_BYTES: usize = size_of::<[Slot; CAPACITY]>()
+    + size_of::<[Cell; CELLS]>() * 2
+    + size_of::<[Link; LINKS]>()
+    + POOL_BLOCKS * POOL_BLOCK
+    + size_of::<[u32; POOL_BLOCKS]>()
+    + size_of::<[Tombstone; TOMBSTONES]>()
+    + size_of::<[Cell; TOMBSTONE_CELLS]>()
+    + size_of::<[Event; EVENTS]>();
 /// Fixed for a deterministic test only.
 const SEED: [u8; 32] = *b"sessile firmware: fixed test key";
 
@@ -90,14 +102,38 @@ fn main() -> ! {
         tombstone_index: TOMB_INDEX,
         events: EVENT_RING,
     };
-    match run(parts) {
-        Ok(()) => {
-            say("ok", &[]);
-            exit(true)
+    run(parts)
+}
+
+/// A step answered wrongly: prints `FAIL: <step>` and fails the run. The flow stops at
+/// the first such step; nothing returns a `Result` to it (every `?` on a large `Ok`
+/// value moved the value again).
+#[inline(never)]
+fn fail(step: &'static str) -> ! {
+    host::fail("FAIL: %", step)
+}
+
+/// The value of a step that must succeed, or [`fail`] naming it.
+trait Step<T> {
+    fn or_fail(self, step: &'static str) -> T;
+}
+
+impl<T, E> Step<T> for Result<T, E> {
+    #[inline(always)]
+    fn or_fail(self, step: &'static str) -> T {
+        match self {
+            Ok(value) => value,
+            Err(_) => fail(step),
         }
-        Err(step) => {
-            say("FAIL: %", &[S(step)]);
-            exit(false)
+    }
+}
+
+impl<T> Step<T> for Option<T> {
+    #[inline(always)]
+    fn or_fail(self, step: &'static str) -> T {
+        match self {
+            Some(value) => value,
+            None => fail(step),
         }
     }
 }
@@ -108,106 +144,92 @@ fn main() -> ! {
 
 /// The engine over the static regions, as configured.
 #[inline(never)]
-fn start(parts: Parts<'static>) -> Result<Engine<SliceStorage<'static>>, &'static str> {
-    let config = config();
-    let layout = Layout::of(&config);
+fn start(parts: Parts<'static>) -> Engine<SliceStorage<'static>> {
     say(
         "sessile on Cortex-M: capacity %, static storage % bytes",
-        &[N(CAPACITY as u32), N(layout.bytes() as u32)],
+        &[N(CAPACITY as u32), N(STORAGE_BYTES as u32)],
     );
-    Engine::with_storage(config, SliceStorage::new(parts), SEED).map_err(|_| "engine")
+    Engine::with_storage(config(), SliceStorage::new(parts), SEED).or_fail("engine")
 }
 
 /// The `Set-Cookie` for `token`'s session, printed with the token elided (after
 /// checking that it is the cookie's value).
 #[inline(never)]
-fn set_cookie(
-    engine: &mut Engine<SliceStorage<'static>>,
-    token: &str,
-    handle: SessionRef,
-) -> Result<(), &'static str> {
-    let cookie = engine
-        .set_cookie(token, handle, 0)
-        .map_err(|_| "set-cookie")?;
+fn set_cookie(engine: &mut Engine<SliceStorage<'static>>, token: &str, handle: SessionRef) {
+    let cookie = engine.set_cookie(token, handle, 0).or_fail("set-cookie");
     let name = engine.config().cookie.name.as_str();
     let rest = cookie
         .as_bytes()
         .strip_prefix(name.as_bytes())
         .and_then(|r| r.strip_prefix(b"="))
         .and_then(|r| r.strip_prefix(token.as_bytes()))
-        .ok_or("set-cookie value")?;
-    say("set-cookie: %=<token>%", &[S(name), B(rest)]);
-    Ok(())
+        .or_fail("set-cookie value");
+    say("set-cookie: %=<token>%", &[B(name.as_bytes()), B(rest)]);
 }
 
 /// Validates the request's `Cookie` header and prints who is logged in; returns the
 /// session's handle.
 #[inline(never)]
-fn validate_cookie(
-    engine: &mut Engine<SliceStorage<'static>>,
-    header: &[u8],
-) -> Result<SessionRef, &'static str> {
+fn validate_cookie(engine: &mut Engine<SliceStorage<'static>>, header: &[u8]) -> SessionRef {
     let (_, session) = engine
         .validate_cookie(header, 3 * MIN, &Client::NONE)
-        .map_err(|_| "validate cookie")?
-        .ok_or("no session cookie found")?;
-    let user = session.principal.as_ref().ok_or("no principal")?;
+        .or_fail("validate cookie")
+        .or_fail("no session cookie found");
+    let user = session.principal.as_ref().or_fail("no principal");
     say("validate cookie: logged in as %", &[B(user.as_bytes())]);
-    Ok(session.handle)
+    session.handle
 }
 
 /// Writes a payload into the session and prints what reads back.
 #[inline(never)]
-fn write_and_read(
-    engine: &mut Engine<SliceStorage<'static>>,
-    handle: SessionRef,
-) -> Result<(), &'static str> {
+fn write_and_read(engine: &mut Engine<SliceStorage<'static>>, handle: SessionRef) {
     let data = br#"{"theme":"dark"}"#;
-    engine.write(handle, data, 3 * MIN).map_err(|_| "write")?;
+    engine.write(handle, data, 3 * MIN).or_fail("write");
     let mut out = [0u8; 32];
-    let n = engine.read(handle, &mut out, 3 * MIN).map_err(|_| "read")?;
+    let n = engine.read(handle, &mut out, 3 * MIN).or_fail("read");
     say(
         "write: % bytes, read back %",
         &[N(data.len() as u32), B(&out[..n])],
     );
-    Ok(())
 }
 
 /// Prints every pending event, oldest first.
 #[inline(never)]
 fn print_events(engine: &mut Engine<SliceStorage<'static>>) {
     for event in engine.drain_events() {
-        say("event: %", &[S(event.kind.as_str())]);
+        say("event: %", &[B(event.kind.as_str().as_bytes())]);
     }
 }
 
-/// The flow; an unexpected answer names the step that gave it.
-fn run(parts: Parts<'static>) -> Result<(), &'static str> {
-    let mut engine = start(parts)?;
+/// The flow; an unexpected answer names the step that gave it. It ends the run itself
+/// (`ok`, exit 0) with the engine still live, as a device's engine never ends: no drop of
+/// it is linked (its key and generator state would be wiped, 204 bytes of code).
+fn run(parts: Parts<'static>) -> ! {
+    let mut engine = start(parts);
     let none = &Client::NONE;
 
     // A visitor arrives: an anonymous session and its cookie.
-    let (anon, session) = engine.create(0, none).map_err(|_| "create")?;
+    let (anon, session) = engine.create(0, none).or_fail("create");
     let anon = anon.as_str();
     say(
         "create: anonymous session, token of % chars",
         &[N(anon.len() as u32)],
     );
-    set_cookie(&mut engine, anon, session.handle)?;
+    set_cookie(&mut engine, anon, session.handle);
     // A second visitor, who never comes back (the sweep reclaims it).
-    engine.create(0, none).map_err(|_| "create second")?;
+    engine.create(0, none).or_fail("create second");
 
     // Login rotates the token and binds the user; the pre-login token is dead.
     let (token, _) = engine
         .login(anon.as_bytes(), b"alice", MIN)
-        .map_err(|_| "login")?;
+        .or_fail("login");
     say("login: alice, token rotated", &[]);
     refused(
         &mut engine,
         anon.as_bytes(),
         2 * MIN,
         "validate pre-login token: %",
-    )?;
+    );
 
     // The next request: the browser sends the cookie back.
     let mut header = [0u8; 96];
@@ -220,16 +242,14 @@ fn run(parts: Parts<'static>) -> Result<(), &'static str> {
             token.as_bytes(),
         ],
     );
-    let handle = validate_cookie(&mut engine, &header[..len])?;
+    let handle = validate_cookie(&mut engine, &header[..len]);
 
-    write_and_read(&mut engine, handle)?;
+    write_and_read(&mut engine, handle);
 
     // Logout is server-side: the same token is dead, and showing it again is an event.
-    engine
-        .logout(token.as_bytes(), 4 * MIN)
-        .map_err(|_| "logout")?;
+    engine.logout(token.as_bytes(), 4 * MIN).or_fail("logout");
     say("logout: ok", &[]);
-    refused(&mut engine, token.as_bytes(), 5 * MIN, "validate again: %")?;
+    refused(&mut engine, token.as_bytes(), 5 * MIN, "validate again: %");
     print_events(&mut engine);
 
     // The second visitor's idle timeout passes; the sweep reclaims its slot.
@@ -247,7 +267,8 @@ fn run(parts: Parts<'static>) -> Result<(), &'static str> {
     print_events(&mut engine);
     #[cfg(feature = "stack-report")]
     say("stack peak: % bytes", &[N(stack_peak())]);
-    Ok(())
+    say("ok", &[]);
+    exit(true)
 }
 
 /// The deepest the stack has been: cortex-m-rt painted it with `STACK_PAINT_VALUE` at
@@ -276,18 +297,12 @@ fn stack_peak() -> u32 {
 /// Validates `token` at `now`, which must be refused, and prints `line` with why (the
 /// error of its validation, as the core names it); accepting it is a failed step.
 #[inline(never)]
-fn refused(
-    engine: &mut Engine<SliceStorage<'static>>,
-    token: &[u8],
-    now: u64,
-    line: &str,
-) -> Result<(), &'static str> {
+fn refused(engine: &mut Engine<SliceStorage<'static>>, token: &[u8], now: u64, line: &str) {
     let why = engine
         .validate(token, now, &Client::NONE)
         .err()
-        .ok_or("a dead token was accepted")?;
-    say(line, &[S(why.code())]);
-    Ok(())
+        .or_fail("a dead token was accepted");
+    say(line, &[B(why.code().as_bytes())]);
 }
 
 /// Concatenates `pieces` into `buf` (cut at its end); returns the length written.
