@@ -94,7 +94,7 @@ function only(servers, server) {
 
 // One burst of load; the server's own CPU time is read before and after.
 async function burst(variant, server, url = server.url) {
-  const cpu = async () => Number(await (await fetch(server.url + '__cpu')).text())
+  const cpu = async () => (await (await fetch(server.url + '__cpu')).text()).split(' ').map(Number)
   const before = await cpu()
   const opts = { url, headers: server.headers, connections: CONNECTIONS, duration: BURST }
   if (server.cookies !== undefined) {
@@ -103,9 +103,12 @@ async function burst(variant, server, url = server.url) {
     opts.setupClient = (client) => client.setHeaders({ cookie: server.cookies[i++ % server.cookies.length] })
   }
   const r = await autocannon(opts)
-  const used = (await cpu()) - before
+  const after = await cpu()
   if (r.non2xx || r.errors) throw new Error(`${variant}: ${r.non2xx} non-2xx, ${r.errors} errors`)
-  return { requests: r.requests.total, seconds: r.duration, cpu: used }
+  // user + system, and the user part alone (JavaScript, V8, the addon; the system part
+  // is the network stack and waking the load generator): the split is report only
+  const user = after[0] - before[0]
+  return { requests: r.requests.total, seconds: r.duration, cpu: user + after[1] - before[1], user }
 }
 
 async function measureAll() {
@@ -116,7 +119,7 @@ async function measureAll() {
       for (let i = 0; i < PROCESSES; i++) servers[v].push(await prepare(v))
     }
     const sum = {}
-    for (const [v] of VARIANTS) sum[v] = { requests: 0, seconds: 0, cpu: 0 }
+    for (const [v] of VARIANTS) sum[v] = { requests: 0, seconds: 0, cpu: 0, user: 0 }
     const rounds = []
     for (let round = -WARMUP; round < ROUNDS; round++) {
       const cpu = {}
@@ -131,6 +134,7 @@ async function measureAll() {
         sum[v].requests += b.requests
         sum[v].seconds += b.seconds
         sum[v].cpu += b.cpu
+        sum[v].user += b.user
       }
       // BENCH_TRACE=1: each round's CPU µs per request, to see how a run drifted.
       if (process.env.BENCH_TRACE) console.error(`round ${round}${counted ? '' : ' (warm-up)'}: ` + VARIANTS.map(([v]) => `${v} ${cpu[v].toFixed(0)}`).join(', '))
@@ -149,7 +153,7 @@ async function measureAll() {
     }
     const out = { rounds }
     for (const [v] of VARIANTS) {
-      out[v] = { rps: sum[v].requests / sum[v].seconds, cpu: sum[v].cpu / sum[v].requests }
+      out[v] = { rps: sum[v].requests / sum[v].seconds, cpu: sum[v].cpu / sum[v].requests, user: sum[v].user / sum[v].requests }
     }
     return out
   } finally {
@@ -273,6 +277,12 @@ async function main() {
   console.log(`  server CPU per request: ${levelSums.toFixed(2)} over all rounds -> ${levelVerdict(levelSums)}; ${levelMedian.toFixed(2)} median of rounds -> ${levelVerdict(levelMedian)}`)
   console.log(`  server CPU per request, quietest burst of each: ${levelQuiet.ratio.toFixed(2)} (${levelQuiet.a.toFixed(1)} vs ${levelQuiet.b.toFixed(1)} µs) -> ${levelVerdict(levelQuiet.ratio)}`)
   console.log(`  wall time per request:  ${(ls.wall / le.wall).toFixed(2)} (noisy on a shared machine; no verdict)`)
+  // Where the time is: user CPU alone (JavaScript, V8, the addon) and the kernel's part.
+  const us = m['sessile+dict'].user - level.user
+  const ue = m['express-session+dict'].user - level.user
+  const sys = (v) => m[v].cpu - m[v].user
+  console.log(`  user CPU alone: sessile ${us.toFixed(1)}, express-session ${ue.toFixed(1)} µs per request over the floor's ${level.user.toFixed(1)}: ${(us / ue).toFixed(2)}; ` +
+    `system CPU: ${(sys('sessile+dict') - sys('none+dict')).toFixed(1)} and ${(sys('express-session+dict') - sys('none+dict')).toFixed(1)} µs over the floor's ${sys('none+dict').toFixed(1)} (report only)`)
   const all = Math.max(levelSums, levelMedian, levelQuiet.ratio)
   console.log(`Verdict, this run: sessile's session work <= ${LEVEL_TARGET.toFixed(2)}x express-session's on the level field in all three readings: ` +
     `${levelSums.toFixed(2)} of sums, ${levelMedian.toFixed(2)} median of rounds, ${levelQuiet.ratio.toFixed(2)} quietest bursts -> ${levelVerdict(all)}`)
