@@ -7,6 +7,8 @@ use core::mem::{align_of, size_of};
 use sessile_core::{
     Addresses, Cell, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot, Tombstone,
 };
+#[cfg(feature = "narrow")]
+use sessile_core::ClientDigests;
 
 use crate::boundary::{run, run_or};
 use crate::config::sessile_config;
@@ -19,6 +21,9 @@ use sessile_result as R;
 struct Plan {
     slots: usize,
     addresses: usize,
+    /// Client digests: a `narrow` build keeps them beside the slots, not in them.
+    #[cfg(feature = "narrow")]
+    clients: usize,
     index: usize,
     principals: usize,
     links: usize,
@@ -41,6 +46,9 @@ const ALIGN: usize = max(
         align_of::<u32>(),
     ),
 );
+// The client digests (`narrow` only) are `u32`s, covered by the line above.
+#[cfg(feature = "narrow")]
+const _: () = assert!(align_of::<ClientDigests>() <= ALIGN);
 
 const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
@@ -57,6 +65,8 @@ fn plan(l: &Layout) -> Option<Plan> {
     Some(Plan {
         slots: take::<Slot>(&mut at, l.slots)?,
         addresses: take::<Addresses>(&mut at, l.addresses)?,
+        #[cfg(feature = "narrow")]
+        clients: take::<ClientDigests>(&mut at, l.clients)?,
         index: take::<Cell>(&mut at, l.index)?,
         principals: take::<Cell>(&mut at, l.principals)?,
         links: take::<Link>(&mut at, l.links)?,
@@ -155,6 +165,8 @@ pub unsafe extern "C" fn sessile_engine_init(
             Parts {
                 slots: region(base.add(p.slots), layout.slots, Slot::EMPTY),
                 addresses: region(base.add(p.addresses), layout.addresses, [0u16; 4]),
+                #[cfg(feature = "narrow")]
+                clients: region(base.add(p.clients), layout.clients, [0u32; 2]),
                 index: region(base.add(p.index), layout.index, 0 as Cell),
                 principals: region(base.add(p.principals), layout.principals, 0 as Cell),
                 links: region(base.add(p.links), layout.links, Link::UNLINKED),
