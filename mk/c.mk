@@ -83,10 +83,19 @@ test-c-redis: c-lib
 		$(C_LIBDIR)/libsessile.a $(C_LIBS) -o $(C_BUILD)/server-redis-asan
 	c-api/tests/demo-redis.sh $(C_BUILD)/server-redis-asan
 
-# Bare metal: the static library with no allocator (checked on its symbols).
+# Bare metal: the static library with no allocator (checked on its symbols). Then with
+# `narrow` (16-bit numbers, the firmware's 64 B a session): its unit tests on the host
+# (engines in caller memory through the C functions, the limits, the bytes per session)
+# and the library for a Cortex-M4 and a Cortex-M0, again with no allocator. (The last
+# build leaves the narrow library at $(C_NOSTD_LIB).)
 test-c-nostd: c-lib
 	cargo build --release -p sessile-c --no-default-features --target thumbv7em-none-eabihf
 	c-api/tests/no-malloc.sh $(C_NOSTD_LIB) $(C_LIBDIR)/libsessile.a
+	cargo test -p sessile-c --no-default-features --features narrow --lib
+	for t in thumbv7em-none-eabihf thumbv6m-none-eabi; do \
+		cargo build --release -p sessile-c --no-default-features --features narrow --target $$t; \
+		c-api/tests/no-malloc.sh $(C_TARGET_DIR)/$$t/release/libsessile.a $(C_LIBDIR)/libsessile.a; \
+	done
 
 # (grep reads all of ldd's output: `grep -q` stops at the first match, and under pipefail
 # an ldd still writing then dies of SIGPIPE and fails the rule now and then.)

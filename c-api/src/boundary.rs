@@ -28,7 +28,8 @@ fn catch<T>(f: impl FnOnce() -> T) -> Option<T> {
     Some(f())
 }
 
-#[cfg(test)]
+// Only with `std`: without it there is no unwinding to catch.
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

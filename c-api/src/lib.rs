@@ -17,6 +17,11 @@
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The unit tests also run on the host in the `no_std` build (`--no-default-features`,
+// with `narrow`: `make test-c-nostd`), where the test harness brings the standard library.
+#[cfg(all(test, not(feature = "std")))]
+extern crate std;
+
 mod boundary;
 mod config;
 mod cookie;

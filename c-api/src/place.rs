@@ -4,6 +4,8 @@
 
 use core::mem::{align_of, size_of};
 
+#[cfg(feature = "narrow")]
+use sessile_core::ClientDigests;
 use sessile_core::{
     Addresses, Cell, Engine, Event, Layout, Link, POOL_BLOCK, Parts, SliceStorage, Slot, Tombstone,
 };
@@ -19,6 +21,9 @@ use sessile_result as R;
 struct Plan {
     slots: usize,
     addresses: usize,
+    /// Client digests: a `narrow` build keeps them beside the slots, not in them.
+    #[cfg(feature = "narrow")]
+    clients: usize,
     index: usize,
     principals: usize,
     links: usize,
@@ -41,6 +46,9 @@ const ALIGN: usize = max(
         align_of::<u32>(),
     ),
 );
+// The client digests (`narrow` only) are `u32`s, covered by the line above.
+#[cfg(feature = "narrow")]
+const _: () = assert!(align_of::<ClientDigests>() <= ALIGN);
 
 const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
@@ -57,6 +65,8 @@ fn plan(l: &Layout) -> Option<Plan> {
     Some(Plan {
         slots: take::<Slot>(&mut at, l.slots)?,
         addresses: take::<Addresses>(&mut at, l.addresses)?,
+        #[cfg(feature = "narrow")]
+        clients: take::<ClientDigests>(&mut at, l.clients)?,
         index: take::<Cell>(&mut at, l.index)?,
         principals: take::<Cell>(&mut at, l.principals)?,
         links: take::<Link>(&mut at, l.links)?,
@@ -155,6 +165,8 @@ pub unsafe extern "C" fn sessile_engine_init(
             Parts {
                 slots: region(base.add(p.slots), layout.slots, Slot::EMPTY),
                 addresses: region(base.add(p.addresses), layout.addresses, [0u16; 4]),
+                #[cfg(feature = "narrow")]
+                clients: region(base.add(p.clients), layout.clients, [0u32; 2]),
                 index: region(base.add(p.index), layout.index, 0 as Cell),
                 principals: region(base.add(p.principals), layout.principals, 0 as Cell),
                 links: region(base.add(p.links), layout.links, Link::UNLINKED),
@@ -214,4 +226,293 @@ pub unsafe extern "C" fn sessile_engine_deinit(engine: *mut sessile_engine) -> s
             }
         }
     })
+}
+
+/// Engines in caller memory through the C functions, as a C program on a microcontroller
+/// makes them. Run in the default build (`make test-core`'s workspace tests) and, for the
+/// 16-bit numbers, with `--no-default-features --features narrow` (`make test-c-nostd`).
+#[cfg(test)]
+mod tests {
+    use core::ffi::CStr;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::config::{sessile_config_init, sessile_config_set};
+    use crate::engine::{
+        sessile_engine_create, sessile_engine_login, sessile_engine_logout, sessile_engine_read,
+        sessile_engine_validate, sessile_engine_write,
+    };
+    use crate::types::{sessile_client, sessile_session};
+
+    fn config(settings: &[(&CStr, &CStr)]) -> sessile_config {
+        let mut c = core::mem::MaybeUninit::<sessile_config>::uninit();
+        // SAFETY: writable for the struct's size.
+        let r = unsafe { sessile_config_init(c.as_mut_ptr(), size_of::<sessile_config>()) };
+        assert_eq!(r, R::SESSILE_RESULT_OK);
+        // SAFETY: just filled.
+        let mut c = unsafe { c.assume_init() };
+        for (key, value) in settings {
+            // SAFETY: a valid config; key and value NUL-terminated and static.
+            let r = unsafe { sessile_config_set(&mut c, key.as_ptr(), value.as_ptr()) };
+            assert_eq!(r, R::SESSILE_RESULT_OK, "{key:?} = {value:?}");
+        }
+        c
+    }
+
+    fn size(c: &sessile_config) -> usize {
+        // SAFETY: a valid config.
+        unsafe { sessile_engine_size(c) }
+    }
+
+    fn client(ip: &'static [u8], user_agent: &'static [u8]) -> sessile_client {
+        sessile_client {
+            ip: ip.as_ptr(),
+            ip_len: ip.len(),
+            user_agent: user_agent.as_ptr(),
+            user_agent_len: user_agent.len(),
+        }
+    }
+
+    /// A small engine with both client policies on (in a `narrow` build, the client digests
+    /// live in their own region), and the address alarm (the region planned before it).
+    const WATCHED: &[(&CStr, &CStr)] = &[
+        (c"capacity", c"64"),
+        (c"pool_bytes", c"8192"),
+        (c"max_payload", c"1024"),
+        (c"ip_policy", c"enforce"),
+        (c"user_agent_policy", c"enforce"),
+        (c"max_addresses", c"2"),
+    ];
+
+    #[test]
+    fn an_engine_in_caller_memory_keeps_each_sessions_client() {
+        let c = config(WATCHED);
+        let need = size(&c);
+        assert!(need > 0);
+        // Misaligned on purpose: the library aligns inside what it is given.
+        let mut mem: Vec<u8> = std::vec![0xA5; need + 2];
+        let (base, len) = (mem[1..].as_mut_ptr(), need);
+        let mut engine = core::ptr::null_mut();
+        let seed = [7u8; 32];
+        // SAFETY: `len` writable bytes that outlive the engine; the rest valid.
+        let r =
+            unsafe { sessile_engine_init(base.cast(), len, &c, seed.as_ptr(), 32, &mut engine) };
+        assert_eq!(r, R::SESSILE_RESULT_OK);
+
+        let (alice, mallory) = (
+            client(b"203.0.113.9", b"Alice"),
+            client(b"198.51.100.7", b"Mallory"),
+        );
+        let mut session = core::mem::MaybeUninit::<sessile_session>::uninit();
+        let now = 1_000;
+        // One session per client; the engine must tell them apart.
+        let mut tokens = [[0u8; crate::types::SESSILE_TOKEN_BUFFER]; 2];
+        let mut lens = [0usize; 2];
+        for (i, who) in [&alice, &mallory].into_iter().enumerate() {
+            // SAFETY: a live engine; buffers of the stated sizes.
+            let r = unsafe {
+                sessile_engine_create(
+                    engine,
+                    now,
+                    who,
+                    tokens[i].as_mut_ptr().cast(),
+                    tokens[i].len(),
+                    &mut lens[i],
+                    core::ptr::null_mut(),
+                )
+            };
+            assert_eq!(r, R::SESSILE_RESULT_OK);
+        }
+        let validate = |token: &[u8], who: &sessile_client, out: *mut sessile_session| {
+            // SAFETY: a live engine, used by this thread only; `token` readable.
+            unsafe { sessile_engine_validate(engine, token.as_ptr(), token.len(), now, who, out) }
+        };
+        let (a, m) = (&tokens[0][..lens[0]], &tokens[1][..lens[1]]);
+        assert_eq!(
+            validate(a, &mallory, core::ptr::null_mut()),
+            R::SESSILE_RESULT_CLIENT_MISMATCH
+        );
+        assert_eq!(
+            validate(m, &alice, core::ptr::null_mut()),
+            R::SESSILE_RESULT_CLIENT_MISMATCH
+        );
+        assert_eq!(
+            validate(m, &mallory, core::ptr::null_mut()),
+            R::SESSILE_RESULT_OK
+        );
+
+        // Login rotates the token; the session keeps its client.
+        let mut token = [0u8; crate::types::SESSILE_TOKEN_BUFFER];
+        let mut token_len = 0;
+        // SAFETY: as above.
+        let r = unsafe {
+            sessile_engine_login(
+                engine,
+                a.as_ptr(),
+                a.len(),
+                b"alice".as_ptr(),
+                5,
+                now,
+                token.as_mut_ptr().cast(),
+                token.len(),
+                &mut token_len,
+                core::ptr::null_mut(),
+            )
+        };
+        assert_eq!(r, R::SESSILE_RESULT_OK);
+        let a = &token[..token_len];
+        assert_eq!(
+            validate(a, &mallory, core::ptr::null_mut()),
+            R::SESSILE_RESULT_CLIENT_MISMATCH
+        );
+        assert_eq!(
+            validate(a, &alice, session.as_mut_ptr()),
+            R::SESSILE_RESULT_OK
+        );
+        // SAFETY: written on OK.
+        let handle = unsafe { session.assume_init_ref() }.handle;
+
+        // A payload into the pool and back.
+        let payload = [0x5Au8; 1000];
+        // SAFETY: as above; `payload` readable.
+        let r =
+            unsafe { sessile_engine_write(engine, handle, payload.as_ptr(), payload.len(), now) };
+        assert_eq!(r, R::SESSILE_RESULT_OK);
+        let mut back = [0u8; 1024];
+        let mut back_len = 0;
+        // SAFETY: as above; `back` writable.
+        let r = unsafe {
+            sessile_engine_read(
+                engine,
+                handle,
+                now,
+                back.as_mut_ptr(),
+                back.len(),
+                &mut back_len,
+            )
+        };
+        assert_eq!(r, R::SESSILE_RESULT_OK);
+        assert_eq!(&back[..back_len], &payload[..]);
+
+        // SAFETY: as above.
+        let r = unsafe { sessile_engine_logout(engine, a.as_ptr(), a.len(), now) };
+        assert_eq!(r, R::SESSILE_RESULT_OK);
+        assert_eq!(
+            validate(a, &alice, core::ptr::null_mut()),
+            R::SESSILE_RESULT_LOGGED_OUT
+        );
+        assert_eq!(
+            validate(m, &mallory, core::ptr::null_mut()),
+            R::SESSILE_RESULT_OK
+        );
+
+        // SAFETY: live, built by sessile_engine_init on `mem`.
+        assert_eq!(
+            unsafe { sessile_engine_deinit(engine) },
+            R::SESSILE_RESULT_OK
+        );
+        // Nothing written outside the bytes the library was lent.
+        assert_eq!((mem[0], mem[need + 1]), (0xA5, 0xA5));
+    }
+
+    /// Bytes per session of an engine in caller memory: all `sessile_engine_size` asks for
+    /// but the payload pool (64 KiB and a 4-byte link per 64-byte block), over the
+    /// capacity, rounded up. The default config's numbers (10,000 sessions, 1,250
+    /// tombstones, 256 events), with its client policies (observe) or with none.
+    fn bytes_per_session(watch_clients: bool) -> usize {
+        let policy = if watch_clients { c"observe" } else { c"off" };
+        let c = config(&[
+            (c"pool_bytes", c"65536"),
+            (c"max_payload", c"4096"),
+            (c"ip_policy", policy),
+            (c"user_agent_policy", policy),
+        ]);
+        let pool = 65_536 + 65_536 / POOL_BLOCK * size_of::<u32>();
+        // SAFETY: a valid config.
+        let layout = Layout::of(&unsafe { crate::config::to_core(&c) }.unwrap());
+        // What the C wrapper adds is one engine struct, the slack to align the memory
+        // handed in and padding between regions: under 1.3 KB whatever the capacity, not
+        // a byte per session.
+        let wrapper = size(&c) - layout.bytes();
+        let fixed = size_of::<sessile_engine>() + ALIGN - 1;
+        assert!((fixed..fixed + 11 * ALIGN).contains(&wrapper), "{wrapper}");
+        assert!(wrapper < 1_300, "{wrapper}");
+        (size(&c) - pool).div_ceil(10_000)
+    }
+
+    /// The default build: 97 bytes a session (a 72-byte slot that holds the client
+    /// digests, 32-bit links and index cells, tombstones and events shared out).
+    #[test]
+    #[cfg(not(feature = "narrow"))]
+    fn a_default_build_takes_97_bytes_per_session() {
+        assert_eq!(bytes_per_session(true), 97);
+        assert_eq!(bytes_per_session(false), 97);
+    }
+
+    /// `narrow`: 22 bytes a session less with the client digests (8 bytes, beside a
+    /// 52-byte slot), 30 less without: 16-bit links and index cells.
+    #[test]
+    #[cfg(feature = "narrow")]
+    fn a_narrow_build_takes_fewer_bytes_per_session() {
+        assert_eq!(bytes_per_session(true), 75);
+        assert_eq!(bytes_per_session(false), 67);
+    }
+
+    /// The limits of 16-bit numbers, refused with the core's typed errors, by
+    /// `sessile_config_validate`, `sessile_engine_size` (0) and `sessile_engine_init`.
+    #[test]
+    #[cfg(feature = "narrow")]
+    fn a_narrow_build_refuses_what_16_bits_cannot_number() {
+        let over: &[(&CStr, &CStr, sessile_result)] = &[
+            (c"capacity", c"65150", R::SESSILE_RESULT_CONFIG_CAPACITY),
+            (c"tombstones", c"65150", R::SESSILE_RESULT_CONFIG_TOMBSTONES),
+            (c"events", c"65150", R::SESSILE_RESULT_CONFIG_EVENTS),
+            (
+                c"pool_bytes",
+                c"4194305",
+                R::SESSILE_RESULT_CONFIG_BAD_VALUE,
+            ),
+            (c"max_payload", c"65536", R::SESSILE_RESULT_CONFIG_BAD_VALUE),
+        ];
+        for &(key, value, want) in over {
+            let c = config(&[(key, value)]);
+            // SAFETY: a valid config struct.
+            assert_eq!(
+                unsafe { crate::config::sessile_config_validate(&c) },
+                want,
+                "{key:?}"
+            );
+            assert_eq!(size(&c), 0, "{key:?}");
+            let mut mem = [0u64; 64];
+            let mut engine = core::ptr::null_mut();
+            let seed = [7u8; 32];
+            // SAFETY: 512 writable bytes; the rest valid.
+            let r = unsafe {
+                sessile_engine_init(
+                    mem.as_mut_ptr().cast(),
+                    512,
+                    &c,
+                    seed.as_ptr(),
+                    32,
+                    &mut engine,
+                )
+            };
+            assert_eq!(r, want, "{key:?}");
+            assert!(engine.is_null());
+        }
+        // The largest of each is taken.
+        let at_most = config(&[
+            (c"capacity", c"65149"),
+            (c"tombstones", c"65149"),
+            (c"events", c"65149"),
+            (c"pool_bytes", c"4194304"),
+            (c"max_payload", c"65535"),
+        ]);
+        // SAFETY: a valid config struct.
+        assert_eq!(
+            unsafe { crate::config::sessile_config_validate(&at_most) },
+            R::SESSILE_RESULT_OK
+        );
+        assert!(size(&at_most) > 0);
+    }
 }

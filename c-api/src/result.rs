@@ -553,7 +553,7 @@ mod tests {
 
     #[test]
     fn values_are_distinct_and_all_known() {
-        let mut values: Vec<u32> = KNOWN.iter().map(|r| *r as u32).collect();
+        let mut values: std::vec::Vec<u32> = KNOWN.iter().map(|r| *r as u32).collect();
         values.sort_unstable();
         values.dedup();
         assert_eq!(values.len(), KNOWN.len());
