@@ -64,7 +64,7 @@ test-miri:
 	MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test -p sessile --lib --features narrow -- $(MIRI_NARROW_MODULES) $(addprefix --skip ,$(MIRI_SKIP))
 
 # sessile vs a naive HashMap store, same run: prints the table, writes docs/bench-core.md
-# and docs/bench-core.png (a few minutes on 2 cores, release build included).
+# and docs/bench-core.png (about a minute on 2 cores, plus the release build).
 bench-core:
 	cargo run --release -p sessile-bench -- --out $(ROOT)/docs
 
