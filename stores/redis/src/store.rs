@@ -493,29 +493,35 @@ impl RedisStore {
         (out, Some(plan))
     }
 
-    fn commit_plan(&self, plan: &Plan) -> Result<bool, Error> {
-        let mut inv;
+    /// The script `plan` goes through, its keys and its arguments: `save.lua` for a save,
+    /// `write.lua` for another single versioned write, else `commit.lua` (what
+    /// `commit_plan` invokes and `commit_command` packs).
+    fn commit_call<'a>(
+        &'a self,
+        plan: &'a Plan,
+    ) -> (&'a redis::Script, Vec<&'a str>, Vec<Vec<u8>>) {
         if let Some((key, argv)) = plan.save_write() {
-            inv = self.save.prepare_invoke();
-            inv.key(key);
-            for a in argv {
-                inv.arg(a);
-            }
-        } else if let Some((key, argv)) = plan.versioned_write() {
-            inv = self.write.prepare_invoke();
-            inv.key(key);
-            for a in argv {
-                inv.arg(a);
-            }
-        } else {
-            let (keys, argv) = plan.encode();
-            inv = self.commit.prepare_invoke();
-            for k in keys {
-                inv.key(k);
-            }
-            for a in argv {
-                inv.arg(a);
-            }
+            return (&self.save, vec![key], argv);
+        }
+        if let Some((key, argv)) = plan.versioned_write() {
+            return (&self.write, vec![key], argv);
+        }
+        let (keys, argv) = plan.encode();
+        (
+            &self.commit,
+            keys.iter().map(String::as_str).collect(),
+            argv,
+        )
+    }
+
+    fn commit_plan(&self, plan: &Plan) -> Result<bool, Error> {
+        let (script, keys, argv) = self.commit_call(plan);
+        let mut inv = script.prepare_invoke();
+        for k in keys {
+            inv.key(k);
+        }
+        for a in argv {
+            inv.arg(a);
         }
         let landed: i64 = self
             .conn
@@ -570,17 +576,9 @@ impl RedisStore {
     /// The bytes of `save.lua`'s, `write.lua`'s or `commit.lua`'s EVALSHA for `plan` (what
     /// `commit_plan` sends).
     pub(crate) fn commit_command(&self, plan: &Plan) -> Vec<u8> {
+        let (script, keys, argv) = self.commit_call(plan);
         let mut cmd = redis::cmd("EVALSHA");
-        if let Some((key, argv)) = plan.save_write() {
-            cmd.arg(self.save.get_hash()).arg(1).arg(key).arg(argv);
-            return cmd.get_packed_command();
-        }
-        if let Some((key, argv)) = plan.versioned_write() {
-            cmd.arg(self.write.get_hash()).arg(1).arg(key).arg(argv);
-            return cmd.get_packed_command();
-        }
-        let (keys, argv) = plan.encode();
-        cmd.arg(self.commit.get_hash())
+        cmd.arg(script.get_hash())
             .arg(keys.len())
             .arg(keys)
             .arg(argv);
