@@ -84,6 +84,8 @@ enum Op {
     /// One copy of the engine's cookie per candidate (bytes that are not cookie-octets
     /// left out); `true` puts another cookie, whose name begins with the engine's, first.
     ValidateCookie(Vec<Tok>, bool),
+    /// `Store::is_live`: peek's answer as a yes or no, changing nothing.
+    IsLive(Tok),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -853,6 +855,17 @@ fn apply(e: &mut Engine<HeapStorage>, m: &mut Model, op: &Op, now: u64) -> bool 
                 (Ok(s), Ok(got)) => m.check_session(&got, s),
                 (want, r) => assert_eq!(r.map(|_| ()), want.map(|_| ()), "peek"),
             }
+            return false;
+        }
+        Op::IsLive(t) => {
+            let token = token_of(m, t);
+            let want = m.expect_peek(&token).is_ok();
+            let (stats, clock) = (e.stats(), e.now());
+            let r = Store::is_live(e, &token, now);
+            assert_eq!(e.stats(), stats, "is_live changed the stats");
+            assert_eq!(e.now(), clock, "is_live moved the engine's clock");
+            m.events(e, Allowed::default());
+            assert_eq!(r, Ok(want), "is_live");
             return false;
         }
         Op::ValidateAny(ts) => {
