@@ -41,6 +41,11 @@ endef
 # The bench's second image: the same flow, stack painted at reset, its peak printed.
 FW_STACK_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/firmware-stack
 FW_STACK_ELF := $(FW_STACK_DIR)/$(FW_M4)/release/sessile-firmware
+# The test's second image: src/check.rs in place of the flow, checking the assembly
+# runtime functions (src/mem.rs, src/shift.rs) against plain spellings. Its own target
+# folder, so that the measured image is never overwritten by it.
+FW_CHECK_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/firmware-check
+FW_CHECK_ELF := $(FW_CHECK_DIR)/$(FW_M4)/release/sessile-firmware
 
 # qemu-system-arm (the emulator) and llvm (llvm-size, llvm-nm): apt-get what is missing.
 # The thumb targets and nightly with rust-src (for build-std) come with tools-core.
@@ -64,13 +69,18 @@ lint-firmware:
 	$(call FW_CARGO,clippy) --release --target $(FW_M4) --features stack-report -- -D warnings
 
 # The run prints exactly expected.txt and exits 0 (a failed step prints FAIL and exits
-# 1); the image links no core::fmt formatting (examples/firmware/no-fmt.sh).
+# 1); the image links no core::fmt formatting (examples/firmware/no-fmt.sh). Then the
+# assembly check image (Cortex-M4; the same Thumb-1 instructions serve the Cortex-M0)
+# prints exactly expected-asm-check.txt.
 test-firmware: firmware
 	$(call FW_RUN,$(call FW_ELF,$(FW_M4)),$(FW_OUT))
 	test -s $(FW_DIR)/expected.txt
 	diff -u $(FW_DIR)/expected.txt $(FW_OUT)
 	$(FW_DIR)/no-fmt.sh $(call FW_ELF,$(FW_M4))
 	$(FW_DIR)/no-fmt.sh $(call FW_ELF,$(FW_M0))
+	$(call FW_BUILD,$(FW_CHECK_DIR),$(FW_M4),--features asm-check)
+	$(call FW_RUN,$(FW_CHECK_ELF),$(FW_OUT).asm-check)
+	diff -u $(FW_DIR)/expected-asm-check.txt $(FW_OUT).asm-check
 
 # Prints the table and writes it to docs/bench-firmware.md.
 bench-firmware: firmware
