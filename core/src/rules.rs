@@ -249,21 +249,25 @@ pub const fn seconds_up(left_ms: u64) -> u64 {
 /// [`seconds_up`] as a binary long division, a bit at a time: shifts, compares and
 /// subtractions only (the remainder stays below 2000, a `u32`), so the firmware
 /// (examples/firmware) links no divider for it. A test checks it against `div_ceil`.
+///
+/// The dividend's bits leave `x` at the top as the quotient's enter at the bottom, so
+/// after 64 steps `x` is the quotient: every shift is by one (a 32-bit core's shift by a
+/// variable amount of a `u64` is a library call).
 #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
 const fn seconds_up_by_shifts(left_ms: u64) -> u64 {
-    let mut quotient = 0u64;
+    let mut x = left_ms;
     let mut rem = 0u32;
-    let mut bit = 64;
-    while bit > 0 {
-        bit -= 1;
-        rem = (rem << 1) | ((left_ms >> bit) & 1) as u32;
-        quotient <<= 1;
+    let mut step = 0;
+    while step < 64 {
+        rem = (rem << 1) | (x >> 63) as u32;
+        x <<= 1;
         if rem >= 1000 {
             rem -= 1000;
-            quotient |= 1;
+            x |= 1;
         }
+        step += 1;
     }
-    quotient + (rem != 0) as u64
+    x + (rem != 0) as u64
 }
 
 /// A per-session timeout override is allowed: above zero and within its maximum.
