@@ -71,9 +71,11 @@ const BY_OFFSETS: bool = !cfg!(target_pointer_width = "64");
 /// `origin + offset`, saturating: the one `u64` step of each of [`Offsets`]'s times. Not
 /// inlined on 32-bit targets, where it is six instructions (about 22 bytes of Cortex-M
 /// code at each of a dozen uses); inlined on 64-bit ones (one add and a select).
+///
+/// Also the engine's `at` (the caller's time into the engine's), the same sum.
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 #[cfg_attr(target_pointer_width = "64", inline)]
-const fn after_origin(origin: u64, offset: u64) -> u64 {
+pub(crate) const fn after_origin(origin: u64, offset: u64) -> u64 {
     origin.saturating_add(offset)
 }
 
