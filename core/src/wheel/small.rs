@@ -241,9 +241,11 @@ impl Wheel {
         self.capacity + PENDING as u32
     }
 
-    /// Links an unlinked `entry` for `deadline > self.elapsed`.
+    /// Links an unlinked `entry` for `deadline > self.elapsed` (both callers check: were
+    /// it ever not so, the difference wraps to a far one, clamped, and the entry is looked
+    /// at again then, as any far one).
     fn schedule(&mut self, links: &mut [Link], entry: u32, deadline: u64) {
-        let ahead = deadline.saturating_sub(self.elapsed).min(MAX_AHEAD) as u32;
+        let ahead = deadline.wrapping_sub(self.elapsed).min(MAX_AHEAD) as u32;
         let now = self.elapsed as u32;
         let key = now.wrapping_add(ahead);
         let level = level_for(now, key);
