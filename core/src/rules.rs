@@ -79,6 +79,14 @@ pub(crate) const fn after_origin(origin: u64, offset: u64) -> u64 {
     origin.saturating_add(offset)
 }
 
+/// `origin + offset` (saturating) in a caller's time `base` ms behind (saturating at 0):
+/// [`Offsets::caller_times`]'s one step.
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+#[inline(never)]
+fn in_caller_time(origin: u64, offset: u64, base: u64) -> u64 {
+    after_origin(origin, offset).saturating_sub(base)
+}
+
 impl Offsets {
     /// The times as [`Times`]: the start and last use, each a saturating sum.
     #[inline]
@@ -161,6 +169,23 @@ impl Offsets {
     const fn deadline_by_offsets(&self) -> u64 {
         let (i, a) = (self.idle_at(), self.absolute_at());
         after_origin(self.origin, if i < a { i } else { a })
+    }
+
+    /// The start, the last use and the two deadlines in a caller's time `base` ms behind
+    /// this one (a moment before the caller's zero reads 0): what the engine reports of
+    /// a session. The 32-bit targets' spelling, each time through one non-inlined
+    /// [`in_caller_time`] (64-bit targets subtract `base` from [`Times`]'s answers; a test
+    /// checks both give the same).
+    #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+    #[inline]
+    pub(crate) fn caller_times(&self, base: u64) -> [u64; 4] {
+        [
+            self.created as u64,
+            self.seen_at(),
+            self.idle_at(),
+            self.absolute_at(),
+        ]
+        .map(|offset| in_caller_time(self.origin, offset, base))
     }
 
     /// [`expiry`].
@@ -546,6 +571,16 @@ mod tests {
                             );
                             assert_eq!(o.deadline_by_offsets(), t.deadline(), "{o:?}");
                             assert_eq!(o.expiry_by_offsets(), expiry(&t), "{o:?}");
+                            for base in [0, 1, 1 << 40, u64::MAX - (1 << 33), u64::MAX] {
+                                let want = [
+                                    t.created_ms,
+                                    t.last_seen_ms,
+                                    t.idle_deadline(),
+                                    t.absolute_deadline(),
+                                ]
+                                .map(|x| x.saturating_sub(base));
+                                assert_eq!(o.caller_times(base), want, "{o:?} {base}");
+                            }
                         }
                     }
                 }

@@ -172,16 +172,32 @@ impl State {
         i: u32,
     ) -> Session {
         let s = &slots[i as usize];
+        let [
+            created_ms,
+            last_seen_ms,
+            idle_deadline_ms,
+            absolute_deadline_ms,
+        ] = if cfg!(target_pointer_width = "64") {
+            [
+                self.out(s.created_ms(self.origin)),
+                self.out(s.last_seen_ms(self.origin)),
+                self.out(s.times(self.origin).idle_deadline()),
+                self.out(s.times(self.origin).absolute_deadline()),
+            ]
+        } else {
+            // One `origin + offset - base` function for the four (rules::Offsets).
+            s.times(self.origin).caller_times(self.base)
+        };
         let mut out = Session {
             handle: SessionRef {
                 slot: i,
                 generation: s.generation,
             },
             tag: self.tag(i, s.generation),
-            created_ms: self.out(s.created_ms(self.origin)),
-            last_seen_ms: self.out(s.last_seen_ms(self.origin)),
-            idle_deadline_ms: self.out(s.times(self.origin).idle_deadline()),
-            absolute_deadline_ms: self.out(s.times(self.origin).absolute_deadline()),
+            created_ms,
+            last_seen_ms,
+            idle_deadline_ms,
+            absolute_deadline_ms,
             idle_timeout_ms: s.idle_ms,
             absolute_timeout_ms: s.absolute_ms,
             principal: None,
