@@ -305,6 +305,21 @@ pub(crate) mod tests {
             count += n;
         }
         assert_eq!(count, w.len());
+        // Every occupied slot of a lower level comes due before any of a higher level.
+        let mut lower_due: Option<u64> = None;
+        for level in 0..W::LEVELS {
+            let due: Vec<u64> = (level * W::SLOTS..(level + 1) * W::SLOTS)
+                .filter(|&l| w.marked(l))
+                .map(|l| w.slot_due(l))
+                .collect();
+            if let (Some(lower), Some(&first)) = (lower_due, due.iter().min()) {
+                assert!(
+                    lower < first,
+                    "level {level} comes due at {first}, lower at {lower}"
+                );
+            }
+            lower_due = lower_due.max(due.iter().copied().max());
+        }
         for e in 0..cap {
             assert_eq!(W::is_linked(links, e), seen[e as usize]);
             if !seen[e as usize] {

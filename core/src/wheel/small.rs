@@ -337,18 +337,20 @@ impl Wheel {
     }
 
     /// The occupied slot that comes due first: `(level, slot, wait)`, where it comes due
-    /// `wait + 1` ms after `elapsed` (the lowest level on a tie, as the servers' wheel).
+    /// `wait + 1` ms after `elapsed`. That is the lowest occupied level's next one: an
+    /// entry on level `n` agrees with the wheel's time above its level's group, so its
+    /// slot starts within the current level-`n + 1` slot, before any slot of a higher
+    /// level that differs from the current one (the servers' wheel compares every
+    /// level's; `check_invariants` checks that the lower level always comes due first).
     fn next_slot(&self) -> Option<(usize, usize, u32)> {
         let now = self.elapsed as u32;
-        let mut best: Option<(usize, usize, u32)> = None;
-        for (level, &bits) in self.occupied.iter().enumerate() {
-            if let Some((slot, wait)) = next_occupied(bits, level, now)
-                && best.is_none_or(|(_, _, best_wait)| wait < best_wait)
-            {
-                best = Some((level, slot, wait));
-            }
-        }
-        best
+        let (level, &bits) = self
+            .occupied
+            .iter()
+            .enumerate()
+            .find(|(_, bits)| **bits != 0)?;
+        let (slot, wait) = next_occupied(bits, level, now)?;
+        Some((level, slot, wait))
     }
 }
 
