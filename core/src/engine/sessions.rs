@@ -172,21 +172,14 @@ impl State {
         i: u32,
     ) -> Session {
         let s = &slots[i as usize];
-        let [
-            created_ms,
-            last_seen_ms,
-            idle_deadline_ms,
-            absolute_deadline_ms,
-        ] = if cfg!(target_pointer_width = "64") {
-            [
-                self.out(s.created_ms(self.origin)),
-                self.out(s.last_seen_ms(self.origin)),
-                self.out(s.times(self.origin).idle_deadline()),
-                self.out(s.times(self.origin).absolute_deadline()),
-            ]
+        // On 32-bit targets one `origin + offset - base` function for the four times
+        // (rules::Offsets::caller_times); 64-bit targets keep their spelling (below),
+        // in the same order as before (the first spelling of this, an array of the
+        // four, cost each validation 7 instructions there: callgrind).
+        let times = if cfg!(target_pointer_width = "64") {
+            None
         } else {
-            // One `origin + offset - base` function for the four (rules::Offsets).
-            s.times(self.origin).caller_times(self.base)
+            Some(s.times(self.origin).caller_times(self.base))
         };
         let mut out = Session {
             handle: SessionRef {
@@ -194,10 +187,22 @@ impl State {
                 generation: s.generation,
             },
             tag: self.tag(i, s.generation),
-            created_ms,
-            last_seen_ms,
-            idle_deadline_ms,
-            absolute_deadline_ms,
+            created_ms: match times {
+                Some(t) => t[0],
+                None => self.out(s.created_ms(self.origin)),
+            },
+            last_seen_ms: match times {
+                Some(t) => t[1],
+                None => self.out(s.last_seen_ms(self.origin)),
+            },
+            idle_deadline_ms: match times {
+                Some(t) => t[2],
+                None => self.out(s.times(self.origin).idle_deadline()),
+            },
+            absolute_deadline_ms: match times {
+                Some(t) => t[3],
+                None => self.out(s.times(self.origin).absolute_deadline()),
+            },
             idle_timeout_ms: s.idle_ms,
             absolute_timeout_ms: s.absolute_ms,
             principal: None,
