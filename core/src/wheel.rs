@@ -15,7 +15,7 @@
 //! linking, unlinking and moving a whole slot are O(1) and no memory is allocated.
 //!
 //! Two spellings of the same wheel, the same public methods (times are `u64` ms in and
-//! out): on 64-bit targets (servers) [`wide`]'s, `u64` times and 64 slots a level in six
+//! out): on 64-bit targets (servers) `wide`'s, `u64` times and 64 slots a level in six
 //! levels; on 32-bit targets `small`'s, which works out a slot's place and when it comes
 //! due in `u32`s, with 16 slots a level in eight levels (129 list heads instead of 385).
 //! Both are compiled on every target; the tests below run against both and check that

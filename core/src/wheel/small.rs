@@ -1,5 +1,5 @@
 //! The timing wheel as 32-bit targets compute it: the same promises and the same public
-//! methods (`u64` times in and out) as the servers' spelling ([`super::wide`]), but a
+//! methods (`u64` times in and out) as the servers' spelling (`wide.rs`), but a
 //! slot's place and the time it comes due worked out in `u32`s, on the low 32 bits of the
 //! times, with 16 slots a level in a `u16` occupancy word and eight levels: a full turn is
 //! `16^8 = 2^32` ms, so a slot number read from a time's low 32 bits is the slot number of
@@ -8,7 +8,7 @@
 //! On a 32-bit core each `u64` step is two to six instructions and each `u64` shift a
 //! library call; here a deadline costs one `u64` subtraction (how far ahead of the wheel
 //! it is, clamped), a poll one subtraction per step and one addition per slot taken. The
-//! test `small_and_wide_hand_out_the_same` (in [`super`]) drives this wheel and the
+//! test `small_and_wide_hand_out_the_same` (in `wheel.rs`) drives this wheel and the
 //! servers' with the same operations and checks that they hand out the same entries at
 //! every poll; the behaviour tests there run against both.
 //!
@@ -55,7 +55,7 @@ const _: () = assert!(RANGE == 1 << 32);
 const _: () = assert!(MAX_AHEAD == (1 << 32) - (1 << 28));
 
 /// The 32-bit targets' timing wheel (see the module; what it promises is the servers'
-/// wheel's, [`super::wide::Wheel`]).
+/// wheel's, `wide.rs`).
 ///
 /// | level | slot resolution | range (one full turn) |
 /// |-------|-----------------|-----------------------|

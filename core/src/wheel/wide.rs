@@ -1,5 +1,5 @@
 //! The timing wheel as 64-bit targets (servers) compute it: `u64` times, 64 slots a level
-//! in one `u64` occupancy word, six levels ([`super`] has what a wheel promises and the
+//! in one `u64` occupancy word, six levels (`wheel.rs` has what a wheel promises and the
 //! 32-bit targets' spelling).
 
 use super::{AlreadyDue, Link, NIL, Wide, node, push_back, set_next, set_prev};
