@@ -17,9 +17,10 @@ pub const DAY_MS: u32 = 24 * HOUR_MS;
 pub const MAX_CAPACITY: u32 = 1 << 26;
 /// Largest number of sessions one engine can hold (and tombstones, and events): the
 /// feature `narrow` stores slot and wheel node numbers in 16 bits ([`crate::Ix`]) with
-/// `u16::MAX` reserved, and the wheel's nodes are the slots and its 385 list heads.
+/// `u16::MAX` reserved, and the wheel's nodes are the slots and its 385 list heads (129 on
+/// 32-bit targets, whose wheel has 16 slots a level: the limit is the same everywhere).
 #[cfg(feature = "narrow")]
-pub const MAX_CAPACITY: u32 = u16::MAX as u32 - crate::wheel::SENTINELS as u32 - 1;
+pub const MAX_CAPACITY: u32 = u16::MAX as u32 - crate::wheel::MOST_SENTINELS as u32 - 1;
 /// Largest `max_payload`: `u32::MAX`, or 65,535 bytes with the feature `narrow` (a slot
 /// keeps the payload's length in 16 bits there).
 pub const MAX_PAYLOAD: u32 = if cfg!(feature = "narrow") {

@@ -71,10 +71,20 @@ const BY_OFFSETS: bool = !cfg!(target_pointer_width = "64");
 /// `origin + offset`, saturating: the one `u64` step of each of [`Offsets`]'s times. Not
 /// inlined on 32-bit targets, where it is six instructions (about 22 bytes of Cortex-M
 /// code at each of a dozen uses); inlined on 64-bit ones (one add and a select).
+///
+/// Also the engine's `at` (the caller's time into the engine's), the same sum.
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 #[cfg_attr(target_pointer_width = "64", inline)]
-const fn after_origin(origin: u64, offset: u64) -> u64 {
+pub(crate) const fn after_origin(origin: u64, offset: u64) -> u64 {
     origin.saturating_add(offset)
+}
+
+/// `origin + offset` (saturating) in a caller's time `base` ms behind (saturating at 0):
+/// [`Offsets::caller_times`]'s one step.
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+#[inline(never)]
+fn in_caller_time(origin: u64, offset: u64, base: u64) -> u64 {
+    after_origin(origin, offset).saturating_sub(base)
 }
 
 impl Offsets {
@@ -159,6 +169,23 @@ impl Offsets {
     const fn deadline_by_offsets(&self) -> u64 {
         let (i, a) = (self.idle_at(), self.absolute_at());
         after_origin(self.origin, if i < a { i } else { a })
+    }
+
+    /// The start, the last use and the two deadlines in a caller's time `base` ms behind
+    /// this one (a moment before the caller's zero reads 0): what the engine reports of
+    /// a session. The 32-bit targets' spelling, each time through one non-inlined
+    /// [`in_caller_time`] (64-bit targets subtract `base` from [`Times`]'s answers; a test
+    /// checks both give the same).
+    #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+    #[inline]
+    pub(crate) fn caller_times(&self, base: u64) -> [u64; 4] {
+        [
+            self.created as u64,
+            self.seen_at(),
+            self.idle_at(),
+            self.absolute_at(),
+        ]
+        .map(|offset| in_caller_time(self.origin, offset, base))
     }
 
     /// [`expiry`].
@@ -249,21 +276,25 @@ pub const fn seconds_up(left_ms: u64) -> u64 {
 /// [`seconds_up`] as a binary long division, a bit at a time: shifts, compares and
 /// subtractions only (the remainder stays below 2000, a `u32`), so the firmware
 /// (examples/firmware) links no divider for it. A test checks it against `div_ceil`.
+///
+/// The dividend's bits leave `x` at the top as the quotient's enter at the bottom, so
+/// after 64 steps `x` is the quotient: every shift is by one (a 32-bit core's shift by a
+/// variable amount of a `u64` is a library call).
 #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
 const fn seconds_up_by_shifts(left_ms: u64) -> u64 {
-    let mut quotient = 0u64;
+    let mut x = left_ms;
     let mut rem = 0u32;
-    let mut bit = 64;
-    while bit > 0 {
-        bit -= 1;
-        rem = (rem << 1) | ((left_ms >> bit) & 1) as u32;
-        quotient <<= 1;
+    let mut step = 0;
+    while step < 64 {
+        rem = (rem << 1) | (x >> 63) as u32;
+        x <<= 1;
         if rem >= 1000 {
             rem -= 1000;
-            quotient |= 1;
+            x |= 1;
         }
+        step += 1;
     }
-    quotient + (rem != 0) as u64
+    x + (rem != 0) as u64
 }
 
 /// A per-session timeout override is allowed: above zero and within its maximum.
@@ -540,6 +571,16 @@ mod tests {
                             );
                             assert_eq!(o.deadline_by_offsets(), t.deadline(), "{o:?}");
                             assert_eq!(o.expiry_by_offsets(), expiry(&t), "{o:?}");
+                            for base in [0, 1, 1 << 40, u64::MAX - (1 << 33), u64::MAX] {
+                                let want = [
+                                    t.created_ms,
+                                    t.last_seen_ms,
+                                    t.idle_deadline(),
+                                    t.absolute_deadline(),
+                                ]
+                                .map(|x| x.saturating_sub(base));
+                                assert_eq!(o.caller_times(base), want, "{o:?} {base}");
+                            }
                         }
                     }
                 }

@@ -39,12 +39,14 @@ done
 echo
 
 # Per session: the regions that grow with capacity. The wheel's links are one per
-# session plus 385 fixed list heads (sessile::wheel::SENTINELS); a Link is two stored
-# node numbers (sessile::Ix: u16 in this build, the core's feature narrow).
+# session plus 129 fixed list heads (sessile::wheel::SENTINELS on 32-bit targets: 16
+# slots a level in eight levels, and the pending list; 385 on servers); a Link is two
+# stored node numbers (sessile::Ix: u16 in this build, the core's feature narrow).
 slots=$(region "$m4" SLOTS) index=$(region "$m4" INDEX) principals=$(region "$m4" PRINCIPALS)
 links=$(region "$m4" LINKS_)
-link=$((links / (capacity + 385)))
-[ $((link * (capacity + 385))) -eq "$links" ] || { echo "LINKS_ is not capacity + 385 links" >&2; exit 1; }
+sentinels=129
+link=$((links / (capacity + sentinels)))
+[ $((link * (capacity + sentinels))) -eq "$links" ] || { echo "LINKS_ is not capacity + $sentinels links" >&2; exit 1; }
 heads=$((links - capacity * link))
 per_slot=$((slots / capacity)) per_index=$((index / capacity)) per_principal=$((principals / capacity))
 per_session=$((per_slot + link + per_index + per_principal))

@@ -501,10 +501,11 @@ impl State {
         Ok(())
     }
 
-    /// The caller's `now` in the engine's time (see `base`).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    /// The caller's `now` in the engine's time (see `base`): a saturating sum, the one
+    /// `rules::after_origin` (on 32-bit targets one copy for both, not inlined).
+    #[inline]
     fn at(&self, now: u64) -> u64 {
-        now.saturating_add(self.base)
+        crate::rules::after_origin(self.base, now)
     }
 
     /// An engine time in the caller's time; a moment before the caller's zero reads 0.

@@ -3,7 +3,6 @@
 //! slot, and listing them ([`SessionsOf`]).
 
 use super::payload::Chain;
-use super::sessions::expiry_of;
 use super::{Principal, Session, State};
 use crate::config::MAX_PRINCIPAL;
 use crate::error::Error;
@@ -219,8 +218,7 @@ impl State {
                 }
             };
             let Some(i) = lapsed else { return };
-            let death = expiry_of(&p.slots[i as usize], self.origin);
-            self.destroy(p, i, death, now);
+            self.expire(p, i, now);
         }
     }
 
