@@ -42,7 +42,7 @@ endef
 FW_STACK_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/firmware-stack
 FW_STACK_ELF := $(FW_STACK_DIR)/$(FW_M4)/release/sessile-firmware
 # The test's second image: src/check.rs in place of the flow, checking the assembly
-# runtime functions (src/mem.rs, src/shift.rs) against plain spellings. Its own target
+# runtime functions (src/mem.rs) against plain spellings. Its own target
 # folder, so that the measured image is never overwritten by it.
 FW_CHECK_DIR := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/firmware-check
 FW_CHECK_ELF := $(FW_CHECK_DIR)/$(FW_M4)/release/sessile-firmware

@@ -1,15 +1,12 @@
 //! The runtime functions this image brings in assembly (`mem.rs`: `memcpy`, `memset`,
-//! `memcmp` and their EABI entry points; `shift.rs`: `__aeabi_llsl`, `__aeabi_llsr`),
-//! each called directly and checked against a plain spelling: the flow itself only
-//! reaches the few lengths and shift amounts it happens to use. Built with the feature
+//! `memcmp` and their EABI entry points), each called directly and checked against a
+//! plain spelling: the flow itself only reaches the few lengths it happens to use. Built with the feature
 //! `asm-check` in place of the flow (`make test-firmware` runs both images under qemu;
 //! the measured image has none of this), it prints one line and exits 0, or prints
 //! `FAIL: <function>` and exits 1.
 //!
-//! The references use only what compiles to single instructions here: 32-bit shifts by
-//! amounts under 32 (a 64-bit shift by a variable amount is a call to the very function
-//! under test), and byte loads and stores through `read_volatile`/`write_volatile` (a
-//! plain byte loop may be turned into a call to `memcpy` or `memset`).
+//! The references load and store bytes through `read_volatile`/`write_volatile` (a plain
+//! byte loop may be turned into a call to `memcpy` or `memset`, the functions under test).
 
 use core::hint::black_box;
 use core::ptr::{read_volatile, write_volatile};
@@ -18,8 +15,6 @@ use crate::host::Piece::N;
 use crate::host::{exit, fail, say};
 
 unsafe extern "C" {
-    fn __aeabi_llsl(x: u64, n: u32) -> u64;
-    fn __aeabi_llsr(x: u64, n: u32) -> u64;
     fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8;
     fn __aeabi_memcpy(dst: *mut u8, src: *const u8, n: usize);
     fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8;
@@ -46,32 +41,6 @@ impl Rng {
         x ^= x << 5;
         self.0 = x;
         x
-    }
-}
-
-fn join(hi: u32, lo: u32) -> u64 {
-    (u64::from(hi) << 32) | u64::from(lo)
-}
-
-fn halves(x: u64) -> (u32, u32) {
-    ((x >> 32) as u32, x as u32)
-}
-
-/// `(hi:lo) << n` for `n` in 0..64, in 32-bit shifts by amounts under 32.
-fn shl(hi: u32, lo: u32, n: u32) -> (u32, u32) {
-    match n {
-        0 => (hi, lo),
-        1..32 => ((hi << n) | (lo >> (32 - n)), lo << n),
-        _ => (lo << (n - 32), 0),
-    }
-}
-
-/// `(hi:lo) >> n` (logical) for `n` in 0..64.
-fn shr(hi: u32, lo: u32, n: u32) -> (u32, u32) {
-    match n {
-        0 => (hi, lo),
-        1..32 => (hi >> n, (lo >> n) | (hi << (32 - n))),
-        _ => (0, hi >> (n - 32)),
     }
 }
 
@@ -108,23 +77,6 @@ fn guarded() -> [u8; BUF] {
 /// Runs every check, prints how many calls each function took, and ends the run.
 pub fn run() -> ! {
     let mut rng = Rng(0x5e55_11e0);
-    let mut shifts = 0u32;
-    for n in 0..64u32 {
-        for _ in 0..64 {
-            let (hi, lo) = (rng.next(), rng.next());
-            let n = black_box(n);
-            // SAFETY: `n` is in 0..64, the range both functions take.
-            let (l, r) = unsafe { (__aeabi_llsl(join(hi, lo), n), __aeabi_llsr(join(hi, lo), n)) };
-            if halves(l) != shl(hi, lo, n) {
-                fail("FAIL: %", "__aeabi_llsl");
-            }
-            if halves(r) != shr(hi, lo, n) {
-                fail("FAIL: %", "__aeabi_llsr");
-            }
-            shifts += 2;
-        }
-    }
-
     let mut src = [0u8; BUF];
     for i in 0..BUF {
         put(&mut src, i, rng.next() as u8 | 1);
@@ -215,8 +167,8 @@ pub fn run() -> ! {
         }
     }
     say(
-        "asm check: % shifts, % copies, % fills, % compares: ok",
-        &[N(shifts), N(copies), N(fills), N(compares)],
+        "asm check: % copies, % fills, % compares: ok",
+        &[N(copies), N(fills), N(compares)],
     );
     exit(true)
 }

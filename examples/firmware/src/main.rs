@@ -11,7 +11,6 @@
 mod check;
 mod host;
 mod mem;
-mod shift;
 
 use cortex_m_rt::entry;
 use host::Piece::{B, N};
