@@ -224,7 +224,8 @@ enum sessile_result
   SESSILE_RESULT_SNAPSHOT_KEY = 110,
   // Snapshot: not a sessile snapshot (another file).
   SESSILE_RESULT_SNAPSHOT_UNRECOGNIZED = 111,
-  // Snapshot: a format version this library does not read.
+  // Snapshot: a format version this library does not read, or a file of the other
+  // width's keyed digests (a 64-bit build's on a 32-bit build, or the reverse).
   SESSILE_RESULT_SNAPSHOT_VERSION = 112,
   // Snapshot: shorter than its header says.
   SESSILE_RESULT_SNAPSHOT_TRUNCATED = 113,

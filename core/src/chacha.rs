@@ -58,6 +58,22 @@ pub(crate) fn permute(s: &mut [u32; 16], double_rounds: usize) {
     }
 }
 
+/// The first four words of HChaCha8: the state of the constants, `key` and `input`,
+/// permuted by [`permute`] (four double rounds), words 0 to 3. One copy on 32-bit targets
+/// for the token digest (`token.rs`, which keeps its written-out rounds on 64-bit targets)
+/// and the engine's keyed digests (`engine/digests.rs`, SipHash on 64-bit targets).
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+#[inline(never)]
+pub(crate) fn hchacha8_small(key: &[u32; 8], input: &[u32; 4]) -> [u32; 4] {
+    let [c0, c1, c2, c3] = SIGMA;
+    let mut s = [
+        c0, c1, c2, c3, key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7], input[0],
+        input[1], input[2], input[3],
+    ];
+    permute(&mut s, 4);
+    [s[0], s[1], s[2], s[3]]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +140,33 @@ mod tests {
             }
             permute(&mut b, rounds);
             assert_eq!(a, b, "{rounds} double rounds");
+        }
+    }
+
+    /// The 32-bit targets' HChaCha8 (the token digest's and the keyed digests') is the
+    /// `chacha20` crate's, for keys and inputs of every byte pattern tried.
+    #[test]
+    fn hchacha8_small_is_the_crates_hchacha8() {
+        use chacha20::{R8, hchacha};
+        for seed in 0..16u8 {
+            let key: [u8; 32] = core::array::from_fn(|i| (i as u8 * 7 + 3) ^ seed.wrapping_mul(29));
+            let input: [u8; 16] = core::array::from_fn(|i| (i as u8 * 13 + 5) ^ seed);
+            let words = |b: &[u8]| -> [u32; 8] {
+                core::array::from_fn(|i| {
+                    b.get(4 * i..4 * i + 4)
+                        .map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap()))
+                })
+            };
+            let (k, x) = (words(&key), words(&input));
+            let got = hchacha8_small(&k, &[x[0], x[1], x[2], x[3]]);
+            let want = hchacha::<R8>(&key.into(), &input.into());
+            for (i, w) in got.iter().enumerate() {
+                assert_eq!(
+                    w.to_le_bytes(),
+                    want[4 * i..4 * i + 4],
+                    "seed {seed} word {i}"
+                );
+            }
         }
     }
 }

@@ -137,7 +137,9 @@ pub enum SnapshotError {
     Key,
     /// Not a sessile snapshot (its first bytes are not the snapshot magic).
     NotASnapshot,
-    /// A snapshot format this version of sessile does not read.
+    /// A snapshot format this version of sessile does not read, or one whose keyed
+    /// digests are another width's (a 64-bit build's file on a 32-bit build, or the
+    /// reverse: `sessile::snapshot::DIGESTS`).
     UnknownVersion,
     /// Shorter than its header says: cut off while being written or copied.
     Truncated,

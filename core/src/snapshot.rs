@@ -4,7 +4,7 @@
 //! offset  size  field (integers little-endian)
 //!      0     8  magic "SESSILE\x1a"
 //!      8     2  format version (2)
-//!     10     2  zero
+//!     10     2  keyed digests of the body (`DIGESTS`: 0 SipHash-1-3, 1 HChaCha8 cascade)
 //!     12     8  body length in bytes (the ciphertext between header and tag)
 //!     20    16  key check: HChaCha20(key, "sessile snap kcv"), first 16 bytes
 //!     36    24  nonce (random, from the engine's generator)
@@ -30,6 +30,13 @@
 //! each session (token digest, times as ages, timeouts, epoch, client digests, principal,
 //! payload) and each tombstone (digest, how it died, whom it names, which ring).
 //!
+//! The keyed digests field says which function made the session tags, client digests
+//! and principal hashes the body's sessions mean (`engine/digests.rs`): 64-bit builds
+//! (and every file before the field) use SipHash-1-3, 32-bit builds a cascade of
+//! HChaCha8, under the same 128-bit key the body carries. A build restores only its own:
+//! the other's client digests would never match again, and every tag would change. Like
+//! the version, it is checked before the key ([`SnapshotError::UnknownVersion`]).
+//!
 //! The key check lets a restore tell a wrong key ([`SnapshotError::WrongKey`]) from a
 //! changed file ([`SnapshotError::Tampered`]); it gives an attacker nothing the tag does
 //! not (either lets a guessed key be tested offline, so the key must be random).
@@ -49,6 +56,17 @@ pub const KEY_BYTES: usize = 32;
 /// match after a restore, so it is refused as [`SnapshotError::UnknownVersion`] rather
 /// than restored into sessions nobody can reach.
 pub const VERSION: u16 = 2;
+/// Which keyed digests (session tags, client digests, principal hashes) this build makes,
+/// as a snapshot's header records them: 0 for SipHash-1-3 (64-bit targets; every file
+/// written before the field was zero), 1 for the cascade of HChaCha8 (32-bit targets).
+/// A restore refuses a file whose field is not this build's as
+/// [`SnapshotError::UnknownVersion`]: its client digests would never match a request
+/// again and its sessions' tags would change.
+pub const DIGESTS: u16 = if cfg!(target_pointer_width = "64") {
+    0
+} else {
+    1
+};
 /// The first bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"SESSILE\x1a";
 /// Bytes before the body.
@@ -158,7 +176,7 @@ impl Header {
         let mut w = Writer::new(out);
         w.bytes(&MAGIC);
         w.u16(VERSION);
-        w.u16(0);
+        w.u16(DIGESTS);
         w.u64(self.body_len);
         w.bytes(key_check);
         w.bytes(&self.nonce);
@@ -237,7 +255,8 @@ pub(crate) fn open<'f>(
     let (Some(_), Some(version)) = (r.bytes(MAGIC.len()), r.u16()) else {
         return Err(SnapshotError::Truncated);
     };
-    if version != VERSION {
+    // The digests' field is read where present: a shorter file is truncated below.
+    if version != VERSION || r.u16().is_some_and(|d| d != DIGESTS) {
         return Err(SnapshotError::UnknownVersion);
     }
     if n < HEADER_BYTES {
@@ -245,8 +264,7 @@ pub(crate) fn open<'f>(
     }
     let (head, rest) = file.split_at_mut(HEADER_BYTES);
     let mut r = Reader::new(head);
-    let _ = r.bytes(10);
-    let zero = r.u16();
+    let _ = r.bytes(12);
     let body_len = r.u64().ok_or(SnapshotError::Truncated)?;
     let need = usize::try_from(body_len)
         .ok()
@@ -274,7 +292,7 @@ pub(crate) fn open<'f>(
         tombstones: 0,
     };
     let pad = r.bytes(3).ok_or(SnapshotError::Truncated)?;
-    let pad_ok = pad == [0; 3] && zero == Some(0);
+    let pad_ok = pad == [0; 3];
     h.sessions = r.u32().ok_or(SnapshotError::Truncated)?;
     h.tombstones = r.u32().ok_or(SnapshotError::Truncated)?;
     let (body, tag) = rest.split_at_mut(need - TAG_BYTES);
@@ -434,7 +452,8 @@ mod tests {
             let got = open(&mut f[..len], &key).map(|_| ()).unwrap_err();
             let want = match i {
                 0..8 => SnapshotError::NotASnapshot,
-                8..10 => SnapshotError::UnknownVersion,
+                // The format version and the keyed digests' field.
+                8..12 => SnapshotError::UnknownVersion,
                 // A longer body length claims bytes the file lacks; a shorter one leaves
                 // bytes over.
                 12..20 if f[i] > file[i] => SnapshotError::Truncated,

@@ -197,21 +197,22 @@ pub(crate) fn decode(text: &[u8], n: usize, out: &mut [u8; MAX_TOKEN_BYTES as us
 /// runs [`chacha::permute`], the loop the generator uses too.
 #[inline(always)]
 fn hchacha8_head(key: &[u32; 8], input: &[u32; 4]) -> Digest {
-    let [c0, c1, c2, c3] = chacha::SIGMA;
-    let mut s = [
-        c0, c1, c2, c3, key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7], input[0],
-        input[1], input[2], input[3],
-    ];
     // DIGEST_ROUNDS = 8: four double rounds. Written out on 64-bit targets (servers),
     // where unrolled they are about a third faster.
-    if cfg!(target_pointer_width = "64") {
+    let s = if cfg!(target_pointer_width = "64") {
+        let [c0, c1, c2, c3] = chacha::SIGMA;
+        let mut s = [
+            c0, c1, c2, c3, key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7],
+            input[0], input[1], input[2], input[3],
+        ];
         chacha::double_round(&mut s);
         chacha::double_round(&mut s);
         chacha::double_round(&mut s);
         chacha::double_round(&mut s);
+        [s[0], s[1], s[2], s[3]]
     } else {
-        chacha::permute(&mut s, DIGEST_ROUNDS / 2);
-    }
+        chacha::hchacha8_small(key, input)
+    };
     let mut out = [0u8; 16];
     out[..4].copy_from_slice(&s[0].to_le_bytes());
     out[4..8].copy_from_slice(&s[1].to_le_bytes());

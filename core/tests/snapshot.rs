@@ -352,7 +352,8 @@ fn every_changed_byte_is_refused_and_the_engine_stays_empty() {
             let got = snap_err(e.restore(&f, &KEY, at(10, WALL + 1), HOUR));
             let want = match i {
                 0..8 => SnapshotError::NotASnapshot,
-                8..10 => SnapshotError::UnknownVersion,
+                // The format version and the keyed digests' field.
+                8..12 => SnapshotError::UnknownVersion,
                 12..20 if f[i] > file[i] => SnapshotError::Truncated,
                 20..36 => SnapshotError::WrongKey,
                 _ => SnapshotError::Tampered,
@@ -406,6 +407,44 @@ fn truncated_extended_foreign_and_wrong_key_files_are_refused() {
         );
     }
     assert_empty_and_working(&mut e, 10);
+}
+
+/// The header names the keyed digests the body's client digests, tags and principal
+/// hashes were made with (SipHash-1-3 on 64-bit builds, an HChaCha8 cascade on 32-bit
+/// ones); a file of the other width's is refused as `snapshot_version` before its key is
+/// checked or anything is read, and the engine stays empty and working.
+#[test]
+fn a_snapshot_of_the_other_widths_digests_is_refused() {
+    let (file, _) = sample_file();
+    let ours = sessile::snapshot::DIGESTS;
+    assert_eq!(
+        ours,
+        if cfg!(target_pointer_width = "64") {
+            0
+        } else {
+            1
+        }
+    );
+    assert_eq!(file[10..12], ours.to_le_bytes());
+    let mut e = engine_with(config(), 9);
+    for other in [1 - ours, 2, 0x100] {
+        let mut f = file.clone();
+        f[10..12].copy_from_slice(&other.to_le_bytes());
+        for key in [&KEY[..], &[0x5b; 32]] {
+            assert_eq!(
+                snap_err(e.restore(&f, key, at(10, WALL + 1), HOUR)),
+                SnapshotError::UnknownVersion,
+                "digests {other}"
+            );
+        }
+    }
+    // The build's own file restores (into the same engine: still empty).
+    assert_eq!(
+        e.restore(&file, &KEY, at(10, WALL + 1), HOUR)
+            .unwrap()
+            .sessions,
+        1
+    );
 }
 
 #[test]

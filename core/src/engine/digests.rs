@@ -1,11 +1,19 @@
-//! The engine's keyed digests (SipHash under a per-engine random key): session tags for
+//! The engine's keyed digests under a per-engine random 128-bit key: session tags for
 //! events, client address and user-agent digests, principal hashes. Keyed so that
 //! nothing outside the process can predict or collide them, and kept together so each
 //! use has its own domain byte.
+//!
+//! Two functions, one per width: SipHash-1-3 on 64-bit targets (servers: a tag is
+//! computed at every validation), a cascade of HChaCha8 over the ChaCha permutation the
+//! token digest and the generator link anyway on 32-bit targets (the firmware: no
+//! SipHash code beside it). Both are keyed PRFs (docs/SECURITY.md, "The engine's keyed
+//! digests"); their values differ, so a snapshot records which one made its client
+//! digests and a build refuses the other's (`crate::snapshot::DIGESTS`).
 
 use zeroize::Zeroize;
 
 use super::State;
+use crate::chacha;
 use crate::idgen::IdGen;
 use crate::index::Key;
 
@@ -140,61 +148,71 @@ impl<const C: usize, const D: usize> Sip<C, D> {
     }
 }
 
-/// SipHash-1-3 of the concatenation of `parts`, a byte at a time: the same function as
-/// `Sip::<1, 3>` fed the same bytes (a test checks it), in about a third of its code.
-/// What 32-bit targets (the firmware) run, where every `u64` operation is several
-/// instructions and speed counts less than size; 64-bit targets keep `Sip`.
+/// The keyed digest of 32-bit targets (the firmware), over the ChaCha permutation the
+/// token digest and the generator link anyway ([`chacha::hchacha8_small`]), so that no
+/// SipHash is linked beside it: a cascade of HChaCha8 (docs/SECURITY.md, "The engine's
+/// keyed digests").
+///
+/// The message is the domain byte, the length of `msg` (`u32`, little-endian) and `msg`,
+/// zero-padded to whole 16-byte blocks (at least one: a tag's 13 bytes are one block).
+/// The chaining value starts as the engine's 128-bit key (its two words little-endian);
+/// each block replaces it with words 0 to 3 of HChaCha8 keyed by it (zero-padded to 32
+/// bytes, as the token digest keys 16-byte tokens) at the block as input. The digest is
+/// the last chaining value's first two words. The length in the first block makes the
+/// encoding prefix-free (no message's blocks begin another's), the inputs for which a
+/// cascade of a PRF is a PRF; domain and length there keep the uses and the lengths
+/// apart.
+///
+/// Not SipHash: a 64-bit target's digests of the same key differ (a snapshot says whose
+/// they are: `crate::snapshot::DIGESTS`). Compiled on every target so that host tests
+/// check it (against the `chacha20` crate's HChaCha8 and a fixed value).
 #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
 #[inline(never)]
-fn sip13_small(key: (u64, u64), parts: &[&[u8]]) -> u64 {
-    /// `n` SipRounds over `v`.
-    #[inline(never)]
-    fn rounds(v: &mut [u64; 4], n: usize) {
-        for _ in 0..n {
-            Sip::<1, 3>::round(v);
+fn chacha_small(key: (u64, u64), domain: u8, msg: &[u8]) -> u64 {
+    let len = msg.len() as u32;
+    // The chaining value, zero-padded to HChaCha's eight key words.
+    let mut h = [
+        key.0 as u32,
+        (key.0 >> 32) as u32,
+        key.1 as u32,
+        (key.1 >> 32) as u32,
+        0,
+        0,
+        0,
+        0,
+    ];
+    let mut m = [u32::from(domain) | (len << 8), len >> 24, 0, 0];
+    let mut at = 5;
+    for &b in msg {
+        m[at / 4] |= u32::from(b) << (8 * (at % 4));
+        at += 1;
+        if at == 16 {
+            let next = chacha::hchacha8_small(&h, &m);
+            h[..4].copy_from_slice(&next);
+            m = [0; 4];
+            at = 0;
         }
     }
-    /// One message word into `v`.
-    #[inline(never)]
-    fn compress(v: &mut [u64; 4], m: &[u8; 8]) {
-        let m = u64::from_le_bytes(*m);
-        v[3] ^= m;
-        rounds(v, 1);
-        v[0] ^= m;
+    if at != 0 {
+        let next = chacha::hchacha8_small(&h, &m);
+        h[..4].copy_from_slice(&next);
     }
-    let mut v = Sip::<1, 3>::new(key).v;
-    let mut m = [0u8; 8];
-    let mut len = 0usize;
-    for part in parts {
-        for &b in *part {
-            m[len % 8] = b;
-            len += 1;
-            if len.is_multiple_of(8) {
-                compress(&mut v, &m);
-                m = [0; 8];
-            }
-        }
-    }
-    m[7] = len as u8;
-    compress(&mut v, &m);
-    v[2] ^= 0xff;
-    rounds(&mut v, 3);
-    v[0] ^ v[1] ^ v[2] ^ v[3]
+    u64::from(h[0]) | (u64::from(h[1]) << 32)
 }
 
-/// SipHash-1-3 (the rounds of Rust's `HashMap`) of the domain byte, then `part` preceded
-/// by its length.
+/// The keyed digest of the domain byte, then `part` preceded by its length: SipHash-1-3
+/// (the rounds of Rust's `HashMap`) on 64-bit targets, [`chacha_small`] elsewhere.
 #[inline]
-fn siphash(key: (u64, u64), domain: u8, part: &[u8]) -> u64 {
-    let len = (part.len() as u32).to_le_bytes();
+fn keyed(key: (u64, u64), domain: u8, part: &[u8]) -> u64 {
     if cfg!(target_pointer_width = "64") {
+        let len = (part.len() as u32).to_le_bytes();
         let mut h = Sip::<1, 3>::new(key);
         h.write(&[domain]);
         h.write(&len);
         h.write(part);
         h.finish()
     } else {
-        sip13_small(key, &[&[domain], &len, part])
+        chacha_small(key, domain, part)
     }
 }
 
@@ -202,11 +220,13 @@ impl State {
     /// The tag naming a session in events and snapshots: stable across rotation, never 0
     /// (which marks an engine-wide event).
     pub(super) fn tag(&self, slot: u32, generation: u32) -> u64 {
-        // SipHash-1-3 of the domain byte, the slot and the generation (9 bytes,
-        // little-endian). Every validation returns a tag, so on 64-bit targets the two
+        // On 64-bit targets SipHash-1-3 of the domain byte, the slot and the generation
+        // (9 bytes, little-endian). Every validation returns a tag, so there the two
         // message words are put together here, with no byte buffer and no tail loop:
         // the first 8 bytes, then the last byte under the length byte (SipHash's
         // padding). The same function as `Sip::<1, 3>` fed the bytes (a test checks it).
+        // Elsewhere the keyed digest of the slot and the generation (8 bytes,
+        // little-endian) under the domain byte.
         let h = if cfg!(target_pointer_width = "64") {
             let (slot, generation) = (u64::from(slot), u64::from(generation));
             Sip::<1, 3>::of_words(
@@ -217,30 +237,27 @@ impl State {
                 ],
             )
         } else {
-            let mut m = [0u8; 9];
-            m[0] = TAG;
-            m[1..5].copy_from_slice(&slot.to_le_bytes());
-            m[5..].copy_from_slice(&generation.to_le_bytes());
-            sip13_small(self.key, &[&m])
+            let m = (u64::from(slot) | (u64::from(generation) << 32)).to_le_bytes();
+            chacha_small(self.key, TAG, &m)
         };
         h.max(1)
     }
 
     /// A client address's digest, never 0 (which a slot holds for "not known yet").
     pub(super) fn address_hash(&self, bytes: &[u8]) -> u32 {
-        (siphash(self.key, ADDRESS, bytes) as u32).max(1)
+        (keyed(self.key, ADDRESS, bytes) as u32).max(1)
     }
 
     /// A user agent's digest, never 0 (which a slot holds for "not known yet").
     pub(super) fn user_agent_hash(&self, bytes: &[u8]) -> u32 {
-        (siphash(self.key, USER_AGENT, bytes) as u32).max(1)
+        (keyed(self.key, USER_AGENT, bytes) as u32).max(1)
     }
 
     /// The principal index's key of a principal: where its cell is (`hash`) and the bits
     /// the cell keeps so a probe passes other principals' cells without reading their
     /// slots and pool bytes (`tag`).
     pub(super) fn principal_key(&self, principal: &[u8]) -> Key {
-        let h = siphash(self.key, PRINCIPAL, principal);
+        let h = keyed(self.key, PRINCIPAL, principal);
         Key {
             hash: h as u32,
             tag: (h >> 32) as u32,
@@ -292,9 +309,10 @@ mod tests {
         assert_eq!(h.finish(), 0xa129_ca61_49be_45e5);
     }
 
-    /// A session's tag is SipHash-1-3 of the domain byte, the slot and the generation,
-    /// little-endian (what the 64-bit path puts together word by word and the 32-bit
-    /// path byte by byte), so every target names a session alike.
+    /// A session's tag is, on 64-bit targets, SipHash-1-3 of the domain byte, the slot
+    /// and the generation, little-endian (what the tag puts together word by word);
+    /// elsewhere the HChaCha8 cascade's digest of the slot and the generation under the
+    /// tag's domain.
     #[test]
     fn the_tag_is_sip13_of_its_nine_bytes() {
         let config = crate::Config {
@@ -331,31 +349,187 @@ mod tests {
             m[0] = super::TAG;
             m[1..5].copy_from_slice(&slot.to_le_bytes());
             m[5..].copy_from_slice(&generation.to_le_bytes());
-            let mut want = Sip::<1, 3>::new(e.st.key);
-            want.write(&m);
-            let want = want.finish().max(1);
+            let mut sip = Sip::<1, 3>::new(e.st.key);
+            sip.write(&m);
+            let want = if cfg!(target_pointer_width = "64") {
+                sip.finish().max(1)
+            } else {
+                super::chacha_small(e.st.key, super::TAG, &m[1..]).max(1)
+            };
             assert_eq!(e.st.tag(slot, generation), want, "{slot} {generation}");
-            assert_eq!(super::sip13_small(e.st.key, &[&m]).max(1), want);
         }
     }
 
-    /// The byte-at-a-time SipHash-1-3 of 32-bit targets is `Sip::<1, 3>` of the same
-    /// bytes, for every length and every split into parts (and so the same tags, client
-    /// digests and principal hashes on every target: a snapshot carries the key).
+    const KEY: (u64, u64) = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
+
+    /// The HChaCha8 cascade written from its description over the `chacha20` crate's
+    /// HChaCha8, in bytes: the domain, the length, the message, zero-padded to 16-byte
+    /// blocks; each block the input of HChaCha8 keyed by the chaining value (the key
+    /// first, then each output's first 16 bytes, zero-padded to 32).
+    fn cascade_of_the_crate(key: (u64, u64), domain: u8, msg: &[u8]) -> u64 {
+        use chacha20::{R8, hchacha};
+        let mut enc = std::vec![domain];
+        enc.extend_from_slice(&(msg.len() as u32).to_le_bytes());
+        enc.extend_from_slice(msg);
+        while enc.len() % 16 != 0 {
+            enc.push(0);
+        }
+        let mut chain = [0u8; 32];
+        chain[..8].copy_from_slice(&key.0.to_le_bytes());
+        chain[8..16].copy_from_slice(&key.1.to_le_bytes());
+        for block in enc.chunks_exact(16) {
+            let input: [u8; 16] = block.try_into().unwrap();
+            let out = hchacha::<R8>(&chain.into(), &input.into());
+            chain[..16].copy_from_slice(&out[..16]);
+        }
+        u64::from_le_bytes(chain[..8].try_into().unwrap())
+    }
+
+    fn message(len: usize) -> std::vec::Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(151).wrapping_add(7))
+            .collect()
+    }
+
+    /// The 32-bit targets' digest is the cascade as described, for every length up to
+    /// four blocks (each boundary: 11 bytes fill the first block, 27 the second) and
+    /// every domain.
     #[test]
-    fn the_small_siphash_is_sip13_for_every_length_and_split() {
-        let key = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
-        let msg: std::vec::Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(151)).collect();
-        // Under miri, the lengths up to two blocks and a tail (every split of each).
-        let lengths = if cfg!(miri) { 18 } else { msg.len() };
-        for len in 0..lengths {
-            let mut want = Sip::<1, 3>::new(key);
-            want.write(&msg[..len]);
-            let want = want.finish();
-            for split in 0..=len {
-                let (a, b) = msg[..len].split_at(split);
-                assert_eq!(super::sip13_small(key, &[a, b]), want, "{len} {split}");
+    fn the_small_digest_is_a_cascade_of_the_crates_hchacha8() {
+        // Under miri (interpreted), the lengths on either side of a block's end.
+        let (lengths, domains): (std::vec::Vec<usize>, usize) = if cfg!(miri) {
+            (std::vec![0, 11, 12, 27, 28], 2)
+        } else {
+            ((0..60).collect(), 4)
+        };
+        for len in lengths {
+            let msg = message(len);
+            let all = [
+                super::TAG,
+                super::PRINCIPAL,
+                super::ADDRESS,
+                super::USER_AGENT,
+            ];
+            for domain in all.into_iter().take(domains) {
+                assert_eq!(
+                    super::chacha_small(KEY, domain, &msg),
+                    cascade_of_the_crate(KEY, domain, &msg),
+                    "domain {domain} length {len}"
+                );
             }
+        }
+    }
+
+    // Also computed by a separate Python spelling of HChaCha8 and the cascade, not kept.
+    const TAG_7_3: u64 = 0x52b7_da4f_55da_1574;
+    const EMPTY_PRINCIPAL: u64 = 0xafe7_d978_260b_66ee;
+    const UA_40: u64 = 0x0322_5843_dd16_32ac;
+
+    /// Fixed values, so that a change to the function (and so to every 32-bit target's
+    /// tags, client digests and principal hashes) is noticed: a tag's 8 bytes (one
+    /// block), the empty principal, and a 40-byte user agent (three blocks).
+    #[test]
+    fn the_small_digest_known_answers() {
+        let tag = (7u64 | (3 << 32)).to_le_bytes();
+        assert_eq!(super::chacha_small(KEY, super::TAG, &tag), TAG_7_3);
+        assert_eq!(
+            super::chacha_small(KEY, super::PRINCIPAL, b""),
+            EMPTY_PRINCIPAL
+        );
+        assert_eq!(
+            super::chacha_small(KEY, super::USER_AGENT, &message(40)),
+            UA_40
+        );
+    }
+
+    /// The same bytes under different domains give different digests.
+    #[test]
+    fn the_small_digest_separates_its_domains() {
+        // Under miri (interpreted), the four domains in use at three lengths.
+        let (lengths, last): (&[usize], u8) = if cfg!(miri) {
+            (&[0, 11, 12], 3)
+        } else {
+            (&[0, 1, 4, 8, 11, 12, 16, 27, 40], 255)
+        };
+        for &len in lengths {
+            let msg = message(len);
+            let mut d: std::vec::Vec<u64> = (0..=last)
+                .map(|domain| super::chacha_small(KEY, domain, &msg))
+                .collect();
+            d.sort_unstable();
+            d.dedup();
+            assert_eq!(d.len(), usize::from(last) + 1, "length {len}");
+        }
+    }
+
+    /// Every bit of the key counts: flipping any one of the 128 changes the digest of a
+    /// one-block and of a three-block message.
+    #[test]
+    fn the_small_digest_depends_on_every_key_bit() {
+        // Under miri (interpreted), one bit of every other key byte, one block.
+        let (step, lengths): (usize, &[usize]) = if cfg!(miri) {
+            (16, &[8])
+        } else {
+            (1, &[8, 40])
+        };
+        for &len in lengths {
+            let msg = message(len);
+            let base = super::chacha_small(KEY, super::PRINCIPAL, &msg);
+            for bit in (0..128).step_by(step) {
+                let key = if bit < 64 {
+                    (KEY.0 ^ (1 << bit), KEY.1)
+                } else {
+                    (KEY.0, KEY.1 ^ (1 << (bit - 64)))
+                };
+                let d = super::chacha_small(key, super::PRINCIPAL, &msg);
+                assert_ne!(d, base, "length {len} key bit {bit}");
+                // About half the output bits change, not a few.
+                assert!((d ^ base).count_ones() > 12, "length {len} key bit {bit}");
+            }
+        }
+    }
+
+    /// The length frames the message: zero padding never makes two messages one (a
+    /// message and itself with zero bytes appended, every all-zero message, every
+    /// prefix of a message), across the block boundaries.
+    #[test]
+    fn the_small_digest_frames_the_length() {
+        // Under miri (interpreted), into the second block (11 bytes fill the first).
+        let (most, pads) = if cfg!(miri) { (12, 1) } else { (48, 16) };
+        let msg = message(most);
+        let digest = |m: &[u8]| super::chacha_small(KEY, super::USER_AGENT, m);
+        let mut seen = std::collections::BTreeSet::new();
+        for len in 0..=most {
+            let d = digest(&msg[..len]);
+            assert!(seen.insert(d), "length {len}");
+            if len > 0 {
+                assert!(seen.insert(digest(&std::vec![0; len])), "{len} zeros");
+            }
+            let mut padded = msg[..len].to_vec();
+            for more in 1..=pads {
+                padded.push(0);
+                assert_ne!(digest(&padded), d, "length {len} + {more} zeros");
+            }
+        }
+        // 0 to `most` bytes of the message, 1 to `most` zeros: all different.
+        assert_eq!(seen.len(), 2 * most + 1);
+    }
+
+    /// The two widths' functions are different functions (why a snapshot names its
+    /// digests): the same key and message give other values.
+    #[test]
+    fn the_widths_digests_differ() {
+        for len in [0, 4, 16, 40] {
+            let msg = message(len);
+            let len32 = (msg.len() as u32).to_le_bytes();
+            let mut sip = Sip::<1, 3>::new(KEY);
+            sip.write(&[super::PRINCIPAL]);
+            sip.write(&len32);
+            sip.write(&msg);
+            assert_ne!(
+                sip.finish(),
+                super::chacha_small(KEY, super::PRINCIPAL, &msg)
+            );
         }
     }
 }

@@ -5,7 +5,8 @@
 //! The body, in order (integers little-endian):
 //!
 //! - the digests' key (two `u64`), so session tags, client digests and the principal
-//!   index mean the same after the restore;
+//!   index mean the same after the restore (on a build of the same width: the header's
+//!   digests field names the function, `crate::snapshot::DIGESTS`);
 //! - every slot's generation (`capacity` × `u32`), so a handle or tag from before never
 //!   names a session made after, and a tombstone's successor stays the right session;
 //! - each session, anonymous ones from the CLOCK hand on, then each principal's in login
