@@ -224,7 +224,8 @@ impl State {
         let mut raw = [0u8; 32];
         loop {
             self.rng.fill(&mut raw[..n]);
-            let d = Digest::of(&raw[..n]);
+            // raw[n..] is never written: still zero, as `of_padded` wants.
+            let d = Digest::of_padded(&raw, n);
             let taken = self.tokens.find(p.index, p.slots, &d).is_some()
                 || Tombstones::find(p.tombstones, p.tombstone_index, &d).is_some();
             if !taken {
