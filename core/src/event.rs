@@ -145,7 +145,15 @@ impl Ring {
         self.len as usize
     }
 
+    /// Append `e`; when the ring is full the oldest event gives way (counted in
+    /// `dropped`), and with no ring at all every event is dropped. 64-bit targets
+    /// (servers) store the event in each branch; elsewhere [`Ring::push_small`] stores it
+    /// once (about 40 bytes less Cortex-M code; on servers 3 instructions more per
+    /// create, callgrind). A test checks both leave the same ring.
     pub(crate) fn push(&mut self, buf: &mut [Event], e: Event) {
+        if !cfg!(target_pointer_width = "64") {
+            return self.push_small(buf, e);
+        }
         let cap = buf.len() as u32;
         if cap == 0 {
             self.dropped += 1;
@@ -159,6 +167,25 @@ impl Ring {
             buf[ring_add(self.head, self.len, cap) as usize] = e;
             self.len += 1;
         }
+    }
+
+    /// [`Ring::push`] with one store of the event (24 bytes) for both cases.
+    #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+    fn push_small(&mut self, buf: &mut [Event], e: Event) {
+        let cap = buf.len() as u32;
+        let at = if self.len < cap {
+            self.len += 1;
+            ring_add(self.head, self.len - 1, cap)
+        } else {
+            self.dropped += 1;
+            if cap == 0 {
+                return;
+            }
+            let oldest = self.head;
+            self.head = ring_add(oldest, 1, cap);
+            oldest
+        };
+        buf[at as usize] = e;
     }
 
     pub(crate) fn pop(&mut self, buf: &[Event]) -> Option<Event> {
@@ -199,6 +226,30 @@ mod tests {
         assert_eq!(r.pop(&buf), Some(ev(5)));
         assert_eq!(r.pop(&buf), Some(ev(6)));
         assert_eq!(r.pop(&buf), None);
+    }
+
+    /// The 32-bit targets' push leaves the same ring, buffer and drop count as the
+    /// servers' (the one that runs on this host), for rings of 0 to 4 events filled past
+    /// full and popped between.
+    #[test]
+    fn push_small_is_push() {
+        for cap in 0..5usize {
+            let (mut a, mut b) = ([Event::EMPTY; 4], [Event::EMPTY; 4]);
+            let (mut ra, mut rb) = (Ring::new(), Ring::new());
+            for i in 1..=12u64 {
+                ra.push(&mut a[..cap], ev(i));
+                rb.push_small(&mut b[..cap], ev(i));
+                if i % 5 == 0 {
+                    assert_eq!(ra.pop(&a[..cap]), rb.pop(&b[..cap]));
+                }
+                assert_eq!(a, b, "cap {cap} event {i}");
+                assert_eq!(
+                    (ra.head, ra.len, ra.dropped),
+                    (rb.head, rb.len, rb.dropped),
+                    "cap {cap} event {i}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -88,32 +88,29 @@ impl IdGen {
 
     /// [`IdGen::refill`] through [`chacha::permute`]: blocks 0 to 3 of ChaCha20 with a
     /// 64-bit block counter and stream 0 (the `chacha20` crate's `ChaCha20Rng`), the first
-    /// 32 bytes the next key, the rest the buffer. The key words and the states are
-    /// wiped after.
+    /// 32 bytes the next key, the rest the buffer. The input (the key's words, read
+    /// straight into it) and the state are wiped after.
     #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
     fn refill_small(&mut self) {
-        let mut key = [0u32; 8];
-        for (k, b) in key.iter_mut().zip(self.key.chunks_exact(4)) {
+        let mut input = [0u32; 16];
+        input[..4].copy_from_slice(&chacha::SIGMA);
+        for (k, b) in input[4..12].iter_mut().zip(self.key.chunks_exact(4)) {
             *k = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
-        let mut input = [0u32; 16];
         let mut state = [0u32; 16];
-        input[..4].copy_from_slice(&chacha::SIGMA);
-        input[4..12].copy_from_slice(&key);
         for block in 0..4 {
             input[12] = block as u32;
             state = input;
             chacha::permute(&mut state, 10);
-            for (i, (w, x)) in state.iter().zip(input).enumerate() {
+            for (i, (w, x)) in state.iter().zip(&input).enumerate() {
                 let at = 64 * block + 4 * i;
                 let out = match at.checked_sub(32) {
                     None => &mut self.key[at..at + 4],
                     Some(at) => &mut self.buf[at..at + 4],
                 };
-                out.copy_from_slice(&w.wrapping_add(x).to_le_bytes());
+                out.copy_from_slice(&w.wrapping_add(*x).to_le_bytes());
             }
         }
-        key.zeroize();
         input.zeroize();
         state.zeroize();
     }

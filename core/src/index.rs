@@ -378,14 +378,14 @@ impl Tagged {
         if cfg!(target_pointer_width = "64") {
             self.remove_by(table, value, k, &hash_of)
         } else {
-            self.remove_by::<dyn Fn(u32) -> u32>(table, value, k, &hash_of)
+            self.remove_by::<dyn HashOf>(table, value, k, &hash_of)
         }
     }
 
     /// [`Tagged::remove`]: each caller's own copy on 64-bit targets (servers: `hash_of`
-    /// inlines); elsewhere one copy behind a `dyn Fn` for the three indexes (as
+    /// inlines); elsewhere one copy behind a `dyn HashOf` for the three indexes (as
     /// [`remove_with`]).
-    fn remove_by<F: Fn(u32) -> u32 + ?Sized>(
+    fn remove_by<F: HashOf + ?Sized>(
         self,
         table: &mut [Cell],
         value: u32,
@@ -402,9 +402,25 @@ impl Tagged {
                 let low = (v >> self.bits) as usize & hm;
                 back(j, j.wrapping_sub(low) & hm, len)
             } else {
-                home(hash_of(self.value(v)), len)
+                home(hash_of.hash_of(self.value(v)), len)
             }
         })
+    }
+}
+
+/// A stored value's hash, for [`Tagged::remove`]'s one copy on 32-bit targets: a trait of
+/// one method, so each caller's `dyn HashOf` vtable holds only that method, where a
+/// `dyn Fn`'s also holds `call_mut` and `call_once` (a `call_once` shim of about 24
+/// bytes of Cortex-M code each that nothing calls).
+pub(crate) trait HashOf {
+    /// The hash of value `v`.
+    fn hash_of(&self, v: u32) -> u32;
+}
+
+impl<F: Fn(u32) -> u32> HashOf for F {
+    #[inline]
+    fn hash_of(&self, v: u32) -> u32 {
+        self(v)
     }
 }
 

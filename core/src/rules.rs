@@ -179,13 +179,16 @@ impl Offsets {
     #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
     #[inline]
     pub(crate) fn caller_times(&self, base: u64) -> [u64; 4] {
-        [
+        let mut times = [
             self.created as u64,
             self.seen_at(),
             self.idle_at(),
             self.absolute_at(),
-        ]
-        .map(|offset| in_caller_time(self.origin, offset, base))
+        ];
+        for t in &mut times {
+            *t = in_caller_time(self.origin, *t, base);
+        }
+        times
     }
 
     /// [`expiry`].

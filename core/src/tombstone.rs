@@ -174,11 +174,12 @@ impl Tombstones {
             return;
         }
         let r = keep as usize;
+        // One `Tagged::of` (not inlined on 32-bit targets) for the removal and the insert.
+        let tagged = index::Tagged::of(total, table.len());
         let pos = if self.len[r] == cap {
             let pos = base + self.head[r];
             let old = ring[pos as usize].digest;
-            index::Tagged::of(total, table.len())
-                .remove(table, pos, old.key(), |p| ring[p as usize].digest.hash());
+            tagged.remove(table, pos, old.key(), |p| ring[p as usize].digest.hash());
             self.head[r] = ring_add(self.head[r], 1, cap);
             pos
         } else {
@@ -190,7 +191,7 @@ impl Tombstones {
             target: (target.0 & SLOT_MASK) | (death as u32) << SLOT_BITS,
             target_generation: target.1,
         };
-        index::Tagged::of(total, table.len()).insert(table, pos, digest.key());
+        tagged.insert(table, pos, digest.key());
     }
 
     /// The index hash of the entry that the `ahead`-th next insert into ring `keep` will

@@ -55,10 +55,10 @@ impl State {
         let [seen_ip, seen_ua] = slot::client_of(p, i);
         let check = rules::client_check(&self.config, (seen_ip, seen_ua), (ip, ua));
         if check.ip_moved {
-            self.emit(&s, i, EventKind::AddressChanged, now, p.events);
+            self.emit(i, s.generation, EventKind::AddressChanged, now, p.events);
         }
         if check.ua_moved {
-            self.emit(&s, i, EventKind::UserAgentChanged, now, p.events);
+            self.emit(i, s.generation, EventKind::UserAgentChanged, now, p.events);
         }
         if check.reject {
             return Err(Invalid::ClientMismatch);
@@ -82,7 +82,7 @@ impl State {
                 if rules::too_many_addresses(max, s.addr_count()) && s.flags() & ALERTED == 0 {
                     s.set_flags(s.flags() | ALERTED);
                     let s = *s;
-                    self.emit(&s, i, EventKind::TooManyAddresses, now, p.events);
+                    self.emit(i, s.generation, EventKind::TooManyAddresses, now, p.events);
                 }
             }
         }

@@ -540,8 +540,9 @@ impl State {
         Ok(())
     }
 
-    fn emit(&mut self, s: &Slot, i: u32, kind: EventKind, now: u64, events: &mut [Event]) {
-        let session = self.tag(i, s.generation);
+    /// Record `kind` for session `i` of `generation` (its tag) at `now`.
+    fn emit(&mut self, i: u32, generation: u32, kind: EventKind, now: u64, events: &mut [Event]) {
+        let session = self.tag(i, generation);
         self.ring.push(
             events,
             Event {

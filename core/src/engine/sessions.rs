@@ -8,7 +8,7 @@ use super::principals::read_principal;
 use super::{Client, Session, SessionRef, State};
 use crate::config::MAX_PRINCIPAL;
 use crate::error::{Error, Expiry, Invalid};
-use crate::event::{Event, EventKind};
+use crate::event::EventKind;
 use crate::index::{self, Cell};
 use crate::rules;
 use crate::slot::{self, REFERENCED, STATE_ANON, STATE_AUTH, STATE_FREE, Slot};
@@ -224,7 +224,8 @@ impl State {
         let mut raw = [0u8; 32];
         loop {
             self.rng.fill(&mut raw[..n]);
-            let d = Digest::of(&raw[..n]);
+            // raw[n..] is never written: still zero, as `of_padded` wants.
+            let d = Digest::of_padded(&raw, n);
             let taken = self.tokens.find(p.index, p.slots, &d).is_some()
                 || Tombstones::find(p.tombstones, p.tombstone_index, &d).is_some();
             if !taken {
@@ -277,7 +278,13 @@ impl State {
         self.stats.live += 1;
         self.stats.anonymous += 1;
         self.stats.created += 1;
-        self.emit(&p.slots[i as usize], i, EventKind::Created, now, p.events);
+        self.emit(
+            i,
+            p.slots[i as usize].generation,
+            EventKind::Created,
+            now,
+            p.events,
+        );
         Ok((token, self.info(p, i)))
     }
 
@@ -354,17 +361,10 @@ impl State {
         let Some(found) = Tombstones::find(p.tombstones, p.tombstone_index, digest) else {
             return Invalid::Unknown;
         };
-        let tag = self.tag(found.target_slot, found.target_generation);
         let reuse = rules::reuse(found.death.invalid(), self.config.rotated_reuse);
         if let Some(kind) = reuse.event {
-            self.ring.push(
-                p.events,
-                Event {
-                    kind,
-                    session: tag,
-                    at_ms: now,
-                },
-            );
+            let (slot, generation) = (found.target_slot, found.target_generation);
+            self.emit(slot, generation, kind, now, p.events);
         }
         if reuse.revoke_successor {
             let h = SessionRef {
@@ -451,7 +451,13 @@ impl State {
         let now = self.tick(now);
         let i = self.resolve(p, token, now)?;
         let t = self.rekey(p, i);
-        self.emit(&p.slots[i as usize], i, EventKind::Rotated, now, p.events);
+        self.emit(
+            i,
+            p.slots[i as usize].generation,
+            EventKind::Rotated,
+            now,
+            p.events,
+        );
         Ok((t, self.info(p, i)))
     }
 
@@ -476,7 +482,13 @@ impl State {
         let deadline = s.deadline(self.origin);
         let _ = self.wheel.insert(p.links, i, deadline);
         let t = self.rekey(p, i);
-        self.emit(&p.slots[i as usize], i, EventKind::LoggedIn, now, p.events);
+        self.emit(
+            i,
+            p.slots[i as usize].generation,
+            EventKind::LoggedIn,
+            now,
+            p.events,
+        );
         Ok((t, self.info(p, i)))
     }
 
@@ -498,7 +510,7 @@ impl State {
         let now = self.tick(now);
         if let Lookup::Live(i) = self.lookup(p, token, now) {
             let s = p.slots[i as usize];
-            self.emit(&s, i, EventKind::DuplicateCookie, now, p.events);
+            self.emit(i, s.generation, EventKind::DuplicateCookie, now, p.events);
             self.destroy(p, i, Death::Revoked, now);
         }
     }
@@ -525,7 +537,7 @@ impl State {
             keep,
         );
         if let Some(kind) = rules::end_event(death.invalid()) {
-            self.emit(&s, i, kind, now, p.events);
+            self.emit(i, s.generation, kind, now, p.events);
         }
         match death {
             Death::ExpiredIdle | Death::ExpiredAbsolute => self.stats.expirations += 1,
