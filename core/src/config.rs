@@ -383,7 +383,8 @@ impl Config {
 
     /// Whether the engine remembers a client fact of each session (its address or user
     /// agent digest): a policy watches one, or the address alarm counts addresses. Only
-    /// then has it the per-session region of client digests ([`crate::Parts::clients`]).
+    /// then has it the per-session region of client digests (`clients` in
+    /// [`crate::Parts`]).
     pub fn watches_clients(&self) -> bool {
         self.ip_policy != ClientPolicy::Off
             || self.user_agent_policy != ClientPolicy::Off

@@ -20,8 +20,8 @@ pub const NIL: u32 = u32::MAX;
 /// kept per session (the slot's links and chain heads, the wheel's links, the indexes'
 /// cells): `u32`, or `u16` with the feature `narrow`, for a microcontroller (issue 17:
 /// at most 64 bytes of RAM per session). The rules compute in `u32` either way; only
-/// what is stored narrows, through [`wide`] and [`narrow`], so every behaviour is the
-/// same on both widths (the core's tests run on both). The narrow build refuses any
+/// what is stored narrows, through this module's `wide` and `narrow`, so every behaviour
+/// is the same on both widths (the core's tests run on both). The narrow build refuses any
 /// config whose numbers would not fit below [`NIL_IX`] (`ConfigError::Capacity`,
 /// `Tombstones`, `Events` or `BadValue { key: "pool_bytes" }`, see
 /// [`crate::config::MAX_CAPACITY`]), never wraps one.
